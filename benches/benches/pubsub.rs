@@ -1,0 +1,169 @@
+//! Publish and subscribe costs by message size, and a cross-process round trip.
+//!
+//! The round trip re-executes this binary as an echo process (`SHM_BENCH_ECHO=<root>`): it
+//! busy-polls topic `ping` and publishes every new value on `pong`; the benchmark publishes a
+//! ping and busy-polls for the matching pong.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use shm::{Publisher, ShmMessage, Subscriber};
+
+const ECHO_ENV: &str = "SHM_BENCH_ECHO";
+
+struct Root(PathBuf);
+
+impl Root {
+    fn new(label: &str) -> Root {
+        let p = PathBuf::from(format!("/dev/shm/shm-bench.{}.{label}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir(&p).expect("create bench root");
+        Root(p)
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn publisher<T: ShmMessage>(root: &Path, topic: &str) -> Publisher<T> {
+    Publisher::builder(topic)
+        .root(root)
+        .create()
+        .expect("publisher")
+}
+
+fn subscriber<T: ShmMessage>(root: &Path, topic: &str) -> Subscriber<T> {
+    Subscriber::builder(topic)
+        .root(root)
+        .open()
+        .expect("subscriber")
+}
+
+fn bench_size<T: ShmMessage>(c: &mut Criterion, root: &Path, label: &str, value: &T) {
+    let bytes = size_of::<T>() as u64;
+    let mut p = publisher::<T>(root, label);
+    let mut s = subscriber::<T>(root, label);
+    p.publish(value);
+
+    let mut g = c.benchmark_group("publish");
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function(BenchmarkId::from_parameter(label), |b| {
+        b.iter(|| p.publish(black_box(value)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("subscribe_latest");
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function(BenchmarkId::from_parameter(label), |b| {
+        b.iter(|| black_box(s.latest().expect("read").expect("value").seq))
+    });
+    g.finish();
+}
+
+fn sizes(c: &mut Criterion) {
+    let root = Root::new("sizes");
+    bench_size(c, &root.0, "8B", &0u64);
+    bench_size(c, &root.0, "64B", &[1u64; 8]);
+    bench_size(c, &root.0, "1KiB", &[2u64; 128]);
+    let big = Box::new([3u64; 8192]);
+    bench_size(c, &root.0, "64KiB", &*big);
+}
+
+/// Kills the echo process when the benchmark ends, however it ends.
+struct Echo(Child);
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn round_trip(c: &mut Criterion) {
+    let root = Root::new("rtt");
+    let mut ping = publisher::<u64>(&root.0, "ping");
+    let mut pong = subscriber::<u64>(&root.0, "pong");
+    let _echo = Echo(
+        Command::new(std::env::current_exe().expect("own path"))
+            .env(ECHO_ENV, &root.0)
+            .spawn()
+            .expect("spawn echo process"),
+    );
+    // Wait until the echo answers.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut n = 0u64;
+    loop {
+        n += 1;
+        ping.publish(&n);
+        std::thread::sleep(Duration::from_millis(1));
+        if pong.latest().expect("read").is_some_and(|s| s.value == n) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "echo process did not answer");
+    }
+    let mut g = c.benchmark_group("cross_process");
+    g.bench_function("round_trip_8B", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                n += 1;
+                ping.publish(&n);
+                loop {
+                    if pong.try_recv().expect("read").is_some_and(|s| s.value == n) {
+                        break;
+                    }
+                    std::hint::spin_loop();
+                }
+            }
+            start.elapsed()
+        })
+    });
+    g.finish();
+}
+
+/// The echo side of the round trip.
+fn echo(root: &Path) {
+    let mut ping = subscriber::<u64>(root, "ping");
+    let mut pong = publisher::<u64>(root, "pong");
+    let parent = std::os::unix::process::parent_id();
+    let mut idle = 0u32;
+    loop {
+        match ping.try_recv().expect("read") {
+            Some(s) => {
+                pong.publish(&s.value);
+                idle = 0;
+            }
+            None => {
+                idle = idle.wrapping_add(1);
+                // Stop if the benchmark went away.
+                if idle.is_multiple_of(1 << 20) && std::os::unix::process::parent_id() != parent {
+                    return;
+                }
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    targets = sizes, round_trip
+}
+
+fn main() {
+    if let Some(root) = std::env::var_os(ECHO_ENV) {
+        echo(Path::new(&root));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

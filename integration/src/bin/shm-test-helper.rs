@@ -1,0 +1,273 @@
+//! The other process in multi-process tests. Talks over stdout lines (`READY`, `GOT`, ...),
+//! with `SHM_ROOT` naming the topic directory.
+//!
+//! ```text
+//! shm-test-helper publish   <kind> <topic> <count> <interval_us>   # count 0: forever
+//! shm-test-helper hold      <kind> <topic>                         # publish 1 value, wait for stdin EOF
+//! shm-test-helper subscribe <kind> <topic> <count> <timeout_ms>
+//! shm-test-helper hash      <kind>
+//! shm-test-helper stress-write <kind> <topic> <millis>
+//! shm-test-helper stress-read  <kind> <topic> <millis>
+//! ```
+//! kinds: pose, pose-v2, u64, i64, f64, bool, s8, s64, s1k, s64k
+
+use std::io::Read;
+use std::process::exit;
+use std::time::{Duration, Instant};
+
+use shm::{Publisher, ShmMessage, SubscribeError, Subscriber};
+use shm_integration::payload::{Payload, S1K, S8, S64, S64K};
+use shm_integration::{TestPose, v2};
+
+/// A message the helper can make from a counter and check.
+trait Kind: ShmMessage + Copy {
+    fn make(counter: u64) -> Self;
+    /// The counter this value was made from, if it is intact.
+    fn check(&self) -> Option<u64>;
+}
+
+impl Kind for TestPose {
+    fn make(c: u64) -> Self {
+        TestPose::nth(c)
+    }
+    fn check(&self) -> Option<u64> {
+        (*self == TestPose::nth(self.counter)).then_some(self.counter)
+    }
+}
+
+impl Kind for v2::TestPose {
+    fn make(c: u64) -> Self {
+        v2::TestPose {
+            x: c as f64,
+            y: -(c as f64),
+            heading_deg: c as f32,
+            _pad: 0,
+            counter: c,
+        }
+    }
+    fn check(&self) -> Option<u64> {
+        Some(self.counter)
+    }
+}
+
+impl Kind for u64 {
+    fn make(c: u64) -> Self {
+        c
+    }
+    fn check(&self) -> Option<u64> {
+        Some(*self)
+    }
+}
+
+impl Kind for i64 {
+    fn make(c: u64) -> Self {
+        -(c as i64)
+    }
+    fn check(&self) -> Option<u64> {
+        Some(self.unsigned_abs())
+    }
+}
+
+impl Kind for f64 {
+    fn make(c: u64) -> Self {
+        c as f64 + 0.5
+    }
+    fn check(&self) -> Option<u64> {
+        Some(*self as u64)
+    }
+}
+
+impl Kind for bool {
+    fn make(c: u64) -> Self {
+        c % 2 == 1
+    }
+    fn check(&self) -> Option<u64> {
+        Some(u64::from(*self))
+    }
+}
+
+macro_rules! payload_kinds {
+    ($($t:ty),*) => {$(
+        impl Kind for $t {
+            fn make(c: u64) -> Self {
+                <$t as Payload>::make(c)
+            }
+            fn check(&self) -> Option<u64> {
+                <$t as Payload>::check(self)
+            }
+        }
+    )*};
+}
+payload_kinds!(S8, S64, S1K, S64K);
+
+fn fail(msg: impl std::fmt::Display, code: i32) -> ! {
+    eprintln!("{msg}");
+    exit(code)
+}
+
+fn arg(args: &[String], i: usize) -> &str {
+    args.get(i)
+        .map(String::as_str)
+        .unwrap_or_else(|| fail(format!("missing argument {i}"), 2))
+}
+
+fn num(args: &[String], i: usize) -> u64 {
+    arg(args, i)
+        .parse()
+        .unwrap_or_else(|_| fail(format!("argument {i} is not a number"), 2))
+}
+
+fn publish<T: Kind>(args: &[String]) {
+    let topic = arg(args, 2);
+    let count = num(args, 3);
+    let interval = Duration::from_micros(num(args, 4));
+    let mut p = Publisher::<T>::new(topic).unwrap_or_else(|e| fail(e, 3));
+    let first = p.next_seq();
+    println!("READY {} {}", std::process::id(), first);
+    let mut n = 0;
+    let mut last = 0;
+    while count == 0 || n < count {
+        last = p.publish(&T::make(first + n));
+        n += 1;
+        if !interval.is_zero() {
+            std::thread::sleep(interval);
+        }
+    }
+    println!("DONE {last}");
+}
+
+fn hold<T: Kind>(args: &[String]) {
+    let topic = arg(args, 2);
+    let mut p = Publisher::<T>::new(topic).unwrap_or_else(|e| fail(e, 3));
+    let seq = p.publish(&T::make(p.next_seq()));
+    println!("READY {} {seq}", std::process::id());
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+    println!("BYE");
+}
+
+fn subscribe<T: Kind>(args: &[String]) {
+    let topic = arg(args, 2);
+    let count = num(args, 3);
+    let timeout = Duration::from_millis(num(args, 4));
+    let mut s = match Subscriber::<T>::new(topic) {
+        Ok(s) => s,
+        Err(e @ SubscribeError::SchemaMismatch(_)) => fail(e, 4),
+        Err(e) => fail(e, 3),
+    };
+    println!("READY {}", std::process::id());
+    let start = Instant::now();
+    let mut got = 0;
+    while got < count {
+        if start.elapsed() > timeout {
+            fail(format!("timed out with {got} of {count} values"), 5);
+        }
+        match s.try_recv() {
+            Ok(Some(sample)) => {
+                let Some(c) = sample.value.check() else {
+                    fail(format!("torn value at seq {}", sample.seq), 6)
+                };
+                println!("GOT {} {c}", sample.seq);
+                got += 1;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_micros(100)),
+            Err(e @ SubscribeError::SchemaMismatch(_)) => fail(e, 4),
+            Err(e) => fail(e, 3),
+        }
+    }
+}
+
+fn stress_write<T: Kind>(args: &[String]) {
+    let topic = arg(args, 2);
+    let millis = num(args, 3);
+    let mut p = Publisher::<T>::new(topic).unwrap_or_else(|e| fail(e, 3));
+    println!("READY {}", std::process::id());
+    let end = Instant::now() + Duration::from_millis(millis);
+    let mut n = 0u64;
+    // Check the clock only every 64 publishes, so the writer runs flat out.
+    loop {
+        for _ in 0..64 {
+            let c = p.next_seq();
+            p.publish(&T::make(c));
+            n += 1;
+        }
+        if Instant::now() >= end {
+            break;
+        }
+    }
+    println!("WROTE {n}");
+}
+
+fn stress_read<T: Kind>(args: &[String]) {
+    let topic = arg(args, 2);
+    let millis = num(args, 3);
+    let mut s = Subscriber::<T>::new(topic).unwrap_or_else(|e| fail(e, 3));
+    println!("READY {}", std::process::id());
+    let end = Instant::now() + Duration::from_millis(millis);
+    let (mut reads, mut distinct, mut torn, mut inversions, mut mislabeled) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut last_seq = 0u64;
+    loop {
+        for _ in 0..16 {
+            match s.latest() {
+                Ok(Some(sample)) => {
+                    reads += 1;
+                    match sample.value.check() {
+                        None => torn += 1,
+                        // The writer publishes counter == seq.
+                        Some(c) if c != sample.seq => mislabeled += 1,
+                        Some(_) => {}
+                    }
+                    if sample.seq < last_seq {
+                        inversions += 1;
+                    } else if sample.seq > last_seq {
+                        distinct += 1;
+                        last_seq = sample.seq;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => fail(e, 3),
+            }
+        }
+        if Instant::now() >= end {
+            break;
+        }
+    }
+    println!(
+        "READ reads={reads} distinct={distinct} torn={torn} inversions={inversions} mislabeled={mislabeled} retries={}",
+        s.retries()
+    );
+}
+
+fn hash<T: Kind>(_: &[String]) {
+    println!("HASH {:#018x}", T::SCHEMA.hash());
+}
+
+fn dispatch<T: Kind>(args: &[String]) {
+    match arg(args, 0) {
+        "publish" => publish::<T>(args),
+        "hold" => hold::<T>(args),
+        "subscribe" => subscribe::<T>(args),
+        "stress-write" => stress_write::<T>(args),
+        "stress-read" => stress_read::<T>(args),
+        "hash" => hash::<T>(args),
+        other => fail(format!("unknown command {other}"), 2),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match arg(&args, 1) {
+        "pose" => dispatch::<TestPose>(&args),
+        "pose-v2" => dispatch::<v2::TestPose>(&args),
+        "u64" => dispatch::<u64>(&args),
+        "i64" => dispatch::<i64>(&args),
+        "f64" => dispatch::<f64>(&args),
+        "bool" => dispatch::<bool>(&args),
+        "s8" => dispatch::<S8>(&args),
+        "s64" => dispatch::<S64>(&args),
+        "s1k" => dispatch::<S1K>(&args),
+        "s64k" => dispatch::<S64K>(&args),
+        other => fail(format!("unknown kind {other}"), 2),
+    }
+}

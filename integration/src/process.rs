@@ -1,0 +1,178 @@
+//! Child processes for multi-process tests: the helper binary, line-based handshakes, and a
+//! timeout on every wait so that a broken test fails instead of hanging.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+/// A running child with its stdout delivered line by line.
+pub struct Proc {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    name: String,
+}
+
+impl Proc {
+    /// Starts `exe args...` with `SHM_ROOT=root`.
+    pub fn spawn(exe: &Path, root: &Path, args: &[&str]) -> Proc {
+        let mut child = Command::new(exe)
+            .args(args)
+            .env(shm::ROOT_ENV, root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", exe.display()));
+        let (tx, rx) = channel();
+        let out = child.stdout.take().expect("stdout");
+        let err = child.stderr.take().expect("stderr");
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx2.send(format!("stderr: {line}")).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Proc {
+            child,
+            stdin,
+            lines: rx,
+            name: format!("{} {}", exe.display(), args.join(" ")),
+        }
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The next line of output, or a panic after `timeout`.
+    pub fn line(&mut self, timeout: Duration) -> String {
+        match self.lines.recv_timeout(timeout) {
+            Ok(l) => l,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("`{}` printed nothing for {timeout:?}", self.name)
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("`{}` ended without the expected output", self.name)
+            }
+        }
+    }
+
+    /// The next line starting with `prefix` within `timeout`, or `None`.
+    pub fn try_expect_line(&mut self, prefix: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.starts_with(prefix) => return Some(l),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Reads lines until one starts with `prefix` (returning it); panics after `timeout`.
+    pub fn expect_line(&mut self, prefix: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.starts_with(prefix) => return l,
+                Ok(l) => seen.push(l),
+                Err(_) => panic!(
+                    "`{}` did not print a line starting with {prefix:?} within {timeout:?}; it printed: {seen:#?}",
+                    self.name
+                ),
+            }
+        }
+    }
+
+    /// All remaining output lines, once the child has exited (within `timeout`).
+    pub fn rest(&mut self, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => out.push(l),
+                Err(RecvTimeoutError::Disconnected) => return out,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("`{}` still running after {timeout:?}: {out:#?}", self.name)
+                }
+            }
+        }
+    }
+
+    /// Closes the child's stdin (the helper's "hold" command exits on that).
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Writes a line to the child's stdin.
+    pub fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("write to child");
+        stdin.flush().expect("flush");
+    }
+
+    /// Waits for the child to exit, killing it and panicking after `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("`{}` did not exit within {timeout:?}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill9(&mut self) {
+        // SAFETY: kill(2) with our own child's pid and a valid signal; no memory involved.
+        let r = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGKILL) };
+        assert_eq!(r, 0, "kill -9 {}", self.child.id());
+        let _ = self.wait(Duration::from_secs(10));
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Polls `f` until it returns `Some`, or panics with `what` after `timeout`.
+pub fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}

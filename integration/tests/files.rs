@@ -1,0 +1,248 @@
+//! Topic files that are not what they should be: foreign, truncated, from a newer version,
+//! corrupted, or booby-trapped. Each is refused with a clear error and left untouched; none
+//! crashes a reader or a publisher.
+
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use shm::{CreateError, FormatError, Publisher, SubscribeError, Subscriber};
+use shm_integration::TestPose;
+use shm_integration::root::TempRoot;
+
+fn open_sub(root: &TempRoot, topic: &str) -> Result<Subscriber<TestPose>, SubscribeError> {
+    Subscriber::builder(topic).root(root.path()).open()
+}
+
+fn create_pub(root: &TempRoot, topic: &str) -> Result<Publisher<TestPose>, CreateError> {
+    Publisher::builder(topic).root(root.path()).create()
+}
+
+fn format_error(e: &SubscribeError) -> &FormatError {
+    match e {
+        SubscribeError::Format { source, .. } => source,
+        other => panic!("expected a format error, got: {other}"),
+    }
+}
+
+/// A valid topic file with one value, for tests to damage.
+fn valid_topic(root: &TempRoot, topic: &str) -> Vec<u8> {
+    let mut p = create_pub(root, topic).unwrap();
+    p.publish(&TestPose::nth(1));
+    std::fs::read(p.path()).unwrap()
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn foreign_file_is_refused_by_both_sides_and_left_untouched() {
+    let root = TempRoot::new("foreign");
+    let path = root.topic_file("t");
+    let junk = b"not a topic, but somebody's data ".repeat(20);
+    write(&path, &junk);
+
+    let err = open_sub(&root, "t").unwrap_err();
+    assert_eq!(format_error(&err), &FormatError::BadMagic);
+    assert!(err.to_string().contains("not a shm topic"), "{err}");
+
+    let err = create_pub(&root, "t").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CreateError::Format {
+                source: FormatError::BadMagic,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("left untouched"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), junk);
+
+    // The remedy the message suggests works.
+    assert!(shm::remove_topic_in(root.path(), "t").unwrap());
+    create_pub(&root, "t").unwrap();
+}
+
+#[test]
+fn small_and_truncated_files_are_refused() {
+    let root = TempRoot::new("trunc");
+    let good = valid_topic(&root, "t");
+    let path = root.topic_file("t");
+
+    write(&path, &good[..100]);
+    let err = open_sub(&root, "t").unwrap_err();
+    assert_eq!(
+        format_error(&err),
+        &FormatError::TooSmall {
+            size: 100,
+            min: 320
+        }
+    );
+
+    write(&path, &good[..good.len() - 1]);
+    let err = open_sub(&root, "t").unwrap_err();
+    assert!(
+        matches!(format_error(&err), FormatError::Truncated { needed, .. } if *needed == good.len() as u64),
+        "{err}"
+    );
+    assert!(matches!(
+        create_pub(&root, "t"),
+        Err(CreateError::Format { .. })
+    ));
+
+    write(&path, &[]);
+    assert!(matches!(
+        format_error(&open_sub(&root, "t").unwrap_err()),
+        FormatError::TooSmall { .. }
+    ));
+}
+
+#[test]
+fn newer_format_version_is_refused() {
+    let root = TempRoot::new("version");
+    let mut bytes = valid_topic(&root, "t");
+    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    write(&root.topic_file("t"), &bytes);
+    let err = open_sub(&root, "t").unwrap_err();
+    assert_eq!(
+        format_error(&err),
+        &FormatError::UnsupportedVersion {
+            found: 2,
+            supported: 1
+        }
+    );
+    assert!(err.to_string().contains("upgrade"), "{err}");
+    // A publisher does not clobber a newer library's topic either.
+    assert!(matches!(
+        create_pub(&root, "t").unwrap_err(),
+        CreateError::Format {
+            source: FormatError::UnsupportedVersion { .. },
+            ..
+        }
+    ));
+}
+
+#[test]
+fn corrupted_schema_and_layout_fields_are_refused() {
+    let root = TempRoot::new("corrupt");
+    let good = valid_topic(&root, "t");
+    let path = root.topic_file("t");
+
+    let mut bytes = good.clone();
+    bytes[320 + 9] ^= 0x20; // a letter of the type name in the stored schema
+    write(&path, &bytes);
+    let err = open_sub(&root, "t").unwrap_err();
+    assert!(
+        matches!(format_error(&err), FormatError::SchemaCorrupt { .. }),
+        "{err}"
+    );
+
+    let mut bytes = good.clone();
+    bytes[48..52].copy_from_slice(&1000u32.to_le_bytes()); // slot_count
+    write(&path, &bytes);
+    let err = open_sub(&root, "t").unwrap_err();
+    assert!(
+        matches!(format_error(&err), FormatError::Inconsistent { .. }),
+        "{err}"
+    );
+
+    let mut bytes = good.clone();
+    bytes[56..64].copy_from_slice(&u64::MAX.to_le_bytes()); // stride
+    write(&path, &bytes);
+    let err = open_sub(&root, "t").unwrap_err();
+    assert!(
+        matches!(
+            format_error(&err),
+            FormatError::Inconsistent {
+                field: "stride",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_single_byte_corruption_is_survived() {
+    // Mutate each byte of the header and schema (and truncate at many lengths): opening and
+    // reading must give a value or an error, never a crash, a panic or a hang.
+    let root = TempRoot::new("sweep");
+    let good = valid_topic(&root, "t");
+    let header_end = u64::from_le_bytes(good[64..72].try_into().unwrap()) as usize;
+    let path = root.topic_file("t");
+    let (mut ok, mut refused) = (0, 0);
+    for i in 0..header_end {
+        for v in [0x00u8, 0x01, 0x80, 0xff] {
+            if good[i] == v {
+                continue;
+            }
+            let mut bytes = good.clone();
+            bytes[i] = v;
+            write(&path, &bytes);
+            match open_sub(&root, "t").and_then(|mut s| s.latest().map(|_| ())) {
+                Ok(()) => ok += 1,
+                Err(_) => refused += 1,
+            }
+        }
+    }
+    for len in (0..good.len()).step_by(7) {
+        write(&path, &good[..len]);
+        assert!(open_sub(&root, "t").is_err(), "truncated to {len} bytes");
+    }
+    // The stored value only decodes when the damage is in a field readers do not depend on.
+    assert!(refused > ok, "ok {ok}, refused {refused}");
+    // And a publisher facing the same files never panics either.
+    for i in (0..header_end).step_by(3) {
+        let mut bytes = good.clone();
+        bytes[i] ^= 0xff;
+        write(&path, &bytes);
+        let _ = create_pub(&root, "t");
+    }
+}
+
+#[test]
+fn symlinks_at_the_topic_path_are_not_followed() {
+    let root = TempRoot::new("symlink");
+    let victim = root.path().join("victim.txt");
+    write(&victim, b"precious");
+    std::os::unix::fs::symlink(&victim, root.topic_file("t")).unwrap();
+    let err = create_pub(&root, "t").unwrap_err();
+    assert!(matches!(err, CreateError::Io { .. }), "{err}");
+    assert!(open_sub(&root, "t").is_err());
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+}
+
+#[test]
+fn crash_mid_write_leaves_no_torn_value() {
+    // Simulate a publisher killed between the two stamp stores: the slot it was writing has
+    // an odd stamp and half-written data. Readers keep the previous value; a new publisher
+    // overwrites the slot and continues.
+    let root = TempRoot::new("midwrite");
+    let mut p = create_pub(&root, "t").unwrap();
+    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(2));
+    let path = p.path().to_path_buf();
+    drop(p);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let mut b = [0u8; 8];
+    f.read_exact_at(&mut b, 64).unwrap();
+    let slots = u64::from_le_bytes(b);
+    let slot3 = slots; // seq 3 lives in slot 3 % 3 == 0
+    f.write_all_at(&((3u64 << 1) | 1).to_le_bytes(), slot3)
+        .unwrap();
+    f.write_all_at(&[0xAB; 16], slot3 + 16).unwrap();
+
+    let mut s = open_sub(&root, "t").unwrap();
+    let v = s.latest().unwrap().unwrap();
+    assert_eq!((v.seq, v.value), (2, TestPose::nth(2)));
+    let mut p = create_pub(&root, "t").unwrap();
+    assert_eq!(p.publish(&TestPose::nth(3)), 3);
+    let v = s.latest().unwrap().unwrap();
+    assert_eq!((v.seq, v.value), (3, TestPose::nth(3)));
+}

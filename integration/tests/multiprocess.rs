@@ -1,0 +1,262 @@
+//! Behaviour across real, separate processes: the helper binary (`shm-test-helper`) is the
+//! other side. Every wait has a timeout.
+
+use std::path::Path;
+use std::time::Duration;
+
+use shm::{CreateError, Publisher, ShmMessage, SubscribeError, Subscriber};
+use shm_integration::TestPose;
+use shm_integration::process::{Proc, poll};
+use shm_integration::root::TempRoot;
+
+const T: Duration = Duration::from_secs(20);
+
+fn helper(root: &TempRoot, args: &[&str]) -> Proc {
+    Proc::spawn(
+        Path::new(env!("CARGO_BIN_EXE_shm-test-helper")),
+        root.path(),
+        args,
+    )
+}
+
+fn subscriber<M: ShmMessage>(root: &TempRoot, topic: &str) -> Subscriber<M> {
+    Subscriber::builder(topic).root(root.path()).open().unwrap()
+}
+
+#[test]
+fn values_flow_from_a_child_publisher() {
+    let root = TempRoot::new("mp-flow");
+    let mut child = helper(&root, &["publish", "pose", "robot/pose", "50", "2000"]);
+    child.expect_line("READY", T);
+    let mut s = subscriber::<TestPose>(&root, "robot/pose");
+    let mut last = 0;
+    let mut received = 0;
+    while last < 50 {
+        let Some(sample) = s.try_recv().unwrap() else {
+            std::thread::sleep(Duration::from_micros(100));
+            continue;
+        };
+        assert!(sample.seq > last, "order: {} after {last}", sample.seq);
+        assert_eq!(
+            sample.value,
+            TestPose::nth(sample.seq),
+            "value matches its sequence"
+        );
+        last = sample.seq;
+        received += 1;
+    }
+    assert!(received >= 10, "saw only {received} of 50 values");
+    assert_eq!(child.expect_line("DONE", T), "DONE 50");
+    assert!(child.wait(T).success());
+}
+
+#[test]
+fn values_flow_to_a_child_subscriber_started_first() {
+    let root = TempRoot::new("mp-subfirst");
+    let mut child = helper(&root, &["subscribe", "pose", "robot/pose", "5", "15000"]);
+    child.expect_line("READY", T);
+    let mut p = Publisher::<TestPose>::builder("robot/pose")
+        .root(root.path())
+        .create()
+        .unwrap();
+    let mut got = Vec::new();
+    let mut n = 0;
+    while got.len() < 5 {
+        n += 1;
+        p.publish(&TestPose::nth(n));
+        // Publish more slowly than the child polls, so it sees each value.
+        if let Some(line) = child.try_expect_line("GOT", Duration::from_millis(500)) {
+            got.push(line);
+        }
+        assert!(n < 200, "child saw only {got:?}");
+    }
+    for line in &got {
+        let parts: Vec<&str> = line.split(' ').collect();
+        assert_eq!(
+            parts[1], parts[2],
+            "child's value matches its sequence: {line}"
+        );
+    }
+    assert!(child.wait(T).success());
+}
+
+#[test]
+fn the_same_struct_hashes_the_same_in_another_binary() {
+    let root = TempRoot::new("mp-hash");
+    let mut child = helper(&root, &["hash", "pose"]);
+    let line = child.expect_line("HASH", T);
+    assert_eq!(line, format!("HASH {:#018x}", TestPose::SCHEMA.hash()));
+    let mut child = helper(&root, &["hash", "pose-v2"]);
+    let line = child.expect_line("HASH", T);
+    assert_ne!(line, format!("HASH {:#018x}", TestPose::SCHEMA.hash()));
+}
+
+#[test]
+fn type_mismatch_is_refused_across_processes() {
+    let root = TempRoot::new("mp-mismatch");
+    let mut publisher = helper(&root, &["hold", "pose-v2", "robot/pose"]);
+    publisher.expect_line("READY", T);
+
+    let err = Subscriber::<TestPose>::builder("robot/pose")
+        .root(root.path())
+        .open()
+        .unwrap_err();
+    assert!(matches!(err, SubscribeError::SchemaMismatch(_)), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("field `theta`"), "{text}");
+    assert!(text.contains("field `heading_deg`"), "{text}");
+
+    // A child subscriber of the wrong type exits with the mismatch (exit code 4).
+    let mut child = helper(&root, &["subscribe", "f64", "robot/pose", "1", "5000"]);
+    let rest = child.rest(T);
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("carries `TestPose` but this side expects `f64`")),
+        "{rest:?}"
+    );
+    assert_eq!(child.wait(T).code(), Some(4));
+    publisher.close_stdin();
+    assert!(publisher.wait(T).success());
+}
+
+#[test]
+fn a_second_publisher_is_refused_while_the_first_lives() {
+    let root = TempRoot::new("mp-busy");
+    let mut owner = helper(&root, &["hold", "u64", "owned"]);
+    owner.expect_line("READY", T);
+
+    let err = Publisher::<u64>::builder("owned")
+        .root(root.path())
+        .create()
+        .unwrap_err();
+    let CreateError::Busy { owner: info, .. } = &err else {
+        panic!("expected busy, got {err}")
+    };
+    assert_eq!(info.pid, owner.pid());
+    assert_eq!(info.process_name, "shm-test-helper");
+    assert!(
+        err.to_string()
+            .contains(&format!("pid {} (shm-test-helper)", owner.pid())),
+        "{err}"
+    );
+    // Same from another process: the helper exits 3 with the message.
+    let mut second = helper(&root, &["publish", "u64", "owned", "1", "0"]);
+    let rest = second.rest(T);
+    assert!(
+        rest.iter().any(|l| l.contains("already published by")),
+        "{rest:?}"
+    );
+    assert_eq!(second.wait(T).code(), Some(3));
+
+    // After a clean exit the topic can be taken over.
+    owner.close_stdin();
+    assert!(owner.wait(T).success());
+    let p = Publisher::<u64>::builder("owned")
+        .root(root.path())
+        .create()
+        .unwrap();
+    assert_eq!(p.takeover().unwrap().previous_owner.pid, owner.pid());
+}
+
+#[test]
+fn publisher_killed_mid_stream_leaves_last_good_value_and_is_taken_over() {
+    let root = TempRoot::new("mp-kill");
+    let mut s = subscriber::<TestPose>(&root, "robot/pose");
+    let mut seen = 0;
+    for round in 0..3 {
+        // The child publishes as fast as it can until killed.
+        let mut child = helper(&root, &["publish", "pose", "robot/pose", "0", "0"]);
+        let ready = child.expect_line("READY", T);
+        let first: u64 = ready.split(' ').nth(2).unwrap().parse().unwrap();
+        assert_eq!(first, seen + 1, "round {round}: the sequence continues");
+        let live = poll(T, "values from the child", || {
+            s.latest().unwrap().filter(|v| v.seq > seen + 1000)
+        });
+        assert!(s.publisher_alive().unwrap());
+        child.kill9();
+
+        assert!(
+            !s.publisher_alive().unwrap(),
+            "a killed publisher is not alive"
+        );
+        let last = s
+            .latest()
+            .unwrap()
+            .expect("the last value survives a SIGKILL");
+        assert!(last.seq >= live.seq);
+        assert_eq!(last.value, TestPose::nth(last.seq), "not torn");
+        assert_eq!(
+            s.latest().unwrap().unwrap().seq,
+            last.seq,
+            "stable after the kill"
+        );
+        seen = last.seq;
+    }
+
+    // A publisher in this process takes over, keeping the value and the sequence.
+    let mut p = Publisher::<TestPose>::builder("robot/pose")
+        .root(root.path())
+        .create()
+        .unwrap();
+    let t = p.takeover().unwrap().clone();
+    assert!(t.kept_last_value && !t.recreated);
+    assert_eq!(t.last_seq, seen);
+    assert_eq!(t.previous_owner.process_name, "shm-test-helper");
+    assert_eq!(s.latest().unwrap().unwrap().seq, seen);
+    let next = p.publish(&TestPose::nth(seen + 1));
+    assert_eq!(next, seen + 1);
+    assert_eq!(s.try_recv().unwrap().unwrap().value, TestPose::nth(next));
+}
+
+#[test]
+fn killed_publisher_of_large_values_never_leaves_a_torn_one() {
+    // 64 KiB values take microseconds to write, so a SIGKILL often lands mid-write.
+    let root = TempRoot::new("mp-kill-large");
+    let mut reader = helper(&root, &["subscribe", "s64k", "big", "1", "15000"]);
+    reader.expect_line("READY", T);
+    let mut last_seen = 0;
+    for _ in 0..5 {
+        let mut child = helper(&root, &["stress-write", "s64k", "big", "60000"]);
+        child.expect_line("READY", T);
+        std::thread::sleep(Duration::from_millis(30));
+        child.kill9();
+        let mut s = subscriber::<shm_integration::payload::S64K>(&root, "big");
+        let v = s.latest().unwrap().expect("a value");
+        use shm_integration::payload::Payload;
+        assert_eq!(
+            v.value.check(),
+            Some(v.seq),
+            "intact after a kill at seq {}",
+            v.seq
+        );
+        assert!(v.seq > last_seen);
+        last_seen = v.seq;
+    }
+    let got = reader.expect_line("GOT", T);
+    assert!(reader.wait(T).success(), "{got}");
+}
+
+#[test]
+fn subscribers_follow_a_topic_recreated_by_another_process() {
+    let root = TempRoot::new("mp-recreate");
+    let mut first = helper(&root, &["publish", "pose", "robot/pose", "3", "0"]);
+    first.expect_line("DONE", T);
+    assert!(first.wait(T).success());
+    let mut s = subscriber::<TestPose>(&root, "robot/pose");
+    assert_eq!(s.latest().unwrap().unwrap().seq, 3);
+
+    // Another type takes the topic over: the attached subscriber reports the mismatch.
+    let mut other = helper(&root, &["publish", "pose-v2", "robot/pose", "1", "0"]);
+    other.expect_line("DONE", T);
+    assert!(other.wait(T).success());
+    let err = s.latest().unwrap_err();
+    assert!(matches!(err, SubscribeError::SchemaMismatch(_)), "{err}");
+
+    // Back to our type: the subscriber reattaches by itself.
+    let mut back = helper(&root, &["publish", "pose", "robot/pose", "2", "0"]);
+    back.expect_line("DONE", T);
+    assert!(back.wait(T).success());
+    let v = poll(T, "reattach", || s.latest().ok().flatten());
+    assert_eq!(v.value, TestPose::nth(v.seq));
+    assert_eq!(v.seq, 6, "seq continues across recreation: 3 + 1 (v2) + 2");
+}

@@ -1,0 +1,512 @@
+//! Topic behaviour seen from one process: publishing, reading, type checks, ownership,
+//! recreation and removal. (Cross-process behaviour is in `multiprocess.rs`.)
+
+use std::time::Duration;
+
+use shm::{CreateError, Publisher, ShmMessage, SubscribeError, Subscriber, Timestamp};
+use shm_integration::process::poll;
+use shm_integration::root::TempRoot;
+use shm_integration::{Flags, TestPose, v2};
+
+fn publisher<T: ShmMessage>(root: &TempRoot, topic: &str) -> Publisher<T> {
+    Publisher::builder(topic)
+        .root(root.path())
+        .create()
+        .unwrap()
+}
+
+fn subscriber<T: ShmMessage>(root: &TempRoot, topic: &str) -> Subscriber<T> {
+    Subscriber::builder(topic).root(root.path()).open().unwrap()
+}
+
+#[test]
+fn publish_then_read_latest_and_new() {
+    let root = TempRoot::new("basic");
+    let mut p = publisher::<TestPose>(&root, "robot/pose");
+    let mut s = subscriber::<TestPose>(&root, "robot/pose");
+    assert!(s.latest().unwrap().is_none(), "nothing published yet");
+    assert!(s.is_attached());
+
+    let before = Timestamp::now();
+    assert_eq!(p.publish(&TestPose::nth(1)), 1);
+    let sample = s.latest().unwrap().unwrap();
+    assert_eq!(sample.value, TestPose::nth(1));
+    assert_eq!(sample.seq, 1);
+    assert!(sample.published >= before && sample.published <= Timestamp::now());
+
+    // `latest` repeats the newest value; `try_recv` only returns newer ones.
+    assert_eq!(s.latest().unwrap().unwrap().seq, 1);
+    assert!(s.try_recv().unwrap().is_none());
+    for i in 2..=10 {
+        assert_eq!(p.publish(&TestPose::nth(i)), i);
+    }
+    let newest = s.try_recv().unwrap().unwrap();
+    assert_eq!((newest.seq, newest.value), (10, TestPose::nth(10)));
+    assert!(s.try_recv().unwrap().is_none());
+    assert_eq!(s.last_seq(), 10);
+}
+
+#[test]
+fn subscriber_created_before_publisher_sees_first_value() {
+    let root = TempRoot::new("sub-first");
+    let mut s = subscriber::<u64>(&root, "late");
+    assert!(!s.is_attached());
+    assert!(s.latest().unwrap().is_none());
+    assert!(!s.publisher_alive().unwrap());
+    let mut p = publisher::<u64>(&root, "late");
+    assert!(s.latest().unwrap().is_none(), "created but not published");
+    p.publish(&42);
+    assert_eq!(s.latest().unwrap().unwrap().value, 42);
+    assert!(s.publisher_alive().unwrap());
+    drop(p);
+    assert!(!s.publisher_alive().unwrap());
+    assert_eq!(
+        s.latest().unwrap().unwrap().value,
+        42,
+        "last value survives the publisher"
+    );
+}
+
+#[test]
+fn subscriber_of_another_type_is_refused_with_the_difference() {
+    let root = TempRoot::new("mismatch");
+    let mut p = publisher::<TestPose>(&root, "pose");
+    p.publish(&TestPose::nth(1));
+
+    let err = Subscriber::<v2::TestPose>::builder("pose")
+        .root(root.path())
+        .open()
+        .unwrap_err();
+    let SubscribeError::SchemaMismatch(m) = &err else {
+        panic!("expected a mismatch, got {err}")
+    };
+    assert_eq!(m.topic_type, "TestPose");
+    assert_eq!(m.expected_type, "TestPose");
+    assert_eq!(m.topic_hash, TestPose::SCHEMA.hash());
+    assert_eq!(m.expected_hash, v2::TestPose::SCHEMA.hash());
+    let text = err.to_string();
+    assert!(
+        text.contains("field `theta`: f64 at offset 16 exists only in the topic"),
+        "{text}"
+    );
+    assert!(
+        text.contains("field `heading_deg`: f32 at offset 16 exists only here"),
+        "{text}"
+    );
+    assert!(
+        text.contains("field `_pad`: u32 at offset 20 exists only here"),
+        "{text}"
+    );
+
+    let err = Subscriber::<f64>::builder("pose")
+        .root(root.path())
+        .open()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("carries `TestPose` but this side expects `f64`"),
+        "{err}"
+    );
+    // An array of the right size is still not the struct.
+    let err = Subscriber::<[u64; 4]>::builder("pose")
+        .root(root.path())
+        .open()
+        .unwrap_err();
+    assert!(matches!(err, SubscribeError::SchemaMismatch(_)), "{err}");
+}
+
+#[test]
+fn recreating_the_topic_with_another_type_is_noticed_by_attached_subscribers() {
+    let root = TempRoot::new("retype");
+    let mut p = publisher::<TestPose>(&root, "pose");
+    let mut s = subscriber::<TestPose>(&root, "pose");
+    p.publish(&TestPose::nth(3));
+    assert_eq!(s.latest().unwrap().unwrap().value.counter, 3);
+    drop(p);
+
+    // A new publisher of another type takes the dead topic over and replaces the file.
+    let mut p2 = publisher::<v2::TestPose>(&root, "pose");
+    let t = p2.takeover().unwrap().clone();
+    assert!(t.recreated && !t.kept_last_value);
+    assert_eq!(t.last_seq, 1);
+    assert_eq!(
+        p2.publish(&v2::TestPose {
+            x: 1.0,
+            y: 2.0,
+            heading_deg: 3.0,
+            _pad: 0,
+            counter: 9
+        }),
+        2
+    );
+    let err = s.latest().unwrap_err();
+    assert!(matches!(err, SubscribeError::SchemaMismatch(_)), "{err}");
+    assert!(err.to_string().contains("heading_deg"), "{err}");
+    // ... and keeps saying so, cheaply, while the topic stays that way.
+    assert!(matches!(
+        s.try_recv(),
+        Err(SubscribeError::SchemaMismatch(_))
+    ));
+    drop(p2);
+
+    // Back to the subscriber's type: it reattaches on its own.
+    let mut p3 = publisher::<TestPose>(&root, "pose");
+    assert_eq!(p3.publish(&TestPose::nth(4)), 3);
+    let got = poll(Duration::from_secs(5), "reattach", || {
+        s.latest().ok().flatten()
+    });
+    assert_eq!((got.seq, got.value), (3, TestPose::nth(4)));
+}
+
+#[test]
+fn second_live_publisher_is_refused_and_a_new_one_takes_over() {
+    let root = TempRoot::new("busy");
+    let mut p = publisher::<u64>(&root, "owned");
+    p.publish(&7);
+    p.publish(&8);
+    let err = Publisher::<u64>::builder("owned")
+        .root(root.path())
+        .create()
+        .unwrap_err();
+    let CreateError::Busy { owner, .. } = &err else {
+        panic!("expected busy, got {err}")
+    };
+    assert_eq!(owner.pid, std::process::id());
+    assert!(owner.start_ticks > 0);
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("pid {}", std::process::id())),
+        "{text}"
+    );
+    assert!(text.contains("already published"), "{text}");
+    // The refused attempt changed nothing.
+    let mut s = subscriber::<u64>(&root, "owned");
+    assert_eq!(s.latest().unwrap().unwrap().value, 8);
+    assert_eq!(p.publish(&9), 3);
+
+    drop(p);
+    let mut p2 = publisher::<u64>(&root, "owned");
+    let t = p2.takeover().unwrap();
+    assert!(!t.recreated && t.kept_last_value);
+    assert_eq!(t.last_seq, 3);
+    assert_eq!(
+        s.latest().unwrap().unwrap().value,
+        9,
+        "value kept across takeover"
+    );
+    assert_eq!(p2.publish(&10), 4, "sequence continues");
+    assert_eq!(s.try_recv().unwrap().unwrap().value, 10);
+}
+
+#[test]
+fn another_buffer_num_recreates_the_topic_and_carries_the_last_value() {
+    let root = TempRoot::new("resize");
+    let mut p = publisher::<TestPose>(&root, "pose");
+    let mut s = subscriber::<TestPose>(&root, "pose");
+    for i in 1..=5 {
+        p.publish(&TestPose::nth(i));
+    }
+    assert_eq!(s.try_recv().unwrap().unwrap().seq, 5);
+    let old_file = std::fs::metadata(p.path()).unwrap();
+    drop(p);
+
+    let mut p = Publisher::<TestPose>::builder("pose")
+        .root(root.path())
+        .buffer_num(8)
+        .create()
+        .unwrap();
+    assert_eq!(p.buffer_num(), 8);
+    let t = p.takeover().unwrap();
+    assert!(t.recreated && t.kept_last_value);
+    use std::os::unix::fs::MetadataExt;
+    assert_ne!(std::fs::metadata(p.path()).unwrap().ino(), old_file.ino());
+    // The subscriber moved to the new file: same last value, not delivered twice.
+    let latest = s.latest().unwrap().unwrap();
+    assert_eq!((latest.seq, latest.value), (5, TestPose::nth(5)));
+    assert!(s.try_recv().unwrap().is_none());
+    assert_eq!(p.publish(&TestPose::nth(6)), 6);
+    assert_eq!(s.try_recv().unwrap().unwrap().seq, 6);
+}
+
+#[test]
+fn a_file_removed_by_hand_and_made_anew_is_followed() {
+    let root = TempRoot::new("rm");
+    let mut p = publisher::<u64>(&root, "t");
+    let mut s = subscriber::<u64>(&root, "t");
+    p.publish(&1);
+    p.publish(&2);
+    assert_eq!(s.latest().unwrap().unwrap().value, 2);
+    drop(p);
+    std::fs::remove_file(root.topic_file("t")).unwrap();
+    let mut p = publisher::<u64>(&root, "t");
+    assert!(p.takeover().is_none(), "a fresh file");
+    assert_eq!(p.publish(&100), 1, "a new file starts a new sequence");
+    let got = poll(Duration::from_secs(5), "the new file", || {
+        s.try_recv().unwrap().filter(|x| x.value == 100)
+    });
+    assert_eq!(got.seq, 1);
+}
+
+#[test]
+fn remove_topic_refuses_live_topics_and_detaches_subscribers() {
+    let root = TempRoot::new("remove");
+    let mut p = publisher::<f64>(&root, "x");
+    p.publish(&1.5);
+    let mut s = subscriber::<f64>(&root, "x");
+    assert_eq!(s.latest().unwrap().unwrap().value, 1.5);
+    let err = shm::remove_topic_in(root.path(), "x").unwrap_err();
+    assert!(matches!(err, shm::RemoveError::Busy { .. }), "{err}");
+    assert!(err.to_string().contains("still published"), "{err}");
+    drop(p);
+    assert!(shm::remove_topic_in(root.path(), "x").unwrap());
+    assert!(!root.topic_file("x").exists());
+    assert!(s.latest().unwrap().is_none(), "removed topic has no data");
+    assert!(!shm::remove_topic_in(root.path(), "x").unwrap());
+}
+
+#[test]
+fn files_are_owner_only_by_default_and_subscribers_map_read_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = TempRoot::new("perm");
+    let mut p = publisher::<u32>(&root, "private");
+    p.publish(&5);
+    let mode = std::fs::metadata(p.path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let wide = Publisher::<u32>::builder("group")
+        .root(root.path())
+        .mode(0o640)
+        .create()
+        .unwrap();
+    let mode = std::fs::metadata(wide.path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+
+    for bad in [0o400, 0o644 | 0o100, 0o4600, 0o200] {
+        let err = Publisher::<u32>::builder("bad")
+            .root(root.path())
+            .mode(bad)
+            .create()
+            .unwrap_err();
+        assert!(
+            matches!(err, CreateError::InvalidMode { .. }),
+            "{bad:o}: {err}"
+        );
+    }
+
+    // The subscriber's mapping of the topic file is read-only and shared.
+    let mut s = subscriber::<u32>(&root, "private");
+    assert_eq!(s.latest().unwrap().unwrap().value, 5);
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata(p.path()).unwrap().ino().to_string();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let perms: Vec<&str> = maps
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|cols| cols.get(4) == Some(&ino.as_str()))
+        .map(|cols| cols[1])
+        .collect();
+    assert!(perms.contains(&"r--s"), "subscriber mapping: {perms:?}");
+    assert!(perms.contains(&"rw-s"), "publisher mapping: {perms:?}");
+    drop(s);
+}
+
+#[test]
+fn invalid_arguments_are_refused() {
+    let root = TempRoot::new("args");
+    for (name, what) in [("", "empty"), ("a\0b", "control"), ("x\n", "control")] {
+        let err = Publisher::<u8>::builder(name)
+            .root(root.path())
+            .create()
+            .unwrap_err();
+        assert!(matches!(err, CreateError::InvalidName(_)), "{name:?}");
+        assert!(err.to_string().contains(what), "{err}");
+        let err = Subscriber::<u8>::builder(name)
+            .root(root.path())
+            .open()
+            .unwrap_err();
+        assert!(matches!(err, SubscribeError::InvalidName(_)), "{name:?}");
+    }
+    let long = "n".repeat(300);
+    let err = Publisher::<u8>::builder(&long)
+        .root(root.path())
+        .create()
+        .unwrap_err();
+    assert!(err.to_string().contains("too long"), "{err}");
+    for n in [0, shm::MAX_BUFFER_NUM + 1, usize::MAX] {
+        let err = Publisher::<u8>::builder("b")
+            .root(root.path())
+            .buffer_num(n)
+            .create()
+            .unwrap_err();
+        assert!(
+            matches!(err, CreateError::InvalidBufferNum { .. }),
+            "{n}: {err}"
+        );
+        assert!(err.to_string().contains("out of range"), "{err}");
+    }
+    let err = Publisher::<u8>::builder("t")
+        .root(root.path().join("missing"))
+        .create()
+        .unwrap_err();
+    assert!(err.to_string().contains("missing"), "{err}");
+    // Nothing was left behind by the refused attempts.
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn names_map_to_distinct_readable_files() {
+    let root = TempRoot::new("names");
+    let mut a = publisher::<u8>(&root, "a/b");
+    let mut b = publisher::<u8>(&root, "a_b");
+    a.publish(&1);
+    b.publish(&2);
+    assert!(a.path().ends_with("shm.a%2Fb"));
+    assert!(b.path().ends_with("shm.a_b"));
+    assert_eq!(
+        subscriber::<u8>(&root, "a/b")
+            .latest()
+            .unwrap()
+            .unwrap()
+            .value,
+        1
+    );
+    assert_eq!(
+        subscriber::<u8>(&root, "a_b")
+            .latest()
+            .unwrap()
+            .unwrap()
+            .value,
+        2
+    );
+}
+
+#[test]
+fn bools_are_validated_after_a_consistent_read() {
+    use std::os::unix::fs::FileExt;
+    let root = TempRoot::new("bool");
+    let mut p = publisher::<Flags>(&root, "flags");
+    p.publish(&Flags {
+        armed: true,
+        moving: false,
+        count: 3,
+    });
+    let mut s = subscriber::<Flags>(&root, "flags");
+    assert!(s.latest().unwrap().unwrap().value.armed);
+    // A foreign writer puts 2 into `moving` of the published slot (seq 1 lives in slot 1).
+    // Offsets come from the header, as docs/FORMAT.md specifies them.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(p.path())
+        .unwrap();
+    let u64_at = |off: u64| {
+        let mut b = [0u8; 8];
+        file.read_exact_at(&mut b, off).unwrap();
+        u64::from_le_bytes(b)
+    };
+    let data_offset = u64_at(52) & 0xffff_ffff;
+    let (stride, slots_offset) = (u64_at(56), u64_at(64));
+    let slot = slots_offset + stride; // seq 1 lives in slot 1 % 3
+    file.write_all_at(&[2], slot + data_offset + 1).unwrap();
+    let err = s.latest().unwrap_err();
+    assert!(
+        matches!(err, SubscribeError::InvalidValue { seq: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("not a valid value"), "{err}");
+    // The next good publish is read normally.
+    p.publish(&Flags {
+        armed: false,
+        moving: true,
+        count: 4,
+    });
+    assert!(s.latest().unwrap().unwrap().value.moving);
+}
+
+#[test]
+fn message_shapes_round_trip() {
+    #[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+    #[repr(C)]
+    struct Rgb(u8, u8, u8);
+
+    #[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+    #[repr(C, align(32))]
+    struct Aligned {
+        v: [f32; 8],
+    }
+
+    #[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+    #[repr(C)]
+    struct Tick;
+
+    #[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+    #[repr(C)]
+    struct Big {
+        data: [u64; 8192],
+        tail: [u8; 8],
+    }
+
+    let root = TempRoot::new("shapes");
+    let mut p = publisher::<Rgb>(&root, "rgb");
+    p.publish(&Rgb(1, 2, 3));
+    assert_eq!(
+        subscriber::<Rgb>(&root, "rgb")
+            .latest()
+            .unwrap()
+            .unwrap()
+            .value,
+        Rgb(1, 2, 3)
+    );
+
+    let mut p = publisher::<Aligned>(&root, "aligned");
+    let v = Aligned { v: [1.5; 8] };
+    p.publish(&v);
+    assert_eq!(
+        subscriber::<Aligned>(&root, "aligned")
+            .latest()
+            .unwrap()
+            .unwrap()
+            .value,
+        v
+    );
+
+    let mut p = publisher::<Tick>(&root, "tick");
+    let mut s = subscriber::<Tick>(&root, "tick");
+    p.publish(&Tick);
+    p.publish(&Tick);
+    assert_eq!(s.try_recv().unwrap().unwrap().seq, 2);
+
+    let mut big = Box::new(Big {
+        data: [0; 8192],
+        tail: *b"endofmsg",
+    });
+    for (i, w) in big.data.iter_mut().enumerate() {
+        *w = i as u64 * 3;
+    }
+    let mut p = publisher::<Big>(&root, "big");
+    p.publish(&big);
+    let got = subscriber::<Big>(&root, "big")
+        .latest()
+        .unwrap()
+        .unwrap()
+        .value;
+    assert!(got == *big);
+}
+
+#[test]
+fn derived_types_are_registered() {
+    let s = shm::registry::find_by_hash(TestPose::SCHEMA.hash()).unwrap();
+    assert_eq!(s.name(), "TestPose");
+    // Two different types share the name "TestPose" (v2 sets it explicitly).
+    let err = shm::registry::find("TestPose").unwrap_err();
+    assert!(
+        matches!(err, shm::registry::LookupError::Ambiguous { .. }),
+        "{err}"
+    );
+    assert!(shm::registry::find_by_hash(v2::TestPose::SCHEMA.hash()).is_some());
+    assert_eq!(shm::registry::find("Flags").unwrap().size(), 4);
+    assert_eq!(
+        shm::registry::find("i64").unwrap().hash(),
+        i64::SCHEMA.hash()
+    );
+}

@@ -1,0 +1,119 @@
+//! The input, read into the shape the derive works with.
+
+use proc_macro2::Span;
+use syn::ext::IdentExt as _;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, Ident, LitStr, Member, Path, Type};
+
+use crate::attr::{self, Repr};
+
+/// Errors collected while reading and validating, all reported together.
+#[derive(Default)]
+pub(crate) struct Errors(Vec<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, e: syn::Error) {
+        self.0.push(e);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every error as one `syn::Error`.
+    pub(crate) fn combined(self) -> Option<syn::Error> {
+        self.0.into_iter().reduce(|mut a, b| {
+            a.combine(b);
+            a
+        })
+    }
+}
+
+/// A field of the message.
+pub(crate) struct FieldInput<'a> {
+    /// `x` or `0`.
+    pub(crate) member: Member,
+    /// The name recorded in the schema (`"x"`, or `"0"` for tuple fields).
+    pub(crate) name: String,
+    pub(crate) ty: &'a Type,
+}
+
+/// What kind of item the derive was put on.
+pub(crate) enum Shape<'a> {
+    Struct {
+        fields: Vec<FieldInput<'a>>,
+        tuple: bool,
+        unit: bool,
+    },
+    Enum(Span),
+    Union(Span),
+}
+
+/// The parsed input.
+pub(crate) struct Input<'a> {
+    pub(crate) original: &'a DeriveInput,
+    pub(crate) ident: &'a Ident,
+    pub(crate) shape: Shape<'a>,
+    pub(crate) repr: Repr,
+    pub(crate) name: Option<LitStr>,
+    pub(crate) krate: Option<Path>,
+}
+
+impl<'a> Input<'a> {
+    pub(crate) fn from_syn(input: &'a DeriveInput) -> Result<Input<'a>, Errors> {
+        let mut errors = Errors::default();
+        let shm = attr::parse_shm(&input.attrs, &mut errors);
+        let repr = attr::parse_repr(&input.attrs, &mut errors);
+        let shape = match &input.data {
+            Data::Struct(s) => {
+                let (tuple, unit) = match &s.fields {
+                    Fields::Named(_) => (false, false),
+                    Fields::Unnamed(_) => (true, false),
+                    Fields::Unit => (false, true),
+                };
+                let fields = s
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        attr::reject_shm(&f.attrs, &mut errors);
+                        let member = match &f.ident {
+                            Some(id) => Member::Named(id.clone()),
+                            None => Member::Unnamed(syn::Index {
+                                index: i as u32,
+                                span: f.ty.span(),
+                            }),
+                        };
+                        let name = match &f.ident {
+                            Some(id) => id.unraw().to_string(),
+                            None => i.to_string(),
+                        };
+                        FieldInput {
+                            member,
+                            name,
+                            ty: &f.ty,
+                        }
+                    })
+                    .collect();
+                Shape::Struct {
+                    fields,
+                    tuple,
+                    unit,
+                }
+            }
+            Data::Enum(e) => Shape::Enum(e.enum_token.span),
+            Data::Union(u) => Shape::Union(u.union_token.span),
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Input {
+            original: input,
+            ident: &input.ident,
+            shape,
+            repr,
+            name: shm.name,
+            krate: shm.krate,
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! Word-wise atomic copies between process-local memory and shared memory ("atomic memcpy",
+//! rust-lang RFC 3301).
+//!
+//! Shared memory is only ever touched through 8-byte `Relaxed` atomic loads and stores of the same
+//! granularity on both sides, so a concurrent write is never a data race (it may be a torn
+//! *value*, which the seqlock stamp detects and discards). `Relaxed` loads of at most 8 bytes are
+//! documented by `core::sync::atomic` as sound on read-only mappings on 64-bit targets, which is
+//! how subscribers map topics.
+
+use std::ptr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// Loads one shared word.
+///
+/// # Safety
+/// `p` is 8-aligned, points into a live mapping, and every concurrent access to those 8 bytes is
+/// an 8-byte atomic access.
+#[inline(always)]
+pub(crate) unsafe fn load_u64(p: *const u8) -> u64 {
+    // SAFETY: alignment, liveness and atomic-only access are the caller's contract. The mapping
+    // may be read-only; a Relaxed 8-byte load is sound there on the supported 64-bit targets.
+    let a = unsafe { AtomicU64::from_ptr(p.cast_mut().cast()) };
+    a.load(Ordering::Relaxed)
+}
+
+/// Stores one shared word.
+///
+/// # Safety
+/// As [`load_u64`], and the mapping is writable.
+#[inline(always)]
+pub(crate) unsafe fn store_u64(p: *mut u8, v: u64, order: Ordering) {
+    // SAFETY: the caller guarantees alignment, a live writable mapping and atomic-only access.
+    let a = unsafe { AtomicU64::from_ptr(p.cast()) };
+    a.store(v, order);
+}
+
+/// Loads one shared 4-byte word.
+///
+/// # Safety
+/// As [`load_u64`], with 4-byte alignment and 4-byte atomic accesses.
+#[inline(always)]
+pub(crate) unsafe fn load_u32(p: *const u8) -> u32 {
+    // SAFETY: the caller's contract; a Relaxed 4-byte load is sound on read-only memory.
+    let a = unsafe { AtomicU32::from_ptr(p.cast_mut().cast()) };
+    a.load(Ordering::Relaxed)
+}
+
+/// Stores one shared 4-byte word.
+///
+/// # Safety
+/// As [`load_u32`], and the mapping is writable.
+#[inline(always)]
+pub(crate) unsafe fn store_u32(p: *mut u8, v: u32, order: Ordering) {
+    // SAFETY: the caller guarantees alignment, a live writable mapping and atomic-only access.
+    let a = unsafe { AtomicU32::from_ptr(p.cast()) };
+    a.store(v, order);
+}
+
+/// Copies `len` bytes out of shared memory.
+///
+/// # Safety
+/// - `src` is 8-aligned and the `len.next_multiple_of(8)` bytes after it lie in a live mapping
+///   where every concurrent access is an 8-byte atomic access (as done by [`store`]).
+/// - `dst` is valid for writes of `len` bytes (any alignment) and is not shared memory.
+#[inline]
+pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+    let words = len / 8;
+    for i in 0..words {
+        // SAFETY: word `i` is 8-aligned and inside the source range (caller's contract).
+        let w = unsafe { load_u64(src.add(i * 8)) };
+        // SAFETY: bytes `8i..8i+8` of `dst` are inside its `len` writable bytes.
+        unsafe { ptr::write_unaligned(dst.add(i * 8).cast::<u64>(), w) };
+    }
+    let rem = len % 8;
+    if rem != 0 {
+        // SAFETY: the last partial word is still inside the rounded-up source range.
+        let w = unsafe { load_u64(src.add(words * 8)) };
+        let bytes = w.to_ne_bytes();
+        // SAFETY: `rem` bytes from a local array into the last `rem` bytes of `dst`.
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), dst.add(words * 8), rem) };
+    }
+}
+
+/// Copies `len` bytes into shared memory; the tail of the last word is zero-filled.
+///
+/// # Safety
+/// - `dst` is 8-aligned and the `len.next_multiple_of(8)` bytes after it lie in a live writable
+///   mapping where every concurrent access is an 8-byte atomic access.
+/// - `src` is valid for reads of `len` initialised bytes and is not shared memory.
+#[inline]
+pub(crate) unsafe fn store(dst: *mut u8, src: *const u8, len: usize) {
+    let words = len / 8;
+    for i in 0..words {
+        // SAFETY: bytes `8i..8i+8` of `src` are inside its `len` readable bytes.
+        let w = unsafe { ptr::read_unaligned(src.add(i * 8).cast::<u64>()) };
+        // SAFETY: word `i` is 8-aligned and inside the destination range.
+        unsafe { store_u64(dst.add(i * 8), w, Ordering::Relaxed) };
+    }
+    let rem = len % 8;
+    if rem != 0 {
+        let mut bytes = [0u8; 8];
+        // SAFETY: the last `rem` bytes of `src` into a local array.
+        unsafe { ptr::copy_nonoverlapping(src.add(words * 8), bytes.as_mut_ptr(), rem) };
+        // SAFETY: the last partial word is inside the rounded-up destination range.
+        unsafe {
+            store_u64(
+                dst.add(words * 8),
+                u64::from_ne_bytes(bytes),
+                Ordering::Relaxed,
+            )
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[repr(C, align(8))]
+    struct Words([u8; 64]);
+
+    #[test]
+    fn round_trips_every_length() {
+        for len in 0..=56 {
+            let src: Vec<u8> = (0..len as u8)
+                .map(|b| b.wrapping_mul(37).wrapping_add(1))
+                .collect();
+            let mut shared = Words([0xAA; 64]);
+            // SAFETY: `shared` is 8-aligned, 64 bytes ≥ len rounded up, and only this thread
+            // touches it; `src` holds `len` initialised bytes.
+            unsafe { store(shared.0.as_mut_ptr(), src.as_ptr(), len) };
+            let mut out = vec![0u8; len];
+            // SAFETY: as above; `out` has `len` writable bytes.
+            unsafe { load(shared.0.as_ptr(), out.as_mut_ptr(), len) };
+            assert_eq!(out, src);
+            // The tail of the last word is zero-filled, the next word untouched.
+            let end = len.next_multiple_of(8);
+            assert!(shared.0[len..end].iter().all(|b| *b == 0));
+            assert!(shared.0[end..].iter().all(|b| *b == 0xAA));
+        }
+    }
+}

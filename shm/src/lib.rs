@@ -1,0 +1,152 @@
+//! Typed publish/subscribe between processes on one machine, over shared memory.
+//!
+//! A topic holds the latest value of one message type. A [`Publisher`] writes values into a
+//! small ring of slots in a shared-memory file; any number of [`Subscriber`]s in other processes
+//! read the newest complete value. Publishing is wait-free (no lock, no syscall, no allocation);
+//! reading is a seqlock copy that never returns a torn value. The message type is checked across
+//! processes: a subscriber of another type is refused with an error that says what differs.
+//!
+//! # Two processes
+//!
+//! Define the message once (a `#[repr(C)]` struct of plain data), derive [`ShmMessage`]:
+//!
+//! ```no_run
+//! use shm::prelude::*;
+//!
+//! #[derive(ShmMessage, Clone, Copy, Debug)]
+//! #[repr(C)]
+//! struct Pose {
+//!     position: [f64; 3],
+//!     heading: f64,
+//! }
+//!
+//! // Process A
+//! fn publish() -> Result<(), Box<dyn std::error::Error>> {
+//!     let mut publisher = Publisher::<Pose>::new("robot/pose")?;
+//!     publisher.publish(&Pose { position: [1.0, 2.0, 0.0], heading: 0.5 });
+//!     Ok(())
+//! }
+//!
+//! // Process B
+//! fn subscribe() -> Result<(), Box<dyn std::error::Error>> {
+//!     let mut subscriber = Subscriber::<Pose>::new("robot/pose")?;
+//!     match subscriber.latest()? {
+//!         Some(sample) => println!("#{}: {:?}", sample.seq, sample.value),
+//!         None => println!("no pose published yet"),
+//!     }
+//!     Ok(())
+//! }
+//! # publish().unwrap(); subscribe().unwrap();
+//! ```
+//!
+//! Topic files live in `/dev/shm` (or `$SHM_ROOT`), owner-only by default. The on-disk format
+//! is specified in `docs/FORMAT.md`.
+//!
+//! # Derive checks
+//!
+//! `#[derive(ShmMessage)]` refuses at compile time: a missing `#[repr(C)]`, padding (it says how
+//! many bytes), fields that are not messages themselves (`String`, `Vec`, references, pointers,
+//! `Option`, `char`, ...), enums, unions and generic structs. It generates a structural schema
+//! hash and registers the type in the [`registry`].
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+compile_error!(
+    "shm supports 64-bit Linux only (it relies on open-file-description locks, O_TMPFILE and 8-byte atomics on shared mappings)"
+);
+
+extern crate self as shm;
+
+mod copy;
+mod error;
+mod message;
+mod name;
+mod publisher;
+pub mod registry;
+pub mod schema;
+mod segment;
+mod subscriber;
+mod sys;
+mod topic;
+
+pub use error::{CreateError, FormatError, OwnerInfo, RemoveError, SchemaMismatch, SubscribeError};
+pub use message::ShmMessage;
+pub use name::{DEFAULT_ROOT, NameError, ROOT_ENV, TopicName, default_root};
+pub use publisher::{
+    DEFAULT_BUFFER_NUM, DEFAULT_MODE, MAX_BUFFER_NUM, Publisher, PublisherBuilder, Takeover,
+};
+pub use schema::Schema;
+pub use subscriber::{Sample, Subscriber, SubscriberBuilder, Timestamp};
+pub use topic::{remove_topic, remove_topic_in};
+
+/// Derives [`ShmMessage`](trait@ShmMessage) for a `#[repr(C)]` struct of plain data.
+///
+/// Attributes: `#[shm(name = "...")]` sets the schema name (default: the bare type name);
+/// `#[shm(crate = "path")]` names this crate if it is renamed.
+pub use shm_derive::ShmMessage;
+
+/// The types most programs need.
+pub mod prelude {
+    pub use crate::{Publisher, Sample, ShmMessage, Subscriber};
+}
+
+/// Items used by `#[derive(ShmMessage)]`'s expansion; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::registry::REGISTRY;
+    pub use crate::schema::{Field, Schema};
+    pub use linkme;
+    pub use zerocopy;
+
+    /// A type-level alignment.
+    pub struct Align<const N: usize>;
+
+    /// Maps an alignment to a plain-byte type of that alignment, so the derive can build a
+    /// twin of a message made only of bytes (same size and alignment per field) and let
+    /// zerocopy's `IntoBytes` derive prove the message has no padding.
+    #[diagnostic::on_unimplemented(
+        message = "a field alignment above 4096 bytes is not supported in shared-memory messages"
+    )]
+    pub trait AlignUnit {
+        /// Plain bytes with this alignment and size.
+        type Unit;
+    }
+
+    impl AlignUnit for Align<1> {
+        type Unit = u8;
+    }
+    impl AlignUnit for Align<2> {
+        type Unit = u16;
+    }
+    impl AlignUnit for Align<4> {
+        type Unit = u32;
+    }
+    impl AlignUnit for Align<8> {
+        type Unit = u64;
+    }
+
+    macro_rules! aligned_units {
+        ($($name:ident = $n:literal),*) => {$(
+            #[derive(zerocopy::IntoBytes, zerocopy::Immutable)]
+            #[repr(C, align($n))]
+            #[doc(hidden)]
+            pub struct $name([u8; $n]);
+            impl AlignUnit for Align<$n> {
+                type Unit = $name;
+            }
+        )*};
+    }
+
+    aligned_units!(
+        A16 = 16,
+        A32 = 32,
+        A64 = 64,
+        A128 = 128,
+        A256 = 256,
+        A512 = 512,
+        A1024 = 1024,
+        A2048 = 2048,
+        A4096 = 4096
+    );
+}

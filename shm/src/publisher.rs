@@ -1,0 +1,405 @@
+//! The publishing side of a topic.
+
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use crate::error::{CreateError, IoFailure, OwnerInfo};
+use crate::message::ShmMessage;
+use crate::name::{TopicName, default_root};
+use crate::segment::{
+    Layout, MAX_SLOTS, OpenFailure, ReadOnly, ReadWrite, STATE_LIVE, Segment, SlotRead,
+};
+use crate::sys::{self, ProcessIdentity};
+
+/// Default number of slots in a topic's ring (the seed's `buffer_num=3`).
+pub const DEFAULT_BUFFER_NUM: usize = 3;
+/// Largest `buffer_num` accepted.
+pub const MAX_BUFFER_NUM: usize = MAX_SLOTS as usize;
+/// Default permission mode of a new topic file: owner read/write only.
+pub const DEFAULT_MODE: u32 = 0o600;
+
+/// Publishes values of `T` on one topic. One live publisher per topic.
+///
+/// Creating a publisher creates the topic's file, or takes it over when its previous publisher
+/// is gone (exited, crashed or killed). When the previous file has the same type and slot
+/// count it is reused in place, so subscribers keep the last value and see sequence numbers
+/// continue; otherwise a new file replaces it atomically (carrying the last value over when the
+/// type is the same) and attached subscribers reattach to it.
+///
+/// ```no_run
+/// let mut publisher = shm::Publisher::<f64>::new("sensors/temperature")?;
+/// publisher.publish(&21.5);
+/// # Ok::<(), shm::CreateError>(())
+/// ```
+pub struct Publisher<T: ShmMessage> {
+    seg: Segment<ReadWrite>,
+    topic: TopicName,
+    path: PathBuf,
+    next_seq: u64,
+    takeover: Option<Takeover>,
+    _type: PhantomData<fn(&T)>,
+}
+
+/// What a new publisher found when it took over an existing topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Takeover {
+    /// The publisher recorded in the old header (no longer running).
+    pub previous_owner: OwnerInfo,
+    /// The last sequence number published before; this publisher continues after it.
+    pub last_seq: u64,
+    /// Whether subscribers still see the last value.
+    pub kept_last_value: bool,
+    /// Whether the file was replaced (another type or `buffer_num`) rather than reused.
+    pub recreated: bool,
+}
+
+/// Options for creating a [`Publisher`]; see [`Publisher::builder`].
+#[must_use = "call .create() to create the publisher"]
+pub struct PublisherBuilder<T: ShmMessage> {
+    topic: String,
+    buffer_num: usize,
+    mode: u32,
+    root: Option<PathBuf>,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T: ShmMessage> PublisherBuilder<T> {
+    /// Number of slots in the ring (default 3). More slots let slow readers finish a copy while
+    /// the publisher keeps writing; each costs one message-size slot of memory.
+    pub fn buffer_num(mut self, n: usize) -> Self {
+        self.buffer_num = n;
+        self
+    }
+
+    /// Permission bits of a newly created topic file (default `0o600`, owner only). Must
+    /// include `0o600`; e.g. `0o640` lets the owner's group subscribe. Subscribers never need
+    /// write permission.
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Directory of topic files (default: `$SHM_ROOT`, else `/dev/shm`).
+    pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.root = Some(dir.into());
+        self
+    }
+
+    /// Creates the topic, or takes it over from a publisher that is gone.
+    pub fn create(self) -> Result<Publisher<T>, CreateError> {
+        let topic = TopicName::new(&self.topic).map_err(CreateError::InvalidName)?;
+        if self.buffer_num == 0 || self.buffer_num > MAX_BUFFER_NUM {
+            return Err(CreateError::InvalidBufferNum {
+                requested: self.buffer_num,
+                max: MAX_BUFFER_NUM,
+            });
+        }
+        if self.mode & 0o600 != 0o600 || self.mode & !0o666 != 0 {
+            return Err(CreateError::InvalidMode { mode: self.mode });
+        }
+        let schema = T::SCHEMA.encode();
+        let layout = Layout::compute(
+            size_of::<T>() as u64,
+            align_of::<T>() as u64,
+            self.buffer_num as u32,
+            schema.len() as u64,
+        )
+        .map_err(|_| CreateError::TooLarge {
+            bytes: (size_of::<T>() as u64).saturating_mul(self.buffer_num as u64),
+        })?;
+        let root = self.root.unwrap_or_else(default_root);
+        let path = root.join(topic.file_name());
+        let plan = Plan {
+            root: &root,
+            path: &path,
+            layout,
+            schema: &schema,
+            schema_hash: T::SCHEMA.hash(),
+            mode: self.mode,
+            me: ProcessIdentity::current(),
+        };
+        // Each pass either finishes or observed another process change the path meanwhile.
+        for _ in 0..16 {
+            if let Some((seg, next_seq, takeover)) = plan.attempt(&topic)? {
+                return Ok(Publisher {
+                    seg,
+                    topic,
+                    path,
+                    next_seq,
+                    takeover,
+                    _type: PhantomData,
+                });
+            }
+        }
+        Err(CreateError::Io {
+            path,
+            action: "create",
+            source: io::Error::other("the topic file kept changing under concurrent publishers"),
+        })
+    }
+}
+
+/// Everything needed to create or take over one topic file.
+struct Plan<'a> {
+    root: &'a Path,
+    path: &'a Path,
+    layout: Layout,
+    schema: &'a [u8],
+    schema_hash: u64,
+    mode: u32,
+    me: ProcessIdentity,
+}
+
+/// A consistent copy of the last value of a segment being replaced.
+struct Carried {
+    seq: u64,
+    time_ns: u64,
+    bytes: Vec<u8>,
+}
+
+type Attempt = Option<(Segment<ReadWrite>, u64, Option<Takeover>)>;
+
+impl Plan<'_> {
+    /// One try at creating or taking over the file; `Ok(None)` means "raced, try again".
+    fn attempt(&self, topic: &TopicName) -> Result<Attempt, CreateError> {
+        let file = match sys::open_existing(self.path, true) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return match self.create_file(0, None, false)? {
+                    Some(seg) => Ok(Some((seg, 1, None))),
+                    None => Ok(None),
+                };
+            }
+            Err(e) => return Err(IoFailure::new(self.path, "open", e).into()),
+        };
+        let locked =
+            sys::try_lock_publisher(&file).map_err(|e| IoFailure::new(self.path, "lock", e))?;
+        if !locked {
+            return Err(CreateError::Busy {
+                topic: topic.as_str().to_owned(),
+                owner: owner_of(file, self.path),
+            });
+        }
+        // We hold the lock of the file we opened; make sure it is still the topic's file.
+        if !sys::names_file(self.path, &file)
+            .map_err(|e| IoFailure::new(self.path, "inspect", e))?
+        {
+            return Ok(None);
+        }
+        let old = match Segment::<ReadWrite>::open(file, self.path) {
+            Ok(s) => s,
+            Err(OpenFailure::Format(source)) => {
+                return Err(CreateError::Format {
+                    path: self.path.to_path_buf(),
+                    source,
+                });
+            }
+            Err(OpenFailure::Io(e)) => return Err(e.into()),
+        };
+        let published = old.publish_seq();
+        let last_seq = published.max(old.seq_base());
+        let same_type = old.schema_hash() == self.schema_hash;
+        let mut takeover = Takeover {
+            previous_owner: old.owner(),
+            last_seq,
+            kept_last_value: same_type && published != 0,
+            recreated: false,
+        };
+        if same_type && *old.layout() == self.layout && old.state() == STATE_LIVE {
+            set_mode(old.file(), self.mode)
+                .map_err(|e| IoFailure::new(self.path, "set the mode of", e))?;
+            old.set_owner(&self.me);
+            return Ok(Some((old, last_seq.wrapping_add(1), Some(takeover))));
+        }
+        let carried = if same_type && old.layout().elem_size == self.layout.elem_size {
+            read_last(&old)
+        } else {
+            None
+        };
+        takeover.kept_last_value = carried.is_some();
+        takeover.recreated = true;
+        match self.create_file(last_seq, carried, true)? {
+            Some(seg) => {
+                old.retire();
+                Ok(Some((seg, last_seq.wrapping_add(1), Some(takeover))))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Creates, initialises and names a new segment file. `Ok(None)` when another process
+    /// named its own file first (only when not replacing).
+    fn create_file(
+        &self,
+        seq_base: u64,
+        carried: Option<Carried>,
+        replace: bool,
+    ) -> Result<Option<Segment<ReadWrite>>, CreateError> {
+        let io = |action| move |e| CreateError::from(IoFailure::new(self.path, action, e));
+        let (file, staged) = sys::create_unnamed(self.root, self.mode).map_err(|e| {
+            CreateError::from(IoFailure::new(self.root, "create a topic file in", e))
+        })?;
+        let result = (|| {
+            file.set_len(self.layout.total_size).map_err(io("size"))?;
+            sys::preallocate(&file, self.layout.total_size).map_err(io("allocate"))?;
+            if !sys::try_lock_publisher(&file).map_err(io("lock"))? {
+                return Err(IoFailure::new(
+                    self.path,
+                    "lock",
+                    io::Error::other("a brand-new file is already locked"),
+                )
+                .into());
+            }
+            let seg = Segment::init(
+                file,
+                self.path,
+                self.layout,
+                self.schema_hash,
+                self.schema,
+                seq_base,
+                self.mode,
+            )?;
+            if let Some(c) = carried {
+                // SAFETY: `c.bytes` has exactly `elem_size` bytes (same type, same size).
+                unsafe { seg.write(c.seq, c.time_ns, c.bytes.as_ptr()) };
+            }
+            seg.set_owner(&self.me);
+            let linked = if replace {
+                sys::link_replace(seg.file(), staged.as_deref(), self.path)
+            } else {
+                sys::link_new(seg.file(), staged.as_deref(), self.path)
+            };
+            match linked {
+                Ok(()) => Ok(Some(seg)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !replace => Ok(None),
+                Err(e) => Err(io("name")(e)),
+            }
+        })();
+        if let (Err(_), Some(s)) = (&result, &staged) {
+            let _ = std::fs::remove_file(s);
+        }
+        result
+    }
+}
+
+/// The newest complete value of a segment whose publisher is gone (so nothing is writing).
+fn read_last(old: &Segment<ReadWrite>) -> Option<Carried> {
+    let mut bytes = vec![0u8; old.layout().elem_size as usize];
+    for _ in 0..4 {
+        // SAFETY: `bytes` has `elem_size` writable bytes.
+        match unsafe { old.read_newest(bytes.as_mut_ptr()) } {
+            SlotRead::Empty => return None,
+            SlotRead::Done { seq, time_ns } => {
+                return Some(Carried {
+                    seq,
+                    time_ns,
+                    bytes,
+                });
+            }
+            SlotRead::Retry => continue,
+        }
+    }
+    None
+}
+
+/// Gives a reused topic file the mode this publisher asked for.
+fn set_mode(file: &std::fs::File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if file.metadata()?.permissions().mode() & 0o7777 != mode {
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+/// Best-effort owner of a locked file, for the "busy" error.
+fn owner_of(file: std::fs::File, path: &Path) -> OwnerInfo {
+    match Segment::<ReadOnly>::open(file, path) {
+        Ok(seg) => seg.owner(),
+        Err(_) => OwnerInfo {
+            pid: 0,
+            process_name: "unknown process".to_owned(),
+            start_ticks: 0,
+        },
+    }
+}
+
+impl<T: ShmMessage> Publisher<T> {
+    /// Creates (or takes over) `topic` with default options: 3 slots, mode `0o600`, in
+    /// `$SHM_ROOT` or `/dev/shm`.
+    pub fn new(topic: &str) -> Result<Publisher<T>, CreateError> {
+        Publisher::builder(topic).create()
+    }
+
+    /// Options for creating a publisher.
+    ///
+    /// ```no_run
+    /// let publisher = shm::Publisher::<[f32; 16]>::builder("lidar/ranges")
+    ///     .buffer_num(5)
+    ///     .mode(0o640)
+    ///     .create()?;
+    /// # Ok::<(), shm::CreateError>(())
+    /// ```
+    pub fn builder(topic: &str) -> PublisherBuilder<T> {
+        PublisherBuilder {
+            topic: topic.to_owned(),
+            buffer_num: DEFAULT_BUFFER_NUM,
+            mode: DEFAULT_MODE,
+            root: None,
+            _type: PhantomData,
+        }
+    }
+
+    /// Publishes a value and returns its sequence number. Wait-free: no lock, no syscall
+    /// (the timestamp comes from the vDSO clock), no allocation.
+    #[inline]
+    pub fn publish(&mut self, value: &T) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq = seq.wrapping_add(1);
+        // SAFETY: `value` is a `T`, whose `size_of::<T>() == elem_size` bytes are all
+        // initialised (ShmMessage guarantees no padding).
+        unsafe {
+            self.seg
+                .write(seq, sys::monotonic_ns(), (value as *const T).cast::<u8>())
+        };
+        seq
+    }
+
+    /// The topic name.
+    pub fn topic(&self) -> &str {
+        self.topic.as_str()
+    }
+
+    /// The topic file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of slots in the ring.
+    pub fn buffer_num(&self) -> usize {
+        self.seg.layout().slot_count as usize
+    }
+
+    /// The sequence number the next `publish` will return.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// What this publisher took over, if the topic existed.
+    pub fn takeover(&self) -> Option<&Takeover> {
+        self.takeover.as_ref()
+    }
+}
+
+impl<T: ShmMessage> fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publisher")
+            .field("topic", &self.topic.as_str())
+            .field("type", &T::SCHEMA.type_name())
+            .field("buffer_num", &self.buffer_num())
+            .field("next_seq", &self.next_seq)
+            .field("path", &self.path)
+            .finish()
+    }
+}

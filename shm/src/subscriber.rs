@@ -1,0 +1,405 @@
+//! The subscribing side of a topic.
+
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::mem::MaybeUninit;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{FormatError, IoFailure, SchemaMismatch, SubscribeError};
+use crate::message::ShmMessage;
+use crate::name::{TopicName, default_root};
+use crate::schema::SchemaDesc;
+use crate::segment::{OpenFailure, ReadOnly, STATE_RETIRED, Segment, SlotRead};
+use crate::sys;
+
+/// Read attempts before [`SubscribeError::Contended`]. A publisher has to lap the whole ring
+/// while one copy is in flight to force a retry, so more than a few in a row is rare.
+const MAX_ATTEMPTS: u32 = 1000;
+/// How often a subscriber that sees no new data checks whether the topic file was replaced
+/// behind its back (removed by hand and made anew): at most every 10 ms, looking at the clock
+/// only on every 16th read without new data, so that polling stays cheap. Replacements made by
+/// this library are noticed at once, without this check.
+const REVALIDATE_EVERY_NS: u64 = 10_000_000;
+const REVALIDATE_CLOCK_EVERY: u32 = 16;
+
+/// A point on `CLOCK_MONOTONIC`, the clock shared by all processes of the machine (the clock of
+/// Python's `time.monotonic_ns()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(u64);
+
+impl Timestamp {
+    /// Now.
+    pub fn now() -> Timestamp {
+        Timestamp(sys::monotonic_ns())
+    }
+
+    /// Nanoseconds on `CLOCK_MONOTONIC`.
+    pub fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    /// Time elapsed since this timestamp (zero if it lies in the future).
+    pub fn elapsed(self) -> Duration {
+        Duration::from_nanos(sys::monotonic_ns().saturating_sub(self.0))
+    }
+}
+
+/// A value read from a topic, with its sequence number and publish time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample<T> {
+    /// The value.
+    pub value: T,
+    /// Its sequence number: 1 for a topic's first value, +1 per publish, continued by a
+    /// publisher that takes the topic over. Restarts only when the topic file is removed.
+    pub seq: u64,
+    /// When it was published.
+    pub published: Timestamp,
+}
+
+/// Reads values of `T` from one topic.
+///
+/// A subscriber can be created before its publisher exists; reads report "no data yet"
+/// (`Ok(None)`) until the first value is published. It maps the topic read-only and never
+/// writes to it. It follows the topic when it is recreated, and reports a type mismatch when
+/// the topic carries another type.
+///
+/// ```no_run
+/// let mut subscriber = shm::Subscriber::<f64>::new("sensors/temperature")?;
+/// if let Some(sample) = subscriber.latest()? {
+///     println!("{} (#{}, {:?} ago)", sample.value, sample.seq, sample.published.elapsed());
+/// }
+/// # Ok::<(), shm::SubscribeError>(())
+/// ```
+pub struct Subscriber<T: ShmMessage> {
+    topic: TopicName,
+    path: PathBuf,
+    state: Attach,
+    last_seq: u64,
+    last_segment: u64,
+    retries: u64,
+    recheck: Recheck,
+    _type: PhantomData<fn() -> T>,
+}
+
+/// Rate limit of the "was the file replaced?" check.
+#[derive(Default)]
+struct Recheck {
+    next_ns: u64,
+    stale_reads: u32,
+}
+
+impl Recheck {
+    /// Whether it is time to check that the file being read is still the topic's file.
+    fn due(&mut self) -> bool {
+        self.stale_reads = self.stale_reads.wrapping_add(1);
+        if self.stale_reads % REVALIDATE_CLOCK_EVERY != 1 {
+            return false;
+        }
+        let now = sys::monotonic_ns();
+        if now >= self.next_ns {
+            self.next_ns = now + REVALIDATE_EVERY_NS;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+enum Attach {
+    /// No topic file (yet), or it was removed.
+    Detached,
+    /// The topic carries another type; kept to notice when it is replaced.
+    Mismatch(Segment<ReadOnly>, Box<SchemaMismatch>),
+    /// Attached to a topic of our type.
+    Ready(Segment<ReadOnly>),
+}
+
+/// Options for opening a [`Subscriber`]; see [`Subscriber::builder`].
+#[must_use = "call .open() to open the subscriber"]
+pub struct SubscriberBuilder<T: ShmMessage> {
+    topic: String,
+    root: Option<PathBuf>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: ShmMessage> SubscriberBuilder<T> {
+    /// Directory of topic files (default: `$SHM_ROOT`, else `/dev/shm`).
+    pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.root = Some(dir.into());
+        self
+    }
+
+    /// Opens the subscriber. Fails if the topic exists with another type, is not a valid topic
+    /// file, or cannot be read; succeeds (with no data yet) if the topic does not exist.
+    pub fn open(self) -> Result<Subscriber<T>, SubscribeError> {
+        let topic = TopicName::new(&self.topic).map_err(SubscribeError::InvalidName)?;
+        let path = self
+            .root
+            .unwrap_or_else(default_root)
+            .join(topic.file_name());
+        let mut sub = Subscriber {
+            topic,
+            path,
+            state: Attach::Detached,
+            last_seq: 0,
+            last_segment: 0,
+            retries: 0,
+            recheck: Recheck::default(),
+            _type: PhantomData,
+        };
+        sub.attach()?;
+        if let Attach::Mismatch(_, m) = &sub.state {
+            return Err(SubscribeError::SchemaMismatch(m.clone()));
+        }
+        Ok(sub)
+    }
+}
+
+impl<T: ShmMessage> Subscriber<T> {
+    /// Opens `topic` in `$SHM_ROOT` or `/dev/shm`.
+    pub fn new(topic: &str) -> Result<Subscriber<T>, SubscribeError> {
+        Subscriber::builder(topic).open()
+    }
+
+    /// Options for opening a subscriber.
+    pub fn builder(topic: &str) -> SubscriberBuilder<T> {
+        SubscriberBuilder {
+            topic: topic.to_owned(),
+            root: None,
+            _type: PhantomData,
+        }
+    }
+
+    /// The newest value, whether or not it was read before; `Ok(None)` if nothing was
+    /// published yet (or the topic does not exist). Never returns a torn value, and never an
+    /// older value after a newer one.
+    pub fn latest(&mut self) -> Result<Option<Sample<T>>, SubscribeError> {
+        self.read(false)
+    }
+
+    /// The newest value if it is newer than the last one this subscriber returned; `Ok(None)`
+    /// otherwise. Values published in between are skipped (this is a "latest value" topic,
+    /// not a queue).
+    pub fn try_recv(&mut self) -> Result<Option<Sample<T>>, SubscribeError> {
+        self.read(true)
+    }
+
+    /// Whether a live publisher holds the topic right now. Asks the kernel about the
+    /// publisher's lock (one syscall), so it does not depend on pids, which are reused.
+    pub fn publisher_alive(&mut self) -> Result<bool, SubscribeError> {
+        self.attach_if_needed()?;
+        match &self.state {
+            Attach::Ready(seg) | Attach::Mismatch(seg, _) => sys::publisher_lock_held(seg.file())
+                .map_err(|e| IoFailure::new(&self.path, "query the lock of", e).into()),
+            Attach::Detached => Ok(false),
+        }
+    }
+
+    /// The topic name.
+    pub fn topic(&self) -> &str {
+        self.topic.as_str()
+    }
+
+    /// The topic file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sequence number of the last value returned (0 if none).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// How many reads had to be retried because the publisher was writing the same slot. A
+    /// steadily growing count means the ring is too small for this reader.
+    pub fn retries(&self) -> u64 {
+        self.retries
+    }
+
+    /// Whether the subscriber is attached to a topic file of its type.
+    pub fn is_attached(&self) -> bool {
+        matches!(self.state, Attach::Ready(_))
+    }
+
+    fn attach_if_needed(&mut self) -> Result<(), SubscribeError> {
+        let retired = match &self.state {
+            Attach::Detached => true,
+            Attach::Ready(seg) | Attach::Mismatch(seg, _) => seg.state() == STATE_RETIRED,
+        };
+        if retired { self.attach() } else { Ok(()) }
+    }
+
+    /// (Re)opens the topic file, replacing the current state.
+    fn attach(&mut self) -> Result<(), SubscribeError> {
+        self.state = Attach::Detached;
+        let file = match sys::open_existing(&self.path, false) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(IoFailure::new(&self.path, "open", e).into()),
+        };
+        let seg = match Segment::<ReadOnly>::open(file, &self.path) {
+            Ok(seg) => seg,
+            Err(OpenFailure::Format(source)) => {
+                return Err(SubscribeError::Format {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+            Err(OpenFailure::Io(e)) => return Err(e.into()),
+        };
+        if seg.state() == STATE_RETIRED {
+            // Left behind by an interrupted removal: as good as absent.
+            return Ok(());
+        }
+        if seg.schema_hash() != T::SCHEMA.hash() {
+            let mismatch = self.mismatch(&seg)?;
+            self.state = Attach::Mismatch(seg, Box::new(mismatch));
+            return Ok(());
+        }
+        let l = seg.layout();
+        if l.elem_size != size_of::<T>() as u64 || l.elem_align != align_of::<T>() as u64 {
+            return Err(SubscribeError::Format {
+                path: self.path.clone(),
+                source: FormatError::Inconsistent {
+                    field: "elem_size",
+                    detail: format!(
+                        "{} bytes aligned to {} for a schema that needs {} aligned to {}",
+                        l.elem_size,
+                        l.elem_align,
+                        size_of::<T>(),
+                        align_of::<T>()
+                    ),
+                },
+            });
+        }
+        self.state = Attach::Ready(seg);
+        Ok(())
+    }
+
+    fn mismatch(&self, seg: &Segment<ReadOnly>) -> Result<SchemaMismatch, SubscribeError> {
+        let topic_desc = seg.schema_desc().map_err(|source| SubscribeError::Format {
+            path: self.path.clone(),
+            source,
+        })?;
+        let ours = SchemaDesc::from_schema(T::SCHEMA);
+        Ok(SchemaMismatch {
+            topic: self.topic.as_str().to_owned(),
+            topic_type: topic_desc.type_name(),
+            topic_hash: seg.schema_hash(),
+            expected_type: ours.type_name(),
+            expected_hash: T::SCHEMA.hash(),
+            differences: topic_desc.differences(&ours),
+        })
+    }
+
+    fn read(&mut self, only_new: bool) -> Result<Option<Sample<T>>, SubscribeError> {
+        let mut reattached = false;
+        loop {
+            self.attach_if_needed()?;
+            let (sample, segment) = match &self.state {
+                Attach::Detached => return Ok(None),
+                Attach::Mismatch(seg, m) => {
+                    if !reattached && self.recheck.due() && seg.replaced_at(&self.path) {
+                        reattached = true;
+                        self.state = Attach::Detached;
+                        continue;
+                    }
+                    return Err(SubscribeError::SchemaMismatch(m.clone()));
+                }
+                Attach::Ready(seg) => (
+                    read_consistent::<T>(seg, &mut self.retries, &self.topic)?,
+                    seg.segment_id(),
+                ),
+            };
+            let is_new = sample.as_ref().is_some_and(|s| {
+                s.seq > self.last_seq || (segment != self.last_segment && s.seq < self.last_seq)
+            });
+            // Nothing new: a file replaced behind our back (removed by hand and made anew) looks
+            // exactly like this, so check the path now and then.
+            if !is_new
+                && !reattached
+                && self.recheck.due()
+                && matches!(&self.state, Attach::Ready(seg) if seg.replaced_at(&self.path))
+            {
+                reattached = true;
+                self.state = Attach::Detached;
+                continue;
+            }
+            if is_new {
+                if let Some(s) = &sample {
+                    self.last_seq = s.seq;
+                    self.last_segment = segment;
+                }
+            } else if only_new {
+                return Ok(None);
+            }
+            return Ok(sample);
+        }
+    }
+}
+
+/// Copies the newest value out with the seqlock protocol, retrying a bounded number of times,
+/// and validates it.
+fn read_consistent<T: ShmMessage>(
+    seg: &Segment<ReadOnly>,
+    retries: &mut u64,
+    topic: &TopicName,
+) -> Result<Option<Sample<T>>, SubscribeError> {
+    let mut buf = MaybeUninit::<T>::uninit();
+    for attempt in 0..MAX_ATTEMPTS {
+        // SAFETY: `buf` has `size_of::<T>()` writable bytes, which `attach` checked equals the
+        // segment's element size.
+        match unsafe { seg.read_newest(buf.as_mut_ptr().cast::<u8>()) } {
+            SlotRead::Empty => return Ok(None),
+            SlotRead::Retry => {
+                *retries += 1;
+                if attempt < 16 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+            SlotRead::Done { seq, time_ns } => {
+                if T::SCHEMA.needs_validation() {
+                    // SAFETY: `read_newest` initialised all `size_of::<T>()` bytes of the local
+                    // buffer; this slice is over process-local memory.
+                    let bytes = unsafe {
+                        std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), size_of::<T>())
+                    };
+                    if !T::SCHEMA.bytes_valid(bytes) {
+                        return Err(SubscribeError::InvalidValue {
+                            topic: topic.as_str().to_owned(),
+                            seq,
+                        });
+                    }
+                }
+                // SAFETY: all bytes are initialised, form a consistent copy of a published value,
+                // and passed `T`'s validation; ShmMessage guarantees such bytes are a valid `T`.
+                let value = unsafe { buf.assume_init() };
+                return Ok(Some(Sample {
+                    value,
+                    seq,
+                    published: Timestamp(time_ns),
+                }));
+            }
+        }
+    }
+    Err(SubscribeError::Contended {
+        topic: topic.as_str().to_owned(),
+        attempts: MAX_ATTEMPTS,
+    })
+}
+
+impl<T: ShmMessage> fmt::Debug for Subscriber<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("topic", &self.topic.as_str())
+            .field("type", &T::SCHEMA.type_name())
+            .field("attached", &self.is_attached())
+            .field("last_seq", &self.last_seq)
+            .field("path", &self.path)
+            .finish()
+    }
+}

@@ -1,0 +1,56 @@
+//! Managing topic files: removal.
+
+use std::io;
+use std::path::Path;
+
+use crate::error::{IoFailure, RemoveError};
+use crate::name::{TopicName, default_root};
+use crate::segment::{ReadWrite, Segment};
+use crate::sys;
+
+/// Removes a topic from `$SHM_ROOT` (or `/dev/shm`): see [`remove_topic_in`].
+pub fn remove_topic(topic: &str) -> Result<bool, RemoveError> {
+    remove_topic_in(&default_root(), topic)
+}
+
+/// Removes a topic's file from `root`, unless a live publisher holds it. Attached subscribers
+/// notice at their next read and report "no data" until a publisher creates the topic again.
+/// Returns whether there was a file. Files that are not valid topics are removed too (that is
+/// the remedy the format errors suggest).
+pub fn remove_topic_in(root: &Path, topic: &str) -> Result<bool, RemoveError> {
+    let name = TopicName::new(topic).map_err(RemoveError::InvalidName)?;
+    let path = root.join(name.file_name());
+    let file = match sys::open_existing(&path, true) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(IoFailure::new(&path, "open", e).into()),
+    };
+    if !sys::try_lock_publisher(&file).map_err(|e| IoFailure::new(&path, "lock", e))? {
+        let owner = match Segment::<ReadWrite>::open(file, &path) {
+            Ok(seg) => seg.owner(),
+            Err(_) => crate::error::OwnerInfo {
+                pid: 0,
+                process_name: "unknown process".to_owned(),
+                start_ticks: 0,
+            },
+        };
+        return Err(RemoveError::Busy {
+            topic: topic.to_owned(),
+            owner,
+        });
+    }
+    let names_it =
+        sys::names_file(&path, &file).map_err(|e| IoFailure::new(&path, "inspect", e))?;
+    if let Ok(seg) = Segment::<ReadWrite>::open(file, &path) {
+        seg.retire();
+    }
+    if !names_it {
+        // Replaced meanwhile by a new publisher's file: that one is not ours to remove.
+        return Ok(false);
+    }
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(IoFailure::new(&path, "remove", e).into()),
+    }
+}

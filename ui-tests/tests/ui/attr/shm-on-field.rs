@@ -1,0 +1,10 @@
+use shm::ShmMessage;
+
+#[derive(ShmMessage)]
+#[repr(C)]
+struct Pose {
+    #[shm(name = "x_m")]
+    x: f64,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use shm::ShmMessage;
+
+#[derive(ShmMessage)]
+#[repr(C)]
+struct Message {
+    id: u64,
+    field: Box<u64>,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use shm::ShmMessage;
+
+#[derive(ShmMessage)]
+#[repr(C)]
+struct Log {
+    level: u32,
+    text: String,
+    tags: Vec<String>,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use shm::ShmMessage;
+
+#[derive(ShmMessage)]
+struct Pose {
+    x: f64,
+    y: f64,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use shm::ShmMessage;
+
+#[derive(ShmMessage)]
+#[repr(C, transparent)]
+struct Meters(f64);
+
+fn main() {}

@@ -1,0 +1,10 @@
+use shm::ShmMessage;
+
+#[derive(ShmMessage)]
+#[repr(u8)]
+enum Mode {
+    Idle,
+    Running,
+}
+
+fn main() {}

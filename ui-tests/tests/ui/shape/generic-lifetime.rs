@@ -1,0 +1,9 @@
+use shm::ShmMessage;
+
+#[derive(ShmMessage)]
+#[repr(C)]
+struct View<'a> {
+    data: &'a [u8; 4],
+}
+
+fn main() {}

@@ -3,25 +3,26 @@
 # publisher then publishes a robot pose at 10 Hz. Run with `make demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/debug/examples
+bin=${CARGO_TARGET_DIR:-target}/debug/examples
 
 # A private topic directory, so the demo never meets other topics and leaves nothing behind.
 root=$(mktemp -d /dev/shm/shm-demo.XXXXXX)
 export SHM_ROOT=$root
-pids=()
+sub= pub=
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in $sub $pub; do kill "$p" 2>/dev/null || true; done
   rm -rf "$root"
 }
 trap cleanup EXIT
 
 echo "== subscriber (process 1) starts first and waits for poses"
-"$bin/pose_subscriber" --count 20 --timeout 15 | sed -u 's/^/[subscriber] /' &
-pids+=($!)
+"$bin/pose_subscriber" --count 20 --timeout 15 > >(sed -u 's/^/[subscriber] /') &
+sub=$!
 sleep 0.5
 echo "== publisher (process 2) publishes a Pose at 10 Hz"
-"$bin/pose_publisher" --rate 10 --count 25 | sed -u 's/^/[publisher]  /' &
-pids+=($!)
-wait "${pids[0]}"
-wait "${pids[1]}"
+"$bin/pose_publisher" --rate 10 --count 25 > >(sed -u 's/^/[publisher]  /') &
+pub=$!
+wait "$sub"   # fails the demo if the subscriber did not get its 20 poses
+wait "$pub"
+sub= pub=
 echo "== done: 20 poses crossed from one process to the other through $root"

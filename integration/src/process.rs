@@ -18,7 +18,17 @@ pub struct Proc {
 impl Proc {
     /// Starts `exe args...` with `SHM_ROOT=root`.
     pub fn spawn(exe: &Path, root: &Path, args: &[&str]) -> Proc {
-        let mut child = Command::new(exe)
+        Proc::spawn_as(exe, root, args, None)
+    }
+
+    /// Like [`spawn`](Proc::spawn), as another user (`uid`, same gid) when given.
+    pub fn spawn_as(exe: &Path, root: &Path, args: &[&str], uid: Option<u32>) -> Proc {
+        let mut cmd = Command::new(exe);
+        if let Some(uid) = uid {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(uid).gid(uid);
+        }
+        let mut child = cmd
             .args(args)
             .env(shm::ROOT_ENV, root)
             .stdin(Stdio::piped())

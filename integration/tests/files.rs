@@ -246,3 +246,35 @@ fn crash_mid_write_leaves_no_torn_value() {
     let v = s.latest().unwrap().unwrap();
     assert_eq!((v.seq, v.value), (3, TestPose::nth(3)));
 }
+
+#[test]
+fn pipes_and_directories_at_the_topic_path_are_refused_without_hanging() {
+    let root = TempRoot::new("fifo");
+    let path = root.topic_file("t");
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only reads it.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // Opening a FIFO blocks until a writer appears, unless done without blocking.
+    let err = open_sub(&root, "t").unwrap_err();
+    assert_eq!(format_error(&err), &FormatError::NotAFile);
+    assert!(
+        err.to_string().contains("not a topic of this library"),
+        "{err}"
+    );
+    let err = create_pub(&root, "t").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CreateError::Format {
+                source: FormatError::NotAFile,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    std::fs::remove_file(&path).unwrap();
+
+    std::fs::create_dir(&path).unwrap();
+    assert!(open_sub(&root, "t").is_err());
+    assert!(create_pub(&root, "t").is_err());
+}

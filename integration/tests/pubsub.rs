@@ -281,7 +281,7 @@ fn files_are_owner_only_by_default_and_subscribers_map_read_only() {
     let mode = std::fs::metadata(wide.path()).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
 
-    for bad in [0o400, 0o644 | 0o100, 0o4600, 0o200] {
+    for bad in [0o400, 0o644 | 0o100, 0o4600, 0o200, 0o660, 0o666, 0o602] {
         let err = Publisher::<u32>::builder("bad")
             .root(root.path())
             .mode(bad)
@@ -332,7 +332,7 @@ fn invalid_arguments_are_refused() {
         .create()
         .unwrap_err();
     assert!(err.to_string().contains("too long"), "{err}");
-    for n in [0, shm::MAX_BUFFER_NUM + 1, usize::MAX] {
+    for n in [0, 1, shm::MAX_BUFFER_NUM + 1, usize::MAX] {
         let err = Publisher::<u8>::builder("b")
             .root(root.path())
             .buffer_num(n)
@@ -509,4 +509,204 @@ fn derived_types_are_registered() {
         shm::registry::find("i64").unwrap().hash(),
         i64::SCHEMA.hash()
     );
+}
+
+#[test]
+fn a_taken_over_file_keeps_its_mode_unless_one_is_asked_for() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = TempRoot::new("mode-reuse");
+    let mode =
+        |p: &Publisher<u8>| std::fs::metadata(p.path()).unwrap().permissions().mode() & 0o777;
+    let p = Publisher::<u8>::builder("t")
+        .root(root.path())
+        .mode(0o640)
+        .create()
+        .unwrap();
+    assert_eq!(mode(&p), 0o640);
+    drop(p);
+    let p = publisher::<u8>(&root, "t");
+    assert_eq!(
+        mode(&p),
+        0o640,
+        "a default publisher does not narrow a widened topic"
+    );
+    drop(p);
+    let p = Publisher::<u8>::builder("t")
+        .root(root.path())
+        .mode(0o600)
+        .create()
+        .unwrap();
+    assert_eq!(
+        mode(&p),
+        0o600,
+        "an explicit mode applies to the reused file"
+    );
+}
+
+#[test]
+fn a_missing_root_is_an_error_not_an_empty_topic() {
+    let root = TempRoot::new("noroot");
+    let missing = root.path().join("typo");
+    let err = Subscriber::<u8>::builder("t")
+        .root(&missing)
+        .open()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, SubscribeError::Io { .. }), "{text}");
+    assert!(text.contains("typo") && text.contains("SHM_ROOT"), "{text}");
+    let file = root.path().join("file");
+    std::fs::write(&file, b"x").unwrap();
+    let err = Subscriber::<u8>::builder("t")
+        .root(&file)
+        .open()
+        .unwrap_err();
+    assert!(err.to_string().contains("must be a directory"), "{err}");
+}
+
+#[test]
+fn a_file_removed_by_hand_under_a_live_publisher_is_left_for_the_new_one() {
+    // The old publisher keeps writing into its (now nameless) file; subscribers follow the
+    // topic's path to the new publisher's file.
+    let root = TempRoot::new("orphan");
+    let mut old = publisher::<u64>(&root, "t");
+    let mut s = subscriber::<u64>(&root, "t");
+    old.publish(&1);
+    assert_eq!(s.latest().unwrap().unwrap().value, 1);
+    std::fs::remove_file(root.topic_file("t")).unwrap();
+    let mut new = publisher::<u64>(&root, "t");
+    new.publish(&1000);
+    let mut n = 1;
+    let got = poll(Duration::from_secs(5), "the new file", || {
+        n += 1;
+        old.publish(&n);
+        s.latest().unwrap().filter(|v| v.value == 1000)
+    });
+    assert_eq!(got.seq, 1);
+}
+
+#[test]
+fn a_reader_that_never_finds_a_consistent_slot_gives_up_with_contended() {
+    use std::os::unix::fs::FileExt;
+    let root = TempRoot::new("contended");
+    let mut p = publisher::<u64>(&root, "t");
+    p.publish(&1);
+    let mut s = subscriber::<u64>(&root, "t");
+    assert!(s.latest().unwrap().is_some());
+    // Point publish_seq at a value no slot holds, as a writer lapping the ring forever would.
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(p.path())
+        .unwrap();
+    f.write_all_at(&7u64.to_le_bytes(), 200).unwrap();
+    let err = s.latest().unwrap_err();
+    assert!(
+        matches!(err, SubscribeError::Contended { attempts: 1000, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("buffer_num"), "{err}");
+    assert!(s.retries() >= 1000);
+    p.publish(&8);
+    assert_eq!(
+        s.latest().unwrap().unwrap().value,
+        8,
+        "recovers with the next publish"
+    );
+}
+
+#[test]
+fn packed_and_nested_types_are_compared_field_by_field() {
+    mod a {
+        #[derive(shm::ShmMessage, Clone, Copy)]
+        #[repr(C, packed)]
+        pub(crate) struct Reading {
+            pub(crate) valid: bool,
+            pub(crate) value: f32,
+        }
+        #[derive(shm::ShmMessage, Clone, Copy)]
+        #[repr(C)]
+        pub(crate) struct Vec3 {
+            pub(crate) x: f64,
+            pub(crate) y: f64,
+            pub(crate) z: f64,
+        }
+        #[derive(shm::ShmMessage, Clone, Copy)]
+        #[repr(C)]
+        pub(crate) struct Imu {
+            pub(crate) accel: Vec3,
+            pub(crate) seq: u64,
+        }
+    }
+    mod b {
+        #[derive(shm::ShmMessage, Clone, Copy)]
+        #[repr(C, packed)]
+        pub(crate) struct Reading {
+            pub(crate) valid: bool,
+            pub(crate) value: i32,
+        }
+        #[derive(shm::ShmMessage, Clone, Copy)]
+        #[repr(C)]
+        pub(crate) struct Vec3 {
+            pub(crate) x: f64,
+            pub(crate) y: f64,
+            pub(crate) w: f64,
+        }
+        #[derive(shm::ShmMessage, Clone, Copy)]
+        #[repr(C)]
+        pub(crate) struct Imu {
+            pub(crate) accel: Vec3,
+            pub(crate) seq: u64,
+        }
+    }
+    let root = TempRoot::new("nested");
+    let mut p = publisher::<a::Reading>(&root, "reading");
+    p.publish(&a::Reading {
+        valid: true,
+        value: 1.5,
+    });
+    let got = subscriber::<a::Reading>(&root, "reading")
+        .latest()
+        .unwrap()
+        .unwrap()
+        .value;
+    assert!(got.valid && { got.value } == 1.5);
+    let err = Subscriber::<b::Reading>::builder("reading")
+        .root(root.path())
+        .open()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("field `value`: `f32` in the topic, `i32` here"),
+        "{err}"
+    );
+
+    let _p = publisher::<a::Imu>(&root, "imu");
+    let err = Subscriber::<b::Imu>::builder("imu")
+        .root(root.path())
+        .open()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("another version of `Imu`"), "{text}");
+    assert!(
+        text.contains("field `accel.z`: f64 at offset 16 exists only in the topic"),
+        "{text}"
+    );
+    assert!(
+        text.contains("field `accel.w`: f64 at offset 16 exists only here"),
+        "{text}"
+    );
+}
+
+#[test]
+fn publishers_and_subscribers_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Publisher<TestPose>>();
+    send_sync::<Subscriber<TestPose>>();
+    let root = TempRoot::new("threads");
+    let mut p = publisher::<u64>(&root, "t");
+    let mut s = subscriber::<u64>(&root, "t");
+    std::thread::spawn(move || p.publish(&5)).join().unwrap();
+    let v = std::thread::spawn(move || s.latest().unwrap().unwrap().value)
+        .join()
+        .unwrap();
+    assert_eq!(v, 5);
 }

@@ -1,7 +1,6 @@
 //! Parsing of `#[shm(...)]` and `#[repr(...)]`.
 
-use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Attribute, LitInt, LitStr, Path};
 
@@ -63,6 +62,9 @@ pub(crate) fn reject_shm(attrs: &[Attribute], errors: &mut Errors) {
 /// What `#[repr(...)]` says, parsed (not grepped).
 #[derive(Default)]
 pub(crate) struct Repr {
+    /// The `#[repr]` attributes as written: the layout twin gets exactly these, so it follows
+    /// whatever rule the compiler applies (e.g. several `align` hints: the largest wins).
+    pub(crate) attrs: Vec<Attribute>,
     /// The first `#[repr]` attribute, for error spans.
     pub(crate) attr_span: Option<Span>,
     pub(crate) c: Option<Span>,
@@ -77,6 +79,7 @@ pub(crate) fn parse_repr(attrs: &[Attribute], errors: &mut Errors) -> Repr {
     let mut repr = Repr::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("repr")) {
         repr.attr_span.get_or_insert(attr.span());
+        repr.attrs.push(attr.clone());
         let r = attr.parse_nested_meta(|meta| {
             let span = meta.path.span();
             let ident = meta
@@ -118,27 +121,4 @@ pub(crate) fn parse_repr(attrs: &[Attribute], errors: &mut Errors) -> Repr {
         }
     }
     repr
-}
-
-impl Repr {
-    /// The same representation, for the layout twin.
-    pub(crate) fn tokens(&self) -> TokenStream {
-        let mut parts = Vec::new();
-        if self.c.is_some() {
-            parts.push(quote!(C));
-        }
-        if self.transparent.is_some() {
-            parts.push(quote!(transparent));
-        }
-        if let Some((_, n)) = &self.packed {
-            parts.push(match n {
-                Some(n) => quote!(packed(#n)),
-                None => quote!(packed),
-            });
-        }
-        if let Some((_, n)) = &self.align {
-            parts.push(quote!(align(#n)));
-        }
-        quote!(#[repr(#(#parts),*)])
-    }
 }

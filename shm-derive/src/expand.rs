@@ -47,7 +47,7 @@ pub(crate) fn expand(v: &Valid<'_>) -> TokenStream {
     } else {
         quote!({ #(#twin_fields),* })
     };
-    let twin_repr = v.input.repr.tokens();
+    let twin_repr = &v.input.repr.attrs;
     let into_bytes = quote_spanned!(ident.span()=> #krate::__private::zerocopy::IntoBytes);
     let zerocopy_path = quote!(#krate::__private::zerocopy).to_string();
 
@@ -55,6 +55,10 @@ pub(crate) fn expand(v: &Valid<'_>) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, non_camel_case_types, dead_code, unused_qualifications)]
         const _: () = {
+            // The message type, under a name the nested block (where the twin takes the
+            // message's name) can still use.
+            type __ShmSelf = #ident;
+
             #[automatically_derived]
             // SAFETY: `#[repr(C)]`/`#[repr(transparent)]` was checked by the derive; the schema
             // below is generated from the definition itself (size, alignment, and every field's
@@ -79,8 +83,15 @@ pub(crate) fn expand(v: &Valid<'_>) -> TokenStream {
             const _: () = {
                 #[derive(#into_bytes)]
                 #[zerocopy(crate = #zerocopy_path)]
-                #twin_repr
+                #(#twin_repr)*
                 struct #ident #twin_body
+
+                // The twin stands for the message only if the compiler laid both out alike.
+                const _: () = ::core::assert!(
+                    ::core::mem::size_of::<#ident>() == ::core::mem::size_of::<__ShmSelf>()
+                        && ::core::mem::align_of::<#ident>() == ::core::mem::align_of::<__ShmSelf>(),
+                    "derive(ShmMessage): the padding check's layout differs from the message's; please report this",
+                );
             };
         };
     }

@@ -1,4 +1,4 @@
-//! `#[derive(ShmMessage)]` for the [`shm`](https://docs.rs/shm) crate.
+//! `#[derive(ShmMessage)]` for the `shm` crate (re-exported there as `shm::ShmMessage`).
 //!
 //! The derive runs in three steps, each in its own module: [`ast`] reads the struct and its
 //! attributes, [`valid`] checks everything that can be checked from the syntax (reporting every

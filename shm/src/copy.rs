@@ -18,7 +18,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 #[inline(always)]
 pub(crate) unsafe fn load_u64(p: *const u8) -> u64 {
     // SAFETY: alignment, liveness and atomic-only access are the caller's contract. The mapping
-    // may be read-only; a Relaxed 8-byte load is sound there on the supported 64-bit targets.
+    // may be read-only, although `from_ptr` asks for memory valid for writes: the section
+    // "Atomic accesses to read-only memory" of `core::sync::atomic` makes the exception that
+    // `Relaxed` loads of at most 8 bytes are sound there on x86-64 and aarch64 (this crate
+    // refuses to build for other targets), and a Relaxed load is all this reference is used for.
     let a = unsafe { AtomicU64::from_ptr(p.cast_mut().cast()) };
     a.load(Ordering::Relaxed)
 }
@@ -40,7 +43,8 @@ pub(crate) unsafe fn store_u64(p: *mut u8, v: u64, order: Ordering) {
 /// As [`load_u64`], with 4-byte alignment and 4-byte atomic accesses.
 #[inline(always)]
 pub(crate) unsafe fn load_u32(p: *const u8) -> u32 {
-    // SAFETY: the caller's contract; a Relaxed 4-byte load is sound on read-only memory.
+    // SAFETY: the caller's contract; on a read-only mapping the exception described in
+    // `load_u64` covers this Relaxed 4-byte load, the only use of the reference.
     let a = unsafe { AtomicU32::from_ptr(p.cast_mut().cast()) };
     a.load(Ordering::Relaxed)
 }

@@ -1,4 +1,8 @@
 //! Error types, one enum per operation. Every `Display` says what happened and what to do.
+//!
+//! Messages are complete on their own: `Display` already includes the underlying cause, so
+//! `source()` returns `None` (nothing is printed twice by error reporters that walk the chain).
+//! The underlying `io::Error`, `FormatError` or `NameError` stays available in the variant.
 
 use std::fmt;
 use std::io;
@@ -8,6 +12,7 @@ use crate::name::NameError;
 
 /// The process that publishes (or last published) a topic, as recorded in its header.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OwnerInfo {
     /// Process id.
     pub pid: u32,
@@ -17,12 +22,22 @@ pub struct OwnerInfo {
     pub start_ticks: u64,
 }
 
+impl OwnerInfo {
+    pub(crate) fn unknown() -> OwnerInfo {
+        OwnerInfo {
+            pid: 0,
+            process_name: String::new(),
+            start_ticks: 0,
+        }
+    }
+}
+
 impl fmt::Display for OwnerInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.process_name.is_empty() {
-            write!(f, "pid {}", self.pid)
-        } else {
-            write!(f, "pid {} ({})", self.pid, self.process_name)
+        match (self.pid, self.process_name.is_empty()) {
+            (0, _) => f.write_str("another process"),
+            (pid, true) => write!(f, "pid {pid}"),
+            (pid, false) => write!(f, "pid {pid} ({})", self.process_name),
         }
     }
 }
@@ -66,6 +81,25 @@ pub enum FormatError {
         /// What is wrong.
         detail: String,
     },
+    /// The path names a directory, pipe, socket or device, not a regular file.
+    NotAFile,
+}
+
+impl FormatError {
+    /// What to do about it.
+    pub fn remedy(&self) -> &'static str {
+        match self {
+            FormatError::UnsupportedVersion { .. } => {
+                "upgrade this program to the library version that created the topic"
+            }
+            FormatError::BadMagic | FormatError::NotAFile => {
+                "it is not a topic of this library and was left untouched: move it away, or use another topic name"
+            }
+            _ => {
+                "it was left untouched: if it is stale, remove it (shm::remove_topic) and restart the publisher"
+            }
+        }
+    }
 }
 
 impl fmt::Display for FormatError {
@@ -80,7 +114,7 @@ impl fmt::Display for FormatError {
             FormatError::BadMagic => f.write_str("file is not a shm topic (bad magic)"),
             FormatError::UnsupportedVersion { found, supported } => write!(
                 f,
-                "topic format version {found} is not supported (this library reads version {supported}); upgrade the library on this side"
+                "topic format version {found} is not supported (this library reads version {supported})"
             ),
             FormatError::Inconsistent { field, detail } => {
                 write!(f, "header field `{field}` is invalid: {detail}")
@@ -92,6 +126,7 @@ impl fmt::Display for FormatError {
             FormatError::SchemaCorrupt { detail } => {
                 write!(f, "stored schema is damaged: {detail}")
             }
+            FormatError::NotAFile => f.write_str("not a regular file"),
         }
     }
 }
@@ -100,6 +135,7 @@ impl std::error::Error for FormatError {}
 
 /// A subscriber's type differs from the type the topic carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SchemaMismatch {
     /// The topic.
     pub topic: String,
@@ -117,23 +153,55 @@ pub struct SchemaMismatch {
 
 impl fmt::Display for SchemaMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "topic '{}' carries `{}` but this side expects `{}`",
-            self.topic, self.topic_type, self.expected_type
-        )?;
-        if !self.differences.is_empty() {
-            write!(f, ": {}", self.differences.join("; "))?;
+        if self.topic_type == self.expected_type {
+            write!(
+                f,
+                "topic '{}' carries another version of `{}` than this side expects",
+                self.topic, self.topic_type
+            )?;
+        } else {
+            write!(
+                f,
+                "topic '{}' carries `{}` but this side expects `{}`",
+                self.topic, self.topic_type, self.expected_type
+            )?;
+        }
+        // The first line already names both types; list what else differs.
+        let names_differ = self.topic_type != self.expected_type;
+        let details: Vec<&str> = self
+            .differences
+            .iter()
+            .map(String::as_str)
+            .filter(|d| !(names_differ && d.starts_with("type: ")))
+            .collect();
+        if !details.is_empty() {
+            write!(f, ": {}", details.join("; "))?;
         }
         write!(
             f,
-            " (schema hashes {:#018x} vs {:#018x}); use the publisher's type, or another topic name",
+            " (schema hashes {:#018x} in the topic, {:#018x} here); use the publisher's type definition, or another topic name",
             self.topic_hash, self.expected_hash
         )
     }
 }
 
 impl std::error::Error for SchemaMismatch {}
+
+/// Advice for an I/O error, by cause.
+fn io_hint(e: &io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::ENOMEM) => {
+            "; the shared-memory file system is full: remove stale topics (shm::remove_topic) or use smaller messages or fewer buffers"
+        }
+        Some(libc::ELOOP) => {
+            "; the topic path is a symbolic link, which is never followed: remove it"
+        }
+        Some(libc::ENOENT) => "; create the directory or point SHM_ROOT at an existing one",
+        Some(libc::ENOTDIR) => "; SHM_ROOT (or the root given) must be a directory",
+        Some(libc::EROFS) => "; the file system is read-only: choose another root",
+        _ => "",
+    }
+}
 
 /// Errors of [`Publisher`](crate::Publisher) creation.
 #[derive(Debug)]
@@ -145,7 +213,9 @@ pub enum CreateError {
     InvalidBufferNum {
         /// What was asked for.
         requested: usize,
-        /// The largest accepted value (the smallest is 1).
+        /// The smallest accepted value.
+        min: usize,
+        /// The largest accepted value.
         max: usize,
     },
     /// The permission mode is not allowed.
@@ -157,6 +227,11 @@ pub enum CreateError {
     TooLarge {
         /// Bytes the topic file would need (saturated).
         bytes: u64,
+    },
+    /// The message type cannot be stored (alignment above 4096, schema description over 1 MiB).
+    UnsupportedType {
+        /// What is wrong.
+        detail: String,
     },
     /// Another live process publishes this topic.
     Busy {
@@ -194,59 +269,59 @@ impl fmt::Display for CreateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CreateError::InvalidName(e) => e.fmt(f),
-            CreateError::InvalidBufferNum { requested, max } => write!(
+            CreateError::InvalidBufferNum {
+                requested,
+                min,
+                max,
+            } => write!(
                 f,
-                "buffer_num {requested} is out of range; use 1 to {max} (3 to 5 is typical)"
+                "buffer_num {requested} is out of range; use {min} to {max} (3 to 5 is typical): the publisher always writes a slot readers are not reading"
             ),
             CreateError::InvalidMode { mode } => write!(
                 f,
-                "permission mode {mode:#o} is not allowed: it must include owner read/write (0o600) and only read/write bits (at most 0o666)"
+                "permission mode {mode:#o} is not allowed: it must include owner read/write (0o600) and may add read for group or others (at most 0o644); subscribers never need write access"
             ),
             CreateError::TooLarge { bytes } => write!(
                 f,
                 "topic would need {bytes} bytes of shared memory; use a smaller message or fewer buffers"
             ),
+            CreateError::UnsupportedType { detail } => {
+                write!(f, "this message type cannot be published: {detail}")
+            }
             CreateError::Busy { topic, owner } => write!(
                 f,
                 "topic '{topic}' is already published by {owner}; stop that process or use another topic name"
             ),
-            CreateError::Format { path, source } => write!(
-                f,
-                "{}: {source}; it was left untouched: remove it if it is stale",
-                path.display()
-            ),
+            CreateError::Format { path, source } => {
+                write!(f, "{}: {source}; {}", path.display(), source.remedy())
+            }
             CreateError::PermissionDenied { path, source } => write!(
                 f,
-                "permission denied for {}: {source}; run as the topic's owner, or ask its publisher to create it with a wider mode",
+                "permission denied for {}: {source}; run as the topic's owner (or root), or remove the topic if it is stale",
                 path.display()
             ),
             CreateError::Io {
                 path,
                 action,
                 source,
-            } => write!(f, "could not {action} {}: {source}", path.display()),
+            } => write!(
+                f,
+                "could not {action} {}: {source}{}",
+                path.display(),
+                io_hint(source)
+            ),
         }
     }
 }
 
-impl std::error::Error for CreateError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            CreateError::InvalidName(e) => Some(e),
-            CreateError::Format { source, .. } => Some(source),
-            CreateError::PermissionDenied { source, .. } | CreateError::Io { source, .. } => {
-                Some(source)
-            }
-            _ => None,
-        }
-    }
-}
+impl std::error::Error for CreateError {}
 
-/// Errors of [`Subscriber`](crate::Subscriber) creation and reads.
+/// Errors of [`Subscriber`](crate::Subscriber) creation and reads. Reads can reattach to a
+/// recreated topic, so they share the failure modes of opening.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SubscribeError {
-    /// The topic name is invalid.
+    /// The topic name is invalid (only when opening).
     InvalidName(NameError),
     /// The topic carries another type.
     SchemaMismatch(Box<SchemaMismatch>),
@@ -281,7 +356,7 @@ pub enum SubscribeError {
     },
     /// Another I/O error.
     Io {
-        /// The file.
+        /// The file or directory.
         path: PathBuf,
         /// What was being done.
         action: &'static str,
@@ -295,14 +370,12 @@ impl fmt::Display for SubscribeError {
         match self {
             SubscribeError::InvalidName(e) => e.fmt(f),
             SubscribeError::SchemaMismatch(m) => m.fmt(f),
-            SubscribeError::Format { path, source } => write!(
-                f,
-                "{}: {source}; remove it if it is stale and restart the publisher",
-                path.display()
-            ),
+            SubscribeError::Format { path, source } => {
+                write!(f, "{}: {source}; {}", path.display(), source.remedy())
+            }
             SubscribeError::InvalidValue { topic, seq } => write!(
                 f,
-                "value {seq} on topic '{topic}' is not a valid value of this type (a bool byte is neither 0 nor 1); the writer is not a well-behaved publisher"
+                "value {seq} on topic '{topic}' is not a valid value of this type (a bool byte is neither 0 nor 1); the writer is not a well-behaved publisher of this type"
             ),
             SubscribeError::Contended { topic, attempts } => write!(
                 f,
@@ -310,31 +383,24 @@ impl fmt::Display for SubscribeError {
             ),
             SubscribeError::PermissionDenied { path, source } => write!(
                 f,
-                "permission denied for {}: {source}; run as the topic's owner, or ask its publisher to create it with a wider mode",
+                "permission denied for {}: {source}; run as the topic's owner, or ask its publisher to create it with a wider mode (e.g. 0o640)",
                 path.display()
             ),
             SubscribeError::Io {
                 path,
                 action,
                 source,
-            } => write!(f, "could not {action} {}: {source}", path.display()),
+            } => write!(
+                f,
+                "could not {action} {}: {source}{}",
+                path.display(),
+                io_hint(source)
+            ),
         }
     }
 }
 
-impl std::error::Error for SubscribeError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            SubscribeError::InvalidName(e) => Some(e),
-            SubscribeError::SchemaMismatch(m) => Some(m),
-            SubscribeError::Format { source, .. } => Some(source),
-            SubscribeError::PermissionDenied { source, .. } | SubscribeError::Io { source, .. } => {
-                Some(source)
-            }
-            _ => None,
-        }
-    }
-}
+impl std::error::Error for SubscribeError {}
 
 /// Errors of [`remove_topic`](crate::remove_topic).
 #[derive(Debug)]
@@ -384,22 +450,17 @@ impl fmt::Display for RemoveError {
                 path,
                 action,
                 source,
-            } => write!(f, "could not {action} {}: {source}", path.display()),
+            } => write!(
+                f,
+                "could not {action} {}: {source}{}",
+                path.display(),
+                io_hint(source)
+            ),
         }
     }
 }
 
-impl std::error::Error for RemoveError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            RemoveError::InvalidName(e) => Some(e),
-            RemoveError::PermissionDenied { source, .. } | RemoveError::Io { source, .. } => {
-                Some(source)
-            }
-            RemoveError::Busy { .. } => None,
-        }
-    }
-}
+impl std::error::Error for RemoveError {}
 
 /// An I/O failure with its path and action, before it is sorted into an operation's error enum.
 #[derive(Debug)]
@@ -423,53 +484,25 @@ impl IoFailure {
     }
 }
 
-impl From<IoFailure> for CreateError {
-    fn from(e: IoFailure) -> Self {
-        if e.is_permission() {
-            CreateError::PermissionDenied {
-                path: e.path,
-                source: e.source,
-            }
-        } else {
-            CreateError::Io {
-                path: e.path,
-                action: e.action,
-                source: e.source,
+macro_rules! from_io_failure {
+    ($($error:ident),*) => {$(
+        impl From<IoFailure> for $error {
+            fn from(e: IoFailure) -> Self {
+                if e.is_permission() {
+                    $error::PermissionDenied {
+                        path: e.path,
+                        source: e.source,
+                    }
+                } else {
+                    $error::Io {
+                        path: e.path,
+                        action: e.action,
+                        source: e.source,
+                    }
+                }
             }
         }
-    }
+    )*};
 }
 
-impl From<IoFailure> for SubscribeError {
-    fn from(e: IoFailure) -> Self {
-        if e.is_permission() {
-            SubscribeError::PermissionDenied {
-                path: e.path,
-                source: e.source,
-            }
-        } else {
-            SubscribeError::Io {
-                path: e.path,
-                action: e.action,
-                source: e.source,
-            }
-        }
-    }
-}
-
-impl From<IoFailure> for RemoveError {
-    fn from(e: IoFailure) -> Self {
-        if e.is_permission() {
-            RemoveError::PermissionDenied {
-                path: e.path,
-                source: e.source,
-            }
-        } else {
-            RemoveError::Io {
-                path: e.path,
-                action: e.action,
-                source: e.source,
-            }
-        }
-    }
-}
+from_io_failure!(CreateError, SubscribeError, RemoveError);

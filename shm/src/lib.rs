@@ -74,7 +74,8 @@ pub use error::{CreateError, FormatError, OwnerInfo, RemoveError, SchemaMismatch
 pub use message::ShmMessage;
 pub use name::{DEFAULT_ROOT, NameError, ROOT_ENV, TopicName, default_root};
 pub use publisher::{
-    DEFAULT_BUFFER_NUM, DEFAULT_MODE, MAX_BUFFER_NUM, Publisher, PublisherBuilder, Takeover,
+    DEFAULT_BUFFER_NUM, DEFAULT_MODE, MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishError, Publisher,
+    PublisherBuilder, Takeover,
 };
 pub use schema::Schema;
 pub use subscriber::{Sample, Subscriber, SubscriberBuilder, Timestamp};
@@ -85,6 +86,11 @@ pub use topic::{remove_topic, remove_topic_in};
 /// Attributes: `#[shm(name = "...")]` sets the schema name (default: the bare type name);
 /// `#[shm(crate = "path")]` names this crate if it is renamed.
 pub use shm_derive::ShmMessage;
+
+/// The README's Rust examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 
 /// The types most programs need.
 pub mod prelude {

@@ -23,7 +23,11 @@ use crate::schema::{Primitive, Schema};
 ///
 /// # Safety
 ///
-/// Do not implement this trait by hand; derive it. An implementation promises:
+/// Do not implement this trait by hand; derive it. Deriving it means that any bytes with valid
+/// `bool`s are a value of the type (as with zerocopy's `FromBytes`): invariants that your
+/// constructors enforce are not checked for values read from a topic.
+///
+/// An implementation promises:
 ///
 /// 1. `Self` has one fixed layout, the same in every process built from the same definition
 ///    (`#[repr(C)]` or `#[repr(transparent)]`, a primitive, or an array).

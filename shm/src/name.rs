@@ -49,6 +49,9 @@ pub enum NameError {
         /// Its byte index in the name.
         index: usize,
     },
+    /// The name starts or ends with whitespace (almost always a typo that would silently make
+    /// a different topic).
+    SurroundingWhitespace,
     /// The encoded file name would exceed what the file system accepts.
     TooLong {
         /// Bytes the file name would take.
@@ -67,6 +70,9 @@ impl fmt::Display for NameError {
             NameError::ControlCharacter { ch, index } => write!(
                 f,
                 "topic name contains the control character {ch:?} at byte {index}; use printable characters only"
+            ),
+            NameError::SurroundingWhitespace => f.write_str(
+                "topic name starts or ends with whitespace, which would make it a different topic than it looks; trim it",
             ),
             NameError::TooLong { file_name_len, max } => write!(
                 f,
@@ -96,6 +102,9 @@ impl TopicName {
         }
         if let Some((index, ch)) = name.char_indices().find(|(_, c)| c.is_control()) {
             return Err(NameError::ControlCharacter { ch, index });
+        }
+        if name.trim() != name {
+            return Err(NameError::SurroundingWhitespace);
         }
         let mut file = String::with_capacity(FILE_PREFIX.len() + name.len());
         file.push_str(FILE_PREFIX);
@@ -224,6 +233,12 @@ mod tests {
             TopicName::new("a\nb"),
             Err(NameError::ControlCharacter { .. })
         ));
+        assert_eq!(TopicName::new(" a"), Err(NameError::SurroundingWhitespace));
+        assert_eq!(
+            TopicName::new("a\u{2003}"),
+            Err(NameError::SurroundingWhitespace)
+        );
+        assert!(TopicName::new("a b").is_ok());
         assert!(TopicName::new(&"x".repeat(251)).is_ok());
         assert!(matches!(
             TopicName::new(&"x".repeat(252)),

@@ -17,6 +17,9 @@ use crate::sys::{self, ProcessIdentity};
 pub const DEFAULT_BUFFER_NUM: usize = 3;
 /// Largest `buffer_num` accepted.
 pub const MAX_BUFFER_NUM: usize = MAX_SLOTS as usize;
+/// Smallest `buffer_num` accepted: with two slots the publisher always writes a slot readers
+/// are not reading, so a publisher killed mid-write can never take the last value with it.
+pub const MIN_BUFFER_NUM: usize = 2;
 /// Default permission mode of a new topic file: owner read/write only.
 pub const DEFAULT_MODE: u32 = 0o600;
 
@@ -39,11 +42,34 @@ pub struct Publisher<T: ShmMessage> {
     path: PathBuf,
     next_seq: u64,
     takeover: Option<Takeover>,
+    fork_generation: u64,
     _type: PhantomData<fn(&T)>,
 }
 
+/// Errors of [`Publisher::try_publish`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The publisher was created in a parent process, and this is a child made by `fork`:
+    /// two processes writing one topic would defeat its consistency checks.
+    ForkedProcess,
+}
+
+impl fmt::Display for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishError::ForkedProcess => f.write_str(
+                "this publisher belongs to the process that created it, not to a child made by fork; create the publisher in the child instead (or use a spawn/forkserver start method)",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {}
+
 /// What a new publisher found when it took over an existing topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Takeover {
     /// The publisher recorded in the old header (no longer running).
     pub previous_owner: OwnerInfo,
@@ -60,9 +86,21 @@ pub struct Takeover {
 pub struct PublisherBuilder<T: ShmMessage> {
     topic: String,
     buffer_num: usize,
-    mode: u32,
+    mode: Option<u32>,
     root: Option<PathBuf>,
     _type: PhantomData<fn(&T)>,
+}
+
+impl<T: ShmMessage> fmt::Debug for PublisherBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublisherBuilder")
+            .field("topic", &self.topic)
+            .field("type", &T::SCHEMA.type_name())
+            .field("buffer_num", &self.buffer_num)
+            .field("mode", &self.mode)
+            .field("root", &self.root)
+            .finish()
+    }
 }
 
 impl<T: ShmMessage> PublisherBuilder<T> {
@@ -73,11 +111,13 @@ impl<T: ShmMessage> PublisherBuilder<T> {
         self
     }
 
-    /// Permission bits of a newly created topic file (default `0o600`, owner only). Must
-    /// include `0o600`; e.g. `0o640` lets the owner's group subscribe. Subscribers never need
-    /// write permission.
+    /// Permission bits of the topic file (default `0o600`, owner only). Must include `0o600`
+    /// and may add read access: `0o640` lets the owner's group subscribe, `0o644` everyone.
+    /// Subscribers never need write access, so none can be given. When set, it also applies
+    /// to an existing topic file this publisher takes over; when not set, a taken-over file
+    /// keeps its mode.
     pub fn mode(mut self, mode: u32) -> Self {
-        self.mode = mode;
+        self.mode = Some(mode);
         self
     }
 
@@ -90,14 +130,15 @@ impl<T: ShmMessage> PublisherBuilder<T> {
     /// Creates the topic, or takes it over from a publisher that is gone.
     pub fn create(self) -> Result<Publisher<T>, CreateError> {
         let topic = TopicName::new(&self.topic).map_err(CreateError::InvalidName)?;
-        if self.buffer_num == 0 || self.buffer_num > MAX_BUFFER_NUM {
+        if !(MIN_BUFFER_NUM..=MAX_BUFFER_NUM).contains(&self.buffer_num) {
             return Err(CreateError::InvalidBufferNum {
                 requested: self.buffer_num,
+                min: MIN_BUFFER_NUM,
                 max: MAX_BUFFER_NUM,
             });
         }
-        if self.mode & 0o600 != 0o600 || self.mode & !0o666 != 0 {
-            return Err(CreateError::InvalidMode { mode: self.mode });
+        if let Some(mode) = self.mode.filter(|m| m & 0o600 != 0o600 || m & !0o644 != 0) {
+            return Err(CreateError::InvalidMode { mode });
         }
         let schema = T::SCHEMA.encode();
         let layout = Layout::compute(
@@ -106,8 +147,11 @@ impl<T: ShmMessage> PublisherBuilder<T> {
             self.buffer_num as u32,
             schema.len() as u64,
         )
-        .map_err(|_| CreateError::TooLarge {
-            bytes: (size_of::<T>() as u64).saturating_mul(self.buffer_num as u64),
+        .map_err(|(field, detail)| match field {
+            "elem_size" | "total_size" => CreateError::TooLarge {
+                bytes: (size_of::<T>() as u64).saturating_mul(self.buffer_num as u64),
+            },
+            _ => CreateError::UnsupportedType { detail },
         })?;
         let root = self.root.unwrap_or_else(default_root);
         let path = root.join(topic.file_name());
@@ -120,6 +164,7 @@ impl<T: ShmMessage> PublisherBuilder<T> {
             mode: self.mode,
             me: ProcessIdentity::current(),
         };
+        let fork_generation = sys::fork_generation();
         // Each pass either finishes or observed another process change the path meanwhile.
         for _ in 0..16 {
             if let Some((seg, next_seq, takeover)) = plan.attempt(&topic)? {
@@ -129,6 +174,7 @@ impl<T: ShmMessage> PublisherBuilder<T> {
                     path,
                     next_seq,
                     takeover,
+                    fork_generation,
                     _type: PhantomData,
                 });
             }
@@ -148,7 +194,8 @@ struct Plan<'a> {
     layout: Layout,
     schema: &'a [u8],
     schema_hash: u64,
-    mode: u32,
+    /// The mode asked for, if any.
+    mode: Option<u32>,
     me: ProcessIdentity,
 }
 
@@ -208,8 +255,10 @@ impl Plan<'_> {
             recreated: false,
         };
         if same_type && *old.layout() == self.layout && old.state() == STATE_LIVE {
-            set_mode(old.file(), self.mode)
-                .map_err(|e| IoFailure::new(self.path, "set the mode of", e))?;
+            if let Some(mode) = self.mode {
+                set_mode(old.file(), mode)
+                    .map_err(|e| IoFailure::new(self.path, "set the mode of", e))?;
+            }
             old.set_owner(&self.me);
             return Ok(Some((old, last_seq.wrapping_add(1), Some(takeover))));
         }
@@ -238,9 +287,10 @@ impl Plan<'_> {
         replace: bool,
     ) -> Result<Option<Segment<ReadWrite>>, CreateError> {
         let io = |action| move |e| CreateError::from(IoFailure::new(self.path, action, e));
-        let (file, staged) = sys::create_unnamed(self.root, self.mode).map_err(|e| {
-            CreateError::from(IoFailure::new(self.root, "create a topic file in", e))
-        })?;
+        let (file, staged) = sys::create_unnamed(self.root, self.mode.unwrap_or(DEFAULT_MODE))
+            .map_err(|e| {
+                CreateError::from(IoFailure::new(self.root, "create a topic file in", e))
+            })?;
         let result = (|| {
             file.set_len(self.layout.total_size).map_err(io("size"))?;
             sys::preallocate(&file, self.layout.total_size).map_err(io("allocate"))?;
@@ -259,7 +309,7 @@ impl Plan<'_> {
                 self.schema_hash,
                 self.schema,
                 seq_base,
-                self.mode,
+                self.mode.unwrap_or(DEFAULT_MODE),
             )?;
             if let Some(c) = carried {
                 // SAFETY: `c.bytes` has exactly `elem_size` bytes (same type, same size).
@@ -313,15 +363,20 @@ fn set_mode(file: &std::fs::File, mode: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// Best-effort owner of a locked file, for the "busy" error.
+/// Who holds a locked file, for the "busy" error: the owner recorded in its header if that
+/// process is still running, else "another process" (one that is just taking the topic over
+/// and has not written its name yet).
 fn owner_of(file: std::fs::File, path: &Path) -> OwnerInfo {
     match Segment::<ReadOnly>::open(file, path) {
-        Ok(seg) => seg.owner(),
-        Err(_) => OwnerInfo {
-            pid: 0,
-            process_name: "unknown process".to_owned(),
-            start_ticks: 0,
-        },
+        Ok(seg) => {
+            let owner = seg.owner();
+            if sys::process_is_running(owner.pid, owner.start_ticks) {
+                owner
+            } else {
+                OwnerInfo::unknown()
+            }
+        }
+        Err(_) => OwnerInfo::unknown(),
     }
 }
 
@@ -345,7 +400,7 @@ impl<T: ShmMessage> Publisher<T> {
         PublisherBuilder {
             topic: topic.to_owned(),
             buffer_num: DEFAULT_BUFFER_NUM,
-            mode: DEFAULT_MODE,
+            mode: None,
             root: None,
             _type: PhantomData,
         }
@@ -353,8 +408,25 @@ impl<T: ShmMessage> Publisher<T> {
 
     /// Publishes a value and returns its sequence number. Wait-free: no lock, no syscall
     /// (the timestamp comes from the vDSO clock), no allocation.
+    ///
+    /// # Panics
+    /// In a child process made by `fork` after this publisher was created (see
+    /// [`try_publish`](Publisher::try_publish)).
     #[inline]
     pub fn publish(&mut self, value: &T) -> u64 {
+        match self.try_publish(value) {
+            Ok(seq) => seq,
+            Err(e) => forked_publisher(e),
+        }
+    }
+
+    /// Publishes a value and returns its sequence number, or refuses in a child process made by
+    /// `fork` after this publisher was created (two writers would defeat the seqlock).
+    #[inline]
+    pub fn try_publish(&mut self, value: &T) -> Result<u64, PublishError> {
+        if sys::current_fork_generation() != self.fork_generation {
+            return Err(PublishError::ForkedProcess);
+        }
         let seq = self.next_seq;
         self.next_seq = seq.wrapping_add(1);
         // SAFETY: `value` is a `T`, whose `size_of::<T>() == elem_size` bytes are all
@@ -363,7 +435,7 @@ impl<T: ShmMessage> Publisher<T> {
             self.seg
                 .write(seq, sys::monotonic_ns(), (value as *const T).cast::<u8>())
         };
-        seq
+        Ok(seq)
     }
 
     /// The topic name.
@@ -390,6 +462,12 @@ impl<T: ShmMessage> Publisher<T> {
     pub fn takeover(&self) -> Option<&Takeover> {
         self.takeover.as_ref()
     }
+}
+
+#[cold]
+#[inline(never)]
+fn forked_publisher(e: PublishError) -> ! {
+    panic!("{e}")
 }
 
 impl<T: ShmMessage> fmt::Debug for Publisher<T> {

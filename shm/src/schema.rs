@@ -552,11 +552,15 @@ impl Decoder<'_> {
                     let fname = self.string()?;
                     let offset = self.u64()?;
                     let ty = self.node(depth + 1)?;
+                    // No alignment check: `#[repr(C, packed)]` fields may sit anywhere.
                     let end = offset.checked_add(ty.size);
-                    if end.is_none_or(|e| e > size) || offset % ty.align != 0 || ty.align > align {
+                    if end.is_none_or(|e| e > size) {
                         return self.fail(format!("field `{fname}` does not fit its struct"));
                     }
-                    covered += ty.size;
+                    covered = match covered.checked_add(ty.size) {
+                        Some(c) => c,
+                        None => return self.fail("field sizes overflow"),
+                    };
                     fields.push(FieldDesc {
                         name: fname,
                         offset,
@@ -650,16 +654,23 @@ impl SchemaDesc {
     /// subscriber expects), one line per difference; empty when they are identical.
     pub fn differences(&self, ours: &SchemaDesc) -> Vec<String> {
         let mut out = Vec::new();
-        diff_node(&mut out, "", self, ours);
+        diff_node(&mut out, "", 0, self, ours);
         out
     }
 }
 
-fn describe_field(f: &FieldDesc) -> String {
-    format!("`{}`: {} at offset {}", f.name, f.ty.type_name(), f.offset)
+fn describe_field(path: &str, base: u64, f: &FieldDesc) -> String {
+    format!(
+        "`{path}`: {} at offset {}",
+        f.ty.type_name(),
+        base + f.offset
+    )
 }
 
-fn diff_node(out: &mut Vec<String>, path: &str, topic: &SchemaDesc, ours: &SchemaDesc) {
+/// Appends the differences between `topic` and `ours`, found at `path` (empty for the message
+/// itself, `a.b` for nested fields), whose value starts at byte `base` of the message.
+fn diff_node(out: &mut Vec<String>, path: &str, base: u64, topic: &SchemaDesc, ours: &SchemaDesc) {
+    let before = out.len();
     let at = if path.is_empty() {
         "type".to_owned()
     } else {
@@ -672,31 +683,38 @@ fn diff_node(out: &mut Vec<String>, path: &str, topic: &SchemaDesc, ours: &Schem
     match (&topic.kind, &ours.kind) {
         (DescKind::Primitive(_), DescKind::Primitive(_)) => {}
         (DescKind::Struct(tf), DescKind::Struct(of)) => {
-            for t in tf {
-                let child = if path.is_empty() {
-                    t.name.clone()
+            let child = |name: &str| {
+                if path.is_empty() {
+                    name.to_owned()
                 } else {
-                    format!("{path}.{}", t.name)
-                };
+                    format!("{path}.{name}")
+                }
+            };
+            for t in tf {
                 match of.iter().find(|o| o.name == t.name) {
                     None => out.push(format!(
                         "field {} exists only in the topic",
-                        describe_field(t)
+                        describe_field(&child(&t.name), base, t)
                     )),
                     Some(o) => {
                         if o.offset != t.offset {
                             out.push(format!(
-                                "field `{child}`: offset {} in the topic, {} here",
-                                t.offset, o.offset
+                                "field `{}`: offset {} in the topic, {} here",
+                                child(&t.name),
+                                base + t.offset,
+                                base + o.offset
                             ));
                         }
-                        diff_node(out, &child, &t.ty, &o.ty);
+                        diff_node(out, &child(&t.name), base + t.offset, &t.ty, &o.ty);
                     }
                 }
             }
             for o in of {
                 if !tf.iter().any(|t| t.name == o.name) {
-                    out.push(format!("field {} exists only here", describe_field(o)));
+                    out.push(format!(
+                        "field {} exists only here",
+                        describe_field(&child(&o.name), base, o)
+                    ));
                 }
             }
             let tnames: Vec<&str> = tf.iter().map(|f| f.name.as_str()).collect();
@@ -715,7 +733,7 @@ fn diff_node(out: &mut Vec<String>, path: &str, topic: &SchemaDesc, ours: &Schem
         }
         (DescKind::Array { elem: te, len: tl }, DescKind::Array { elem: oe, len: ol }) => {
             if tl == ol {
-                diff_node(out, &format!("{path}[]"), te, oe);
+                diff_node(out, &format!("{path}[]"), base, te, oe);
             }
         }
         _ => {
@@ -724,8 +742,8 @@ fn diff_node(out: &mut Vec<String>, path: &str, topic: &SchemaDesc, ours: &Schem
             }
         }
     }
-    // Same visible names and fields, yet different bytes (size/alignment attributes).
-    if out.is_empty() && (topic.size != ours.size || topic.align != ours.align) {
+    // Same visible names and fields, yet different bytes (packing or alignment attributes).
+    if out.len() == before && (topic.size != ours.size || topic.align != ours.align) {
         out.push(format!(
             "{at}: {} bytes aligned to {} in the topic, {} bytes aligned to {} here",
             topic.size, topic.align, ours.size, ours.align
@@ -854,6 +872,33 @@ mod tests {
         let d = prim.differences(&SchemaDesc::from_schema(&U32));
         assert_eq!(d, vec!["type: `f64` in the topic, `u32` here".to_owned()]);
         assert!(topic.differences(&topic).is_empty());
+    }
+
+    #[test]
+    fn nested_differences_name_the_full_path_and_absolute_offset() {
+        static INNER_A: [Field; 2] = [Field::__new("x", 0, &F64), Field::__new("y", 8, &F64)];
+        static INNER_B: [Field; 2] = [Field::__new("x", 0, &F64), Field::__new("w", 8, &F64)];
+        static A: Schema = Schema::__structure("Vec2", 16, 8, &INNER_A);
+        static B: Schema = Schema::__structure("Vec2", 16, 8, &INNER_B);
+        static OUTER_A: [Field; 2] = [Field::__new("id", 0, &F64), Field::__new("accel", 8, &A)];
+        static OUTER_B: [Field; 2] = [Field::__new("id", 0, &F64), Field::__new("accel", 8, &B)];
+        let topic = SchemaDesc::from_schema(&Schema::__structure("Imu", 24, 8, &OUTER_A));
+        let ours = SchemaDesc::from_schema(&Schema::__structure("Imu", 24, 8, &OUTER_B));
+        assert_eq!(
+            topic.differences(&ours),
+            vec![
+                "field `accel.y`: f64 at offset 16 exists only in the topic".to_owned(),
+                "field `accel.w`: f64 at offset 16 exists only here".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn packed_structs_decode() {
+        static PACKED: [Field; 2] = [Field::__new("tag", 0, &BOOL), Field::__new("v", 1, &U32)];
+        let s = Schema::__structure("Packed", 5, 1, &PACKED);
+        let d = SchemaDesc::decode(&s.encode()).unwrap();
+        assert_eq!(d, SchemaDesc::from_schema(&s));
     }
 
     #[test]

@@ -198,6 +198,9 @@ impl<A: Access> Segment<A> {
         let meta = file
             .metadata()
             .map_err(|e| OpenFailure::Io(IoFailure::new(path, "inspect", e)))?;
+        if !meta.file_type().is_file() {
+            return Err(OpenFailure::Format(FormatError::NotAFile));
+        }
         let size = meta.len();
         if size < HEADER_SIZE {
             return Err(OpenFailure::Format(FormatError::TooSmall {
@@ -212,6 +215,15 @@ impl<A: Access> Segment<A> {
             opts.map_raw_read_only(&file)
         }
         .map_err(|e| OpenFailure::Io(IoFailure::new(path, "map", e)))?;
+        // The file may have shrunk since `metadata`: from here on only the mapping's length
+        // counts.
+        let size = map.len() as u64;
+        if size < HEADER_SIZE {
+            return Err(OpenFailure::Format(FormatError::TooSmall {
+                size,
+                min: HEADER_SIZE,
+            }));
+        }
 
         let mut raw = [0u8; FIXED_SIZE];
         // SAFETY: the mapping is page-aligned and at least HEADER_SIZE (> FIXED_SIZE) bytes;
@@ -265,7 +277,7 @@ impl<A: Access> Segment<A> {
                 ));
             }
         }
-        if layout.total_size > size || (map.len() as u64) < layout.total_size {
+        if layout.total_size > size {
             return Err(OpenFailure::Format(FormatError::Truncated {
                 size,
                 needed: layout.total_size,

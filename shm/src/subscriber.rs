@@ -17,10 +17,10 @@ use crate::sys;
 /// Read attempts before [`SubscribeError::Contended`]. A publisher has to lap the whole ring
 /// while one copy is in flight to force a retry, so more than a few in a row is rare.
 const MAX_ATTEMPTS: u32 = 1000;
-/// How often a subscriber that sees no new data checks whether the topic file was replaced
-/// behind its back (removed by hand and made anew): at most every 10 ms, looking at the clock
-/// only on every 16th read without new data, so that polling stays cheap. Replacements made by
-/// this library are noticed at once, without this check.
+/// How often a subscriber checks whether the topic file was removed or replaced behind its back
+/// (by hand, not by this library, whose replacements are noticed at once): at most every 10 ms,
+/// looking at the clock only on every 16th read so that reads stay cheap. (A subscriber that
+/// reads once a second notices such a change within 16 reads.)
 const REVALIDATE_EVERY_NS: u64 = 10_000_000;
 const REVALIDATE_CLOCK_EVERY: u32 = 16;
 
@@ -48,6 +48,7 @@ impl Timestamp {
 
 /// A value read from a topic, with its sequence number and publish time.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Sample<T> {
     /// The value.
     pub value: T,
@@ -87,14 +88,15 @@ pub struct Subscriber<T: ShmMessage> {
 #[derive(Default)]
 struct Recheck {
     next_ns: u64,
-    stale_reads: u32,
+    reads: u32,
 }
 
 impl Recheck {
     /// Whether it is time to check that the file being read is still the topic's file.
+    #[inline]
     fn due(&mut self) -> bool {
-        self.stale_reads = self.stale_reads.wrapping_add(1);
-        if self.stale_reads % REVALIDATE_CLOCK_EVERY != 1 {
+        self.reads = self.reads.wrapping_add(1);
+        if self.reads % REVALIDATE_CLOCK_EVERY != 1 {
             return false;
         }
         let now = sys::monotonic_ns();
@@ -124,6 +126,16 @@ pub struct SubscriberBuilder<T: ShmMessage> {
     _type: PhantomData<fn() -> T>,
 }
 
+impl<T: ShmMessage> fmt::Debug for SubscriberBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubscriberBuilder")
+            .field("topic", &self.topic)
+            .field("type", &T::SCHEMA.type_name())
+            .field("root", &self.root)
+            .finish()
+    }
+}
+
 impl<T: ShmMessage> SubscriberBuilder<T> {
     /// Directory of topic files (default: `$SHM_ROOT`, else `/dev/shm`).
     pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -132,13 +144,25 @@ impl<T: ShmMessage> SubscriberBuilder<T> {
     }
 
     /// Opens the subscriber. Fails if the topic exists with another type, is not a valid topic
-    /// file, or cannot be read; succeeds (with no data yet) if the topic does not exist.
+    /// file, or cannot be read, or if the root directory does not exist; succeeds (with no data
+    /// yet) if the topic does not exist.
     pub fn open(self) -> Result<Subscriber<T>, SubscribeError> {
         let topic = TopicName::new(&self.topic).map_err(SubscribeError::InvalidName)?;
-        let path = self
-            .root
-            .unwrap_or_else(default_root)
-            .join(topic.file_name());
+        let root = self.root.unwrap_or_else(default_root);
+        // A mistyped root would otherwise look like a topic nobody publishes, forever.
+        match std::fs::metadata(&root) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(IoFailure::new(
+                    &root,
+                    "use the topic directory",
+                    io::Error::from_raw_os_error(libc::ENOTDIR),
+                )
+                .into());
+            }
+            Err(e) => return Err(IoFailure::new(&root, "find the topic directory", e).into()),
+        }
+        let path = root.join(topic.file_name());
         let mut sub = Subscriber {
             topic,
             path,
@@ -298,7 +322,7 @@ impl<T: ShmMessage> Subscriber<T> {
         let mut reattached = false;
         loop {
             self.attach_if_needed()?;
-            let (sample, segment) = match &self.state {
+            let (sample, segment, seq_base) = match &self.state {
                 Attach::Detached => return Ok(None),
                 Attach::Mismatch(seg, m) => {
                     if !reattached && self.recheck.due() && seg.replaced_at(&self.path) {
@@ -308,25 +332,27 @@ impl<T: ShmMessage> Subscriber<T> {
                     }
                     return Err(SubscribeError::SchemaMismatch(m.clone()));
                 }
-                Attach::Ready(seg) => (
-                    read_consistent::<T>(seg, &mut self.retries, &self.topic)?,
-                    seg.segment_id(),
-                ),
+                Attach::Ready(seg) => {
+                    // A file removed or replaced by hand gives no sign inside the mapping:
+                    // compare the path with the mapping now and then.
+                    if !reattached && self.recheck.due() && seg.replaced_at(&self.path) {
+                        reattached = true;
+                        self.state = Attach::Detached;
+                        continue;
+                    }
+                    (
+                        read_consistent::<T>(seg, &mut self.retries, &self.topic)?,
+                        seg.segment_id(),
+                        seg.seq_base(),
+                    )
+                }
             };
+            // New: a later sequence number in the same file; in another file, any value
+            // published there (not one carried over from the file it replaced, which this
+            // subscriber may already have returned).
             let is_new = sample.as_ref().is_some_and(|s| {
-                s.seq > self.last_seq || (segment != self.last_segment && s.seq < self.last_seq)
+                s.seq > self.last_seq || (segment != self.last_segment && s.seq > seq_base)
             });
-            // Nothing new: a file replaced behind our back (removed by hand and made anew) looks
-            // exactly like this, so check the path now and then.
-            if !is_new
-                && !reattached
-                && self.recheck.due()
-                && matches!(&self.state, Attach::Ready(seg) if seg.replaced_at(&self.path))
-            {
-                reattached = true;
-                self.state = Attach::Detached;
-                continue;
-            }
             if is_new {
                 if let Some(s) = &sample {
                     self.last_seq = s.seq;

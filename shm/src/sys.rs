@@ -10,14 +10,17 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Opens an existing topic file without following symlinks (a symlink planted in a shared
-/// directory must not redirect a publisher's writes).
+/// directory must not redirect a publisher's writes) and without blocking (opening a named pipe
+/// would wait for a writer forever; the caller then refuses anything but a regular file).
 pub(crate) fn open_existing(path: &Path, writable: bool) -> io::Result<File> {
     OpenOptions::new()
         .read(true)
         .write(writable)
-        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
 }
 
@@ -218,6 +221,42 @@ pub(crate) fn random_u64() -> u64 {
     }
 }
 
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn after_fork_in_child() {
+    // Async-signal-safe: a single atomic increment.
+    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+/// How many `fork`s separate this process from the one that first called this function. The
+/// first call registers a `pthread_atfork` handler; publishers remember the value and compare
+/// it with [`current_fork_generation`] on every publish (one relaxed load).
+pub(crate) fn fork_generation() -> u64 {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: registers a child handler that only does an atomic increment; the function
+        // is `extern "C"` and lives for the whole program.
+        let r = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        debug_assert_eq!(r, 0);
+    });
+    current_fork_generation()
+}
+
+/// See [`fork_generation`].
+#[inline(always)]
+pub(crate) fn current_fork_generation() -> u64 {
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// Whether process `pid` exists and started at `start_ticks` (so it is not a reused pid).
+pub(crate) fn process_is_running(pid: u32, start_ticks: u64) -> bool {
+    pid != 0
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| start_ticks_of(&stat))
+            == Some(start_ticks)
+}
+
 /// Who this process is, for the topic header and for error messages.
 #[derive(Debug, Clone)]
 pub(crate) struct ProcessIdentity {
@@ -244,7 +283,10 @@ impl ProcessIdentity {
 
 /// Field 22 of `/proc/self/stat`: when the process started, in clock ticks after boot.
 fn process_start_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    start_ticks_of(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+fn start_ticks_of(stat: &str) -> Option<u64> {
     // The command name (field 2) may contain spaces and parentheses; fields after it follow
     // the last ')'. Field 3 is the first one after it, so field 22 is the 20th.
     let rest = &stat[stat.rfind(')')? + 1..];
@@ -261,6 +303,12 @@ mod tests {
         assert_eq!(me.pid, std::process::id());
         assert!(me.start_ticks > 0);
         assert_ne!(me.name[0], 0);
+        assert!(process_is_running(me.pid, me.start_ticks));
+        assert!(
+            !process_is_running(me.pid, me.start_ticks + 1),
+            "a reused pid is told apart"
+        );
+        assert!(!process_is_running(0, 0));
     }
 
     #[test]

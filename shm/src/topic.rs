@@ -39,18 +39,25 @@ pub fn remove_topic_in(root: &Path, topic: &str) -> Result<bool, RemoveError> {
             owner,
         });
     }
-    let names_it =
-        sys::names_file(&path, &file).map_err(|e| IoFailure::new(&path, "inspect", e))?;
-    if let Ok(seg) = Segment::<ReadWrite>::open(file, &path) {
-        seg.retire();
-    }
-    if !names_it {
+    // `file` holds the lock until this function returns: only then may another publisher take
+    // the topic, and by then its name is gone.
+    if !sys::names_file(&path, &file).map_err(|e| IoFailure::new(&path, "inspect", e))? {
         // Replaced meanwhile by a new publisher's file: that one is not ours to remove.
         return Ok(false);
     }
-    match std::fs::remove_file(&path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(IoFailure::new(&path, "remove", e).into()),
+    let removed = match std::fs::remove_file(&path) {
+        Ok(()) => true,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(IoFailure::new(&path, "remove", e).into()),
+    };
+    // Attached subscribers see this flag on their next read and reopen the (now absent) path.
+    // The duplicate descriptor shares `file`'s lock, so mapping it releases nothing.
+    let dup = file
+        .try_clone()
+        .map_err(|e| IoFailure::new(&path, "open", e))?;
+    if let Ok(seg) = Segment::<ReadWrite>::open(dup, &path) {
+        seg.retire();
     }
+    drop(file);
+    Ok(removed)
 }

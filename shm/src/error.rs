@@ -187,6 +187,21 @@ impl fmt::Display for SchemaMismatch {
 
 impl std::error::Error for SchemaMismatch {}
 
+/// "could not <action> <path>: <error>", with advice for the cause.
+fn write_io(
+    f: &mut fmt::Formatter<'_>,
+    path: &std::path::Path,
+    action: &str,
+    source: &io::Error,
+) -> fmt::Result {
+    write!(
+        f,
+        "could not {action} {}: {source}{}",
+        path.display(),
+        io_hint(source)
+    )
+}
+
 /// Advice for an I/O error, by cause.
 fn io_hint(e: &io::Error) -> &'static str {
     match e.raw_os_error() {
@@ -304,12 +319,7 @@ impl fmt::Display for CreateError {
                 path,
                 action,
                 source,
-            } => write!(
-                f,
-                "could not {action} {}: {source}{}",
-                path.display(),
-                io_hint(source)
-            ),
+            } => write_io(f, path, action, source),
         }
     }
 }
@@ -390,12 +400,7 @@ impl fmt::Display for SubscribeError {
                 path,
                 action,
                 source,
-            } => write!(
-                f,
-                "could not {action} {}: {source}{}",
-                path.display(),
-                io_hint(source)
-            ),
+            } => write_io(f, path, action, source),
         }
     }
 }
@@ -450,12 +455,7 @@ impl fmt::Display for RemoveError {
                 path,
                 action,
                 source,
-            } => write!(
-                f,
-                "could not {action} {}: {source}{}",
-                path.display(),
-                io_hint(source)
-            ),
+            } => write_io(f, path, action, source),
         }
     }
 }

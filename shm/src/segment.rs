@@ -283,15 +283,7 @@ impl<A: Access> Segment<A> {
                 needed: layout.total_size,
             }));
         }
-        let seg = Segment {
-            map,
-            file,
-            fixed,
-            layout,
-            dev: meta.dev(),
-            ino: meta.ino(),
-            _access: PhantomData,
-        };
+        let seg = Segment::from_parts(map, file, fixed, layout, &meta);
         let blob = seg.schema_bytes();
         let h = schema_hash_of_encoding(&blob);
         if h != fixed.schema_hash {
@@ -307,6 +299,24 @@ impl<A: Access> Segment<A> {
             return Err(inconsistent("state", format!("unknown state {state}")));
         }
         Ok(seg)
+    }
+
+    fn from_parts(
+        map: MmapRaw,
+        file: File,
+        fixed: FixedHeader,
+        layout: Layout,
+        meta: &std::fs::Metadata,
+    ) -> Segment<A> {
+        Segment {
+            map,
+            file,
+            fixed,
+            layout,
+            dev: meta.dev(),
+            ino: meta.ino(),
+            _access: PhantomData,
+        }
     }
 
     /// Pointer to byte `off` of the mapping.
@@ -513,15 +523,7 @@ impl Segment<ReadWrite> {
                 schema.len(),
             );
         }
-        let seg = Segment {
-            map,
-            file,
-            fixed,
-            layout,
-            dev: meta.dev(),
-            ino: meta.ino(),
-            _access: PhantomData,
-        };
+        let seg = Segment::from_parts(map, file, fixed, layout, &meta);
         seg.store_u32(OFF_STATE, STATE_LIVE, Ordering::Release);
         Ok(seg)
     }

@@ -271,6 +271,52 @@ fn a_forked_child_cannot_publish_through_its_parents_publisher() {
         "nothing was written by the child"
     );
     assert_eq!(p.try_publish(&2), Ok(2), "the parent keeps publishing");
+
+    // A child that lives on does not keep the topic locked once the parent's publisher is gone.
+    // The child gives the lock up in its fork handler, before `fork` returns there; it then
+    // says so through a pipe.
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe(2) returns.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: the child only writes one byte, sleeps and `_exit`s.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: async-signal-safe calls only, on descriptors the child owns.
+        unsafe {
+            libc::write(fds[1], b"x".as_ptr().cast(), 1);
+            libc::sleep(30);
+            libc::_exit(0);
+        }
+    }
+    let mut byte = 0u8;
+    // SAFETY: reads one byte into a local; the pipe's write end stays open in the child until
+    // it exits, so this returns once the child has written.
+    assert_eq!(unsafe { libc::read(fds[0], (&raw mut byte).cast(), 1) }, 1);
+    // SAFETY: closes the parent's ends of the pipe.
+    unsafe {
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+    }
+    drop(p);
+    // Other tests of this binary spawn processes, which hold inherited descriptors for a moment
+    // before `exec`: allow a few seconds. The forked child would hold the lock for 30 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let taken = loop {
+        match Publisher::<u64>::builder("t").root(root.path()).create() {
+            Err(CreateError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            other => break other,
+        }
+    };
+    // SAFETY: kills and reaps our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, &mut status, 0);
+    }
+    let taken = taken.expect("the forked child gave up the topic's lock");
+    assert!(taken.takeover().unwrap().kept_last_value);
 }
 
 #[test]

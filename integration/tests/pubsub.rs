@@ -533,6 +533,19 @@ fn a_taken_over_file_keeps_its_mode_unless_one_is_asked_for() {
     drop(p);
     let p = Publisher::<u8>::builder("t")
         .root(root.path())
+        .buffer_num(5)
+        .create()
+        .unwrap();
+    assert!(p.takeover().unwrap().recreated);
+    assert_eq!(
+        mode(&p),
+        0o640,
+        "a replacement file is as accessible as the old one"
+    );
+    drop(p);
+    let p = Publisher::<u8>::builder("t")
+        .root(root.path())
+        .buffer_num(5)
         .mode(0o600)
         .create()
         .unwrap();

@@ -88,8 +88,8 @@ pub(crate) fn parse_repr(attrs: &[Attribute], errors: &mut Errors) -> Repr {
                 .map(ToString::to_string)
                 .unwrap_or_default();
             match ident.as_str() {
-                "C" => repr.c = Some(span),
-                "transparent" => repr.transparent = Some(span),
+                "C" => set_once(&mut repr.c, span, "C", errors),
+                "transparent" => set_once(&mut repr.transparent, span, "transparent", errors),
                 "packed" => {
                     let n = if meta.input.peek(syn::token::Paren) {
                         let content;
@@ -98,11 +98,17 @@ pub(crate) fn parse_repr(attrs: &[Attribute], errors: &mut Errors) -> Repr {
                     } else {
                         None
                     };
+                    if repr.packed.is_some() {
+                        errors.push(duplicate_hint(span, "packed"));
+                    }
                     repr.packed = Some((span, n));
                 }
                 "align" => {
                     let content;
                     syn::parenthesized!(content in meta.input);
+                    if repr.align.is_some() {
+                        errors.push(duplicate_hint(span, "align"));
+                    }
                     repr.align = Some((span, content.parse::<LitInt>()?));
                 }
                 other => {
@@ -121,4 +127,18 @@ pub(crate) fn parse_repr(attrs: &[Attribute], errors: &mut Errors) -> Repr {
         }
     }
     repr
+}
+
+fn duplicate_hint(span: Span, hint: &str) -> syn::Error {
+    syn::Error::new(
+        span,
+        format!("`{hint}` is given more than once in `#[repr]`; give it once"),
+    )
+}
+
+fn set_once(slot: &mut Option<Span>, span: Span, hint: &str, errors: &mut Errors) {
+    if slot.is_some() {
+        errors.push(duplicate_hint(span, hint));
+    }
+    *slot = Some(span);
 }

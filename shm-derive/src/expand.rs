@@ -55,10 +55,6 @@ pub(crate) fn expand(v: &Valid<'_>) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, non_camel_case_types, dead_code, unused_qualifications)]
         const _: () = {
-            // The message type, under a name the nested block (where the twin takes the
-            // message's name) can still use.
-            type __ShmSelf = #ident;
-
             #[automatically_derived]
             // SAFETY: `#[repr(C)]`/`#[repr(transparent)]` was checked by the derive; the schema
             // below is generated from the definition itself (size, alignment, and every field's
@@ -80,19 +76,22 @@ pub(crate) fn expand(v: &Valid<'_>) -> TokenStream {
             static __SHM_REGISTRATION: &'static #krate::__private::Schema =
                 <#ident as #krate::ShmMessage>::SCHEMA;
 
-            const _: () = {
+            // The layout twin lives inside this constant's block, where it takes the message's
+            // name; outside the block the name is the message again. The twin stands for the
+            // message only if the compiler laid both out alike.
+            const __SHM_TWIN_LAYOUT: (usize, usize) = {
                 #[derive(#into_bytes)]
                 #[zerocopy(crate = #zerocopy_path)]
                 #(#twin_repr)*
                 struct #ident #twin_body
 
-                // The twin stands for the message only if the compiler laid both out alike.
-                const _: () = ::core::assert!(
-                    ::core::mem::size_of::<#ident>() == ::core::mem::size_of::<__ShmSelf>()
-                        && ::core::mem::align_of::<#ident>() == ::core::mem::align_of::<__ShmSelf>(),
-                    "derive(ShmMessage): the padding check's layout differs from the message's; please report this",
-                );
+                (::core::mem::size_of::<#ident>(), ::core::mem::align_of::<#ident>())
             };
+            const _: () = ::core::assert!(
+                __SHM_TWIN_LAYOUT.0 == ::core::mem::size_of::<#ident>()
+                    && __SHM_TWIN_LAYOUT.1 == ::core::mem::align_of::<#ident>(),
+                "derive(ShmMessage): the padding check's layout differs from the message's; please report this",
+            );
         };
     }
 }

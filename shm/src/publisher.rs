@@ -9,7 +9,7 @@ use crate::error::{CreateError, IoFailure, OwnerInfo};
 use crate::message::ShmMessage;
 use crate::name::{TopicName, default_root};
 use crate::segment::{
-    Layout, MAX_SLOTS, OpenFailure, ReadOnly, ReadWrite, STATE_LIVE, Segment, SlotRead,
+    Layout, MAX_SLOTS, OpenFailure, ReadWrite, STATE_LIVE, Segment, SlotRead, live_owner,
 };
 use crate::sys::{self, ProcessIdentity};
 
@@ -37,6 +37,8 @@ pub const DEFAULT_MODE: u32 = 0o600;
 /// # Ok::<(), shm::CreateError>(())
 /// ```
 pub struct Publisher<T: ShmMessage> {
+    // Declared first so that it is dropped (unregistered) before `seg` closes the descriptor.
+    _fork_guard: sys::ForkGuard,
     seg: Segment<ReadWrite>,
     topic: TopicName,
     path: PathBuf,
@@ -164,11 +166,13 @@ impl<T: ShmMessage> PublisherBuilder<T> {
             mode: self.mode,
             me: ProcessIdentity::current(),
         };
-        let fork_generation = sys::fork_generation();
+        let fork_generation = sys::fork_generation()
+            .map_err(|e| IoFailure::new(&root, "register the fork handler for", e))?;
         // Each pass either finishes or observed another process change the path meanwhile.
         for _ in 0..16 {
             if let Some((seg, next_seq, takeover)) = plan.attempt(&topic)? {
                 return Ok(Publisher {
+                    _fork_guard: sys::ForkGuard::new(seg.file()),
                     seg,
                     topic,
                     path,
@@ -214,7 +218,7 @@ impl Plan<'_> {
         let file = match sys::open_existing(self.path, true) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return match self.create_file(0, None, false)? {
+                return match self.create_file(0, None, false, self.mode.unwrap_or(DEFAULT_MODE))? {
                     Some(seg) => Ok(Some((seg, 1, None))),
                     None => Ok(None),
                 };
@@ -226,7 +230,7 @@ impl Plan<'_> {
         if !locked {
             return Err(CreateError::Busy {
                 topic: topic.as_str().to_owned(),
-                owner: owner_of(file, self.path),
+                owner: live_owner(file, self.path),
             });
         }
         // We hold the lock of the file we opened; make sure it is still the topic's file.
@@ -269,7 +273,13 @@ impl Plan<'_> {
         };
         takeover.kept_last_value = carried.is_some();
         takeover.recreated = true;
-        match self.create_file(last_seq, carried, true)? {
+        // Unless asked otherwise, the new file is as accessible as the one it replaces, so its
+        // subscribers can follow it.
+        let mode = match self.mode {
+            Some(m) => m,
+            None => file_mode(old.file()).map_err(|e| IoFailure::new(self.path, "inspect", e))?,
+        };
+        match self.create_file(last_seq, carried, true, mode)? {
             Some(seg) => {
                 old.retire();
                 Ok(Some((seg, last_seq.wrapping_add(1), Some(takeover))))
@@ -285,12 +295,12 @@ impl Plan<'_> {
         seq_base: u64,
         carried: Option<Carried>,
         replace: bool,
+        mode: u32,
     ) -> Result<Option<Segment<ReadWrite>>, CreateError> {
         let io = |action| move |e| CreateError::from(IoFailure::new(self.path, action, e));
-        let (file, staged) = sys::create_unnamed(self.root, self.mode.unwrap_or(DEFAULT_MODE))
-            .map_err(|e| {
-                CreateError::from(IoFailure::new(self.root, "create a topic file in", e))
-            })?;
+        let (file, staged) = sys::create_unnamed(self.root, mode).map_err(|e| {
+            CreateError::from(IoFailure::new(self.root, "create a topic file in", e))
+        })?;
         let result = (|| {
             file.set_len(self.layout.total_size).map_err(io("size"))?;
             sys::preallocate(&file, self.layout.total_size).map_err(io("allocate"))?;
@@ -309,7 +319,7 @@ impl Plan<'_> {
                 self.schema_hash,
                 self.schema,
                 seq_base,
-                self.mode.unwrap_or(DEFAULT_MODE),
+                mode,
             )?;
             if let Some(c) = carried {
                 // SAFETY: `c.bytes` has exactly `elem_size` bytes (same type, same size).
@@ -354,6 +364,12 @@ fn read_last(old: &Segment<ReadWrite>) -> Option<Carried> {
     None
 }
 
+/// The mode a file keeps when it is replaced: its read bits, and always owner read/write.
+fn file_mode(file: &std::fs::File) -> io::Result<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Ok(file.metadata()?.permissions().mode() & 0o644 | 0o600)
+}
+
 /// Gives a reused topic file the mode this publisher asked for.
 fn set_mode(file: &std::fs::File, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -361,23 +377,6 @@ fn set_mode(file: &std::fs::File, mode: u32) -> io::Result<()> {
         file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
     Ok(())
-}
-
-/// Who holds a locked file, for the "busy" error: the owner recorded in its header if that
-/// process is still running, else "another process" (one that is just taking the topic over
-/// and has not written its name yet).
-fn owner_of(file: std::fs::File, path: &Path) -> OwnerInfo {
-    match Segment::<ReadOnly>::open(file, path) {
-        Ok(seg) => {
-            let owner = seg.owner();
-            if sys::process_is_running(owner.pid, owner.start_ticks) {
-                owner
-            } else {
-                OwnerInfo::unknown()
-            }
-        }
-        Err(_) => OwnerInfo::unknown(),
-    }
 }
 
 impl<T: ShmMessage> Publisher<T> {

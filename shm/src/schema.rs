@@ -654,7 +654,7 @@ impl SchemaDesc {
     /// subscriber expects), one line per difference; empty when they are identical.
     pub fn differences(&self, ours: &SchemaDesc) -> Vec<String> {
         let mut out = Vec::new();
-        diff_node(&mut out, "", 0, self, ours);
+        diff_node(&mut out, "", Bases { topic: 0, ours: 0 }, self, ours);
         out
     }
 }
@@ -667,9 +667,22 @@ fn describe_field(path: &str, base: u64, f: &FieldDesc) -> String {
     )
 }
 
+/// Where a value sits in each message: byte offset in the topic's type and in ours.
+#[derive(Clone, Copy)]
+struct Bases {
+    topic: u64,
+    ours: u64,
+}
+
 /// Appends the differences between `topic` and `ours`, found at `path` (empty for the message
-/// itself, `a.b` for nested fields), whose value starts at byte `base` of the message.
-fn diff_node(out: &mut Vec<String>, path: &str, base: u64, topic: &SchemaDesc, ours: &SchemaDesc) {
+/// itself, `a.b` for nested fields), whose values start at bytes `at_bytes` of each message.
+fn diff_node(
+    out: &mut Vec<String>,
+    path: &str,
+    at_bytes: Bases,
+    topic: &SchemaDesc,
+    ours: &SchemaDesc,
+) {
     let before = out.len();
     let at = if path.is_empty() {
         "type".to_owned()
@@ -694,18 +707,22 @@ fn diff_node(out: &mut Vec<String>, path: &str, base: u64, topic: &SchemaDesc, o
                 match of.iter().find(|o| o.name == t.name) {
                     None => out.push(format!(
                         "field {} exists only in the topic",
-                        describe_field(&child(&t.name), base, t)
+                        describe_field(&child(&t.name), at_bytes.topic, t)
                     )),
                     Some(o) => {
                         if o.offset != t.offset {
                             out.push(format!(
                                 "field `{}`: offset {} in the topic, {} here",
                                 child(&t.name),
-                                base + t.offset,
-                                base + o.offset
+                                at_bytes.topic + t.offset,
+                                at_bytes.ours + o.offset
                             ));
                         }
-                        diff_node(out, &child(&t.name), base + t.offset, &t.ty, &o.ty);
+                        let inner = Bases {
+                            topic: at_bytes.topic + t.offset,
+                            ours: at_bytes.ours + o.offset,
+                        };
+                        diff_node(out, &child(&t.name), inner, &t.ty, &o.ty);
                     }
                 }
             }
@@ -713,7 +730,7 @@ fn diff_node(out: &mut Vec<String>, path: &str, base: u64, topic: &SchemaDesc, o
                 if !tf.iter().any(|t| t.name == o.name) {
                     out.push(format!(
                         "field {} exists only here",
-                        describe_field(&child(&o.name), base, o)
+                        describe_field(&child(&o.name), at_bytes.ours, o)
                     ));
                 }
             }
@@ -733,7 +750,7 @@ fn diff_node(out: &mut Vec<String>, path: &str, base: u64, topic: &SchemaDesc, o
         }
         (DescKind::Array { elem: te, len: tl }, DescKind::Array { elem: oe, len: ol }) => {
             if tl == ol {
-                diff_node(out, &format!("{path}[]"), base, te, oe);
+                diff_node(out, &format!("{path}[]"), at_bytes, te, oe);
             }
         }
         _ => {
@@ -890,6 +907,28 @@ mod tests {
                 "field `accel.y`: f64 at offset 16 exists only in the topic".to_owned(),
                 "field `accel.w`: f64 at offset 16 exists only here".to_owned(),
             ]
+        );
+    }
+
+    #[test]
+    fn nested_offsets_are_reported_per_side() {
+        static INNER_A: [Field; 1] = [Field::__new("x", 0, &F64)];
+        static INNER_B: [Field; 1] = [Field::__new("w", 0, &F64)];
+        static A: Schema = Schema::__structure("V", 8, 8, &INNER_A);
+        static B: Schema = Schema::__structure("V", 8, 8, &INNER_B);
+        static OUTER_A: [Field; 2] = [Field::__new("id", 0, &F64), Field::__new("v", 8, &A)];
+        static OUTER_B: [Field; 2] = [Field::__new("v", 0, &B), Field::__new("id", 8, &F64)];
+        let topic = SchemaDesc::from_schema(&Schema::__structure("M", 16, 8, &OUTER_A));
+        let ours = SchemaDesc::from_schema(&Schema::__structure("M", 16, 8, &OUTER_B));
+        let d = topic.differences(&ours);
+        let has = |line: &str| d.iter().any(|x| x == line);
+        assert!(
+            has("field `v.x`: f64 at offset 8 exists only in the topic"),
+            "{d:?}"
+        );
+        assert!(
+            has("field `v.w`: f64 at offset 0 exists only here"),
+            "{d:?}"
         );
     }
 

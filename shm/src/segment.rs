@@ -163,6 +163,23 @@ pub(crate) enum OpenFailure {
     Io(IoFailure),
 }
 
+/// Who holds the lock of a topic file, for "busy" errors: the owner recorded in its header if
+/// that process is still running, else "another process" (one that is just taking the topic
+/// over and has not written its name yet, or a header that cannot be read).
+pub(crate) fn live_owner(file: File, path: &Path) -> OwnerInfo {
+    match Segment::<ReadOnly>::open(file, path) {
+        Ok(seg) => {
+            let owner = seg.owner();
+            if crate::sys::process_is_running(owner.pid, owner.start_ticks) {
+                owner
+            } else {
+                OwnerInfo::unknown()
+            }
+        }
+        Err(_) => OwnerInfo::unknown(),
+    }
+}
+
 /// The outcome of one attempt to read the newest slot.
 pub(crate) enum SlotRead {
     /// Nothing was ever published in this segment.
@@ -210,7 +227,8 @@ impl<A: Access> Segment<A> {
         }
         let opts = MmapOptions::new();
         let map = if A::WRITABLE {
-            opts.map_raw(&file)
+            // The publisher's lock sits on `file`'s description: map through another one.
+            crate::sys::reopen_for_mapping(&file).and_then(|m| opts.map_raw(&m))
         } else {
             opts.map_raw_read_only(&file)
         }
@@ -482,9 +500,13 @@ impl Segment<ReadWrite> {
         seq_base: u64,
         mode: u32,
     ) -> Result<Segment<ReadWrite>, IoFailure> {
-        let map = MmapOptions::new()
-            .len(layout.total_size as usize)
-            .map_raw(&file)
+        // The publisher's lock sits on `file`'s description: map through another one.
+        let map = crate::sys::reopen_for_mapping(&file)
+            .and_then(|m| {
+                MmapOptions::new()
+                    .len(layout.total_size as usize)
+                    .map_raw(&m)
+            })
             .map_err(|e| IoFailure::new(path, "map", e))?;
         let meta = file
             .metadata()

@@ -274,7 +274,8 @@ impl<T: ShmMessage> Subscriber<T> {
             Err(OpenFailure::Io(e)) => return Err(e.into()),
         };
         if seg.state() == STATE_RETIRED {
-            // Left behind by an interrupted removal: as good as absent.
+            // Retired but still named: a removal between its unlink and this open, or one that
+            // was interrupted. As good as absent.
             return Ok(());
         }
         if seg.schema_hash() != T::SCHEMA.hash() {

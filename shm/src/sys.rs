@@ -6,12 +6,12 @@ use std::ffi::CString;
 use std::fs::{File, OpenOptions, Permissions};
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, IntoRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 /// Opens an existing topic file without following symlinks (a symlink planted in a shared
 /// directory must not redirect a publisher's writes) and without blocking (opening a named pipe
@@ -120,6 +120,24 @@ pub(crate) fn link_replace(file: &File, tmp: Option<&Path>, target: &Path) -> io
     r
 }
 
+/// A second, independent open file description of `file` (through `/proc/self/fd`). The
+/// publisher maps its topic through one of these, so that its *locked* description is
+/// referenced by nothing but its descriptor: a mapping references the description it was made
+/// from, and would keep the lock alive in a forked child even after the child gives up the
+/// descriptor. Falls back to a duplicate of `file` where `/proc` is not mounted.
+pub(crate) fn reopen_for_mapping(file: &File) -> io::Result<File> {
+    let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => Ok(f),
+        Err(_) => file.try_clone(),
+    }
+}
+
 /// Whether `path` currently names the same file as `file`.
 pub(crate) fn names_file(path: &Path, file: &File) -> io::Result<bool> {
     let a = file.metadata()?;
@@ -221,31 +239,91 @@ pub(crate) fn random_u64() -> u64 {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// fork() without exec: a child inherits the parent's publishers (memory and descriptors). Two
+// processes writing one topic would defeat the seqlock, and the inherited descriptor would keep
+// the topic locked after the parent exits. A `pthread_atfork` child handler therefore bumps a
+// generation counter (publishers refuse to publish when it changed) and points every
+// registered publisher descriptor at /dev/null, which drops the child's share of the lock.
+// ---------------------------------------------------------------------------------------------
+
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Most publishers per process whose lock a forked child gives up; more still refuse to publish
+/// in the child, but keep the topic locked while it lives.
+const MAX_GUARDED: usize = 256;
+static GUARDED: [AtomicI32; MAX_GUARDED] = [const { AtomicI32::new(-1) }; MAX_GUARDED];
+static DEV_NULL: AtomicI32 = AtomicI32::new(-1);
 
 extern "C" fn after_fork_in_child() {
-    // Async-signal-safe: a single atomic increment.
+    // Async-signal-safe only: atomics and dup3.
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+    let null = DEV_NULL.load(Ordering::Relaxed);
+    if null < 0 {
+        return;
+    }
+    for slot in &GUARDED {
+        let fd = slot.load(Ordering::Relaxed);
+        if fd >= 0 {
+            // SAFETY: replaces this process's copy of a descriptor it owns (a publisher's topic
+            // file) with /dev/null; no memory is involved and dup3 is async-signal-safe.
+            unsafe { libc::dup3(null, fd, libc::O_CLOEXEC) };
+        }
+    }
 }
 
-/// How many `fork`s separate this process from the one that first called this function. The
-/// first call registers a `pthread_atfork` handler; publishers remember the value and compare
-/// it with [`current_fork_generation`] on every publish (one relaxed load).
-pub(crate) fn fork_generation() -> u64 {
+/// Registers the fork handler (once per process) and returns how many `fork`s separate this
+/// process from the one that registered it. Publishers remember the value and compare it with
+/// [`current_fork_generation`] on every publish (one relaxed load).
+pub(crate) fn fork_generation() -> io::Result<u64> {
     static REGISTER: Once = Once::new();
+    static FAILED: AtomicI32 = AtomicI32::new(0);
     REGISTER.call_once(|| {
-        // SAFETY: registers a child handler that only does an atomic increment; the function
-        // is `extern "C"` and lives for the whole program.
+        if let Ok(null) = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open("/dev/null")
+        {
+            DEV_NULL.store(null.into_raw_fd(), Ordering::Relaxed);
+        }
+        // SAFETY: registers a child handler that only does atomics and dup3; the function is
+        // `extern "C"` and lives for the whole program.
         let r = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
-        debug_assert_eq!(r, 0);
+        FAILED.store(r, Ordering::Relaxed);
     });
-    current_fork_generation()
+    match FAILED.load(Ordering::Relaxed) {
+        0 => Ok(current_fork_generation()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
 }
 
 /// See [`fork_generation`].
 #[inline(always)]
 pub(crate) fn current_fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// A publisher descriptor that forked children give up (see above); unregistered on drop,
+/// before the descriptor is closed.
+pub(crate) struct ForkGuard(Option<usize>);
+
+impl ForkGuard {
+    pub(crate) fn new(file: &File) -> ForkGuard {
+        let fd = file.as_raw_fd();
+        let slot = GUARDED.iter().position(|s| {
+            s.compare_exchange(-1, fd, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        });
+        ForkGuard(slot)
+    }
+}
+
+impl Drop for ForkGuard {
+    fn drop(&mut self) {
+        if let Some(i) = self.0 {
+            GUARDED[i].store(-1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Whether process `pid` exists and started at `start_ticks` (so it is not a reused pid).

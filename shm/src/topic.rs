@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::error::{IoFailure, RemoveError};
 use crate::name::{TopicName, default_root};
-use crate::segment::{ReadWrite, Segment};
+use crate::segment::{ReadWrite, Segment, live_owner};
 use crate::sys;
 
 /// Removes a topic from `$SHM_ROOT` (or `/dev/shm`): see [`remove_topic_in`].
@@ -20,44 +20,44 @@ pub fn remove_topic(topic: &str) -> Result<bool, RemoveError> {
 pub fn remove_topic_in(root: &Path, topic: &str) -> Result<bool, RemoveError> {
     let name = TopicName::new(topic).map_err(RemoveError::InvalidName)?;
     let path = root.join(name.file_name());
-    let file = match sys::open_existing(&path, true) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(IoFailure::new(&path, "open", e).into()),
-    };
-    if !sys::try_lock_publisher(&file).map_err(|e| IoFailure::new(&path, "lock", e))? {
-        let owner = match Segment::<ReadWrite>::open(file, &path) {
-            Ok(seg) => seg.owner(),
-            Err(_) => crate::error::OwnerInfo {
-                pid: 0,
-                process_name: "unknown process".to_owned(),
-                start_ticks: 0,
-            },
+    // Each pass either finishes or saw the path change under it (a new publisher's file).
+    for _ in 0..16 {
+        let file = match sys::open_existing(&path, true) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(IoFailure::new(&path, "open", e).into()),
         };
-        return Err(RemoveError::Busy {
-            topic: topic.to_owned(),
-            owner,
-        });
+        if !sys::try_lock_publisher(&file).map_err(|e| IoFailure::new(&path, "lock", e))? {
+            return Err(RemoveError::Busy {
+                topic: topic.to_owned(),
+                owner: live_owner(file, &path),
+            });
+        }
+        // `file` holds the lock until it is dropped at the end of this pass: only then may a
+        // publisher take the topic, and by then its name is gone.
+        if !sys::names_file(&path, &file).map_err(|e| IoFailure::new(&path, "inspect", e))? {
+            continue;
+        }
+        // A duplicate descriptor shares the lock, so mapping (and unmapping) it releases nothing.
+        let dup = file
+            .try_clone()
+            .map_err(|e| IoFailure::new(&path, "open", e))?;
+        let removed = match std::fs::remove_file(&path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(IoFailure::new(&path, "remove", e).into()),
+        };
+        // Attached subscribers see this flag on their next read and reopen the absent path.
+        if let Ok(seg) = Segment::<ReadWrite>::open(dup, &path) {
+            seg.retire();
+        }
+        drop(file);
+        return Ok(removed);
     }
-    // `file` holds the lock until this function returns: only then may another publisher take
-    // the topic, and by then its name is gone.
-    if !sys::names_file(&path, &file).map_err(|e| IoFailure::new(&path, "inspect", e))? {
-        // Replaced meanwhile by a new publisher's file: that one is not ours to remove.
-        return Ok(false);
-    }
-    let removed = match std::fs::remove_file(&path) {
-        Ok(()) => true,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-        Err(e) => return Err(IoFailure::new(&path, "remove", e).into()),
-    };
-    // Attached subscribers see this flag on their next read and reopen the (now absent) path.
-    // The duplicate descriptor shares `file`'s lock, so mapping it releases nothing.
-    let dup = file
-        .try_clone()
-        .map_err(|e| IoFailure::new(&path, "open", e))?;
-    if let Ok(seg) = Segment::<ReadWrite>::open(dup, &path) {
-        seg.retire();
-    }
-    drop(file);
-    Ok(removed)
+    Err(IoFailure::new(
+        &path,
+        "remove",
+        io::Error::other("the topic file kept changing under concurrent publishers"),
+    )
+    .into())
 }

@@ -31,6 +31,15 @@ struct r#Type {
     r#type: u32,
 }
 
+// Names the generated code uses itself do not collide with the user's.
+#[derive(ShmMessage)]
+#[repr(C)]
+struct __SHM_TWIN_LAYOUT;
+
+#[derive(ShmMessage)]
+#[repr(C)]
+struct __ShmSelf(u8);
+
 fn main() {
     assert_eq!(Rgb::SCHEMA.size(), 3);
     let shm::schema::SchemaKind::Struct(f) = Rgb::SCHEMA.kind() else { panic!() };

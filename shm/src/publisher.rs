@@ -9,7 +9,7 @@ use crate::error::{CreateError, IoFailure, OwnerInfo};
 use crate::message::ShmMessage;
 use crate::name::{TopicName, default_root};
 use crate::segment::{
-    Layout, MAX_SLOTS, OpenFailure, ReadWrite, STATE_LIVE, Segment, SlotRead, live_owner,
+    Claim, Layout, MAX_SLOTS, OpenFailure, ReadWrite, STATE_LIVE, Segment, SlotRead, claim,
 };
 use crate::sys::{self, ProcessIdentity};
 
@@ -215,30 +215,23 @@ type Attempt = Option<(Segment<ReadWrite>, u64, Option<Takeover>)>;
 impl Plan<'_> {
     /// One try at creating or taking over the file; `Ok(None)` means "raced, try again".
     fn attempt(&self, topic: &TopicName) -> Result<Attempt, CreateError> {
-        let file = match sys::open_existing(self.path, true) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return match self.create_file(0, None, false, self.mode.unwrap_or(DEFAULT_MODE))? {
+        let file = match claim(self.path)? {
+            Claim::Absent => {
+                let mode = self.mode.unwrap_or(DEFAULT_MODE);
+                return match self.create_file(0, None, false, mode)? {
                     Some(seg) => Ok(Some((seg, 1, None))),
                     None => Ok(None),
                 };
             }
-            Err(e) => return Err(IoFailure::new(self.path, "open", e).into()),
+            Claim::Busy(owner) => {
+                return Err(CreateError::Busy {
+                    topic: topic.as_str().to_owned(),
+                    owner,
+                });
+            }
+            Claim::Moved => return Ok(None),
+            Claim::Locked(file) => file,
         };
-        let locked =
-            sys::try_lock_publisher(&file).map_err(|e| IoFailure::new(self.path, "lock", e))?;
-        if !locked {
-            return Err(CreateError::Busy {
-                topic: topic.as_str().to_owned(),
-                owner: live_owner(file, self.path),
-            });
-        }
-        // We hold the lock of the file we opened; make sure it is still the topic's file.
-        if !sys::names_file(self.path, &file)
-            .map_err(|e| IoFailure::new(self.path, "inspect", e))?
-        {
-            return Ok(None);
-        }
         let old = match Segment::<ReadWrite>::open(file, self.path) {
             Ok(s) => s,
             Err(OpenFailure::Format(source)) => {

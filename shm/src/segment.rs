@@ -163,10 +163,40 @@ pub(crate) enum OpenFailure {
     Io(IoFailure),
 }
 
+/// The outcome of trying to take the publisher lock of the file at a topic's path.
+pub(crate) enum Claim {
+    /// No file at the path.
+    Absent,
+    /// A live publisher holds it.
+    Busy(OwnerInfo),
+    /// Locked, but the path named another file by then: look again.
+    Moved,
+    /// Locked, and still the topic's file; the lock lasts as long as this descriptor.
+    Locked(File),
+}
+
+/// Opens the file at `path` for writing and takes its publisher lock, checking afterwards that
+/// the path still names the file that was locked (another publisher may have replaced it in
+/// between). Shared by publishers taking a topic over and by topic removal.
+pub(crate) fn claim(path: &Path) -> Result<Claim, IoFailure> {
+    let file = match crate::sys::open_existing(path, true) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Claim::Absent),
+        Err(e) => return Err(IoFailure::new(path, "open", e)),
+    };
+    if !crate::sys::try_lock_publisher(&file).map_err(|e| IoFailure::new(path, "lock", e))? {
+        return Ok(Claim::Busy(live_owner(file, path)));
+    }
+    if !crate::sys::names_file(path, &file).map_err(|e| IoFailure::new(path, "inspect", e))? {
+        return Ok(Claim::Moved);
+    }
+    Ok(Claim::Locked(file))
+}
+
 /// Who holds the lock of a topic file, for "busy" errors: the owner recorded in its header if
 /// that process is still running, else "another process" (one that is just taking the topic
 /// over and has not written its name yet, or a header that cannot be read).
-pub(crate) fn live_owner(file: File, path: &Path) -> OwnerInfo {
+fn live_owner(file: File, path: &Path) -> OwnerInfo {
     match Segment::<ReadOnly>::open(file, path) {
         Ok(seg) => {
             let owner = seg.owner();

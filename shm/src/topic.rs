@@ -5,8 +5,7 @@ use std::path::Path;
 
 use crate::error::{IoFailure, RemoveError};
 use crate::name::{TopicName, default_root};
-use crate::segment::{ReadWrite, Segment, live_owner};
-use crate::sys;
+use crate::segment::{Claim, ReadWrite, Segment, claim};
 
 /// Removes a topic from `$SHM_ROOT` (or `/dev/shm`): see [`remove_topic_in`].
 pub fn remove_topic(topic: &str) -> Result<bool, RemoveError> {
@@ -22,22 +21,19 @@ pub fn remove_topic_in(root: &Path, topic: &str) -> Result<bool, RemoveError> {
     let path = root.join(name.file_name());
     // Each pass either finishes or saw the path change under it (a new publisher's file).
     for _ in 0..16 {
-        let file = match sys::open_existing(&path, true) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(IoFailure::new(&path, "open", e).into()),
+        // The locked descriptor holds the lock until it is dropped at the end of this pass:
+        // only then may a publisher take the topic, and by then its name is gone.
+        let file = match claim(&path)? {
+            Claim::Absent => return Ok(false),
+            Claim::Busy(owner) => {
+                return Err(RemoveError::Busy {
+                    topic: topic.to_owned(),
+                    owner,
+                });
+            }
+            Claim::Moved => continue,
+            Claim::Locked(file) => file,
         };
-        if !sys::try_lock_publisher(&file).map_err(|e| IoFailure::new(&path, "lock", e))? {
-            return Err(RemoveError::Busy {
-                topic: topic.to_owned(),
-                owner: live_owner(file, &path),
-            });
-        }
-        // `file` holds the lock until it is dropped at the end of this pass: only then may a
-        // publisher take the topic, and by then its name is gone.
-        if !sys::names_file(&path, &file).map_err(|e| IoFailure::new(&path, "inspect", e))? {
-            continue;
-        }
         // A duplicate descriptor shares the lock, so mapping (and unmapping) it releases nothing.
         let dup = file
             .try_clone()

@@ -59,3 +59,60 @@ impl Args {
         }
     }
 }
+
+/// The scalar message types Python also speaks (`bool`, `i64`, `f64`), as text: parsed from a
+/// line and printed exactly, for the scalar examples (and the Python interop tests).
+pub trait Scalar: shm::ShmMessage + Copy {
+    /// Parses one value: `true`/`false`; a decimal int; a float (`21.5`, `-0.0`, `inf`, `nan`)
+    /// or `0x` and 16 hex digits giving a float's exact bits.
+    fn parse(text: &str) -> Option<Self>;
+    /// The value, exactly: a float is followed by its bits (`-0.0 0x8000000000000000`).
+    fn show(self) -> String;
+}
+
+impl Scalar for bool {
+    fn parse(text: &str) -> Option<bool> {
+        text.parse().ok()
+    }
+    fn show(self) -> String {
+        self.to_string()
+    }
+}
+
+impl Scalar for i64 {
+    fn parse(text: &str) -> Option<i64> {
+        text.parse().ok()
+    }
+    fn show(self) -> String {
+        self.to_string()
+    }
+}
+
+impl Scalar for f64 {
+    fn parse(text: &str) -> Option<f64> {
+        match text.strip_prefix("0x") {
+            Some(hex) if hex.len() == 16 => u64::from_str_radix(hex, 16).ok().map(f64::from_bits),
+            Some(_) => None,
+            None => text.parse().ok(),
+        }
+    }
+    fn show(self) -> String {
+        format!("{self:?} {:#018x}", self.to_bits())
+    }
+}
+
+/// Runs `f::<T>()` for the scalar type named by `--type` (`bool`, `i64` or `f64`).
+#[macro_export]
+macro_rules! with_scalar_type {
+    ($name:expr, $f:ident) => {
+        match $name {
+            "bool" => $f::<bool>(),
+            "i64" => $f::<i64>(),
+            "f64" => $f::<f64>(),
+            other => {
+                eprintln!("--type must be bool, i64 or f64, not '{other}'");
+                std::process::exit(2);
+            }
+        }
+    };
+}

@@ -1,13 +1,84 @@
-//! Placeholder for the `shm_pub_sub` Python module (PyO3 + maturin), which the Python issue
-//! builds on this crate. It only checks that the built-in scalar messages the module will
-//! expose (`bool`, `i64`, `f64`) are found in the registry by name.
+//! `shm_pub_sub._shm_pub_sub`, the compiled part of the `shm_pub_sub` Python module: typed
+//! publish/subscribe of `bool`, `int` and `float` values over shared memory, on the `shm`
+//! runtime.
+//!
+//! Python's `bool`, `int` and `float` travel as the built-in `bool`, `i64` and `f64` messages,
+//! found by name in the same registry `#[derive(ShmMessage)]` registers into, so a Rust
+//! process reading or writing those types interoperates with Python on the same topic.
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn python_scalars_are_registered() {
-        for name in ["bool", "i64", "f64"] {
-            assert_eq!(shm::registry::find(name).unwrap().name(), name);
+use pyo3::exceptions::PyImportError;
+use pyo3::prelude::*;
+use shm::ShmMessage;
+
+mod errors;
+mod publisher;
+mod subscriber;
+mod value;
+
+use value::Kind;
+
+/// The registry's schema for each kind must be the one the typed core uses; a build that lost
+/// the registrations (or registered another type under those names) refuses to import.
+fn check_registry() -> PyResult<()> {
+    for kind in Kind::ALL {
+        let expected = match kind {
+            Kind::Bool => <bool as ShmMessage>::SCHEMA,
+            Kind::Int => <i64 as ShmMessage>::SCHEMA,
+            Kind::Float => <f64 as ShmMessage>::SCHEMA,
+        };
+        match shm::registry::find(kind.message_name()) {
+            Ok(found) if found.hash() == expected.hash() => {}
+            Ok(found) => {
+                return Err(PyImportError::new_err(format!(
+                    "shm registry: `{}` has schema hash {:#018x}, expected {:#018x}; the build is inconsistent, reinstall shm_pub_sub",
+                    kind.message_name(),
+                    found.hash(),
+                    expected.hash()
+                )));
+            }
+            Err(e) => {
+                return Err(PyImportError::new_err(format!(
+                    "shm registry: {e}; the build is inconsistent, reinstall shm_pub_sub"
+                )));
+            }
         }
     }
+    Ok(())
+}
+
+/// Names of all message types registered in this build of the runtime, sorted: the types a
+/// topic can carry. Python reads and writes `bool`, `i64` and `f64`.
+#[pyfunction]
+fn message_types() -> Vec<String> {
+    let mut names: Vec<String> = shm::registry::all().map(|s| s.type_name()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[pymodule]
+fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    check_registry()?;
+    let py = m.py();
+    m.add_class::<publisher::Publisher>()?;
+    m.add_class::<subscriber::Subscriber>()?;
+    m.add_function(wrap_pyfunction!(message_types, m)?)?;
+    m.add(
+        "SchemaMismatchError",
+        py.get_type::<errors::SchemaMismatchError>(),
+    )?;
+    m.add("TopicBusyError", py.get_type::<errors::TopicBusyError>())?;
+    m.add(
+        "TopicFormatError",
+        py.get_type::<errors::TopicFormatError>(),
+    )?;
+    m.add(
+        "ForkedProcessError",
+        py.get_type::<errors::ForkedProcessError>(),
+    )?;
+    m.add("ContendedError", py.get_type::<errors::ContendedError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MIN_BUFFER_NUM", shm::MIN_BUFFER_NUM)?;
+    m.add("MAX_BUFFER_NUM", shm::MAX_BUFFER_NUM)?;
+    Ok(())
 }

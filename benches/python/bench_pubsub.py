@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Benchmark of the shm_pub_sub Python module (not a test): per-call cost of `publish` and
+`subscribe` next to a bare C-function call measured in the same loop, and a cross-process
+ping-pong round trip between two Python processes.
+
+    python benches/python/bench_pubsub.py [--quick] [--json results.json]
+
+Each figure is the median over several repeats of a timed loop (per-call cost), or over all
+round trips (latency, with p99). Run it on an otherwise idle machine; compare ratios, which
+hold better than absolute figures on a noisy one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Callable, Dict, List
+
+import shm_pub_sub
+
+ECHO = "--echo"
+
+
+def per_call_ns(loop: Callable[[int], None], calls: int, repeats: int) -> float:
+    """Median over `repeats` of the time per iteration of `loop(calls)`, in ns."""
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter_ns()
+        loop(calls)
+        samples.append((time.perf_counter_ns() - t0) / calls)
+    return statistics.median(samples)
+
+
+def call_costs(calls: int, repeats: int) -> Dict[str, float]:
+    pub_i = shm_pub_sub.Publisher("bench/int", 0)
+    sub_i = shm_pub_sub.Subscriber("bench/int", 0)
+    pub_f = shm_pub_sub.Publisher("bench/float", 0.0)
+    sub_f = shm_pub_sub.Subscriber("bench/float", 0.0)
+    pub_b = shm_pub_sub.Publisher("bench/bool", False)
+    sub_b = shm_pub_sub.Subscriber("bench/bool", False)
+    pub_i.publish(123456789)
+    pub_f.publish(2.5)
+    pub_b.publish(True)
+
+    # Each loop has the same shape: one call with (or without) one argument per iteration.
+    def empty(n: int) -> None:
+        for _ in range(n):
+            pass
+
+    def bare_call(n: int, f=id, x=12345) -> None:
+        for _ in range(n):
+            f(x)
+
+    def bare_call_noarg(n: int, f=time.monotonic_ns) -> None:
+        for _ in range(n):
+            f()
+
+    def publish(pub, value) -> Callable[[int], None]:
+        def loop(n: int, p=pub.publish, x=value) -> None:
+            for _ in range(n):
+                p(x)
+
+        return loop
+
+    def subscribe(sub) -> Callable[[int], None]:
+        def loop(n: int, s=sub.subscribe) -> None:
+            for _ in range(n):
+                s()
+
+        return loop
+
+    def subscribe_unpack(sub) -> Callable[[int], None]:
+        def loop(n: int, s=sub.subscribe) -> None:
+            for _ in range(n):
+                data, ok = s()
+
+        return loop
+
+    loops = {
+        "empty loop": empty,
+        "bare call id(x)": bare_call,
+        "bare call time.monotonic_ns()": bare_call_noarg,
+        "publish int": publish(pub_i, 123456789),
+        "publish float": publish(pub_f, 2.5),
+        "publish bool": publish(pub_b, True),
+        "subscribe int": subscribe(sub_i),
+        "subscribe float": subscribe(sub_f),
+        "subscribe bool": subscribe(sub_b),
+        "data, ok = subscribe() float": subscribe_unpack(sub_f),
+    }
+    return {name: per_call_ns(loop, calls, repeats) for name, loop in loops.items()}
+
+
+def echo() -> None:
+    """The other end of the ping-pong: returns every new ping on the pong topic."""
+    ping = shm_pub_sub.Subscriber("bench/ping", 0)
+    pong = shm_pub_sub.Publisher("bench/pong", 0)
+    print("ready", flush=True)
+    last = 0
+    while True:
+        value, ok = ping.subscribe()
+        if ok and value != last:
+            last = value
+            pong.publish(value)
+            if value < 0:
+                return
+
+
+def ping_pong(round_trips: int, warmup: int) -> Dict[str, float]:
+    ping = shm_pub_sub.Publisher("bench/ping", 0)
+    pong = shm_pub_sub.Subscriber("bench/pong", 0)
+    peer = subprocess.Popen([sys.executable, __file__, ECHO], stdout=subprocess.PIPE, text=True)
+    try:
+        assert peer.stdout is not None and peer.stdout.readline().strip() == "ready"
+        samples: List[int] = []
+        now = time.perf_counter_ns
+        deadline = time.monotonic() + 120
+        for i in range(1, warmup + round_trips + 1):
+            t0 = now()
+            ping.publish(i)
+            while True:
+                value, ok = pong.subscribe()
+                if value == i:
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the echo process stopped answering")
+            if i > warmup:
+                samples.append(now() - t0)
+        ping.publish(-1)
+        peer.wait(timeout=10)
+    finally:
+        if peer.poll() is None:
+            peer.kill()
+            peer.wait()
+    samples.sort()
+    return {
+        "round trip p50 ns": samples[len(samples) // 2],
+        "round trip p99 ns": samples[int(len(samples) * 0.99)],
+        "round trips": len(samples),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    calls, repeats, trips = (20_000, 5, 2_000) if args.quick else (1_000_000, 15, 50_000)
+
+    with tempfile.TemporaryDirectory(prefix="shm-bench-", dir="/dev/shm") as root:
+        os.environ["SHM_ROOT"] = root
+        costs = call_costs(calls, repeats)
+        latency = ping_pong(trips, warmup=trips // 10)
+
+    bare = costs["bare call id(x)"]
+    print(f"shm_pub_sub {shm_pub_sub.__version__}, Python {platform.python_version()}, {platform.machine()}, "
+          f"{os.cpu_count()} CPUs; medians of {repeats} x {calls} calls")
+    print(f"{'per call':<32}{'ns':>9}{'x bare call':>13}")
+    for name, ns in costs.items():
+        print(f"{name:<32}{ns:>9.1f}{ns / bare:>13.2f}")
+    print(f"\ncross-process ping-pong (two Python processes, busy-polling, {latency['round trips']} round trips)")
+    print(f"{'round trip p50':<32}{latency['round trip p50 ns'] / 1000:>9.2f} µs")
+    print(f"{'round trip p99':<32}{latency['round trip p99 ns'] / 1000:>9.2f} µs")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"per_call_ns": costs, "ping_pong": latency, "python": platform.python_version()}, f, indent=2)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == [ECHO]:
+        echo()
+    else:
+        main()

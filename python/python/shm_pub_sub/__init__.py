@@ -1,0 +1,46 @@
+"""Typed publish/subscribe between processes over shared memory.
+
+A publisher writes the latest value of a topic; any number of subscribers, in any process of the
+machine (Python or Rust), read it::
+
+    import shm_pub_sub
+
+    pub = shm_pub_sub.Publisher("sensors/temperature", 0.0)  # buffer_num=3
+    pub.publish(21.5)
+
+    sub = shm_pub_sub.Subscriber("sensors/temperature", 0.0)
+    data, is_success = sub.subscribe()  # (21.5, True); (0.0, False) before any publish
+
+The type of ``default_value`` (``bool``, ``int`` or ``float``) selects the topic's type, which
+travels as the ``shm`` message ``bool``, ``i64`` or ``f64``. A subscriber of another type than
+the topic's raises :class:`SchemaMismatchError`; a second live publisher raises
+:class:`TopicBusyError`. Topic files live in ``$SHM_ROOT`` (default ``/dev/shm``).
+"""
+
+from ._shm_pub_sub import (
+    MAX_BUFFER_NUM,
+    MIN_BUFFER_NUM,
+    ContendedError,
+    ForkedProcessError,
+    Publisher,
+    SchemaMismatchError,
+    Subscriber,
+    TopicBusyError,
+    TopicFormatError,
+    __version__,
+    message_types,
+)
+
+__all__ = [
+    "MAX_BUFFER_NUM",
+    "MIN_BUFFER_NUM",
+    "ContendedError",
+    "ForkedProcessError",
+    "Publisher",
+    "SchemaMismatchError",
+    "Subscriber",
+    "TopicBusyError",
+    "TopicFormatError",
+    "__version__",
+    "message_types",
+]

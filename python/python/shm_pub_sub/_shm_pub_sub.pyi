@@ -1,0 +1,128 @@
+"""Type stubs of the compiled part of ``shm_pub_sub``."""
+
+from types import TracebackType
+from typing import Generic, List, Literal, Optional, Tuple, Type, TypeVar, overload
+
+__version__: str
+MIN_BUFFER_NUM: int
+MAX_BUFFER_NUM: int
+
+_V = TypeVar("_V", bool, int, float)
+
+class SchemaMismatchError(TypeError):
+    """The topic carries another type than this subscriber's ``default_value`` selects."""
+
+    topic: str
+    topic_type: str
+    expected_type: str
+
+class TopicBusyError(FileExistsError):
+    """Another live process publishes this topic."""
+
+class TopicFormatError(OSError):
+    """A file at the topic's path is not a valid topic."""
+
+class ForkedProcessError(RuntimeError):
+    """A publisher was used in a child process made by ``fork``."""
+
+class ContendedError(RuntimeError):
+    """The publisher overwrote the value being read on every attempt."""
+
+class Publisher(Generic[_V]):
+    """Publishes the values of one topic to every process that subscribes to it."""
+
+    @overload
+    def __init__(
+        self: "Publisher[bool]",
+        name: str,
+        default_value: bool,
+        buffer_num: int = 3,
+        *,
+        mode: Optional[int] = None,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: "Publisher[int]",
+        name: str,
+        default_value: int,
+        buffer_num: int = 3,
+        *,
+        mode: Optional[int] = None,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: "Publisher[float]",
+        name: str,
+        default_value: float,
+        buffer_num: int = 3,
+        *,
+        mode: Optional[int] = None,
+    ) -> None: ...
+    def publish(self, data: _V) -> None:
+        """Publishes ``data``; subscribers' next ``subscribe()`` returns it."""
+    def close(self) -> None:
+        """Releases the topic; idempotent."""
+    def __enter__(self) -> "Publisher[_V]": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> Literal[False]: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> Type[_V]: ...
+    @property
+    def type_name(self) -> Literal["bool", "i64", "f64"]: ...
+    @property
+    def default_value(self) -> _V: ...
+    @property
+    def buffer_num(self) -> int: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def last_seq(self) -> Optional[int]: ...
+    @property
+    def closed(self) -> bool: ...
+
+class Subscriber(Generic[_V]):
+    """Reads the values of one topic."""
+
+    @overload
+    def __init__(self: "Subscriber[bool]", name: str, default_value: bool) -> None: ...
+    @overload
+    def __init__(self: "Subscriber[int]", name: str, default_value: int) -> None: ...
+    @overload
+    def __init__(self: "Subscriber[float]", name: str, default_value: float) -> None: ...
+    def subscribe(self) -> Tuple[_V, bool]:
+        """``(newest value, True)``, or ``(default_value, False)`` while there is no data."""
+    def close(self) -> None:
+        """Unmaps the topic; idempotent."""
+    def __enter__(self) -> "Subscriber[_V]": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> Literal[False]: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> Type[_V]: ...
+    @property
+    def type_name(self) -> Literal["bool", "i64", "f64"]: ...
+    @property
+    def default_value(self) -> _V: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def last_seq(self) -> Optional[int]: ...
+    @property
+    def last_publish_time_ns(self) -> Optional[int]: ...
+    @property
+    def closed(self) -> bool: ...
+
+def message_types() -> List[str]:
+    """Names of all message types registered in this build of the runtime."""
+

@@ -1,0 +1,138 @@
+//! The module's exception classes and the mapping of `shm` errors onto them.
+//!
+//! Each `shm` error becomes the most specific Python exception that fits, so that callers can
+//! catch built-in classes (`TypeError`, `FileExistsError`, `PermissionError`, ...) or ours.
+//! Messages are the runtime's, which say what went wrong and what to do.
+
+use std::io;
+
+use pyo3::create_exception;
+use pyo3::exceptions::{
+    PyFileExistsError, PyOSError, PyPermissionError, PyRuntimeError, PyTypeError, PyValueError,
+};
+use pyo3::prelude::*;
+use shm::{CreateError, SchemaMismatch, SubscribeError};
+
+use crate::value::Kind;
+
+create_exception!(
+    shm_pub_sub,
+    SchemaMismatchError,
+    PyTypeError,
+    "The topic carries another type than this subscriber's `default_value` selects.\n\n\
+     Attributes `topic`, `topic_type` and `expected_type` name the topic and both types."
+);
+create_exception!(
+    shm_pub_sub,
+    TopicBusyError,
+    PyFileExistsError,
+    "Another live process publishes this topic (a topic has one publisher at a time)."
+);
+create_exception!(
+    shm_pub_sub,
+    TopicFormatError,
+    PyOSError,
+    "A file at the topic's path is not a valid topic (foreign, damaged, or a newer format)."
+);
+create_exception!(
+    shm_pub_sub,
+    ForkedProcessError,
+    PyRuntimeError,
+    "A publisher was used in a child process made by `fork`; create it in the child instead."
+);
+create_exception!(
+    shm_pub_sub,
+    ContendedError,
+    PyRuntimeError,
+    "The publisher overwrote the value being read on every attempt; give it more buffers."
+);
+
+/// `OSError(errno, message)`, which Python turns into the matching subclass
+/// (`FileNotFoundError`, `NotADirectoryError`, ...).
+fn os_error(source: &io::Error, message: String) -> PyErr {
+    match source.raw_os_error() {
+        Some(errno) => PyOSError::new_err((errno, message)),
+        None => PyOSError::new_err(message),
+    }
+}
+
+fn permission_error(source: &io::Error, message: String) -> PyErr {
+    match source.raw_os_error() {
+        Some(errno) => PyPermissionError::new_err((errno, message)),
+        None => PyPermissionError::new_err(message),
+    }
+}
+
+/// A publisher's creation error.
+pub(crate) fn create_error(e: CreateError) -> PyErr {
+    let message = e.to_string();
+    match e {
+        CreateError::InvalidName(_)
+        | CreateError::InvalidBufferNum { .. }
+        | CreateError::InvalidMode { .. }
+        | CreateError::TooLarge { .. } => PyValueError::new_err(message),
+        CreateError::UnsupportedType { .. } => PyTypeError::new_err(message),
+        CreateError::Busy { .. } => TopicBusyError::new_err(message),
+        CreateError::Format { .. } => TopicFormatError::new_err(message),
+        CreateError::PermissionDenied { source, .. } => permission_error(&source, message),
+        CreateError::Io { source, .. } => os_error(&source, message),
+        _ => PyOSError::new_err(message),
+    }
+}
+
+/// A subscriber's error (opening or reading); `kind` is what the subscriber expects.
+pub(crate) fn subscribe_error(py: Python<'_>, e: SubscribeError, kind: Kind) -> PyErr {
+    match e {
+        SubscribeError::SchemaMismatch(m) => mismatch_error(py, &m, kind),
+        SubscribeError::InvalidName(_) => PyValueError::new_err(e.to_string()),
+        SubscribeError::Format { .. } | SubscribeError::InvalidValue { .. } => {
+            TopicFormatError::new_err(e.to_string())
+        }
+        SubscribeError::Contended { .. } => ContendedError::new_err(e.to_string()),
+        SubscribeError::PermissionDenied { ref source, .. } => {
+            permission_error(source, e.to_string())
+        }
+        SubscribeError::Io { ref source, .. } => os_error(source, e.to_string()),
+        _ => PyOSError::new_err(e.to_string()),
+    }
+}
+
+/// `SchemaMismatchError`, worded for Python: both types by their Python names where they have
+/// one, and what to change.
+fn mismatch_error(py: Python<'_>, m: &SchemaMismatch, kind: Kind) -> PyErr {
+    let message = match Kind::from_message_name(&m.topic_type) {
+        Some(topic_kind) => format!(
+            "topic '{}' carries {} values, but this subscriber's default_value is a {}, which reads {} values; \
+             create the Subscriber with a default_value of type {}, or use another topic name",
+            m.topic,
+            topic_kind.label(),
+            kind.python_name(),
+            kind.label(),
+            topic_kind.python_name(),
+        ),
+        None => format!(
+            "topic '{}' carries `{}`, a Rust message type that Python cannot read, but this subscriber \
+             reads {} values; subscribe from Rust with that type, or use another topic name \
+             (schema hashes {:#018x} in the topic, {:#018x} here)",
+            m.topic,
+            m.topic_type,
+            kind.label(),
+            m.topic_hash,
+            m.expected_hash,
+        ),
+    };
+    let err = SchemaMismatchError::new_err(message);
+    let value = err.value(py);
+    // Attributes for programs that handle the error; failing to set one only loses the extra.
+    let _ = value.setattr("topic", &m.topic);
+    let _ = value.setattr("topic_type", &m.topic_type);
+    let _ = value.setattr("expected_type", &m.expected_type);
+    err
+}
+
+/// `ValueError` for an operation on a closed object.
+pub(crate) fn closed_error(what: &str, topic: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "{what} on topic '{topic}' is closed; create a new one to use the topic again"
+    ))
+}

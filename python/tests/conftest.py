@@ -1,0 +1,169 @@
+"""Fixtures: a private topic directory per test, unique topic names, and child processes."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HELPER = Path(__file__).with_name("helper.py")
+
+
+@pytest.fixture(autouse=True)
+def shm_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own topic directory (SHM_ROOT), removed afterwards, so tests never
+    see each other's topics and parallel runs never collide. Child processes inherit it."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    root = Path(tempfile.mkdtemp(prefix="shm-pytest-", dir=base))
+    monkeypatch.setenv("SHM_ROOT", str(root))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def topic(request: pytest.FixtureRequest) -> str:
+    """A topic name unique to the test."""
+    return "test/" + re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+
+
+class Proc:
+    """A child process whose output is read line by line, with timeouts."""
+
+    def __init__(self, args: List[str], stdin: bool = False) -> None:
+        self.args = args
+        self.popen = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
+        self.seen: List[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def expect_line(self, timeout: float = 10.0) -> str:
+        """The next line of output; fails the test on timeout or end of output."""
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            self.kill()
+            pytest.fail(f"{self.args[:3]}: no output within {timeout} s; seen {self.seen}")
+        if line is None:
+            self.lines.put(None)
+            code = self.popen.wait(timeout=10)
+            pytest.fail(f"{self.args[:3]} exited ({code}) early; seen {self.seen}; stderr: {self.stderr()}")
+        self.seen.append(line)
+        return line
+
+    def expect(self, prefix: str, timeout: float = 10.0) -> str:
+        """Reads lines until one starts with `prefix`."""
+        while True:
+            line = self.expect_line(timeout)
+            if line.startswith(prefix):
+                return line
+
+    def send(self, line: str) -> None:
+        assert self.popen.stdin is not None
+        self.popen.stdin.write(line + "\n")
+        self.popen.stdin.flush()
+
+    def close_stdin(self) -> None:
+        if self.popen.stdin is not None and not self.popen.stdin.closed:
+            self.popen.stdin.close()
+
+    def wait(self, timeout: float = 10.0) -> int:
+        self.close_stdin()
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"{self.args[:3]} did not exit within {timeout} s")
+
+    def stderr(self) -> str:
+        assert self.popen.stderr is not None
+        if self.popen.poll() is None:
+            return "<still running>"
+        return self.popen.stderr.read()
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
+    def cleanup(self) -> None:
+        self.close_stdin()
+        self.kill()
+        self.reader.join(timeout=10)
+        for stream in (self.popen.stdout, self.popen.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def spawn() -> Iterator:
+    """spawn(args, stdin=False) -> Proc; every process is killed and reaped after the test."""
+    procs: List[Proc] = []
+
+    def start(args: List[str], stdin: bool = False) -> Proc:
+        proc = Proc([str(a) for a in args], stdin=stdin)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.cleanup()
+
+
+@pytest.fixture
+def py_helper(spawn):
+    """py_helper(command, *args, stdin=False): tests/helper.py in a new Python process."""
+
+    def start(*args: object, stdin: bool = False) -> Proc:
+        return spawn([sys.executable, str(HELPER), *map(str, args)], stdin=stdin)
+
+    return start
+
+
+def _examples_dir() -> Path:
+    configured = os.environ.get("SHM_EXAMPLES_DIR")
+    if configured:
+        return Path(configured)
+    return REPO / "target" / "debug" / "examples"
+
+
+@pytest.fixture(scope="session")
+def rust_example():
+    """rust_example(name) -> path of a Rust example binary (built by `make python-test`; set
+    SHM_EXAMPLES_DIR to use others)."""
+    directory = _examples_dir()
+
+    def find(name: str) -> Path:
+        path = directory / name
+        if not path.is_file():
+            pytest.fail(
+                f"Rust example {path} is missing: run `cargo build -p shm-examples --examples` "
+                "(make test does) or set SHM_EXAMPLES_DIR"
+            )
+        return path
+
+    return find

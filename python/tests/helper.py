@@ -1,0 +1,60 @@
+"""A separate Python process for the multi-process tests.
+
+    helper.py publish TYPE TOPIC [BUFFER_NUM]  publish values read from stdin (Python literals),
+                                               printing "ready" then "published <seq>" per value
+    helper.py subscribe TYPE TOPIC COUNT       print "subscribed", then "<seq> <repr(value)>" per
+                                               new value, until COUNT values (10 s timeout)
+
+TYPE is bool, int or float (the type of the default value). Errors print
+"error <ExceptionClass> <message>" and exit with status 3.
+"""
+
+import ast
+import sys
+import time
+
+import shm_pub_sub
+
+DEFAULTS = {"bool": False, "int": 0, "float": 0.0}
+
+
+def publish(kind: str, topic: str, buffer_num: str = "3") -> None:
+    pub = shm_pub_sub.Publisher(topic, DEFAULTS[kind], int(buffer_num))
+    print("ready", flush=True)
+    for line in sys.stdin:
+        line = line.strip()
+        if line:
+            pub.publish(ast.literal_eval(line) if line not in ("inf", "-inf", "nan") else float(line))
+            print(f"published {pub.last_seq}", flush=True)
+
+
+def subscribe(kind: str, topic: str, count: str) -> None:
+    sub = shm_pub_sub.Subscriber(topic, DEFAULTS[kind])
+    print("subscribed", flush=True)
+    deadline = time.monotonic() + 10
+    last = None
+    received = 0
+    while received < int(count):
+        value, ok = sub.subscribe()
+        if ok and sub.last_seq != last:
+            last = sub.last_seq
+            print(f"{last} {value!r}", flush=True)
+            received += 1
+        elif time.monotonic() > deadline:
+            print("timeout", flush=True)
+            sys.exit(1)
+        else:
+            time.sleep(0.0001)
+
+
+def main() -> None:
+    command, *args = sys.argv[1:]
+    try:
+        {"publish": publish, "subscribe": subscribe}[command](*args)
+    except Exception as e:  # reported to the test, which checks the class and message
+        print(f"error {type(e).__name__} {e}", flush=True)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The documentation runs as written: the README's Python blocks, the Python examples (against
+the Rust examples), and the type stub matches the module."""
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import shm_pub_sub
+from conftest import REPO
+
+README = REPO / "README.md"
+EXAMPLES = REPO / "examples" / "python"
+
+
+def python_blocks(text: str):
+    return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
+
+
+@pytest.mark.parametrize("index", range(len(python_blocks(README.read_text()))))
+def test_readme_python_blocks_run(index):
+    code = python_blocks(README.read_text())[index]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_readme_has_python_blocks():
+    assert len(python_blocks(README.read_text())) >= 1
+
+
+def test_python_publisher_example_with_the_rust_subscriber(topic, spawn, rust_example):
+    rust = spawn([rust_example("scalar_subscriber"), "--type", "f64", "--topic", topic, "--count", 3, "--timeout", 20])
+    rust.expect("subscribed")
+    py = spawn([sys.executable, EXAMPLES / "temperature_publisher.py", "--topic", topic, "--count", 50, "--rate", 100])
+    assert py.expect_line().startswith(f"publishing float on '{topic}'")
+    for _ in range(3):
+        seq, shown, bits = rust.expect_line().split()
+        assert 20.5 <= float(shown) <= 21.5
+    assert rust.wait() == 0
+    assert py.wait(timeout=30) == 0
+
+
+def test_rust_publisher_example_with_the_python_subscriber(topic, spawn, rust_example):
+    py = spawn([sys.executable, EXAMPLES / "count_subscriber.py", "--topic", topic, "--count", 3, "--timeout", 20])
+    assert py.expect_line() == f"subscribed to '{topic}'"
+    rust = spawn([rust_example("scalar_publisher"), "--type", "i64", "--topic", topic], stdin=True)
+    rust.expect("publishing")
+    for i in (1, 2, 3):
+        rust.send(str(i * 10))
+        rust.expect(f"published {i}")
+        assert py.expect_line().startswith(f"#{i}: {i * 10} (")
+    assert py.wait() == 0
+
+
+def test_stub_matches_the_module():
+    stub = Path(shm_pub_sub.__file__).with_name("_shm_pub_sub.pyi")
+    assert stub.is_file() and Path(shm_pub_sub.__file__).with_name("py.typed").is_file()
+    tree = ast.parse(stub.read_text())
+    stub_names = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            stub_names.add(node.name)
+            runtime = getattr(shm_pub_sub._shm_pub_sub, node.name)
+            members = {n.name for n in node.body if isinstance(n, ast.FunctionDef)} - {"__init__"}
+            for member in members:
+                assert hasattr(runtime, member), f"{node.name}.{member} is in the stub only"
+            if node.name in ("Publisher", "Subscriber"):
+                public = {m for m in dir(runtime) if not m.startswith("_")}
+                assert public == {m for m in members if not m.startswith("_")}, node.name
+        elif isinstance(node, ast.FunctionDef):
+            stub_names.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            stub_names.add(node.target.id)
+    assert set(shm_pub_sub.__all__) <= stub_names
+
+
+def test_every_public_item_has_a_docstring():
+    for name in shm_pub_sub.__all__:
+        item = getattr(shm_pub_sub, name)
+        if isinstance(item, type):
+            assert item.__doc__, name
+            for member, value in vars(item).items():
+                if not member.startswith("_"):
+                    assert value.__doc__, f"{name}.{member}"

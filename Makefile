@@ -2,6 +2,8 @@
 CARGO ?= cargo
 PYTHON ?= python3
 VENV ?= .venv
+VENV_PYTHON = $(abspath $(VENV))/bin/python
+EXAMPLES_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/examples
 
 .PHONY: test demo bench bench-python fmt-check clippy rust-test python-test python-install examples clean
 
@@ -21,18 +23,19 @@ rust-test:
 ## The project's virtual environment, with the tools of python/requirements-dev.txt.
 $(VENV)/.ready: python/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
 	touch $@
 
-## Builds and installs shm_pub_sub into .venv exactly as a user would: `pip install ./python`.
+## Builds and installs shm_pub_sub into .venv as a user would (`pip install ./python`), with the
+## pinned maturin of the venv instead of the newest one from PyPI.
 python-install: $(VENV)/.ready
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./python
 
 examples:
 	$(CARGO) build --locked -p shm-examples --examples
 
 python-test: python-install examples
-	cd python && SHM_EXAMPLES_DIR=$(CURDIR)/target/debug/examples ../$(VENV)/bin/python -m pytest
+	cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) $(VENV_PYTHON) -m pytest
 
 ## A publisher and a subscriber process exchanging a robot pose.
 demo: examples
@@ -47,4 +50,4 @@ clean:
 
 ## Python benchmark: publish/subscribe per-call cost and a cross-process round trip.
 bench-python: python-install
-	$(VENV)/bin/python benches/python/bench_pubsub.py
+	$(VENV_PYTHON) benches/python/bench_pubsub.py

@@ -102,11 +102,11 @@ pub(crate) fn subscribe_error(py: Python<'_>, e: SubscribeError, kind: Kind) -> 
 fn mismatch_error(py: Python<'_>, m: &SchemaMismatch, kind: Kind) -> PyErr {
     let message = match Kind::from_message_name(&m.topic_type) {
         Some(topic_kind) => format!(
-            "topic '{}' carries {} values, but this subscriber's default_value is a {}, which reads {} values; \
+            "topic '{}' carries {} values, but this subscriber's default_value is {}, so it reads {} values; \
              create the Subscriber with a default_value of type {}, or use another topic name",
             m.topic,
             topic_kind.label(),
-            kind.python_name(),
+            kind.with_article(),
             kind.label(),
             topic_kind.python_name(),
         ),

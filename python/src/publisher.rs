@@ -40,12 +40,15 @@ impl Core {
 ///
 /// `default_value` (a bool, int or float) selects the topic's type: `bool`, 64-bit `int`
 /// or 64-bit `float`. It is not published; subscribers see their own default until the first
-/// `publish`. `buffer_num` (2 to 4096) is the number of slots the value rotates through.
+/// `publish`. `buffer_num` (2 to 4096; `None` means 3) is the number of slots the value
+/// rotates through.
 /// `mode` (default 0o600) may widen read access to the owner's group (0o640) or everyone
 /// (0o644).
 ///
 /// A topic has one publisher at a time: a second live one raises `TopicBusyError`; after a
 /// publisher died, a new one takes the topic over and continues its sequence numbers.
+///
+/// Use an object from one thread at a time (concurrent calls raise `RuntimeError`).
 #[pyclass(module = "shm_pub_sub", name = "Publisher")]
 pub(crate) struct Publisher {
     core: Option<Core>,
@@ -162,6 +165,13 @@ impl Publisher {
     /// value. Idempotent.
     fn close(&mut self) {
         self.core = None;
+    }
+
+    /// `Publisher[int]` and the like, for type annotations (the stub declares the class generic).
+    #[classmethod]
+    fn __class_getitem__(cls: &Bound<'_, PyType>, item: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let alias = cls.py().import("types")?.getattr("GenericAlias")?;
+        Ok(alias.call1((cls, item))?.unbind())
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

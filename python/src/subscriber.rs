@@ -32,7 +32,11 @@ fn convert<T: ShmMessage + Copy>(
 /// topic's publisher; it sees the publisher's values once they arrive.
 ///
 /// A topic of another type raises `SchemaMismatchError` (a `TypeError`), here or, if the
-/// topic is created later, from `subscribe()`.
+/// topic is created later, from `subscribe()`. While no topic file exists, `subscribe()` looks
+/// for it at most once per millisecond.
+///
+/// `default_value` is returned as given (an `IntEnum` member stays one); values read are
+/// always plain `bool`, `int` or `float`. Use an object from one thread at a time.
 #[pyclass(module = "shm_pub_sub", name = "Subscriber")]
 pub(crate) struct Subscriber {
     core: Option<Core>,
@@ -79,8 +83,8 @@ impl Subscriber {
     }
 
     /// Returns `(data, is_success)`: the newest value published on the topic and `True`, or
-    /// `(default_value, False)` while nothing has been published. Never blocks, never returns
-    /// a torn value, and makes no syscall.
+    /// `(default_value, False)` while nothing has been published. Never blocks and never
+    /// returns a torn value; reading an existing topic makes no syscall.
     ///
     /// Raises `SchemaMismatchError` if the topic was (re)created with another type.
     fn subscribe(&mut self, py: Python<'_>) -> PyResult<(Py<PyAny>, bool)> {
@@ -105,6 +109,13 @@ impl Subscriber {
     /// Unmaps the topic. Idempotent; `subscribe()` then raises `ValueError`.
     fn close(&mut self) {
         self.core = None;
+    }
+
+    /// `Subscriber[int]` and the like, for type annotations (the stub declares the class generic).
+    #[classmethod]
+    fn __class_getitem__(cls: &Bound<'_, PyType>, item: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let alias = cls.py().import("types")?.getattr("GenericAlias")?;
+        Ok(alias.call1((cls, item))?.unbind())
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

@@ -54,6 +54,15 @@ impl Kind {
         }
     }
 
+    /// "a bool", "an int", "a float".
+    pub(crate) fn with_article(self) -> &'static str {
+        match self {
+            Kind::Bool => "a bool",
+            Kind::Int => "an int",
+            Kind::Float => "a float",
+        }
+    }
+
     /// The kind whose message is called `name`, if any.
     pub(crate) fn from_message_name(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.message_name() == name)
@@ -146,12 +155,17 @@ pub(crate) fn to_i64(value: &Bound<'_, PyAny>, topic: &str) -> PyResult<i64> {
                 describe(value)
             )))
         }
-        Err(_) => Err(wrong_type(value, Kind::Int, topic, "publish an int")),
+        Err(e) if e.is_instance_of::<PyTypeError>(value.py()) => {
+            Err(wrong_type(value, Kind::Int, topic, "publish an int"))
+        }
+        // Raised by the object's own `__index__` (or KeyboardInterrupt): not ours to reword.
+        Err(e) => Err(e),
     }
 }
 
-/// A Python value as an `f64` message: a `float`, or an `int` (converted exactly when it can
-/// be, else to the nearest float, like `float(x)`); never a `bool`.
+/// A Python value as an `f64` message: a `float`, or an integer (an `int`, or an object with
+/// `__index__` such as a NumPy integer), converted like `float(int(x))`: exactly when it can
+/// be, else to the nearest float. Never a `bool`, and never through a custom `__float__`.
 #[inline]
 pub(crate) fn to_f64(value: &Bound<'_, PyAny>, topic: &str) -> PyResult<f64> {
     if let Ok(f) = value.cast::<PyFloat>() {
@@ -165,20 +179,37 @@ pub(crate) fn to_f64(value: &Bound<'_, PyAny>, topic: &str) -> PyResult<f64> {
             "publish a float (float(flag) if you mean 0.0/1.0), or use a bool topic",
         ));
     }
-    if value.is_instance_of::<PyInt>() {
-        return value.extract::<f64>().map_err(|_| {
+    let py = value.py();
+    let integer = if value.is_exact_instance_of::<PyInt>() {
+        value.clone()
+    } else {
+        // An int subclass's own `__float__` could convert lossily; take its integer value
+        // (`operator.index`), which is exact, as for other integer-like objects.
+        let index = py.import("operator")?.getattr("index")?;
+        match index.call1((value,)) {
+            Ok(i) => i,
+            Err(e) if e.is_instance_of::<PyTypeError>(py) => {
+                return Err(wrong_type(
+                    value,
+                    Kind::Float,
+                    topic,
+                    "publish a float or an int (convert other numbers explicitly with float(x))",
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    integer.extract::<f64>().map_err(|e| {
+        if e.is_instance_of::<PyOverflowError>(py) {
             PyOverflowError::new_err(format!(
-                "{} is too large for topic '{topic}', which carries 64-bit floats",
+                "{} is too large for topic '{topic}', which carries 64-bit floats (up to about 1.8e308); \
+                 publish a smaller value or float('inf')",
                 describe(value)
             ))
-        });
-    }
-    Err(wrong_type(
-        value,
-        Kind::Float,
-        topic,
-        "publish a float or an int (convert other numbers explicitly with float(x))",
-    ))
+        } else {
+            e
+        }
+    })
 }
 
 /// A `bool` message as a Python `bool`.

@@ -11,8 +11,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -35,6 +36,19 @@ def shm_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def topic(request: pytest.FixtureRequest) -> str:
     """A topic name unique to the test."""
     return "test/" + re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+
+
+def poll(read: Callable[[], Tuple[Any, bool]], timeout: float = 5.0) -> Any:
+    """Calls `read` (e.g. `sub.subscribe`) until it succeeds; returns the data. A subscriber
+    created before its topic exists looks for the file at most once per millisecond."""
+    deadline = time.monotonic() + timeout
+    while True:
+        data, ok = read()
+        if ok:
+            return data
+        if time.monotonic() > deadline:
+            pytest.fail(f"no data within {timeout} s")
+        time.sleep(0.0002)
 
 
 class Proc:

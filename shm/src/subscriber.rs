@@ -23,6 +23,10 @@ const MAX_ATTEMPTS: u32 = 1000;
 /// reads once a second notices such a change within 16 reads.)
 const REVALIDATE_EVERY_NS: u64 = 10_000_000;
 const REVALIDATE_CLOCK_EVERY: u32 = 16;
+/// While the topic file does not exist, a read tries to open it at most this often, so that
+/// polling a topic nobody publishes yet costs no syscall per read; a publisher that appears is
+/// seen within this delay.
+const ATTACH_RETRY_NS: u64 = 1_000_000;
 
 /// A point on `CLOCK_MONOTONIC`, the clock shared by all processes of the machine (the clock of
 /// Python's `time.monotonic_ns()`).
@@ -62,7 +66,10 @@ pub struct Sample<T> {
 /// Reads values of `T` from one topic.
 ///
 /// A subscriber can be created before its publisher exists; reads report "no data yet"
-/// (`Ok(None)`) until the first value is published. It maps the topic read-only and never
+/// (`Ok(None)`) until the first value is published. While the topic file does not exist, reads
+/// look for it at most once per millisecond, so a new publisher's first value shows up within
+/// about a millisecond of its creation; once attached, reads make no syscall (except a check,
+/// at most every 10 ms, that the file was not removed or replaced by hand). It maps the topic read-only and never
 /// writes to it. It follows the topic when it is recreated, and reports a type mismatch when
 /// the topic carries another type.
 ///
@@ -81,6 +88,8 @@ pub struct Subscriber<T: ShmMessage> {
     last_segment: u64,
     retries: u64,
     recheck: Recheck,
+    /// While detached: the earliest time (CLOCK_MONOTONIC ns) of the next attempt to open.
+    next_attach_ns: u64,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -171,6 +180,7 @@ impl<T: ShmMessage> SubscriberBuilder<T> {
             last_segment: 0,
             retries: 0,
             recheck: Recheck::default(),
+            next_attach_ns: 0,
             _type: PhantomData,
         };
         sub.attach()?;
@@ -248,11 +258,21 @@ impl<T: ShmMessage> Subscriber<T> {
     }
 
     fn attach_if_needed(&mut self) -> Result<(), SubscribeError> {
-        let retired = match &self.state {
-            Attach::Detached => true,
-            Attach::Ready(seg) | Attach::Mismatch(seg, _) => seg.state() == STATE_RETIRED,
-        };
-        if retired { self.attach() } else { Ok(()) }
+        match &self.state {
+            // No file when last looked: look again only now and then (a clock read, no syscall).
+            Attach::Detached => {
+                if sys::monotonic_ns() >= self.next_attach_ns {
+                    self.attach()
+                } else {
+                    Ok(())
+                }
+            }
+            // Replaced by the library: the new file is already in place.
+            Attach::Ready(seg) | Attach::Mismatch(seg, _) if seg.state() == STATE_RETIRED => {
+                self.attach()
+            }
+            Attach::Ready(_) | Attach::Mismatch(..) => Ok(()),
+        }
     }
 
     /// (Re)opens the topic file, replacing the current state.
@@ -260,7 +280,10 @@ impl<T: ShmMessage> Subscriber<T> {
         self.state = Attach::Detached;
         let file = match sys::open_existing(&self.path, false) {
             Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.next_attach_ns = sys::monotonic_ns() + ATTACH_RETRY_NS;
+                return Ok(());
+            }
             Err(e) => return Err(IoFailure::new(&self.path, "open", e).into()),
         };
         let seg = match Segment::<ReadOnly>::open(file, &self.path) {
@@ -276,6 +299,7 @@ impl<T: ShmMessage> Subscriber<T> {
         if seg.state() == STATE_RETIRED {
             // Retired but still named: a removal between its unlink and this open, or one that
             // was interrupted. As good as absent.
+            self.next_attach_ns = sys::monotonic_ns() + ATTACH_RETRY_NS;
             return Ok(());
         }
         if seg.schema_hash() != T::SCHEMA.hash() {

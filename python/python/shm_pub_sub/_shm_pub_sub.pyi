@@ -36,7 +36,7 @@ class Publisher(Generic[_V]):
         self: "Publisher[bool]",
         name: str,
         default_value: bool,
-        buffer_num: int = 3,
+        buffer_num: Optional[int] = 3,
         *,
         mode: Optional[int] = None,
     ) -> None: ...
@@ -45,7 +45,7 @@ class Publisher(Generic[_V]):
         self: "Publisher[int]",
         name: str,
         default_value: int,
-        buffer_num: int = 3,
+        buffer_num: Optional[int] = 3,
         *,
         mode: Optional[int] = None,
     ) -> None: ...
@@ -54,10 +54,11 @@ class Publisher(Generic[_V]):
         self: "Publisher[float]",
         name: str,
         default_value: float,
-        buffer_num: int = 3,
+        buffer_num: Optional[int] = 3,
         *,
         mode: Optional[int] = None,
     ) -> None: ...
+    def __class_getitem__(cls, item: object) -> object: ...
     def publish(self, data: _V) -> None:
         """Publishes ``data``; subscribers' next ``subscribe()`` returns it."""
     def close(self) -> None:
@@ -95,6 +96,7 @@ class Subscriber(Generic[_V]):
     def __init__(self: "Subscriber[int]", name: str, default_value: int) -> None: ...
     @overload
     def __init__(self: "Subscriber[float]", name: str, default_value: float) -> None: ...
+    def __class_getitem__(cls, item: object) -> object: ...
     def subscribe(self) -> Tuple[_V, bool]:
         """``(newest value, True)``, or ``(default_value, False)`` while there is no data."""
     def close(self) -> None:

@@ -2,11 +2,11 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyInt, PyString, PyType};
+use pyo3::types::{PyBool, PyInt, PyType};
 use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, ShmMessage};
 
 use crate::errors::{ForkedProcessError, closed_error, create_error};
-use crate::value::{Kind, to_bool, to_f64, to_i64};
+use crate::value::{Kind, generic_alias, py_repr, to_bool, to_f64, to_i64};
 
 /// The typed publisher behind a Python one.
 enum Core {
@@ -109,13 +109,7 @@ impl Publisher {
         buffer_num: Option<&Bound<'_, PyAny>>,
         mode: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Publisher> {
-        let kind = Kind::of_default(default_value, "Publisher")?;
-        // The default must be a valid value of the topic (an int in range).
-        match kind {
-            Kind::Bool => to_bool(default_value, name).map(drop)?,
-            Kind::Int => to_i64(default_value, name).map(drop)?,
-            Kind::Float => to_f64(default_value, name).map(drop)?,
-        }
+        let kind = Kind::of_default(default_value, "Publisher", name)?;
         let buffer_num = match buffer_num {
             None => shm::DEFAULT_BUFFER_NUM,
             Some(v) => buffer_num_arg(v)?,
@@ -170,8 +164,7 @@ impl Publisher {
     /// `Publisher[int]` and the like, for type annotations (the stub declares the class generic).
     #[classmethod]
     fn __class_getitem__(cls: &Bound<'_, PyType>, item: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let alias = cls.py().import("types")?.getattr("GenericAlias")?;
-        Ok(alias.call1((cls, item))?.unbind())
+        generic_alias(cls, item)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -244,10 +237,7 @@ impl Publisher {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let name = PyString::new(py, &self.name)
-            .repr()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
+        let name = py_repr(py, &self.name);
         if self.core.is_none() {
             return format!(
                 "<shm_pub_sub.Publisher {name} {} closed>",

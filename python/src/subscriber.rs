@@ -1,11 +1,11 @@
 //! `shm_pub_sub.Subscriber`.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyType};
+use pyo3::types::PyType;
 use shm::{Sample, ShmMessage, SubscribeError};
 
 use crate::errors::{closed_error, subscribe_error};
-use crate::value::{Kind, from_bool, from_f64, from_i64, to_bool, to_f64, to_i64};
+use crate::value::{Kind, from_bool, from_f64, from_i64, generic_alias, py_repr};
 
 /// The typed subscriber behind a Python one.
 enum Core {
@@ -53,12 +53,7 @@ impl Subscriber {
     #[new]
     #[pyo3(signature = (name, default_value))]
     fn new(py: Python<'_>, name: &str, default_value: &Bound<'_, PyAny>) -> PyResult<Subscriber> {
-        let kind = Kind::of_default(default_value, "Subscriber")?;
-        match kind {
-            Kind::Bool => to_bool(default_value, name).map(drop)?,
-            Kind::Int => to_i64(default_value, name).map(drop)?,
-            Kind::Float => to_f64(default_value, name).map(drop)?,
-        }
+        let kind = Kind::of_default(default_value, "Subscriber", name)?;
         let err = |e| subscribe_error(py, e, kind);
         let core = match kind {
             Kind::Bool => Core::Bool(shm::Subscriber::new(name).map_err(err)?),
@@ -114,8 +109,7 @@ impl Subscriber {
     /// `Subscriber[int]` and the like, for type annotations (the stub declares the class generic).
     #[classmethod]
     fn __class_getitem__(cls: &Bound<'_, PyType>, item: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let alias = cls.py().import("types")?.getattr("GenericAlias")?;
-        Ok(alias.call1((cls, item))?.unbind())
+        generic_alias(cls, item)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -185,10 +179,7 @@ impl Subscriber {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let name = PyString::new(py, &self.name)
-            .repr()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
+        let name = py_repr(py, &self.name);
         let state = match (&self.core, self.last) {
             (None, _) => "closed".to_owned(),
             (Some(_), None) => "last_seq=None".to_owned(),

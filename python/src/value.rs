@@ -3,7 +3,7 @@
 
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyType};
+use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyType};
 
 /// A Python value type and the built-in `shm` message it travels as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,21 +19,28 @@ pub(crate) enum Kind {
 impl Kind {
     pub(crate) const ALL: [Kind; 3] = [Kind::Bool, Kind::Int, Kind::Float];
 
-    /// The kind a `default_value` selects. `bool` is checked before `int`, which it subclasses.
-    pub(crate) fn of_default(value: &Bound<'_, PyAny>, role: &str) -> PyResult<Kind> {
-        if value.is_instance_of::<PyBool>() {
-            Ok(Kind::Bool)
+    /// The kind a `default_value` selects, checked to be a valid value of it (an int in
+    /// range). `bool` is checked before `int`, which it subclasses.
+    pub(crate) fn of_default(value: &Bound<'_, PyAny>, role: &str, topic: &str) -> PyResult<Kind> {
+        let kind = if value.is_instance_of::<PyBool>() {
+            Kind::Bool
         } else if value.is_instance_of::<PyInt>() {
-            Ok(Kind::Int)
+            Kind::Int
         } else if value.is_instance_of::<PyFloat>() {
-            Ok(Kind::Float)
+            Kind::Float
         } else {
-            Err(PyTypeError::new_err(format!(
+            return Err(PyTypeError::new_err(format!(
                 "{role} default_value must be a bool, int or float, which selects the topic's type, not {}; \
                  shm_pub_sub carries bool, int (64-bit) and float (64-bit) values",
                 describe(value)
-            )))
+            )));
+        };
+        match kind {
+            Kind::Bool => to_bool(value, topic).map(drop)?,
+            Kind::Int => to_i64(value, topic).map(drop)?,
+            Kind::Float => to_f64(value, topic).map(drop)?,
         }
+        Ok(kind)
     }
 
     /// The name of the `shm` message type in the registry.
@@ -85,6 +92,23 @@ impl Kind {
             Kind::Float => "float (f64)",
         }
     }
+}
+
+/// `types.GenericAlias(cls, item)`: what `Publisher[int]` evaluates to in annotations.
+pub(crate) fn generic_alias(
+    cls: &Bound<'_, PyType>,
+    item: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
+    let alias = cls.py().import("types")?.getattr("GenericAlias")?;
+    Ok(alias.call1((cls, item))?.unbind())
+}
+
+/// A string as Python's `repr` writes it (`'robot/pose'`), for `__repr__`s.
+pub(crate) fn py_repr(py: Python<'_>, text: &str) -> String {
+    PyString::new(py, text)
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_default()
 }
 
 /// `'1.5' (str)`-style description of a value for error messages, cut short if long.

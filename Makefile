@@ -41,13 +41,16 @@ python-test: python-install examples
 demo: examples
 	./scripts/demo.sh
 
-## Criterion benchmarks (publish/subscribe by size, cross-process round trip).
+## Criterion benchmarks (publish/subscribe by size, cross-process round trip), then the
+## wake-up latency of blocking waits across processes.
 bench:
 	$(CARGO) bench --locked -p shm-benches --bench pubsub
+	$(CARGO) bench --locked -p shm-benches --bench wakeup
 
 clean:
 	$(CARGO) clean
 
-## Python benchmark: publish/subscribe per-call cost and a cross-process round trip.
+## Python benchmark: publish/subscribe per-call cost, a cross-process round trip and the
+## wake-up latency of subscribe(timeout).
 bench-python: python-install
 	$(VENV_PYTHON) benches/python/bench_pubsub.py

@@ -3,11 +3,13 @@
 //! ```text
 //! cargo run -p shm-examples --example pose_subscriber -- [--topic demo/robot/pose] [--count 0] [--timeout 0]
 //! ```
-//! Exits after `--count` new values (0: never) or `--timeout` seconds (0: never).
+//! Exits after `--count` new values (0: never) or `--timeout` seconds (0: never). Sleeps in the
+//! kernel between values (a blocking `recv_timeout`, woken by the publisher), so it uses no
+//! CPU while it waits.
 
 use std::time::{Duration, Instant};
 
-use shm::Subscriber;
+use shm::{RecvError, Subscriber};
 use shm_examples::{Args, DEFAULT_TOPIC, Pose};
 
 fn main() {
@@ -24,27 +26,36 @@ fn main() {
         }
     };
     println!("subscribed to '{topic}'; waiting for poses");
-    let start = Instant::now();
+    let deadline = (timeout > 0.0).then(|| Instant::now() + Duration::from_secs_f64(timeout));
     let mut received = 0;
     while count == 0 || received < count {
-        if timeout > 0.0 && start.elapsed().as_secs_f64() > timeout {
-            eprintln!("pose_subscriber: timed out after {timeout} s with {received} pose(s)");
-            std::process::exit(3);
-        }
-        match subscriber.try_recv() {
-            Ok(Some(sample)) => {
+        let waited = match deadline {
+            Some(d) => subscriber.recv_deadline(d),
+            None => subscriber.recv(),
+        };
+        match waited {
+            Ok(sample) => {
                 let p = sample.value;
                 println!(
-                    "sub #{}: x={:+.3} y={:+.3} tracking={} ({} µs after publish)",
+                    "sub #{}: x={:+.3} y={:+.3} tracking={} ({} µs after publish{})",
                     sample.seq,
                     p.position[0],
                     p.position[1],
                     p.tracking,
-                    sample.published.elapsed().as_micros()
+                    sample.age().as_micros(),
+                    match sample.missed {
+                        0 => String::new(),
+                        n => format!(", {n} missed"),
+                    }
                 );
                 received += 1;
             }
-            Ok(None) => std::thread::sleep(Duration::from_micros(200)),
+            Err(RecvError::Timeout { .. }) => {
+                eprintln!("pose_subscriber: timed out after {timeout} s with {received} pose(s)");
+                std::process::exit(3);
+            }
+            // Keep waiting: a restarted publisher takes the topic over.
+            Err(e @ RecvError::PublisherGone { .. }) => eprintln!("pose_subscriber: {e}"),
             Err(e) => {
                 eprintln!("pose_subscriber: {e}");
                 std::process::exit(1);

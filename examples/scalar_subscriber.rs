@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use shm::{SubscribeError, Subscriber};
+use shm::{RecvError, SubscribeError, Subscriber};
 use shm_examples::{Args, Scalar, with_scalar_type};
 
 fn fail(e: SubscribeError) -> ! {
@@ -26,20 +26,31 @@ fn run<T: Scalar>() {
     let timeout: f64 = args.get("timeout", 0.0);
     let mut subscriber = Subscriber::<T>::new(&topic).unwrap_or_else(|e| fail(e));
     println!("subscribed to '{topic}'");
-    let start = Instant::now();
+    let deadline = (timeout > 0.0).then(|| Instant::now() + Duration::from_secs_f64(timeout));
     let mut received = 0;
     while count == 0 || received < count {
-        if timeout > 0.0 && start.elapsed().as_secs_f64() > timeout {
-            eprintln!("scalar_subscriber: timed out after {timeout} s with {received} value(s)");
-            std::process::exit(3);
-        }
-        match subscriber.try_recv() {
-            Ok(Some(sample)) => {
+        let waited = match deadline {
+            Some(d) => subscriber.recv_deadline(d),
+            None => subscriber.recv(),
+        };
+        match waited {
+            Ok(sample) => {
                 println!("{} {}", sample.seq, sample.value.show());
                 received += 1;
             }
-            Ok(None) => std::thread::sleep(Duration::from_micros(100)),
-            Err(e) => fail(e),
+            Err(RecvError::Timeout { .. }) => {
+                eprintln!(
+                    "scalar_subscriber: timed out after {timeout} s with {received} value(s)"
+                );
+                std::process::exit(3);
+            }
+            // Keep waiting: a restarted publisher takes the topic over.
+            Err(e @ RecvError::PublisherGone { .. }) => eprintln!("scalar_subscriber: {e}"),
+            Err(RecvError::Subscribe(e)) => fail(e),
+            Err(e) => {
+                eprintln!("scalar_subscriber: {e}");
+                std::process::exit(1);
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark of the shm_pub_sub Python module (not a test): per-call cost of `publish` and
-`subscribe` next to a bare C-function call measured in the same loop, and a cross-process
-ping-pong round trip between two Python processes.
+`subscribe` next to a bare C-function call measured in the same loop, a cross-process
+ping-pong round trip between two Python processes, and the wake-up latency of a blocking
+`subscribe(timeout=...)` in another process (with what a sleeping subscriber costs `publish`).
 
     python benches/python/bench_pubsub.py [--quick] [--json results.json]
 
@@ -26,6 +27,7 @@ from typing import Callable, Dict, List
 import shm_pub_sub
 
 ECHO = "--echo"
+WAITER = "--waiter"
 
 
 def per_call_ns(loop: Callable[[int], None], calls: int, repeats: int) -> float:
@@ -147,6 +149,61 @@ def ping_pong(round_trips: int, warmup: int) -> Dict[str, float]:
     }
 
 
+def waiter() -> None:
+    """Waits with subscribe(timeout) for each value; prints the wake-up latencies (ns)."""
+    sub = shm_pub_sub.Subscriber("bench/wake", 0)
+    sub.subscribe()  # the value already there is not one to wait for
+    print("ready", flush=True)
+    latencies = []
+    while True:
+        value, ok = sub.subscribe(timeout=10)
+        now = time.monotonic_ns()
+        if not ok:
+            raise TimeoutError("no value within 10 s")
+        if value < 0:
+            break
+        latencies.append(now - sub.last_publish_time_ns)
+    print(" ".join(map(str, latencies)), flush=True)
+
+
+def wake_up(samples: int) -> Dict[str, float]:
+    """Publishes `samples` values 1 ms apart, first to nobody, then to a process sleeping in
+    subscribe(timeout); times each publish call, and collects the waiter's wake-up latencies."""
+    pub = shm_pub_sub.Publisher("bench/wake", 0)
+    now = time.perf_counter_ns
+
+    def publish_all() -> List[int]:
+        costs = []
+        for i in range(1, samples + 1):
+            t0 = now()
+            pub.publish(i)
+            costs.append(now() - t0)
+            time.sleep(0.001)
+        return sorted(costs)
+
+    alone = publish_all()
+    peer = subprocess.Popen([sys.executable, __file__, WAITER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert peer.stdout is not None and peer.stdout.readline().strip() == "ready"
+        time.sleep(0.05)
+        woken = publish_all()
+        pub.publish(-1)
+        latencies = sorted(int(x) for x in peer.stdout.readline().split())
+        peer.wait(timeout=10)
+    finally:
+        if peer.poll() is None:
+            peer.kill()
+            peer.wait()
+    pick = lambda xs, q: xs[min(len(xs) - 1, int(len(xs) * q))]  # noqa: E731
+    return {
+        "wake-up p50 ns": pick(latencies, 0.5),
+        "wake-up p99 ns": pick(latencies, 0.99),
+        "publish, no subscriber, p50 ns": pick(alone, 0.5),
+        "publish, 1 sleeping subscriber, p50 ns": pick(woken, 0.5),
+        "samples": len(latencies),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
@@ -158,6 +215,7 @@ def main() -> None:
         os.environ["SHM_ROOT"] = root
         costs = call_costs(calls, repeats)
         latency = ping_pong(trips, warmup=trips // 10)
+        wake = wake_up(200 if args.quick else 2000)
 
     bare = costs["bare call id(x)"]
     print(f"shm_pub_sub {shm_pub_sub.__version__}, Python {platform.python_version()}, {platform.machine()}, "
@@ -168,13 +226,21 @@ def main() -> None:
     print(f"\ncross-process ping-pong (two Python processes, busy-polling, {latency['round trips']} round trips)")
     print(f"{'round trip p50':<32}{latency['round trip p50 ns'] / 1000:>9.2f} µs")
     print(f"{'round trip p99':<32}{latency['round trip p99 ns'] / 1000:>9.2f} µs")
+    print(f"\nblocking wait: subscribe(timeout) in another Python process, {wake['samples']} values 1 ms apart")
+    print(f"{'wake-up p50':<40}{wake['wake-up p50 ns'] / 1000:>9.2f} µs")
+    print(f"{'wake-up p99':<40}{wake['wake-up p99 ns'] / 1000:>9.2f} µs")
+    print(f"{'publish, no subscriber (p50)':<40}{wake['publish, no subscriber, p50 ns']:>9.0f} ns")
+    print(f"{'publish, 1 sleeping subscriber (p50)':<40}{wake['publish, 1 sleeping subscriber, p50 ns']:>9.0f} ns")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"per_call_ns": costs, "ping_pong": latency, "python": platform.python_version()}, f, indent=2)
+            results = {"per_call_ns": costs, "ping_pong": latency, "wake_up": wake, "python": platform.python_version()}
+            json.dump(results, f, indent=2)
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == [ECHO]:
         echo()
+    elif sys.argv[1:] == [WAITER]:
+        waiter()
     else:
         main()

@@ -1,4 +1,5 @@
-"""Prints each new value of an int topic; can be started before its publisher.
+"""Prints each new value of an int topic; can be started before its publisher. Between values
+it sleeps in ``subscribe(timeout=...)``, woken by the publisher, so it uses no CPU while waiting.
 
     python examples/python/count_subscriber.py [--topic demo/count] [--count 0] [--timeout 0]
 
@@ -7,6 +8,7 @@ Pair it with the Rust publisher, which publishes the numbers it reads:
 """
 
 import argparse
+import math
 import sys
 import time
 
@@ -22,20 +24,20 @@ def main() -> None:
 
     sub = shm_pub_sub.Subscriber(args.topic, 0)
     print(f"subscribed to {sub.name!r}", flush=True)
-    start = time.monotonic()
-    seen, last_seq = 0, None
+    deadline = time.monotonic() + args.timeout if args.timeout else None
+    seen = 0
     try:
         while args.count == 0 or seen < args.count:
-            data, is_success = sub.subscribe()
-            if is_success and sub.last_seq != last_seq:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            data, is_success = sub.subscribe(timeout=math.inf if left is None else left)
+            if is_success:
                 age_us = (time.monotonic_ns() - sub.last_publish_time_ns) / 1000
-                print(f"#{sub.last_seq}: {data} ({age_us:.0f} µs after publish)", flush=True)
-                last_seq = sub.last_seq
+                missed = f", {sub.missed} missed" if sub.missed else ""
+                print(f"#{sub.last_seq}: {data} ({age_us:.0f} µs after publish{missed})", flush=True)
                 seen += 1
-            elif args.timeout and time.monotonic() - start > args.timeout:
+            elif deadline is not None and time.monotonic() >= deadline:
                 sys.exit(f"no new value within {args.timeout} s")
-            else:
-                time.sleep(0.001)
+            # else: the publisher went away; keep waiting for the next one
     except KeyboardInterrupt:
         pass
 

@@ -23,6 +23,17 @@ impl Proc {
 
     /// Like [`spawn`](Proc::spawn), as another user (`uid`, same gid) when given.
     pub fn spawn_as(exe: &Path, root: &Path, args: &[&str], uid: Option<u32>) -> Proc {
+        Proc::spawn_with(exe, root, args, uid, &[])
+    }
+
+    /// Like [`spawn_as`](Proc::spawn_as), with extra environment variables.
+    pub fn spawn_with(
+        exe: &Path,
+        root: &Path,
+        args: &[&str],
+        uid: Option<u32>,
+        env: &[(&str, &str)],
+    ) -> Proc {
         let mut cmd = Command::new(exe);
         if let Some(uid) = uid {
             use std::os::unix::process::CommandExt;
@@ -30,6 +41,7 @@ impl Proc {
         }
         let mut child = cmd
             .args(args)
+            .envs(env.iter().copied())
             .env(shm::ROOT_ENV, root)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

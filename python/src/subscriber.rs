@@ -1,8 +1,12 @@
 //! `shm_pub_sub.Subscriber`.
 
+use std::time::Duration;
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
-use shm::{Sample, ShmMessage, SubscribeError};
+use shm::wait::{Sleeper, Wait, WaitStep};
+use shm::{RecvError, Sample, ShmMessage};
 
 use crate::errors::{closed_error, subscribe_error};
 use crate::value::{Kind, from_bool, from_f64, from_i64, generic_alias, py_repr};
@@ -14,15 +18,97 @@ enum Core {
     Float(shm::Subscriber<f64>),
 }
 
-/// A sample converted to Python: value, sequence number, publish time (ns).
-type Read = Option<(Py<PyAny>, u64, u64)>;
+/// Runs `$body` with `$s` bound to the typed subscriber, whatever its type.
+macro_rules! with_core {
+    ($core:expr, $s:ident => $body:expr) => {
+        match $core {
+            Core::Bool($s) => $body,
+            Core::Int($s) => $body,
+            Core::Float($s) => $body,
+        }
+    };
+}
 
-#[inline]
-fn convert<T: ShmMessage + Copy>(
-    read: Result<Option<Sample<T>>, SubscribeError>,
-    to_py: impl FnOnce(T) -> Py<PyAny>,
-) -> Result<Read, SubscribeError> {
-    Ok(read?.map(|s| (to_py(s.value), s.seq, s.published.as_nanos())))
+/// A message type Python reads, and how its values become Python objects.
+trait Scalar: ShmMessage + Copy {
+    fn to_py(self, py: Python<'_>) -> Py<PyAny>;
+}
+
+impl Scalar for bool {
+    fn to_py(self, py: Python<'_>) -> Py<PyAny> {
+        from_bool(py, self)
+    }
+}
+
+impl Scalar for i64 {
+    fn to_py(self, py: Python<'_>) -> Py<PyAny> {
+        from_i64(py, self)
+    }
+}
+
+impl Scalar for f64 {
+    fn to_py(self, py: Python<'_>) -> Py<PyAny> {
+        from_f64(py, self)
+    }
+}
+
+/// A sample converted to Python.
+struct Got {
+    value: Py<PyAny>,
+    seq: u64,
+    published_ns: u64,
+    is_new: bool,
+    missed: u64,
+}
+
+impl Got {
+    #[inline]
+    fn new<T: Scalar>(py: Python<'_>, s: Sample<T>) -> Got {
+        Got {
+            value: s.value.to_py(py),
+            seq: s.seq,
+            published_ns: s.published.as_nanos(),
+            is_new: s.is_new,
+            missed: s.missed,
+        }
+    }
+}
+
+/// What one step of a blocking wait decided.
+enum Step {
+    Ready(Got),
+    Block(Sleeper),
+    /// The wait ended without a value: timeout or publisher gone.
+    Ended(End),
+}
+
+/// Why a wait ended without a value; `_wait` returns these names.
+#[derive(Clone, Copy)]
+enum End {
+    Timeout,
+    PublisherGone,
+    Stopped,
+}
+
+impl End {
+    fn name(self) -> &'static str {
+        match self {
+            End::Timeout => "timeout",
+            End::PublisherGone => "publisher_gone",
+            End::Stopped => "stopped",
+        }
+    }
+}
+
+/// A timeout in seconds (`None` or infinity: no deadline), refused if negative or NaN.
+fn timeout_of(seconds: Option<f64>) -> PyResult<Option<Duration>> {
+    match seconds {
+        None => Ok(None),
+        Some(s) if s.is_nan() || s < 0.0 => Err(PyValueError::new_err(format!(
+            "timeout must be a number of seconds >= 0 (or None to wait without a deadline), not {s}"
+        ))),
+        Some(s) => Ok(Duration::try_from_secs_f64(s).ok()),
+    }
 }
 
 /// Reads the values of one topic, published by another process (or this one).
@@ -31,12 +117,15 @@ fn convert<T: ShmMessage + Copy>(
 /// `subscribe()` returns while there is no data. The subscriber may be created before the
 /// topic's publisher; it sees the publisher's values once they arrive.
 ///
+/// `max_age` (seconds): values published longer ago count as no data, so a publisher that
+/// stopped publishing reads as `(default_value, False)` after that time.
+///
 /// A topic of another type raises `SchemaMismatchError` (a `TypeError`), here or, if the
 /// topic is created later, from `subscribe()`. While no topic file exists, `subscribe()` looks
 /// for it at most once per millisecond.
 ///
 /// `default_value` is returned as given (an `IntEnum` member stays one); values read are
-/// always plain `bool`, `int` or `float`. Use an object from one thread at a time.
+/// always plain `bool`, `int` or `float`.
 #[pyclass(module = "shm_pub_sub", name = "Subscriber")]
 pub(crate) struct Subscriber {
     core: Option<Core>,
@@ -44,61 +133,215 @@ pub(crate) struct Subscriber {
     kind: Kind,
     default_value: Py<PyAny>,
     path: String,
-    /// Sequence number and publish time (CLOCK_MONOTONIC ns) of the last value returned.
-    last: Option<(u64, u64)>,
+    max_age: Option<f64>,
+    /// The last value returned, with its sequence number, publish time and freshness.
+    last: Option<Got>,
+}
+
+impl Subscriber {
+    fn core(&mut self) -> PyResult<&mut Core> {
+        match self.core.as_mut() {
+            Some(core) => Ok(core),
+            None => Err(closed_error("Subscriber", &self.name)),
+        }
+    }
+
+    /// Keeps `got` as the last value returned, and returns its value.
+    fn keep(&mut self, py: Python<'_>, got: Got) -> Py<PyAny> {
+        let value = got.value.clone_ref(py);
+        self.last = Some(got);
+        value
+    }
+
+    /// The last value returned, or the default: what a wait that ends without data returns.
+    fn last_or_default(&self, py: Python<'_>) -> Py<PyAny> {
+        match &self.last {
+            Some(got) => got.value.clone_ref(py),
+            None => self.default_value.clone_ref(py),
+        }
+    }
+
+    fn step(&mut self, py: Python<'_>, wait: &mut Wait) -> PyResult<Step> {
+        let kind = self.kind;
+        let step = with_core!(self.core()?, s => s.wait_step(wait).map(|step| match step {
+            WaitStep::Ready(sample) => Step::Ready(Got::new(py, sample)),
+            WaitStep::Block(sleeper) => Step::Block(sleeper),
+        }));
+        match step {
+            Ok(step) => Ok(step),
+            Err(RecvError::Timeout { .. }) => Ok(Step::Ended(End::Timeout)),
+            Err(RecvError::PublisherGone { .. }) => Ok(Step::Ended(End::PublisherGone)),
+            Err(RecvError::Subscribe(e)) => Err(subscribe_error(py, e, kind)),
+            Err(e) => Err(PyRuntimeError::new_err(e.to_string())),
+        }
+    }
+
+    /// A blocking wait, in steps: the subscriber is borrowed only while it looks at the topic,
+    /// never while it blocks (with the GIL released), so other threads keep running and may use
+    /// it meanwhile. Signals (Ctrl-C) are handled between blocks, which last at most 50 ms, and
+    /// `stop()` (if given) is asked as often.
+    fn wait_loop(
+        slf: &Bound<'_, Self>,
+        mut wait: Wait,
+        stop: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Result<Got, End>> {
+        let py = slf.py();
+        loop {
+            let step = slf.try_borrow_mut()?.step(py, &mut wait)?;
+            match step {
+                Step::Ready(got) => return Ok(Ok(got)),
+                Step::Ended(end) => return Ok(Err(end)),
+                Step::Block(sleeper) => {
+                    py.detach(move || sleeper.block());
+                    py.check_signals()?;
+                    if let Some(stop) = stop
+                        && stop.call0()?.is_truthy()?
+                    {
+                        return Ok(Err(End::Stopped));
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[pymethods]
 impl Subscriber {
     #[new]
-    #[pyo3(signature = (name, default_value))]
-    fn new(py: Python<'_>, name: &str, default_value: &Bound<'_, PyAny>) -> PyResult<Subscriber> {
+    #[pyo3(signature = (name, default_value, *, max_age=None))]
+    fn new(
+        py: Python<'_>,
+        name: &str,
+        default_value: &Bound<'_, PyAny>,
+        max_age: Option<f64>,
+    ) -> PyResult<Subscriber> {
         let kind = Kind::of_default(default_value, "Subscriber", name)?;
-        let err = |e| subscribe_error(py, e, kind);
-        let core = match kind {
-            Kind::Bool => Core::Bool(shm::Subscriber::new(name).map_err(err)?),
-            Kind::Int => Core::Int(shm::Subscriber::new(name).map_err(err)?),
-            Kind::Float => Core::Float(shm::Subscriber::new(name).map_err(err)?),
+        let age = match max_age {
+            None => None,
+            Some(a) => Some(
+                Duration::try_from_secs_f64(a)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        PyValueError::new_err(format!(
+                            "max_age must be a positive, finite number of seconds (or None), not {a}"
+                        ))
+                    })?,
+            ),
         };
-        let path = match &core {
-            Core::Bool(s) => s.path(),
-            Core::Int(s) => s.path(),
-            Core::Float(s) => s.path(),
+        let err = |e| subscribe_error(py, e, kind);
+        fn open<T: ShmMessage>(
+            name: &str,
+            age: Option<Duration>,
+        ) -> Result<shm::Subscriber<T>, shm::SubscribeError> {
+            let builder = shm::Subscriber::builder(name);
+            match age {
+                Some(a) => builder.max_age(a),
+                None => builder,
+            }
+            .open()
         }
-        .display()
-        .to_string();
+        let core = match kind {
+            Kind::Bool => Core::Bool(open(name, age).map_err(err)?),
+            Kind::Int => Core::Int(open(name, age).map_err(err)?),
+            Kind::Float => Core::Float(open(name, age).map_err(err)?),
+        };
+        let path = with_core!(&core, s => s.path()).display().to_string();
         Ok(Subscriber {
             core: Some(core),
             name: name.to_owned(),
             kind,
             default_value: default_value.clone().unbind(),
             path,
+            max_age,
             last: None,
         })
     }
 
-    /// Returns `(data, is_success)`: the newest value published on the topic and `True`, or
-    /// `(default_value, False)` while nothing has been published. Never blocks and never
-    /// returns a torn value; reading an existing topic makes no syscall.
+    /// Returns `(data, is_success)`.
     ///
-    /// Raises `SchemaMismatchError` if the topic was (re)created with another type.
-    fn subscribe(&mut self, py: Python<'_>) -> PyResult<(Py<PyAny>, bool)> {
-        let Some(core) = self.core.as_mut() else {
-            return Err(closed_error("Subscriber", &self.name));
+    /// Without a timeout (the default), never blocks: the newest value published on the topic
+    /// and `True`, or `(default_value, False)` while nothing (or nothing younger than
+    /// `max_age`) has been published. Reading an existing topic makes no syscall.
+    ///
+    /// With `timeout` (seconds), waits for a value newer than the last one this subscriber
+    /// returned: `(value, True)` as soon as one is published (at once if there already is
+    /// one), or `(last value returned or default_value, False)` when the timeout passes, or
+    /// earlier if the topic's publisher exits or is killed during the wait (then
+    /// `publisher_alive` is `False`). The wait sleeps in the kernel (no polling) with the GIL
+    /// released, and Ctrl-C interrupts it. `timeout=math.inf` waits without a deadline.
+    ///
+    /// Never returns a torn value. Raises `SchemaMismatchError` if the topic was (re)created
+    /// with another type.
+    #[pyo3(signature = (timeout=None))]
+    fn subscribe(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<(Py<PyAny>, bool)> {
+        let py = slf.py();
+        let Some(seconds) = timeout else {
+            let mut me = slf.try_borrow_mut()?;
+            let kind = me.kind;
+            let read = with_core!(me.core()?, s => s.latest().map(|o| o.map(|x| Got::new(py, x))));
+            return match read {
+                Ok(Some(got)) => Ok((me.keep(py, got), true)),
+                Ok(None) => Ok((me.default_value.clone_ref(py), false)),
+                Err(e) => Err(subscribe_error(py, e, kind)),
+            };
         };
-        let read = match core {
-            Core::Bool(s) => convert(s.latest(), |v| from_bool(py, v)),
-            Core::Int(s) => convert(s.latest(), |v| from_i64(py, v)),
-            Core::Float(s) => convert(s.latest(), |v| from_f64(py, v)),
-        };
-        match read {
-            Ok(Some((value, seq, published))) => {
-                self.last = Some((seq, published));
-                Ok((value, true))
-            }
-            Ok(None) => Ok((self.default_value.clone_ref(py), false)),
-            Err(e) => Err(subscribe_error(py, e, self.kind)),
+        let wait = Wait::for_next(timeout_of(Some(seconds))?);
+        match Subscriber::wait_loop(slf, wait, None)? {
+            Ok(got) => Ok((slf.try_borrow_mut()?.keep(py, got), true)),
+            Err(_) => Ok((slf.try_borrow()?.last_or_default(py), false)),
         }
+    }
+
+    /// Waits until a value newer than the last one this subscriber returned is available, and
+    /// returns `True` (the next `subscribe()` returns it), or `False` when `timeout` seconds
+    /// pass (`None`: no deadline) or the topic's publisher exits or is killed during the wait.
+    /// Reads nothing; like `subscribe(timeout)`, it sleeps with the GIL released and Ctrl-C
+    /// interrupts it.
+    #[pyo3(signature = (timeout=None))]
+    fn wait(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<bool> {
+        let wait = Wait::for_available(timeout_of(timeout)?);
+        Ok(Subscriber::wait_loop(slf, wait, None)?.is_ok())
+    }
+
+    /// `wait()` for `recv()`: also ends when `stop()` returns true (asked at least every 50 ms),
+    /// and says why it ended: `"ready"`, `"timeout"`, `"publisher_gone"` or `"stopped"`.
+    #[pyo3(signature = (timeout, stop))]
+    fn _wait(
+        slf: &Bound<'_, Self>,
+        timeout: Option<f64>,
+        stop: &Bound<'_, PyAny>,
+    ) -> PyResult<&'static str> {
+        let wait = Wait::for_available(timeout_of(timeout)?);
+        Ok(match Subscriber::wait_loop(slf, wait, Some(stop))? {
+            Ok(_) => "ready",
+            Err(end) => end.name(),
+        })
+    }
+
+    /// For `recv()`: the value newer than the last one returned (marking it returned), or
+    /// `None`; never blocks.
+    fn _take(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        let py = slf.py();
+        let mut me = slf.try_borrow_mut()?;
+        let kind = me.kind;
+        let read = with_core!(me.core()?, s => s.try_recv().map(|o| o.map(|x| Got::new(py, x))));
+        match read {
+            Ok(got) => Ok(got.map(|got| me.keep(py, got))),
+            Err(e) => Err(subscribe_error(py, e, kind)),
+        }
+    }
+
+    /// `await sub.recv()`: the next value newer than the last one this subscriber returned.
+    /// The wait runs on a thread of its own (sleeping in the kernel, not polling), so the event
+    /// loop keeps running; cancelling the task ends it and loses nothing. Raises `TimeoutError` after
+    /// `timeout` seconds (`None`: no deadline). A publisher that exits does not end it: it
+    /// waits for the next publisher's values.
+    #[pyo3(signature = (timeout=None))]
+    fn recv<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        timeout_of(timeout)?;
+        let aio = slf.py().import("shm_pub_sub._aio")?;
+        aio.getattr("recv")?.call1((slf, timeout))
     }
 
     /// Unmaps the topic. Idempotent; `subscribe()` then raises `ValueError`.
@@ -162,14 +405,44 @@ impl Subscriber {
     /// between two reads means values were published in between.
     #[getter]
     fn last_seq(&self) -> Option<u64> {
-        self.last.map(|(seq, _)| seq)
+        self.last.as_ref().map(|g| g.seq)
     }
 
     /// When the last value `subscribe()` returned was published, in nanoseconds on the clock
     /// of `time.monotonic_ns()` (shared by all processes of the machine), or `None`.
     #[getter]
     fn last_publish_time_ns(&self) -> Option<u64> {
-        self.last.map(|(_, t)| t)
+        self.last.as_ref().map(|g| g.published_ns)
+    }
+
+    /// Whether the last successful read returned a value this subscriber had not returned
+    /// before (`False` when `subscribe()` returned the same value again), or `None` before the
+    /// first successful read.
+    #[getter]
+    fn is_new(&self) -> Option<bool> {
+        self.last.as_ref().map(|g| g.is_new)
+    }
+
+    /// How many values were published, and never seen by this subscriber, between the previous
+    /// new value it returned and the last one (0 if it saw every value, or `None` before the
+    /// first successful read). The topic keeps only the latest value: a slow reader skips.
+    #[getter]
+    fn missed(&self) -> Option<u64> {
+        self.last.as_ref().map(|g| g.missed)
+    }
+
+    /// Whether a live process publishes the topic right now (asks the kernel: one syscall).
+    /// `False` while no publisher has created the topic, and once it exits or is killed.
+    #[getter]
+    fn publisher_alive(&mut self, py: Python<'_>) -> PyResult<bool> {
+        let kind = self.kind;
+        with_core!(self.core()?, s => s.publisher_alive()).map_err(|e| subscribe_error(py, e, kind))
+    }
+
+    /// The `max_age` given at creation, in seconds, or `None`.
+    #[getter]
+    fn max_age(&self) -> Option<f64> {
+        self.max_age
     }
 
     /// Whether `close()` was called.
@@ -180,10 +453,10 @@ impl Subscriber {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let name = py_repr(py, &self.name);
-        let state = match (&self.core, self.last) {
+        let state = match (&self.core, &self.last) {
             (None, _) => "closed".to_owned(),
             (Some(_), None) => "last_seq=None".to_owned(),
-            (Some(_), Some((seq, _))) => format!("last_seq={seq}"),
+            (Some(_), Some(got)) => format!("last_seq={}", got.seq),
         };
         format!(
             "<shm_pub_sub.Subscriber {name} {} {state}>",

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -51,13 +51,33 @@ def poll(read: Callable[[], Tuple[Any, bool]], timeout: float = 5.0) -> Any:
         time.sleep(0.0002)
 
 
+# A child whose waits never wake up on their own (a 10-minute self-check period instead of
+# 50 ms): every wake-up it reports came from a publisher, so a lost wake-up fails the test.
+WOKEN_ONLY_BY_PUBLISHER = {"SHM_WAIT_CHECK_MS": "600000"}
+
+
+def until_asleep(path: str, timeout: float = 10.0) -> None:
+    """Returns once some subscriber has asked the topic's publisher for a wake-up: the header's
+    `sleeping` word (offset 260, docs/FORMAT.md) is set only right before a futex sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(path, "rb") as f:
+            f.seek(260)
+            if int.from_bytes(f.read(4), sys.byteorder) != 0:
+                return
+        if time.monotonic() > deadline:
+            pytest.fail(f"no subscriber went to sleep on {path} within {timeout} s")
+        time.sleep(0.001)
+
+
 class Proc:
     """A child process whose output is read line by line, with timeouts."""
 
-    def __init__(self, args: List[str], stdin: bool = False) -> None:
+    def __init__(self, args: List[str], stdin: bool = False, env: Optional[Dict[str, str]] = None) -> None:
         self.args = args
         self.popen = subprocess.Popen(
             args,
+            env=None if env is None else {**os.environ, **env},
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -135,11 +155,12 @@ class Proc:
 
 @pytest.fixture
 def spawn() -> Iterator:
-    """spawn(args, stdin=False) -> Proc; every process is killed and reaped after the test."""
+    """spawn(args, stdin=False, env=None) -> Proc (env: extra variables); every process is
+    killed and reaped after the test."""
     procs: List[Proc] = []
 
-    def start(args: List[str], stdin: bool = False) -> Proc:
-        proc = Proc([str(a) for a in args], stdin=stdin)
+    def start(args: List[str], stdin: bool = False, env: Optional[Dict[str, str]] = None) -> Proc:
+        proc = Proc([str(a) for a in args], stdin=stdin, env=env)
         procs.append(proc)
         return proc
 
@@ -150,10 +171,11 @@ def spawn() -> Iterator:
 
 @pytest.fixture
 def py_helper(spawn):
-    """py_helper(command, *args, stdin=False): tests/helper.py in a new Python process."""
+    """py_helper(command, *args, stdin=False, env=None): tests/helper.py in a new Python
+    process."""
 
-    def start(*args: object, stdin: bool = False) -> Proc:
-        return spawn([sys.executable, str(HELPER), *map(str, args)], stdin=stdin)
+    def start(*args: object, stdin: bool = False, env: Optional[Dict[str, str]] = None) -> Proc:
+        return spawn([sys.executable, str(HELPER), *map(str, args)], stdin=stdin, env=env)
 
     return start
 

@@ -4,6 +4,11 @@
                                                printing "ready" then "published <seq>" per value
     helper.py subscribe TYPE TOPIC COUNT       print "subscribed", then "<seq> <repr(value)>" per
                                                new value, until COUNT values (10 s timeout)
+    helper.py wait TYPE TOPIC COUNT TIMEOUT    COUNT times: print "waiting", then
+                                               subscribe(timeout=TIMEOUT) and print
+                                               "got <seq> <repr(value)> <missed>" or
+                                               "nothing <repr(value)> <publisher_alive>"; then "done".
+                                               Ctrl-C prints "interrupted" and exits 0.
 
 TYPE is bool, int or float (the type of the default value). Errors print
 "error <ExceptionClass> <message>" and exit with status 3.
@@ -47,10 +52,27 @@ def subscribe(kind: str, topic: str, count: str) -> None:
             time.sleep(0.0001)
 
 
+def wait(kind: str, topic: str, count: str, timeout: str) -> None:
+    sub = shm_pub_sub.Subscriber(topic, DEFAULTS[kind])
+    print("subscribed", flush=True)
+    try:
+        for _ in range(int(count)):
+            print("waiting", flush=True)
+            value, ok = sub.subscribe(timeout=float(timeout))
+            if ok:
+                print(f"got {sub.last_seq} {value!r} {sub.missed}", flush=True)
+            else:
+                print(f"nothing {value!r} {sub.publisher_alive}", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        return
+    print("done", flush=True)
+
+
 def main() -> None:
     command, *args = sys.argv[1:]
     try:
-        {"publish": publish, "subscribe": subscribe}[command](*args)
+        {"publish": publish, "subscribe": subscribe, "wait": wait}[command](*args)
     except Exception as e:  # reported to the test, which checks the class and message
         print(f"error {type(e).__name__} {e}", flush=True)
         sys.exit(3)

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::name::NameError;
 
@@ -406,6 +407,63 @@ impl fmt::Display for SubscribeError {
 }
 
 impl std::error::Error for SubscribeError {}
+
+/// Why a blocking wait ([`Subscriber::recv`](crate::Subscriber::recv) and friends) returned
+/// without a value.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RecvError {
+    /// No new value arrived before the deadline.
+    Timeout {
+        /// The topic.
+        topic: String,
+        /// How long the wait lasted.
+        waited: Duration,
+    },
+    /// The topic's publisher, seen alive earlier in this wait, exited or was killed without
+    /// publishing a new value. The topic stays readable; another publisher may take it over,
+    /// and a new wait waits for that.
+    PublisherGone {
+        /// The topic.
+        topic: String,
+        /// The publisher that went away.
+        owner: OwnerInfo,
+    },
+    /// Reading the topic failed (it was recreated with another type, damaged, or became
+    /// unreadable).
+    Subscribe(SubscribeError),
+}
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvError::Timeout { topic, waited } => write!(
+                f,
+                "no new value on topic '{topic}' within {waited:?}; is its publisher running and publishing?"
+            ),
+            RecvError::PublisherGone { topic, owner } => write!(
+                f,
+                "the publisher of topic '{topic}' ({owner}) exited or was killed while waiting for a new value; the last value is still readable, and a restarted publisher takes the topic over"
+            ),
+            RecvError::Subscribe(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RecvError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RecvError::Subscribe(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<SubscribeError> for RecvError {
+    fn from(e: SubscribeError) -> RecvError {
+        RecvError::Subscribe(e)
+    }
+}
 
 /// Errors of [`remove_topic`](crate::remove_topic).
 #[derive(Debug)]

@@ -42,6 +42,14 @@
 //! Topic files live in `/dev/shm` (or `$SHM_ROOT`), owner-only by default. The on-disk format
 //! is specified in `docs/FORMAT.md`.
 //!
+//! # Waiting
+//!
+//! [`Subscriber::recv_timeout`] blocks until a new value arrives: a short spin, then a sleep on a
+//! futex in the topic file that the publisher wakes (a publisher nobody waits for makes no
+//! syscall). Waits end early with [`RecvError::PublisherGone`] when the publisher exits or is
+//! killed. [`Sample`]s carry their freshness (`is_new`, `missed`, `age()`), and
+//! [`SubscriberBuilder::max_age`] turns old values into no value. See [`wait`].
+//!
 //! # Derive checks
 //!
 //! `#[derive(ShmMessage)]` refuses at compile time: a missing `#[repr(C)]`, padding (it says how
@@ -69,8 +77,11 @@ mod segment;
 mod subscriber;
 mod sys;
 mod topic;
+pub mod wait;
 
-pub use error::{CreateError, FormatError, OwnerInfo, RemoveError, SchemaMismatch, SubscribeError};
+pub use error::{
+    CreateError, FormatError, OwnerInfo, RecvError, RemoveError, SchemaMismatch, SubscribeError,
+};
 pub use message::ShmMessage;
 pub use name::{DEFAULT_ROOT, NameError, ROOT_ENV, TopicName, default_root};
 pub use publisher::{

@@ -456,6 +456,17 @@ impl<T: ShmMessage> Publisher<T> {
     }
 }
 
+impl<T: ShmMessage> Drop for Publisher<T> {
+    /// Gives the topic up: releases the publisher lock (the file and its last value stay, for
+    /// subscribers and for the next publisher) and wakes subscribers blocked in a wait, which
+    /// then report the publisher gone. In a forked child the lock is the parent's: left alone.
+    fn drop(&mut self) {
+        if sys::current_fork_generation() == self.fork_generation {
+            self.seg.release();
+        }
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn forked_publisher(e: PublishError) -> ! {

@@ -5,7 +5,8 @@ use std::fs::File;
 use std::marker::PhantomData;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::atomic::{Ordering, fence};
+use std::sync::OnceLock;
+use std::sync::atomic::{Ordering, compiler_fence, fence};
 
 use memmap2::{MmapOptions, MmapRaw};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
@@ -39,6 +40,12 @@ const OFF_OWNER_NAME: u64 = 144; // 16 bytes, two words
 const OFF_OWNER_COUNT: u64 = 160;
 const OFF_STATE: u64 = 192;
 const OFF_PUBLISH_SEQ: u64 = 200;
+/// The futex word sleeping subscribers wait on; the publisher adds 1 before waking them.
+const OFF_WAKE: u64 = 256;
+/// Nonzero while a subscriber sleeps (or is about to) on the wake word; cleared by the wake.
+const OFF_SLEEPING: u64 = 260;
+/// Bytes a subscriber maps writable to sleep: the page holding the wake words.
+const DOORBELL_LEN: usize = 4096;
 
 /// The segment is the current one for its topic.
 pub(crate) const STATE_LIVE: u32 = 1;
@@ -228,6 +235,12 @@ pub(crate) struct Segment<A: Access> {
     layout: Layout,
     dev: u64,
     ino: u64,
+    /// Subscribers only: the writable mapping of the wake words, made on the first sleep
+    /// (`None` when this process may only read the file).
+    doorbell: OnceLock<Option<MmapRaw>>,
+    /// Publishers only: this process is registered for heavy fences, so a publish needs only
+    /// the light half of the wake-up handshake's fence (see `sys::heavy_fence`).
+    light_fence: bool,
     _access: PhantomData<A>,
 }
 
@@ -363,6 +376,8 @@ impl<A: Access> Segment<A> {
             layout,
             dev: meta.dev(),
             ino: meta.ino(),
+            doorbell: OnceLock::new(),
+            light_fence: A::WRITABLE && crate::sys::register_for_heavy_fences(),
             _access: PhantomData,
         }
     }
@@ -455,6 +470,10 @@ impl<A: Access> Segment<A> {
         self.load_u64(OFF_PUBLISH_SEQ)
     }
 
+    fn wake_word(&self) -> *const u32 {
+        self.at(OFF_WAKE).cast::<u32>().cast_const()
+    }
+
     /// Who published (or last published) this topic.
     pub(crate) fn owner(&self) -> OwnerInfo {
         let mut name = [0u8; 16];
@@ -515,6 +534,100 @@ impl<A: Access> Segment<A> {
             return SlotRead::Retry;
         }
         SlotRead::Done { seq, time_ns }
+    }
+}
+
+impl Segment<ReadOnly> {
+    /// The wake word's current value, read before a wait step looks at the topic (its value,
+    /// the publisher's lock) and passed to [`sleep`](Self::sleep): anything that bumps the word
+    /// after this read (a publish to sleepers, a retirement, the publisher's exit) makes that
+    /// sleep return at once instead of being lost.
+    pub(crate) fn wake_ticket(&self) -> u32 {
+        // SAFETY: the wake word is a 4-aligned header word, accessed only atomically; a Relaxed
+        // load, sound on this read-only mapping.
+        let ticket = unsafe { copy::load_u32(self.wake_word().cast()) };
+        // Orders the load before the sleeping flag's store in `sleep`.
+        fence(Ordering::SeqCst);
+        ticket
+    }
+
+    /// Whether this process can ask the publisher for a wake-up (it may open the file for
+    /// writing, to set the sleeping flag); maps the flag's page on first use.
+    pub(crate) fn can_ask_for_wake_up(&self) -> bool {
+        self.doorbell().is_some()
+    }
+
+    /// Sleeps until the publisher publishes something after `seen` (the publish sequence the
+    /// caller last looked at), the segment is retired or released, or `deadline_ns`
+    /// (`CLOCK_MONOTONIC`) passes. May return early; callers look at the topic again.
+    ///
+    /// The handshake with [`Segment::<ReadWrite>::write`]: the sleeper has read the wake word
+    /// (`ticket`), sets the sleeping flag, and only then looks at the publish sequence; the
+    /// publisher stores the sequence, then looks at the flag. A full fence separates the store
+    /// from the load on each side (on the publisher's, split into a compiler fence and the
+    /// sleeper's membarrier), so at least one sees the other's store: either the sleeper sees
+    /// the new value and does not sleep, or the publisher sees the flag, bumps the wake word and
+    /// wakes it (the kernel refuses to put it to sleep once the word differs from `ticket`).
+    ///
+    /// A process that may only read the file cannot set the flag; it sleeps at most
+    /// `unregistered_poll_ns` at a time instead (and is woken early whenever a registered
+    /// subscriber is).
+    pub(crate) fn sleep(
+        &self,
+        ticket: u32,
+        seen: u64,
+        deadline_ns: u64,
+        unregistered_poll_ns: u64,
+    ) {
+        let poll = deadline_ns.min(crate::sys::monotonic_ns() + unregistered_poll_ns);
+        let until = match self.doorbell() {
+            Some(bell) => {
+                // SAFETY: the doorbell maps the first DOORBELL_LEN bytes of this file writable;
+                // the flag is an aligned header word accessed only atomically.
+                unsafe { copy::store_u32(bell.add(OFF_SLEEPING as usize), 1, Ordering::SeqCst) };
+                fence(Ordering::SeqCst);
+                // The heavy half of the fence that publishers registered for it leave out. If
+                // the kernel refuses it, such a publisher could miss the flag: poll instead.
+                if crate::sys::heavy_fence() {
+                    deadline_ns
+                } else {
+                    poll
+                }
+            }
+            None => poll,
+        };
+        if self.publish_seq() != seen || self.state() != STATE_LIVE {
+            return;
+        }
+        // SAFETY: the wake word is a 4-aligned word of this live shared file mapping.
+        unsafe { crate::sys::futex_wait(self.wake_word(), ticket, until) };
+    }
+
+    /// The writable mapping of the wake words, made once; `None` if this process may not open
+    /// the file for writing (then for good), or could not now (then it tries again next time).
+    fn doorbell(&self) -> Option<*mut u8> {
+        if self.doorbell.get().is_none() {
+            let mapped = crate::sys::reopen_writable(&self.file)
+                .and_then(|file| MmapOptions::new().len(DOORBELL_LEN).map_raw(&file));
+            match mapped {
+                Ok(map) => {
+                    let _ = self.doorbell.set(Some(map));
+                }
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EACCES | libc::EPERM | libc::EROFS)
+                    ) =>
+                {
+                    let _ = self.doorbell.set(None);
+                }
+                Err(_) => return None,
+            }
+        }
+        self.doorbell
+            .get()
+            .and_then(Option::as_ref)
+            .map(MmapRaw::as_mut_ptr)
     }
 }
 
@@ -606,13 +719,39 @@ impl Segment<ReadWrite> {
         self.store_u64(OFF_OWNER_COUNT, n.wrapping_add(1), Ordering::Relaxed);
     }
 
-    /// Tells attached subscribers to reopen the topic's path.
+    /// Tells attached subscribers to reopen the topic's path, and wakes those sleeping on it.
     pub(crate) fn retire(&self) {
-        self.store_u32(OFF_STATE, STATE_RETIRED, Ordering::Release);
+        self.store_u32(OFF_STATE, STATE_RETIRED, Ordering::SeqCst);
+        self.wake_sleepers();
+    }
+
+    /// Releases the publisher lock (the file stays), then wakes sleeping subscribers so they
+    /// notice at once that the publisher is gone. Unconditionally: a subscriber that saw the
+    /// lock held may not have set the sleeping flag yet, but it read the wake word before it
+    /// looked at the lock, so the bump makes its sleep return (see `Segment::sleep`).
+    pub(crate) fn release(&self) {
+        let _ = crate::sys::unlock_publisher(&self.file);
+        self.wake_sleepers();
+    }
+
+    /// Wakes every subscriber sleeping on this file. Only called when the sleeping flag is set
+    /// (or on rare events: retirement, release), so a publisher nobody waits for makes no
+    /// syscall.
+    #[cold]
+    #[inline(never)]
+    fn wake_sleepers(&self) {
+        self.store_u32(OFF_SLEEPING, 0, Ordering::SeqCst);
+        // SAFETY: the wake word is a 4-aligned header word of this writable mapping, accessed
+        // only atomically (and by the kernel's futex code, which only reads it).
+        unsafe {
+            copy::fetch_add_u32(self.at(OFF_WAKE), 1);
+            crate::sys::futex_wake_all(self.wake_word());
+        }
     }
 
     /// Publishes `src` (`elem_size` bytes) as value `seq`. Single writer: the caller holds the
-    /// publisher lock. Wait-free: a fixed number of stores, no syscall, no allocation.
+    /// publisher lock. Wait-free: a fixed number of stores, no allocation, and no syscall
+    /// unless a subscriber sleeps waiting for this value (then one `FUTEX_WAKE`).
     ///
     /// # Safety
     /// `src` is valid for reads of `layout().elem_size` initialised bytes.
@@ -638,7 +777,21 @@ impl Segment<ReadWrite> {
         };
         // SAFETY: as above.
         unsafe { copy::store_u64(slot, stamp, Ordering::Release) };
-        self.store_u64(OFF_PUBLISH_SEQ, seq, Ordering::Release);
+        // Store the sequence, then look at the sleeping flag, with a full fence in between
+        // (see `Segment::sleep`): either its light half, a compiler fence whose heavy half
+        // sleeping subscribers issue (membarrier), or a sequentially consistent store and load.
+        let sleeping = if self.light_fence {
+            self.store_u64(OFF_PUBLISH_SEQ, seq, Ordering::Release);
+            compiler_fence(Ordering::SeqCst);
+            self.load_u32(OFF_SLEEPING)
+        } else {
+            self.store_u64(OFF_PUBLISH_SEQ, seq, Ordering::SeqCst);
+            // SAFETY: an aligned header word of this writable mapping, accessed only atomically.
+            unsafe { copy::load_u32_seqcst(self.at(OFF_SLEEPING)) }
+        };
+        if sleeping != 0 {
+            self.wake_sleepers();
+        }
     }
 }
 
@@ -661,6 +814,55 @@ mod tests {
         assert_eq!(aligned.slots_offset % 128, 0);
         let odd = Layout::compute(3, 1, 1, 40).unwrap();
         assert_eq!(odd.stride, 64);
+    }
+
+    /// A subscriber that asked for a wake-up and died leaves the flag set: the next publish
+    /// answers it once (one syscall) and clears it, so later publishes make none. With either
+    /// half of the publisher's fence (a process registered for membarrier or not).
+    #[test]
+    fn a_stale_wake_up_request_costs_one_wake() {
+        let dir = std::env::temp_dir().join(format!("shm-seg-test.{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for light_fence in [true, false] {
+            let path = dir.join(format!("topic-{light_fence}"));
+            let layout = Layout::compute(8, 8, 3, 8).unwrap();
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .unwrap();
+            file.set_len(layout.total_size).unwrap();
+            let hash = schema_hash_of_encoding(&[0; 8]);
+            let mut writer =
+                Segment::<ReadWrite>::init(file, &path, layout, hash, &[0; 8], 0, 0o600).unwrap();
+            writer.light_fence = light_fence;
+            let reader =
+                Segment::<ReadOnly>::open(std::fs::File::open(&path).unwrap(), &path).unwrap();
+            assert_eq!(writer.load_u32(OFF_SLEEPING), 0);
+            // A sleep whose deadline has passed still registers, then returns at once.
+            reader.sleep(reader.wake_ticket(), 0, 0, 0);
+            assert_eq!(writer.load_u32(OFF_SLEEPING), 1);
+            let word = writer.load_u32(OFF_WAKE);
+            let value = 5u64;
+            // SAFETY: `value` has the 8 bytes of the element.
+            unsafe { writer.write(1, 0, (&raw const value).cast()) };
+            assert_eq!(
+                writer.load_u32(OFF_SLEEPING),
+                0,
+                "the wake cleared the request"
+            );
+            assert_eq!(writer.load_u32(OFF_WAKE), word.wrapping_add(1));
+            // SAFETY: as above.
+            unsafe { writer.write(2, 0, (&raw const value).cast()) };
+            assert_eq!(
+                writer.load_u32(OFF_WAKE),
+                word.wrapping_add(1),
+                "no second wake"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

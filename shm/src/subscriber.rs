@@ -5,14 +5,16 @@ use std::io;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::error::{FormatError, IoFailure, SchemaMismatch, SubscribeError};
+use crate::error::{FormatError, IoFailure, RecvError, SchemaMismatch, SubscribeError};
 use crate::message::ShmMessage;
 use crate::name::{TopicName, default_root};
 use crate::schema::SchemaDesc;
 use crate::segment::{OpenFailure, ReadOnly, STATE_RETIRED, Segment, SlotRead};
 use crate::sys;
+use crate::wait::{DEFAULT_SPIN, DETACHED_POLL_NS, Sleeper, Wait, WaitStep, check_interval_ns};
 
 /// Read attempts before [`SubscribeError::Contended`]. A publisher has to lap the whole ring
 /// while one copy is in flight to force a retry, so more than a few in a row is rare.
@@ -50,7 +52,7 @@ impl Timestamp {
     }
 }
 
-/// A value read from a topic, with its sequence number and publish time.
+/// A value read from a topic, with its sequence number, publish time and freshness.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct Sample<T> {
@@ -61,6 +63,32 @@ pub struct Sample<T> {
     pub seq: u64,
     /// When it was published.
     pub published: Timestamp,
+    /// Whether this subscriber had not returned this value before. Always true from
+    /// [`try_recv`](Subscriber::try_recv) and the blocking waits; [`latest`](Subscriber::latest)
+    /// returns the same value again (with `is_new == false`) until a newer one is published.
+    pub is_new: bool,
+    /// How many values were published between the previous new value this subscriber returned
+    /// and this one, which it never saw (0 for the first value it reads, and when not new). This
+    /// is a latest-value topic, not a queue: a slow reader skips values, and this says how many.
+    pub missed: u64,
+}
+
+impl<T> Sample<T> {
+    /// Time since the value was published.
+    pub fn age(&self) -> Duration {
+        self.published.elapsed()
+    }
+}
+
+/// What a read asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The newest value, new or not.
+    Latest,
+    /// A value newer than the last one returned, marked as returned.
+    Next,
+    /// Such a value, left unmarked.
+    Peek,
 }
 
 /// Reads values of `T` from one topic.
@@ -69,9 +97,11 @@ pub struct Sample<T> {
 /// (`Ok(None)`) until the first value is published. While the topic file does not exist, reads
 /// look for it at most once per millisecond, so a new publisher's first value shows up within
 /// about a millisecond of its creation; once attached, reads make no syscall (except a check,
-/// at most every 10 ms, that the file was not removed or replaced by hand). It maps the topic read-only and never
-/// writes to it. It follows the topic when it is recreated, and reports a type mismatch when
-/// the topic carries another type.
+/// at most every 10 ms, that the file was not removed or replaced by hand). It maps the topic
+/// read-only; only a blocking wait ([`recv_timeout`](Subscriber::recv_timeout)) maps the first
+/// page writable too, to ask the publisher for a wake-up (if the file's permissions allow it).
+/// It follows the topic when it is recreated, and reports a type mismatch when the topic
+/// carries another type.
 ///
 /// ```no_run
 /// let mut subscriber = shm::Subscriber::<f64>::new("sensors/temperature")?;
@@ -90,6 +120,9 @@ pub struct Subscriber<T: ShmMessage> {
     recheck: Recheck,
     /// While detached: the earliest time (CLOCK_MONOTONIC ns) of the next attempt to open.
     next_attach_ns: u64,
+    /// Values published longer ago than this (ns) are not returned.
+    max_age_ns: Option<u64>,
+    spin_ns: u64,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -122,9 +155,9 @@ enum Attach {
     /// No topic file (yet), or it was removed.
     Detached,
     /// The topic carries another type; kept to notice when it is replaced.
-    Mismatch(Segment<ReadOnly>, Box<SchemaMismatch>),
-    /// Attached to a topic of our type.
-    Ready(Segment<ReadOnly>),
+    Mismatch(Arc<Segment<ReadOnly>>, Box<SchemaMismatch>),
+    /// Attached to a topic of our type (shared with the sleepers of blocking waits).
+    Ready(Arc<Segment<ReadOnly>>),
 }
 
 /// Options for opening a [`Subscriber`]; see [`Subscriber::builder`].
@@ -132,6 +165,8 @@ enum Attach {
 pub struct SubscriberBuilder<T: ShmMessage> {
     topic: String,
     root: Option<PathBuf>,
+    max_age: Option<Duration>,
+    spin: Duration,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -141,11 +176,30 @@ impl<T: ShmMessage> fmt::Debug for SubscriberBuilder<T> {
             .field("topic", &self.topic)
             .field("type", &T::SCHEMA.type_name())
             .field("root", &self.root)
+            .field("max_age", &self.max_age)
+            .field("spin", &self.spin)
             .finish()
     }
 }
 
 impl<T: ShmMessage> SubscriberBuilder<T> {
+    /// Values published longer ago than `age` count as no value: reads return `Ok(None)` and
+    /// blocking waits wait for a fresher one (like the original library's expiry time). A
+    /// publisher that stops publishing thus reads as "no data" after `age`.
+    pub fn max_age(mut self, age: Duration) -> Self {
+        self.max_age = Some(age);
+        self
+    }
+
+    /// How long a blocking wait spins (polling the topic, no syscall) before it sleeps
+    /// (default 20 µs). Spinning answers a value that arrives within that time fastest; a
+    /// sleep is woken by the publisher through a futex, in some microseconds more. Zero sleeps
+    /// at once.
+    pub fn spin(mut self, spin: Duration) -> Self {
+        self.spin = spin;
+        self
+    }
+
     /// Directory of topic files (default: `$SHM_ROOT`, else `/dev/shm`).
     pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
         self.root = Some(dir.into());
@@ -181,6 +235,10 @@ impl<T: ShmMessage> SubscriberBuilder<T> {
             retries: 0,
             recheck: Recheck::default(),
             next_attach_ns: 0,
+            max_age_ns: self
+                .max_age
+                .map(|a| u64::try_from(a.as_nanos()).unwrap_or(u64::MAX)),
+            spin_ns: u64::try_from(self.spin.as_nanos()).unwrap_or(u64::MAX),
             _type: PhantomData,
         };
         sub.attach()?;
@@ -202,6 +260,8 @@ impl<T: ShmMessage> Subscriber<T> {
         SubscriberBuilder {
             topic: topic.to_owned(),
             root: None,
+            max_age: None,
+            spin: DEFAULT_SPIN,
             _type: PhantomData,
         }
     }
@@ -210,19 +270,152 @@ impl<T: ShmMessage> Subscriber<T> {
     /// published yet (or the topic does not exist). Never returns a torn value, and never an
     /// older value after a newer one.
     pub fn latest(&mut self) -> Result<Option<Sample<T>>, SubscribeError> {
-        self.read(false)
+        Ok(self.read(Mode::Latest)?.0)
     }
 
     /// The newest value if it is newer than the last one this subscriber returned; `Ok(None)`
     /// otherwise. Values published in between are skipped (this is a "latest value" topic,
     /// not a queue).
     pub fn try_recv(&mut self) -> Result<Option<Sample<T>>, SubscribeError> {
-        self.read(true)
+        Ok(self.read(Mode::Next)?.0)
+    }
+
+    /// Waits for a value newer than the last one this subscriber returned, and returns it. See
+    /// [`recv_timeout`](Subscriber::recv_timeout); this one has no deadline (it still ends if
+    /// the publisher dies).
+    pub fn recv(&mut self) -> Result<Sample<T>, RecvError> {
+        self.wait_until(Wait::for_next(None))
+    }
+
+    /// Waits up to `timeout` for a value newer than the last one this subscriber returned, and
+    /// returns it (at once if there already is one).
+    ///
+    /// Spins briefly (see [`SubscriberBuilder::spin`]), then sleeps on a futex in the topic
+    /// header that the publisher wakes when it publishes; a publisher nobody waits for makes no
+    /// syscall. The wait ends with
+    /// - [`RecvError::Timeout`] at the deadline (not before);
+    /// - [`RecvError::PublisherGone`] as soon as the publisher, seen alive when the wait went
+    ///   to sleep (after its spin), has exited or been killed (noticed at once for a clean
+    ///   exit, within [`CHECK_INTERVAL`](crate::wait::CHECK_INTERVAL) for a killed one). A wait
+    ///   that finds no live publisher waits for one to take the topic over;
+    /// - [`RecvError::Subscribe`] if the topic is recreated with another type.
+    ///
+    /// A topic that is removed, recreated or replaced during the wait is followed. A value
+    /// older than the subscriber's [`max_age`](SubscriberBuilder::max_age) does not end it.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Sample<T>, RecvError> {
+        self.wait_until(Wait::for_next(Some(timeout)))
+    }
+
+    /// As [`recv_timeout`](Subscriber::recv_timeout), until `deadline`.
+    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<Sample<T>, RecvError> {
+        self.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    }
+
+    fn wait_until(&mut self, mut wait: Wait) -> Result<Sample<T>, RecvError> {
+        loop {
+            match self.wait_step(&mut wait)? {
+                WaitStep::Ready(sample) => return Ok(sample),
+                WaitStep::Block(sleeper) => sleeper.block(),
+            }
+        }
+    }
+
+    /// One step of a blocking wait: looks at the topic and either ends the wait (a new value,
+    /// or an error such as [`RecvError::Timeout`]) or returns a [`Sleeper`] to block on before
+    /// the next step. [`recv_timeout`](Subscriber::recv_timeout) is this in a loop; a caller
+    /// that must not hold the subscriber while blocked (a language binding releasing its
+    /// interpreter lock, a thread that checks a stop flag between steps) writes the loop itself.
+    ///
+    /// ```no_run
+    /// use shm::wait::{Wait, WaitStep};
+    /// # let mut subscriber = shm::Subscriber::<u64>::new("ticks")?;
+    /// let mut wait = Wait::for_next(Some(std::time::Duration::from_secs(1)));
+    /// let sample = loop {
+    ///     match subscriber.wait_step(&mut wait)? {
+    ///         WaitStep::Ready(sample) => break sample,
+    ///         WaitStep::Block(sleeper) => sleeper.block(), // at most 50 ms at a time
+    ///     }
+    /// };
+    /// # Ok::<(), shm::RecvError>(())
+    /// ```
+    pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<T>, RecvError> {
+        // Read before looking at the topic: a wake-up after this point is not lost.
+        let ticket = match &self.state {
+            Attach::Ready(seg) => Some((seg.segment_id(), seg.wake_ticket())),
+            _ => None,
+        };
+        let mode = if wait.consume { Mode::Next } else { Mode::Peek };
+        let (sample, seen) = self.read(mode)?;
+        if let Some(sample) = sample {
+            return Ok(WaitStep::Ready(sample));
+        }
+        let now = sys::monotonic_ns();
+        if now >= wait.deadline_ns {
+            return Err(RecvError::Timeout {
+                topic: self.topic.as_str().to_owned(),
+                waited: Duration::from_nanos(now.saturating_sub(wait.start_ns)),
+            });
+        }
+        // (A topic of another type made `read` fail above.)
+        let Attach::Ready(seg) = &self.state else {
+            return Ok(WaitStep::Block(Sleeper::pause(
+                wait.deadline_ns.min(now + DETACHED_POLL_NS),
+            )));
+        };
+        let ticket = match ticket {
+            Some((id, ticket)) if id == seg.segment_id() => ticket,
+            // Attached to another file during this step: look at it again at once.
+            _ => return Ok(WaitStep::Block(Sleeper::pause(now))),
+        };
+        if wait.spin_pending {
+            wait.spin_pending = false;
+            if self.spin_ns > 0 {
+                let spin = self.spin_ns.min(check_interval_ns());
+                let until = wait.deadline_ns.min(now.saturating_add(spin));
+                return Ok(WaitStep::Block(Sleeper::spin(seg.clone(), seen, until)));
+            }
+        }
+        if now >= wait.next_check_ns || wait.slept {
+            wait.next_check_ns = now.saturating_add(check_interval_ns());
+            wait.slept = false;
+            // Removed or replaced by hand: nothing in the mapping says so, and nobody will
+            // wake this file's sleepers. Look at the path again at once.
+            if seg.replaced_at(&self.path) {
+                self.state = Attach::Detached;
+                self.next_attach_ns = 0;
+                return Ok(WaitStep::Block(Sleeper::pause(now)));
+            }
+            let alive = sys::publisher_lock_held(seg.file()).map_err(|e| {
+                SubscribeError::from(IoFailure::new(&self.path, "query the lock of", e))
+            })?;
+            if alive {
+                wait.saw_alive = true;
+            } else if wait.saw_alive {
+                return Err(RecvError::PublisherGone {
+                    topic: self.topic.as_str().to_owned(),
+                    owner: seg.owner(),
+                });
+            }
+        }
+        // A waiter the publisher can wake checks the topic after every wake-up; one that polls
+        // (it may only read the file) only every check interval.
+        wait.slept = seg.can_ask_for_wake_up();
+        let until = wait.deadline_ns.min(wait.next_check_ns);
+        Ok(WaitStep::Block(Sleeper::futex(
+            seg.clone(),
+            ticket,
+            seen,
+            until,
+        )))
     }
 
     /// Whether a live publisher holds the topic right now. Asks the kernel about the
     /// publisher's lock (one syscall), so it does not depend on pids, which are reused.
     pub fn publisher_alive(&mut self) -> Result<bool, SubscribeError> {
+        // A syscall anyway: look for a topic file now, not after the read rate limit.
+        if matches!(self.state, Attach::Detached) {
+            self.next_attach_ns = 0;
+        }
         self.attach_if_needed()?;
         match &self.state {
             Attach::Ready(seg) | Attach::Mismatch(seg, _) => sys::publisher_lock_held(seg.file())
@@ -304,7 +497,7 @@ impl<T: ShmMessage> Subscriber<T> {
         }
         if seg.schema_hash() != T::SCHEMA.hash() {
             let mismatch = self.mismatch(&seg)?;
-            self.state = Attach::Mismatch(seg, Box::new(mismatch));
+            self.state = Attach::Mismatch(Arc::new(seg), Box::new(mismatch));
             return Ok(());
         }
         let l = seg.layout();
@@ -323,7 +516,7 @@ impl<T: ShmMessage> Subscriber<T> {
                 },
             });
         }
-        self.state = Attach::Ready(seg);
+        self.state = Attach::Ready(Arc::new(seg));
         Ok(())
     }
 
@@ -343,12 +536,13 @@ impl<T: ShmMessage> Subscriber<T> {
         })
     }
 
-    fn read(&mut self, only_new: bool) -> Result<Option<Sample<T>>, SubscribeError> {
+    /// One read in `mode`, and the publish sequence it saw (0: none), which a wait sleeps on.
+    fn read(&mut self, mode: Mode) -> Result<(Option<Sample<T>>, u64), SubscribeError> {
         let mut reattached = false;
         loop {
             self.attach_if_needed()?;
-            let (sample, segment, seq_base) = match &self.state {
-                Attach::Detached => return Ok(None),
+            let (found, segment, seq_base) = match &self.state {
+                Attach::Detached => return Ok((None, 0)),
                 Attach::Mismatch(seg, m) => {
                     if !reattached && self.recheck.due() && seg.replaced_at(&self.path) {
                         reattached = true;
@@ -372,21 +566,39 @@ impl<T: ShmMessage> Subscriber<T> {
                     )
                 }
             };
+            let Some(mut sample) = found else {
+                return Ok((None, 0));
+            };
+            let seen = sample.seq;
+            if let Some(max_age) = self.max_age_ns
+                && sys::monotonic_ns().saturating_sub(sample.published.0) > max_age
+            {
+                return Ok((None, seen));
+            }
             // New: a later sequence number in the same file; in another file, any value
             // published there (not one carried over from the file it replaced, which this
             // subscriber may already have returned).
-            let is_new = sample.as_ref().is_some_and(|s| {
-                s.seq > self.last_seq || (segment != self.last_segment && s.seq > seq_base)
-            });
-            if is_new {
-                if let Some(s) = &sample {
-                    self.last_seq = s.seq;
-                    self.last_segment = segment;
-                }
-            } else if only_new {
-                return Ok(None);
+            sample.is_new = sample.seq > self.last_seq
+                || (segment != self.last_segment && sample.seq > seq_base);
+            if !sample.is_new {
+                return Ok(((mode == Mode::Latest).then_some(sample), seen));
             }
-            return Ok(sample);
+            if self.last_segment != 0 {
+                // Numbering continues in the same file and through takeovers (a new file's
+                // `seq_base` is the last number of the one it replaced); a file made anew
+                // starts again at 1, and then only its own skipped values are known.
+                let previous = if segment == self.last_segment || seq_base >= self.last_seq {
+                    self.last_seq
+                } else {
+                    seq_base
+                };
+                sample.missed = sample.seq.saturating_sub(previous).saturating_sub(1);
+            }
+            if mode != Mode::Peek {
+                self.last_seq = sample.seq;
+                self.last_segment = segment;
+            }
+            return Ok((Some(sample), seen));
         }
     }
 }
@@ -433,6 +645,8 @@ fn read_consistent<T: ShmMessage>(
                     value,
                     seq,
                     published: Timestamp(time_ns),
+                    is_new: false,
+                    missed: 0,
                 }));
             }
         }

@@ -5,17 +5,19 @@
 //! shm-test-helper publish   <kind> <topic> <count> <interval_us>   # count 0: forever
 //! shm-test-helper hold      <kind> <topic>                         # publish 1 value, wait for stdin EOF
 //! shm-test-helper subscribe <kind> <topic> <count> <timeout_ms>
+//! shm-test-helper wait      <kind> <topic> <count> <timeout_ms>    # blocking recv_timeout
+//! shm-test-helper stepper   <kind> <topic>         # stdin: p = publish, d = drop, q = exit(0)
 //! shm-test-helper hash      <kind>
 //! shm-test-helper stress-write <kind> <topic> <millis>
 //! shm-test-helper stress-read  <kind> <topic> <millis>
 //! ```
 //! kinds: pose, pose-v2, u64, i64, f64, bool, s8, s64, s1k, s64k
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::process::exit;
 use std::time::{Duration, Instant};
 
-use shm::{Publisher, ShmMessage, SubscribeError, Subscriber};
+use shm::{Publisher, RecvError, ShmMessage, SubscribeError, Subscriber};
 use shm_integration::payload::{Payload, S1K, S8, S64, S64K};
 use shm_integration::{TestPose, v2};
 
@@ -177,6 +179,54 @@ fn subscribe<T: Kind>(args: &[String]) {
     }
 }
 
+/// Blocking waits: one line per `recv_timeout` (`GOT seq counter age_ns missed`, `TIMEOUT
+/// waited_us`, `GONE pid`, `ERR message`), each after a `WAITING` line.
+fn wait<T: Kind>(args: &[String]) {
+    let topic = arg(args, 2);
+    let count = num(args, 3);
+    let timeout = Duration::from_millis(num(args, 4));
+    let mut s = Subscriber::<T>::new(topic).unwrap_or_else(|e| fail(e, 3));
+    println!("READY {}", std::process::id());
+    for _ in 0..count {
+        println!("WAITING");
+        match s.recv_timeout(timeout) {
+            Ok(sample) => {
+                let age = sample.age().as_nanos();
+                let Some(c) = sample.value.check() else {
+                    fail(format!("torn value at seq {}", sample.seq), 6)
+                };
+                println!("GOT {} {c} {age} {}", sample.seq, sample.missed);
+            }
+            Err(RecvError::Timeout { waited, .. }) => println!("TIMEOUT {}", waited.as_micros()),
+            Err(RecvError::PublisherGone { owner, .. }) => println!("GONE {}", owner.pid),
+            Err(e) => println!("ERR {e}"),
+        }
+    }
+    println!("DONE");
+}
+
+/// A publisher driven by stdin lines: `p` publishes the next value (`PUB seq`), `d` drops the
+/// publisher (`DROPPED`), `q` exits at once without dropping it.
+fn stepper<T: Kind>(args: &[String]) {
+    let topic = arg(args, 2);
+    let mut p = Some(Publisher::<T>::new(topic).unwrap_or_else(|e| fail(e, 3)));
+    println!("READY {}", std::process::id());
+    for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+        match (line.trim(), p.as_mut()) {
+            ("p", Some(publisher)) => {
+                let seq = publisher.publish(&T::make(publisher.next_seq()));
+                println!("PUB {seq}");
+            }
+            ("d", _) => {
+                p = None;
+                println!("DROPPED");
+            }
+            ("q", _) => exit(0),
+            (other, _) => fail(format!("bad command {other:?}"), 2),
+        }
+    }
+}
+
 fn stress_write<T: Kind>(args: &[String]) {
     let topic = arg(args, 2);
     let millis = num(args, 3);
@@ -248,6 +298,8 @@ fn dispatch<T: Kind>(args: &[String]) {
         "publish" => publish::<T>(args),
         "hold" => hold::<T>(args),
         "subscribe" => subscribe::<T>(args),
+        "wait" => wait::<T>(args),
+        "stepper" => stepper::<T>(args),
         "stress-write" => stress_write::<T>(args),
         "stress-read" => stress_read::<T>(args),
         "hash" => hash::<T>(args),

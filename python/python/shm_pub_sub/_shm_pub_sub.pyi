@@ -1,7 +1,7 @@
 """Type stubs of the compiled part of ``shm_pub_sub``."""
 
 from types import TracebackType
-from typing import Generic, List, Literal, Optional, Tuple, Type, TypeVar, overload
+from typing import Any, Callable, Coroutine, Generic, List, Literal, Optional, Tuple, Type, TypeVar, overload
 
 __version__: str
 MIN_BUFFER_NUM: int
@@ -91,14 +91,28 @@ class Subscriber(Generic[_V]):
     """Reads the values of one topic."""
 
     @overload
-    def __init__(self: "Subscriber[bool]", name: str, default_value: bool) -> None: ...
+    def __init__(
+        self: "Subscriber[bool]", name: str, default_value: bool, *, max_age: Optional[float] = None
+    ) -> None: ...
     @overload
-    def __init__(self: "Subscriber[int]", name: str, default_value: int) -> None: ...
+    def __init__(
+        self: "Subscriber[int]", name: str, default_value: int, *, max_age: Optional[float] = None
+    ) -> None: ...
     @overload
-    def __init__(self: "Subscriber[float]", name: str, default_value: float) -> None: ...
+    def __init__(
+        self: "Subscriber[float]", name: str, default_value: float, *, max_age: Optional[float] = None
+    ) -> None: ...
     def __class_getitem__(cls, item: object) -> object: ...
-    def subscribe(self) -> Tuple[_V, bool]:
-        """``(newest value, True)``, or ``(default_value, False)`` while there is no data."""
+    def subscribe(self, timeout: Optional[float] = None) -> Tuple[_V, bool]:
+        """Without timeout: ``(newest value, True)``, or ``(default_value, False)`` while there is
+        no data. With ``timeout`` (s): waits for a newer value; ``(last or default, False)`` if
+        none arrives (or the publisher dies) in time."""
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Waits until a newer value is available (without reading it); ``False`` on timeout."""
+    def _wait(self, timeout: Optional[float], stop: Callable[[], object]) -> str: ...
+    def _take(self) -> Optional[_V]: ...
+    def recv(self, timeout: Optional[float] = None) -> Coroutine[Any, Any, _V]:
+        """``await sub.recv()``: the next new value; ``TimeoutError`` after ``timeout`` s."""
     def close(self) -> None:
         """Unmaps the topic; idempotent."""
     def __enter__(self) -> "Subscriber[_V]": ...
@@ -122,6 +136,14 @@ class Subscriber(Generic[_V]):
     def last_seq(self) -> Optional[int]: ...
     @property
     def last_publish_time_ns(self) -> Optional[int]: ...
+    @property
+    def is_new(self) -> Optional[bool]: ...
+    @property
+    def missed(self) -> Optional[int]: ...
+    @property
+    def publisher_alive(self) -> bool: ...
+    @property
+    def max_age(self) -> Optional[float]: ...
     @property
     def closed(self) -> bool: ...
 

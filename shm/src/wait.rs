@@ -1,0 +1,202 @@
+//! Blocking waits for new values: a short spin, then a shared futex in the topic header.
+//!
+//! [`Subscriber::recv_timeout`](crate::Subscriber::recv_timeout) is a loop of
+//! [`Subscriber::wait_step`](crate::Subscriber::wait_step) (look at the topic; decide whether
+//! the wait is over) and [`Sleeper::block`] (block until the topic may have changed). The two
+//! are public so that a wait can block without holding the subscriber: a Python binding
+//! releases its interpreter lock only around `block`, and checks for Ctrl-C between steps.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use crate::Sample;
+use crate::segment::{ReadOnly, STATE_LIVE, Segment};
+use crate::sys;
+
+/// How often a sleeping wait wakes up on its own to check that the publisher is alive and that
+/// the topic file was not removed or replaced by hand. Bounds how late such events are noticed
+/// (a publisher's clean exit and the library's own replacements wake sleepers at once).
+pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Overrides [`CHECK_INTERVAL`] (in ms) when set; for tests, which raise it to show that every
+/// wake-up comes from the publisher, not from the periodic check.
+pub const CHECK_INTERVAL_ENV: &str = "SHM_WAIT_CHECK_MS";
+
+/// [`CHECK_INTERVAL`] in ns, or the override from [`CHECK_INTERVAL_ENV`].
+pub(crate) fn check_interval_ns() -> u64 {
+    static NS: OnceLock<u64> = OnceLock::new();
+    *NS.get_or_init(|| {
+        std::env::var(CHECK_INTERVAL_ENV)
+            .ok()
+            .and_then(|ms| ms.parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map_or(CHECK_INTERVAL.as_nanos() as u64, |ms| {
+                ms.saturating_mul(1_000_000)
+            })
+    })
+}
+/// While the topic file does not exist, a wait looks for it this often.
+pub(crate) const DETACHED_POLL_NS: u64 = 5_000_000;
+/// A subscriber that may only read the topic file (another user's topic created with mode
+/// 0o640 or 0o644) cannot ask the publisher for a wake-up; it looks at the topic this often.
+const UNREGISTERED_POLL_NS: u64 = 1_000_000;
+/// Default spin before sleeping; see [`SubscriberBuilder::spin`](crate::SubscriberBuilder::spin).
+pub const DEFAULT_SPIN: Duration = Duration::from_micros(20);
+
+/// The state of one blocking wait, across its steps; see
+/// [`Subscriber::wait_step`](crate::Subscriber::wait_step).
+#[derive(Debug, Clone)]
+pub struct Wait {
+    pub(crate) start_ns: u64,
+    /// `CLOCK_MONOTONIC` ns; `u64::MAX` for no deadline.
+    pub(crate) deadline_ns: u64,
+    /// Read (and mark as seen) the value the wait ends with, or only report that it exists.
+    pub(crate) consume: bool,
+    pub(crate) spin_pending: bool,
+    /// Whether the publisher was seen alive during this wait (so that its death ends it).
+    pub(crate) saw_alive: bool,
+    pub(crate) next_check_ns: u64,
+    /// The last block was a futex sleep the publisher wakes: if it ended without a new value
+    /// (a publisher leaving, a file retired), check the topic at once.
+    pub(crate) slept: bool,
+}
+
+impl Wait {
+    fn new(timeout: Option<Duration>, consume: bool) -> Wait {
+        let start_ns = sys::monotonic_ns();
+        let deadline_ns = timeout
+            .and_then(|t| u64::try_from(t.as_nanos()).ok())
+            .map_or(u64::MAX, |t| start_ns.saturating_add(t));
+        Wait {
+            start_ns,
+            deadline_ns,
+            consume,
+            spin_pending: true,
+            saw_alive: false,
+            next_check_ns: 0,
+            slept: false,
+        }
+    }
+
+    /// A wait for the next value newer than the last one the subscriber returned, which the
+    /// wait then returns (and marks as seen). `None`: no deadline.
+    pub fn for_next(timeout: Option<Duration>) -> Wait {
+        Wait::new(timeout, true)
+    }
+
+    /// A wait until such a value is available, without reading it: the next
+    /// [`try_recv`](crate::Subscriber::try_recv) returns it.
+    pub fn for_available(timeout: Option<Duration>) -> Wait {
+        Wait::new(timeout, false)
+    }
+
+    /// Time since the wait began.
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_nanos(sys::monotonic_ns().saturating_sub(self.start_ns))
+    }
+}
+
+/// What a wait does next; see [`Subscriber::wait_step`](crate::Subscriber::wait_step).
+#[derive(Debug)]
+#[must_use = "block on the sleeper, or use the sample"]
+pub enum WaitStep<T> {
+    /// A new value: the wait is over. (With [`Wait::for_available`] it was not marked as seen.)
+    Ready(Sample<T>),
+    /// Nothing new yet: call [`Sleeper::block`], then step again.
+    Block(Sleeper),
+}
+
+/// Blocks a waiting thread until the topic may have changed; holds no borrow of the subscriber,
+/// so it can block on another thread or with a language runtime's lock released.
+#[must_use = "call .block()"]
+pub struct Sleeper(Sleep);
+
+impl std::fmt::Debug for Sleeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (how, until) = match &self.0 {
+            Sleep::Pause(until) => ("pause", until),
+            Sleep::Spin { until, .. } => ("spin", until),
+            Sleep::Futex { until, .. } => ("futex", until),
+        };
+        f.debug_struct("Sleeper")
+            .field("how", &how)
+            .field("until_ns", until)
+            .finish()
+    }
+}
+
+enum Sleep {
+    /// Sleep until this time (no topic file to wait on).
+    Pause(u64),
+    /// Spin until the publish sequence moves away from `seen`, or until `until`.
+    Spin {
+        seg: Arc<Segment<ReadOnly>>,
+        seen: u64,
+        until: u64,
+    },
+    /// Sleep on the topic's futex until woken or until `until`.
+    Futex {
+        seg: Arc<Segment<ReadOnly>>,
+        ticket: u32,
+        seen: u64,
+        until: u64,
+    },
+}
+
+impl Sleeper {
+    pub(crate) fn pause(until_ns: u64) -> Sleeper {
+        Sleeper(Sleep::Pause(until_ns))
+    }
+
+    pub(crate) fn spin(seg: Arc<Segment<ReadOnly>>, seen: u64, until_ns: u64) -> Sleeper {
+        Sleeper(Sleep::Spin {
+            seg,
+            seen,
+            until: until_ns,
+        })
+    }
+
+    pub(crate) fn futex(
+        seg: Arc<Segment<ReadOnly>>,
+        ticket: u32,
+        seen: u64,
+        until_ns: u64,
+    ) -> Sleeper {
+        Sleeper(Sleep::Futex {
+            seg,
+            ticket,
+            seen,
+            until: until_ns,
+        })
+    }
+
+    /// Blocks until the topic may have changed, or at most until the next check this wait
+    /// must make (never longer than [`CHECK_INTERVAL`], nor past the wait's deadline). May
+    /// return early, e.g. on a signal.
+    pub fn block(self) {
+        match self.0 {
+            Sleep::Pause(until) => {
+                let left = until.saturating_sub(sys::monotonic_ns());
+                if left > 0 {
+                    std::thread::sleep(Duration::from_nanos(left));
+                }
+            }
+            Sleep::Spin { seg, seen, until } => {
+                let mut spins = 0u32;
+                while seg.publish_seq() == seen && seg.state() == STATE_LIVE {
+                    spins = spins.wrapping_add(1);
+                    if spins.is_multiple_of(64) && sys::monotonic_ns() >= until {
+                        return;
+                    }
+                    std::hint::spin_loop();
+                }
+            }
+            Sleep::Futex {
+                seg,
+                ticket,
+                seen,
+                until,
+            } => seg.sleep(ticket, seen, until, UNREGISTERED_POLL_NS),
+        }
+    }
+}

@@ -371,16 +371,25 @@ fn a_subscriber_that_may_only_read_still_wakes_up() {
         .mode(0o644)
         .create()
         .unwrap();
-    let mut w = Proc::spawn_as(
+    // It cannot ask for a wake-up, so it looks at the topic every millisecond; with the
+    // periodic self-check pushed out to 10 minutes, the publisher's clean exit must still be
+    // reported at once (its exit bumps the futex word the poller sleeps on).
+    let mut w = Proc::spawn_with(
         Path::new(env!("CARGO_BIN_EXE_shm-test-helper")),
         root.path(),
-        &["wait", "u64", "shared", "1", "15000"],
+        &["wait", "u64", "shared", "2", "60000"],
         Some(NOBODY),
+        &[(shm::wait::CHECK_INTERVAL_ENV, "600000")],
     );
     w.expect_line("WAITING", T);
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(p.publish(&5), 1);
     assert_eq!(got(&w.expect_line("GOT", T)).0, 1);
+    // (It cannot set the sleeping flag to show it sleeps: give it time to look at the lock.)
+    w.expect_line("WAITING", T);
+    std::thread::sleep(Duration::from_millis(300));
+    drop(p);
+    w.expect_line("GONE", T);
     assert!(w.wait(T).success());
 }
 

@@ -170,7 +170,8 @@ impl<T: ShmMessage> PublisherBuilder<T> {
             .map_err(|e| IoFailure::new(&root, "register the fork handler for", e))?;
         // Each pass either finishes or observed another process change the path meanwhile.
         for _ in 0..16 {
-            if let Some((seg, next_seq, takeover)) = plan.attempt(&topic)? {
+            if let Some((mut seg, next_seq, takeover)) = plan.attempt(&topic)? {
+                seg.use_light_fence();
                 return Ok(Publisher {
                     _fork_guard: sys::ForkGuard::new(seg.file()),
                     seg,

@@ -239,7 +239,8 @@ pub(crate) struct Segment<A: Access> {
     /// (`None` when this process may only read the file).
     doorbell: OnceLock<Option<MmapRaw>>,
     /// Publishers only: this process is registered for heavy fences, so a publish needs only
-    /// the light half of the wake-up handshake's fence (see `sys::heavy_fence`).
+    /// the light half of the wake-up handshake's fence (see `sys::heavy_fence`). Set by
+    /// [`Segment::<ReadWrite>::use_light_fence`].
     light_fence: bool,
     _access: PhantomData<A>,
 }
@@ -377,7 +378,7 @@ impl<A: Access> Segment<A> {
             dev: meta.dev(),
             ino: meta.ino(),
             doorbell: OnceLock::new(),
-            light_fence: A::WRITABLE && crate::sys::register_for_heavy_fences(),
+            light_fence: false,
             _access: PhantomData,
         }
     }
@@ -551,12 +552,6 @@ impl Segment<ReadOnly> {
         ticket
     }
 
-    /// Whether this process can ask the publisher for a wake-up (it may open the file for
-    /// writing, to set the sleeping flag); maps the flag's page on first use.
-    pub(crate) fn can_ask_for_wake_up(&self) -> bool {
-        self.doorbell().is_some()
-    }
-
     /// Sleeps until the publisher publishes something after `seen` (the publish sequence the
     /// caller last looked at), the segment is retired or released, or `deadline_ns`
     /// (`CLOCK_MONOTONIC`) passes. May return early; callers look at the topic again.
@@ -717,6 +712,13 @@ impl Segment<ReadWrite> {
         self.store_u64(OFF_OWNER_NAME + 8, u64::from_ne_bytes(b), Ordering::Relaxed);
         let n = self.load_u64(OFF_OWNER_COUNT);
         self.store_u64(OFF_OWNER_COUNT, n.wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// Lets publishes use the light half of the wake-up fence, if this process could register
+    /// for the heavy half (see `sys::register_for_heavy_fences`); returns whether it did.
+    pub(crate) fn use_light_fence(&mut self) -> bool {
+        self.light_fence = crate::sys::register_for_heavy_fences();
+        self.light_fence
     }
 
     /// Tells attached subscribers to reopen the topic's path, and wakes those sleeping on it.

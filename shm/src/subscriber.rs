@@ -341,7 +341,7 @@ impl<T: ShmMessage> Subscriber<T> {
     pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<T>, RecvError> {
         // Read before looking at the topic: a wake-up after this point is not lost.
         let ticket = match &self.state {
-            Attach::Ready(seg) => Some((seg.segment_id(), seg.wake_ticket())),
+            Attach::Ready(seg) => Some((Arc::clone(seg), seg.wake_ticket())),
             _ => None,
         };
         let mode = if wait.consume { Mode::Next } else { Mode::Peek };
@@ -363,7 +363,7 @@ impl<T: ShmMessage> Subscriber<T> {
             )));
         };
         let ticket = match ticket {
-            Some((id, ticket)) if id == seg.segment_id() => ticket,
+            Some((before, ticket)) if Arc::ptr_eq(&before, seg) => ticket,
             // Attached to another file during this step: look at it again at once.
             _ => return Ok(WaitStep::Block(Sleeper::pause(now))),
         };
@@ -375,9 +375,9 @@ impl<T: ShmMessage> Subscriber<T> {
                 return Ok(WaitStep::Block(Sleeper::spin(seg.clone(), seen, until)));
             }
         }
-        if now >= wait.next_check_ns || wait.slept {
+        let woken = wait.last_ticket.is_some_and(|t| t != ticket);
+        if now >= wait.next_check_ns || woken {
             wait.next_check_ns = now.saturating_add(check_interval_ns());
-            wait.slept = false;
             // Removed or replaced by hand: nothing in the mapping says so, and nobody will
             // wake this file's sleepers. Look at the path again at once.
             if seg.replaced_at(&self.path) {
@@ -397,9 +397,7 @@ impl<T: ShmMessage> Subscriber<T> {
                 });
             }
         }
-        // A waiter the publisher can wake checks the topic after every wake-up; one that polls
-        // (it may only read the file) only every check interval.
-        wait.slept = seg.can_ask_for_wake_up();
+        wait.last_ticket = Some(ticket);
         let until = wait.deadline_ns.min(wait.next_check_ns);
         Ok(WaitStep::Block(Sleeper::futex(
             seg.clone(),

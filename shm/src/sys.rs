@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 /// Opens an existing topic file without following symlinks (a symlink planted in a shared
 /// directory must not redirect a publisher's writes) and without blocking (opening a named pipe
@@ -262,9 +262,11 @@ pub(crate) unsafe fn futex_wait(word: *const u32, expected: u32, deadline_ns: u6
 const MEMBARRIER_CMD_GLOBAL_EXPEDITED: libc::c_int = 1 << 1;
 const MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: libc::c_int = 1 << 2;
 
-/// Registers this process for global expedited membarriers (once per process, and again in a
-/// child made by `fork`). `false` if the kernel refuses (before Linux 4.16, or a seccomp
-/// filter): this process's publishers then use a full fence on every publish instead.
+/// Registers this process for global expedited membarriers, once per process. `false` if the
+/// kernel refuses (before Linux 4.16, or a seccomp filter): this process's publishers then use
+/// a full fence on every publish instead. A child made by `fork` inherits the registration
+/// (exec drops it, with everything else); registering again in the child, as this does, is
+/// harmless and does not depend on that.
 pub(crate) fn register_for_heavy_fences() -> bool {
     // fork generation + 1 of the last successful registration; 0: none.
     static REGISTERED: AtomicU64 = AtomicU64::new(0);
@@ -291,8 +293,16 @@ pub(crate) fn register_for_heavy_fences() -> bool {
 /// registered by [`register_for_heavy_fences`] has executed a full memory barrier (and this
 /// thread too). `false` if the kernel refuses; callers must then not rely on it.
 pub(crate) fn heavy_fence() -> bool {
+    // Once refused, always refused (a seccomp filter or an old kernel): skip the syscall.
+    static REFUSED: AtomicBool = AtomicBool::new(false);
+    if REFUSED.load(Ordering::Relaxed) {
+        return false;
+    }
     // SAFETY: as above.
     let r = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) };
+    if r != 0 {
+        REFUSED.store(true, Ordering::Relaxed);
+    }
     r == 0
 }
 

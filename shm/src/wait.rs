@@ -56,9 +56,9 @@ pub struct Wait {
     /// Whether the publisher was seen alive during this wait (so that its death ends it).
     pub(crate) saw_alive: bool,
     pub(crate) next_check_ns: u64,
-    /// The last block was a futex sleep the publisher wakes: if it ended without a new value
-    /// (a publisher leaving, a file retired), check the topic at once.
-    pub(crate) slept: bool,
+    /// The wake word when the last futex sleep began: if it changed and there is no new value,
+    /// the publisher left or the file was retired, so the next step checks the topic at once.
+    pub(crate) last_ticket: Option<u32>,
 }
 
 impl Wait {
@@ -74,7 +74,7 @@ impl Wait {
             spin_pending: true,
             saw_alive: false,
             next_check_ns: 0,
-            slept: false,
+            last_ticket: None,
         }
     }
 

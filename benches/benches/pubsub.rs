@@ -1,4 +1,5 @@
-//! Publish and subscribe costs by message size, and a cross-process round trip.
+//! Publish and subscribe costs by message size next to a plain `memcpy` of the same size, the
+//! publisher's cost with 0 to 16 subscriber processes, and a cross-process round trip.
 //!
 //! The round trip re-executes this binary as an echo process (`SHM_BENCH_ECHO=<root>`): it
 //! busy-polls topic `ping` and publishes every new value on `pong`; the benchmark publishes a
@@ -10,9 +11,10 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use shm::{Publisher, ShmMessage, Subscriber};
+use shm::{Publisher, ShmMessage, Subscriber, Timestamps};
 
 const ECHO_ENV: &str = "SHM_BENCH_ECHO";
+const READER_ENV: &str = "SHM_BENCH_READER";
 
 struct Root(PathBuf);
 
@@ -45,11 +47,24 @@ fn subscriber<T: ShmMessage>(root: &Path, topic: &str) -> Subscriber<T> {
         .expect("subscriber")
 }
 
-fn bench_size<T: ShmMessage>(c: &mut Criterion, root: &Path, label: &str, value: &T) {
+fn bench_size<T: ShmMessage + Copy>(c: &mut Criterion, root: &Path, label: &str, value: &T) {
     let bytes = size_of::<T>() as u64;
     let mut p = publisher::<T>(root, label);
     let mut s = subscriber::<T>(root, label);
     p.publish(value);
+
+    // The reference: a plain copy of the same size between two buffers of this process.
+    let src: Vec<u8> = vec![7; bytes as usize];
+    let mut dst: Vec<u8> = vec![0; bytes as usize];
+    let mut g = c.benchmark_group("memcpy");
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function(BenchmarkId::from_parameter(label), |b| {
+        b.iter(|| {
+            dst.copy_from_slice(black_box(&src));
+            black_box(&mut dst);
+        })
+    });
+    g.finish();
 
     let mut g = c.benchmark_group("publish");
     g.throughput(Throughput::Bytes(bytes));
@@ -58,10 +73,25 @@ fn bench_size<T: ShmMessage>(c: &mut Criterion, root: &Path, label: &str, value:
     });
     g.finish();
 
-    let mut g = c.benchmark_group("subscribe_latest");
+    // Returns the value by value: fine for small messages, a copy too many for big ones.
+    if bytes <= 64 * 1024 {
+        let mut g = c.benchmark_group("subscribe_latest");
+        g.throughput(Throughput::Bytes(bytes));
+        g.bench_function(BenchmarkId::from_parameter(label), |b| {
+            b.iter(|| black_box(s.latest().expect("read").expect("value").seq))
+        });
+        g.finish();
+    }
+
+    let mut out = Box::new(*value);
+    let mut g = c.benchmark_group("subscribe_latest_into");
     g.throughput(Throughput::Bytes(bytes));
     g.bench_function(BenchmarkId::from_parameter(label), |b| {
-        b.iter(|| black_box(s.latest().expect("read").expect("value").seq))
+        b.iter(|| {
+            let seq = s.latest_into(&mut out).expect("read").expect("value").seq;
+            black_box(&mut out);
+            seq
+        })
     });
     g.finish();
 }
@@ -71,8 +101,73 @@ fn sizes(c: &mut Criterion) {
     bench_size(c, &root.0, "8B", &0u64);
     bench_size(c, &root.0, "64B", &[1u64; 8]);
     bench_size(c, &root.0, "1KiB", &[2u64; 128]);
-    let big = Box::new([3u64; 8192]);
+    let big = vec![3u64; 8192].into_boxed_slice();
+    let big: Box<[u64; 8192]> = big.try_into().expect("64 KiB");
     bench_size(c, &root.0, "64KiB", &*big);
+    let huge = vec![4u64; 131_072].into_boxed_slice();
+    let huge: Box<[u64; 131_072]> = huge.try_into().expect("1 MiB");
+    bench_size(c, &root.0, "1MiB", &*huge);
+
+    // Coarse timestamps: the publish without its ~20 ns precise clock read.
+    let mut p = Publisher::<u64>::builder("coarse")
+        .root(&root.0)
+        .timestamps(Timestamps::Coarse)
+        .create()
+        .expect("publisher");
+    let mut g = c.benchmark_group("publish_coarse_timestamps");
+    g.throughput(Throughput::Bytes(8));
+    g.bench_function(BenchmarkId::from_parameter("8B"), |b| {
+        b.iter(|| p.publish(black_box(&0u64)))
+    });
+    g.finish();
+}
+
+/// Subscriber processes reading the topic in a loop (one read every 50 µs each).
+struct Readers(Vec<Child>);
+
+impl Drop for Readers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The publisher's cost with 0, 1, 4 and 16 subscriber processes reading its topic.
+fn fan_out(c: &mut Criterion) {
+    let root = Root::new("fanout");
+    let mut p = publisher::<[u64; 8]>(&root.0, "fanout");
+    p.publish(&[0; 8]);
+    let mut g = c.benchmark_group("publish_64B_with_subscribers");
+    g.throughput(Throughput::Bytes(64));
+    for n in [0usize, 1, 4, 16] {
+        let _readers = Readers(
+            (0..n)
+                .map(|_| {
+                    Command::new(std::env::current_exe().expect("own path"))
+                        .env(READER_ENV, &root.0)
+                        .spawn()
+                        .expect("spawn a reader")
+                })
+                .collect(),
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        g.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| p.publish(black_box(&[1; 8])))
+        });
+    }
+    g.finish();
+}
+
+/// A subscriber process of `fan_out`.
+fn reader(root: &Path) {
+    let mut s = subscriber::<[u64; 8]>(root, "fanout");
+    let parent = std::os::unix::process::parent_id();
+    while std::os::unix::process::parent_id() == parent {
+        black_box(s.latest().expect("read"));
+        std::thread::sleep(Duration::from_micros(50));
+    }
 }
 
 /// Kills the echo process when the benchmark ends, however it ends.
@@ -156,12 +251,16 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = sizes, round_trip
+    targets = sizes, fan_out, round_trip
 }
 
 fn main() {
     if let Some(root) = std::env::var_os(ECHO_ENV) {
         echo(Path::new(&root));
+        return;
+    }
+    if let Some(root) = std::env::var_os(READER_ENV) {
+        reader(Path::new(&root));
         return;
     }
     benches();

@@ -30,14 +30,17 @@ ECHO = "--echo"
 WAITER = "--waiter"
 
 
-def per_call_ns(loop: Callable[[int], None], calls: int, repeats: int) -> float:
-    """Median over `repeats` of the time per iteration of `loop(calls)`, in ns."""
-    samples = []
+def per_call_ns(loops: Dict[str, Callable[[int], None]], calls: int, repeats: int) -> Dict[str, float]:
+    """For each loop, the median over `repeats` of the time per iteration of `loop(calls)`, in
+    ns. The loops take turns within each repeat, so that a machine whose speed drifts (a
+    noisy VM, frequency scaling) affects them alike and their ratios hold."""
+    samples: Dict[str, List[float]] = {name: [] for name in loops}
     for _ in range(repeats):
-        t0 = time.perf_counter_ns()
-        loop(calls)
-        samples.append((time.perf_counter_ns() - t0) / calls)
-    return statistics.median(samples)
+        for name, loop in loops.items():
+            t0 = time.perf_counter_ns()
+            loop(calls)
+            samples[name].append((time.perf_counter_ns() - t0) / calls)
+    return {name: statistics.median(xs) for name, xs in samples.items()}
 
 
 def call_costs(calls: int, repeats: int) -> Dict[str, float]:
@@ -97,7 +100,7 @@ def call_costs(calls: int, repeats: int) -> Dict[str, float]:
         "subscribe bool": subscribe(sub_b),
         "data, ok = subscribe() float": subscribe_unpack(sub_f),
     }
-    return {name: per_call_ns(loop, calls, repeats) for name, loop in loops.items()}
+    return per_call_ns(loops, calls, repeats)
 
 
 def echo() -> None:

@@ -103,17 +103,24 @@ fn small_and_truncated_files_are_refused() {
 fn newer_format_version_is_refused() {
     let root = TempRoot::new("version");
     let mut bytes = valid_topic(&root, "t");
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
     write(&root.topic_file("t"), &bytes);
     let err = open_sub(&root, "t").unwrap_err();
     assert_eq!(
         format_error(&err),
         &FormatError::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     );
     assert!(err.to_string().contains("upgrade"), "{err}");
+    // Version 1 (the state word at another offset) is refused too, with another remedy.
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    write(&root.topic_file("t"), &bytes);
+    let err = open_sub(&root, "t").unwrap_err();
+    assert!(err.to_string().contains("an older version"), "{err}");
+    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    write(&root.topic_file("t"), &bytes);
     // A publisher does not clobber a newer library's topic either.
     assert!(matches!(
         create_pub(&root, "t").unwrap_err(),
@@ -212,6 +219,77 @@ fn symlinks_at_the_topic_path_are_not_followed() {
     assert!(matches!(err, CreateError::Io { .. }), "{err}");
     assert!(open_sub(&root, "t").is_err());
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+}
+
+#[test]
+fn a_publisher_killed_after_stamping_a_value_is_continued_after_it() {
+    // Killed between completing a slot (stamp 3 << 1) and naming it in the publish sequence
+    // (still 2): readers that follow stamps may return value 3, so a new publisher must not
+    // write another value 3.
+    let root = TempRoot::new("stamped");
+    let mut p = create_pub(&root, "t").unwrap();
+    for i in 1..=3 {
+        p.publish(&TestPose::nth(i));
+    }
+    let path = p.path().to_path_buf();
+    drop(p);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    f.write_all_at(&2u64.to_le_bytes(), 200).unwrap(); // publish_seq, docs/FORMAT.md
+
+    let mut s = open_sub(&root, "t").unwrap();
+    let first = s.latest().unwrap().unwrap();
+    assert_eq!(
+        (first.seq, first.value),
+        (2, TestPose::nth(2)),
+        "named by the header"
+    );
+    let next = s.latest().unwrap().unwrap();
+    assert_eq!(
+        (next.seq, next.value),
+        (3, TestPose::nth(3)),
+        "found by its stamp"
+    );
+    let mut p = create_pub(&root, "t").unwrap();
+    assert_eq!(p.takeover().unwrap().last_seq, 3);
+    assert_eq!(p.publish(&TestPose::nth(4)), 4);
+    let v = s.latest().unwrap().unwrap();
+    assert_eq!((v.seq, v.value), (4, TestPose::nth(4)));
+}
+
+#[test]
+fn a_replacement_after_such_a_crash_carries_the_stamped_value() {
+    // As above, then the next publisher asks for another buffer_num, which replaces the file:
+    // it carries value 3 (the highest stamp), not 2 (what the header named), so the numbers
+    // have no gap and readers following stamps see the new values at once.
+    let root = TempRoot::new("stamped-replace");
+    let mut p = create_pub(&root, "t").unwrap();
+    for i in 1..=3 {
+        p.publish(&TestPose::nth(i));
+    }
+    let path = p.path().to_path_buf();
+    drop(p);
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.write_all_at(&2u64.to_le_bytes(), 200).unwrap();
+    let mut s = open_sub(&root, "t").unwrap();
+    assert_eq!(s.latest().unwrap().unwrap().seq, 2);
+    assert_eq!(s.latest().unwrap().unwrap().seq, 3);
+    let mut p = Publisher::<TestPose>::builder("t")
+        .root(root.path())
+        .buffer_num(5)
+        .create()
+        .unwrap();
+    let takeover = p.takeover().unwrap();
+    assert!(takeover.recreated && takeover.kept_last_value);
+    assert_eq!(takeover.last_seq, 3);
+    let carried = s.latest().unwrap().unwrap();
+    assert_eq!((carried.seq, carried.value), (3, TestPose::nth(3)));
+    assert_eq!(p.publish(&TestPose::nth(4)), 4);
+    let v = s.latest().unwrap().unwrap();
+    assert_eq!((v.seq, v.value, v.missed), (4, TestPose::nth(4), 0));
 }
 
 #[test]

@@ -44,6 +44,37 @@ fn publish_then_read_latest_and_new() {
     assert_eq!((newest.seq, newest.value), (10, TestPose::nth(10)));
     assert!(s.try_recv().unwrap().is_none());
     assert_eq!(s.last_seq(), 10);
+
+    // The same, copied into a value of the caller's.
+    let mut out = TestPose::nth(0);
+    let meta = s.latest_into(&mut out).unwrap().unwrap();
+    assert_eq!((meta.seq, meta.is_new, out), (10, false, TestPose::nth(10)));
+    p.publish(&TestPose::nth(11));
+    let meta = s.latest_into(&mut out).unwrap().unwrap();
+    assert_eq!((meta.seq, meta.is_new, out), (11, true, TestPose::nth(11)));
+    assert!(
+        s.try_recv().unwrap().is_none(),
+        "latest_into marked 11 as returned"
+    );
+}
+
+#[test]
+fn coarse_timestamps_are_on_the_same_clock() {
+    let root = TempRoot::new("coarse");
+    let mut p = Publisher::<u64>::builder("coarse")
+        .root(root.path())
+        .timestamps(shm::Timestamps::Coarse)
+        .create()
+        .unwrap();
+    let mut s = subscriber::<u64>(&root, "coarse");
+    let before = Timestamp::now();
+    std::thread::sleep(Duration::from_millis(20));
+    p.publish(&1);
+    let sample = s.latest().unwrap().unwrap();
+    // Never ahead of the precise clock, and at most a timer tick (≤ 10 ms) behind it.
+    assert!(sample.published <= Timestamp::now());
+    assert!(sample.published > before, "{sample:?} vs {before:?}");
+    assert!(sample.age() < Duration::from_secs(5));
 }
 
 #[test]
@@ -419,6 +450,15 @@ fn bools_are_validated_after_a_consistent_read() {
         "{err}"
     );
     assert!(err.to_string().contains("not a valid value"), "{err}");
+    // Reading into a caller's value refuses it too, and leaves the caller's value alone.
+    let mut out = Flags {
+        armed: false,
+        moving: false,
+        count: 9,
+    };
+    let err = s.latest_into(&mut out).unwrap_err();
+    assert!(matches!(err, SubscribeError::InvalidValue { seq: 1, .. }));
+    assert_eq!(out.count, 9);
     // The next good publish is read normally.
     p.publish(&Flags {
         armed: false,
@@ -610,10 +650,20 @@ fn a_reader_that_never_finds_a_consistent_slot_gives_up_with_contended() {
     p.publish(&1);
     let mut s = subscriber::<u64>(&root, "t");
     assert!(s.latest().unwrap().is_some());
-    // Point publish_seq at a value no slot holds, as a writer lapping the ring forever would.
+    // As a writer lapping the ring forever would: the slot after the reader's shows a value
+    // far ahead, and publish_seq names a value no slot holds.
     let f = std::fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .open(p.path())
+        .unwrap();
+    let u64_at = |off: u64| {
+        let mut b = [0u8; 8];
+        f.read_exact_at(&mut b, off).unwrap();
+        u64::from_le_bytes(b)
+    };
+    let (stride, slots_offset) = (u64_at(56), u64_at(64));
+    f.write_all_at(&(100u64 << 1).to_le_bytes(), slots_offset + 2 * stride)
         .unwrap();
     f.write_all_at(&7u64.to_le_bytes(), 200).unwrap();
     let err = s.latest().unwrap_err();

@@ -3,7 +3,7 @@
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt, PyType};
-use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, ShmMessage};
+use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, ShmMessage, Timestamps};
 
 use crate::errors::{ForkedProcessError, closed_error, create_error};
 use crate::value::{Kind, generic_alias, py_repr, to_bool, to_f64, to_i64};
@@ -16,22 +16,31 @@ enum Core {
 }
 
 impl Core {
-    fn create(kind: Kind, name: &str, buffer_num: usize, mode: Option<u32>) -> PyResult<Core> {
+    fn create(
+        kind: Kind,
+        name: &str,
+        buffer_num: usize,
+        mode: Option<u32>,
+        timestamps: Timestamps,
+    ) -> PyResult<Core> {
         fn make<T: ShmMessage>(
             name: &str,
             buffer_num: usize,
             mode: Option<u32>,
+            timestamps: Timestamps,
         ) -> PyResult<shm::Publisher<T>> {
-            let mut builder = shm::Publisher::<T>::builder(name).buffer_num(buffer_num);
+            let mut builder = shm::Publisher::<T>::builder(name)
+                .buffer_num(buffer_num)
+                .timestamps(timestamps);
             if let Some(mode) = mode {
                 builder = builder.mode(mode);
             }
             builder.create().map_err(create_error)
         }
         Ok(match kind {
-            Kind::Bool => Core::Bool(make(name, buffer_num, mode)?),
-            Kind::Int => Core::Int(make(name, buffer_num, mode)?),
-            Kind::Float => Core::Float(make(name, buffer_num, mode)?),
+            Kind::Bool => Core::Bool(make(name, buffer_num, mode, timestamps)?),
+            Kind::Int => Core::Int(make(name, buffer_num, mode, timestamps)?),
+            Kind::Float => Core::Float(make(name, buffer_num, mode, timestamps)?),
         })
     }
 }
@@ -43,7 +52,8 @@ impl Core {
 /// `publish`. `buffer_num` (2 to 4096; `None` means 3) is the number of slots the value
 /// rotates through.
 /// `mode` (default 0o600) may widen read access to the owner's group (0o640) or everyone
-/// (0o644).
+/// (0o644). `timestamps="coarse"` stamps values with the kernel's last timer tick (1–4 ms
+/// resolution) instead of the nanosecond clock, which saves about 20 ns per `publish`.
 ///
 /// A topic has one publisher at a time: a second live one raises `TopicBusyError`; after a
 /// publisher died, a new one takes the topic over and continues its sequence numbers.
@@ -96,18 +106,30 @@ fn mode_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u32>> {
     })
 }
 
+/// `timestamps` as the runtime's option: `"precise"` (default) or `"coarse"`.
+fn timestamps_arg(value: Option<&str>) -> PyResult<Timestamps> {
+    match value {
+        None | Some("precise") => Ok(Timestamps::Precise),
+        Some("coarse") => Ok(Timestamps::Coarse),
+        Some(other) => Err(PyValueError::new_err(format!(
+            "timestamps must be \"precise\" (nanoseconds, the default) or \"coarse\" (the kernel's last timer tick, a few ns cheaper to take), not {other:?}"
+        ))),
+    }
+}
+
 #[pymethods]
 impl Publisher {
     #[new]
     #[pyo3(
-        signature = (name, default_value, buffer_num = None, *, mode = None),
-        text_signature = "(name, default_value, buffer_num=3, *, mode=None)"
+        signature = (name, default_value, buffer_num = None, *, mode = None, timestamps = None),
+        text_signature = "(name, default_value, buffer_num=3, *, mode=None, timestamps='precise')"
     )]
     fn new(
         name: &str,
         default_value: &Bound<'_, PyAny>,
         buffer_num: Option<&Bound<'_, PyAny>>,
         mode: Option<&Bound<'_, PyAny>>,
+        timestamps: Option<&str>,
     ) -> PyResult<Publisher> {
         let kind = Kind::of_default(default_value, "Publisher", name)?;
         let buffer_num = match buffer_num {
@@ -115,7 +137,8 @@ impl Publisher {
             Some(v) => buffer_num_arg(v)?,
         };
         let mode = mode_arg(mode)?;
-        let core = Core::create(kind, name, buffer_num, mode)?;
+        let timestamps = timestamps_arg(timestamps)?;
+        let core = Core::create(kind, name, buffer_num, mode, timestamps)?;
         let path = match &core {
             Core::Bool(p) => p.path(),
             Core::Int(p) => p.path(),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyType;
+use pyo3::types::{PyBool, PyTuple, PyType};
 use shm::wait::{Sleeper, Wait, WaitStep};
 use shm::{RecvError, Sample, ShmMessage};
 
@@ -55,6 +55,9 @@ impl Scalar for f64 {
 /// A sample converted to Python.
 struct Got {
     value: Py<PyAny>,
+    /// `(value, True)`, built once: `subscribe()` returns this same tuple while the value is
+    /// not new, converting nothing (a busy-polling reader's common case).
+    result: Py<PyTuple>,
     seq: u64,
     published_ns: u64,
     is_new: bool,
@@ -63,15 +66,32 @@ struct Got {
 
 impl Got {
     #[inline]
-    fn new<T: Scalar>(py: Python<'_>, s: Sample<T>) -> Got {
-        Got {
-            value: s.value.to_py(py),
+    fn new<T: Scalar>(py: Python<'_>, s: Sample<T>) -> PyResult<Got> {
+        let value = s.value.to_py(py);
+        let result = PyTuple::new(
+            py,
+            [
+                value.clone_ref(py),
+                PyBool::new(py, true).to_owned().into_any().unbind(),
+            ],
+        )?;
+        Ok(Got {
+            value,
+            result: result.unbind(),
             seq: s.seq,
             published_ns: s.published.as_nanos(),
             is_new: s.is_new,
             missed: s.missed,
-        }
+        })
     }
+}
+
+/// What a non-blocking read found.
+enum Read {
+    /// The value returned last time, again.
+    Same,
+    New(PyResult<Got>),
+    Nothing,
 }
 
 /// What one step of a blocking wait decided.
@@ -134,6 +154,8 @@ pub(crate) struct Subscriber {
     default_value: Py<PyAny>,
     path: String,
     max_age: Option<f64>,
+    /// `(default_value, False)`, what a read without data returns.
+    no_data: Py<PyTuple>,
     /// The last value returned, with its sequence number, publish time and freshness.
     last: Option<Got>,
 }
@@ -146,29 +168,31 @@ impl Subscriber {
         }
     }
 
-    /// Keeps `got` as the last value returned, and returns its value.
+    /// Keeps `got` as the last value returned, and returns its `(value, True)`.
     fn keep(&mut self, py: Python<'_>, got: Got) -> Py<PyAny> {
-        let value = got.value.clone_ref(py);
+        let result = got.result.clone_ref(py).into_any();
         self.last = Some(got);
-        value
+        result
     }
 
-    /// The last value returned, or the default: what a wait that ends without data returns.
-    fn last_or_default(&self, py: Python<'_>) -> Py<PyAny> {
-        match &self.last {
+    /// `(last value returned or default_value, False)`: what a wait that ends without data
+    /// returns.
+    fn last_or_default(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let value = match &self.last {
             Some(got) => got.value.clone_ref(py),
             None => self.default_value.clone_ref(py),
-        }
+        };
+        Ok((value, false).into_pyobject(py)?.into_any().unbind())
     }
 
     fn step(&mut self, py: Python<'_>, wait: &mut Wait) -> PyResult<Step> {
         let kind = self.kind;
         let step = with_core!(self.core()?, s => s.wait_step(wait).map(|step| match step {
-            WaitStep::Ready(sample) => Step::Ready(Got::new(py, sample)),
-            WaitStep::Block(sleeper) => Step::Block(sleeper),
+            WaitStep::Ready(sample) => Got::new(py, sample).map(Step::Ready),
+            WaitStep::Block(sleeper) => Ok(Step::Block(sleeper)),
         }));
         match step {
-            Ok(step) => Ok(step),
+            Ok(step) => step,
             Err(RecvError::Timeout { .. }) => Ok(Step::Ended(End::Timeout)),
             Err(RecvError::PublisherGone { .. }) => Ok(Step::Ended(End::PublisherGone)),
             Err(RecvError::Subscribe(e)) => Err(subscribe_error(py, e, kind)),
@@ -252,6 +276,14 @@ impl Subscriber {
             name: name.to_owned(),
             kind,
             default_value: default_value.clone().unbind(),
+            no_data: PyTuple::new(
+                py,
+                [
+                    default_value.clone(),
+                    PyBool::new(py, false).to_owned().into_any(),
+                ],
+            )?
+            .unbind(),
             path,
             max_age,
             last: None,
@@ -274,22 +306,36 @@ impl Subscriber {
     /// Never returns a torn value. Raises `SchemaMismatchError` if the topic was (re)created
     /// with another type.
     #[pyo3(signature = (timeout=None))]
-    fn subscribe(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<(Py<PyAny>, bool)> {
+    fn subscribe(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let Some(seconds) = timeout else {
             let mut me = slf.try_borrow_mut()?;
             let kind = me.kind;
-            let read = with_core!(me.core()?, s => s.latest().map(|o| o.map(|x| Got::new(py, x))));
+            let has_last = me.last.is_some();
+            let read = with_core!(me.core()?, s => s.latest().map(|o| match o {
+                None => Read::Nothing,
+                // Not new: the very value returned last time (same file, same number).
+                Some(x) if !x.is_new && has_last => Read::Same,
+                Some(x) => Read::New(Got::new(py, x)),
+            }));
             return match read {
-                Ok(Some(got)) => Ok((me.keep(py, got), true)),
-                Ok(None) => Ok((me.default_value.clone_ref(py), false)),
+                Ok(Read::Same) => match &mut me.last {
+                    Some(got) => {
+                        got.is_new = false;
+                        got.missed = 0;
+                        Ok(got.result.clone_ref(py).into_any())
+                    }
+                    None => unreachable!("a value not new was returned before"),
+                },
+                Ok(Read::New(got)) => Ok(me.keep(py, got?)),
+                Ok(Read::Nothing) => Ok(me.no_data.clone_ref(py).into_any()),
                 Err(e) => Err(subscribe_error(py, e, kind)),
             };
         };
         let wait = Wait::for_next(timeout_of(Some(seconds))?);
         match Subscriber::wait_loop(slf, wait, None)? {
-            Ok(got) => Ok((slf.try_borrow_mut()?.keep(py, got), true)),
-            Err(_) => Ok((slf.try_borrow()?.last_or_default(py), false)),
+            Ok(got) => Ok(slf.try_borrow_mut()?.keep(py, got)),
+            Err(_) => slf.try_borrow()?.last_or_default(py),
         }
     }
 
@@ -327,7 +373,13 @@ impl Subscriber {
         let kind = me.kind;
         let read = with_core!(me.core()?, s => s.try_recv().map(|o| o.map(|x| Got::new(py, x))));
         match read {
-            Ok(got) => Ok(got.map(|got| me.keep(py, got))),
+            Ok(Some(got)) => {
+                let got = got?;
+                let value = got.value.clone_ref(py);
+                me.keep(py, got);
+                Ok(Some(value))
+            }
+            Ok(None) => Ok(None),
             Err(e) => Err(subscribe_error(py, e, kind)),
         }
     }

@@ -331,3 +331,31 @@ def test_closing_a_subscriber_ends_its_waits_with_value_error(topic):
     waiter.join(timeout=10)
     assert not waiter.is_alive()
     assert errors and "closed" in errors[0]
+
+
+def test_coarse_timestamps_are_on_the_same_clock(topic):
+    pub = shm_pub_sub.Publisher(topic, 0, timestamps="coarse")
+    sub = shm_pub_sub.Subscriber(topic, 0)
+    before = time.monotonic_ns()
+    time.sleep(0.02)
+    pub.publish(1)
+    assert sub.subscribe() == (1, True)
+    # The kernel's last timer tick: never ahead of the precise clock, at most a tick behind.
+    assert before < sub.last_publish_time_ns <= time.monotonic_ns()
+    with pytest.raises(ValueError, match='timestamps must be "precise"'):
+        shm_pub_sub.Publisher(topic + "2", 0, timestamps="tsc")
+
+
+def test_a_value_read_again_is_the_same_object_and_not_new(topic):
+    pub = shm_pub_sub.Publisher(topic, 0)
+    sub = shm_pub_sub.Subscriber(topic, -1)
+    nothing = sub.subscribe()
+    assert nothing == (-1, False) and sub.subscribe() is nothing
+    pub.publish(2**40)
+    first = sub.subscribe()
+    assert first == (2**40, True) and sub.is_new
+    again = sub.subscribe()
+    assert again == first and sub.is_new is False and sub.missed == 0
+    pub.publish(2**40)  # the same number, a new value
+    third = sub.subscribe()
+    assert third == (2**40, True) and sub.is_new and sub.last_seq == 2

@@ -90,8 +90,11 @@ impl FormatError {
     /// What to do about it.
     pub fn remedy(&self) -> &'static str {
         match self {
-            FormatError::UnsupportedVersion { .. } => {
+            FormatError::UnsupportedVersion { found, supported } if found > supported => {
                 "upgrade this program to the library version that created the topic"
+            }
+            FormatError::UnsupportedVersion { .. } => {
+                "an older version of this library created it: stop that version's programs, remove the topic (shm::remove_topic) and restart the publisher"
             }
             FormatError::BadMagic | FormatError::NotAFile => {
                 "it is not a topic of this library and was left untouched: move it away, or use another topic name"

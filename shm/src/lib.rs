@@ -86,7 +86,7 @@ pub use message::ShmMessage;
 pub use name::{DEFAULT_ROOT, NameError, ROOT_ENV, TopicName, default_root};
 pub use publisher::{
     DEFAULT_BUFFER_NUM, DEFAULT_MODE, MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishError, Publisher,
-    PublisherBuilder, Takeover,
+    PublisherBuilder, Takeover, Timestamps,
 };
 pub use schema::Schema;
 pub use subscriber::{Sample, Subscriber, SubscriberBuilder, Timestamp};

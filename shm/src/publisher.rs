@@ -9,7 +9,7 @@ use crate::error::{CreateError, IoFailure, OwnerInfo};
 use crate::message::ShmMessage;
 use crate::name::{TopicName, default_root};
 use crate::segment::{
-    Claim, Layout, MAX_SLOTS, OpenFailure, ReadWrite, STATE_LIVE, Segment, SlotRead, claim,
+    Claim, Layout, MAX_SLOTS, OpenFailure, ReadWrite, STATE_LIVE, Segment, claim,
 };
 use crate::sys::{self, ProcessIdentity};
 
@@ -43,9 +43,29 @@ pub struct Publisher<T: ShmMessage> {
     topic: TopicName,
     path: PathBuf,
     next_seq: u64,
+    /// `next_seq % slot_count`, kept up to date without a division.
+    next_slot: u32,
+    slot_count: u32,
+    timestamps: Timestamps,
     takeover: Option<Takeover>,
     fork_generation: u64,
     _type: PhantomData<fn(&T)>,
+}
+
+/// How a publisher stamps its values with their publish time ([`Sample::published`]).
+///
+/// [`Sample::published`]: crate::Sample::published
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Timestamps {
+    /// `CLOCK_MONOTONIC` to the nanosecond (the default): about 20 ns of each publish.
+    #[default]
+    Precise,
+    /// The same clock as of the kernel's last timer tick (`CLOCK_MONOTONIC_COARSE`, 1–4 ms
+    /// resolution; never ahead of the precise clock): a few ns. For publishers whose rate
+    /// matters more than their subscribers' view of a value's age, which then reads up to a
+    /// tick too old (so `max_age` expires values up to a tick early).
+    Coarse,
 }
 
 /// Errors of [`Publisher::try_publish`].
@@ -90,6 +110,7 @@ pub struct PublisherBuilder<T: ShmMessage> {
     buffer_num: usize,
     mode: Option<u32>,
     root: Option<PathBuf>,
+    timestamps: Timestamps,
     _type: PhantomData<fn(&T)>,
 }
 
@@ -101,11 +122,18 @@ impl<T: ShmMessage> fmt::Debug for PublisherBuilder<T> {
             .field("buffer_num", &self.buffer_num)
             .field("mode", &self.mode)
             .field("root", &self.root)
+            .field("timestamps", &self.timestamps)
             .finish()
     }
 }
 
 impl<T: ShmMessage> PublisherBuilder<T> {
+    /// How values are stamped with their publish time (default [`Timestamps::Precise`]).
+    pub fn timestamps(mut self, timestamps: Timestamps) -> Self {
+        self.timestamps = timestamps;
+        self
+    }
+
     /// Number of slots in the ring (default 3). More slots let slow readers finish a copy while
     /// the publisher keeps writing; each costs one message-size slot of memory.
     pub fn buffer_num(mut self, n: usize) -> Self {
@@ -115,7 +143,9 @@ impl<T: ShmMessage> PublisherBuilder<T> {
 
     /// Permission bits of the topic file (default `0o600`, owner only). Must include `0o600`
     /// and may add read access: `0o640` lets the owner's group subscribe, `0o644` everyone.
-    /// Subscribers never need write access, so none can be given. When set, it also applies
+    /// Subscribers need no write access, so none can be given (a blocking wait in a process
+    /// that may only read the file looks for new values every millisecond instead of being
+    /// woken). When set, it also applies
     /// to an existing topic file this publisher takes over; when not set, a taken-over file
     /// keeps its mode.
     pub fn mode(mut self, mode: u32) -> Self {
@@ -172,7 +202,11 @@ impl<T: ShmMessage> PublisherBuilder<T> {
         for _ in 0..16 {
             if let Some((mut seg, next_seq, takeover)) = plan.attempt(&topic)? {
                 seg.use_light_fence();
+                let slot_count = seg.layout().slot_count;
                 return Ok(Publisher {
+                    next_slot: (next_seq % u64::from(slot_count)) as u32,
+                    slot_count,
+                    timestamps: self.timestamps,
                     _fork_guard: sys::ForkGuard::new(seg.file()),
                     seg,
                     topic,
@@ -244,7 +278,9 @@ impl Plan<'_> {
             Err(OpenFailure::Io(e)) => return Err(e.into()),
         };
         let published = old.publish_seq();
-        let last_seq = published.max(old.seq_base());
+        // A publisher killed between stamping a slot and naming it in the publish sequence
+        // leaves a stamp above it: continue after that too, so that no stamp is reused.
+        let last_seq = published.max(old.seq_base()).max(old.highest_stamped_seq());
         let same_type = old.schema_hash() == self.schema_hash;
         let mut takeover = Takeover {
             previous_owner: old.owner(),
@@ -338,24 +374,18 @@ impl Plan<'_> {
     }
 }
 
-/// The newest complete value of a segment whose publisher is gone (so nothing is writing).
+/// The newest complete value of a segment whose publisher is gone (so nothing is writing): the
+/// one with the highest stamp, which a publisher killed before naming it in the publish sequence
+/// may have left above it (readers following stamps may have returned it already).
 fn read_last(old: &Segment<ReadWrite>) -> Option<Carried> {
     let mut bytes = vec![0u8; old.layout().elem_size as usize];
-    for _ in 0..4 {
-        // SAFETY: `bytes` has `elem_size` writable bytes.
-        match unsafe { old.read_newest(bytes.as_mut_ptr()) } {
-            SlotRead::Empty => return None,
-            SlotRead::Done { seq, time_ns } => {
-                return Some(Carried {
-                    seq,
-                    time_ns,
-                    bytes,
-                });
-            }
-            SlotRead::Retry => continue,
-        }
-    }
-    None
+    // SAFETY: `bytes` has `elem_size` writable bytes.
+    let (seq, time_ns) = unsafe { old.read_highest(bytes.as_mut_ptr()) }?;
+    Some(Carried {
+        seq,
+        time_ns,
+        bytes,
+    })
 }
 
 /// The mode a file keeps when it is replaced: its read bits, and always owner read/write.
@@ -395,12 +425,14 @@ impl<T: ShmMessage> Publisher<T> {
             buffer_num: DEFAULT_BUFFER_NUM,
             mode: None,
             root: None,
+            timestamps: Timestamps::Precise,
             _type: PhantomData,
         }
     }
 
-    /// Publishes a value and returns its sequence number. Wait-free: no lock, no syscall
-    /// (the timestamp comes from the vDSO clock), no allocation.
+    /// Publishes a value and returns its sequence number. Wait-free: no lock, no allocation,
+    /// no syscall (the timestamp comes from the vDSO clock) unless a subscriber sleeps waiting
+    /// for a value (then one `FUTEX_WAKE`).
     ///
     /// # Panics
     /// In a child process made by `fork` after this publisher was created (see
@@ -420,13 +452,22 @@ impl<T: ShmMessage> Publisher<T> {
         if sys::current_fork_generation() != self.fork_generation {
             return Err(PublishError::ForkedProcess);
         }
-        let seq = self.next_seq;
+        let (seq, slot) = (self.next_seq, self.next_slot);
         self.next_seq = seq.wrapping_add(1);
+        self.next_slot = if slot + 1 == self.slot_count {
+            0
+        } else {
+            slot + 1
+        };
+        let now = match self.timestamps {
+            Timestamps::Precise => sys::monotonic_ns(),
+            Timestamps::Coarse => sys::monotonic_coarse_ns(),
+        };
         // SAFETY: `value` is a `T`, whose `size_of::<T>() == elem_size` bytes are all
-        // initialised (ShmMessage guarantees no padding).
+        // initialised (ShmMessage guarantees no padding); `slot` is `seq % slot_count`.
         unsafe {
             self.seg
-                .write(seq, sys::monotonic_ns(), (value as *const T).cast::<u8>())
+                .write_slot(slot, seq, now, (value as *const T).cast::<u8>())
         };
         Ok(seq)
     }

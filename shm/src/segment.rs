@@ -19,7 +19,7 @@ use crate::sys::ProcessIdentity;
 /// First bytes of every topic file.
 pub(crate) const MAGIC: [u8; 8] = *b"SHMTOPIC";
 /// The format version this library writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 /// Bytes before the schema: fixed header, owner line, hot line, wait line.
 pub(crate) const HEADER_SIZE: u64 = 320;
 const FIXED_SIZE: usize = 128;
@@ -38,7 +38,9 @@ const OFF_OWNER_PID: u64 = 128;
 const OFF_OWNER_START: u64 = 136;
 const OFF_OWNER_NAME: u64 = 144; // 16 bytes, two words
 const OFF_OWNER_COUNT: u64 = 160;
-const OFF_STATE: u64 = 192;
+/// On the owner line, written only when the file is taken over or retired, so that readers,
+/// which look at it on every read, never pull the publisher's hot line.
+const OFF_STATE: u64 = 168;
 const OFF_PUBLISH_SEQ: u64 = 200;
 /// The futex word sleeping subscribers wait on; the publisher adds 1 before waking them.
 const OFF_WAKE: u64 = 256;
@@ -305,13 +307,19 @@ impl<A: Access> Segment<A> {
         if u64::from(fixed.header_size) != HEADER_SIZE {
             return Err(inconsistent(
                 "header_size",
-                format!("{} (version 1 has {HEADER_SIZE})", fixed.header_size),
+                format!(
+                    "{} (version {FORMAT_VERSION} has {HEADER_SIZE})",
+                    fixed.header_size
+                ),
             ));
         }
         if u64::from(fixed.schema_offset) != HEADER_SIZE {
             return Err(inconsistent(
                 "schema_offset",
-                format!("{} (version 1 has {HEADER_SIZE})", fixed.schema_offset),
+                format!(
+                    "{} (version {FORMAT_VERSION} has {HEADER_SIZE})",
+                    fixed.schema_offset
+                ),
             ));
         }
         let layout = Layout::compute(
@@ -488,34 +496,122 @@ impl<A: Access> Segment<A> {
         }
     }
 
-    fn slot(&self, seq: u64) -> *mut u8 {
-        let idx = seq % u64::from(self.layout.slot_count);
-        self.at(self.layout.slots_offset + idx * self.layout.stride)
+    fn slot_at(&self, index: u32) -> *mut u8 {
+        self.at(self.layout.slots_offset + u64::from(index) * self.layout.stride)
     }
 
-    /// One attempt to copy the newest value into `dst` (`elem_size` bytes).
+    /// The stamp of slot `index`.
+    fn stamp(&self, index: u32) -> u64 {
+        // SAFETY: slot stamps are 8-aligned words inside the validated slot area, accessed only
+        // as 8-byte atomics.
+        unsafe { copy::load_u64(self.slot_at(index)) }
+    }
+
+    /// The highest sequence number of a complete value in any slot: a publisher taking the
+    /// file over continues after it, so that no complete stamp is ever reused for other data
+    /// (readers that follow stamps, see [`read_next`](Self::read_next), rely on that). A value
+    /// whose write was interrupted (odd stamp) was never read, so its number may be reused.
+    pub(crate) fn highest_stamped_seq(&self) -> u64 {
+        (0..self.layout.slot_count)
+            .map(|i| self.stamp(i))
+            .filter(|stamp| stamp & 1 == 0)
+            .map(|stamp| stamp >> 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Copies the complete value with the highest sequence number in the ring into `dst`
+    /// (`elem_size` bytes): the newest value of a file whose publisher is gone, even one killed
+    /// before it named that value in the publish sequence. `None` if no slot holds one, or if a
+    /// writer changed the slot during the copy.
     ///
-    /// Seqlock reader: the publish sequence names the slot; the slot's stamp must be exactly
-    /// `seq << 1` (even: complete, and of this generation, not a lap later) before and after
-    /// the copy.
+    /// # Safety
+    /// As [`read_next`](Self::read_next).
+    pub(crate) unsafe fn read_highest(&self, dst: *mut u8) -> Option<(u64, u64)> {
+        let (index, stamp) = (0..self.layout.slot_count)
+            .map(|i| (i, self.stamp(i)))
+            .filter(|(_, stamp)| stamp & 1 == 0 && *stamp != 0)
+            .max_by_key(|(_, stamp)| *stamp)?;
+        let seq = stamp >> 1;
+        // SAFETY: the caller's contract.
+        unsafe { self.read_slot(index, seq, dst) }.map(|time_ns| (seq, time_ns))
+    }
+
+    /// One attempt to copy the newest value into `dst` (`elem_size` bytes), starting from
+    /// `cursor` (the newest value this reader found before in this segment; `Cursor::default()`
+    /// at first), which it advances.
+    ///
+    /// Values are written to consecutive slots with stamps `seq << 1`, so from the cursor the
+    /// reader follows the slots whose stamps carry the next sequence numbers: the newest
+    /// complete value is the last of that run. That touches the cache line of the slot it
+    /// reads (and of the next, to see that it is not newer), not the header's publish sequence,
+    /// which a polling reader would otherwise pull across CPUs on every publish as well. Without
+    /// a cursor, or when the publisher lapped the ring since, the publish sequence names the
+    /// newest slot. Either way the slot's stamp must be exactly `seq << 1` (complete, and not a
+    /// lap later) before and after the copy.
     ///
     /// # Safety
     /// `dst` is valid for writes of `layout().elem_size` bytes and is not shared memory.
     #[inline]
-    pub(crate) unsafe fn read_newest(&self, dst: *mut u8) -> SlotRead {
-        let seq = self.publish_seq();
-        fence(Ordering::Acquire);
-        if seq == 0 {
-            return SlotRead::Empty;
+    pub(crate) unsafe fn read_next(&self, cursor: &mut Cursor, dst: *mut u8) -> SlotRead {
+        let (seq, index) = match self.follow(*cursor) {
+            Some(found) => found,
+            None => {
+                let seq = self.publish_seq();
+                fence(Ordering::Acquire);
+                if seq == 0 {
+                    return SlotRead::Empty;
+                }
+                (seq, (seq % u64::from(self.layout.slot_count)) as u32)
+            }
+        };
+        // SAFETY: the caller's contract.
+        match unsafe { self.read_slot(index, seq, dst) } {
+            Some(time_ns) => {
+                *cursor = Cursor { seq, index };
+                SlotRead::Done { seq, time_ns }
+            }
+            None => SlotRead::Retry,
         }
-        let slot = self.slot(seq);
+    }
+
+    /// From `cursor`, the newest value reachable by following consecutive stamps; `None`
+    /// without a cursor or when the publisher lapped the ring (or is lapping it).
+    #[inline]
+    fn follow(&self, cursor: Cursor) -> Option<(u64, u32)> {
+        if cursor.seq == 0 {
+            return None;
+        }
+        let n = self.layout.slot_count;
+        let (mut seq, mut index) = (cursor.seq, cursor.index);
+        for _ in 0..n {
+            let next = if index + 1 == n { 0 } else { index + 1 };
+            let want = seq.wrapping_add(1).wrapping_shl(1);
+            let stamp = self.stamp(next);
+            if stamp == want {
+                (seq, index) = (seq + 1, next);
+            } else if stamp > (want | 1) {
+                return None; // written a lap later: the cursor fell behind
+            } else {
+                return Some((seq, index)); // older, or the next value is being written
+            }
+        }
+        None
+    }
+
+    /// Copies value `seq` out of slot `index` with the seqlock check; `Some(publish time)` if
+    /// the copy is consistent and of that value.
+    ///
+    /// # Safety
+    /// As [`read_next`](Self::read_next).
+    #[inline]
+    unsafe fn read_slot(&self, index: u32, seq: u64, dst: *mut u8) -> Option<u64> {
+        let slot = self.slot_at(index);
         let want = seq.wrapping_shl(1);
-        // SAFETY: slot stamps are 8-aligned words inside the validated slot area, accessed only
-        // as 8-byte atomics.
-        let s1 = unsafe { copy::load_u64(slot) };
+        let s1 = self.stamp(index);
         fence(Ordering::Acquire);
         if s1 != want {
-            return SlotRead::Retry;
+            return None;
         }
         // SAFETY: the data area starts 8-aligned at `data_offset` and its rounded-up length fits
         // in the stride; the writer only stores 8-byte atomic words there. `dst` is the caller's.
@@ -526,16 +622,18 @@ impl<A: Access> Segment<A> {
                 self.layout.elem_size as usize,
             )
         };
-        // SAFETY: the publish-time word of the slot, as for the stamp.
+        // SAFETY: the publish-time word of the slot, an 8-aligned word accessed atomically.
         let time_ns = unsafe { copy::load_u64(slot.add(8)) };
         fence(Ordering::Acquire);
-        // SAFETY: as for `s1`.
-        let s2 = unsafe { copy::load_u64(slot) };
-        if s2 != s1 {
-            return SlotRead::Retry;
-        }
-        SlotRead::Done { seq, time_ns }
+        (self.stamp(index) == s1).then_some(time_ns)
     }
+}
+
+/// Where a reader last found the newest value of a segment; see [`Segment::read_next`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    seq: u64,
+    index: u32,
 }
 
 impl Segment<ReadOnly> {
@@ -552,8 +650,8 @@ impl Segment<ReadOnly> {
         ticket
     }
 
-    /// Sleeps until the publisher publishes something after `seen` (the publish sequence the
-    /// caller last looked at), the segment is retired or released, or `deadline_ns`
+    /// Sleeps until the publisher publishes something after `seen` (the newest sequence number
+    /// the caller found), the segment is retired or released, or `deadline_ns`
     /// (`CLOCK_MONOTONIC`) passes. May return early; callers look at the topic again.
     ///
     /// The handshake with [`Segment::<ReadWrite>::write`]: the sleeper has read the wake word
@@ -591,7 +689,9 @@ impl Segment<ReadOnly> {
             }
             None => poll,
         };
-        if self.publish_seq() != seen || self.state() != STATE_LIVE {
+        // Newer than `seen` (which a reader following stamps may find a moment before the
+        // publisher names it in the publish sequence, or forever if it died in between).
+        if self.publish_seq() > seen || self.state() != STATE_LIVE {
             return;
         }
         // SAFETY: the wake word is a 4-aligned word of this live shared file mapping.
@@ -759,7 +859,20 @@ impl Segment<ReadWrite> {
     /// `src` is valid for reads of `layout().elem_size` initialised bytes.
     #[inline]
     pub(crate) unsafe fn write(&self, seq: u64, time_ns: u64, src: *const u8) {
-        let slot = self.slot(seq);
+        let index = seq % u64::from(self.layout.slot_count);
+        // SAFETY: the caller's contract; `index` is `seq`'s slot.
+        unsafe { self.write_slot(index as u32, seq, time_ns, src) }
+    }
+
+    /// [`write`](Self::write) for a caller that keeps track of `seq`'s slot (`seq % slot_count`)
+    /// itself, sparing a division on every publish.
+    ///
+    /// # Safety
+    /// As `write`, and `index == seq % slot_count`.
+    #[inline]
+    pub(crate) unsafe fn write_slot(&self, index: u32, seq: u64, time_ns: u64, src: *const u8) {
+        debug_assert_eq!(u64::from(index), seq % u64::from(self.layout.slot_count));
+        let slot = self.slot_at(index);
         let stamp = seq.wrapping_shl(1);
         // SAFETY: slot words are 8-aligned inside the validated slot area of this writable
         // mapping; every process accesses them only as 8-byte atomics.

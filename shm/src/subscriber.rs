@@ -12,7 +12,7 @@ use crate::error::{FormatError, IoFailure, RecvError, SchemaMismatch, SubscribeE
 use crate::message::ShmMessage;
 use crate::name::{TopicName, default_root};
 use crate::schema::SchemaDesc;
-use crate::segment::{OpenFailure, ReadOnly, STATE_RETIRED, Segment, SlotRead};
+use crate::segment::{Cursor, OpenFailure, ReadOnly, STATE_RETIRED, Segment, SlotRead};
 use crate::sys;
 use crate::wait::{DEFAULT_SPIN, DETACHED_POLL_NS, Sleeper, Wait, WaitStep, check_interval_ns};
 
@@ -120,6 +120,8 @@ pub struct Subscriber<T: ShmMessage> {
     recheck: Recheck,
     /// While detached: the earliest time (CLOCK_MONOTONIC ns) of the next attempt to open.
     next_attach_ns: u64,
+    /// Where this subscriber last found the newest value in the attached file.
+    cursor: Cursor,
     /// Values published longer ago than this (ns) are not returned.
     max_age_ns: Option<u64>,
     spin_ns: u64,
@@ -235,6 +237,7 @@ impl<T: ShmMessage> SubscriberBuilder<T> {
             retries: 0,
             recheck: Recheck::default(),
             next_attach_ns: 0,
+            cursor: Cursor::default(),
             max_age_ns: self
                 .max_age
                 .map(|a| u64::try_from(a.as_nanos()).unwrap_or(u64::MAX)),
@@ -271,6 +274,33 @@ impl<T: ShmMessage> Subscriber<T> {
     /// older value after a newer one.
     pub fn latest(&mut self) -> Result<Option<Sample<T>>, SubscribeError> {
         Ok(self.read(Mode::Latest)?.0)
+    }
+
+    /// As [`latest`](Subscriber::latest), but copies the value into `out` and returns the
+    /// rest of the sample: for large messages, which then cross memory once, straight from the
+    /// topic into `out`, instead of through the stack. When it returns `Ok(None)` or an error,
+    /// `out` may have been overwritten (with a valid value: a stale or torn copy of plain data,
+    /// never invalid bytes).
+    pub fn latest_into(&mut self, out: &mut T) -> Result<Option<Sample<()>>, SubscribeError> {
+        if T::SCHEMA.needs_validation() || std::mem::needs_drop::<T>() {
+            // Bytes that may fail validation (a `bool` that is neither 0 nor 1) must never
+            // reach `out`, and a value with a destructor must be replaced by assignment: read
+            // into a local copy first.
+            let mut buf = MaybeUninit::<T>::uninit();
+            // SAFETY: `buf` is a process-local `MaybeUninit`.
+            let (meta, _) = unsafe { self.read_raw(Mode::Latest, &mut buf)? };
+            if meta.is_some() {
+                // SAFETY: `read_raw` returned a sample, so `buf` holds a valid `T`.
+                *out = unsafe { buf.assume_init() };
+            }
+            return Ok(meta);
+        }
+        // SAFETY: `out` is process-local (a `&mut T` cannot point into the read-only topic
+        // mapping, which is never handed out), and `T` accepts every bit pattern: a torn or
+        // stale copy left behind is still a valid `T`.
+        let dst = unsafe { &mut *(out as *mut T).cast::<MaybeUninit<T>>() };
+        // SAFETY: as above.
+        Ok(unsafe { self.read_raw(Mode::Latest, dst)? }.0)
     }
 
     /// The newest value if it is newer than the last one this subscriber returned; `Ok(None)`
@@ -348,6 +378,13 @@ impl<T: ShmMessage> Subscriber<T> {
         let (sample, seen) = self.read(mode)?;
         if let Some(sample) = sample {
             return Ok(WaitStep::Ready(sample));
+        }
+        if let Attach::Ready(seg) = &self.state
+            && seg.publish_seq() > seen
+        {
+            // The header names a newer value than following the stamps found (a moment ago
+            // it was being written, or the stamps have a gap): look it up from the header.
+            self.cursor = Cursor::default();
         }
         let now = sys::monotonic_ns();
         if now >= wait.deadline_ns {
@@ -469,6 +506,7 @@ impl<T: ShmMessage> Subscriber<T> {
     /// (Re)opens the topic file, replacing the current state.
     fn attach(&mut self) -> Result<(), SubscribeError> {
         self.state = Attach::Detached;
+        self.cursor = Cursor::default();
         let file = match sys::open_existing(&self.path, false) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -535,7 +573,35 @@ impl<T: ShmMessage> Subscriber<T> {
     }
 
     /// One read in `mode`, and the publish sequence it saw (0: none), which a wait sleeps on.
+    #[inline]
     fn read(&mut self, mode: Mode) -> Result<(Option<Sample<T>>, u64), SubscribeError> {
+        let mut buf = MaybeUninit::<T>::uninit();
+        // SAFETY: `buf` is process-local and has room for a `T`.
+        let (meta, seen) = unsafe { self.read_raw(mode, &mut buf)? };
+        Ok((
+            meta.map(|m| Sample {
+                // SAFETY: `read_raw` returned a sample, so it left a valid `T` in `buf`.
+                value: unsafe { buf.assume_init() },
+                seq: m.seq,
+                published: m.published,
+                is_new: m.is_new,
+                missed: m.missed,
+            }),
+            seen,
+        ))
+    }
+
+    /// One read in `mode` into `dst`; on `Some`, `dst` holds a valid `T` (on `None` or an
+    /// error it may hold a torn or stale copy). Also returns the publish sequence it saw.
+    ///
+    /// # Safety
+    /// Writing any bytes to `dst` must be sound: `dst` is process-local, and either a
+    /// `MaybeUninit` or `T` accepts every bit pattern (`!T::SCHEMA.needs_validation()`).
+    unsafe fn read_raw(
+        &mut self,
+        mode: Mode,
+        dst: &mut MaybeUninit<T>,
+    ) -> Result<(Option<Sample<()>>, u64), SubscribeError> {
         let mut reattached = false;
         loop {
             self.attach_if_needed()?;
@@ -558,7 +624,13 @@ impl<T: ShmMessage> Subscriber<T> {
                         continue;
                     }
                     (
-                        read_consistent::<T>(seg, &mut self.retries, &self.topic)?,
+                        read_consistent::<T>(
+                            seg,
+                            &mut self.cursor,
+                            dst,
+                            &mut self.retries,
+                            &self.topic,
+                        )?,
                         seg.segment_id(),
                         seg.seq_base(),
                     )
@@ -601,18 +673,20 @@ impl<T: ShmMessage> Subscriber<T> {
     }
 }
 
-/// Copies the newest value out with the seqlock protocol, retrying a bounded number of times,
-/// and validates it.
+/// Copies the newest value into `dst` with the seqlock protocol, retrying a bounded number of
+/// times, and validates it; on `Some`, `dst` holds a valid `T`.
+#[inline]
 fn read_consistent<T: ShmMessage>(
     seg: &Segment<ReadOnly>,
+    cursor: &mut Cursor,
+    dst: &mut MaybeUninit<T>,
     retries: &mut u64,
     topic: &TopicName,
-) -> Result<Option<Sample<T>>, SubscribeError> {
-    let mut buf = MaybeUninit::<T>::uninit();
+) -> Result<Option<Sample<()>>, SubscribeError> {
     for attempt in 0..MAX_ATTEMPTS {
-        // SAFETY: `buf` has `size_of::<T>()` writable bytes, which `attach` checked equals the
-        // segment's element size.
-        match unsafe { seg.read_newest(buf.as_mut_ptr().cast::<u8>()) } {
+        // SAFETY: `dst` has `size_of::<T>()` writable bytes, which `attach` checked equals the
+        // segment's element size, and is process-local.
+        match unsafe { seg.read_next(cursor, dst.as_mut_ptr().cast::<u8>()) } {
             SlotRead::Empty => return Ok(None),
             SlotRead::Retry => {
                 *retries += 1;
@@ -624,10 +698,10 @@ fn read_consistent<T: ShmMessage>(
             }
             SlotRead::Done { seq, time_ns } => {
                 if T::SCHEMA.needs_validation() {
-                    // SAFETY: `read_newest` initialised all `size_of::<T>()` bytes of the local
-                    // buffer; this slice is over process-local memory.
+                    // SAFETY: `read_next` initialised all `size_of::<T>()` bytes of `dst`;
+                    // this slice is over process-local memory.
                     let bytes = unsafe {
-                        std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), size_of::<T>())
+                        std::slice::from_raw_parts(dst.as_ptr().cast::<u8>(), size_of::<T>())
                     };
                     if !T::SCHEMA.bytes_valid(bytes) {
                         return Err(SubscribeError::InvalidValue {
@@ -636,11 +710,10 @@ fn read_consistent<T: ShmMessage>(
                         });
                     }
                 }
-                // SAFETY: all bytes are initialised, form a consistent copy of a published value,
-                // and passed `T`'s validation; ShmMessage guarantees such bytes are a valid `T`.
-                let value = unsafe { buf.assume_init() };
+                // All bytes of `dst` are initialised, form a consistent copy of a published
+                // value, and passed `T`'s validation: ShmMessage guarantees they are a `T`.
                 return Ok(Some(Sample {
-                    value,
+                    value: (),
                     seq,
                     published: Timestamp(time_ns),
                     is_new: false,

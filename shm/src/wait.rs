@@ -128,7 +128,7 @@ impl std::fmt::Debug for Sleeper {
 enum Sleep {
     /// Sleep until this time (no topic file to wait on).
     Pause(u64),
-    /// Spin until the publish sequence moves away from `seen`, or until `until`.
+    /// Spin until the publish sequence passes `seen`, or until `until`.
     Spin {
         seg: Arc<Segment<ReadOnly>>,
         seen: u64,
@@ -183,7 +183,7 @@ impl Sleeper {
             }
             Sleep::Spin { seg, seen, until } => {
                 let mut spins = 0u32;
-                while seg.publish_seq() == seen && seg.state() == STATE_LIVE {
+                while seg.publish_seq() <= seen && seg.state() == STATE_LIVE {
                     spins = spins.wrapping_add(1);
                     if spins.is_multiple_of(64) && sys::monotonic_ns() >= until {
                         return;

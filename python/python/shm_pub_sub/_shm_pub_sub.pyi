@@ -39,6 +39,7 @@ class Publisher(Generic[_V]):
         buffer_num: Optional[int] = 3,
         *,
         mode: Optional[int] = None,
+        timestamps: Literal["precise", "coarse"] = "precise",
     ) -> None: ...
     @overload
     def __init__(
@@ -48,6 +49,7 @@ class Publisher(Generic[_V]):
         buffer_num: Optional[int] = 3,
         *,
         mode: Optional[int] = None,
+        timestamps: Literal["precise", "coarse"] = "precise",
     ) -> None: ...
     @overload
     def __init__(
@@ -57,6 +59,7 @@ class Publisher(Generic[_V]):
         buffer_num: Optional[int] = 3,
         *,
         mode: Optional[int] = None,
+        timestamps: Literal["precise", "coarse"] = "precise",
     ) -> None: ...
     def __class_getitem__(cls, item: object) -> object: ...
     def publish(self, data: _V) -> None:

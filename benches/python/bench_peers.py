@@ -27,7 +27,6 @@ import os
 import platform
 import statistics
 import struct
-import sys
 import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -302,7 +301,7 @@ def bench_shared_memory(cfg) -> Result:
         try:
             unpack, pack = PACK.unpack_from, PACK.pack_into
 
-            def one(i: int) -> None:
+            def one(i: int, buf=buf) -> None:
                 pack(buf, 0, i)
                 while unpack(buf, 8)[0] != i:
                     pass
@@ -408,7 +407,7 @@ def bench_iceoryx2(cfg) -> Result:
     pub, sub = _iox2_ports(node, iox2, prefix + "/pong", prefix + "/ping")
     proc = spawn(echo_iceoryx2, prefix)
     try:
-        def one(i: int) -> None:
+        def one(i: int, pub=pub, sub=sub) -> None:
             _iox2_send(pub, i)
             while True:
                 sample = sub.receive()

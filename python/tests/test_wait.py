@@ -314,7 +314,7 @@ def test_async_recv_does_not_block_the_event_loop(topic, py_helper):
 
 
 def test_closing_a_subscriber_ends_its_waits_with_value_error(topic):
-    pub = shm_pub_sub.Publisher(topic, 0)
+    _pub = shm_pub_sub.Publisher(topic, 0)
     sub = shm_pub_sub.Subscriber(topic, 0)
     errors = []
 

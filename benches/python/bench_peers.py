@@ -31,6 +31,8 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import bench_pubsub  # this directory: the per-call timing shared by both scripts
+
 STOP = -1
 PACK = struct.Struct("q")
 
@@ -201,24 +203,10 @@ def round_trips(one: Callable[[int], None], count: int, warmup: int, budget_s: f
     return samples
 
 
-def bare_call(n: int, f=id, x=12345) -> None:
-    """The reference loop: one call of a C function with one argument per iteration."""
-    for _ in range(n):
-        f(x)
-
-
 def per_call_ns(loops: Dict[str, Callable[[int], None]], calls: int, repeats: int) -> Dict[str, float]:
-    """For each loop, the median over `repeats` of the time per iteration of `loop(calls)`, in
-    ns, with the bare call (`"bare"`) taking turns with them within each repeat, so that a
-    machine whose speed drifts affects them alike and the ratios hold."""
-    loops = {"bare": bare_call, **loops}
-    samples: Dict[str, List[float]] = {name: [] for name in loops}
-    for _ in range(repeats):
-        for name, loop in loops.items():
-            t0 = time.perf_counter_ns()
-            loop(calls)
-            samples[name].append((time.perf_counter_ns() - t0) / calls)
-    return {name: statistics.median(xs) for name, xs in samples.items()}
+    """bench_pubsub's per-call timing (loops taking turns within each repeat), with the bare
+    `id(x)` call (`"bare"`) among the loops, so that every cost has its reference alongside."""
+    return bench_pubsub.per_call_ns({"bare": bench_pubsub.bare_call, **loops}, calls, repeats)
 
 
 class Result:

@@ -43,6 +43,12 @@ def per_call_ns(loops: Dict[str, Callable[[int], None]], calls: int, repeats: in
     return {name: statistics.median(xs) for name, xs in samples.items()}
 
 
+def bare_call(n: int, f=id, x=12345) -> None:
+    """The reference loop: one call of a C function with one argument per iteration."""
+    for _ in range(n):
+        f(x)
+
+
 def call_costs(calls: int, repeats: int) -> Dict[str, float]:
     pub_i = shm_pub_sub.Publisher("bench/int", 0)
     sub_i = shm_pub_sub.Subscriber("bench/int", 0)
@@ -58,10 +64,6 @@ def call_costs(calls: int, repeats: int) -> Dict[str, float]:
     def empty(n: int) -> None:
         for _ in range(n):
             pass
-
-    def bare_call(n: int, f=id, x=12345) -> None:
-        for _ in range(n):
-            f(x)
 
     def bare_call_noarg(n: int, f=time.monotonic_ns) -> None:
         for _ in range(n):

@@ -221,24 +221,26 @@ fn symlinks_at_the_topic_path_are_not_followed() {
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
 }
 
+/// Leaves `topic` as a publisher killed right after completing value 3 would: values 1 to 3 in
+/// their slots, but the publish sequence still naming 2.
+fn killed_after_stamping_3(root: &TempRoot, topic: &str) {
+    let mut p = create_pub(root, topic).unwrap();
+    for i in 1..=3 {
+        p.publish(&TestPose::nth(i));
+    }
+    let path = p.path().to_path_buf();
+    drop(p);
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.write_all_at(&2u64.to_le_bytes(), 200).unwrap(); // publish_seq, docs/FORMAT.md
+}
+
 #[test]
 fn a_publisher_killed_after_stamping_a_value_is_continued_after_it() {
     // Killed between completing a slot (stamp 3 << 1) and naming it in the publish sequence
     // (still 2): readers that follow stamps may return value 3, so a new publisher must not
     // write another value 3.
     let root = TempRoot::new("stamped");
-    let mut p = create_pub(&root, "t").unwrap();
-    for i in 1..=3 {
-        p.publish(&TestPose::nth(i));
-    }
-    let path = p.path().to_path_buf();
-    drop(p);
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .unwrap();
-    f.write_all_at(&2u64.to_le_bytes(), 200).unwrap(); // publish_seq, docs/FORMAT.md
+    killed_after_stamping_3(&root, "t");
 
     let mut s = open_sub(&root, "t").unwrap();
     let first = s.latest().unwrap().unwrap();
@@ -266,14 +268,7 @@ fn a_replacement_after_such_a_crash_carries_the_stamped_value() {
     // it carries value 3 (the highest stamp), not 2 (what the header named), so the numbers
     // have no gap and readers following stamps see the new values at once.
     let root = TempRoot::new("stamped-replace");
-    let mut p = create_pub(&root, "t").unwrap();
-    for i in 1..=3 {
-        p.publish(&TestPose::nth(i));
-    }
-    let path = p.path().to_path_buf();
-    drop(p);
-    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-    f.write_all_at(&2u64.to_le_bytes(), 200).unwrap();
+    killed_after_stamping_3(&root, "t");
     let mut s = open_sub(&root, "t").unwrap();
     assert_eq!(s.latest().unwrap().unwrap().seq, 2);
     assert_eq!(s.latest().unwrap().unwrap().seq, 3);

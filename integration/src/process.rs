@@ -2,7 +2,7 @@
 //! timeout on every wait so that a broken test fails instead of hanging.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
@@ -184,6 +184,65 @@ impl Drop for Proc {
         }
     }
 }
+
+/// A copy of an executable that any user can run, in a fresh directory of the system's
+/// temporary directory, removed on drop. Tests start processes as another user with it: the
+/// build's own copy may sit in a checkout no other user can enter (a `0700` home or `mktemp -d`).
+pub struct Reachable {
+    dir: PathBuf,
+    exe: PathBuf,
+}
+
+impl Reachable {
+    /// Copies `exe`; `Err` says why that was impossible (the caller skips its test with it).
+    pub fn copy(exe: &Path) -> Result<Reachable, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!(
+            "shm-test-exe.{}.{}",
+            std::process::id(),
+            exe.file_name().and_then(|n| n.to_str()).unwrap_or("exe")
+        ));
+        let copy = || -> std::io::Result<PathBuf> {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+            let target = dir.join(exe.file_name().unwrap_or_default());
+            std::fs::copy(exe, &target)?;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))?;
+            Ok(target)
+        };
+        match copy() {
+            Ok(exe) => Ok(Reachable { dir, exe }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(format!(
+                    "cannot copy {} to {} for another user: {e}",
+                    exe.display(),
+                    dir.display()
+                ))
+            }
+        }
+    }
+
+    /// The copy.
+    pub fn path(&self) -> &Path {
+        &self.exe
+    }
+}
+
+impl Drop for Reachable {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whether this process may start processes as other users (it runs as root).
+pub fn can_switch_users() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The uid tests run other users' processes as.
+pub const NOBODY: u32 = 65534;
 
 /// Polls `f` until it returns `Some`, or panics with `what` after `timeout`.
 pub fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {

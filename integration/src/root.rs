@@ -21,6 +21,16 @@ impl TempRoot {
         TempRoot { path }
     }
 
+    /// A new empty directory that every user may write, with the sticky bit, like `/dev/shm`
+    /// itself: for tests of what one user can do to another's topics.
+    pub fn shared(label: &str) -> TempRoot {
+        use std::os::unix::fs::PermissionsExt;
+        let root = TempRoot::new(label);
+        std::fs::set_permissions(&root.path, std::fs::Permissions::from_mode(0o1777))
+            .expect("chmod 1777 test root");
+        root
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path

@@ -103,23 +103,26 @@ fn small_and_truncated_files_are_refused() {
 fn newer_format_version_is_refused() {
     let root = TempRoot::new("version");
     let mut bytes = valid_topic(&root, "t");
-    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
     write(&root.topic_file("t"), &bytes);
     let err = open_sub(&root, "t").unwrap_err();
     assert_eq!(
         format_error(&err),
         &FormatError::UnsupportedVersion {
-            found: 3,
-            supported: 2
+            found: 4,
+            supported: 3
         }
     );
     assert!(err.to_string().contains("upgrade"), "{err}");
-    // Version 1 (the state word at another offset) is refused too, with another remedy.
-    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
-    write(&root.topic_file("t"), &bytes);
-    let err = open_sub(&root, "t").unwrap_err();
-    assert!(err.to_string().contains("an older version"), "{err}");
-    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    // Older versions (1: the state word elsewhere; 2: no lineage) are refused too, with
+    // another remedy.
+    for old in [1u32, 2] {
+        bytes[8..12].copy_from_slice(&old.to_le_bytes());
+        write(&root.topic_file("t"), &bytes);
+        let err = open_sub(&root, "t").unwrap_err();
+        assert!(err.to_string().contains("an older version"), "{err}");
+    }
+    bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
     write(&root.topic_file("t"), &bytes);
     // A publisher does not clobber a newer library's topic either.
     assert!(matches!(
@@ -237,24 +240,16 @@ fn killed_after_stamping_3(root: &TempRoot, topic: &str) {
 #[test]
 fn a_publisher_killed_after_stamping_a_value_is_continued_after_it() {
     // Killed between completing a slot (stamp 3 << 1) and naming it in the publish sequence
-    // (still 2): readers that follow stamps may return value 3, so a new publisher must not
-    // write another value 3.
+    // (still 2): value 3 is the newest complete value, and every read returns it (not 2 first
+    // and 3 next); a new publisher continues after it.
     let root = TempRoot::new("stamped");
     killed_after_stamping_3(&root, "t");
 
     let mut s = open_sub(&root, "t").unwrap();
-    let first = s.latest().unwrap().unwrap();
-    assert_eq!(
-        (first.seq, first.value),
-        (2, TestPose::nth(2)),
-        "named by the header"
-    );
-    let next = s.latest().unwrap().unwrap();
-    assert_eq!(
-        (next.seq, next.value),
-        (3, TestPose::nth(3)),
-        "found by its stamp"
-    );
+    for _ in 0..3 {
+        let v = s.latest().unwrap().unwrap();
+        assert_eq!((v.seq, v.value), (3, TestPose::nth(3)), "stable");
+    }
     let mut p = create_pub(&root, "t").unwrap();
     assert_eq!(p.takeover().unwrap().last_seq, 3);
     assert_eq!(p.publish(&TestPose::nth(4)), 4);
@@ -263,14 +258,44 @@ fn a_publisher_killed_after_stamping_a_value_is_continued_after_it() {
 }
 
 #[test]
+fn a_reader_lapped_before_such_a_crash_still_reads_the_newest_value() {
+    // The racy kill test's failure, built deterministically: a reader read value 1, the
+    // publisher then lapped the ring (values 2 to 7 in 3 slots) and was killed after stamping 7
+    // but before naming it. The reader's cursor is lapped, so it starts again from the publish
+    // sequence (6): it must still return 7, every time.
+    let root = TempRoot::new("stamped-lapped");
+    let mut p = create_pub(&root, "t").unwrap();
+    p.publish(&TestPose::nth(1));
+    let mut s = open_sub(&root, "t").unwrap();
+    assert_eq!(s.latest().unwrap().unwrap().seq, 1);
+    for i in 2..=7 {
+        p.publish(&TestPose::nth(i));
+    }
+    let path = p.path().to_path_buf();
+    drop(p);
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.write_all_at(&6u64.to_le_bytes(), 200).unwrap(); // publish_seq, docs/FORMAT.md
+    for _ in 0..3 {
+        let v = s.latest().unwrap().unwrap();
+        assert_eq!(
+            (v.seq, v.value),
+            (7, TestPose::nth(7)),
+            "stable after the kill"
+        );
+    }
+    // A subscriber without a cursor agrees.
+    let v = open_sub(&root, "t").unwrap().latest().unwrap().unwrap();
+    assert_eq!(v.seq, 7);
+}
+
+#[test]
 fn a_replacement_after_such_a_crash_carries_the_stamped_value() {
     // As above, then the next publisher asks for another buffer_num, which replaces the file:
     // it carries value 3 (the highest stamp), not 2 (what the header named), so the numbers
-    // have no gap and readers following stamps see the new values at once.
+    // have no gap.
     let root = TempRoot::new("stamped-replace");
     killed_after_stamping_3(&root, "t");
     let mut s = open_sub(&root, "t").unwrap();
-    assert_eq!(s.latest().unwrap().unwrap().seq, 2);
     assert_eq!(s.latest().unwrap().unwrap().seq, 3);
     let mut p = Publisher::<TestPose>::builder("t")
         .root(root.path())
@@ -282,6 +307,7 @@ fn a_replacement_after_such_a_crash_carries_the_stamped_value() {
     assert_eq!(takeover.last_seq, 3);
     let carried = s.latest().unwrap().unwrap();
     assert_eq!((carried.seq, carried.value), (3, TestPose::nth(3)));
+    assert!(!carried.is_new, "the same value as before the replacement");
     assert_eq!(p.publish(&TestPose::nth(4)), 4);
     let v = s.latest().unwrap().unwrap();
     assert_eq!((v.seq, v.value, v.missed), (4, TestPose::nth(4), 0));
@@ -350,4 +376,242 @@ fn pipes_and_directories_at_the_topic_path_are_refused_without_hanging() {
     std::fs::create_dir(&path).unwrap();
     assert!(open_sub(&root, "t").is_err());
     assert!(create_pub(&root, "t").is_err());
+}
+
+/// Offsets of docs/FORMAT.md.
+const OFF_SEQ_BASE: u64 = 104;
+const OFF_RESERVED: u64 = 116;
+const OFF_STATE: u64 = 168;
+const OFF_PUBLISH_SEQ: u64 = 200;
+
+fn poke(path: &Path, offset: u64, bytes: &[u8]) {
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.write_all_at(bytes, offset).unwrap();
+}
+
+fn slots_offset(path: &Path) -> u64 {
+    let bytes = std::fs::read(path).unwrap();
+    u64::from_le_bytes(bytes[64..72].try_into().unwrap())
+}
+
+#[test]
+fn sequence_numbers_near_the_top_of_u64_are_refused_not_wrapped() {
+    // A file claiming sequence numbers no publisher reaches (2^62 and more): a reader reports
+    // it damaged (no panic in a debug build, no seq 0 or wrapped numbers in a release build),
+    // and a publisher refuses to continue after it instead of restarting at 0.
+    let root = TempRoot::new("seq-max");
+    let path = root.topic_file("t");
+    valid_topic(&root, "t");
+    poke(&path, OFF_PUBLISH_SEQ, &u64::MAX.to_le_bytes());
+    let slot0 = slots_offset(&path);
+    poke(&path, slot0, &0xFFFF_FFFF_FFFF_FFFEu64.to_le_bytes());
+    let mut s = open_sub(&root, "t").unwrap();
+    for _ in 0..4 {
+        let err = s.latest().unwrap_err();
+        assert!(
+            matches!(
+                format_error(&err),
+                FormatError::Inconsistent {
+                    field: "publish_seq",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+    let err = create_pub(&root, "t").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CreateError::Format {
+                source: FormatError::Inconsistent {
+                    field: "publish_seq",
+                    ..
+                },
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // seq_base at the top: refused when opened, by both sides.
+    valid_topic(&root, "u");
+    let path = root.topic_file("u");
+    poke(&path, OFF_SEQ_BASE, &u64::MAX.to_le_bytes());
+    let err = open_sub(&root, "u").unwrap_err();
+    assert!(
+        matches!(
+            format_error(&err),
+            FormatError::Inconsistent {
+                field: "seq_base",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(matches!(
+        create_pub(&root, "u").unwrap_err(),
+        CreateError::Format { .. }
+    ));
+
+    // A complete stamp at the top, publish_seq still sane: the publisher refuses too.
+    valid_topic(&root, "v");
+    let path = root.topic_file("v");
+    let slot2 = slots_offset(&path) + 2 * 64;
+    poke(&path, slot2, &(u64::MAX - 1).to_le_bytes());
+    assert!(matches!(
+        create_pub(&root, "v").unwrap_err(),
+        CreateError::Format { .. }
+    ));
+}
+
+#[test]
+fn reserved_header_bytes_must_be_zero() {
+    let root = TempRoot::new("reserved");
+    valid_topic(&root, "t");
+    poke(&root.topic_file("t"), OFF_RESERVED, &[1]);
+    let err = open_sub(&root, "t").unwrap_err();
+    assert!(
+        matches!(
+            format_error(&err),
+            FormatError::Inconsistent {
+                field: "reserved",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_damaged_state_word_ends_a_wait_with_an_error_instead_of_spinning() {
+    // Any state but "live" after open used to make every wait step skip its sleep (and issue a
+    // membarrier): a busy loop until the deadline. Now the subscriber reopens the path, and
+    // the file is refused.
+    let root = TempRoot::new("state");
+    let mut p = create_pub(&root, "t").unwrap();
+    p.publish(&TestPose::nth(1));
+    let mut s = open_sub(&root, "t").unwrap();
+    assert!(s.try_recv().unwrap().is_some());
+    poke(&root.topic_file("t"), OFF_STATE, &7u32.to_le_bytes());
+    let start = std::time::Instant::now();
+    let err = s
+        .recv_timeout(std::time::Duration::from_secs(2))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unknown state 7"),
+        "{err} after {:?}",
+        start.elapsed()
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn a_huge_foreign_schema_gives_a_short_mismatch_message() {
+    // A crafted topic whose type has thousands of fields: the mismatch names the first
+    // differences and how many more, in a bounded message.
+    use shm::schema::{DescKind, FieldDesc, Primitive, SchemaDesc};
+    let root = TempRoot::new("huge-schema");
+    valid_topic(&root, "t");
+    let path = root.topic_file("t");
+    let mut fields = Vec::new();
+    for i in 0..3500u64 {
+        fields.push(FieldDesc {
+            name: format!("field_with_a_long_name_{i:06}_{}", "x".repeat(200)),
+            offset: i * 8,
+            ty: SchemaDesc {
+                name: "u64".into(),
+                size: 8,
+                align: 8,
+                kind: DescKind::Primitive(Primitive::U64),
+            },
+        });
+    }
+    let schema = SchemaDesc {
+        name: "TestPose".into(),
+        size: 3500 * 8,
+        align: 8,
+        kind: DescKind::Struct(fields),
+    }
+    .encode();
+    assert!(schema.len() > 800_000, "{}", schema.len());
+    write_topic_with_schema(&path, &schema, 3500 * 8);
+    let err = open_sub(&root, "t").unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, SubscribeError::SchemaMismatch(_)), "{msg}");
+    assert!(msg.len() < 4096, "{} bytes", msg.len());
+    assert!(msg.contains("more difference"), "{msg}");
+}
+
+/// Rewrites `path` as a topic of two slots of an element of `elem_size` bytes (8-aligned)
+/// described by `schema`, with a consistent header (docs/FORMAT.md).
+fn write_topic_with_schema(path: &Path, schema: &[u8], elem_size: u64) {
+    let good = std::fs::read(path).unwrap();
+    let mut h = good[..320].to_vec();
+    let slot_count = 2u64;
+    let data_offset = 16u64;
+    let stride = (data_offset + elem_size).next_multiple_of(64);
+    let slots_offset = (320 + schema.len() as u64).next_multiple_of(64);
+    let total = slots_offset + stride * slot_count;
+    let hash = {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in schema {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+        if h == 0 { 1 } else { h }
+    };
+    h[24..32].copy_from_slice(&hash.to_le_bytes());
+    h[32..40].copy_from_slice(&elem_size.to_le_bytes());
+    h[40..48].copy_from_slice(&8u64.to_le_bytes());
+    h[48..52].copy_from_slice(&(slot_count as u32).to_le_bytes());
+    h[52..56].copy_from_slice(&(data_offset as u32).to_le_bytes());
+    h[56..64].copy_from_slice(&stride.to_le_bytes());
+    h[64..72].copy_from_slice(&slots_offset.to_le_bytes());
+    h[72..80].copy_from_slice(&total.to_le_bytes());
+    h[84..88].copy_from_slice(&(schema.len() as u32).to_le_bytes());
+    h[200..208].copy_from_slice(&0u64.to_le_bytes());
+    let mut bytes = h;
+    bytes.extend_from_slice(schema);
+    bytes.resize(total as usize, 0);
+    write(path, &bytes);
+}
+
+#[test]
+fn a_carried_value_with_an_invalid_bool_is_not_carried() {
+    // The last value of a file being replaced is copied into the new file only if it is a
+    // valid value: a bool byte of 2 would make every subscriber fail until the next publish.
+    use shm_integration::Flags;
+    let root = TempRoot::new("carry-invalid");
+    let mut p = Publisher::<Flags>::builder("t")
+        .root(root.path())
+        .create()
+        .unwrap();
+    let seq = p.publish(&Flags {
+        armed: true,
+        moving: false,
+        count: 7,
+    });
+    drop(p);
+    let path = root.topic_file("t");
+    let slot = slots_offset(&path) + (seq % 3) * 64;
+    poke(&path, slot + 16, &[2]); // `armed`, docs/FORMAT.md: data at +16
+    let mut p = Publisher::<Flags>::builder("t")
+        .root(root.path())
+        .buffer_num(4)
+        .create()
+        .unwrap();
+    let t = p.takeover().unwrap();
+    assert!(t.recreated && !t.kept_last_value, "{t:?}");
+    let mut s = Subscriber::<Flags>::builder("t")
+        .root(root.path())
+        .open()
+        .unwrap();
+    assert!(s.latest().unwrap().is_none(), "nothing invalid was carried");
+    p.publish(&Flags {
+        armed: false,
+        moving: true,
+        count: 8,
+    });
+    assert_eq!(s.latest().unwrap().unwrap().value.count, 8);
 }

@@ -778,3 +778,37 @@ fn publishers_and_subscribers_can_move_between_threads() {
         .unwrap();
     assert_eq!(v, 5);
 }
+
+#[test]
+fn a_value_carried_into_a_file_made_anew_is_new_to_a_subscriber_of_the_removed_one() {
+    // The subscriber's last value came from a file with higher numbers that was removed; the
+    // topic was made anew (numbers restart) and then replaced (another buffer_num), carrying
+    // its last value. That value was never returned: it is new, whatever its number.
+    let root = TempRoot::new("lineage");
+    let mut p = publisher::<u64>(&root, "t");
+    for i in 1..=100 {
+        p.publish(&i);
+    }
+    let mut s = subscriber::<u64>(&root, "t");
+    assert_eq!(s.try_recv().unwrap().unwrap().seq, 100);
+    drop(p);
+    assert!(shm::remove_topic_in(root.path(), "t").unwrap());
+    let mut p = publisher::<u64>(&root, "t");
+    for i in 1..=3 {
+        assert_eq!(p.publish(&(1000 + i)), i);
+    }
+    drop(p);
+    let _p = Publisher::<u64>::builder("t")
+        .root(root.path())
+        .buffer_num(5)
+        .create()
+        .unwrap();
+    let v = s
+        .try_recv()
+        .unwrap()
+        .expect("the carried value was never returned");
+    assert_eq!((v.seq, v.value, v.is_new, v.missed), (3, 1003, true, 2));
+    assert!(s.try_recv().unwrap().is_none());
+    let again = s.latest().unwrap().unwrap();
+    assert_eq!((again.value, again.is_new), (1003, false));
+}

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use shm::{Publisher, RecvError, Subscriber};
-use shm_integration::process::Proc;
+use shm_integration::process::{NOBODY, Proc, Reachable, can_switch_users};
 use shm_integration::root::TempRoot;
 
 const T: Duration = Duration::from_secs(20);
@@ -354,12 +354,18 @@ fn a_topic_recreated_with_another_type_ends_the_wait_with_the_mismatch() {
 #[test]
 fn a_subscriber_that_may_only_read_still_wakes_up() {
     // Needs root to start a process as another user; CI runs as root.
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !can_switch_users() {
         eprintln!("skipped: not running as root, cannot start a process as another user");
         return;
     }
-    const NOBODY: u32 = 65534;
+    // The build's helper may sit in a checkout the other user cannot enter (a 0700 directory).
+    let exe = match Reachable::copy(Path::new(env!("CARGO_BIN_EXE_shm-test-helper"))) {
+        Ok(exe) => exe,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
     let root = TempRoot::new("wait-readonly");
     std::fs::set_permissions(
         root.path(),
@@ -375,11 +381,14 @@ fn a_subscriber_that_may_only_read_still_wakes_up() {
     // periodic self-check pushed out to 10 minutes, the publisher's clean exit must still be
     // reported at once (its exit bumps the futex word the poller sleeps on).
     let mut w = Proc::spawn_with(
-        Path::new(env!("CARGO_BIN_EXE_shm-test-helper")),
+        exe.path(),
         root.path(),
         &["wait", "u64", "shared", "2", "60000"],
         Some(NOBODY),
-        &[(shm::wait::CHECK_INTERVAL_ENV, "600000")],
+        &[
+            (shm::wait::CHECK_INTERVAL_ENV, "600000"),
+            ("SHM_TEST_OWNER", "0"),
+        ],
     );
     w.expect_line("WAITING", T);
     std::thread::sleep(Duration::from_millis(100));
@@ -415,4 +424,33 @@ fn max_age_turns_old_values_into_no_value() {
     p.publish(&2);
     let next = s.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!((next.value, next.seq, next.missed), (2, 2, 0));
+}
+
+#[test]
+fn a_publishers_last_value_is_returned_before_publisher_gone() {
+    // The publisher publishes one value and exits at once (no clean drop). A wait that checks
+    // the publisher's lock often (every ms) must never report the publisher gone while that
+    // value waits unread: it reads once more after seeing the lock free.
+    let root = TempRoot::new("wait-last-words");
+    for round in 0..40u64 {
+        let topic = format!("t{round}");
+        let mut p = helper(&root, &["last-words", "u64", &topic]);
+        p.expect_line("READY", T);
+        let mut w = Proc::spawn_with(
+            Path::new(env!("CARGO_BIN_EXE_shm-test-helper")),
+            root.path(),
+            &["wait", "u64", &topic, "1", "10000"],
+            None,
+            &[(shm::wait::CHECK_INTERVAL_ENV, "1")],
+        );
+        w.expect_line("WAITING", T);
+        std::thread::sleep(Duration::from_micros(round * 50));
+        p.send("");
+        p.expect_line("PUB 1", T);
+        let first = w.expect_line("", T);
+        assert!(first.starts_with("GOT 1 "), "round {round}: {first}");
+        w.expect_line("DONE", T);
+        assert!(w.wait(T).success());
+        assert!(p.wait(T).success());
+    }
 }

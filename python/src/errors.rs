@@ -30,6 +30,14 @@ create_exception!(
 );
 create_exception!(
     shm_pub_sub,
+    ForeignTopicError,
+    PyPermissionError,
+    "The topic's file belongs to another user (or users other than its owner may write it).\n\n\
+     A publisher never adopts such a file; a subscriber reads only files of the owner it trusts\n\
+     (`owner=`, by default this user). Attributes `path`, `owner_uid` and `mode` describe the file."
+);
+create_exception!(
+    shm_pub_sub,
     TopicFormatError,
     PyOSError,
     "A file at the topic's path is not a valid topic (foreign, damaged, or a newer format)."
@@ -74,6 +82,7 @@ pub(crate) fn create_error(e: CreateError) -> PyErr {
         CreateError::UnsupportedType { .. } => PyTypeError::new_err(message),
         CreateError::Busy { .. } => TopicBusyError::new_err(message),
         CreateError::Format { .. } => TopicFormatError::new_err(message),
+        CreateError::ForeignFile { path, owner } => foreign_error(message, &path, owner),
         CreateError::PermissionDenied { source, .. } => permission_error(&source, message),
         CreateError::Io { source, .. } => os_error(&source, message),
         _ => PyOSError::new_err(message),
@@ -89,6 +98,9 @@ pub(crate) fn subscribe_error(py: Python<'_>, e: SubscribeError, kind: Kind) -> 
             TopicFormatError::new_err(e.to_string())
         }
         SubscribeError::Contended { .. } => ContendedError::new_err(e.to_string()),
+        SubscribeError::UntrustedOwner {
+            ref path, owner, ..
+        } => foreign_error(e.to_string(), path, owner),
         SubscribeError::PermissionDenied { ref source, .. } => {
             permission_error(source, e.to_string())
         }
@@ -129,6 +141,22 @@ fn mismatch_error(py: Python<'_>, m: &SchemaMismatch, kind: Kind) -> PyErr {
     let _ = value.setattr("expected_type", &m.expected_type);
     err
 }
+
+/// `ForeignTopicError` with the file's path, owner and mode as attributes.
+fn foreign_error(message: String, path: &std::path::Path, owner: shm::FileOwner) -> PyErr {
+    Python::attach(|py| {
+        let err = ForeignTopicError::new_err((EACCES, message));
+        let value = err.value(py);
+        // Attributes for programs that handle the error; failing to set one only loses it.
+        let _ = value.setattr("path", path.display().to_string());
+        let _ = value.setattr("owner_uid", owner.uid.0);
+        let _ = value.setattr("mode", owner.mode);
+        err
+    })
+}
+
+/// `EACCES` (Linux), the errno this `PermissionError` carries.
+const EACCES: i32 = 13;
 
 /// `ValueError` for an operation on a closed object.
 pub(crate) fn closed_error(what: &str, topic: &str) -> PyErr {

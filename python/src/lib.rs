@@ -69,6 +69,10 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add("TopicBusyError", py.get_type::<errors::TopicBusyError>())?;
     m.add(
+        "ForeignTopicError",
+        py.get_type::<errors::ForeignTopicError>(),
+    )?;
+    m.add(
         "TopicFormatError",
         py.get_type::<errors::TopicFormatError>(),
     )?;

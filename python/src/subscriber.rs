@@ -6,7 +6,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyTuple, PyType};
 use shm::wait::{Sleeper, Wait, WaitStep};
-use shm::{RecvError, Sample, ShmMessage};
+use shm::{RecvError, Sample, ShmMessage, TopicOwner};
 
 use crate::errors::{closed_error, subscribe_error};
 use crate::value::{Kind, from_bool, from_f64, from_i64, generic_alias, py_repr};
@@ -120,6 +120,33 @@ impl End {
     }
 }
 
+/// `owner=`: `None` (this user), a uid, or `"any"`.
+fn owner_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<TopicOwner> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(TopicOwner::Me);
+    };
+    if let Ok(text) = value.extract::<String>() {
+        return match text.as_str() {
+            "any" => Ok(TopicOwner::Anyone),
+            _ => Err(PyValueError::new_err(format!(
+                "owner must be a uid (int), \"any\" or None (this user), not {text:?}"
+            ))),
+        };
+    }
+    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "owner must be a uid (int), \"any\" or None (this user), not {}",
+            crate::value::describe(value)
+        )));
+    }
+    value.extract::<u32>().map(TopicOwner::Uid).map_err(|_| {
+        PyValueError::new_err(format!(
+            "owner {} is not a uid (0 to 4294967295)",
+            value.str().map(|s| s.to_string()).unwrap_or_default()
+        ))
+    })
+}
+
 /// A timeout in seconds (`None` or infinity: no deadline), refused if negative or NaN.
 fn timeout_of(seconds: Option<f64>) -> PyResult<Option<Duration>> {
     match seconds {
@@ -140,9 +167,15 @@ fn timeout_of(seconds: Option<f64>) -> PyResult<Option<Duration>> {
 /// `max_age` (seconds): values published longer ago count as no data, so a publisher that
 /// stopped publishing reads as `(default_value, False)` after that time.
 ///
+/// `owner`: whose topic files to read. By default (`None`) only this user's: anyone can create
+/// a file in the shared topic directory first, and a file of another user raises
+/// `ForeignTopicError`. A uid trusts that user (a topic it publishes with `mode=0o644`);
+/// `"any"` trusts every user (for tools).
+///
 /// A topic of another type raises `SchemaMismatchError` (a `TypeError`), here or, if the
-/// topic is created later, from `subscribe()`. While no topic file exists, `subscribe()` looks
-/// for it at most once per millisecond.
+/// topic is created later, from `subscribe()`. A value published before a `subscribe()` began
+/// (in any process) is seen by it, even if the topic did not exist when the subscriber was
+/// created; while the topic does not exist, `subscribe()` makes no syscall.
 ///
 /// `default_value` is returned as given (an `IntEnum` member stays one); values read are
 /// always plain `bool`, `int` or `float`.
@@ -232,14 +265,16 @@ impl Subscriber {
 #[pymethods]
 impl Subscriber {
     #[new]
-    #[pyo3(signature = (name, default_value, *, max_age=None))]
+    #[pyo3(signature = (name, default_value, *, max_age=None, owner=None))]
     fn new(
         py: Python<'_>,
         name: &str,
         default_value: &Bound<'_, PyAny>,
         max_age: Option<f64>,
+        owner: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Subscriber> {
         let kind = Kind::of_default(default_value, "Subscriber", name)?;
+        let owner = owner_arg(owner)?;
         let age = match max_age {
             None => None,
             Some(a) => Some(
@@ -257,8 +292,9 @@ impl Subscriber {
         fn open<T: ShmMessage>(
             name: &str,
             age: Option<Duration>,
+            owner: TopicOwner,
         ) -> Result<shm::Subscriber<T>, shm::SubscribeError> {
-            let builder = shm::Subscriber::builder(name);
+            let builder = shm::Subscriber::builder(name).owner(owner);
             match age {
                 Some(a) => builder.max_age(a),
                 None => builder,
@@ -266,9 +302,9 @@ impl Subscriber {
             .open()
         }
         let core = match kind {
-            Kind::Bool => Core::Bool(open(name, age).map_err(err)?),
-            Kind::Int => Core::Int(open(name, age).map_err(err)?),
-            Kind::Float => Core::Float(open(name, age).map_err(err)?),
+            Kind::Bool => Core::Bool(open(name, age, owner).map_err(err)?),
+            Kind::Int => Core::Int(open(name, age, owner).map_err(err)?),
+            Kind::Float => Core::Float(open(name, age, owner).map_err(err)?),
         };
         let path = with_core!(&core, s => s.path()).display().to_string();
         Ok(Subscriber {

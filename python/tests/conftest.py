@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 
@@ -36,19 +36,6 @@ def shm_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def topic(request: pytest.FixtureRequest) -> str:
     """A topic name unique to the test."""
     return "test/" + re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-
-
-def poll(read: Callable[[], Tuple[Any, bool]], timeout: float = 5.0) -> Any:
-    """Calls `read` (e.g. `sub.subscribe`) until it succeeds; returns the data. A subscriber
-    created before its topic exists looks for the file at most once per millisecond."""
-    deadline = time.monotonic() + timeout
-    while True:
-        data, ok = read()
-        if ok:
-            return data
-        if time.monotonic() > deadline:
-            pytest.fail(f"no data within {timeout} s")
-        time.sleep(0.0002)
 
 
 # A child whose waits never wake up on their own (a 10-minute self-check period instead of

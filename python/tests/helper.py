@@ -10,6 +10,9 @@
                                                "nothing <repr(value)> <publisher_alive>"; then "done".
                                                Ctrl-C prints "interrupted" and exits 0.
 
+    helper.py creator TYPE                     for each topic name read from stdin: create it,
+                                               publish 1 (True, 1.0), print "published <name>"
+
 TYPE is bool, int or float (the type of the default value). Errors print
 "error <ExceptionClass> <message>" and exit with status 3.
 """
@@ -69,10 +72,21 @@ def wait(kind: str, topic: str, count: str, timeout: str) -> None:
     print("done", flush=True)
 
 
+def creator(kind: str) -> None:
+    keep = []
+    print("ready", flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        pub = shm_pub_sub.Publisher(name, DEFAULTS[kind])
+        pub.publish(type(DEFAULTS[kind])(1))
+        keep.append(pub)
+        print(f"published {name}", flush=True)
+
+
 def main() -> None:
     command, *args = sys.argv[1:]
     try:
-        {"publish": publish, "subscribe": subscribe, "wait": wait}[command](*args)
+        {"publish": publish, "subscribe": subscribe, "wait": wait, "creator": creator}[command](*args)
     except Exception as e:  # reported to the test, which checks the class and message
         print(f"error {type(e).__name__} {e}", flush=True)
         sys.exit(3)

@@ -8,7 +8,6 @@ import time
 import pytest
 
 import shm_pub_sub
-from conftest import poll
 from shm_pub_sub import Publisher, Subscriber, TopicBusyError
 
 NOBODY = 65534  # uid and gid; no passwd entry is needed to switch to them
@@ -76,7 +75,7 @@ def test_subscriber_follows_a_topic_recreated_with_the_same_type(topic, py_helpe
         assert pub.expect_line() == "ready"
         pub.send(str(100 + round_))
         pub.expect("published")
-        assert poll(sub.subscribe) == 100 + round_
+        assert sub.subscribe() == (100 + round_, True)
         pub.kill()
 
 
@@ -142,6 +141,7 @@ def test_permissions_for_another_user(topic, shm_root):
     private.publish(1)
     shared = Publisher(topic + "/shared", 0, mode=0o644)
     shared.publish(2)
+    owner = os.geteuid()  # the other user must trust this one to read its topic
     if os.geteuid() == 0:
         os.chmod(shm_root, 0o755)  # others may enter the directory, not create files in it
 
@@ -164,8 +164,11 @@ def test_permissions_for_another_user(topic, shm_root):
     assert report.startswith("PermissionError ") and "permission denied" in report, report
     assert "ask its publisher to create it with a wider mode" in report
 
-    report = as_nobody(lambda: Subscriber(topic + "/shared", 0).subscribe())
+    report = as_nobody(lambda: Subscriber(topic + "/shared", 0, owner=owner).subscribe())
     assert report == "ok (2, True)"
+    if os.geteuid() == 0:  # by default, another user's topic is not trusted
+        report = as_nobody(lambda: Subscriber(topic + "/shared", 0))
+        assert report.startswith("ForeignTopicError ") and "owner=0" in report, report
 
     report = as_nobody(lambda: Publisher(topic + "/new", 0))
     assert report.startswith("PermissionError "), report

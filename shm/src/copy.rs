@@ -60,19 +60,6 @@ pub(crate) unsafe fn store_u32(p: *mut u8, v: u32, order: Ordering) {
     a.store(v, order);
 }
 
-/// Loads one shared 4-byte word with sequentially consistent ordering (the publisher's side of
-/// the wake-up handshake, see `segment.rs`).
-///
-/// # Safety
-/// As [`load_u32`], and the mapping is writable (ordered loads may not be sound on read-only
-/// memory).
-#[inline(always)]
-pub(crate) unsafe fn load_u32_seqcst(p: *const u8) -> u32 {
-    // SAFETY: the caller guarantees alignment, a live writable mapping and atomic-only access.
-    let a = unsafe { AtomicU32::from_ptr(p.cast_mut().cast()) };
-    a.load(Ordering::SeqCst)
-}
-
 /// Adds to one shared 4-byte word, wrapping.
 ///
 /// # Safety
@@ -81,6 +68,17 @@ pub(crate) unsafe fn load_u32_seqcst(p: *const u8) -> u32 {
 pub(crate) unsafe fn fetch_add_u32(p: *mut u8, v: u32) -> u32 {
     // SAFETY: the caller guarantees alignment, a live writable mapping and atomic-only access.
     let a = unsafe { AtomicU32::from_ptr(p.cast()) };
+    a.fetch_add(v, Ordering::SeqCst)
+}
+
+/// Adds to one shared word, wrapping.
+///
+/// # Safety
+/// As [`store_u64`].
+#[inline(always)]
+pub(crate) unsafe fn fetch_add_u64(p: *mut u8, v: u64) -> u64 {
+    // SAFETY: the caller guarantees alignment, a live writable mapping and atomic-only access.
+    let a = unsafe { AtomicU64::from_ptr(p.cast()) };
     a.fetch_add(v, Ordering::SeqCst)
 }
 

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::name::NameError;
+use crate::owner::{FileOwner, TopicOwner};
 
 /// The process that publishes (or last published) a topic, as recorded in its header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,19 +156,34 @@ pub struct SchemaMismatch {
     pub differences: Vec<String>,
 }
 
+/// Most differences a mismatch message lists, and most characters of each name or line in it:
+/// a hostile topic file may carry a schema of a megabyte.
+const MAX_LISTED_DIFFERENCES: usize = 8;
+const MAX_SHOWN_CHARS: usize = 200;
+
+/// `text`, cut to [`MAX_SHOWN_CHARS`] characters with an ellipsis.
+fn shortened(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_SHOWN_CHARS) {
+        None => text.into(),
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+    }
+}
+
 impl fmt::Display for SchemaMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (topic_type, expected_type) =
+            (shortened(&self.topic_type), shortened(&self.expected_type));
         if self.topic_type == self.expected_type {
             write!(
                 f,
-                "topic '{}' carries another version of `{}` than this side expects",
-                self.topic, self.topic_type
+                "topic '{}' carries another version of `{topic_type}` than this side expects",
+                self.topic
             )?;
         } else {
             write!(
                 f,
-                "topic '{}' carries `{}` but this side expects `{}`",
-                self.topic, self.topic_type, self.expected_type
+                "topic '{}' carries `{topic_type}` but this side expects `{expected_type}`",
+                self.topic
             )?;
         }
         // The first line already names both types; list what else differs.
@@ -178,8 +194,16 @@ impl fmt::Display for SchemaMismatch {
             .map(String::as_str)
             .filter(|d| !(names_differ && d.starts_with("type: ")))
             .collect();
-        if !details.is_empty() {
-            write!(f, ": {}", details.join("; "))?;
+        for (i, d) in details.iter().take(MAX_LISTED_DIFFERENCES).enumerate() {
+            f.write_str(if i == 0 { ": " } else { "; " })?;
+            f.write_str(&shortened(d))?;
+        }
+        if details.len() > MAX_LISTED_DIFFERENCES {
+            write!(
+                f,
+                "; and {} more difference(s)",
+                details.len() - MAX_LISTED_DIFFERENCES
+            )?;
         }
         write!(
             f,
@@ -266,6 +290,15 @@ pub enum CreateError {
         /// What is wrong with it.
         source: FormatError,
     },
+    /// The file at the topic's path belongs to another user, or other users may write it: it
+    /// is not adopted (its owner could read, forge or truncate what this publisher writes). It
+    /// is left untouched, and not even mapped.
+    ForeignFile {
+        /// The file.
+        path: PathBuf,
+        /// Its owner and mode.
+        owner: FileOwner,
+    },
     /// The operating system refused access.
     PermissionDenied {
         /// The file or directory.
@@ -314,6 +347,11 @@ impl fmt::Display for CreateError {
             CreateError::Format { path, source } => {
                 write!(f, "{}: {source}; {}", path.display(), source.remedy())
             }
+            CreateError::ForeignFile { path, owner } => write!(
+                f,
+                "{} is {owner}, not a topic file of this user that nobody else may write; it was left untouched: if it is stale, have its owner (or root) remove it, or publish under another topic name or SHM_ROOT",
+                path.display()
+            ),
             CreateError::PermissionDenied { path, source } => write!(
                 f,
                 "permission denied for {}: {source}; run as the topic's owner (or root), or remove the topic if it is stale",
@@ -345,6 +383,17 @@ pub enum SubscribeError {
         path: PathBuf,
         /// What is wrong with it.
         source: FormatError,
+    },
+    /// The topic file belongs to a user this subscriber does not trust (see
+    /// [`SubscriberBuilder::owner`](crate::SubscriberBuilder::owner)), or others may write it:
+    /// its values could be forged. Nothing of it was read.
+    UntrustedOwner {
+        /// The file.
+        path: PathBuf,
+        /// Its owner and mode.
+        owner: FileOwner,
+        /// Whom the subscriber trusts.
+        trusted: TopicOwner,
     },
     /// A consistent copy was read, but its bytes are not a valid value (a `bool` that is
     /// neither 0 nor 1): the writer is not a well-behaved publisher of this type.
@@ -387,6 +436,24 @@ impl fmt::Display for SubscribeError {
             SubscribeError::Format { path, source } => {
                 write!(f, "{}: {source}; {}", path.display(), source.remedy())
             }
+            SubscribeError::UntrustedOwner { path, owner, .. } if owner.writable_by_others() => {
+                write!(
+                    f,
+                    "{} is {owner}: users other than its owner may write it, so its values could be forged; nothing was read. Have its publisher recreate it (publishers never create such files), or remove it",
+                    path.display()
+                )
+            }
+            SubscribeError::UntrustedOwner {
+                path,
+                owner,
+                trusted,
+            } => write!(
+                f,
+                "{} is {owner}, but this subscriber reads topics of {trusted} only (anyone could have created the file first); nothing was read. If that user publishes this topic for you, trust it: SubscriberBuilder::owner(TopicOwner::Uid({})) (Python: owner={}); else remove the file",
+                path.display(),
+                owner.uid.0,
+                owner.uid.0
+            ),
             SubscribeError::InvalidValue { topic, seq } => write!(
                 f,
                 "value {seq} on topic '{topic}' is not a valid value of this type (a bool byte is neither 0 nor 1); the writer is not a well-behaved publisher of this type"
@@ -481,6 +548,13 @@ pub enum RemoveError {
         /// Who holds it.
         owner: OwnerInfo,
     },
+    /// The file belongs to another user (or others may write it): left untouched.
+    ForeignFile {
+        /// The file.
+        path: PathBuf,
+        /// Its owner and mode.
+        owner: FileOwner,
+    },
     /// The operating system refused access.
     PermissionDenied {
         /// The file.
@@ -506,6 +580,11 @@ impl fmt::Display for RemoveError {
             RemoveError::Busy { topic, owner } => write!(
                 f,
                 "topic '{topic}' is still published by {owner}; stop that process first"
+            ),
+            RemoveError::ForeignFile { path, owner } => write!(
+                f,
+                "{} is {owner}; it was left untouched: remove it as its owner (or root, by hand)",
+                path.display()
             ),
             RemoveError::PermissionDenied { path, source } => write!(
                 f,

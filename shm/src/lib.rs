@@ -59,17 +59,23 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    target_endian = "little"
+)))]
 compile_error!(
-    "shm supports 64-bit Linux only (it relies on open-file-description locks, O_TMPFILE and 8-byte atomics on shared mappings)"
+    "shm supports 64-bit little-endian Linux on x86-64 and aarch64 only (it relies on open-file-description locks, O_TMPFILE, and Relaxed 8-byte atomic loads being sound on read-only mappings, which Rust documents for those targets)"
 );
 
 extern crate self as shm;
 
 mod copy;
+mod discovery;
 mod error;
 mod message;
 mod name;
+mod owner;
 mod publisher;
 pub mod registry;
 pub mod schema;
@@ -84,6 +90,7 @@ pub use error::{
 };
 pub use message::ShmMessage;
 pub use name::{DEFAULT_ROOT, NameError, ROOT_ENV, TopicName, default_root};
+pub use owner::{FileOwner, TopicOwner, Uid};
 pub use publisher::{
     DEFAULT_BUFFER_NUM, DEFAULT_MODE, MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishError, Publisher,
     PublisherBuilder, Takeover, Timestamps,
@@ -106,6 +113,18 @@ struct ReadmeDoctests;
 /// The types most programs need.
 pub mod prelude {
     pub use crate::{Publisher, Sample, ShmMessage, Subscriber};
+}
+
+/// The publish, read and wake-up protocols, generic over the memory they run on, for the loom
+/// model in `verify/`; not a public API.
+#[doc(hidden)]
+pub mod __model {
+    pub use crate::segment::header::{MAX_SEQ, STATE_LIVE, STATE_RETIRED};
+    pub use crate::segment::ring::{
+        Cursor, SlotRead, TopicWords, TopicWordsMut, highest_stamped_seq, read_highest, read_next,
+        write,
+    };
+    pub use crate::segment::wake::{WakeWords, sleep, wake_ticket};
 }
 
 /// Items used by `#[derive(ShmMessage)]`'s expansion; not a public API.

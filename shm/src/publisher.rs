@@ -5,11 +5,13 @@ use std::io;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use crate::error::{CreateError, IoFailure, OwnerInfo};
+use crate::discovery;
+use crate::error::{CreateError, FormatError, IoFailure, OwnerInfo};
 use crate::message::ShmMessage;
 use crate::name::{TopicName, default_root};
 use crate::segment::{
-    Claim, Layout, MAX_SLOTS, OpenFailure, ReadWrite, STATE_LIVE, Segment, claim,
+    Claim, Continues, Layout, LayoutError, LockedFile, MAX_SEQ, MAX_SLOTS, OpenFailure, ReadWrite,
+    STATE_LIVE, Segment, claim,
 };
 use crate::sys::{self, ProcessIdentity};
 
@@ -37,8 +39,6 @@ pub const DEFAULT_MODE: u32 = 0o600;
 /// # Ok::<(), shm::CreateError>(())
 /// ```
 pub struct Publisher<T: ShmMessage> {
-    // Declared first so that it is dropped (unregistered) before `seg` closes the descriptor.
-    _fork_guard: sys::ForkGuard,
     seg: Segment<ReadWrite>,
     topic: TopicName,
     path: PathBuf,
@@ -179,20 +179,24 @@ impl<T: ShmMessage> PublisherBuilder<T> {
             self.buffer_num as u32,
             schema.len() as u64,
         )
-        .map_err(|(field, detail)| match field {
-            "elem_size" | "total_size" => CreateError::TooLarge {
+        .map_err(|e| match e {
+            LayoutError::ElemSize(_) | LayoutError::TotalSize => CreateError::TooLarge {
                 bytes: (size_of::<T>() as u64).saturating_mul(self.buffer_num as u64),
             },
-            _ => CreateError::UnsupportedType { detail },
+            other => CreateError::UnsupportedType {
+                detail: format!("{}: {other}", other.field()),
+            },
         })?;
         let root = self.root.unwrap_or_else(default_root);
         let path = root.join(topic.file_name());
         let plan = Plan {
             root: &root,
             path: &path,
+            topic: &topic,
             layout,
             schema: &schema,
             schema_hash: T::SCHEMA.hash(),
+            validate: &|bytes| T::SCHEMA.bytes_valid(bytes),
             mode: self.mode,
             me: ProcessIdentity::current(),
         };
@@ -200,14 +204,18 @@ impl<T: ShmMessage> PublisherBuilder<T> {
             .map_err(|e| IoFailure::new(&root, "register the fork handler for", e))?;
         // Each pass either finishes or observed another process change the path meanwhile.
         for _ in 0..16 {
-            if let Some((mut seg, next_seq, takeover)) = plan.attempt(&topic)? {
+            if let Attempt::Done(created) = plan.attempt()? {
+                let Created {
+                    mut seg,
+                    next_seq,
+                    takeover,
+                } = *created;
                 seg.use_light_fence();
                 let slot_count = seg.layout().slot_count;
                 return Ok(Publisher {
                     next_slot: (next_seq % u64::from(slot_count)) as u32,
                     slot_count,
                     timestamps: self.timestamps,
-                    _fork_guard: sys::ForkGuard::new(seg.file()),
                     seg,
                     topic,
                     path,
@@ -230,9 +238,12 @@ impl<T: ShmMessage> PublisherBuilder<T> {
 struct Plan<'a> {
     root: &'a Path,
     path: &'a Path,
+    topic: &'a TopicName,
     layout: Layout,
     schema: &'a [u8],
     schema_hash: u64,
+    /// Whether a value's bytes are valid for the schema (a carried value is checked first).
+    validate: &'a dyn Fn(&[u8]) -> bool,
     /// The mode asked for, if any.
     mode: Option<u32>,
     me: ProcessIdentity,
@@ -245,42 +256,71 @@ struct Carried {
     bytes: Vec<u8>,
 }
 
-type Attempt = Option<(Segment<ReadWrite>, u64, Option<Takeover>)>;
+/// A publisher's file, ready: what [`Plan::attempt`] made.
+struct Created {
+    seg: Segment<ReadWrite>,
+    /// The first sequence number this publisher writes.
+    next_seq: u64,
+    takeover: Option<Takeover>,
+}
+
+/// The outcome of one [`Plan::attempt`].
+enum Attempt {
+    /// Another process changed the path meanwhile: look again.
+    Raced,
+    Done(Box<Created>),
+}
 
 impl Plan<'_> {
-    /// One try at creating or taking over the file; `Ok(None)` means "raced, try again".
-    fn attempt(&self, topic: &TopicName) -> Result<Attempt, CreateError> {
-        let file = match claim(self.path)? {
+    /// One try at creating or taking over the file.
+    fn attempt(&self) -> Result<Attempt, CreateError> {
+        let locked = match claim(self.path)? {
             Claim::Absent => {
                 let mode = self.mode.unwrap_or(DEFAULT_MODE);
-                return match self.create_file(0, None, false, mode)? {
-                    Some(seg) => Ok(Some((seg, 1, None))),
-                    None => Ok(None),
-                };
+                return Ok(
+                    match self.create_file(Continues::default(), None, false, mode)? {
+                        Some(seg) => Attempt::Done(Box::new(Created {
+                            seg,
+                            next_seq: 1,
+                            takeover: None,
+                        })),
+                        None => Attempt::Raced,
+                    },
+                );
             }
             Claim::Busy(owner) => {
                 return Err(CreateError::Busy {
-                    topic: topic.as_str().to_owned(),
+                    topic: self.topic.as_str().to_owned(),
                     owner,
                 });
             }
-            Claim::Moved => return Ok(None),
-            Claim::Locked(file) => file,
-        };
-        let old = match Segment::<ReadWrite>::open(file, self.path) {
-            Ok(s) => s,
-            Err(OpenFailure::Format(source)) => {
-                return Err(CreateError::Format {
+            Claim::Foreign(owner) => {
+                return Err(CreateError::ForeignFile {
                     path: self.path.to_path_buf(),
-                    source,
+                    owner,
                 });
             }
+            Claim::Moved => return Ok(Attempt::Raced),
+            Claim::Locked(locked) => locked,
+        };
+        let old = match Segment::<ReadWrite>::open(locked.into_inner(), self.path) {
+            Ok(s) => s,
+            Err(OpenFailure::Format(source)) => return Err(self.format_error(source)),
             Err(OpenFailure::Io(e)) => return Err(e.into()),
         };
         let published = old.publish_seq();
         // A publisher killed between stamping a slot and naming it in the publish sequence
         // leaves a stamp above it: continue after that too, so that no stamp is reused.
         let last_seq = published.max(old.seq_base()).max(old.highest_stamped_seq());
+        if last_seq >= MAX_SEQ {
+            // Only a damaged or hostile file gets there: continuing would wrap the numbers.
+            return Err(self.format_error(FormatError::Inconsistent {
+                field: "publish_seq",
+                detail: format!(
+                    "the file holds sequence number {last_seq}, at or above the largest one {MAX_SEQ}"
+                ),
+            }));
+        }
         let same_type = old.schema_hash() == self.schema_hash;
         let mut takeover = Takeover {
             previous_owner: old.owner(),
@@ -294,27 +334,46 @@ impl Plan<'_> {
                     .map_err(|e| IoFailure::new(self.path, "set the mode of", e))?;
             }
             old.set_owner(&self.me);
-            return Ok(Some((old, last_seq.wrapping_add(1), Some(takeover))));
+            return Ok(Attempt::Done(Box::new(Created {
+                seg: old,
+                next_seq: last_seq + 1,
+                takeover: Some(takeover),
+            })));
         }
         let carried = if same_type && old.layout().elem_size == self.layout.elem_size {
-            read_last(&old)
+            read_last(&old).filter(|c| (self.validate)(&c.bytes))
         } else {
             None
         };
         takeover.kept_last_value = carried.is_some();
         takeover.recreated = true;
-        // Unless asked otherwise, the new file is as accessible as the one it replaces, so its
-        // subscribers can follow it.
+        // Unless asked otherwise, the new file is as accessible as the one it replaces (which is
+        // ours: `claim` refuses other users' files), so its subscribers can follow it.
         let mode = match self.mode {
             Some(m) => m,
             None => file_mode(old.file()).map_err(|e| IoFailure::new(self.path, "inspect", e))?,
         };
-        match self.create_file(last_seq, carried, true, mode)? {
+        let continues = Continues {
+            seq_base: last_seq,
+            lineage: Some(old.lineage()),
+        };
+        match self.create_file(continues, carried, true, mode)? {
             Some(seg) => {
                 old.retire();
-                Ok(Some((seg, last_seq.wrapping_add(1), Some(takeover))))
+                Ok(Attempt::Done(Box::new(Created {
+                    seg,
+                    next_seq: last_seq + 1,
+                    takeover: Some(takeover),
+                })))
             }
-            None => Ok(None),
+            None => Ok(Attempt::Raced),
+        }
+    }
+
+    fn format_error(&self, source: FormatError) -> CreateError {
+        CreateError::Format {
+            path: self.path.to_path_buf(),
+            source,
         }
     }
 
@@ -322,7 +381,7 @@ impl Plan<'_> {
     /// named its own file first (only when not replacing).
     fn create_file(
         &self,
-        seq_base: u64,
+        continues: Continues,
         carried: Option<Carried>,
         replace: bool,
         mode: u32,
@@ -334,25 +393,26 @@ impl Plan<'_> {
         let result = (|| {
             file.set_len(self.layout.total_size).map_err(io("size"))?;
             sys::preallocate(&file, self.layout.total_size).map_err(io("allocate"))?;
-            if !sys::try_lock_publisher(&file).map_err(io("lock"))? {
+            let Ok(locked) = LockedFile::lock(file).map_err(io("lock"))? else {
                 return Err(IoFailure::new(
                     self.path,
                     "lock",
                     io::Error::other("a brand-new file is already locked"),
                 )
                 .into());
-            }
+            };
             let seg = Segment::init(
-                file,
+                locked,
                 self.path,
                 self.layout,
                 self.schema_hash,
                 self.schema,
-                seq_base,
+                continues,
                 mode,
             )?;
             if let Some(c) = carried {
-                // SAFETY: `c.bytes` has exactly `elem_size` bytes (same type, same size).
+                // SAFETY: `c.bytes` has exactly `elem_size` bytes (same type, same size), and
+                // its sequence number is a complete stamp of the old file, at most MAX_SEQ.
                 unsafe { seg.write(c.seq, c.time_ns, c.bytes.as_ptr()) };
             }
             seg.set_owner(&self.me);
@@ -362,7 +422,11 @@ impl Plan<'_> {
                 sys::link_new(seg.file(), staged.as_deref(), self.path)
             };
             match linked {
-                Ok(()) => Ok(Some(seg)),
+                Ok(()) => {
+                    // After the name exists: subscribers waiting for it look now.
+                    discovery::announce(self.root);
+                    Ok(Some(seg))
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !replace => Ok(None),
                 Err(e) => Err(io("name")(e)),
             }

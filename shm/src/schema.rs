@@ -252,9 +252,7 @@ impl Schema {
 
     /// The canonical encoding (what the topic header stores); its FNV-1a 64 is [`hash`](Self::hash).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        encode_node(&mut out, self);
-        out
+        SchemaDesc::from_schema(self).encode()
     }
 
     /// Whether `bytes` (exactly `size()` bytes of a consistent copy) hold a valid value: every
@@ -359,28 +357,28 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn encode_node(out: &mut Vec<u8>, s: &Schema) {
+fn encode_node(out: &mut Vec<u8>, s: &SchemaDesc) {
     let tag = match s.kind {
-        SchemaKind::Primitive(_) => TAG_PRIMITIVE,
-        SchemaKind::Struct(_) => TAG_STRUCT,
-        SchemaKind::Array { .. } => TAG_ARRAY,
+        DescKind::Primitive(_) => TAG_PRIMITIVE,
+        DescKind::Struct(_) => TAG_STRUCT,
+        DescKind::Array { .. } => TAG_ARRAY,
     };
     out.push(tag);
-    put_str(out, s.name);
-    out.extend_from_slice(&(s.size as u64).to_le_bytes());
-    out.extend_from_slice(&(s.align as u64).to_le_bytes());
-    match s.kind {
-        SchemaKind::Primitive(p) => out.push(p.code()),
-        SchemaKind::Struct(fields) => {
+    put_str(out, &s.name);
+    out.extend_from_slice(&s.size.to_le_bytes());
+    out.extend_from_slice(&s.align.to_le_bytes());
+    match &s.kind {
+        DescKind::Primitive(p) => out.push(p.code()),
+        DescKind::Struct(fields) => {
             out.extend_from_slice(&(fields.len() as u32).to_le_bytes());
             for f in fields {
-                put_str(out, f.name);
-                out.extend_from_slice(&(f.offset as u64).to_le_bytes());
-                encode_node(out, f.ty);
+                put_str(out, &f.name);
+                out.extend_from_slice(&f.offset.to_le_bytes());
+                encode_node(out, &f.ty);
             }
         }
-        SchemaKind::Array { elem, len } => {
-            out.extend_from_slice(&(len as u64).to_le_bytes());
+        DescKind::Array { elem, len } => {
+            out.extend_from_slice(&len.to_le_bytes());
             encode_node(out, elem);
         }
     }
@@ -547,7 +545,12 @@ impl Decoder<'_> {
             TAG_STRUCT => {
                 let n = self.u32()? as usize;
                 let mut fields = Vec::with_capacity(n.min(1024));
+                // A message has no padding and `#[repr(C)]` lays fields out in declaration
+                // order, so each field that has bytes starts where the previous one ended and
+                // the last ends at the struct's end: no hole, no overlap (tools read fields by
+                // these offsets). Zero-sized fields may sit anywhere inside.
                 let mut covered = 0u64;
+                let mut names = std::collections::HashSet::new();
                 for _ in 0..n {
                     let fname = self.string()?;
                     let offset = self.u64()?;
@@ -557,10 +560,17 @@ impl Decoder<'_> {
                     if end.is_none_or(|e| e > size) {
                         return self.fail(format!("field `{fname}` does not fit its struct"));
                     }
-                    covered = match covered.checked_add(ty.size) {
-                        Some(c) => c,
-                        None => return self.fail("field sizes overflow"),
-                    };
+                    if ty.size > 0 && offset != covered {
+                        return self.fail(format!(
+                            "field `{fname}` starts at offset {offset}, where the fields before it end at {covered} (a hole or an overlap)"
+                        ));
+                    }
+                    if !names.insert(fname.clone()) {
+                        return self.fail(format!("field `{fname}` appears twice"));
+                    }
+                    if ty.size > 0 {
+                        covered = offset + ty.size;
+                    }
                     fields.push(FieldDesc {
                         name: fname,
                         offset,
@@ -642,6 +652,19 @@ impl SchemaDesc {
         }
     }
 
+    /// The canonical encoding, as stored in a topic header (`docs/FORMAT.md`).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_node(&mut out, self);
+        out
+    }
+
+    /// The schema hash: FNV-1a 64 of [`encode`](Self::encode), the same value as
+    /// [`Schema::hash`] for the type this describes.
+    pub fn hash(&self) -> u64 {
+        schema_hash_of_encoding(&self.encode())
+    }
+
     /// A readable type name: `Pose`, `f64`, `[f64; 3]`.
     pub fn type_name(&self) -> String {
         match &self.kind {
@@ -652,12 +675,17 @@ impl SchemaDesc {
 
     /// Human-readable differences between `self` (what a topic carries) and `ours` (what a
     /// subscriber expects), one line per difference; empty when they are identical.
+    /// At most [`MAX_DIFFERENCES`] lines: a hostile file's schema may have thousands of fields.
     pub fn differences(&self, ours: &SchemaDesc) -> Vec<String> {
         let mut out = Vec::new();
         diff_node(&mut out, "", Bases { topic: 0, ours: 0 }, self, ours);
+        out.truncate(MAX_DIFFERENCES);
         out
     }
 }
+
+/// Most lines [`SchemaDesc::differences`] returns.
+pub const MAX_DIFFERENCES: usize = 256;
 
 fn describe_field(path: &str, base: u64, f: &FieldDesc) -> String {
     format!(
@@ -683,6 +711,9 @@ fn diff_node(
     topic: &SchemaDesc,
     ours: &SchemaDesc,
 ) {
+    if out.len() >= MAX_DIFFERENCES {
+        return;
+    }
     let before = out.len();
     let at = if path.is_empty() {
         "type".to_owned()
@@ -866,6 +897,65 @@ mod tests {
         }
         let err = SchemaDesc::decode(&deep).unwrap_err();
         assert!(err.reason.contains("nested deeper"), "{err}");
+    }
+
+    /// A struct encoding with the given fields (name, offset, type), sizes as given.
+    fn struct_encoding(size: u64, fields: &[(&str, u64, &Schema)]) -> Vec<u8> {
+        let mut out = vec![TAG_STRUCT];
+        put_str(&mut out, "S");
+        out.extend_from_slice(&size.to_le_bytes());
+        out.extend_from_slice(&8u64.to_le_bytes());
+        out.extend_from_slice(&(fields.len() as u32).to_le_bytes());
+        for (name, offset, ty) in fields {
+            put_str(&mut out, name);
+            out.extend_from_slice(&offset.to_le_bytes());
+            encode_node(&mut out, &SchemaDesc::from_schema(ty));
+        }
+        out
+    }
+
+    #[test]
+    fn decode_refuses_overlaps_holes_and_duplicate_names() {
+        static EMPTY: Schema = Schema::array(&F64, 0, 0, 8);
+        let decode = |fields: &[(&str, u64, &Schema)]| {
+            SchemaDesc::decode(&struct_encoding(16, fields)).map_err(|e| e.reason)
+        };
+        assert!(decode(&[("a", 0, &F64), ("b", 8, &F64)]).is_ok());
+        // Sizes add up to 16, but `b` overlaps `a` and leaves bytes 12..16 to nobody.
+        let err = decode(&[("a", 0, &F64), ("b", 4, &F64)]).unwrap_err();
+        assert!(err.contains("hole or an overlap"), "{err}");
+        // A hole before `b`, then `a` overlapping it: declaration order is layout order.
+        let err = decode(&[("b", 8, &F64), ("a", 0, &F64)]).unwrap_err();
+        assert!(err.contains("hole or an overlap"), "{err}");
+        let err = decode(&[("a", 0, &F64), ("a", 8, &F64)]).unwrap_err();
+        assert!(err.contains("twice"), "{err}");
+        // Zero-sized fields may sit anywhere inside.
+        assert!(decode(&[("a", 0, &F64), ("z", 16, &EMPTY), ("b", 8, &F64)]).is_ok());
+        assert!(decode(&[("a", 0, &F64), ("z", 24, &EMPTY), ("b", 8, &F64)]).is_err());
+    }
+
+    #[test]
+    fn differences_of_a_huge_schema_are_bounded() {
+        // A topic of 65,000 fields against a one-field type: a hostile file must not make an
+        // error message of megabytes.
+        let mut fields = Vec::new();
+        for i in 0..65_000u64 {
+            fields.push(FieldDesc {
+                name: format!("field_{i}"),
+                offset: i,
+                ty: SchemaDesc::from_schema(&BOOL),
+            });
+        }
+        let topic = SchemaDesc {
+            name: "Huge".into(),
+            size: 65_000,
+            align: 1,
+            kind: DescKind::Struct(fields),
+        };
+        static OTHER: [Field; 1] = [Field::__new("other", 0, &F64)];
+        let ours = SchemaDesc::from_schema(&Schema::__structure("Huge", 8, 8, &OTHER));
+        let d = topic.differences(&ours);
+        assert_eq!(d.len(), MAX_DIFFERENCES);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::ffi::CString;
 use std::fs::{File, OpenOptions, Permissions};
 use std::io;
-use std::mem::MaybeUninit;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::os::fd::{AsRawFd, IntoRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -359,6 +359,16 @@ pub(crate) fn realtime_ns() -> u64 {
     clock_ns(libc::CLOCK_REALTIME)
 }
 
+/// 64 random bits, never 0 (an identifier).
+pub(crate) fn random_nonzero_u64() -> u64 {
+    loop {
+        let v = random_u64();
+        if v != 0 {
+            return v;
+        }
+    }
+}
+
 /// 64 random bits from the kernel (time and pid mixed in if that fails).
 pub(crate) fn random_u64() -> u64 {
     let mut v = 0u64;
@@ -435,26 +445,58 @@ pub(crate) fn current_fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
 }
 
-/// A publisher descriptor that forked children give up (see above); unregistered on drop,
-/// before the descriptor is closed.
-pub(crate) struct ForkGuard(Option<usize>);
+/// A file whose descriptor a forked child gives up (see above) while it is registered: a
+/// publisher's topic file, registered before its lock is taken, so that no `fork` finds the lock
+/// taken and the descriptor unregistered. The registration ends before the descriptor is closed
+/// (a closed number can be reused by an unrelated file, which a child would then lose).
+pub(crate) struct GuardedFile {
+    slot: Option<usize>,
+    file: ManuallyDrop<File>,
+}
 
-impl ForkGuard {
-    pub(crate) fn new(file: &File) -> ForkGuard {
+impl GuardedFile {
+    /// `file`, registered with the fork handler (if fewer than `MAX_GUARDED` are).
+    pub(crate) fn registered(file: File) -> GuardedFile {
         let fd = file.as_raw_fd();
         let slot = GUARDED.iter().position(|s| {
             s.compare_exchange(-1, fd, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         });
-        ForkGuard(slot)
+        GuardedFile {
+            slot,
+            file: ManuallyDrop::new(file),
+        }
+    }
+
+    /// `file`, not registered (a forked child keeps its copy, as any descriptor).
+    pub(crate) fn plain(file: File) -> GuardedFile {
+        GuardedFile {
+            slot: None,
+            file: ManuallyDrop::new(file),
+        }
     }
 }
 
-impl Drop for ForkGuard {
+impl std::ops::Deref for GuardedFile {
+    type Target = File;
+    fn deref(&self) -> &File {
+        &self.file
+    }
+}
+
+impl From<File> for GuardedFile {
+    fn from(file: File) -> GuardedFile {
+        GuardedFile::plain(file)
+    }
+}
+
+impl Drop for GuardedFile {
     fn drop(&mut self) {
-        if let Some(i) = self.0 {
+        if let Some(i) = self.slot {
             GUARDED[i].store(-1, Ordering::Relaxed);
         }
+        // SAFETY: dropped exactly once, here, after the registration ended; never used again.
+        unsafe { ManuallyDrop::drop(&mut self.file) };
     }
 }
 

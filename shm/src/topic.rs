@@ -3,6 +3,7 @@
 use std::io;
 use std::path::Path;
 
+use crate::discovery;
 use crate::error::{IoFailure, RemoveError};
 use crate::name::{TopicName, default_root};
 use crate::segment::{Claim, ReadWrite, Segment, claim};
@@ -31,11 +32,13 @@ pub fn remove_topic_in(root: &Path, topic: &str) -> Result<bool, RemoveError> {
                     owner,
                 });
             }
+            Claim::Foreign(owner) => return Err(RemoveError::ForeignFile { path, owner }),
             Claim::Moved => continue,
             Claim::Locked(file) => file,
         };
         // A duplicate descriptor shares the lock, so mapping (and unmapping) it releases nothing.
         let dup = file
+            .file()
             .try_clone()
             .map_err(|e| IoFailure::new(&path, "open", e))?;
         let removed = match std::fs::remove_file(&path) {
@@ -48,6 +51,10 @@ pub fn remove_topic_in(root: &Path, topic: &str) -> Result<bool, RemoveError> {
             seg.retire();
         }
         drop(file);
+        if removed {
+            // After the name is gone: subscribers of this user notice at their next read.
+            discovery::announce(root);
+        }
         return Ok(removed);
     }
     Err(IoFailure::new(

@@ -5,13 +5,18 @@
 //! the wait is over) and [`Sleeper::block`] (block until the topic may have changed). The two
 //! are public so that a wait can block without holding the subscriber: a Python binding
 //! releases its interpreter lock only around `block`, and checks for Ctrl-C between steps.
+//!
+//! This file and `segment/wake.rs` (the handshake with the publisher) are the whole wait
+//! protocol; `docs/FORMAT.md`, "Blocking waits", argues it.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::Sample;
+use crate::error::{IoFailure, RecvError, SubscribeError};
+use crate::message::ShmMessage;
 use crate::segment::{ReadOnly, STATE_LIVE, Segment};
-use crate::sys;
+use crate::subscriber::{Attach, Mode};
+use crate::{Sample, Subscriber, sys};
 
 /// How often a sleeping wait wakes up on its own to check that the publisher is alive and that
 /// the topic file was not removed or replaced by hand. Bounds how late such events are noticed
@@ -198,5 +203,105 @@ impl Sleeper {
                 until,
             } => seg.sleep(ticket, seen, until, UNREGISTERED_POLL_NS),
         }
+    }
+}
+
+impl<T: ShmMessage> Subscriber<T> {
+    /// One step of a blocking wait: looks at the topic and either ends the wait (a new value,
+    /// or an error such as [`RecvError::Timeout`]) or returns a [`Sleeper`] to block on before
+    /// the next step. [`recv_timeout`](Subscriber::recv_timeout) is this in a loop; a caller
+    /// that must not hold the subscriber while blocked (a language binding releasing its
+    /// interpreter lock, a thread that checks a stop flag between steps) writes the loop itself.
+    ///
+    /// ```no_run
+    /// use shm::wait::{Wait, WaitStep};
+    /// # let mut subscriber = shm::Subscriber::<u64>::new("ticks")?;
+    /// let mut wait = Wait::for_next(Some(std::time::Duration::from_secs(1)));
+    /// let sample = loop {
+    ///     match subscriber.wait_step(&mut wait)? {
+    ///         WaitStep::Ready(sample) => break sample,
+    ///         WaitStep::Block(sleeper) => sleeper.block(), // at most 50 ms at a time
+    ///     }
+    /// };
+    /// # Ok::<(), shm::RecvError>(())
+    /// ```
+    pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<T>, RecvError> {
+        // Read before looking at the topic: a wake-up after this point is not lost.
+        let ticket = match &self.state {
+            Attach::Ready(seg) => Some((Arc::clone(seg), seg.wake_ticket())),
+            _ => None,
+        };
+        let mode = if wait.consume { Mode::Next } else { Mode::Peek };
+        let read = self.read(mode)?;
+        if let Some(sample) = read.sample {
+            return Ok(WaitStep::Ready(sample));
+        }
+        if let Attach::Ready(seg) = &self.state
+            && seg.publish_seq() > read.seen
+        {
+            // The header names a newer value than following the stamps found (a moment ago
+            // it was being written, or the stamps have a gap): look it up from the header.
+            self.cursor = None;
+        }
+        let now = sys::monotonic_ns();
+        if now >= wait.deadline_ns {
+            return Err(RecvError::Timeout {
+                topic: self.topic().to_owned(),
+                waited: Duration::from_nanos(now.saturating_sub(wait.start_ns)),
+            });
+        }
+        // (A topic of another type made `read` fail above.)
+        let seg = match &self.state {
+            Attach::Ready(seg) => Arc::clone(seg),
+            _ => {
+                return Ok(WaitStep::Block(Sleeper::pause(
+                    wait.deadline_ns.min(now + DETACHED_POLL_NS),
+                )));
+            }
+        };
+        let ticket = match ticket {
+            Some((before, ticket)) if Arc::ptr_eq(&before, &seg) => ticket,
+            // Attached to another file during this step: look at it again at once.
+            _ => return Ok(WaitStep::Block(Sleeper::pause(now))),
+        };
+        if wait.spin_pending {
+            wait.spin_pending = false;
+            if self.spin_ns > 0 {
+                let spin = self.spin_ns.min(check_interval_ns());
+                let until = wait.deadline_ns.min(now.saturating_add(spin));
+                return Ok(WaitStep::Block(Sleeper::spin(seg, read.seen, until)));
+            }
+        }
+        let woken = wait.last_ticket.is_some_and(|t| t != ticket);
+        if now >= wait.next_check_ns || woken {
+            wait.next_check_ns = now.saturating_add(check_interval_ns());
+            // Removed or replaced by hand: nothing in the mapping says so, and nobody will
+            // wake this file's sleepers. Look at the path again at once.
+            if seg.replaced_at(self.path()) {
+                self.attach()?;
+                return Ok(WaitStep::Block(Sleeper::pause(now)));
+            }
+            let alive = sys::publisher_lock_held(seg.file()).map_err(|e| {
+                SubscribeError::from(IoFailure::new(self.path(), "query the lock of", e))
+            })?;
+            if alive {
+                wait.saw_alive = true;
+            } else if wait.saw_alive {
+                // Its last value may have arrived between the read above and its exit: every
+                // value published before the lock was released is visible now.
+                if let Some(sample) = self.read(mode)?.sample {
+                    return Ok(WaitStep::Ready(sample));
+                }
+                return Err(RecvError::PublisherGone {
+                    topic: self.topic().to_owned(),
+                    owner: seg.owner(),
+                });
+            }
+        }
+        wait.last_ticket = Some(ticket);
+        let until = wait.deadline_ns.min(wait.next_check_ns);
+        Ok(WaitStep::Block(Sleeper::futex(
+            seg, ticket, read.seen, until,
+        )))
     }
 }

@@ -8,6 +8,8 @@
 //! shm-test-helper wait      <kind> <topic> <count> <timeout_ms>    # blocking recv_timeout
 //! shm-test-helper stepper   <kind> <topic>         # stdin: p = publish, d = drop, q = exit(0)
 //! shm-test-helper hash      <kind>
+//! shm-test-helper creator   <kind>           # stdin: topic names; creates each, publishes once
+//! shm-test-helper last-words <kind> <topic>  # publish 1 value, then exit at once (no drop)
 //! shm-test-helper stress-write <kind> <topic> <millis>
 //! shm-test-helper stress-read  <kind> <topic> <millis>
 //! ```
@@ -17,7 +19,7 @@ use std::io::{BufRead, Read};
 use std::process::exit;
 use std::time::{Duration, Instant};
 
-use shm::{Publisher, RecvError, ShmMessage, SubscribeError, Subscriber};
+use shm::{Publisher, RecvError, ShmMessage, SubscribeError, Subscriber, TopicOwner};
 use shm_integration::payload::{Payload, S1K, S8, S64, S64K};
 use shm_integration::{TestPose, v2};
 
@@ -119,6 +121,21 @@ fn num(args: &[String], i: usize) -> u64 {
         .unwrap_or_else(|_| fail(format!("argument {i} is not a number"), 2))
 }
 
+/// A subscriber trusting the owner named by `SHM_TEST_OWNER` (a uid, or `any`), else the
+/// default (this user).
+fn open_subscriber<T: Kind>(topic: &str) -> Result<Subscriber<T>, SubscribeError> {
+    let builder = Subscriber::<T>::builder(topic);
+    match std::env::var("SHM_TEST_OWNER").ok().as_deref() {
+        None => builder,
+        Some("any") => builder.owner(TopicOwner::Anyone),
+        Some(uid) => builder.owner(TopicOwner::Uid(
+            uid.parse()
+                .unwrap_or_else(|_| fail("SHM_TEST_OWNER is not a uid", 2)),
+        )),
+    }
+    .open()
+}
+
 fn publish<T: Kind>(args: &[String]) {
     let topic = arg(args, 2);
     let count = num(args, 3);
@@ -152,7 +169,7 @@ fn subscribe<T: Kind>(args: &[String]) {
     let topic = arg(args, 2);
     let count = num(args, 3);
     let timeout = Duration::from_millis(num(args, 4));
-    let mut s = match Subscriber::<T>::new(topic) {
+    let mut s = match open_subscriber::<T>(topic) {
         Ok(s) => s,
         Err(e @ SubscribeError::SchemaMismatch(_)) => fail(e, 4),
         Err(e) => fail(e, 3),
@@ -185,7 +202,7 @@ fn wait<T: Kind>(args: &[String]) {
     let topic = arg(args, 2);
     let count = num(args, 3);
     let timeout = Duration::from_millis(num(args, 4));
-    let mut s = Subscriber::<T>::new(topic).unwrap_or_else(|e| fail(e, 3));
+    let mut s = open_subscriber::<T>(topic).unwrap_or_else(|e| fail(e, 3));
     println!("READY {}", std::process::id());
     for _ in 0..count {
         println!("WAITING");
@@ -251,7 +268,7 @@ fn stress_write<T: Kind>(args: &[String]) {
 fn stress_read<T: Kind>(args: &[String]) {
     let topic = arg(args, 2);
     let millis = num(args, 3);
-    let mut s = Subscriber::<T>::new(topic).unwrap_or_else(|e| fail(e, 3));
+    let mut s = open_subscriber::<T>(topic).unwrap_or_else(|e| fail(e, 3));
     println!("READY {}", std::process::id());
     let end = Instant::now() + Duration::from_millis(millis);
     let (mut reads, mut distinct, mut torn, mut inversions, mut mislabeled) =
@@ -289,6 +306,33 @@ fn stress_read<T: Kind>(args: &[String]) {
     );
 }
 
+/// For each topic name read from stdin: creates the topic, publishes value 1 and, once
+/// `publish` returned, prints `PUBLISHED <topic> <seq>` (the other side then reads the topic).
+fn creator<T: Kind>(_: &[String]) {
+    println!("READY {}", std::process::id());
+    let mut keep = Vec::new();
+    for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+        let topic = line.trim();
+        let mut p = Publisher::<T>::new(topic).unwrap_or_else(|e| fail(e, 3));
+        let seq = p.publish(&T::make(1));
+        println!("PUBLISHED {topic} {seq}");
+        keep.push(p);
+    }
+}
+
+/// Publishes one value and exits at once, without dropping the publisher: the kernel releases
+/// the lock when the process ends, with no wake-up from the library.
+fn last_words<T: Kind>(args: &[String]) {
+    let topic = arg(args, 2);
+    let mut p = Publisher::<T>::new(topic).unwrap_or_else(|e| fail(e, 3));
+    println!("READY {}", std::process::id());
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    let seq = p.publish(&T::make(p.next_seq()));
+    println!("PUB {seq}");
+    exit(0);
+}
+
 fn hash<T: Kind>(_: &[String]) {
     println!("HASH {:#018x}", T::SCHEMA.hash());
 }
@@ -303,6 +347,8 @@ fn dispatch<T: Kind>(args: &[String]) {
         "stress-write" => stress_write::<T>(args),
         "stress-read" => stress_read::<T>(args),
         "hash" => hash::<T>(args),
+        "creator" => creator::<T>(args),
+        "last-words" => last_words::<T>(args),
         other => fail(format!("unknown command {other}"), 2),
     }
 }

@@ -1,7 +1,7 @@
 """Type stubs of the compiled part of ``shm_pub_sub``."""
 
 from types import TracebackType
-from typing import Any, Callable, Coroutine, Generic, List, Literal, Optional, Tuple, Type, TypeVar, overload
+from typing import Any, Callable, Coroutine, Generic, List, Literal, Optional, Tuple, Type, TypeVar, Union, overload
 
 __version__: str
 MIN_BUFFER_NUM: int
@@ -18,6 +18,14 @@ class SchemaMismatchError(TypeError):
 
 class TopicBusyError(FileExistsError):
     """Another live process publishes this topic."""
+
+class ForeignTopicError(PermissionError):
+    """The topic's file belongs to another user (or others may write it): never adopted, and
+    read only when its owner is trusted (``owner=``)."""
+
+    path: str
+    owner_uid: int
+    mode: int
 
 class TopicFormatError(OSError):
     """A file at the topic's path is not a valid topic."""
@@ -95,15 +103,30 @@ class Subscriber(Generic[_V]):
 
     @overload
     def __init__(
-        self: "Subscriber[bool]", name: str, default_value: bool, *, max_age: Optional[float] = None
+        self: "Subscriber[bool]",
+        name: str,
+        default_value: bool,
+        *,
+        max_age: Optional[float] = None,
+        owner: Union[int, Literal["any"], None] = None,
     ) -> None: ...
     @overload
     def __init__(
-        self: "Subscriber[int]", name: str, default_value: int, *, max_age: Optional[float] = None
+        self: "Subscriber[int]",
+        name: str,
+        default_value: int,
+        *,
+        max_age: Optional[float] = None,
+        owner: Union[int, Literal["any"], None] = None,
     ) -> None: ...
     @overload
     def __init__(
-        self: "Subscriber[float]", name: str, default_value: float, *, max_age: Optional[float] = None
+        self: "Subscriber[float]",
+        name: str,
+        default_value: float,
+        *,
+        max_age: Optional[float] = None,
+        owner: Union[int, Literal["any"], None] = None,
     ) -> None: ...
     def __class_getitem__(cls, item: object) -> object: ...
     def subscribe(self, timeout: Optional[float] = None) -> Tuple[_V, bool]:

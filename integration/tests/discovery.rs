@@ -1,0 +1,163 @@
+//! Causality: once `publish` returned, a read that starts afterwards, in any process, sees that
+//! value, even when the subscriber was created before the topic existed. And polling a missing
+//! topic costs no syscall while nothing changes under the root.
+
+use std::path::Path;
+use std::time::Duration;
+
+use shm::{Publisher, Subscriber, TopicOwner};
+use shm_integration::TestPose;
+use shm_integration::process::Proc;
+use shm_integration::root::TempRoot;
+
+const T: Duration = Duration::from_secs(20);
+
+fn subscriber(root: &TempRoot, topic: &str) -> Subscriber<TestPose> {
+    Subscriber::builder(topic).root(root.path()).open().unwrap()
+}
+
+fn publisher(root: &TempRoot, topic: &str) -> Publisher<TestPose> {
+    Publisher::builder(topic)
+        .root(root.path())
+        .create()
+        .unwrap()
+}
+
+#[test]
+fn a_value_published_before_a_read_in_this_process_is_seen_by_it() {
+    // The sequence of the report: subscriber first, one empty read, then the publisher.
+    let root = TempRoot::new("causal-local");
+    let mut s = subscriber(&root, "t");
+    assert!(s.latest().unwrap().is_none());
+    let mut p = publisher(&root, "t");
+    p.publish(&TestPose::nth(9));
+    let v = s
+        .latest()
+        .unwrap()
+        .expect("the value published before this read");
+    assert_eq!(v.value, TestPose::nth(9));
+
+    // Removed and created again: the same.
+    drop(p);
+    assert!(shm::remove_topic_in(root.path(), "t").unwrap());
+    assert!(s.latest().unwrap().is_none());
+    let mut p = publisher(&root, "t");
+    p.publish(&TestPose::nth(10));
+    assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(10));
+}
+
+#[test]
+fn a_value_published_by_another_process_before_a_read_is_seen_by_it_1000_times() {
+    // Process A creates a topic and publishes, then says so through a pipe; this process, whose
+    // subscriber was created before the topic, reads the pipe, then reads the topic: never a
+    // miss.
+    let root = TempRoot::new("causal-mp");
+    let mut a = Proc::spawn(
+        Path::new(env!("CARGO_BIN_EXE_shm-test-helper")),
+        root.path(),
+        &["creator", "pose"],
+    );
+    a.expect_line("READY", T);
+    for round in 0..1000 {
+        let topic = format!("causal/{round}");
+        let mut s = subscriber(&root, &topic);
+        assert!(s.latest().unwrap().is_none());
+        a.send(&topic);
+        a.expect_line(&format!("PUBLISHED {topic} 1"), T);
+        let v = s.latest().unwrap();
+        assert_eq!(
+            v.map(|v| v.value),
+            Some(TestPose::nth(1)),
+            "round {round}: the read after the pipe missed the value"
+        );
+    }
+}
+
+#[test]
+fn a_topic_removed_by_hand_and_made_anew_is_followed_at_once() {
+    // `rm` gives no sign inside the old mapping; the new file's creation moves the generation
+    // counter, which an attached subscriber looks at on every read.
+    let root = TempRoot::new("causal-rm");
+    let mut p = publisher(&root, "t");
+    p.publish(&TestPose::nth(1));
+    let mut s = subscriber(&root, "t");
+    assert_eq!(s.latest().unwrap().unwrap().seq, 1);
+    std::fs::remove_file(root.topic_file("t")).unwrap();
+    drop(p);
+    let mut p = publisher(&root, "t");
+    p.publish(&TestPose::nth(2));
+    let v = s.latest().unwrap().unwrap();
+    assert_eq!(
+        v.value,
+        TestPose::nth(2),
+        "the new file's value, at the first read"
+    );
+}
+
+#[test]
+fn polling_a_missing_topic_opens_nothing_until_a_topic_is_announced() {
+    // A read of a missing topic would find a file placed by hand if it tried to open the path:
+    // it does not (no generation change, so no `open()`), yet it finds a topic as soon as a
+    // publisher announces one. (`strace` of the Python equivalent: README, "How we test".)
+    let root = TempRoot::new("causal-quiet");
+    let mut s = subscriber(&root, "t");
+    assert!(s.latest().unwrap().is_none());
+    // A valid topic file copied into place by hand, without the library: no announcement.
+    let other = TempRoot::new("causal-quiet-src");
+    let mut p = publisher(&other, "t");
+    p.publish(&TestPose::nth(5));
+    std::fs::copy(other.topic_file("t"), root.topic_file("t")).unwrap();
+    for _ in 0..1000 {
+        assert!(
+            s.latest().unwrap().is_none(),
+            "a read opened the path although nothing announced a change"
+        );
+    }
+    // Any topic creation under the root moves the counter: the next read looks and finds it.
+    let _unrelated = publisher(&root, "unrelated");
+    assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(5));
+}
+
+#[test]
+fn a_subscriber_trusting_any_owner_looks_on_every_read() {
+    // No single counter to watch: it opens the path on each read while the topic is missing,
+    // so even a file placed by hand is found at once.
+    let root = TempRoot::new("causal-any");
+    let mut s = Subscriber::<TestPose>::builder("t")
+        .root(root.path())
+        .owner(TopicOwner::Anyone)
+        .open()
+        .unwrap();
+    assert!(s.latest().unwrap().is_none());
+    let other = TempRoot::new("causal-any-src");
+    let mut p = publisher(&other, "t");
+    p.publish(&TestPose::nth(6));
+    std::fs::copy(other.topic_file("t"), root.topic_file("t")).unwrap();
+    assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(6));
+}
+
+#[test]
+fn a_generation_file_removed_by_hand_is_replaced_and_watched_again() {
+    let root = TempRoot::new("causal-genrm");
+    let mut s = subscriber(&root, "t");
+    assert!(s.latest().unwrap().is_none());
+    let generation = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".shm-generation.")
+        })
+        .expect("the subscriber made its user's generation file");
+    std::fs::remove_file(&generation).unwrap();
+    // Within the by-hand check period (10 ms), reads notice and map the new file.
+    std::thread::sleep(Duration::from_millis(15));
+    for _ in 0..64 {
+        let _ = s.latest().unwrap();
+    }
+    let mut p = publisher(&root, "t");
+    p.publish(&TestPose::nth(3));
+    assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(3));
+}

@@ -1,0 +1,132 @@
+//! Who may have made a file this library maps: the rules that keep a topic directory shared by
+//! several users (`/dev/shm` is world-writable) from handing one user's process a file another
+//! user controls.
+//!
+//! - A publisher reuses or replaces only a topic file owned by its effective uid and writable by
+//!   nobody else; anything else is refused before it is mapped (a planted file could be read,
+//!   forged or truncated under the publisher by the user who planted it).
+//! - A subscriber reads only files owned by the owner it trusts ([`TopicOwner`], by default its
+//!   own effective uid) and writable by nobody else, for the same reason: whoever owns a file
+//!   decides the values read from it.
+
+use std::fmt;
+use std::fs::Metadata;
+use std::os::unix::fs::MetadataExt;
+
+/// Whose topic files a subscriber reads; see
+/// [`SubscriberBuilder::owner`](crate::SubscriberBuilder::owner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TopicOwner {
+    /// Files owned by this process's effective user (the default): topics published by the same
+    /// user. Any other user could create a topic file first (the directory is shared) and
+    /// decide what this subscriber reads.
+    #[default]
+    Me,
+    /// Files owned by this user id: a topic another user publishes for this one (with a mode
+    /// that lets it read, such as `0o644`).
+    Uid(u32),
+    /// Files of any owner: for tools that inspect every topic and show who owns it.
+    Anyone,
+}
+
+impl TopicOwner {
+    /// The one uid trusted, if it is one uid.
+    pub(crate) fn uid(self) -> Option<u32> {
+        match self {
+            TopicOwner::Me => Some(effective_uid()),
+            TopicOwner::Uid(uid) => Some(uid),
+            TopicOwner::Anyone => None,
+        }
+    }
+
+    fn trusts(self, uid: u32) -> bool {
+        self.uid().is_none_or(|trusted| trusted == uid)
+    }
+}
+
+impl fmt::Display for TopicOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TopicOwner::Me => write!(f, "this user ({})", Uid(effective_uid())),
+            TopicOwner::Uid(uid) => Uid(*uid).fmt(f),
+            TopicOwner::Anyone => f.write_str("any user"),
+        }
+    }
+}
+
+/// A uid, displayed with its user name when `/etc/passwd` has one: `uid 65534 (nobody)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uid(pub u32);
+
+impl fmt::Display for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match user_name(self.0) {
+            Some(name) => write!(f, "uid {} ({name})", self.0),
+            None => write!(f, "uid {}", self.0),
+        }
+    }
+}
+
+/// The user name of `uid` from `/etc/passwd`, if it lists one.
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?;
+        (id.parse() == Ok(uid)).then(|| name.to_owned())
+    })
+}
+
+/// This process's effective uid.
+pub(crate) fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Who owns a file, and its permission bits: what an ownership refusal reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileOwner {
+    /// The owner.
+    pub uid: Uid,
+    /// The permission bits (`0o644`, ...).
+    pub mode: u32,
+}
+
+impl FileOwner {
+    pub(crate) fn of(meta: &Metadata) -> FileOwner {
+        FileOwner {
+            uid: Uid(meta.uid()),
+            mode: meta.mode() & 0o7777,
+        }
+    }
+
+    /// Whether users other than the owner may write the file.
+    pub(crate) fn writable_by_others(self) -> bool {
+        self.mode & 0o022 != 0
+    }
+}
+
+impl fmt::Display for FileOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "owned by {}, mode {:#o}", self.uid, self.mode)
+    }
+}
+
+/// `Some(owner)` if a publisher must not reuse, replace or remove this file: a regular file not
+/// owned by the effective uid, or writable by other users. (Anything but a regular file is
+/// refused later, as not a topic.)
+pub(crate) fn foreign_to_publisher(meta: &Metadata) -> Option<FileOwner> {
+    let owner = FileOwner::of(meta);
+    (meta.is_file() && (owner.uid.0 != effective_uid() || owner.writable_by_others()))
+        .then_some(owner)
+}
+
+/// `Some(owner)` if a subscriber trusting `trusted` must not read this file: a regular file of
+/// another owner, or one writable by users other than its owner.
+pub(crate) fn untrusted_by_subscriber(meta: &Metadata, trusted: TopicOwner) -> Option<FileOwner> {
+    let owner = FileOwner::of(meta);
+    (meta.is_file() && (!trusted.trusts(owner.uid.0) || owner.writable_by_others()))
+        .then_some(owner)
+}

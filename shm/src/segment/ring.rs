@@ -1,0 +1,423 @@
+//! The slot ring: how a value is published into a slot and how readers find and copy the newest
+//! one (a per-slot seqlock whose stamps carry the sequence number). `docs/FORMAT.md`, "Slots and
+//! the publish protocol", is the specification and argues why it is correct.
+//!
+//! The algorithm is written once, generic over [`TopicWords`]: the words of a topic file as the
+//! protocol sees them. [`Segment`](super::Segment) implements it with 8-byte atomics on the
+//! shared mapping; the loom model (`verify/`) implements it with loom's atomics, so the code that
+//! is model-checked is the code that runs.
+
+use std::sync::atomic::Ordering;
+
+use super::header::{MAX_SEQ, OFF_PUBLISH_SEQ, OFF_SLEEPING};
+use super::{Access, ReadWrite, Segment};
+use crate::copy;
+
+/// The words of one topic file that the read protocol touches. Every access is atomic; the
+/// orderings are the protocol's.
+#[doc(hidden)]
+pub trait TopicWords {
+    /// Number of slots in the ring (at least 1).
+    fn slot_count(&self) -> u32;
+    /// Slot `index`'s stamp (a Relaxed load).
+    fn stamp(&self, index: u32) -> u64;
+    /// Slot `index`'s publish time (a Relaxed load).
+    fn time(&self, index: u32) -> u64;
+    /// Copies slot `index`'s value out with Relaxed word loads.
+    ///
+    /// # Safety
+    /// `dst` is valid for writes of one value (the element size) and is not shared memory.
+    unsafe fn copy_out(&self, index: u32, dst: *mut u8);
+    /// The publish sequence (a Relaxed load).
+    fn publish_seq(&self) -> u64;
+    /// A memory fence (`std::sync::atomic::fence`, or the model's).
+    fn fence(order: Ordering);
+}
+
+/// The words the publisher writes: only a writable mapping (the publisher's) has them.
+#[doc(hidden)]
+pub trait TopicWordsMut: TopicWords {
+    /// Stores slot `index`'s stamp.
+    fn set_stamp(&self, index: u32, stamp: u64, order: Ordering);
+    /// Stores slot `index`'s publish time (Relaxed).
+    fn set_time(&self, index: u32, time_ns: u64);
+    /// Copies a value into slot `index` with Relaxed word stores.
+    ///
+    /// # Safety
+    /// `src` is valid for reads of one initialised value; the caller is the only writer.
+    unsafe fn copy_in(&self, index: u32, src: *const u8);
+    /// Stores the publish sequence.
+    fn set_publish_seq(&self, seq: u64, order: Ordering);
+    /// The "a subscriber sleeps" flag (a Relaxed load).
+    fn sleeping(&self) -> u32;
+    /// Clears the flag, bumps the wake word and wakes every sleeper.
+    fn wake_sleepers(&self);
+    /// The publisher's light half of the wake-up fence: a compiler fence, whose heavy half
+    /// sleeping subscribers issue with `membarrier` (a full fence in the model).
+    fn light_fence();
+}
+
+/// Where a reader last found the newest value of a segment; see [`read_next`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub struct Cursor {
+    /// Sequence number of that value.
+    pub seq: u64,
+    /// Its slot.
+    pub index: u32,
+}
+
+/// The outcome of one attempt to read the newest slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum SlotRead {
+    /// Nothing was ever published in this segment.
+    Empty,
+    /// A consistent copy of the value with this sequence number and publish time.
+    Done {
+        /// The value's sequence number.
+        seq: u64,
+        /// Its publish time.
+        time_ns: u64,
+    },
+    /// The writer was (or had just been) writing the slot; try again.
+    Retry,
+    /// The header names a sequence number no publisher can have written: a damaged file.
+    Corrupt {
+        /// The publish sequence found.
+        publish_seq: u64,
+    },
+}
+
+/// Publishes `src` as value `seq` into slot `index` (`seq % slot_count`), then asks whether a
+/// subscriber sleeps and wakes it: see `docs/FORMAT.md`. Single writer: the caller holds the
+/// publisher lock. Wait-free: a fixed number of stores, no allocation, and no syscall unless a
+/// subscriber sleeps waiting for this value.
+///
+/// `light_fence`: this process registered for `membarrier`, so the store of the publish
+/// sequence and the load of the sleeping flag need only a compiler fence between them.
+///
+/// # Safety
+/// `src` is valid for reads of one initialised value, `index == seq % slot_count`, and
+/// `1 <= seq <= MAX_SEQ`.
+#[inline]
+#[doc(hidden)]
+pub unsafe fn write<M: TopicWordsMut>(
+    m: &M,
+    light_fence: bool,
+    index: u32,
+    seq: u64,
+    time_ns: u64,
+    src: *const u8,
+) {
+    debug_assert_eq!(u64::from(index), seq % u64::from(m.slot_count()));
+    debug_assert!((1..=MAX_SEQ).contains(&seq));
+    let stamp = seq << 1;
+    m.set_stamp(index, stamp | 1, Ordering::Relaxed);
+    // Orders the odd stamp before the data stores, for readers that fence after copying.
+    M::fence(Ordering::Release);
+    m.set_time(index, time_ns);
+    // SAFETY: the caller's contract.
+    unsafe { m.copy_in(index, src) };
+    m.set_stamp(index, stamp, Ordering::Release);
+    // Store the sequence, then look at the sleeping flag, with a full fence in between (the
+    // wake-up handshake, see `wake::sleep`): either its light half, or a sequentially
+    // consistent fence when this process could not register for the heavy half.
+    m.set_publish_seq(seq, Ordering::Release);
+    if light_fence {
+        M::light_fence();
+    } else {
+        M::fence(Ordering::SeqCst);
+    }
+    if m.sleeping() != 0 {
+        m.wake_sleepers();
+    }
+}
+
+/// One attempt to copy the newest value into `dst`, starting from `cursor` (the newest value
+/// this reader found before in this segment; `None` at first), which it advances.
+///
+/// Values are written to consecutive slots with stamps `seq << 1`, so from the cursor the reader
+/// follows the slots whose stamps carry the next sequence numbers: the newest complete value is
+/// the last of that run. That touches the cache line of the slot it reads (and of the next, to
+/// see that it is not newer), not the header's publish sequence, which a polling reader would
+/// otherwise pull across CPUs on every publish as well. Without a cursor, or when the publisher
+/// lapped the ring since, it starts from the publish sequence and follows the stamps after it
+/// too: a publisher killed between completing a slot and naming it there leaves that slot one
+/// after it, and every read must return that value, not only those that happen to follow.
+/// Either way the slot's stamp must be exactly `seq << 1` (complete, and not a lap later) before
+/// and after the copy.
+///
+/// # Safety
+/// `dst` is valid for writes of one value and is not shared memory.
+#[inline]
+#[doc(hidden)]
+pub unsafe fn read_next<M: TopicWords>(
+    m: &M,
+    cursor: &mut Option<Cursor>,
+    dst: *mut u8,
+) -> SlotRead {
+    let found = cursor.and_then(|c| follow(m, c));
+    let (seq, index) = match found {
+        Some(found) => found,
+        None => {
+            let named = m.publish_seq();
+            M::fence(Ordering::Acquire);
+            if named > MAX_SEQ {
+                return SlotRead::Corrupt { publish_seq: named };
+            }
+            let index = (named % u64::from(m.slot_count())) as u32;
+            match follow(m, Cursor { seq: named, index }) {
+                Some((0, _)) => return SlotRead::Empty,
+                Some(found) => found,
+                // Lapped (or being lapped) since the publish sequence was stored: its own slot
+                // holds a later value now, which the stamp check below sees.
+                None if named == 0 => return SlotRead::Empty,
+                None => (named, index),
+            }
+        }
+    };
+    // SAFETY: the caller's contract.
+    match unsafe { read_slot(m, index, seq, dst) } {
+        Some(time_ns) => {
+            *cursor = Some(Cursor { seq, index });
+            SlotRead::Done { seq, time_ns }
+        }
+        None => SlotRead::Retry,
+    }
+}
+
+/// From `from`, the newest value reachable by following consecutive stamps (`from` itself if the
+/// next slot does not hold the next value); `None` when the publisher lapped the ring since (or
+/// is lapping it).
+#[inline]
+fn follow<M: TopicWords>(m: &M, from: Cursor) -> Option<(u64, u32)> {
+    let n = m.slot_count();
+    let (mut seq, mut index) = (from.seq, from.index);
+    for _ in 0..n {
+        if seq >= MAX_SEQ {
+            // No publisher writes beyond it (validated sources never start above it).
+            return Some((seq, index));
+        }
+        let next = if index + 1 == n { 0 } else { index + 1 };
+        let want = (seq + 1) << 1;
+        let stamp = m.stamp(next);
+        if stamp == want {
+            (seq, index) = (seq + 1, next);
+        } else if stamp > (want | 1) {
+            return None; // written a lap later: the cursor fell behind
+        } else {
+            return Some((seq, index)); // older, or the next value is being written
+        }
+    }
+    None
+}
+
+/// Copies value `seq` out of slot `index` with the seqlock check; `Some(publish time)` if the
+/// copy is consistent and of that value. Value 0 is never published, so a zeroed slot is never
+/// taken for it.
+///
+/// # Safety
+/// As [`read_next`].
+#[inline]
+unsafe fn read_slot<M: TopicWords>(m: &M, index: u32, seq: u64, dst: *mut u8) -> Option<u64> {
+    if seq == 0 || seq > MAX_SEQ {
+        return None;
+    }
+    let want = seq << 1;
+    let s1 = m.stamp(index);
+    M::fence(Ordering::Acquire);
+    if s1 != want {
+        return None;
+    }
+    // SAFETY: the caller's contract.
+    unsafe { m.copy_out(index, dst) };
+    let time_ns = m.time(index);
+    M::fence(Ordering::Acquire);
+    (m.stamp(index) == s1).then_some(time_ns)
+}
+
+/// The highest sequence number of a complete value in any slot (0 if none): a publisher taking
+/// the file over continues after it, so that no complete stamp is ever reused for other data
+/// (readers that follow stamps rely on that). A value whose write was interrupted (odd stamp)
+/// was never read, so its number may be reused. The caller checks the result against
+/// [`MAX_SEQ`]: a larger one means a damaged file.
+#[doc(hidden)]
+pub fn highest_stamped_seq<M: TopicWords>(m: &M) -> u64 {
+    (0..m.slot_count())
+        .map(|i| m.stamp(i))
+        .filter(|stamp| stamp & 1 == 0)
+        .map(|stamp| stamp >> 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Copies the complete value with the highest sequence number in the ring into `dst`: the
+/// newest value of a file whose publisher is gone, even one killed before it named that value
+/// in the publish sequence. `None` if no slot holds one (or a writer changed it meanwhile).
+///
+/// # Safety
+/// As [`read_next`].
+#[doc(hidden)]
+pub unsafe fn read_highest<M: TopicWords>(m: &M, dst: *mut u8) -> Option<(u64, u64)> {
+    let (index, stamp) = (0..m.slot_count())
+        .map(|i| (i, m.stamp(i)))
+        .filter(|(_, stamp)| stamp & 1 == 0 && *stamp != 0 && stamp >> 1 <= MAX_SEQ)
+        .max_by_key(|(_, stamp)| *stamp)?;
+    let seq = stamp >> 1;
+    // SAFETY: the caller's contract.
+    unsafe { read_slot(m, index, seq, dst) }.map(|time_ns| (seq, time_ns))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ring of a mapped topic file.
+// ---------------------------------------------------------------------------------------------
+
+impl<A: Access> Segment<A> {
+    fn slot_at(&self, index: u32) -> *mut u8 {
+        self.at(self.layout.slots_offset + u64::from(index) * self.layout.stride)
+    }
+
+    /// See [`read_next`].
+    ///
+    /// # Safety
+    /// `dst` is valid for writes of `layout().elem_size` bytes and is not shared memory.
+    #[inline]
+    pub(crate) unsafe fn read_next(&self, cursor: &mut Option<Cursor>, dst: *mut u8) -> SlotRead {
+        // SAFETY: the caller's contract.
+        unsafe { read_next(self, cursor, dst) }
+    }
+
+    /// See [`highest_stamped_seq`].
+    pub(crate) fn highest_stamped_seq(&self) -> u64 {
+        highest_stamped_seq(self)
+    }
+
+    /// See [`read_highest`].
+    ///
+    /// # Safety
+    /// As [`Segment::read_next`].
+    pub(crate) unsafe fn read_highest(&self, dst: *mut u8) -> Option<(u64, u64)> {
+        // SAFETY: the caller's contract.
+        unsafe { read_highest(self, dst) }
+    }
+}
+
+impl<A: Access> TopicWords for Segment<A> {
+    #[inline]
+    fn slot_count(&self) -> u32 {
+        self.layout.slot_count
+    }
+
+    #[inline]
+    fn stamp(&self, index: u32) -> u64 {
+        debug_assert!(index < self.layout.slot_count);
+        // SAFETY: slot stamps are 8-aligned words inside the validated slot area, accessed only
+        // as 8-byte atomics.
+        unsafe { copy::load_u64(self.slot_at(index)) }
+    }
+
+    #[inline]
+    fn time(&self, index: u32) -> u64 {
+        debug_assert!(index < self.layout.slot_count);
+        // SAFETY: the publish-time word of a slot, 8-aligned and accessed only atomically.
+        unsafe { copy::load_u64(self.slot_at(index).add(8)) }
+    }
+
+    #[inline]
+    unsafe fn copy_out(&self, index: u32, dst: *mut u8) {
+        debug_assert!(index < self.layout.slot_count);
+        // SAFETY: the data area starts 8-aligned at `data_offset` and its rounded-up length fits
+        // in the stride; every process accesses it only as 8-byte atomic words. `dst` is the
+        // caller's, valid for `elem_size` bytes.
+        unsafe {
+            copy::load(
+                self.slot_at(index).add(self.layout.data_offset as usize),
+                dst,
+                self.layout.elem_size as usize,
+            )
+        }
+    }
+
+    #[inline]
+    fn publish_seq(&self) -> u64 {
+        self.load_u64(OFF_PUBLISH_SEQ)
+    }
+
+    #[inline(always)]
+    fn fence(order: Ordering) {
+        std::sync::atomic::fence(order);
+    }
+}
+
+impl TopicWordsMut for Segment<ReadWrite> {
+    #[inline]
+    fn set_stamp(&self, index: u32, stamp: u64, order: Ordering) {
+        debug_assert!(index < self.layout.slot_count);
+        // SAFETY: as `stamp`, in this writable mapping.
+        unsafe { copy::store_u64(self.slot_at(index), stamp, order) }
+    }
+
+    #[inline]
+    fn set_time(&self, index: u32, time_ns: u64) {
+        debug_assert!(index < self.layout.slot_count);
+        // SAFETY: as `time`, in this writable mapping.
+        unsafe { copy::store_u64(self.slot_at(index).add(8), time_ns, Ordering::Relaxed) }
+    }
+
+    #[inline]
+    unsafe fn copy_in(&self, index: u32, src: *const u8) {
+        debug_assert!(index < self.layout.slot_count);
+        // SAFETY: as `copy_out`, in this writable mapping; `src` is the caller's.
+        unsafe {
+            copy::store(
+                self.slot_at(index).add(self.layout.data_offset as usize),
+                src,
+                self.layout.elem_size as usize,
+            )
+        }
+    }
+
+    #[inline]
+    fn set_publish_seq(&self, seq: u64, order: Ordering) {
+        self.store_u64(OFF_PUBLISH_SEQ, seq, order);
+    }
+
+    #[inline]
+    fn sleeping(&self) -> u32 {
+        self.load_u32(OFF_SLEEPING)
+    }
+
+    fn wake_sleepers(&self) {
+        Segment::<ReadWrite>::wake_sleepers(self);
+    }
+
+    #[inline(always)]
+    fn light_fence() {
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    }
+}
+
+impl Segment<ReadWrite> {
+    /// Publishes `src` (`elem_size` bytes) as value `seq` into slot `index` (`seq % slot_count`,
+    /// which the caller keeps track of, sparing a division on every publish). See [`write`].
+    ///
+    /// # Safety
+    /// `src` is valid for reads of `layout().elem_size` initialised bytes; `index == seq %
+    /// slot_count`; `1 <= seq <= MAX_SEQ`; the caller holds the publisher lock.
+    #[inline]
+    pub(crate) unsafe fn write_slot(&self, index: u32, seq: u64, time_ns: u64, src: *const u8) {
+        // SAFETY: the caller's contract.
+        unsafe { write(self, self.light_fence, index, seq, time_ns, src) }
+    }
+
+    /// [`write_slot`](Self::write_slot), computing the slot.
+    ///
+    /// # Safety
+    /// As `write_slot`, without the condition on `index`.
+    pub(crate) unsafe fn write(&self, seq: u64, time_ns: u64, src: *const u8) {
+        let index = (seq % u64::from(self.layout.slot_count)) as u32;
+        // SAFETY: the caller's contract; `index` is `seq`'s slot.
+        unsafe { self.write_slot(index, seq, time_ns, src) }
+    }
+}

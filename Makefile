@@ -3,9 +3,11 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV ?= .venv
 VENV_PYTHON = $(abspath $(VENV))/bin/python
-EXAMPLES_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/examples
+TARGET_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+EXAMPLES_DIR = $(TARGET_DIR)/debug/examples
 
-.PHONY: test demo bench bench-rust bench-python fmt-check clippy rust-test python-test python-install examples clean
+.PHONY: test demo bench bench-rust bench-python fmt-check clippy rust-test python-test python-install examples clean \
+	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp
 
 ## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), and
 ## the Python module built from scratch into .venv with its pytest suite (incl. Rust interop).
@@ -75,6 +77,48 @@ bench-python: $(BENCH_VENV)/.ready
 	mkdir -p $(BENCH_OUT)
 	$(BENCH_PYTHON) benches/python/bench_pubsub.py --json $(BENCH_OUT)/pubsub.json
 	$(BENCH_PYTHON) benches/python/bench_peers.py --json $(BENCH_OUT)/peers.json --png $(BENCH_OUT)/peers.png
+
+## The proofs `make test` leaves to CI's second step: the loom models of the publish, read and
+## wake-up protocols, every fuzz target for a short time, and a short soak-and-kill run.
+verify: loom
+	$(MAKE) fuzz FUZZ_SECONDS=$(or $(VERIFY_FUZZ_SECONDS),15)
+	$(MAKE) stress STRESS_SECONDS=$(or $(VERIFY_STRESS_SECONDS),3) STRESS_KILLS=$(or $(VERIFY_STRESS_KILLS),150)
+
+## loom explores every interleaving (within a preemption bound) of the real ring and wake-up code
+## (verify/): about a minute.
+loom:
+	$(CARGO) test --locked -p shm-verify
+
+CARGO_FUZZ_VERSION = 0.13.2
+fuzz-tools:
+	@$(CARGO) +nightly --version >/dev/null || { echo "make fuzz needs a nightly toolchain (cargo +nightly)" >&2; exit 1; }
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) +nightly install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION)
+
+## Every fuzz target (header, schema, names, topic files read and taken over) for FUZZ_SECONDS
+## each, with FUZZ_JOBS workers, under AddressSanitizer; prints executions per target.
+FUZZ_SECONDS ?= 300
+FUZZ_JOBS ?= 1
+fuzz: fuzz-tools
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_WORK=$(TARGET_DIR)/fuzz ./scripts/fuzz.sh
+
+## A soak (writers at full speed, reader processes, 8 B / 4 KiB / 64 KiB checksummed values,
+## STRESS_SECONDS per size) and a loop of STRESS_KILLS publishers killed mid-write and taken over.
+STRESS_SECONDS ?= 60
+STRESS_KILLS ?= 1000
+STRESS_READERS ?= 3
+stress:
+	$(CARGO) build --locked -p shm-integration --bins
+	$(TARGET_DIR)/debug/shm-stress $(STRESS_SECONDS) $(STRESS_KILLS) $(STRESS_READERS)
+
+## Flakiness hunts: `make test` REPEAT times in a row, and the multi-process and wait tests
+## (Rust and Python) REPEAT times; LOAD CPU hogs run meanwhile (LOAD=2 on a 2-core machine).
+REPEAT ?= 20
+LOAD ?= 0
+test-repeat:
+	./scripts/repeat.sh $(REPEAT) $(LOAD) $(MAKE) --no-print-directory test
+test-repeat-mp: python-install examples
+	$(CARGO) build --locked -p shm-integration --tests
+	./scripts/repeat.sh $(REPEAT) $(LOAD) sh -c '$(CARGO) test --locked -q -p shm-integration --test multiprocess --test wait --test discovery --test ownership && cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) $(VENV_PYTHON) -m pytest -q tests/test_processes.py tests/test_wait.py tests/test_reliability.py tests/test_interop.py'
 
 clean:
 	$(CARGO) clean

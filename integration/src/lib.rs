@@ -4,6 +4,7 @@
 pub mod payload;
 pub mod process;
 pub mod root;
+pub mod stress;
 
 use shm::ShmMessage;
 

@@ -24,6 +24,13 @@ pub struct S1K {
     /// Data words.
     pub w: [u64; 128],
 }
+/// 4 KiB payload.
+#[derive(ShmMessage, Clone, Copy)]
+#[repr(C)]
+pub struct S4K {
+    /// Data words.
+    pub w: [u64; 512],
+}
 /// 64 KiB payload.
 #[derive(ShmMessage, Clone, Copy)]
 #[repr(C)]
@@ -93,7 +100,7 @@ macro_rules! payloads {
     )*};
 }
 
-payloads!(S8 = 1, S64 = 8, S1K = 128, S64K = 8192);
+payloads!(S8 = 1, S64 = 8, S1K = 128, S4K = 512, S64K = 8192);
 
 #[cfg(test)]
 mod tests {

@@ -127,6 +127,27 @@ pub mod __model {
     pub use crate::segment::wake::{WakeWords, sleep, wake_ticket};
 }
 
+/// Entry points for the fuzz targets in `fuzz/`; not a public API.
+#[doc(hidden)]
+pub mod __fuzz {
+    use zerocopy::FromBytes;
+
+    /// Validates a fixed header (its first 128 bytes) for a file of `file_size` bytes: the
+    /// part of opening a topic file that needs no file.
+    pub fn validate_header(bytes: &[u8], file_size: u64) -> Result<(), crate::FormatError> {
+        let fixed = crate::segment::FixedHeader::read_from_bytes(
+            bytes
+                .get(..crate::segment::FIXED_SIZE)
+                .ok_or(crate::FormatError::TooSmall {
+                    size: bytes.len() as u64,
+                    min: crate::segment::FIXED_SIZE as u64,
+                })?,
+        )
+        .map_err(|_| crate::FormatError::BadMagic)?;
+        fixed.validate(file_size).map(drop)
+    }
+}
+
 /// Items used by `#[derive(ShmMessage)]`'s expansion; not a public API.
 #[doc(hidden)]
 pub mod __private {

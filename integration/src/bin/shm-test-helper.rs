@@ -13,14 +13,14 @@
 //! shm-test-helper stress-write <kind> <topic> <millis>
 //! shm-test-helper stress-read  <kind> <topic> <millis>
 //! ```
-//! kinds: pose, pose-v2, u64, i64, f64, bool, s8, s64, s1k, s64k
+//! kinds: pose, pose-v2, u64, i64, f64, bool, s8, s64, s1k, s4k, s64k
 
 use std::io::{BufRead, Read};
 use std::process::exit;
 use std::time::{Duration, Instant};
 
 use shm::{Publisher, RecvError, ShmMessage, SubscribeError, Subscriber, TopicOwner};
-use shm_integration::payload::{Payload, S1K, S8, S64, S64K};
+use shm_integration::payload::{Payload, S1K, S4K, S8, S64, S64K};
 use shm_integration::{TestPose, v2};
 
 /// A message the helper can make from a counter and check.
@@ -102,7 +102,7 @@ macro_rules! payload_kinds {
         }
     )*};
 }
-payload_kinds!(S8, S64, S1K, S64K);
+payload_kinds!(S8, S64, S1K, S4K, S64K);
 
 fn fail(msg: impl std::fmt::Display, code: i32) -> ! {
     eprintln!("{msg}");
@@ -365,6 +365,7 @@ fn main() {
         "s8" => dispatch::<S8>(&args),
         "s64" => dispatch::<S64>(&args),
         "s1k" => dispatch::<S1K>(&args),
+        "s4k" => dispatch::<S4K>(&args),
         "s64k" => dispatch::<S64K>(&args),
         other => fail(format!("unknown kind {other}"), 2),
     }

@@ -161,6 +161,12 @@ pub unsafe fn read_next<M: TopicWords>(
     let (seq, index) = match found {
         Some(found) => found,
         None => {
+            // Orders the stamps `follow` saw before this load: a stamp of value `v` is stored
+            // (release) after `publish_seq = v - 1`, so having seen it, this load returns at
+            // least `v - 1`, never an older number (or 0) than a value this reader returned.
+            // (Found by the loom model: without it a weakly ordered CPU may read "no value"
+            // here after a value.)
+            M::fence(Ordering::Acquire);
             let named = m.publish_seq();
             M::fence(Ordering::Acquire);
             if named > MAX_SEQ {

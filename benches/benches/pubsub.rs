@@ -1,5 +1,5 @@
 //! Publish and subscribe costs by message size next to a plain `memcpy` of the same size, the
-//! publisher's cost with 0 to 16 subscriber processes, and a cross-process round trip.
+//! publisher's cost with 0 to 64 subscriber processes, and a cross-process round trip.
 //!
 //! The round trip re-executes this binary as an echo process (`SHM_BENCH_ECHO=<root>`): it
 //! busy-polls topic `ping` and publishes every new value on `pong`; the benchmark publishes a
@@ -134,14 +134,14 @@ impl Drop for Readers {
     }
 }
 
-/// The publisher's cost with 0, 1, 4 and 16 subscriber processes reading its topic.
+/// The publisher's cost with 0, 1, 4, 16 and 64 subscriber processes reading its topic.
 fn fan_out(c: &mut Criterion) {
     let root = Root::new("fanout");
     let mut p = publisher::<[u64; 8]>(&root.0, "fanout");
     p.publish(&[0; 8]);
     let mut g = c.benchmark_group("publish_64B_with_subscribers");
     g.throughput(Throughput::Bytes(64));
-    for n in [0usize, 1, 4, 16] {
+    for n in [0usize, 1, 4, 16, 64] {
         let _readers = Readers(
             (0..n)
                 .map(|_| {

@@ -13,11 +13,12 @@
 //! subscriber, with a busy-polling one and with a sleeping one, which the publish must wake.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use shm::{Publisher, Subscriber, Timestamp};
+use shm_benches::{Peer, Root, benchmarking, percentile, us};
 
 const CHILD_ENV: &str = "SHM_BENCH_WAKEUP_CHILD";
 const SAMPLES: usize = 2000;
@@ -57,29 +58,6 @@ impl Mode {
             .find(|m| m.name() == s)
             .expect("known mode")
     }
-}
-
-/// A private topic directory, removed at the end.
-struct Root(PathBuf);
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Kills the child if the benchmark ends early.
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 /// The waiting side: prints `ready`, then after the STOP value one line of latencies (ns).
@@ -162,19 +140,10 @@ fn main() {
         child(Mode::parse(mode), Path::new(root));
         return;
     }
-    // `cargo bench` passes `--bench`; this benchmark has no options, and `cargo test --benches`
-    // (which passes none) only checks that it starts.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("wakeup: run with `cargo bench -p shm-benches --bench wakeup`");
+    if !benchmarking("wakeup") {
         return;
     }
-    let dir = if Path::new("/dev/shm").is_dir() {
-        PathBuf::from("/dev/shm")
-    } else {
-        std::env::temp_dir()
-    };
-    let root = Root(dir.join(format!("shm-bench-wakeup.{}", std::process::id())));
-    std::fs::create_dir_all(&root.0).expect("bench root");
+    let root = Root::new("wakeup");
     println!(
         "wake-up latency: publish -> return of the wait in another process, {SAMPLES} values {} ms apart",
         INTERVAL.as_millis()
@@ -188,7 +157,6 @@ fn main() {
         let (p50, p99, max) = if lat.is_empty() {
             ("-".to_owned(), "-".to_owned(), "-".to_owned())
         } else {
-            let us = |ns: u64| format!("{:.1}", ns as f64 / 1000.0);
             (
                 us(percentile(&lat, 0.5)),
                 us(percentile(&lat, 0.99)),

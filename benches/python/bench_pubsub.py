@@ -28,6 +28,7 @@ import shm_pub_sub
 
 ECHO = "--echo"
 WAITER = "--waiter"
+REPLIER = "--replier"
 
 
 def per_call_ns(loops: Dict[str, Callable[[int], None]], calls: int, repeats: int) -> Dict[str, float]:
@@ -209,6 +210,66 @@ def wake_up(samples: int) -> Dict[str, float]:
     }
 
 
+def replier() -> None:
+    """The other end of the exchange: waits for each request, replies at once; prints its
+    wake-up latencies (ns)."""
+    requests = shm_pub_sub.Subscriber("bench/request", 0)
+    replies = shm_pub_sub.Publisher("bench/reply", 0)
+    print("ready", flush=True)
+    latencies = []
+    while True:
+        value, ok = requests.subscribe(timeout=10)
+        now = time.monotonic_ns()
+        if not ok:
+            raise TimeoutError("no request within 10 s")
+        replies.publish(value)
+        if value < 0:
+            break
+        latencies.append(now - requests.last_publish_time_ns)
+    print(" ".join(map(str, latencies)), flush=True)
+
+
+def exchange(samples: int) -> Dict[str, float]:
+    """A request every 1 ms, after which this process waits for the reply itself (both sides
+    sleep in subscribe(timeout)): the replier's and the requester's wake-up latencies."""
+    requests = shm_pub_sub.Publisher("bench/request", 0)
+    replies = shm_pub_sub.Subscriber("bench/reply", 0)
+    peer = subprocess.Popen([sys.executable, __file__, REPLIER], stdout=subprocess.PIPE, text=True)
+    mine = []
+    try:
+        assert peer.stdout is not None and peer.stdout.readline().strip() == "ready"
+        time.sleep(0.05)
+        next_tick = time.monotonic()
+        for i in range(1, samples + 1):
+            next_tick += 0.001
+            time.sleep(max(0.0, next_tick - time.monotonic()))
+            requests.publish(i)
+            value, ok = replies.subscribe(timeout=10)
+            now = time.monotonic_ns()
+            if not ok or value != i:
+                raise TimeoutError(f"no reply to request {i}")
+            mine.append(now - replies.last_publish_time_ns)
+        requests.publish(-1)
+        theirs = sorted(int(x) for x in peer.stdout.readline().split())
+        peer.wait(timeout=10)
+    finally:
+        if peer.poll() is None:
+            peer.kill()
+            peer.wait()
+    requests.close()
+    os.unlink(requests.path)
+    replies.close()
+    mine.sort()
+    pick = lambda xs, q: xs[min(len(xs) - 1, int(len(xs) * q))]  # noqa: E731
+    return {
+        "replier wake-up p50 ns": pick(theirs, 0.5),
+        "replier wake-up p99 ns": pick(theirs, 0.99),
+        "requester wake-up p50 ns": pick(mine, 0.5),
+        "requester wake-up p99 ns": pick(mine, 0.99),
+        "samples": len(mine),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
@@ -221,6 +282,7 @@ def main() -> None:
         costs = call_costs(calls, repeats)
         latency = ping_pong(trips, warmup=trips // 10)
         wake = wake_up(200 if args.quick else 2000)
+        swap = exchange(200 if args.quick else 2000)
 
     bare = costs["bare call id(x)"]
     print(f"shm_pub_sub {shm_pub_sub.__version__}, Python {platform.python_version()}, {platform.machine()}, "
@@ -236,9 +298,20 @@ def main() -> None:
     print(f"{'wake-up p99':<40}{wake['wake-up p99 ns'] / 1000:>9.2f} µs")
     print(f"{'publish, no subscriber (p50)':<40}{wake['publish, no subscriber, p50 ns']:>9.0f} ns")
     print(f"{'publish, 1 sleeping subscriber (p50)':<40}{wake['publish, 1 sleeping subscriber, p50 ns']:>9.0f} ns")
+    one_way = wake["wake-up p50 ns"]
+    print(f"\nrequest/reply exchange, both processes waiting in subscribe(timeout), {swap['samples']} requests 1 ms apart")
+    for who in ("replier", "requester"):
+        p50, p99 = swap[f"{who} wake-up p50 ns"], swap[f"{who} wake-up p99 ns"]
+        print(f"{who + ' wake-up p50 / p99':<40}{p50 / 1000:>9.2f} / {p99 / 1000:.2f} µs  ({p50 / one_way:.2f}x one-way)")
     if args.json:
         with open(args.json, "w") as f:
-            results = {"per_call_ns": costs, "ping_pong": latency, "wake_up": wake, "python": platform.python_version()}
+            results = {
+                "per_call_ns": costs,
+                "ping_pong": latency,
+                "wake_up": wake,
+                "exchange": swap,
+                "python": platform.python_version(),
+            }
             json.dump(results, f, indent=2)
 
 
@@ -247,5 +320,7 @@ if __name__ == "__main__":
         echo()
     elif sys.argv[1:] == [WAITER]:
         waiter()
+    elif sys.argv[1:] == [REPLIER]:
+        replier()
     else:
         main()

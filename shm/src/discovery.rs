@@ -20,11 +20,13 @@
 //! A subscriber that trusts any owner ([`TopicOwner::Anyone`](crate::TopicOwner::Anyone)) has no
 //! single counter to watch and looks for its topic file on every read while it is missing.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Weak};
 
 use memmap2::{MmapOptions, MmapRaw};
 
@@ -112,6 +114,46 @@ impl Generation {
         Ok(Some(generation))
     }
 
+    /// The read-only mapping of `uid`'s generation file in `root` that this process's
+    /// subscribers share (one mapping, not one per subscriber), opened (and, if `create`,
+    /// created) on first use; `fresh`: open the file again, as after it was replaced by hand.
+    pub(crate) fn shared(
+        root: &Path,
+        uid: u32,
+        create: bool,
+        fresh: bool,
+    ) -> Option<Arc<Generation>> {
+        Generation::cached(root, uid, create, false, fresh)
+    }
+
+    /// One mapping per (root, uid, access) for the whole process, kept while someone uses it.
+    fn cached(
+        root: &Path,
+        uid: u32,
+        create: bool,
+        writable: bool,
+        fresh: bool,
+    ) -> Option<Arc<Generation>> {
+        type Cache = Mutex<HashMap<(PathBuf, u32, bool), Weak<Generation>>>;
+        static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        let key = (root.to_path_buf(), uid, writable);
+        let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if !fresh && let Some(g) = map.get(&key).and_then(Weak::upgrade) {
+            return Some(g);
+        }
+        let g = Arc::new(
+            Generation::open(root, uid, create, writable)
+                .ok()
+                .flatten()?,
+        );
+        if map.len() >= 64 {
+            map.retain(|_, w| w.strong_count() > 0);
+        }
+        map.insert(key, Arc::downgrade(&g));
+        Some(g)
+    }
+
     fn magic(&self) -> [u8; 8] {
         // SAFETY: the mapping is page-aligned and SIZE (≥ 8) bytes long; the file's words are
         // only ever accessed as 8-byte atomics; a Relaxed load is sound on a read-only mapping.
@@ -174,8 +216,16 @@ fn create_file(root: &Path, path: &Path) -> io::Result<()> {
 /// Tells subscribers of this user watching `root` that a topic was named or removed there. A
 /// user whose generation file cannot be used (see the module docs) has subscribers that look
 /// for their topic on every read anyway, so a failure here loses nothing.
-pub(crate) fn announce(root: &Path) {
-    if let Ok(Some(g)) = Generation::open(root, crate::owner::effective_uid(), true, true) {
-        g.bump();
+///
+/// The writable mapping is kept for the next announcement while `keep` lives (a publisher
+/// keeps it, so that creating many topics maps the file once); the file is checked to be still
+/// the one at the path each time (one `stat`), so a file removed by hand is made again.
+pub(crate) fn announce(root: &Path) -> Option<Arc<Generation>> {
+    let uid = crate::owner::effective_uid();
+    let mut g = Generation::cached(root, uid, true, true, false)?;
+    if g.replaced(root, uid) {
+        g = Generation::cached(root, uid, true, true, true)?;
     }
+    g.bump();
+    Some(g)
 }

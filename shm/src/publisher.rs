@@ -5,7 +5,10 @@ use std::io;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use crate::discovery;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use crate::discovery::{self, Generation};
 use crate::error::{CreateError, FormatError, IoFailure, OwnerInfo};
 use crate::message::ShmMessage;
 use crate::name::{TopicName, default_root};
@@ -49,6 +52,9 @@ pub struct Publisher<T: ShmMessage> {
     timestamps: Timestamps,
     takeover: Option<Takeover>,
     fork_generation: u64,
+    /// The user's generation file this publisher announced its topic to, kept mapped while it
+    /// lives so that creating many topics maps it once.
+    _generation: Option<Arc<Generation>>,
     _type: PhantomData<fn(&T)>,
 }
 
@@ -199,6 +205,7 @@ impl<T: ShmMessage> PublisherBuilder<T> {
             validate: &|bytes| T::SCHEMA.bytes_valid(bytes),
             mode: self.mode,
             me: ProcessIdentity::current(),
+            generation: RefCell::new(None),
         };
         let fork_generation = sys::fork_generation()
             .map_err(|e| IoFailure::new(&root, "register the fork handler for", e))?;
@@ -212,6 +219,7 @@ impl<T: ShmMessage> PublisherBuilder<T> {
                 } = *created;
                 seg.use_light_fence();
                 let slot_count = seg.layout().slot_count;
+                let generation = plan.generation.take();
                 return Ok(Publisher {
                     next_slot: (next_seq % u64::from(slot_count)) as u32,
                     slot_count,
@@ -222,6 +230,7 @@ impl<T: ShmMessage> PublisherBuilder<T> {
                     next_seq,
                     takeover,
                     fork_generation,
+                    _generation: generation,
                     _type: PhantomData,
                 });
             }
@@ -247,6 +256,8 @@ struct Plan<'a> {
     /// The mode asked for, if any.
     mode: Option<u32>,
     me: ProcessIdentity,
+    /// The generation file announced to, kept mapped by the publisher for its next creation.
+    generation: RefCell<Option<Arc<Generation>>>,
 }
 
 /// A consistent copy of the last value of a segment being replaced.
@@ -424,7 +435,7 @@ impl Plan<'_> {
             match linked {
                 Ok(()) => {
                     // After the name exists: subscribers waiting for it look now.
-                    discovery::announce(self.root);
+                    *self.generation.borrow_mut() = discovery::announce(self.root);
                     Ok(Some(seg))
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !replace => Ok(None),

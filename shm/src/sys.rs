@@ -518,7 +518,22 @@ pub(crate) struct ProcessIdentity {
 }
 
 impl ProcessIdentity {
+    /// This process, read from `/proc` once per process (again in a child made by `fork`).
     pub(crate) fn current() -> ProcessIdentity {
+        static CACHE: std::sync::Mutex<Option<ProcessIdentity>> = std::sync::Mutex::new(None);
+        let pid = std::process::id();
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cache {
+            Some(me) if me.pid == pid => me.clone(),
+            _ => {
+                let me = ProcessIdentity::read();
+                *cache = Some(me.clone());
+                me
+            }
+        }
+    }
+
+    fn read() -> ProcessIdentity {
         let mut name = [0u8; 16];
         if let Ok(comm) = std::fs::read("/proc/self/comm") {
             let comm = comm.strip_suffix(b"\n").unwrap_or(&comm);

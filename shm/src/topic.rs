@@ -53,7 +53,7 @@ pub fn remove_topic_in(root: &Path, topic: &str) -> Result<bool, RemoveError> {
         drop(file);
         if removed {
             // After the name is gone: subscribers of this user notice at their next read.
-            discovery::announce(root);
+            let _ = discovery::announce(root);
         }
         return Ok(removed);
     }

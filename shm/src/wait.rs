@@ -47,6 +47,13 @@ pub(crate) const DETACHED_POLL_NS: u64 = 5_000_000;
 const UNREGISTERED_POLL_NS: u64 = 1_000_000;
 /// Default spin before sleeping; see [`SubscriberBuilder::spin`](crate::SubscriberBuilder::spin).
 pub const DEFAULT_SPIN: Duration = Duration::from_micros(20);
+/// A spinning wait yields the CPU (`sched_yield`) once every this many polls. A publisher that
+/// woke a sleeping peer and then waits itself (a request/reply exchange) otherwise keeps the
+/// woken peer, which the kernel often queues on the waker's CPU, from running until the spin
+/// ends: the peer's wake-up took 2.5× a one-way wake-up here, and 0.5× with the yield
+/// (`benches/benches/exchange.rs`). Every 16 polls keeps a back-to-back round trip, where
+/// both sides spin on their own CPUs, at its pure-spin latency.
+const SPIN_YIELD_EVERY: u32 = 16;
 
 /// The state of one blocking wait, across its steps; see
 /// [`Subscriber::wait_step`](crate::Subscriber::wait_step).
@@ -193,7 +200,14 @@ impl Sleeper {
                     if spins.is_multiple_of(64) && sys::monotonic_ns() >= until {
                         return;
                     }
-                    std::hint::spin_loop();
+                    if spins.is_multiple_of(SPIN_YIELD_EVERY) {
+                        // A process this one just woke (the other side of a request/reply
+                        // exchange) is often queued on this CPU: let it run now rather than
+                        // after the spin.
+                        std::thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
                 }
             }
             Sleep::Futex {

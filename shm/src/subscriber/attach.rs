@@ -30,7 +30,7 @@ pub(crate) enum Attach {
 pub(super) struct Watch {
     /// The user whose counter it is; `None` when any owner is trusted.
     uid: Option<u32>,
-    generation: Option<Generation>,
+    generation: Option<Arc<Generation>>,
     /// The counter's value when the topic's path was last looked at.
     seen: u64,
 }
@@ -68,12 +68,12 @@ impl Watch {
         }
     }
 
-    /// Forgets the mapped counter if its file was removed or replaced by hand.
+    /// Maps the counter's file again if it was removed or replaced by hand.
     pub(super) fn recheck(&mut self, root: &Path) {
         if let (Some(g), Some(uid)) = (&self.generation, self.uid)
             && g.replaced(root, uid)
         {
-            self.generation = None;
+            self.generation = Generation::shared(root, uid, uid == effective_uid(), true);
         }
     }
 
@@ -81,9 +81,7 @@ impl Watch {
         if let Some(uid) = self.uid {
             // A subscriber may create its own user's file (publishers of that user bump it);
             // another user's file only that user makes.
-            self.generation = Generation::open(root, uid, uid == effective_uid(), false)
-                .ok()
-                .flatten();
+            self.generation = Generation::shared(root, uid, uid == effective_uid(), false);
         }
     }
 }

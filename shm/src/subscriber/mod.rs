@@ -101,10 +101,11 @@ impl<T: ShmMessage> SubscriberBuilder<T> {
         self
     }
 
-    /// How long a blocking wait spins (polling the topic, no syscall) before it sleeps
-    /// (default 20 µs). Spinning answers a value that arrives within that time fastest; a
-    /// sleep is woken by the publisher through a futex, in some microseconds more. Zero sleeps
-    /// at once.
+    /// How long a blocking wait spins (polling the topic) before it sleeps (default 20 µs).
+    /// Spinning answers a value that arrives within that time fastest; a sleep is woken by the
+    /// publisher through a futex, in some microseconds more. The spin yields the CPU every few
+    /// polls, so a process this one just woke on the same CPU (the other side of a
+    /// request/reply exchange) runs at once. Zero sleeps at once.
     pub fn spin(mut self, spin: Duration) -> Self {
         self.spin = spin;
         self

@@ -48,12 +48,15 @@ demo: examples
 ## JSON files and the chart to $(BENCH_OUT).
 bench: bench-rust bench-python
 
-## Criterion (publish/subscribe by size next to memcpy, 0-16 subscribers, round trip), the
-## round trip's p50/p99 next to a bare seqlock, and the wake-up latency of blocking waits.
+## Criterion (publish/subscribe by size next to memcpy, 0-64 subscribers, round trip), the
+## round trip's p50/p99 next to a bare seqlock, the wake-up latency of blocking waits (one-way,
+## request/reply exchange, by idle time), and scale (10,000 topics, 64 waiting processes).
 bench-rust:
 	$(CARGO) bench --locked -p shm-benches --bench pubsub
 	$(CARGO) bench --locked -p shm-benches --bench pingpong
 	$(CARGO) bench --locked -p shm-benches --bench wakeup
+	$(CARGO) bench --locked -p shm-benches --bench exchange
+	$(CARGO) bench --locked -p shm-benches --bench scale
 
 BENCH_VENV ?= .venv-bench
 BENCH_PYTHON = $(abspath $(BENCH_VENV))/bin/python

@@ -3,7 +3,7 @@
 use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, Ident, LitStr, Member, Path, Type};
+use syn::{Data, DeriveInput, Ident, LitStr, Member, Path, Type};
 
 use crate::attr::{self, Repr};
 
@@ -40,11 +40,7 @@ pub(crate) struct FieldInput<'a> {
 
 /// What kind of item the derive was put on.
 pub(crate) enum Shape<'a> {
-    Struct {
-        fields: Vec<FieldInput<'a>>,
-        tuple: bool,
-        unit: bool,
-    },
+    Struct(Vec<FieldInput<'a>>),
     Enum(Span),
     Union(Span),
 }
@@ -66,11 +62,6 @@ impl<'a> Input<'a> {
         let repr = attr::parse_repr(&input.attrs, &mut errors);
         let shape = match &input.data {
             Data::Struct(s) => {
-                let (tuple, unit) = match &s.fields {
-                    Fields::Named(_) => (false, false),
-                    Fields::Unnamed(_) => (true, false),
-                    Fields::Unit => (false, true),
-                };
                 let fields = s
                     .fields
                     .iter()
@@ -95,11 +86,7 @@ impl<'a> Input<'a> {
                         }
                     })
                     .collect();
-                Shape::Struct {
-                    fields,
-                    tuple,
-                    unit,
-                }
+                Shape::Struct(fields)
             }
             Data::Enum(e) => Shape::Enum(e.enum_token.span),
             Data::Union(u) => Shape::Union(u.union_token.span),

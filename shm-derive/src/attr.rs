@@ -62,9 +62,6 @@ pub(crate) fn reject_shm(attrs: &[Attribute], errors: &mut Errors) {
 /// What `#[repr(...)]` says, parsed (not grepped).
 #[derive(Default)]
 pub(crate) struct Repr {
-    /// The `#[repr]` attributes as written: the layout twin gets exactly these, so it follows
-    /// whatever rule the compiler applies (e.g. several `align` hints: the largest wins).
-    pub(crate) attrs: Vec<Attribute>,
     /// The first `#[repr]` attribute, for error spans.
     pub(crate) attr_span: Option<Span>,
     pub(crate) c: Option<Span>,
@@ -79,7 +76,6 @@ pub(crate) fn parse_repr(attrs: &[Attribute], errors: &mut Errors) -> Repr {
     let mut repr = Repr::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("repr")) {
         repr.attr_span.get_or_insert(attr.span());
-        repr.attrs.push(attr.clone());
         let r = attr.parse_nested_meta(|meta| {
             let span = meta.path.span();
             let ident = meta

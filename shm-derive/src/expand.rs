@@ -4,6 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use crate::padding;
 use crate::valid::Valid;
 
 pub(crate) fn expand(v: &Valid<'_>) -> TokenStream {
@@ -25,31 +26,7 @@ pub(crate) fn expand(v: &Valid<'_>) -> TokenStream {
             )
         }
     });
-
-    // The layout twin: a struct with the same name, representation and, per field, plain
-    // bytes of the same size and alignment. zerocopy's `IntoBytes` derive on it proves the
-    // message has no padding (and reports how many bytes if it has).
-    let twin_fields = v.fields.iter().map(|f| {
-        let ty = f.ty;
-        let unit = quote_spanned! {ty.span()=>
-            [<#krate::__private::Align<{ ::core::mem::align_of::<#ty>() }> as #krate::__private::AlignUnit>::Unit;
-             ::core::mem::size_of::<#ty>() / ::core::mem::align_of::<#ty>()]
-        };
-        match &f.member {
-            syn::Member::Named(id) => quote!(#id: #unit),
-            syn::Member::Unnamed(_) => unit,
-        }
-    });
-    let twin_body = if v.unit {
-        quote!(;)
-    } else if v.tuple {
-        quote!(( #(#twin_fields),* );)
-    } else {
-        quote!({ #(#twin_fields),* })
-    };
-    let twin_repr = &v.input.repr.attrs;
-    let into_bytes = quote_spanned!(ident.span()=> #krate::__private::zerocopy::IntoBytes);
-    let zerocopy_path = quote!(#krate::__private::zerocopy).to_string();
+    let padding_checks = padding::checks(v);
 
     quote! {
         #[doc(hidden)]
@@ -58,9 +35,9 @@ pub(crate) fn expand(v: &Valid<'_>) -> TokenStream {
             #[automatically_derived]
             // SAFETY: `#[repr(C)]`/`#[repr(transparent)]` was checked by the derive; the schema
             // below is generated from the definition itself (size, alignment, and every field's
-            // name, offset and type); every field type implements ShmMessage; the layout twin
-            // below proves the absence of padding. So the bytes of a value are all initialised,
-            // and bytes that pass the schema's validation are a valid value.
+            // name, offset and type); every field type implements ShmMessage; the padding checks
+            // below prove that no byte lies outside a field. So the bytes of a value are all
+            // initialised, and bytes that pass the schema's validation are a valid value.
             unsafe impl #krate::ShmMessage for #ident {
                 const SCHEMA: &'static #krate::__private::Schema =
                     &#krate::__private::Schema::__structure(
@@ -76,22 +53,7 @@ pub(crate) fn expand(v: &Valid<'_>) -> TokenStream {
             static __SHM_REGISTRATION: &'static #krate::__private::Schema =
                 <#ident as #krate::ShmMessage>::SCHEMA;
 
-            // The layout twin lives inside this constant's block, where it takes the message's
-            // name; outside the block the name is the message again. The twin stands for the
-            // message only if the compiler laid both out alike.
-            const __SHM_TWIN_LAYOUT: (usize, usize) = {
-                #[derive(#into_bytes)]
-                #[zerocopy(crate = #zerocopy_path)]
-                #(#twin_repr)*
-                struct #ident #twin_body
-
-                (::core::mem::size_of::<#ident>(), ::core::mem::align_of::<#ident>())
-            };
-            const _: () = ::core::assert!(
-                __SHM_TWIN_LAYOUT.0 == ::core::mem::size_of::<#ident>()
-                    && __SHM_TWIN_LAYOUT.1 == ::core::mem::align_of::<#ident>(),
-                "derive(ShmMessage): the padding check's layout differs from the message's; please report this",
-            );
+            #padding_checks
         };
     }
 }

@@ -4,7 +4,8 @@
 //! attributes, [`valid`] checks everything that can be checked from the syntax (reporting every
 //! problem at once, each pointing at the offending token), and [`expand`] generates the
 //! implementation, whose generated assertions let the compiler check what needs types: that every
-//! field is itself a message, and (through zerocopy's `IntoBytes` derive) that there is no padding.
+//! field is itself a message, and ([`padding`]) that there is no padding, each gap reported at
+//! the field it follows.
 //! On error, [`fallback`] emits the errors plus a stub so that uses of the type do not pile up
 //! secondary errors.
 
@@ -12,6 +13,7 @@ mod ast;
 mod attr;
 mod expand;
 mod fallback;
+mod padding;
 mod valid;
 
 use proc_macro::TokenStream;

@@ -8,8 +8,6 @@ use crate::ast::{Errors, FieldInput, Input, Shape};
 pub(crate) struct Valid<'a> {
     pub(crate) input: &'a Input<'a>,
     pub(crate) fields: &'a [FieldInput<'a>],
-    pub(crate) tuple: bool,
-    pub(crate) unit: bool,
     /// The schema name.
     pub(crate) name: LitStr,
     /// Path of the runtime crate.
@@ -24,25 +22,21 @@ impl<'a> Input<'a> {
         let mut errors = Errors::default();
         let ident = self.ident;
 
-        let (fields, tuple, unit) = match &self.shape {
-            Shape::Struct {
-                fields,
-                tuple,
-                unit,
-            } => (fields.as_slice(), *tuple, *unit),
+        let fields = match &self.shape {
+            Shape::Struct(fields) => fields.as_slice(),
             Shape::Enum(span) => {
                 errors.push(syn::Error::new(
                     *span,
                     "ShmMessage cannot be derived for enums: a byte from another process may hold no valid discriminant; use an integer field with named constants instead",
                 ));
-                (&[][..], false, false)
+                &[][..]
             }
             Shape::Union(span) => {
                 errors.push(syn::Error::new(
                     *span,
                     "ShmMessage cannot be derived for unions: their bytes have no single type to check; use a struct",
                 ));
-                (&[][..], false, false)
+                &[][..]
             }
         };
 
@@ -59,7 +53,7 @@ impl<'a> Input<'a> {
             ));
         }
 
-        if matches!(self.shape, Shape::Struct { .. }) {
+        if matches!(self.shape, Shape::Struct(_)) {
             check_repr(self, &mut errors);
         }
 
@@ -99,8 +93,6 @@ impl<'a> Input<'a> {
             true => Ok(Valid {
                 input: self,
                 fields,
-                tuple,
-                unit,
                 name,
                 krate,
             }),

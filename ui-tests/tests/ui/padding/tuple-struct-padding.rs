@@ -1,0 +1,7 @@
+use shm::ShmMessage;
+
+#[derive(ShmMessage)]
+#[repr(C)]
+struct Pair(u8, u32);
+
+fn main() {}

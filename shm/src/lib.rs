@@ -86,14 +86,15 @@ mod topic;
 pub mod wait;
 
 pub use error::{
-    CreateError, FormatError, OwnerInfo, RecvError, RemoveError, SchemaMismatch, SubscribeError,
+    CreateError, FormatError, LookupError, NameError, PublishError, RecvError, RemoveError,
+    SchemaDecodeError, SchemaMismatch, SubscribeError,
 };
 pub use message::ShmMessage;
-pub use name::{DEFAULT_ROOT, NameError, ROOT_ENV, TopicName, default_root};
-pub use owner::{FileOwner, TopicOwner, Uid};
+pub use name::{DEFAULT_ROOT, ROOT_ENV, TopicName, default_root};
+pub use owner::{FileOwner, OwnerInfo, TopicOwner, Uid};
 pub use publisher::{
-    DEFAULT_BUFFER_NUM, DEFAULT_MODE, MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishError, Publisher,
-    PublisherBuilder, Takeover, Timestamps,
+    DEFAULT_BUFFER_NUM, DEFAULT_MODE, MAX_BUFFER_NUM, MIN_BUFFER_NUM, Publisher, PublisherBuilder,
+    Takeover, Timestamps,
 };
 pub use schema::Schema;
 pub use subscriber::{Sample, Subscriber, SubscriberBuilder, Timestamp};
@@ -150,60 +151,5 @@ pub mod __fuzz {
 
 /// Items used by `#[derive(ShmMessage)]`'s expansion; not a public API.
 #[doc(hidden)]
-pub mod __private {
-    pub use crate::registry::REGISTRY;
-    pub use crate::schema::{Field, Schema};
-    pub use linkme;
-    pub use zerocopy;
-
-    /// A type-level alignment.
-    pub struct Align<const N: usize>;
-
-    /// Maps an alignment to a plain-byte type of that alignment, so the derive can build a
-    /// twin of a message made only of bytes (same size and alignment per field) and let
-    /// zerocopy's `IntoBytes` derive prove the message has no padding.
-    #[diagnostic::on_unimplemented(
-        message = "a field alignment above 4096 bytes is not supported in shared-memory messages"
-    )]
-    pub trait AlignUnit {
-        /// Plain bytes with this alignment and size.
-        type Unit;
-    }
-
-    impl AlignUnit for Align<1> {
-        type Unit = u8;
-    }
-    impl AlignUnit for Align<2> {
-        type Unit = u16;
-    }
-    impl AlignUnit for Align<4> {
-        type Unit = u32;
-    }
-    impl AlignUnit for Align<8> {
-        type Unit = u64;
-    }
-
-    macro_rules! aligned_units {
-        ($($name:ident = $n:literal),*) => {$(
-            #[derive(zerocopy::IntoBytes, zerocopy::Immutable)]
-            #[repr(C, align($n))]
-            #[doc(hidden)]
-            pub struct $name([u8; $n]);
-            impl AlignUnit for Align<$n> {
-                type Unit = $name;
-            }
-        )*};
-    }
-
-    aligned_units!(
-        A16 = 16,
-        A32 = 32,
-        A64 = 64,
-        A128 = 128,
-        A256 = 256,
-        A512 = 512,
-        A1024 = 1024,
-        A2048 = 2048,
-        A4096 = 4096
-    );
-}
+#[path = "private.rs"]
+pub mod __private;

@@ -9,6 +9,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::error::NameError;
+
 /// Environment variable that overrides the directory topics live in (default `/dev/shm`).
 pub const ROOT_ENV: &str = "SHM_ROOT";
 
@@ -35,54 +37,6 @@ pub struct TopicName {
     name: String,
     file: String,
 }
-
-/// Why a topic name was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NameError {
-    /// The name is empty.
-    Empty,
-    /// The name contains a NUL or another control character.
-    ControlCharacter {
-        /// The offending character.
-        ch: char,
-        /// Its byte index in the name.
-        index: usize,
-    },
-    /// The name starts or ends with whitespace (almost always a typo that would silently make
-    /// a different topic).
-    SurroundingWhitespace,
-    /// The encoded file name would exceed what the file system accepts.
-    TooLong {
-        /// Bytes the file name would take.
-        file_name_len: usize,
-        /// The limit.
-        max: usize,
-    },
-}
-
-impl fmt::Display for NameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NameError::Empty => {
-                f.write_str("topic name is empty; give the topic a name such as \"robot/pose\"")
-            }
-            NameError::ControlCharacter { ch, index } => write!(
-                f,
-                "topic name contains the control character {ch:?} at byte {index}; use printable characters only"
-            ),
-            NameError::SurroundingWhitespace => f.write_str(
-                "topic name starts or ends with whitespace, which would make it a different topic than it looks; trim it",
-            ),
-            NameError::TooLong { file_name_len, max } => write!(
-                f,
-                "topic name is too long: its file name would be {file_name_len} bytes, the limit is {max} (each byte outside [A-Za-z0-9._-] takes 3); use a shorter name"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for NameError {}
 
 fn keep_verbatim(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')

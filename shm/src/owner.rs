@@ -13,6 +13,39 @@ use std::fmt;
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
 
+/// The process that publishes (or last published) a topic, as recorded in its header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OwnerInfo {
+    /// Process id.
+    pub pid: u32,
+    /// Process name (`/proc/<pid>/comm`, at most 15 bytes).
+    pub process_name: String,
+    /// Process start time in clock ticks after boot, which tells a reused pid apart.
+    pub start_ticks: u64,
+}
+
+impl OwnerInfo {
+    /// No known process.
+    pub(crate) fn unknown() -> OwnerInfo {
+        OwnerInfo {
+            pid: 0,
+            process_name: String::new(),
+            start_ticks: 0,
+        }
+    }
+}
+
+impl fmt::Display for OwnerInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.pid, self.process_name.is_empty()) {
+            (0, _) => f.write_str("another process"),
+            (pid, true) => write!(f, "pid {pid}"),
+            (pid, false) => write!(f, "pid {pid} ({})", self.process_name),
+        }
+    }
+}
+
 /// Whose topic files a subscriber reads; see
 /// [`SubscriberBuilder::owner`](crate::SubscriberBuilder::owner).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -11,8 +11,7 @@
 //! assert!(shm::registry::find_by_hash(f64_schema.hash()).is_some());
 //! ```
 
-use std::fmt;
-
+pub use crate::error::LookupError;
 use crate::schema::Schema;
 
 /// The link-time list of registered schemas. Entries are added by `#[derive(ShmMessage)]`.
@@ -28,42 +27,6 @@ pub fn all() -> impl Iterator<Item = &'static Schema> {
         .filter(|(i, s)| !REGISTRY[..*i].iter().any(|t| t.hash() == s.hash()))
         .map(|(_, s)| *s)
 }
-
-/// Why [`find`] found no single type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LookupError {
-    /// No registered type has this name.
-    NotFound {
-        /// The name looked up.
-        name: String,
-    },
-    /// Several different types share this name (e.g. two `Pose` structs in different modules).
-    Ambiguous {
-        /// The name looked up.
-        name: String,
-        /// The hashes of the candidates.
-        hashes: Vec<u64>,
-    },
-}
-
-impl fmt::Display for LookupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LookupError::NotFound { name } => write!(
-                f,
-                "no message type named `{name}` is registered in this program; derive ShmMessage for it or check the spelling"
-            ),
-            LookupError::Ambiguous { name, hashes } => write!(
-                f,
-                "{} different message types are named `{name}`; give them distinct names with #[shm(name = \"...\")] or look them up by hash",
-                hashes.len()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for LookupError {}
 
 /// The registered type with this schema name.
 pub fn find(name: &str) -> Result<&'static Schema, LookupError> {

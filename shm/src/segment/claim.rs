@@ -5,7 +5,8 @@ use std::fs::File;
 use std::path::Path;
 
 use super::{ReadOnly, Segment};
-use crate::error::{IoFailure, OwnerInfo};
+use crate::error::IoFailure;
+use crate::owner::OwnerInfo;
 use crate::owner::{FileOwner, foreign_to_publisher};
 use crate::sys::GuardedFile;
 

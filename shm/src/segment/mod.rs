@@ -22,7 +22,8 @@ use memmap2::{MmapOptions, MmapRaw};
 use zerocopy::{FromBytes, IntoBytes};
 
 use crate::copy;
-use crate::error::{FormatError, IoFailure, OwnerInfo};
+use crate::error::{FormatError, IoFailure};
+use crate::owner::OwnerInfo;
 use crate::schema::{SchemaDesc, schema_hash_of_encoding};
 use crate::sys::{GuardedFile, ProcessIdentity};
 

@@ -50,18 +50,11 @@ pub fn wake_ticket<M: WakeWords>(m: &M) -> u32 {
 /// caller found), the segment is retired or released, or `deadline_ns` passes. May return
 /// early; callers look at the topic again.
 ///
-/// The handshake with [`ring::write`](super::ring::write): the sleeper has read the wake word
-/// (`ticket`), sets the sleeping flag, and only then looks at the publish sequence; the publisher
-/// stores the sequence, then looks at the flag. A full fence separates the store from the load on
-/// each side (on the publisher's, split into a compiler fence and the sleeper's membarrier), so
-/// at least one sees the other's store: either the sleeper sees the new value and does not
-/// sleep, or the publisher sees the flag, bumps the wake word and wakes it (the kernel refuses
-/// to put it to sleep once the word differs from `ticket`).
-///
-/// A process that may only read the file cannot set the flag, and one whose membarrier the
-/// kernel refuses cannot rely on registered publishers seeing it: both sleep at most
-/// `unregistered_poll_ns` at a time instead (and are woken early whenever a registered
-/// subscriber is).
+/// The sleeper's half of the handshake: flag, full fence (`membarrier` for publishers that use
+/// the light one), look at the publish sequence, then sleep on the ticket. Why no wake-up is lost:
+/// `docs/FORMAT.md`, "Blocking waits" (and the loom model in `verify/`). A process that may only
+/// read the file cannot set the flag, and one whose `membarrier` the kernel refuses cannot rely on
+/// light-fenced publishers seeing it: both sleep at most `unregistered_poll_ns` at a time.
 #[doc(hidden)]
 pub fn sleep<M: WakeWords>(
     m: &M,

@@ -1,0 +1,152 @@
+//! Errors of the publishing side: creating a publisher, and publishing.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use super::NameError;
+use super::{FormatError, write_io};
+use crate::owner::{FileOwner, OwnerInfo};
+
+/// Errors of [`Publisher`](crate::Publisher) creation.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CreateError {
+    /// The topic name is invalid.
+    InvalidName(NameError),
+    /// `buffer_num` is out of range.
+    InvalidBufferNum {
+        /// What was asked for.
+        requested: usize,
+        /// The smallest accepted value.
+        min: usize,
+        /// The largest accepted value.
+        max: usize,
+    },
+    /// The permission mode is not allowed.
+    InvalidMode {
+        /// What was asked for.
+        mode: u32,
+    },
+    /// The topic would be larger than supported.
+    TooLarge {
+        /// Bytes the topic file would need (saturated).
+        bytes: u64,
+    },
+    /// The message type cannot be stored (alignment above 4096, schema description over 1 MiB).
+    UnsupportedType {
+        /// What is wrong.
+        detail: String,
+    },
+    /// Another live process publishes this topic.
+    Busy {
+        /// The topic.
+        topic: String,
+        /// Who holds it.
+        owner: OwnerInfo,
+    },
+    /// A file exists at the topic's path but is not a valid topic; it is left untouched.
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: FormatError,
+    },
+    /// The file at the topic's path belongs to another user, or other users may write it: it
+    /// is not adopted (its owner could read, forge or truncate what this publisher writes). It
+    /// is left untouched, and not even mapped.
+    ForeignFile {
+        /// The file.
+        path: PathBuf,
+        /// Its owner and mode.
+        owner: FileOwner,
+    },
+    /// The operating system refused access.
+    PermissionDenied {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// Another I/O error.
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for CreateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CreateError::InvalidName(e) => e.fmt(f),
+            CreateError::InvalidBufferNum {
+                requested,
+                min,
+                max,
+            } => write!(
+                f,
+                "buffer_num {requested} is out of range; use {min} to {max} (3 to 5 is typical): the publisher always writes a slot readers are not reading"
+            ),
+            CreateError::InvalidMode { mode } => write!(
+                f,
+                "permission mode {mode:#o} is not allowed: it must include owner read/write (0o600) and may add read for group or others (at most 0o644); subscribers never need write access"
+            ),
+            CreateError::TooLarge { bytes } => write!(
+                f,
+                "topic would need {bytes} bytes of shared memory; use a smaller message or fewer buffers"
+            ),
+            CreateError::UnsupportedType { detail } => {
+                write!(f, "this message type cannot be published: {detail}")
+            }
+            CreateError::Busy { topic, owner } => write!(
+                f,
+                "topic '{topic}' is already published by {owner}; stop that process or use another topic name"
+            ),
+            CreateError::Format { path, source } => {
+                write!(f, "{}: {source}; {}", path.display(), source.remedy())
+            }
+            CreateError::ForeignFile { path, owner } => write!(
+                f,
+                "{} is {owner}, not a topic file of this user that nobody else may write; it was left untouched: if it is stale, have its owner (or root) remove it, or publish under another topic name or SHM_ROOT",
+                path.display()
+            ),
+            CreateError::PermissionDenied { path, source } => write!(
+                f,
+                "permission denied for {}: {source}; run as the topic's owner (or root), or remove the topic if it is stale",
+                path.display()
+            ),
+            CreateError::Io {
+                path,
+                action,
+                source,
+            } => write_io(f, path, action, source),
+        }
+    }
+}
+
+impl std::error::Error for CreateError {}
+
+/// Errors of [`Publisher::try_publish`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The publisher was created in a parent process, and this is a child made by `fork`:
+    /// two processes writing one topic would defeat its consistency checks.
+    ForkedProcess,
+}
+
+impl fmt::Display for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishError::ForkedProcess => f.write_str(
+                "this publisher belongs to the process that created it, not to a child made by fork; create the publisher in the child instead (or use a spawn/forkserver start method)",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {}

@@ -1,0 +1,159 @@
+//! Errors of naming, finding and removing topics and types.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use super::write_io;
+use crate::owner::{FileOwner, OwnerInfo};
+
+/// Why a topic name was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NameError {
+    /// The name is empty.
+    Empty,
+    /// The name contains a NUL or another control character.
+    ControlCharacter {
+        /// The offending character.
+        ch: char,
+        /// Its byte index in the name.
+        index: usize,
+    },
+    /// The name starts or ends with whitespace (almost always a typo that would silently make
+    /// a different topic).
+    SurroundingWhitespace,
+    /// The encoded file name would exceed what the file system accepts.
+    TooLong {
+        /// Bytes the file name would take.
+        file_name_len: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameError::Empty => {
+                f.write_str("topic name is empty; give the topic a name such as \"robot/pose\"")
+            }
+            NameError::ControlCharacter { ch, index } => write!(
+                f,
+                "topic name contains the control character {ch:?} at byte {index}; use printable characters only"
+            ),
+            NameError::SurroundingWhitespace => f.write_str(
+                "topic name starts or ends with whitespace, which would make it a different topic than it looks; trim it",
+            ),
+            NameError::TooLong { file_name_len, max } => write!(
+                f,
+                "topic name is too long: its file name would be {file_name_len} bytes, the limit is {max} (each byte outside [A-Za-z0-9._-] takes 3); use a shorter name"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NameError {}
+
+/// Why [`find`] found no single type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// No registered type has this name.
+    NotFound {
+        /// The name looked up.
+        name: String,
+    },
+    /// Several different types share this name (e.g. two `Pose` structs in different modules).
+    Ambiguous {
+        /// The name looked up.
+        name: String,
+        /// The hashes of the candidates.
+        hashes: Vec<u64>,
+    },
+}
+
+impl fmt::Display for LookupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LookupError::NotFound { name } => write!(
+                f,
+                "no message type named `{name}` is registered in this program; derive ShmMessage for it or check the spelling"
+            ),
+            LookupError::Ambiguous { name, hashes } => write!(
+                f,
+                "{} different message types are named `{name}`; give them distinct names with #[shm(name = \"...\")] or look them up by hash",
+                hashes.len()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LookupError {}
+
+/// Errors of [`remove_topic`](crate::remove_topic).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RemoveError {
+    /// The topic name is invalid.
+    InvalidName(NameError),
+    /// A live process still publishes the topic.
+    Busy {
+        /// The topic.
+        topic: String,
+        /// Who holds it.
+        owner: OwnerInfo,
+    },
+    /// The file belongs to another user (or others may write it): left untouched.
+    ForeignFile {
+        /// The file.
+        path: PathBuf,
+        /// Its owner and mode.
+        owner: FileOwner,
+    },
+    /// The operating system refused access.
+    PermissionDenied {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// Another I/O error.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for RemoveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RemoveError::InvalidName(e) => e.fmt(f),
+            RemoveError::Busy { topic, owner } => write!(
+                f,
+                "topic '{topic}' is still published by {owner}; stop that process first"
+            ),
+            RemoveError::ForeignFile { path, owner } => write!(
+                f,
+                "{} is {owner}; it was left untouched: remove it as its owner (or root, by hand)",
+                path.display()
+            ),
+            RemoveError::PermissionDenied { path, source } => write!(
+                f,
+                "permission denied for {}: {source}; run as the topic's owner",
+                path.display()
+            ),
+            RemoveError::Io {
+                path,
+                action,
+                source,
+            } => write_io(f, path, action, source),
+        }
+    }
+}
+
+impl std::error::Error for RemoveError {}

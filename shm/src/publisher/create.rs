@@ -1,0 +1,252 @@
+//! Creating a topic file, or taking an existing one over: the plan a publisher carries out,
+//! one attempt at a time, against other processes changing the path meanwhile.
+
+use std::cell::RefCell;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{DEFAULT_MODE, Takeover};
+use crate::discovery::{self, Generation};
+use crate::error::{CreateError, FormatError, IoFailure};
+use crate::name::TopicName;
+use crate::segment::{
+    Claim, Continues, Layout, LockedFile, MAX_SEQ, OpenFailure, ReadWrite, STATE_LIVE, Segment,
+    claim,
+};
+use crate::sys::{self, ProcessIdentity};
+
+/// Everything needed to create or take over one topic file.
+pub(super) struct Plan<'a> {
+    pub(super) root: &'a Path,
+    pub(super) path: &'a Path,
+    pub(super) topic: &'a TopicName,
+    pub(super) layout: Layout,
+    pub(super) schema: &'a [u8],
+    pub(super) schema_hash: u64,
+    /// Whether a value's bytes are valid for the schema (a carried value is checked first).
+    pub(super) validate: &'a dyn Fn(&[u8]) -> bool,
+    /// The mode asked for, if any.
+    pub(super) mode: Option<u32>,
+    pub(super) me: ProcessIdentity,
+    /// The generation file announced to, kept mapped by the publisher for its next creation.
+    pub(super) generation: RefCell<Option<Arc<Generation>>>,
+}
+
+/// A consistent copy of the last value of a segment being replaced.
+struct Carried {
+    seq: u64,
+    time_ns: u64,
+    bytes: Vec<u8>,
+}
+
+/// A publisher's file, ready: what [`Plan::attempt`] made.
+pub(super) struct Created {
+    pub(super) seg: Segment<ReadWrite>,
+    /// The first sequence number this publisher writes.
+    pub(super) next_seq: u64,
+    pub(super) takeover: Option<Takeover>,
+}
+
+/// The outcome of one [`Plan::attempt`].
+pub(super) enum Attempt {
+    /// Another process changed the path meanwhile: look again.
+    Raced,
+    Done(Box<Created>),
+}
+
+impl Plan<'_> {
+    /// One try at creating or taking over the file.
+    pub(super) fn attempt(&self) -> Result<Attempt, CreateError> {
+        let locked = match claim(self.path)? {
+            Claim::Absent => {
+                let mode = self.mode.unwrap_or(DEFAULT_MODE);
+                return Ok(
+                    match self.create_file(Continues::default(), None, false, mode)? {
+                        Some(seg) => Attempt::Done(Box::new(Created {
+                            seg,
+                            next_seq: 1,
+                            takeover: None,
+                        })),
+                        None => Attempt::Raced,
+                    },
+                );
+            }
+            Claim::Busy(owner) => {
+                return Err(CreateError::Busy {
+                    topic: self.topic.as_str().to_owned(),
+                    owner,
+                });
+            }
+            Claim::Foreign(owner) => {
+                return Err(CreateError::ForeignFile {
+                    path: self.path.to_path_buf(),
+                    owner,
+                });
+            }
+            Claim::Moved => return Ok(Attempt::Raced),
+            Claim::Locked(locked) => locked,
+        };
+        let old = match Segment::<ReadWrite>::open(locked.into_inner(), self.path) {
+            Ok(s) => s,
+            Err(OpenFailure::Format(source)) => return Err(self.format_error(source)),
+            Err(OpenFailure::Io(e)) => return Err(e.into()),
+        };
+        let published = old.publish_seq();
+        // A publisher killed between stamping a slot and naming it in the publish sequence
+        // leaves a stamp above it: continue after that too, so that no stamp is reused.
+        let last_seq = published.max(old.seq_base()).max(old.highest_stamped_seq());
+        if last_seq >= MAX_SEQ {
+            // Only a damaged or hostile file gets there: continuing would wrap the numbers.
+            return Err(self.format_error(FormatError::Inconsistent {
+                field: "publish_seq",
+                detail: format!(
+                    "the file holds sequence number {last_seq}, at or above the largest one {MAX_SEQ}"
+                ),
+            }));
+        }
+        let same_type = old.schema_hash() == self.schema_hash;
+        let mut takeover = Takeover {
+            previous_owner: old.owner(),
+            last_seq,
+            kept_last_value: same_type && published != 0,
+            recreated: false,
+        };
+        if same_type && *old.layout() == self.layout && old.state() == STATE_LIVE {
+            if let Some(mode) = self.mode {
+                set_mode(old.file(), mode)
+                    .map_err(|e| IoFailure::new(self.path, "set the mode of", e))?;
+            }
+            old.set_owner(&self.me);
+            return Ok(Attempt::Done(Box::new(Created {
+                seg: old,
+                next_seq: last_seq + 1,
+                takeover: Some(takeover),
+            })));
+        }
+        let carried = if same_type && old.layout().elem_size == self.layout.elem_size {
+            read_last(&old).filter(|c| (self.validate)(&c.bytes))
+        } else {
+            None
+        };
+        takeover.kept_last_value = carried.is_some();
+        takeover.recreated = true;
+        // Unless asked otherwise, the new file is as accessible as the one it replaces (which is
+        // ours: `claim` refuses other users' files), so its subscribers can follow it.
+        let mode = match self.mode {
+            Some(m) => m,
+            None => file_mode(old.file()).map_err(|e| IoFailure::new(self.path, "inspect", e))?,
+        };
+        let continues = Continues {
+            seq_base: last_seq,
+            lineage: Some(old.lineage()),
+        };
+        match self.create_file(continues, carried, true, mode)? {
+            Some(seg) => {
+                old.retire();
+                Ok(Attempt::Done(Box::new(Created {
+                    seg,
+                    next_seq: last_seq + 1,
+                    takeover: Some(takeover),
+                })))
+            }
+            None => Ok(Attempt::Raced),
+        }
+    }
+
+    fn format_error(&self, source: FormatError) -> CreateError {
+        CreateError::Format {
+            path: self.path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Creates, initialises and names a new segment file. `Ok(None)` when another process
+    /// named its own file first (only when not replacing).
+    fn create_file(
+        &self,
+        continues: Continues,
+        carried: Option<Carried>,
+        replace: bool,
+        mode: u32,
+    ) -> Result<Option<Segment<ReadWrite>>, CreateError> {
+        let io = |action| move |e| CreateError::from(IoFailure::new(self.path, action, e));
+        let (file, staged) = sys::create_unnamed(self.root, mode).map_err(|e| {
+            CreateError::from(IoFailure::new(self.root, "create a topic file in", e))
+        })?;
+        let result = (|| {
+            file.set_len(self.layout.total_size).map_err(io("size"))?;
+            sys::preallocate(&file, self.layout.total_size).map_err(io("allocate"))?;
+            let Ok(locked) = LockedFile::lock(file).map_err(io("lock"))? else {
+                return Err(IoFailure::new(
+                    self.path,
+                    "lock",
+                    io::Error::other("a brand-new file is already locked"),
+                )
+                .into());
+            };
+            let seg = Segment::init(
+                locked,
+                self.path,
+                self.layout,
+                self.schema_hash,
+                self.schema,
+                continues,
+                mode,
+            )?;
+            if let Some(c) = carried {
+                // SAFETY: `c.bytes` has exactly `elem_size` bytes (same type, same size), and
+                // its sequence number is a complete stamp of the old file, at most MAX_SEQ.
+                unsafe { seg.write(c.seq, c.time_ns, c.bytes.as_ptr()) };
+            }
+            seg.set_owner(&self.me);
+            let linked = if replace {
+                sys::link_replace(seg.file(), staged.as_deref(), self.path)
+            } else {
+                sys::link_new(seg.file(), staged.as_deref(), self.path)
+            };
+            match linked {
+                Ok(()) => {
+                    // After the name exists: subscribers waiting for it look now.
+                    *self.generation.borrow_mut() = discovery::announce(self.root);
+                    Ok(Some(seg))
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !replace => Ok(None),
+                Err(e) => Err(io("name")(e)),
+            }
+        })();
+        if let (Err(_), Some(s)) = (&result, &staged) {
+            let _ = std::fs::remove_file(s);
+        }
+        result
+    }
+}
+
+/// The newest complete value of a segment whose publisher is gone (so nothing is writing): the
+/// one with the highest stamp, which a publisher killed before naming it in the publish sequence
+/// may have left above it (readers following stamps may have returned it already).
+fn read_last(old: &Segment<ReadWrite>) -> Option<Carried> {
+    let mut bytes = vec![0u8; old.layout().elem_size as usize];
+    // SAFETY: `bytes` has `elem_size` writable bytes.
+    let (seq, time_ns) = unsafe { old.read_highest(bytes.as_mut_ptr()) }?;
+    Some(Carried {
+        seq,
+        time_ns,
+        bytes,
+    })
+}
+
+/// The mode a file keeps when it is replaced: its read bits, and always owner read/write.
+fn file_mode(file: &std::fs::File) -> io::Result<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Ok(file.metadata()?.permissions().mode() & 0o644 | 0o600)
+}
+
+/// Gives a reused topic file the mode this publisher asked for.
+fn set_mode(file: &std::fs::File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if file.metadata()?.permissions().mode() & 0o7777 != mode {
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}

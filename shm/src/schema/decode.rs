@@ -1,0 +1,181 @@
+//! Decoding a stored schema encoding, bounded and strict: what a hostile topic file can put in
+//! its header must come out as a consistent description or a [`SchemaDecodeError`].
+
+use super::{DescKind, FieldDesc, Primitive, SchemaDesc, TAG_ARRAY, TAG_PRIMITIVE, TAG_STRUCT};
+use crate::error::SchemaDecodeError;
+
+/// Limits that keep decoding of a hostile header bounded.
+const MAX_DEPTH: usize = 64;
+const MAX_NODES: usize = 1 << 16;
+const MAX_NAME: usize = 1024;
+
+struct Decoder<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    nodes: usize,
+}
+
+impl Decoder<'_> {
+    fn fail<T>(&self, reason: impl Into<String>) -> Result<T, SchemaDecodeError> {
+        Err(SchemaDecodeError {
+            at: self.pos,
+            reason: reason.into(),
+        })
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], SchemaDecodeError> {
+        match self.bytes.get(self.pos..self.pos.saturating_add(n)) {
+            Some(b) if self.pos.checked_add(n).is_some() => {
+                self.pos += n;
+                Ok(b)
+            }
+            _ => self.fail(format!("needs {n} more byte(s), the encoding ends")),
+        }
+    }
+
+    fn u8(&mut self) -> Result<u8, SchemaDecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, SchemaDecodeError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u64(&mut self) -> Result<u64, SchemaDecodeError> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    fn string(&mut self) -> Result<String, SchemaDecodeError> {
+        let len = self.u32()? as usize;
+        if len > MAX_NAME {
+            return self.fail(format!("name of {len} bytes (limit {MAX_NAME})"));
+        }
+        let b = self.take(len)?;
+        match std::str::from_utf8(b) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(_) => self.fail("name is not UTF-8"),
+        }
+    }
+
+    fn node(&mut self, depth: usize) -> Result<SchemaDesc, SchemaDecodeError> {
+        if depth > MAX_DEPTH {
+            return self.fail(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return self.fail(format!("more than {MAX_NODES} type nodes"));
+        }
+        let start = self.pos;
+        let tag = self.u8()?;
+        let name = self.string()?;
+        let size = self.u64()?;
+        let align = self.u64()?;
+        if !align.is_power_of_two() {
+            return self.fail(format!("alignment {align} is not a power of two"));
+        }
+        if size % align != 0 {
+            return self.fail(format!(
+                "size {size} is not a multiple of alignment {align}"
+            ));
+        }
+        let kind = match tag {
+            TAG_PRIMITIVE => {
+                let code = self.u8()?;
+                let Some(p) = Primitive::from_code(code) else {
+                    return self.fail(format!("unknown primitive code {code}"));
+                };
+                if size != p.size() as u64 || align != p.size() as u64 || name != p.name() {
+                    return self.fail(format!(
+                        "primitive {} has wrong name/size/alignment",
+                        p.name()
+                    ));
+                }
+                DescKind::Primitive(p)
+            }
+            TAG_STRUCT => {
+                let n = self.u32()? as usize;
+                let mut fields = Vec::with_capacity(n.min(1024));
+                // A message has no padding and `#[repr(C)]` lays fields out in declaration
+                // order, so each field that has bytes starts where the previous one ended and
+                // the last ends at the struct's end: no hole, no overlap (tools read fields by
+                // these offsets). Zero-sized fields may sit anywhere inside.
+                let mut covered = 0u64;
+                let mut names = std::collections::HashSet::new();
+                for _ in 0..n {
+                    let fname = self.string()?;
+                    let offset = self.u64()?;
+                    let ty = self.node(depth + 1)?;
+                    // No alignment check: `#[repr(C, packed)]` fields may sit anywhere.
+                    let end = offset.checked_add(ty.size);
+                    if end.is_none_or(|e| e > size) {
+                        return self.fail(format!("field `{fname}` does not fit its struct"));
+                    }
+                    if ty.size > 0 && offset != covered {
+                        return self.fail(format!(
+                            "field `{fname}` starts at offset {offset}, where the fields before it end at {covered} (a hole or an overlap)"
+                        ));
+                    }
+                    if !names.insert(fname.clone()) {
+                        return self.fail(format!("field `{fname}` appears twice"));
+                    }
+                    if ty.size > 0 {
+                        covered = offset + ty.size;
+                    }
+                    fields.push(FieldDesc {
+                        name: fname,
+                        offset,
+                        ty,
+                    });
+                }
+                if covered != size {
+                    return self.fail(format!(
+                        "struct `{name}` fields cover {covered} of its {size} bytes"
+                    ));
+                }
+                DescKind::Struct(fields)
+            }
+            TAG_ARRAY => {
+                let len = self.u64()?;
+                let elem = self.node(depth + 1)?;
+                if elem.size.checked_mul(len) != Some(size) || elem.align != align {
+                    return self.fail("array size or alignment does not match its elements");
+                }
+                DescKind::Array {
+                    elem: Box::new(elem),
+                    len,
+                }
+            }
+            other => {
+                self.pos = start;
+                return self.fail(format!("unknown type tag {other}"));
+            }
+        };
+        Ok(SchemaDesc {
+            name,
+            size,
+            align,
+            kind,
+        })
+    }
+}
+
+impl SchemaDesc {
+    /// Decodes a canonical encoding (as stored in a topic header). Bounded: rejects deep nesting,
+    /// huge names, inconsistent sizes, and trailing bytes.
+    pub fn decode(bytes: &[u8]) -> Result<SchemaDesc, SchemaDecodeError> {
+        let mut d = Decoder {
+            bytes,
+            pos: 0,
+            nodes: 0,
+        };
+        let desc = d.node(0)?;
+        if d.pos != bytes.len() {
+            return d.fail(format!("{} trailing byte(s)", bytes.len() - d.pos));
+        }
+        Ok(desc)
+    }
+}

@@ -1,0 +1,139 @@
+//! Owned schema descriptions: decoded from a topic's header, or converted from a static
+//! [`Schema`]; their canonical encoding (`docs/FORMAT.md`) and readable names.
+
+use super::diff::{Bases, MAX_DIFFERENCES, diff_node};
+use super::hash::schema_hash_of_encoding;
+use super::{Primitive, Schema, SchemaKind, TAG_ARRAY, TAG_PRIMITIVE, TAG_STRUCT};
+
+/// An owned schema description, decoded from a topic's header (or converted from a [`Schema`]).
+/// Lets a tool understand a topic without the Rust type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaDesc {
+    /// Schema name (`""` for arrays).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Alignment in bytes.
+    pub align: u64,
+    /// The kind and its contents.
+    pub kind: DescKind,
+}
+
+/// The kind of a [`SchemaDesc`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DescKind {
+    /// A primitive leaf.
+    Primitive(Primitive),
+    /// A struct's fields in declaration order.
+    Struct(Vec<FieldDesc>),
+    /// A fixed-size array.
+    Array {
+        /// Element type.
+        elem: Box<SchemaDesc>,
+        /// Element count.
+        len: u64,
+    },
+}
+
+/// A field of a struct [`SchemaDesc`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDesc {
+    /// Field name.
+    pub name: String,
+    /// Byte offset inside the struct.
+    pub offset: u64,
+    /// Field type.
+    pub ty: SchemaDesc,
+}
+
+impl SchemaDesc {
+    /// Converts a static schema.
+    pub fn from_schema(s: &Schema) -> SchemaDesc {
+        let kind = match s.kind {
+            SchemaKind::Primitive(p) => DescKind::Primitive(p),
+            SchemaKind::Struct(fields) => DescKind::Struct(
+                fields
+                    .iter()
+                    .map(|f| FieldDesc {
+                        name: f.name.to_owned(),
+                        offset: f.offset as u64,
+                        ty: SchemaDesc::from_schema(f.ty),
+                    })
+                    .collect(),
+            ),
+            SchemaKind::Array { elem, len } => DescKind::Array {
+                elem: Box::new(SchemaDesc::from_schema(elem)),
+                len: len as u64,
+            },
+        };
+        SchemaDesc {
+            name: s.name.to_owned(),
+            size: s.size as u64,
+            align: s.align as u64,
+            kind,
+        }
+    }
+
+    /// The canonical encoding, as stored in a topic header (`docs/FORMAT.md`).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_node(&mut out, self);
+        out
+    }
+
+    /// The schema hash: FNV-1a 64 of [`encode`](Self::encode), the same value as
+    /// [`Schema::hash`] for the type this describes.
+    pub fn hash(&self) -> u64 {
+        schema_hash_of_encoding(&self.encode())
+    }
+
+    /// A readable type name: `Pose`, `f64`, `[f64; 3]`.
+    pub fn type_name(&self) -> String {
+        match &self.kind {
+            DescKind::Array { elem, len } => format!("[{}; {}]", elem.type_name(), len),
+            _ => self.name.clone(),
+        }
+    }
+
+    /// Human-readable differences between `self` (what a topic carries) and `ours` (what a
+    /// subscriber expects), one line per difference; empty when they are identical.
+    /// At most [`MAX_DIFFERENCES`] lines: a hostile file's schema may have thousands of fields.
+    pub fn differences(&self, ours: &SchemaDesc) -> Vec<String> {
+        let mut out = Vec::new();
+        diff_node(&mut out, "", Bases { topic: 0, ours: 0 }, self, ours);
+        out.truncate(MAX_DIFFERENCES);
+        out
+    }
+}
+
+pub(super) fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+pub(super) fn encode_node(out: &mut Vec<u8>, s: &SchemaDesc) {
+    let tag = match s.kind {
+        DescKind::Primitive(_) => TAG_PRIMITIVE,
+        DescKind::Struct(_) => TAG_STRUCT,
+        DescKind::Array { .. } => TAG_ARRAY,
+    };
+    out.push(tag);
+    put_str(out, &s.name);
+    out.extend_from_slice(&s.size.to_le_bytes());
+    out.extend_from_slice(&s.align.to_le_bytes());
+    match &s.kind {
+        DescKind::Primitive(p) => out.push(p.code()),
+        DescKind::Struct(fields) => {
+            out.extend_from_slice(&(fields.len() as u32).to_le_bytes());
+            for f in fields {
+                put_str(out, &f.name);
+                out.extend_from_slice(&f.offset.to_le_bytes());
+                encode_node(out, &f.ty);
+            }
+        }
+        DescKind::Array { elem, len } => {
+            out.extend_from_slice(&len.to_le_bytes());
+            encode_node(out, elem);
+        }
+    }
+}

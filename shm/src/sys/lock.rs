@@ -1,0 +1,59 @@
+//! The publisher lock: an open-file-description lock on byte 0 of the topic file.
+
+use std::fs::File;
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
+
+fn owner_lock(kind: libc::c_int) -> libc::flock {
+    // SAFETY: `flock` is a plain C struct of integers; all-zero is a valid value.
+    let mut l: libc::flock = unsafe { MaybeUninit::zeroed().assume_init() };
+    l.l_type = kind as libc::c_short;
+    l.l_whence = libc::SEEK_SET as libc::c_short;
+    l.l_start = 0;
+    l.l_len = 1;
+    l
+}
+
+/// Takes the publisher lock (an open-file-description write lock on byte 0) without waiting.
+/// `Ok(false)` when another open file description holds it. The kernel drops the lock when the
+/// holder's last descriptor closes, including when the process dies, so it does not depend on
+/// pids (which are reused).
+pub(crate) fn try_lock_publisher(file: &File) -> io::Result<bool> {
+    let mut l = owner_lock(libc::F_WRLCK);
+    // SAFETY: `l` is a valid flock that outlives the call; F_OFD_SETLK only reads it.
+    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut l) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EAGAIN | libc::EACCES) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+/// Whether some other open file description holds the publisher lock. Does not take it, so it
+/// never makes a starting publisher fail.
+pub(crate) fn publisher_lock_held(file: &File) -> io::Result<bool> {
+    let mut l = owner_lock(libc::F_WRLCK);
+    // SAFETY: `l` is a valid flock that outlives the call; F_OFD_GETLK writes the conflicting
+    // lock (if any) into it.
+    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut l) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(l.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+/// Releases the publisher lock taken by [`try_lock_publisher`] on this open file description.
+pub(crate) fn unlock_publisher(file: &File) -> io::Result<()> {
+    let mut l = owner_lock(libc::F_UNLCK);
+    // SAFETY: `l` is a valid flock that outlives the call; F_OFD_SETLK only reads it.
+    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut l) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

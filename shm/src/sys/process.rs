@@ -1,0 +1,90 @@
+//! Who a process is (pid, start time, name), for topic headers and error messages.
+
+/// Whether process `pid` exists and started at `start_ticks` (so it is not a reused pid).
+pub(crate) fn process_is_running(pid: u32, start_ticks: u64) -> bool {
+    pid != 0
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| start_ticks_of(&stat))
+            == Some(start_ticks)
+}
+
+/// Who this process is, for the topic header and for error messages.
+#[derive(Debug, Clone)]
+pub(crate) struct ProcessIdentity {
+    pub(crate) pid: u32,
+    pub(crate) start_ticks: u64,
+    pub(crate) name: [u8; 16],
+}
+
+impl ProcessIdentity {
+    /// This process, read from `/proc` once per process (again in a child made by `fork`).
+    pub(crate) fn current() -> ProcessIdentity {
+        static CACHE: std::sync::Mutex<Option<ProcessIdentity>> = std::sync::Mutex::new(None);
+        let pid = std::process::id();
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cache {
+            Some(me) if me.pid == pid => me.clone(),
+            _ => {
+                let me = ProcessIdentity::read();
+                *cache = Some(me.clone());
+                me
+            }
+        }
+    }
+
+    fn read() -> ProcessIdentity {
+        let mut name = [0u8; 16];
+        if let Ok(comm) = std::fs::read("/proc/self/comm") {
+            let comm = comm.strip_suffix(b"\n").unwrap_or(&comm);
+            let n = comm.len().min(15);
+            name[..n].copy_from_slice(&comm[..n]);
+        }
+        ProcessIdentity {
+            pid: std::process::id(),
+            start_ticks: process_start_ticks().unwrap_or(0),
+            name,
+        }
+    }
+}
+
+/// Field 22 of `/proc/self/stat`: when the process started, in clock ticks after boot.
+fn process_start_ticks() -> Option<u64> {
+    start_ticks_of(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+fn start_ticks_of(stat: &str) -> Option<u64> {
+    // The command name (field 2) may contain spaces and parentheses; fields after it follow
+    // the last ')'. Field 3 is the first one after it, so field 22 is the 20th.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::{monotonic_ns, random_u64, realtime_ns};
+
+    #[test]
+    fn identity_is_read() {
+        let me = ProcessIdentity::current();
+        assert_eq!(me.pid, std::process::id());
+        assert!(me.start_ticks > 0);
+        assert_ne!(me.name[0], 0);
+        assert!(process_is_running(me.pid, me.start_ticks));
+        assert!(
+            !process_is_running(me.pid, me.start_ticks + 1),
+            "a reused pid is told apart"
+        );
+        assert!(!process_is_running(0, 0));
+    }
+
+    #[test]
+    fn clocks_advance() {
+        let a = monotonic_ns();
+        let b = monotonic_ns();
+        assert!(a > 0 && b >= a);
+        assert!(realtime_ns() > 1_600_000_000_000_000_000);
+        assert_ne!(random_u64(), random_u64());
+    }
+}

@@ -41,7 +41,7 @@ python-test: python-install examples
 
 ## A publisher and a subscriber process exchanging a robot pose.
 demo: examples
-	./scripts/demo.sh
+	./examples/demo.sh
 
 ## Every benchmark, in a few minutes: the Rust ones, then the Python module next to its peers
 ## (installed into the benchmark's own environment, .venv-bench). Tables go to the terminal;

@@ -235,10 +235,39 @@ impl Drop for Reachable {
     }
 }
 
-/// Whether this process may start processes as other users (it runs as root).
-pub fn can_switch_users() -> bool {
+/// How long tests wait for another process's output before they fail.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The helper binary (`shm-test-helper`), built next to the test binaries.
+pub fn helper_exe() -> PathBuf {
+    let me = std::env::current_exe().expect("own path");
+    // target/<profile>/deps/<test> or target/<profile>/<bin>
+    let dir = me.parent().expect("a directory");
+    let dir = if dir.ends_with("deps") {
+        dir.parent().expect("the profile directory")
+    } else {
+        dir
+    };
+    dir.join("shm-test-helper")
+}
+
+/// For tests that start processes as another user: a copy of the helper that user can run,
+/// or `None` (with the reason printed) when this process is not root or the copy is impossible;
+/// the test then returns early.
+pub fn helper_for_other_users() -> Option<Reachable> {
     // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: not running as root, cannot start a process as another user");
+        return None;
+    }
+    // The build's helper may sit in a checkout the other user cannot enter (a 0700 directory).
+    match Reachable::copy(&helper_exe()) {
+        Ok(exe) => Some(exe),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
 }
 
 /// The uid tests run other users' processes as.

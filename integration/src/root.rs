@@ -1,7 +1,12 @@
-//! Isolated topic directories: one per test, removed when the test ends.
+//! Isolated topic directories: one per test, removed when the test ends, with the publishers,
+//! subscribers and helper processes of that directory.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use shm::{CreateError, Publisher, ShmMessage, SubscribeError, Subscriber};
+
+use crate::process::{Proc, helper_exe};
 
 /// A fresh directory under `/dev/shm` (tmpfs, like real topics), removed on drop.
 pub struct TempRoot {
@@ -34,6 +39,41 @@ impl TempRoot {
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A publisher of `topic` in this root (default options).
+    pub fn publisher<T: ShmMessage>(&self, topic: &str) -> Publisher<T> {
+        self.try_publisher(topic)
+            .unwrap_or_else(|e| panic!("publisher of {topic}: {e}"))
+    }
+
+    /// Creating a publisher of `topic` in this root, for tests of refusals.
+    pub fn try_publisher<T: ShmMessage>(&self, topic: &str) -> Result<Publisher<T>, CreateError> {
+        Publisher::builder(topic).root(&self.path).create()
+    }
+
+    /// A subscriber of `topic` in this root (default options).
+    pub fn subscriber<T: ShmMessage>(&self, topic: &str) -> Subscriber<T> {
+        self.try_subscriber(topic)
+            .unwrap_or_else(|e| panic!("subscriber of {topic}: {e}"))
+    }
+
+    /// Opening a subscriber of `topic` in this root, for tests of refusals.
+    pub fn try_subscriber<T: ShmMessage>(
+        &self,
+        topic: &str,
+    ) -> Result<Subscriber<T>, SubscribeError> {
+        Subscriber::builder(topic).root(&self.path).open()
+    }
+
+    /// The helper binary (`shm-test-helper args...`) as another process on this root.
+    pub fn helper(&self, args: &[&str]) -> Proc {
+        Proc::spawn(&helper_exe(), &self.path, args)
+    }
+
+    /// As [`helper`](Self::helper), with extra environment variables.
+    pub fn helper_with(&self, args: &[&str], env: &[(&str, &str)]) -> Proc {
+        Proc::spawn_with(&helper_exe(), &self.path, args, None, env)
     }
 
     /// The file of a topic in this root.

@@ -2,34 +2,20 @@
 //! value, even when the subscriber was created before the topic existed. And polling a missing
 //! topic costs no syscall while nothing changes under the root.
 
-use std::path::Path;
 use std::time::Duration;
 
-use shm::{Publisher, Subscriber, TopicOwner};
+use shm::{Subscriber, TopicOwner};
 use shm_integration::TestPose;
-use shm_integration::process::Proc;
+use shm_integration::process::TIMEOUT as T;
 use shm_integration::root::TempRoot;
-
-const T: Duration = Duration::from_secs(20);
-
-fn subscriber(root: &TempRoot, topic: &str) -> Subscriber<TestPose> {
-    Subscriber::builder(topic).root(root.path()).open().unwrap()
-}
-
-fn publisher(root: &TempRoot, topic: &str) -> Publisher<TestPose> {
-    Publisher::builder(topic)
-        .root(root.path())
-        .create()
-        .unwrap()
-}
 
 #[test]
 fn a_value_published_before_a_read_in_this_process_is_seen_by_it() {
     // The sequence of the report: subscriber first, one empty read, then the publisher.
     let root = TempRoot::new("causal-local");
-    let mut s = subscriber(&root, "t");
+    let mut s = root.subscriber::<TestPose>("t");
     assert!(s.latest().unwrap().is_none());
-    let mut p = publisher(&root, "t");
+    let mut p = root.publisher::<TestPose>("t");
     p.publish(&TestPose::nth(9));
     let v = s
         .latest()
@@ -41,7 +27,7 @@ fn a_value_published_before_a_read_in_this_process_is_seen_by_it() {
     drop(p);
     assert!(shm::remove_topic_in(root.path(), "t").unwrap());
     assert!(s.latest().unwrap().is_none());
-    let mut p = publisher(&root, "t");
+    let mut p = root.publisher::<TestPose>("t");
     p.publish(&TestPose::nth(10));
     assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(10));
 }
@@ -52,15 +38,11 @@ fn a_value_published_by_another_process_before_a_read_is_seen_by_it_1000_times()
     // subscriber was created before the topic, reads the pipe, then reads the topic: never a
     // miss.
     let root = TempRoot::new("causal-mp");
-    let mut a = Proc::spawn(
-        Path::new(env!("CARGO_BIN_EXE_shm-test-helper")),
-        root.path(),
-        &["creator", "pose"],
-    );
+    let mut a = root.helper(&["creator", "pose"]);
     a.expect_line("READY", T);
     for round in 0..1000 {
         let topic = format!("causal/{round}");
-        let mut s = subscriber(&root, &topic);
+        let mut s = root.subscriber::<TestPose>(&topic);
         assert!(s.latest().unwrap().is_none());
         a.send(&topic);
         a.expect_line(&format!("PUBLISHED {topic} 1"), T);
@@ -78,13 +60,13 @@ fn a_topic_removed_by_hand_and_made_anew_is_followed_at_once() {
     // `rm` gives no sign inside the old mapping; the new file's creation moves the generation
     // counter, which an attached subscriber looks at on every read.
     let root = TempRoot::new("causal-rm");
-    let mut p = publisher(&root, "t");
+    let mut p = root.publisher::<TestPose>("t");
     p.publish(&TestPose::nth(1));
-    let mut s = subscriber(&root, "t");
+    let mut s = root.subscriber::<TestPose>("t");
     assert_eq!(s.latest().unwrap().unwrap().seq, 1);
     std::fs::remove_file(root.topic_file("t")).unwrap();
     drop(p);
-    let mut p = publisher(&root, "t");
+    let mut p = root.publisher::<TestPose>("t");
     p.publish(&TestPose::nth(2));
     let v = s.latest().unwrap().unwrap();
     assert_eq!(
@@ -100,11 +82,11 @@ fn polling_a_missing_topic_opens_nothing_until_a_topic_is_announced() {
     // it does not (no generation change, so no `open()`), yet it finds a topic as soon as a
     // publisher announces one. (`strace` of the Python equivalent: README, "How we test".)
     let root = TempRoot::new("causal-quiet");
-    let mut s = subscriber(&root, "t");
+    let mut s = root.subscriber::<TestPose>("t");
     assert!(s.latest().unwrap().is_none());
     // A valid topic file copied into place by hand, without the library: no announcement.
     let other = TempRoot::new("causal-quiet-src");
-    let mut p = publisher(&other, "t");
+    let mut p = other.publisher::<TestPose>("t");
     p.publish(&TestPose::nth(5));
     std::fs::copy(other.topic_file("t"), root.topic_file("t")).unwrap();
     for _ in 0..1000 {
@@ -114,7 +96,7 @@ fn polling_a_missing_topic_opens_nothing_until_a_topic_is_announced() {
         );
     }
     // Any topic creation under the root moves the counter: the next read looks and finds it.
-    let _unrelated = publisher(&root, "unrelated");
+    let _unrelated = root.publisher::<TestPose>("unrelated");
     assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(5));
 }
 
@@ -130,7 +112,7 @@ fn a_subscriber_trusting_any_owner_looks_on_every_read() {
         .unwrap();
     assert!(s.latest().unwrap().is_none());
     let other = TempRoot::new("causal-any-src");
-    let mut p = publisher(&other, "t");
+    let mut p = other.publisher::<TestPose>("t");
     p.publish(&TestPose::nth(6));
     std::fs::copy(other.topic_file("t"), root.topic_file("t")).unwrap();
     assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(6));
@@ -139,7 +121,7 @@ fn a_subscriber_trusting_any_owner_looks_on_every_read() {
 #[test]
 fn a_generation_file_removed_by_hand_is_replaced_and_watched_again() {
     let root = TempRoot::new("causal-genrm");
-    let mut s = subscriber(&root, "t");
+    let mut s = root.subscriber::<TestPose>("t");
     assert!(s.latest().unwrap().is_none());
     let generation = std::fs::read_dir(root.path())
         .unwrap()
@@ -157,7 +139,7 @@ fn a_generation_file_removed_by_hand_is_replaced_and_watched_again() {
     for _ in 0..64 {
         let _ = s.latest().unwrap();
     }
-    let mut p = publisher(&root, "t");
+    let mut p = root.publisher::<TestPose>("t");
     p.publish(&TestPose::nth(3));
     assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(3));
 }

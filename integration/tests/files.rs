@@ -9,14 +9,6 @@ use shm::{CreateError, FormatError, Publisher, SubscribeError, Subscriber};
 use shm_integration::TestPose;
 use shm_integration::root::TempRoot;
 
-fn open_sub(root: &TempRoot, topic: &str) -> Result<Subscriber<TestPose>, SubscribeError> {
-    Subscriber::builder(topic).root(root.path()).open()
-}
-
-fn create_pub(root: &TempRoot, topic: &str) -> Result<Publisher<TestPose>, CreateError> {
-    Publisher::builder(topic).root(root.path()).create()
-}
-
 fn format_error(e: &SubscribeError) -> &FormatError {
     match e {
         SubscribeError::Format { source, .. } => source,
@@ -26,7 +18,7 @@ fn format_error(e: &SubscribeError) -> &FormatError {
 
 /// A valid topic file with one value, for tests to damage.
 fn valid_topic(root: &TempRoot, topic: &str) -> Vec<u8> {
-    let mut p = create_pub(root, topic).unwrap();
+    let mut p = root.try_publisher::<TestPose>(topic).unwrap();
     p.publish(&TestPose::nth(1));
     std::fs::read(p.path()).unwrap()
 }
@@ -42,11 +34,11 @@ fn foreign_file_is_refused_by_both_sides_and_left_untouched() {
     let junk = b"not a topic, but somebody's data ".repeat(20);
     write(&path, &junk);
 
-    let err = open_sub(&root, "t").unwrap_err();
+    let err = root.try_subscriber::<TestPose>("t").unwrap_err();
     assert_eq!(format_error(&err), &FormatError::BadMagic);
     assert!(err.to_string().contains("not a shm topic"), "{err}");
 
-    let err = create_pub(&root, "t").unwrap_err();
+    let err = root.try_publisher::<TestPose>("t").unwrap_err();
     assert!(
         matches!(
             err,
@@ -62,7 +54,7 @@ fn foreign_file_is_refused_by_both_sides_and_left_untouched() {
 
     // The remedy the message suggests works.
     assert!(shm::remove_topic_in(root.path(), "t").unwrap());
-    create_pub(&root, "t").unwrap();
+    root.try_publisher::<TestPose>("t").unwrap();
 }
 
 #[test]
@@ -72,7 +64,7 @@ fn small_and_truncated_files_are_refused() {
     let path = root.topic_file("t");
 
     write(&path, &good[..100]);
-    let err = open_sub(&root, "t").unwrap_err();
+    let err = root.try_subscriber::<TestPose>("t").unwrap_err();
     assert_eq!(
         format_error(&err),
         &FormatError::TooSmall {
@@ -82,19 +74,19 @@ fn small_and_truncated_files_are_refused() {
     );
 
     write(&path, &good[..good.len() - 1]);
-    let err = open_sub(&root, "t").unwrap_err();
+    let err = root.try_subscriber::<TestPose>("t").unwrap_err();
     assert!(
         matches!(format_error(&err), FormatError::Truncated { needed, .. } if *needed == good.len() as u64),
         "{err}"
     );
     assert!(matches!(
-        create_pub(&root, "t"),
+        root.try_publisher::<TestPose>("t"),
         Err(CreateError::Format { .. })
     ));
 
     write(&path, &[]);
     assert!(matches!(
-        format_error(&open_sub(&root, "t").unwrap_err()),
+        format_error(&root.try_subscriber::<TestPose>("t").unwrap_err()),
         FormatError::TooSmall { .. }
     ));
 }
@@ -105,7 +97,7 @@ fn newer_format_version_is_refused() {
     let mut bytes = valid_topic(&root, "t");
     bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
     write(&root.topic_file("t"), &bytes);
-    let err = open_sub(&root, "t").unwrap_err();
+    let err = root.try_subscriber::<TestPose>("t").unwrap_err();
     assert_eq!(
         format_error(&err),
         &FormatError::UnsupportedVersion {
@@ -119,14 +111,14 @@ fn newer_format_version_is_refused() {
     for old in [1u32, 2] {
         bytes[8..12].copy_from_slice(&old.to_le_bytes());
         write(&root.topic_file("t"), &bytes);
-        let err = open_sub(&root, "t").unwrap_err();
+        let err = root.try_subscriber::<TestPose>("t").unwrap_err();
         assert!(err.to_string().contains("an older version"), "{err}");
     }
     bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
     write(&root.topic_file("t"), &bytes);
     // A publisher does not clobber a newer library's topic either.
     assert!(matches!(
-        create_pub(&root, "t").unwrap_err(),
+        root.try_publisher::<TestPose>("t").unwrap_err(),
         CreateError::Format {
             source: FormatError::UnsupportedVersion { .. },
             ..
@@ -143,7 +135,7 @@ fn corrupted_schema_and_layout_fields_are_refused() {
     let mut bytes = good.clone();
     bytes[320 + 9] ^= 0x20; // a letter of the type name in the stored schema
     write(&path, &bytes);
-    let err = open_sub(&root, "t").unwrap_err();
+    let err = root.try_subscriber::<TestPose>("t").unwrap_err();
     assert!(
         matches!(format_error(&err), FormatError::SchemaCorrupt { .. }),
         "{err}"
@@ -152,7 +144,7 @@ fn corrupted_schema_and_layout_fields_are_refused() {
     let mut bytes = good.clone();
     bytes[48..52].copy_from_slice(&1000u32.to_le_bytes()); // slot_count
     write(&path, &bytes);
-    let err = open_sub(&root, "t").unwrap_err();
+    let err = root.try_subscriber::<TestPose>("t").unwrap_err();
     assert!(
         matches!(format_error(&err), FormatError::Inconsistent { .. }),
         "{err}"
@@ -161,7 +153,7 @@ fn corrupted_schema_and_layout_fields_are_refused() {
     let mut bytes = good.clone();
     bytes[56..64].copy_from_slice(&u64::MAX.to_le_bytes()); // stride
     write(&path, &bytes);
-    let err = open_sub(&root, "t").unwrap_err();
+    let err = root.try_subscriber::<TestPose>("t").unwrap_err();
     assert!(
         matches!(
             format_error(&err),
@@ -191,7 +183,10 @@ fn every_single_byte_corruption_is_survived() {
             let mut bytes = good.clone();
             bytes[i] = v;
             write(&path, &bytes);
-            match open_sub(&root, "t").and_then(|mut s| s.latest().map(|_| ())) {
+            match root
+                .try_subscriber::<TestPose>("t")
+                .and_then(|mut s| s.latest().map(|_| ()))
+            {
                 Ok(()) => ok += 1,
                 Err(_) => refused += 1,
             }
@@ -199,7 +194,10 @@ fn every_single_byte_corruption_is_survived() {
     }
     for len in (0..good.len()).step_by(7) {
         write(&path, &good[..len]);
-        assert!(open_sub(&root, "t").is_err(), "truncated to {len} bytes");
+        assert!(
+            root.try_subscriber::<TestPose>("t").is_err(),
+            "truncated to {len} bytes"
+        );
     }
     // The stored value only decodes when the damage is in a field readers do not depend on.
     assert!(refused > ok, "ok {ok}, refused {refused}");
@@ -208,7 +206,7 @@ fn every_single_byte_corruption_is_survived() {
         let mut bytes = good.clone();
         bytes[i] ^= 0xff;
         write(&path, &bytes);
-        let _ = create_pub(&root, "t");
+        let _ = root.try_publisher::<TestPose>("t");
     }
 }
 
@@ -218,16 +216,16 @@ fn symlinks_at_the_topic_path_are_not_followed() {
     let victim = root.path().join("victim.txt");
     write(&victim, b"precious");
     std::os::unix::fs::symlink(&victim, root.topic_file("t")).unwrap();
-    let err = create_pub(&root, "t").unwrap_err();
+    let err = root.try_publisher::<TestPose>("t").unwrap_err();
     assert!(matches!(err, CreateError::Io { .. }), "{err}");
-    assert!(open_sub(&root, "t").is_err());
+    assert!(root.try_subscriber::<TestPose>("t").is_err());
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
 }
 
 /// Leaves `topic` as a publisher killed right after completing value 3 would: values 1 to 3 in
 /// their slots, but the publish sequence still naming 2.
 fn killed_after_stamping_3(root: &TempRoot, topic: &str) {
-    let mut p = create_pub(root, topic).unwrap();
+    let mut p = root.try_publisher::<TestPose>(topic).unwrap();
     for i in 1..=3 {
         p.publish(&TestPose::nth(i));
     }
@@ -245,12 +243,12 @@ fn a_publisher_killed_after_stamping_a_value_is_continued_after_it() {
     let root = TempRoot::new("stamped");
     killed_after_stamping_3(&root, "t");
 
-    let mut s = open_sub(&root, "t").unwrap();
+    let mut s = root.try_subscriber::<TestPose>("t").unwrap();
     for _ in 0..3 {
         let v = s.latest().unwrap().unwrap();
         assert_eq!((v.seq, v.value), (3, TestPose::nth(3)), "stable");
     }
-    let mut p = create_pub(&root, "t").unwrap();
+    let mut p = root.try_publisher::<TestPose>("t").unwrap();
     assert_eq!(p.takeover().unwrap().last_seq, 3);
     assert_eq!(p.publish(&TestPose::nth(4)), 4);
     let v = s.latest().unwrap().unwrap();
@@ -264,9 +262,9 @@ fn a_reader_lapped_before_such_a_crash_still_reads_the_newest_value() {
     // but before naming it. The reader's cursor is lapped, so it starts again from the publish
     // sequence (6): it must still return 7, every time.
     let root = TempRoot::new("stamped-lapped");
-    let mut p = create_pub(&root, "t").unwrap();
+    let mut p = root.try_publisher::<TestPose>("t").unwrap();
     p.publish(&TestPose::nth(1));
-    let mut s = open_sub(&root, "t").unwrap();
+    let mut s = root.try_subscriber::<TestPose>("t").unwrap();
     assert_eq!(s.latest().unwrap().unwrap().seq, 1);
     for i in 2..=7 {
         p.publish(&TestPose::nth(i));
@@ -284,7 +282,12 @@ fn a_reader_lapped_before_such_a_crash_still_reads_the_newest_value() {
         );
     }
     // A subscriber without a cursor agrees.
-    let v = open_sub(&root, "t").unwrap().latest().unwrap().unwrap();
+    let v = root
+        .try_subscriber::<TestPose>("t")
+        .unwrap()
+        .latest()
+        .unwrap()
+        .unwrap();
     assert_eq!(v.seq, 7);
 }
 
@@ -295,7 +298,7 @@ fn a_replacement_after_such_a_crash_carries_the_stamped_value() {
     // have no gap.
     let root = TempRoot::new("stamped-replace");
     killed_after_stamping_3(&root, "t");
-    let mut s = open_sub(&root, "t").unwrap();
+    let mut s = root.try_subscriber::<TestPose>("t").unwrap();
     assert_eq!(s.latest().unwrap().unwrap().seq, 3);
     let mut p = Publisher::<TestPose>::builder("t")
         .root(root.path())
@@ -319,7 +322,7 @@ fn crash_mid_write_leaves_no_torn_value() {
     // an odd stamp and half-written data. Readers keep the previous value; a new publisher
     // overwrites the slot and continues.
     let root = TempRoot::new("midwrite");
-    let mut p = create_pub(&root, "t").unwrap();
+    let mut p = root.try_publisher::<TestPose>("t").unwrap();
     p.publish(&TestPose::nth(1));
     p.publish(&TestPose::nth(2));
     let path = p.path().to_path_buf();
@@ -337,10 +340,10 @@ fn crash_mid_write_leaves_no_torn_value() {
         .unwrap();
     f.write_all_at(&[0xAB; 16], slot3 + 16).unwrap();
 
-    let mut s = open_sub(&root, "t").unwrap();
+    let mut s = root.try_subscriber::<TestPose>("t").unwrap();
     let v = s.latest().unwrap().unwrap();
     assert_eq!((v.seq, v.value), (2, TestPose::nth(2)));
-    let mut p = create_pub(&root, "t").unwrap();
+    let mut p = root.try_publisher::<TestPose>("t").unwrap();
     assert_eq!(p.publish(&TestPose::nth(3)), 3);
     let v = s.latest().unwrap().unwrap();
     assert_eq!((v.seq, v.value), (3, TestPose::nth(3)));
@@ -354,13 +357,13 @@ fn pipes_and_directories_at_the_topic_path_are_refused_without_hanging() {
     // SAFETY: a valid NUL-terminated path; mkfifo only reads it.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     // Opening a FIFO blocks until a writer appears, unless done without blocking.
-    let err = open_sub(&root, "t").unwrap_err();
+    let err = root.try_subscriber::<TestPose>("t").unwrap_err();
     assert_eq!(format_error(&err), &FormatError::NotAFile);
     assert!(
         err.to_string().contains("not a topic of this library"),
         "{err}"
     );
-    let err = create_pub(&root, "t").unwrap_err();
+    let err = root.try_publisher::<TestPose>("t").unwrap_err();
     assert!(
         matches!(
             err,
@@ -374,8 +377,8 @@ fn pipes_and_directories_at_the_topic_path_are_refused_without_hanging() {
     std::fs::remove_file(&path).unwrap();
 
     std::fs::create_dir(&path).unwrap();
-    assert!(open_sub(&root, "t").is_err());
-    assert!(create_pub(&root, "t").is_err());
+    assert!(root.try_subscriber::<TestPose>("t").is_err());
+    assert!(root.try_publisher::<TestPose>("t").is_err());
 }
 
 /// Offsets of docs/FORMAT.md.
@@ -405,7 +408,7 @@ fn sequence_numbers_near_the_top_of_u64_are_refused_not_wrapped() {
     poke(&path, OFF_PUBLISH_SEQ, &u64::MAX.to_le_bytes());
     let slot0 = slots_offset(&path);
     poke(&path, slot0, &0xFFFF_FFFF_FFFF_FFFEu64.to_le_bytes());
-    let mut s = open_sub(&root, "t").unwrap();
+    let mut s = root.try_subscriber::<TestPose>("t").unwrap();
     for _ in 0..4 {
         let err = s.latest().unwrap_err();
         assert!(
@@ -419,7 +422,7 @@ fn sequence_numbers_near_the_top_of_u64_are_refused_not_wrapped() {
             "{err}"
         );
     }
-    let err = create_pub(&root, "t").unwrap_err();
+    let err = root.try_publisher::<TestPose>("t").unwrap_err();
     assert!(
         matches!(
             err,
@@ -438,7 +441,7 @@ fn sequence_numbers_near_the_top_of_u64_are_refused_not_wrapped() {
     valid_topic(&root, "u");
     let path = root.topic_file("u");
     poke(&path, OFF_SEQ_BASE, &u64::MAX.to_le_bytes());
-    let err = open_sub(&root, "u").unwrap_err();
+    let err = root.try_subscriber::<TestPose>("u").unwrap_err();
     assert!(
         matches!(
             format_error(&err),
@@ -450,7 +453,7 @@ fn sequence_numbers_near_the_top_of_u64_are_refused_not_wrapped() {
         "{err}"
     );
     assert!(matches!(
-        create_pub(&root, "u").unwrap_err(),
+        root.try_publisher::<TestPose>("u").unwrap_err(),
         CreateError::Format { .. }
     ));
 
@@ -460,7 +463,7 @@ fn sequence_numbers_near_the_top_of_u64_are_refused_not_wrapped() {
     let slot2 = slots_offset(&path) + 2 * 64;
     poke(&path, slot2, &(u64::MAX - 1).to_le_bytes());
     assert!(matches!(
-        create_pub(&root, "v").unwrap_err(),
+        root.try_publisher::<TestPose>("v").unwrap_err(),
         CreateError::Format { .. }
     ));
 }
@@ -470,7 +473,7 @@ fn reserved_header_bytes_must_be_zero() {
     let root = TempRoot::new("reserved");
     valid_topic(&root, "t");
     poke(&root.topic_file("t"), OFF_RESERVED, &[1]);
-    let err = open_sub(&root, "t").unwrap_err();
+    let err = root.try_subscriber::<TestPose>("t").unwrap_err();
     assert!(
         matches!(
             format_error(&err),
@@ -489,9 +492,9 @@ fn a_damaged_state_word_ends_a_wait_with_an_error_instead_of_spinning() {
     // membarrier): a busy loop until the deadline. Now the subscriber reopens the path, and
     // the file is refused.
     let root = TempRoot::new("state");
-    let mut p = create_pub(&root, "t").unwrap();
+    let mut p = root.try_publisher::<TestPose>("t").unwrap();
     p.publish(&TestPose::nth(1));
-    let mut s = open_sub(&root, "t").unwrap();
+    let mut s = root.try_subscriber::<TestPose>("t").unwrap();
     assert!(s.try_recv().unwrap().is_some());
     poke(&root.topic_file("t"), OFF_STATE, &7u32.to_le_bytes());
     let start = std::time::Instant::now();
@@ -536,7 +539,7 @@ fn a_huge_foreign_schema_gives_a_short_mismatch_message() {
     .encode();
     assert!(schema.len() > 800_000, "{}", schema.len());
     write_topic_with_schema(&path, &schema, 3500 * 8);
-    let err = open_sub(&root, "t").unwrap_err();
+    let err = root.try_subscriber::<TestPose>("t").unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, SubscribeError::SchemaMismatch(_)), "{msg}");
     assert!(msg.len() < 4096, "{} bytes", msg.len());

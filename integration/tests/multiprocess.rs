@@ -1,35 +1,20 @@
 //! Behaviour across real, separate processes: the helper binary (`shm-test-helper`) is the
 //! other side. Every wait has a timeout.
 
-use std::path::Path;
 use std::time::Duration;
 
 use shm::{CreateError, Publisher, ShmMessage, SubscribeError, Subscriber};
 use shm_integration::TestPose;
-use shm_integration::process::{NOBODY, Proc, Reachable, can_switch_users, poll};
+use shm_integration::process::{NOBODY, Proc, TIMEOUT as T, helper_for_other_users, poll};
 use shm_integration::root::TempRoot;
-
-const T: Duration = Duration::from_secs(20);
-
-fn helper(root: &TempRoot, args: &[&str]) -> Proc {
-    Proc::spawn(
-        Path::new(env!("CARGO_BIN_EXE_shm-test-helper")),
-        root.path(),
-        args,
-    )
-}
-
-fn subscriber<M: ShmMessage>(root: &TempRoot, topic: &str) -> Subscriber<M> {
-    Subscriber::builder(topic).root(root.path()).open().unwrap()
-}
 
 #[test]
 fn values_flow_from_a_child_publisher() {
     let root = TempRoot::new("mp-flow");
     // 50 values, 5 ms apart: the parent, polling every 0.1 ms, sees most of them.
-    let mut child = helper(&root, &["publish", "pose", "robot/pose", "50", "5000"]);
+    let mut child = root.helper(&["publish", "pose", "robot/pose", "50", "5000"]);
     child.expect_line("READY", T);
-    let mut s = subscriber::<TestPose>(&root, "robot/pose");
+    let mut s = root.subscriber::<TestPose>("robot/pose");
     let mut last = 0;
     let mut received = 0;
     while last < 50 {
@@ -54,7 +39,7 @@ fn values_flow_from_a_child_publisher() {
 #[test]
 fn values_flow_to_a_child_subscriber_started_first() {
     let root = TempRoot::new("mp-subfirst");
-    let mut child = helper(&root, &["subscribe", "pose", "robot/pose", "5", "15000"]);
+    let mut child = root.helper(&["subscribe", "pose", "robot/pose", "5", "15000"]);
     child.expect_line("READY", T);
     let mut p = Publisher::<TestPose>::builder("robot/pose")
         .root(root.path())
@@ -84,10 +69,10 @@ fn values_flow_to_a_child_subscriber_started_first() {
 #[test]
 fn the_same_struct_hashes_the_same_in_another_binary() {
     let root = TempRoot::new("mp-hash");
-    let mut child = helper(&root, &["hash", "pose"]);
+    let mut child = root.helper(&["hash", "pose"]);
     let line = child.expect_line("HASH", T);
     assert_eq!(line, format!("HASH {:#018x}", TestPose::SCHEMA.hash()));
-    let mut child = helper(&root, &["hash", "pose-v2"]);
+    let mut child = root.helper(&["hash", "pose-v2"]);
     let line = child.expect_line("HASH", T);
     assert_ne!(line, format!("HASH {:#018x}", TestPose::SCHEMA.hash()));
 }
@@ -95,7 +80,7 @@ fn the_same_struct_hashes_the_same_in_another_binary() {
 #[test]
 fn type_mismatch_is_refused_across_processes() {
     let root = TempRoot::new("mp-mismatch");
-    let mut publisher = helper(&root, &["hold", "pose-v2", "robot/pose"]);
+    let mut publisher = root.helper(&["hold", "pose-v2", "robot/pose"]);
     publisher.expect_line("READY", T);
 
     let err = Subscriber::<TestPose>::builder("robot/pose")
@@ -108,7 +93,7 @@ fn type_mismatch_is_refused_across_processes() {
     assert!(text.contains("field `heading_deg`"), "{text}");
 
     // A child subscriber of the wrong type exits with the mismatch (exit code 4).
-    let mut child = helper(&root, &["subscribe", "f64", "robot/pose", "1", "5000"]);
+    let mut child = root.helper(&["subscribe", "f64", "robot/pose", "1", "5000"]);
     let rest = child.rest(T);
     assert!(
         rest.iter()
@@ -123,7 +108,7 @@ fn type_mismatch_is_refused_across_processes() {
 #[test]
 fn a_second_publisher_is_refused_while_the_first_lives() {
     let root = TempRoot::new("mp-busy");
-    let mut owner = helper(&root, &["hold", "u64", "owned"]);
+    let mut owner = root.helper(&["hold", "u64", "owned"]);
     owner.expect_line("READY", T);
 
     let err = Publisher::<u64>::builder("owned")
@@ -141,7 +126,7 @@ fn a_second_publisher_is_refused_while_the_first_lives() {
         "{err}"
     );
     // Same from another process: the helper exits 3 with the message.
-    let mut second = helper(&root, &["publish", "u64", "owned", "1", "0"]);
+    let mut second = root.helper(&["publish", "u64", "owned", "1", "0"]);
     let rest = second.rest(T);
     assert!(
         rest.iter().any(|l| l.contains("already published by")),
@@ -162,11 +147,11 @@ fn a_second_publisher_is_refused_while_the_first_lives() {
 #[test]
 fn publisher_killed_mid_stream_leaves_last_good_value_and_is_taken_over() {
     let root = TempRoot::new("mp-kill");
-    let mut s = subscriber::<TestPose>(&root, "robot/pose");
+    let mut s = root.subscriber::<TestPose>("robot/pose");
     let mut seen = 0;
     for round in 0..3 {
         // The child publishes as fast as it can until killed.
-        let mut child = helper(&root, &["publish", "pose", "robot/pose", "0", "0"]);
+        let mut child = root.helper(&["publish", "pose", "robot/pose", "0", "0"]);
         let ready = child.expect_line("READY", T);
         let first: u64 = ready.split(' ').nth(2).unwrap().parse().unwrap();
         assert_eq!(first, seen + 1, "round {round}: the sequence continues");
@@ -214,12 +199,12 @@ fn killed_publisher_of_large_values_never_leaves_a_torn_one() {
     // 64 KiB values take microseconds to write, so a SIGKILL often lands mid-write.
     use shm_integration::payload::{Payload, S64K};
     let root = TempRoot::new("mp-kill-large");
-    let mut reader = helper(&root, &["subscribe", "s64k", "big", "1", "15000"]);
+    let mut reader = root.helper(&["subscribe", "s64k", "big", "1", "15000"]);
     reader.expect_line("READY", T);
-    let mut s = subscriber::<S64K>(&root, "big");
+    let mut s = root.subscriber::<S64K>("big");
     let mut last_seen = 0;
     for _ in 0..5 {
-        let mut child = helper(&root, &["stress-write", "s64k", "big", "60000"]);
+        let mut child = root.helper(&["stress-write", "s64k", "big", "60000"]);
         child.expect_line("READY", T);
         // Kill it while it is busy writing values we have not seen yet.
         poll(T, "new values", || {
@@ -264,7 +249,7 @@ fn a_forked_child_cannot_publish_through_its_parents_publisher() {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "child published"
     );
-    let mut s = subscriber::<u64>(&root, "t");
+    let mut s = root.subscriber::<u64>("t");
     assert_eq!(
         s.latest().unwrap().unwrap().value,
         1,
@@ -322,21 +307,21 @@ fn a_forked_child_cannot_publish_through_its_parents_publisher() {
 #[test]
 fn subscribers_follow_a_topic_recreated_by_another_process() {
     let root = TempRoot::new("mp-recreate");
-    let mut first = helper(&root, &["publish", "pose", "robot/pose", "3", "0"]);
+    let mut first = root.helper(&["publish", "pose", "robot/pose", "3", "0"]);
     first.expect_line("DONE", T);
     assert!(first.wait(T).success());
-    let mut s = subscriber::<TestPose>(&root, "robot/pose");
+    let mut s = root.subscriber::<TestPose>("robot/pose");
     assert_eq!(s.latest().unwrap().unwrap().seq, 3);
 
     // Another type takes the topic over: the attached subscriber reports the mismatch.
-    let mut other = helper(&root, &["publish", "pose-v2", "robot/pose", "1", "0"]);
+    let mut other = root.helper(&["publish", "pose-v2", "robot/pose", "1", "0"]);
     other.expect_line("DONE", T);
     assert!(other.wait(T).success());
     let err = s.latest().unwrap_err();
     assert!(matches!(err, SubscribeError::SchemaMismatch(_)), "{err}");
 
     // Back to our type: the subscriber reattaches by itself.
-    let mut back = helper(&root, &["publish", "pose", "robot/pose", "2", "0"]);
+    let mut back = root.helper(&["publish", "pose", "robot/pose", "2", "0"]);
     back.expect_line("DONE", T);
     assert!(back.wait(T).success());
     let v = poll(T, "reattach", || s.latest().ok().flatten());
@@ -346,18 +331,9 @@ fn subscribers_follow_a_topic_recreated_by_another_process() {
 
 #[test]
 fn other_users_are_refused_owner_only_topics_and_read_widened_ones() {
-    // Needs root to start a process as another user; CI runs as root.
-    if !can_switch_users() {
-        eprintln!("skipped: not running as root, cannot start a process as another user");
+    // Needs root (CI runs as root) and a helper the other user can run.
+    let Some(exe) = helper_for_other_users() else {
         return;
-    }
-    // The build's helper may sit in a checkout the other user cannot enter (a 0700 directory).
-    let exe = match Reachable::copy(Path::new(env!("CARGO_BIN_EXE_shm-test-helper"))) {
-        Ok(exe) => exe,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
     };
     let exe = exe.path();
     let root = TempRoot::new("mp-perm");

@@ -3,21 +3,14 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::time::Duration;
 
 use shm::{CreateError, Publisher, RemoveError, SubscribeError, Subscriber, TopicOwner, Uid};
 use shm_integration::TestPose;
-use shm_integration::process::{NOBODY, Proc, Reachable, can_switch_users};
+use shm_integration::process::{NOBODY, Proc, TIMEOUT as T, helper_for_other_users};
 use shm_integration::root::TempRoot;
-
-const T: Duration = Duration::from_secs(20);
 
 fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-fn create(root: &TempRoot, topic: &str) -> Result<Publisher<TestPose>, CreateError> {
-    Publisher::builder(topic).root(root.path()).create()
 }
 
 fn open(
@@ -34,14 +27,14 @@ fn open(
 #[test]
 fn a_topic_file_others_may_write_is_neither_adopted_nor_read() {
     let root = TempRoot::new("own-0666");
-    let mut p = create(&root, "t").unwrap();
+    let mut p = root.try_publisher::<TestPose>("t").unwrap();
     p.publish(&TestPose::nth(1));
     drop(p);
     let path = root.topic_file("t");
     chmod(&path, 0o666);
     let before = std::fs::read(&path).unwrap();
 
-    let err = create(&root, "t").unwrap_err();
+    let err = root.try_publisher::<TestPose>("t").unwrap_err();
     match &err {
         CreateError::ForeignFile { owner, .. } => assert_eq!(owner.mode, 0o666),
         other => panic!("{other}"),
@@ -75,16 +68,9 @@ fn a_topic_file_others_may_write_is_neither_adopted_nor_read() {
 /// makes it writable by everyone and waits for the real publisher and its subscribers.
 #[test]
 fn a_topic_file_planted_by_another_user_is_refused_by_publishers_and_subscribers() {
-    if !can_switch_users() {
-        eprintln!("skipped: not running as root, cannot start a process as another user");
+    // Needs root (CI runs as root) and a helper the other user can run.
+    let Some(exe) = helper_for_other_users() else {
         return;
-    }
-    let exe = match Reachable::copy(Path::new(env!("CARGO_BIN_EXE_shm-test-helper"))) {
-        Ok(exe) => exe,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
     };
     let root = TempRoot::shared("own-planted");
     let mut planter = Proc::spawn_as(
@@ -101,7 +87,7 @@ fn a_topic_file_planted_by_another_user_is_refused_by_publishers_and_subscribers
     for mode in [0o600, 0o666] {
         chmod(&path, mode);
         // The real publisher (root here, a service user in life) refuses to adopt it.
-        let err = create(&root, "robot/pose").unwrap_err();
+        let err = root.try_publisher::<TestPose>("robot/pose").unwrap_err();
         match &err {
             CreateError::ForeignFile { owner, .. } => {
                 assert_eq!((owner.uid, owner.mode), (Uid(NOBODY), mode));
@@ -144,16 +130,9 @@ fn a_topic_file_planted_by_another_user_is_refused_by_publishers_and_subscribers
 
 #[test]
 fn another_users_subscriber_reads_a_widened_topic_only_when_it_trusts_the_owner() {
-    if !can_switch_users() {
-        eprintln!("skipped: not running as root, cannot start a process as another user");
+    // Needs root (CI runs as root) and a helper the other user can run.
+    let Some(exe) = helper_for_other_users() else {
         return;
-    }
-    let exe = match Reachable::copy(Path::new(env!("CARGO_BIN_EXE_shm-test-helper"))) {
-        Ok(exe) => exe,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
     };
     let root = TempRoot::new("own-widened");
     let mut p = Publisher::<u64>::builder("shared")

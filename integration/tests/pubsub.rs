@@ -8,22 +8,11 @@ use shm_integration::process::poll;
 use shm_integration::root::TempRoot;
 use shm_integration::{Flags, TestPose, v2};
 
-fn publisher<T: ShmMessage>(root: &TempRoot, topic: &str) -> Publisher<T> {
-    Publisher::builder(topic)
-        .root(root.path())
-        .create()
-        .unwrap()
-}
-
-fn subscriber<T: ShmMessage>(root: &TempRoot, topic: &str) -> Subscriber<T> {
-    Subscriber::builder(topic).root(root.path()).open().unwrap()
-}
-
 #[test]
 fn publish_then_read_latest_and_new() {
     let root = TempRoot::new("basic");
-    let mut p = publisher::<TestPose>(&root, "robot/pose");
-    let mut s = subscriber::<TestPose>(&root, "robot/pose");
+    let mut p = root.publisher::<TestPose>("robot/pose");
+    let mut s = root.subscriber::<TestPose>("robot/pose");
     assert!(s.latest().unwrap().is_none(), "nothing published yet");
     assert!(s.is_attached());
 
@@ -66,7 +55,7 @@ fn coarse_timestamps_are_on_the_same_clock() {
         .timestamps(shm::Timestamps::Coarse)
         .create()
         .unwrap();
-    let mut s = subscriber::<u64>(&root, "coarse");
+    let mut s = root.subscriber::<u64>("coarse");
     let before = Timestamp::now();
     std::thread::sleep(Duration::from_millis(20));
     p.publish(&1);
@@ -80,11 +69,11 @@ fn coarse_timestamps_are_on_the_same_clock() {
 #[test]
 fn subscriber_created_before_publisher_sees_first_value() {
     let root = TempRoot::new("sub-first");
-    let mut s = subscriber::<u64>(&root, "late");
+    let mut s = root.subscriber::<u64>("late");
     assert!(!s.is_attached());
     assert!(s.latest().unwrap().is_none());
     assert!(!s.publisher_alive().unwrap());
-    let mut p = publisher::<u64>(&root, "late");
+    let mut p = root.publisher::<u64>("late");
     assert!(s.latest().unwrap().is_none(), "created but not published");
     p.publish(&42);
     // A detached subscriber looks for the file at most once per millisecond.
@@ -106,7 +95,7 @@ fn subscriber_created_before_publisher_sees_first_value() {
 #[test]
 fn subscriber_of_another_type_is_refused_with_the_difference() {
     let root = TempRoot::new("mismatch");
-    let mut p = publisher::<TestPose>(&root, "pose");
+    let mut p = root.publisher::<TestPose>("pose");
     p.publish(&TestPose::nth(1));
 
     let err = Subscriber::<v2::TestPose>::builder("pose")
@@ -154,14 +143,14 @@ fn subscriber_of_another_type_is_refused_with_the_difference() {
 #[test]
 fn recreating_the_topic_with_another_type_is_noticed_by_attached_subscribers() {
     let root = TempRoot::new("retype");
-    let mut p = publisher::<TestPose>(&root, "pose");
-    let mut s = subscriber::<TestPose>(&root, "pose");
+    let mut p = root.publisher::<TestPose>("pose");
+    let mut s = root.subscriber::<TestPose>("pose");
     p.publish(&TestPose::nth(3));
     assert_eq!(s.latest().unwrap().unwrap().value.counter, 3);
     drop(p);
 
     // A new publisher of another type takes the dead topic over and replaces the file.
-    let mut p2 = publisher::<v2::TestPose>(&root, "pose");
+    let mut p2 = root.publisher::<v2::TestPose>("pose");
     let t = p2.takeover().unwrap().clone();
     assert!(t.recreated && !t.kept_last_value);
     assert_eq!(t.last_seq, 1);
@@ -186,7 +175,7 @@ fn recreating_the_topic_with_another_type_is_noticed_by_attached_subscribers() {
     drop(p2);
 
     // Back to the subscriber's type: it reattaches on its own.
-    let mut p3 = publisher::<TestPose>(&root, "pose");
+    let mut p3 = root.publisher::<TestPose>("pose");
     assert_eq!(p3.publish(&TestPose::nth(4)), 3);
     let got = poll(Duration::from_secs(5), "reattach", || {
         s.latest().ok().flatten()
@@ -197,7 +186,7 @@ fn recreating_the_topic_with_another_type_is_noticed_by_attached_subscribers() {
 #[test]
 fn second_live_publisher_is_refused_and_a_new_one_takes_over() {
     let root = TempRoot::new("busy");
-    let mut p = publisher::<u64>(&root, "owned");
+    let mut p = root.publisher::<u64>("owned");
     p.publish(&7);
     p.publish(&8);
     let err = Publisher::<u64>::builder("owned")
@@ -216,12 +205,12 @@ fn second_live_publisher_is_refused_and_a_new_one_takes_over() {
     );
     assert!(text.contains("already published"), "{text}");
     // The refused attempt changed nothing.
-    let mut s = subscriber::<u64>(&root, "owned");
+    let mut s = root.subscriber::<u64>("owned");
     assert_eq!(s.latest().unwrap().unwrap().value, 8);
     assert_eq!(p.publish(&9), 3);
 
     drop(p);
-    let mut p2 = publisher::<u64>(&root, "owned");
+    let mut p2 = root.publisher::<u64>("owned");
     let t = p2.takeover().unwrap();
     assert!(!t.recreated && t.kept_last_value);
     assert_eq!(t.last_seq, 3);
@@ -237,8 +226,8 @@ fn second_live_publisher_is_refused_and_a_new_one_takes_over() {
 #[test]
 fn another_buffer_num_recreates_the_topic_and_carries_the_last_value() {
     let root = TempRoot::new("resize");
-    let mut p = publisher::<TestPose>(&root, "pose");
-    let mut s = subscriber::<TestPose>(&root, "pose");
+    let mut p = root.publisher::<TestPose>("pose");
+    let mut s = root.subscriber::<TestPose>("pose");
     for i in 1..=5 {
         p.publish(&TestPose::nth(i));
     }
@@ -267,14 +256,14 @@ fn another_buffer_num_recreates_the_topic_and_carries_the_last_value() {
 #[test]
 fn a_file_removed_by_hand_and_made_anew_is_followed() {
     let root = TempRoot::new("rm");
-    let mut p = publisher::<u64>(&root, "t");
-    let mut s = subscriber::<u64>(&root, "t");
+    let mut p = root.publisher::<u64>("t");
+    let mut s = root.subscriber::<u64>("t");
     p.publish(&1);
     p.publish(&2);
     assert_eq!(s.latest().unwrap().unwrap().value, 2);
     drop(p);
     std::fs::remove_file(root.topic_file("t")).unwrap();
-    let mut p = publisher::<u64>(&root, "t");
+    let mut p = root.publisher::<u64>("t");
     assert!(p.takeover().is_none(), "a fresh file");
     assert_eq!(p.publish(&100), 1, "a new file starts a new sequence");
     let got = poll(Duration::from_secs(5), "the new file", || {
@@ -286,9 +275,9 @@ fn a_file_removed_by_hand_and_made_anew_is_followed() {
 #[test]
 fn remove_topic_refuses_live_topics_and_detaches_subscribers() {
     let root = TempRoot::new("remove");
-    let mut p = publisher::<f64>(&root, "x");
+    let mut p = root.publisher::<f64>("x");
     p.publish(&1.5);
-    let mut s = subscriber::<f64>(&root, "x");
+    let mut s = root.subscriber::<f64>("x");
     assert_eq!(s.latest().unwrap().unwrap().value, 1.5);
     let err = shm::remove_topic_in(root.path(), "x").unwrap_err();
     assert!(matches!(err, shm::RemoveError::Busy { .. }), "{err}");
@@ -304,7 +293,7 @@ fn remove_topic_refuses_live_topics_and_detaches_subscribers() {
 fn files_are_owner_only_by_default_and_subscribers_map_read_only() {
     use std::os::unix::fs::PermissionsExt;
     let root = TempRoot::new("perm");
-    let mut p = publisher::<u32>(&root, "private");
+    let mut p = root.publisher::<u32>("private");
     p.publish(&5);
     let mode = std::fs::metadata(p.path()).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -330,7 +319,7 @@ fn files_are_owner_only_by_default_and_subscribers_map_read_only() {
     }
 
     // The subscriber's mapping of the topic file is read-only and shared.
-    let mut s = subscriber::<u32>(&root, "private");
+    let mut s = root.subscriber::<u32>("private");
     assert_eq!(s.latest().unwrap().unwrap().value, 5);
     use std::os::unix::fs::MetadataExt;
     let ino = std::fs::metadata(p.path()).unwrap().ino().to_string();
@@ -392,14 +381,14 @@ fn invalid_arguments_are_refused() {
 #[test]
 fn names_map_to_distinct_readable_files() {
     let root = TempRoot::new("names");
-    let mut a = publisher::<u8>(&root, "a/b");
-    let mut b = publisher::<u8>(&root, "a_b");
+    let mut a = root.publisher::<u8>("a/b");
+    let mut b = root.publisher::<u8>("a_b");
     a.publish(&1);
     b.publish(&2);
     assert!(a.path().ends_with("shm.a%2Fb"));
     assert!(b.path().ends_with("shm.a_b"));
     assert_eq!(
-        subscriber::<u8>(&root, "a/b")
+        root.subscriber::<u8>("a/b")
             .latest()
             .unwrap()
             .unwrap()
@@ -407,7 +396,7 @@ fn names_map_to_distinct_readable_files() {
         1
     );
     assert_eq!(
-        subscriber::<u8>(&root, "a_b")
+        root.subscriber::<u8>("a_b")
             .latest()
             .unwrap()
             .unwrap()
@@ -420,13 +409,13 @@ fn names_map_to_distinct_readable_files() {
 fn bools_are_validated_after_a_consistent_read() {
     use std::os::unix::fs::FileExt;
     let root = TempRoot::new("bool");
-    let mut p = publisher::<Flags>(&root, "flags");
+    let mut p = root.publisher::<Flags>("flags");
     p.publish(&Flags {
         armed: true,
         moving: false,
         count: 3,
     });
-    let mut s = subscriber::<Flags>(&root, "flags");
+    let mut s = root.subscriber::<Flags>("flags");
     assert!(s.latest().unwrap().unwrap().value.armed);
     // A foreign writer puts 2 into `moving` of the published slot (seq 1 lives in slot 1).
     // Offsets come from the header, as docs/FORMAT.md specifies them.
@@ -492,10 +481,10 @@ fn message_shapes_round_trip() {
     }
 
     let root = TempRoot::new("shapes");
-    let mut p = publisher::<Rgb>(&root, "rgb");
+    let mut p = root.publisher::<Rgb>("rgb");
     p.publish(&Rgb(1, 2, 3));
     assert_eq!(
-        subscriber::<Rgb>(&root, "rgb")
+        root.subscriber::<Rgb>("rgb")
             .latest()
             .unwrap()
             .unwrap()
@@ -503,11 +492,11 @@ fn message_shapes_round_trip() {
         Rgb(1, 2, 3)
     );
 
-    let mut p = publisher::<Aligned>(&root, "aligned");
+    let mut p = root.publisher::<Aligned>("aligned");
     let v = Aligned { v: [1.5; 8] };
     p.publish(&v);
     assert_eq!(
-        subscriber::<Aligned>(&root, "aligned")
+        root.subscriber::<Aligned>("aligned")
             .latest()
             .unwrap()
             .unwrap()
@@ -515,8 +504,8 @@ fn message_shapes_round_trip() {
         v
     );
 
-    let mut p = publisher::<Tick>(&root, "tick");
-    let mut s = subscriber::<Tick>(&root, "tick");
+    let mut p = root.publisher::<Tick>("tick");
+    let mut s = root.subscriber::<Tick>("tick");
     p.publish(&Tick);
     p.publish(&Tick);
     assert_eq!(s.try_recv().unwrap().unwrap().seq, 2);
@@ -528,9 +517,10 @@ fn message_shapes_round_trip() {
     for (i, w) in big.data.iter_mut().enumerate() {
         *w = i as u64 * 3;
     }
-    let mut p = publisher::<Big>(&root, "big");
+    let mut p = root.publisher::<Big>("big");
     p.publish(&big);
-    let got = subscriber::<Big>(&root, "big")
+    let got = root
+        .subscriber::<Big>("big")
         .latest()
         .unwrap()
         .unwrap()
@@ -569,7 +559,7 @@ fn a_taken_over_file_keeps_its_mode_unless_one_is_asked_for() {
         .unwrap();
     assert_eq!(mode(&p), 0o640);
     drop(p);
-    let p = publisher::<u8>(&root, "t");
+    let p = root.publisher::<u8>("t");
     assert_eq!(
         mode(&p),
         0o640,
@@ -626,12 +616,12 @@ fn a_file_removed_by_hand_under_a_live_publisher_is_left_for_the_new_one() {
     // The old publisher keeps writing into its (now nameless) file; subscribers follow the
     // topic's path to the new publisher's file.
     let root = TempRoot::new("orphan");
-    let mut old = publisher::<u64>(&root, "t");
-    let mut s = subscriber::<u64>(&root, "t");
+    let mut old = root.publisher::<u64>("t");
+    let mut s = root.subscriber::<u64>("t");
     old.publish(&1);
     assert_eq!(s.latest().unwrap().unwrap().value, 1);
     std::fs::remove_file(root.topic_file("t")).unwrap();
-    let mut new = publisher::<u64>(&root, "t");
+    let mut new = root.publisher::<u64>("t");
     new.publish(&1000);
     let mut n = 1;
     let got = poll(Duration::from_secs(5), "the new file", || {
@@ -646,9 +636,9 @@ fn a_file_removed_by_hand_under_a_live_publisher_is_left_for_the_new_one() {
 fn a_reader_that_never_finds_a_consistent_slot_gives_up_with_contended() {
     use std::os::unix::fs::FileExt;
     let root = TempRoot::new("contended");
-    let mut p = publisher::<u64>(&root, "t");
+    let mut p = root.publisher::<u64>("t");
     p.publish(&1);
-    let mut s = subscriber::<u64>(&root, "t");
+    let mut s = root.subscriber::<u64>("t");
     assert!(s.latest().unwrap().is_some());
     // As a writer lapping the ring forever would: the slot after the reader's shows a value
     // far ahead, and publish_seq names a value no slot holds.
@@ -726,12 +716,13 @@ fn packed_and_nested_types_are_compared_field_by_field() {
         }
     }
     let root = TempRoot::new("nested");
-    let mut p = publisher::<a::Reading>(&root, "reading");
+    let mut p = root.publisher::<a::Reading>("reading");
     p.publish(&a::Reading {
         valid: true,
         value: 1.5,
     });
-    let got = subscriber::<a::Reading>(&root, "reading")
+    let got = root
+        .subscriber::<a::Reading>("reading")
         .latest()
         .unwrap()
         .unwrap()
@@ -747,7 +738,7 @@ fn packed_and_nested_types_are_compared_field_by_field() {
         "{err}"
     );
 
-    let _p = publisher::<a::Imu>(&root, "imu");
+    let _p = root.publisher::<a::Imu>("imu");
     let err = Subscriber::<b::Imu>::builder("imu")
         .root(root.path())
         .open()
@@ -770,8 +761,8 @@ fn publishers_and_subscribers_can_move_between_threads() {
     send_sync::<Publisher<TestPose>>();
     send_sync::<Subscriber<TestPose>>();
     let root = TempRoot::new("threads");
-    let mut p = publisher::<u64>(&root, "t");
-    let mut s = subscriber::<u64>(&root, "t");
+    let mut p = root.publisher::<u64>("t");
+    let mut s = root.subscriber::<u64>("t");
     std::thread::spawn(move || p.publish(&5)).join().unwrap();
     let v = std::thread::spawn(move || s.latest().unwrap().unwrap().value)
         .join()
@@ -785,15 +776,15 @@ fn a_value_carried_into_a_file_made_anew_is_new_to_a_subscriber_of_the_removed_o
     // topic was made anew (numbers restart) and then replaced (another buffer_num), carrying
     // its last value. That value was never returned: it is new, whatever its number.
     let root = TempRoot::new("lineage");
-    let mut p = publisher::<u64>(&root, "t");
+    let mut p = root.publisher::<u64>("t");
     for i in 1..=100 {
         p.publish(&i);
     }
-    let mut s = subscriber::<u64>(&root, "t");
+    let mut s = root.subscriber::<u64>("t");
     assert_eq!(s.try_recv().unwrap().unwrap().seq, 100);
     drop(p);
     assert!(shm::remove_topic_in(root.path(), "t").unwrap());
-    let mut p = publisher::<u64>(&root, "t");
+    let mut p = root.publisher::<u64>("t");
     for i in 1..=3 {
         assert_eq!(p.publish(&(1000 + i)), i);
     }

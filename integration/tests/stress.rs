@@ -4,8 +4,7 @@
 //! inversion. Both must be zero, over millions of reads. (`make stress` runs the same for
 //! minutes, plus a loop of killed publishers.)
 
-use std::path::Path;
-
+use shm_integration::process::helper_exe;
 use shm_integration::stress::soak;
 
 /// How long each size runs. Four sizes keep the whole test well under a minute.
@@ -13,11 +12,11 @@ const MILLIS: u64 = 2500;
 
 #[test]
 fn no_torn_reads_and_no_inversions_under_contention() {
-    let helper = Path::new(env!("CARGO_BIN_EXE_shm-test-helper"));
+    let helper = helper_exe();
     let mut total_reads = 0;
     let mut total_retries = 0;
     for kind in ["s8", "s64", "s1k", "s64k"] {
-        let (wrote, reports) = soak(helper, kind, 2, MILLIS);
+        let (wrote, reports) = soak(&helper, kind, 2, MILLIS);
         eprintln!("{kind}: wrote {wrote}; readers: {reports:?}");
         for r in reports {
             assert_eq!(r.torn, 0, "{kind}: torn reads: {r:?}");

@@ -3,34 +3,17 @@
 //! timeout; no assertion depends on how fast this machine is, except upper bounds far above
 //! what a working wait needs.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use shm::{Publisher, RecvError, Subscriber};
-use shm_integration::process::{NOBODY, Proc, Reachable, can_switch_users};
+use shm_integration::process::{NOBODY, Proc, TIMEOUT as T, helper_for_other_users};
 use shm_integration::root::TempRoot;
-
-const T: Duration = Duration::from_secs(20);
-
-fn helper(root: &TempRoot, args: &[&str]) -> Proc {
-    Proc::spawn(
-        Path::new(env!("CARGO_BIN_EXE_shm-test-helper")),
-        root.path(),
-        args,
-    )
-}
 
 /// A helper whose waits never wake up on their own (a 10-minute self-check period): every
 /// wake-up it reports came from the publisher (or the publisher's exit), so a lost wake-up
 /// shows up as a test that times out. Its waits last 60 s, longer than the tests wait for it.
 fn woken_only_by_publisher(root: &TempRoot, args: &[&str]) -> Proc {
-    Proc::spawn_with(
-        Path::new(env!("CARGO_BIN_EXE_shm-test-helper")),
-        root.path(),
-        args,
-        None,
-        &[(shm::wait::CHECK_INTERVAL_ENV, "600000")],
-    )
+    root.helper_with(args, &[(shm::wait::CHECK_INTERVAL_ENV, "600000")])
 }
 
 /// Waits until some subscriber has asked the topic's publisher for a wake-up: the `sleeping`
@@ -51,18 +34,6 @@ fn until_asleep(root: &TempRoot, topic: &str) {
     }
 }
 
-fn publisher(root: &TempRoot, topic: &str) -> Publisher<u64> {
-    Publisher::builder(topic)
-        .root(root.path())
-        .create()
-        .unwrap()
-}
-
-fn subscriber(root: &TempRoot, topic: &str) -> Subscriber<u64> {
-    Subscriber::builder(topic).root(root.path()).open().unwrap()
-}
-
-/// CPU time (user + system) a process has used, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let after_name = &stat[stat.rfind(')').unwrap() + 2..];
@@ -106,7 +77,7 @@ fn blocked_waiter(root: &TempRoot, topic: &str, count: &str, timeout_ms: &str) -
 #[test]
 fn a_sleeping_waiter_in_another_process_is_woken_by_each_publish() {
     let root = TempRoot::new("wait-wake");
-    let mut p = publisher(&root, "ticks");
+    let mut p = root.publisher::<u64>("ticks");
     let mut w = blocked_waiter(&root, "ticks", "3", "60000");
     // It sleeps until woken, it does not poll: over 300 ms it uses (almost) no CPU and hardly
     // wakes up (a 1 ms poll would wake ~300 times).
@@ -159,9 +130,9 @@ fn a_sleeping_waiter_in_another_process_is_woken_by_each_publish() {
 #[test]
 fn a_deadline_is_honoured_without_early_return() {
     let root = TempRoot::new("wait-deadline");
-    let mut p = publisher(&root, "quiet");
+    let mut p = root.publisher::<u64>("quiet");
     p.publish(&7);
-    let mut s = subscriber(&root, "quiet");
+    let mut s = root.subscriber::<u64>("quiet");
     assert_eq!(
         s.recv_timeout(Duration::ZERO).unwrap().value,
         7,
@@ -194,7 +165,7 @@ fn a_deadline_is_honoured_without_early_return() {
 #[test]
 fn many_waiters_in_other_processes_are_woken_by_one_publish() {
     let root = TempRoot::new("wait-many");
-    let mut p = publisher(&root, "fanout");
+    let mut p = root.publisher::<u64>("fanout");
     let mut waiters: Vec<Proc> = (0..4)
         .map(|_| {
             let mut w = woken_only_by_publisher(&root, &["wait", "u64", "fanout", "1", "60000"]);
@@ -217,7 +188,7 @@ fn many_waiters_in_other_processes_are_woken_by_one_publish() {
 #[test]
 fn a_waiter_killed_while_sleeping_disturbs_nobody() {
     let root = TempRoot::new("wait-killed-waiter");
-    let mut p = publisher(&root, "robust");
+    let mut p = root.publisher::<u64>("robust");
     let mut victim = blocked_waiter(&root, "robust", "1", "60000");
     let mut survivor = blocked_waiter(&root, "robust", "2", "60000");
     victim.kill9();
@@ -245,9 +216,9 @@ fn a_waiter_killed_while_sleeping_disturbs_nobody() {
 #[test]
 fn a_publisher_killed_during_a_wait_ends_it_with_publisher_gone() {
     let root = TempRoot::new("wait-killed-pub");
-    let mut stepper = helper(&root, &["stepper", "u64", "orphan"]);
+    let mut stepper = root.helper(&["stepper", "u64", "orphan"]);
     let pid = stepper.expect_line("READY", T)[6..].to_owned();
-    let mut s = subscriber(&root, "orphan");
+    let mut s = root.subscriber::<u64>("orphan");
     let waiter = std::thread::spawn(move || {
         let start = Instant::now();
         (s.recv_timeout(Duration::from_secs(15)), start.elapsed())
@@ -265,7 +236,7 @@ fn a_publisher_killed_during_a_wait_ends_it_with_publisher_gone() {
 #[test]
 fn a_publisher_that_exits_cleanly_ends_waits_in_other_processes() {
     let root = TempRoot::new("wait-drop-pub");
-    let mut stepper = helper(&root, &["stepper", "u64", "leaving"]);
+    let mut stepper = root.helper(&["stepper", "u64", "leaving"]);
     stepper.expect_line("READY", T);
     stepper.send("p");
     stepper.expect_line("PUB 1", T);
@@ -285,7 +256,7 @@ fn a_publisher_that_exits_cleanly_ends_waits_in_other_processes() {
     // A wait that starts without a publisher waits for one to take the topic over.
     w.expect_line("WAITING", T);
     until_asleep(&root, "leaving");
-    let mut next = publisher(&root, "leaving");
+    let mut next = root.publisher::<u64>("leaving");
     assert_eq!(
         next.publish(&2),
         2,
@@ -301,12 +272,12 @@ fn a_topic_recreated_during_a_wait_is_followed() {
     let root = TempRoot::new("wait-recreate");
     // Removed by hand and made anew by another publisher: nobody wakes the old file's
     // sleepers; the waiter's periodic check finds the new file.
-    let old = publisher(&root, "moving");
-    let mut w = helper(&root, &["wait", "u64", "moving", "3", "15000"]);
+    let old = root.publisher::<u64>("moving");
+    let mut w = root.helper(&["wait", "u64", "moving", "3", "15000"]);
     w.expect_line("WAITING", T);
     until_asleep(&root, "moving");
     std::fs::remove_file(root.topic_file("moving")).unwrap();
-    let mut new = publisher(&root, "moving");
+    let mut new = root.publisher::<u64>("moving");
     assert_eq!(new.publish(&1), 1, "a file made anew starts at 1");
     assert_eq!(got(&w.expect_line("GOT", T)).0, 1);
     drop(old);
@@ -337,7 +308,7 @@ fn a_topic_recreated_during_a_wait_is_followed() {
 #[test]
 fn a_topic_recreated_with_another_type_ends_the_wait_with_the_mismatch() {
     let root = TempRoot::new("wait-retype");
-    let p = publisher(&root, "retyped");
+    let p = root.publisher::<u64>("retyped");
     let mut w = blocked_waiter(&root, "retyped", "2", "60000");
     drop(p);
     w.expect_line("GONE", T);
@@ -353,18 +324,9 @@ fn a_topic_recreated_with_another_type_ends_the_wait_with_the_mismatch() {
 
 #[test]
 fn a_subscriber_that_may_only_read_still_wakes_up() {
-    // Needs root to start a process as another user; CI runs as root.
-    if !can_switch_users() {
-        eprintln!("skipped: not running as root, cannot start a process as another user");
+    // Needs root (CI runs as root) and a helper the other user can run.
+    let Some(exe) = helper_for_other_users() else {
         return;
-    }
-    // The build's helper may sit in a checkout the other user cannot enter (a 0700 directory).
-    let exe = match Reachable::copy(Path::new(env!("CARGO_BIN_EXE_shm-test-helper"))) {
-        Ok(exe) => exe,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
     };
     let root = TempRoot::new("wait-readonly");
     std::fs::set_permissions(
@@ -405,7 +367,7 @@ fn a_subscriber_that_may_only_read_still_wakes_up() {
 #[test]
 fn max_age_turns_old_values_into_no_value() {
     let root = TempRoot::new("wait-max-age");
-    let mut p = publisher(&root, "aging");
+    let mut p = root.publisher::<u64>("aging");
     p.publish(&1);
     let mut s = Subscriber::<u64>::builder("aging")
         .root(root.path())
@@ -434,13 +396,10 @@ fn a_publishers_last_value_is_returned_before_publisher_gone() {
     let root = TempRoot::new("wait-last-words");
     for round in 0..40u64 {
         let topic = format!("t{round}");
-        let mut p = helper(&root, &["last-words", "u64", &topic]);
+        let mut p = root.helper(&["last-words", "u64", &topic]);
         p.expect_line("READY", T);
-        let mut w = Proc::spawn_with(
-            Path::new(env!("CARGO_BIN_EXE_shm-test-helper")),
-            root.path(),
+        let mut w = root.helper_with(
             &["wait", "u64", &topic, "1", "10000"],
-            None,
             &[(shm::wait::CHECK_INTERVAL_ENV, "1")],
         );
         w.expect_line("WAITING", T);

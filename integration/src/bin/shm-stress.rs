@@ -6,21 +6,15 @@
 //! shm-stress <seconds per size> <kills> <readers>
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::exit;
 use std::time::{Duration, Instant};
 
 use shm::{Publisher, Subscriber};
 use shm_integration::payload::{Payload, S4K, S8, S64K};
-use shm_integration::process::Proc;
+use shm_integration::process::{Proc, helper_exe};
 use shm_integration::root::TempRoot;
 use shm_integration::stress::soak;
-
-/// The helper binary, next to this one.
-fn helper() -> PathBuf {
-    let me = std::env::current_exe().expect("own path");
-    me.with_file_name("shm-test-helper")
-}
 
 fn arg(i: usize, default: u64) -> u64 {
     std::env::args()
@@ -133,7 +127,7 @@ fn main() {
     let seconds = arg(1, 60);
     let kills = arg(2, 1000);
     let readers = arg(3, 3) as usize;
-    let helper = helper();
+    let helper = helper_exe();
     let mut failed = false;
 
     println!("== soak: one writer at full speed, {readers} reader processes, {seconds} s per size");

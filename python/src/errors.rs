@@ -13,7 +13,7 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 use shm::{CreateError, SchemaMismatch, SubscribeError};
 
-use crate::value::Kind;
+use crate::kind::Kind;
 
 create_exception!(
     shm_pub_sub,

@@ -8,32 +8,29 @@
 
 use pyo3::exceptions::PyImportError;
 use pyo3::prelude::*;
-use shm::ShmMessage;
 
+mod carried;
+mod common;
 mod errors;
+mod kind;
 mod publisher;
 mod subscriber;
 mod value;
 
-use value::Kind;
+use kind::Kind;
 
 /// The registry's schema for each kind must be the one the typed core uses; a build that lost
 /// the registrations (or registered another type under those names) refuses to import.
 fn check_registry() -> PyResult<()> {
     for kind in Kind::ALL {
-        let expected = match kind {
-            Kind::Bool => <bool as ShmMessage>::SCHEMA,
-            Kind::Int => <i64 as ShmMessage>::SCHEMA,
-            Kind::Float => <f64 as ShmMessage>::SCHEMA,
-        };
         match shm::registry::find(kind.message_name()) {
-            Ok(found) if found.hash() == expected.hash() => {}
+            Ok(found) if found.hash() == kind.schema_hash() => {}
             Ok(found) => {
                 return Err(PyImportError::new_err(format!(
                     "shm registry: `{}` has schema hash {:#018x}, expected {:#018x}; the build is inconsistent, reinstall shm_pub_sub",
                     kind.message_name(),
                     found.hash(),
-                    expected.hash()
+                    kind.schema_hash()
                 )));
             }
             Err(e) => {

@@ -2,48 +2,14 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyInt, PyType};
-use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, ShmMessage, Timestamps};
+use pyo3::types::{PyBool, PyInt};
+use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, Timestamps};
 
+use crate::carried::Carried;
+use crate::common::{Common, pymethods_with_common};
 use crate::errors::{ForkedProcessError, closed_error, create_error};
-use crate::value::{Kind, generic_alias, py_repr, to_bool, to_f64, to_i64};
-
-/// The typed publisher behind a Python one.
-enum Core {
-    Bool(shm::Publisher<bool>),
-    Int(shm::Publisher<i64>),
-    Float(shm::Publisher<f64>),
-}
-
-impl Core {
-    fn create(
-        kind: Kind,
-        name: &str,
-        buffer_num: usize,
-        mode: Option<u32>,
-        timestamps: Timestamps,
-    ) -> PyResult<Core> {
-        fn make<T: ShmMessage>(
-            name: &str,
-            buffer_num: usize,
-            mode: Option<u32>,
-            timestamps: Timestamps,
-        ) -> PyResult<shm::Publisher<T>> {
-            let mut builder = shm::Publisher::<T>::builder(name)
-                .buffer_num(buffer_num)
-                .timestamps(timestamps);
-            if let Some(mode) = mode {
-                builder = builder.mode(mode);
-            }
-            builder.create().map_err(create_error)
-        }
-        Ok(match kind {
-            Kind::Bool => Core::Bool(make(name, buffer_num, mode, timestamps)?),
-            Kind::Int => Core::Int(make(name, buffer_num, mode, timestamps)?),
-            Kind::Float => Core::Float(make(name, buffer_num, mode, timestamps)?),
-        })
-    }
-}
+use crate::kind::{Kind, MakePublisher, PublisherCore, with_publisher};
+use crate::value::py_repr;
 
 /// Publishes the values of one topic to every process that subscribes to it.
 ///
@@ -61,12 +27,30 @@ impl Core {
 /// Use an object from one thread at a time (concurrent calls raise `RuntimeError`).
 #[pyclass(module = "shm_pub_sub", name = "Publisher")]
 pub(crate) struct Publisher {
-    core: Option<Core>,
-    name: String,
-    kind: Kind,
-    default_value: Py<PyAny>,
+    core: Option<PublisherCore>,
+    common: Common,
     buffer_num: usize,
-    path: String,
+}
+
+/// The options of a new publisher, for the carried type chosen by the `default_value`.
+struct Options<'a> {
+    name: &'a str,
+    buffer_num: usize,
+    mode: Option<u32>,
+    timestamps: Timestamps,
+}
+
+impl MakePublisher for Options<'_> {
+    type Error = PyErr;
+    fn make<T: Carried>(self) -> PyResult<shm::Publisher<T>> {
+        let mut builder = shm::Publisher::<T>::builder(self.name)
+            .buffer_num(self.buffer_num)
+            .timestamps(self.timestamps);
+        if let Some(mode) = self.mode {
+            builder = builder.mode(mode);
+        }
+        builder.create().map_err(create_error)
+    }
 }
 
 /// `buffer_num` as a count, with a `ValueError` for any int out of range (including negative
@@ -117,8 +101,7 @@ fn timestamps_arg(value: Option<&str>) -> PyResult<Timestamps> {
     }
 }
 
-#[pymethods]
-impl Publisher {
+pymethods_with_common!(Publisher {
     #[new]
     #[pyo3(
         signature = (name, default_value, buffer_num = None, *, mode = None, timestamps = None),
@@ -136,23 +119,23 @@ impl Publisher {
             None => shm::DEFAULT_BUFFER_NUM,
             Some(v) => buffer_num_arg(v)?,
         };
-        let mode = mode_arg(mode)?;
-        let timestamps = timestamps_arg(timestamps)?;
-        let core = Core::create(kind, name, buffer_num, mode, timestamps)?;
-        let path = match &core {
-            Core::Bool(p) => p.path(),
-            Core::Int(p) => p.path(),
-            Core::Float(p) => p.path(),
-        }
-        .display()
-        .to_string();
+        let options = Options {
+            name,
+            buffer_num,
+            mode: mode_arg(mode)?,
+            timestamps: timestamps_arg(timestamps)?,
+        };
+        let core = PublisherCore::create(kind, options)?;
+        let path = with_publisher!(&core, p => p.path()).display().to_string();
         Ok(Publisher {
             core: Some(core),
-            name: name.to_owned(),
-            kind,
-            default_value: default_value.clone().unbind(),
+            common: Common {
+                name: name.to_owned(),
+                kind,
+                default_value: default_value.clone().unbind(),
+                path,
+            },
             buffer_num,
-            path,
         })
     }
 
@@ -162,71 +145,13 @@ impl Publisher {
     /// topic; an int is accepted by a float topic), `OverflowError` for an int outside 64 bits.
     fn publish(&mut self, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let Some(core) = self.core.as_mut() else {
-            return Err(closed_error("Publisher", &self.name));
+            return Err(closed_error("Publisher", &self.common.name));
         };
-        let published = match core {
-            Core::Bool(p) => p.try_publish(&to_bool(data, &self.name)?),
-            Core::Int(p) => p.try_publish(&to_i64(data, &self.name)?),
-            Core::Float(p) => p.try_publish(&to_f64(data, &self.name)?),
-        };
-        match published {
-            Ok(_) => Ok(()),
-            Err(e) => Err(ForkedProcessError::new_err(format!(
-                "topic '{}': {e}",
-                self.name
-            ))),
-        }
-    }
-
-    /// Releases the topic (another process may then publish it). Subscribers keep the last
-    /// value. Idempotent.
-    fn close(&mut self) {
-        self.core = None;
-    }
-
-    /// `Publisher[int]` and the like, for type annotations (the stub declares the class generic).
-    #[classmethod]
-    fn __class_getitem__(cls: &Bound<'_, PyType>, item: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        generic_alias(cls, item)
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    #[pyo3(signature = (_exc_type, _exc_value, _traceback))]
-    fn __exit__(
-        &mut self,
-        _exc_type: &Bound<'_, PyAny>,
-        _exc_value: &Bound<'_, PyAny>,
-        _traceback: &Bound<'_, PyAny>,
-    ) -> bool {
-        self.close();
-        false
-    }
-
-    /// The topic name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The Python type of the topic's values: `bool`, `int` or `float`.
-    #[getter]
-    fn r#type<'py>(&self, py: Python<'py>) -> Bound<'py, PyType> {
-        self.kind.python_type(py)
-    }
-
-    /// The name of the `shm` message type the values travel as: `"bool"`, `"i64"` or `"f64"`.
-    #[getter]
-    fn type_name(&self) -> &'static str {
-        self.kind.message_name()
-    }
-
-    /// The `default_value` given at creation.
-    #[getter]
-    fn default_value(&self, py: Python<'_>) -> Py<PyAny> {
-        self.default_value.clone_ref(py)
+        let topic = &self.common.name;
+        let published = with_publisher!(core, p => publish(p, data, topic)?);
+        published.map(drop).map_err(|e| {
+            ForkedProcessError::new_err(format!("topic '{}': {e}", self.common.name))
+        })
     }
 
     /// Number of slots in the topic's ring.
@@ -235,46 +160,37 @@ impl Publisher {
         self.buffer_num
     }
 
-    /// The topic's file (under `$SHM_ROOT`, default `/dev/shm`).
-    #[getter]
-    fn path(&self) -> &str {
-        &self.path
-    }
-
     /// Sequence number of the last value published on the topic (by this publisher or, after a
     /// takeover, its predecessor), or `None` if nothing was published yet.
     #[getter]
     fn last_seq(&self) -> Option<u64> {
-        let next = match self.core.as_ref()? {
-            Core::Bool(p) => p.next_seq(),
-            Core::Int(p) => p.next_seq(),
-            Core::Float(p) => p.next_seq(),
-        };
+        let next = with_publisher!(self.core.as_ref()?, p => p.next_seq());
         (next > 1).then(|| next - 1)
     }
 
-    /// Whether `close()` was called.
-    #[getter]
-    fn closed(&self) -> bool {
-        self.core.is_none()
-    }
-
     fn __repr__(&self, py: Python<'_>) -> String {
-        let name = py_repr(py, &self.name);
+        let name = py_repr(py, &self.common.name);
+        let label = self.common.kind.label();
         if self.core.is_none() {
-            return format!(
-                "<shm_pub_sub.Publisher {name} {} closed>",
-                self.kind.label()
-            );
+            return format!("<shm_pub_sub.Publisher {name} {label} closed>");
         }
         let last = match self.last_seq() {
             Some(s) => s.to_string(),
             None => "None".to_owned(),
         };
         format!(
-            "<shm_pub_sub.Publisher {name} {} buffer_num={} last_seq={last}>",
-            self.kind.label(),
+            "<shm_pub_sub.Publisher {name} {label} buffer_num={} last_seq={last}>",
             self.buffer_num
         )
     }
+});
+
+/// Converts `data` to `T` and publishes it.
+#[inline]
+fn publish<T: Carried>(
+    p: &mut shm::Publisher<T>,
+    data: &Bound<'_, PyAny>,
+    topic: &str,
+) -> PyResult<Result<u64, shm::PublishError>> {
+    Ok(p.try_publish(&T::extract(data, topic)?))
 }

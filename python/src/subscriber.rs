@@ -4,53 +4,15 @@ use std::time::Duration;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyTuple, PyType};
+use pyo3::types::{PyBool, PyTuple};
 use shm::wait::{Sleeper, Wait, WaitStep};
-use shm::{RecvError, Sample, ShmMessage, TopicOwner};
+use shm::{RecvError, Sample, TopicOwner};
 
+use crate::carried::Carried;
+use crate::common::{Common, pymethods_with_common};
 use crate::errors::{closed_error, subscribe_error};
-use crate::value::{Kind, from_bool, from_f64, from_i64, generic_alias, py_repr};
-
-/// The typed subscriber behind a Python one.
-enum Core {
-    Bool(shm::Subscriber<bool>),
-    Int(shm::Subscriber<i64>),
-    Float(shm::Subscriber<f64>),
-}
-
-/// Runs `$body` with `$s` bound to the typed subscriber, whatever its type.
-macro_rules! with_core {
-    ($core:expr, $s:ident => $body:expr) => {
-        match $core {
-            Core::Bool($s) => $body,
-            Core::Int($s) => $body,
-            Core::Float($s) => $body,
-        }
-    };
-}
-
-/// A message type Python reads, and how its values become Python objects.
-trait Scalar: ShmMessage + Copy {
-    fn to_py(self, py: Python<'_>) -> Py<PyAny>;
-}
-
-impl Scalar for bool {
-    fn to_py(self, py: Python<'_>) -> Py<PyAny> {
-        from_bool(py, self)
-    }
-}
-
-impl Scalar for i64 {
-    fn to_py(self, py: Python<'_>) -> Py<PyAny> {
-        from_i64(py, self)
-    }
-}
-
-impl Scalar for f64 {
-    fn to_py(self, py: Python<'_>) -> Py<PyAny> {
-        from_f64(py, self)
-    }
-}
+use crate::kind::{Kind, MakeSubscriber, SubscriberCore, with_subscriber};
+use crate::value::py_repr;
 
 /// A sample converted to Python.
 struct Got {
@@ -66,8 +28,8 @@ struct Got {
 
 impl Got {
     #[inline]
-    fn new<T: Scalar>(py: Python<'_>, s: Sample<T>) -> PyResult<Got> {
-        let value = s.value.to_py(py);
+    fn new<T: Carried>(py: Python<'_>, s: Sample<T>) -> PyResult<Got> {
+        let value = s.value.to_object(py);
         let result = PyTuple::new(
             py,
             [
@@ -181,11 +143,8 @@ fn timeout_of(seconds: Option<f64>) -> PyResult<Option<Duration>> {
 /// always plain `bool`, `int` or `float`.
 #[pyclass(module = "shm_pub_sub", name = "Subscriber")]
 pub(crate) struct Subscriber {
-    core: Option<Core>,
-    name: String,
-    kind: Kind,
-    default_value: Py<PyAny>,
-    path: String,
+    core: Option<SubscriberCore>,
+    common: Common,
     max_age: Option<f64>,
     /// `(default_value, False)`, what a read without data returns.
     no_data: Py<PyTuple>,
@@ -194,10 +153,10 @@ pub(crate) struct Subscriber {
 }
 
 impl Subscriber {
-    fn core(&mut self) -> PyResult<&mut Core> {
+    fn core(&mut self) -> PyResult<&mut SubscriberCore> {
         match self.core.as_mut() {
             Some(core) => Ok(core),
-            None => Err(closed_error("Subscriber", &self.name)),
+            None => Err(closed_error("Subscriber", &self.common.name)),
         }
     }
 
@@ -213,14 +172,14 @@ impl Subscriber {
     fn last_or_default(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let value = match &self.last {
             Some(got) => got.value.clone_ref(py),
-            None => self.default_value.clone_ref(py),
+            None => self.common.default_value.clone_ref(py),
         };
         Ok((value, false).into_pyobject(py)?.into_any().unbind())
     }
 
     fn step(&mut self, py: Python<'_>, wait: &mut Wait) -> PyResult<Step> {
-        let kind = self.kind;
-        let step = with_core!(self.core()?, s => s.wait_step(wait).map(|step| match step {
+        let kind = self.common.kind;
+        let step = with_subscriber!(self.core()?, s => s.wait_step(wait).map(|step| match step {
             WaitStep::Ready(sample) => Got::new(py, sample).map(Step::Ready),
             WaitStep::Block(sleeper) => Ok(Step::Block(sleeper)),
         }));
@@ -262,8 +221,7 @@ impl Subscriber {
     }
 }
 
-#[pymethods]
-impl Subscriber {
+pymethods_with_common!(Subscriber {
     #[new]
     #[pyo3(signature = (name, default_value, *, max_age=None, owner=None))]
     fn new(
@@ -288,30 +246,18 @@ impl Subscriber {
                     })?,
             ),
         };
-        let err = |e| subscribe_error(py, e, kind);
-        fn open<T: ShmMessage>(
-            name: &str,
-            age: Option<Duration>,
-            owner: TopicOwner,
-        ) -> Result<shm::Subscriber<T>, shm::SubscribeError> {
-            let builder = shm::Subscriber::builder(name).owner(owner);
-            match age {
-                Some(a) => builder.max_age(a),
-                None => builder,
-            }
-            .open()
-        }
-        let core = match kind {
-            Kind::Bool => Core::Bool(open(name, age, owner).map_err(err)?),
-            Kind::Int => Core::Int(open(name, age, owner).map_err(err)?),
-            Kind::Float => Core::Float(open(name, age, owner).map_err(err)?),
-        };
-        let path = with_core!(&core, s => s.path()).display().to_string();
+        let options = Options { name, age, owner };
+        let core =
+            SubscriberCore::open(kind, options).map_err(|e| subscribe_error(py, e, kind))?;
+        let path = with_subscriber!(&core, s => s.path()).display().to_string();
         Ok(Subscriber {
             core: Some(core),
-            name: name.to_owned(),
-            kind,
-            default_value: default_value.clone().unbind(),
+            common: Common {
+                name: name.to_owned(),
+                kind,
+                default_value: default_value.clone().unbind(),
+                path,
+            },
             no_data: PyTuple::new(
                 py,
                 [
@@ -320,7 +266,6 @@ impl Subscriber {
                 ],
             )?
             .unbind(),
-            path,
             max_age,
             last: None,
         })
@@ -346,9 +291,9 @@ impl Subscriber {
         let py = slf.py();
         let Some(seconds) = timeout else {
             let mut me = slf.try_borrow_mut()?;
-            let kind = me.kind;
+            let kind = me.common.kind;
             let has_last = me.last.is_some();
-            let read = with_core!(me.core()?, s => s.latest().map(|o| match o {
+            let read = with_subscriber!(me.core()?, s => s.latest().map(|o| match o {
                 None => Read::Nothing,
                 // Not new: the very value returned last time (same file, same number).
                 Some(x) if !x.is_new && has_last => Read::Same,
@@ -406,8 +351,9 @@ impl Subscriber {
     fn _take(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         let py = slf.py();
         let mut me = slf.try_borrow_mut()?;
-        let kind = me.kind;
-        let read = with_core!(me.core()?, s => s.try_recv().map(|o| o.map(|x| Got::new(py, x))));
+        let kind = me.common.kind;
+        let read =
+            with_subscriber!(me.core()?, s => s.try_recv().map(|o| o.map(|x| Got::new(py, x))));
         match read {
             Ok(Some(got)) => {
                 let got = got?;
@@ -430,62 +376,6 @@ impl Subscriber {
         timeout_of(timeout)?;
         let aio = slf.py().import("shm_pub_sub._aio")?;
         aio.getattr("recv")?.call1((slf, timeout))
-    }
-
-    /// Unmaps the topic. Idempotent; `subscribe()` then raises `ValueError`.
-    fn close(&mut self) {
-        self.core = None;
-    }
-
-    /// `Subscriber[int]` and the like, for type annotations (the stub declares the class generic).
-    #[classmethod]
-    fn __class_getitem__(cls: &Bound<'_, PyType>, item: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        generic_alias(cls, item)
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    #[pyo3(signature = (_exc_type, _exc_value, _traceback))]
-    fn __exit__(
-        &mut self,
-        _exc_type: &Bound<'_, PyAny>,
-        _exc_value: &Bound<'_, PyAny>,
-        _traceback: &Bound<'_, PyAny>,
-    ) -> bool {
-        self.close();
-        false
-    }
-
-    /// The topic name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The Python type this subscriber reads: `bool`, `int` or `float`.
-    #[getter]
-    fn r#type<'py>(&self, py: Python<'py>) -> Bound<'py, PyType> {
-        self.kind.python_type(py)
-    }
-
-    /// The name of the `shm` message type read: `"bool"`, `"i64"` or `"f64"`.
-    #[getter]
-    fn type_name(&self) -> &'static str {
-        self.kind.message_name()
-    }
-
-    /// The `default_value` given at creation, returned while there is no data.
-    #[getter]
-    fn default_value(&self, py: Python<'_>) -> Py<PyAny> {
-        self.default_value.clone_ref(py)
-    }
-
-    /// The topic's file (under `$SHM_ROOT`, default `/dev/shm`).
-    #[getter]
-    fn path(&self) -> &str {
-        &self.path
     }
 
     /// Sequence number of the last value `subscribe()` returned (1 for a topic's first value,
@@ -523,8 +413,9 @@ impl Subscriber {
     /// `False` while no publisher has created the topic, and once it exits or is killed.
     #[getter]
     fn publisher_alive(&mut self, py: Python<'_>) -> PyResult<bool> {
-        let kind = self.kind;
-        with_core!(self.core()?, s => s.publisher_alive()).map_err(|e| subscribe_error(py, e, kind))
+        let kind = self.common.kind;
+        with_subscriber!(self.core()?, s => s.publisher_alive())
+            .map_err(|e| subscribe_error(py, e, kind))
     }
 
     /// The `max_age` given at creation, in seconds, or `None`.
@@ -533,14 +424,8 @@ impl Subscriber {
         self.max_age
     }
 
-    /// Whether `close()` was called.
-    #[getter]
-    fn closed(&self) -> bool {
-        self.core.is_none()
-    }
-
     fn __repr__(&self, py: Python<'_>) -> String {
-        let name = py_repr(py, &self.name);
+        let name = py_repr(py, &self.common.name);
         let state = match (&self.core, &self.last) {
             (None, _) => "closed".to_owned(),
             (Some(_), None) => "last_seq=None".to_owned(),
@@ -548,7 +433,26 @@ impl Subscriber {
         };
         format!(
             "<shm_pub_sub.Subscriber {name} {} {state}>",
-            self.kind.label()
+            self.common.kind.label()
         )
+    }
+});
+
+/// The options of a new subscriber, for the carried type chosen by the `default_value`.
+struct Options<'a> {
+    name: &'a str,
+    age: Option<Duration>,
+    owner: TopicOwner,
+}
+
+impl MakeSubscriber for Options<'_> {
+    type Error = shm::SubscribeError;
+    fn make<T: Carried>(self) -> Result<shm::Subscriber<T>, shm::SubscribeError> {
+        let builder = shm::Subscriber::builder(self.name).owner(self.owner);
+        match self.age {
+            Some(a) => builder.max_age(a),
+            None => builder,
+        }
+        .open()
     }
 }

@@ -7,7 +7,7 @@ TARGET_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 EXAMPLES_DIR = $(TARGET_DIR)/debug/examples
 
 .PHONY: test demo bench bench-rust bench-python fmt-check clippy rust-test python-test python-install examples clean \
-	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp
+	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp lint-python
 
 ## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), and
 ## the Python module built from scratch into .venv with its pytest suite (incl. Rust interop).
@@ -36,7 +36,13 @@ python-install: $(VENV)/.ready
 examples:
 	$(CARGO) build --locked -p shm-examples --examples
 
-python-test: python-install examples
+## ruff over every Python file of the repository, and mypy's stubtest of the type stub against
+## the compiled module (as pydantic-core's `lint-python`).
+lint-python: python-install
+	$(VENV)/bin/ruff check python examples/python benches/python
+	cd python && $(VENV_PYTHON) -m mypy.stubtest shm_pub_sub._shm_pub_sub
+
+python-test: python-install examples lint-python
 	cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) $(VENV_PYTHON) -m pytest
 
 ## A publisher and a subscriber process exchanging a robot pose.

@@ -29,7 +29,7 @@ import statistics
 import struct
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable
 
 import bench_pubsub  # this directory: the per-call timing shared by both scripts
 
@@ -188,10 +188,10 @@ def spawn(target, *args) -> Any:
     return proc
 
 
-def round_trips(one: Callable[[int], None], count: int, warmup: int, budget_s: float) -> List[int]:
+def round_trips(one: Callable[[int], None], count: int, warmup: int, budget_s: float) -> list[int]:
     """Times `one(i)` (send i, wait for it back) `count` times after `warmup`, within a budget."""
     now = time.perf_counter_ns
-    samples: List[int] = []
+    samples: list[int] = []
     deadline = time.monotonic() + budget_s
     for i in range(1, warmup + count + 1):
         t0 = now()
@@ -203,7 +203,7 @@ def round_trips(one: Callable[[int], None], count: int, warmup: int, budget_s: f
     return samples
 
 
-def per_call_ns(loops: Dict[str, Callable[[int], None]], calls: int, repeats: int) -> Dict[str, float]:
+def per_call_ns(loops: dict[str, Callable[[int], None]], calls: int, repeats: int) -> dict[str, float]:
     """bench_pubsub's per-call timing (loops taking turns within each repeat), with the bare
     `id(x)` call (`"bare"`) among the loops, so that every cost has its reference alongside."""
     return bench_pubsub.per_call_ns({"bare": bench_pubsub.bare_call, **loops}, calls, repeats)
@@ -213,10 +213,10 @@ class Result:
     def __init__(self, name: str, mode: str) -> None:
         self.name = name
         self.mode = mode
-        self.samples: List[int] = []
-        self.per_call: Dict[str, float] = {}
+        self.samples: list[int] = []
+        self.per_call: dict[str, float] = {}
 
-    def summary(self) -> Dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         s = sorted(self.samples)
         return {
             "mode": self.mode,
@@ -236,7 +236,8 @@ def bench_shm(cfg, blocking: bool, timestamps: str = "precise") -> Result:
         res = Result("shm_pub_sub (timestamps='coarse')", "busy-poll")
     else:
         res = Result("shm_pub_sub", "busy-poll")
-    with tempfile.TemporaryDirectory(prefix="shm-peers-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as root:
+    shm_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    with tempfile.TemporaryDirectory(prefix="shm-peers-", dir=shm_dir) as root:
         os.environ["SHM_ROOT"] = root
         ping = shm_pub_sub.Publisher("bench/ping", 0, timestamps=timestamps)
         pong = shm_pub_sub.Subscriber("bench/pong", 0)
@@ -440,7 +441,7 @@ def bench_iceoryx2(cfg) -> Result:
     return res
 
 
-PEERS: List[Tuple[str, Tuple[str, ...], Callable[[Any], Result]]] = [
+PEERS: list[tuple[str, tuple[str, ...], Callable[[Any], Result]]] = [
     ("shm_pub_sub", ("shm_pub_sub",), lambda cfg: bench_shm(cfg, blocking=False)),
     ("shm_pub_sub (timestamps='coarse')", ("shm_pub_sub",), lambda cfg: bench_shm(cfg, False, "coarse")),
     ("shm_pub_sub (subscribe(timeout))", ("shm_pub_sub",), lambda cfg: bench_shm(cfg, blocking=True)),
@@ -459,7 +460,7 @@ def _faster_fifo_queue():
     return faster_fifo.Queue(max_size_bytes=1 << 16)
 
 
-def missing(modules: Tuple[str, ...]) -> Optional[str]:
+def missing(modules: tuple[str, ...]) -> str | None:
     for m in modules:
         try:
             importlib.import_module(m)
@@ -468,7 +469,7 @@ def missing(modules: Tuple[str, ...]) -> Optional[str]:
     return None
 
 
-def chart(results: Dict[str, Dict[str, Any]], bare: float, path: str, title: str) -> Optional[str]:
+def chart(results: dict[str, dict[str, Any]], bare: float, path: str, title: str) -> str | None:
     try:
         import matplotlib
 
@@ -533,11 +534,11 @@ def main() -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}"
     pin(0)
     bare = per_call_ns({}, cfg.calls, cfg.repeats)["bare"]
-    results: Dict[str, Dict[str, Any]] = {}
-    skipped: Dict[str, str] = {}
+    results: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, str] = {}
     # Rounds: every peer runs once per round, in turn, and its samples are pooled, so that a
     # machine whose speed drifts during the run (a noisy VM) weighs on all peers alike.
-    runs: Dict[str, List[Result]] = {}
+    runs: dict[str, list[Result]] = {}
     for round_no in range(cfg.rounds):
         for name, modules, run in PEERS:
             if name in skipped:
@@ -569,7 +570,7 @@ def main() -> None:
     print(f"{'peer':<40}{'mode':<27}{'p50 µs':>8}{'p99 µs':>8}{'write ns':>15}{'read ns':>15}{'vs shm p50':>11}")
     ours = results.get("shm_pub_sub", {}).get("round_trip_p50_ns")
 
-    def cost(pc: Dict[str, float], key: str) -> str:
+    def cost(pc: dict[str, float], key: str) -> str:
         return f"{pc[key]:.0f} ({pc[key] / pc['bare']:.1f}x)" if pc else "-"
 
     for name, r in results.items():

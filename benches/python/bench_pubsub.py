@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List
+from typing import Callable
 
 import shm_pub_sub
 
@@ -31,11 +31,11 @@ WAITER = "--waiter"
 REPLIER = "--replier"
 
 
-def per_call_ns(loops: Dict[str, Callable[[int], None]], calls: int, repeats: int) -> Dict[str, float]:
+def per_call_ns(loops: dict[str, Callable[[int], None]], calls: int, repeats: int) -> dict[str, float]:
     """For each loop, the median over `repeats` of the time per iteration of `loop(calls)`, in
     ns. The loops take turns within each repeat, so that a machine whose speed drifts (a
     noisy VM, frequency scaling) affects them alike and their ratios hold."""
-    samples: Dict[str, List[float]] = {name: [] for name in loops}
+    samples: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(repeats):
         for name, loop in loops.items():
             t0 = time.perf_counter_ns()
@@ -50,7 +50,7 @@ def bare_call(n: int, f=id, x=12345) -> None:
         f(x)
 
 
-def call_costs(calls: int, repeats: int) -> Dict[str, float]:
+def call_costs(calls: int, repeats: int) -> dict[str, float]:
     pub_i = shm_pub_sub.Publisher("bench/int", 0)
     sub_i = shm_pub_sub.Subscriber("bench/int", 0)
     pub_f = shm_pub_sub.Publisher("bench/float", 0.0)
@@ -87,7 +87,7 @@ def call_costs(calls: int, repeats: int) -> Dict[str, float]:
     def subscribe_unpack(sub) -> Callable[[int], None]:
         def loop(n: int, s=sub.subscribe) -> None:
             for _ in range(n):
-                data, ok = s()
+                _data, _ok = s()
 
         return loop
 
@@ -121,20 +121,20 @@ def echo() -> None:
                 return
 
 
-def ping_pong(round_trips: int, warmup: int) -> Dict[str, float]:
+def ping_pong(round_trips: int, warmup: int) -> dict[str, float]:
     ping = shm_pub_sub.Publisher("bench/ping", 0)
     pong = shm_pub_sub.Subscriber("bench/pong", 0)
     peer = subprocess.Popen([sys.executable, __file__, ECHO], stdout=subprocess.PIPE, text=True)
     try:
         assert peer.stdout is not None and peer.stdout.readline().strip() == "ready"
-        samples: List[int] = []
+        samples: list[int] = []
         now = time.perf_counter_ns
         deadline = time.monotonic() + 120
         for i in range(1, warmup + round_trips + 1):
             t0 = now()
             ping.publish(i)
             while True:
-                value, ok = pong.subscribe()
+                value, _ok = pong.subscribe()
                 if value == i:
                     break
                 if time.monotonic() > deadline:
@@ -172,13 +172,13 @@ def waiter() -> None:
     print(" ".join(map(str, latencies)), flush=True)
 
 
-def wake_up(samples: int) -> Dict[str, float]:
+def wake_up(samples: int) -> dict[str, float]:
     """Publishes `samples` values 1 ms apart, first to nobody, then to a process sleeping in
     subscribe(timeout); times each publish call, and collects the waiter's wake-up latencies."""
     pub = shm_pub_sub.Publisher("bench/wake", 0)
     now = time.perf_counter_ns
 
-    def publish_all() -> List[int]:
+    def publish_all() -> list[int]:
         costs = []
         for i in range(1, samples + 1):
             t0 = now()
@@ -229,7 +229,7 @@ def replier() -> None:
     print(" ".join(map(str, latencies)), flush=True)
 
 
-def exchange(samples: int) -> Dict[str, float]:
+def exchange(samples: int) -> dict[str, float]:
     """A request every 1 ms, after which this process waits for the reply itself (both sides
     sleep in subscribe(timeout)): the replier's and the requester's wake-up latencies."""
     requests = shm_pub_sub.Publisher("bench/request", 0)
@@ -299,10 +299,14 @@ def main() -> None:
     print(f"{'publish, no subscriber (p50)':<40}{wake['publish, no subscriber, p50 ns']:>9.0f} ns")
     print(f"{'publish, 1 sleeping subscriber (p50)':<40}{wake['publish, 1 sleeping subscriber, p50 ns']:>9.0f} ns")
     one_way = wake["wake-up p50 ns"]
-    print(f"\nrequest/reply exchange, both processes waiting in subscribe(timeout), {swap['samples']} requests 1 ms apart")
+    print(
+        "\nrequest/reply exchange, both processes waiting in subscribe(timeout), "
+        f"{swap['samples']} requests 1 ms apart"
+    )
     for who in ("replier", "requester"):
         p50, p99 = swap[f"{who} wake-up p50 ns"], swap[f"{who} wake-up p99 ns"]
-        print(f"{who + ' wake-up p50 / p99':<40}{p50 / 1000:>9.2f} / {p99 / 1000:.2f} µs  ({p50 / one_way:.2f}x one-way)")
+        label = f"{who} wake-up p50 / p99"
+        print(f"{label:<40}{p50 / 1000:>9.2f} / {p99 / 1000:.2f} µs  ({p50 / one_way:.2f}x one-way)")
     if args.json:
         with open(args.json, "w") as f:
             results = {

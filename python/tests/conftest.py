@@ -12,8 +12,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
 
 import pytest
 
@@ -60,7 +60,7 @@ def until_asleep(path: str, timeout: float = 10.0) -> None:
 class Proc:
     """A child process whose output is read line by line, with timeouts."""
 
-    def __init__(self, args: List[str], stdin: bool = False, env: Optional[Dict[str, str]] = None) -> None:
+    def __init__(self, args: list[str], stdin: bool = False, env: dict[str, str] | None = None) -> None:
         self.args = args
         self.popen = subprocess.Popen(
             args,
@@ -71,8 +71,8 @@ class Proc:
             text=True,
             bufsize=1,
         )
-        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
-        self.seen: List[str] = []
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -144,9 +144,9 @@ class Proc:
 def spawn() -> Iterator:
     """spawn(args, stdin=False, env=None) -> Proc (env: extra variables); every process is
     killed and reaped after the test."""
-    procs: List[Proc] = []
+    procs: list[Proc] = []
 
-    def start(args: List[str], stdin: bool = False, env: Optional[Dict[str, str]] = None) -> Proc:
+    def start(args: list[str], stdin: bool = False, env: dict[str, str] | None = None) -> Proc:
         proc = Proc([str(a) for a in args], stdin=stdin, env=env)
         procs.append(proc)
         return proc
@@ -161,7 +161,7 @@ def py_helper(spawn):
     """py_helper(command, *args, stdin=False, env=None): tests/helper.py in a new Python
     process."""
 
-    def start(*args: object, stdin: bool = False, env: Optional[Dict[str, str]] = None) -> Proc:
+    def start(*args: object, stdin: bool = False, env: dict[str, str] | None = None) -> Proc:
         return spawn([sys.executable, str(HELPER), *map(str, args)], stdin=stdin, env=env)
 
     return start

@@ -4,7 +4,6 @@ import math
 import struct
 
 import pytest
-
 from shm_pub_sub import Publisher, SchemaMismatchError, Subscriber, TopicBusyError
 
 

@@ -6,7 +6,6 @@ import struct
 import time
 
 import pytest
-
 import shm_pub_sub
 from shm_pub_sub import Publisher, Subscriber, TopicBusyError
 

@@ -4,7 +4,6 @@ import os
 import signal
 
 import pytest
-
 from shm_pub_sub import ForeignTopicError, Publisher, Subscriber
 
 NOBODY = 65534

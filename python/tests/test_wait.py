@@ -14,7 +14,6 @@ import threading
 import time
 
 import pytest
-
 import shm_pub_sub
 from conftest import WOKEN_ONLY_BY_PUBLISHER, until_asleep
 

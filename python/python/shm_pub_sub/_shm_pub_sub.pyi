@@ -1,9 +1,33 @@
 """Type stubs of the compiled part of ``shm_pub_sub``."""
 
+import builtins
+from collections.abc import Coroutine
 from types import TracebackType
-from typing import Any, Callable, Coroutine, Generic, List, Literal, Optional, Tuple, Type, TypeVar, Union, overload
+from typing import (
+    Any,
+    Callable,
+    Generic,
+    Literal,
+    TypeVar,
+    final,
+    overload,
+)
 
 __version__: str
+__all__ = [
+    "MAX_BUFFER_NUM",
+    "MIN_BUFFER_NUM",
+    "ContendedError",
+    "ForeignTopicError",
+    "ForkedProcessError",
+    "Publisher",
+    "SchemaMismatchError",
+    "Subscriber",
+    "TopicBusyError",
+    "TopicFormatError",
+    "__version__",
+    "message_types",
+]
 MIN_BUFFER_NUM: int
 MAX_BUFFER_NUM: int
 
@@ -36,55 +60,56 @@ class ForkedProcessError(RuntimeError):
 class ContendedError(RuntimeError):
     """The publisher overwrote the value being read on every attempt."""
 
+@final
 class Publisher(Generic[_V]):
     """Publishes the values of one topic to every process that subscribes to it."""
 
     @overload
-    def __init__(
-        self: "Publisher[bool]",
+    def __new__(
+        cls,
         name: str,
         default_value: bool,
-        buffer_num: Optional[int] = 3,
+        buffer_num: int | None = 3,
         *,
-        mode: Optional[int] = None,
+        mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
-    ) -> None: ...
+    ) -> Publisher[bool]: ...
     @overload
-    def __init__(
-        self: "Publisher[int]",
+    def __new__(
+        cls,
         name: str,
         default_value: int,
-        buffer_num: Optional[int] = 3,
+        buffer_num: int | None = 3,
         *,
-        mode: Optional[int] = None,
+        mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
-    ) -> None: ...
+    ) -> Publisher[int]: ...
     @overload
-    def __init__(
-        self: "Publisher[float]",
+    def __new__(
+        cls,
         name: str,
         default_value: float,
-        buffer_num: Optional[int] = 3,
+        buffer_num: int | None = 3,
         *,
-        mode: Optional[int] = None,
+        mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
-    ) -> None: ...
+    ) -> Publisher[float]: ...
     def __class_getitem__(cls, item: object) -> object: ...
     def publish(self, data: _V) -> None:
         """Publishes ``data``; subscribers' next ``subscribe()`` returns it."""
     def close(self) -> None:
         """Releases the topic; idempotent."""
-    def __enter__(self) -> "Publisher[_V]": ...
+    def __enter__(self) -> Publisher[_V]: ...
     def __exit__(
         self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
+        exc_type: builtins.type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
     ) -> Literal[False]: ...
     @property
     def name(self) -> str: ...
     @property
-    def type(self) -> Type[_V]: ...
+    def type(self) -> builtins.type[_V]: ...
     @property
     def type_name(self) -> Literal["bool", "i64", "f64"]: ...
     @property
@@ -94,64 +119,65 @@ class Publisher(Generic[_V]):
     @property
     def path(self) -> str: ...
     @property
-    def last_seq(self) -> Optional[int]: ...
+    def last_seq(self) -> int | None: ...
     @property
     def closed(self) -> bool: ...
 
+@final
 class Subscriber(Generic[_V]):
     """Reads the values of one topic."""
 
     @overload
-    def __init__(
-        self: "Subscriber[bool]",
+    def __new__(
+        cls,
         name: str,
         default_value: bool,
         *,
-        max_age: Optional[float] = None,
-        owner: Union[int, Literal["any"], None] = None,
-    ) -> None: ...
+        max_age: float | None = None,
+        owner: int | Literal["any"] | None = None,
+    ) -> Subscriber[bool]: ...
     @overload
-    def __init__(
-        self: "Subscriber[int]",
+    def __new__(
+        cls,
         name: str,
         default_value: int,
         *,
-        max_age: Optional[float] = None,
-        owner: Union[int, Literal["any"], None] = None,
-    ) -> None: ...
+        max_age: float | None = None,
+        owner: int | Literal["any"] | None = None,
+    ) -> Subscriber[int]: ...
     @overload
-    def __init__(
-        self: "Subscriber[float]",
+    def __new__(
+        cls,
         name: str,
         default_value: float,
         *,
-        max_age: Optional[float] = None,
-        owner: Union[int, Literal["any"], None] = None,
-    ) -> None: ...
+        max_age: float | None = None,
+        owner: int | Literal["any"] | None = None,
+    ) -> Subscriber[float]: ...
     def __class_getitem__(cls, item: object) -> object: ...
-    def subscribe(self, timeout: Optional[float] = None) -> Tuple[_V, bool]:
+    def subscribe(self, timeout: float | None = None) -> tuple[_V, bool]:
         """Without timeout: ``(newest value, True)``, or ``(default_value, False)`` while there is
         no data. With ``timeout`` (s): waits for a newer value; ``(last or default, False)`` if
         none arrives (or the publisher dies) in time."""
-    def wait(self, timeout: Optional[float] = None) -> bool:
+    def wait(self, timeout: float | None = None) -> bool:
         """Waits until a newer value is available (without reading it); ``False`` on timeout."""
-    def _wait(self, timeout: Optional[float], stop: Callable[[], object]) -> str: ...
-    def _take(self) -> Optional[_V]: ...
-    def recv(self, timeout: Optional[float] = None) -> Coroutine[Any, Any, _V]:
+    def _wait(self, timeout: float | None, stop: Callable[[], object]) -> str: ...
+    def _take(self) -> _V | None: ...
+    def recv(self, timeout: float | None = None) -> Coroutine[Any, Any, _V]:
         """``await sub.recv()``: the next new value; ``TimeoutError`` after ``timeout`` s."""
     def close(self) -> None:
         """Unmaps the topic; idempotent."""
-    def __enter__(self) -> "Subscriber[_V]": ...
+    def __enter__(self) -> Subscriber[_V]: ...
     def __exit__(
         self,
-        exc_type: Optional[Type[BaseException]],
-        exc_value: Optional[BaseException],
-        traceback: Optional[TracebackType],
+        exc_type: builtins.type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
     ) -> Literal[False]: ...
     @property
     def name(self) -> str: ...
     @property
-    def type(self) -> Type[_V]: ...
+    def type(self) -> builtins.type[_V]: ...
     @property
     def type_name(self) -> Literal["bool", "i64", "f64"]: ...
     @property
@@ -159,20 +185,20 @@ class Subscriber(Generic[_V]):
     @property
     def path(self) -> str: ...
     @property
-    def last_seq(self) -> Optional[int]: ...
+    def last_seq(self) -> int | None: ...
     @property
-    def last_publish_time_ns(self) -> Optional[int]: ...
+    def last_publish_time_ns(self) -> int | None: ...
     @property
-    def is_new(self) -> Optional[bool]: ...
+    def is_new(self) -> bool | None: ...
     @property
-    def missed(self) -> Optional[int]: ...
+    def missed(self) -> int | None: ...
     @property
     def publisher_alive(self) -> bool: ...
     @property
-    def max_age(self) -> Optional[float]: ...
+    def max_age(self) -> float | None: ...
     @property
     def closed(self) -> bool: ...
 
-def message_types() -> List[str]:
+def message_types() -> list[str]:
     """Names of all message types registered in this build of the runtime."""
 

@@ -143,3 +143,48 @@ fn a_generation_file_removed_by_hand_is_replaced_and_watched_again() {
     p.publish(&TestPose::nth(3));
     assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(3));
 }
+
+#[test]
+fn a_subscriber_whose_attach_failed_looks_again_at_its_next_read() {
+    // The topic appears, but the first look fails (here: others may write the file); once the
+    // file is fixed (no announcement), the next read must look again, not report "no data"
+    // forever because the counter has not moved.
+    use std::os::unix::fs::PermissionsExt;
+    let root = TempRoot::new("causal-retry");
+    let mut s = root.subscriber::<TestPose>("t");
+    let mut p = root.publisher::<TestPose>("t");
+    p.publish(&TestPose::nth(4));
+    let path = root.topic_file("t");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert!(s.latest().is_err(), "the untrusted file is refused");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(4));
+}
+
+#[test]
+fn a_generation_file_made_again_by_a_publisher_does_not_hide_its_topic() {
+    // The counter's file is removed by hand; a publisher makes it again and counts its topic
+    // (1); the subscriber, which saw 1 on the old file, maps the new one: equal numbers, yet
+    // the path must be looked at.
+    let root = TempRoot::new("causal-genagain");
+    drop(root.publisher::<TestPose>("a"));
+    let mut s = root.subscriber::<TestPose>("b");
+    assert!(s.latest().unwrap().is_none());
+    let generation = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".shm-generation.")
+        })
+        .unwrap();
+    std::fs::remove_file(&generation).unwrap();
+    let mut p = root.publisher::<TestPose>("b");
+    p.publish(&TestPose::nth(8));
+    // Within the by-hand check period, a read maps the new counter file and looks.
+    std::thread::sleep(Duration::from_millis(15));
+    let found = (0..64).find_map(|_| s.latest().unwrap());
+    assert_eq!(found.map(|v| v.value), Some(TestPose::nth(8)));
+}

@@ -618,3 +618,22 @@ fn a_carried_value_with_an_invalid_bool_is_not_carried() {
     });
     assert_eq!(s.latest().unwrap().unwrap().value.count, 8);
 }
+
+#[test]
+fn a_publisher_continuing_near_the_largest_number_stops_there() {
+    // A (damaged) file whose last number is just below the bound is taken over; the publisher
+    // writes up to the bound and then refuses, instead of writing a number readers reject.
+    let root = TempRoot::new("seq-exhausted");
+    let path = root.topic_file("t");
+    valid_topic(&root, "t");
+    const MAX_SEQ: u64 = 1 << 62;
+    poke(&path, OFF_PUBLISH_SEQ, &(MAX_SEQ - 1).to_le_bytes());
+    let mut p = root.try_publisher::<TestPose>("t").unwrap();
+    assert_eq!(p.try_publish(&TestPose::nth(1)), Ok(MAX_SEQ));
+    assert_eq!(
+        p.try_publish(&TestPose::nth(2)),
+        Err(shm::PublishError::SequenceExhausted)
+    );
+    let v = root.subscriber::<TestPose>("t").latest().unwrap().unwrap();
+    assert_eq!((v.seq, v.value), (MAX_SEQ, TestPose::nth(1)));
+}

@@ -7,7 +7,7 @@ use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, Timestamps};
 
 use crate::carried::Carried;
 use crate::common::{Common, pymethods_with_common};
-use crate::errors::{ForkedProcessError, closed_error, create_error};
+use crate::errors::{ForkedProcessError, TopicFormatError, closed_error, create_error};
 use crate::kind::{Kind, MakePublisher, PublisherCore, with_publisher};
 use crate::value::py_repr;
 
@@ -150,7 +150,11 @@ pymethods_with_common!(Publisher {
         let topic = &self.common.name;
         let published = with_publisher!(core, p => publish(p, data, topic)?);
         published.map(drop).map_err(|e| {
-            ForkedProcessError::new_err(format!("topic '{}': {e}", self.common.name))
+            let message = format!("topic '{}': {e}", self.common.name);
+            match e {
+                shm::PublishError::ForkedProcess => ForkedProcessError::new_err(message),
+                _ => TopicFormatError::new_err(message),
+            }
         })
     }
 

@@ -127,6 +127,10 @@ impl Generation {
     }
 
     /// One mapping per (root, uid, access) for the whole process, kept while someone uses it.
+    ///
+    /// The cache's lock is never held across I/O, and only tried: a child made by `fork` while
+    /// another thread held it (it stays locked in the child) maps its own copy instead of
+    /// waiting forever.
     fn cached(
         root: &Path,
         uid: u32,
@@ -138,8 +142,10 @@ impl Generation {
         static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
         let key = (root.to_path_buf(), uid, writable);
-        let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
-        if !fresh && let Some(g) = map.get(&key).and_then(Weak::upgrade) {
+        if !fresh
+            && let Ok(map) = cache.try_lock()
+            && let Some(g) = map.get(&key).and_then(Weak::upgrade)
+        {
             return Some(g);
         }
         let g = Arc::new(
@@ -147,10 +153,12 @@ impl Generation {
                 .ok()
                 .flatten()?,
         );
-        if map.len() >= 64 {
-            map.retain(|_, w| w.strong_count() > 0);
+        if let Ok(mut map) = cache.try_lock() {
+            if map.len() >= 64 {
+                map.retain(|_, w| w.strong_count() > 0);
+            }
+            map.insert(key, Arc::downgrade(&g));
         }
-        map.insert(key, Arc::downgrade(&g));
         Some(g)
     }
 

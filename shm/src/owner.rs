@@ -72,10 +72,6 @@ impl TopicOwner {
             TopicOwner::Anyone => None,
         }
     }
-
-    fn trusts(self, uid: u32) -> bool {
-        self.uid().is_none_or(|trusted| trusted == uid)
-    }
 }
 
 impl fmt::Display for TopicOwner {
@@ -156,10 +152,14 @@ pub(crate) fn foreign_to_publisher(meta: &Metadata) -> Option<FileOwner> {
         .then_some(owner)
 }
 
-/// `Some(owner)` if a subscriber trusting `trusted` must not read this file: a regular file of
-/// another owner, or one writable by users other than its owner.
-pub(crate) fn untrusted_by_subscriber(meta: &Metadata, trusted: TopicOwner) -> Option<FileOwner> {
+/// `Some(owner)` if a subscriber trusting `trusted_uid` (`None`: anyone; resolved once, when
+/// the subscriber was made) must not read this file: a regular file of another owner, or one
+/// writable by users other than its owner.
+pub(crate) fn untrusted_by_subscriber(
+    meta: &Metadata,
+    trusted_uid: Option<u32>,
+) -> Option<FileOwner> {
     let owner = FileOwner::of(meta);
-    (meta.is_file() && (!trusted.trusts(owner.uid.0) || owner.writable_by_others()))
-        .then_some(owner)
+    let trusted = trusted_uid.is_none_or(|uid| uid == owner.uid.0);
+    (meta.is_file() && (!trusted || owner.writable_by_others())).then_some(owner)
 }

@@ -19,6 +19,9 @@ pub fn remove_topic(topic: &str) -> Result<bool, RemoveError> {
 /// the remedy the format errors suggest).
 pub fn remove_topic_in(root: &Path, topic: &str) -> Result<bool, RemoveError> {
     let name = TopicName::new(topic).map_err(RemoveError::InvalidName)?;
+    // The lock taken below must not be shared with a child forked meanwhile.
+    crate::sys::fork_generation()
+        .map_err(|e| IoFailure::new(root, "register the fork handler for", e))?;
     let path = root.join(name.file_name());
     // Each pass either finishes or saw the path change under it (a new publisher's file).
     for _ in 0..16 {
@@ -36,10 +39,10 @@ pub fn remove_topic_in(root: &Path, topic: &str) -> Result<bool, RemoveError> {
             Claim::Moved => continue,
             Claim::Locked(file) => file,
         };
-        // A duplicate descriptor shares the lock, so mapping (and unmapping) it releases nothing.
-        let dup = file
-            .file()
-            .try_clone()
+        // Another open file description of the file, for the mapping: it does not carry the
+        // lock, so a `fork` meanwhile gives the child no share of it, and closing it releases
+        // nothing.
+        let other = crate::sys::reopen_for_mapping(file.file())
             .map_err(|e| IoFailure::new(&path, "open", e))?;
         let removed = match std::fs::remove_file(&path) {
             Ok(()) => true,
@@ -47,7 +50,7 @@ pub fn remove_topic_in(root: &Path, topic: &str) -> Result<bool, RemoveError> {
             Err(e) => return Err(IoFailure::new(&path, "remove", e).into()),
         };
         // Attached subscribers see this flag on their next read and reopen the absent path.
-        if let Ok(seg) = Segment::<ReadWrite>::open(dup, &path) {
+        if let Ok(seg) = Segment::<ReadWrite>::open(other, &path) {
             seg.retire();
         }
         drop(file);

@@ -11,12 +11,18 @@
 //!   and the publisher's wake notifies everyone; a wait that nothing wakes is a deadlock, which
 //!   loom reports (a lost wake-up);
 //! - the publisher's light fence plus a sleeper's `membarrier` is modelled as what their pairing
-//!   provides, a sequentially consistent fence on the publisher's side; the fallback (no
-//!   membarrier) is the protocol's own sequentially consistent fence;
+//!   provides, a sequentially consistent fence on the publisher's side (in the wake-up checks,
+//!   where someone sleeps); in the ring checks, where nobody sleeps, as what it is then, nothing
+//!   ([`weaken::drop_light_fence`]); the fallback (no membarrier) is the protocol's own
+//!   sequentially consistent fence;
 //! - a publisher killed at any point is a writer whose stores stop after a given number: every
 //!   store it would make afterwards is dropped (see [`Ring::kill_after`]).
 //!
 //! Deadlines are not modelled: waits have none, so every wake-up must come from the protocol.
+//! Nor are the generation counter of `discovery.rs` (its argument is a single release/acquire
+//! pair around a syscall) or the whole `wait_step` (the checks model its ticket, look and sleep
+//! order). loom bounds preemptions (3 here) and does not produce every weak-memory outcome (no
+//! load buffering): the checks are bounded model checks, not proofs.
 
 use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 use loom::sync::{Condvar, Mutex};
@@ -29,10 +35,22 @@ pub mod weaken {
 
     static NO_LIGHT_FENCE: AtomicBool = AtomicBool::new(false);
     static NO_ACQUIRE_RELEASE_FENCES: AtomicBool = AtomicBool::new(false);
+    static NO_FENCE_BEFORE_FALLBACK: AtomicBool = AtomicBool::new(false);
 
-    /// The publisher's light fence does nothing (as if sleepers issued no membarrier).
+    /// The publisher's light fence does nothing: what it is when no subscriber sleeps (a
+    /// compiler fence, no `membarrier` pairs with it), so the ring checks run with this; for the
+    /// wake-up control, as if sleepers issued no `membarrier`.
     pub fn drop_light_fence() {
         NO_LIGHT_FENCE.store(true, Ordering::Relaxed);
+    }
+
+    /// The reader's acquire fence before its fallback load of the publish sequence is gone.
+    pub fn drop_fence_before_fallback() {
+        NO_FENCE_BEFORE_FALLBACK.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn fence_before_fallback_dropped() -> bool {
+        NO_FENCE_BEFORE_FALLBACK.load(Ordering::Relaxed)
     }
 
     /// Acquire and release fences do nothing (the seqlock's ordering is gone).
@@ -175,6 +193,14 @@ impl Ring {
             .max(shm::__model::highest_stamped_seq(self))
     }
 
+    /// The file is replaced or removed (`Segment::retire`): state retired, then every sleeper
+    /// woken.
+    pub fn retire(&self) {
+        self.state
+            .store(shm::__model::STATE_RETIRED, Ordering::SeqCst);
+        TopicWordsMut::wake_sleepers(self);
+    }
+
     /// The publisher's clean exit (`Segment::release`): unlocks, then wakes every sleeper.
     pub fn release(&self) {
         self.lock_held.store(false, Ordering::SeqCst);
@@ -221,6 +247,12 @@ impl TopicWords for Ring {
             return;
         }
         fence(order);
+    }
+
+    fn fence_before_fallback() {
+        if !weaken::fence_before_fallback_dropped() {
+            Self::fence(Ordering::Acquire);
+        }
     }
 }
 

@@ -83,3 +83,20 @@ fn no_sleep_is_ever_left_unwoken() {
     // The scenario of the negative control (`control_wake.rs`), with the protocol intact.
     model(shm_verify::scenario::one_sleeper_one_publish);
 }
+
+#[test]
+fn retiring_the_file_wakes_a_sleeper() {
+    // A replacement or removal: the sleeper returns (to look at the path again).
+    model(|| {
+        let ring = Arc::new(Ring::new(3));
+        let waiter = {
+            let ring = ring.clone();
+            thread::spawn(move || {
+                let ticket = wake_ticket(&*ring);
+                sleep(&*ring, ticket, 0, u64::MAX, 0);
+            })
+        };
+        ring.retire();
+        waiter.join().unwrap(); // returns: a deadlock otherwise
+    });
+}

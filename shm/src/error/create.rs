@@ -137,6 +137,9 @@ pub enum PublishError {
     /// The publisher was created in a parent process, and this is a child made by `fork`:
     /// two processes writing one topic would defeat its consistency checks.
     ForkedProcess,
+    /// The topic's sequence numbers reached 2^62 (`docs/FORMAT.md`, `MAX_SEQ`): a file taken
+    /// over with numbers that high was damaged or forged, no publisher counts that far.
+    SequenceExhausted,
 }
 
 impl fmt::Display for PublishError {
@@ -144,6 +147,9 @@ impl fmt::Display for PublishError {
         match self {
             PublishError::ForkedProcess => f.write_str(
                 "this publisher belongs to the process that created it, not to a child made by fork; create the publisher in the child instead (or use a spawn/forkserver start method)",
+            ),
+            PublishError::SequenceExhausted => f.write_str(
+                "the topic's sequence numbers reached 2^62, which no publisher reaches: the file was damaged; remove the topic (shm::remove_topic) and publish again",
             ),
         }
     }

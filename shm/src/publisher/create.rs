@@ -171,7 +171,8 @@ impl Plan<'_> {
         mode: u32,
     ) -> Result<Option<Segment<ReadWrite>>, CreateError> {
         let io = |action| move |e| CreateError::from(IoFailure::new(self.path, action, e));
-        let (file, staged) = sys::create_unnamed(self.root, mode).map_err(|e| {
+        let created = sys::open_registered(|| sys::create_unnamed(self.root, mode));
+        let (file, staged) = created.map_err(|e| {
             CreateError::from(IoFailure::new(self.root, "create a topic file in", e))
         })?;
         let result = (|| {

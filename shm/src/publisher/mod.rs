@@ -17,7 +17,7 @@ use crate::error::{CreateError, PublishError};
 use crate::message::ShmMessage;
 use crate::name::TopicName;
 use crate::owner::OwnerInfo;
-use crate::segment::{MAX_SLOTS, ReadWrite, Segment};
+use crate::segment::{MAX_SEQ, MAX_SLOTS, ReadWrite, Segment};
 use crate::sys;
 
 /// Default number of slots in a topic's ring (the seed's `buffer_num=3`).
@@ -122,22 +122,26 @@ impl<T: ShmMessage> Publisher<T> {
     /// for a value (then one `FUTEX_WAKE`).
     ///
     /// # Panics
-    /// In a child process made by `fork` after this publisher was created (see
-    /// [`try_publish`](Publisher::try_publish)).
+    /// Where [`try_publish`](Publisher::try_publish) refuses: in a child process made by `fork`
+    /// after this publisher was created, and after a damaged file's numbers ran out.
     #[inline]
     pub fn publish(&mut self, value: &T) -> u64 {
         match self.try_publish(value) {
             Ok(seq) => seq,
-            Err(e) => forked_publisher(e),
+            Err(e) => publish_refused(e),
         }
     }
 
     /// Publishes a value and returns its sequence number, or refuses in a child process made by
-    /// `fork` after this publisher was created (two writers would defeat the seqlock).
+    /// `fork` after this publisher was created (two writers would defeat the seqlock), and after
+    /// a damaged file's numbers ran out ([`PublishError::SequenceExhausted`]).
     #[inline]
     pub fn try_publish(&mut self, value: &T) -> Result<u64, PublishError> {
         if sys::current_fork_generation() != self.fork_generation {
             return Err(PublishError::ForkedProcess);
+        }
+        if self.next_seq > MAX_SEQ {
+            return Err(PublishError::SequenceExhausted);
         }
         let (seq, slot) = (self.next_seq, self.next_slot);
         self.next_seq = seq.wrapping_add(1);
@@ -151,7 +155,9 @@ impl<T: ShmMessage> Publisher<T> {
             Timestamps::Coarse => sys::monotonic_coarse_ns(),
         };
         // SAFETY: `value` is a `T`, whose `size_of::<T>() == elem_size` bytes are all
-        // initialised (ShmMessage guarantees no padding); `slot` is `seq % slot_count`.
+        // initialised (ShmMessage guarantees no padding); `slot` is `seq % slot_count`;
+        // `1 <= seq <= MAX_SEQ` (numbers start at 1 or after a validated last number, and were
+        // checked above); this process holds the publisher lock.
         unsafe {
             self.seg
                 .write_slot(slot, seq, now, (value as *const T).cast::<u8>())
@@ -198,7 +204,7 @@ impl<T: ShmMessage> Drop for Publisher<T> {
 
 #[cold]
 #[inline(never)]
-fn forked_publisher(e: PublishError) -> ! {
+fn publish_refused(e: PublishError) -> ! {
     panic!("{e}")
 }
 

@@ -11,14 +11,14 @@ use crate::owner::{FileOwner, foreign_to_publisher};
 use crate::sys::GuardedFile;
 
 /// A topic file whose publisher lock this process holds, registered with the fork handler
-/// *before* the lock was taken: a `fork` at any moment leaves the child without a share of it.
+/// since it was opened ([`sys::open_registered`](crate::sys::open_registered)): a `fork` at any
+/// moment leaves the child without a share of the lock.
 pub(crate) struct LockedFile(GuardedFile);
 
 impl LockedFile {
     /// Takes the publisher lock of `file`; `Ok(Err(file))` if another description holds it.
-    pub(crate) fn lock(file: File) -> std::io::Result<Result<LockedFile, GuardedFile>> {
-        let file = GuardedFile::registered(file);
-        if crate::sys::try_lock_publisher(&file)? {
+    pub(crate) fn lock(mut file: GuardedFile) -> std::io::Result<Result<LockedFile, GuardedFile>> {
+        if file.lock()? {
             Ok(Ok(LockedFile(file)))
         } else {
             Ok(Err(file))
@@ -55,9 +55,19 @@ pub(crate) enum Claim {
 /// the path still names the file that was locked (another publisher may have replaced it in
 /// between). Shared by publishers taking a topic over and by topic removal.
 pub(crate) fn claim(path: &Path) -> Result<Claim, IoFailure> {
-    let file = match crate::sys::open_existing(path, true) {
-        Ok(f) => f,
+    let opened = crate::sys::open_registered(|| Ok((crate::sys::open_existing(path, true)?, ())));
+    let file = match opened {
+        Ok((f, ())) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Claim::Absent),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            // Not ours to write: say whose it is, if it is another user's regular file.
+            return match std::fs::symlink_metadata(path) {
+                Ok(meta) if foreign_to_publisher(&meta).is_some() => {
+                    Ok(Claim::Foreign(FileOwner::of(&meta)))
+                }
+                _ => Err(IoFailure::new(path, "open", e)),
+            };
+        }
         Err(e) => return Err(IoFailure::new(path, "open", e)),
     };
     let meta = file
@@ -115,6 +125,7 @@ mod tests {
             .truncate(true)
             .open(&path)
             .unwrap();
+        let file = crate::sys::open_registered(|| Ok((file, ()))).unwrap().0;
         let locked = LockedFile::lock(file).unwrap().ok().unwrap();
         let fd = locked.file().as_raw_fd();
         // SAFETY: the child only calls fstat (async-signal-safe) and `_exit`s.

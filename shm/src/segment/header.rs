@@ -101,7 +101,7 @@ pub(crate) enum LayoutError {
     Align(u64),
     /// The element size is above 4 GiB or not a multiple of the alignment.
     ElemSize(u64),
-    /// The slot count is not in 1..=4096.
+    /// The slot count is not in 2..=4096.
     SlotCount(u32),
     /// The schema encoding is empty or longer than 1 MiB.
     SchemaLen(u64),
@@ -130,7 +130,7 @@ impl fmt::Display for LayoutError {
                 f,
                 "{s} is above {MAX_ELEM_SIZE} or not a multiple of the alignment"
             ),
-            LayoutError::SlotCount(n) => write!(f, "{n} is not in 1..={MAX_SLOTS}"),
+            LayoutError::SlotCount(n) => write!(f, "{n} is not in 2..={MAX_SLOTS}"),
             LayoutError::SchemaLen(n) => write!(f, "{n} is not in 1..={MAX_SCHEMA_LEN}"),
             LayoutError::TotalSize => write!(f, "more than {MAX_TOTAL} bytes"),
         }
@@ -160,7 +160,9 @@ impl Layout {
         if elem_size > MAX_ELEM_SIZE || !elem_size.is_multiple_of(elem_align) {
             return Err(LayoutError::ElemSize(elem_size));
         }
-        if slot_count == 0 || slot_count > MAX_SLOTS {
+        // One slot would leave readers nothing but the slot being written (and, after a crash
+        // mid-publish, no value at all): two is the least.
+        if !(2..=MAX_SLOTS).contains(&slot_count) {
             return Err(LayoutError::SlotCount(slot_count));
         }
         if schema_len == 0 || schema_len > MAX_SCHEMA_LEN {
@@ -313,7 +315,7 @@ mod tests {
         assert_eq!(aligned.data_offset, 128);
         assert_eq!(aligned.stride, 256);
         assert_eq!(aligned.slots_offset % 128, 0);
-        let odd = Layout::compute(3, 1, 1, 40).unwrap();
+        let odd = Layout::compute(3, 1, 2, 40).unwrap();
         assert_eq!(odd.stride, 64);
     }
 
@@ -324,6 +326,7 @@ mod tests {
         assert_eq!(field(Layout::compute(8, 8192, 3, 40)), "elem_align");
         assert_eq!(field(Layout::compute(12, 8, 3, 40)), "elem_size");
         assert_eq!(field(Layout::compute(8, 8, 0, 40)), "slot_count");
+        assert_eq!(field(Layout::compute(8, 8, 1, 40)), "slot_count");
         assert_eq!(
             field(Layout::compute(8, 8, MAX_SLOTS + 1, 40)),
             "slot_count"

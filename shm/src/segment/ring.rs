@@ -32,6 +32,14 @@ pub trait TopicWords {
     fn publish_seq(&self) -> u64;
     /// A memory fence (`std::sync::atomic::fence`, or the model's).
     fn fence(order: Ordering);
+
+    /// The acquire fence between the stamps [`read_next`] followed and its fallback load of the
+    /// publish sequence. Its own method only so that the model's negative control can remove
+    /// this one fence and show the model finds what it prevents.
+    #[inline(always)]
+    fn fence_before_fallback() {
+        Self::fence(Ordering::Acquire);
+    }
 }
 
 /// The words the publisher writes: only a writable mapping (the publisher's) has them.
@@ -165,8 +173,9 @@ pub unsafe fn read_next<M: TopicWords>(
             // (release) after `publish_seq = v - 1`, so having seen it, this load returns at
             // least `v - 1`, never an older number (or 0) than a value this reader returned.
             // (Found by the loom model: without it a weakly ordered CPU may read "no value"
-            // here after a value.)
-            M::fence(Ordering::Acquire);
+            // here after a value.) An odd stamp of value `w` a lap later is covered by the
+            // release fence of the write before it: `publish_seq >= w - 2 >= c + n - 1`.
+            M::fence_before_fallback();
             let named = m.publish_seq();
             M::fence(Ordering::Acquire);
             if named > MAX_SEQ {

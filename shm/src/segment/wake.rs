@@ -225,6 +225,7 @@ mod tests {
                 .unwrap();
             file.set_len(layout.total_size).unwrap();
             let hash = schema_hash_of_encoding(&[0; 8]);
+            let file = crate::sys::open_registered(|| Ok((file, ()))).unwrap().0;
             let locked = LockedFile::lock(file).unwrap().ok().unwrap();
             let mut writer = Segment::<ReadWrite>::init(
                 locked,

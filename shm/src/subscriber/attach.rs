@@ -10,7 +10,7 @@ use super::Subscriber;
 use crate::discovery::Generation;
 use crate::error::{FormatError, IoFailure, SchemaMismatch, SubscribeError};
 use crate::message::ShmMessage;
-use crate::owner::{TopicOwner, effective_uid, untrusted_by_subscriber};
+use crate::owner::{effective_uid, untrusted_by_subscriber};
 use crate::schema::SchemaDesc;
 use crate::segment::{OpenFailure, ReadOnly, STATE_LIVE, STATE_RETIRED, Segment};
 use crate::sys;
@@ -26,54 +26,72 @@ pub(crate) enum Attach {
 }
 
 /// The generation counter a subscriber watches (see [`crate::discovery`]): the one of the user
-/// it trusts. Without one (any owner trusted, or the file unusable), every look says "moved".
+/// it trusts.
+///
+/// Without a usable counter (any owner trusted, or the file missing or unusable), a detached
+/// subscriber looks at the path on every read (correct, at one `open()` per read); mapping the
+/// counter is retried only at the by-hand check's pace (at most every 10 ms), and an attached
+/// subscriber then relies on that check alone, so a planted or damaged counter costs an
+/// attached subscriber nothing.
 pub(super) struct Watch {
     /// The user whose counter it is; `None` when any owner is trusted.
     uid: Option<u32>,
     generation: Option<Arc<Generation>>,
     /// The counter's value when the topic's path was last looked at.
     seen: u64,
+    /// The last look at the path failed, or the counter was mapped anew: look again.
+    stale: bool,
 }
 
 impl Watch {
-    pub(super) fn new(trusted: TopicOwner) -> Watch {
-        Watch {
-            uid: trusted.uid(),
+    /// The watch of the counter of `uid` (`None`: any owner) in `root`, mapped now.
+    pub(super) fn new(root: &Path, uid: Option<u32>) -> Watch {
+        let mut watch = Watch {
+            uid,
             generation: None,
             seen: 0,
-        }
+            stale: true,
+        };
+        watch.map(root);
+        watch
     }
 
-    /// Whether the path may have changed since [`note`](Self::note): one atomic load when the
-    /// counter is mapped; else tries to map it (a syscall) and says yes.
+    /// Whether the path may have changed since [`note`](Self::note): `Some` with one atomic
+    /// load when the counter is mapped, `None` when there is no usable counter.
     #[inline]
-    pub(super) fn moved(&mut self, root: &Path) -> bool {
-        match &self.generation {
-            Some(g) => g.load() != self.seen,
-            None => {
-                self.map(root);
-                true
-            }
-        }
+    pub(super) fn moved(&self) -> Option<bool> {
+        self.generation
+            .as_ref()
+            .map(|g| self.stale || g.load() != self.seen)
     }
 
     /// Records the counter's value: call *before* looking at the path, so that a topic named
     /// after the look moves the counter past this value.
-    pub(super) fn note(&mut self, root: &Path) {
-        if self.generation.is_none() {
-            self.map(root);
-        }
+    pub(super) fn note(&mut self) {
         if let Some(g) = &self.generation {
             self.seen = g.load();
+            self.stale = false;
         }
     }
 
-    /// Maps the counter's file again if it was removed or replaced by hand.
+    /// The look at the path after [`note`](Self::note) failed: the next read looks again,
+    /// whether or not the counter moves.
+    pub(super) fn look_again(&mut self) {
+        self.stale = true;
+    }
+
+    /// The by-hand check (at most every 10 ms): maps the counter if there was none usable, or
+    /// again if its file was removed or replaced by hand. A new mapping's value says nothing
+    /// about the path: the next read looks.
     pub(super) fn recheck(&mut self, root: &Path) {
-        if let (Some(g), Some(uid)) = (&self.generation, self.uid)
-            && g.replaced(root, uid)
-        {
-            self.generation = Generation::shared(root, uid, uid == effective_uid(), true);
+        let Some(uid) = self.uid else { return };
+        match &self.generation {
+            Some(g) if !g.replaced(root, uid) => {}
+            Some(_) => {
+                self.generation = Generation::shared(root, uid, uid == effective_uid(), true);
+                self.stale = true;
+            }
+            None => self.map(root),
         }
     }
 
@@ -82,13 +100,14 @@ impl Watch {
             // A subscriber may create its own user's file (publishers of that user bump it);
             // another user's file only that user makes.
             self.generation = Generation::shared(root, uid, uid == effective_uid(), false);
+            self.stale = true;
         }
     }
 }
 
 impl<T: ShmMessage> Subscriber<T> {
     /// Attaches or reattaches when the state calls for it. While detached, that costs one
-    /// atomic load unless the topic directory changed.
+    /// atomic load unless the topic directory changed (one `open()` without a usable counter).
     #[inline]
     pub(super) fn attach_if_needed(&mut self) -> Result<(), SubscribeError> {
         match &self.state {
@@ -96,10 +115,10 @@ impl<T: ShmMessage> Subscriber<T> {
                 if self.recheck.due() {
                     self.watch.recheck(&self.root);
                 }
-                if self.watch.moved(&self.root) {
-                    self.attach()
-                } else {
+                if self.watch.moved() == Some(false) {
                     Ok(())
+                } else {
+                    self.attach()
                 }
             }
             // Replaced or removed by the library (or a damaged state word: then reopening
@@ -109,9 +128,10 @@ impl<T: ShmMessage> Subscriber<T> {
             }
             Attach::Ready(seg) | Attach::Mismatch(seg, _) => {
                 // A topic named in the directory since the last look: if this file was removed
-                // by hand and the topic made anew, follow at once.
-                if self.watch.moved(&self.root) {
-                    self.watch.note(&self.root);
+                // by hand and the topic made anew, follow at once. (Without a counter, the
+                // by-hand check in `read` notices within 10 ms.)
+                if self.watch.moved() == Some(true) {
+                    self.watch.note();
                     if seg.replaced_at(&self.path) {
                         return self.attach();
                     }
@@ -121,12 +141,21 @@ impl<T: ShmMessage> Subscriber<T> {
         }
     }
 
-    /// (Re)opens the topic file, replacing the current state.
+    /// (Re)opens the topic file, replacing the current state. If it fails, the next read
+    /// tries again (the error is reported each time, never turned into "no data").
     pub(crate) fn attach(&mut self) -> Result<(), SubscribeError> {
+        let result = self.try_attach();
+        if result.is_err() {
+            self.watch.look_again();
+        }
+        result
+    }
+
+    fn try_attach(&mut self) -> Result<(), SubscribeError> {
         self.state = Attach::Detached;
         self.cursor = None;
         // Before looking at the path: a topic named after this look moves the counter.
-        self.watch.note(&self.root);
+        self.watch.note();
         let file = match sys::open_existing(&self.path, false) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -135,7 +164,7 @@ impl<T: ShmMessage> Subscriber<T> {
         let meta = file
             .metadata()
             .map_err(|e| IoFailure::new(&self.path, "inspect", e))?;
-        if let Some(owner) = untrusted_by_subscriber(&meta, self.trusted) {
+        if let Some(owner) = untrusted_by_subscriber(&meta, self.trusted_uid) {
             return Err(SubscribeError::UntrustedOwner {
                 path: self.path.clone(),
                 owner,

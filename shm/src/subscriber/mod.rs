@@ -52,7 +52,10 @@ pub struct Subscriber<T: ShmMessage> {
     topic: TopicName,
     root: PathBuf,
     path: PathBuf,
+    /// Whose files it reads, as asked (for messages) and as a uid (`None`: anyone), resolved
+    /// once: a later `seteuid` does not change whom it trusts or which counter it watches.
     trusted: TopicOwner,
+    trusted_uid: Option<u32>,
     pub(crate) state: Attach,
     /// How a detached subscriber notices the topic's creation.
     watch: Watch,
@@ -155,8 +158,9 @@ impl<T: ShmMessage> SubscriberBuilder<T> {
             topic,
             path,
             trusted: self.owner,
+            trusted_uid: self.owner.uid(),
             state: Attach::Detached,
-            watch: Watch::new(self.owner),
+            watch: Watch::new(&root, self.owner.uid()),
             last: Last::default(),
             retries: 0,
             recheck: Recheck::default(),

@@ -6,7 +6,7 @@ use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, IntoRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Once;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 // ---------------------------------------------------------------------------------------------
 // fork() without exec: a child inherits the parent's publishers (memory and descriptors). Two
@@ -14,7 +14,30 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 // the topic locked after the parent exits. A `pthread_atfork` child handler therefore bumps a
 // generation counter (publishers refuse to publish when it changed) and points every
 // registered publisher descriptor at /dev/null, which drops the child's share of the lock.
+//
+// A descriptor must be registered from the moment it exists: the lock belongs to the open file
+// description, which a child forked between `open` and the registration would share unseen.
+// So opening and registering form a section that `fork` waits for (the prepare handler), and
+// sections wait while a `fork` is under way.
 // ---------------------------------------------------------------------------------------------
+
+/// Sections between opening a publisher's file and registering its descriptor, under way.
+static IN_SECTION: AtomicU32 = AtomicU32::new(0);
+/// A `fork` is under way: no section may start.
+static FORKING: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn before_fork() {
+    // Dekker with `open_registered`: the forking thread announces itself, then waits for the
+    // sections that did not see it; a section announces itself, then backs off if it sees it.
+    FORKING.store(true, Ordering::SeqCst);
+    while IN_SECTION.load(Ordering::SeqCst) != 0 {
+        std::thread::yield_now();
+    }
+}
+
+extern "C" fn after_fork_in_parent() {
+    FORKING.store(false, Ordering::SeqCst);
+}
 
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 /// Most publishers per process whose lock a forked child gives up; more still refuse to publish
@@ -26,6 +49,10 @@ static DEV_NULL: AtomicI32 = AtomicI32::new(-1);
 extern "C" fn after_fork_in_child() {
     // Async-signal-safe only: atomics and dup3.
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+    // A thread that entered a section and backed off may have left its count behind; no other
+    // thread exists in the child.
+    IN_SECTION.store(0, Ordering::SeqCst);
+    FORKING.store(false, Ordering::SeqCst);
     let null = DEV_NULL.load(Ordering::Relaxed);
     if null < 0 {
         return;
@@ -55,9 +82,15 @@ pub(crate) fn fork_generation() -> io::Result<u64> {
         {
             DEV_NULL.store(null.into_raw_fd(), Ordering::Relaxed);
         }
-        // SAFETY: registers a child handler that only does atomics and dup3; the function is
-        // `extern "C"` and lives for the whole program.
-        let r = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        // SAFETY: registers handlers that only do atomics, sched_yield and dup3; the functions
+        // are `extern "C"` and live for the whole program.
+        let r = unsafe {
+            libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_in_parent),
+                Some(after_fork_in_child),
+            )
+        };
         FAILED.store(r, Ordering::Relaxed);
     });
     match FAILED.load(Ordering::Relaxed) {
@@ -72,12 +105,36 @@ pub(crate) fn current_fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
 }
 
+/// Opens a publisher's file with `open` and registers its descriptor, in one section that no
+/// `fork` interrupts (see above). Also installs the fork handlers.
+pub(crate) fn open_registered<T>(
+    open: impl FnOnce() -> io::Result<(File, T)>,
+) -> io::Result<(GuardedFile, T)> {
+    fork_generation()?;
+    loop {
+        while FORKING.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        IN_SECTION.fetch_add(1, Ordering::SeqCst);
+        if !FORKING.load(Ordering::SeqCst) {
+            break;
+        }
+        IN_SECTION.fetch_sub(1, Ordering::SeqCst);
+    }
+    let opened = open().map(|(file, extra)| (GuardedFile::registered(file), extra));
+    IN_SECTION.fetch_sub(1, Ordering::SeqCst);
+    opened
+}
+
 /// A file whose descriptor a forked child gives up (see above) while it is registered: a
-/// publisher's topic file, registered before its lock is taken, so that no `fork` finds the lock
-/// taken and the descriptor unregistered. The registration ends before the descriptor is closed
-/// (a closed number can be reused by an unrelated file, which a child would then lose).
+/// publisher's topic file, registered from its opening ([`open_registered`]), so that no `fork`
+/// finds the descriptor unregistered. A locked file is unlocked, then unregistered, then closed:
+/// a child forked at any point of that holds no share of the lock, and a closed number (which
+/// an unrelated file may reuse) is never registered.
 pub(crate) struct GuardedFile {
     slot: Option<usize>,
+    /// Locked by this process in this fork generation (`u64::MAX`: not locked).
+    locked_in: u64,
     file: ManuallyDrop<File>,
 }
 
@@ -91,6 +148,7 @@ impl GuardedFile {
         });
         GuardedFile {
             slot,
+            locked_in: u64::MAX,
             file: ManuallyDrop::new(file),
         }
     }
@@ -99,8 +157,18 @@ impl GuardedFile {
     pub(crate) fn plain(file: File) -> GuardedFile {
         GuardedFile {
             slot: None,
+            locked_in: u64::MAX,
             file: ManuallyDrop::new(file),
         }
+    }
+
+    /// Takes the publisher lock; `false` if another description holds it.
+    pub(crate) fn lock(&mut self) -> io::Result<bool> {
+        let locked = super::try_lock_publisher(&self.file)?;
+        if locked {
+            self.locked_in = current_fork_generation();
+        }
+        Ok(locked)
     }
 }
 
@@ -119,6 +187,11 @@ impl From<File> for GuardedFile {
 
 impl Drop for GuardedFile {
     fn drop(&mut self) {
+        // Only in the process that locked it: a forked child whose descriptor was not
+        // redirected would otherwise release the parent's lock (it is the description's).
+        if self.locked_in == current_fork_generation() {
+            let _ = super::unlock_publisher(&self.file);
+        }
         if let Some(i) = self.slot {
             GUARDED[i].store(-1, Ordering::Relaxed);
         }

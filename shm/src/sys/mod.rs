@@ -16,7 +16,7 @@ pub(crate) use files::{
     create_unnamed, link_new, link_replace, names_file, open_existing, preallocate,
     reopen_for_mapping, reopen_writable,
 };
-pub(crate) use fork::{GuardedFile, current_fork_generation, fork_generation};
+pub(crate) use fork::{GuardedFile, current_fork_generation, fork_generation, open_registered};
 pub(crate) use futex::{futex_wait, futex_wake_all, heavy_fence, register_for_heavy_fences};
 pub(crate) use lock::{publisher_lock_held, try_lock_publisher, unlock_publisher};
 pub(crate) use process::{ProcessIdentity, process_is_running};

@@ -19,18 +19,21 @@ pub(crate) struct ProcessIdentity {
 
 impl ProcessIdentity {
     /// This process, read from `/proc` once per process (again in a child made by `fork`).
+    /// The cache's lock is never held while reading `/proc`, and only tried: a child forked
+    /// while another thread held it reads `/proc` instead of waiting forever.
     pub(crate) fn current() -> ProcessIdentity {
         static CACHE: std::sync::Mutex<Option<ProcessIdentity>> = std::sync::Mutex::new(None);
         let pid = std::process::id();
-        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        match &*cache {
-            Some(me) if me.pid == pid => me.clone(),
-            _ => {
-                let me = ProcessIdentity::read();
-                *cache = Some(me.clone());
-                me
-            }
+        if let Ok(cache) = CACHE.try_lock()
+            && let Some(me) = cache.as_ref().filter(|me| me.pid == pid)
+        {
+            return me.clone();
         }
+        let me = ProcessIdentity::read();
+        if let Ok(mut cache) = CACHE.try_lock() {
+            *cache = Some(me.clone());
+        }
+        me
     }
 
     fn read() -> ProcessIdentity {

@@ -7,7 +7,7 @@ TARGET_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 EXAMPLES_DIR = $(TARGET_DIR)/debug/examples
 
 .PHONY: test demo bench bench-rust bench-python fmt-check clippy rust-test python-test python-install examples clean \
-	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp lint-python
+	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp lint-python test-pythons wheel
 
 ## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), and
 ## the Python module built from scratch into .venv with its pytest suite (incl. Rust interop).
@@ -23,7 +23,7 @@ rust-test:
 	$(CARGO) test --locked
 
 ## The project's virtual environment, with the tools of python/requirements-dev.txt.
-$(VENV)/.ready: python/requirements-dev.txt
+$(VENV)/.ready: python/requirements-dev.txt python/requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
 	touch $@
@@ -128,6 +128,17 @@ test-repeat:
 test-repeat-mp: python-install examples
 	$(CARGO) build --locked -p shm-integration --tests
 	./scripts/repeat.sh $(REPEAT) $(LOAD) sh -c '$(CARGO) test --locked -q -p shm-integration --test multiprocess --test wait --test discovery --test ownership && cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) $(VENV_PYTHON) -m pytest -q tests/test_processes.py tests/test_wait.py tests/test_reliability.py tests/test_interop.py'
+
+## Every CPython the package claims (3.9 to 3.13 here): a wheel each, installed without Rust
+## into a fresh environment, and the whole pytest suite.
+test-pythons: $(VENV)/.ready examples
+	./scripts/test-pythons.sh
+
+## Wheels another machine installs without Rust (manylinux, for this machine's CPython, or every
+## interpreter listed in WHEEL_PYTHONS), in $(TARGET_DIR)/wheels.
+wheel: $(VENV)/.ready
+	cd python && $(abspath $(VENV))/bin/maturin build --release --locked -o $(TARGET_DIR)/wheels \
+	  $(foreach py,$(or $(WHEEL_PYTHONS),$(PYTHON)),-i $(py))
 
 clean:
 	$(CARGO) clean

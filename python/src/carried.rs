@@ -164,7 +164,7 @@ impl Carried for f64 {
             // An int subclass's own `__float__` could convert lossily; take its integer value
             // (`operator.index`), which is exact, as for other integer-like objects.
             let index = py.import("operator")?.getattr("index")?;
-            match index.call1((value,)) {
+            let integer = match index.call1((value,)) {
                 Ok(i) => i,
                 Err(e) if e.is_instance_of::<PyTypeError>(py) => {
                     return Err(wrong_type::<f64>(
@@ -174,6 +174,15 @@ impl Carried for f64 {
                     ));
                 }
                 Err(e) => return Err(e),
+            };
+            // Before Python 3.10, `operator.index` returns an int subclass as it is (its
+            // `__float__` would still be used): `int.__index__` gives the exact int.
+            if integer.is_exact_instance_of::<PyInt>() {
+                integer
+            } else {
+                py.get_type::<PyInt>()
+                    .getattr("__index__")?
+                    .call1((integer,))?
             }
         };
         integer.extract::<f64>().map_err(|e| {

@@ -39,15 +39,25 @@ impl Proc {
             use std::os::unix::process::CommandExt;
             cmd.uid(uid).gid(uid);
         }
-        let mut child = cmd
-            .args(args)
+        cmd.args(args)
             .envs(env.iter().copied())
             .env(shm::ROOT_ENV, root)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", exe.display()));
+            .stderr(Stdio::piped());
+        // A just-written executable can be "busy" for a moment: a process forked by another
+        // thread holds the writer's descriptor until it execs. Try again shortly.
+        let mut attempts = 0;
+        let mut child = loop {
+            match cmd.spawn() {
+                Ok(child) => break child,
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempts < 50 => {
+                    attempts += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("spawn {}: {e}", exe.display()),
+            }
+        };
         let (tx, rx) = channel();
         let out = child.stdout.take().expect("stdout");
         let err = child.stderr.take().expect("stderr");
@@ -197,9 +207,13 @@ impl Reachable {
     /// Copies `exe`; `Err` says why that was impossible (the caller skips its test with it).
     pub fn copy(exe: &Path) -> Result<Reachable, String> {
         use std::os::unix::fs::PermissionsExt;
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        // One directory per copy: tests of one binary run in parallel, and one must not
+        // overwrite (or remove) the copy another is running.
         let dir = std::env::temp_dir().join(format!(
-            "shm-test-exe.{}.{}",
+            "shm-test-exe.{}.{}.{}",
             std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             exe.file_name().and_then(|n| n.to_str()).unwrap_or("exe")
         ));
         let copy = || -> std::io::Result<PathBuf> {

@@ -72,6 +72,12 @@ extern crate self as shm;
 
 mod copy;
 mod discovery;
+pub mod dynamic;
+/// Looking at topic files without subscribing to them (what the `shm` tool lists and describes):
+/// read with `pread`, never mapped, and validated as a subscriber validates them.
+pub mod inspect {
+    pub use crate::segment::inspect::{Entry, TopicInfo, file_owner, inspect, list};
+}
 mod error;
 mod message;
 mod name;
@@ -86,8 +92,8 @@ mod topic;
 pub mod wait;
 
 pub use error::{
-    CreateError, FormatError, LookupError, NameError, PublishError, RecvError, RemoveError,
-    SchemaDecodeError, SchemaMismatch, SubscribeError,
+    CreateError, FormatError, InspectError, LookupError, NameError, PublishError, RecvError,
+    RemoveError, SchemaDecodeError, SchemaMismatch, SubscribeError, ValueError,
 };
 pub use message::ShmMessage;
 pub use name::{DEFAULT_ROOT, ROOT_ENV, TopicName, default_root};
@@ -122,8 +128,8 @@ pub mod prelude {
 pub mod __model {
     pub use crate::segment::header::{MAX_SEQ, STATE_LIVE, STATE_RETIRED};
     pub use crate::segment::ring::{
-        Cursor, SlotRead, TopicWords, TopicWordsMut, highest_stamped_seq, read_highest, read_next,
-        write,
+        Cursor, Located, SlotRead, TopicWords, TopicWordsMut, highest_stamped_seq, locate,
+        read_exact, read_highest, read_next, write,
     };
     pub use crate::segment::wake::{WakeWords, sleep, wake_ticket};
 }

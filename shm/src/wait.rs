@@ -13,10 +13,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::error::{IoFailure, RecvError, SubscribeError};
-use crate::message::ShmMessage;
+use crate::schema::TopicSchema;
 use crate::segment::{ReadOnly, STATE_LIVE, Segment};
-use crate::subscriber::{Attach, Mode};
-use crate::{Sample, Subscriber, sys};
+use crate::subscriber::{Attach, Core, Dst, Mode};
+use crate::{Sample, sys};
 
 /// How often a sleeping wait wakes up on its own to check that the publisher is alive and that
 /// the topic file was not removed or replaced by hand. Bounds how late such events are noticed
@@ -220,37 +220,32 @@ impl Sleeper {
     }
 }
 
-impl<T: ShmMessage> Subscriber<T> {
-    /// One step of a blocking wait: looks at the topic and either ends the wait (a new value,
-    /// or an error such as [`RecvError::Timeout`]) or returns a [`Sleeper`] to block on before
-    /// the next step. [`recv_timeout`](Subscriber::recv_timeout) is this in a loop; a caller
-    /// that must not hold the subscriber while blocked (a language binding releasing its
-    /// interpreter lock, a thread that checks a stop flag between steps) writes the loop itself.
-    ///
-    /// ```no_run
-    /// use shm::wait::{Wait, WaitStep};
-    /// # let mut subscriber = shm::Subscriber::<u64>::new("ticks")?;
-    /// let mut wait = Wait::for_next(Some(std::time::Duration::from_secs(1)));
-    /// let sample = loop {
-    ///     match subscriber.wait_step(&mut wait)? {
-    ///         WaitStep::Ready(sample) => break sample,
-    ///         WaitStep::Block(sleeper) => sleeper.block(), // at most 50 ms at a time
-    ///     }
-    /// };
-    /// # Ok::<(), shm::RecvError>(())
-    /// ```
-    pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<T>, RecvError> {
+/// What one step of a core wait decided: a value (read into the step's destination, with the
+/// schema it was read with), or a sleeper.
+pub(crate) enum Step {
+    Ready(Sample<()>, Arc<TopicSchema>),
+    Block(Sleeper),
+}
+
+impl Core {
+    /// One step of a blocking wait (see [`Subscriber::wait_step`](crate::Subscriber::wait_step)),
+    /// reading into `dst`.
+    pub(crate) fn wait_step(
+        &mut self,
+        wait: &mut Wait,
+        dst: &mut impl Dst,
+    ) -> Result<Step, RecvError> {
         // Read before looking at the topic: a wake-up after this point is not lost.
         let ticket = match &self.state {
-            Attach::Ready(seg) => Some((Arc::clone(seg), seg.wake_ticket())),
+            Attach::Ready(seg, _) => Some((Arc::clone(seg), seg.wake_ticket())),
             _ => None,
         };
         let mode = if wait.consume { Mode::Next } else { Mode::Peek };
-        let read = self.read(mode)?;
-        if let Some(sample) = read.sample {
-            return Ok(WaitStep::Ready(sample));
+        let read = self.read_raw(mode, dst)?;
+        if let Some((sample, schema)) = read.sample {
+            return Ok(Step::Ready(sample, schema));
         }
-        if let Attach::Ready(seg) = &self.state
+        if let Attach::Ready(seg, _) = &self.state
             && seg.publish_seq() > read.seen
         {
             // The header names a newer value than following the stamps found (a moment ago
@@ -266,9 +261,9 @@ impl<T: ShmMessage> Subscriber<T> {
         }
         // (A topic of another type made `read` fail above.)
         let seg = match &self.state {
-            Attach::Ready(seg) => Arc::clone(seg),
+            Attach::Ready(seg, _) => Arc::clone(seg),
             _ => {
-                return Ok(WaitStep::Block(Sleeper::pause(
+                return Ok(Step::Block(Sleeper::pause(
                     wait.deadline_ns.min(now + DETACHED_POLL_NS),
                 )));
             }
@@ -276,14 +271,14 @@ impl<T: ShmMessage> Subscriber<T> {
         let ticket = match ticket {
             Some((before, ticket)) if Arc::ptr_eq(&before, &seg) => ticket,
             // Attached to another file during this step: look at it again at once.
-            _ => return Ok(WaitStep::Block(Sleeper::pause(now))),
+            _ => return Ok(Step::Block(Sleeper::pause(now))),
         };
         if wait.spin_pending {
             wait.spin_pending = false;
             if self.spin_ns > 0 {
                 let spin = self.spin_ns.min(check_interval_ns());
                 let until = wait.deadline_ns.min(now.saturating_add(spin));
-                return Ok(WaitStep::Block(Sleeper::spin(seg, read.seen, until)));
+                return Ok(Step::Block(Sleeper::spin(seg, read.seen, until)));
             }
         }
         let woken = wait.last_ticket.is_some_and(|t| t != ticket);
@@ -293,7 +288,7 @@ impl<T: ShmMessage> Subscriber<T> {
             // wake this file's sleepers. Look at the path again at once.
             if seg.replaced_at(self.path()) {
                 self.attach()?;
-                return Ok(WaitStep::Block(Sleeper::pause(now)));
+                return Ok(Step::Block(Sleeper::pause(now)));
             }
             let alive = sys::publisher_lock_held(seg.file()).map_err(|e| {
                 SubscribeError::from(IoFailure::new(self.path(), "query the lock of", e))
@@ -303,8 +298,8 @@ impl<T: ShmMessage> Subscriber<T> {
             } else if wait.saw_alive {
                 // Its last value may have arrived between the read above and its exit: every
                 // value published before the lock was released is visible now.
-                if let Some(sample) = self.read(mode)?.sample {
-                    return Ok(WaitStep::Ready(sample));
+                if let Some((sample, schema)) = self.read_raw(mode, dst)?.sample {
+                    return Ok(Step::Ready(sample, schema));
                 }
                 return Err(RecvError::PublisherGone {
                     topic: self.topic().to_owned(),
@@ -314,8 +309,6 @@ impl<T: ShmMessage> Subscriber<T> {
         }
         wait.last_ticket = Some(ticket);
         let until = wait.deadline_ns.min(wait.next_check_ns);
-        Ok(WaitStep::Block(Sleeper::futex(
-            seg, ticket, read.seen, until,
-        )))
+        Ok(Step::Block(Sleeper::futex(seg, ticket, read.seen, until)))
     }
 }

@@ -10,6 +10,8 @@
 //! shm-test-helper hash      <kind>
 //! shm-test-helper creator   <kind>           # stdin: topic names; creates each, publishes once
 //! shm-test-helper last-words <kind> <topic>  # publish 1 value, then exit at once (no drop)
+//! shm-test-helper burst <kind> <topic> <buffer_num>  # stdin: counts; publishes each burst at full speed
+//! shm-test-helper flood <kind> <topic> <buffer_num> <millis>  # publishes at full speed
 //! shm-test-helper stress-write <kind> <topic> <millis>
 //! shm-test-helper stress-read  <kind> <topic> <millis>
 //! ```
@@ -333,6 +335,51 @@ fn last_words<T: Kind>(args: &[String]) {
     exit(0);
 }
 
+/// For each number `k` read from stdin: publishes `k` values as fast as it can, then prints
+/// `PUB <last seq>`.
+fn burst<T: Kind>(args: &[String]) {
+    let topic = arg(args, 2);
+    let buffer_num = num(args, 3) as usize;
+    let mut p = Publisher::<T>::builder(topic)
+        .buffer_num(buffer_num)
+        .create()
+        .unwrap_or_else(|e| fail(e, 3));
+    println!("READY {}", std::process::id());
+    for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+        let k: u64 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| fail("not a count", 2));
+        let mut last = 0;
+        for _ in 0..k {
+            last = p.publish(&T::make(p.next_seq()));
+        }
+        println!("PUB {last}");
+    }
+}
+
+/// Publishes as fast as it can for `millis` ms with `buffer_num` slots; prints `FIRST <seq>`
+/// after the first value, `DONE <last seq>` at the end.
+fn flood<T: Kind>(args: &[String]) {
+    let topic = arg(args, 2);
+    let buffer_num = num(args, 3) as usize;
+    let millis = num(args, 4);
+    let mut p = Publisher::<T>::builder(topic)
+        .buffer_num(buffer_num)
+        .create()
+        .unwrap_or_else(|e| fail(e, 3));
+    let first = p.publish(&T::make(p.next_seq()));
+    println!("FIRST {first}");
+    let end = Instant::now() + Duration::from_millis(millis);
+    let mut last = first;
+    while Instant::now() < end {
+        for _ in 0..64 {
+            last = p.publish(&T::make(p.next_seq()));
+        }
+    }
+    println!("DONE {last}");
+}
+
 fn hash<T: Kind>(_: &[String]) {
     println!("HASH {:#018x}", T::SCHEMA.hash());
 }
@@ -349,6 +396,8 @@ fn dispatch<T: Kind>(args: &[String]) {
         "hash" => hash::<T>(args),
         "creator" => creator::<T>(args),
         "last-words" => last_words::<T>(args),
+        "burst" => burst::<T>(args),
+        "flood" => flood::<T>(args),
         other => fail(format!("unknown command {other}"), 2),
     }
 }

@@ -5,7 +5,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::NameError;
-use super::{FormatError, write_io};
+use super::{FormatError, ValueError, write_io};
 use crate::owner::{FileOwner, OwnerInfo};
 
 /// Errors of [`Publisher`](crate::Publisher) creation.
@@ -140,6 +140,15 @@ pub enum PublishError {
     /// The topic's sequence numbers reached 2^62 (`docs/FORMAT.md`, `MAX_SEQ`): a file taken
     /// over with numbers that high was damaged or forged, no publisher counts that far.
     SequenceExhausted,
+    /// Bytes given to an untyped publisher are not one value's worth.
+    WrongSize {
+        /// The message type's size.
+        expected: usize,
+        /// The bytes given.
+        given: usize,
+    },
+    /// Bytes or a value given to an untyped publisher are not a value of its type.
+    InvalidValue(ValueError),
 }
 
 impl fmt::Display for PublishError {
@@ -151,6 +160,11 @@ impl fmt::Display for PublishError {
             PublishError::SequenceExhausted => f.write_str(
                 "the topic's sequence numbers reached 2^62, which no publisher reaches: the file was damaged; remove the topic (shm::remove_topic) and publish again",
             ),
+            PublishError::WrongSize { expected, given } => write!(
+                f,
+                "{given} byte(s) given where a value of the topic's type has {expected}; publish exactly one value's bytes"
+            ),
+            PublishError::InvalidValue(e) => e.fmt(f),
         }
     }
 }

@@ -194,3 +194,34 @@ impl fmt::Display for SchemaDecodeError {
 }
 
 impl std::error::Error for SchemaDecodeError {}
+
+/// A value that does not fit a message type: which part of it, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ValueError {
+    /// The part (`pose.position[2]`; empty for the whole value).
+    pub path: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl ValueError {
+    pub(crate) fn new(path: impl Into<String>, problem: impl Into<String>) -> ValueError {
+        ValueError {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "value: {}", self.problem)
+        } else {
+            write!(f, "field `{}`: {}", self.path, self.problem)
+        }
+    }
+}
+
+impl std::error::Error for ValueError {}

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use super::write_io;
+use super::{FormatError, write_io};
 use crate::owner::{FileOwner, OwnerInfo};
 
 /// Why a topic name was refused.
@@ -157,3 +157,55 @@ impl fmt::Display for RemoveError {
 }
 
 impl std::error::Error for RemoveError {}
+
+/// Why a file could not be described as a topic (`shm::inspect`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InspectError {
+    /// The topic name is invalid.
+    InvalidName(NameError),
+    /// No file at the topic's path.
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is not a valid topic.
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: FormatError,
+    },
+    /// Another I/O error.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for InspectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InspectError::InvalidName(e) => e.fmt(f),
+            InspectError::Missing { path } => write!(
+                f,
+                "{} does not exist: no topic of that name here (is it the right root?)",
+                path.display()
+            ),
+            InspectError::Format { path, source } => {
+                write!(f, "{}: {source}; {}", path.display(), source.remedy())
+            }
+            InspectError::Io {
+                path,
+                action,
+                source,
+            } => write_io(f, path, action, source),
+        }
+    }
+}
+
+impl std::error::Error for InspectError {}

@@ -20,8 +20,8 @@ use std::io;
 use std::path::PathBuf;
 
 pub use create::{CreateError, PublishError};
-pub use format::{FormatError, SchemaDecodeError, SchemaMismatch};
-pub use manage::{LookupError, NameError, RemoveError};
+pub use format::{FormatError, SchemaDecodeError, SchemaMismatch, ValueError};
+pub use manage::{InspectError, LookupError, NameError, RemoveError};
 pub use subscribe::{RecvError, SubscribeError};
 
 /// "could not <action> <path>: <error>", with advice for the cause.

@@ -44,6 +44,15 @@ pub enum SubscribeError {
         /// Sequence number of the rejected value.
         seq: u64,
     },
+    /// A caller's buffer is not one value's size; nothing was read into it.
+    WrongBufferSize {
+        /// The topic.
+        topic: String,
+        /// The size of a value of the topic's type.
+        needed: usize,
+        /// The buffer's size.
+        given: usize,
+    },
     /// The publisher overwrote the slot being read on every attempt.
     Contended {
         /// The topic.
@@ -98,6 +107,14 @@ impl fmt::Display for SubscribeError {
             SubscribeError::InvalidValue { topic, seq } => write!(
                 f,
                 "value {seq} on topic '{topic}' is not a valid value of this type (a bool byte is neither 0 nor 1); the writer is not a well-behaved publisher of this type"
+            ),
+            SubscribeError::WrongBufferSize {
+                topic,
+                needed,
+                given,
+            } => write!(
+                f,
+                "topic '{topic}': a value is {needed} bytes, the buffer given has {given}; pass a buffer of exactly one value's size"
             ),
             SubscribeError::Contended { topic, attempts } => write!(
                 f,

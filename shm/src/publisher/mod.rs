@@ -3,22 +3,21 @@
 //! `create.rs`.
 
 mod builder;
+mod core;
 mod create;
 
+pub(crate) use self::core::{PubOptions, PublisherCore};
 pub use builder::PublisherBuilder;
+pub(crate) use builder::publisher_options;
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
-use crate::discovery::Generation;
 use crate::error::{CreateError, PublishError};
 use crate::message::ShmMessage;
-use crate::name::TopicName;
 use crate::owner::OwnerInfo;
-use crate::segment::{MAX_SEQ, MAX_SLOTS, ReadWrite, Segment};
-use crate::sys;
+use crate::segment::MAX_SLOTS;
 
 /// Default number of slots in a topic's ring (the seed's `buffer_num=3`).
 pub const DEFAULT_BUFFER_NUM: usize = 3;
@@ -44,19 +43,7 @@ pub const DEFAULT_MODE: u32 = 0o600;
 /// # Ok::<(), shm::CreateError>(())
 /// ```
 pub struct Publisher<T: ShmMessage> {
-    seg: Segment<ReadWrite>,
-    topic: TopicName,
-    path: PathBuf,
-    next_seq: u64,
-    /// `next_seq % slot_count`, kept up to date without a division.
-    next_slot: u32,
-    slot_count: u32,
-    timestamps: Timestamps,
-    takeover: Option<Takeover>,
-    fork_generation: u64,
-    /// The user's generation file this publisher announced its topic to, kept mapped while it
-    /// lives so that creating many topics maps it once.
-    _generation: Option<Arc<Generation>>,
+    core: PublisherCore,
     _type: PhantomData<fn(&T)>,
 }
 
@@ -108,11 +95,7 @@ impl<T: ShmMessage> Publisher<T> {
     /// ```
     pub fn builder(topic: &str) -> PublisherBuilder<T> {
         PublisherBuilder {
-            topic: topic.to_owned(),
-            buffer_num: DEFAULT_BUFFER_NUM,
-            mode: None,
-            root: None,
-            timestamps: Timestamps::Precise,
+            options: PubOptions::new(topic),
             _type: PhantomData,
         }
     }
@@ -137,85 +120,51 @@ impl<T: ShmMessage> Publisher<T> {
     /// a damaged file's numbers ran out ([`PublishError::SequenceExhausted`]).
     #[inline]
     pub fn try_publish(&mut self, value: &T) -> Result<u64, PublishError> {
-        if sys::current_fork_generation() != self.fork_generation {
-            return Err(PublishError::ForkedProcess);
-        }
-        if self.next_seq > MAX_SEQ {
-            return Err(PublishError::SequenceExhausted);
-        }
-        let (seq, slot) = (self.next_seq, self.next_slot);
-        self.next_seq = seq.wrapping_add(1);
-        self.next_slot = if slot + 1 == self.slot_count {
-            0
-        } else {
-            slot + 1
-        };
-        let now = match self.timestamps {
-            Timestamps::Precise => sys::monotonic_ns(),
-            Timestamps::Coarse => sys::monotonic_coarse_ns(),
-        };
-        // SAFETY: `value` is a `T`, whose `size_of::<T>() == elem_size` bytes are all
-        // initialised (ShmMessage guarantees no padding); `slot` is `seq % slot_count`;
-        // `1 <= seq <= MAX_SEQ` (numbers start at 1 or after a validated last number, and were
-        // checked above); this process holds the publisher lock.
-        unsafe {
-            self.seg
-                .write_slot(slot, seq, now, (value as *const T).cast::<u8>())
-        };
-        Ok(seq)
+        // SAFETY: `value` is a `T`, whose `size_of::<T>()` bytes (the schema's size) are all
+        // initialised (ShmMessage guarantees no padding) and form a valid value.
+        unsafe { self.core.publish_raw((value as *const T).cast::<u8>()) }
     }
 
     /// The topic name.
     pub fn topic(&self) -> &str {
-        self.topic.as_str()
+        self.core.topic()
     }
 
     /// The topic file.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.core.path()
     }
 
     /// Number of slots in the ring.
     pub fn buffer_num(&self) -> usize {
-        self.seg.layout().slot_count as usize
+        self.core.buffer_num()
     }
 
     /// The sequence number the next `publish` will return.
     pub fn next_seq(&self) -> u64 {
-        self.next_seq
+        self.core.next_seq()
     }
 
     /// What this publisher took over, if the topic existed.
     pub fn takeover(&self) -> Option<&Takeover> {
-        self.takeover.as_ref()
-    }
-}
-
-impl<T: ShmMessage> Drop for Publisher<T> {
-    /// Gives the topic up: releases the publisher lock (the file and its last value stay, for
-    /// subscribers and for the next publisher) and wakes subscribers blocked in a wait, which
-    /// then report the publisher gone. In a forked child the lock is the parent's: left alone.
-    fn drop(&mut self) {
-        if sys::current_fork_generation() == self.fork_generation {
-            self.seg.release();
-        }
+        self.core.takeover()
     }
 }
 
 #[cold]
 #[inline(never)]
-fn publish_refused(e: PublishError) -> ! {
+pub(crate) fn publish_refused(e: PublishError) -> ! {
     panic!("{e}")
 }
 
 impl<T: ShmMessage> fmt::Debug for Publisher<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Publisher")
-            .field("topic", &self.topic.as_str())
+            .field("topic", &self.topic())
             .field("type", &T::SCHEMA.type_name())
             .field("buffer_num", &self.buffer_num())
-            .field("next_seq", &self.next_seq)
-            .field("path", &self.path)
+            .field("next_seq", &self.next_seq())
+            .field("path", &self.path())
             .finish()
     }
 }

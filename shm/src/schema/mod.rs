@@ -14,6 +14,7 @@ mod diff;
 mod hash;
 #[cfg(test)]
 mod tests;
+mod topic;
 
 pub use crate::error::SchemaDecodeError;
 pub use desc::{DescKind, FieldDesc, SchemaDesc};
@@ -21,6 +22,7 @@ pub use diff::MAX_DIFFERENCES;
 pub(crate) use hash::FNV_OFFSET;
 pub use hash::schema_hash_of_encoding;
 use hash::{hash_finish, hash_node};
+pub use topic::TopicSchema;
 
 /// A primitive (leaf) type of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,31 +267,5 @@ impl Schema {
     /// The canonical encoding (what the topic header stores); its FNV-1a 64 is [`hash`](Self::hash).
     pub fn encode(&self) -> Vec<u8> {
         SchemaDesc::from_schema(self).encode()
-    }
-
-    /// Whether `bytes` (exactly `size()` bytes of a consistent copy) hold a valid value: every
-    /// `bool` is 0 or 1. Types without `bool` accept everything.
-    pub(crate) fn bytes_valid(&self, bytes: &[u8]) -> bool {
-        if !self.needs_validation {
-            return true;
-        }
-        match self.kind {
-            SchemaKind::Primitive(Primitive::Bool) => bytes.first().is_some_and(|b| *b <= 1),
-            SchemaKind::Primitive(_) => true,
-            SchemaKind::Struct(fields) => fields.iter().all(|f| {
-                let end = f.offset + f.ty.size;
-                bytes
-                    .get(f.offset..end)
-                    .is_some_and(|b| f.ty.bytes_valid(b))
-            }),
-            SchemaKind::Array { elem, len } => {
-                let n = elem.size;
-                if n == 0 {
-                    return true;
-                }
-                bytes.len() >= n * len
-                    && bytes.chunks_exact(n).take(len).all(|b| elem.bytes_valid(b))
-            }
-        }
     }
 }

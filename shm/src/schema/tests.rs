@@ -236,10 +236,12 @@ fn bool_validation() {
     static FLAGS: [Field; 2] = [Field::__new("a", 0, &BOOL), Field::__new("b", 1, &BOOL)];
     let s = Schema::__structure("Flags", 2, 1, &FLAGS);
     assert!(s.needs_validation());
-    assert!(s.bytes_valid(&[0, 1]));
-    assert!(!s.bytes_valid(&[0, 2]));
+    let t = TopicSchema::of(&s);
+    assert!(t.is_valid(&[0, 1]));
+    assert!(!t.is_valid(&[0, 2]));
     let arr = Schema::array(&BOOL, 4, 4, 1);
-    assert!(arr.bytes_valid(&[1, 1, 0, 1]));
-    assert!(!arr.bytes_valid(&[1, 1, 0, 9]));
+    let t = TopicSchema::of(&arr);
+    assert!(t.is_valid(&[1, 1, 0, 1]));
+    assert!(!t.is_valid(&[1, 1, 0, 9]));
     assert!(!pose("Pose", &XYZ).needs_validation());
 }

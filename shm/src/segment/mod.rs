@@ -8,6 +8,7 @@
 
 mod claim;
 pub(crate) mod header;
+pub(crate) mod inspect;
 pub(crate) mod ring;
 pub(crate) mod wake;
 
@@ -24,7 +25,7 @@ use zerocopy::{FromBytes, IntoBytes};
 use crate::copy;
 use crate::error::{FormatError, IoFailure};
 use crate::owner::OwnerInfo;
-use crate::schema::{SchemaDesc, schema_hash_of_encoding};
+use crate::schema::{SchemaDesc, TopicSchema, schema_hash_of_encoding};
 use crate::sys::{GuardedFile, ProcessIdentity};
 
 pub(crate) use claim::{Claim, LockedFile, claim};
@@ -35,7 +36,7 @@ pub(crate) use header::{
 use header::{
     OFF_OWNER_COUNT, OFF_OWNER_NAME, OFF_OWNER_PID, OFF_OWNER_START, OFF_PUBLISH_SEQ, OFF_STATE,
 };
-pub(crate) use ring::{Cursor, SlotRead};
+pub(crate) use ring::{Cursor, Located, SlotRead};
 
 /// Access mode of a mapping, as a type: writes exist only on `Segment<ReadWrite>`.
 pub(crate) trait Access {
@@ -205,12 +206,17 @@ impl<A: Access> Segment<A> {
         out
     }
 
-    /// The stored schema, decoded.
-    pub(crate) fn schema_desc(&self) -> Result<SchemaDesc, FormatError> {
-        let desc =
-            SchemaDesc::decode(&self.schema_bytes()).map_err(|e| FormatError::SchemaCorrupt {
+    /// The stored schema, decoded and checked against the header.
+    pub(crate) fn topic_schema(&self) -> Result<TopicSchema, FormatError> {
+        let schema =
+            TopicSchema::decode(&self.schema_bytes()).map_err(|e| FormatError::SchemaCorrupt {
                 detail: e.to_string(),
             })?;
+        self.check_schema_size(schema.desc())?;
+        Ok(schema)
+    }
+
+    fn check_schema_size(&self, desc: &SchemaDesc) -> Result<(), FormatError> {
         if desc.size != self.layout.elem_size || desc.align != self.layout.elem_align {
             return Err(FormatError::SchemaCorrupt {
                 detail: format!(
@@ -219,6 +225,16 @@ impl<A: Access> Segment<A> {
                 ),
             });
         }
+        Ok(())
+    }
+
+    /// The stored schema, decoded.
+    pub(crate) fn schema_desc(&self) -> Result<SchemaDesc, FormatError> {
+        let desc =
+            SchemaDesc::decode(&self.schema_bytes()).map_err(|e| FormatError::SchemaCorrupt {
+                detail: e.to_string(),
+            })?;
+        self.check_schema_size(&desc)?;
         Ok(desc)
     }
 

@@ -142,8 +142,20 @@ pub unsafe fn write<M: TopicWordsMut>(
     }
 }
 
-/// One attempt to copy the newest value into `dst`, starting from `cursor` (the newest value
-/// this reader found before in this segment; `None` at first), which it advances.
+/// Where the newest value is, as [`locate`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum Located {
+    /// Nothing was ever published in this segment.
+    Empty,
+    /// The newest complete value has this sequence number and lives in this slot.
+    At(u64, u32),
+    /// The header names a sequence number no publisher can have written: a damaged file.
+    Corrupt(u64),
+}
+
+/// The newest value, starting from `cursor` (the newest value this reader found before in this
+/// segment; `None` at first), without copying it.
 ///
 /// Values are written to consecutive slots with stamps `seq << 1`, so from the cursor the reader
 /// follows the slots whose stamps carry the next sequence numbers: the newest complete value is
@@ -153,8 +165,37 @@ pub unsafe fn write<M: TopicWordsMut>(
 /// lapped the ring since, it starts from the publish sequence and follows the stamps after it
 /// too: a publisher killed between completing a slot and naming it there leaves that slot one
 /// after it, and every read must return that value, not only those that happen to follow.
-/// Either way the slot's stamp must be exactly `seq << 1` (complete, and not a lap later) before
-/// and after the copy.
+#[inline]
+#[doc(hidden)]
+pub fn locate<M: TopicWords>(m: &M, cursor: Option<Cursor>) -> Located {
+    if let Some(found) = cursor.and_then(|c| follow(m, c)) {
+        return Located::At(found.0, found.1);
+    }
+    // Orders the stamps `follow` saw before this load: a stamp of value `v` is stored
+    // (release) after `publish_seq = v - 1`, so having seen it, this load returns at least
+    // `v - 1`, never an older number (or 0) than a value this reader returned. (Found by the
+    // loom model: without it a weakly ordered CPU may read "no value" here after a value.) An
+    // odd stamp of value `w` a lap later is covered by the release fence of the write before
+    // it: `publish_seq >= w - 2 >= c + n - 1`.
+    M::fence_before_fallback();
+    let named = m.publish_seq();
+    M::fence(Ordering::Acquire);
+    if named > MAX_SEQ {
+        return Located::Corrupt(named);
+    }
+    let index = (named % u64::from(m.slot_count())) as u32;
+    match follow(m, Cursor { seq: named, index }) {
+        Some((0, _)) => Located::Empty,
+        Some((seq, index)) => Located::At(seq, index),
+        // Lapped (or being lapped) since the publish sequence was stored: its own slot holds a
+        // later value now, which the stamp check of the copy sees.
+        None if named == 0 => Located::Empty,
+        None => Located::At(named, index),
+    }
+}
+
+/// One attempt to copy the newest value into `dst`: [`locate`], then the seqlock copy; on
+/// success the cursor moves to that value.
 ///
 /// # Safety
 /// `dst` is valid for writes of one value and is not shared memory.
@@ -165,32 +206,10 @@ pub unsafe fn read_next<M: TopicWords>(
     cursor: &mut Option<Cursor>,
     dst: *mut u8,
 ) -> SlotRead {
-    let found = cursor.and_then(|c| follow(m, c));
-    let (seq, index) = match found {
-        Some(found) => found,
-        None => {
-            // Orders the stamps `follow` saw before this load: a stamp of value `v` is stored
-            // (release) after `publish_seq = v - 1`, so having seen it, this load returns at
-            // least `v - 1`, never an older number (or 0) than a value this reader returned.
-            // (Found by the loom model: without it a weakly ordered CPU may read "no value"
-            // here after a value.) An odd stamp of value `w` a lap later is covered by the
-            // release fence of the write before it: `publish_seq >= w - 2 >= c + n - 1`.
-            M::fence_before_fallback();
-            let named = m.publish_seq();
-            M::fence(Ordering::Acquire);
-            if named > MAX_SEQ {
-                return SlotRead::Corrupt { publish_seq: named };
-            }
-            let index = (named % u64::from(m.slot_count())) as u32;
-            match follow(m, Cursor { seq: named, index }) {
-                Some((0, _)) => return SlotRead::Empty,
-                Some(found) => found,
-                // Lapped (or being lapped) since the publish sequence was stored: its own slot
-                // holds a later value now, which the stamp check below sees.
-                None if named == 0 => return SlotRead::Empty,
-                None => (named, index),
-            }
-        }
+    let (seq, index) = match locate(m, *cursor) {
+        Located::At(seq, index) => (seq, index),
+        Located::Empty => return SlotRead::Empty,
+        Located::Corrupt(publish_seq) => return SlotRead::Corrupt { publish_seq },
     };
     // SAFETY: the caller's contract.
     match unsafe { read_slot(m, index, seq, dst) } {
@@ -200,6 +219,19 @@ pub unsafe fn read_next<M: TopicWords>(
         }
         None => SlotRead::Retry,
     }
+}
+
+/// Copies value `seq` into `dst` if its slot still holds it (not overwritten by a later lap, and
+/// not being written): `Some(publish time)`, or `None` if it is gone.
+///
+/// # Safety
+/// As [`read_next`].
+#[inline]
+#[doc(hidden)]
+pub unsafe fn read_exact<M: TopicWords>(m: &M, seq: u64, dst: *mut u8) -> Option<u64> {
+    let index = (seq % u64::from(m.slot_count())) as u32;
+    // SAFETY: the caller's contract.
+    unsafe { read_slot(m, index, seq, dst) }
 }
 
 /// From `from`, the newest value reachable by following consecutive stamps (`from` itself if the
@@ -301,6 +333,20 @@ impl<A: Access> Segment<A> {
     pub(crate) unsafe fn read_next(&self, cursor: &mut Option<Cursor>, dst: *mut u8) -> SlotRead {
         // SAFETY: the caller's contract.
         unsafe { read_next(self, cursor, dst) }
+    }
+
+    /// See [`locate`].
+    pub(crate) fn locate(&self, cursor: Option<Cursor>) -> Located {
+        locate(self, cursor)
+    }
+
+    /// See [`read_exact`].
+    ///
+    /// # Safety
+    /// As [`Segment::read_next`].
+    pub(crate) unsafe fn read_exact(&self, seq: u64, dst: *mut u8) -> Option<u64> {
+        // SAFETY: the caller's contract.
+        unsafe { read_exact(self, seq, dst) }
     }
 
     /// See [`highest_stamped_seq`].

@@ -6,12 +6,11 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::Subscriber;
+use super::core::{Core, Expect};
 use crate::discovery::Generation;
 use crate::error::{FormatError, IoFailure, SchemaMismatch, SubscribeError};
-use crate::message::ShmMessage;
 use crate::owner::{effective_uid, untrusted_by_subscriber};
-use crate::schema::SchemaDesc;
+use crate::schema::TopicSchema;
 use crate::segment::{OpenFailure, ReadOnly, STATE_LIVE, STATE_RETIRED, Segment};
 use crate::sys;
 
@@ -21,8 +20,9 @@ pub(crate) enum Attach {
     Detached,
     /// The topic carries another type; kept to notice when it is replaced.
     Mismatch(Arc<Segment<ReadOnly>>, Box<SchemaMismatch>),
-    /// Attached to a topic of our type (shared with the sleepers of blocking waits).
-    Ready(Arc<Segment<ReadOnly>>),
+    /// Attached to a topic of the expected type (the segment shared with the sleepers of
+    /// blocking waits), with the schema its values are read with.
+    Ready(Arc<Segment<ReadOnly>>, Arc<TopicSchema>),
 }
 
 /// The generation counter a subscriber watches (see [`crate::discovery`]): the one of the user
@@ -105,7 +105,7 @@ impl Watch {
     }
 }
 
-impl<T: ShmMessage> Subscriber<T> {
+impl Core {
     /// Attaches or reattaches when the state calls for it. While detached, that costs one
     /// atomic load unless the topic directory changed (one `open()` without a usable counter).
     #[inline]
@@ -123,10 +123,10 @@ impl<T: ShmMessage> Subscriber<T> {
             }
             // Replaced or removed by the library (or a damaged state word: then reopening
             // reports it).
-            Attach::Ready(seg) | Attach::Mismatch(seg, _) if seg.state() != STATE_LIVE => {
+            Attach::Ready(seg, _) | Attach::Mismatch(seg, _) if seg.state() != STATE_LIVE => {
                 self.attach()
             }
-            Attach::Ready(seg) | Attach::Mismatch(seg, _) => {
+            Attach::Ready(seg, _) | Attach::Mismatch(seg, _) => {
                 // A topic named in the directory since the last look: if this file was removed
                 // by hand and the topic made anew, follow at once. (Without a counter, the
                 // by-hand check in `read` notices within 10 ms.)
@@ -186,44 +186,61 @@ impl<T: ShmMessage> Subscriber<T> {
             // absent; the removal moves the counter once done.
             return Ok(());
         }
-        if seg.schema_hash() != T::SCHEMA.hash() {
-            let mismatch = self.mismatch(&seg)?;
-            self.state = Attach::Mismatch(Arc::new(seg), Box::new(mismatch));
-            return Ok(());
-        }
-        let l = seg.layout();
-        if l.elem_size != size_of::<T>() as u64 || l.elem_align != align_of::<T>() as u64 {
-            return Err(SubscribeError::Format {
-                path: self.path.clone(),
-                source: FormatError::Inconsistent {
-                    field: "elem_size",
-                    detail: format!(
-                        "{} bytes aligned to {} for a schema that needs {} aligned to {}",
-                        l.elem_size,
-                        l.elem_align,
-                        size_of::<T>(),
-                        align_of::<T>()
-                    ),
-                },
-            });
-        }
-        self.state = Attach::Ready(Arc::new(seg));
+        let schema = match &self.expect {
+            Expect::Exactly(schema) if seg.schema_hash() != schema.hash() => {
+                let mismatch = self.mismatch(&seg, schema)?;
+                self.state = Attach::Mismatch(Arc::new(seg), Box::new(mismatch));
+                return Ok(());
+            }
+            Expect::Exactly(schema) => {
+                let l = seg.layout();
+                if l.elem_size != schema.size() as u64 || l.elem_align != schema.align() as u64 {
+                    return Err(SubscribeError::Format {
+                        path: self.path.clone(),
+                        source: FormatError::Inconsistent {
+                            field: "elem_size",
+                            detail: format!(
+                                "{} bytes aligned to {} for a schema that needs {} aligned to {}",
+                                l.elem_size,
+                                l.elem_align,
+                                schema.size(),
+                                schema.align()
+                            ),
+                        },
+                    });
+                }
+                schema.clone()
+            }
+            Expect::Any => {
+                Arc::new(
+                    seg.topic_schema()
+                        .map_err(|source| SubscribeError::Format {
+                            path: self.path.clone(),
+                            source,
+                        })?,
+                )
+            }
+        };
+        self.state = Attach::Ready(Arc::new(seg), schema);
         Ok(())
     }
 
-    fn mismatch(&self, seg: &Segment<ReadOnly>) -> Result<SchemaMismatch, SubscribeError> {
+    fn mismatch(
+        &self,
+        seg: &Segment<ReadOnly>,
+        ours: &TopicSchema,
+    ) -> Result<SchemaMismatch, SubscribeError> {
         let topic_desc = seg.schema_desc().map_err(|source| SubscribeError::Format {
             path: self.path.clone(),
             source,
         })?;
-        let ours = SchemaDesc::from_schema(T::SCHEMA);
         Ok(SchemaMismatch {
             topic: self.topic.as_str().to_owned(),
             topic_type: topic_desc.type_name(),
             topic_hash: seg.schema_hash(),
             expected_type: ours.type_name(),
-            expected_hash: T::SCHEMA.hash(),
-            differences: topic_desc.differences(&ours),
+            expected_hash: ours.hash(),
+            differences: topic_desc.differences(ours.desc()),
         })
     }
 }

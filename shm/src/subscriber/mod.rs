@@ -1,30 +1,28 @@
-//! The subscribing side of a topic: the type, its builder and its public reads. Attaching to
-//! the topic file is in [`attach`], one read in [`read`], and the blocking wait's step next to
+//! The subscribing side of a topic. [`Subscriber<T>`] is the typed face of an untyped core
+//! (`core.rs`) that [`AnySubscriber`](crate::dynamic::AnySubscriber) shares: attaching to the
+//! topic file is in `attach.rs`, reading in `read.rs`, and the blocking wait's step next to
 //! [`Wait`](crate::wait::Wait) in `wait.rs`.
 
 mod attach;
+mod core;
 mod read;
 mod sample;
 
 use std::fmt;
-use std::io;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::{IoFailure, RecvError, SubscribeError};
+use crate::error::{RecvError, SubscribeError};
 use crate::message::ShmMessage;
-use crate::name::{TopicName, default_root};
-use crate::owner::TopicOwner;
-use crate::segment::Cursor;
-use crate::sys;
-use crate::wait::{DEFAULT_SPIN, Wait, WaitStep};
+use crate::schema::TopicSchema;
+use crate::wait::{Step, Wait, WaitStep};
 
+pub(crate) use self::core::{Core, Expect, Options};
 pub(crate) use attach::Attach;
-use attach::Watch;
-pub(crate) use read::Mode;
-use read::{Last, Recheck};
+pub(crate) use read::{BatchDst, Dst, Mode};
 pub use sample::{Sample, Timestamp};
 
 /// Reads values of `T` from one topic.
@@ -49,134 +47,122 @@ pub use sample::{Sample, Timestamp};
 /// # Ok::<(), shm::SubscribeError>(())
 /// ```
 pub struct Subscriber<T: ShmMessage> {
-    topic: TopicName,
-    root: PathBuf,
-    path: PathBuf,
-    /// Whose files it reads, as asked (for messages) and as a uid (`None`: anyone), resolved
-    /// once: a later `seteuid` does not change whom it trusts or which counter it watches.
-    trusted: TopicOwner,
-    trusted_uid: Option<u32>,
-    pub(crate) state: Attach,
-    /// How a detached subscriber notices the topic's creation.
-    watch: Watch,
-    /// The last value returned.
-    last: Last,
-    retries: u64,
-    recheck: Recheck,
-    /// Where this subscriber last found the newest value in the attached file.
-    pub(crate) cursor: Option<Cursor>,
-    /// Values published longer ago than this (ns) are not returned.
-    max_age_ns: Option<u64>,
-    pub(crate) spin_ns: u64,
+    core: Core,
     _type: PhantomData<fn() -> T>,
 }
 
 /// Options for opening a [`Subscriber`]; see [`Subscriber::builder`].
 #[must_use = "call .open() to open the subscriber"]
 pub struct SubscriberBuilder<T: ShmMessage> {
-    topic: String,
-    root: Option<PathBuf>,
-    owner: TopicOwner,
-    max_age: Option<Duration>,
-    spin: Duration,
+    options: Options,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T: ShmMessage> fmt::Debug for SubscriberBuilder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SubscriberBuilder")
-            .field("topic", &self.topic)
+            .field("options", &self.options)
             .field("type", &T::SCHEMA.type_name())
-            .field("root", &self.root)
-            .field("owner", &self.owner)
-            .field("max_age", &self.max_age)
-            .field("spin", &self.spin)
             .finish()
     }
 }
 
+/// The builder methods both subscriber builders have (this one and
+/// [`AnySubscriberBuilder`](crate::dynamic::AnySubscriberBuilder)), written once.
+macro_rules! subscriber_options {
+    () => {
+        /// Values published longer ago than `age` count as no value: reads return `Ok(None)`
+        /// and blocking waits wait for a fresher one (like the original library's expiry time).
+        /// A publisher that stops publishing thus reads as "no data" after `age`.
+        pub fn max_age(mut self, age: std::time::Duration) -> Self {
+            self.options.max_age = Some(age);
+            self
+        }
+
+        /// How long a blocking wait spins (polling the topic) before it sleeps (default
+        /// 20 µs). Spinning answers a value that arrives within that time fastest; a sleep is
+        /// woken by the publisher through a futex, in some microseconds more. The spin yields
+        /// the CPU every few polls, so a process this one just woke on the same CPU (the other
+        /// side of a request/reply exchange) runs at once. Zero sleeps at once.
+        pub fn spin(mut self, spin: std::time::Duration) -> Self {
+            self.options.spin = spin;
+            self
+        }
+
+        /// Whose topic files to read (default [`TopicOwner::Me`](crate::TopicOwner::Me): this
+        /// process's effective user).
+        ///
+        /// Topic files live in a directory every user may write (`/dev/shm`), so anyone can
+        /// create a topic's file before its real publisher does and decide what subscribers
+        /// read. By default a subscriber therefore reads only files of its own user, and
+        /// refuses others with [`SubscribeError::UntrustedOwner`](crate::SubscribeError)
+        /// naming the owner; a topic another user publishes for this one (created with a mode
+        /// that lets it read, such as `0o644`) is read after `.owner(TopicOwner::Uid(uid))`.
+        /// Files that users other than their owner may write are always refused.
+        pub fn owner(mut self, owner: crate::TopicOwner) -> Self {
+            self.options.owner = owner;
+            self
+        }
+
+        /// Directory of topic files (default: `$SHM_ROOT`, else `/dev/shm`).
+        pub fn root(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+            self.options.root = Some(dir.into());
+            self
+        }
+    };
+}
+pub(crate) use subscriber_options;
+
 impl<T: ShmMessage> SubscriberBuilder<T> {
-    /// Values published longer ago than `age` count as no value: reads return `Ok(None)` and
-    /// blocking waits wait for a fresher one (like the original library's expiry time). A
-    /// publisher that stops publishing thus reads as "no data" after `age`.
-    pub fn max_age(mut self, age: Duration) -> Self {
-        self.max_age = Some(age);
-        self
-    }
-
-    /// How long a blocking wait spins (polling the topic) before it sleeps (default 20 µs).
-    /// Spinning answers a value that arrives within that time fastest; a sleep is woken by the
-    /// publisher through a futex, in some microseconds more. The spin yields the CPU every few
-    /// polls, so a process this one just woke on the same CPU (the other side of a
-    /// request/reply exchange) runs at once. Zero sleeps at once.
-    pub fn spin(mut self, spin: Duration) -> Self {
-        self.spin = spin;
-        self
-    }
-
-    /// Whose topic files to read (default [`TopicOwner::Me`]: this process's effective user).
-    ///
-    /// Topic files live in a directory every user may write (`/dev/shm`), so anyone can create
-    /// a topic's file before its real publisher does and decide what subscribers read. By
-    /// default a subscriber therefore reads only files of its own user, and refuses others with
-    /// [`SubscribeError::UntrustedOwner`] naming the owner; a topic another user publishes for
-    /// this one (created with a mode that lets it read, such as `0o644`) is read after
-    /// `.owner(TopicOwner::Uid(uid))`. Files that users other than their owner may write are
-    /// always refused.
-    pub fn owner(mut self, owner: TopicOwner) -> Self {
-        self.owner = owner;
-        self
-    }
-
-    /// Directory of topic files (default: `$SHM_ROOT`, else `/dev/shm`).
-    pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.root = Some(dir.into());
-        self
-    }
+    subscriber_options!();
 
     /// Opens the subscriber. Fails if the topic exists with another type, is not a valid topic
     /// file, or cannot be read, or if the root directory does not exist; succeeds (with no data
     /// yet) if the topic does not exist.
     pub fn open(self) -> Result<Subscriber<T>, SubscribeError> {
-        let topic = TopicName::new(&self.topic).map_err(SubscribeError::InvalidName)?;
-        let root = self.root.unwrap_or_else(default_root);
-        // A mistyped root would otherwise look like a topic nobody publishes, forever.
-        match std::fs::metadata(&root) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(IoFailure::new(
-                    &root,
-                    "use the topic directory",
-                    io::Error::from_raw_os_error(libc::ENOTDIR),
-                )
-                .into());
-            }
-            Err(e) => return Err(IoFailure::new(&root, "find the topic directory", e).into()),
-        }
-        let path = root.join(topic.file_name());
-        let mut sub = Subscriber {
-            topic,
-            path,
-            trusted: self.owner,
-            trusted_uid: self.owner.uid(),
-            state: Attach::Detached,
-            watch: Watch::new(&root, self.owner.uid()),
-            last: Last::default(),
-            retries: 0,
-            recheck: Recheck::default(),
-            cursor: None,
-            max_age_ns: self
-                .max_age
-                .map(|a| u64::try_from(a.as_nanos()).unwrap_or(u64::MAX)),
-            spin_ns: u64::try_from(self.spin.as_nanos()).unwrap_or(u64::MAX),
-            root,
+        let expect = Expect::Exactly(Arc::new(TopicSchema::of(T::SCHEMA)));
+        Ok(Subscriber {
+            core: Core::open(self.options, expect)?,
             _type: PhantomData,
-        };
-        sub.attach()?;
-        if let Attach::Mismatch(_, m) = &sub.state {
-            return Err(SubscribeError::SchemaMismatch(m.clone()));
-        }
-        Ok(sub)
+        })
+    }
+}
+
+// SAFETY: a typed subscriber expects exactly `T`'s schema, so a value of the schema it reads
+// with is `size_of::<T>()` bytes (asserted); a `MaybeUninit<T>` accepts any bytes.
+unsafe impl<T: ShmMessage> Dst for MaybeUninit<T> {
+    #[inline]
+    fn room(&mut self, schema: &TopicSchema) -> *mut u8 {
+        assert_eq!(schema.size(), size_of::<T>());
+        self.as_mut_ptr().cast()
+    }
+}
+
+/// The values of a typed batch read.
+struct TypedBatch<'a, T> {
+    out: &'a mut Vec<Sample<T>>,
+    buf: MaybeUninit<T>,
+}
+
+// SAFETY: as the `Dst` of `MaybeUninit<T>`.
+unsafe impl<T: ShmMessage> Dst for TypedBatch<'_, T> {
+    fn room(&mut self, schema: &TopicSchema) -> *mut u8 {
+        self.buf.room(schema)
+    }
+}
+
+// SAFETY: as above; `commit` is called after a consistent, validated copy into `room`.
+unsafe impl<T: ShmMessage> BatchDst for TypedBatch<'_, T> {
+    fn commit(&mut self, s: Sample<()>, _: &Arc<TopicSchema>) {
+        self.out.push(Sample {
+            // SAFETY: the caller copied a valid value of `T`'s schema into `buf`, so it holds a
+            // `T` (ShmMessage's contract).
+            value: unsafe { self.buf.assume_init_read() },
+            seq: s.seq,
+            published: s.published,
+            is_new: s.is_new,
+            missed: s.missed,
+        });
     }
 }
 
@@ -189,20 +175,31 @@ impl<T: ShmMessage> Subscriber<T> {
     /// Options for opening a subscriber.
     pub fn builder(topic: &str) -> SubscriberBuilder<T> {
         SubscriberBuilder {
-            topic: topic.to_owned(),
-            root: None,
-            owner: TopicOwner::Me,
-            max_age: None,
-            spin: DEFAULT_SPIN,
+            options: Options::new(topic),
             _type: PhantomData,
         }
+    }
+
+    /// One read in `mode`.
+    #[inline]
+    fn read(&mut self, mode: Mode) -> Result<Option<Sample<T>>, SubscribeError> {
+        let mut buf = MaybeUninit::<T>::uninit();
+        let read = self.core.read_raw(mode, &mut buf)?;
+        Ok(read.sample.map(|(s, _)| Sample {
+            // SAFETY: `read_raw` returned a sample, so it left a valid `T` in `buf`.
+            value: unsafe { buf.assume_init() },
+            seq: s.seq,
+            published: s.published,
+            is_new: s.is_new,
+            missed: s.missed,
+        }))
     }
 
     /// The newest value, whether or not it was read before; `Ok(None)` if nothing was
     /// published yet (or the topic does not exist). Never returns a torn value, and never an
     /// older value after a newer one.
     pub fn latest(&mut self) -> Result<Option<Sample<T>>, SubscribeError> {
-        Ok(self.read(Mode::Latest)?.sample)
+        self.read(Mode::Latest)
     }
 
     /// As [`latest`](Subscriber::latest), but copies the value into `out` and returns the
@@ -216,27 +213,71 @@ impl<T: ShmMessage> Subscriber<T> {
             // reach `out`, and a value with a destructor must be replaced by assignment: read
             // into a local copy first.
             let mut buf = MaybeUninit::<T>::uninit();
-            // SAFETY: `buf` is a process-local `MaybeUninit`.
-            let meta = unsafe { self.read_raw(Mode::Latest, &mut buf)? }.sample;
-            if meta.is_some() {
+            let read = self.core.read_raw(Mode::Latest, &mut buf)?;
+            if read.sample.is_some() {
                 // SAFETY: `read_raw` returned a sample, so `buf` holds a valid `T`.
                 *out = unsafe { buf.assume_init() };
             }
-            return Ok(meta);
+            return Ok(read.sample.map(|(s, _)| s));
         }
         // SAFETY: `out` is process-local (a `&mut T` cannot point into the read-only topic
         // mapping, which is never handed out), and `T` accepts every bit pattern: a torn or
         // stale copy left behind is still a valid `T`.
         let dst = unsafe { &mut *(out as *mut T).cast::<MaybeUninit<T>>() };
-        // SAFETY: as above.
-        Ok(unsafe { self.read_raw(Mode::Latest, dst)? }.sample)
+        Ok(self
+            .core
+            .read_raw(Mode::Latest, dst)?
+            .sample
+            .map(|(s, _)| s))
     }
 
     /// The newest value if it is newer than the last one this subscriber returned; `Ok(None)`
     /// otherwise. Values published in between are skipped (this is a "latest value" topic,
-    /// not a queue).
+    /// not a queue; [`try_recv_all`](Subscriber::try_recv_all) returns them while the ring
+    /// still holds them).
     pub fn try_recv(&mut self) -> Result<Option<Sample<T>>, SubscribeError> {
-        Ok(self.read(Mode::Next)?.sample)
+        self.read(Mode::Next)
+    }
+
+    /// Every value newer than the last one this subscriber returned that the ring still holds
+    /// (at most `buffer_num`), oldest first; empty if there is none. For a reader slower than
+    /// its publisher that must see every value it can (an IMU at 1 kHz read by a 100 Hz loop,
+    /// with `buffer_num` ≥ 10): values overwritten before this call are counted in the next
+    /// returned value's [`missed`](Sample::missed), never returned torn or out of order. The
+    /// first call returns whatever the ring holds.
+    pub fn try_recv_all(&mut self) -> Result<Vec<Sample<T>>, SubscribeError> {
+        let mut out = Vec::new();
+        self.try_recv_all_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// As [`try_recv_all`](Subscriber::try_recv_all), appending to `out` (no allocation while
+    /// it has room); returns how many values it appended.
+    pub fn try_recv_all_into(&mut self, out: &mut Vec<Sample<T>>) -> Result<usize, SubscribeError> {
+        let mut batch = TypedBatch {
+            out,
+            buf: MaybeUninit::uninit(),
+        };
+        self.core.read_all(&mut batch)
+    }
+
+    /// Waits up to `timeout` for a value newer than the last one returned, as
+    /// [`recv_timeout`](Subscriber::recv_timeout), then returns every such value still in the
+    /// ring, as [`try_recv_all`](Subscriber::try_recv_all) (at least one).
+    pub fn recv_all_timeout(&mut self, timeout: Duration) -> Result<Vec<Sample<T>>, RecvError> {
+        let mut wait = Wait::for_available(Some(timeout));
+        loop {
+            match self.wait_step(&mut wait)? {
+                WaitStep::Ready(_) => {
+                    let all = self.try_recv_all()?;
+                    if !all.is_empty() {
+                        return Ok(all);
+                    }
+                    // Gone from the ring (or too old) between the two looks: wait again.
+                }
+                WaitStep::Block(sleeper) => sleeper.block(),
+            }
+        }
     }
 
     /// Waits for a value newer than the last one this subscriber returned, and returns it. See
@@ -279,57 +320,76 @@ impl<T: ShmMessage> Subscriber<T> {
         }
     }
 
+    /// One step of a blocking wait; see [`crate::wait`].
+    ///
+    /// ```no_run
+    /// use shm::wait::{Wait, WaitStep};
+    /// # let mut subscriber = shm::Subscriber::<u64>::new("ticks")?;
+    /// let mut wait = Wait::for_next(Some(std::time::Duration::from_secs(1)));
+    /// let sample = loop {
+    ///     match subscriber.wait_step(&mut wait)? {
+    ///         WaitStep::Ready(sample) => break sample,
+    ///         WaitStep::Block(sleeper) => sleeper.block(), // at most 50 ms at a time
+    ///     }
+    /// };
+    /// # Ok::<(), shm::RecvError>(())
+    /// ```
+    pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<T>, RecvError> {
+        let mut buf = MaybeUninit::<T>::uninit();
+        Ok(match self.core.wait_step(wait, &mut buf)? {
+            Step::Ready(s, _) => WaitStep::Ready(Sample {
+                // SAFETY: the step read a value, so it left a valid `T` in `buf`.
+                value: unsafe { buf.assume_init() },
+                seq: s.seq,
+                published: s.published,
+                is_new: s.is_new,
+                missed: s.missed,
+            }),
+            Step::Block(sleeper) => WaitStep::Block(sleeper),
+        })
+    }
+
     /// Whether a live publisher holds the topic right now. Asks the kernel about the
     /// publisher's lock (one syscall), so it does not depend on pids, which are reused.
     pub fn publisher_alive(&mut self) -> Result<bool, SubscribeError> {
-        // A syscall anyway: look for a topic file now.
-        if matches!(self.state, Attach::Detached) {
-            self.attach()?;
-        } else {
-            self.attach_if_needed()?;
-        }
-        match &self.state {
-            Attach::Ready(seg) | Attach::Mismatch(seg, _) => sys::publisher_lock_held(seg.file())
-                .map_err(|e| IoFailure::new(&self.path, "query the lock of", e).into()),
-            Attach::Detached => Ok(false),
-        }
+        self.core.publisher_alive()
     }
 
     /// The topic name.
     pub fn topic(&self) -> &str {
-        self.topic.as_str()
+        self.core.topic()
     }
 
     /// The topic file.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.core.path()
     }
 
     /// Sequence number of the last value returned (0 if none).
     pub fn last_seq(&self) -> u64 {
-        self.last.seq
+        self.core.last_seq()
     }
 
     /// How many reads had to be retried because the publisher was writing the same slot. A
     /// steadily growing count means the ring is too small for this reader.
     pub fn retries(&self) -> u64 {
-        self.retries
+        self.core.retries()
     }
 
     /// Whether the subscriber is attached to a topic file of its type.
     pub fn is_attached(&self) -> bool {
-        matches!(self.state, Attach::Ready(_))
+        self.core.is_attached()
     }
 }
 
 impl<T: ShmMessage> fmt::Debug for Subscriber<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscriber")
-            .field("topic", &self.topic.as_str())
+            .field("topic", &self.topic())
             .field("type", &T::SCHEMA.type_name())
             .field("attached", &self.is_attached())
-            .field("last_seq", &self.last.seq)
-            .field("path", &self.path)
+            .field("last_seq", &self.last_seq())
+            .field("path", &self.path())
             .finish()
     }
 }

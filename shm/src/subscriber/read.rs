@@ -1,14 +1,14 @@
-//! One read: attach if needed, copy the newest value with the seqlock, validate it, and decide
-//! its freshness against what this subscriber returned before.
+//! Reading: attach if needed, copy the newest value (or every value still in the ring) with the
+//! seqlock, validate it, and decide its freshness against what this subscriber returned before.
 
-use std::mem::MaybeUninit;
+use std::sync::Arc;
 
 use super::attach::Attach;
-use super::{Sample, Subscriber, Timestamp};
+use super::core::Core;
+use super::{Sample, Timestamp};
 use crate::error::{FormatError, SubscribeError};
-use crate::message::ShmMessage;
-use crate::name::TopicName;
-use crate::segment::{Cursor, ReadOnly, Segment, SlotRead};
+use crate::schema::TopicSchema;
+use crate::segment::{Cursor, Located, ReadOnly, Segment, SlotRead};
 use crate::sys;
 
 /// Read attempts before [`SubscribeError::Contended`]. A publisher has to lap the whole ring
@@ -66,133 +66,245 @@ pub(super) struct Last {
     pub(super) lineage: u64,
 }
 
-/// A read's outcome: the sample (if any) and the newest sequence number it saw in the file
-/// (0: none), which a blocking wait sleeps on.
-pub(crate) struct Read<S> {
-    pub(crate) sample: Option<S>,
+impl Last {
+    /// Whether value `seq` of `lineage` was not returned before, and how many values this
+    /// subscriber never saw before it (0 for its first value).
+    fn freshness(self, seq: u64, lineage: u64) -> (bool, u64) {
+        // Numbers compare within a lineage (a file and the files that replaced it); a file made
+        // anew starts a lineage whose values this subscriber has never returned.
+        let same_lineage = lineage == self.lineage;
+        let is_new = !same_lineage || seq > self.seq;
+        let missed = match (self.lineage, same_lineage, is_new) {
+            (_, _, false) | (0, _, _) => 0,
+            (_, true, true) => seq - self.seq - 1,
+            (_, false, true) => seq - 1,
+        };
+        (is_new, missed)
+    }
+}
+
+/// Where a read copies a value.
+///
+/// # Safety
+/// [`room`](Dst::room) returns a pointer valid for writes of `schema.size()` bytes of
+/// process-local memory, where writing any bytes is sound (a `MaybeUninit`, plain bytes, or a
+/// type that accepts every bit pattern).
+pub(crate) unsafe trait Dst {
+    /// Room for one value of `schema`.
+    fn room(&mut self, schema: &TopicSchema) -> *mut u8;
+}
+
+// SAFETY: a `Vec<u8>` resized to the value's size is that many writable, process-local bytes.
+unsafe impl Dst for Vec<u8> {
+    fn room(&mut self, schema: &TopicSchema) -> *mut u8 {
+        self.resize(schema.size(), 0);
+        self.as_mut_ptr()
+    }
+}
+
+/// Where a batch read puts each value: [`Dst::room`] for the next one, then `commit` keeps it.
+///
+/// # Safety
+/// As [`Dst`].
+pub(crate) unsafe trait BatchDst: Dst {
+    /// Keeps the value just copied into [`room`](Dst::room), valid, with its sample data.
+    fn commit(&mut self, sample: Sample<()>, schema: &Arc<TopicSchema>);
+}
+
+/// A read's outcome: the sample (if any), the schema its value was read with, and the newest
+/// sequence number it saw in the file (0: none), which a blocking wait sleeps on.
+pub(crate) struct Read {
+    pub(crate) sample: Option<(Sample<()>, Arc<TopicSchema>)>,
     pub(crate) seen: u64,
 }
 
-impl<T: ShmMessage> Subscriber<T> {
-    /// One read in `mode`.
-    #[inline]
-    pub(crate) fn read(&mut self, mode: Mode) -> Result<Read<Sample<T>>, SubscribeError> {
-        let mut buf = MaybeUninit::<T>::uninit();
-        // SAFETY: `buf` is process-local and has room for a `T`.
-        let read = unsafe { self.read_raw(mode, &mut buf)? };
-        Ok(Read {
-            sample: read.sample.map(|m| Sample {
-                // SAFETY: `read_raw` returned a sample, so it left a valid `T` in `buf`.
-                value: unsafe { buf.assume_init() },
-                seq: m.seq,
-                published: m.published,
-                is_new: m.is_new,
-                missed: m.missed,
-            }),
-            seen: read.seen,
-        })
-    }
+impl Read {
+    const NOTHING: Read = Read {
+        sample: None,
+        seen: 0,
+    };
+}
 
-    /// One read in `mode` into `dst`; on `Some`, `dst` holds a valid `T` (on `None` or an
-    /// error it may hold a torn or stale copy).
-    ///
-    /// # Safety
-    /// Writing any bytes to `dst` must be sound: `dst` is process-local, and either a
-    /// `MaybeUninit` or `T` accepts every bit pattern (`!T::SCHEMA.needs_validation()`).
-    pub(super) unsafe fn read_raw(
-        &mut self,
-        mode: Mode,
-        dst: &mut MaybeUninit<T>,
-    ) -> Result<Read<Sample<()>>, SubscribeError> {
+/// The file a subscriber is attached to, and the schema its values are read with.
+struct Attached {
+    seg: Arc<Segment<ReadOnly>>,
+    schema: Arc<TopicSchema>,
+}
+
+impl Core {
+    /// Attaches as needed (reattaching after a by-hand replacement); returns the attached
+    /// segment and schema, `None` if detached, or the mismatch.
+    fn attached(&mut self) -> Result<Option<Attached>, SubscribeError> {
         let mut reattached = false;
         loop {
             self.attach_if_needed()?;
-            let (found, lineage) = match &self.state {
-                Attach::Detached => {
-                    return Ok(Read {
-                        sample: None,
-                        seen: 0,
-                    });
-                }
-                Attach::Mismatch(seg, m) => {
-                    if !reattached && self.recheck.due() && seg.replaced_at(&self.path) {
-                        reattached = true;
-                        self.state = Attach::Detached;
-                        self.attach()?;
-                        continue;
-                    }
-                    return Err(SubscribeError::SchemaMismatch(m.clone()));
-                }
-                Attach::Ready(seg) => {
-                    // A file removed or replaced by hand gives no sign inside the mapping:
-                    // compare the path with the mapping now and then.
-                    if !reattached && self.recheck.due() && seg.replaced_at(&self.path) {
-                        reattached = true;
-                        self.attach()?;
-                        continue;
-                    }
-                    let found = read_consistent::<T>(
-                        seg,
-                        &mut self.cursor,
-                        dst,
-                        &mut self.retries,
-                        &self.topic,
-                    )
-                    .map_err(|e| e.at(&self.path))?;
-                    (found, seg.lineage())
-                }
+            let seg = match &self.state {
+                Attach::Detached => return Ok(None),
+                Attach::Mismatch(seg, _) | Attach::Ready(seg, _) => seg,
             };
-            let Some(mut sample) = found else {
-                return Ok(Read {
-                    sample: None,
-                    seen: 0,
-                });
+            // A file removed or replaced by hand gives no sign inside the mapping: compare the
+            // path with the mapping now and then.
+            if !reattached && self.recheck.due() && seg.replaced_at(&self.path) {
+                reattached = true;
+                self.attach()?;
+                continue;
+            }
+            return match &self.state {
+                Attach::Ready(seg, schema) => Ok(Some(Attached {
+                    seg: seg.clone(),
+                    schema: schema.clone(),
+                })),
+                Attach::Mismatch(_, m) => Err(SubscribeError::SchemaMismatch(m.clone())),
+                Attach::Detached => Ok(None),
             };
-            let seen = sample.seq;
-            if let Some(max_age) = self.max_age_ns
-                && sys::monotonic_ns().saturating_sub(sample.published.0) > max_age
-            {
-                return Ok(Read { sample: None, seen });
-            }
-            // Numbers compare within a lineage (a file and the files that replaced it); a file
-            // made anew starts a lineage whose values this subscriber has never returned.
-            let same_lineage = lineage == self.last.lineage;
-            sample.is_new = !same_lineage || sample.seq > self.last.seq;
-            if !sample.is_new {
-                return Ok(Read {
-                    sample: (mode == Mode::Latest).then_some(sample),
-                    seen,
-                });
-            }
-            sample.missed = match (self.last.lineage, same_lineage) {
-                (0, _) => 0,
-                (_, true) => sample.seq - self.last.seq - 1,
-                (_, false) => sample.seq - 1,
-            };
-            if mode != Mode::Peek {
-                self.last = Last {
-                    seq: sample.seq,
-                    lineage,
-                };
-            }
+        }
+    }
+
+    /// One read in `mode` into `dst`; on `Some`, `dst` holds a valid value of the returned
+    /// schema (on `None` or an error it may hold a torn or stale copy).
+    pub(crate) fn read_raw(
+        &mut self,
+        mode: Mode,
+        dst: &mut impl Dst,
+    ) -> Result<Read, SubscribeError> {
+        let Some(Attached { seg, schema }) = self.attached()? else {
+            return Ok(Read::NOTHING);
+        };
+        let found = read_consistent(&seg, &schema, &mut self.cursor, dst, &mut self.retries)
+            .map_err(|e| e.at(&self.topic, &self.path))?;
+        let Some((seq, time_ns)) = found else {
+            return Ok(Read::NOTHING);
+        };
+        if self.expired(time_ns) {
             return Ok(Read {
-                sample: Some(sample),
-                seen,
+                sample: None,
+                seen: seq,
             });
         }
+        let (is_new, missed) = self.last.freshness(seq, seg.lineage());
+        if !is_new && mode != Mode::Latest {
+            return Ok(Read {
+                sample: None,
+                seen: seq,
+            });
+        }
+        if is_new && mode != Mode::Peek {
+            self.last = Last {
+                seq,
+                lineage: seg.lineage(),
+            };
+        }
+        let sample = Sample {
+            value: (),
+            seq,
+            published: Timestamp(time_ns),
+            is_new,
+            missed,
+        };
+        Ok(Read {
+            sample: Some((sample, schema)),
+            seen: seq,
+        })
+    }
+
+    /// Every value newer than the last one returned that is still in the ring, oldest first,
+    /// into `out`; returns how many. Values overwritten (or older than `max_age`) before they
+    /// were read are counted in the next returned value's `missed`, never returned torn or out
+    /// of order. The first batch of a subscriber holds whatever the ring holds.
+    pub(crate) fn read_all(&mut self, out: &mut impl BatchDst) -> Result<usize, SubscribeError> {
+        let Some(Attached { seg, schema }) = self.attached()? else {
+            return Ok(0);
+        };
+        let newest = match seg.locate(self.cursor) {
+            Located::At(seq, _) => seq,
+            Located::Empty => return Ok(0),
+            Located::Corrupt(publish_seq) => {
+                return Err(ReadFailure::Corrupt { publish_seq }.at(&self.topic, &self.path));
+            }
+        };
+        let lineage = seg.lineage();
+        let slots = u64::from(seg.layout().slot_count);
+        // The last value returned in this lineage, or the ring's start for a first batch (or a
+        // new lineage, whose earlier values count as missed).
+        let (mut previous, first_batch) = match (self.last.lineage, self.last.lineage == lineage) {
+            (0, _) => (newest.saturating_sub(slots), true),
+            (_, true) => (self.last.seq, false),
+            (_, false) => (0, false),
+        };
+        if previous >= newest {
+            return Ok(0);
+        }
+        let mut count = 0;
+        for seq in (previous + 1).max(newest.saturating_sub(slots - 1)).max(1)..=newest {
+            let dst = out.room(&schema);
+            // SAFETY: `room` gives `schema.size()` writable process-local bytes (`Dst`'s
+            // contract), and `schema` is the attached file's, whose element size it is.
+            let time_ns = unsafe { seg.read_exact(seq, dst) };
+            let Some(time_ns) = time_ns.filter(|t| !self.expired(*t)) else {
+                continue; // overwritten (or too old) before it was read: missed
+            };
+            // SAFETY: `read_exact` initialised the value's bytes at `dst`, process-local.
+            let bytes = unsafe { std::slice::from_raw_parts(dst, schema.size()) };
+            if !schema.is_valid(bytes) {
+                return Err(SubscribeError::InvalidValue {
+                    topic: self.topic.as_str().to_owned(),
+                    seq,
+                });
+            }
+            // A first batch reports nothing missed before its first value (as a first read).
+            let missed = if first_batch && count == 0 {
+                0
+            } else {
+                seq - previous - 1
+            };
+            out.commit(
+                Sample {
+                    value: (),
+                    seq,
+                    published: Timestamp(time_ns),
+                    is_new: true,
+                    missed,
+                },
+                &schema,
+            );
+            previous = seq;
+            count += 1;
+            self.last = Last { seq, lineage };
+        }
+        if count > 0 {
+            self.cursor = Some(Cursor {
+                seq: previous,
+                index: (previous % slots) as u32,
+            });
+        }
+        Ok(count)
+    }
+
+    /// Whether a value published at `time_ns` is older than `max_age`.
+    fn expired(&self, time_ns: u64) -> bool {
+        self.max_age_ns
+            .is_some_and(|max| sys::monotonic_ns().saturating_sub(time_ns) > max)
     }
 }
 
-/// Why [`read_consistent`] failed, before the topic's path is known.
+/// Why [`read_consistent`] failed, before the topic's name and path are known.
 pub(super) enum ReadFailure {
-    Subscribe(SubscribeError),
+    InvalidValue { seq: u64 },
+    Contended,
     Corrupt { publish_seq: u64 },
 }
 
 impl ReadFailure {
-    fn at(self, path: &std::path::Path) -> SubscribeError {
+    fn at(self, topic: &crate::name::TopicName, path: &std::path::Path) -> SubscribeError {
         match self {
-            ReadFailure::Subscribe(e) => e,
+            ReadFailure::InvalidValue { seq } => SubscribeError::InvalidValue {
+                topic: topic.as_str().to_owned(),
+                seq,
+            },
+            ReadFailure::Contended => SubscribeError::Contended {
+                topic: topic.as_str().to_owned(),
+                attempts: MAX_ATTEMPTS,
+            },
             ReadFailure::Corrupt { publish_seq } => SubscribeError::Format {
                 path: path.to_path_buf(),
                 source: FormatError::Inconsistent {
@@ -207,23 +319,22 @@ impl ReadFailure {
 }
 
 /// Copies the newest value into `dst` with the seqlock protocol, retrying a bounded number of
-/// times, and validates it; on `Some`, `dst` holds a valid `T`.
+/// times, and validates it; on `Some((seq, publish time))`, `dst` holds a valid value.
 #[inline]
-fn read_consistent<T: ShmMessage>(
+fn read_consistent(
     seg: &Segment<ReadOnly>,
+    schema: &TopicSchema,
     cursor: &mut Option<Cursor>,
-    dst: &mut MaybeUninit<T>,
+    dst: &mut impl Dst,
     retries: &mut u64,
-    topic: &TopicName,
-) -> Result<Option<Sample<()>>, ReadFailure> {
+) -> Result<Option<(u64, u64)>, ReadFailure> {
+    let room = dst.room(schema);
     for attempt in 0..MAX_ATTEMPTS {
-        // SAFETY: `dst` has `size_of::<T>()` writable bytes, which `attach` checked equals the
-        // segment's element size, and is process-local.
-        match unsafe { seg.read_next(cursor, dst.as_mut_ptr().cast::<u8>()) } {
+        // SAFETY: `room` gives `schema.size()` writable process-local bytes (`Dst`'s contract),
+        // and `schema` is the attached file's, whose element size it is.
+        match unsafe { seg.read_next(cursor, room) } {
             SlotRead::Empty => return Ok(None),
-            SlotRead::Corrupt { publish_seq } => {
-                return Err(ReadFailure::Corrupt { publish_seq });
-            }
+            SlotRead::Corrupt { publish_seq } => return Err(ReadFailure::Corrupt { publish_seq }),
             SlotRead::Retry => {
                 *retries += 1;
                 if attempt < 16 {
@@ -233,33 +344,17 @@ fn read_consistent<T: ShmMessage>(
                 }
             }
             SlotRead::Done { seq, time_ns } => {
-                if T::SCHEMA.needs_validation() {
-                    // SAFETY: `read_next` initialised all `size_of::<T>()` bytes of `dst`;
-                    // this slice is over process-local memory.
-                    let bytes = unsafe {
-                        std::slice::from_raw_parts(dst.as_ptr().cast::<u8>(), size_of::<T>())
-                    };
-                    if !T::SCHEMA.bytes_valid(bytes) {
-                        return Err(ReadFailure::Subscribe(SubscribeError::InvalidValue {
-                            topic: topic.as_str().to_owned(),
-                            seq,
-                        }));
+                if schema.needs_validation() {
+                    // SAFETY: `read_next` initialised the value's bytes at `room`,
+                    // process-local.
+                    let bytes = unsafe { std::slice::from_raw_parts(room, schema.size()) };
+                    if !schema.is_valid(bytes) {
+                        return Err(ReadFailure::InvalidValue { seq });
                     }
                 }
-                // All bytes of `dst` are initialised, form a consistent copy of a published
-                // value, and passed `T`'s validation: ShmMessage guarantees they are a `T`.
-                return Ok(Some(Sample {
-                    value: (),
-                    seq,
-                    published: Timestamp(time_ns),
-                    is_new: false,
-                    missed: 0,
-                }));
+                return Ok(Some((seq, time_ns)));
             }
         }
     }
-    Err(ReadFailure::Subscribe(SubscribeError::Contended {
-        topic: topic.as_str().to_owned(),
-        attempts: MAX_ATTEMPTS,
-    }))
+    Err(ReadFailure::Contended)
 }

@@ -1,0 +1,122 @@
+//! Publishing a topic whose type is known only at run time.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::Value;
+use crate::error::{CreateError, PublishError, ValueError};
+use crate::publisher::{PubOptions, PublisherCore, Takeover, publisher_options};
+use crate::schema::TopicSchema;
+
+/// Publishes values of a type given at run time ([`TopicSchema`]): bytes checked to be one
+/// valid value, or a [`Value`] tree checked field by field. A topic it creates is the topic a
+/// `#[derive(ShmMessage)]` type of the same schema creates (same hash): typed subscribers read
+/// it, and a typed publisher may take it over, and the other way round.
+pub struct AnyPublisher {
+    core: PublisherCore,
+}
+
+/// Options for creating an [`AnyPublisher`]; see [`AnyPublisher::builder`].
+#[must_use = "call .create() to create the publisher"]
+#[derive(Debug)]
+pub struct AnyPublisherBuilder {
+    options: PubOptions,
+    schema: Arc<TopicSchema>,
+}
+
+impl AnyPublisherBuilder {
+    publisher_options!();
+
+    /// Creates the topic, or takes it over from a publisher that is gone (as
+    /// [`PublisherBuilder::create`](crate::PublisherBuilder::create)).
+    pub fn create(self) -> Result<AnyPublisher, CreateError> {
+        Ok(AnyPublisher {
+            core: PublisherCore::create(self.options, self.schema)?,
+        })
+    }
+}
+
+impl AnyPublisher {
+    /// Options for creating a publisher of `topic` with values of `schema`.
+    pub fn builder(topic: &str, schema: Arc<TopicSchema>) -> AnyPublisherBuilder {
+        AnyPublisherBuilder {
+            options: PubOptions::new(topic),
+            schema,
+        }
+    }
+
+    /// Publishes one value's bytes (native byte order), checked: exactly the type's size, and
+    /// every `bool` 0 or 1. Returns its sequence number; refuses as
+    /// [`Publisher::try_publish`](crate::Publisher::try_publish) does.
+    #[inline]
+    pub fn publish(&mut self, bytes: &[u8]) -> Result<u64, PublishError> {
+        let schema = self.core.schema();
+        if bytes.len() != schema.size() {
+            return Err(PublishError::WrongSize {
+                expected: schema.size(),
+                given: bytes.len(),
+            });
+        }
+        if !schema.is_valid(bytes) {
+            return Err(PublishError::InvalidValue(ValueError {
+                path: String::new(),
+                problem: "a bool byte is neither 0 nor 1".to_owned(),
+            }));
+        }
+        // SAFETY: `bytes` are exactly one value's size, initialised, and a valid value (its
+        // `bool`s were just checked; every other byte pattern is a value).
+        unsafe { self.core.publish_raw(bytes.as_ptr()) }
+    }
+
+    /// Publishes a value given as a tree, checked against the type part by part (the error
+    /// names the part that does not fit).
+    pub fn publish_value(&mut self, value: &Value) -> Result<u64, PublishError> {
+        let bytes = value
+            .encode(self.core.schema())
+            .map_err(PublishError::InvalidValue)?;
+        self.publish(&bytes)
+    }
+
+    /// The type of the values.
+    pub fn schema(&self) -> &Arc<TopicSchema> {
+        self.core.schema()
+    }
+
+    /// The topic name.
+    pub fn topic(&self) -> &str {
+        self.core.topic()
+    }
+
+    /// The topic file.
+    pub fn path(&self) -> &Path {
+        self.core.path()
+    }
+
+    /// Number of slots in the ring.
+    pub fn buffer_num(&self) -> usize {
+        self.core.buffer_num()
+    }
+
+    /// The sequence number the next `publish` will return.
+    pub fn next_seq(&self) -> u64 {
+        self.core.next_seq()
+    }
+
+    /// What this publisher took over, if the topic existed.
+    pub fn takeover(&self) -> Option<&Takeover> {
+        self.core.takeover()
+    }
+}
+
+impl fmt::Debug for AnyPublisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyPublisher")
+            .field("topic", &self.topic())
+            .field("type", &self.schema().type_name())
+            .field("buffer_num", &self.buffer_num())
+            .field("next_seq", &self.next_seq())
+            .field("path", &self.path())
+            .finish()
+    }
+}

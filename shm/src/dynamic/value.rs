@@ -1,0 +1,495 @@
+//! Values of any message type, without its Rust type: the one schema walker that turns a value's
+//! bytes into something (a [`Value`] tree, JSON, Python objects) and back.
+//!
+//! - Reading: [`decode_with`] walks a schema over a value's bytes and hands each part to a
+//!   [`Decode`] (a [`Value`] builder here; the Python binding's builds Python objects and numpy
+//!   arrays).
+//! - Writing: [`encode_with`] walks a schema and asks a [`Source`] (a [`Value`] here; the
+//!   Python binding's reads attributes) for each part, checking every type, range and length,
+//!   and names the part that is wrong (`pose.position[2]`).
+
+use std::fmt;
+
+use crate::error::ValueError;
+use crate::schema::{DescKind, Primitive, SchemaDesc, TopicSchema};
+
+/// A value of any message type, as a tree: what a tool prints, or builds to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A `bool`.
+    Bool(bool),
+    /// A signed integer (`i8` to `i64`).
+    Int(i64),
+    /// An unsigned integer (`u8` to `u64`).
+    UInt(u64),
+    /// A float (`f32`, widened exactly, or `f64`).
+    Float(f64),
+    /// A fixed-size array's elements.
+    Array(Vec<Value>),
+    /// A struct's fields, in declaration order.
+    Struct {
+        /// The struct's schema name.
+        name: String,
+        /// Field names and values.
+        fields: Vec<(String, Value)>,
+    },
+}
+
+/// A primitive value, as a [`Source`] gives it: the walker checks it against the schema's type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scalar {
+    /// `true` or `false`.
+    Bool(bool),
+    /// An integer that fits `i64`.
+    Int(i64),
+    /// An integer above `i64::MAX`.
+    UInt(u64),
+    /// A float.
+    Float(f64),
+}
+
+/// Turns the parts of a value into an output, as [`decode_with`] walks them.
+pub trait Decode {
+    /// What a part becomes.
+    type Out;
+    /// A primitive (a valid one: `bool`s are 0 or 1).
+    fn primitive(&mut self, value: Scalar, kind: Primitive) -> Self::Out;
+    /// An array whose elements are primitives, all at once (their bytes, native byte order):
+    /// `Some` to take it so (a numpy array, say), `None` to get its elements one by one.
+    fn primitive_array(&mut self, _kind: Primitive, _len: u64, _bytes: &[u8]) -> Option<Self::Out> {
+        None
+    }
+    /// An array, from its elements.
+    fn array(&mut self, items: Vec<Self::Out>) -> Self::Out;
+    /// A struct of schema `desc`, from its fields (in declaration order).
+    fn structure(&mut self, desc: &SchemaDesc, fields: Vec<(&str, Self::Out)>) -> Self::Out;
+}
+
+/// The parts of a value to write, as [`encode_with`] asks for them.
+pub trait Source: Sized {
+    /// Its value as a primitive, or a description of what it is instead (for the error).
+    fn scalar(&self) -> Result<Scalar, String>;
+    /// Its elements, for an array of `len`: `Ok(None)` if it is not a sequence (then it is
+    /// refused), an error if it is but its length is not `len`.
+    fn elements(&self, len: u64) -> Result<Option<Vec<Self>>, String>;
+    /// Writes an array of primitives at once from its own bytes (a numpy array, a buffer), if
+    /// it can: `true` if it did. Its bytes must then be exactly `out`'s length and valid for
+    /// `kind` (the walker checks `bool`s afterwards).
+    fn primitive_array(
+        &self,
+        _kind: Primitive,
+        _len: u64,
+        _out: &mut [u8],
+    ) -> Result<bool, String> {
+        Ok(false)
+    }
+    /// Its field `name` (`Ok(None)` if it has none), for a struct of schema `desc`.
+    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Self>, String>;
+    /// Names of fields it has that `desc` does not (refused, so a typo is not ignored).
+    fn unknown_fields(&self, desc: &SchemaDesc) -> Vec<String>;
+}
+
+/// Walks `schema` over `bytes` (one value, as a subscriber read it: `bool`s valid) and builds
+/// the output of `d`.
+///
+/// # Panics
+/// If `bytes` is shorter than the schema's size.
+pub fn decode_with<D: Decode>(schema: &TopicSchema, bytes: &[u8], d: &mut D) -> D::Out {
+    assert!(bytes.len() >= schema.size(), "a whole value's bytes");
+    decode_node(schema.desc(), bytes, d)
+}
+
+fn decode_node<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out {
+    match &desc.kind {
+        DescKind::Primitive(p) => d.primitive(read_scalar(*p, bytes), *p),
+        DescKind::Array { elem, len } => {
+            if let DescKind::Primitive(p) = elem.kind
+                && let Some(out) = d.primitive_array(p, *len, &bytes[..(elem.size * len) as usize])
+            {
+                return out;
+            }
+            let size = elem.size as usize;
+            let items = (0..*len as usize)
+                .map(|i| decode_node(elem, &bytes[i * size..], d))
+                .collect();
+            d.array(items)
+        }
+        DescKind::Struct(fields) => {
+            let out = fields
+                .iter()
+                .map(|f| {
+                    let at = f.offset as usize;
+                    (f.name.as_str(), decode_node(&f.ty, &bytes[at..], d))
+                })
+                .collect();
+            d.structure(desc, out)
+        }
+    }
+}
+
+/// A primitive's value from its bytes (native byte order).
+fn read_scalar(p: Primitive, b: &[u8]) -> Scalar {
+    fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
+        let mut a = [0u8; N];
+        a.copy_from_slice(&b[..N]);
+        a
+    }
+    match p {
+        Primitive::Bool => Scalar::Bool(b[0] != 0),
+        Primitive::I8 => Scalar::Int(i64::from(b[0] as i8)),
+        Primitive::I16 => Scalar::Int(i64::from(i16::from_ne_bytes(arr(b)))),
+        Primitive::I32 => Scalar::Int(i64::from(i32::from_ne_bytes(arr(b)))),
+        Primitive::I64 => Scalar::Int(i64::from_ne_bytes(arr(b))),
+        Primitive::U8 => Scalar::UInt(u64::from(b[0])),
+        Primitive::U16 => Scalar::UInt(u64::from(u16::from_ne_bytes(arr(b)))),
+        Primitive::U32 => Scalar::UInt(u64::from(u32::from_ne_bytes(arr(b)))),
+        Primitive::U64 => Scalar::UInt(u64::from_ne_bytes(arr(b))),
+        Primitive::F32 => Scalar::Float(f64::from(f32::from_ne_bytes(arr(b)))),
+        Primitive::F64 => Scalar::Float(f64::from_ne_bytes(arr(b))),
+    }
+}
+
+/// Walks `schema` and writes the value `src` describes, checked part by part: every primitive's
+/// type and range, every array's length, every struct's fields (none missing, none unknown).
+/// The error names the part (`pose.position[2]`) and what is wrong with it.
+pub fn encode_with<S: Source>(schema: &TopicSchema, src: &S) -> Result<Vec<u8>, ValueError> {
+    let mut out = vec![0u8; schema.size()];
+    encode_node(schema.desc(), src, &mut out, &mut String::new())?;
+    if !schema.is_valid(&out) {
+        return Err(ValueError::new("", "a bool byte is neither 0 nor 1"));
+    }
+    Ok(out)
+}
+
+fn encode_node<S: Source>(
+    desc: &SchemaDesc,
+    src: &S,
+    out: &mut [u8],
+    path: &mut String,
+) -> Result<(), ValueError> {
+    match &desc.kind {
+        DescKind::Primitive(p) => {
+            let value = src.scalar().map_err(|got| {
+                ValueError::new(path.as_str(), format!("expects {}, got {got}", p.name()))
+            })?;
+            write_scalar(*p, value, out).map_err(|why| ValueError::new(path.as_str(), why))
+        }
+        DescKind::Array { elem, len } => {
+            if let DescKind::Primitive(p) = elem.kind {
+                let bytes = &mut out[..(elem.size * len) as usize];
+                if src
+                    .primitive_array(p, *len, bytes)
+                    .map_err(|why| ValueError::new(path.as_str(), why))?
+                {
+                    return Ok(());
+                }
+            }
+            let items = src
+                .elements(*len)
+                .map_err(|why| ValueError::new(path.as_str(), why))?
+                .ok_or_else(|| {
+                    ValueError::new(
+                        path.as_str(),
+                        format!("expects an array of {len} {}", elem.type_name()),
+                    )
+                })?;
+            let size = elem.size as usize;
+            let at = path.len();
+            for (i, item) in items.iter().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                encode_node(elem, item, &mut out[i * size..], path)?;
+                path.truncate(at);
+            }
+            Ok(())
+        }
+        DescKind::Struct(fields) => {
+            if let Some(extra) = src.unknown_fields(desc).first() {
+                return Err(ValueError::new(
+                    path.as_str(),
+                    format!("`{}` has no field `{extra}`", desc.name),
+                ));
+            }
+            let at = path.len();
+            for f in fields {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&f.name);
+                let part = src
+                    .field(desc, &f.name)
+                    .map_err(|why| ValueError::new(path.as_str(), why))?
+                    .ok_or_else(|| {
+                        ValueError::new(
+                            path.as_str(),
+                            format!("is missing (a {} of `{}`)", f.ty.type_name(), desc.name),
+                        )
+                    })?;
+                encode_node(&f.ty, &part, &mut out[f.offset as usize..], path)?;
+                path.truncate(at);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Writes `value` as a `p`, exactly, or says why it does not fit.
+fn write_scalar(p: Primitive, value: Scalar, out: &mut [u8]) -> Result<(), String> {
+    macro_rules! int {
+        ($t:ty) => {{
+            let v: $t = match value {
+                Scalar::Int(i) => <$t>::try_from(i).map_err(|_| out_of_range(p, i))?,
+                Scalar::UInt(u) => <$t>::try_from(u).map_err(|_| out_of_range(p, u))?,
+                Scalar::Bool(_) => return Err(format!("expects {}, got a bool", p.name())),
+                Scalar::Float(f) => {
+                    return Err(format!(
+                        "expects {}, got the float {f:?} (integers are never rounded)",
+                        p.name()
+                    ));
+                }
+            };
+            out[..size_of::<$t>()].copy_from_slice(&v.to_ne_bytes());
+        }};
+    }
+    match p {
+        Primitive::Bool => match value {
+            Scalar::Bool(b) => out[0] = u8::from(b),
+            other => return Err(format!("expects a bool, got {}", describe(other))),
+        },
+        Primitive::I8 => int!(i8),
+        Primitive::I16 => int!(i16),
+        Primitive::I32 => int!(i32),
+        Primitive::I64 => int!(i64),
+        Primitive::U8 => int!(u8),
+        Primitive::U16 => int!(u16),
+        Primitive::U32 => int!(u32),
+        Primitive::U64 => int!(u64),
+        Primitive::F32 | Primitive::F64 => {
+            let f = match value {
+                Scalar::Float(f) => f,
+                Scalar::Int(i) => i as f64,
+                Scalar::UInt(u) => u as f64,
+                Scalar::Bool(_) => return Err(format!("expects {}, got a bool", p.name())),
+            };
+            if p == Primitive::F32 {
+                let g = f as f32;
+                if f.is_finite() && g.is_infinite() {
+                    return Err(format!("{f:?} is out of range for f32"));
+                }
+                out[..4].copy_from_slice(&g.to_ne_bytes());
+            } else {
+                out[..8].copy_from_slice(&f.to_ne_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn out_of_range(p: Primitive, v: impl fmt::Display) -> String {
+    format!("{v} is out of range for {}", p.name())
+}
+
+fn describe(s: Scalar) -> String {
+    match s {
+        Scalar::Bool(b) => format!("the bool {b}"),
+        Scalar::Int(i) => format!("the integer {i}"),
+        Scalar::UInt(u) => format!("the integer {u}"),
+        Scalar::Float(f) => format!("the float {f:?}"),
+    }
+}
+
+/// Builds [`Value`]s.
+struct ValueBuilder;
+
+impl Decode for ValueBuilder {
+    type Out = Value;
+
+    fn primitive(&mut self, value: Scalar, _: Primitive) -> Value {
+        match value {
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Int(i) => Value::Int(i),
+            Scalar::UInt(u) => Value::UInt(u),
+            Scalar::Float(f) => Value::Float(f),
+        }
+    }
+
+    fn array(&mut self, items: Vec<Value>) -> Value {
+        Value::Array(items)
+    }
+
+    fn structure(&mut self, desc: &SchemaDesc, fields: Vec<(&str, Value)>) -> Value {
+        Value::Struct {
+            name: desc.name.clone(),
+            fields: fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect(),
+        }
+    }
+}
+
+impl Source for Value {
+    fn scalar(&self) -> Result<Scalar, String> {
+        match self {
+            Value::Bool(b) => Ok(Scalar::Bool(*b)),
+            Value::Int(i) => Ok(Scalar::Int(*i)),
+            Value::UInt(u) => Ok(Scalar::UInt(*u)),
+            Value::Float(f) => Ok(Scalar::Float(*f)),
+            Value::Array(items) => Err(format!("an array of {}", items.len())),
+            Value::Struct { .. } => Err("a struct".to_owned()),
+        }
+    }
+
+    fn elements(&self, len: u64) -> Result<Option<Vec<Value>>, String> {
+        match self {
+            Value::Array(items) if items.len() as u64 == len => Ok(Some(items.clone())),
+            Value::Array(items) => Err(format!("expects {len} elements, got {}", items.len())),
+            _ => Ok(None),
+        }
+    }
+
+    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Value>, String> {
+        match self {
+            Value::Struct { fields, .. } => Ok(fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())),
+            other => Err(format!(
+                "expects a struct `{}`, got {}",
+                desc.name,
+                other.kind_name()
+            )),
+        }
+    }
+
+    fn unknown_fields(&self, desc: &SchemaDesc) -> Vec<String> {
+        let DescKind::Struct(known) = &desc.kind else {
+            return Vec::new();
+        };
+        match self {
+            Value::Struct { fields, .. } => fields
+                .iter()
+                .filter(|(n, _)| !known.iter().any(|k| &k.name == n))
+                .map(|(n, _)| n.clone())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Value {
+    /// The value of one value's bytes (as a subscriber read them) of `schema`.
+    pub fn decode(schema: &TopicSchema, bytes: &[u8]) -> Value {
+        decode_with(schema, bytes, &mut ValueBuilder)
+    }
+
+    /// The bytes of this value as a value of `schema`, checked.
+    pub fn encode(&self, schema: &TopicSchema) -> Result<Vec<u8>, ValueError> {
+        encode_with(schema, self)
+    }
+
+    /// The part at `path` (`position[2]`, `pose.heading`; empty: the whole value).
+    pub fn at(&self, path: &str) -> Result<&Value, String> {
+        let mut v = self;
+        let mut rest = path;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('[') {
+                let end = r
+                    .find(']')
+                    .ok_or_else(|| format!("`{path}`: no `]` after `[`"))?;
+                let index: usize = r[..end]
+                    .parse()
+                    .map_err(|_| format!("`{path}`: `{}` is not an index", &r[..end]))?;
+                v = match v {
+                    Value::Array(items) => items.get(index).ok_or_else(|| {
+                        format!("`{path}`: index {index} of an array of {}", items.len())
+                    })?,
+                    other => {
+                        return Err(format!("`{path}`: {} has no elements", other.kind_name()));
+                    }
+                };
+                rest = &r[end + 1..];
+            } else {
+                let r = rest.strip_prefix('.').unwrap_or(rest);
+                let end = r.find(['.', '[']).unwrap_or(r.len());
+                let name = &r[..end];
+                v = match v {
+                    Value::Struct { name: ty, fields } => fields
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v)
+                        .ok_or_else(|| format!("`{path}`: `{ty}` has no field `{name}`"))?,
+                    other => {
+                        return Err(format!("`{path}`: {} has no fields", other.kind_name()));
+                    }
+                };
+                rest = &r[end..];
+            }
+        }
+        Ok(v)
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Bool(_) => "a bool",
+            Value::Int(_) | Value::UInt(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Array(_) => "an array",
+            Value::Struct { .. } => "a struct",
+        }
+    }
+}
+
+/// Rust-like: `Pose { position: [1.0, 2.0, 0.0], heading: 0.5, tracking: true }`.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::UInt(u) => write!(f, "{u}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Array(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Struct { name, fields } => {
+                write!(f, "{name} {{")?;
+                for (i, (n, v)) in fields.iter().enumerate() {
+                    f.write_str(if i == 0 { " " } else { ", " })?;
+                    write!(f, "{n}: {v}")?;
+                }
+                f.write_str(if fields.is_empty() { "}" } else { " }" })
+            }
+        }
+    }
+}
+
+/// JSON-like: booleans, numbers, arrays, and structs as objects in declaration order.
+#[cfg(feature = "serde")]
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::UInt(u) => s.serialize_u64(*u),
+            Value::Float(x) => s.serialize_f64(*x),
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    seq.serialize_element(v)?;
+                }
+                seq.end()
+            }
+            Value::Struct { fields, .. } => {
+                let mut map = s.serialize_map(Some(fields.len()))?;
+                for (n, v) in fields {
+                    map.serialize_entry(n, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}

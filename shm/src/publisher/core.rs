@@ -1,0 +1,213 @@
+//! The machinery behind every publisher, typed or not: the topic file it holds and the publish
+//! path over bytes. [`Publisher<T>`](crate::Publisher) publishes a Rust type through it;
+//! [`AnyPublisher`](crate::dynamic::AnyPublisher) a type described at run time.
+
+use std::cell::RefCell;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::create::{Attempt, Created, Plan};
+use super::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, Takeover, Timestamps};
+use crate::discovery::Generation;
+use crate::error::{CreateError, IoFailure, PublishError};
+use crate::name::{TopicName, default_root};
+use crate::schema::TopicSchema;
+use crate::segment::{Layout, LayoutError, MAX_SEQ, ReadWrite, Segment};
+use crate::sys::{self, ProcessIdentity};
+
+/// The options every publisher builder has.
+#[derive(Debug, Clone)]
+pub(crate) struct PubOptions {
+    pub(crate) topic: String,
+    pub(crate) buffer_num: usize,
+    pub(crate) mode: Option<u32>,
+    pub(crate) root: Option<PathBuf>,
+    pub(crate) timestamps: Timestamps,
+}
+
+impl PubOptions {
+    pub(crate) fn new(topic: &str) -> PubOptions {
+        PubOptions {
+            topic: topic.to_owned(),
+            buffer_num: super::DEFAULT_BUFFER_NUM,
+            mode: None,
+            root: None,
+            timestamps: Timestamps::Precise,
+        }
+    }
+}
+
+/// A publisher without its value type.
+pub(crate) struct PublisherCore {
+    seg: Segment<ReadWrite>,
+    schema: Arc<TopicSchema>,
+    topic: TopicName,
+    path: PathBuf,
+    next_seq: u64,
+    /// `next_seq % slot_count`, kept up to date without a division.
+    next_slot: u32,
+    slot_count: u32,
+    timestamps: Timestamps,
+    takeover: Option<Takeover>,
+    fork_generation: u64,
+    /// The user's generation file this publisher announced its topic to, kept mapped while it
+    /// lives so that creating many topics maps it once.
+    _generation: Option<Arc<Generation>>,
+}
+
+impl PublisherCore {
+    /// Creates the topic with values of `schema`, or takes it over from a publisher that is
+    /// gone.
+    pub(crate) fn create(
+        options: PubOptions,
+        schema: Arc<TopicSchema>,
+    ) -> Result<PublisherCore, CreateError> {
+        let topic = TopicName::new(&options.topic).map_err(CreateError::InvalidName)?;
+        if !(MIN_BUFFER_NUM..=MAX_BUFFER_NUM).contains(&options.buffer_num) {
+            return Err(CreateError::InvalidBufferNum {
+                requested: options.buffer_num,
+                min: MIN_BUFFER_NUM,
+                max: MAX_BUFFER_NUM,
+            });
+        }
+        if let Some(mode) = options
+            .mode
+            .filter(|m| m & 0o600 != 0o600 || m & !0o644 != 0)
+        {
+            return Err(CreateError::InvalidMode { mode });
+        }
+        let (size, align) = (schema.size() as u64, schema.align() as u64);
+        let layout = Layout::compute(
+            size,
+            align,
+            options.buffer_num as u32,
+            schema.encoding().len() as u64,
+        )
+        .map_err(|e| match e {
+            LayoutError::ElemSize(_) | LayoutError::TotalSize => CreateError::TooLarge {
+                bytes: size.saturating_mul(options.buffer_num as u64),
+            },
+            other => CreateError::UnsupportedType {
+                detail: format!("{}: {other}", other.field()),
+            },
+        })?;
+        let root = options.root.unwrap_or_else(default_root);
+        let path = root.join(topic.file_name());
+        let plan = Plan {
+            root: &root,
+            path: &path,
+            topic: &topic,
+            layout,
+            schema: schema.encoding(),
+            schema_hash: schema.hash(),
+            validate: &|bytes| schema.is_valid(bytes),
+            mode: options.mode,
+            me: ProcessIdentity::current(),
+            generation: RefCell::new(None),
+        };
+        let fork_generation = sys::fork_generation()
+            .map_err(|e| IoFailure::new(&root, "register the fork handler for", e))?;
+        // Each pass either finishes or observed another process change the path meanwhile.
+        for _ in 0..16 {
+            if let Attempt::Done(created) = plan.attempt()? {
+                let Created {
+                    mut seg,
+                    next_seq,
+                    takeover,
+                } = *created;
+                seg.use_light_fence();
+                let slot_count = seg.layout().slot_count;
+                let generation = plan.generation.take();
+                return Ok(PublisherCore {
+                    next_slot: (next_seq % u64::from(slot_count)) as u32,
+                    slot_count,
+                    timestamps: options.timestamps,
+                    seg,
+                    schema,
+                    topic,
+                    path,
+                    next_seq,
+                    takeover,
+                    fork_generation,
+                    _generation: generation,
+                });
+            }
+        }
+        Err(CreateError::Io {
+            path,
+            action: "create",
+            source: io::Error::other("the topic file kept changing under concurrent publishers"),
+        })
+    }
+
+    /// Publishes the value at `src` and returns its sequence number, or refuses in a child
+    /// process made by `fork` after the publisher was created, or after a damaged file's
+    /// numbers ran out. Wait-free: no lock, no allocation, no syscall (the timestamp comes from
+    /// the vDSO clock) unless a subscriber sleeps waiting for a value (then one `FUTEX_WAKE`).
+    ///
+    /// # Safety
+    /// `src` is valid for reads of `schema().size()` initialised bytes that form a valid value
+    /// (every `bool` 0 or 1).
+    #[inline]
+    pub(crate) unsafe fn publish_raw(&mut self, src: *const u8) -> Result<u64, PublishError> {
+        if sys::current_fork_generation() != self.fork_generation {
+            return Err(PublishError::ForkedProcess);
+        }
+        if self.next_seq > MAX_SEQ {
+            return Err(PublishError::SequenceExhausted);
+        }
+        let (seq, slot) = (self.next_seq, self.next_slot);
+        self.next_seq = seq.wrapping_add(1);
+        self.next_slot = if slot + 1 == self.slot_count {
+            0
+        } else {
+            slot + 1
+        };
+        let now = match self.timestamps {
+            Timestamps::Precise => sys::monotonic_ns(),
+            Timestamps::Coarse => sys::monotonic_coarse_ns(),
+        };
+        // SAFETY: `src` holds `elem_size` initialised bytes (the caller's contract; the file's
+        // element size is the schema's); `slot` is `seq % slot_count`; `1 <= seq <= MAX_SEQ`
+        // (numbers start at 1 or after a validated last number, and were checked above); this
+        // process holds the publisher lock.
+        unsafe { self.seg.write_slot(slot, seq, now, src) };
+        Ok(seq)
+    }
+
+    pub(crate) fn schema(&self) -> &Arc<TopicSchema> {
+        &self.schema
+    }
+
+    pub(crate) fn topic(&self) -> &str {
+        self.topic.as_str()
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn buffer_num(&self) -> usize {
+        self.slot_count as usize
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub(crate) fn takeover(&self) -> Option<&Takeover> {
+        self.takeover.as_ref()
+    }
+}
+
+impl Drop for PublisherCore {
+    /// Gives the topic up: releases the publisher lock (the file and its last value stay, for
+    /// subscribers and for the next publisher) and wakes subscribers blocked in a wait, which
+    /// then report the publisher gone. In a forked child the lock is the parent's: left alone.
+    fn drop(&mut self) {
+        if sys::current_fork_generation() == self.fork_generation {
+            self.seg.release();
+        }
+    }
+}

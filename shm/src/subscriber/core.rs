@@ -1,0 +1,168 @@
+//! The machinery behind every subscriber, typed or not: the topic's path, what it is attached to,
+//! what it returned last, and what it expects of the topic's type. [`Subscriber<T>`] expects one
+//! Rust type; [`AnySubscriber`](crate::dynamic::AnySubscriber) one described type, or whatever
+//! the topic carries.
+//!
+//! [`Subscriber<T>`]: crate::Subscriber
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::attach::{Attach, Watch};
+use super::read::{Last, Recheck};
+use crate::error::{IoFailure, SubscribeError};
+use crate::name::{TopicName, default_root};
+use crate::owner::TopicOwner;
+use crate::schema::TopicSchema;
+use crate::segment::Cursor;
+use crate::sys;
+
+/// What a subscriber expects of the topic's type.
+#[derive(Debug, Clone)]
+pub(crate) enum Expect {
+    /// This type: a topic of another type is a mismatch.
+    Exactly(Arc<TopicSchema>),
+    /// Whatever the topic carries (tools, bridges): the schema stored in the file.
+    Any,
+}
+
+/// The options every subscriber builder has.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) topic: String,
+    pub(crate) root: Option<PathBuf>,
+    pub(crate) owner: TopicOwner,
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) spin: Duration,
+}
+
+impl Options {
+    pub(crate) fn new(topic: &str) -> Options {
+        Options {
+            topic: topic.to_owned(),
+            root: None,
+            owner: TopicOwner::Me,
+            max_age: None,
+            spin: crate::wait::DEFAULT_SPIN,
+        }
+    }
+}
+
+/// A subscriber without its value type.
+pub(crate) struct Core {
+    pub(crate) topic: TopicName,
+    pub(super) root: PathBuf,
+    pub(crate) path: PathBuf,
+    /// Whose files it reads, as asked (for messages) and as a uid (`None`: anyone), resolved
+    /// once: a later `seteuid` does not change whom it trusts or which counter it watches.
+    pub(super) trusted: TopicOwner,
+    pub(super) trusted_uid: Option<u32>,
+    pub(crate) expect: Expect,
+    pub(crate) state: Attach,
+    /// How a detached subscriber notices the topic's creation.
+    pub(super) watch: Watch,
+    /// The last value returned.
+    pub(super) last: Last,
+    pub(super) retries: u64,
+    pub(super) recheck: Recheck,
+    /// Where this subscriber last found the newest value in the attached file.
+    pub(crate) cursor: Option<Cursor>,
+    /// Values published longer ago than this (ns) are not returned.
+    pub(super) max_age_ns: Option<u64>,
+    pub(crate) spin_ns: u64,
+}
+
+impl Core {
+    /// Opens the subscriber. Fails if the topic exists with another type than expected, is not
+    /// a valid topic file, or cannot be read, or if the root directory does not exist; succeeds
+    /// (with no data yet) if the topic does not exist.
+    pub(crate) fn open(options: Options, expect: Expect) -> Result<Core, SubscribeError> {
+        let topic = TopicName::new(&options.topic).map_err(SubscribeError::InvalidName)?;
+        let root = options.root.unwrap_or_else(default_root);
+        // A mistyped root would otherwise look like a topic nobody publishes, forever.
+        match std::fs::metadata(&root) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(IoFailure::new(
+                    &root,
+                    "use the topic directory",
+                    io::Error::from_raw_os_error(libc::ENOTDIR),
+                )
+                .into());
+            }
+            Err(e) => return Err(IoFailure::new(&root, "find the topic directory", e).into()),
+        }
+        let path = root.join(topic.file_name());
+        let trusted_uid = options.owner.uid();
+        let mut core = Core {
+            topic,
+            path,
+            trusted: options.owner,
+            trusted_uid,
+            expect,
+            state: Attach::Detached,
+            watch: Watch::new(&root, trusted_uid),
+            last: Last::default(),
+            retries: 0,
+            recheck: Recheck::default(),
+            cursor: None,
+            max_age_ns: options
+                .max_age
+                .map(|a| u64::try_from(a.as_nanos()).unwrap_or(u64::MAX)),
+            spin_ns: u64::try_from(options.spin.as_nanos()).unwrap_or(u64::MAX),
+            root,
+        };
+        core.attach()?;
+        if let Attach::Mismatch(_, m) = &core.state {
+            return Err(SubscribeError::SchemaMismatch(m.clone()));
+        }
+        Ok(core)
+    }
+
+    /// Whether a live publisher holds the topic right now (one syscall).
+    pub(crate) fn publisher_alive(&mut self) -> Result<bool, SubscribeError> {
+        // A syscall anyway: look for a topic file now.
+        if matches!(self.state, Attach::Detached) {
+            self.attach()?;
+        } else {
+            self.attach_if_needed()?;
+        }
+        match &self.state {
+            Attach::Ready(seg, _) | Attach::Mismatch(seg, _) => {
+                sys::publisher_lock_held(seg.file())
+                    .map_err(|e| IoFailure::new(&self.path, "query the lock of", e).into())
+            }
+            Attach::Detached => Ok(false),
+        }
+    }
+
+    /// The schema of the attached topic (`None` while detached or of another type).
+    pub(crate) fn schema(&self) -> Option<&Arc<TopicSchema>> {
+        match &self.state {
+            Attach::Ready(_, schema) => Some(schema),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn topic(&self) -> &str {
+        self.topic.as_str()
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.last.seq
+    }
+
+    pub(crate) fn retries(&self) -> u64 {
+        self.retries
+    }
+
+    pub(crate) fn is_attached(&self) -> bool {
+        matches!(self.state, Attach::Ready(..))
+    }
+}

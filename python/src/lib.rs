@@ -59,6 +59,7 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<publisher::Publisher>()?;
     m.add_class::<subscriber::Subscriber>()?;
+    m.add_class::<subscriber::PySample>()?;
     m.add_function(wrap_pyfunction!(message_types, m)?)?;
     m.add(
         "SchemaMismatchError",

@@ -48,6 +48,68 @@ impl Got {
     }
 }
 
+/// One value of `Subscriber.subscribe_all()`: the value, its sequence number, when it was
+/// published (ns on the clock of `time.monotonic_ns()`), and how many values before it this
+/// subscriber never saw. Unpacks as `value, seq, publish_time_ns = sample`.
+#[pyclass(module = "shm_pub_sub", name = "Sample", frozen, eq)]
+pub(crate) struct PySample {
+    /// The value.
+    #[pyo3(get)]
+    value: Py<PyAny>,
+    /// Its sequence number.
+    #[pyo3(get)]
+    seq: u64,
+    /// When it was published, in ns on the clock of `time.monotonic_ns()`.
+    #[pyo3(get)]
+    publish_time_ns: u64,
+    /// How many values before it this subscriber never saw (overwritten before it read them).
+    #[pyo3(get)]
+    missed: u64,
+}
+
+impl PartialEq for PySample {
+    fn eq(&self, other: &PySample) -> bool {
+        Python::attach(|py| {
+            self.seq == other.seq
+                && self.publish_time_ns == other.publish_time_ns
+                && self.missed == other.missed
+                && self
+                    .value
+                    .bind(py)
+                    .eq(other.value.bind(py))
+                    .unwrap_or(false)
+        })
+    }
+}
+
+#[pymethods]
+impl PySample {
+    fn __iter__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let me = slf.get();
+        let items = (me.value.clone_ref(py), me.seq, me.publish_time_ns);
+        Ok(items
+            .into_pyobject(py)?
+            .into_any()
+            .try_iter()?
+            .into_any()
+            .unbind())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let value = self
+            .value
+            .bind(py)
+            .repr()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        format!(
+            "Sample(value={value}, seq={}, publish_time_ns={}, missed={})",
+            self.seq, self.publish_time_ns, self.missed
+        )
+    }
+}
+
 /// What a non-blocking read found.
 enum Read {
     /// The value returned last time, again.
@@ -329,6 +391,63 @@ pymethods_with_common!(Subscriber {
     fn wait(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<bool> {
         let wait = Wait::for_available(timeout_of(timeout)?);
         Ok(Subscriber::wait_loop(slf, wait, None)?.is_ok())
+    }
+
+    /// Every value newer than the last one this subscriber returned that the topic's ring still
+    /// holds (at most `buffer_num`), oldest first, as a list of `Sample`s (value, seq,
+    /// publish_time_ns, missed); empty if there is none. For a reader slower than its publisher
+    /// that must see every value it can: values overwritten before it read them are counted
+    /// in the next sample's `missed`, never returned torn or out of order. The first call
+    /// returns whatever the ring holds.
+    ///
+    /// With `timeout` (seconds; `math.inf`: no deadline), waits like `subscribe(timeout)` for a
+    /// first new value (sleeping in the kernel, GIL released), then returns all of them; an
+    /// empty list when the timeout passes or the publisher exits. Afterwards `last_seq` and
+    /// `last_publish_time_ns` are those of the last sample, `missed` the batch's total.
+    #[pyo3(signature = (timeout=None))]
+    fn subscribe_all(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Vec<PySample>> {
+        let py = slf.py();
+        if let Some(seconds) = timeout {
+            let wait = Wait::for_available(timeout_of(Some(seconds))?);
+            if Subscriber::wait_loop(slf, wait, None)?.is_err() {
+                return Ok(Vec::new());
+            }
+        }
+        let mut me = slf.try_borrow_mut()?;
+        let kind = me.common.kind;
+        let batch = with_subscriber!(me.core()?, s => s.try_recv_all().map(|all| {
+            all.into_iter()
+                .map(|x| (x.value.to_object(py), x.seq, x.published.as_nanos(), x.missed))
+                .collect::<Vec<_>>()
+        }))
+        .map_err(|e| subscribe_error(py, e, kind))?;
+        if let Some((value, seq, published_ns, _)) = batch.last() {
+            let missed = batch.iter().map(|x| x.3).sum();
+            let result = PyTuple::new(
+                py,
+                [
+                    value.clone_ref(py),
+                    PyBool::new(py, true).to_owned().into_any().unbind(),
+                ],
+            )?;
+            me.last = Some(Got {
+                value: value.clone_ref(py),
+                result: result.unbind(),
+                seq: *seq,
+                published_ns: *published_ns,
+                is_new: true,
+                missed,
+            });
+        }
+        Ok(batch
+            .into_iter()
+            .map(|(value, seq, publish_time_ns, missed)| PySample {
+                value,
+                seq,
+                publish_time_ns,
+                missed,
+            })
+            .collect())
     }
 
     /// `wait()` for `recv()`: also ends when `stop()` returns true (asked at least every 50 ms),

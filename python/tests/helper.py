@@ -10,6 +10,8 @@
                                                "nothing <repr(value)> <publisher_alive>"; then "done".
                                                Ctrl-C prints "interrupted" and exits 0.
 
+    helper.py burst TYPE TOPIC BUFFER_NUM     for each count read from stdin, publish that many values
+                                               (1, 2, ...) as fast as it can, then print "published <seq>"
     helper.py creator TYPE                     for each topic name read from stdin: create it,
                                                publish 1 (True, 1.0), print "published <name>"
 
@@ -72,6 +74,17 @@ def wait(kind: str, topic: str, count: str, timeout: str) -> None:
     print("done", flush=True)
 
 
+def burst(kind: str, topic: str, buffer_num: str) -> None:
+    pub = shm_pub_sub.Publisher(topic, DEFAULTS[kind], int(buffer_num))
+    print("ready", flush=True)
+    n = 0
+    for line in sys.stdin:
+        for _ in range(int(line)):
+            n += 1
+            pub.publish(type(DEFAULTS[kind])(n))
+        print(f"published {pub.last_seq}", flush=True)
+
+
 def creator(kind: str) -> None:
     keep = []
     print("ready", flush=True)
@@ -86,7 +99,7 @@ def creator(kind: str) -> None:
 def main() -> None:
     command, *args = sys.argv[1:]
     try:
-        {"publish": publish, "subscribe": subscribe, "wait": wait, "creator": creator}[command](*args)
+        {"publish": publish, "subscribe": subscribe, "wait": wait, "creator": creator, "burst": burst}[command](*args)
     except Exception as e:  # reported to the test, which checks the class and message
         print(f"error {type(e).__name__} {e}", flush=True)
         sys.exit(3)

@@ -2,6 +2,8 @@
 
 import os
 import signal
+import threading
+import time
 
 import pytest
 from shm_pub_sub import ForeignTopicError, Publisher, Subscriber
@@ -124,3 +126,40 @@ def test_owner_argument_is_checked(topic):
         Subscriber(topic, 0, owner=-1)
     assert Subscriber(topic, 0, owner="any").subscribe() == (0, False)
     assert Subscriber(topic, 0, owner=os.geteuid()).subscribe() == (0, False)
+
+
+def test_subscribe_all_returns_every_value_still_in_the_ring(topic, py_helper):
+    """Bursts published at full speed by another process into 256 slots: every value, in order,
+    none missed while the reader keeps up; a burst longer than the ring loses exactly its oldest
+    values, counted in `missed`."""
+    pub = py_helper("burst", "int", topic, "256", stdin=True)
+    assert pub.expect_line() == "ready"
+    sub = Subscriber(topic, 0)
+    assert sub.subscribe_all() == []
+    expected = 1
+    for k in (1, 10, 256, 3):
+        pub.send(str(k))
+        last = int(pub.expect("published").split()[1])
+        batch = sub.subscribe_all()
+        assert [s.seq for s in batch] == list(range(expected, last + 1))
+        assert [s.value for s in batch] == list(range(expected, last + 1))
+        assert all(s.missed == 0 for s in batch)
+        value, seq, published = batch[-1]
+        assert (value, seq) == (last, last) and published <= time.monotonic_ns()
+        expected = last + 1
+    pub.send("300")
+    last = int(pub.expect("published").split()[1])
+    batch = sub.subscribe_all()
+    assert len(batch) == 256 and batch[0].seq == last - 255
+    assert batch[0].missed == 44 and sub.missed == 44
+    assert sub.last_seq == last and sub.subscribe() == (last, True)
+    assert sub.subscribe_all(timeout=0.01) == []
+
+
+def test_subscribe_all_waits_for_a_first_value(topic):
+    pub = Publisher(topic, 0.0, 8)
+    sub = Subscriber(topic, 0.0)
+    threading.Timer(0.05, lambda: [pub.publish(x) for x in (1.0, 2.0)]).start()
+    batch = sub.subscribe_all(timeout=5)
+    assert [s.value for s in batch] in ([1.0, 2.0], [1.0])
+    assert repr(batch[0]).startswith("Sample(value=1.0, seq=1, publish_time_ns=")

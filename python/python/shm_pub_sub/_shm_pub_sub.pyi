@@ -1,7 +1,7 @@
 """Type stubs of the compiled part of ``shm_pub_sub``."""
 
 import builtins
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from types import TracebackType
 from typing import (
     Any,
@@ -21,6 +21,7 @@ __all__ = [
     "ForeignTopicError",
     "ForkedProcessError",
     "Publisher",
+    "Sample",
     "SchemaMismatchError",
     "Subscriber",
     "TopicBusyError",
@@ -124,6 +125,21 @@ class Publisher(Generic[_V]):
     def closed(self) -> bool: ...
 
 @final
+class Sample(Generic[_V]):
+    """One value of ``Subscriber.subscribe_all()``; unpacks as ``value, seq, publish_time_ns``."""
+
+    @property
+    def value(self) -> _V: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def publish_time_ns(self) -> int: ...
+    @property
+    def missed(self) -> int: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
 class Subscriber(Generic[_V]):
     """Reads the values of one topic."""
 
@@ -159,6 +175,8 @@ class Subscriber(Generic[_V]):
         """Without timeout: ``(newest value, True)``, or ``(default_value, False)`` while there is
         no data. With ``timeout`` (s): waits for a newer value; ``(last or default, False)`` if
         none arrives (or the publisher dies) in time."""
+    def subscribe_all(self, timeout: float | None = None) -> list[Sample[_V]]:
+        """Every value newer than the last one returned that the ring still holds, oldest first."""
     def wait(self, timeout: float | None = None) -> bool:
         """Waits until a newer value is available (without reading it); ``False`` on timeout."""
     def _wait(self, timeout: float | None, stop: Callable[[], object]) -> str: ...

@@ -45,8 +45,9 @@ lint-python: python-install
 python-test: python-install examples lint-python
 	cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) $(VENV_PYTHON) -m pytest
 
-## A publisher and a subscriber process exchanging a robot pose.
+## A publisher and a subscriber process exchanging a robot pose, and the `shm` tool looking on.
 demo: examples
+	$(CARGO) build --locked -p shm-cli
 	./examples/demo.sh
 
 ## Every benchmark, in a few minutes: the Rust ones, then the Python module next to its peers
@@ -56,13 +57,16 @@ bench: bench-rust bench-python
 
 ## Criterion (publish/subscribe by size next to memcpy, 0-64 subscribers, round trip), the
 ## round trip's p50/p99 next to a bare seqlock, the wake-up latency of blocking waits (one-way,
-## request/reply exchange, by idle time), and scale (10,000 topics, 64 waiting processes).
+## request/reply exchange, by idle time), scale (10,000 topics, 64 waiting processes), and the
+## `shm` tool (listing 10,000 topics, echo latency next to a library subscriber).
 bench-rust:
 	$(CARGO) bench --locked -p shm-benches --bench pubsub
 	$(CARGO) bench --locked -p shm-benches --bench pingpong
 	$(CARGO) bench --locked -p shm-benches --bench wakeup
 	$(CARGO) bench --locked -p shm-benches --bench exchange
 	$(CARGO) bench --locked -p shm-benches --bench scale
+	$(CARGO) build --locked --release -p shm-cli
+	$(CARGO) bench --locked -p shm-benches --bench tool
 
 BENCH_VENV ?= .venv-bench
 BENCH_PYTHON = $(abspath $(BENCH_VENV))/bin/python

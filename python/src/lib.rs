@@ -53,6 +53,13 @@ fn message_types() -> Vec<String> {
     names
 }
 
+/// Runs the `shm` command-line tool (`argv[0]` is the program name) and returns its exit
+/// status; the `shm` console script calls it. The GIL is released while it runs.
+#[pyfunction]
+fn _cli_main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> u8 {
+    py.detach(|| shm_cli::run(argv))
+}
+
 #[pymodule]
 fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     check_registry()?;
@@ -61,6 +68,7 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<subscriber::Subscriber>()?;
     m.add_class::<subscriber::PySample>()?;
     m.add_function(wrap_pyfunction!(message_types, m)?)?;
+    m.add_function(wrap_pyfunction!(_cli_main, m)?)?;
     m.add(
         "SchemaMismatchError",
         py.get_type::<errors::SchemaMismatchError>(),

@@ -27,6 +27,7 @@ __all__ = [
     "TopicBusyError",
     "TopicFormatError",
     "__version__",
+    "_cli_main",
     "message_types",
 ]
 MIN_BUFFER_NUM: int
@@ -219,4 +220,7 @@ class Subscriber(Generic[_V]):
 
 def message_types() -> list[str]:
     """Names of all message types registered in this build of the runtime."""
+
+def _cli_main(argv: list[str]) -> int:
+    """Runs the ``shm`` command-line tool; returns its exit status."""
 

@@ -47,6 +47,29 @@ pub struct FieldDesc {
 }
 
 impl SchemaDesc {
+    /// The description of a primitive (named as in Rust, aligned to its size).
+    pub fn primitive(p: Primitive) -> SchemaDesc {
+        SchemaDesc {
+            name: p.name().to_owned(),
+            size: p.size() as u64,
+            align: p.size() as u64,
+            kind: DescKind::Primitive(p),
+        }
+    }
+
+    /// The description of `[elem; len]` (as Rust lays it out: `len` elements back to back).
+    pub fn array(elem: SchemaDesc, len: u64) -> SchemaDesc {
+        SchemaDesc {
+            name: String::new(),
+            size: elem.size.saturating_mul(len),
+            align: elem.align,
+            kind: DescKind::Array {
+                elem: Box::new(elem),
+                len,
+            },
+        }
+    }
+
     /// Converts a static schema.
     pub fn from_schema(s: &Schema) -> SchemaDesc {
         let kind = match s.kind {

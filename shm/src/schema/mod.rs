@@ -103,6 +103,16 @@ impl Primitive {
     pub fn from_code(code: u8) -> Option<Primitive> {
         Primitive::ALL.into_iter().find(|p| p.code() == code)
     }
+
+    /// The primitive of this Rust name (`"f64"`, `"bool"`, ...).
+    pub fn from_name(name: &str) -> Option<Primitive> {
+        Primitive::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Every primitive, in encoding order.
+    pub fn all() -> [Primitive; 11] {
+        Primitive::ALL
+    }
 }
 
 /// What kind of type a [`Schema`] describes.

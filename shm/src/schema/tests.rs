@@ -245,3 +245,22 @@ fn bool_validation() {
     assert!(!t.is_valid(&[1, 1, 0, 9]));
     assert!(!pose("Pose", &XYZ).needs_validation());
 }
+
+#[test]
+fn descriptions_built_at_run_time_are_the_rust_types() {
+    for p in Primitive::all() {
+        assert_eq!(Primitive::from_name(p.name()), Some(p));
+        let built = TopicSchema::new(&SchemaDesc::primitive(p)).unwrap();
+        assert_eq!(
+            built,
+            TopicSchema::of(&Schema::primitive(p)),
+            "{}",
+            p.name()
+        );
+    }
+    assert_eq!(Primitive::from_name("float"), None);
+    let f64s = SchemaDesc::array(SchemaDesc::primitive(Primitive::F64), 3);
+    let rust = Schema::array(&F64, 3, 24, 8);
+    assert_eq!(TopicSchema::new(&f64s).unwrap(), TopicSchema::of(&rust));
+    assert_eq!(f64s.type_name(), "[f64; 3]");
+}

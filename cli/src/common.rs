@@ -1,0 +1,119 @@
+//! What several commands share: whose topics to read, opening a subscriber, types by name.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use shm::dynamic::{AnySubscriber, TopicSchema};
+use shm::schema::{Primitive, SchemaDesc};
+use shm::{SubscribeError, TopicOwner};
+
+use crate::Failure;
+
+/// Whose topic files to read: `me` (the default), `any`, or a uid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Owner(pub(crate) TopicOwner);
+
+impl Default for Owner {
+    fn default() -> Owner {
+        Owner(TopicOwner::Me)
+    }
+}
+
+impl std::str::FromStr for Owner {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Owner, String> {
+        match s {
+            "me" => Ok(Owner(TopicOwner::Me)),
+            "any" => Ok(Owner(TopicOwner::Anyone)),
+            uid => uid
+                .parse()
+                .map(|uid| Owner(TopicOwner::Uid(uid)))
+                .map_err(|_| format!("`{uid}` is not `me`, `any` or a numeric uid")),
+        }
+    }
+}
+
+/// The `--owner` help, shared by the commands that read values.
+pub(crate) const OWNER_HELP: &str = "Whose topic files to read: `me` (default: files of this \
+    user only, as the library does, since anyone can create a file in /dev/shm first), a uid, \
+    or `any`";
+
+/// An untyped subscriber of `topic`, reading whatever type it carries.
+pub(crate) fn subscriber(
+    root: Option<&Path>,
+    topic: &str,
+    owner: Owner,
+) -> Result<AnySubscriber, Failure> {
+    let mut builder = AnySubscriber::builder(topic).owner(owner.0);
+    if let Some(root) = root {
+        builder = builder.root(root);
+    }
+    builder.open().map_err(subscribe_failure)
+}
+
+/// A read failure, with the tool's remedy where the library's names an API call.
+pub(crate) fn subscribe_failure(e: SubscribeError) -> Failure {
+    match e {
+        SubscribeError::UntrustedOwner { path, owner, .. } if owner.mode & 0o022 == 0 => {
+            Failure::new(format!(
+                "{} is {owner}, not yours, and could have been created by anyone; nothing was \
+                 read. If that user publishes this topic for you, trust it with --owner {}",
+                path.display(),
+                owner.uid.0
+            ))
+        }
+        other => Failure::new(other),
+    }
+}
+
+/// A type from its Rust spelling: a primitive (`f64`, `bool`, `u8`, ...) or an array of one
+/// (`[f64; 3]`, nested too). Structs come from the programs that define them.
+pub(crate) fn parse_type(text: &str) -> Result<Arc<TopicSchema>, Failure> {
+    let desc = parse_desc(text.trim()).ok_or_else(|| {
+        let names: Vec<_> = Primitive::all().iter().map(|p| p.name()).collect();
+        Failure::new(format!(
+            "`{text}` is not a type the tool can create: one of {} or an array such as \
+             `[f64; 3]` (a struct topic is created by the program that defines the struct)",
+            names.join(", ")
+        ))
+    })?;
+    TopicSchema::new(&desc)
+        .map(Arc::new)
+        .map_err(|e| Failure::new(format!("`{text}`: {e}")))
+}
+
+fn parse_desc(text: &str) -> Option<SchemaDesc> {
+    if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        let (elem, len) = inner.rsplit_once(';')?;
+        let len: u64 = len.trim().parse().ok()?;
+        return Some(SchemaDesc::array(parse_desc(elem.trim())?, len));
+    }
+    Primitive::from_name(text).map(SchemaDesc::primitive)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_parse_as_rust_spells_them() {
+        assert_eq!(parse_type("f64").unwrap().type_name(), "f64");
+        assert_eq!(parse_type("[u8; 16]").unwrap().size(), 16);
+        assert_eq!(
+            parse_type("[[f32;3]; 2]").unwrap().type_name(),
+            "[[f32; 3]; 2]"
+        );
+        assert!(parse_type("float").is_err());
+        assert!(parse_type("[f64]").is_err());
+        assert!(parse_type("[f64; -1]").is_err());
+    }
+
+    #[test]
+    fn owners_parse() {
+        assert_eq!("me".parse(), Ok(Owner(TopicOwner::Me)));
+        assert_eq!("any".parse(), Ok(Owner(TopicOwner::Anyone)));
+        assert_eq!("1001".parse(), Ok(Owner(TopicOwner::Uid(1001))));
+        assert!("bob".parse::<Owner>().is_err());
+    }
+}

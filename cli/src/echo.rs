@@ -1,0 +1,215 @@
+//! `shm echo`: each new value of a topic, decoded with the schema in its file.
+
+use std::path::Path;
+use std::time::Duration;
+
+use clap::Args;
+use shm::RecvError;
+use shm::dynamic::{AnySubscriber, RawSample};
+use shm::wait::{Wait, WaitStep};
+
+use crate::common::{self, Owner};
+use crate::{Failure, out, stop};
+
+/// Arguments of `shm echo`.
+#[derive(Args, Debug)]
+pub(crate) struct EchoArgs {
+    /// The topic.
+    topic: String,
+    /// Only this part of each value: a field, an element or a path (`position[0]`,
+    /// `pose.heading`).
+    #[arg(long, short, value_name = "PATH")]
+    field: Option<String>,
+    /// Stop after this many values.
+    #[arg(long = "count", short = 'n', value_name = "N")]
+    count: Option<u64>,
+    /// One value, then stop (`-n 1`).
+    #[arg(long, conflicts_with = "count")]
+    once: bool,
+    /// Every value still in the ring, oldest first (at the start too), not only the newest
+    /// when several arrived at once; values overwritten unread are counted as missed.
+    #[arg(long, short)]
+    all: bool,
+    /// Skip the values the topic holds now; print only values published after the start.
+    #[arg(long)]
+    new: bool,
+    /// Fail if no new value arrives for this many seconds (default: wait for ever).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    timeout: Option<f64>,
+    /// One JSON object per line: {"seq", "publish_time_ns", "missed", "value"}.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value = "me", help = common::OWNER_HELP)]
+    owner: Owner,
+}
+
+pub(crate) fn echo(root: Option<&Path>, args: &EchoArgs) -> Result<(), Failure> {
+    let timeout = seconds(args.timeout, "--timeout")?;
+    let mut follow = Follow::new(common::subscriber(root, &args.topic, args.owner)?);
+    let mut printed = 0u64;
+    let count = if args.once { Some(1) } else { args.count };
+    let done = |printed: u64| count.is_some_and(|n| printed >= n);
+    if done(0) {
+        return Ok(());
+    }
+    // What the topic holds now comes first: its newest value, or with `--all` every value in
+    // the ring. With `--new` it only counts as seen.
+    let sub = follow.sub();
+    let current = if args.all && !args.new {
+        sub.try_recv_all()
+    } else {
+        sub.latest().map(|s| s.into_iter().collect())
+    }
+    .map_err(common::subscribe_failure)?;
+    if current.is_empty() && !follow.sub().is_attached() {
+        eprintln!("shm: waiting for topic '{}' to be published", args.topic);
+    }
+    if !current.is_empty() {
+        follow.saw_value();
+    }
+    if !args.new {
+        for sample in current {
+            print(args, &sample)?;
+            printed += 1;
+            if done(printed) {
+                return Ok(());
+            }
+        }
+    }
+    while !done(printed) {
+        let Some(samples) = follow.wait(timeout, args.all)? else {
+            return Err(Failure::new(format!(
+                "no new value on topic '{}' within {} s; is its publisher running?",
+                args.topic,
+                args.timeout.unwrap_or_default()
+            )));
+        };
+        for sample in samples {
+            print(args, &sample)?;
+            printed += 1;
+            if done(printed) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `--timeout`-like option as a duration (`None`: none); negative or not finite is refused.
+pub(crate) fn seconds(value: Option<f64>, flag: &str) -> Result<Option<Duration>, Failure> {
+    value
+        .map(|s| {
+            Duration::try_from_secs_f64(s)
+                .map_err(|_| Failure::new(format!("{flag} {s}: expects a number of seconds ≥ 0")))
+        })
+        .transpose()
+}
+
+/// A subscriber followed across publishers: says when the publisher is gone (once per
+/// publisher, after its values), and waits for the next one.
+pub(crate) struct Follow {
+    sub: AnySubscriber,
+    /// Values arrived since the publisher was last reported gone.
+    fresh: bool,
+}
+
+impl Follow {
+    pub(crate) fn new(sub: AnySubscriber) -> Follow {
+        Follow { sub, fresh: false }
+    }
+
+    pub(crate) fn sub(&mut self) -> &mut AnySubscriber {
+        &mut self.sub
+    }
+
+    /// Counts a value read outside [`Follow::wait_all`].
+    pub(crate) fn saw_value(&mut self) {
+        self.fresh = true;
+    }
+
+    /// Waits for a new value and returns it, or with `all` every new value the ring still
+    /// holds, oldest first (`None`: none came within `timeout`). Values overwritten unread are
+    /// counted in the next one's `missed`. A stop request ends the command quietly.
+    pub(crate) fn wait(
+        &mut self,
+        timeout: Option<Duration>,
+        all: bool,
+    ) -> Result<Option<Vec<RawSample>>, Failure> {
+        let mut wait = Wait::for_available(timeout);
+        loop {
+            if stop::requested() {
+                return Err(Failure::quiet());
+            }
+            match self.sub.wait_step(&mut wait) {
+                Ok(WaitStep::Ready(_)) => {
+                    let new = if all {
+                        self.sub.try_recv_all()
+                    } else {
+                        self.sub.try_recv().map(|s| s.into_iter().collect())
+                    }
+                    .map_err(common::subscribe_failure)?;
+                    if !new.is_empty() {
+                        self.fresh = true;
+                        return Ok(Some(new));
+                    }
+                }
+                // At most the library's check interval (50 ms): a stop request, or a publisher
+                // that left between two waits, is seen within that.
+                Ok(WaitStep::Block(sleeper)) => {
+                    sleeper.block();
+                    if self.fresh && !self.sub.publisher_alive().unwrap_or(true) {
+                        self.gone();
+                    }
+                }
+                Err(RecvError::PublisherGone { .. }) => {
+                    self.gone();
+                    let left = timeout.map(|t| t.saturating_sub(wait.elapsed()));
+                    wait = Wait::for_available(left);
+                }
+                Err(RecvError::Timeout { .. }) => return Ok(None),
+                Err(RecvError::Subscribe(e)) => return Err(common::subscribe_failure(e)),
+                Err(e) => return Err(Failure::new(e)),
+            }
+        }
+    }
+
+    fn gone(&mut self) {
+        if std::mem::take(&mut self.fresh) {
+            eprintln!(
+                "shm: the publisher of '{}' is gone; waiting for a new one",
+                self.sub.topic()
+            );
+        }
+    }
+}
+
+fn print(args: &EchoArgs, sample: &RawSample) -> Result<(), Failure> {
+    let whole = sample.value();
+    let value = match &args.field {
+        Some(path) => whole.at(path).map_err(|why| {
+            Failure::new(format!(
+                "{why} (the topic's type is {})",
+                sample.schema.type_name()
+            ))
+        })?,
+        None => &whole,
+    };
+    if args.json {
+        // Written by hand to keep the keys in this order (a JSON map would sort them).
+        let value = serde_json::to_string(value)
+            .map_err(|e| Failure::new(format!("cannot write the value as JSON: {e}")))?;
+        out(format!(
+            "{{\"seq\":{},\"publish_time_ns\":{},\"missed\":{},\"value\":{value}}}",
+            sample.seq,
+            sample.published.as_nanos(),
+            sample.missed
+        ))
+    } else if sample.missed > 0 {
+        out(format!(
+            "#{} ({} missed) {value}",
+            sample.seq, sample.missed
+        ))
+    } else {
+        out(format!("#{} {value}", sample.seq))
+    }
+}

@@ -1,0 +1,150 @@
+//! How the tool writes durations, sizes, times, types and values for people (plain text, no
+//! colour: the same on a terminal and in a pipe).
+
+use std::fmt::Write;
+
+use shm::dynamic::TopicSchema;
+use shm::schema::{DescKind, SchemaDesc};
+
+/// `850 ns`, `12.5 µs`, `3.2 ms`, `1.5 s`, `2 min 5 s`.
+pub(crate) fn duration_ns(ns: u64) -> String {
+    let f = ns as f64;
+    match ns {
+        0..1_000 => format!("{ns} ns"),
+        1_000..1_000_000 => format!("{:.1} µs", f / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} ms", f / 1e6),
+        1_000_000_000..120_000_000_000 => format!("{:.1} s", f / 1e9),
+        _ => format!("{} min {} s", ns / 60_000_000_000, ns / 1_000_000_000 % 60),
+    }
+}
+
+/// `64 B`, `1.5 KiB`, `6.0 MiB`.
+pub(crate) fn bytes(n: u64) -> String {
+    let f = n as f64;
+    match n {
+        0..1024 => format!("{n} B"),
+        1024..1_048_576 => format!("{:.1} KiB", f / 1024.0),
+        _ => format!("{:.1} MiB", f / 1_048_576.0),
+    }
+}
+
+/// A Unix time in ns as `2026-11-27 17:05:03 UTC`.
+pub(crate) fn utc(unix_ns: u64) -> String {
+    let secs = unix_ns / 1_000_000_000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// A file mode as `0600`.
+pub(crate) fn mode(mode: u32) -> String {
+    format!("{mode:04o}")
+}
+
+/// The schema as Rust-like declarations, the message's struct first, then every struct it
+/// uses, each field with its offset:
+///
+/// ```text
+/// struct Pose {            // 40 bytes, align 8
+///     position: [f64; 3],  // offset 0
+///     heading: f64,        // offset 24
+/// }
+/// ```
+pub(crate) fn declaration(schema: &TopicSchema) -> String {
+    let mut structs: Vec<&SchemaDesc> = Vec::new();
+    collect_structs(schema.desc(), &mut structs);
+    if structs.is_empty() {
+        return format!(
+            "{}  // {} bytes, align {}\n",
+            schema.type_name(),
+            schema.size(),
+            schema.align()
+        );
+    }
+    let mut out = String::new();
+    for s in structs {
+        let DescKind::Struct(fields) = &s.kind else {
+            continue;
+        };
+        let lines: Vec<(String, String)> = fields
+            .iter()
+            .map(|f| {
+                (
+                    format!("    {}: {},", f.name, f.ty.type_name()),
+                    format!("// offset {}", f.offset),
+                )
+            })
+            .collect();
+        let head = format!("struct {} {{", s.name);
+        let width = lines
+            .iter()
+            .map(|(l, _)| l.chars().count())
+            .chain([head.chars().count()])
+            .max()
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "{head:<width$}  // {} bytes, align {}",
+            s.size, s.align
+        );
+        for (l, c) in lines {
+            let _ = writeln!(out, "{l:<width$}  {c}");
+        }
+        out.push_str("}\n");
+    }
+    out
+}
+
+/// The distinct structs of a schema, outermost first.
+fn collect_structs<'a>(desc: &'a SchemaDesc, out: &mut Vec<&'a SchemaDesc>) {
+    match &desc.kind {
+        DescKind::Primitive(_) => {}
+        DescKind::Array { elem, .. } => collect_structs(elem, out),
+        DescKind::Struct(fields) => {
+            if !out.iter().any(|s| s.name == desc.name && *s == desc) {
+                out.push(desc);
+            }
+            for f in fields {
+                collect_structs(&f.ty, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_sizes_read_well() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        // Checked with `date -u -d @SECONDS`.
+        assert_eq!(
+            utc(1_795_000_000 * 1_000_000_000),
+            "2026-11-18 11:06:40 UTC"
+        );
+        assert_eq!(
+            utc(1_709_208_000 * 1_000_000_000),
+            "2024-02-29 12:00:00 UTC"
+        );
+        assert_eq!(duration_ns(850), "850 ns");
+        assert_eq!(duration_ns(12_500), "12.5 µs");
+        assert_eq!(duration_ns(1_500_000_000), "1.5 s");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(mode(0o644), "0644");
+    }
+}

@@ -1,0 +1,208 @@
+//! `shm hz`: how often a topic's values are published, measured from their publish times and
+//! sequence numbers (so the rate is exact even when the tool cannot print every value).
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::json;
+
+use crate::common::{self, Owner};
+use crate::echo::Follow;
+use crate::{Failure, format, out};
+
+/// Arguments of `shm hz`.
+#[derive(Args, Debug)]
+pub(crate) struct HzArgs {
+    /// The topic.
+    topic: String,
+    /// Statistics over the last this many values.
+    #[arg(long, short, default_value_t = 1000, value_name = "N")]
+    window: usize,
+    /// Stop after this many reports (one per second).
+    #[arg(long = "count", short = 'n', value_name = "N")]
+    count: Option<u64>,
+    /// One JSON object per report.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value = "me", help = common::OWNER_HELP)]
+    owner: Owner,
+}
+
+/// The values seen in the window: `(seq, publish time ns)`, oldest first.
+struct Window {
+    seen: VecDeque<(u64, u64)>,
+    capacity: usize,
+}
+
+/// One report's numbers.
+#[derive(Debug, PartialEq)]
+struct Stats {
+    /// Values published per second over the window (from sequence numbers: includes values
+    /// the tool missed).
+    rate_hz: f64,
+    /// Intervals between consecutive values (`seq` and `seq + 1`) both seen, ns.
+    mean_ns: f64,
+    min_ns: u64,
+    max_ns: u64,
+    std_ns: f64,
+    intervals: usize,
+}
+
+impl Window {
+    fn push(&mut self, seq: u64, time_ns: u64) {
+        // A topic recreated from scratch restarts its sequence: start the window again.
+        if self
+            .seen
+            .back()
+            .is_some_and(|&(s, t)| seq <= s || time_ns < t)
+        {
+            self.seen.clear();
+        }
+        if self.seen.len() == self.capacity {
+            self.seen.pop_front();
+        }
+        self.seen.push_back((seq, time_ns));
+    }
+
+    fn stats(&self) -> Option<Stats> {
+        let (&(s0, t0), &(s1, t1)) = (self.seen.front()?, self.seen.back()?);
+        if s1 == s0 || t1 == t0 {
+            return None;
+        }
+        let intervals: Vec<u64> = self
+            .seen
+            .iter()
+            .zip(self.seen.iter().skip(1))
+            .filter(|((a, _), (b, _))| b - a == 1)
+            .map(|((_, ta), (_, tb))| tb - ta)
+            .collect();
+        let n = intervals.len() as f64;
+        let mean = intervals.iter().sum::<u64>() as f64 / n.max(1.0);
+        let var = intervals
+            .iter()
+            .map(|&d| (d as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n.max(1.0);
+        Some(Stats {
+            rate_hz: (s1 - s0) as f64 * 1e9 / (t1 - t0) as f64,
+            mean_ns: mean,
+            min_ns: intervals.iter().copied().min().unwrap_or(0),
+            max_ns: intervals.iter().copied().max().unwrap_or(0),
+            std_ns: var.sqrt(),
+            intervals: intervals.len(),
+        })
+    }
+}
+
+pub(crate) fn hz(root: Option<&Path>, args: &HzArgs) -> Result<(), Failure> {
+    if args.window < 2 {
+        return Err(Failure::new(
+            "--window: at least 2 values are needed for a rate",
+        ));
+    }
+    let mut follow = Follow::new(common::subscriber(root, &args.topic, args.owner)?);
+    // Only values published from now on.
+    follow.sub().latest().map_err(common::subscribe_failure)?;
+    if !follow.sub().is_attached() {
+        eprintln!("shm: waiting for topic '{}' to be published", args.topic);
+    }
+    let mut window = Window {
+        seen: VecDeque::with_capacity(args.window),
+        capacity: args.window,
+    };
+    let (mut reports, mut missed, mut new) = (0u64, 0u64, 0u64);
+    let mut next_report = Instant::now() + Duration::from_secs(1);
+    while args.count.is_none_or(|n| reports < n) {
+        let left = next_report.saturating_duration_since(Instant::now());
+        for sample in follow.wait(Some(left), true)?.unwrap_or_default() {
+            window.push(sample.seq, sample.published.as_nanos());
+            missed += sample.missed;
+            new += 1;
+        }
+        if Instant::now() < next_report {
+            continue;
+        }
+        next_report += Duration::from_secs(1);
+        reports += 1;
+        report(args, window.stats(), new, missed)?;
+        new = 0;
+    }
+    Ok(())
+}
+
+fn report(args: &HzArgs, stats: Option<Stats>, new: u64, missed: u64) -> Result<(), Failure> {
+    if args.json {
+        return out(match stats {
+            Some(s) => json!({
+                "rate_hz": s.rate_hz, "mean_interval_ns": s.mean_ns, "min_interval_ns": s.min_ns,
+                "max_interval_ns": s.max_ns, "std_interval_ns": s.std_ns,
+                "intervals": s.intervals, "new": new, "missed": missed,
+            }),
+            None => json!({ "rate_hz": null, "new": new, "missed": missed }),
+        });
+    }
+    let Some(s) = stats else {
+        return out(if new == 0 {
+            "no new values".to_owned()
+        } else {
+            "one value so far".to_owned()
+        });
+    };
+    let ns = |x: f64| format::duration_ns(x.round() as u64);
+    let mut line = format!("rate {:.2} Hz", s.rate_hz);
+    if s.intervals > 0 {
+        line.push_str(&format!(
+            "  interval mean {}  min {}  max {}  std dev {}  (window {})",
+            ns(s.mean_ns),
+            ns(s.min_ns as f64),
+            ns(s.max_ns as f64),
+            ns(s.std_ns),
+            s.intervals
+        ));
+    }
+    if missed > 0 {
+        line.push_str(&format!("  missed {missed}"));
+    }
+    if new == 0 {
+        line.push_str("  (no new values this second)");
+    }
+    out(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(values: &[(u64, u64)], capacity: usize) -> Window {
+        let mut w = Window {
+            seen: VecDeque::new(),
+            capacity,
+        };
+        for &(s, t) in values {
+            w.push(s, t);
+        }
+        w
+    }
+
+    #[test]
+    fn rate_counts_missed_values_and_intervals_only_consecutive_ones() {
+        // 100 Hz publisher; the tool saw seq 1, 2, 3 and 6 (4 and 5 overwritten).
+        let ms = 1_000_000;
+        let w = window(&[(1, 0), (2, 10 * ms), (3, 21 * ms), (6, 50 * ms)], 10);
+        let s = w.stats().unwrap();
+        assert!((s.rate_hz - 100.0).abs() < 1e-9, "{s:?}");
+        assert_eq!((s.intervals, s.min_ns, s.max_ns), (2, 10 * ms, 11 * ms));
+        assert!((s.mean_ns - 10.5 * ms as f64).abs() < 1e-6);
+        assert!((s.std_ns - 0.5 * ms as f64).abs() < 1e-6);
+    }
+
+    #[test]
+    fn window_keeps_the_newest_and_restarts_with_the_topic() {
+        let w = window(&[(1, 0), (2, 1000), (3, 3000)], 2);
+        assert_eq!(w.stats().unwrap().min_ns, 2000);
+        let w = window(&[(5, 0), (6, 1000), (1, 5000)], 10);
+        assert!(w.stats().is_none(), "one value since the topic restarted");
+    }
+}

@@ -1,0 +1,134 @@
+//! The `shm` command-line tool: every topic under a root, described, echoed, measured, published
+//! into and removed, whatever its type (the schema in each topic file says how to decode it).
+//! Built on `shm::dynamic` and `shm::inspect`; [`run`] is the whole command, used by the `shm`
+//! binary and by the Python package's `shm` console script.
+
+mod common;
+mod echo;
+mod format;
+mod hz;
+mod list;
+mod publish;
+mod remove;
+mod stop;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Look at and work with shared-memory topics (`shm` library).
+#[derive(Parser, Debug)]
+#[command(
+    name = "shm",
+    version,
+    about,
+    long_about = "Look at and work with the shared-memory topics of the shm library: which \
+                  exist, who publishes them, what their values are and how often they come.",
+    after_help = "Examples:\n  shm list\n  shm info robot/pose\n  shm echo robot/pose --field position[0]\n  shm hz robot/pose\n  shm pub robot/mode 3 --type i64\n  shm clean --dry-run"
+)]
+struct Cli {
+    /// Directory of topic files (default: $SHM_ROOT, else /dev/shm).
+    #[arg(long, global = true, value_name = "DIR")]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Every topic under the root: type, size, slots, publisher, last value, owner.
+    List(list::ListArgs),
+    /// One topic in detail: its schema as a struct declaration, layout, owner, publisher.
+    Info(list::InfoArgs),
+    /// Each new value of a topic, decoded with field names, as it arrives.
+    Echo(echo::EchoArgs),
+    /// How often a topic's values are published, from their publish times.
+    Hz(hz::HzArgs),
+    /// Publish a value (JSON, or a plain scalar) into a topic of any type.
+    Pub(publish::PubArgs),
+    /// Remove topics (never one whose publisher is alive).
+    Rm(remove::RmArgs),
+    /// Remove every topic whose publisher is gone.
+    Clean(remove::CleanArgs),
+}
+
+/// A failure: one line for the user, with what to do, and an exit status.
+#[derive(Debug)]
+pub struct Failure {
+    message: String,
+    status: u8,
+}
+
+impl Failure {
+    fn new(message: impl fmt::Display) -> Failure {
+        Failure {
+            message: message.to_string(),
+            status: 1,
+        }
+    }
+}
+
+impl Failure {
+    /// The end of a command the user stopped (Ctrl-C) or whose reader went away (a closed
+    /// pipe): nothing to report, success.
+    fn quiet() -> Failure {
+        Failure {
+            message: String::new(),
+            status: 0,
+        }
+    }
+}
+
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        Failure::new(e)
+    }
+}
+
+/// Runs the command with these arguments (the first is the program name); returns the exit
+/// status: 0 on success, 1 on a failure (its one-line message on standard error), 2 on a usage
+/// error. Never panics on bad input.
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let status = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return status;
+        }
+    };
+    let _handlers = stop::install();
+    let root = cli.root.as_deref();
+    let result = match cli.command {
+        Command::List(a) => list::list(root, &a),
+        Command::Info(a) => list::info(root, &a),
+        Command::Echo(a) => echo::echo(root, &a),
+        Command::Hz(a) => hz::hz(root, &a),
+        Command::Pub(a) => publish::publish(root, &a),
+        Command::Rm(a) => remove::rm(root, &a),
+        Command::Clean(a) => remove::clean(root, &a),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(f) => {
+            if !f.message.is_empty() {
+                eprintln!("shm: error: {}", f.message);
+            }
+            f.status
+        }
+    }
+}
+
+/// Prints a line to standard output; a closed pipe (`shm echo ... | head`) ends the command
+/// quietly instead of panicking.
+fn out(line: impl fmt::Display) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::quiet()),
+        Err(e) => Err(Failure::new(format!("cannot write the output: {e}"))),
+    }
+}

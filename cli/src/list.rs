@@ -1,0 +1,259 @@
+//! `shm list` and `shm info`: what the topic files say, read with `pread` (never mapped, never
+//! subscribed), so a damaged or hostile file is reported, not trusted.
+
+use std::path::Path;
+
+use clap::Args;
+use serde_json::{Value as Json, json};
+use shm::inspect::{self, Entry, TopicInfo};
+
+use crate::common::{self, Owner};
+use crate::{Failure, format, out};
+
+/// Arguments of `shm list`.
+#[derive(Args, Debug)]
+pub(crate) struct ListArgs {
+    /// One JSON object per topic, as a JSON array.
+    #[arg(long)]
+    json: bool,
+    /// Also list files that are not valid topics, and the generation files.
+    #[arg(long, short)]
+    all: bool,
+}
+
+/// Arguments of `shm info`.
+#[derive(Args, Debug)]
+pub(crate) struct InfoArgs {
+    /// The topic.
+    topic: String,
+    /// As one JSON object.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value = "me", help = common::OWNER_HELP)]
+    owner: Owner,
+}
+
+pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> {
+    let root_dir = root.map_or_else(shm::default_root, Path::to_path_buf);
+    let entries = inspect::list(Some(&root_dir)).map_err(|e| {
+        Failure::new(format!(
+            "cannot list {}: {e} (give the topic directory with --root or $SHM_ROOT)",
+            root_dir.display()
+        ))
+    })?;
+    if args.json {
+        let items: Vec<Json> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Topic(info) => Some(info_json(info)),
+                Entry::Invalid { path, topic, error } if args.all => Some(json!({
+                    "path": path, "topic": topic, "error": error.to_string(),
+                })),
+                _ => None,
+            })
+            .collect();
+        return out(Json::Array(items));
+    }
+    let mut rows = vec![
+        [
+            "TOPIC",
+            "TYPE",
+            "SIZE",
+            "SLOTS",
+            "PUBLISHER",
+            "LAST",
+            "OWNER",
+        ]
+        .map(String::from),
+    ];
+    // Files that are not topics: counted, and listed with `--all`.
+    let mut invalid = 0;
+    let mut others = Vec::new();
+    for entry in &entries {
+        match entry {
+            Entry::Topic(info) => rows.push(row(info)),
+            Entry::Invalid { path, error, .. } => {
+                invalid += 1;
+                others.push(format!("not a topic: {}: {error}", path.display()));
+            }
+            Entry::Generation { path } => {
+                let owner = inspect::file_owner(path)
+                    .map_or_else(|_| "owner unknown".to_owned(), |o| o.uid.to_string());
+                others.push(format!("generation file: {} ({owner})", path.display()));
+            }
+            _ => {}
+        }
+    }
+    if rows.len() == 1 {
+        out(format!("no topics in {}", root_dir.display()))?;
+    } else {
+        for line in table(&rows) {
+            out(line)?;
+        }
+    }
+    if args.all {
+        for line in others {
+            out(line)?;
+        }
+    } else if invalid > 0 {
+        out(format!(
+            "({invalid} more files named like topics are not valid topics: shm list --all)"
+        ))?;
+    }
+    Ok(())
+}
+
+fn row(info: &TopicInfo) -> [String; 7] {
+    let publisher = if info.publisher_alive {
+        info.publisher.to_string()
+    } else if info.publisher.pid == 0 {
+        "none".to_owned()
+    } else {
+        format!("gone: {}", info.publisher)
+    };
+    let last = match info.last_published {
+        Some(t) if info.last_seq > 0 => format!(
+            "#{} {} ago",
+            info.last_seq,
+            format::duration_ns(t.elapsed().as_nanos() as u64)
+        ),
+        _ => "none".to_owned(),
+    };
+    [
+        info.topic.clone(),
+        info.schema.type_name(),
+        format::bytes(info.schema.size() as u64),
+        info.slots.to_string(),
+        publisher,
+        last,
+        info.owner.uid.to_string(),
+    ]
+}
+
+/// Left-aligned columns two spaces apart; the last column unpadded.
+fn table(rows: &[[String; 7]]) -> Vec<String> {
+    let mut widths = [0usize; 7];
+    for r in rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    rows.iter()
+        .map(|r| {
+            let mut line = String::new();
+            for (i, cell) in r.iter().enumerate() {
+                if i + 1 == r.len() {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+                }
+            }
+            line.trim_end().to_owned()
+        })
+        .collect()
+}
+
+/// Everything a file says about its topic, as JSON (times: publish times on `CLOCK_MONOTONIC`,
+/// creation in Unix ns).
+fn info_json(info: &TopicInfo) -> Json {
+    json!({
+        "topic": info.topic,
+        "type": info.schema.type_name(),
+        "schema_hash": format!("{:#018x}", info.schema.hash()),
+        "size": info.schema.size(),
+        "align": info.schema.align(),
+        "slots": info.slots,
+        "stride": info.stride,
+        "file_size": info.file_size,
+        "path": info.path,
+        "owner_uid": info.owner.uid.0,
+        "mode": format::mode(info.owner.mode),
+        "publisher": {
+            "pid": info.publisher.pid,
+            "name": info.publisher.process_name,
+            "alive": info.publisher_alive,
+        },
+        "publishers": info.publishers,
+        "last_seq": info.last_seq,
+        "last_publish_time_ns": info.last_published.map(|t| t.as_nanos()),
+        "created_unix_ns": info.created_unix_ns,
+        "seq_base": info.seq_base,
+        "subscriber_sleeping": info.sleeping,
+    })
+}
+
+pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> {
+    let info = inspect::inspect(root, &args.topic)?;
+    // The newest value, read as a subscriber reads it (consistent, validated); the file is
+    // described even when its owner is not trusted for values.
+    let value = common::subscriber(root, &args.topic, args.owner)
+        .and_then(|mut sub| sub.latest().map_err(common::subscribe_failure))
+        .map(|sample| sample.map(|s| s.value()));
+    if args.json {
+        let mut obj = info_json(&info);
+        obj["declaration"] = Json::String(format::declaration(&info.schema));
+        match &value {
+            Ok(v) => obj["value"] = serde_json::to_value(v).unwrap_or(Json::Null),
+            Err(f) => obj["value_error"] = Json::String(f.message.clone()),
+        }
+        return out(obj);
+    }
+    let publisher = match (info.publisher_alive, info.publisher.pid) {
+        (true, _) => format!("{}, alive", info.publisher),
+        (false, 0) => "none yet".to_owned(),
+        (false, _) => format!("{}, gone", info.publisher),
+    };
+    let last = match info.last_published {
+        Some(t) if info.last_seq > 0 => format!(
+            "#{}, published {} ago",
+            info.last_seq,
+            format::duration_ns(t.elapsed().as_nanos() as u64)
+        ),
+        _ => "none yet".to_owned(),
+    };
+    let lines = [
+        ("topic", info.topic.clone()),
+        (
+            "type",
+            format!(
+                "{} ({} bytes, align {}, schema hash {:#018x})",
+                info.schema.type_name(),
+                info.schema.size(),
+                info.schema.align(),
+                info.schema.hash()
+            ),
+        ),
+        ("file", info.path.display().to_string()),
+        (
+            "owner",
+            format!("{}, mode {}", info.owner.uid, format::mode(info.owner.mode)),
+        ),
+        (
+            "size",
+            format!(
+                "{} ({} slots of {} bytes from offset {})",
+                format::bytes(info.file_size),
+                info.slots,
+                info.stride,
+                info.slots_offset
+            ),
+        ),
+        ("created", format::utc(info.created_unix_ns)),
+        ("publisher", publisher),
+        ("publishers", info.publishers.to_string()),
+        ("last", last),
+        (
+            "value",
+            match value {
+                Ok(Some(v)) => v.to_string(),
+                Ok(None) => "none".to_owned(),
+                Err(f) => format!("not read: {}", f.message),
+            },
+        ),
+    ];
+    for (name, text) in lines {
+        out(format!("{name:<11}{text}"))?;
+    }
+    out("")?;
+    out(format::declaration(&info.schema).trim_end())
+}

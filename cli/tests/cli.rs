@@ -1,0 +1,620 @@
+//! The `shm` binary as users run it: a separate process reading and writing topics that this
+//! test process publishes and subscribes with the typed API (and another user's, as root).
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+use shm_integration::TestPose;
+use shm_integration::process::{NOBODY, Proc, TIMEOUT as T, helper_for_other_users, poll};
+use shm_integration::root::TempRoot;
+
+const SHM: &str = env!("CARGO_BIN_EXE_shm");
+
+/// A finished command: exit code, standard output lines, standard error lines.
+struct Run {
+    code: Option<i32>,
+    out: Vec<String>,
+    err: Vec<String>,
+}
+
+impl Run {
+    fn json(&self) -> Json {
+        serde_json::from_str(&self.out.join("\n"))
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:#?}", self.out))
+    }
+
+    fn err_text(&self) -> String {
+        self.err.join("\n")
+    }
+}
+
+/// Runs `shm args...` on `root` to completion (at most [`T`]).
+fn shm(root: &Path, args: &[&str]) -> Run {
+    let mut p = spawn(root, args);
+    let lines = p.rest(T);
+    let code = p.wait(T).code();
+    let (err, out): (Vec<_>, Vec<_>) = lines.into_iter().partition(|l| l.starts_with("stderr: "));
+    Run {
+        code,
+        out,
+        err: err
+            .into_iter()
+            .map(|l| l["stderr: ".len()..].to_owned())
+            .collect(),
+    }
+}
+
+/// `shm args...` still running, for commands that wait.
+fn spawn(root: &Path, args: &[&str]) -> Proc {
+    Proc::spawn(Path::new(SHM), root, args)
+}
+
+fn signal(p: &Proc, sig: libc::c_int) {
+    // SAFETY: kill(2) on our own live child with a valid signal; no memory involved.
+    assert_eq!(unsafe { libc::kill(p.pid() as libc::pid_t, sig) }, 0);
+}
+
+fn json_line(line: &str) -> Json {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"))
+}
+
+#[test]
+fn list_and_info_describe_a_struct_topic_of_another_process() {
+    let root = TempRoot::new("cli-list");
+    let mut p = root.publisher::<TestPose>("robot/pose");
+    for i in 1..=5 {
+        p.publish(&TestPose::nth(i));
+    }
+    let list = shm(root.path(), &["list", "--json"]);
+    assert_eq!(list.code, Some(0), "{}", list.err_text());
+    let topics = list.json();
+    let t = &topics[0];
+    assert_eq!(t["topic"], "robot/pose");
+    assert_eq!(t["type"], "TestPose");
+    assert_eq!(
+        (t["size"].as_u64(), t["slots"].as_u64()),
+        (Some(32), Some(3))
+    );
+    assert_eq!(t["last_seq"], 5);
+    assert_eq!(t["publisher"]["alive"], true);
+    assert_eq!(t["publisher"]["pid"], std::process::id());
+
+    let plain = shm(root.path(), &["list"]);
+    assert!(plain.out[0].starts_with("TOPIC"), "{:#?}", plain.out);
+    assert!(
+        plain.out[1].starts_with("robot/pose  TestPose  32 B  3"),
+        "{:#?}",
+        plain.out
+    );
+    assert!(plain.out[1].contains(&format!("pid {}", std::process::id())));
+
+    let info = shm(root.path(), &["info", "robot/pose", "--json"]);
+    assert_eq!(info.code, Some(0), "{}", info.err_text());
+    let i = info.json();
+    assert_eq!(i["value"]["counter"], 5);
+    assert_eq!(i["value"]["theta"], 1.25);
+    let decl = i["declaration"].as_str().unwrap();
+    assert!(decl.contains("struct TestPose {"), "{decl}");
+    assert!(
+        decl.contains("counter: u64,") && decl.contains("// offset 24"),
+        "{decl}"
+    );
+
+    let plain = shm(root.path(), &["info", "robot/pose"]).out.join("\n");
+    assert!(
+        plain.contains("TestPose { x: 5.0, y: -5.0, theta: 1.25, counter: 5 }"),
+        "{plain}"
+    );
+    assert!(plain.contains(", alive"), "{plain}");
+
+    drop(p);
+    let gone = shm(root.path(), &["list", "--json"]).json();
+    assert_eq!(gone[0]["publisher"]["alive"], false);
+}
+
+#[test]
+fn list_reports_files_that_are_not_topics_and_carries_on() {
+    let root = TempRoot::new("cli-list-bad");
+    root.publisher::<u64>("good").publish(&1);
+    std::fs::write(root.path().join("shm.bad"), b"not a topic file").unwrap();
+    let run = shm(root.path(), &["list"]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    assert!(
+        run.out
+            .iter()
+            .any(|l| l.split_whitespace().take(2).eq(["good", "u64"])),
+        "{:#?}",
+        run.out
+    );
+    assert!(
+        run.out
+            .last()
+            .unwrap()
+            .contains("1 more files named like topics"),
+        "{:#?}",
+        run.out
+    );
+    let all = shm(root.path(), &["list", "--all"]);
+    assert!(
+        all.out
+            .iter()
+            .any(|l| l.starts_with("not a topic:") && l.contains("shm.bad")),
+        "{:#?}",
+        all.out
+    );
+    let missing = shm(&root.path().join("nope"), &["list"]);
+    assert_eq!(missing.code, Some(1));
+    assert!(
+        missing.err_text().contains("cannot list"),
+        "{}",
+        missing.err_text()
+    );
+}
+
+/// Publishes `TestPose::nth(2..=2000)` at full speed under a running `shm echo --json args`
+/// (after it printed value 1) and returns the `(seq, missed)` of every line up to seq 2000,
+/// each line checked against its value.
+fn burst_under_echo(slots: usize, args: &[&str]) -> Vec<(u64, u64)> {
+    let root = TempRoot::new("cli-echo");
+    let mut p = shm::Publisher::<TestPose>::builder("robot/pose")
+        .root(root.path())
+        .buffer_num(slots)
+        .create()
+        .unwrap();
+    p.publish(&TestPose::nth(1));
+    let mut echo = spawn(
+        root.path(),
+        &[&["echo", "robot/pose", "--json"], args].concat(),
+    );
+    // The value the topic holds when echo starts comes first.
+    let first = json_line(&echo.line(T));
+    assert_eq!(
+        (first["seq"].as_u64(), first["missed"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(first["value"]["counter"], 1);
+    for i in 2..=2000 {
+        p.publish(&TestPose::nth(i));
+    }
+    let mut lines = Vec::new();
+    while lines.last().is_none_or(|&(seq, _)| seq < 2000) {
+        let v = json_line(&echo.line(T));
+        let seq = v["seq"].as_u64().unwrap();
+        assert_eq!(v["value"]["counter"], seq, "{v}");
+        lines.push((seq, v["missed"].as_u64().unwrap()));
+    }
+    signal(&echo, libc::SIGINT);
+    assert_eq!(echo.wait(T).code(), Some(0), "Ctrl-C ends echo cleanly");
+    lines
+}
+
+#[test]
+fn echo_prints_new_values_in_order_with_exact_missed_counts() {
+    // Faster than echo prints: values are overwritten before echo reads them, and each line
+    // says exactly how many.
+    let mut last = 1;
+    for (seq, missed) in burst_under_echo(3, &[]) {
+        assert_eq!(missed, seq - last - 1, "#{seq}");
+        last = seq;
+    }
+}
+
+#[test]
+fn echo_all_prints_every_value_the_ring_still_holds() {
+    // A ring that holds the whole burst: every value, none missed, however slow echo is.
+    let lines = burst_under_echo(2048, &["--all"]);
+    let want: Vec<_> = (2..=2000).map(|seq| (seq, 0)).collect();
+    assert_eq!(lines, want);
+}
+
+#[test]
+fn echo_waits_for_a_topic_then_follows_publisher_restarts() {
+    let root = TempRoot::new("cli-echo-wait");
+    let mut echo = spawn(root.path(), &["echo", "later", "-n", "2"]);
+    echo.expect_line("stderr: shm: waiting for topic 'later'", T);
+    let mut p = root.publisher::<u64>("later");
+    p.publish(&41);
+    assert_eq!(echo.expect_line("#", T), "#1 41");
+    // The publisher exits; echo says so and waits for the next one, which continues the
+    // sequence.
+    drop(p);
+    echo.expect_line("stderr: shm: the publisher of 'later'", T);
+    let mut p = root.publisher::<u64>("later");
+    p.publish(&42);
+    assert_eq!(echo.expect_line("#", T), "#2 42");
+    assert_eq!(echo.wait(T).code(), Some(0));
+}
+
+#[test]
+fn echo_selects_fields_and_refuses_bad_paths() {
+    let root = TempRoot::new("cli-echo-field");
+    root.publisher::<[f64; 3]>("xyz").publish(&[1.5, 2.5, 3.5]);
+    let run = shm(root.path(), &["echo", "xyz", "-n", "1", "--field", "[1]"]);
+    assert_eq!(
+        (run.code, run.out.as_slice()),
+        (Some(0), &["#1 2.5".to_owned()][..])
+    );
+    let run = shm(root.path(), &["echo", "xyz", "-n", "1", "--field", "[3]"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text().contains("index 3 of an array of 3"),
+        "{}",
+        run.err_text()
+    );
+    let run = shm(root.path(), &["echo", "xyz", "-n", "1", "--field", "x"]);
+    assert!(
+        run.err_text().contains("has no fields"),
+        "{}",
+        run.err_text()
+    );
+}
+
+#[test]
+fn echo_times_out_with_a_clear_error() {
+    let root = TempRoot::new("cli-echo-timeout");
+    root.publisher::<u64>("quiet").publish(&1);
+    let run = shm(root.path(), &["echo", "quiet", "--new", "--timeout", "0.2"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.out.is_empty(),
+        "--new skips the current value: {:#?}",
+        run.out
+    );
+    assert!(
+        run.err_text()
+            .contains("no new value on topic 'quiet' within 0.2 s"),
+        "{}",
+        run.err_text()
+    );
+    let run = shm(root.path(), &["echo", "quiet", "--timeout", "-1"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text().contains("--timeout -1"),
+        "{}",
+        run.err_text()
+    );
+}
+
+#[test]
+fn echo_ends_quietly_when_its_reader_goes_away() {
+    let root = TempRoot::new("cli-echo-pipe");
+    let mut p = root.publisher::<u64>("fast");
+    p.publish(&0);
+    let mut child = Command::new(SHM)
+        .args(["echo", "fast"])
+        .env(shm::ROOT_ENV, root.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "#1 0\n");
+    drop(out); // `shm echo fast | head -1`
+    let deadline = Instant::now() + T;
+    let status = loop {
+        p.publish(&1);
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("echo kept running with no reader");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!((status.code(), err.as_str()), (Some(0), ""));
+}
+
+#[test]
+fn hz_measures_the_rate_from_publish_times() {
+    let root = TempRoot::new("cli-hz");
+    let mut p = root.publisher::<u64>("tick");
+    p.publish(&0);
+    let mut hz = spawn(root.path(), &["hz", "tick", "-n", "2", "--json"]);
+    // About 200 Hz: sleeps only ever overshoot, so the true rate is at most that.
+    let start = Instant::now();
+    let mut reports = Vec::new();
+    let mut n = 0u64;
+    while reports.len() < 2 && start.elapsed() < T {
+        n += 1;
+        p.publish(&n);
+        std::thread::sleep(Duration::from_millis(5));
+        if let Some(line) = hz.try_expect_line("{", Duration::ZERO) {
+            reports.push(json_line(&line));
+        }
+    }
+    assert_eq!(reports.len(), 2, "two reports in {:?}", start.elapsed());
+    let r = &reports[1];
+    let rate = r["rate_hz"].as_f64().unwrap_or_else(|| panic!("{r}"));
+    assert!(rate > 10.0 && rate <= 201.0, "{r}");
+    // The intervals agree with the rate (none were missed at this pace).
+    assert_eq!(r["missed"], 0, "{r}");
+    let mean = r["mean_interval_ns"].as_f64().unwrap();
+    assert!((mean * rate / 1e9 - 1.0).abs() < 0.05, "{r}");
+    assert!(r["min_interval_ns"].as_u64() >= Some(5_000_000), "{r}");
+    assert_eq!(hz.wait(T).code(), Some(0));
+}
+
+#[test]
+fn pub_writes_values_typed_subscribers_read() {
+    let root = TempRoot::new("cli-pub");
+    let run = shm(root.path(), &["pub", "speed", "2.5", "--type", "f64"]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    assert_eq!(run.out, ["published #1 on 'speed' (f64)"]);
+    let mut sub = root.subscriber::<f64>("speed");
+    assert_eq!(sub.latest().unwrap().unwrap().value, 2.5);
+    // An existing topic keeps its type; the next value continues its sequence.
+    assert_eq!(shm(root.path(), &["pub", "speed", "-inf"]).code, Some(0));
+    let s = sub.try_recv().unwrap().unwrap();
+    assert_eq!((s.value, s.seq), (f64::NEG_INFINITY, 2));
+
+    let mut p = root.publisher::<TestPose>("pose");
+    p.publish(&TestPose::nth(1));
+    drop(p);
+    let value = r#"{"x": 1, "y": 2.5, "theta": -0.5, "counter": 99}"#;
+    let run = shm(root.path(), &["pub", "pose", value]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    let got = root
+        .subscriber::<TestPose>("pose")
+        .latest()
+        .unwrap()
+        .unwrap();
+    let want = TestPose {
+        x: 1.0,
+        y: 2.5,
+        theta: -0.5,
+        counter: 99,
+    };
+    assert_eq!((got.value, got.seq), (want, 2));
+
+    let args = [
+        "pub",
+        "v",
+        "[1, 2, 3]",
+        "--type",
+        "[i32; 3]",
+        "--slots",
+        "8",
+    ];
+    let run = shm(root.path(), &args);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    let mut s = root.subscriber::<[i32; 3]>("v");
+    assert_eq!(s.latest().unwrap().unwrap().value, [1, 2, 3]);
+    assert_eq!(shm(root.path(), &["list", "--json"]).json()[2]["slots"], 8);
+}
+
+#[test]
+fn pub_repeats_at_a_rate() {
+    let root = TempRoot::new("cli-pub-rate");
+    let start = Instant::now();
+    let args = ["pub", "n", "7", "-t", "i64", "--rate", "200", "-n", "20"];
+    let run = shm(root.path(), &args);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    // 19 periods of 5 ms at least (deadlines are never early).
+    assert!(
+        start.elapsed() >= Duration::from_millis(95),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(run.out, ["published 20 values (#1 to #20) on 'n' (i64)"]);
+    let mut sub = root.subscriber::<i64>("n");
+    let s = sub.latest().unwrap().unwrap();
+    assert_eq!((s.value, s.seq), (7, 20));
+    // Until stopped.
+    let mut forever = spawn(root.path(), &["pub", "n", "8", "--rate", "1000"]);
+    poll(T, "values from pub --rate", || {
+        sub.try_recv()
+            .unwrap()
+            .filter(|s| s.value == 8 && s.seq >= 23)
+    });
+    signal(&forever, libc::SIGTERM);
+    let last = forever.expect_line("published", T);
+    assert!(last.contains(" values (#21 to #"), "{last}");
+    assert_eq!(forever.wait(T).code(), Some(0));
+}
+
+#[test]
+fn pub_refuses_bad_input_and_changes_nothing() {
+    let root = TempRoot::new("cli-pub-bad");
+    let mut p = root.publisher::<TestPose>("pose");
+    p.publish(&TestPose::nth(3));
+    let file = root.topic_file("pose");
+    let before = std::fs::read(&file).unwrap();
+    let value = r#"{"x": 1, "y": 2, "theta": 3, "counter": 1}"#;
+    let cases: [(&[&str], &str); 6] = [
+        (&["pub", "pose", value], "is already published by"),
+        (&["pub", "pose", r#"{"x": 1}"#], "field `y`: is missing"),
+        (&["pub", "pose", "{x: 1}"], "is not JSON"),
+        (
+            &["pub", "pose", "1", "--type", "f64"],
+            "carries TestPose, not f64",
+        ),
+        (&["pub", "new", "1"], "give its type with --type"),
+        (
+            &["pub", "new", "1", "--type", "float"],
+            "`float` is not a type",
+        ),
+    ];
+    for (args, want) in cases {
+        let run = shm(root.path(), args);
+        assert_eq!(run.code, Some(1), "{args:?}");
+        assert!(
+            run.err_text().contains(want),
+            "{args:?}: {}",
+            run.err_text()
+        );
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    drop(p);
+    let before = std::fs::read(&file).unwrap();
+    let negative = r#"{"x": 1, "y": 2, "theta": 3, "counter": -1}"#;
+    let unknown = r#"{"x": 1, "y": 2, "theta": 3, "counter": 1, "z": 0}"#;
+    for (args, want) in [
+        (["pub", "pose", negative], "-1 is out of range for u64"),
+        (["pub", "pose", unknown], "has no field `z`"),
+        (["pub", "pose", "[1, 2]"], "expects a struct `TestPose`"),
+    ] {
+        let run = shm(root.path(), &args);
+        assert_eq!(run.code, Some(1), "{args:?}");
+        assert!(
+            run.err_text().contains(want),
+            "{args:?}: {}",
+            run.err_text()
+        );
+    }
+    // Nothing was created, taken over or written.
+    assert!(!root.topic_file("new").exists());
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    let run = shm(root.path(), &["pub", "pose", value, "--rate", "0"]);
+    assert!(run.err_text().contains("--rate 0"), "{}", run.err_text());
+}
+
+#[test]
+fn rm_and_clean_remove_only_abandoned_topics_of_this_user() {
+    let root = TempRoot::new("cli-clean");
+    let mut live = root.publisher::<u64>("live");
+    live.publish(&1);
+    root.publisher::<u64>("abandoned").publish(&1);
+    std::fs::write(root.path().join("shm.damaged"), b"junk").unwrap();
+
+    let run = shm(root.path(), &["rm", "live"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text().contains("is still published by"),
+        "{}",
+        run.err_text()
+    );
+
+    let dry = shm(root.path(), &["clean", "--dry-run", "--invalid"]);
+    assert_eq!(dry.code, Some(0), "{}", dry.err_text());
+    assert!(
+        dry.out
+            .iter()
+            .any(|l| l.starts_with("would remove 'abandoned'"))
+    );
+    assert!(
+        dry.out
+            .iter()
+            .any(|l| l.starts_with("would remove 'damaged'"))
+    );
+    assert!(root.topic_file("abandoned").exists() && root.topic_file("damaged").exists());
+
+    // A file that is not a topic is removed only when asked.
+    let run = shm(root.path(), &["clean"]);
+    assert_eq!(
+        run.out,
+        [
+            "removed 'abandoned': its publisher is gone",
+            "removed 1 topic"
+        ]
+    );
+    assert!(!root.topic_file("abandoned").exists() && root.topic_file("damaged").exists());
+    let run = shm(root.path(), &["rm", "damaged"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text().contains("shm rm --invalid damaged"),
+        "{}",
+        run.err_text()
+    );
+    let run = shm(root.path(), &["clean", "--invalid"]);
+    assert_eq!(run.out.last().map(String::as_str), Some("removed 1 topic"));
+    assert!(!root.topic_file("damaged").exists());
+    assert!(root.topic_file("live").exists());
+    live.publish(&2);
+
+    drop(live);
+    let run = shm(root.path(), &["rm", "live", "never"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.out, ["removed 'live'"]);
+    assert!(
+        run.err_text().contains("no topic 'never'"),
+        "{}",
+        run.err_text()
+    );
+}
+
+#[test]
+fn another_users_topic_is_read_only_when_trusted_and_never_removed() {
+    let Some(exe) = helper_for_other_users() else {
+        return;
+    };
+    let root = TempRoot::shared("cli-owner");
+    let mut theirs = Proc::spawn_as(
+        exe.path(),
+        root.path(),
+        &["publish", "u64", "theirs", "1", "0"],
+        Some(NOBODY),
+    );
+    theirs.expect_line("DONE", T);
+    assert!(theirs.wait(T).success());
+    let file = root.topic_file("theirs");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let run = shm(root.path(), &["echo", "theirs", "-n", "1"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text().contains("--owner 65534"),
+        "{}",
+        run.err_text()
+    );
+    let run = shm(
+        root.path(),
+        &["echo", "theirs", "-n", "1", "--owner", "65534"],
+    );
+    assert_eq!(
+        (run.code, run.out.len()),
+        (Some(0), 1),
+        "{}",
+        run.err_text()
+    );
+    // Listed with its owner; left alone by clean and rm.
+    let list = shm(root.path(), &["list"]);
+    assert!(
+        list.out[1].ends_with("uid 65534 (nobody)"),
+        "{:#?}",
+        list.out
+    );
+    let clean = shm(root.path(), &["clean"]);
+    assert_eq!(
+        clean.out,
+        [format!("nothing to clean in {}", root.path().display())]
+    );
+    let run = shm(root.path(), &["rm", "theirs"]);
+    assert!(
+        run.err_text().contains("left untouched"),
+        "{}",
+        run.err_text()
+    );
+    assert!(file.exists());
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    let root = TempRoot::new("cli-usage");
+    let run = shm(root.path(), &["lsit"]);
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.err_text().contains("list"),
+        "suggests the right command: {}",
+        run.err_text()
+    );
+    let run = shm(root.path(), &["--help"]);
+    assert_eq!(run.code, Some(0));
+    assert!(run.out.iter().any(|l| l.contains("echo")), "{:#?}", run.out);
+    let run = shm(root.path(), &["echo", ""]);
+    assert_eq!(run.code, Some(1));
+    assert!(run.err_text().contains("topic name"), "{}", run.err_text());
+}

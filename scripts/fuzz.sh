@@ -9,6 +9,10 @@ jobs=${FUZZ_JOBS:-1}
 targets=${FUZZ_TARGETS:-"header schema names topic_read topic_takeover"}
 work=${FUZZ_WORK:-$(pwd)/../target/fuzz}
 mkdir -p "$work"
+# The targets' topic directories (one per fuzzing process), removed however the run ends.
+SHM_FUZZ_SCRATCH=$(mktemp -d /dev/shm/shm-fuzz-run.XXXXXX)
+export SHM_FUZZ_SCRATCH
+trap 'rm -rf "$SHM_FUZZ_SCRATCH"' EXIT
 rm -rf "$work/seeds"
 cargo +nightly run --locked --quiet --bin seeds -- "$work/seeds"
 summary=()

@@ -70,7 +70,7 @@ pub(crate) fn subscribe_failure(e: SubscribeError) -> Failure {
 /// A type from its Rust spelling: a primitive (`f64`, `bool`, `u8`, ...) or an array of one
 /// (`[f64; 3]`, nested too). Structs come from the programs that define them.
 pub(crate) fn parse_type(text: &str) -> Result<Arc<TopicSchema>, Failure> {
-    let desc = parse_desc(text.trim()).ok_or_else(|| {
+    let desc = parse_desc(text.trim(), 0).ok_or_else(|| {
         let names: Vec<_> = Primitive::all().iter().map(|p| p.name()).collect();
         Failure::new(format!(
             "`{text}` is not a type the tool can create: one of {} or an array such as \
@@ -83,13 +83,39 @@ pub(crate) fn parse_type(text: &str) -> Result<Arc<TopicSchema>, Failure> {
         .map_err(|e| Failure::new(format!("`{text}`: {e}")))
 }
 
-fn parse_desc(text: &str) -> Option<SchemaDesc> {
+/// Array nesting the tool accepts (a schema read from a file may nest 64 levels too).
+const MAX_DEPTH: usize = 64;
+
+fn parse_desc(text: &str, depth: usize) -> Option<SchemaDesc> {
     if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
         let (elem, len) = inner.rsplit_once(';')?;
         let len: u64 = len.trim().parse().ok()?;
-        return Some(SchemaDesc::array(parse_desc(elem.trim())?, len));
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        return Some(SchemaDesc::array(parse_desc(elem.trim(), depth + 1)?, len));
     }
     Primitive::from_name(text).map(SchemaDesc::primitive)
+}
+
+/// `--timeout`-like options: seconds, at least 0, at most a year.
+pub(crate) fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    let s: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(0.0..=31_536_000.0).contains(&s) {
+        return Err(format!("{s} s: expects 0 to 31536000 seconds (a year)"));
+    }
+    Ok(std::time::Duration::from_secs_f64(s))
+}
+
+/// `--slots`: a ring of 2 to 4096 slots.
+pub(crate) fn slots(text: &str) -> Result<usize, String> {
+    let range = shm::MIN_BUFFER_NUM..=shm::MAX_BUFFER_NUM;
+    text.parse()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| format!("expects {} to {} slots", range.start(), range.end()))
 }
 
 #[cfg(test)]
@@ -107,6 +133,18 @@ mod tests {
         assert!(parse_type("float").is_err());
         assert!(parse_type("[f64]").is_err());
         assert!(parse_type("[f64; -1]").is_err());
+        let deep = format!("{}u8{}", "[".repeat(100_000), "; 2]".repeat(100_000));
+        assert!(
+            parse_type(&deep).is_err(),
+            "bounded nesting, no stack overflow"
+        );
+        let err = parse_type("[u8; 18446744073709551615]")
+            .unwrap_err()
+            .message;
+        assert!(err.contains("at most 4294967296 bytes"), "{err}");
+        assert!(seconds("-1").is_err() && seconds("1e300").is_err() && seconds("x").is_err());
+        assert_eq!(seconds("0.25"), Ok(std::time::Duration::from_millis(250)));
+        assert!(slots("1").is_err() && slots("4097").is_err() && slots("8") == Ok(8));
     }
 
     #[test]

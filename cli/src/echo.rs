@@ -4,12 +4,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
+use serde_json::json;
 use shm::RecvError;
 use shm::dynamic::{AnySubscriber, RawSample};
 use shm::wait::{Wait, WaitStep};
 
 use crate::common::{self, Owner};
-use crate::{Failure, out, stop};
+use crate::{Failure, format, out, stop};
 
 /// Arguments of `shm echo`.
 #[derive(Args, Debug)]
@@ -21,7 +22,8 @@ pub(crate) struct EchoArgs {
     #[arg(long, short, value_name = "PATH")]
     field: Option<String>,
     /// Stop after this many values.
-    #[arg(long = "count", short = 'n', value_name = "N")]
+    #[arg(long = "count", short = 'n', value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
     /// One value, then stop (`-n 1`).
     #[arg(long, conflicts_with = "count")]
@@ -34,17 +36,24 @@ pub(crate) struct EchoArgs {
     #[arg(long)]
     new: bool,
     /// Fail if no new value arrives for this many seconds (default: wait for ever).
-    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
-    timeout: Option<f64>,
-    /// One JSON object per line: {"seq", "publish_time_ns", "missed", "value"}.
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true,
+          value_parser = common::seconds)]
+    timeout: Option<Duration>,
+    /// One JSON object per line: {"seq", "publish_time_ns" (on CLOCK_MONOTONIC, the clock of
+    /// Python's time.monotonic_ns()), "missed", "value"}; NaN and infinities as "nan", "inf",
+    /// "-inf".
     #[arg(long)]
     json: bool,
+    /// Print long arrays whole (by default arrays of more than 32 elements are cut short on a
+    /// line; --json always prints them whole).
+    #[arg(long)]
+    full: bool,
     #[arg(long, default_value = "me", help = common::OWNER_HELP)]
     owner: Owner,
 }
 
 pub(crate) fn echo(root: Option<&Path>, args: &EchoArgs) -> Result<(), Failure> {
-    let timeout = seconds(args.timeout, "--timeout")?;
+    let timeout = args.timeout;
     let mut follow = Follow::new(common::subscriber(root, &args.topic, args.owner)?);
     let mut printed = 0u64;
     let count = if args.once { Some(1) } else { args.count };
@@ -69,6 +78,15 @@ pub(crate) fn echo(root: Option<&Path>, args: &EchoArgs) -> Result<(), Failure> 
     }
     if !args.new {
         for sample in current {
+            // A value published before the start may be old: say how old.
+            let age = sample.published.elapsed();
+            if !args.json && age > Duration::from_secs(1) {
+                eprintln!(
+                    "shm: #{} was published {} ago",
+                    sample.seq,
+                    format::duration_ns(age.as_nanos() as u64)
+                );
+            }
             print(args, &sample)?;
             printed += 1;
             if done(printed) {
@@ -81,7 +99,7 @@ pub(crate) fn echo(root: Option<&Path>, args: &EchoArgs) -> Result<(), Failure> 
             return Err(Failure::new(format!(
                 "no new value on topic '{}' within {} s; is its publisher running?",
                 args.topic,
-                args.timeout.unwrap_or_default()
+                timeout.unwrap_or_default().as_secs_f64()
             )));
         };
         for sample in samples {
@@ -93,16 +111,6 @@ pub(crate) fn echo(root: Option<&Path>, args: &EchoArgs) -> Result<(), Failure> 
         }
     }
     Ok(())
-}
-
-/// A `--timeout`-like option as a duration (`None`: none); negative or not finite is refused.
-pub(crate) fn seconds(value: Option<f64>, flag: &str) -> Result<Option<Duration>, Failure> {
-    value
-        .map(|s| {
-            Duration::try_from_secs_f64(s)
-                .map_err(|_| Failure::new(format!("{flag} {s}: expects a number of seconds ≥ 0")))
-        })
-        .transpose()
 }
 
 /// A subscriber followed across publishers: says when the publisher is gone (once per
@@ -195,16 +203,20 @@ fn print(args: &EchoArgs, sample: &RawSample) -> Result<(), Failure> {
         None => &whole,
     };
     if args.json {
-        // Written by hand to keep the keys in this order (a JSON map would sort them).
-        let value = serde_json::to_string(value)
-            .map_err(|e| Failure::new(format!("cannot write the value as JSON: {e}")))?;
-        out(format!(
-            "{{\"seq\":{},\"publish_time_ns\":{},\"missed\":{},\"value\":{value}}}",
-            sample.seq,
-            sample.published.as_nanos(),
-            sample.missed
-        ))
-    } else if sample.missed > 0 {
+        return out(json!({
+            "seq": sample.seq,
+            "publish_time_ns": sample.published.as_nanos(),
+            "missed": sample.missed,
+            "value": format::json(value),
+        }));
+    }
+    let limit = if args.full {
+        usize::MAX
+    } else {
+        format::BRIEF_ELEMENTS
+    };
+    let value = value.brief(limit);
+    if sample.missed > 0 {
         out(format!(
             "#{} ({} missed) {value}",
             sample.seq, sample.missed

@@ -1,10 +1,42 @@
 //! How the tool writes durations, sizes, times, types and values for people (plain text, no
 //! colour: the same on a terminal and in a pipe).
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
-use shm::dynamic::TopicSchema;
+use serde_json::Value as Json;
+use shm::dynamic::{TopicSchema, Value};
 use shm::schema::{DescKind, SchemaDesc};
+
+/// Arrays longer than this print cut short on a terminal (`--full` prints them whole).
+pub(crate) const BRIEF_ELEMENTS: usize = 32;
+
+/// A value as JSON: structs as objects in declaration order, and the floats JSON cannot write
+/// as the strings `shm pub` reads back (`"nan"`, `"inf"`, `"-inf"`), never `null`.
+pub(crate) fn json(value: &Value) -> Json {
+    match value {
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::UInt(u) => Json::from(*u),
+        Value::Float(x) if x.is_nan() => Json::from("nan"),
+        Value::Float(x) if x.is_infinite() => Json::from(if *x > 0.0 { "inf" } else { "-inf" }),
+        Value::Float(x) => Json::from(*x),
+        Value::Array(items) => Json::Array(items.iter().map(json).collect()),
+        Value::Struct { fields, .. } => {
+            Json::Object(fields.iter().map(|(n, v)| (n.clone(), json(v))).collect())
+        }
+    }
+}
+
+/// Text from a file name or a topic name as it may be printed on a terminal: control characters
+/// (which could move the cursor or recolour the screen) escaped.
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        Cow::Owned(text.chars().flat_map(char::escape_default).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
 
 /// `850 ns`, `12.5 µs`, `3.2 ms`, `1.5 s`, `2 min 5 s`.
 pub(crate) fn duration_ns(ns: u64) -> String {
@@ -146,5 +178,12 @@ mod tests {
         assert_eq!(duration_ns(1_500_000_000), "1.5 s");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(mode(0o644), "0644");
+        assert_eq!(printable("a/b"), "a/b");
+        assert_eq!(printable("x\u{1b}[2J"), "x\\u{1b}[2J");
+        let v = Value::Array(vec![
+            Value::Float(f64::NAN),
+            Value::Float(f64::NEG_INFINITY),
+        ]);
+        assert_eq!(json(&v).to_string(), r#"["nan","-inf"]"#);
     }
 }

@@ -17,11 +17,13 @@ use crate::{Failure, format, out};
 pub(crate) struct HzArgs {
     /// The topic.
     topic: String,
-    /// Statistics over the last this many values.
-    #[arg(long, short, default_value_t = 1000, value_name = "N")]
-    window: usize,
+    /// Statistics over the last this many values (2 to 1000000).
+    #[arg(long, short, default_value_t = 1000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
+    window: u32,
     /// Stop after this many reports (one per second).
-    #[arg(long = "count", short = 'n', value_name = "N")]
+    #[arg(long = "count", short = 'n', value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
     /// One JSON object per report.
     #[arg(long)]
@@ -109,8 +111,8 @@ pub(crate) fn hz(root: Option<&Path>, args: &HzArgs) -> Result<(), Failure> {
         eprintln!("shm: waiting for topic '{}' to be published", args.topic);
     }
     let mut window = Window {
-        seen: VecDeque::with_capacity(args.window),
-        capacity: args.window,
+        seen: VecDeque::new(),
+        capacity: args.window as usize,
     };
     let (mut reports, mut missed, mut new) = (0u64, 0u64, 0u64);
     let mut next_report = Instant::now() + Duration::from_secs(1);
@@ -132,29 +134,32 @@ pub(crate) fn hz(root: Option<&Path>, args: &HzArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// One report: the window's statistics, unless no value came since the last report (then the
+/// old rate would be a lie about the present).
 fn report(args: &HzArgs, stats: Option<Stats>, new: u64, missed: u64) -> Result<(), Failure> {
+    let stats = stats.filter(|_| new > 0);
     if args.json {
         return out(match stats {
             Some(s) => json!({
                 "rate_hz": s.rate_hz, "mean_interval_ns": s.mean_ns, "min_interval_ns": s.min_ns,
                 "max_interval_ns": s.max_ns, "std_interval_ns": s.std_ns,
-                "intervals": s.intervals, "new": new, "missed": missed,
+                "intervals": s.intervals, "new": new, "missed_total": missed,
             }),
-            None => json!({ "rate_hz": null, "new": new, "missed": missed }),
+            None => json!({ "rate_hz": null, "new": new, "missed_total": missed }),
         });
     }
     let Some(s) = stats else {
         return out(if new == 0 {
-            "no new values".to_owned()
+            "no new values"
         } else {
-            "one value so far".to_owned()
+            "one value so far"
         });
     };
     let ns = |x: f64| format::duration_ns(x.round() as u64);
     let mut line = format!("rate {:.2} Hz", s.rate_hz);
     if s.intervals > 0 {
         line.push_str(&format!(
-            "  interval mean {}  min {}  max {}  std dev {}  (window {})",
+            "  interval mean {}  min {}  max {}  std dev {}  ({} intervals)",
             ns(s.mean_ns),
             ns(s.min_ns as f64),
             ns(s.max_ns as f64),
@@ -163,10 +168,7 @@ fn report(args: &HzArgs, stats: Option<Stats>, new: u64, missed: u64) -> Result<
         ));
     }
     if missed > 0 {
-        line.push_str(&format!("  missed {missed}"));
-    }
-    if new == 0 {
-        line.push_str("  (no new values this second)");
+        line.push_str(&format!("  missed {missed} since the start"));
     }
     out(line)
 }

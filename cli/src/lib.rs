@@ -71,12 +71,22 @@ impl Failure {
 }
 
 impl Failure {
-    /// The end of a command the user stopped (Ctrl-C) or whose reader went away (a closed
-    /// pipe): nothing to report, success.
+    /// The end of a command the user stopped (Ctrl-C: the status comes from the signal) or whose
+    /// reader went away (a closed pipe): nothing to report.
     fn quiet() -> Failure {
         Failure {
             message: String::new(),
             status: 0,
+        }
+    }
+}
+
+impl Failure {
+    /// A failure already reported on standard error: only the exit status is left.
+    fn status(status: u8) -> Failure {
+        Failure {
+            message: String::new(),
+            status,
         }
     }
 }
@@ -89,7 +99,8 @@ impl<E: std::error::Error> From<E> for Failure {
 
 /// Runs the command with these arguments (the first is the program name); returns the exit
 /// status: 0 on success, 1 on a failure (its one-line message on standard error), 2 on a usage
-/// error. Never panics on bad input.
+/// error, 128 + the signal when stopped by SIGINT (130) or SIGTERM (143). Never panics on bad
+/// input.
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -110,7 +121,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         Command::Rm(a) => remove::rm(root, &a),
         Command::Clean(a) => remove::clean(root, &a),
     };
-    match result {
+    let status = match result {
         Ok(()) => 0,
         Err(f) => {
             if !f.message.is_empty() {
@@ -118,7 +129,9 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
             }
             f.status
         }
-    }
+    };
+    // A command the user stopped (Ctrl-C, SIGTERM) ends as a shell expects: 130 or 143.
+    stop::status().unwrap_or(status)
 }
 
 /// Prints a line to standard output; a closed pipe (`shm echo ... | head`) ends the command

@@ -47,7 +47,7 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
             .filter_map(|e| match e {
                 Entry::Topic(info) => Some(info_json(info)),
                 Entry::Invalid { path, topic, error } if args.all => Some(json!({
-                    "path": path, "topic": topic, "error": error.to_string(),
+                    "path": path.to_string_lossy(), "topic": topic, "error": error.to_string(),
                 })),
                 _ => None,
             })
@@ -72,14 +72,18 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
     for entry in &entries {
         match entry {
             Entry::Topic(info) => rows.push(row(info)),
-            Entry::Invalid { path, error, .. } => {
+            Entry::Invalid { error, .. } => {
                 invalid += 1;
-                others.push(format!("not a topic: {}: {error}", path.display()));
+                // The error names the file.
+                others.push(format::printable(&format!("not a topic: {error}")).into_owned());
             }
             Entry::Generation { path } => {
                 let owner = inspect::file_owner(path)
                     .map_or_else(|_| "owner unknown".to_owned(), |o| o.uid.to_string());
-                others.push(format!("generation file: {} ({owner})", path.display()));
+                others.push(
+                    format::printable(&format!("generation file: {} ({owner})", path.display()))
+                        .into_owned(),
+                );
             }
             _ => {}
         }
@@ -120,7 +124,7 @@ fn row(info: &TopicInfo) -> [String; 7] {
         _ => "none".to_owned(),
     };
     [
-        info.topic.clone(),
+        format::printable(&info.topic).into_owned(),
         info.schema.type_name(),
         format::bytes(info.schema.size() as u64),
         info.slots.to_string(),
@@ -165,7 +169,7 @@ fn info_json(info: &TopicInfo) -> Json {
         "slots": info.slots,
         "stride": info.stride,
         "file_size": info.file_size,
-        "path": info.path,
+        "path": info.path.to_string_lossy(),
         "owner_uid": info.owner.uid.0,
         "mode": format::mode(info.owner.mode),
         "publisher": {
@@ -193,7 +197,8 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
         let mut obj = info_json(&info);
         obj["declaration"] = Json::String(format::declaration(&info.schema));
         match &value {
-            Ok(v) => obj["value"] = serde_json::to_value(v).unwrap_or(Json::Null),
+            Ok(Some(v)) => obj["value"] = format::json(v),
+            Ok(None) => obj["value"] = Json::Null,
             Err(f) => obj["value_error"] = Json::String(f.message.clone()),
         }
         return out(obj);
@@ -212,7 +217,7 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
         _ => "none yet".to_owned(),
     };
     let lines = [
-        ("topic", info.topic.clone()),
+        ("topic", format::printable(&info.topic).into_owned()),
         (
             "type",
             format!(
@@ -223,7 +228,10 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
                 info.schema.hash()
             ),
         ),
-        ("file", info.path.display().to_string()),
+        (
+            "file",
+            format::printable(&info.path.to_string_lossy()).into_owned(),
+        ),
         (
             "owner",
             format!("{}, mode {}", info.owner.uid, format::mode(info.owner.mode)),
@@ -245,7 +253,7 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
         (
             "value",
             match value {
-                Ok(Some(v)) => v.to_string(),
+                Ok(Some(v)) => v.brief(format::BRIEF_ELEMENTS).to_string(),
                 Ok(None) => "none".to_owned(),
                 Err(f) => format!("not read: {}", f.message),
             },

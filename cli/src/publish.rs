@@ -11,37 +11,44 @@ use shm::dynamic::{AnyPublisher, Scalar, Source, TopicSchema, encode_with};
 use shm::inspect;
 use shm::schema::{DescKind, SchemaDesc};
 
-use crate::common::parse_type;
+use crate::common::{self, parse_type};
 use crate::{Failure, out, stop};
 
 /// Arguments of `shm pub`.
 #[derive(Args, Debug)]
-#[command(after_help = "VALUE is JSON: `3`, `true`, `[1.0, 2.0, 0.5]`, \
-    `{\"position\": [1, 2, 0], \"heading\": 0.5}` (every field, none unknown). Integers are never \
-    rounded; a float field takes an integer. NaN and infinities are `nan`, `inf`, `-inf` (as \
-    strings inside JSON: `[\"nan\", 1]`).\n\nAn existing topic keeps its type and slots; a new \
-    one needs --type. The topic's file stays after the command ends, holding the last value.")]
+#[command(
+    after_help = "VALUE is JSON, or `-` to read it from standard input: `3`, `true`, \
+    `[1.0, 2.0, 0.5]`, `{\"position\": [1, 2, 0], \"heading\": 0.5}` (every field, none \
+    unknown; fields named `_...`, such as `_reserved`, may be left out and are zeros). Integers \
+    are never rounded; a float field takes an integer. NaN and infinities are `nan`, `inf`, \
+    `-inf` (as strings inside JSON: `[\"nan\", 1]`).\n\nAn existing topic keeps its type, and \
+    its slots unless --slots says otherwise (the file is then replaced; subscribers follow). A \
+    new topic needs --type. The topic's file stays after the command ends, holding the last \
+    value (shm clean removes topics whose publisher is gone)."
+)]
 pub(crate) struct PubArgs {
     /// The topic.
     topic: String,
-    /// The value, as JSON.
+    /// The value, as JSON (`-`: read it from standard input).
     #[arg(allow_hyphen_values = true)]
     value: String,
     /// The type, for a topic that does not exist yet: `bool`, `i64`, `f64`, any other
     /// primitive, or an array such as `[f64; 3]`. Checked against an existing topic's.
     #[arg(long = "type", short, value_name = "TYPE")]
     ty: Option<String>,
-    /// Publish this many times per second until stopped (or `--count` values).
-    #[arg(long, short, value_name = "HZ")]
-    rate: Option<f64>,
+    /// Publish this many times per second (0.001 to 1000000) until stopped (or `--count`
+    /// values).
+    #[arg(long, short, value_name = "HZ", value_parser = period)]
+    rate: Option<Duration>,
     /// Publish this many values (default: 1, or for ever with `--rate`).
-    #[arg(long = "count", short = 'n', value_name = "N")]
+    #[arg(long = "count", short = 'n', value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
     /// Publish one value and exit (the default without `--rate`).
     #[arg(long, conflicts_with_all = ["count", "rate"])]
     once: bool,
-    /// Slots of a new topic's ring (default: an existing topic's, else 3).
-    #[arg(long, value_name = "N")]
+    /// Slots of the topic's ring, 2 to 4096 (default: an existing topic's, else 3).
+    #[arg(long, value_name = "N", value_parser = common::slots)]
     slots: Option<usize>,
 }
 
@@ -49,23 +56,19 @@ pub(crate) fn publish(root: Option<&Path>, args: &PubArgs) -> Result<(), Failure
     let (schema, slots) = topic_type(root, args)?;
     // The value is checked against the type before the topic is touched: bad input changes
     // nothing.
-    let bytes = encode_with(&schema, &JsonPart(parse_value(&args.value)?)).map_err(|e| {
+    let text = if args.value == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Failure::new(format!("cannot read the value from standard input: {e}")))?
+    } else {
+        args.value.clone()
+    };
+    let bytes = encode_with(&schema, &JsonPart(parse_value(&text)?)).map_err(|e| {
         Failure::new(format!(
             "the value does not fit the topic's type {}: {e}",
             schema.type_name()
         ))
     })?;
-    let period = match args.rate {
-        None => None,
-        Some(hz) if hz.is_finite() && hz > 0.0 && hz <= 1e6 => {
-            Some(Duration::from_secs_f64(1.0 / hz))
-        }
-        Some(hz) => {
-            return Err(Failure::new(format!(
-                "--rate {hz}: expects a rate above 0 and at most 1000000 Hz"
-            )));
-        }
-    };
+    let period = args.rate;
     let count = match (args.once, args.count, period) {
         (true, _, _) => 1,
         (false, Some(n), _) => n,
@@ -77,7 +80,8 @@ pub(crate) fn publish(root: Option<&Path>, args: &PubArgs) -> Result<(), Failure
         builder = builder.root(root);
     }
     let mut publisher = builder.create()?;
-    let start = Instant::now();
+    // Absolute deadlines: the rate does not drift with the time publishing takes.
+    let mut due = Instant::now();
     let (mut first, mut last, mut published) = (0, 0, 0u64);
     while published < count && !stop::requested() {
         last = publisher.publish(&bytes)?;
@@ -85,19 +89,20 @@ pub(crate) fn publish(root: Option<&Path>, args: &PubArgs) -> Result<(), Failure
             first = last;
         }
         published += 1;
-        if let Some(period) = period
-            && published < count
-        {
-            // Absolute deadlines: the rate does not drift with the time publishing takes.
-            let due = start + period.mul_f64(published as f64);
-            while !stop::requested() {
-                let now = Instant::now();
-                if now >= due {
-                    break;
-                }
-                // Short sleeps, so Ctrl-C is seen at once.
-                std::thread::sleep((due - now).min(Duration::from_millis(50)));
+        let Some(period) = period.filter(|_| published < count) else {
+            continue;
+        };
+        let Some(next) = due.checked_add(period) else {
+            break;
+        };
+        due = next;
+        while !stop::requested() {
+            let now = Instant::now();
+            if now >= due {
+                break;
             }
+            // Short sleeps, so a stop request is seen at once.
+            std::thread::sleep((due - now).min(Duration::from_millis(50)));
         }
     }
     let ty = schema.type_name();
@@ -139,6 +144,17 @@ fn topic_type(root: Option<&Path>, args: &PubArgs) -> Result<(Arc<TopicSchema>, 
         },
         Err(e) => Err(Failure::new(e)),
     }
+}
+
+/// `--rate`: the period of a rate from 0.001 to 1000000 Hz.
+fn period(text: &str) -> Result<Duration, String> {
+    let hz: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a rate in Hz"))?;
+    if !(0.001..=1e6).contains(&hz) {
+        return Err(format!("{hz} Hz: expects 0.001 to 1000000 Hz"));
+    }
+    Ok(Duration::from_secs_f64(1.0 / hz))
 }
 
 /// The value argument: JSON, or one of the float words JSON lacks.
@@ -206,7 +222,12 @@ impl Source for JsonPart {
 
     fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<JsonPart>, String> {
         match &self.0 {
-            Json::Object(map) => Ok(map.get(name).cloned().map(JsonPart)),
+            Json::Object(map) => Ok(match map.get(name) {
+                Some(v) => Some(JsonPart(v.clone())),
+                // Reserved fields (`_reserved`, `_pad`) may be left out: zeros.
+                None if name.starts_with('_') => field_desc(desc, name).map(|f| JsonPart(zeros(f))),
+                None => None,
+            }),
             other => Err(format!(
                 "expects a struct `{}` (a JSON object), got {}",
                 desc.name,
@@ -224,6 +245,28 @@ impl Source for JsonPart {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+}
+
+fn field_desc<'a>(desc: &'a SchemaDesc, name: &str) -> Option<&'a SchemaDesc> {
+    match &desc.kind {
+        DescKind::Struct(fields) => fields.iter().find(|f| f.name == name).map(|f| &f.ty),
+        _ => None,
+    }
+}
+
+/// The JSON of a value of `desc` whose bytes are all zero.
+fn zeros(desc: &SchemaDesc) -> Json {
+    match &desc.kind {
+        DescKind::Primitive(shm::schema::Primitive::Bool) => Json::Bool(false),
+        DescKind::Primitive(_) => Json::from(0),
+        DescKind::Array { elem, len } => Json::Array((0..*len).map(|_| zeros(elem)).collect()),
+        DescKind::Struct(fields) => Json::Object(
+            fields
+                .iter()
+                .map(|f| (f.name.clone(), zeros(&f.ty)))
+                .collect(),
+        ),
     }
 }
 

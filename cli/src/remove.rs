@@ -1,12 +1,14 @@
 //! `shm rm` and `shm clean`: removing topic files, never one a live publisher holds, never one
 //! of another user (the library's removal checks both, under the publisher's lock).
 
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use clap::Args;
 use shm::inspect::{self, Entry};
 use shm::{InspectError, RemoveError};
 
+use crate::format::printable;
 use crate::{Failure, out};
 
 /// Arguments of `shm rm`.
@@ -23,13 +25,21 @@ pub(crate) struct RmArgs {
 
 /// Arguments of `shm clean`.
 #[derive(Args, Debug)]
+#[command(
+    after_help = "A value left by `shm pub` counts as abandoned too: its publisher, \
+    the command, is gone."
+)]
 pub(crate) struct CleanArgs {
     /// Only say what would be removed.
     #[arg(long)]
     dry_run: bool,
-    /// Also remove this user's files named like topics that are not valid topic files.
+    /// Also remove this user's regular files named like topics that are not valid topic files.
     #[arg(long)]
     invalid: bool,
+}
+
+fn error(text: impl std::fmt::Display) {
+    eprintln!("shm: error: {}", printable(&text.to_string()));
 }
 
 pub(crate) fn rm(root: Option<&Path>, args: &RmArgs) -> Result<(), Failure> {
@@ -42,23 +52,27 @@ pub(crate) fn rm(root: Option<&Path>, args: &RmArgs) -> Result<(), Failure> {
             && let Err(e @ InspectError::Format { .. }) = inspect::inspect(Some(&root), topic)
         {
             failed += 1;
-            eprintln!("shm: error: {e}; not removed: remove it with shm rm --invalid {topic}");
+            error(format!(
+                "{e}; not removed: remove it with shm rm --invalid {topic}"
+            ));
             continue;
         }
         match shm::remove_topic_in(&root, topic) {
-            Ok(true) => out(format!("removed '{topic}'"))?,
+            Ok(true) => out(format!("removed '{}'", printable(topic)))?,
             Ok(false) => {
                 failed += 1;
-                eprintln!("shm: error: no topic '{topic}' in {}", root.display());
+                error(format!("no topic '{topic}' in {}", root.display()));
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("shm: error: {e}");
+                error(e);
             }
         }
     }
     match failed {
         0 => Ok(()),
+        // Each failure was reported; one topic needs no summary.
+        _ if args.topics.len() == 1 => Err(Failure::status(1)),
         n => Err(Failure::new(format!(
             "{n} of {} topics not removed",
             args.topics.len()
@@ -70,41 +84,45 @@ pub(crate) fn clean(root: Option<&Path>, args: &CleanArgs) -> Result<(), Failure
     let root = root.map_or_else(shm::default_root, Path::to_path_buf);
     let entries = inspect::list(Some(&root))
         .map_err(|e| Failure::new(format!("cannot list {}: {e}", root.display())))?;
-    let me = Some(shm::Uid(current_uid()));
-    let (mut removed, mut kept) = (0, 0);
+    let me = shm::Uid(current_uid());
+    // Kept: taken over by a publisher meanwhile. Failed: could not be removed.
+    let (mut removed, mut kept, mut failed) = (0, 0, 0);
     for entry in entries {
-        // Topics whose publisher is gone and, with `--invalid`, files of this user named like
-        // topics that are not valid ones. Other users' files are theirs to clean.
+        // Topics whose publisher is gone and, with `--invalid`, this user's regular files named
+        // like topics that are not valid ones. Other users' files are theirs to clean; a
+        // directory or a link named like a topic is not a topic file at all.
         let (topic, why) = match entry {
-            Entry::Topic(info) if !info.publisher_alive && Some(info.owner.uid) == me => {
+            Entry::Topic(info) if !info.publisher_alive && info.owner.uid == me => {
                 (info.topic, "its publisher is gone")
             }
-            Entry::Topic(_) => continue,
             Entry::Invalid {
                 topic: Some(topic),
                 path,
                 ..
-            } if args.invalid && inspect::file_owner(&path).ok().map(|o| o.uid) == me => {
+            } if args.invalid
+                && std::fs::symlink_metadata(&path)
+                    .is_ok_and(|m| m.is_file() && shm::Uid(m.uid()) == me) =>
+            {
                 (topic, "it is not a valid topic file")
             }
             _ => continue,
         };
         if args.dry_run {
-            out(format!("would remove '{topic}': {why}"))?;
+            out(format!("would remove '{}': {why}", printable(&topic)))?;
             removed += 1;
             continue;
         }
         match shm::remove_topic_in(&root, &topic) {
             Ok(true) => {
-                out(format!("removed '{topic}': {why}"))?;
+                out(format!("removed '{}': {why}", printable(&topic)))?;
                 removed += 1;
             }
             Ok(false) => {}
             // A publisher took the topic over meanwhile: it is in use again.
             Err(RemoveError::Busy { .. }) => kept += 1,
             Err(e) => {
-                kept += 1;
-                eprintln!("shm: could not remove '{topic}': {e}");
+                failed += 1;
+                error(format!("could not remove '{topic}': {e}"));
             }
         }
     }
@@ -118,13 +136,17 @@ pub(crate) fn clean(root: Option<&Path>, args: &CleanArgs) -> Result<(), Failure
         n => format!("{n} topics"),
     };
     match (removed, kept) {
-        (0, 0) => out(format!("nothing to clean in {}", root.display())),
-        (n, 0) => out(format!("{verb} {}", topics(n))),
+        (0, 0) if failed == 0 => out(format!("nothing to clean in {}", root.display()))?,
+        (n, 0) => out(format!("{verb} {}", topics(n)))?,
         (n, k) => out(format!(
-            "{verb} {}; {} kept (in use again, or not removable)",
+            "{verb} {}; {} kept (a publisher took them over meanwhile)",
             topics(n),
             topics(k)
-        )),
+        ))?,
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(Failure::new(format!("{} could not be removed", topics(n)))),
     }
 }
 

@@ -1,48 +1,78 @@
 //! Ctrl-C (SIGINT) and SIGTERM end a running command cleanly: a flag the loops look at between
-//! waits (each wait blocks at most 50 ms), instead of dying mid-line. The previous handlers come
-//! back when the command ends (the Python package runs commands inside the interpreter).
+//! waits (each wait blocks at most 50 ms), instead of dying mid-line. The handler resets itself
+//! (`SA_RESETHAND`), so a second signal ends a command stuck in a write to a full pipe the usual
+//! way. A signal ignored when the command starts (`nohup`) stays ignored. The previous handlers
+//! come back when the last running command ends (the Python package runs commands inside the
+//! interpreter, possibly from several threads).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, Ordering};
 
-static STOP: AtomicBool = AtomicBool::new(false);
+/// The signal that asked the command to stop (0: none).
+static STOP: AtomicI32 = AtomicI32::new(0);
 
 const SIGNALS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGTERM];
 
-extern "C" fn on_signal(_: libc::c_int) {
+/// Commands running, and the actions to restore when the last one ends.
+static INSTALLED: Mutex<(usize, Vec<(libc::c_int, libc::sigaction)>)> = Mutex::new((0, Vec::new()));
+
+extern "C" fn on_signal(signal: libc::c_int) {
     // Async-signal-safe: one atomic store.
-    STOP.store(true, Ordering::Relaxed);
+    STOP.store(signal, Ordering::Relaxed);
 }
 
-/// The handlers, installed until this is dropped.
-pub(crate) struct Handlers {
-    previous: [libc::sigaction; 2],
-}
+/// The handlers, installed while this lives.
+pub(crate) struct Handlers(());
 
-/// Installs the handlers until the returned value is dropped.
+/// Installs the handlers (once for all commands running at the same time) until the returned
+/// value is dropped.
 pub(crate) fn install() -> Handlers {
-    STOP.store(false, Ordering::Relaxed);
-    // SAFETY: `sigaction` is plain old data; all-zero is a valid (default) value.
-    let mut previous: [libc::sigaction; 2] = unsafe { std::mem::zeroed() };
-    for (signal, old) in SIGNALS.into_iter().zip(previous.iter_mut()) {
-        // SAFETY: a zeroed `sigaction` whose handler is an `extern "C"` function that lives for
-        // the whole program and does only an atomic store (async-signal-safe); no SA_RESTART,
-        // so a blocking wait returns on the signal. The old action goes to `old`, a valid place.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, old);
+    let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    if installed.0 == 0 {
+        STOP.store(0, Ordering::Relaxed);
+        for signal in SIGNALS {
+            if let Some(old) = replace(signal) {
+                installed.1.push((signal, old));
+            }
         }
     }
-    Handlers { previous }
+    installed.0 += 1;
+    Handlers(())
+}
+
+/// Installs `on_signal` for `signal` unless it is ignored; returns the action it replaced.
+fn replace(signal: libc::c_int) -> Option<libc::sigaction> {
+    // SAFETY: `sigaction` is plain old data; all-zero is a valid value. Passing a null new action
+    // only reads the current one into `old`, a valid place.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::sigaction(signal, std::ptr::null(), &mut old) } != 0
+        || old.sa_sigaction == libc::SIG_IGN
+    {
+        return None;
+    }
+    // SAFETY: a zeroed `sigaction` whose handler is an `extern "C"` function that lives for the
+    // whole program and only does an atomic store (async-signal-safe). No SA_RESTART, so a
+    // blocking wait returns on the signal; SA_RESETHAND, so the next one has the default effect.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESETHAND;
+        libc::sigemptyset(&mut action.sa_mask);
+        (libc::sigaction(signal, &action, std::ptr::null_mut()) == 0).then_some(old)
+    }
 }
 
 impl Drop for Handlers {
     fn drop(&mut self) {
-        for (signal, old) in SIGNALS.into_iter().zip(self.previous.iter()) {
-            // SAFETY: restores the action `install` saved, as the kernel gave it.
-            unsafe {
-                libc::sigaction(signal, old, std::ptr::null_mut());
+        let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+        installed.0 -= 1;
+        if installed.0 == 0 {
+            for (signal, old) in installed.1.drain(..) {
+                // SAFETY: restores an action the kernel gave `replace` for this signal.
+                unsafe {
+                    libc::sigaction(signal, &old, std::ptr::null_mut());
+                }
             }
         }
     }
@@ -50,5 +80,14 @@ impl Drop for Handlers {
 
 /// Whether the user asked the command to stop.
 pub(crate) fn requested() -> bool {
-    STOP.load(Ordering::Relaxed)
+    STOP.load(Ordering::Relaxed) != 0
+}
+
+/// The exit status of a command the user stopped: 128 + the signal (130 for Ctrl-C), as a shell
+/// reports a command a signal ended.
+pub(crate) fn status() -> Option<u8> {
+    match STOP.load(Ordering::Relaxed) {
+        0 => None,
+        signal => Some(128u8.saturating_add(signal as u8)),
+    }
 }

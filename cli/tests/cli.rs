@@ -187,7 +187,11 @@ fn burst_under_echo(slots: usize, args: &[&str]) -> Vec<(u64, u64)> {
         lines.push((seq, v["missed"].as_u64().unwrap()));
     }
     signal(&echo, libc::SIGINT);
-    assert_eq!(echo.wait(T).code(), Some(0), "Ctrl-C ends echo cleanly");
+    assert_eq!(
+        echo.wait(T).code(),
+        Some(130),
+        "Ctrl-C ends echo as a shell expects"
+    );
     lines
 }
 
@@ -270,9 +274,9 @@ fn echo_times_out_with_a_clear_error() {
         run.err_text()
     );
     let run = shm(root.path(), &["echo", "quiet", "--timeout", "-1"]);
-    assert_eq!(run.code, Some(1));
+    assert_eq!(run.code, Some(2), "a usage error");
     assert!(
-        run.err_text().contains("--timeout -1"),
+        run.err_text().contains("expects 0 to 31536000 seconds"),
         "{}",
         run.err_text()
     );
@@ -340,7 +344,7 @@ fn hz_measures_the_rate_from_publish_times() {
     let rate = r["rate_hz"].as_f64().unwrap_or_else(|| panic!("{r}"));
     assert!(rate > 10.0 && rate <= 201.0, "{r}");
     // The intervals agree with the rate (none were missed at this pace).
-    assert_eq!(r["missed"], 0, "{r}");
+    assert_eq!(r["missed_total"], 0, "{r}");
     let mean = r["mean_interval_ns"].as_f64().unwrap();
     assert!((mean * rate / 1e9 - 1.0).abs() < 0.05, "{r}");
     assert!(r["min_interval_ns"].as_u64() >= Some(5_000_000), "{r}");
@@ -422,7 +426,7 @@ fn pub_repeats_at_a_rate() {
     signal(&forever, libc::SIGTERM);
     let last = forever.expect_line("published", T);
     assert!(last.contains(" values (#21 to #"), "{last}");
-    assert_eq!(forever.wait(T).code(), Some(0));
+    assert_eq!(forever.wait(T).code(), Some(143), "128 + SIGTERM");
 }
 
 #[test]
@@ -477,8 +481,34 @@ fn pub_refuses_bad_input_and_changes_nothing() {
     // Nothing was created, taken over or written.
     assert!(!root.topic_file("new").exists());
     assert_eq!(std::fs::read(&file).unwrap(), before);
-    let run = shm(root.path(), &["pub", "pose", value, "--rate", "0"]);
-    assert!(run.err_text().contains("--rate 0"), "{}", run.err_text());
+    for (args, want) in [
+        (
+            &["pub", "pose", value, "--rate", "0"][..],
+            "expects 0.001 to 1000000 Hz",
+        ),
+        (&["pub", "pose", value, "-n", "0"], "0 is not in 1.."),
+        (
+            &["pub", "pose", value, "--slots", "1"],
+            "expects 2 to 4096 slots",
+        ),
+    ] {
+        let run = shm(root.path(), args);
+        assert_eq!(run.code, Some(2), "{args:?}: a usage error");
+        assert!(
+            run.err_text().contains(want),
+            "{args:?}: {}",
+            run.err_text()
+        );
+    }
+    let huge = ["pub", "x", "1", "--type", "[u8; 18446744073709551615]"];
+    let run = shm(root.path(), &huge);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text().contains("at most 4294967296 bytes"),
+        "{}",
+        run.err_text()
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before);
 }
 
 #[test]
@@ -617,4 +647,105 @@ fn usage_errors_exit_2_and_help_exits_0() {
     let run = shm(root.path(), &["echo", ""]);
     assert_eq!(run.code, Some(1));
     assert!(run.err_text().contains("topic name"), "{}", run.err_text());
+}
+
+#[test]
+fn json_keeps_every_float_and_pub_reads_it_back() {
+    let root = TempRoot::new("cli-json-floats");
+    root.publisher::<[f64; 3]>("v")
+        .publish(&[f64::NAN, f64::INFINITY, -0.5]);
+    let run = shm(root.path(), &["echo", "v", "--once", "--json"]);
+    let line = json_line(&run.out[0]);
+    assert_eq!(line["value"], serde_json::json!(["nan", "inf", -0.5]));
+    // The JSON echo prints is a value pub accepts (here from standard input).
+    let mut child = Command::new(SHM)
+        .args(["pub", "w", "-", "--type", "[f64; 3]"])
+        .env(shm::ROOT_ENV, root.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let value = line["value"].to_string();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), value.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    let got = root
+        .subscriber::<[f64; 3]>("w")
+        .latest()
+        .unwrap()
+        .unwrap()
+        .value;
+    assert!(
+        got[0].is_nan() && got[1] == f64::INFINITY && got[2] == -0.5,
+        "{got:?}"
+    );
+}
+
+#[test]
+fn pub_fills_reserved_fields_and_echo_cuts_long_arrays_short() {
+    #[derive(shm::ShmMessage, Clone, Copy, Debug, PartialEq)]
+    #[repr(C)]
+    struct Frame {
+        id: u32,
+        _reserved: [u8; 4],
+        pixels: [u8; 100],
+    }
+    let root = TempRoot::new("cli-frame");
+    let mut p = root.publisher::<Frame>("frame");
+    p.publish(&Frame {
+        id: 1,
+        _reserved: [0; 4],
+        pixels: [7; 100],
+    });
+    drop(p);
+    let run = shm(root.path(), &["echo", "frame", "--once"]);
+    let line = &run.out[0];
+    assert!(line.ends_with("7, 7, … 100 elements] }"), "{line}");
+    let full = shm(root.path(), &["echo", "frame", "--once", "--full"]);
+    assert!(full.out[0].len() > line.len() && !full.out[0].contains('…'));
+    // `_reserved` may be left out.
+    let pixels = serde_json::to_string(&vec![3u8; 100]).unwrap();
+    let value = format!(r#"{{"id": 2, "pixels": {pixels}}}"#);
+    let run = shm(root.path(), &["pub", "frame", &value]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    let got = root
+        .subscriber::<Frame>("frame")
+        .latest()
+        .unwrap()
+        .unwrap()
+        .value;
+    let want = Frame {
+        id: 2,
+        _reserved: [0; 4],
+        pixels: [3; 100],
+    };
+    assert_eq!(got, want);
+}
+
+#[test]
+fn odd_files_named_like_topics_never_break_list_or_clean() {
+    use std::os::unix::ffi::OsStrExt;
+    let root = TempRoot::new("cli-odd");
+    root.publisher::<u64>("ok").publish(&1);
+    let odd = std::ffi::OsStr::from_bytes(b"shm.\xff\x1b[2J");
+    std::fs::write(root.path().join(odd), b"junk").unwrap();
+    std::fs::create_dir(root.path().join("shm.dir")).unwrap();
+    let run = shm(root.path(), &["list", "--all", "--json"]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    assert_eq!(run.json().as_array().unwrap().len(), 3, "{:#?}", run.out);
+    let run = shm(root.path(), &["list", "--all"]);
+    assert!(
+        run.out.iter().all(|l| !l.contains('\u{1b}')),
+        "{:#?}",
+        run.out
+    );
+    // Neither the directory nor a file whose name is no topic name is removed.
+    let run = shm(root.path(), &["clean", "--invalid", "--dry-run"]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    assert_eq!(
+        run.out,
+        [
+            "would remove 'ok': its publisher is gone",
+            "would remove 1 topic"
+        ]
+    );
 }

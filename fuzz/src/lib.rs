@@ -33,9 +33,15 @@ pub struct Imu {
 /// The topic name every file-based target uses.
 pub const TOPIC: &str = "fuzz";
 
-/// A private topic directory for this process (on tmpfs, like real topics).
+/// Where [`scratch_root`] makes its directories: `scripts/fuzz.sh` sets it to a directory it
+/// removes when the run ends (libFuzzer's processes exit without cleaning up).
+pub const SCRATCH_ENV: &str = "SHM_FUZZ_SCRATCH";
+
+/// A private topic directory for this process, under `$SHM_FUZZ_SCRATCH` (default `/dev/shm`,
+/// tmpfs like real topics).
 pub fn scratch_root() -> PathBuf {
-    let dir = PathBuf::from(format!("/dev/shm/shm-fuzz.{}", std::process::id()));
+    let base = std::env::var_os(SCRATCH_ENV).unwrap_or_else(|| "/dev/shm".into());
+    let dir = PathBuf::from(base).join(format!("shm-fuzz.{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create the fuzz root");
     dir
 }

@@ -153,7 +153,14 @@ fn read_scalar(p: Primitive, b: &[u8]) -> Scalar {
 /// type and range, every array's length, every struct's fields (none missing, none unknown).
 /// The error names the part (`pose.position[2]`) and what is wrong with it.
 pub fn encode_with<S: Source>(schema: &TopicSchema, src: &S) -> Result<Vec<u8>, ValueError> {
-    let mut out = vec![0u8; schema.size()];
+    let mut out = Vec::new();
+    out.try_reserve_exact(schema.size()).map_err(|_| {
+        ValueError::new(
+            "",
+            format!("cannot allocate {} bytes for the value", schema.size()),
+        )
+    })?;
+    out.resize(schema.size(), 0);
     encode_node(schema.desc(), src, &mut out, &mut String::new())?;
     if !schema.is_valid(&out) {
         return Err(ValueError::new("", "a bool byte is neither 0 nor 1"));
@@ -439,29 +446,58 @@ impl Value {
 /// Rust-like: `Pose { position: [1.0, 2.0, 0.0], heading: 0.5, tracking: true }`.
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Int(i) => write!(f, "{i}"),
-            Value::UInt(u) => write!(f, "{u}"),
-            Value::Float(x) => write!(f, "{x:?}"),
-            Value::Array(items) => {
-                f.write_str("[")?;
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{v}")?;
-                }
-                f.write_str("]")
+        write_value(self, f, usize::MAX)
+    }
+}
+
+impl Value {
+    /// As its `Display`, with arrays longer than `max_elements` cut short:
+    /// `[0, 0, 0, … 921600 elements]` (for a terminal; a camera frame is a million numbers).
+    ///
+    /// ```
+    /// use shm::dynamic::Value;
+    /// let v = Value::Array((0..5).map(Value::Int).collect());
+    /// assert_eq!(v.brief(3).to_string(), "[0, 1, 2, … 5 elements]");
+    /// assert_eq!(v.to_string(), "[0, 1, 2, 3, 4]");
+    /// ```
+    pub fn brief(&self, max_elements: usize) -> impl fmt::Display + '_ {
+        struct Brief<'a>(&'a Value, usize);
+        impl fmt::Display for Brief<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_value(self.0, f, self.1)
             }
-            Value::Struct { name, fields } => {
-                write!(f, "{name} {{")?;
-                for (i, (n, v)) in fields.iter().enumerate() {
-                    f.write_str(if i == 0 { " " } else { ", " })?;
-                    write!(f, "{n}: {v}")?;
+        }
+        Brief(self, max_elements)
+    }
+}
+
+fn write_value(v: &Value, f: &mut fmt::Formatter<'_>, max: usize) -> fmt::Result {
+    match v {
+        Value::Bool(b) => write!(f, "{b}"),
+        Value::Int(i) => write!(f, "{i}"),
+        Value::UInt(u) => write!(f, "{u}"),
+        Value::Float(x) => write!(f, "{x:?}"),
+        Value::Array(items) => {
+            f.write_str("[")?;
+            for (i, v) in items.iter().take(max).enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
                 }
-                f.write_str(if fields.is_empty() { "}" } else { " }" })
+                write_value(v, f, max)?;
             }
+            if items.len() > max {
+                write!(f, ", … {} elements", items.len())?;
+            }
+            f.write_str("]")
+        }
+        Value::Struct { name, fields } => {
+            write!(f, "{name} {{")?;
+            for (i, (n, v)) in fields.iter().enumerate() {
+                f.write_str(if i == 0 { " " } else { ", " })?;
+                write!(f, "{n}: ")?;
+                write_value(v, f, max)?;
+            }
+            f.write_str(if fields.is_empty() { "}" } else { " }" })
         }
     }
 }

@@ -24,6 +24,9 @@ pub use hash::schema_hash_of_encoding;
 use hash::{hash_finish, hash_node};
 pub use topic::TopicSchema;
 
+/// The largest value a topic can carry, in bytes (4 GiB): what the file format allows.
+pub const MAX_MESSAGE_SIZE: u64 = 1 << 32;
+
 /// A primitive (leaf) type of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]

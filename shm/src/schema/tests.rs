@@ -264,3 +264,15 @@ fn descriptions_built_at_run_time_are_the_rust_types() {
     assert_eq!(TopicSchema::new(&f64s).unwrap(), TopicSchema::of(&rust));
     assert_eq!(f64s.type_name(), "[f64; 3]");
 }
+
+#[test]
+fn values_above_the_format_limit_are_refused() {
+    let huge = SchemaDesc::array(SchemaDesc::primitive(Primitive::U8), MAX_MESSAGE_SIZE + 1);
+    let err = TopicSchema::new(&huge).unwrap_err();
+    assert!(err.reason.contains("at most 4294967296 bytes"), "{err}");
+    let most = SchemaDesc::array(SchemaDesc::primitive(Primitive::U8), MAX_MESSAGE_SIZE);
+    assert_eq!(
+        TopicSchema::new(&most).unwrap().size() as u64,
+        MAX_MESSAGE_SIZE
+    );
+}

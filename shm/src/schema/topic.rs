@@ -25,9 +25,20 @@ impl TopicSchema {
         TopicSchema::decode(&desc.encode())
     }
 
-    /// A schema from its canonical encoding (as a topic header stores it).
+    /// A schema from its canonical encoding (as a topic header stores it). Values above
+    /// [`MAX_MESSAGE_SIZE`](super::MAX_MESSAGE_SIZE) are refused.
     pub fn decode(encoding: &[u8]) -> Result<TopicSchema, SchemaDecodeError> {
         let desc = SchemaDesc::decode(encoding)?;
+        if desc.size > super::MAX_MESSAGE_SIZE {
+            return Err(SchemaDecodeError {
+                at: 0,
+                reason: format!(
+                    "a value of {} bytes; a topic carries at most {} bytes",
+                    desc.size,
+                    super::MAX_MESSAGE_SIZE
+                ),
+            });
+        }
         Ok(TopicSchema::from_parts(desc, encoding.to_vec()))
     }
 

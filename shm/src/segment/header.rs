@@ -22,7 +22,7 @@ const SLOT_META: u64 = 16;
 /// Most slots a topic may have.
 pub(crate) const MAX_SLOTS: u32 = 4096;
 const MAX_ALIGN: u64 = 4096;
-const MAX_ELEM_SIZE: u64 = 1 << 32;
+const MAX_ELEM_SIZE: u64 = crate::schema::MAX_MESSAGE_SIZE;
 const MAX_SCHEMA_LEN: u64 = 1 << 20;
 const MAX_TOTAL: u64 = 1 << 40;
 /// Largest sequence number a file may hold (in `seq_base`, `publish_seq` or a stamp). Far beyond

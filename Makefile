@@ -36,11 +36,13 @@ python-install: $(VENV)/.ready
 examples:
 	$(CARGO) build --locked -p shm-examples --examples
 
-## ruff over every Python file of the repository, and mypy's stubtest of the type stub against
-## the compiled module (as pydantic-core's `lint-python`).
+## ruff over every Python file of the repository, mypy's stubtest of the type stub against the
+## compiled module (as pydantic-core's `lint-python`), and mypy with the package's plugin over
+## the examples and python/tests/typing (message fields have their Python types).
 lint-python: python-install
 	$(VENV)/bin/ruff check python examples/python benches/python
-	cd python && $(VENV_PYTHON) -m mypy.stubtest shm_pub_sub._shm_pub_sub
+	cd python && $(VENV_PYTHON) -m mypy.stubtest shm_pub_sub._shm_pub_sub shm_pub_sub.mypy
+	$(VENV_PYTHON) -m mypy --config-file mypy.ini examples/python python/tests/typing
 
 python-test: python-install examples lint-python
 	cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) $(VENV_PYTHON) -m pytest

@@ -122,11 +122,7 @@ def echo_zmq(address: str, ready) -> None:
 
 def _iox2_ports(node, iox2, receive_on: str, send_on: str):
     def service(name: str):
-        return (
-            node.service_builder(iox2.ServiceName.new(name))
-            .publish_subscribe(ctypes.c_int64)
-            .open_or_create()
-        )
+        return node.service_builder(iox2.ServiceName.new(name)).publish_subscribe(ctypes.c_int64).open_or_create()
 
     sub = service(receive_on).subscriber_builder().create()
     pub = service(send_on).publisher_builder().create()
@@ -243,6 +239,7 @@ def bench_shm(cfg, blocking: bool, timestamps: str = "precise") -> Result:
         pong = shm_pub_sub.Subscriber("bench/pong", 0)
         proc = spawn(echo_shm, root, blocking, timestamps)
         try:
+
             def one(i: int) -> None:
                 ping.publish(i)
                 while True:
@@ -324,6 +321,7 @@ def bench_pipe(cfg) -> Result:
     mine, theirs = ctx.Pipe()
     proc = spawn(echo_pipe, theirs)
     try:
+
         def one(i: int) -> None:
             mine.send(i)
             mine.recv()
@@ -343,6 +341,7 @@ def bench_queue(cfg, name: str, make: Callable[[], Any]) -> Result:
     ping, pong = make(), make()
     proc = spawn(echo_queue, ping, pong)
     try:
+
         def one(i: int) -> None:
             ping.put(i)
             pong.get()
@@ -396,6 +395,7 @@ def bench_iceoryx2(cfg) -> Result:
     pub, sub = _iox2_ports(node, iox2, prefix + "/pong", prefix + "/ping")
     proc = spawn(echo_iceoryx2, prefix)
     try:
+
         def one(i: int, pub=pub, sub=sub) -> None:
             _iox2_send(pub, i)
             while True:

@@ -285,8 +285,10 @@ def main() -> None:
         swap = exchange(200 if args.quick else 2000)
 
     bare = costs["bare call id(x)"]
-    print(f"shm_pub_sub {shm_pub_sub.__version__}, Python {platform.python_version()}, {platform.machine()}, "
-          f"{os.cpu_count()} CPUs; medians of {repeats} x {calls} calls")
+    print(
+        f"shm_pub_sub {shm_pub_sub.__version__}, Python {platform.python_version()}, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs; medians of {repeats} x {calls} calls"
+    )
     print(f"{'per call':<32}{'ns':>9}{'x bare call':>13}")
     for name, ns in costs.items():
         print(f"{name:<32}{ns:>9.1f}{ns / bare:>13.2f}")
@@ -300,8 +302,7 @@ def main() -> None:
     print(f"{'publish, 1 sleeping subscriber (p50)':<40}{wake['publish, 1 sleeping subscriber, p50 ns']:>9.0f} ns")
     one_way = wake["wake-up p50 ns"]
     print(
-        "\nrequest/reply exchange, both processes waiting in subscribe(timeout), "
-        f"{swap['samples']} requests 1 ms apart"
+        f"\nrequest/reply exchange, both processes waiting in subscribe(timeout), {swap['samples']} requests 1 ms apart"
     )
     for who in ("replier", "requester"):
         p50, p99 = swap[f"{who} wake-up p50 ns"], swap[f"{who} wake-up p99 ns"]

@@ -31,7 +31,7 @@ def main() -> None:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             data, is_success = sub.subscribe(timeout=math.inf if left is None else left)
             if is_success:
-                age_us = (time.monotonic_ns() - sub.last_publish_time_ns) / 1000
+                age_us = (time.monotonic_ns() - (sub.last_publish_time_ns or 0)) / 1000
                 missed = f", {sub.missed} missed" if sub.missed else ""
                 print(f"#{sub.last_seq}: {data} ({age_us:.0f} µs after publish{missed})", flush=True)
                 seen += 1

@@ -35,6 +35,33 @@ impl Pose {
     }
 }
 
+/// An axis-aligned box in an image, in pixels.
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct BoundingBox {
+    /// Top-left corner (x, y).
+    pub min: [f32; 2],
+    /// Bottom-right corner (x, y).
+    pub max: [f32; 2],
+}
+
+/// What a detector found in a frame: nested structs, a 2-D array and a flag, the shape of
+/// message the Python interop tests check field by field (`detection_relay`).
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct Detection {
+    /// Up to two boxes.
+    pub boxes: [BoundingBox; 2],
+    /// Three class scores per box: `scores[class][box]`.
+    pub scores: [[f32; 2]; 3],
+    /// The most likely class.
+    pub label: u16,
+    /// Whether the detection is usable.
+    pub valid: bool,
+    /// Explicit padding.
+    pub _reserved: [u8; 1],
+}
+
 /// `--name value` options from the command line, with defaults.
 pub struct Args(Vec<String>);
 

@@ -4,12 +4,12 @@
 
 use pyo3::prelude::*;
 
-use crate::kind::Kind;
+use crate::ty::Ty;
 
 /// The state both classes have.
 pub(crate) struct Common {
     pub(crate) name: String,
-    pub(crate) kind: Kind,
+    pub(crate) ty: Ty,
     pub(crate) default_value: Py<PyAny>,
     pub(crate) path: String,
 }
@@ -58,17 +58,18 @@ macro_rules! pymethods_with_common {
                 &self.common.name
             }
 
-            /// The Python type of the topic's values: `bool`, `int` or `float`.
+            /// The Python type of the topic's values: `bool`, `int`, `float` or a `Message`
+            /// class (`None` for a subscriber of any type).
             #[getter]
-            fn r#type<'py>(&self, py: pyo3::Python<'py>) -> pyo3::Bound<'py, pyo3::types::PyType> {
-                self.common.kind.python_type(py)
+            fn r#type(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
+                self.common.ty.python_type(py)
             }
 
-            /// The name of the `shm` message type the values travel as: `"bool"`, `"i64"` or
-            /// `"f64"`.
+            /// The name of the `shm` message type the values travel as: `"bool"`, `"i64"`,
+            /// `"f64"` or the message's (`None` for a subscriber of any type).
             #[getter]
-            fn type_name(&self) -> &'static str {
-                self.common.kind.message_name()
+            fn type_name(&self) -> Option<String> {
+                self.common.ty.type_name()
             }
 
             /// The `default_value` given at creation.

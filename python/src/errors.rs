@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use shm::{CreateError, SchemaMismatch, SubscribeError};
 
 use crate::kind::Kind;
+use crate::ty::Ty;
 
 create_exception!(
     shm_pub_sub,
@@ -89,10 +90,11 @@ pub(crate) fn create_error(e: CreateError) -> PyErr {
     }
 }
 
-/// A subscriber's error (opening or reading); `kind` is what the subscriber expects.
-pub(crate) fn subscribe_error(py: Python<'_>, e: SubscribeError, kind: Kind) -> PyErr {
+/// A subscriber's error (opening or reading); `ty` is what the subscriber expects.
+pub(crate) fn subscribe_error(py: Python<'_>, e: SubscribeError, ty: &Ty) -> PyErr {
     match e {
-        SubscribeError::SchemaMismatch(m) => mismatch_error(py, &m, kind),
+        SubscribeError::SchemaMismatch(m) => mismatch_error(py, &m, ty),
+        SubscribeError::WrongBufferSize { .. } => PyValueError::new_err(e.to_string()),
         SubscribeError::InvalidName(_) => PyValueError::new_err(e.to_string()),
         SubscribeError::Format { .. } | SubscribeError::InvalidValue { .. } => {
             TopicFormatError::new_err(e.to_string())
@@ -110,10 +112,11 @@ pub(crate) fn subscribe_error(py: Python<'_>, e: SubscribeError, kind: Kind) -> 
 }
 
 /// `SchemaMismatchError`, worded for Python: both types by their Python names where they have
-/// one, and what to change.
-fn mismatch_error(py: Python<'_>, m: &SchemaMismatch, kind: Kind) -> PyErr {
-    let message = match Kind::from_message_name(&m.topic_type) {
-        Some(topic_kind) => format!(
+/// one, what differs between two message types, and what to change.
+fn mismatch_error(py: Python<'_>, m: &SchemaMismatch, ty: &Ty) -> PyErr {
+    let topic_kind = Kind::from_message_name(&m.topic_type);
+    let message = match (ty, topic_kind) {
+        (Ty::Scalar(kind), Some(topic_kind)) => format!(
             "topic '{}' carries {} values, but this subscriber's default_value is {}, so it reads {} values; \
              create the Subscriber with a default_value of type {}, or use another topic name",
             m.topic,
@@ -122,16 +125,17 @@ fn mismatch_error(py: Python<'_>, m: &SchemaMismatch, kind: Kind) -> PyErr {
             kind.label(),
             topic_kind.python_name(),
         ),
-        None => format!(
-            "topic '{}' carries `{}`, a Rust message type that Python cannot read, but this subscriber \
-             reads {} values; subscribe from Rust with that type, or use another topic name \
-             (schema hashes {:#018x} in the topic, {:#018x} here)",
+        (Ty::Scalar(kind), None) => format!(
+            "topic '{}' carries `{}` messages, but this subscriber's default_value is {}, so it \
+             reads {} values; subscribe with a value of a Message class of that type (declared \
+             with the same fields), or with default_value=None to read whatever the topic carries",
             m.topic,
             m.topic_type,
+            kind.with_article(),
             kind.label(),
-            m.topic_hash,
-            m.expected_hash,
         ),
+        // Message types: the runtime's message names every field that differs.
+        _ => m.to_string(),
     };
     let err = SchemaMismatchError::new_err(message);
     let value = err.value(py);

@@ -83,20 +83,24 @@ macro_rules! kinds {
             }
         }
 
-        /// The typed publisher behind a Python one.
+        /// The publisher behind a Python one.
         pub(crate) enum PublisherCore {
             $(
                 #[doc = concat!("Of `", stringify!($ty), "`.")]
                 $variant(shm::Publisher<$ty>),
             )*
+            /// Of a message type.
+            Message($crate::message::MessagePublisher),
         }
 
-        /// The typed subscriber behind a Python one.
+        /// The subscriber behind a Python one.
         pub(crate) enum SubscriberCore {
             $(
                 #[doc = concat!("Of `", stringify!($ty), "`.")]
                 $variant(shm::Subscriber<$ty>),
             )*
+            /// Of a message type, or any type.
+            Message($crate::message::MessageSubscriber),
         }
 
         impl PublisherCore {
@@ -123,12 +127,14 @@ macro_rules! kinds {
             }
         }
 
-        /// Runs `$body` with `$p` bound to the typed publisher (`&mut` or `&`, as `$core`),
-        /// whatever its type `T: Carried`.
+        /// Runs `$body` with `$p` bound to the publisher (`&mut` or `&`, as `$core`),
+        /// whatever it carries: a typed `shm::Publisher<T: Carried>` or a message publisher,
+        /// which have the same methods.
         macro_rules! with_publisher {
             ($core:expr, $p:ident => $body:expr) => {
                 match $core {
                     $($crate::kind::PublisherCore::$variant($p) => $body,)*
+                    $crate::kind::PublisherCore::Message($p) => $body,
                 }
             };
         }
@@ -138,6 +144,7 @@ macro_rules! kinds {
             ($core:expr, $s:ident => $body:expr) => {
                 match $core {
                     $($crate::kind::SubscriberCore::$variant($s) => $body,)*
+                    $crate::kind::SubscriberCore::Message($s) => $body,
                 }
             };
         }
@@ -156,8 +163,8 @@ impl Kind {
     pub(crate) fn of_default(value: &Bound<'_, PyAny>, role: &str, topic: &str) -> PyResult<Kind> {
         let Some(kind) = Kind::selected_by(value) else {
             return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                "{role} default_value must be a bool, int or float, which selects the topic's type, not {}; \
-                 shm_pub_sub carries bool, int (64-bit) and float (64-bit) values",
+                "{role} default_value must be a bool, int or float, or a value of a shm_pub_sub.Message \
+                 class, which selects the topic's type, not {}",
                 crate::value::describe(value)
             )));
         };

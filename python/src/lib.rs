@@ -13,8 +13,10 @@ mod carried;
 mod common;
 mod errors;
 mod kind;
+mod message;
 mod publisher;
 mod subscriber;
+mod ty;
 mod value;
 
 use kind::Kind;
@@ -43,11 +45,15 @@ fn check_registry() -> PyResult<()> {
     Ok(())
 }
 
-/// Names of all message types registered in this build of the runtime, sorted: the types a
-/// topic can carry. Python reads and writes `bool`, `i64` and `f64`.
+/// Names of all message types registered in this process, sorted: the built-in scalars,
+/// every Rust `#[derive(ShmMessage)]` type linked in, and every `Message` class declared.
+/// Python reads and writes them all.
 #[pyfunction]
 fn message_types() -> Vec<String> {
-    let mut names: Vec<String> = shm::registry::all().map(|s| s.type_name()).collect();
+    let mut names: Vec<String> = shm::registry::schemas()
+        .iter()
+        .map(|s| s.type_name())
+        .collect();
     names.sort();
     names.dedup();
     names
@@ -67,6 +73,11 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<publisher::Publisher>()?;
     m.add_class::<subscriber::Subscriber>()?;
     m.add_class::<subscriber::PySample>()?;
+    m.add_class::<message::Message>()?;
+    m.add_class::<message::MessageType>()?;
+    m.add_class::<message::Field>()?;
+    m.add_function(wrap_pyfunction!(message::_declare, m)?)?;
+    m.add_function(wrap_pyfunction!(message::_bind, m)?)?;
     m.add_function(wrap_pyfunction!(message_types, m)?)?;
     m.add_function(wrap_pyfunction!(_cli_main, m)?)?;
     m.add(

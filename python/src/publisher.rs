@@ -8,14 +8,19 @@ use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, Timestamps};
 use crate::carried::Carried;
 use crate::common::{Common, pymethods_with_common};
 use crate::errors::{ForkedProcessError, TopicFormatError, closed_error, create_error};
-use crate::kind::{Kind, MakePublisher, PublisherCore, with_publisher};
+use crate::kind::{MakePublisher, PublisherCore, with_publisher};
+use crate::message::MessagePublisher;
+use crate::ty::Ty;
 use crate::value::py_repr;
 
 /// Publishes the values of one topic to every process that subscribes to it.
 ///
-/// `default_value` (a bool, int or float) selects the topic's type: `bool`, 64-bit `int`
-/// or 64-bit `float`. It is not published; subscribers see their own default until the first
-/// `publish`. `buffer_num` (2 to 4096; `None` means 3) is the number of slots the value
+/// `default_value` selects the topic's type: a bool, int or float (`bool`, 64-bit `int` or
+/// 64-bit `float`), or a value of a `Message` class (that message type, which a Rust
+/// `#[derive(ShmMessage)]` struct of the same fields shares). It is not published; subscribers
+/// see their own default until the first `publish`. A message topic's `publish` also takes a
+/// dict of fields, or a buffer of one value's bytes (a numpy array or record of the class's
+/// `dtype`, `bytes`), copied with the GIL released when large. `buffer_num` (2 to 4096; `None` means 3) is the number of slots the value
 /// rotates through.
 /// `mode` (default 0o600) may widen read access to the owner's group (0o640) or everyone
 /// (0o644). `timestamps="coarse"` stamps values with the kernel's last timer tick (1–4 ms
@@ -114,7 +119,7 @@ pymethods_with_common!(Publisher {
         mode: Option<&Bound<'_, PyAny>>,
         timestamps: Option<&str>,
     ) -> PyResult<Publisher> {
-        let kind = Kind::of_default(default_value, "Publisher", name)?;
+        let ty = Ty::of_default(default_value, "Publisher", name)?;
         let buffer_num = match buffer_num {
             None => shm::DEFAULT_BUFFER_NUM,
             Some(v) => buffer_num_arg(v)?,
@@ -125,13 +130,31 @@ pymethods_with_common!(Publisher {
             mode: mode_arg(mode)?,
             timestamps: timestamps_arg(timestamps)?,
         };
-        let core = PublisherCore::create(kind, options)?;
+        let core = match &ty {
+            Ty::Scalar(kind) => PublisherCore::create(*kind, options)?,
+            Ty::Message(t) => PublisherCore::Message(
+                MessagePublisher::create(
+                    t.bind(default_value.py()),
+                    name,
+                    options.buffer_num,
+                    options.mode,
+                    options.timestamps,
+                )
+                .map_err(create_error)?,
+            ),
+            Ty::Any => {
+                return Err(PyTypeError::new_err(format!(
+                    "Publisher('{name}', None): a publisher needs a default_value of the topic's \
+                     type (a bool, int, float or Message value)"
+                )));
+            }
+        };
         let path = with_publisher!(&core, p => p.path()).display().to_string();
         Ok(Publisher {
             core: Some(core),
             common: Common {
                 name: name.to_owned(),
-                kind,
+                ty,
                 default_value: default_value.clone().unbind(),
                 path,
             },
@@ -148,11 +171,14 @@ pymethods_with_common!(Publisher {
             return Err(closed_error("Publisher", &self.common.name));
         };
         let topic = &self.common.name;
-        let published = with_publisher!(core, p => publish(p, data, topic)?);
+        let published = with_publisher!(core, p => p.publish_py(data, topic)?);
         published.map(drop).map_err(|e| {
             let message = format!("topic '{}': {e}", self.common.name);
             match e {
                 shm::PublishError::ForkedProcess => ForkedProcessError::new_err(message),
+                shm::PublishError::WrongSize { .. } | shm::PublishError::InvalidValue(_) => {
+                    PyValueError::new_err(message)
+                }
                 _ => TopicFormatError::new_err(message),
             }
         })
@@ -174,7 +200,7 @@ pymethods_with_common!(Publisher {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let name = py_repr(py, &self.common.name);
-        let label = self.common.kind.label();
+        let label = self.common.ty.label();
         if self.core.is_none() {
             return format!("<shm_pub_sub.Publisher {name} {label} closed>");
         }
@@ -189,12 +215,24 @@ pymethods_with_common!(Publisher {
     }
 });
 
-/// Converts `data` to `T` and publishes it.
-#[inline]
-fn publish<T: Carried>(
-    p: &mut shm::Publisher<T>,
-    data: &Bound<'_, PyAny>,
-    topic: &str,
-) -> PyResult<Result<u64, shm::PublishError>> {
-    Ok(p.try_publish(&T::extract(data, topic)?))
+/// Publishing a Python value, whatever the publisher carries (message publishers have the
+/// same method).
+trait PublishPy {
+    /// Converts `data` and publishes it.
+    fn publish_py(
+        &mut self,
+        data: &Bound<'_, PyAny>,
+        topic: &str,
+    ) -> PyResult<Result<u64, shm::PublishError>>;
+}
+
+impl<T: Carried> PublishPy for shm::Publisher<T> {
+    #[inline]
+    fn publish_py(
+        &mut self,
+        data: &Bound<'_, PyAny>,
+        topic: &str,
+    ) -> PyResult<Result<u64, shm::PublishError>> {
+        Ok(self.try_publish(&T::extract(data, topic)?))
+    }
 }

@@ -11,8 +11,29 @@ use shm::{RecvError, Sample, TopicOwner};
 use crate::carried::Carried;
 use crate::common::{Common, pymethods_with_common};
 use crate::errors::{closed_error, subscribe_error};
-use crate::kind::{Kind, MakeSubscriber, SubscriberCore, with_subscriber};
+use crate::kind::{MakeSubscriber, SubscriberCore, with_subscriber};
+use crate::message::{MessageSubscriber, MessageValue};
+use crate::ty::Ty;
 use crate::value::py_repr;
+
+/// A value read from a topic, converted to Python: scalars exactly, messages as values of
+/// their class.
+pub(crate) trait ToPython {
+    fn into_python(self, py: Python<'_>) -> PyResult<Py<PyAny>>;
+}
+
+impl<T: Carried> ToPython for T {
+    #[inline]
+    fn into_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.to_object(py))
+    }
+}
+
+impl ToPython for MessageValue {
+    fn into_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        MessageValue::into_python(self, py)
+    }
+}
 
 /// A sample converted to Python.
 struct Got {
@@ -28,8 +49,10 @@ struct Got {
 
 impl Got {
     #[inline]
-    fn new<T: Carried>(py: Python<'_>, s: Sample<T>) -> PyResult<Got> {
-        let value = s.value.to_object(py);
+    fn new<V: ToPython>(py: Python<'_>, s: Sample<V>) -> PyResult<Got> {
+        let (seq, published_ns, is_new, missed) =
+            (s.seq, s.published.as_nanos(), s.is_new, s.missed);
+        let value = s.value.into_python(py)?;
         let result = PyTuple::new(
             py,
             [
@@ -40,10 +63,10 @@ impl Got {
         Ok(Got {
             value,
             result: result.unbind(),
-            seq: s.seq,
-            published_ns: s.published.as_nanos(),
-            is_new: s.is_new,
-            missed: s.missed,
+            seq,
+            published_ns,
+            is_new,
+            missed,
         })
     }
 }
@@ -184,8 +207,9 @@ fn timeout_of(seconds: Option<f64>) -> PyResult<Option<Duration>> {
 
 /// Reads the values of one topic, published by another process (or this one).
 ///
-/// `default_value` (a bool, int or float) selects the type this subscriber reads and is what
-/// `subscribe()` returns while there is no data. The subscriber may be created before the
+/// `default_value` selects the type this subscriber reads (a bool, int, float, or a value of a
+/// `Message` class; `None` reads whatever type the topic carries, as values of a class made
+/// from its stored schema) and is what `subscribe()` returns while there is no data. The subscriber may be created before the
 /// topic's publisher; it sees the publisher's values once they arrive.
 ///
 /// `max_age` (seconds): values published longer ago count as no data, so a publisher that
@@ -240,7 +264,7 @@ impl Subscriber {
     }
 
     fn step(&mut self, py: Python<'_>, wait: &mut Wait) -> PyResult<Step> {
-        let kind = self.common.kind;
+        let ty = self.common.ty.clone_ref(py);
         let step = with_subscriber!(self.core()?, s => s.wait_step(wait).map(|step| match step {
             WaitStep::Ready(sample) => Got::new(py, sample).map(Step::Ready),
             WaitStep::Block(sleeper) => Ok(Step::Block(sleeper)),
@@ -249,7 +273,7 @@ impl Subscriber {
             Ok(step) => step,
             Err(RecvError::Timeout { .. }) => Ok(Step::Ended(End::Timeout)),
             Err(RecvError::PublisherGone { .. }) => Ok(Step::Ended(End::PublisherGone)),
-            Err(RecvError::Subscribe(e)) => Err(subscribe_error(py, e, kind)),
+            Err(RecvError::Subscribe(e)) => Err(subscribe_error(py, e, &ty)),
             Err(e) => Err(PyRuntimeError::new_err(e.to_string())),
         }
     }
@@ -293,7 +317,7 @@ pymethods_with_common!(Subscriber {
         max_age: Option<f64>,
         owner: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Subscriber> {
-        let kind = Kind::of_default(default_value, "Subscriber", name)?;
+        let ty = Ty::of_default(default_value, "Subscriber", name)?;
         let owner = owner_arg(owner)?;
         let age = match max_age {
             None => None,
@@ -309,14 +333,23 @@ pymethods_with_common!(Subscriber {
             ),
         };
         let options = Options { name, age, owner };
-        let core =
-            SubscriberCore::open(kind, options).map_err(|e| subscribe_error(py, e, kind))?;
+        let core = match &ty {
+            Ty::Scalar(kind) => SubscriberCore::open(*kind, options),
+            Ty::Message(t) => {
+                MessageSubscriber::open(py, Some(t.bind(py)), name, age, owner)
+                    .map(SubscriberCore::Message)
+            }
+            Ty::Any => {
+                MessageSubscriber::open(py, None, name, age, owner).map(SubscriberCore::Message)
+            }
+        }
+        .map_err(|e| subscribe_error(py, e, &ty))?;
         let path = with_subscriber!(&core, s => s.path()).display().to_string();
         Ok(Subscriber {
             core: Some(core),
             common: Common {
                 name: name.to_owned(),
-                kind,
+                ty,
                 default_value: default_value.clone().unbind(),
                 path,
             },
@@ -353,14 +386,24 @@ pymethods_with_common!(Subscriber {
         let py = slf.py();
         let Some(seconds) = timeout else {
             let mut me = slf.try_borrow_mut()?;
-            let kind = me.common.kind;
+            let ty = me.common.ty.clone_ref(py);
             let has_last = me.last.is_some();
-            let read = with_subscriber!(me.core()?, s => s.latest().map(|o| match o {
-                None => Read::Nothing,
-                // Not new: the very value returned last time (same file, same number).
-                Some(x) if !x.is_new && has_last => Read::Same,
-                Some(x) => Read::New(Got::new(py, x)),
-            }));
+            let read = match me.core()? {
+                // Not copied out at all when it is the value returned last time.
+                SubscriberCore::Message(s) => {
+                    s.latest_unless_seen(has_last).map(|o| match o {
+                        None => Read::Nothing,
+                        Some((_, None)) => Read::Same,
+                        Some((sample, Some(v))) => Read::New(Got::new(py, sample.map(|()| v))),
+                    })
+                }
+                core => with_subscriber!(core, s => s.latest().map(|o| match o {
+                    None => Read::Nothing,
+                    // Not new: the very value returned last time (same file, same number).
+                    Some(x) if !x.is_new && has_last => Read::Same,
+                    Some(x) => Read::New(Got::new(py, x)),
+                })),
+            };
             return match read {
                 Ok(Read::Same) => match &mut me.last {
                     Some(got) => {
@@ -372,7 +415,7 @@ pymethods_with_common!(Subscriber {
                 },
                 Ok(Read::New(got)) => Ok(me.keep(py, got?)),
                 Ok(Read::Nothing) => Ok(me.no_data.clone_ref(py).into_any()),
-                Err(e) => Err(subscribe_error(py, e, kind)),
+                Err(e) => Err(subscribe_error(py, e, &ty)),
             };
         };
         let wait = Wait::for_next(timeout_of(Some(seconds))?);
@@ -414,13 +457,16 @@ pymethods_with_common!(Subscriber {
             }
         }
         let mut me = slf.try_borrow_mut()?;
-        let kind = me.common.kind;
+        let ty = me.common.ty.clone_ref(py);
         let batch = with_subscriber!(me.core()?, s => s.try_recv_all().map(|all| {
             all.into_iter()
-                .map(|x| (x.value.to_object(py), x.seq, x.published.as_nanos(), x.missed))
-                .collect::<Vec<_>>()
+                .map(|x| {
+                    let (seq, published, missed) = (x.seq, x.published.as_nanos(), x.missed);
+                    Ok((x.value.into_python(py)?, seq, published, missed))
+                })
+                .collect::<PyResult<Vec<_>>>()
         }))
-        .map_err(|e| subscribe_error(py, e, kind))?;
+        .map_err(|e| subscribe_error(py, e, &ty))??;
         if let Some((value, seq, published_ns, _)) = batch.last() {
             let missed = batch.iter().map(|x| x.3).sum();
             let result = PyTuple::new(
@@ -450,6 +496,59 @@ pymethods_with_common!(Subscriber {
             .collect())
     }
 
+    /// Copies the newest value of a message topic into `buffer`, a writable buffer of one
+    /// value's size (a numpy array of the class's `dtype` or of its bytes, a `bytearray`, a
+    /// `memoryview`): no allocation, and the GIL is released while a large value is copied.
+    /// Returns `True` if a value was copied, `False` if there is none (nothing published, or
+    /// older than `max_age`). With `timeout` (seconds; `math.inf`: no deadline), first waits like
+    /// `subscribe(timeout)` for a value newer than the last one returned; `False` if none came.
+    /// Never copies a torn value.
+    #[pyo3(signature = (buffer, timeout=None))]
+    fn subscribe_into(
+        slf: &Bound<'_, Self>,
+        buffer: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<bool> {
+        let py = slf.py();
+        if let Some(seconds) = timeout {
+            let wait = Wait::for_available(timeout_of(Some(seconds))?);
+            if Subscriber::wait_loop(slf, wait, None)?.is_err() {
+                return Ok(false);
+            }
+        }
+        let mut me = slf.try_borrow_mut()?;
+        let ty = me.common.ty.clone_ref(py);
+        let SubscriberCore::Message(s) = me.core()? else {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "subscribe_into copies message values into a buffer; this subscriber reads {} \
+                 values: use subscribe()",
+                ty.label()
+            )));
+        };
+        match s.latest_into(buffer)? {
+            Ok(Some(sample)) => {
+                let result = PyTuple::new(
+                    py,
+                    [
+                        buffer.clone().unbind(),
+                        PyBool::new(py, true).to_owned().into_any().unbind(),
+                    ],
+                )?;
+                me.last = Some(Got {
+                    value: buffer.clone().unbind(),
+                    result: result.unbind(),
+                    seq: sample.seq,
+                    published_ns: sample.published.as_nanos(),
+                    is_new: sample.is_new,
+                    missed: sample.missed,
+                });
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(subscribe_error(py, e, &ty)),
+        }
+    }
+
     /// `wait()` for `recv()`: also ends when `stop()` returns true (asked at least every 50 ms),
     /// and says why it ended: `"ready"`, `"timeout"`, `"publisher_gone"` or `"stopped"`.
     #[pyo3(signature = (timeout, stop))]
@@ -470,7 +569,7 @@ pymethods_with_common!(Subscriber {
     fn _take(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         let py = slf.py();
         let mut me = slf.try_borrow_mut()?;
-        let kind = me.common.kind;
+        let ty = me.common.ty.clone_ref(py);
         let read =
             with_subscriber!(me.core()?, s => s.try_recv().map(|o| o.map(|x| Got::new(py, x))));
         match read {
@@ -481,7 +580,7 @@ pymethods_with_common!(Subscriber {
                 Ok(Some(value))
             }
             Ok(None) => Ok(None),
-            Err(e) => Err(subscribe_error(py, e, kind)),
+            Err(e) => Err(subscribe_error(py, e, &ty)),
         }
     }
 
@@ -532,9 +631,9 @@ pymethods_with_common!(Subscriber {
     /// `False` while no publisher has created the topic, and once it exits or is killed.
     #[getter]
     fn publisher_alive(&mut self, py: Python<'_>) -> PyResult<bool> {
-        let kind = self.common.kind;
+        let ty = self.common.ty.clone_ref(py);
         with_subscriber!(self.core()?, s => s.publisher_alive())
-            .map_err(|e| subscribe_error(py, e, kind))
+            .map_err(|e| subscribe_error(py, e, &ty))
     }
 
     /// The `max_age` given at creation, in seconds, or `None`.
@@ -552,7 +651,7 @@ pymethods_with_common!(Subscriber {
         };
         format!(
             "<shm_pub_sub.Subscriber {name} {} {state}>",
-            self.common.kind.label()
+            self.common.ty.label()
         )
     }
 });

@@ -3,6 +3,7 @@
 import enum
 import math
 import os
+import re
 import struct
 import time
 
@@ -277,12 +278,19 @@ def test_non_int_buffer_num_is_a_type_error(topic, buffer_num):
         Publisher(topic, 0, buffer_num)
 
 
-@pytest.mark.parametrize("default", ["x", None, [1], b"1", 1j, (1,)])
+@pytest.mark.parametrize("default", ["x", [1], b"1", 1j, (1,), {"x": 1.0}])
 def test_unsupported_default_types_are_type_errors(topic, default):
-    with pytest.raises(TypeError, match="default_value must be a bool, int or float"):
+    expected = re.escape("default_value must be a bool, int or float, or a value of a shm_pub_sub.Message class")
+    with pytest.raises(TypeError, match=expected):
         Publisher(topic, default)
-    with pytest.raises(TypeError, match="default_value must be a bool, int or float"):
+    with pytest.raises(TypeError, match=expected):
         Subscriber(topic, default)
+
+
+def test_none_subscribes_to_any_type_but_cannot_publish(topic):
+    with pytest.raises(TypeError, match="a publisher needs a default_value of the topic's type"):
+        Publisher(topic, None)
+    assert Subscriber(topic, None).subscribe() == (None, False)
 
 
 def test_mode_option(topic, shm_root):

@@ -90,15 +90,15 @@ def test_rust_topic_is_busy_for_python_while_its_publisher_lives(topic, spawn, r
     assert pub.last_seq == 2
 
 
-def test_python_subscriber_of_a_rust_struct_topic_is_refused(topic, spawn, rust_example):
+def test_a_scalar_subscriber_of_a_rust_struct_topic_is_refused(topic, spawn, rust_example):
     rust = spawn([rust_example("pose_publisher"), "--topic", topic, "--rate", 1000])
     rust.expect("publishing Pose")
     with pytest.raises(SchemaMismatchError) as info:
         Subscriber(topic, 0.0)
     message = str(info.value)
-    assert "carries `Pose`, a Rust message type that Python cannot read" in message
-    assert "reads float (f64) values" in message
-    assert info.value.topic_type == "Pose" and info.value.expected_type == "f64"
+    assert "carries `Pose` messages, but this subscriber's default_value is a float" in message
+    assert "default_value=None to read whatever the topic carries" in message
+    assert (info.value.topic_type, info.value.expected_type) == ("Pose", "f64")
 
 
 def test_rust_subscriber_of_another_type_is_refused(topic, spawn, rust_example):

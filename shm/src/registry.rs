@@ -11,8 +11,13 @@
 //! assert!(shm::registry::find_by_hash(f64_schema.hash()).is_some());
 //! ```
 
+use std::sync::{Arc, Mutex};
+
 pub use crate::error::LookupError;
-use crate::schema::Schema;
+use crate::schema::{Schema, TopicSchema};
+
+/// Types registered at run time ([`register`]).
+static RUNTIME: Mutex<Vec<Arc<TopicSchema>>> = Mutex::new(Vec::new());
 
 /// The link-time list of registered schemas. Entries are added by `#[derive(ShmMessage)]`.
 #[doc(hidden)]
@@ -48,6 +53,49 @@ pub fn find_by_hash(hash: u64) -> Option<&'static Schema> {
     REGISTRY.iter().copied().find(|s| s.hash() == hash)
 }
 
+/// Registers a message type known only at run time (a Python `Message` class, a type a tool
+/// built), next to the link-time ones; registering a hash again does nothing.
+pub fn register(schema: Arc<TopicSchema>) {
+    if find_by_hash(schema.hash()).is_some() {
+        return;
+    }
+    let mut runtime = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !runtime.iter().any(|s| s.hash() == schema.hash()) {
+        runtime.push(schema);
+    }
+}
+
+/// Every registered type, link-time and run-time, once per hash.
+pub fn schemas() -> Vec<Arc<TopicSchema>> {
+    let mut out: Vec<Arc<TopicSchema>> = all().map(|s| Arc::new(TopicSchema::of(s))).collect();
+    out.extend(
+        RUNTIME
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned(),
+    );
+    out
+}
+
+/// The registered type (link-time or run-time) with this schema name.
+pub fn find_schema(name: &str) -> Result<Arc<TopicSchema>, LookupError> {
+    let found: Vec<Arc<TopicSchema>> = schemas()
+        .into_iter()
+        .filter(|s| s.desc().name == name)
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(LookupError::NotFound {
+            name: name.to_owned(),
+        }),
+        many => Err(LookupError::Ambiguous {
+            name: name.to_owned(),
+            hashes: many.iter().map(|s| s.hash()).collect(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +112,29 @@ mod tests {
         }
         assert_eq!(find("i64").unwrap().hash(), i64::SCHEMA.hash());
         assert!(matches!(find("String"), Err(LookupError::NotFound { .. })));
+    }
+
+    #[test]
+    fn types_register_at_run_time() {
+        use crate::schema::{Primitive, SchemaDesc};
+        let desc = SchemaDesc::c_struct(
+            "RuntimeOnly",
+            vec![("x".to_owned(), SchemaDesc::primitive(Primitive::F64))],
+        )
+        .unwrap();
+        let schema = Arc::new(TopicSchema::new(&desc).unwrap());
+        assert!(find_schema("RuntimeOnly").is_err());
+        register(schema.clone());
+        register(schema.clone());
+        assert_eq!(find_schema("RuntimeOnly").unwrap(), schema);
+        let count = schemas()
+            .iter()
+            .filter(|s| s.hash() == schema.hash())
+            .count();
+        assert_eq!(count, 1);
+        // A link-time type registered again stays once.
+        register(Arc::new(TopicSchema::of(f64::SCHEMA)));
+        assert_eq!(find_schema("f64").unwrap().hash(), f64::SCHEMA.hash());
     }
 
     #[test]

@@ -17,12 +17,14 @@ the topic's raises :class:`SchemaMismatchError`; a second live publisher raises
 :class:`TopicBusyError`. Topic files live in ``$SHM_ROOT`` (default ``/dev/shm``).
 """
 
+from ._message import Message, MessageMeta, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 from ._shm_pub_sub import (
     MAX_BUFFER_NUM,
     MIN_BUFFER_NUM,
     ContendedError,
     ForeignTopicError,
     ForkedProcessError,
+    MessageType,
     Publisher,
     Sample,
     SchemaMismatchError,
@@ -39,6 +41,9 @@ __all__ = [
     "ContendedError",
     "ForeignTopicError",
     "ForkedProcessError",
+    "Message",
+    "MessageMeta",
+    "MessageType",
     "Publisher",
     "Sample",
     "SchemaMismatchError",
@@ -46,5 +51,15 @@ __all__ = [
     "TopicBusyError",
     "TopicFormatError",
     "__version__",
+    "f32",
+    "f64",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
     "message_types",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
 ]

@@ -1,25 +1,31 @@
 """Type stubs of the compiled part of ``shm_pub_sub``."""
 
 import builtins
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Mapping
 from types import TracebackType
 from typing import (
     Any,
     Callable,
     Generic,
     Literal,
+    Protocol,
     TypeVar,
     final,
     overload,
 )
+
+from typing_extensions import Buffer, Self, disjoint_base
 
 __version__: str
 __all__ = [
     "MAX_BUFFER_NUM",
     "MIN_BUFFER_NUM",
     "ContendedError",
+    "Field",
     "ForeignTopicError",
     "ForkedProcessError",
+    "Message",
+    "MessageType",
     "Publisher",
     "Sample",
     "SchemaMismatchError",
@@ -27,13 +33,78 @@ __all__ = [
     "TopicBusyError",
     "TopicFormatError",
     "__version__",
+    "_bind",
     "_cli_main",
+    "_declare",
     "message_types",
 ]
 MIN_BUFFER_NUM: int
 MAX_BUFFER_NUM: int
 
-_V = TypeVar("_V", bool, int, float)
+_V = TypeVar("_V")
+_M = TypeVar("_M", bound=Message)
+
+class _ArrayLike(Protocol):
+    """A numpy array (its stubs declare the buffer protocol only from Python 3.12)."""
+
+    @property
+    def __array_interface__(self) -> dict[str, Any]: ...
+
+@disjoint_base
+class Message:
+    """The base of message types (``shm_pub_sub.Message`` subclasses it with the class
+    machinery): a value's bytes and its type."""
+
+    def __new__(cls, **fields: Any) -> Self: ...
+    def __init__(self, **fields: Any) -> None: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The value as plain Python data: nested dicts, lists for arrays."""
+    @classmethod
+    def from_buffer(cls, buffer: Buffer) -> Self:
+        """A value from a buffer of exactly one value's bytes (``bool`` fields checked)."""
+    def to_numpy(self) -> Any:
+        """A numpy record of the class's ``dtype`` over this value's bytes."""
+    def copy(self) -> Self:
+        """A copy with its own bytes."""
+    def __copy__(self) -> Self: ...
+    def __deepcopy__(self, _memo: Any) -> Self: ...
+    def __bytes__(self) -> bytes: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+    def __lt__(self, other: object, /) -> bool: ...
+    def __le__(self, other: object, /) -> bool: ...
+    def __gt__(self, other: object, /) -> bool: ...
+    def __ge__(self, other: object, /) -> bool: ...
+
+@final
+class MessageType:
+    """A message type: schema, fields and the class of its values."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def schema_hash(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def align(self) -> int: ...
+    @property
+    def fields(self) -> list[tuple[str, int, str]]: ...
+    @property
+    def __class_of_values__(self) -> builtins.type[Message]: ...
+    def dtype(self) -> Any:
+        """The numpy structured dtype of a value."""
+
+@final
+class Field:
+    """A field of a message class."""
+
+    def __get__(self, instance: object, owner: object = None, /) -> Any: ...
+    def __set__(self, instance: object, value: Any, /) -> None: ...
+    def __delete__(self, instance: object, /) -> None: ...
+
+def _declare(cls: builtins.type, name: str, specs: list[tuple[str, tuple[Any, ...]]]) -> MessageType: ...
+def _bind(cls: builtins.type, ty: MessageType) -> None: ...
 
 class SchemaMismatchError(TypeError):
     """The topic carries another type than this subscriber's ``default_value`` selects."""
@@ -96,8 +167,18 @@ class Publisher(Generic[_V]):
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
     ) -> Publisher[float]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: _M,
+        buffer_num: int | None = 3,
+        *,
+        mode: int | None = None,
+        timestamps: Literal["precise", "coarse"] = "precise",
+    ) -> Publisher[_M]: ...
     def __class_getitem__(cls, item: object) -> object: ...
-    def publish(self, data: _V) -> None:
+    def publish(self, data: _V | Mapping[str, Any] | Buffer | _ArrayLike) -> None:
         """Publishes ``data``; subscribers' next ``subscribe()`` returns it."""
     def close(self) -> None:
         """Releases the topic; idempotent."""
@@ -113,7 +194,7 @@ class Publisher(Generic[_V]):
     @property
     def type(self) -> builtins.type[_V]: ...
     @property
-    def type_name(self) -> Literal["bool", "i64", "f64"]: ...
+    def type_name(self) -> str | None: ...
     @property
     def default_value(self) -> _V: ...
     @property
@@ -171,6 +252,24 @@ class Subscriber(Generic[_V]):
         max_age: float | None = None,
         owner: int | Literal["any"] | None = None,
     ) -> Subscriber[float]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: _M,
+        *,
+        max_age: float | None = None,
+        owner: int | Literal["any"] | None = None,
+    ) -> Subscriber[_M]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: None,
+        *,
+        max_age: float | None = None,
+        owner: int | Literal["any"] | None = None,
+    ) -> Subscriber[Message | None]: ...
     def __class_getitem__(cls, item: object) -> object: ...
     def subscribe(self, timeout: float | None = None) -> tuple[_V, bool]:
         """Without timeout: ``(newest value, True)``, or ``(default_value, False)`` while there is
@@ -178,6 +277,9 @@ class Subscriber(Generic[_V]):
         none arrives (or the publisher dies) in time."""
     def subscribe_all(self, timeout: float | None = None) -> list[Sample[_V]]:
         """Every value newer than the last one returned that the ring still holds, oldest first."""
+    def subscribe_into(self, buffer: Buffer | _ArrayLike, timeout: float | None = None) -> bool:
+        """Copies the newest message value into ``buffer`` (one value's size), the GIL released
+        for large ones; ``False`` if there is none (or none newer within ``timeout``)."""
     def wait(self, timeout: float | None = None) -> bool:
         """Waits until a newer value is available (without reading it); ``False`` on timeout."""
     def _wait(self, timeout: float | None, stop: Callable[[], object]) -> str: ...
@@ -196,9 +298,9 @@ class Subscriber(Generic[_V]):
     @property
     def name(self) -> str: ...
     @property
-    def type(self) -> builtins.type[_V]: ...
+    def type(self) -> builtins.type[_V] | None: ...
     @property
-    def type_name(self) -> Literal["bool", "i64", "f64"]: ...
+    def type_name(self) -> str | None: ...
     @property
     def default_value(self) -> _V: ...
     @property
@@ -219,8 +321,8 @@ class Subscriber(Generic[_V]):
     def closed(self) -> bool: ...
 
 def message_types() -> list[str]:
-    """Names of all message types registered in this build of the runtime."""
+    """Names of all message types registered in this process (Rust types linked in and
+    ``Message`` classes declared)."""
 
 def _cli_main(argv: list[str]) -> int:
     """Runs the ``shm`` command-line tool; returns its exit status."""
-

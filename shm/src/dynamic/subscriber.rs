@@ -48,6 +48,17 @@ impl RawSample {
     pub fn value(&self) -> Value {
         Value::decode(&self.schema, &self.bytes)
     }
+
+    /// Its sample data (sequence number, publish time, freshness) without the value.
+    pub fn sample(&self) -> Sample<()> {
+        Sample {
+            value: (),
+            seq: self.seq,
+            published: self.published,
+            is_new: self.is_new,
+            missed: self.missed,
+        }
+    }
 }
 
 /// A value [`AnySubscriber::latest_into`] copied into the caller's buffer: its sample data (the

@@ -73,8 +73,10 @@ pub trait Source: Sized {
     /// refused), an error if it is but its length is not `len`.
     fn elements(&self, len: u64) -> Result<Option<Vec<Self>>, String>;
     /// Writes an array of primitives at once from its own bytes (a numpy array, a buffer), if
-    /// it can: `true` if it did. Its bytes must then be exactly `out`'s length and valid for
-    /// `kind` (the walker checks `bool`s afterwards).
+    /// it can: `true` if it did. `len` counts the elements of all dimensions (an array of
+    /// arrays of a primitive is asked as a whole first: a `480×640×3` image is one copy). Its
+    /// bytes must then be exactly `out`'s length and valid for `kind` (the walker checks
+    /// `bool`s afterwards).
     fn primitive_array(
         &self,
         _kind: Primitive,
@@ -182,10 +184,10 @@ fn encode_node<S: Source>(
             write_scalar(*p, value, out).map_err(|why| ValueError::new(path.as_str(), why))
         }
         DescKind::Array { elem, len } => {
-            if let DescKind::Primitive(p) = elem.kind {
-                let bytes = &mut out[..(elem.size * len) as usize];
+            if let Some((p, count)) = tensor(desc) {
+                let bytes = &mut out[..desc.size as usize];
                 if src
-                    .primitive_array(p, *len, bytes)
+                    .primitive_array(p, count, bytes)
                     .map_err(|why| ValueError::new(path.as_str(), why))?
                 {
                     return Ok(());
@@ -236,6 +238,16 @@ fn encode_node<S: Source>(
             }
             Ok(())
         }
+    }
+}
+
+/// For an array of a primitive, of one or more dimensions (`[[u8; 3]; 640]`): the primitive
+/// and the number of elements in all.
+fn tensor(desc: &SchemaDesc) -> Option<(Primitive, u64)> {
+    match &desc.kind {
+        DescKind::Primitive(p) => Some((*p, 1)),
+        DescKind::Array { elem, len } => tensor(elem).map(|(p, n)| (p, n * len)),
+        DescKind::Struct(_) => None,
     }
 }
 

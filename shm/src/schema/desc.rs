@@ -35,6 +35,24 @@ pub enum DescKind {
     },
 }
 
+/// Why [`SchemaDesc::c_struct`] refused a struct: ``Reading` has 7 byte(s) of padding after
+/// field `valid`, ...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutError {
+    /// The struct's name.
+    pub name: String,
+    /// What is wrong, after the name.
+    pub problem: String,
+}
+
+impl std::fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` {}", self.name, self.problem)
+    }
+}
+
+impl std::error::Error for LayoutError {}
+
 /// A field of a struct [`SchemaDesc`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldDesc {
@@ -68,6 +86,66 @@ impl SchemaDesc {
                 len,
             },
         }
+    }
+
+    /// The description of a `#[repr(C)]` struct with these fields, laid out as the compiler
+    /// lays it out (each field at the next multiple of its alignment; the struct aligned to its
+    /// largest field), refused as `#[derive(ShmMessage)]` refuses it when that leaves padding:
+    /// the error names the gap and what to add, as the derive's does.
+    pub fn c_struct(
+        name: &str,
+        fields: Vec<(String, SchemaDesc)>,
+    ) -> Result<SchemaDesc, LayoutError> {
+        let fail = |problem: String| LayoutError {
+            name: name.to_owned(),
+            problem,
+        };
+        let mut out = Vec::with_capacity(fields.len());
+        let (mut end, mut align) = (0u64, 1u64);
+        let mut previous: Option<String> = None;
+        for (field, ty) in fields {
+            if out.iter().any(|f: &FieldDesc| f.name == field) {
+                return Err(fail(format!("has two fields named `{field}`")));
+            }
+            let offset = end.next_multiple_of(ty.align.max(1));
+            if offset > end {
+                let gap = offset - end;
+                return Err(fail(match &previous {
+                    Some(p) => format!(
+                        "has {gap} byte(s) of padding after field `{p}`, which shared memory \
+                         cannot carry; add an explicit {gap}-byte field (such as `_reserved`, {gap} \
+                         u8) right after `{p}` (or reorder the fields from largest to smallest \
+                         alignment)"
+                    ),
+                    None => unreachable!("the first field is at offset 0"),
+                }));
+            }
+            align = align.max(ty.align);
+            end = offset
+                .checked_add(ty.size)
+                .ok_or_else(|| fail("is too large".to_owned()))?;
+            previous = Some(field.clone());
+            out.push(FieldDesc {
+                name: field,
+                offset,
+                ty,
+            });
+        }
+        let size = end.next_multiple_of(align);
+        if size > end {
+            return Err(fail(format!(
+                "has {} byte(s) of padding at its end, which shared memory cannot carry; add an \
+                 explicit {}-byte field (such as `_reserved`, u8s) at the end",
+                size - end,
+                size - end
+            )));
+        }
+        Ok(SchemaDesc {
+            name: name.to_owned(),
+            size,
+            align,
+            kind: DescKind::Struct(out),
+        })
     }
 
     /// Converts a static schema.

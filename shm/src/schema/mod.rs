@@ -17,7 +17,7 @@ mod tests;
 mod topic;
 
 pub use crate::error::SchemaDecodeError;
-pub use desc::{DescKind, FieldDesc, SchemaDesc};
+pub use desc::{DescKind, FieldDesc, LayoutError, SchemaDesc};
 pub use diff::MAX_DIFFERENCES;
 pub(crate) use hash::FNV_OFFSET;
 pub use hash::schema_hash_of_encoding;

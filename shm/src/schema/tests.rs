@@ -276,3 +276,52 @@ fn values_above_the_format_limit_are_refused() {
         MAX_MESSAGE_SIZE
     );
 }
+
+#[test]
+fn c_structs_are_laid_out_as_the_compiler_does_and_refuse_padding() {
+    #[derive(crate::ShmMessage, Clone, Copy)]
+    #[repr(C)]
+    struct Pose {
+        position: [f64; 3],
+        heading: f64,
+        tracking: bool,
+        _reserved: [u8; 7],
+    }
+    let p = |p| SchemaDesc::primitive(p);
+    let fields = vec![
+        (
+            "position".to_owned(),
+            SchemaDesc::array(p(Primitive::F64), 3),
+        ),
+        ("heading".to_owned(), p(Primitive::F64)),
+        ("tracking".to_owned(), p(Primitive::Bool)),
+        (
+            "_reserved".to_owned(),
+            SchemaDesc::array(p(Primitive::U8), 7),
+        ),
+    ];
+    let built = SchemaDesc::c_struct("Pose", fields.clone()).unwrap();
+    assert_eq!(
+        built,
+        SchemaDesc::from_schema(<Pose as crate::ShmMessage>::SCHEMA)
+    );
+    assert_eq!(built.hash(), <Pose as crate::ShmMessage>::SCHEMA.hash());
+
+    let mut gap = fields.clone();
+    gap.swap(1, 2); // tracking (1 byte) before heading (align 8)
+    let err = SchemaDesc::c_struct("Pose", gap).unwrap_err().to_string();
+    assert!(
+        err.starts_with("`Pose` has 7 byte(s) of padding after field `tracking`"),
+        "{err}"
+    );
+    let mut tail = fields.clone();
+    tail.pop();
+    let err = SchemaDesc::c_struct("Pose", tail).unwrap_err().to_string();
+    assert!(
+        err.starts_with("`Pose` has 7 byte(s) of padding at its end"),
+        "{err}"
+    );
+    let mut twice = fields;
+    twice.push(("heading".to_owned(), p(Primitive::F64)));
+    assert!(SchemaDesc::c_struct("Pose", twice).is_err());
+}

@@ -51,6 +51,17 @@ pub struct Sample<T> {
 }
 
 impl<T> Sample<T> {
+    /// The same sample with its value converted (sequence number, time and freshness kept).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Sample<U> {
+        Sample {
+            value: f(self.value),
+            seq: self.seq,
+            published: self.published,
+            is_new: self.is_new,
+            missed: self.missed,
+        }
+    }
+
     /// Time since the value was published.
     pub fn age(&self) -> Duration {
         self.published.elapsed()

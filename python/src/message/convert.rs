@@ -1,0 +1,262 @@
+//! Python values ↔ message bytes, through `shm::dynamic`'s one schema walker: a [`Decode`] that
+//! builds Python objects and a [`Source`] that reads them (ints, floats, bools, sequences,
+//! numpy arrays at once, dicts and messages for structs).
+
+use std::ffi::CStr;
+
+use pyo3::buffer::PyUntypedBuffer;
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
+use shm::dynamic::{Decode, Scalar, Source, TopicSchema, encode_with};
+use shm::schema::{DescKind, Primitive, SchemaDesc};
+
+use super::instance::Message;
+use crate::value::describe;
+
+/// Builds plain Python values: `bool`, `int`, `float`, lists for arrays, dicts for structs.
+pub(crate) struct PyDecoder<'py> {
+    py: Python<'py>,
+}
+
+impl<'py> PyDecoder<'py> {
+    pub(crate) fn new(py: Python<'py>) -> PyDecoder<'py> {
+        PyDecoder { py }
+    }
+}
+
+impl<'py> Decode for PyDecoder<'py> {
+    type Out = PyResult<Bound<'py, PyAny>>;
+
+    fn primitive(&mut self, value: Scalar, _kind: Primitive) -> Self::Out {
+        let py = self.py;
+        Ok(match value {
+            Scalar::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
+            Scalar::Int(i) => i.into_pyobject(py)?.into_any(),
+            Scalar::UInt(u) => u.into_pyobject(py)?.into_any(),
+            Scalar::Float(f) => PyFloat::new(py, f).into_any(),
+        })
+    }
+
+    fn array(&mut self, items: Vec<Self::Out>) -> Self::Out {
+        let items = items.into_iter().collect::<PyResult<Vec<_>>>()?;
+        Ok(PyList::new(self.py, items)?.into_any())
+    }
+
+    fn structure(&mut self, _desc: &SchemaDesc, fields: Vec<(&str, Self::Out)>) -> Self::Out {
+        let dict = PyDict::new(self.py);
+        for (name, value) in fields {
+            dict.set_item(name, value?)?;
+        }
+        Ok(dict.into_any())
+    }
+}
+
+/// A Python value to write as a message value (or a part of one).
+pub(crate) struct PySource<'py>(pub(crate) Bound<'py, PyAny>);
+
+impl PySource<'_> {
+    fn is_numpy(&self, prefix: &str) -> bool {
+        let ty = self.0.get_type();
+        let module = ty.module().map(|m| m.to_string()).unwrap_or_default();
+        let name = ty.name().map(|n| n.to_string()).unwrap_or_default();
+        module == "numpy" && name.starts_with(prefix)
+    }
+}
+
+impl<'py> Source for PySource<'py> {
+    fn scalar(&self) -> Result<Scalar, String> {
+        let v = &self.0;
+        if v.is_instance_of::<PyBool>() || self.is_numpy("bool") {
+            return v.is_truthy().map(Scalar::Bool).map_err(|e| e.to_string());
+        }
+        let int = if v.is_instance_of::<PyInt>() {
+            Some(v.clone())
+        } else if !v.is_instance_of::<PyFloat>() && v.hasattr("__index__").unwrap_or(false) {
+            // numpy integers and other exact integers.
+            v.py()
+                .import("operator")
+                .and_then(|op| op.getattr("index")?.call1((v,)))
+                .ok()
+        } else {
+            None
+        };
+        if let Some(int) = int {
+            return match (int.extract::<i64>(), int.extract::<u64>()) {
+                (Ok(i), _) => Ok(Scalar::Int(i)),
+                (_, Ok(u)) => Ok(Scalar::UInt(u)),
+                _ => Err(format!("the int {int} (beyond 64 bits)")),
+            };
+        }
+        if v.is_instance_of::<PyFloat>() || self.is_numpy("float") {
+            return v
+                .extract::<f64>()
+                .map(Scalar::Float)
+                .map_err(|e| e.to_string());
+        }
+        Err(describe(v))
+    }
+
+    fn elements(&self, len: u64) -> Result<Option<Vec<Self>>, String> {
+        let v = &self.0;
+        if v.is_instance_of::<PyString>()
+            || v.is_instance_of::<PyBytes>()
+            || v.is_instance_of::<PyByteArray>()
+            || v.is_instance_of::<PyDict>()
+            || v.cast::<Message>().is_ok()
+        {
+            return Ok(None);
+        }
+        let Ok(n) = v.len() else {
+            return Ok(None);
+        };
+        if n as u64 != len {
+            return Err(format!("expects {len} elements, got {n}"));
+        }
+        let items = v.try_iter().map_err(|e| e.to_string())?;
+        items
+            .map(|item| item.map(PySource).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    fn primitive_array(&self, kind: Primitive, len: u64, out: &mut [u8]) -> Result<bool, String> {
+        let Ok(buffer) = PyUntypedBuffer::get(&self.0) else {
+            return Ok(false);
+        };
+        if !buffer.is_c_contiguous()
+            || buffer.item_count() as u64 != len
+            || buffer.len_bytes() != out.len()
+            || format_primitive(buffer.format(), buffer.item_size()) != Some(kind)
+        {
+            // Another element type (or layout): element by element, each checked.
+            return Ok(false);
+        }
+        // SAFETY: the buffer is C-contiguous with `out.len()` bytes at `buf_ptr`, exported to us
+        // until `buffer` is dropped; the GIL is held and no Python code runs during the copy.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                buffer.buf_ptr().cast::<u8>(),
+                out.as_mut_ptr(),
+                out.len(),
+            );
+        }
+        Ok(true)
+    }
+
+    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Self>, String> {
+        let v = &self.0;
+        if let Ok(dict) = v.cast::<PyDict>() {
+            return dict
+                .get_item(name)
+                .map(|o| o.map(PySource))
+                .map_err(|e| e.to_string());
+        }
+        if let Ok(m) = v.cast::<Message>() {
+            if m.get().ty.get().field_index(name).is_none() {
+                return Ok(None);
+            }
+            return v
+                .getattr(name)
+                .map(|o| Some(PySource(o)))
+                .map_err(|e| e.to_string());
+        }
+        Err(format!(
+            "expects a `{}` (a value of that message class, or a dict), got {}",
+            desc.name,
+            describe(v)
+        ))
+    }
+
+    fn unknown_fields(&self, desc: &SchemaDesc) -> Vec<String> {
+        let DescKind::Struct(known) = &desc.kind else {
+            return Vec::new();
+        };
+        let names: Vec<String> = if let Ok(dict) = self.0.cast::<PyDict>() {
+            dict.keys()
+                .iter()
+                .map(|k| match k.extract::<String>() {
+                    Ok(s) => s,
+                    Err(_) => describe(&k),
+                })
+                .collect()
+        } else if let Ok(m) = self.0.cast::<Message>() {
+            m.get()
+                .ty
+                .get()
+                .fields
+                .iter()
+                .map(|f| f.name.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        names
+            .into_iter()
+            .filter(|n| !known.iter().any(|k| &k.name == n))
+            .collect()
+    }
+}
+
+/// The primitive a buffer's items are (`struct` module format, native order), if any.
+pub(crate) fn format_primitive(format: &CStr, size: usize) -> Option<Primitive> {
+    let format = format.to_str().ok()?;
+    let code = match format.as_bytes() {
+        [c] => *c,
+        [b'@' | b'=', c] => *c,
+        [b'<', c] if cfg!(target_endian = "little") => *c,
+        [b'>' | b'!', c] if cfg!(target_endian = "big") => *c,
+        _ => return None,
+    };
+    let p = match (code, size) {
+        (b'?', 1) => Primitive::Bool,
+        (b'b', 1) => Primitive::I8,
+        (b'B' | b'c', 1) => Primitive::U8,
+        (b'h' | b'i' | b'l' | b'q', _) | (b'H' | b'I' | b'L' | b'Q', _) => {
+            let signed = code.is_ascii_lowercase();
+            match (signed, size) {
+                (true, 2) => Primitive::I16,
+                (true, 4) => Primitive::I32,
+                (true, 8) => Primitive::I64,
+                (false, 2) => Primitive::U16,
+                (false, 4) => Primitive::U32,
+                (false, 8) => Primitive::U64,
+                _ => return None,
+            }
+        }
+        (b'f', 4) => Primitive::F32,
+        (b'd', 8) => Primitive::F64,
+        _ => return None,
+    };
+    Some(p)
+}
+
+/// The bytes of `value` as a value of `schema`: a message of that type is copied, anything
+/// else walks the schema (every part checked; the error names it after `label`, such as
+/// `Pose.heading`).
+pub(crate) fn write_value(
+    schema: &TopicSchema,
+    value: &Bound<'_, PyAny>,
+    label: &str,
+) -> PyResult<Vec<u8>> {
+    if let Ok(m) = value.cast::<Message>() {
+        let m = m.get();
+        if m.ty.get().schema.hash() == schema.hash() {
+            return m.bytes(value.py());
+        }
+    }
+    encode_with(schema, &PySource(value.clone())).map_err(|e| {
+        let message = match (e.path.as_str(), e.path.starts_with('[')) {
+            ("", _) => format!("{label}: {}", e.problem),
+            (path, true) => format!("{label}{path}: {}", e.problem),
+            (path, false) => format!("{label}.{path}: {}", e.problem),
+        };
+        if e.problem.contains("out of range") || e.problem.contains("beyond 64 bits") {
+            PyOverflowError::new_err(message)
+        } else if e.problem.contains("elements, got") {
+            PyValueError::new_err(message)
+        } else {
+            PyTypeError::new_err(message)
+        }
+    })
+}

@@ -1,0 +1,400 @@
+//! `shm_pub_sub.Message`, the base of message classes, and the field descriptors of each class.
+
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pyclass::CompareOp;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyTuple, PyType};
+use shm::dynamic::decode_with;
+
+use super::convert::{PyDecoder, write_value};
+use super::view;
+use super::{FieldInfo, MessageType, Shape};
+
+/// A value of a message type: its bytes (a `bytearray`, possibly shared with the message it is
+/// a field of) and its type.
+#[pyclass(module = "shm_pub_sub", name = "Message", subclass, frozen)]
+pub(crate) struct Message {
+    pub(crate) data: Py<PyByteArray>,
+    pub(crate) offset: usize,
+    pub(crate) ty: Py<MessageType>,
+    /// The arrays of array fields, made on first access (one numpy array per field and value).
+    views: PyOnceLock<Box<[PyOnceLock<Py<PyAny>>]>>,
+}
+
+thread_local! {
+    /// The value the next `Message.__new__` on this thread adopts instead of making zeros: how
+    /// the runtime makes values of a class without running `__init__` (set and taken under the
+    /// GIL, with no Python code in between; message classes may not define `__new__`).
+    static PENDING: std::cell::RefCell<Option<Message>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The bytes `[at, at + len)` of `data`, copied out.
+fn read(data: &Bound<'_, PyByteArray>, at: usize, len: usize) -> PyResult<Vec<u8>> {
+    // SAFETY: the GIL is held and no Python code runs while the slice is borrowed (one copy).
+    let bytes = unsafe { data.as_bytes() };
+    bytes
+        .get(at..at + len)
+        .map(<[u8]>::to_vec)
+        .ok_or_else(resized)
+}
+
+/// Writes `value` at `at` of `data`.
+fn write(data: &Bound<'_, PyByteArray>, at: usize, value: &[u8]) -> PyResult<()> {
+    // SAFETY: as in `read`: the GIL is held and nothing else runs during the copy.
+    let bytes = unsafe { data.as_bytes_mut() };
+    bytes
+        .get_mut(at..at + value.len())
+        .ok_or_else(resized)?
+        .copy_from_slice(value);
+    Ok(())
+}
+
+fn resized() -> PyErr {
+    PyValueError::new_err("a message's bytes were resized behind its back")
+}
+
+impl Message {
+    /// A value of `ty` over `data` at `offset`, as an instance of `ty`'s class.
+    pub(crate) fn instance<'py>(
+        py: Python<'py>,
+        ty: &Py<MessageType>,
+        data: Py<PyByteArray>,
+        offset: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let class = ty.get().class(py)?;
+        let value = Message {
+            data,
+            offset,
+            ty: ty.clone_ref(py),
+            views: PyOnceLock::new(),
+        };
+        PENDING.with(|p| *p.borrow_mut() = Some(value));
+        let tp = class.as_type_ptr();
+        // SAFETY: `tp` is a live type object (a message class, whose `tp_new` is this class's
+        // `new`: message classes may not define `__new__`); its `tp_new` slot is called as
+        // `type.__call__` calls it, with the GIL held, an empty args tuple and no kwargs. The
+        // returned new reference (or NULL with an exception set) is owned by the `Bound`.
+        let made = unsafe {
+            match (*tp).tp_new {
+                Some(new) => Bound::from_owned_ptr_or_err(
+                    py,
+                    new(tp, PyTuple::empty(py).as_ptr(), std::ptr::null_mut()),
+                ),
+                None => Err(PyTypeError::new_err("message class without tp_new")),
+            }
+        };
+        PENDING.with(|p| p.borrow_mut().take());
+        made
+    }
+
+    /// A new value of `ty` holding a copy of `bytes` (one value's size).
+    pub(crate) fn from_bytes<'py>(
+        py: Python<'py>,
+        ty: &Py<MessageType>,
+        bytes: &[u8],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let data = PyByteArray::new(py, bytes).unbind();
+        Message::instance(py, ty, data, 0)
+    }
+
+    /// A copy of the value's bytes.
+    pub(crate) fn bytes(&self, py: Python<'_>) -> PyResult<Vec<u8>> {
+        read(self.data.bind(py), self.offset, self.ty.get().schema.size())
+    }
+
+    /// Runs `f` on the value's bytes, in place (no Python code may run in `f`).
+    pub(crate) fn with_bytes<R>(&self, py: Python<'_>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+        let size = self.ty.get().schema.size();
+        // SAFETY: the GIL is held and `f` runs no Python code, so nothing changes the bytearray
+        // while the slice is borrowed.
+        let bytes = unsafe { self.data.bind(py).as_bytes() };
+        let value = bytes
+            .get(self.offset..self.offset + size)
+            .ok_or_else(resized)?;
+        Ok(f(value))
+    }
+
+    fn field_value(&self, py: Python<'_>, index: usize) -> PyResult<Py<PyAny>> {
+        let f = &self.ty.get().fields[index];
+        let data = self.data.bind(py);
+        let at = self.offset + f.offset;
+        Ok(match &f.shape {
+            Shape::Scalar => {
+                let bytes = read(data, at, f.schema.size())?;
+                decode_with(&f.schema, &bytes, &mut PyDecoder::new(py))?.unbind()
+            }
+            Shape::Tensor { prim, dims } => {
+                let cell = &self.views(py)[index];
+                match cell.get(py) {
+                    Some(view) => view.clone_ref(py),
+                    None => {
+                        let view = view::tensor(py, data, at, *prim, dims)?;
+                        let _ = cell.set(py, view.clone_ref(py));
+                        view
+                    }
+                }
+            }
+            Shape::Struct(ty) => Message::instance(py, ty, data.clone().unbind(), at)?.unbind(),
+            Shape::Structs { elem, dims } => structs(py, data, at, elem, dims)?.into_any().unbind(),
+        })
+    }
+
+    fn set_field(&self, py: Python<'_>, f: &FieldInfo, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let label = format!("{}.{}", self.type_name(), f.name);
+        let bytes = write_value(&f.schema, value, &label)?;
+        write(self.data.bind(py), self.offset + f.offset, &bytes)
+    }
+
+    fn views(&self, py: Python<'_>) -> &[PyOnceLock<Py<PyAny>>] {
+        self.views.get_or_init(py, || {
+            (0..self.ty.get().fields.len())
+                .map(|_| PyOnceLock::new())
+                .collect()
+        })
+    }
+
+    fn type_name(&self) -> String {
+        self.ty.get().schema.type_name()
+    }
+}
+
+/// Nested lists of the messages of an array field (`dims` outermost first).
+fn structs<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyByteArray>,
+    at: usize,
+    elem: &Py<MessageType>,
+    dims: &[usize],
+) -> PyResult<Bound<'py, PyList>> {
+    let size = elem.get().schema.size();
+    let stride: usize = dims[1..].iter().product::<usize>() * size;
+    let items = (0..dims[0])
+        .map(|i| -> PyResult<Bound<'py, PyAny>> {
+            let offset = at + i * stride;
+            if dims.len() == 1 {
+                Message::instance(py, elem, data.clone().unbind(), offset)
+            } else {
+                Ok(structs(py, data, offset, elem, &dims[1..])?.into_any())
+            }
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
+}
+
+#[pymethods]
+impl Message {
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*args, **_kwargs), text_signature = "(**fields)")]
+    fn new(
+        cls: &Bound<'_, PyType>,
+        args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Message> {
+        let py = cls.py();
+        if let Some(value) = PENDING.with(|p| p.borrow_mut().take()) {
+            return Ok(value);
+        }
+        let ty = match cls.getattr(pyo3::intern!(py, "__shm_type__")) {
+            Ok(t) => t.cast_into::<MessageType>()?.unbind(),
+            Err(_) => {
+                return Err(PyTypeError::new_err(
+                    "shm_pub_sub.Message is the base of message types: declare one with fields \
+                     (class Pose(shm_pub_sub.Message): heading: shm_pub_sub.f64) and create its \
+                     values",
+                ));
+            }
+        };
+        let _ = args;
+        let size = ty.get().schema.size();
+        let data = PyByteArray::new_with(py, size, |b| {
+            b.fill(0);
+            Ok(())
+        })?;
+        Ok(Message {
+            data: data.unbind(),
+            offset: 0,
+            ty,
+            views: PyOnceLock::new(),
+        })
+    }
+
+    /// `Pose(heading=0.5)`: fields by keyword, the others zeros.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __init__(
+        slf: &Bound<'_, Self>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let me = slf.get();
+        if !args.is_empty() {
+            return Err(PyTypeError::new_err(format!(
+                "{}() takes its fields by keyword ({}(field=value, ...)); omitted fields are zeros",
+                me.type_name(),
+                me.type_name()
+            )));
+        }
+        let Some(kwargs) = kwargs else {
+            return Ok(());
+        };
+        let ty = me.ty.get();
+        for (key, value) in kwargs {
+            let name: String = key.extract()?;
+            let Some(index) = ty.field_index(&name) else {
+                return Err(PyTypeError::new_err(format!(
+                    "{} has no field '{name}' (its fields: {})",
+                    me.type_name(),
+                    ty.field_names()
+                )));
+            };
+            me.set_field(py, &ty.fields[index], &value)?;
+        }
+        Ok(())
+    }
+
+    /// The value as a dict of plain Python values (nested dicts, lists for arrays).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let bytes = self.bytes(py)?;
+        decode_with(&self.ty.get().schema, &bytes, &mut PyDecoder::new(py))
+    }
+
+    /// A value from a buffer holding exactly one value's bytes (a numpy record of this class's
+    /// `dtype`, `bytes(other)`, ...); `bool` fields are checked.
+    #[classmethod]
+    fn from_buffer<'py>(
+        cls: &Bound<'py, PyType>,
+        buffer: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = cls.py();
+        let ty = cls
+            .getattr(pyo3::intern!(py, "__shm_type__"))?
+            .cast_into::<MessageType>()?;
+        let bytes = view::buffer_bytes(buffer, ty.get())?;
+        Message::from_bytes(py, &ty.unbind(), &bytes)
+    }
+
+    /// A numpy record (`numpy.void`) of the class's `dtype` over this value's bytes: changing
+    /// one changes the other.
+    fn to_numpy(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        view::record(py, self.data.bind(py), self.offset, self.ty.get())
+    }
+
+    /// A copy (its own bytes).
+    fn copy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Message::from_bytes(py, &self.ty, &self.bytes(py)?)
+    }
+
+    fn __copy__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.copy(py)
+    }
+
+    #[pyo3(signature = (_memo))]
+    fn __deepcopy__<'py>(
+        &self,
+        py: Python<'py>,
+        _memo: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.copy(py)
+    }
+
+    fn __bytes__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(py, &self.bytes(py)?))
+    }
+
+    /// Equal: values of the same type (schema) with the same bytes.
+    fn __richcmp__(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        op: CompareOp,
+    ) -> PyResult<Py<PyAny>> {
+        let Ok(other) = other.cast::<Message>() else {
+            return Ok(py.NotImplemented());
+        };
+        let other = other.get();
+        let same = self.ty.get().schema.hash() == other.ty.get().schema.hash()
+            && self.bytes(py)? == other.bytes(py)?;
+        match op {
+            CompareOp::Eq => Ok(same.into_pyobject(py)?.to_owned().into_any().unbind()),
+            CompareOp::Ne => Ok((!same).into_pyobject(py)?.to_owned().into_any().unbind()),
+            _ => Ok(py.NotImplemented()),
+        }
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let ty = self.ty.get();
+        let mut parts = Vec::with_capacity(ty.fields.len());
+        for (index, f) in ty.fields.iter().enumerate() {
+            let value = self.field_value(py, index)?;
+            parts.push(format!("{}={}", f.name, value.bind(py).repr()?));
+        }
+        Ok(format!("{}({})", self.type_name(), parts.join(", ")))
+    }
+}
+
+/// A field of a message class: reads and writes that field of a value.
+#[pyclass(module = "shm_pub_sub", frozen)]
+pub(crate) struct Field {
+    pub(crate) ty: Py<MessageType>,
+    pub(crate) index: usize,
+}
+
+impl Field {
+    fn info(&self) -> &FieldInfo {
+        &self.ty.get().fields[self.index]
+    }
+
+    fn message<'a, 'py>(&self, obj: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, Message>> {
+        obj.cast::<Message>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "field '{}' belongs to `{}` values",
+                self.info().name,
+                self.ty.get().schema.type_name()
+            ))
+        })
+    }
+}
+
+#[pymethods]
+impl Field {
+    fn __get__(
+        slf: &Bound<'_, Self>,
+        obj: Option<&Bound<'_, PyAny>>,
+        _owner: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        match obj.filter(|o| !o.is_none()) {
+            None => Ok(slf.clone().into_any().unbind()),
+            Some(obj) => {
+                let me = slf.get();
+                me.message(obj)?.get().field_value(py, me.index)
+            }
+        }
+    }
+
+    fn __set__(&self, obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.message(obj)?
+            .get()
+            .set_field(obj.py(), self.info(), value)
+    }
+
+    fn __delete__(&self, _obj: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyAttributeError::new_err(format!(
+            "field '{}' cannot be deleted: every value has every field",
+            self.info().name
+        )))
+    }
+
+    fn __repr__(&self) -> String {
+        let f = self.info();
+        format!(
+            "<field {}.{}: {} at offset {}>",
+            self.ty.get().schema.type_name(),
+            f.name,
+            f.schema.type_name(),
+            f.offset
+        )
+    }
+}

@@ -1,0 +1,305 @@
+//! Message types declared in Python (`class Pose(shm_pub_sub.Message)`) or taken from a topic's
+//! stored schema: their schema (laid out and checked as `#[derive(ShmMessage)]` does, so the
+//! same fields give the same type as in Rust), their fields, and their class.
+//!
+//! A value is a `Message` instance: the value's bytes in a `bytearray` (shared with the nested
+//! messages and numpy arrays its fields return, so `pose.position[0] = 1.0` changes the pose),
+//! read and written through the one schema walker of `shm::dynamic`.
+
+mod convert;
+mod instance;
+mod pubsub;
+mod view;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyTuple, PyType};
+use shm::dynamic::TopicSchema;
+use shm::schema::{DescKind, Primitive, SchemaDesc};
+
+pub(crate) use instance::{Field, Message};
+pub(crate) use pubsub::{MessagePublisher, MessageSubscriber, MessageValue};
+
+/// A message type: its schema, its fields, and the Python class of its values.
+#[pyclass(module = "shm_pub_sub", name = "MessageType", frozen)]
+pub(crate) struct MessageType {
+    pub(crate) schema: Arc<TopicSchema>,
+    pub(crate) fields: Vec<FieldInfo>,
+    class: PyOnceLock<Py<PyType>>,
+}
+
+/// One field of a message type.
+pub(crate) struct FieldInfo {
+    pub(crate) name: String,
+    pub(crate) offset: usize,
+    /// The field's type.
+    pub(crate) schema: Arc<TopicSchema>,
+    pub(crate) shape: Shape,
+}
+
+/// What a field's value is in Python.
+pub(crate) enum Shape {
+    /// A `bool`, `int` or `float`.
+    Scalar,
+    /// An array of a primitive, of any number of dimensions: a numpy array (a `memoryview`
+    /// without numpy) over the message's bytes.
+    Tensor { prim: Primitive, dims: Vec<usize> },
+    /// A nested message, over the message's bytes.
+    Struct(Py<MessageType>),
+    /// An array of nested messages: (nested) lists of them, over the message's bytes.
+    Structs {
+        elem: Py<MessageType>,
+        dims: Vec<usize>,
+    },
+}
+
+/// Message types by schema hash: declared classes, and those made for topics of types no
+/// class declared.
+static TYPES: PyOnceLock<Mutex<HashMap<u64, Py<MessageType>>>> = PyOnceLock::new();
+
+fn types(py: Python<'_>) -> &Mutex<HashMap<u64, Py<MessageType>>> {
+    TYPES.get_or_init(py, || Mutex::new(HashMap::new()))
+}
+
+fn cached(py: Python<'_>, hash: u64) -> Option<Py<MessageType>> {
+    let map = types(py).lock().unwrap_or_else(|e| e.into_inner());
+    map.get(&hash).map(|t| t.clone_ref(py))
+}
+
+impl MessageType {
+    /// The type of `schema` (a struct), with the nested types its fields need.
+    fn new(py: Python<'_>, schema: Arc<TopicSchema>) -> PyResult<MessageType> {
+        let DescKind::Struct(fields) = &schema.desc().kind else {
+            return Err(PyTypeError::new_err(format!(
+                "`{}` is not a struct; only structs are message classes",
+                schema.type_name()
+            )));
+        };
+        let mut infos = Vec::with_capacity(fields.len());
+        for f in fields {
+            let mut dims = Vec::new();
+            let mut inner = &f.ty;
+            while let DescKind::Array { elem, len } = &inner.kind {
+                dims.push(*len as usize);
+                inner = elem;
+            }
+            let shape = match (&inner.kind, dims.is_empty()) {
+                (DescKind::Primitive(_), true) => Shape::Scalar,
+                (DescKind::Primitive(p), false) => Shape::Tensor { prim: *p, dims },
+                (_, true) => Shape::Struct(type_for(py, inner)?),
+                (_, false) => Shape::Structs {
+                    elem: type_for(py, inner)?,
+                    dims,
+                },
+            };
+            infos.push(FieldInfo {
+                name: f.name.clone(),
+                offset: f.offset as usize,
+                schema: Arc::new(schema_of(&f.ty)?),
+                shape,
+            });
+        }
+        Ok(MessageType {
+            schema,
+            fields: infos,
+            class: PyOnceLock::new(),
+        })
+    }
+
+    /// The Python class of the values.
+    pub(crate) fn class<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyType>> {
+        match self.class.get(py) {
+            Some(c) => Ok(c.bind(py)),
+            None => Err(PyTypeError::new_err(format!(
+                "message type `{}` has no class yet",
+                self.schema.type_name()
+            ))),
+        }
+    }
+
+    /// The index of the field called `name`.
+    pub(crate) fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// `a, b, c`: the field names, for error messages.
+    pub(crate) fn field_names(&self) -> String {
+        let names: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+        names.join(", ")
+    }
+}
+
+fn schema_of(desc: &SchemaDesc) -> PyResult<TopicSchema> {
+    TopicSchema::new(desc).map_err(|e| PyTypeError::new_err(format!("invalid message type: {e}")))
+}
+
+/// The message type of a struct description: a declared class's if one has this schema, else
+/// a new one with a class made for it (`shm_pub_sub._message._class_for`).
+pub(crate) fn type_for(py: Python<'_>, desc: &SchemaDesc) -> PyResult<Py<MessageType>> {
+    let schema = Arc::new(schema_of(desc)?);
+    type_of_schema(py, schema)
+}
+
+/// As [`type_for`], from a checked schema.
+pub(crate) fn type_of_schema(
+    py: Python<'_>,
+    schema: Arc<TopicSchema>,
+) -> PyResult<Py<MessageType>> {
+    if let Some(t) = cached(py, schema.hash()) {
+        return Ok(t);
+    }
+    let ty = Py::new(py, MessageType::new(py, schema.clone())?)?;
+    // The class's creation binds it (`_bind`), which caches the type.
+    py.import("shm_pub_sub._message")?
+        .getattr("_class_for")?
+        .call1((ty.clone_ref(py),))?;
+    shm::registry::register(schema);
+    Ok(ty)
+}
+
+/// `_declare(cls, name, specs)`: the message type of a class declared in Python, from its
+/// annotations converted to specs (`("p", "f64")`, `("a", spec, (480, 640, 3))`,
+/// `("s", NestedClass)`), laid out as `#[repr(C)]` and refused with padding as the derive
+/// refuses it. Registers the type and binds the class.
+#[pyfunction]
+pub(crate) fn _declare(
+    cls: &Bound<'_, PyType>,
+    name: &str,
+    specs: Vec<(String, Bound<'_, PyTuple>)>,
+) -> PyResult<Py<MessageType>> {
+    let py = cls.py();
+    let mut fields = Vec::with_capacity(specs.len());
+    for (field, spec) in specs {
+        let desc = desc_of_spec(&spec)
+            .map_err(|e| PyTypeError::new_err(format!("{name}.{field}: {}", e.value(py))))?;
+        fields.push((field, desc));
+    }
+    let desc = SchemaDesc::c_struct(name, fields).map_err(|e| {
+        PyTypeError::new_err(format!("{e} (in Python: `_reserved: shm_pub_sub.u8[N]`)"))
+    })?;
+    let schema = Arc::new(schema_of(&desc)?);
+    let ty = Py::new(py, MessageType::new(py, schema.clone())?)?;
+    _bind(cls, ty.bind(py))?;
+    shm::registry::register(schema);
+    Ok(ty)
+}
+
+/// A field's type from its spec.
+fn desc_of_spec(spec: &Bound<'_, PyTuple>) -> PyResult<SchemaDesc> {
+    let tag: String = spec.get_item(0)?.extract()?;
+    match tag.as_str() {
+        "p" => {
+            let name: String = spec.get_item(1)?.extract()?;
+            Primitive::from_name(&name)
+                .map(SchemaDesc::primitive)
+                .ok_or_else(|| PyTypeError::new_err(format!("unknown primitive `{name}`")))
+        }
+        "a" => {
+            let elem = desc_of_spec(spec.get_item(1)?.cast()?)?;
+            let dims: Vec<u64> = spec.get_item(2)?.extract()?;
+            if dims.is_empty() || dims.contains(&0) {
+                return Err(PyValueError::new_err(format!(
+                    "array dimensions must be positive, not {dims:?}"
+                )));
+            }
+            Ok(dims
+                .iter()
+                .rev()
+                .fold(elem, |inner, &len| SchemaDesc::array(inner, len)))
+        }
+        "s" => {
+            let ty = spec.get_item(1)?.getattr("__shm_type__")?;
+            let ty = ty.cast::<MessageType>()?;
+            Ok(ty.get().schema.desc().clone())
+        }
+        other => Err(PyTypeError::new_err(format!(
+            "unknown field spec `{other}`"
+        ))),
+    }
+}
+
+/// `_bind(cls, type)`: makes `cls` the class of `type`'s values: a field descriptor per field,
+/// `cls.__shm_type__`, and the type cached for topics of its schema.
+#[pyfunction]
+pub(crate) fn _bind(cls: &Bound<'_, PyType>, ty: &Bound<'_, MessageType>) -> PyResult<()> {
+    let py = cls.py();
+    let me = ty.get();
+    if me.class.set(py, cls.clone().unbind()).is_err() {
+        return Err(PyTypeError::new_err(format!(
+            "message type `{}` already has a class",
+            me.schema.type_name()
+        )));
+    }
+    for (index, f) in me.fields.iter().enumerate() {
+        let field = Field {
+            ty: ty.clone().unbind(),
+            index,
+        };
+        cls.setattr(f.name.as_str(), Py::new(py, field)?)?;
+    }
+    cls.setattr("__shm_type__", ty)?;
+    let mut map = types(py).lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(me.schema.hash())
+        .or_insert_with(|| ty.clone().unbind());
+    Ok(())
+}
+
+#[pymethods]
+impl MessageType {
+    /// The schema name (`"Pose"`).
+    #[getter]
+    fn name(&self) -> String {
+        self.schema.type_name()
+    }
+
+    /// The schema hash, the same as the Rust derive's for the same struct.
+    #[getter]
+    fn schema_hash(&self) -> u64 {
+        self.schema.hash()
+    }
+
+    /// Size of a value in bytes.
+    #[getter]
+    fn size(&self) -> usize {
+        self.schema.size()
+    }
+
+    /// Alignment of a value in bytes.
+    #[getter]
+    fn align(&self) -> usize {
+        self.schema.align()
+    }
+
+    /// `(name, offset, type name)` of every field.
+    #[getter]
+    fn fields(&self) -> Vec<(String, usize, String)> {
+        self.fields
+            .iter()
+            .map(|f| (f.name.clone(), f.offset, f.schema.type_name()))
+            .collect()
+    }
+
+    /// The class of the values.
+    #[getter(__class_of_values__)]
+    fn class_of_values(&self, py: Python<'_>) -> PyResult<Py<PyType>> {
+        Ok(self.class(py)?.clone().unbind())
+    }
+
+    /// The numpy structured dtype of a value (same layout: offsets, sizes, nesting).
+    fn dtype(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        view::dtype(py, self.schema.desc())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<shm_pub_sub.MessageType {} ({} bytes, hash {:#018x})>",
+            self.schema.type_name(),
+            self.schema.size(),
+            self.schema.hash()
+        )
+    }
+}

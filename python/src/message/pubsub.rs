@@ -1,0 +1,304 @@
+//! Publishing and subscribing message values: the untyped cores of `shm::dynamic`, with the
+//! conversions of this module, behind the same Python classes as the scalars.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::buffer::PyUntypedBuffer;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use shm::dynamic::{AnyPublisher, AnySubscriber, RawSample, TopicSchema};
+use shm::wait::{Wait, WaitStep};
+use shm::{PublishError, RecvError, Sample, SubscribeError, Timestamps, TopicOwner};
+
+use super::convert::write_value;
+use super::instance::Message;
+use super::view;
+use super::{MessageType, type_of_schema};
+
+/// Values at least this large are copied with the GIL released (another thread runs meanwhile).
+const DETACH_BYTES: usize = 64 * 1024;
+
+/// A value read from a message topic, converted to Python on demand.
+pub(crate) struct MessageValue {
+    bytes: Vec<u8>,
+    /// Its type: the subscriber's, or (any type) the one it was read with.
+    ty: ValueType,
+}
+
+enum ValueType {
+    Known(Arc<Py<MessageType>>),
+    Schema(Arc<TopicSchema>),
+}
+
+impl MessageValue {
+    /// The value as a `Message` of its class (a declared class, or one made for the topic's
+    /// type).
+    pub(crate) fn into_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let ty = match self.ty {
+            ValueType::Known(ty) => ty.clone_ref(py),
+            ValueType::Schema(schema) => type_of_schema(py, schema)?,
+        };
+        Ok(Message::from_bytes(py, &ty, &self.bytes)?.unbind())
+    }
+}
+
+/// A publisher of a message type.
+pub(crate) struct MessagePublisher {
+    inner: AnyPublisher,
+    ty: Py<MessageType>,
+}
+
+/// A raw pointer a copy may use with the GIL released.
+struct SendPtr(*const u8);
+// SAFETY: the pointer is only read by the one copy it was made for, while the buffer export
+// that keeps its memory alive is held by the thread waiting for that copy.
+unsafe impl Send for SendPtr {}
+
+/// As [`SendPtr`], for writing.
+struct SendMutPtr(*mut u8);
+// SAFETY: as for `SendPtr`.
+unsafe impl Send for SendMutPtr {}
+
+impl MessagePublisher {
+    pub(crate) fn create(
+        ty: &Bound<'_, MessageType>,
+        name: &str,
+        buffer_num: usize,
+        mode: Option<u32>,
+        timestamps: Timestamps,
+    ) -> Result<MessagePublisher, shm::CreateError> {
+        let mut builder = AnyPublisher::builder(name, ty.get().schema.clone())
+            .buffer_num(buffer_num)
+            .timestamps(timestamps);
+        if let Some(mode) = mode {
+            builder = builder.mode(mode);
+        }
+        Ok(MessagePublisher {
+            inner: builder.create()?,
+            ty: ty.clone().unbind(),
+        })
+    }
+
+    /// Publishes `data`: a value of the type (or a dict of its fields), or a buffer of one
+    /// value's bytes (a numpy array or record, `bytes`, a `memoryview`), large ones copied with
+    /// the GIL released.
+    pub(crate) fn publish_py(
+        &mut self,
+        data: &Bound<'_, PyAny>,
+        _topic: &str,
+    ) -> PyResult<Result<u64, PublishError>> {
+        let py = data.py();
+        let ty = self.ty.get();
+        if let Ok(m) = data.cast::<Message>() {
+            let m = m.get();
+            if Arc::ptr_eq(&m.ty.get().schema, &ty.schema)
+                || m.ty.get().schema.hash() == ty.schema.hash()
+            {
+                // In place: no copy but the one into the topic.
+                return m.with_bytes(py, |bytes| self.inner.publish(bytes));
+            }
+            return Err(PyTypeError::new_err(format!(
+                "topic '{}' carries `{}` values, not `{}`",
+                self.inner.topic(),
+                ty.schema.type_name(),
+                m.ty.get().schema.type_name()
+            )));
+        }
+        if data.cast::<Message>().is_err()
+            && !data.is_instance_of::<pyo3::types::PyDict>()
+            && let Ok(buffer) = PyUntypedBuffer::get(data)
+        {
+            view::check_dtype(data, ty)?;
+            view::check_size(&buffer, ty)?;
+            let size = buffer.len_bytes();
+            let ptr = SendPtr(buffer.buf_ptr().cast::<u8>().cast_const());
+            let inner = &mut self.inner;
+            let publish = move || {
+                let ptr = ptr;
+                // SAFETY: `ptr` points at `size` contiguous bytes exported by the buffer, which
+                // the calling thread holds until this returns.
+                let bytes = unsafe { std::slice::from_raw_parts(ptr.0, size) };
+                inner.publish(bytes)
+            };
+            let result = if size >= DETACH_BYTES {
+                py.detach(publish)
+            } else {
+                publish()
+            };
+            buffer.release(py);
+            return Ok(result);
+        }
+        if let Ok(fields) = data.cast::<pyo3::types::PyDict>() {
+            // As `Class(**fields)`: omitted fields are zeros.
+            let value = ty.class(py)?.call((), Some(fields))?;
+            let value = value.cast::<Message>()?.get();
+            return value.with_bytes(py, |bytes| self.inner.publish(bytes));
+        }
+        let label = ty.schema.type_name();
+        let bytes = write_value(&ty.schema, data, &label)?;
+        Ok(self.inner.publish(&bytes))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.inner.path()
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.inner.next_seq()
+    }
+}
+
+/// The newest value's sample data, and the value unless it is the one returned before.
+pub(crate) type Fresh = (Sample<()>, Option<MessageValue>);
+
+/// A subscriber of a message type, or of whatever type the topic carries.
+pub(crate) struct MessageSubscriber {
+    inner: AnySubscriber,
+    ty: Option<Arc<Py<MessageType>>>,
+    /// Where a read of a known type copies the value (one value's size).
+    scratch: Vec<u8>,
+}
+
+impl MessageSubscriber {
+    pub(crate) fn open(
+        py: Python<'_>,
+        ty: Option<&Bound<'_, MessageType>>,
+        name: &str,
+        age: Option<Duration>,
+        owner: TopicOwner,
+    ) -> Result<MessageSubscriber, SubscribeError> {
+        let mut builder = AnySubscriber::builder(name).owner(owner);
+        if let Some(ty) = ty {
+            builder = builder.expect(ty.get().schema.clone());
+        }
+        if let Some(age) = age {
+            builder = builder.max_age(age);
+        }
+        let inner = py.detach(|| builder.open())?;
+        Ok(MessageSubscriber {
+            inner,
+            scratch: vec![0; ty.map_or(0, |t| t.get().schema.size())],
+            ty: ty.map(|t| Arc::new(t.clone().unbind())),
+        })
+    }
+
+    fn value(&self, raw: RawSample) -> MessageValue {
+        MessageValue {
+            ty: match &self.ty {
+                Some(t) => ValueType::Known(t.clone()),
+                None => ValueType::Schema(raw.schema),
+            },
+            bytes: raw.bytes,
+        }
+    }
+
+    fn sample(&self, raw: RawSample) -> Sample<MessageValue> {
+        let sample = raw.sample();
+        let value = self.value(raw);
+        sample.map(|()| value)
+    }
+
+    pub(crate) fn latest(&mut self) -> Result<Option<Sample<MessageValue>>, SubscribeError> {
+        self.latest_unless_seen(false)
+            .map(|o| o.map(|(s, v)| s.map(|()| v.expect("a value when asked"))))
+    }
+
+    /// The newest value, like [`latest`](Self::latest), but without copying it out when it is
+    /// the one returned before and `seen_before` says the caller still has it (a polling
+    /// reader's common case): then the sample comes with no value.
+    pub(crate) fn latest_unless_seen(
+        &mut self,
+        seen_before: bool,
+    ) -> Result<Option<Fresh>, SubscribeError> {
+        let Some(ty) = &self.ty else {
+            // Any type: the value's size may change with the topic.
+            let raw = self.inner.latest()?;
+            return Ok(raw.map(|r| {
+                let sample = r.sample();
+                (sample, Some(self.value(r)))
+            }));
+        };
+        let Some(copied) = self.inner.latest_into(&mut self.scratch)? else {
+            return Ok(None);
+        };
+        let sample = copied.sample;
+        if !sample.is_new && seen_before {
+            return Ok(Some((sample, None)));
+        }
+        let value = MessageValue {
+            bytes: self.scratch.clone(),
+            ty: ValueType::Known(ty.clone()),
+        };
+        Ok(Some((sample, Some(value))))
+    }
+
+    pub(crate) fn try_recv(&mut self) -> Result<Option<Sample<MessageValue>>, SubscribeError> {
+        let raw = self.inner.try_recv()?;
+        Ok(raw.map(|r| self.sample(r)))
+    }
+
+    pub(crate) fn try_recv_all(&mut self) -> Result<Vec<Sample<MessageValue>>, SubscribeError> {
+        let all = self.inner.try_recv_all()?;
+        Ok(all.into_iter().map(|r| self.sample(r)).collect())
+    }
+
+    pub(crate) fn wait_step(
+        &mut self,
+        wait: &mut Wait,
+    ) -> Result<WaitStep<MessageValue>, RecvError> {
+        Ok(match self.inner.wait_step(wait)? {
+            WaitStep::Ready(s) => WaitStep::Ready(s.map(|raw| self.value(raw))),
+            WaitStep::Block(sleeper) => WaitStep::Block(sleeper),
+        })
+    }
+
+    pub(crate) fn publisher_alive(&mut self) -> Result<bool, SubscribeError> {
+        self.inner.publisher_alive()
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.inner.path()
+    }
+
+    /// The newest value copied into `out` (a writable buffer of one value's size), large ones
+    /// with the GIL released: its sample data, or `None` if there is none.
+    pub(crate) fn latest_into(
+        &mut self,
+        out: &Bound<'_, PyAny>,
+    ) -> PyResult<Result<Option<Sample<()>>, SubscribeError>> {
+        let py = out.py();
+        let buffer = PyUntypedBuffer::get(out).map_err(|_| {
+            PyTypeError::new_err(format!(
+                "subscribe_into needs a writable buffer (a numpy array, bytearray, memoryview), got {}",
+                crate::value::describe(out)
+            ))
+        })?;
+        if buffer.readonly() || !buffer.is_c_contiguous() {
+            return Err(PyValueError::new_err(
+                "subscribe_into needs a writable, contiguous buffer",
+            ));
+        }
+        if let Some(ty) = &self.ty {
+            view::check_dtype(out, ty.get())?;
+        }
+        let size = buffer.len_bytes();
+        let ptr = SendMutPtr(buffer.buf_ptr().cast::<u8>());
+        let inner = &mut self.inner;
+        let read = move || {
+            let ptr = ptr;
+            // SAFETY: `ptr` points at `size` contiguous writable bytes exported by the buffer,
+            // which the calling thread holds until this returns.
+            let out = unsafe { std::slice::from_raw_parts_mut(ptr.0, size) };
+            inner.latest_into(out)
+        };
+        let result = if size >= DETACH_BYTES {
+            py.detach(read)
+        } else {
+            read()
+        };
+        buffer.release(py);
+        Ok(result.map(|copied| copied.map(|c| c.sample)))
+    }
+}

@@ -1,0 +1,66 @@
+//! What a Python publisher or subscriber carries: a scalar kind, a message type, or (a
+//! subscriber with `default_value=None`) whatever type the topic carries.
+
+use pyo3::prelude::*;
+
+use crate::kind::Kind;
+use crate::message::{Message, MessageType};
+
+/// The values of a publisher or subscriber.
+pub(crate) enum Ty {
+    /// `bool`, `int` or `float`.
+    Scalar(Kind),
+    /// Values of a `Message` class.
+    Message(Py<MessageType>),
+    /// Whatever type the topic carries, as a `Message` class made from its stored schema.
+    Any,
+}
+
+impl Ty {
+    /// What a `default_value` selects: `None` any type, a message its type, else a scalar
+    /// kind (checked); `role` and `topic` are for error messages.
+    pub(crate) fn of_default(value: &Bound<'_, PyAny>, role: &str, topic: &str) -> PyResult<Ty> {
+        if value.is_none() {
+            return Ok(Ty::Any);
+        }
+        if let Ok(m) = value.cast::<Message>() {
+            return Ok(Ty::Message(m.get().ty.clone_ref(value.py())));
+        }
+        Kind::of_default(value, role, topic).map(Ty::Scalar)
+    }
+
+    pub(crate) fn clone_ref(&self, py: Python<'_>) -> Ty {
+        match self {
+            Ty::Scalar(k) => Ty::Scalar(*k),
+            Ty::Message(t) => Ty::Message(t.clone_ref(py)),
+            Ty::Any => Ty::Any,
+        }
+    }
+
+    /// How messages name it: `int (i64)`, `Pose`, `any type`.
+    pub(crate) fn label(&self) -> String {
+        match self {
+            Ty::Scalar(k) => k.label().to_owned(),
+            Ty::Message(t) => t.get().schema.type_name(),
+            Ty::Any => "any type".to_owned(),
+        }
+    }
+
+    /// The name of the `shm` message type (`"i64"`, `"Pose"`; `None` for any type).
+    pub(crate) fn type_name(&self) -> Option<String> {
+        match self {
+            Ty::Scalar(k) => Some(k.message_name().to_owned()),
+            Ty::Message(t) => Some(t.get().schema.type_name()),
+            Ty::Any => None,
+        }
+    }
+
+    /// The Python type of the values (`None` for any type).
+    pub(crate) fn python_type(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(match self {
+            Ty::Scalar(k) => k.python_type(py).into_any().unbind(),
+            Ty::Message(t) => t.get().class(py)?.clone().into_any().unbind(),
+            Ty::Any => py.None(),
+        })
+    }
+}

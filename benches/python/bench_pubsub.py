@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark of the shm_pub_sub Python module (not a test): per-call cost of `publish` and
-`subscribe` next to a bare C-function call measured in the same loop, a cross-process
-ping-pong round trip between two Python processes, and the wake-up latency of a blocking
-`subscribe(timeout=...)` in another process (with what a sleeping subscriber costs `publish`).
+`subscribe` (scalars and a 64-byte struct message) next to a bare C-function call measured in
+the same loop, large values (1 MiB, 6 MiB) next to a numpy copy of the same size, a
+cross-process ping-pong round trip between two Python processes, and the wake-up latency of a
+blocking `subscribe(timeout=...)` in another process (with what a sleeping subscriber costs
+`publish`).
 
     python benches/python/bench_pubsub.py [--quick] [--json results.json]
 
@@ -24,7 +26,20 @@ import tempfile
 import time
 from typing import Callable
 
+import numpy as np
 import shm_pub_sub
+from shm_pub_sub import f64, u8, u32
+
+
+class Pose(shm_pub_sub.Message):
+    """The 64-byte pose of the Rust examples."""
+
+    position: f64[3]
+    orientation: f64[4]
+    map_id: u32
+    tracking: bool
+    _reserved: u8[3]
+
 
 ECHO = "--echo"
 WAITER = "--waiter"
@@ -57,9 +72,13 @@ def call_costs(calls: int, repeats: int) -> dict[str, float]:
     sub_f = shm_pub_sub.Subscriber("bench/float", 0.0)
     pub_b = shm_pub_sub.Publisher("bench/bool", False)
     sub_b = shm_pub_sub.Subscriber("bench/bool", False)
+    pub_p = shm_pub_sub.Publisher("bench/pose", Pose())
+    sub_p = shm_pub_sub.Subscriber("bench/pose", Pose())
+    pose = Pose(position=[1.0, 2.0, 0.0], orientation=[0.0, 0.0, 0.0, 1.0], map_id=7, tracking=True)
     pub_i.publish(123456789)
     pub_f.publish(2.5)
     pub_b.publish(True)
+    pub_p.publish(pose)
 
     # Each loop has the same shape: one call with (or without) one argument per iteration.
     def empty(n: int) -> None:
@@ -91,6 +110,14 @@ def call_costs(calls: int, repeats: int) -> dict[str, float]:
 
         return loop
 
+    def publish_then_read(pub, sub, value) -> Callable[[int], None]:
+        def loop(n: int, p=pub.publish, s=sub.subscribe, x=value) -> None:
+            for _ in range(n):
+                p(x)
+                s()
+
+        return loop
+
     loops = {
         "empty loop": empty,
         "bare call id(x)": bare_call,
@@ -102,8 +129,46 @@ def call_costs(calls: int, repeats: int) -> dict[str, float]:
         "subscribe float": subscribe(sub_f),
         "subscribe bool": subscribe(sub_b),
         "data, ok = subscribe() float": subscribe_unpack(sub_f),
+        "publish Pose (64 B struct)": publish(pub_p, pose),
+        "subscribe Pose (same value)": subscribe(sub_p),
+        "publish + subscribe float (new)": publish_then_read(pub_f, sub_f, 2.5),
+        "publish + subscribe Pose (new)": publish_then_read(pub_p, sub_p, pose),
     }
     return per_call_ns(loops, calls, repeats)
+
+
+def large_values(repeats: int) -> dict[str, float]:
+    """Per-call ns of publishing a large value from a numpy array and reading it into one
+    (`subscribe_into`), next to `np.copyto` of the same size (the reference: one copy)."""
+    results: dict[str, float] = {}
+    for label, size in (("1 MiB", 1 << 20), ("6 MiB", 6 << 20)):
+
+        class Blob(shm_pub_sub.Message):
+            data: u8[size]
+
+        pub = shm_pub_sub.Publisher(f"bench/blob{size}", Blob())
+        sub = shm_pub_sub.Subscriber(f"bench/blob{size}", Blob())
+        src = np.full(size, 7, dtype=np.uint8)
+        dst = np.zeros(size, dtype=np.uint8)
+        pub.publish(src)
+        calls = max(20, (256 << 20) // size)
+
+        def copy(n: int, src=src, dst=dst) -> None:
+            for _ in range(n):
+                np.copyto(dst, src)
+
+        def publish(n: int, p=pub.publish, src=src) -> None:
+            for _ in range(n):
+                p(src)
+
+        def read(n: int, s=sub.subscribe_into, dst=dst) -> None:
+            for _ in range(n):
+                s(dst)
+
+        costs = per_call_ns({"copy": copy, "publish": publish, "read": read}, calls, repeats)
+        for name, ns in costs.items():
+            results[f"{label} {name}"] = ns
+    return results
 
 
 def echo() -> None:
@@ -280,6 +345,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shm-bench-", dir="/dev/shm") as root:
         os.environ["SHM_ROOT"] = root
         costs = call_costs(calls, repeats)
+        large = large_values(repeats)
         latency = ping_pong(trips, warmup=trips // 10)
         wake = wake_up(200 if args.quick else 2000)
         swap = exchange(200 if args.quick else 2000)
@@ -292,6 +358,12 @@ def main() -> None:
     print(f"{'per call':<32}{'ns':>9}{'x bare call':>13}")
     for name, ns in costs.items():
         print(f"{name:<32}{ns:>9.1f}{ns / bare:>13.2f}")
+    print("\nlarge values: publish(numpy array) and subscribe_into(numpy array), next to np.copyto")
+    for label in ("1 MiB", "6 MiB"):
+        copy = large[f"{label} copy"]
+        for name in ("copy", "publish", "read"):
+            ns = large[f"{label} {name}"]
+            print(f"{label + ' ' + name:<32}{ns / 1000:>9.1f} µs{ns / copy:>9.2f}x copy")
     print(f"\ncross-process ping-pong (two Python processes, busy-polling, {latency['round trips']} round trips)")
     print(f"{'round trip p50':<32}{latency['round trip p50 ns'] / 1000:>9.2f} µs")
     print(f"{'round trip p99':<32}{latency['round trip p99 ns'] / 1000:>9.2f} µs")
@@ -312,6 +384,7 @@ def main() -> None:
         with open(args.json, "w") as f:
             results = {
                 "per_call_ns": costs,
+                "large_values_ns": large,
                 "ping_pong": latency,
                 "wake_up": wake,
                 "exchange": swap,

@@ -38,9 +38,12 @@ impl ToPython for MessageValue {
 /// A sample converted to Python.
 struct Got {
     value: Py<PyAny>,
+    /// Whether `value` is the value read (not after `subscribe_into`, which reads into the
+    /// caller's buffer: then `subscribe()` makes a value again).
     /// `(value, True)`, built once: `subscribe()` returns this same tuple while the value is
     /// not new, converting nothing (a busy-polling reader's common case).
     result: Py<PyTuple>,
+    has_value: bool,
     seq: u64,
     published_ns: u64,
     is_new: bool,
@@ -63,6 +66,7 @@ impl Got {
         Ok(Got {
             value,
             result: result.unbind(),
+            has_value: true,
             seq,
             published_ns,
             is_new,
@@ -143,7 +147,8 @@ enum Read {
 
 /// What one step of a blocking wait decided.
 enum Step {
-    Ready(Got),
+    /// A value is there (converted if the wait reads it).
+    Ready(Option<Got>),
     Block(Sleeper),
     /// The wait ended without a value: timeout or publisher gone.
     Ended(End),
@@ -257,16 +262,19 @@ impl Subscriber {
     /// returns.
     fn last_or_default(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let value = match &self.last {
-            Some(got) => got.value.clone_ref(py),
-            None => self.common.default_value.clone_ref(py),
+            Some(got) if got.has_value => got.value.clone_ref(py),
+            _ => self.common.default_value.clone_ref(py),
         };
         Ok((value, false).into_pyobject(py)?.into_any().unbind())
     }
 
-    fn step(&mut self, py: Python<'_>, wait: &mut Wait) -> PyResult<Step> {
+    /// One step of a wait; a value that ends it is converted only if `read` (a wait for an
+    /// available value leaves it to the read that follows).
+    fn step(&mut self, py: Python<'_>, wait: &mut Wait, read: bool) -> PyResult<Step> {
         let ty = self.common.ty.clone_ref(py);
         let step = with_subscriber!(self.core()?, s => s.wait_step(wait).map(|step| match step {
-            WaitStep::Ready(sample) => Got::new(py, sample).map(Step::Ready),
+            WaitStep::Ready(sample) if read => Got::new(py, sample).map(|g| Step::Ready(Some(g))),
+            WaitStep::Ready(_) => Ok(Step::Ready(None)),
             WaitStep::Block(sleeper) => Ok(Step::Block(sleeper)),
         }));
         match step {
@@ -286,10 +294,12 @@ impl Subscriber {
         slf: &Bound<'_, Self>,
         mut wait: Wait,
         stop: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Result<Got, End>> {
+    ) -> PyResult<Result<Option<Got>, End>> {
         let py = slf.py();
+        // A wait for the next value reads it; a wait for an available one does not.
+        let read = wait.reads();
         loop {
-            let step = slf.try_borrow_mut()?.step(py, &mut wait)?;
+            let step = slf.try_borrow_mut()?.step(py, &mut wait, read)?;
             match step {
                 Step::Ready(got) => return Ok(Ok(got)),
                 Step::Ended(end) => return Ok(Err(end)),
@@ -387,7 +397,7 @@ pymethods_with_common!(Subscriber {
         let Some(seconds) = timeout else {
             let mut me = slf.try_borrow_mut()?;
             let ty = me.common.ty.clone_ref(py);
-            let has_last = me.last.is_some();
+            let has_last = me.last.as_ref().is_some_and(|g| g.has_value);
             let read = match me.core()? {
                 // Not copied out at all when it is the value returned last time.
                 SubscriberCore::Message(s) => {
@@ -420,8 +430,8 @@ pymethods_with_common!(Subscriber {
         };
         let wait = Wait::for_next(timeout_of(Some(seconds))?);
         match Subscriber::wait_loop(slf, wait, None)? {
-            Ok(got) => Ok(slf.try_borrow_mut()?.keep(py, got)),
-            Err(_) => slf.try_borrow()?.last_or_default(py),
+            Ok(Some(got)) => Ok(slf.try_borrow_mut()?.keep(py, got)),
+            Ok(None) | Err(_) => slf.try_borrow()?.last_or_default(py),
         }
     }
 
@@ -479,6 +489,7 @@ pymethods_with_common!(Subscriber {
             me.last = Some(Got {
                 value: value.clone_ref(py),
                 result: result.unbind(),
+                has_value: true,
                 seq: *seq,
                 published_ns: *published_ns,
                 is_new: true,
@@ -537,6 +548,7 @@ pymethods_with_common!(Subscriber {
                 me.last = Some(Got {
                     value: buffer.clone().unbind(),
                     result: result.unbind(),
+                    has_value: false,
                     seq: sample.seq,
                     published_ns: sample.published.as_nanos(),
                     is_new: sample.is_new,

@@ -107,7 +107,9 @@ def test_array_fields_are_numpy_arrays_over_the_value():
     pose.position[1] = 2.5
     pose.orientation = np.array([0.0, 0.0, 0.0, 1.0])
     assert pose.to_dict()["position"] == [0.0, 2.5, 0.0]
-    assert pose.position is pose.position  # one array per field and value
+    reshaped = pose.position
+    reshaped.shape = (3, 1)  # what one access returned is the caller's to change
+    assert pose.position.shape == (3,)
     detection = Detection(scores=np.arange(6, dtype=np.float32).reshape(3, 2))
     assert detection.scores.shape == (3, 2) and detection.scores[2, 1] == 5.0
     frame = Frame()
@@ -179,8 +181,10 @@ def test_publish_and_subscribe_values_with_the_seed_api(topic):
     assert (pub.type, sub.type, pub.type_name) == (Pose, Pose, "Pose")
     with pytest.raises(TypeError, match=re.escape(f"topic '{topic}' carries `Pose` values, not `Detection`")):
         pub.publish(Detection())
-    with pytest.raises(ValueError, match="expects a contiguous buffer of one `Pose` value"):
-        pub.publish(np.zeros(3))
+    with pytest.raises(ValueError, match=re.escape("expects a contiguous buffer of one `Pose` value (64 bytes)")):
+        pub.publish(np.zeros(3, dtype=np.uint8))
+    with pytest.raises(TypeError, match="a buffer of 'd' items is not a `Pose` value"):
+        pub.publish(np.zeros(8))
     bad = bytearray(64)
     bad[60] = 7
     with pytest.raises(ValueError, match="bool byte is neither 0 nor 1"):
@@ -463,3 +467,112 @@ def test_values_are_plain_python_objects_of_their_class():
 
         class MorePose(Pose):
             extra: u8[8]
+
+
+def test_values_read_from_a_topic_are_read_only(topic):
+    pub = Publisher(topic, Pose())
+    sub = Subscriber(topic, Pose())
+    pub.publish(Pose(map_id=1))
+    value, _ = sub.subscribe()
+    assert value.read_only and not Pose().read_only
+    with pytest.raises(AttributeError, match=re.escape("read-only (a read may return the same value again)")):
+        value.map_id = 2
+    with pytest.raises(ValueError, match="read-only"):
+        value.position[0] = 1.0
+    assert sub.subscribe()[0] is value, "the same value again, unchanged"
+    mine = value.copy()
+    mine.map_id = 2
+    assert not mine.read_only and mine.map_id == 2 and value.map_id == 1
+
+
+def test_subscribe_after_subscribe_into_makes_a_value(topic):
+    pub = Publisher(topic, Pose())
+    sub = Subscriber(topic, Pose())
+    pub.publish(Pose(map_id=3))
+    buffer = bytearray(Pose.size)
+    assert sub.subscribe_into(buffer) and sub.last_seq == 1
+    value, ok = sub.subscribe()
+    assert ok and type(value) is Pose and value.map_id == 3
+    assert Pose.from_buffer(buffer) == value
+
+
+def test_buffers_must_be_bytes_or_the_classes_records():
+    pub_topic = Pose()
+    with pytest.raises(TypeError, match="a buffer of 'd' items is not a `Pose` value"):
+        Pose.from_buffer(np.zeros(8))
+    frame = Frame()
+    with pytest.raises(ValueError, match=re.escape("expects an array of shape [480, 640, 3] (or flat)")):
+        frame.pixels = np.zeros((640, 480, 3), dtype=np.uint8)
+    frame.pixels = np.full(480 * 640 * 3, 9, dtype=np.uint8)  # flat is fine
+    assert frame.pixels[479, 639, 2] == 9
+    assert pub_topic == Pose()
+
+
+def test_class_declarations_are_checked():
+    class Mixin:
+        def __new__(cls, *args, **kwargs):
+            return super().__new__(cls)
+
+    with pytest.raises(TypeError, match="may not define __new__ \\(Mixin does\\)"):
+
+        class Mixed(Mixin, Message):
+            x: f64
+
+    with pytest.raises(TypeError, match="fields have no defaults"):
+
+        class Defaulted(Message):
+            x: f64 = 3.0
+
+    with pytest.raises(TypeError, match="this name is taken by every message value"):
+
+        class Shadow(Message):
+            copy: f64
+
+    class Bits(Message):
+        flags: shm_pub_sub.bool_[8]
+
+    bits = Bits(flags=[True] * 8)
+    assert bits.flags.dtype == np.bool_ and bits.flags.all()
+
+
+def test_fields_belong_to_their_class():
+    class V(Message):
+        a: f64
+
+    class W(Message):
+        b: f64
+        c: f64
+
+    with pytest.raises(TypeError, match="field 'c' belongs to `W` values"):
+        W.c.__get__(V())
+    with pytest.raises(TypeError, match="field 'b' belongs to `W` values"):
+        W.b.__set__(V(), 1.0)
+
+
+def test_values_pickle_and_integers_are_never_rounded():
+    import pickle
+
+    pose = Pose(map_id=5, position=[1, 2, 3])
+    assert pickle.loads(pickle.dumps(pose)) == pose
+    with pytest.raises(ValueError, match="the integer 9007199254740993 is not exactly a f64"):
+        Pose(position=[2**53 + 1, 0, 0])
+
+
+def test_any_type_subscribers_read_scalar_and_array_topics(topic):
+    Publisher(topic, 2.5).publish(3.5)
+    assert Subscriber(topic, None).subscribe() == (3.5, True)
+
+
+def test_the_latest_declaration_of_a_schema_is_the_class_of_unknown_types(topic):
+    def declare():
+        class Flags(Message):
+            armed: bool
+            moving: bool
+            count: u16
+
+        return Flags
+
+    first, second = declare(), declare()
+    Publisher(topic, first()).publish(first(count=1))
+    value, _ = Subscriber(topic, None).subscribe()
+    assert type(value) is second and value.count == 1

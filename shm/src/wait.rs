@@ -102,6 +102,12 @@ impl Wait {
         Wait::new(timeout, false)
     }
 
+    /// Whether the wait ends by reading the value ([`for_next`](Wait::for_next)) rather than
+    /// only reporting it ([`for_available`](Wait::for_available)).
+    pub fn reads(&self) -> bool {
+        self.consume
+    }
+
     /// Time since the wait began.
     pub fn elapsed(&self) -> Duration {
         Duration::from_nanos(sys::monotonic_ns().saturating_sub(self.start_ns))

@@ -17,7 +17,7 @@ the topic's raises :class:`SchemaMismatchError`; a second live publisher raises
 :class:`TopicBusyError`. Topic files live in ``$SHM_ROOT`` (default ``/dev/shm``).
 """
 
-from ._message import Message, MessageMeta, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
+from ._message import Message, MessageMeta, bool_, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 from ._shm_pub_sub import (
     MAX_BUFFER_NUM,
     MIN_BUFFER_NUM,
@@ -51,6 +51,7 @@ __all__ = [
     "TopicBusyError",
     "TopicFormatError",
     "__version__",
+    "bool_",
     "f32",
     "f64",
     "i8",

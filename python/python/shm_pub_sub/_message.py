@@ -59,6 +59,10 @@ class _Array:
 i8, i16, i32, i64 = (_Primitive(n) for n in ("i8", "i16", "i32", "i64"))
 u8, u16, u32, u64 = (_Primitive(n) for n in ("u8", "u16", "u32", "u64"))
 f32, f64 = _Primitive("f32"), _Primitive("f64")
+bool_ = _Primitive("bool")  # `bool` itself is a field type; `bool_[8]` is an array of them
+
+# Members of every value: a field of one of these names would hide it.
+_RESERVED = {"copy", "to_dict", "from_buffer", "to_numpy", "read_only"}
 
 _SIZED = "bool, shm_pub_sub.i8/i16/i32/i64/u8/u16/u32/u64/f32/f64, arrays of them (f64[3]), or Message classes"
 
@@ -82,16 +86,20 @@ def _spec(owner: str, field: str, ann: Any) -> tuple[Any, ...]:
     raise TypeError(f"{owner}.{field}: {ann!r} has no fixed layout in shared memory; {hint}")
 
 
-def _own_annotations(cls: type) -> dict[str, Any]:
+def _own_annotations(cls: type, parent: dict[str, Any]) -> dict[str, Any]:
+    """The class's own annotations, evaluated if they are strings (``from __future__ import
+    annotations``) in its module, the scope that ran the class statement (``parent``: a
+    function's locals, for a class declared in a function), and the class body."""
+    module = sys.modules.get(cls.__module__)
+    scope = dict(vars(module)) if module else {}
+    names = {**parent, **vars(cls)}
     if sys.version_info >= (3, 10):
-        anns = inspect.get_annotations(cls, eval_str=True)
+        anns = inspect.get_annotations(cls, globals=scope, locals=names, eval_str=True)
     else:
         anns = dict(cls.__dict__.get("__annotations__", {}))  # noqa: RUF063 (3.9: no get_annotations)
-        module = sys.modules.get(cls.__module__)
-        scope = dict(vars(module)) if module else {}
         for name, ann in anns.items():
             if isinstance(ann, str):
-                anns[name] = eval(ann, scope, dict(vars(cls)))
+                anns[name] = eval(ann, scope, names)
     return {
         name: ann
         for name, ann in anns.items()
@@ -113,18 +121,33 @@ class MessageMeta(type):
         **kwargs: Any,
     ) -> MessageMeta:
         namespace.setdefault("__slots__", ())
-        if "__new__" in namespace:
-            raise TypeError(f"{cls_name}: message classes may not define __new__")
         cls = super().__new__(mcs, cls_name, bases, namespace, **kwargs)
+        # Values are made by Message.__new__ (the runtime's, which reads values from topics
+        # without calling __init__): no class on the way may replace it.
+        for klass in cls.__mro__:
+            if "__new__" in vars(klass) and klass not in (_MessageBase, object):
+                raise TypeError(f"{cls_name}: message classes may not define __new__ ({klass.__name__} does)")
         if _shm_type is not None:
-            _bind(cls, _shm_type)
+            _bind(cls, _shm_type, False)
         elif any(isinstance(b, MessageMeta) for b in bases):
             if any(hasattr(b, "__shm_type__") for b in bases):
                 raise TypeError(
                     f"{cls_name}: subclass shm_pub_sub.Message directly; a message class does not "
                     "extend another's fields (declare them all, or nest the other as a field)"
                 )
-            fields = _own_annotations(cls)
+            # The frame that runs the class statement (`__build_class__` is C, so it is the
+            # caller's): annotations may name its locals.
+            caller = sys._getframe(1)
+            parent = caller.f_locals if caller.f_locals is not caller.f_globals else {}
+            fields = _own_annotations(cls, dict(parent))
+            for field in fields:
+                if field in namespace:
+                    raise TypeError(
+                        f"{cls_name}.{field}: fields have no defaults (every field starts as zeros); "
+                        f"give values when creating one: {cls_name}({field}=...)"
+                    )
+                if field in _RESERVED or (field.startswith("__") and field.endswith("__")):
+                    raise TypeError(f"{cls_name}.{field}: this name is taken by every message value; rename the field")
             specs = [(field, _spec(cls_name, field, ann)) for field, ann in fields.items()]
             _declare(cls, name or cls_name, specs)
         return cls

@@ -120,17 +120,30 @@ impl<'py> Source for PySource<'py> {
             .map(Some)
     }
 
-    fn primitive_array(&self, kind: Primitive, len: u64, out: &mut [u8]) -> Result<bool, String> {
+    fn primitive_array(
+        &self,
+        kind: Primitive,
+        shape: &[u64],
+        out: &mut [u8],
+    ) -> Result<bool, String> {
         let Ok(buffer) = PyUntypedBuffer::get(&self.0) else {
             return Ok(false);
         };
+        let count: u64 = shape.iter().product();
+        let dims: Vec<u64> = buffer.shape().iter().map(|&d| d as u64).collect();
         if !buffer.is_c_contiguous()
-            || buffer.item_count() as u64 != len
+            || buffer.item_count() as u64 != count
             || buffer.len_bytes() != out.len()
             || format_primitive(buffer.format(), buffer.item_size()) != Some(kind)
         {
             // Another element type (or layout): element by element, each checked.
             return Ok(false);
+        }
+        // The field's shape, or flat: a 640×480 image is not a 480×640 one.
+        if dims != shape && dims.len() != 1 {
+            return Err(format!(
+                "expects an array of shape {shape:?} (or flat), got shape {dims:?}"
+            ));
         }
         // SAFETY: the buffer is C-contiguous with `out.len()` bytes at `buf_ptr`, exported to us
         // until `buffer` is dropped; the GIL is held and no Python code runs during the copy.
@@ -253,7 +266,13 @@ pub(crate) fn write_value(
         };
         if e.problem.contains("out of range") || e.problem.contains("beyond 64 bits") {
             PyOverflowError::new_err(message)
-        } else if e.problem.contains("elements, got") {
+        } else if e.problem.contains("cannot allocate") {
+            pyo3::exceptions::PyMemoryError::new_err(message)
+        } else if e.problem.contains("elements, got")
+            || e.problem.contains("shape")
+            || e.problem.contains("bool byte")
+            || e.problem.contains("not exactly")
+        {
             PyValueError::new_err(message)
         } else {
             PyTypeError::new_err(message)

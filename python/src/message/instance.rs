@@ -4,7 +4,7 @@ use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyTuple, PyType};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyTuple, PyType};
 use shm::dynamic::decode_with;
 
 use super::convert::{PyDecoder, write_value};
@@ -18,6 +18,9 @@ pub(crate) struct Message {
     pub(crate) data: Py<PyByteArray>,
     pub(crate) offset: usize,
     pub(crate) ty: Py<MessageType>,
+    /// Read-only: a value read from a topic (shared by the reads that return it again) and
+    /// everything over its bytes.
+    frozen: bool,
     /// The arrays of array fields, made on first access (one numpy array per field and value).
     views: PyOnceLock<Box<[PyOnceLock<Py<PyAny>>]>>,
 }
@@ -61,12 +64,14 @@ impl Message {
         ty: &Py<MessageType>,
         data: Py<PyByteArray>,
         offset: usize,
+        frozen: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let class = ty.get().class(py)?;
         let value = Message {
             data,
             offset,
             ty: ty.clone_ref(py),
+            frozen,
             views: PyOnceLock::new(),
         };
         PENDING.with(|p| *p.borrow_mut() = Some(value));
@@ -88,14 +93,16 @@ impl Message {
         made
     }
 
-    /// A new value of `ty` holding a copy of `bytes` (one value's size).
+    /// A new value of `ty` holding a copy of `bytes` (one value's size); `frozen` for a value
+    /// read from a topic.
     pub(crate) fn from_bytes<'py>(
         py: Python<'py>,
         ty: &Py<MessageType>,
         bytes: &[u8],
+        frozen: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let data = PyByteArray::new(py, bytes).unbind();
-        Message::instance(py, ty, data, 0)
+        Message::instance(py, ty, data, 0, frozen)
     }
 
     /// A copy of the value's bytes.
@@ -126,21 +133,35 @@ impl Message {
             }
             Shape::Tensor { prim, dims } => {
                 let cell = &self.views(py)[index];
-                match cell.get(py) {
+                let base = match cell.get(py) {
                     Some(view) => view.clone_ref(py),
                     None => {
-                        let view = view::tensor(py, data, at, *prim, dims)?;
+                        let view = view::tensor(py, data, at, *prim, dims, self.frozen)?;
                         let _ = cell.set(py, view.clone_ref(py));
                         view
                     }
-                }
+                };
+                // A new array object over the same bytes each time: reshaping or retyping what
+                // one access returned never changes the next.
+                view::fresh(py, base)?
             }
-            Shape::Struct(ty) => Message::instance(py, ty, data.clone().unbind(), at)?.unbind(),
-            Shape::Structs { elem, dims } => structs(py, data, at, elem, dims)?.into_any().unbind(),
+            Shape::Struct(ty) => {
+                Message::instance(py, ty, data.clone().unbind(), at, self.frozen)?.unbind()
+            }
+            Shape::Structs { elem, dims } => structs(py, data, at, elem, dims, self.frozen)?
+                .into_any()
+                .unbind(),
         })
     }
 
     fn set_field(&self, py: Python<'_>, f: &FieldInfo, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.frozen {
+            return Err(PyAttributeError::new_err(format!(
+                "{} values read from a topic are read-only (a read may return the same value \
+                 again); change a copy: value = value.copy()",
+                self.type_name()
+            )));
+        }
         let label = format!("{}.{}", self.type_name(), f.name);
         let bytes = write_value(&f.schema, value, &label)?;
         write(self.data.bind(py), self.offset + f.offset, &bytes)
@@ -159,27 +180,30 @@ impl Message {
     }
 }
 
-/// Nested lists of the messages of an array field (`dims` outermost first).
+/// Nested tuples of the messages of an array field (`dims` outermost first): each a view of
+/// its part of the value (a tuple, as the array's length is fixed: assign its elements' fields,
+/// or the whole field).
 fn structs<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyByteArray>,
     at: usize,
     elem: &Py<MessageType>,
     dims: &[usize],
-) -> PyResult<Bound<'py, PyList>> {
+    frozen: bool,
+) -> PyResult<Bound<'py, PyTuple>> {
     let size = elem.get().schema.size();
     let stride: usize = dims[1..].iter().product::<usize>() * size;
     let items = (0..dims[0])
         .map(|i| -> PyResult<Bound<'py, PyAny>> {
             let offset = at + i * stride;
             if dims.len() == 1 {
-                Message::instance(py, elem, data.clone().unbind(), offset)
+                Message::instance(py, elem, data.clone().unbind(), offset, frozen)
             } else {
-                Ok(structs(py, data, offset, elem, &dims[1..])?.into_any())
+                Ok(structs(py, data, offset, elem, &dims[1..], frozen)?.into_any())
             }
         })
         .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, items)
+    PyTuple::new(py, items)
 }
 
 #[pymethods]
@@ -193,7 +217,15 @@ impl Message {
         _kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Message> {
         let py = cls.py();
-        if let Some(value) = PENDING.with(|p| p.borrow_mut().take()) {
+        // Only a value made for exactly this class (nothing else may take it).
+        let pending = PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            let mine = p
+                .as_ref()
+                .is_some_and(|m| m.ty.get().class(py).is_ok_and(|c| c.is(cls)));
+            if mine { p.take() } else { None }
+        });
+        if let Some(value) = pending {
             return Ok(value);
         }
         let ty = match cls.getattr(pyo3::intern!(py, "__shm_type__")) {
@@ -216,6 +248,7 @@ impl Message {
             data: data.unbind(),
             offset: 0,
             ty,
+            frozen: false,
             views: PyOnceLock::new(),
         })
     }
@@ -272,18 +305,38 @@ impl Message {
             .getattr(pyo3::intern!(py, "__shm_type__"))?
             .cast_into::<MessageType>()?;
         let bytes = view::buffer_bytes(buffer, ty.get())?;
-        Message::from_bytes(py, &ty.unbind(), &bytes)
+        Message::from_bytes(py, &ty.unbind(), &bytes, false)
     }
 
     /// A numpy record (`numpy.void`) of the class's `dtype` over this value's bytes: changing
-    /// one changes the other.
+    /// one changes the other (read-only for a value read from a topic).
     fn to_numpy(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        view::record(py, self.data.bind(py), self.offset, self.ty.get())
+        view::record(
+            py,
+            self.data.bind(py),
+            self.offset,
+            self.ty.get(),
+            self.frozen,
+        )
     }
 
-    /// A copy (its own bytes).
+    /// A copy with its own bytes (writable, also of a value read from a topic).
     fn copy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Message::from_bytes(py, &self.ty, &self.bytes(py)?)
+        Message::from_bytes(py, &self.ty, &self.bytes(py)?, false)
+    }
+
+    /// Pickles as the class and the value's bytes.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let from = slf.get_type().getattr(pyo3::intern!(py, "from_buffer"))?;
+        let bytes = PyBytes::new(py, &slf.get().bytes(py)?);
+        Ok((from, (bytes,)).into_pyobject(py)?.into_any())
+    }
+
+    /// Whether the value is read-only (read from a topic); `copy()` makes a writable one.
+    #[getter]
+    fn read_only(&self) -> bool {
+        self.frozen
     }
 
     fn __copy__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -327,8 +380,19 @@ impl Message {
         let ty = self.ty.get();
         let mut parts = Vec::with_capacity(ty.fields.len());
         for (index, f) in ty.fields.iter().enumerate() {
-            let value = self.field_value(py, index)?;
-            parts.push(format!("{}={}", f.name, value.bind(py).repr()?));
+            let shown = match &f.shape {
+                // Arrays of messages: their type and count (numpy shortens long arrays itself).
+                Shape::Structs { elem, dims } => format!(
+                    "<{} {} values>",
+                    dims.iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join("x"),
+                    elem.get().schema.type_name()
+                ),
+                _ => self.field_value(py, index)?.bind(py).repr()?.to_string(),
+            };
+            parts.push(format!("{}={shown}", f.name));
         }
         Ok(format!("{}({})", self.type_name(), parts.join(", ")))
     }
@@ -346,14 +410,21 @@ impl Field {
         &self.ty.get().fields[self.index]
     }
 
+    /// `obj` as a value of this field's type (a field of one class used on another's value is
+    /// a `TypeError`, never a read or write at the wrong place).
     fn message<'a, 'py>(&self, obj: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, Message>> {
-        obj.cast::<Message>().map_err(|_| {
+        let wrong = || {
             PyTypeError::new_err(format!(
                 "field '{}' belongs to `{}` values",
                 self.info().name,
                 self.ty.get().schema.type_name()
             ))
-        })
+        };
+        let m = obj.cast::<Message>().map_err(|_| wrong())?;
+        if !m.get().ty.is(&self.ty) {
+            return Err(wrong());
+        }
+        Ok(m)
     }
 }
 

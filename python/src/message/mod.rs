@@ -70,9 +70,13 @@ fn cached(py: Python<'_>, hash: u64) -> Option<Py<MessageType>> {
     map.get(&hash).map(|t| t.clone_ref(py))
 }
 
+/// Nested message types a declaration names, by schema hash: its fields use these classes,
+/// whatever other class of the same schema exists.
+type Known = HashMap<u64, Py<MessageType>>;
+
 impl MessageType {
-    /// The type of `schema` (a struct), with the nested types its fields need.
-    fn new(py: Python<'_>, schema: Arc<TopicSchema>) -> PyResult<MessageType> {
+    /// The type of `schema` (a struct), with the nested types its fields need (`known` first).
+    fn new(py: Python<'_>, schema: Arc<TopicSchema>, known: &Known) -> PyResult<MessageType> {
         let DescKind::Struct(fields) = &schema.desc().kind else {
             return Err(PyTypeError::new_err(format!(
                 "`{}` is not a struct; only structs are message classes",
@@ -87,12 +91,18 @@ impl MessageType {
                 dims.push(*len as usize);
                 inner = elem;
             }
+            let nested = |desc: &SchemaDesc| -> PyResult<Py<MessageType>> {
+                match known.get(&desc.hash()) {
+                    Some(t) => Ok(t.clone_ref(py)),
+                    None => type_for(py, desc),
+                }
+            };
             let shape = match (&inner.kind, dims.is_empty()) {
                 (DescKind::Primitive(_), true) => Shape::Scalar,
                 (DescKind::Primitive(p), false) => Shape::Tensor { prim: *p, dims },
-                (_, true) => Shape::Struct(type_for(py, inner)?),
+                (_, true) => Shape::Struct(nested(inner)?),
                 (_, false) => Shape::Structs {
-                    elem: type_for(py, inner)?,
+                    elem: nested(inner)?,
                     dims,
                 },
             };
@@ -152,7 +162,7 @@ pub(crate) fn type_of_schema(
     if let Some(t) = cached(py, schema.hash()) {
         return Ok(t);
     }
-    let ty = Py::new(py, MessageType::new(py, schema.clone())?)?;
+    let ty = Py::new(py, MessageType::new(py, schema.clone(), &Known::new())?)?;
     // The class's creation binds it (`_bind`), which caches the type.
     py.import("shm_pub_sub._message")?
         .getattr("_class_for")?
@@ -173,23 +183,28 @@ pub(crate) fn _declare(
 ) -> PyResult<Py<MessageType>> {
     let py = cls.py();
     let mut fields = Vec::with_capacity(specs.len());
+    let mut known = Known::new();
     for (field, spec) in specs {
-        let desc = desc_of_spec(&spec)
+        let desc = desc_of_spec(&spec, &mut known)
             .map_err(|e| PyTypeError::new_err(format!("{name}.{field}: {}", e.value(py))))?;
         fields.push((field, desc));
     }
     let desc = SchemaDesc::c_struct(name, fields).map_err(|e| {
-        PyTypeError::new_err(format!("{e} (in Python: `_reserved: shm_pub_sub.u8[N]`)"))
+        if e.problem.contains("padding") {
+            PyTypeError::new_err(format!("{e} (in Python: `_reserved: shm_pub_sub.u8[N]`)"))
+        } else {
+            PyTypeError::new_err(e.to_string())
+        }
     })?;
     let schema = Arc::new(schema_of(&desc)?);
-    let ty = Py::new(py, MessageType::new(py, schema.clone())?)?;
-    _bind(cls, ty.bind(py))?;
+    let ty = Py::new(py, MessageType::new(py, schema.clone(), &known)?)?;
+    _bind(cls, ty.bind(py), true)?;
     shm::registry::register(schema);
     Ok(ty)
 }
 
-/// A field's type from its spec.
-fn desc_of_spec(spec: &Bound<'_, PyTuple>) -> PyResult<SchemaDesc> {
+/// A field's type from its spec; the message classes it names go into `known`.
+fn desc_of_spec(spec: &Bound<'_, PyTuple>, known: &mut Known) -> PyResult<SchemaDesc> {
     let tag: String = spec.get_item(0)?.extract()?;
     match tag.as_str() {
         "p" => {
@@ -199,7 +214,7 @@ fn desc_of_spec(spec: &Bound<'_, PyTuple>) -> PyResult<SchemaDesc> {
                 .ok_or_else(|| PyTypeError::new_err(format!("unknown primitive `{name}`")))
         }
         "a" => {
-            let elem = desc_of_spec(spec.get_item(1)?.cast()?)?;
+            let elem = desc_of_spec(spec.get_item(1)?.cast()?, known)?;
             let dims: Vec<u64> = spec.get_item(2)?.extract()?;
             if dims.is_empty() || dims.contains(&0) {
                 return Err(PyValueError::new_err(format!(
@@ -214,6 +229,7 @@ fn desc_of_spec(spec: &Bound<'_, PyTuple>) -> PyResult<SchemaDesc> {
         "s" => {
             let ty = spec.get_item(1)?.getattr("__shm_type__")?;
             let ty = ty.cast::<MessageType>()?;
+            known.insert(ty.get().schema.hash(), ty.clone().unbind());
             Ok(ty.get().schema.desc().clone())
         }
         other => Err(PyTypeError::new_err(format!(
@@ -222,10 +238,16 @@ fn desc_of_spec(spec: &Bound<'_, PyTuple>) -> PyResult<SchemaDesc> {
     }
 }
 
-/// `_bind(cls, type)`: makes `cls` the class of `type`'s values: a field descriptor per field,
-/// `cls.__shm_type__`, and the type cached for topics of its schema.
+/// `_bind(cls, type, declared)`: makes `cls` the class of `type`'s values: a field descriptor
+/// per field, `cls.__shm_type__`, and the type kept for topics of its schema (the latest
+/// declared class of a schema wins over earlier ones and over classes made for topics).
 #[pyfunction]
-pub(crate) fn _bind(cls: &Bound<'_, PyType>, ty: &Bound<'_, MessageType>) -> PyResult<()> {
+#[pyo3(signature = (cls, ty, declared = true))]
+pub(crate) fn _bind(
+    cls: &Bound<'_, PyType>,
+    ty: &Bound<'_, MessageType>,
+    declared: bool,
+) -> PyResult<()> {
     let py = cls.py();
     let me = ty.get();
     if me.class.set(py, cls.clone().unbind()).is_err() {
@@ -243,8 +265,12 @@ pub(crate) fn _bind(cls: &Bound<'_, PyType>, ty: &Bound<'_, MessageType>) -> PyR
     }
     cls.setattr("__shm_type__", ty)?;
     let mut map = types(py).lock().unwrap_or_else(|e| e.into_inner());
-    map.entry(me.schema.hash())
-        .or_insert_with(|| ty.clone().unbind());
+    if declared {
+        map.insert(me.schema.hash(), ty.clone().unbind());
+    } else {
+        map.entry(me.schema.hash())
+            .or_insert_with(|| ty.clone().unbind());
+    }
     Ok(())
 }
 

@@ -8,11 +8,12 @@ use std::time::Duration;
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use shm::dynamic::{AnyPublisher, AnySubscriber, RawSample, TopicSchema};
+use shm::dynamic::{AnyPublisher, AnySubscriber, RawSample, TopicSchema, decode_with};
+use shm::schema::DescKind;
 use shm::wait::{Wait, WaitStep};
 use shm::{PublishError, RecvError, Sample, SubscribeError, Timestamps, TopicOwner};
 
-use super::convert::write_value;
+use super::convert::{PyDecoder, write_value};
 use super::instance::Message;
 use super::view;
 use super::{MessageType, type_of_schema};
@@ -38,9 +39,15 @@ impl MessageValue {
     pub(crate) fn into_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let ty = match self.ty {
             ValueType::Known(ty) => ty.clone_ref(py),
+            // Not a struct (a subscriber of any type on a scalar or array topic): plain values.
+            ValueType::Schema(schema) if !matches!(schema.desc().kind, DescKind::Struct(_)) => {
+                let mut decoder = PyDecoder::new(py);
+                return Ok(decode_with(&schema, &self.bytes, &mut decoder)?.unbind());
+            }
             ValueType::Schema(schema) => type_of_schema(py, schema)?,
         };
-        Ok(Message::from_bytes(py, &ty, &self.bytes)?.unbind())
+        // Read-only: a read may return this very object again.
+        Ok(Message::from_bytes(py, &ty, &self.bytes, true)?.unbind())
     }
 }
 
@@ -90,14 +97,14 @@ impl MessagePublisher {
         _topic: &str,
     ) -> PyResult<Result<u64, PublishError>> {
         let py = data.py();
-        let ty = self.ty.get();
+        let ty_ref = self.ty.clone_ref(py);
+        let ty = ty_ref.get();
         if let Ok(m) = data.cast::<Message>() {
             let m = m.get();
             if Arc::ptr_eq(&m.ty.get().schema, &ty.schema)
                 || m.ty.get().schema.hash() == ty.schema.hash()
             {
-                // In place: no copy but the one into the topic.
-                return m.with_bytes(py, |bytes| self.inner.publish(bytes));
+                return self.publish_message(py, m);
             }
             return Err(PyTypeError::new_err(format!(
                 "topic '{}' carries `{}` values, not `{}`",
@@ -110,17 +117,27 @@ impl MessagePublisher {
             && !data.is_instance_of::<pyo3::types::PyDict>()
             && let Ok(buffer) = PyUntypedBuffer::get(data)
         {
-            view::check_dtype(data, ty)?;
-            view::check_size(&buffer, ty)?;
+            view::check_buffer(data, &buffer, ty)?;
             let size = buffer.len_bytes();
             let ptr = SendPtr(buffer.buf_ptr().cast::<u8>().cast_const());
             let inner = &mut self.inner;
+            // A type with `bool`s is checked on a private copy, so that what was checked is
+            // what is published even if another thread writes the buffer meanwhile; other
+            // types have no invalid values and are copied straight into the topic.
+            let private = ty.schema.needs_validation();
             let publish = move || {
                 let ptr = ptr;
                 // SAFETY: `ptr` points at `size` contiguous bytes exported by the buffer, which
-                // the calling thread holds until this returns.
+                // the calling thread holds until this returns. (A thread that writes them
+                // meanwhile races with this copy as with any reader of a Python buffer; the
+                // documentation says not to.)
                 let bytes = unsafe { std::slice::from_raw_parts(ptr.0, size) };
-                inner.publish(bytes)
+                if private {
+                    let copy = bytes.to_vec();
+                    inner.publish(&copy)
+                } else {
+                    inner.publish(bytes)
+                }
             };
             let result = if size >= DETACH_BYTES {
                 py.detach(publish)
@@ -133,12 +150,26 @@ impl MessagePublisher {
         if let Ok(fields) = data.cast::<pyo3::types::PyDict>() {
             // As `Class(**fields)`: omitted fields are zeros.
             let value = ty.class(py)?.call((), Some(fields))?;
-            let value = value.cast::<Message>()?.get();
-            return value.with_bytes(py, |bytes| self.inner.publish(bytes));
+            return self.publish_message(py, value.cast::<Message>()?.get());
         }
         let label = ty.schema.type_name();
         let bytes = write_value(&ty.schema, data, &label)?;
         Ok(self.inner.publish(&bytes))
+    }
+
+    /// Publishes a value of the type (small: the GIL is held; one with `bool`s is checked and
+    /// published from a private copy, as another thread may write its bytes through a numpy
+    /// view without the GIL).
+    fn publish_message(
+        &mut self,
+        py: Python<'_>,
+        m: &Message,
+    ) -> PyResult<Result<u64, PublishError>> {
+        if self.ty.get().schema.needs_validation() {
+            let bytes = m.bytes(py)?;
+            return Ok(self.inner.publish(&bytes));
+        }
+        m.with_bytes(py, |bytes| self.inner.publish(bytes))
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -281,7 +312,7 @@ impl MessageSubscriber {
             ));
         }
         if let Some(ty) = &self.ty {
-            view::check_dtype(out, ty.get())?;
+            view::check_buffer(out, &buffer, ty.get())?;
         }
         let size = buffer.len_bytes();
         let ptr = SendMutPtr(buffer.buf_ptr().cast::<u8>());

@@ -59,14 +59,15 @@ fn struct_code(p: Primitive) -> &'static str {
     }
 }
 
-/// The array field at `at` of `data`: a writable numpy array of shape `dims` over those bytes,
-/// or without numpy a writable `memoryview` of that shape.
+/// The array field at `at` of `data`: a numpy array of shape `dims` over those bytes, or
+/// without numpy a `memoryview` of that shape; read-only if `frozen`.
 pub(crate) fn tensor(
     py: Python<'_>,
     data: &Bound<'_, PyByteArray>,
     at: usize,
     p: Primitive,
     dims: &[usize],
+    frozen: bool,
 ) -> PyResult<Py<PyAny>> {
     let count: usize = dims.iter().product();
     let shape = PyTuple::new(py, dims)?;
@@ -81,6 +82,11 @@ pub(crate) fn tensor(
         } else {
             flat.call_method1("reshape", (shape,))?
         };
+        if frozen {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("write", false)?;
+            array.call_method("setflags", (), Some(&kwargs))?;
+        }
         return Ok(array.unbind());
     }
     let end = at + count * p.size();
@@ -89,7 +95,22 @@ pub(crate) fn tensor(
         .getattr("memoryview")?
         .call1((data,))?
         .get_item(pyo3::types::PySlice::new(py, at as isize, end as isize, 1))?;
-    Ok(view.call_method1("cast", (struct_code(p), shape))?.unbind())
+    let view = view.call_method1("cast", (struct_code(p), shape))?;
+    if frozen {
+        return Ok(view.call_method0("toreadonly")?.unbind());
+    }
+    Ok(view.unbind())
+}
+
+/// A new array object over the same bytes as `base` (`base.view()`), so that what a caller
+/// does to the array it got (a new shape or dtype) stays with that array; a `memoryview` (whose
+/// shape and format cannot be changed) is returned as it is.
+pub(crate) fn fresh(py: Python<'_>, base: Py<PyAny>) -> PyResult<Py<PyAny>> {
+    let bound = base.bind(py);
+    if numpy(py).is_some() && !bound.is_instance_of::<pyo3::types::PyMemoryView>() {
+        return Ok(bound.call_method0(pyo3::intern!(py, "view"))?.unbind());
+    }
+    Ok(base)
 }
 
 /// numpy's structured dtype of a type: the same fields at the same offsets, arrays as
@@ -139,6 +160,7 @@ pub(crate) fn record(
     data: &Bound<'_, PyByteArray>,
     at: usize,
     ty: &MessageType,
+    frozen: bool,
 ) -> PyResult<Py<PyAny>> {
     let np = need_numpy(py)?;
     let kwargs = PyDict::new(py);
@@ -146,14 +168,18 @@ pub(crate) fn record(
     kwargs.set_item("count", 1)?;
     kwargs.set_item("offset", at)?;
     let array = np.getattr("frombuffer")?.call((data,), Some(&kwargs))?;
+    if frozen {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("write", false)?;
+        array.call_method("setflags", (), Some(&kwargs))?;
+    }
     Ok(array.get_item(0)?.unbind())
 }
 
-/// The bytes of a buffer holding exactly one value of `ty` (checked: size, contiguity, a numpy
-/// dtype if it has one, and `bool`s).
+/// The bytes of a buffer holding exactly one value of `ty` (checked: size, contiguity, what
+/// its items are, and `bool`s).
 pub(crate) fn buffer_bytes(buffer: &Bound<'_, PyAny>, ty: &MessageType) -> PyResult<Vec<u8>> {
     let py = buffer.py();
-    check_dtype(buffer, ty)?;
     let view = PyUntypedBuffer::get(buffer).map_err(|_| {
         PyTypeError::new_err(format!(
             "expects a buffer of one `{}` value ({} bytes), got {}",
@@ -162,7 +188,7 @@ pub(crate) fn buffer_bytes(buffer: &Bound<'_, PyAny>, ty: &MessageType) -> PyRes
             crate::value::describe(buffer)
         ))
     })?;
-    check_size(&view, ty)?;
+    check_buffer(buffer, &view, ty)?;
     let mut bytes = vec![0u8; view.len_bytes()];
     // SAFETY: the buffer is C-contiguous with `bytes.len()` bytes at `buf_ptr`, exported to us
     // until `view` is dropped; the GIL is held and no Python code runs during the copy.
@@ -179,8 +205,33 @@ pub(crate) fn buffer_bytes(buffer: &Bound<'_, PyAny>, ty: &MessageType) -> PyRes
     Ok(bytes)
 }
 
+/// A buffer must be one value of `ty`: a numpy record or array of `ty`'s dtype, or plain bytes
+/// (`bytes`, `bytearray`, a `uint8` array) of one value's size, contiguous. Arrays of other
+/// items (floats, ints) are refused: their bytes would be reinterpreted, not converted.
+pub(crate) fn check_buffer(
+    buffer: &Bound<'_, PyAny>,
+    view: &PyUntypedBuffer,
+    ty: &MessageType,
+) -> PyResult<()> {
+    if !check_dtype(buffer, ty)? {
+        let format = view.format().to_string_lossy();
+        let bytes_like = matches!(
+            format.trim_start_matches(['@', '=', '<', '>', '!']),
+            "B" | "b" | "c"
+        );
+        if !bytes_like {
+            return Err(PyTypeError::new_err(format!(
+                "a buffer of '{format}' items is not a `{name}` value: give a `{name}`, a dict \
+                 of its fields, a numpy record of its dtype, or its bytes (bytes, uint8)",
+                name = ty.schema.type_name()
+            )));
+        }
+    }
+    check_size(view, ty)
+}
+
 /// A buffer's size and layout must be one value's.
-pub(crate) fn check_size(view: &PyUntypedBuffer, ty: &MessageType) -> PyResult<()> {
+fn check_size(view: &PyUntypedBuffer, ty: &MessageType) -> PyResult<()> {
     if !view.is_c_contiguous() || view.len_bytes() != ty.schema.size() {
         return Err(PyValueError::new_err(format!(
             "expects a contiguous buffer of one `{}` value ({} bytes), got {} bytes{}",
@@ -197,14 +248,15 @@ pub(crate) fn check_size(view: &PyUntypedBuffer, ty: &MessageType) -> PyResult<(
     Ok(())
 }
 
-/// A numpy array or record with named fields must have this type's dtype.
-pub(crate) fn check_dtype(buffer: &Bound<'_, PyAny>, ty: &MessageType) -> PyResult<()> {
+/// A numpy array or record with named fields must have this type's dtype: `true` if it has
+/// named fields (and they are this type's), `false` if it has none.
+fn check_dtype(buffer: &Bound<'_, PyAny>, ty: &MessageType) -> PyResult<bool> {
     let py = buffer.py();
     let Ok(given) = buffer.getattr("dtype") else {
-        return Ok(());
+        return Ok(false);
     };
     if given.getattr("names")?.is_none() {
-        return Ok(());
+        return Ok(false);
     }
     let expected = dtype(py, ty.schema.desc())?;
     if !given.eq(expected.bind(py))? {
@@ -215,5 +267,5 @@ pub(crate) fn check_dtype(buffer: &Bound<'_, PyAny>, ty: &MessageType) -> PyResu
             expected.bind(py).repr()?
         )));
     }
-    Ok(())
+    Ok(true)
 }

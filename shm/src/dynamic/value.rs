@@ -73,14 +73,14 @@ pub trait Source: Sized {
     /// refused), an error if it is but its length is not `len`.
     fn elements(&self, len: u64) -> Result<Option<Vec<Self>>, String>;
     /// Writes an array of primitives at once from its own bytes (a numpy array, a buffer), if
-    /// it can: `true` if it did. `len` counts the elements of all dimensions (an array of
-    /// arrays of a primitive is asked as a whole first: a `480×640×3` image is one copy). Its
-    /// bytes must then be exactly `out`'s length and valid for `kind` (the walker checks
-    /// `bool`s afterwards).
+    /// it can: `true` if it did. `shape` gives the array's dimensions, outermost first (an
+    /// array of arrays of a primitive is asked as a whole first: a `480×640×3` image is one
+    /// copy). Its bytes must then be exactly `out`'s length and valid for `kind` (the walker
+    /// checks `bool`s afterwards).
     fn primitive_array(
         &self,
         _kind: Primitive,
-        _len: u64,
+        _shape: &[u64],
         _out: &mut [u8],
     ) -> Result<bool, String> {
         Ok(false)
@@ -184,10 +184,10 @@ fn encode_node<S: Source>(
             write_scalar(*p, value, out).map_err(|why| ValueError::new(path.as_str(), why))
         }
         DescKind::Array { elem, len } => {
-            if let Some((p, count)) = tensor(desc) {
+            if let Some((p, shape)) = tensor(desc) {
                 let bytes = &mut out[..desc.size as usize];
                 if src
-                    .primitive_array(p, count, bytes)
+                    .primitive_array(p, &shape, bytes)
                     .map_err(|why| ValueError::new(path.as_str(), why))?
                 {
                     return Ok(());
@@ -242,12 +242,17 @@ fn encode_node<S: Source>(
 }
 
 /// For an array of a primitive, of one or more dimensions (`[[u8; 3]; 640]`): the primitive
-/// and the number of elements in all.
-fn tensor(desc: &SchemaDesc) -> Option<(Primitive, u64)> {
-    match &desc.kind {
-        DescKind::Primitive(p) => Some((*p, 1)),
-        DescKind::Array { elem, len } => tensor(elem).map(|(p, n)| (p, n * len)),
-        DescKind::Struct(_) => None,
+/// and the dimensions, outermost first.
+fn tensor(desc: &SchemaDesc) -> Option<(Primitive, Vec<u64>)> {
+    let mut shape = Vec::new();
+    let mut inner = desc;
+    while let DescKind::Array { elem, len } = &inner.kind {
+        shape.push(*len);
+        inner = elem;
+    }
+    match inner.kind {
+        DescKind::Primitive(p) if !shape.is_empty() => Some((p, shape)),
+        _ => None,
     }
 }
 
@@ -283,10 +288,27 @@ fn write_scalar(p: Primitive, value: Scalar, out: &mut [u8]) -> Result<(), Strin
         Primitive::U32 => int!(u32),
         Primitive::U64 => int!(u64),
         Primitive::F32 | Primitive::F64 => {
+            // An integer is taken only if the float holds it exactly (never rounded).
+            let exact = |f: f64, ok: bool, shown: String| {
+                let fits = if p == Primitive::F32 {
+                    ok && f64::from(f as f32) == f
+                } else {
+                    ok
+                };
+                if fits {
+                    Ok(f)
+                } else {
+                    Err(format!("the integer {shown} is not exactly a {}", p.name()))
+                }
+            };
             let f = match value {
                 Scalar::Float(f) => f,
-                Scalar::Int(i) => i as f64,
-                Scalar::UInt(u) => u as f64,
+                Scalar::Int(i) => {
+                    exact(i as f64, (i as f64) as i128 == i128::from(i), i.to_string())?
+                }
+                Scalar::UInt(u) => {
+                    exact(u as f64, (u as f64) as u128 == u128::from(u), u.to_string())?
+                }
                 Scalar::Bool(_) => return Err(format!("expects {}, got a bool", p.name())),
             };
             if p == Primitive::F32 {

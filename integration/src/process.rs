@@ -45,6 +45,19 @@ impl Proc {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: runs in the child between fork and exec, and only calls `signal`, which
+            // is async-signal-safe. Tests send SIGINT and SIGTERM to children: they must not
+            // inherit them ignored (as from a shell's background job or a CI runner).
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::signal(libc::SIGINT, libc::SIG_DFL);
+                    libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                    Ok(())
+                });
+            }
+        }
         // A just-written executable can be "busy" for a moment: a process forked by another
         // thread holds the writer's descriptor until it execs. Try again shortly.
         let mut attempts = 0;

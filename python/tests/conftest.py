@@ -18,6 +18,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+
+# Tests send SIGINT to child processes, which must not inherit it ignored (as pytest does when
+# started from a shell's background job or a CI runner): a handled signal is reset to its
+# default in a child at exec, an ignored one stays ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 HELPER = Path(__file__).with_name("helper.py")
 
 

@@ -5,22 +5,33 @@ VENV ?= .venv
 VENV_PYTHON = $(abspath $(VENV))/bin/python
 TARGET_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 EXAMPLES_DIR = $(TARGET_DIR)/debug/examples
+BRIDGE_EXE = $(TARGET_DIR)/debug/shm-bridge
 
-.PHONY: test demo bench bench-rust bench-python fmt-check clippy rust-test python-test python-install examples clean \
+.PHONY: test demo bench bench-rust bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
 	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp lint-python test-pythons wheel
 
-## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), and
-## the Python module built from scratch into .venv with its pytest suite (incl. Rust interop).
-test: fmt-check clippy rust-test python-test
+## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), the
+## Zenoh bridge's tests (two bridges over loopback), and the Python module built from scratch
+## into .venv with its pytest suite (incl. Rust interop and the bridge).
+test: fmt-check clippy rust-test bridge-test python-test
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy -p shm --all-targets --locked --features serde -- -D warnings
 
 rust-test:
 	$(CARGO) test --locked
+	$(CARGO) test --locked -p shm --features serde --lib dynamic
+
+## The bridge is not in the default build (Zenoh is large): its tests run here.
+bridge-test:
+	$(CARGO) test --locked -p shm-bridge
+
+bridge:
+	$(CARGO) build --locked -p shm-bridge
 
 ## The project's virtual environment, with the tools of python/requirements-dev.txt.
 $(VENV)/.ready: python/requirements-dev.txt python/requirements-test.txt
@@ -44,8 +55,8 @@ lint-python: python-install
 	cd python && $(VENV_PYTHON) -m mypy.stubtest shm_pub_sub._shm_pub_sub shm_pub_sub.mypy
 	$(VENV_PYTHON) -m mypy --config-file mypy.ini examples/python python/tests/typing
 
-python-test: python-install examples lint-python
-	cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) $(VENV_PYTHON) -m pytest
+python-test: python-install examples bridge lint-python
+	cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) SHM_BRIDGE=$(BRIDGE_EXE) $(VENV_PYTHON) -m pytest
 
 ## A publisher and a subscriber process exchanging a robot pose, and the `shm` tool looking on.
 demo: examples
@@ -60,7 +71,8 @@ bench: bench-rust bench-python
 ## Criterion (publish/subscribe by size next to memcpy, 0-64 subscribers, round trip), the
 ## round trip's p50/p99 next to a bare seqlock, the wake-up latency of blocking waits (one-way,
 ## request/reply exchange, by idle time), scale (10,000 topics, 64 waiting processes), and the
-## `shm` tool (listing 10,000 topics, echo latency next to a library subscriber).
+## `shm` tool (listing 10,000 topics, echo latency next to a library subscriber), and the
+## Zenoh bridge pair next to plain Zenoh (latency, throughput).
 bench-rust:
 	$(CARGO) bench --locked -p shm-benches --bench pubsub
 	$(CARGO) bench --locked -p shm-benches --bench pingpong
@@ -69,6 +81,7 @@ bench-rust:
 	$(CARGO) bench --locked -p shm-benches --bench scale
 	$(CARGO) build --locked --release -p shm-cli
 	$(CARGO) bench --locked -p shm-benches --bench tool
+	$(CARGO) bench --locked -p shm-bridge --bench bridge
 
 BENCH_VENV ?= .venv-bench
 BENCH_PYTHON = $(abspath $(BENCH_VENV))/bin/python
@@ -137,7 +150,7 @@ test-repeat-mp: python-install examples
 
 ## Every CPython the package claims (3.9 to 3.13 here): a wheel each, installed without Rust
 ## into a fresh environment, and the whole pytest suite.
-test-pythons: $(VENV)/.ready examples
+test-pythons: $(VENV)/.ready examples bridge
 	./scripts/test-pythons.sh
 
 ## Wheels another machine installs without Rust (manylinux, for this machine's CPython, or every

@@ -36,7 +36,7 @@ for py in "${claimed[@]}"; do
   "$env/bin/python" -m pip install --quiet --disable-pip-version-check -r python/requirements-test.txt
   "$env/bin/python" -m pip install --quiet --disable-pip-version-check --no-index --find-links "$wheels" shm-pub-sub
   echo "== Python $version"
-  if (cd python && SHM_EXAMPLES_DIR="$target/debug/examples" "$env/bin/python" -m pytest -q -p no:cacheprovider); then
+  if (cd python && SHM_EXAMPLES_DIR="$target/debug/examples" SHM_BRIDGE="$target/debug/shm-bridge" "$env/bin/python" -m pytest -q -p no:cacheprovider); then
     summary+=("| $version | passed |")
   else
     summary+=("| $version | FAILED |")

@@ -13,7 +13,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::error::{IoFailure, RecvError, SubscribeError};
-use crate::schema::TopicSchema;
 use crate::segment::{ReadOnly, STATE_LIVE, Segment};
 use crate::subscriber::{Attach, Core, Dst, Mode};
 use crate::{Sample, sys};
@@ -229,7 +228,8 @@ impl Sleeper {
 /// What one step of a core wait decided: a value (read into the step's destination, with the
 /// schema it was read with), or a sleeper.
 pub(crate) enum Step {
-    Ready(Sample<()>, Arc<TopicSchema>),
+    /// A value (of the schema the core is attached with).
+    Ready(Sample<()>),
     Block(Sleeper),
 }
 
@@ -248,8 +248,8 @@ impl Core {
         };
         let mode = if wait.consume { Mode::Next } else { Mode::Peek };
         let read = self.read_raw(mode, dst)?;
-        if let Some((sample, schema)) = read.sample {
-            return Ok(Step::Ready(sample, schema));
+        if let Some(sample) = read.sample {
+            return Ok(Step::Ready(sample));
         }
         if let Attach::Ready(seg, _) = &self.state
             && seg.publish_seq() > read.seen
@@ -304,8 +304,8 @@ impl Core {
             } else if wait.saw_alive {
                 // Its last value may have arrived between the read above and its exit: every
                 // value published before the lock was released is visible now.
-                if let Some((sample, schema)) = self.read_raw(mode, dst)?.sample {
-                    return Ok(Step::Ready(sample, schema));
+                if let Some(sample) = self.read_raw(mode, dst)?.sample {
+                    return Ok(Step::Ready(sample));
                 }
                 return Err(RecvError::PublisherGone {
                     topic: self.topic().to_owned(),

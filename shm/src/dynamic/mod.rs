@@ -22,8 +22,10 @@
 mod publisher;
 mod subscriber;
 mod value;
+mod walk;
 
 pub use crate::schema::TopicSchema;
 pub use publisher::{AnyPublisher, AnyPublisherBuilder};
 pub use subscriber::{AnySubscriber, AnySubscriberBuilder, Copied, RawSample};
-pub use value::{Decode, Scalar, Source, Value, decode_with, encode_with};
+pub use value::Value;
+pub use walk::{Decode, Scalar, Source, decode_with, encode_with};

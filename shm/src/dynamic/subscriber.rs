@@ -119,8 +119,8 @@ struct RawBatch<'a> {
 
 // SAFETY: as the `Dst` of `Vec<u8>`.
 unsafe impl Dst for RawBatch<'_> {
-    fn room(&mut self, schema: &TopicSchema) -> *mut u8 {
-        self.buf.room(schema)
+    fn room(&mut self, size: usize) -> *mut u8 {
+        self.buf.room(size)
     }
 }
 
@@ -150,7 +150,15 @@ impl AnySubscriber {
         let read = self.core.read_raw(mode, &mut self.buf)?;
         Ok(read
             .sample
-            .map(|(s, schema)| RawSample::new(self.buf.clone(), s, schema)))
+            .map(|s| RawSample::new(self.buf.clone(), s, self.read_schema())))
+    }
+
+    /// The schema a read that returned a sample just used (the core is attached with it).
+    fn read_schema(&self) -> Arc<TopicSchema> {
+        self.core
+            .schema()
+            .cloned()
+            .expect("a read returned a value, so the subscriber is attached")
     }
 
     /// The newest value, whether or not it was read before; see
@@ -182,9 +190,10 @@ impl AnySubscriber {
                 given: dst.out.len(),
             });
         }
-        Ok(read
-            .sample
-            .map(|(sample, schema)| Copied { sample, schema }))
+        Ok(read.sample.map(|sample| Copied {
+            sample,
+            schema: self.read_schema(),
+        }))
     }
 
     /// Every value newer than the last one returned that the ring still holds, oldest first;
@@ -235,8 +244,8 @@ impl AnySubscriber {
     /// [`RawSample`].
     pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<RawSample>, RecvError> {
         Ok(match self.core.wait_step(wait, &mut self.buf)? {
-            Step::Ready(s, schema) => {
-                let raw = RawSample::new(self.buf.clone(), s, schema);
+            Step::Ready(s) => {
+                let raw = RawSample::new(self.buf.clone(), s, self.read_schema());
                 WaitStep::Ready(Sample {
                     seq: raw.seq,
                     published: raw.published,
@@ -304,12 +313,12 @@ struct Exact<'a> {
 // SAFETY: `out` and `scratch` are process-local bytes, each used only when it has the value's
 // size.
 unsafe impl Dst for Exact<'_> {
-    fn room(&mut self, schema: &TopicSchema) -> *mut u8 {
-        if self.out.len() == schema.size() {
+    fn room(&mut self, size: usize) -> *mut u8 {
+        if self.out.len() == size {
             self.out.as_mut_ptr()
         } else {
-            self.mismatch = Some(schema.size());
-            self.scratch.room(schema)
+            self.mismatch = Some(size);
+            self.scratch.room(size)
         }
     }
 }

@@ -1,15 +1,10 @@
-//! Values of any message type, without its Rust type: the one schema walker that turns a value's
-//! bytes into something (a [`Value`] tree, JSON, Python objects) and back.
-//!
-//! - Reading: [`decode_with`] walks a schema over a value's bytes and hands each part to a
-//!   [`Decode`] (a [`Value`] builder here; the Python binding's builds Python objects and numpy
-//!   arrays).
-//! - Writing: [`encode_with`] walks a schema and asks a [`Source`] (a [`Value`] here; the
-//!   Python binding's reads attributes) for each part, checking every type, range and length,
-//!   and names the part that is wrong (`pose.position[2]`).
+//! [`Value`], a value of any message type as a tree: what a tool prints (`Display`, `brief`) or
+//! serialises (`serde`), and builds to publish; read and written through the walker
+//! ([`super::walk`]).
 
 use std::fmt;
 
+use super::walk::{Decode, Scalar, Source, decode_with, encode_with};
 use crate::error::ValueError;
 use crate::schema::{DescKind, Primitive, SchemaDesc, TopicSchema};
 
@@ -33,309 +28,6 @@ pub enum Value {
         /// Field names and values.
         fields: Vec<(String, Value)>,
     },
-}
-
-/// A primitive value, as a [`Source`] gives it: the walker checks it against the schema's type.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Scalar {
-    /// `true` or `false`.
-    Bool(bool),
-    /// An integer that fits `i64`.
-    Int(i64),
-    /// An integer above `i64::MAX`.
-    UInt(u64),
-    /// A float.
-    Float(f64),
-}
-
-/// Turns the parts of a value into an output, as [`decode_with`] walks them.
-pub trait Decode {
-    /// What a part becomes.
-    type Out;
-    /// A primitive (a valid one: `bool`s are 0 or 1).
-    fn primitive(&mut self, value: Scalar, kind: Primitive) -> Self::Out;
-    /// An array whose elements are primitives, all at once (their bytes, native byte order):
-    /// `Some` to take it so (a numpy array, say), `None` to get its elements one by one.
-    fn primitive_array(&mut self, _kind: Primitive, _len: u64, _bytes: &[u8]) -> Option<Self::Out> {
-        None
-    }
-    /// An array, from its elements.
-    fn array(&mut self, items: Vec<Self::Out>) -> Self::Out;
-    /// A struct of schema `desc`, from its fields (in declaration order).
-    fn structure(&mut self, desc: &SchemaDesc, fields: Vec<(&str, Self::Out)>) -> Self::Out;
-}
-
-/// The parts of a value to write, as [`encode_with`] asks for them.
-pub trait Source: Sized {
-    /// Its value as a primitive, or a description of what it is instead (for the error).
-    fn scalar(&self) -> Result<Scalar, String>;
-    /// Its elements, for an array of `len`: `Ok(None)` if it is not a sequence (then it is
-    /// refused), an error if it is but its length is not `len`.
-    fn elements(&self, len: u64) -> Result<Option<Vec<Self>>, String>;
-    /// Writes an array of primitives at once from its own bytes (a numpy array, a buffer), if
-    /// it can: `true` if it did. `shape` gives the array's dimensions, outermost first (an
-    /// array of arrays of a primitive is asked as a whole first: a `480×640×3` image is one
-    /// copy). Its bytes must then be exactly `out`'s length and valid for `kind` (the walker
-    /// checks `bool`s afterwards).
-    fn primitive_array(
-        &self,
-        _kind: Primitive,
-        _shape: &[u64],
-        _out: &mut [u8],
-    ) -> Result<bool, String> {
-        Ok(false)
-    }
-    /// Its field `name` (`Ok(None)` if it has none), for a struct of schema `desc`.
-    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Self>, String>;
-    /// Names of fields it has that `desc` does not (refused, so a typo is not ignored).
-    fn unknown_fields(&self, desc: &SchemaDesc) -> Vec<String>;
-}
-
-/// Walks `schema` over `bytes` (one value, as a subscriber read it: `bool`s valid) and builds
-/// the output of `d`.
-///
-/// # Panics
-/// If `bytes` is shorter than the schema's size.
-pub fn decode_with<D: Decode>(schema: &TopicSchema, bytes: &[u8], d: &mut D) -> D::Out {
-    assert!(bytes.len() >= schema.size(), "a whole value's bytes");
-    decode_node(schema.desc(), bytes, d)
-}
-
-fn decode_node<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out {
-    match &desc.kind {
-        DescKind::Primitive(p) => d.primitive(read_scalar(*p, bytes), *p),
-        DescKind::Array { elem, len } => {
-            if let DescKind::Primitive(p) = elem.kind
-                && let Some(out) = d.primitive_array(p, *len, &bytes[..(elem.size * len) as usize])
-            {
-                return out;
-            }
-            let size = elem.size as usize;
-            let items = (0..*len as usize)
-                .map(|i| decode_node(elem, &bytes[i * size..], d))
-                .collect();
-            d.array(items)
-        }
-        DescKind::Struct(fields) => {
-            let out = fields
-                .iter()
-                .map(|f| {
-                    let at = f.offset as usize;
-                    (f.name.as_str(), decode_node(&f.ty, &bytes[at..], d))
-                })
-                .collect();
-            d.structure(desc, out)
-        }
-    }
-}
-
-/// A primitive's value from its bytes (native byte order).
-fn read_scalar(p: Primitive, b: &[u8]) -> Scalar {
-    fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
-        let mut a = [0u8; N];
-        a.copy_from_slice(&b[..N]);
-        a
-    }
-    match p {
-        Primitive::Bool => Scalar::Bool(b[0] != 0),
-        Primitive::I8 => Scalar::Int(i64::from(b[0] as i8)),
-        Primitive::I16 => Scalar::Int(i64::from(i16::from_ne_bytes(arr(b)))),
-        Primitive::I32 => Scalar::Int(i64::from(i32::from_ne_bytes(arr(b)))),
-        Primitive::I64 => Scalar::Int(i64::from_ne_bytes(arr(b))),
-        Primitive::U8 => Scalar::UInt(u64::from(b[0])),
-        Primitive::U16 => Scalar::UInt(u64::from(u16::from_ne_bytes(arr(b)))),
-        Primitive::U32 => Scalar::UInt(u64::from(u32::from_ne_bytes(arr(b)))),
-        Primitive::U64 => Scalar::UInt(u64::from_ne_bytes(arr(b))),
-        Primitive::F32 => Scalar::Float(f64::from(f32::from_ne_bytes(arr(b)))),
-        Primitive::F64 => Scalar::Float(f64::from_ne_bytes(arr(b))),
-    }
-}
-
-/// Walks `schema` and writes the value `src` describes, checked part by part: every primitive's
-/// type and range, every array's length, every struct's fields (none missing, none unknown).
-/// The error names the part (`pose.position[2]`) and what is wrong with it.
-pub fn encode_with<S: Source>(schema: &TopicSchema, src: &S) -> Result<Vec<u8>, ValueError> {
-    let mut out = Vec::new();
-    out.try_reserve_exact(schema.size()).map_err(|_| {
-        ValueError::new(
-            "",
-            format!("cannot allocate {} bytes for the value", schema.size()),
-        )
-    })?;
-    out.resize(schema.size(), 0);
-    encode_node(schema.desc(), src, &mut out, &mut String::new())?;
-    if !schema.is_valid(&out) {
-        return Err(ValueError::new("", "a bool byte is neither 0 nor 1"));
-    }
-    Ok(out)
-}
-
-fn encode_node<S: Source>(
-    desc: &SchemaDesc,
-    src: &S,
-    out: &mut [u8],
-    path: &mut String,
-) -> Result<(), ValueError> {
-    match &desc.kind {
-        DescKind::Primitive(p) => {
-            let value = src.scalar().map_err(|got| {
-                ValueError::new(path.as_str(), format!("expects {}, got {got}", p.name()))
-            })?;
-            write_scalar(*p, value, out).map_err(|why| ValueError::new(path.as_str(), why))
-        }
-        DescKind::Array { elem, len } => {
-            if let Some((p, shape)) = tensor(desc) {
-                let bytes = &mut out[..desc.size as usize];
-                if src
-                    .primitive_array(p, &shape, bytes)
-                    .map_err(|why| ValueError::new(path.as_str(), why))?
-                {
-                    return Ok(());
-                }
-            }
-            let items = src
-                .elements(*len)
-                .map_err(|why| ValueError::new(path.as_str(), why))?
-                .ok_or_else(|| {
-                    ValueError::new(
-                        path.as_str(),
-                        format!("expects an array of {len} {}", elem.type_name()),
-                    )
-                })?;
-            let size = elem.size as usize;
-            let at = path.len();
-            for (i, item) in items.iter().enumerate() {
-                path.push_str(&format!("[{i}]"));
-                encode_node(elem, item, &mut out[i * size..], path)?;
-                path.truncate(at);
-            }
-            Ok(())
-        }
-        DescKind::Struct(fields) => {
-            if let Some(extra) = src.unknown_fields(desc).first() {
-                return Err(ValueError::new(
-                    path.as_str(),
-                    format!("`{}` has no field `{extra}`", desc.name),
-                ));
-            }
-            let at = path.len();
-            for f in fields {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(&f.name);
-                let part = src
-                    .field(desc, &f.name)
-                    .map_err(|why| ValueError::new(path.as_str(), why))?
-                    .ok_or_else(|| {
-                        ValueError::new(
-                            path.as_str(),
-                            format!("is missing (a {} of `{}`)", f.ty.type_name(), desc.name),
-                        )
-                    })?;
-                encode_node(&f.ty, &part, &mut out[f.offset as usize..], path)?;
-                path.truncate(at);
-            }
-            Ok(())
-        }
-    }
-}
-
-/// For an array of a primitive, of one or more dimensions (`[[u8; 3]; 640]`): the primitive
-/// and the dimensions, outermost first.
-fn tensor(desc: &SchemaDesc) -> Option<(Primitive, Vec<u64>)> {
-    let mut shape = Vec::new();
-    let mut inner = desc;
-    while let DescKind::Array { elem, len } = &inner.kind {
-        shape.push(*len);
-        inner = elem;
-    }
-    match inner.kind {
-        DescKind::Primitive(p) if !shape.is_empty() => Some((p, shape)),
-        _ => None,
-    }
-}
-
-/// Writes `value` as a `p`, exactly, or says why it does not fit.
-fn write_scalar(p: Primitive, value: Scalar, out: &mut [u8]) -> Result<(), String> {
-    macro_rules! int {
-        ($t:ty) => {{
-            let v: $t = match value {
-                Scalar::Int(i) => <$t>::try_from(i).map_err(|_| out_of_range(p, i))?,
-                Scalar::UInt(u) => <$t>::try_from(u).map_err(|_| out_of_range(p, u))?,
-                Scalar::Bool(_) => return Err(format!("expects {}, got a bool", p.name())),
-                Scalar::Float(f) => {
-                    return Err(format!(
-                        "expects {}, got the float {f:?} (integers are never rounded)",
-                        p.name()
-                    ));
-                }
-            };
-            out[..size_of::<$t>()].copy_from_slice(&v.to_ne_bytes());
-        }};
-    }
-    match p {
-        Primitive::Bool => match value {
-            Scalar::Bool(b) => out[0] = u8::from(b),
-            other => return Err(format!("expects a bool, got {}", describe(other))),
-        },
-        Primitive::I8 => int!(i8),
-        Primitive::I16 => int!(i16),
-        Primitive::I32 => int!(i32),
-        Primitive::I64 => int!(i64),
-        Primitive::U8 => int!(u8),
-        Primitive::U16 => int!(u16),
-        Primitive::U32 => int!(u32),
-        Primitive::U64 => int!(u64),
-        Primitive::F32 | Primitive::F64 => {
-            // An integer is taken only if the float holds it exactly (never rounded).
-            let exact = |f: f64, ok: bool, shown: String| {
-                let fits = if p == Primitive::F32 {
-                    ok && f64::from(f as f32) == f
-                } else {
-                    ok
-                };
-                if fits {
-                    Ok(f)
-                } else {
-                    Err(format!("the integer {shown} is not exactly a {}", p.name()))
-                }
-            };
-            let f = match value {
-                Scalar::Float(f) => f,
-                Scalar::Int(i) => {
-                    exact(i as f64, (i as f64) as i128 == i128::from(i), i.to_string())?
-                }
-                Scalar::UInt(u) => {
-                    exact(u as f64, (u as f64) as u128 == u128::from(u), u.to_string())?
-                }
-                Scalar::Bool(_) => return Err(format!("expects {}, got a bool", p.name())),
-            };
-            if p == Primitive::F32 {
-                let g = f as f32;
-                if f.is_finite() && g.is_infinite() {
-                    return Err(format!("{f:?} is out of range for f32"));
-                }
-                out[..4].copy_from_slice(&g.to_ne_bytes());
-            } else {
-                out[..8].copy_from_slice(&f.to_ne_bytes());
-            }
-        }
-    }
-    Ok(())
-}
-
-fn out_of_range(p: Primitive, v: impl fmt::Display) -> String {
-    format!("{v} is out of range for {}", p.name())
-}
-
-fn describe(s: Scalar) -> String {
-    match s {
-        Scalar::Bool(b) => format!("the bool {b}"),
-        Scalar::Int(i) => format!("the integer {i}"),
-        Scalar::UInt(u) => format!("the integer {u}"),
-        Scalar::Float(f) => format!("the float {f:?}"),
-    }
 }
 
 /// Builds [`Value`]s.
@@ -561,5 +253,29 @@ impl serde::Serialize for Value {
                 map.end()
             }
         }
+    }
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_serialize_as_json_in_declaration_order() {
+        let value = Value::Struct {
+            name: "Pose".to_owned(),
+            fields: vec![
+                (
+                    "z".to_owned(),
+                    Value::Array(vec![Value::Float(1.5), Value::Int(-2)]),
+                ),
+                ("a".to_owned(), Value::Bool(true)),
+                ("n".to_owned(), Value::UInt(u64::MAX)),
+            ],
+        };
+        assert_eq!(
+            serde_json::to_string(&value).unwrap(),
+            r#"{"z":[1.5,-2],"a":true,"n":18446744073709551615}"#
+        );
     }
 }

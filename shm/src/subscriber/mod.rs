@@ -132,9 +132,14 @@ impl<T: ShmMessage> SubscriberBuilder<T> {
 // with is `size_of::<T>()` bytes (asserted); a `MaybeUninit<T>` accepts any bytes.
 unsafe impl<T: ShmMessage> Dst for MaybeUninit<T> {
     #[inline]
-    fn room(&mut self, schema: &TopicSchema) -> *mut u8 {
-        assert_eq!(schema.size(), size_of::<T>());
+    fn room(&mut self, size: usize) -> *mut u8 {
+        assert_eq!(size, size_of::<T>());
         self.as_mut_ptr().cast()
+    }
+
+    #[inline]
+    fn needs_validation(&self, _: &TopicSchema) -> bool {
+        T::SCHEMA.needs_validation()
     }
 }
 
@@ -146,8 +151,8 @@ struct TypedBatch<'a, T> {
 
 // SAFETY: as the `Dst` of `MaybeUninit<T>`.
 unsafe impl<T: ShmMessage> Dst for TypedBatch<'_, T> {
-    fn room(&mut self, schema: &TopicSchema) -> *mut u8 {
-        self.buf.room(schema)
+    fn room(&mut self, size: usize) -> *mut u8 {
+        self.buf.room(size)
     }
 }
 
@@ -185,7 +190,7 @@ impl<T: ShmMessage> Subscriber<T> {
     fn read(&mut self, mode: Mode) -> Result<Option<Sample<T>>, SubscribeError> {
         let mut buf = MaybeUninit::<T>::uninit();
         let read = self.core.read_raw(mode, &mut buf)?;
-        Ok(read.sample.map(|(s, _)| Sample {
+        Ok(read.sample.map(|s| Sample {
             // SAFETY: `read_raw` returned a sample, so it left a valid `T` in `buf`.
             value: unsafe { buf.assume_init() },
             seq: s.seq,
@@ -218,17 +223,13 @@ impl<T: ShmMessage> Subscriber<T> {
                 // SAFETY: `read_raw` returned a sample, so `buf` holds a valid `T`.
                 *out = unsafe { buf.assume_init() };
             }
-            return Ok(read.sample.map(|(s, _)| s));
+            return Ok(read.sample);
         }
         // SAFETY: `out` is process-local (a `&mut T` cannot point into the read-only topic
         // mapping, which is never handed out), and `T` accepts every bit pattern: a torn or
         // stale copy left behind is still a valid `T`.
         let dst = unsafe { &mut *(out as *mut T).cast::<MaybeUninit<T>>() };
-        Ok(self
-            .core
-            .read_raw(Mode::Latest, dst)?
-            .sample
-            .map(|(s, _)| s))
+        Ok(self.core.read_raw(Mode::Latest, dst)?.sample)
     }
 
     /// The newest value if it is newer than the last one this subscriber returned; `Ok(None)`
@@ -337,7 +338,7 @@ impl<T: ShmMessage> Subscriber<T> {
     pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<T>, RecvError> {
         let mut buf = MaybeUninit::<T>::uninit();
         Ok(match self.core.wait_step(wait, &mut buf)? {
-            Step::Ready(s, _) => WaitStep::Ready(Sample {
+            Step::Ready(s) => WaitStep::Ready(Sample {
                 // SAFETY: the step read a value, so it left a valid `T` in `buf`.
                 value: unsafe { buf.assume_init() },
                 seq: s.seq,

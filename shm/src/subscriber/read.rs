@@ -86,18 +86,26 @@ impl Last {
 /// Where a read copies a value.
 ///
 /// # Safety
-/// [`room`](Dst::room) returns a pointer valid for writes of `schema.size()` bytes of
-/// process-local memory, where writing any bytes is sound (a `MaybeUninit`, plain bytes, or a
+/// [`room`](Dst::room) returns a pointer valid for writes of `size` bytes of process-local
+/// memory, where writing any bytes is sound (a `MaybeUninit`, plain bytes, or a
 /// type that accepts every bit pattern).
 pub(crate) unsafe trait Dst {
-    /// Room for one value of `schema`.
-    fn room(&mut self, schema: &TopicSchema) -> *mut u8;
+    /// Room for one value of `size` bytes (the attached file's element size, which is its
+    /// schema's size).
+    fn room(&mut self, size: usize) -> *mut u8;
+
+    /// Whether values of `schema` must be checked (have `bool`s). A typed destination knows
+    /// at compile time, so its reads skip even the question.
+    #[inline]
+    fn needs_validation(&self, schema: &TopicSchema) -> bool {
+        schema.needs_validation()
+    }
 }
 
 // SAFETY: a `Vec<u8>` resized to the value's size is that many writable, process-local bytes.
 unsafe impl Dst for Vec<u8> {
-    fn room(&mut self, schema: &TopicSchema) -> *mut u8 {
-        self.resize(schema.size(), 0);
+    fn room(&mut self, size: usize) -> *mut u8 {
+        self.resize(size, 0);
         self.as_mut_ptr()
     }
 }
@@ -111,10 +119,11 @@ pub(crate) unsafe trait BatchDst: Dst {
     fn commit(&mut self, sample: Sample<()>, schema: &Arc<TopicSchema>);
 }
 
-/// A read's outcome: the sample (if any), the schema its value was read with, and the newest
-/// sequence number it saw in the file (0: none), which a blocking wait sleeps on.
+/// A read's outcome: the sample (if any; its value was read with the schema the core is
+/// attached with, [`Core::schema`]), and the newest sequence number it saw in the file (0:
+/// none), which a blocking wait sleeps on.
 pub(crate) struct Read {
-    pub(crate) sample: Option<(Sample<()>, Arc<TopicSchema>)>,
+    pub(crate) sample: Option<Sample<()>>,
     pub(crate) seen: u64,
 }
 
@@ -133,13 +142,28 @@ struct Attached {
 
 impl Core {
     /// Attaches as needed (reattaching after a by-hand replacement); returns the attached
-    /// segment and schema, `None` if detached, or the mismatch.
+    /// segment and schema (clones: for the batch read), `None` if detached, or the mismatch.
     fn attached(&mut self) -> Result<Option<Attached>, SubscribeError> {
+        if !self.ready()? {
+            return Ok(None);
+        }
+        Ok(match &self.state {
+            Attach::Ready(seg, schema) => Some(Attached {
+                seg: seg.clone(),
+                schema: schema.clone(),
+            }),
+            _ => None,
+        })
+    }
+
+    /// Attaches as needed (reattaching after a by-hand replacement): `true` if `self.state` is
+    /// then `Ready`, `false` if detached, or the mismatch.
+    fn ready(&mut self) -> Result<bool, SubscribeError> {
         let mut reattached = false;
         loop {
             self.attach_if_needed()?;
             let seg = match &self.state {
-                Attach::Detached => return Ok(None),
+                Attach::Detached => return Ok(false),
                 Attach::Mismatch(seg, _) | Attach::Ready(seg, _) => seg,
             };
             // A file removed or replaced by hand gives no sign inside the mapping: compare the
@@ -150,12 +174,9 @@ impl Core {
                 continue;
             }
             return match &self.state {
-                Attach::Ready(seg, schema) => Ok(Some(Attached {
-                    seg: seg.clone(),
-                    schema: schema.clone(),
-                })),
+                Attach::Ready(..) => Ok(true),
                 Attach::Mismatch(_, m) => Err(SubscribeError::SchemaMismatch(m.clone())),
-                Attach::Detached => Ok(None),
+                Attach::Detached => Ok(false),
             };
         }
     }
@@ -167,11 +188,17 @@ impl Core {
         mode: Mode,
         dst: &mut impl Dst,
     ) -> Result<Read, SubscribeError> {
-        let Some(Attached { seg, schema }) = self.attached()? else {
+        // Borrowed, not cloned: a reference count touched on every read costs more than the
+        // read of a small value.
+        if !self.ready()? {
+            return Ok(Read::NOTHING);
+        }
+        let Attach::Ready(seg, schema) = &self.state else {
             return Ok(Read::NOTHING);
         };
-        let found = read_consistent(&seg, &schema, &mut self.cursor, dst, &mut self.retries)
+        let found = read_consistent(seg, schema, &mut self.cursor, dst, &mut self.retries)
             .map_err(|e| e.at(&self.topic, &self.path))?;
+        let lineage = seg.lineage();
         let Some((seq, time_ns)) = found else {
             return Ok(Read::NOTHING);
         };
@@ -181,7 +208,7 @@ impl Core {
                 seen: seq,
             });
         }
-        let (is_new, missed) = self.last.freshness(seq, seg.lineage());
+        let (is_new, missed) = self.last.freshness(seq, lineage);
         if !is_new && mode != Mode::Latest {
             return Ok(Read {
                 sample: None,
@@ -189,10 +216,7 @@ impl Core {
             });
         }
         if is_new && mode != Mode::Peek {
-            self.last = Last {
-                seq,
-                lineage: seg.lineage(),
-            };
+            self.last = Last { seq, lineage };
         }
         let sample = Sample {
             value: (),
@@ -202,7 +226,7 @@ impl Core {
             missed,
         };
         Ok(Read {
-            sample: Some((sample, schema)),
+            sample: Some(sample),
             seen: seq,
         })
     }
@@ -236,7 +260,7 @@ impl Core {
         }
         let mut count = 0;
         for seq in (previous + 1).max(newest.saturating_sub(slots - 1)).max(1)..=newest {
-            let dst = out.room(&schema);
+            let dst = out.room(schema.size());
             // SAFETY: `room` gives `schema.size()` writable process-local bytes (`Dst`'s
             // contract), and `schema` is the attached file's, whose element size it is.
             let time_ns = unsafe { seg.read_exact(seq, dst) };
@@ -328,10 +352,10 @@ fn read_consistent(
     dst: &mut impl Dst,
     retries: &mut u64,
 ) -> Result<Option<(u64, u64)>, ReadFailure> {
-    let room = dst.room(schema);
+    let room = dst.room(seg.layout().elem_size as usize);
     for attempt in 0..MAX_ATTEMPTS {
-        // SAFETY: `room` gives `schema.size()` writable process-local bytes (`Dst`'s contract),
-        // and `schema` is the attached file's, whose element size it is.
+        // SAFETY: `room` gives the segment's element size in writable process-local bytes
+        // (`Dst`'s contract), which is what `read_next` writes.
         match unsafe { seg.read_next(cursor, room) } {
             SlotRead::Empty => return Ok(None),
             SlotRead::Corrupt { publish_seq } => return Err(ReadFailure::Corrupt { publish_seq }),
@@ -344,7 +368,7 @@ fn read_consistent(
                 }
             }
             SlotRead::Done { seq, time_ns } => {
-                if schema.needs_validation() {
+                if dst.needs_validation(schema) {
                     // SAFETY: `read_next` initialised the value's bytes at `room`,
                     // process-local.
                     let bytes = unsafe { std::slice::from_raw_parts(room, schema.size()) };

@@ -1,0 +1,239 @@
+//! `shm-bridge`: carries chosen shm topics from this machine's shared memory to Zenoh, and
+//! remote topics from Zenoh into local shared memory, typed (the schema hash checked on both
+//! sides) and latest-value. Run one on each machine; see `--help`.
+
+mod export;
+mod import;
+mod keys;
+mod wire;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use clap::Parser;
+use zenoh::Wait as _;
+
+use crate::export::{Exporter, Rate};
+use crate::import::{Importer, STOP, stopping};
+use crate::keys::Pattern;
+
+/// The process name of a bridge, as topic headers record it: topics it publishes were imported
+/// and are never exported again.
+pub(crate) const BRIDGE_NAME: &str = "shm-bridge";
+
+/// Carry shm topics between machines over Zenoh, typed and latest-value.
+#[derive(Parser, Debug)]
+#[command(
+    name = "shm-bridge",
+    version,
+    about,
+    after_help = "Two machines: the robot exports its topics, the laptop imports them.\n\n  \
+        robot$  shm-bridge --listen tcp/0.0.0.0:7447 --export 'robot/**'\n  \
+        laptop$ shm-bridge --connect tcp/robot.local:7447 --import 'robot/**'\n\n\
+        On the laptop, `shm echo robot/pose` (or any typed subscriber, Rust or Python) reads the \
+        robot's poses as if they were published there. Both ways at once: give each bridge \
+        --export and --import patterns; a bridge never exports what it imported. Patterns are \
+        globs over topic names: `*` within a level, `**` across levels."
+)]
+struct Args {
+    /// Directory of topic files (default: $SHM_ROOT, else /dev/shm).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Accept Zenoh connections on this endpoint (`tcp/0.0.0.0:7447`); repeatable.
+    #[arg(long, value_name = "ENDPOINT")]
+    listen: Vec<String>,
+    /// Connect to a Zenoh endpoint (another bridge, a router: `tcp/192.168.1.20:7447`);
+    /// repeatable.
+    #[arg(long, value_name = "ENDPOINT")]
+    connect: Vec<String>,
+    /// Carry local topics matching this pattern to Zenoh (as they appear); repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    export: Vec<String>,
+    /// Make remote topics matching this pattern local topics; repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    import: Vec<String>,
+    /// The Zenoh key prefix of the topics (one per robot in a fleet, such as its name).
+    #[arg(long, default_value = "shm", value_name = "NAME")]
+    prefix: String,
+    /// Export matching topics at most this often: `HZ` for all, or `PATTERN=HZ`; repeatable.
+    /// The newest value goes at each opportunity (older ones are dropped, never queued).
+    #[arg(long = "max-rate", value_name = "[PATTERN=]HZ")]
+    max_rate: Vec<String>,
+    /// Zenoh's own settings (JSON5 config file); the flags above are applied on top.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+/// One line on standard error.
+pub(crate) fn log(message: std::fmt::Arguments<'_>) {
+    eprintln!("shm-bridge: {message}");
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("shm-bridge: error: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn patterns(texts: &[String]) -> Result<Vec<Pattern>, String> {
+    texts.iter().map(|t| Pattern::parse(t)).collect()
+}
+
+/// The `--max-rate` limits: `PATTERN=HZ` ones first (the first whose pattern matches a topic
+/// applies to it), then a plain `HZ` for every other topic.
+fn rates(texts: &[String]) -> Result<Vec<Rate>, String> {
+    let mut out: Vec<Rate> = Vec::new();
+    for rate in texts {
+        let (pattern, hz) = match rate.rsplit_once('=') {
+            Some((p, hz)) => (Some(Pattern::parse(p)?), hz),
+            None => (None, rate.as_str()),
+        };
+        let hz: f64 = hz
+            .parse()
+            .ok()
+            .filter(|hz: &f64| hz.is_finite() && *hz > 0.0 && *hz <= 1e6)
+            .ok_or_else(|| {
+                format!("--max-rate {rate}: expects a rate above 0 and at most 1000000 Hz")
+            })?;
+        out.push(Rate { pattern, hz });
+    }
+    out.sort_by_key(|r| r.pattern.is_none());
+    Ok(out)
+}
+
+fn check_prefix(prefix: &str) -> Result<(), String> {
+    let ok = !prefix.is_empty()
+        && prefix.split('/').all(|chunk| {
+            !chunk.is_empty()
+                && !chunk.starts_with('@')
+                && chunk
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "--prefix '{prefix}': use letters, digits, '.', '_', '-' and '/' between non-empty levels"
+        ))
+    }
+}
+
+fn endpoints(list: &[String]) -> String {
+    let quoted: Vec<String> = list.iter().map(|e| format!("{e:?}")).collect();
+    format!("[{}]", quoted.join(","))
+}
+
+fn run(args: Args) -> Result<(), String> {
+    check_prefix(&args.prefix)?;
+    let exports = patterns(&args.export)?;
+    let imports = patterns(&args.import)?;
+    let rates = rates(&args.max_rate)?;
+    if exports.is_empty() && imports.is_empty() {
+        return Err("nothing to carry: give --export and/or --import patterns".to_owned());
+    }
+    let root = args.root.clone().unwrap_or_else(shm::default_root);
+    if !root.is_dir() {
+        return Err(format!(
+            "{} is not a directory (give the topic directory with --root or $SHM_ROOT)",
+            root.display()
+        ));
+    }
+    let mut config = match &args.config {
+        Some(path) => zenoh::Config::from_file(path)
+            .map_err(|e| format!("cannot read the Zenoh config {}: {e}", path.display()))?,
+        None => zenoh::Config::default(),
+    };
+    if !args.listen.is_empty() {
+        config
+            .insert_json5("listen/endpoints", &endpoints(&args.listen))
+            .map_err(|e| format!("--listen: {e}"))?;
+    }
+    if !args.connect.is_empty() {
+        config
+            .insert_json5("connect/endpoints", &endpoints(&args.connect))
+            .map_err(|e| format!("--connect: {e}"))?;
+    }
+    let session = zenoh::open(config)
+        .wait()
+        .map_err(|e| format!("cannot start Zenoh: {e}"))?;
+    let exporter = Exporter::new(session.clone(), &args.prefix, root.clone(), exports, rates)
+        .map_err(|e| format!("cannot export: {e}"))?;
+    let importer = Importer::new(session.clone(), &args.prefix, root.clone(), imports)
+        .map_err(|e| format!("cannot import: {e}"))?;
+    install_signal_handlers();
+    println!(
+        "shm-bridge: ready: root {}, prefix '{}', exporting [{}], importing [{}], zenoh id {}",
+        root.display(),
+        args.prefix,
+        args.export.join(", "),
+        args.import.join(", "),
+        session.zid()
+    );
+    while !stopping() {
+        exporter.scan();
+        for _ in 0..4 {
+            if stopping() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    exporter.stop();
+    importer.stop();
+    let _ = session.close().wait();
+    println!("shm-bridge: stopped");
+    Ok(())
+}
+
+extern "C" fn on_signal(_: libc::c_int) {
+    // Async-signal-safe: one atomic store.
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// SIGINT and SIGTERM stop the bridge cleanly: local publishers of imported topics exit (their
+/// subscribers see them gone), liveliness tokens are withdrawn.
+fn install_signal_handlers() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: a zeroed `sigaction` whose handler is an `extern "C"` function living for the
+        // whole program that only does an atomic store (async-signal-safe); SA_RESETHAND, so a
+        // second signal ends a bridge stuck in its shutdown.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESETHAND;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_apply_to_their_patterns() {
+        let r = rates(&["50".into(), "camera/**=5".into()]).unwrap();
+        assert_eq!(export::rate_of(&r, "camera/front"), Some(5.0));
+        assert_eq!(export::rate_of(&r, "robot/pose"), Some(50.0));
+        assert_eq!(export::rate_of(&rates(&[]).unwrap(), "robot/pose"), None);
+        assert!(rates(&["0".into()]).is_err());
+        assert!(rates(&["x=nan".into()]).is_err());
+    }
+
+    #[test]
+    fn prefixes_are_plain_key_levels() {
+        assert!(check_prefix("shm").is_ok() && check_prefix("fleet/robot-1").is_ok());
+        for bad in ["", "a//b", "@x", "a*", "a b"] {
+            assert!(check_prefix(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! Two bridges on this machine, each on its own topic directory (two "machines"), connected
+//! over loopback TCP, with real publisher and subscriber processes on both sides.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use shm::{Publisher, RecvError};
+use shm_integration::TestPose;
+use shm_integration::process::{Proc, TIMEOUT as T, poll};
+use shm_integration::root::TempRoot;
+
+const BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
+
+/// A Zenoh config for the tests: no multicast scouting (bridges of parallel tests must only
+/// meet the one they are told to connect to).
+fn config() -> PathBuf {
+    let path = std::env::temp_dir().join(format!("shm-bridge-test-{}.json5", std::process::id()));
+    if !path.exists() {
+        std::fs::write(&path, "{ scouting: { multicast: { enabled: false } } }\n").unwrap();
+    }
+    path
+}
+
+/// A free TCP port on loopback (closed again: the bridge binds it right after).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running bridge.
+struct Bridge {
+    proc: Proc,
+}
+
+impl Bridge {
+    fn start(root: &Path, args: &[&str]) -> Bridge {
+        let cfg = config();
+        let mut all = vec![
+            "--root",
+            root.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        let mut proc = Proc::spawn(Path::new(BRIDGE), root, &all);
+        proc.expect_line("shm-bridge: ready", T);
+        Bridge { proc }
+    }
+
+    /// Waits for a line of its log (standard error) containing `text`.
+    fn expect_log(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + T;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.proc.line(left);
+            if line.contains(text) {
+                return line;
+            }
+        }
+    }
+}
+
+/// Two connected bridges: `a` listens, `b` connects; each with its own patterns and prefix.
+fn pair(
+    a: &TempRoot,
+    a_args: &[&str],
+    b: &TempRoot,
+    b_args: &[&str],
+    prefix: &str,
+) -> (Bridge, Bridge, String) {
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let mut a_all = vec!["--listen", &endpoint, "--prefix", prefix];
+    a_all.extend_from_slice(a_args);
+    let bridge_a = Bridge::start(a.path(), &a_all);
+    let mut b_all = vec!["--connect", &endpoint, "--prefix", prefix];
+    b_all.extend_from_slice(b_args);
+    let bridge_b = Bridge::start(b.path(), &b_all);
+    (bridge_a, bridge_b, endpoint)
+}
+
+/// A prefix of its own per test, so that nothing crosses between tests.
+fn prefix(test: &str) -> String {
+    format!("test{}-{test}", std::process::id())
+}
+
+/// Publishes `TestPose::nth(n)` for n = 1, 2, ... every 10 ms until `done` says so (the
+/// bridges connect asynchronously: the first values may precede the connection).
+fn publish_until(p: &mut Publisher<TestPose>, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + T;
+    let mut n = p.next_seq();
+    while !done() {
+        assert!(Instant::now() < deadline, "nothing arrived within {T:?}");
+        p.publish(&TestPose::nth(n));
+        n += 1;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_struct_topic_crosses_to_a_typed_subscriber_of_the_other_machine() {
+    let (a, b) = (TempRoot::new("bridge-a"), TempRoot::new("bridge-b"));
+    let p = prefix("struct");
+    let (_ba, mut bb, _) = pair(
+        &a,
+        &["--export", "robot/**"],
+        &b,
+        &["--import", "robot/**"],
+        &p,
+    );
+    let mut publisher = a.publisher::<TestPose>("robot/pose");
+    let mut sub = b.subscriber::<TestPose>("robot/pose");
+    let mut got = None;
+    publish_until(&mut publisher, || {
+        got = sub.try_recv().unwrap();
+        got.is_some()
+    });
+    bb.expect_log("importing 'robot/pose' (TestPose)");
+    // Values arrive whole and in order, checked against the counter each carries.
+    let mut last = got.unwrap().value.counter;
+    for _ in 0..20 {
+        let n = publisher.next_seq();
+        publisher.publish(&TestPose::nth(n));
+        let s = sub.recv_timeout(T).unwrap();
+        assert_eq!(s.value, TestPose::nth(s.value.counter));
+        assert!(s.value.counter > last && s.value.counter <= n);
+        last = s.value.counter;
+    }
+    // Only what the patterns say crosses.
+    let mut other = a.publisher::<u64>("elsewhere/x");
+    other.publish(&1);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!b.topic_file("elsewhere/x").exists());
+}
+
+#[test]
+fn a_topic_created_after_the_bridges_started_is_carried_and_its_death_crosses() {
+    let (a, b) = (
+        TempRoot::new("bridge-late-a"),
+        TempRoot::new("bridge-late-b"),
+    );
+    let p = prefix("late");
+    let (_ba, _bb, _) = pair(&a, &["--export", "**"], &b, &["--import", "**"], &p);
+    std::thread::sleep(Duration::from_millis(300));
+    // A publisher in another process, started after the bridges.
+    let mut helper = a.helper(&["publish", "pose", "late/pose", "0", "20000"]);
+    helper.expect_line("READY", T);
+    let mut sub = b.subscriber::<TestPose>("late/pose");
+    sub.recv_timeout(T).unwrap();
+    assert!(
+        sub.publisher_alive().unwrap(),
+        "the bridge publishes it here"
+    );
+    // Killing the publisher on A ends a wait on B with "publisher gone", as for a local one.
+    let started = Instant::now();
+    helper.kill9();
+    let ended = loop {
+        match sub.recv_timeout(T) {
+            Ok(_) => continue, // values published before the kill
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(ended, RecvError::PublisherGone { .. }), "{ended}");
+    assert!(started.elapsed() < T);
+    assert!(!sub.publisher_alive().unwrap());
+    // The last value stays readable.
+    assert!(sub.latest().unwrap().is_some());
+}
+
+#[test]
+fn a_remote_topic_of_another_type_is_refused_and_nothing_is_overwritten() {
+    let (a, b) = (
+        TempRoot::new("bridge-mismatch-a"),
+        TempRoot::new("bridge-mismatch-b"),
+    );
+    // B already has `robot/pose`, of another type, its publisher gone.
+    b.publisher::<shm_integration::v2::TestPose>("robot/pose")
+        .publish(&shm_integration::v2::TestPose {
+            x: 1.0,
+            y: 2.0,
+            heading_deg: 3.0,
+            _pad: 0,
+            counter: 7,
+        });
+    let file = b.topic_file("robot/pose");
+    let before = std::fs::read(&file).unwrap();
+    let p = prefix("mismatch");
+    let (_ba, mut bb, _) = pair(&a, &["--export", "**"], &b, &["--import", "**"], &p);
+    let mut publisher = a.publisher::<TestPose>("robot/pose");
+    let deadline = Instant::now() + T;
+    let line = loop {
+        publisher.publish(&TestPose::nth(1));
+        if let Some(line) = bb
+            .proc
+            .try_expect_line("stderr: shm-bridge: refused", Duration::from_millis(50))
+        {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "no refusal logged");
+    };
+    assert!(line.contains("refused to import 'robot/pose'"), "{line}");
+    assert!(
+        line.contains("carries `TestPose` (schema hash 0x"),
+        "{line}"
+    );
+    assert!(line.contains("nothing was overwritten"), "{line}");
+    publisher.publish(&TestPose::nth(2));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "the local topic is untouched"
+    );
+}
+
+#[test]
+fn bridges_exporting_and_importing_everything_never_ping_pong() {
+    let (a, b) = (
+        TempRoot::new("bridge-loop-a"),
+        TempRoot::new("bridge-loop-b"),
+    );
+    let p = prefix("loop");
+    let both = ["--export", "**", "--import", "**"];
+    let (_ba, _bb, _) = pair(&a, &both, &b, &both, &p);
+    let mut on_a = a.publisher::<u64>("from/a");
+    let mut on_b = b.publisher::<u64>("from/b");
+    let mut a_reads_b = a.subscriber::<u64>("from/b");
+    let mut b_reads_a = b.subscriber::<u64>("from/a");
+    let deadline = Instant::now() + T;
+    while a_reads_b.latest().unwrap().is_none() || b_reads_a.latest().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the topics did not cross");
+        on_a.publish(&1);
+        on_b.publish(&1);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Quiet now: nothing is published, so nothing may be written anywhere (an echo between the
+    // bridges would keep publishing).
+    std::thread::sleep(Duration::from_millis(300));
+    let seqs = |r: &TempRoot| -> Vec<u64> {
+        ["from/a", "from/b"]
+            .iter()
+            .map(|t| shm::inspect::inspect(Some(r.path()), t).unwrap().last_seq)
+            .collect()
+    };
+    let (sa, sb) = (seqs(&a), seqs(&b));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        (seqs(&a), seqs(&b)),
+        (sa, sb),
+        "a value went round between the bridges"
+    );
+    // Each side's own topic was written only by its own publisher.
+    assert_eq!(on_a.next_seq() - 1, seqs(&a)[0]);
+    assert_eq!(on_b.next_seq() - 1, seqs(&b)[1]);
+}
+
+#[test]
+fn a_killed_bridge_restarted_resumes_without_cleanup() {
+    let (a, b) = (
+        TempRoot::new("bridge-restart-a"),
+        TempRoot::new("bridge-restart-b"),
+    );
+    let p = prefix("restart");
+    let (_ba, bb, endpoint) = pair(&a, &["--export", "**"], &b, &["--import", "**"], &p);
+    let mut publisher = a.publisher::<TestPose>("robot/pose");
+    let mut sub = b.subscriber::<TestPose>("robot/pose");
+    publish_until(&mut publisher, || sub.try_recv().unwrap().is_some());
+    // SIGKILL: no clean shutdown. Its local publisher of the topic dies with it.
+    let mut bb = bb;
+    bb.proc.kill9();
+    poll(T, "the killed bridge's publisher to be gone", || {
+        (!sub.publisher_alive().unwrap()).then_some(())
+    });
+    // The same command again: it takes the topic file over (same type) and carries on.
+    let args = [
+        "--connect",
+        endpoint.as_str(),
+        "--prefix",
+        p.as_str(),
+        "--import",
+        "**",
+    ];
+    let _again = Bridge::start(b.path(), &args);
+    let mut resumed = None;
+    publish_until(&mut publisher, || {
+        resumed = sub.try_recv().unwrap();
+        resumed.is_some()
+    });
+    assert!(sub.publisher_alive().unwrap());
+    let value = resumed.unwrap().value;
+    assert_eq!(value, TestPose::nth(value.counter));
+}
+
+#[test]
+fn a_late_importer_gets_the_current_value_and_max_rate_thins_a_topic() {
+    let (a, b) = (
+        TempRoot::new("bridge-rate-a"),
+        TempRoot::new("bridge-rate-b"),
+    );
+    let p = prefix("rate");
+    // A value published before any bridge runs, never again: a bridge that comes later still
+    // gets it (latest-value).
+    a.publisher::<u64>("config/mode").publish(&42);
+    let mut fast = a.publisher::<u64>("fast/tick");
+    let (_ba, _bb, _) = pair(
+        &a,
+        &["--export", "**", "--max-rate", "fast/**=20"],
+        &b,
+        &["--import", "**"],
+        &p,
+    );
+    let mut mode = b.subscriber::<u64>("config/mode");
+    let v = mode.recv_timeout(T).unwrap();
+    assert_eq!(v.value, 42);
+    // 1 kHz published, at most 20 Hz carried.
+    let mut tick = b.subscriber::<u64>("fast/tick");
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < Duration::from_secs(2) {
+        n += 1;
+        fast.publish(&n);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // Values written here by the bridge (its sequence numbers count them).
+    let local = tick.latest().unwrap().map_or(0, |s| s.seq);
+    assert!(
+        local <= 2 * 20 + 2,
+        "{local} values carried in 2 s at most 20 Hz"
+    );
+    assert!(local >= 5, "only {local} values carried in 2 s");
+    assert!(n > 500, "the publisher ran at {n} values in 2 s");
+}
+
+#[test]
+fn bad_arguments_are_refused_with_a_clear_error() {
+    let root = TempRoot::new("bridge-args");
+    for (args, want) in [
+        (&["--export", ""][..], "an empty pattern matches nothing"),
+        (&["--export", "a**"], "`**` must be a whole chunk"),
+        (&["--export", "**", "--prefix", "a//b"], "--prefix 'a//b'"),
+        (&["--export", "**", "--max-rate", "0"], "--max-rate 0"),
+        (&[], "nothing to carry"),
+    ] {
+        let mut all = vec!["--root", root.path().to_str().unwrap()];
+        all.extend_from_slice(args);
+        let mut proc = Proc::spawn(Path::new(BRIDGE), root.path(), &all);
+        let out = proc.rest(T).join("\n");
+        assert_eq!(proc.wait(T).code(), Some(1), "{args:?}");
+        assert!(out.contains(want), "{args:?}: {out}");
+    }
+    let missing = root.path().join("nope");
+    let mut proc = Proc::spawn(
+        Path::new(BRIDGE),
+        root.path(),
+        &["--root", missing.to_str().unwrap(), "--export", "**"],
+    );
+    assert!(proc.rest(T).join("\n").contains("is not a directory"));
+}

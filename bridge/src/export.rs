@@ -1,10 +1,15 @@
 //! Local topics → Zenoh: every local topic matching an `--export` pattern (looked for again
 //! every 200 ms, so topics created later are carried too), read by an untyped subscriber on a
 //! thread of its own and put under `<prefix>/<topic>`, with its schema available to any bridge
-//! that asks (`<prefix>/@schema/<topic>`) and a liveliness token (`<prefix>/@alive/<topic>`)
-//! while its publisher is alive.
+//! that asks (`<prefix>/@schema/<topic>`) and a liveliness token
+//! (`<prefix>/@alive/<zenoh id>/<topic>`) while its publisher is alive.
+//!
+//! A topic is exported from the file of a local publisher, never from one this bridge (or
+//! another bridge) publishes: an export stops when its file is removed, or when its publisher
+//! is gone and an importing bridge takes the file over (the importer asks, see
+//! [`release`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,10 +25,13 @@ use zenoh::qos::CongestionControl;
 
 use crate::keys::{Pattern, topic_key};
 use crate::wire::Header;
-use crate::{BRIDGE_NAME, log};
+use crate::{bridge_name, log};
 
 /// How long an exporting thread waits for a value before it looks at its publisher again.
 const STEP: Duration = Duration::from_millis(100);
+/// How long a topic whose export failed waits before it is tried again (unless its file
+/// changes meanwhile).
+const RETRY: Duration = Duration::from_secs(5);
 
 /// A `--max-rate`: for the topics of `pattern` (every topic if `None`), at most `hz` values per
 /// second.
@@ -45,11 +53,54 @@ pub(crate) fn rate_of(rates: &[Rate], topic: &str) -> Option<f64> {
 /// The last value an export sent, for bridges that ask (one that connects later, or restarts).
 type Last = Arc<Mutex<Option<(Vec<u8>, Header)>>>;
 
-struct Exported {
+pub(crate) struct Exported {
     schema: Arc<TopicSchema>,
+    /// When its file was created (a file replaced by another of the same type is a new one).
+    created: u64,
+    /// Why it failed, once it did.
+    error: Arc<Mutex<Option<String>>>,
     last: Last,
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
+}
+
+/// The topics a bridge exports, shared with its importer (one lock: an importer taking a file
+/// over and a scan starting an export of it never interleave).
+pub(crate) type Exports = Arc<Mutex<HashMap<String, Exported>>>;
+
+/// Stops exporting `topic` (an importer takes its file over): the job's thread ends by itself
+/// within a step, and exports nothing after this (it checks before each value it sends). Call
+/// with the lock held across the takeover.
+pub(crate) fn release(exports: &mut HashMap<String, Exported>, topic: &str) -> bool {
+    match exports.remove(topic) {
+        Some(e) => {
+            e.stop.store(true, Ordering::SeqCst);
+            true
+        }
+        None => false,
+    }
+}
+
+/// An export that failed.
+struct Failed {
+    hash: u64,
+    created: u64,
+    retry: Instant,
+    error: Arc<Mutex<Option<String>>>,
+}
+
+/// A random identity for an export (nothing to do with security: two exports of one topic
+/// must differ).
+fn export_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
 }
 
 /// The exporting side of a bridge.
@@ -59,7 +110,11 @@ pub(crate) struct Exporter {
     root: PathBuf,
     patterns: Vec<Pattern>,
     rates: Vec<Rate>,
-    topics: Arc<Mutex<HashMap<String, Exported>>>,
+    topics: Exports,
+    /// Topics whose export failed: the file (schema hash, creation time), when to try again,
+    /// and why it failed.
+    failed: HashMap<String, Failed>,
+    alive_prefix: String,
     _schemas: Option<zenoh::query::Queryable<()>>,
     _values: Option<zenoh::query::Queryable<()>>,
 }
@@ -72,7 +127,7 @@ impl Exporter {
         patterns: Vec<Pattern>,
         rates: Vec<Rate>,
     ) -> zenoh::Result<Exporter> {
-        let topics: Arc<Mutex<HashMap<String, Exported>>> = Arc::default();
+        let topics: Exports = Arc::default();
         let values = if patterns.is_empty() {
             None
         } else {
@@ -133,6 +188,7 @@ impl Exporter {
                     .wait()?,
             )
         };
+        let alive_prefix = format!("{prefix}/@alive/{}", session.zid());
         Ok(Exporter {
             session,
             prefix: prefix.to_owned(),
@@ -140,17 +196,28 @@ impl Exporter {
             patterns,
             rates,
             topics,
+            failed: HashMap::new(),
+            alive_prefix,
             _schemas: schemas,
             _values: values,
         })
     }
 
+    /// The exported topics, for the importer of the same bridge.
+    pub(crate) fn exports(&self) -> Exports {
+        Arc::clone(&self.topics)
+    }
+
     /// Looks at the root once: starts exporting new matching topics, restarts those whose type
-    /// changed, and reaps threads that ended.
-    pub(crate) fn scan(&self) {
+    /// changed, stops those whose file is gone or now published by a bridge, and retries those
+    /// that failed (after [`RETRY`], or at once if their file changed).
+    pub(crate) fn scan(&mut self) {
         if self.patterns.is_empty() {
             return;
         }
+        // Listed under the lock: an importer cannot take a file over between the listing and
+        // the start of its export.
+        let mut topics = lock(&self.topics);
         let entries = match inspect::list(Some(&self.root)) {
             Ok(entries) => entries,
             Err(e) => {
@@ -158,64 +225,130 @@ impl Exporter {
                 return;
             }
         };
-        let mut topics = lock(&self.topics);
-        topics.retain(|_, e| !e.thread.is_finished());
+        let now = Instant::now();
+        // A job that ended by itself failed (it logged why); its file is tried again later.
+        let failed: Vec<String> = topics
+            .iter()
+            .filter(|(_, e)| e.thread.is_finished())
+            .map(|(topic, _)| topic.clone())
+            .collect();
+        for topic in failed {
+            if let Some(e) = topics.remove(&topic) {
+                self.failed.insert(
+                    topic,
+                    Failed {
+                        hash: e.schema.hash(),
+                        created: e.created,
+                        retry: now + RETRY,
+                        error: e.error,
+                    },
+                );
+            }
+        }
+        // SAFETY: `geteuid` has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let mut listed = HashSet::new();
+        let mut bridged = HashSet::new();
         for entry in entries {
             let Entry::Topic(info) = entry else {
                 continue;
             };
-            // What a bridge imported is never exported again (no loops between bridges, even
-            // after a restart: the file still names the bridge as its publisher).
-            if info.publisher.process_name == BRIDGE_NAME {
-                continue;
-            }
             if !self.patterns.iter().any(|p| p.matches(&info.topic)) {
                 continue;
             }
+            // What a bridge imported is never exported again (no loops between bridges, even
+            // after a restart: the file still names the bridge as its publisher). Another
+            // user's topic could not be read (subscribers trust their own user's files).
+            if info.publisher.process_name == bridge_name() {
+                bridged.insert(info.topic.clone());
+                continue;
+            }
+            if info.owner.uid.0 != me {
+                continue;
+            }
+            listed.insert(info.topic.clone());
             if let Some(e) = topics.get(&info.topic) {
-                if e.schema.hash() == info.schema.hash() {
+                // The same file: carry on. Another type, or the file recreated (its sequence
+                // numbers start again): a new export.
+                if e.schema.hash() == info.schema.hash() && e.created == info.created_unix_ns {
                     continue;
                 }
-                e.stop.store(true, Ordering::Relaxed);
+                e.stop.store(true, Ordering::SeqCst);
             }
+            // A file whose export failed is tried again after a while (quietly if it fails
+            // the same way); a new file at once.
+            let mut error = Arc::default();
+            if let Some(f) = self.failed.remove(&info.topic)
+                && f.hash == info.schema.hash()
+                && f.created == info.created_unix_ns
+            {
+                if now < f.retry {
+                    self.failed.insert(info.topic.clone(), f);
+                    continue;
+                }
+                error = f.error;
+            }
+            let retrying = lock(&error).is_some();
             let stop = Arc::new(AtomicBool::new(false));
             let last: Last = Arc::default();
             let job = Job {
                 last: Arc::clone(&last),
                 session: self.session.clone(),
                 key: format!("{}/{}", self.prefix, topic_key(&info.topic)),
-                alive_key: format!("{}/@alive/{}", self.prefix, topic_key(&info.topic)),
+                alive_key: format!("{}/{}", self.alive_prefix, topic_key(&info.topic)),
                 topic: info.topic.clone(),
                 root: self.root.clone(),
                 schema: info.schema.clone(),
                 period: rate_of(&self.rates, &info.topic)
                     .map(|hz| Duration::from_secs_f64(1.0 / hz)),
                 stop: Arc::clone(&stop),
+                export: export_id(),
+                error: Arc::clone(&error),
             };
-            log(format_args!(
-                "exporting '{}' ({}) as {}",
-                info.topic,
-                info.schema.type_name(),
-                job.key
-            ));
+            if !retrying {
+                log(format_args!(
+                    "exporting '{}' ({}) as {}",
+                    info.topic,
+                    info.schema.type_name(),
+                    job.key
+                ));
+            }
             let thread = std::thread::spawn(move || job.run());
             topics.insert(
                 info.topic.clone(),
                 Exported {
                     schema: info.schema.clone(),
+                    created: info.created_unix_ns,
                     last,
                     stop,
                     thread,
+                    error,
                 },
             );
         }
+        // Files removed (or taken over by a bridge): their exports end, and their last values
+        // are no longer offered.
+        topics.retain(|topic, e| {
+            let keep = listed.contains(topic);
+            if !keep {
+                e.stop.store(true, Ordering::SeqCst);
+                let why = if bridged.contains(topic) {
+                    "a bridge publishes it now"
+                } else {
+                    "its file is gone"
+                };
+                log(format_args!("stopped exporting '{topic}': {why}"));
+            }
+            keep
+        });
+        self.failed.retain(|topic, _| listed.contains(topic));
     }
 
     /// Stops every exporting thread (their liveliness tokens go with them).
     pub(crate) fn stop(&self) {
         let topics = std::mem::take(&mut *lock(&self.topics));
         for e in topics.values() {
-            e.stop.store(true, Ordering::Relaxed);
+            e.stop.store(true, Ordering::SeqCst);
         }
         for (_, e) in topics {
             let _ = e.thread.join();
@@ -238,12 +371,21 @@ struct Job {
     schema: Arc<TopicSchema>,
     period: Option<Duration>,
     stop: Arc<AtomicBool>,
+    /// This export's identity in each value's header.
+    export: u64,
+    /// Why the previous export of the same file failed (the same reason is not logged again),
+    /// and where this one's goes.
+    error: Arc<Mutex<Option<String>>>,
 }
 
 impl Job {
     fn run(self) {
         if let Err(e) = self.export() {
-            log(format_args!("stopped exporting '{}': {e}", self.topic));
+            let mut error = lock(&self.error);
+            if error.as_ref() != Some(&e) {
+                log(format_args!("stopped exporting '{}': {e}", self.topic));
+            }
+            *error = Some(e);
         }
     }
 
@@ -267,7 +409,7 @@ impl Job {
         let mut last_sent: Option<Instant> = None;
         let mut next_check = Instant::now();
         let mut pending: Option<RawSample> = sub.latest().map_err(|e| e.to_string())?;
-        while !self.stop.load(Ordering::Relaxed) {
+        while !self.stop.load(Ordering::SeqCst) {
             // The publisher's liveness crosses the bridge as a liveliness token (looked at every
             // `STEP`, and whenever a wait ended without a value: a publisher that exits cleanly
             // ends it at once).
@@ -306,11 +448,17 @@ impl Job {
                     }
                     continue;
                 }
+                // Released to an importer meanwhile: what the file holds now came from
+                // elsewhere (SeqCst: the importer set the flag before it took the file over).
+                if self.stop.load(Ordering::SeqCst) {
+                    break;
+                }
                 let header = Header {
                     hash: sample.schema.hash(),
                     seq: sample.seq,
                     published_ns: sample.published.as_nanos(),
                     missed: sample.missed,
+                    export: self.export,
                 };
                 *lock(&self.last) = Some((sample.bytes.clone(), header));
                 publisher

@@ -117,7 +117,10 @@ impl Pattern {
                 encode_chunk(chunk, &mut out);
             }
         }
-        out
+        // Zenoh takes only canonical expressions (`a/**/**` is `a/**`, `**/*` is `*/**`).
+        zenoh::key_expr::KeyExpr::autocanonize(out.clone())
+            .map(|k| k.to_string())
+            .unwrap_or(out)
     }
 }
 
@@ -182,5 +185,8 @@ mod tests {
         assert_eq!(p("robot/*").key_expr(), "robot/*");
         assert_eq!(p("cam*/x y").key_expr(), "cam$*/x%20y");
         assert_eq!(p("a/**").key_expr(), "a/**");
+        assert_eq!(p("a/**/**").key_expr(), "a/**");
+        assert_eq!(p("**/*").key_expr(), "*/**");
+        assert_eq!(p("a/*x*").key_expr(), "a/$*x$*");
     }
 }

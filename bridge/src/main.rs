@@ -19,9 +19,19 @@ use crate::export::{Exporter, Rate};
 use crate::import::{Importer, STOP, stopping};
 use crate::keys::Pattern;
 
-/// The process name of a bridge, as topic headers record it: topics it publishes were imported
-/// and are never exported again.
-pub(crate) const BRIDGE_NAME: &str = "shm-bridge";
+/// The process name of this bridge (`/proc/self/comm`, as topic headers record it; usually
+/// `shm-bridge`): topics a process of this name publishes were imported by a bridge and are
+/// never exported again.
+pub(crate) fn bridge_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/comm")
+            .ok()
+            .map(|comm| comm.trim_end_matches('\n').to_owned())
+            .filter(|comm| !comm.is_empty())
+            .unwrap_or_else(|| "shm-bridge".to_owned())
+    })
+}
 
 /// Carry shm topics between machines over Zenoh, typed and latest-value.
 #[derive(Parser, Debug)]
@@ -164,10 +174,16 @@ fn run(args: Args) -> Result<(), String> {
     let session = zenoh::open(config)
         .wait()
         .map_err(|e| format!("cannot start Zenoh: {e}"))?;
-    let exporter = Exporter::new(session.clone(), &args.prefix, root.clone(), exports, rates)
+    let mut exporter = Exporter::new(session.clone(), &args.prefix, root.clone(), exports, rates)
         .map_err(|e| format!("cannot export: {e}"))?;
-    let importer = Importer::new(session.clone(), &args.prefix, root.clone(), imports)
-        .map_err(|e| format!("cannot import: {e}"))?;
+    let importer = Importer::new(
+        session.clone(),
+        &args.prefix,
+        root.clone(),
+        imports,
+        exporter.exports(),
+    )
+    .map_err(|e| format!("cannot import: {e}"))?;
     install_signal_handlers();
     println!(
         "shm-bridge: ready: root {}, prefix '{}', exporting [{}], importing [{}], zenoh id {}",

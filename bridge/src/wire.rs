@@ -1,11 +1,11 @@
-//! What travels with each value: a small header in the Zenoh attachment (the payload is the
-//! value's bytes, native byte order: bridges of one fleet share an architecture, and a header
-//! from another byte order is refused).
+//! What travels with each value: a small header in the Zenoh attachment (little-endian), and
+//! the value's bytes as the payload, in the layout of the topic file: little-endian too, as
+//! `shm` builds only for little-endian targets (x86-64, aarch64).
 
-/// `SHMB` + format version 1.
-const MAGIC: [u8; 8] = *b"SHMB\x01\0\0\0";
+/// `SHMB` + format version 2.
+const MAGIC: [u8; 8] = *b"SHMB\x02\0\0\0";
 /// Bytes of a header.
-pub(crate) const LEN: usize = 40;
+pub(crate) const LEN: usize = 48;
 
 /// The sample data of a value sent over Zenoh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,15 +18,24 @@ pub(crate) struct Header {
     pub(crate) published_ns: u64,
     /// Values published there before it that the exporting bridge never read.
     pub(crate) missed: u64,
+    /// Which export it comes from (random per export: a bridge restarted, a file recreated, a
+    /// machine rebooted start a new one). Sequence numbers are ordered within one export.
+    pub(crate) export: u64,
 }
 
 impl Header {
     pub(crate) fn encode(&self) -> [u8; LEN] {
         let mut out = [0u8; LEN];
         out[..8].copy_from_slice(&MAGIC);
-        for (i, word) in [self.hash, self.seq, self.published_ns, self.missed]
-            .into_iter()
-            .enumerate()
+        for (i, word) in [
+            self.hash,
+            self.seq,
+            self.published_ns,
+            self.missed,
+            self.export,
+        ]
+        .into_iter()
+        .enumerate()
         {
             out[8 + i * 8..16 + i * 8].copy_from_slice(&word.to_le_bytes());
         }
@@ -47,6 +56,7 @@ impl Header {
             seq: word(1),
             published_ns: word(2),
             missed: word(3),
+            export: word(4),
         })
     }
 }
@@ -62,11 +72,12 @@ mod tests {
             seq: 7,
             published_ns: 123,
             missed: 2,
+            export: 0x1234_5678_9abc_def0,
         };
         assert_eq!(Header::decode(&h.encode()), Some(h));
-        assert_eq!(Header::decode(&h.encode()[..39]), None);
+        assert_eq!(Header::decode(&h.encode()[..LEN - 1]), None);
         let mut other = h.encode();
-        other[4] = 2;
+        other[4] = 1;
         assert_eq!(Header::decode(&other), None, "another format version");
     }
 }

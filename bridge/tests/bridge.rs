@@ -9,20 +9,20 @@ use shm::{Publisher, RecvError};
 use shm_integration::TestPose;
 use shm_integration::process::{Proc, TIMEOUT as T, poll};
 use shm_integration::root::TempRoot;
+use shm_integration::v2::TestPose as V2Pose;
 
 const BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
 
-/// A Zenoh config for the tests: no multicast scouting (bridges of parallel tests must only
-/// meet the one they are told to connect to).
-fn config() -> PathBuf {
-    let path = std::env::temp_dir().join(format!("shm-bridge-test-{}.json5", std::process::id()));
-    if !path.exists() {
-        std::fs::write(&path, "{ scouting: { multicast: { enabled: false } } }\n").unwrap();
-    }
+/// A Zenoh config for the tests, in the test's own directory (removed with it): no multicast
+/// scouting (bridges of parallel tests must only meet the one they are told to connect to).
+fn config(root: &Path) -> PathBuf {
+    let path = root.join("zenoh.json5");
+    std::fs::write(&path, "{ scouting: { multicast: { enabled: false } } }\n").unwrap();
     path
 }
 
-/// A free TCP port on loopback (closed again: the bridge binds it right after).
+/// A TCP port on loopback free a moment ago (closed again: another process may take it before
+/// the bridge binds it; [`pair`] then tries another).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -38,7 +38,12 @@ struct Bridge {
 
 impl Bridge {
     fn start(root: &Path, args: &[&str]) -> Bridge {
-        let cfg = config();
+        Bridge::try_start(root, args).expect("the bridge did not start")
+    }
+
+    /// A bridge, once ready; `None` if it exited first.
+    fn try_start(root: &Path, args: &[&str]) -> Option<Bridge> {
+        let cfg = config(root);
         let mut all = vec![
             "--root",
             root.to_str().unwrap(),
@@ -47,18 +52,26 @@ impl Bridge {
         ];
         all.extend_from_slice(args);
         let mut proc = Proc::spawn(Path::new(BRIDGE), root, &all);
-        proc.expect_line("shm-bridge: ready", T);
-        Bridge { proc }
+        proc.try_expect_line("shm-bridge: ready", T)?;
+        Some(Bridge { proc })
     }
 
     /// Waits for a line of its log (standard error) containing `text`.
     fn expect_log(&mut self, text: &str) -> String {
+        self.log_until(text).pop().unwrap()
+    }
+
+    /// Its lines up to the first containing `text` (the last one returned).
+    fn log_until(&mut self, text: &str) -> Vec<String> {
         let deadline = Instant::now() + T;
+        let mut lines = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = self.proc.line(left);
-            if line.contains(text) {
-                return line;
+            let found = line.contains(text);
+            lines.push(line);
+            if found {
+                return lines;
             }
         }
     }
@@ -72,10 +85,14 @@ fn pair(
     b_args: &[&str],
     prefix: &str,
 ) -> (Bridge, Bridge, String) {
-    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
-    let mut a_all = vec!["--listen", &endpoint, "--prefix", prefix];
-    a_all.extend_from_slice(a_args);
-    let bridge_a = Bridge::start(a.path(), &a_all);
+    let (bridge_a, endpoint) = (0..5)
+        .find_map(|_| {
+            let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+            let mut a_all = vec!["--listen", &endpoint, "--prefix", prefix];
+            a_all.extend_from_slice(a_args);
+            Some((Bridge::try_start(a.path(), &a_all)?, endpoint.clone()))
+        })
+        .expect("no bridge could listen on a free port, 5 tries");
     let mut b_all = vec!["--connect", &endpoint, "--prefix", prefix];
     b_all.extend_from_slice(b_args);
     let bridge_b = Bridge::start(b.path(), &b_all);
@@ -85,6 +102,17 @@ fn pair(
 /// A prefix of its own per test, so that nothing crosses between tests.
 fn prefix(test: &str) -> String {
     format!("test{}-{test}", std::process::id())
+}
+
+/// Value number `n` of the other `TestPose`.
+fn v2_nth(n: u64) -> V2Pose {
+    V2Pose {
+        x: n as f64,
+        y: -(n as f64),
+        heading_deg: 1.5,
+        _pad: 0,
+        counter: n,
+    }
 }
 
 /// Publishes `TestPose::nth(n)` for n = 1, 2, ... every 10 ms until `done` says so (the
@@ -217,6 +245,95 @@ fn a_remote_topic_of_another_type_is_refused_and_nothing_is_overwritten() {
 }
 
 #[test]
+fn a_topic_the_bridge_imported_then_retyped_locally_is_not_overwritten_when_the_remote_returns() {
+    let (a, b) = (
+        TempRoot::new("bridge-return-a"),
+        TempRoot::new("bridge-return-b"),
+    );
+    let p = prefix("return");
+    let (_ba, mut bb, _) = pair(&a, &["--export", "**"], &b, &["--import", "**"], &p);
+    {
+        let mut remote = a.publisher::<TestPose>("robot/pose");
+        let mut sub = b.subscriber::<TestPose>("robot/pose");
+        publish_until(&mut remote, || sub.try_recv().unwrap().is_some());
+    }
+    bb.expect_log("the remote publisher of 'robot/pose' is gone");
+    // Meanwhile on B, a local program makes `robot/pose` another type, and exits (the bridge
+    // may still be writing a last value that was on its way: then the file is busy a moment).
+    let mut local = poll(T, "the local publisher to be created", || {
+        b.try_publisher::<V2Pose>("robot/pose").ok()
+    });
+    local.publish(&v2_nth(7));
+    drop(local);
+    let file = b.topic_file("robot/pose");
+    let before = std::fs::read(&file).unwrap();
+    // The remote publisher returns: B refuses, naming both types, and leaves the file alone.
+    let mut remote = a.publisher::<TestPose>("robot/pose");
+    let deadline = Instant::now() + T;
+    let line = loop {
+        remote.publish(&TestPose::nth(remote.next_seq()));
+        if let Some(line) = bb
+            .proc
+            .try_expect_line("stderr: shm-bridge: refused", Duration::from_millis(50))
+            && line.contains("carries `TestPose` (schema hash 0x")
+        {
+            break line;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no refusal naming the types logged"
+        );
+    };
+    assert!(line.contains("nothing was overwritten"), "{line}");
+    for _ in 0..20 {
+        remote.publish(&TestPose::nth(remote.next_seq()));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "the local topic is untouched"
+    );
+    let mut local = b.subscriber::<V2Pose>("robot/pose");
+    assert_eq!(local.latest().unwrap().unwrap().value, v2_nth(7));
+}
+
+#[test]
+fn a_removed_topic_stops_its_export_and_a_remote_type_change_replaces_the_import() {
+    let (a, b) = (
+        TempRoot::new("bridge-retype-a"),
+        TempRoot::new("bridge-retype-b"),
+    );
+    let p = prefix("retype");
+    let (mut ba, mut bb, _) = pair(&a, &["--export", "**"], &b, &["--import", "**"], &p);
+    {
+        let mut v1 = a.publisher::<TestPose>("robot/pose");
+        let mut sub = b.subscriber::<TestPose>("robot/pose");
+        publish_until(&mut v1, || sub.try_recv().unwrap().is_some());
+    }
+    bb.expect_log("the remote publisher of 'robot/pose' is gone");
+    // The file removed on A: its export ends (and its last value is no longer offered).
+    std::fs::remove_file(a.topic_file("robot/pose")).unwrap();
+    ba.expect_log("stopped exporting 'robot/pose': its file is gone");
+    // Recreated on A with another type: B's bridge replaces the topic it imported itself.
+    let mut v2 = a.publisher::<V2Pose>("robot/pose");
+    let deadline = Instant::now() + T;
+    let got = loop {
+        v2.publish(&v2_nth(v2.next_seq()));
+        if let Ok(mut sub) = b.try_subscriber::<V2Pose>("robot/pose")
+            && let Some(s) = sub.latest().unwrap()
+        {
+            break s.value;
+        }
+        assert!(Instant::now() < deadline, "the new type did not cross");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(got, v2_nth(got.counter));
+    let lines = bb.log_until("importing 'robot/pose' (TestPose)");
+    assert!(!lines.iter().any(|l| l.contains("refused")), "{lines:#?}");
+}
+
+#[test]
 fn bridges_exporting_and_importing_everything_never_ping_pong() {
     let (a, b) = (
         TempRoot::new("bridge-loop-a"),
@@ -224,7 +341,7 @@ fn bridges_exporting_and_importing_everything_never_ping_pong() {
     );
     let p = prefix("loop");
     let both = ["--export", "**", "--import", "**"];
-    let (_ba, _bb, _) = pair(&a, &both, &b, &both, &p);
+    let (mut ba, mut bb, _) = pair(&a, &both, &b, &both, &p);
     let mut on_a = a.publisher::<u64>("from/a");
     let mut on_b = b.publisher::<u64>("from/b");
     let mut a_reads_b = a.subscriber::<u64>("from/b");
@@ -236,25 +353,49 @@ fn bridges_exporting_and_importing_everything_never_ping_pong() {
         on_b.publish(&1);
         std::thread::sleep(Duration::from_millis(10));
     }
-    // Quiet now: nothing is published, so nothing may be written anywhere (an echo between the
-    // bridges would keep publishing).
-    std::thread::sleep(Duration::from_millis(300));
+    // Quiet now: nothing is published, so the topics settle (values on their way arrive) and
+    // then nothing is written anywhere for a whole second (an echo between the bridges would
+    // keep publishing, and never settle).
     let seqs = |r: &TempRoot| -> Vec<u64> {
         ["from/a", "from/b"]
             .iter()
             .map(|t| shm::inspect::inspect(Some(r.path()), t).unwrap().last_seq)
             .collect()
     };
-    let (sa, sb) = (seqs(&a), seqs(&b));
-    std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(
-        (seqs(&a), seqs(&b)),
-        (sa, sb),
-        "a value went round between the bridges"
-    );
+    let settled = || {
+        poll(T, "the topics to stay unchanged for 1 s", || {
+            let before = (seqs(&a), seqs(&b));
+            std::thread::sleep(Duration::from_secs(1));
+            (before == (seqs(&a), seqs(&b))).then_some(before)
+        })
+    };
+    settled();
     // Each side's own topic was written only by its own publisher.
     assert_eq!(on_a.next_seq() - 1, seqs(&a)[0]);
     assert_eq!(on_b.next_seq() - 1, seqs(&b)[1]);
+
+    // The publisher of `from/a` moves to B: A's bridge stops exporting the topic and imports
+    // it instead (its file now comes from B), and still nothing goes round.
+    drop(on_a);
+    bb.expect_log("the remote publisher of 'from/a' is gone");
+    let mut moved = b.publisher::<u64>("from/a");
+    let mut a_reads_a = a.subscriber::<u64>("from/a");
+    let deadline = Instant::now() + T;
+    loop {
+        moved.publish(&1000);
+        if a_reads_a.latest().unwrap().is_some_and(|s| s.value == 1000) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the moved topic did not cross");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    ba.expect_log("'from/a' is published remotely now, its local publisher gone");
+    settled();
+    assert_eq!(
+        moved.next_seq() - 1,
+        seqs(&b)[0],
+        "only B's publisher wrote it on B"
+    );
 }
 
 #[test]

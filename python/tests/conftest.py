@@ -108,6 +108,22 @@ class Proc:
             if line.startswith(prefix):
                 return line
 
+    def try_expect(self, prefix: str, timeout: float = 10.0) -> str | None:
+        """The first line starting with `prefix` within `timeout`; None if the output ended
+        (the process exited) or the time ran out first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            if line is None:
+                self.lines.put(None)
+                return None
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line
+
     def send(self, line: str) -> None:
         assert self.popen.stdin is not None
         self.popen.stdin.write(line + "\n")

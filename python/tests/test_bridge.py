@@ -37,16 +37,21 @@ def bridges(spawn, shm_root, other_root, tmp_path, request):
         pytest.fail(f"{BRIDGE} is missing: build it with `cargo build -p shm-bridge` (make test does)")
     config = tmp_path / "zenoh.json5"
     config.write_text("{ scouting: { multicast: { enabled: false } } }\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    endpoint = f"tcp/127.0.0.1:{port}"
     prefix = f"py{os.getpid()}-{request.node.name[:40]}".replace("[", "-").replace("]", "")
 
     def start(a_args, b_args):
         common = ["--config", config, "--prefix", prefix]
-        a = spawn([BRIDGE, "--root", other_root, "--listen", endpoint, *common, *a_args])
-        assert a.expect("shm-bridge: ready", timeout=30)
+        # A port free a moment ago: another process may take it first (then A exits at
+        # once, and another port is tried).
+        for _ in range(5):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                endpoint = f"tcp/127.0.0.1:{s.getsockname()[1]}"
+            a = spawn([BRIDGE, "--root", other_root, "--listen", endpoint, *common, *a_args])
+            if a.try_expect("shm-bridge: ready", timeout=30):
+                break
+        else:
+            pytest.fail("no bridge could listen on a free port, 5 tries")
         b = spawn([BRIDGE, "--root", shm_root, "--connect", endpoint, *common, *b_args])
         assert b.expect("shm-bridge: ready", timeout=30)
         return a, b

@@ -24,22 +24,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import shm_pub_sub
-from shm_pub_sub import f64, u8, u32
+from shm_pub_sub import u8
 
-
-class Pose(shm_pub_sub.Message):
-    """The 64-byte pose of the Rust examples."""
-
-    position: f64[3]
-    orientation: f64[4]
-    map_id: u32
-    tracking: bool
-    _reserved: u8[3]
-
+# The 64-byte pose of the Rust examples, as the Python examples declare it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "python"))
+from messages import Pose
 
 ECHO = "--echo"
 WAITER = "--waiter"

@@ -12,12 +12,15 @@
 //! values per second, not sent.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use shm::{Publisher, ShmMessage, Subscriber};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::{config, free_port};
 use zenoh::Wait as _;
 
 const BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
@@ -60,20 +63,6 @@ impl Value for Big {
     fn n(&self) -> u64 {
         self.n
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn config(dir: &Path) -> String {
-    let path = dir.join("zenoh.json5");
-    std::fs::write(&path, "{ scouting: { multicast: { enabled: false } } }\n").unwrap();
-    path.display().to_string()
 }
 
 /// A child process this benchmark talks to over its stdin and stdout.
@@ -159,7 +148,7 @@ fn bridged<T: Value>(dir: &Path) -> (Vec<u64>, f64) {
     std::fs::create_dir_all(&a).unwrap();
     std::fs::create_dir_all(&b).unwrap();
     let endpoint = format!("tcp/127.0.0.1:{}", free_port());
-    let cfg = config(dir);
+    let cfg = config(dir).display().to_string();
     let bridge = |root: &Path, args: &[&str]| {
         let mut cmd = Command::new(BRIDGE);
         cmd.args([

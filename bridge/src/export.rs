@@ -245,8 +245,7 @@ impl Exporter {
                 );
             }
         }
-        // SAFETY: `geteuid` has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
+        let me = shm::Uid::current();
         let mut listed = HashSet::new();
         let mut bridged = HashSet::new();
         for entry in entries {
@@ -263,7 +262,7 @@ impl Exporter {
                 bridged.insert(info.topic.clone());
                 continue;
             }
-            if info.owner.uid.0 != me {
+            if info.owner.uid != me {
                 continue;
             }
             listed.insert(info.topic.clone());

@@ -79,7 +79,7 @@ struct State {
     /// Topics whose remote publisher is alive, with the bridges whose token says so.
     alive: Mutex<HashMap<String, HashSet<String>>>,
     /// Requests for current values (key expressions after the prefix), to the asking thread.
-    asks: Mutex<Sender<String>>,
+    asks: Sender<String>,
 }
 
 /// The importing side of a bridge.
@@ -107,7 +107,7 @@ impl Importer {
             exports,
             topics: Mutex::default(),
             alive: Mutex::default(),
-            asks: Mutex::new(asks),
+            asks,
         });
         let mut threads = Vec::new();
         let mut liveliness = None;
@@ -220,7 +220,7 @@ impl State {
 
     /// Asks for the current values of the topics of `key` (on the asking thread).
     fn ask(&self, key: String) {
-        let _ = lock(&self.asks).send(key);
+        let _ = self.asks.send(key);
     }
 
     /// The asking thread: one query at a time, the same key asked once however often it was

@@ -1,8 +1,9 @@
 //! Two bridges on this machine, each on its own topic directory (two "machines"), connected
 //! over loopback TCP, with real publisher and subscriber processes on both sides.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use shm::{Publisher, RecvError};
@@ -11,25 +12,9 @@ use shm_integration::process::{Proc, TIMEOUT as T, poll};
 use shm_integration::root::TempRoot;
 use shm_integration::v2::TestPose as V2Pose;
 
+use support::{config, free_port};
+
 const BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
-
-/// A Zenoh config for the tests, in the test's own directory (removed with it): no multicast
-/// scouting (bridges of parallel tests must only meet the one they are told to connect to).
-fn config(root: &Path) -> PathBuf {
-    let path = root.join("zenoh.json5");
-    std::fs::write(&path, "{ scouting: { multicast: { enabled: false } } }\n").unwrap();
-    path
-}
-
-/// A TCP port on loopback free a moment ago (closed again: another process may take it before
-/// the bridge binds it; [`pair`] then tries another).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A running bridge.
 struct Bridge {

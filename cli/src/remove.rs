@@ -84,7 +84,7 @@ pub(crate) fn clean(root: Option<&Path>, args: &CleanArgs) -> Result<(), Failure
     let root = root.map_or_else(shm::default_root, Path::to_path_buf);
     let entries = inspect::list(Some(&root))
         .map_err(|e| Failure::new(format!("cannot list {}: {e}", root.display())))?;
-    let me = shm::Uid(current_uid());
+    let me = shm::Uid::current();
     // Kept: taken over by a publisher meanwhile. Failed: could not be removed.
     let (mut removed, mut kept, mut failed) = (0, 0, 0);
     for entry in entries {
@@ -148,9 +148,4 @@ pub(crate) fn clean(root: Option<&Path>, args: &CleanArgs) -> Result<(), Failure
         0 => Ok(()),
         n => Err(Failure::new(format!("{} could not be removed", topics(n)))),
     }
-}
-
-fn current_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
 }

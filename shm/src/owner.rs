@@ -88,6 +88,13 @@ impl fmt::Display for TopicOwner {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Uid(pub u32);
 
+impl Uid {
+    /// This process's effective uid: the user whose topics [`TopicOwner::Me`] trusts.
+    pub fn current() -> Uid {
+        Uid(effective_uid())
+    }
+}
+
 impl fmt::Display for Uid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match user_name(self.0) {

@@ -218,8 +218,10 @@ impl Exporter {
         // Listed under the lock: an importer cannot take a file over between the listing and
         // the start of its export.
         let mut topics = lock(&self.topics);
+        // Files of other topics are never opened (whoever made them).
+        let patterns = self.patterns.clone();
         let entries = match inspect::list(Some(&self.root)) {
-            Ok(entries) => entries,
+            Ok(entries) => entries.topics_where(move |t| patterns.iter().any(|p| p.matches(t))),
             Err(e) => {
                 log(format_args!("cannot list {}: {e}", self.root.display()));
                 return;
@@ -298,6 +300,7 @@ impl Exporter {
                 topic: info.topic.clone(),
                 root: self.root.clone(),
                 schema: info.schema.clone(),
+                slots: info.slots,
                 period: rate_of(&self.rates, &info.topic)
                     .map(|hz| Duration::from_secs_f64(1.0 / hz)),
                 stop: Arc::clone(&stop),
@@ -368,6 +371,8 @@ struct Job {
     topic: String,
     root: PathBuf,
     schema: Arc<TopicSchema>,
+    /// The topic's slot count, which importers give their copies.
+    slots: u32,
     period: Option<Duration>,
     stop: Arc<AtomicBool>,
     /// This export's identity in each value's header.
@@ -455,9 +460,11 @@ impl Job {
                 let header = Header {
                     hash: sample.schema.hash(),
                     seq: sample.seq,
-                    published_ns: sample.published.as_nanos(),
+                    // Machines share wall-clock time (NTP, PTP), not their monotonic clocks.
+                    published_unix_ns: crate::clock::unix_of(sample.published),
                     missed: sample.missed,
                     export: self.export,
+                    slots: self.slots,
                 };
                 *lock(&self.last) = Some((sample.bytes.clone(), header));
                 publisher

@@ -1,17 +1,23 @@
 //! Zenoh → local topics: every remote topic matching an `--import` pattern becomes a local
-//! topic of the same name and schema, published by this bridge, so local typed subscribers
-//! read it as if its publisher were local. The schema comes from the exporting bridge (and
-//! must hash to what each value says); a local topic of another type is never overwritten. The
-//! local publisher lives while the remote one does (its liveliness token), so local waits end
-//! with "publisher gone" when the remote publisher exits or the link drops (once Zenoh's
-//! lease expires: 10 s by default).
+//! topic of the same name, schema and slot count, published by this bridge, so local typed
+//! subscribers read it as if its publisher were local. The schema comes from the exporting
+//! bridge (and must hash to what each value says); a local topic of another type is never
+//! overwritten. The local publisher lives while the remote one does (its liveliness token), so
+//! local waits end with "publisher gone" when the remote publisher exits or the link drops
+//! (once Zenoh's lease expires: 10 s by default). Values keep their publish time (see
+//! [`crate::clock`]).
 //!
-//! Blocking work (asking for schemas and current values) runs on the bridge's own threads,
+//! Peers are not trusted with this machine's memory: what they can make the bridge create is
+//! bounded ([`Limits`]: topics, value size, bytes of topic files), a schema they send costs
+//! what its length costs, and a peer that never answers a schema query delays only its own
+//! topic (queries are answered on Zenoh's threads and applied on the bridge's own).
+//!
+//! Blocking work (writing values, asking for current values) runs on the bridge's own threads,
 //! never in Zenoh's callbacks nor under the lock of the imported topics.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,11 +46,32 @@ const RING: usize = 64;
 /// How often the importing threads look for a stop request.
 const POLL: Duration = Duration::from_millis(100);
 
+/// What peers may make an importing bridge create.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    /// Remote topics followed at most (imported, or waiting for their schema).
+    pub(crate) topics: usize,
+    /// The largest value imported, in bytes.
+    pub(crate) value_size: u64,
+    /// The most bytes the files of imported topics may take, together.
+    pub(crate) total_size: u64,
+    /// `--slots PATTERN=N`: the slot count of matching imported topics, instead of the
+    /// exporting side's (first match wins).
+    pub(crate) slots: Vec<(Pattern, usize)>,
+}
+
+/// A schema query's outcome, for the applying thread: the topic, the hash asked for, and the
+/// schema (or why there is none).
+type Fetched = (String, u64, Result<Arc<TopicSchema>, String>);
+
 /// Why a topic is not written now, and when to look again.
 struct Refusal {
     why: String,
     retry: Instant,
 }
+
+/// A value waiting for its schema: its header and bytes.
+type Pending = (Header, Vec<u8>);
 
 /// One imported topic.
 #[derive(Default)]
@@ -53,17 +80,25 @@ struct Imported {
     publisher: Option<AnyPublisher>,
     /// The remote topic's type, once fetched.
     schema: Option<Arc<TopicSchema>>,
+    /// The slot count its local file has (or gets).
+    slots: usize,
+    /// The bytes of its local file counted against [`Limits::total_size`] (0: none yet).
+    bytes: u64,
     /// Set while the local file may not be written (logged once).
     refused: Option<Refusal>,
+    /// The hash of the schema being asked for, and the newest value waiting for it.
+    fetching: Option<(u64, Option<Pending>)>,
     /// A schema query that failed (the hash asked for) and when to ask again.
     fetch_failed: Option<(u64, Instant)>,
-    /// The export and remote sequence number of the last value written: a value of the same
-    /// export that is not newer (a current value asked for, racing the live stream; the same
-    /// value asked for twice) is dropped. A new export (a bridge restarted, the remote file
-    /// recreated, a machine rebooted) counts anew.
-    last: Option<(u64, u64)>,
+    /// The last value written: its export, sequence number and publish time. A value of the
+    /// same export that is not newer (a current value asked for, racing the live stream; the
+    /// same value asked for twice) is dropped, and one of another export (a bridge restarted,
+    /// the remote file recreated, a machine rebooted) only if it was published before it.
+    last: Option<(u64, u64, u64)>,
     /// The last error logged for this topic (the same one is not logged for every value).
     error: Option<String>,
+    /// Whether a clock ahead of this machine's was reported for this topic.
+    skew_logged: bool,
 }
 
 struct State {
@@ -71,16 +106,27 @@ struct State {
     prefix: String,
     root: PathBuf,
     patterns: Vec<Pattern>,
+    limits: Limits,
     /// This bridge's Zenoh id: its own liveliness tokens are not remote publishers.
     own_id: String,
     /// What this bridge exports (a topic is exported or imported here, never both).
     exports: Exports,
     topics: Mutex<HashMap<String, Imported>>,
+    /// Bytes of the local files of imported topics, together ([`Limits::total_size`]).
+    used_bytes: AtomicU64,
+    /// Topics dropped by a limit, logged once each (at most [`MAX_LOGGED`] remembered).
+    limited: Mutex<HashSet<String>>,
     /// Topics whose remote publisher is alive, with the bridges whose token says so.
     alive: Mutex<HashMap<String, HashSet<String>>>,
     /// Requests for current values (key expressions after the prefix), to the asking thread.
     asks: Sender<String>,
+    /// Schemas that arrived (or did not), to the applying thread.
+    fetched: Sender<Fetched>,
 }
+
+/// Topics dropped by a limit that are remembered, so as to log each once: beyond, the same
+/// line may come again (a peer flooding names is bounded by this, not by its names).
+const MAX_LOGGED: usize = 1024;
 
 /// The importing side of a bridge.
 pub(crate) struct Importer {
@@ -95,19 +141,25 @@ impl Importer {
         prefix: &str,
         root: PathBuf,
         patterns: Vec<Pattern>,
+        limits: Limits,
         exports: Exports,
     ) -> zenoh::Result<Importer> {
         let (asks, asked) = channel();
+        let (fetched, arrived) = channel();
         let state = Arc::new(State {
             session: session.clone(),
             prefix: prefix.to_owned(),
             root,
             patterns,
+            limits,
             own_id: session.zid().to_string(),
             exports,
             topics: Mutex::default(),
+            used_bytes: AtomicU64::new(0),
+            limited: Mutex::default(),
             alive: Mutex::default(),
             asks,
+            fetched,
         });
         let mut threads = Vec::new();
         let mut liveliness = None;
@@ -188,6 +240,8 @@ impl Importer {
             }
             let s = Arc::clone(&state);
             threads.push(std::thread::spawn(move || s.answer_asks(&asked)));
+            let s = Arc::clone(&state);
+            threads.push(std::thread::spawn(move || s.apply_schemas(&arrived)));
         }
         Ok(Importer {
             state,
@@ -250,19 +304,34 @@ impl State {
     /// The remote publisher of `topic` on `bridge` appeared (`alive`) or went away.
     fn liveliness(&self, topic: &str, bridge: &str, alive: bool) {
         if alive {
-            lock(&self.alive)
-                .entry(topic.to_owned())
-                .or_default()
-                .insert(bridge.to_owned());
             {
-                let mut topics = lock(&self.topics);
-                let t = topics.entry(topic.to_owned()).or_default();
-                if let Some(refused) = t.refused.as_mut() {
-                    // Something changed: look again now (logged only if the reason changed).
-                    refused.retry = Instant::now();
+                // Bounded, whatever tokens peers declare: as many topics as may be followed
+                // (and a few more, for tokens ahead of their topics' first values), and a few
+                // bridges per topic.
+                let mut all = lock(&self.alive);
+                let room = all.len() < self.limits.topics.saturating_add(MAX_LOGGED);
+                if let Some(bridges) = match all.get_mut(topic) {
+                    Some(bridges) => Some(bridges),
+                    None if room => Some(all.entry(topic.to_owned()).or_default()),
+                    None => None,
+                } && bridges.len() < MAX_BRIDGES
+                {
+                    bridges.insert(bridge.to_owned());
                 }
-                if t.publisher.is_none() && t.schema.is_some() {
-                    self.open_local(topic, t);
+            }
+            {
+                // (Only topics followed already: a token makes no entry, so a peer declaring
+                // tokens for a million names costs nothing here.)
+                let mut topics = lock(&self.topics);
+                if let Some(t) = topics.get_mut(topic) {
+                    if let Some(refused) = t.refused.as_mut() {
+                        // Something changed: look again now (logged only if the reason
+                        // changed).
+                        refused.retry = Instant::now();
+                    }
+                    if t.publisher.is_none() && t.schema.is_some() && t.slots != 0 {
+                        self.open_local(topic, t);
+                    }
                 }
             }
             // Its current value may predate this bridge.
@@ -330,56 +399,90 @@ impl State {
 
     /// A value of `topic` arrived.
     fn value(&self, topic: &str, header: Header, bytes: &[u8]) {
+        // Before anything is asked or allocated for it.
+        if bytes.len() as u64 > self.limits.value_size {
+            self.limit(
+                topic,
+                format_args!(
+                    "its values are {} bytes, above --max-value-size {}",
+                    bytes.len(),
+                    self.limits.value_size
+                ),
+            );
+            return;
+        }
         let mut topics = lock(&self.topics);
-        let known = topics
-            .get(topic)
-            .and_then(|t| t.schema.as_ref().map(|s| s.hash()));
-        if known != Some(header.hash) {
-            // A new topic, or the remote one was recreated with another type.
-            if let Some(t) = topics.get(topic)
-                && let Some((hash, until)) = t.fetch_failed
-                && hash == header.hash
-                && Instant::now() < until
-            {
-                return;
-            }
-            // Asked without the lock: other topics go on meanwhile.
+        if !topics.contains_key(topic) && topics.len() >= self.limits.topics {
             drop(topics);
-            let fetched = self.fetch_schema(topic, header.hash);
-            topics = lock(&self.topics);
-            let t = topics.entry(topic.to_owned()).or_default();
-            match fetched {
-                Err(why) => {
-                    log(format_args!(
-                        "cannot import '{topic}': {why}; its values are dropped for {RETRY:?}"
-                    ));
-                    t.fetch_failed = Some((header.hash, Instant::now() + RETRY));
-                    return;
-                }
-                Ok(schema) if t.schema.as_ref().map(|s| s.hash()) != Some(header.hash) => {
-                    log(format_args!("importing '{topic}' ({})", schema.type_name()));
-                    // (A publisher of the former type goes.)
-                    *t = Imported {
-                        schema: Some(schema),
-                        ..Imported::default()
-                    };
-                }
-                Ok(_) => {} // fetched by another thread meanwhile
-            }
+            self.limit(
+                topic,
+                format_args!(
+                    "{} remote topics are followed already (--max-topics)",
+                    self.limits.topics
+                ),
+            );
+            return;
         }
         let t = topics.entry(topic.to_owned()).or_default();
-        if t.last
-            .is_some_and(|(export, seq)| export == header.export && header.seq <= seq)
-        {
+        if t.schema.as_ref().map(|s| s.hash()) != Some(header.hash) {
+            // A new topic, or the remote one was recreated with another type: its schema is
+            // asked for, and the newest value waits for it (other topics go on meanwhile).
+            match &mut t.fetching {
+                Some((hash, pending)) if *hash == header.hash => {
+                    *pending = Some((header, bytes.to_vec()));
+                }
+                _ => {
+                    if t.fetch_failed
+                        .is_some_and(|(hash, until)| hash == header.hash && Instant::now() < until)
+                    {
+                        return;
+                    }
+                    t.fetching = Some((header.hash, Some((header, bytes.to_vec()))));
+                    self.fetch_schema(topic, header.hash);
+                }
+            }
             return;
+        }
+        self.write(topic, t, header, bytes);
+    }
+
+    /// Writes a value of `topic`, whose schema `t` has.
+    fn write(&self, topic: &str, t: &mut Imported, header: Header, bytes: &[u8]) {
+        if let Some((export, seq, published)) = t.last {
+            let older = if export == header.export {
+                header.seq <= seq
+            } else {
+                header.published_unix_ns < published
+            };
+            if older {
+                return;
+            }
+        }
+        let slots = self.slots_of(topic, header.slots);
+        if slots != t.slots {
+            // The remote topic has another ring now (or this is the first value): the local
+            // file is made (again) with it.
+            t.publisher = None;
+            t.slots = slots;
+            self.used_bytes.fetch_sub(t.bytes, Ordering::Relaxed);
+            t.bytes = 0;
         }
         if t.publisher.is_none() && !self.open_local(topic, t) {
             return;
         }
+        let (published, ahead) = crate::clock::local_of(header.published_unix_ns);
+        if let Some(ahead) = ahead.filter(|d| *d > SKEW_LOGGED && !t.skew_logged) {
+            t.skew_logged = true;
+            log(format_args!(
+                "the clock of the machine publishing '{topic}' is {ahead:?} ahead of this one's: \
+                 its values are stamped as published when they arrive (synchronise the clocks, \
+                 with NTP or PTP, for their ages to be right)"
+            ));
+        }
         if let Some(p) = t.publisher.as_mut() {
-            match p.publish(bytes) {
+            match p.publish_stamped(bytes, published) {
                 Ok(_) => {
-                    t.last = Some((header.export, header.seq));
+                    t.last = Some((header.export, header.seq, header.published_unix_ns));
                     t.error = None;
                 }
                 Err(e) => {
@@ -398,30 +501,112 @@ impl State {
         }
     }
 
-    /// The schema the exporting bridge has for `topic`, checked against `hash`.
-    fn fetch_schema(&self, topic: &str, hash: u64) -> Result<Arc<TopicSchema>, String> {
+    /// The slot count of the local copy of `topic`: `--slots` if a pattern of it matches,
+    /// else the exporting side's (within what a topic may have).
+    fn slots_of(&self, topic: &str, remote: u32) -> usize {
+        self.limits
+            .slots
+            .iter()
+            .find(|(p, _)| p.matches(topic))
+            .map_or(remote as usize, |(_, n)| *n)
+            .clamp(shm::MIN_BUFFER_NUM, shm::MAX_BUFFER_NUM)
+    }
+
+    /// A topic dropped by a limit: one log line per topic (for the first [`MAX_LOGGED`]).
+    fn limit(&self, topic: &str, why: std::fmt::Arguments<'_>) {
+        let mut limited = lock(&self.limited);
+        if limited.len() < MAX_LOGGED && limited.insert(topic.to_owned()) {
+            log(format_args!(
+                "refused to import '{topic}': {why}; its values are dropped"
+            ));
+        }
+    }
+
+    /// Asks the exporting bridges for the schema of `topic` that hashes to `hash`, without
+    /// waiting: the answer (or its absence after [`SCHEMA_TIMEOUT`]) goes to the applying
+    /// thread.
+    fn fetch_schema(&self, topic: &str, hash: u64) {
         let key = format!("{}/@schema/{}", self.prefix, topic_key(topic));
-        let replies = self
+        let answer = Answer {
+            to: self.fetched.clone(),
+            topic: topic.to_owned(),
+            hash,
+            done: AtomicBool::new(false),
+        };
+        let asked = self
             .session
             .get(key)
             .allowed_destination(Locality::Remote)
             .timeout(SCHEMA_TIMEOUT)
-            .wait()
-            .map_err(|e| format!("cannot ask for its schema: {e}"))?;
-        while let Ok(reply) = replies.recv() {
-            let Ok(sample) = reply.result() else {
-                continue;
-            };
-            let Ok(schema) = TopicSchema::decode(&sample.payload().to_bytes()) else {
-                continue;
-            };
-            if schema.hash() == hash {
-                return Ok(Arc::new(schema));
+            .callback(move |reply| answer.reply(reply))
+            .wait();
+        if let Err(e) = asked {
+            let _ = self.fetched.send((
+                topic.to_owned(),
+                hash,
+                Err(format!("cannot ask for its schema: {e}")),
+            ));
+        }
+    }
+
+    /// The applying thread: schemas as they arrive, each with the value that waited for it.
+    fn apply_schemas(&self, arrived: &Receiver<Fetched>) {
+        while !stopping() {
+            match arrived.recv_timeout(POLL) {
+                Ok((topic, hash, result)) => self.schema_arrived(&topic, hash, result),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
             }
         }
-        Err(format!(
-            "no bridge answered with its schema (hash {hash:#018x}) within {SCHEMA_TIMEOUT:?}"
-        ))
+    }
+
+    fn schema_arrived(&self, topic: &str, hash: u64, result: Result<Arc<TopicSchema>, String>) {
+        let mut topics = lock(&self.topics);
+        let Some(t) = topics.get_mut(topic) else {
+            return;
+        };
+        let pending = match t.fetching.take() {
+            Some((asked, pending)) if asked == hash => pending,
+            other => {
+                // An answer to an older question: the newer one is still open.
+                t.fetching = other;
+                return;
+            }
+        };
+        let schema = match result.and_then(|schema| {
+            if schema.size() as u64 > self.limits.value_size {
+                Err(format!(
+                    "its values are {} bytes ({}), above --max-value-size {}",
+                    schema.size(),
+                    schema.type_name(),
+                    self.limits.value_size
+                ))
+            } else {
+                Ok(schema)
+            }
+        }) {
+            Ok(schema) => schema,
+            Err(why) => {
+                log(format_args!(
+                    "cannot import '{topic}': {why}; its values are dropped for {RETRY:?}"
+                ));
+                t.fetch_failed = Some((hash, Instant::now() + RETRY));
+                return;
+            }
+        };
+        if t.schema.as_ref().map(|s| s.hash()) != Some(hash) {
+            log(format_args!("importing '{topic}' ({})", schema.type_name()));
+            // (A publisher of the former type goes; its file's bytes are counted anew.)
+            self.used_bytes.fetch_sub(t.bytes, Ordering::Relaxed);
+            *t = Imported {
+                schema: Some(schema),
+                skew_logged: t.skew_logged,
+                ..Imported::default()
+            };
+        }
+        if let Some((header, bytes)) = pending {
+            self.write(topic, t, header, &bytes);
+        }
     }
 
     /// Creates the local publisher of `t` (its schema known), after checking, at most every
@@ -434,6 +619,30 @@ impl State {
         let Some(schema) = t.schema.clone() else {
             return false;
         };
+        if t.bytes == 0 {
+            // What peers may make this machine hold: counted before the file is made.
+            let need = shm::inspect::topic_file_size(&schema, t.slots).unwrap_or(u64::MAX);
+            let used = self.used_bytes.load(Ordering::Relaxed);
+            if used.saturating_add(need) > self.limits.total_size {
+                let why = format!(
+                    "its file ({} slots of {} bytes) would take {need} bytes, and imported \
+                     topics hold {used} of the {} --max-total-size allows",
+                    t.slots,
+                    schema.size(),
+                    self.limits.total_size
+                );
+                if t.refused.as_ref().map(|r| &r.why) != Some(&why) {
+                    log(format_args!("refused to import '{topic}': {why}"));
+                }
+                t.refused = Some(Refusal {
+                    why,
+                    retry: now + RECHECK,
+                });
+                return false;
+            }
+            self.used_bytes.fetch_add(need, Ordering::Relaxed);
+            t.bytes = need;
+        }
         // The exports' lock across the check and the takeover: the exporter never starts an
         // export of this file in between.
         let mut exports = lock(&self.exports);
@@ -449,6 +658,7 @@ impl State {
             release(&mut exports, topic);
             let publisher = AnyPublisher::builder(topic, schema.clone())
                 .root(&self.root)
+                .buffer_num(t.slots)
                 .create()
                 .map_err(|e| e.to_string())?;
             Ok((publisher, released))
@@ -518,6 +728,62 @@ impl State {
             ));
         }
         Ok(())
+    }
+}
+
+/// Bridges remembered per topic as publishing it (a topic has one publisher; a few bridges
+/// may carry it while one hands over to another).
+const MAX_BRIDGES: usize = 16;
+
+/// Clock differences below this are not reported (NTP keeps clocks within milliseconds).
+const SKEW_LOGGED: Duration = Duration::from_millis(100);
+
+/// The largest schema encoding taken from a peer (a topic header holds at most this much).
+const MAX_SCHEMA: usize = 1 << 20;
+
+/// Collects the replies of one schema query on Zenoh's threads; sends the first schema that
+/// hashes to what was asked for, or, when the query ends (Zenoh drops its callback) without
+/// one, why there is none.
+struct Answer {
+    to: Sender<Fetched>,
+    topic: String,
+    hash: u64,
+    done: AtomicBool,
+}
+
+impl Answer {
+    fn reply(&self, reply: zenoh::query::Reply) {
+        let Ok(sample) = reply.result() else {
+            return;
+        };
+        let payload = sample.payload();
+        if self.done.load(Ordering::Relaxed) || payload.len() > MAX_SCHEMA {
+            return;
+        }
+        // Decoding costs what the encoding's length costs, whatever value it describes.
+        let Ok(schema) = TopicSchema::decode(&payload.to_bytes()) else {
+            return;
+        };
+        if schema.hash() == self.hash && !self.done.swap(true, Ordering::Relaxed) {
+            let _ = self
+                .to
+                .send((self.topic.clone(), self.hash, Ok(Arc::new(schema))));
+        }
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        if !self.done.load(Ordering::Relaxed) {
+            let _ = self.to.send((
+                self.topic.clone(),
+                self.hash,
+                Err(format!(
+                    "no bridge answered with its schema (hash {:#018x}) within {SCHEMA_TIMEOUT:?}",
+                    self.hash
+                )),
+            ));
+        }
     }
 }
 

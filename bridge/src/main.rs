@@ -2,6 +2,7 @@
 //! remote topics from Zenoh into local shared memory, typed (the schema hash checked on both
 //! sides) and latest-value. Run one on each machine; see `--help`.
 
+mod clock;
 mod export;
 mod import;
 mod keys;
@@ -16,7 +17,7 @@ use clap::Parser;
 use zenoh::Wait as _;
 
 use crate::export::{Exporter, Rate};
-use crate::import::{Importer, STOP, stopping};
+use crate::import::{Importer, Limits, STOP, stopping};
 use crate::keys::Pattern;
 
 /// The process name of this bridge (`/proc/self/comm`, as topic headers record it; usually
@@ -40,12 +41,17 @@ pub(crate) fn bridge_name() -> &'static str {
     version,
     about,
     after_help = "Two machines: the robot exports its topics, the laptop imports them.\n\n  \
-        robot$  shm-bridge --listen tcp/0.0.0.0:7447 --export 'robot/**'\n  \
-        laptop$ shm-bridge --connect tcp/robot.local:7447 --import 'robot/**'\n\n\
+        robot$  shm-bridge --listen tcp/192.168.1.20:7447 --export 'robot/**'\n  \
+        laptop$ shm-bridge --connect tcp/192.168.1.20:7447 --import 'robot/**'\n\n\
         On the laptop, `shm echo robot/pose` (or any typed subscriber, Rust or Python) reads the \
         robot's poses as if they were published there. Both ways at once: give each bridge \
         --export and --import patterns; a bridge never exports what it imported. Patterns are \
-        globs over topic names: `*` within a level, `**` across levels."
+        globs over topic names: `*` within a level, `**` across levels.\n\n\
+        Listen on a private interface (as above) or loopback, never on 0.0.0.0 of a network \
+        others share: any peer that connects may read every exported topic and publish into \
+        imported ones (within the --max-* limits). On a shared network use TLS with mutual \
+        authentication and access control: --config with the settings of \
+        bridge/config/mtls.json5."
 )]
 struct Args {
     /// Directory of topic files (default: $SHM_ROOT, else /dev/shm).
@@ -71,14 +77,76 @@ struct Args {
     /// The newest value goes at each opportunity (older ones are dropped, never queued).
     #[arg(long = "max-rate", value_name = "[PATTERN=]HZ")]
     max_rate: Vec<String>,
-    /// Zenoh's own settings (JSON5 config file); the flags above are applied on top.
+    /// The slot count of imported topics matching PATTERN (default: the exporting side's);
+    /// repeatable, the first matching pattern applies.
+    #[arg(long = "slots", value_name = "PATTERN=N")]
+    slots: Vec<String>,
+    /// Remote topics imported (or waiting for their schema) at most; more are dropped, with one
+    /// log line each.
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_topics: u64,
+    /// The largest value imported (bytes, or with K, M, G: KiB, MiB, GiB).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = size)]
+    max_value_size: u64,
+    /// The most the files of imported topics may take together (bytes, or with K, M, G).
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = size)]
+    max_total_size: u64,
+    /// Zenoh's own settings (JSON5 config file: TLS, access control, ...); the flags above
+    /// are applied on top.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 }
 
-/// One line on standard error.
+/// A size: bytes, or a number of KiB, MiB or GiB (`64M`, `1G`, `512K`).
+fn size(text: &str) -> Result<u64, String> {
+    let (digits, unit) = match text.strip_suffix(['K', 'M', 'G', 'k', 'm', 'g']) {
+        Some(digits) => (digits, &text[digits.len()..]),
+        None => (text, ""),
+    };
+    let shift = match unit {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" | "m" => 20,
+        _ => 30,
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}` is not a size: bytes, or a number with K, M or G"))
+}
+
+/// The `--slots` overrides.
+fn slots(texts: &[String]) -> Result<Vec<(Pattern, usize)>, String> {
+    let range = shm::MIN_BUFFER_NUM..=shm::MAX_BUFFER_NUM;
+    texts
+        .iter()
+        .map(|text| {
+            let (pattern, n) = text
+                .rsplit_once('=')
+                .ok_or_else(|| format!("--slots {text}: expects PATTERN=N"))?;
+            let n = n
+                .parse()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "--slots {text}: expects {} to {} slots",
+                        range.start(),
+                        range.end()
+                    )
+                })?;
+            Ok((Pattern::parse(pattern)?, n))
+        })
+        .collect()
+}
+
+/// One line on standard error, escaped: topic and type names come from peers and from files
+/// others may write, and must not drive the terminal reading the log.
 pub(crate) fn log(message: std::fmt::Arguments<'_>) {
-    eprintln!("shm-bridge: {message}");
+    eprintln!("shm-bridge: {}", shm::text::printable(&message.to_string()));
 }
 
 fn main() -> ExitCode {
@@ -146,6 +214,12 @@ fn run(args: Args) -> Result<(), String> {
     let exports = patterns(&args.export)?;
     let imports = patterns(&args.import)?;
     let rates = rates(&args.max_rate)?;
+    let limits = Limits {
+        topics: args.max_topics as usize,
+        value_size: args.max_value_size,
+        total_size: args.max_total_size,
+        slots: slots(&args.slots)?,
+    };
     if exports.is_empty() && imports.is_empty() {
         return Err("nothing to carry: give --export and/or --import patterns".to_owned());
     }
@@ -161,7 +235,9 @@ fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("cannot read the Zenoh config {}: {e}", path.display()))?,
         None => zenoh::Config::default(),
     };
-    if !args.listen.is_empty() {
+    // Zenoh's peers listen on every interface by default: a bridge listens only where it is
+    // told (--listen, or the config file given).
+    if !args.listen.is_empty() || args.config.is_none() {
         config
             .insert_json5("listen/endpoints", &endpoints(&args.listen))
             .map_err(|e| format!("--listen: {e}"))?;
@@ -181,6 +257,7 @@ fn run(args: Args) -> Result<(), String> {
         &args.prefix,
         root.clone(),
         imports,
+        limits,
         exporter.exports(),
     )
     .map_err(|e| format!("cannot import: {e}"))?;
@@ -243,6 +320,17 @@ mod tests {
         assert_eq!(export::rate_of(&rates(&[]).unwrap(), "robot/pose"), None);
         assert!(rates(&["0".into()]).is_err());
         assert!(rates(&["x=nan".into()]).is_err());
+    }
+
+    #[test]
+    fn sizes_and_slots_parse() {
+        assert_eq!(size("64M"), Ok(64 << 20));
+        assert_eq!(size("1G"), Ok(1 << 30));
+        assert_eq!(size("4096"), Ok(4096));
+        assert!(size("0").is_err() && size("x").is_err() && size("99999999999G").is_err());
+        let s = slots(&["camera/**=32".into()]).unwrap();
+        assert!(s[0].0.matches("camera/front") && s[0].1 == 32);
+        assert!(slots(&["a=1".into()]).is_err() && slots(&["a".into()]).is_err());
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! the value's bytes as the payload, in the layout of the topic file: little-endian too, as
 //! `shm` builds only for little-endian targets (x86-64, aarch64).
 
-/// `SHMB` + format version 2.
-const MAGIC: [u8; 8] = *b"SHMB\x02\0\0\0";
+/// `SHMB` + format version 3.
+const MAGIC: [u8; 8] = *b"SHMB\x03\0\0\0";
 /// Bytes of a header.
-pub(crate) const LEN: usize = 48;
+pub(crate) const LEN: usize = 56;
 
 /// The sample data of a value sent over Zenoh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,13 +14,17 @@ pub(crate) struct Header {
     pub(crate) hash: u64,
     /// Its sequence number on the exporting machine.
     pub(crate) seq: u64,
-    /// When it was published there (`CLOCK_MONOTONIC` of that machine, ns).
-    pub(crate) published_ns: u64,
+    /// When it was published there, in ns since the Unix epoch on that machine's clock
+    /// (`CLOCK_REALTIME`: the one clock two machines can share, through NTP or PTP).
+    pub(crate) published_unix_ns: u64,
     /// Values published there before it that the exporting bridge never read.
     pub(crate) missed: u64,
     /// Which export it comes from (random per export: a bridge restarted, a file recreated, a
     /// machine rebooted start a new one). Sequence numbers are ordered within one export.
     pub(crate) export: u64,
+    /// The slot count (`buffer_num`) of the topic there, which the importing side gives its
+    /// copy (a reader of every value needs the ring it was promised).
+    pub(crate) slots: u32,
 }
 
 impl Header {
@@ -30,7 +34,7 @@ impl Header {
         for (i, word) in [
             self.hash,
             self.seq,
-            self.published_ns,
+            self.published_unix_ns,
             self.missed,
             self.export,
         ]
@@ -39,6 +43,7 @@ impl Header {
         {
             out[8 + i * 8..16 + i * 8].copy_from_slice(&word.to_le_bytes());
         }
+        out[48..52].copy_from_slice(&self.slots.to_le_bytes());
         out
     }
 
@@ -51,12 +56,15 @@ impl Header {
             w.copy_from_slice(&bytes[8 + i * 8..16 + i * 8]);
             u64::from_le_bytes(w)
         };
+        let mut slots = [0u8; 4];
+        slots.copy_from_slice(&bytes[48..52]);
         Some(Header {
             hash: word(0),
             seq: word(1),
-            published_ns: word(2),
+            published_unix_ns: word(2),
             missed: word(3),
             export: word(4),
+            slots: u32::from_le_bytes(slots),
         })
     }
 }
@@ -70,14 +78,15 @@ mod tests {
         let h = Header {
             hash: 0x85cc_1e74_da34_a4b0,
             seq: 7,
-            published_ns: 123,
+            published_unix_ns: 1_796_000_000_123_456_789,
             missed: 2,
             export: 0x1234_5678_9abc_def0,
+            slots: 32,
         };
         assert_eq!(Header::decode(&h.encode()), Some(h));
         assert_eq!(Header::decode(&h.encode()[..LEN - 1]), None);
         let mut other = h.encode();
-        other[4] = 1;
+        other[4] = 2;
         assert_eq!(Header::decode(&other), None, "another format version");
     }
 }

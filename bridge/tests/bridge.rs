@@ -12,82 +12,7 @@ use shm_integration::process::{Proc, TIMEOUT as T, poll};
 use shm_integration::root::TempRoot;
 use shm_integration::v2::TestPose as V2Pose;
 
-use support::{config, free_port};
-
-const BRIDGE: &str = env!("CARGO_BIN_EXE_shm-bridge");
-
-/// A running bridge.
-struct Bridge {
-    proc: Proc,
-}
-
-impl Bridge {
-    fn start(root: &Path, args: &[&str]) -> Bridge {
-        Bridge::try_start(root, args).expect("the bridge did not start")
-    }
-
-    /// A bridge, once ready; `None` if it exited first.
-    fn try_start(root: &Path, args: &[&str]) -> Option<Bridge> {
-        let cfg = config(root);
-        let mut all = vec![
-            "--root",
-            root.to_str().unwrap(),
-            "--config",
-            cfg.to_str().unwrap(),
-        ];
-        all.extend_from_slice(args);
-        let mut proc = Proc::spawn(Path::new(BRIDGE), root, &all);
-        proc.try_expect_line("shm-bridge: ready", T)?;
-        Some(Bridge { proc })
-    }
-
-    /// Waits for a line of its log (standard error) containing `text`.
-    fn expect_log(&mut self, text: &str) -> String {
-        self.log_until(text).pop().unwrap()
-    }
-
-    /// Its lines up to the first containing `text` (the last one returned).
-    fn log_until(&mut self, text: &str) -> Vec<String> {
-        let deadline = Instant::now() + T;
-        let mut lines = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.proc.line(left);
-            let found = line.contains(text);
-            lines.push(line);
-            if found {
-                return lines;
-            }
-        }
-    }
-}
-
-/// Two connected bridges: `a` listens, `b` connects; each with its own patterns and prefix.
-fn pair(
-    a: &TempRoot,
-    a_args: &[&str],
-    b: &TempRoot,
-    b_args: &[&str],
-    prefix: &str,
-) -> (Bridge, Bridge, String) {
-    let (bridge_a, endpoint) = (0..5)
-        .find_map(|_| {
-            let endpoint = format!("tcp/127.0.0.1:{}", free_port());
-            let mut a_all = vec!["--listen", &endpoint, "--prefix", prefix];
-            a_all.extend_from_slice(a_args);
-            Some((Bridge::try_start(a.path(), &a_all)?, endpoint.clone()))
-        })
-        .expect("no bridge could listen on a free port, 5 tries");
-    let mut b_all = vec!["--connect", &endpoint, "--prefix", prefix];
-    b_all.extend_from_slice(b_args);
-    let bridge_b = Bridge::start(b.path(), &b_all);
-    (bridge_a, bridge_b, endpoint)
-}
-
-/// A prefix of its own per test, so that nothing crosses between tests.
-fn prefix(test: &str) -> String {
-    format!("test{}-{test}", std::process::id())
-}
+use support::{BRIDGE, Bridge, pair, prefix};
 
 /// Value number `n` of the other `TestPose`.
 fn v2_nth(n: u64) -> V2Pose {
@@ -485,4 +410,52 @@ fn bad_arguments_are_refused_with_a_clear_error() {
         &["--root", missing.to_str().unwrap(), "--export", "**"],
     );
     assert!(proc.rest(T).join("\n").contains("is not a directory"));
+}
+
+#[test]
+fn slot_counts_and_publish_times_cross_the_bridge() {
+    let (a, b) = (
+        TempRoot::new("bridge-ring-a"),
+        TempRoot::new("bridge-ring-b"),
+    );
+    // A value published before any bridge ran, by a publisher long gone: it crosses with its
+    // age (it once arrived as if published when it was written on the other side).
+    let mut old = Publisher::<TestPose>::builder("robot/old")
+        .root(a.path())
+        .buffer_num(32)
+        .create()
+        .unwrap();
+    old.publish(&TestPose::nth(1));
+    drop(old);
+    std::thread::sleep(Duration::from_millis(1500));
+    let p = prefix("ring");
+    let (_ba, _bb, _) = pair(
+        &a,
+        &["--export", "robot/**"],
+        &b,
+        &["--import", "robot/**", "--slots", "robot/small=4"],
+        &p,
+    );
+    let mut sub = b.subscriber::<TestPose>("robot/old");
+    let s = poll(T, "the current value of robot/old", || {
+        sub.latest().unwrap()
+    });
+    assert_eq!(s.value, TestPose::nth(1));
+    assert!(
+        s.published.elapsed() >= Duration::from_millis(1500),
+        "stamped when it was published, not when it crossed: {:?} ago",
+        s.published.elapsed()
+    );
+    let old = shm::inspect::inspect(Some(b.path()), "robot/old").unwrap();
+    assert_eq!(old.slots, 32, "the exporting side's ring");
+    // `--slots` overrides it, for the topics of its pattern.
+    let mut small = Publisher::<TestPose>::builder("robot/small")
+        .root(a.path())
+        .buffer_num(16)
+        .create()
+        .unwrap();
+    let mut sub = b.subscriber::<TestPose>("robot/small");
+    publish_until(&mut small, || sub.try_recv().unwrap().is_some());
+    let info = shm::inspect::inspect(Some(b.path()), "robot/small").unwrap();
+    assert_eq!(info.slots, 4);
 }

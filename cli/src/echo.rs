@@ -4,13 +4,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::json;
 use shm::RecvError;
 use shm::dynamic::{AnySubscriber, RawSample};
 use shm::wait::{Wait, WaitStep};
 
 use crate::common::{self, Owner};
-use crate::{Failure, format, out, stop};
+use crate::{Failure, format, out_with, stop};
 
 /// Arguments of `shm echo`.
 #[derive(Args, Debug)]
@@ -71,7 +70,10 @@ pub(crate) fn echo(root: Option<&Path>, args: &EchoArgs) -> Result<(), Failure> 
     }
     .map_err(common::subscribe_failure)?;
     if current.is_empty() && !follow.sub().is_attached() {
-        eprintln!("shm: waiting for topic '{}' to be published", args.topic);
+        crate::note(format_args!(
+            "shm: waiting for topic '{}' to be published",
+            args.topic
+        ));
     }
     if !current.is_empty() {
         follow.saw_value();
@@ -81,11 +83,11 @@ pub(crate) fn echo(root: Option<&Path>, args: &EchoArgs) -> Result<(), Failure> 
             // A value published before the start may be old: say how old.
             let age = sample.published.elapsed();
             if !args.json && age > Duration::from_secs(1) {
-                eprintln!(
+                crate::note(format_args!(
                     "shm: #{} was published {} ago",
                     sample.seq,
                     format::duration_ns(age.as_nanos() as u64)
-                );
+                ));
             }
             print(args, &sample)?;
             printed += 1;
@@ -183,45 +185,52 @@ impl Follow {
 
     fn gone(&mut self) {
         if std::mem::take(&mut self.fresh) {
-            eprintln!(
+            crate::note(format_args!(
                 "shm: the publisher of '{}' is gone; waiting for a new one",
                 self.sub.topic()
-            );
+            ));
         }
     }
 }
 
 fn print(args: &EchoArgs, sample: &RawSample) -> Result<(), Failure> {
-    let whole = sample.value();
-    let value = match &args.field {
-        Some(path) => whole.at(path).map_err(|why| {
+    // Only the part asked for, found in the schema and printed from the bytes as the schema is
+    // walked: nothing of the value is built first.
+    let (offset, desc) = sample
+        .schema
+        .desc()
+        .locate(args.field.as_deref().unwrap_or(""))
+        .map_err(|why| {
             Failure::new(format!(
                 "{why} (the topic's type is {})",
                 sample.schema.type_name()
             ))
-        })?,
-        None => &whole,
-    };
+        })?;
+    let bytes = &sample.bytes[offset as usize..(offset + desc.size) as usize];
     if args.json {
-        return out(json!({
-            "seq": sample.seq,
-            "publish_time_ns": sample.published.as_nanos(),
-            "missed": sample.missed,
-            "value": format::json(value),
-        }));
+        return out_with(|w| {
+            write!(
+                w,
+                "{{\"seq\":{},\"publish_time_ns\":{},\"missed\":{},\"value\":",
+                sample.seq,
+                sample.published.as_nanos(),
+                sample.missed
+            )?;
+            format::write_json(desc, bytes, w)?;
+            w.write_all(b"}")
+        });
     }
     let limit = if args.full {
         usize::MAX
     } else {
         format::BRIEF_ELEMENTS
     };
-    let value = value.brief(limit);
-    if sample.missed > 0 {
-        out(format!(
-            "#{} ({} missed) {value}",
-            sample.seq, sample.missed
-        ))
-    } else {
-        out(format!("#{} {value}", sample.seq))
-    }
+    let value = shm::dynamic::show(desc, bytes, limit);
+    out_with(|w| {
+        if sample.missed > 0 {
+            write!(w, "#{} ({} missed) {value}", sample.seq, sample.missed)
+        } else {
+            write!(w, "#{} {value}", sample.seq)
+        }
+    })
 }

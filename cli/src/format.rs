@@ -1,42 +1,106 @@
 //! How the tool writes durations, sizes, times, types and values for people (plain text, no
 //! colour: the same on a terminal and in a pipe).
 
-use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::io;
 
 use serde_json::Value as Json;
-use shm::dynamic::{TopicSchema, Value};
-use shm::schema::{DescKind, SchemaDesc};
+use shm::dynamic::{Decode, Scalar, TopicSchema, decode_part_with};
+use shm::schema::{DescKind, Primitive, SchemaDesc};
 
 /// Arrays longer than this print cut short on a terminal (`--full` prints them whole).
 pub(crate) const BRIEF_ELEMENTS: usize = 32;
 
-/// A value as JSON: structs as objects in declaration order, and the floats JSON cannot write
-/// as the strings `shm pub` reads back (`"nan"`, `"inf"`, `"-inf"`), never `null`.
-pub(crate) fn json(value: &Value) -> Json {
-    match value {
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::UInt(u) => Json::from(*u),
-        Value::Float(x) if x.is_nan() => Json::from("nan"),
-        Value::Float(x) if x.is_infinite() => Json::from(if *x > 0.0 { "inf" } else { "-inf" }),
-        Value::Float(x) => Json::from(*x),
-        Value::Array(items) => Json::Array(items.iter().map(json).collect()),
-        Value::Struct { fields, .. } => {
-            Json::Object(fields.iter().map(|(n, v)| (n.clone(), json(v))).collect())
+/// Writes the value of `desc` held in `bytes` as JSON, as the schema is walked (nothing of the
+/// value is built first: a 16 MiB frame is written with constant memory). Structs are objects
+/// in declaration order; the floats JSON cannot write are the strings `shm pub` reads back
+/// (`"nan"`, `"inf"`, `"-inf"`), never `null`.
+pub(crate) fn write_json(
+    desc: &SchemaDesc,
+    bytes: &[u8],
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    let mut writer = JsonWriter {
+        out,
+        status: Ok(()),
+    };
+    decode_part_with(desc, bytes, &mut writer);
+    writer.status
+}
+
+/// A [`Decode`] that writes JSON; keeps the first write error and writes nothing after it.
+struct JsonWriter<'a> {
+    out: &'a mut dyn io::Write,
+    status: io::Result<()>,
+}
+
+impl JsonWriter<'_> {
+    fn write(&mut self, text: &str) {
+        if self.status.is_ok() {
+            self.status = self.out.write_all(text.as_bytes());
         }
+    }
+
+    fn scalar(&mut self, value: Scalar) {
+        let text = match value {
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::UInt(u) => u.to_string(),
+            Scalar::Float(x) if x.is_nan() => "\"nan\"".to_owned(),
+            Scalar::Float(x) if x.is_infinite() => {
+                (if x > 0.0 { "\"inf\"" } else { "\"-inf\"" }).to_owned()
+            }
+            // As serde_json writes floats (the shortest text that reads back the same).
+            Scalar::Float(x) => Json::from(x).to_string(),
+        };
+        self.write(&text);
     }
 }
 
-/// Text from a file name or a topic name as it may be printed on a terminal: control characters
-/// (which could move the cursor or recolour the screen) escaped.
-pub(crate) fn printable(text: &str) -> Cow<'_, str> {
-    if text.chars().any(char::is_control) {
-        Cow::Owned(text.chars().flat_map(char::escape_default).collect())
-    } else {
-        Cow::Borrowed(text)
+impl Decode for JsonWriter<'_> {
+    type Out = ();
+
+    fn primitive(&mut self, value: Scalar, _: Primitive) {
+        self.scalar(value);
+    }
+
+    fn begin_array(&mut self, len: u64) -> u64 {
+        self.write("[");
+        if self.status.is_err() { 0 } else { len }
+    }
+
+    fn begin_element(&mut self, index: u64) {
+        if index > 0 {
+            self.write(",");
+        }
+    }
+
+    fn array(&mut self, _: Vec<()>, _: u64) {
+        self.write("]");
+    }
+
+    fn begin_struct(&mut self, _: &str) {
+        self.write("{");
+    }
+
+    fn begin_field(&mut self, index: usize, name: &str) {
+        if index > 0 {
+            self.write(",");
+        }
+        // (Names read from files hold no control characters: the decoder refuses them.)
+        self.write(&Json::from(name).to_string());
+        self.write(":");
+    }
+
+    fn structure(&mut self, _: &str, _: Vec<(&str, ())>) {
+        self.write("}");
     }
 }
+
+/// Text from a file name or a topic name as it may be printed on a terminal (the library's
+/// one escaping function).
+pub(crate) use shm::text::printable;
 
 /// `850 ns`, `12.5 µs`, `3.2 ms`, `1.5 s`, `2 min 5 s`.
 pub(crate) fn duration_ns(ns: u64) -> String {
@@ -141,17 +205,30 @@ pub(crate) fn declaration(schema: &TopicSchema) -> String {
     out
 }
 
-/// The distinct structs of a schema, outermost first.
+/// The distinct structs of a schema, outermost first. Each struct is compared only with those of
+/// the same name and encoding hash, so a schema of thousands of structs (a hostile file's) costs
+/// time linear in its size, not quadratic.
 fn collect_structs<'a>(desc: &'a SchemaDesc, out: &mut Vec<&'a SchemaDesc>) {
+    let mut seen: HashMap<(&'a str, u64), Vec<&'a SchemaDesc>> = HashMap::new();
+    collect(desc, out, &mut seen);
+}
+
+fn collect<'a>(
+    desc: &'a SchemaDesc,
+    out: &mut Vec<&'a SchemaDesc>,
+    seen: &mut HashMap<(&'a str, u64), Vec<&'a SchemaDesc>>,
+) {
     match &desc.kind {
         DescKind::Primitive(_) => {}
-        DescKind::Array { elem, .. } => collect_structs(elem, out),
+        DescKind::Array { elem, .. } => collect(elem, out, seen),
         DescKind::Struct(fields) => {
-            if !out.iter().any(|s| s.name == desc.name && *s == desc) {
+            let same = seen.entry((desc.name.as_str(), desc.hash())).or_default();
+            if !same.contains(&desc) {
+                same.push(desc);
                 out.push(desc);
             }
             for f in fields {
-                collect_structs(&f.ty, out);
+                collect(&f.ty, out, seen);
             }
         }
     }
@@ -180,10 +257,28 @@ mod tests {
         assert_eq!(mode(0o644), "0644");
         assert_eq!(printable("a/b"), "a/b");
         assert_eq!(printable("x\u{1b}[2J"), "x\\u{1b}[2J");
-        let v = Value::Array(vec![
-            Value::Float(f64::NAN),
-            Value::Float(f64::NEG_INFINITY),
-        ]);
-        assert_eq!(json(&v).to_string(), r#"["nan","-inf"]"#);
+        let desc = SchemaDesc::array(SchemaDesc::primitive(Primitive::F64), 3);
+        let bytes: Vec<u8> = [f64::NAN, f64::NEG_INFINITY, 0.1]
+            .iter()
+            .flat_map(|x| x.to_ne_bytes())
+            .collect();
+        let mut json = Vec::new();
+        write_json(&desc, &bytes, &mut json).unwrap();
+        assert_eq!(String::from_utf8(json).unwrap(), r#"["nan","-inf",0.1]"#);
+        let pose = SchemaDesc::c_struct(
+            "Pose",
+            vec![
+                ("z".to_owned(), SchemaDesc::primitive(Primitive::I16)),
+                ("ok".to_owned(), SchemaDesc::primitive(Primitive::Bool)),
+                ("n".to_owned(), SchemaDesc::primitive(Primitive::U8)),
+            ],
+        )
+        .unwrap();
+        let mut json = Vec::new();
+        write_json(&pose, &[0xfe, 0xff, 1, 255], &mut json).unwrap();
+        assert_eq!(
+            String::from_utf8(json).unwrap(),
+            r#"{"z":-2,"ok":true,"n":255}"#
+        );
     }
 }

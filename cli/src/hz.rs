@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::common::{self, Owner};
 use crate::echo::Follow;
-use crate::{Failure, format, out};
+use crate::{Failure, format, out, out_json};
 
 /// Arguments of `shm hz`.
 #[derive(Args, Debug)]
@@ -108,7 +108,10 @@ pub(crate) fn hz(root: Option<&Path>, args: &HzArgs) -> Result<(), Failure> {
     // Only values published from now on.
     follow.sub().latest().map_err(common::subscribe_failure)?;
     if !follow.sub().is_attached() {
-        eprintln!("shm: waiting for topic '{}' to be published", args.topic);
+        crate::note(format_args!(
+            "shm: waiting for topic '{}' to be published",
+            args.topic
+        ));
     }
     let mut window = Window {
         seen: VecDeque::new(),
@@ -139,7 +142,7 @@ pub(crate) fn hz(root: Option<&Path>, args: &HzArgs) -> Result<(), Failure> {
 fn report(args: &HzArgs, stats: Option<Stats>, new: u64, missed: u64) -> Result<(), Failure> {
     let stats = stats.filter(|_| new > 0);
     if args.json {
-        return out(match stats {
+        return out_json(&match stats {
             Some(s) => json!({
                 "rate_hz": s.rate_hz, "mean_interval_ns": s.mean_ns, "min_interval_ns": s.min_ns,
                 "max_interval_ns": s.max_ns, "std_interval_ns": s.std_ns,

@@ -125,7 +125,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         Ok(()) => 0,
         Err(f) => {
             if !f.message.is_empty() {
-                eprintln!("shm: error: {}", f.message);
+                note(format_args!("shm: error: {}", f.message));
             }
             f.status
         }
@@ -134,12 +134,75 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
     stop::status().unwrap_or(status)
 }
 
-/// Prints a line to standard output; a closed pipe (`shm echo ... | head`) ends the command
-/// quietly instead of panicking.
-fn out(line: impl fmt::Display) -> Result<(), Failure> {
+/// Prints text to standard output, a line at a time, each through
+/// [`printable`](shm::text::printable): names and values come from files other users may have
+/// written, and none of them may drive the terminal. A closed pipe (`shm echo ... | head`) ends
+/// the command quietly instead of panicking.
+fn out(text: impl fmt::Display) -> Result<(), Failure> {
+    let text = text.to_string();
+    let mut escaped = String::with_capacity(text.len() + 1);
+    for line in text.split('\n') {
+        escaped.push_str(&shm::text::printable(line));
+        escaped.push('\n');
+    }
+    write_out(&escaped)
+}
+
+/// Prints a JSON document on one line. Control characters are escaped by JSON itself; the
+/// other characters a terminal would obey (C1 controls, text direction overrides) are written
+/// as `\uXXXX` escapes, which JSON readers decode to the same text.
+fn out_json(json: &serde_json::Value) -> Result<(), Failure> {
+    let mut text = json_text(json);
+    text.push('\n');
+    write_out(&text)
+}
+
+/// A JSON document as [`out_json`] writes it.
+fn json_text(json: &serde_json::Value) -> String {
+    let text = json.to_string();
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if shm::text::is_unprintable(c) {
+            // All of them are in the basic plane: one JSON escape each.
+            escaped.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            escaped.push(c);
+        }
+    }
+    escaped
+}
+
+/// A line on standard error (a note beside the output, or a failure), escaped as [`out`]'s.
+fn note(text: impl fmt::Display) {
+    eprintln!("{}", shm::text::printable(&text.to_string()));
+}
+
+/// Writes a line to standard output as `write` produces it, buffered (a large value is
+/// written as it is walked, never held as text); a closed pipe ends the command quietly. What
+/// it writes must be printable already (numbers, and names the schema decoder checked).
+fn out_with(
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    use std::io::Write;
+    let stdout = std::io::stdout().lock();
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    let result = write(&mut buffered)
+        .and_then(|()| buffered.write_all(b"\n"))
+        .and_then(|()| buffered.flush());
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::quiet()),
+        Err(e) => Err(Failure::new(format!("cannot write the output: {e}"))),
+    }
+}
+
+fn write_out(text: &str) -> Result<(), Failure> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::quiet()),
         Err(e) => Err(Failure::new(format!("cannot write the output: {e}"))),

@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 use shm::inspect::{self, Entry, TopicInfo};
 
 use crate::common::{self, Owner};
-use crate::{Failure, format, out};
+use crate::{Failure, format, out, out_json, out_with};
 
 /// Arguments of `shm list`.
 #[derive(Args, Debug)]
@@ -41,19 +41,8 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
             root_dir.display()
         ))
     })?;
-    if args.json {
-        let items: Vec<Json> = entries
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Topic(info) => Some(info_json(info)),
-                Entry::Invalid { path, topic, error } if args.all => Some(json!({
-                    "path": path.to_string_lossy(), "topic": topic, "error": error.to_string(),
-                })),
-                _ => None,
-            })
-            .collect();
-        return out(Json::Array(items));
-    }
+    // One file at a time: what is kept of each is a row (or a JSON object) of bounded size.
+    let mut items: Vec<Json> = Vec::new();
     let mut rows = vec![
         [
             "TOPIC",
@@ -69,16 +58,23 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
     // Files that are not topics: counted, and listed with `--all`.
     let mut invalid = 0;
     let mut others = Vec::new();
-    for entry in &entries {
+    for entry in entries {
         match entry {
-            Entry::Topic(info) => rows.push(row(info)),
+            Entry::Topic(info) if args.json => items.push(info_json(&info)),
+            Entry::Topic(info) => rows.push(row(&info)),
+            Entry::Invalid { path, topic, error } if args.json && args.all => {
+                items.push(json!({
+                    "path": path.to_string_lossy(), "topic": topic, "error": error.to_string(),
+                }));
+            }
+            Entry::Invalid { .. } if args.json => {}
             Entry::Invalid { error, .. } => {
                 invalid += 1;
                 // The error names the file.
                 others.push(format::printable(&format!("not a topic: {error}")).into_owned());
             }
-            Entry::Generation { path } => {
-                let owner = inspect::file_owner(path)
+            Entry::Generation { path } if !args.json => {
+                let owner = inspect::file_owner(&path)
                     .map_or_else(|_| "owner unknown".to_owned(), |o| o.uid.to_string());
                 others.push(
                     format::printable(&format!("generation file: {} ({owner})", path.display()))
@@ -87,6 +83,9 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
             }
             _ => {}
         }
+    }
+    if args.json {
+        return out_json(&Json::Array(items));
     }
     if rows.len() == 1 {
         out(format!("no topics in {}", root_dir.display()))?;
@@ -191,17 +190,29 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
     // The newest value, read as a subscriber reads it (consistent, validated); the file is
     // described even when its owner is not trusted for values.
     let value = common::subscriber(root, &args.topic, args.owner)
-        .and_then(|mut sub| sub.latest().map_err(common::subscribe_failure))
-        .map(|sample| sample.map(|s| s.value()));
+        .and_then(|mut sub| sub.latest().map_err(common::subscribe_failure));
     if args.json {
         let mut obj = info_json(&info);
         obj["declaration"] = Json::String(format::declaration(&info.schema));
-        match &value {
-            Ok(Some(v)) => obj["value"] = format::json(v),
-            Ok(None) => obj["value"] = Json::Null,
-            Err(f) => obj["value_error"] = Json::String(f.message.clone()),
-        }
-        return out(obj);
+        let sample = match value {
+            Ok(Some(sample)) => sample,
+            Ok(None) => {
+                obj["value"] = Json::Null;
+                return out_json(&obj);
+            }
+            Err(f) => {
+                obj["value_error"] = Json::String(f.message);
+                return out_json(&obj);
+            }
+        };
+        // The value last, written from its bytes as they are walked.
+        let head = crate::json_text(&obj);
+        let head = head.strip_suffix('}').unwrap_or(&head);
+        return out_with(|w| {
+            write!(w, "{head},\"value\":")?;
+            format::write_json(sample.schema.desc(), &sample.bytes, w)?;
+            w.write_all(b"}")
+        });
     }
     let publisher = match (info.publisher_alive, info.publisher.pid) {
         (true, _) => format!("{}, alive", info.publisher),
@@ -253,7 +264,10 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
         (
             "value",
             match value {
-                Ok(Some(v)) => v.brief(format::BRIEF_ELEMENTS).to_string(),
+                Ok(Some(s)) => {
+                    shm::dynamic::show(s.schema.desc(), &s.bytes, format::BRIEF_ELEMENTS)
+                        .to_string()
+                }
                 Ok(None) => "none".to_owned(),
                 Err(f) => format!("not read: {}", f.message),
             },

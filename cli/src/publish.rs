@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::Value as Json;
 use shm::InspectError;
-use shm::dynamic::{AnyPublisher, Scalar, Source, TopicSchema, encode_with};
+use shm::ValueErrorKind;
+use shm::dynamic::{AnyPublisher, Problem, Scalar, Source, TopicSchema, encode_with};
 use shm::inspect;
 use shm::schema::{DescKind, SchemaDesc};
 
@@ -194,7 +195,7 @@ fn describe(v: &Json) -> String {
 }
 
 impl Source for JsonPart {
-    fn scalar(&self) -> Result<Scalar, String> {
+    fn scalar(&self) -> Result<Scalar, Problem> {
         match &self.0 {
             Json::Bool(b) => Ok(Scalar::Bool(*b)),
             Json::Number(n) => n
@@ -202,25 +203,28 @@ impl Source for JsonPart {
                 .map(Scalar::Int)
                 .or_else(|| n.as_u64().map(Scalar::UInt))
                 .or_else(|| n.as_f64().map(Scalar::Float))
-                .ok_or_else(|| format!("the number {n}")),
+                .ok_or_else(|| Problem::wrong_kind(format!("the number {n}"))),
             Json::String(s) => float_word(s)
                 .map(Scalar::Float)
-                .ok_or_else(|| describe(&self.0)),
-            other => Err(describe(other)),
+                .ok_or_else(|| Problem::wrong_kind(describe(&self.0))),
+            other => Err(Problem::wrong_kind(describe(other))),
         }
     }
 
-    fn elements(&self, len: u64) -> Result<Option<Vec<JsonPart>>, String> {
+    fn elements(&self, len: u64) -> Result<Option<Vec<JsonPart>>, Problem> {
         match &self.0 {
             Json::Array(items) if items.len() as u64 == len => {
                 Ok(Some(items.iter().cloned().map(JsonPart).collect()))
             }
-            Json::Array(items) => Err(format!("expects {len} elements, got {}", items.len())),
+            Json::Array(items) => Err(Problem::new(
+                ValueErrorKind::Length,
+                format!("expects {len} elements, got {}", items.len()),
+            )),
             _ => Ok(None),
         }
     }
 
-    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<JsonPart>, String> {
+    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<JsonPart>, Problem> {
         match &self.0 {
             Json::Object(map) => Ok(match map.get(name) {
                 Some(v) => Some(JsonPart(v.clone())),
@@ -228,11 +232,11 @@ impl Source for JsonPart {
                 None if name.starts_with('_') => field_desc(desc, name).map(|f| JsonPart(zeros(f))),
                 None => None,
             }),
-            other => Err(format!(
+            other => Err(Problem::wrong_kind(format!(
                 "expects a struct `{}` (a JSON object), got {}",
                 desc.name,
                 describe(other)
-            )),
+            ))),
         }
     }
 

@@ -39,7 +39,7 @@ pub(crate) struct CleanArgs {
 }
 
 fn error(text: impl std::fmt::Display) {
-    eprintln!("shm: error: {}", printable(&text.to_string()));
+    crate::note(format_args!("shm: error: {text}"));
 }
 
 pub(crate) fn rm(root: Option<&Path>, args: &RmArgs) -> Result<(), Failure> {

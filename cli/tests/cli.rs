@@ -749,3 +749,196 @@ fn odd_files_named_like_topics_never_break_list_or_clean() {
         ]
     );
 }
+
+/// `shm args...` on `root` with at most `bytes` of address space, to completion.
+fn shm_limited(root: &Path, args: &[&str], bytes: u64) -> Run {
+    let mut p = Proc::spawn_limited(Path::new(SHM), root, args, &[], bytes);
+    let lines = p.rest(T);
+    let status = p.wait(T);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        None,
+        "`shm {}` died: {lines:#?}",
+        args.join(" ")
+    );
+    let (err, out): (Vec<_>, Vec<_>) = lines.into_iter().partition(|l| l.starts_with("stderr: "));
+    Run {
+        code: status.code(),
+        out,
+        err: err
+            .into_iter()
+            .map(|l| l["stderr: ".len()..].to_owned())
+            .collect(),
+    }
+}
+
+#[test]
+fn a_schema_bomb_is_listed_in_bounded_memory() {
+    // 131 bytes of schema claiming 4 GiB values holding 2^31 bools, in another user's sparse
+    // file (ours when not root): `shm list` once took 16 GiB over it and aborted. Now every
+    // command that looks at it stays within 256 MiB of address space, and a topic of this
+    // user beside it is listed as usual.
+    let root = TempRoot::shared("cli-bomb");
+    let path = root.topic_file("bomb");
+    shm_integration::hostile::plant_schema_bomb(&path);
+    if helper_for_other_users().is_some() {
+        std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    let mut p = root.publisher::<TestPose>("robot/pose");
+    p.publish(&TestPose::nth(1));
+    const LIMIT: u64 = 256 << 20;
+    let list = shm_limited(root.path(), &["list"], LIMIT);
+    assert_eq!(list.code, Some(0), "{}", list.err_text());
+    let text = list.out.join("\n");
+    assert!(
+        text.contains("robot/pose") && text.contains("TestPose"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bomb") && text.contains("[S; 2147483648]"),
+        "{text}"
+    );
+    let json = shm_limited(root.path(), &["list", "--json", "--all"], LIMIT);
+    assert_eq!(json.code, Some(0), "{}", json.err_text());
+    assert_eq!(json.json().as_array().map(Vec::len), Some(2));
+    let info = shm_limited(root.path(), &["info", "bomb", "--owner", "any"], LIMIT);
+    assert_eq!(info.code, Some(0), "{}", info.err_text());
+    let text = info.out.join("\n");
+    assert!(text.contains("struct S {"), "{text}");
+    // (Its value is not read: the file is not this user's, or too large to map here.)
+    assert!(text.contains("last       none yet"), "{text}");
+    let clean = shm_limited(root.path(), &["clean", "--dry-run", "--invalid"], LIMIT);
+    assert_eq!(clean.code, Some(0), "{}", clean.err_text());
+}
+
+#[test]
+fn names_from_files_never_reach_the_terminal_raw() {
+    // A process may name itself anything (prctl), and that name is recorded in the header of
+    // the topics it publishes: `shm list`, `info` and `--json` print it escaped.
+    let root = TempRoot::new("cli-escape");
+    let mut p = root.helper_with(
+        &["hold", "pose", "t"],
+        &[("SHM_HELPER_COMM", "\u{1b}[31mFORGED\u{9b}")],
+    );
+    p.expect_line("READY", T);
+    for args in [
+        &["list"][..],
+        &["list", "--json"],
+        &["info", "t"],
+        &["info", "t", "--json"],
+    ] {
+        let run = shm(root.path(), args);
+        assert_eq!(run.code, Some(0), "{args:?}: {}", run.err_text());
+        for line in run.out.iter().chain(&run.err) {
+            assert!(
+                !line.chars().any(shm::text::is_unprintable),
+                "{args:?} printed a control character: {line:?}"
+            );
+        }
+        let all = run.out.join("\n");
+        assert!(all.contains("FORGED"), "{args:?}: {all}");
+        if args.contains(&"--json") {
+            // Written as JSON escapes, which JSON readers decode to the name as it is.
+            assert!(all.contains("\\u001b[31mFORGED\\u009b"), "{all}");
+            let json = run.json();
+            let topic = if json.is_array() { &json[0] } else { &json };
+            assert_eq!(topic["publisher"]["name"], "\u{1b}[31mFORGED\u{9b}");
+        }
+    }
+    p.close_stdin();
+    p.wait(T);
+}
+
+#[test]
+fn another_users_fifo_is_never_removed_even_by_root() {
+    // Root can open another user's FIFO (or device): `rm --invalid` and `clean --invalid` leave
+    // it alone whatever its type, as they leave another user's regular files.
+    let Some(_) = helper_for_other_users() else {
+        return;
+    };
+    let root = TempRoot::shared("cli-fifo");
+    let path = root.topic_file("pipe");
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo reads a NUL-terminated path that lives across the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::lchown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+    let run = shm(root.path(), &["rm", "--invalid", "pipe"]);
+    assert_eq!(run.code, Some(1), "{:#?}", run.out);
+    assert!(
+        run.err_text().contains("uid 65534"),
+        "names the owner: {}",
+        run.err_text()
+    );
+    let run = shm(root.path(), &["clean", "--invalid"]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "the FIFO is still there"
+    );
+}
+
+#[test]
+fn a_large_value_is_printed_without_building_it() {
+    // A 16 MiB frame: `echo` and `info` print its first elements, and `--json` all of them,
+    // from its bytes as they are walked (building it first took 840 MB), within 256 MiB of
+    // address space beside the topic's 48 MiB mapping.
+    let root = TempRoot::new("cli-large");
+    let mut p = shm::Publisher::<[u8; 16 << 20]>::builder("camera/frame")
+        .root(root.path())
+        .create()
+        .unwrap();
+    let mut frame = vec![0u8; 16 << 20];
+    for (i, b) in frame.iter_mut().enumerate() {
+        *b = (i % 251) as u8;
+    }
+    let frame: Box<[u8; 16 << 20]> = frame.into_boxed_slice().try_into().unwrap();
+    p.publish(&frame);
+    const LIMIT: u64 = 320 << 20;
+    let echo = shm_limited(root.path(), &["echo", "camera/frame", "--once"], LIMIT);
+    assert_eq!(echo.code, Some(0), "{}", echo.err_text());
+    assert_eq!(
+        echo.out,
+        [format!(
+            "#1 [{}, … 16777216 elements]",
+            (0..32)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )]
+    );
+    let info = shm_limited(root.path(), &["info", "camera/frame"], LIMIT);
+    assert_eq!(info.code, Some(0), "{}", info.err_text());
+    assert!(
+        info.out
+            .iter()
+            .any(|l| l.starts_with("value      [0, 1, 2,") && l.ends_with("… 16777216 elements]")),
+        "{:#?}",
+        info.out
+    );
+    let json = shm_limited(
+        root.path(),
+        &["echo", "camera/frame", "--once", "--json"],
+        LIMIT,
+    );
+    assert_eq!(json.code, Some(0), "{}", json.err_text());
+    let line = json_line(&json.out[0]);
+    let values = line["value"].as_array().unwrap();
+    assert_eq!(values.len(), 16 << 20);
+    assert!(
+        values
+            .iter()
+            .enumerate()
+            .all(|(i, v)| v == (i % 251) as u64)
+    );
+    let field = shm_limited(
+        root.path(),
+        &["echo", "camera/frame", "--once", "--field", "[300]"],
+        LIMIT,
+    );
+    assert_eq!(field.out, ["#1 49"], "{}", field.err_text());
+}

@@ -1,6 +1,7 @@
 //! Shared pieces of the integration tests: message types, checksummed stress payloads,
 //! isolated topic roots and a child-process harness with timeouts everywhere.
 
+pub mod hostile;
 pub mod payload;
 pub mod process;
 pub mod root;

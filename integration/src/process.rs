@@ -34,6 +34,30 @@ impl Proc {
         uid: Option<u32>,
         env: &[(&str, &str)],
     ) -> Proc {
+        Proc::spawn_full(exe, root, args, uid, env, None)
+    }
+
+    /// Like [`spawn_with`](Proc::spawn_with) (as this user), with at most `bytes` of address
+    /// space (`RLIMIT_AS`): a child that tries to allocate more fails its allocation (a Rust
+    /// program aborts), which a test sees as a death by signal.
+    pub fn spawn_limited(
+        exe: &Path,
+        root: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        bytes: u64,
+    ) -> Proc {
+        Proc::spawn_full(exe, root, args, None, env, Some(bytes))
+    }
+
+    fn spawn_full(
+        exe: &Path,
+        root: &Path,
+        args: &[&str],
+        uid: Option<u32>,
+        env: &[(&str, &str)],
+        memory: Option<u64>,
+    ) -> Proc {
         let mut cmd = Command::new(exe);
         if let Some(uid) = uid {
             use std::os::unix::process::CommandExt;
@@ -47,13 +71,23 @@ impl Proc {
             .stderr(Stdio::piped());
         {
             use std::os::unix::process::CommandExt;
-            // SAFETY: runs in the child between fork and exec, and only calls `signal`, which
-            // is async-signal-safe. Tests send SIGINT and SIGTERM to children: they must not
-            // inherit them ignored (as from a shell's background job or a CI runner).
+            // SAFETY: runs in the child between fork and exec, and only calls `signal` and
+            // `setrlimit`, which are async-signal-safe, on values prepared before the fork.
+            // Tests send SIGINT and SIGTERM to children: they must not inherit them ignored (as
+            // from a shell's background job or a CI runner).
             unsafe {
-                cmd.pre_exec(|| {
+                cmd.pre_exec(move || {
                     libc::signal(libc::SIGINT, libc::SIG_DFL);
                     libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                    if let Some(bytes) = memory {
+                        let limit = libc::rlimit {
+                            rlim_cur: bytes,
+                            rlim_max: bytes,
+                        };
+                        if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    }
                     Ok(())
                 });
             }
@@ -116,15 +150,20 @@ impl Proc {
         }
     }
 
-    /// The next line starting with `prefix` within `timeout`, or `None`.
+    /// The next line starting with `prefix` within `timeout`, or `None` (then the lines it saw
+    /// go to standard error, which a failing test shows).
     pub fn try_expect_line(&mut self, prefix: &str, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(l) if l.starts_with(prefix) => return Some(l),
-                Ok(_) => {}
-                Err(_) => return None,
+                Ok(l) => seen.push(l),
+                Err(_) => {
+                    eprintln!("`{}` printed no {prefix:?} line: {seen:#?}", self.name);
+                    return None;
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use shm::{CreateError, FormatError, Publisher, SubscribeError, Subscriber};
 use shm_integration::TestPose;
+use shm_integration::hostile::write_topic_with_schema;
 use shm_integration::root::TempRoot;
 
 fn format_error(e: &SubscribeError) -> &FormatError {
@@ -544,40 +545,6 @@ fn a_huge_foreign_schema_gives_a_short_mismatch_message() {
     assert!(matches!(err, SubscribeError::SchemaMismatch(_)), "{msg}");
     assert!(msg.len() < 4096, "{} bytes", msg.len());
     assert!(msg.contains("more difference"), "{msg}");
-}
-
-/// Rewrites `path` as a topic of two slots of an element of `elem_size` bytes (8-aligned)
-/// described by `schema`, with a consistent header (docs/FORMAT.md).
-fn write_topic_with_schema(path: &Path, schema: &[u8], elem_size: u64) {
-    let good = std::fs::read(path).unwrap();
-    let mut h = good[..320].to_vec();
-    let slot_count = 2u64;
-    let data_offset = 16u64;
-    let stride = (data_offset + elem_size).next_multiple_of(64);
-    let slots_offset = (320 + schema.len() as u64).next_multiple_of(64);
-    let total = slots_offset + stride * slot_count;
-    let hash = {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in schema {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x100_0000_01b3);
-        }
-        if h == 0 { 1 } else { h }
-    };
-    h[24..32].copy_from_slice(&hash.to_le_bytes());
-    h[32..40].copy_from_slice(&elem_size.to_le_bytes());
-    h[40..48].copy_from_slice(&8u64.to_le_bytes());
-    h[48..52].copy_from_slice(&(slot_count as u32).to_le_bytes());
-    h[52..56].copy_from_slice(&(data_offset as u32).to_le_bytes());
-    h[56..64].copy_from_slice(&stride.to_le_bytes());
-    h[64..72].copy_from_slice(&slots_offset.to_le_bytes());
-    h[72..80].copy_from_slice(&total.to_le_bytes());
-    h[84..88].copy_from_slice(&(schema.len() as u32).to_le_bytes());
-    h[200..208].copy_from_slice(&0u64.to_le_bytes());
-    let mut bytes = h;
-    bytes.extend_from_slice(schema);
-    bytes.resize(total as usize, 0);
-    write(path, &bytes);
 }
 
 #[test]

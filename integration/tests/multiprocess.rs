@@ -390,3 +390,87 @@ fn other_users_are_refused_owner_only_topics_and_read_widened_ones() {
     );
     assert_eq!(child.wait(T).code(), Some(3));
 }
+
+#[test]
+fn a_topic_file_removed_under_a_live_publisher_comes_back() {
+    // `rm` of the file of a 1 kHz publisher (as systemd's RemoveIPC does): the publisher makes
+    // it again within its check interval, with the numbers continuing, and a subscriber that
+    // was reading follows without losing order or seeing a value twice.
+    let root = TempRoot::new("mp-removed");
+    let mut child = root.helper(&["publish", "pose", "robot/pose", "0", "1000"]);
+    child.expect_line("READY", T);
+    let mut s = root.subscriber::<TestPose>("robot/pose");
+    let first = s.recv_timeout(T).unwrap();
+    let path = root.topic_file("robot/pose");
+    let before = std::fs::metadata(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let mut last = first.seq;
+    // Read on across the removal: every value in order and whole.
+    let back = poll(T, "the file made again", || {
+        if let Some(sample) = s.try_recv().unwrap() {
+            assert!(sample.seq > last, "order: {} after {last}", sample.seq);
+            assert_eq!(sample.value, TestPose::nth(sample.seq));
+            last = sample.seq;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+        std::fs::metadata(&path).ok()
+    });
+    use std::os::unix::fs::MetadataExt;
+    assert_ne!(back.ino(), before.ino(), "a new file");
+    assert_eq!(
+        back.mode() & 0o777,
+        before.mode() & 0o777,
+        "with the same mode"
+    );
+    let info = shm::inspect::inspect(Some(root.path()), "robot/pose").unwrap();
+    assert!(info.publisher_alive, "listed again, its publisher alive");
+    assert_eq!(info.publisher.pid, child.pid());
+    let removed_at = last;
+    let after = poll(T, "values from the new file", || {
+        let sample = s.try_recv().unwrap()?;
+        assert!(sample.seq > last, "order: {} after {last}", sample.seq);
+        assert_eq!(sample.value, TestPose::nth(sample.seq));
+        last = sample.seq;
+        (sample.seq > removed_at + 20).then_some(sample)
+    });
+    assert!(s.publisher_alive().unwrap());
+    // A second publisher is refused again: the topic has its live one.
+    let err = root.try_publisher::<TestPose>("robot/pose").unwrap_err();
+    assert!(matches!(err, CreateError::Busy { .. }), "{err}");
+    assert!(after.seq > first.seq);
+    child.kill9();
+}
+
+#[test]
+fn a_publisher_whose_file_another_publisher_took_stops() {
+    // The file of a live publisher is removed, and another publisher makes the topic before
+    // the first one looks: the first one is displaced for good (never two live publishers
+    // of one topic), and subscribers read the second.
+    let root = TempRoot::new("mp-displaced");
+    let mut child = root.helper(&["stepper", "pose", "t"]);
+    child.expect_line("READY", T);
+    child.send("p");
+    assert_eq!(child.expect_line("PUB", T), "PUB 1");
+    std::fs::remove_file(root.topic_file("t")).unwrap();
+    let mut second = root.publisher::<TestPose>("t");
+    second.publish(&TestPose::nth(7));
+    // Past the first publisher's check interval (100 ms): its next publish looks.
+    std::thread::sleep(Duration::from_millis(150));
+    child.send("p");
+    let err = child.expect_line("ERR", T);
+    assert!(
+        err.contains("was removed or replaced by hand")
+            && err.contains(&std::process::id().to_string()),
+        "{err}"
+    );
+    child.send("p");
+    assert!(child.expect_line("ERR", T).contains("this publisher stops"));
+    let mut s = root.subscriber::<TestPose>("t");
+    assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(7));
+    second.publish(&TestPose::nth(8));
+    assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(8));
+    let info = shm::inspect::inspect(Some(root.path()), "t").unwrap();
+    assert_eq!(info.publisher.pid, std::process::id());
+    child.send("q");
+    assert!(child.wait(T).success());
+}

@@ -1,13 +1,15 @@
 //! `shm_pub_sub.Publisher`.
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt};
 use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, Timestamps};
 
 use crate::carried::Carried;
 use crate::common::{Common, pymethods_with_common};
-use crate::errors::{ForkedProcessError, TopicFormatError, closed_error, create_error};
+use crate::errors::{
+    ForkedProcessError, TopicBusyError, TopicFormatError, closed_error, create_error,
+};
 use crate::kind::{MakePublisher, PublisherCore, with_publisher};
 use crate::message::MessagePublisher;
 use crate::ty::Ty;
@@ -162,10 +164,13 @@ pymethods_with_common!(Publisher {
         })
     }
 
-    /// Publishes `data`: subscribers' next `subscribe()` returns it. Wait-free, no syscall.
+    /// Publishes `data`: subscribers' next `subscribe()` returns it. Wait-free, no syscall (but
+    /// one look at the topic's file every 100 ms: a file removed by hand is made again).
     ///
     /// Raises `TypeError` for a value of another type (a float is never rounded into an int
-    /// topic; an int is accepted by a float topic), `OverflowError` for an int outside 64 bits.
+    /// topic; an int is accepted by a float topic), `OverflowError` for an int outside 64 bits,
+    /// `TopicBusyError` once the topic's file was removed by hand and another publisher made
+    /// the topic since (this one then publishes nothing more).
     fn publish(&mut self, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let Some(core) = self.core.as_mut() else {
             return Err(closed_error("Publisher", &self.common.name));
@@ -179,6 +184,9 @@ pymethods_with_common!(Publisher {
                 shm::PublishError::WrongSize { .. } | shm::PublishError::InvalidValue(_) => {
                     PyValueError::new_err(message)
                 }
+                // The topic's file was removed by hand and another publisher made it since.
+                shm::PublishError::Displaced { .. } => TopicBusyError::new_err(message),
+                shm::PublishError::FileLost { .. } => PyOSError::new_err(message),
                 _ => TopicFormatError::new_err(message),
             }
         })

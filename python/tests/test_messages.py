@@ -187,7 +187,7 @@ def test_publish_and_subscribe_values_with_the_seed_api(topic):
         pub.publish(np.zeros(8))
     bad = bytearray(64)
     bad[60] = 7
-    with pytest.raises(ValueError, match="bool byte is neither 0 nor 1"):
+    with pytest.raises(ValueError, match="the bool at byte 60 is 7, not 0 or 1"):
         pub.publish(bad)
     assert pub.last_seq == 3, "refused values publish nothing"
 
@@ -576,3 +576,94 @@ def test_the_latest_declaration_of_a_schema_is_the_class_of_unknown_types(topic)
     Publisher(topic, first()).publish(first(count=1))
     value, _ = Subscriber(topic, None).subscribe()
     assert type(value) is second and value.count == 1
+
+
+def test_classes_made_from_a_stored_schema_rename_fields_that_would_break_values(topic):
+    # Another program's struct may have fields named like the members every value has, like
+    # dunders or like keywords: the class made for it appends `_` to those (declared classes
+    # refuse them), so values keep their methods and nothing special to Python is replaced.
+    script = f"""
+import shm_pub_sub
+from shm_pub_sub._message import Message, MessageMeta
+from shm_pub_sub._shm_pub_sub import _declare
+# Declared below the class statement's checks, as a program in another language could.
+Evil = type.__new__(MessageMeta, "Evil", (Message,), {{"__slots__": (), "__module__": "x"}})
+names = ["copy", "copy_", "read_only", "__del__", "__init__", "from", "to_dict", "ok"]
+_declare(Evil, "Evil", [(n, ("p", "u8")) for n in names])
+value = Evil.__new__(Evil)  # (its `__init__` is a field here)
+for i, n in enumerate(names):
+    Evil.__dict__[n].__set__(value, i + 1)
+shm_pub_sub.Publisher({topic!r}, value).publish(value)
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60, capture_output=True)
+    value, ok = Subscriber(topic, None).subscribe()
+    assert ok and type(value).__name__ == "Evil"
+    fields = [name for name, _, _ in type(value).__shm_type__.fields]
+    assert fields == ["copy__", "copy_", "read_only_", "__del___", "__init___", "from_", "to_dict_", "ok"]
+    assert (value.copy__, value.copy_, value.read_only_, value.from_, value.to_dict_, value.ok) == (1, 2, 3, 6, 7, 8)
+    assert value.__del___ == 4 and value.__init___ == 5
+    # The members every value has still work.
+    assert value.read_only is True
+    mine = value.copy()
+    assert mine == value and not mine.read_only
+    assert value.to_dict() == {
+        "copy": 1, "copy_": 2, "read_only": 3, "__del__": 4, "__init__": 5, "from": 6, "to_dict": 7, "ok": 8
+    }, "to_dict keeps the schema's names"
+    assert type(value)(**value.to_dict()) == value, "and takes them back"
+    assert type(value)(copy__=1).copy__ == 1
+    assert "from_=6" in repr(value)
+    del value, mine  # no `__del__` of a field runs (it would raise while collected)
+
+
+def test_arrays_of_values_read_from_a_topic_cannot_be_made_writable(topic):
+    pub = Publisher(topic, Pose())
+    pub.publish(Pose(position=[1.0, 2.0, 3.0]))
+    value, _ = Subscriber(topic, Pose()).subscribe()
+    with pytest.raises(ValueError, match=r"WRITEABLE|writeable"):
+        value.position.setflags(write=True)
+    with pytest.raises(ValueError):
+        value.position[0] = 9.0
+    record = value.to_numpy()
+    with pytest.raises(ValueError):
+        record["position"][0] = 9.0
+    assert list(value.position) == [1.0, 2.0, 3.0]
+    mine = value.copy()
+    mine.position[0] = 9.0  # a copy's arrays write through
+    assert mine.position[0] == 9.0 and value.position[0] == 1.0
+
+
+def test_a_buffer_of_the_wrong_size_reads_nothing(topic):
+    # A subscriber of any type checks the buffer against the topic's value size before it
+    # reads: the value stays unread for subscribe_all (it used to be read and lost).
+    Publisher(topic, Pose()).publish(Pose(map_id=5))
+    sub = Subscriber(topic, None)
+    with pytest.raises(ValueError, match=f"a value is {Pose.size} bytes, the buffer given has 3"):
+        sub.subscribe_into(bytearray(3))
+    samples = sub.subscribe_all()
+    assert [s.value.map_id for s in samples] == [5]
+
+
+def test_the_exception_of_a_bad_field_value_depends_on_the_problem_not_its_words():
+    class Liar:
+        def __repr__(self) -> str:
+            return "out of range, not exactly a shape"
+
+    class Scalars(Message):
+        x: f64
+        n: u32
+        _reserved: u8[4]
+
+    with pytest.raises(TypeError):
+        Scalars(x=Liar())
+    with pytest.raises(OverflowError):
+        Scalars(n=-1)
+    with pytest.raises(OverflowError):
+        Scalars(n=2**70)
+    with pytest.raises(ValueError, match="expects 3 elements"):
+        Pose(position=[1.0, 2.0])
+    with pytest.raises(ValueError, match="not exactly"):
+        Scalars(x=2**53 + 1)
+    with pytest.raises(TypeError):
+        Scalars(x=True)
+    with pytest.raises(TypeError):
+        Pose(position=Liar())

@@ -73,10 +73,11 @@ impl<'a> Input<'a> {
                             v.len()
                         ),
                     ));
-                } else if v.chars().any(char::is_control) {
+                } else if v.chars().any(unprintable) {
                     errors.push(syn::Error::new_spanned(
                         lit,
-                        "the schema name must not contain control characters",
+                        "the schema name must not contain control characters or text direction \
+                         overrides (tools print it on terminals)",
                     ));
                 }
                 lit.clone()
@@ -138,4 +139,14 @@ fn check_repr(input: &Input<'_>, errors: &mut Errors) {
             "`transparent` cannot be combined with `C`",
         ));
     }
+}
+
+/// What `shm::text::is_unprintable` refuses in a name read from a topic file: control
+/// characters and Unicode direction overrides and isolates.
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }

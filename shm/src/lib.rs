@@ -2,9 +2,10 @@
 //!
 //! A topic holds the latest value of one message type. A [`Publisher`] writes values into a
 //! small ring of slots in a shared-memory file; any number of [`Subscriber`]s in other processes
-//! read the newest complete value. Publishing is wait-free (no lock, no syscall, no allocation);
-//! reading is a seqlock copy that never returns a torn value. The message type is checked across
-//! processes: a subscriber of another type is refused with an error that says what differs.
+//! read the newest complete value. Publishing is wait-free (no lock, no allocation, no syscall
+//! but one `stat` every 100 ms); reading is a seqlock copy that never returns a torn value. The
+//! message type is checked across processes: a subscriber of another type is refused with an
+//! error that says what differs.
 //!
 //! # Two processes
 //!
@@ -76,7 +77,9 @@ pub mod dynamic;
 /// Looking at topic files without subscribing to them (what the `shm` tool lists and describes):
 /// read with `pread`, never mapped, and validated as a subscriber validates them.
 pub mod inspect {
-    pub use crate::segment::inspect::{Entry, TopicInfo, file_owner, inspect, list};
+    pub use crate::segment::inspect::{
+        Entries, Entry, TopicInfo, file_owner, inspect, list, topic_file_size,
+    };
 }
 mod error;
 mod message;
@@ -88,12 +91,13 @@ pub mod schema;
 mod segment;
 mod subscriber;
 mod sys;
+pub mod text;
 mod topic;
 pub mod wait;
 
 pub use error::{
     CreateError, FormatError, InspectError, LookupError, NameError, PublishError, RecvError,
-    RemoveError, SchemaDecodeError, SchemaMismatch, SubscribeError, ValueError,
+    RemoveError, SchemaDecodeError, SchemaMismatch, SubscribeError, ValueError, ValueErrorKind,
 };
 pub use message::ShmMessage;
 pub use name::{DEFAULT_ROOT, ROOT_ENV, TopicName, default_root};

@@ -19,7 +19,9 @@ use std::os::unix::fs::MetadataExt;
 pub struct OwnerInfo {
     /// Process id.
     pub pid: u32,
-    /// Process name (`/proc/<pid>/comm`, at most 15 bytes).
+    /// Process name (`/proc/<pid>/comm`, at most 15 bytes), as the file records it: any
+    /// process can name itself anything, so print it through [`printable`](crate::text::printable)
+    /// (as `Display` does).
     pub process_name: String,
     /// Process start time in clock ticks after boot, which tells a reused pid apart.
     pub start_ticks: u64,
@@ -41,7 +43,11 @@ impl fmt::Display for OwnerInfo {
         match (self.pid, self.process_name.is_empty()) {
             (0, _) => f.write_str("another process"),
             (pid, true) => write!(f, "pid {pid}"),
-            (pid, false) => write!(f, "pid {pid} ({})", self.process_name),
+            (pid, false) => write!(
+                f,
+                "pid {pid} ({})",
+                crate::text::printable(&self.process_name)
+            ),
         }
     }
 }
@@ -150,12 +156,13 @@ impl fmt::Display for FileOwner {
     }
 }
 
-/// `Some(owner)` if a publisher must not reuse, replace or remove this file: a regular file not
-/// owned by the effective uid, or writable by other users. (Anything but a regular file is
-/// refused later, as not a topic.)
+/// `Some(owner)` if a publisher must not reuse, replace or remove this file: anything not owned
+/// by the effective uid, whatever its type (root can open another user's FIFO or device, and
+/// must not remove it), or a regular file that other users may write. (This user's files that
+/// are not regular files are refused later, as not topics.)
 pub(crate) fn foreign_to_publisher(meta: &Metadata) -> Option<FileOwner> {
     let owner = FileOwner::of(meta);
-    (meta.is_file() && (owner.uid.0 != effective_uid() || owner.writable_by_others()))
+    (owner.uid.0 != effective_uid() || (meta.is_file() && owner.writable_by_others()))
         .then_some(owner)
 }
 

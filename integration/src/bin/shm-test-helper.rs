@@ -6,7 +6,7 @@
 //! shm-test-helper hold      <kind> <topic>                         # publish 1 value, wait for stdin EOF
 //! shm-test-helper subscribe <kind> <topic> <count> <timeout_ms>
 //! shm-test-helper wait      <kind> <topic> <count> <timeout_ms>    # blocking recv_timeout
-//! shm-test-helper stepper   <kind> <topic>         # stdin: p = publish, d = drop, q = exit(0)
+//! shm-test-helper stepper   <kind> <topic>         # stdin: p = publish (PUB seq / ERR why), d = drop, q = exit(0)
 //! shm-test-helper hash      <kind>
 //! shm-test-helper creator   <kind>           # stdin: topic names; creates each, publishes once
 //! shm-test-helper last-words <kind> <topic>  # publish 1 value, then exit at once (no drop)
@@ -16,6 +16,9 @@
 //! shm-test-helper stress-read  <kind> <topic> <millis>
 //! ```
 //! kinds: pose, pose-v2, u64, i64, f64, bool, s8, s64, s1k, s4k, s64k
+//!
+//! `SHM_HELPER_COMM=<name>` renames the process first (`prctl(PR_SET_NAME)`, at most 15
+//! bytes), as any program may, to test what tools print of the name a header records.
 
 use std::io::{BufRead, Read};
 use std::process::exit;
@@ -232,10 +235,10 @@ fn stepper<T: Kind>(args: &[String]) {
     println!("READY {}", std::process::id());
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         match (line.trim(), p.as_mut()) {
-            ("p", Some(publisher)) => {
-                let seq = publisher.publish(&T::make(publisher.next_seq()));
-                println!("PUB {seq}");
-            }
+            ("p", Some(publisher)) => match publisher.try_publish(&T::make(publisher.next_seq())) {
+                Ok(seq) => println!("PUB {seq}"),
+                Err(e) => println!("ERR {e}"),
+            },
             ("d", _) => {
                 p = None;
                 println!("DROPPED");
@@ -403,6 +406,14 @@ fn dispatch<T: Kind>(args: &[String]) {
 }
 
 fn main() {
+    if let Ok(name) = std::env::var("SHM_HELPER_COMM") {
+        let name = std::ffi::CString::new(name).unwrap_or_else(|e| fail(e, 2));
+        // SAFETY: PR_SET_NAME reads a NUL-terminated string (the kernel copies at most 16
+        // bytes of it); `name` lives across the call.
+        if unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) } != 0 {
+            fail(std::io::Error::last_os_error(), 3);
+        }
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match arg(&args, 1) {
         "pose" => dispatch::<TestPose>(&args),

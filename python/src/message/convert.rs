@@ -8,7 +8,8 @@ use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
-use shm::dynamic::{Decode, Scalar, Source, TopicSchema, encode_with};
+use shm::ValueErrorKind;
+use shm::dynamic::{Decode, Problem, Scalar, Source, TopicSchema, encode_with};
 use shm::schema::{DescKind, Primitive, SchemaDesc};
 
 use super::instance::Message;
@@ -38,12 +39,12 @@ impl<'py> Decode for PyDecoder<'py> {
         })
     }
 
-    fn array(&mut self, items: Vec<Self::Out>) -> Self::Out {
+    fn array(&mut self, items: Vec<Self::Out>, _len: u64) -> Self::Out {
         let items = items.into_iter().collect::<PyResult<Vec<_>>>()?;
         Ok(PyList::new(self.py, items)?.into_any())
     }
 
-    fn structure(&mut self, _desc: &SchemaDesc, fields: Vec<(&str, Self::Out)>) -> Self::Out {
+    fn structure(&mut self, _name: &str, fields: Vec<(&str, Self::Out)>) -> Self::Out {
         let dict = PyDict::new(self.py);
         for (name, value) in fields {
             dict.set_item(name, value?)?;
@@ -65,10 +66,13 @@ impl PySource<'_> {
 }
 
 impl<'py> Source for PySource<'py> {
-    fn scalar(&self) -> Result<Scalar, String> {
+    fn scalar(&self) -> Result<Scalar, Problem> {
         let v = &self.0;
         if v.is_instance_of::<PyBool>() || self.is_numpy("bool") {
-            return v.is_truthy().map(Scalar::Bool).map_err(|e| e.to_string());
+            return v
+                .is_truthy()
+                .map(Scalar::Bool)
+                .map_err(|e| Problem::wrong_kind(e.to_string()));
         }
         let int = if v.is_instance_of::<PyInt>() {
             Some(v.clone())
@@ -85,19 +89,22 @@ impl<'py> Source for PySource<'py> {
             return match (int.extract::<i64>(), int.extract::<u64>()) {
                 (Ok(i), _) => Ok(Scalar::Int(i)),
                 (_, Ok(u)) => Ok(Scalar::UInt(u)),
-                _ => Err(format!("the int {int} (beyond 64 bits)")),
+                _ => Err(Problem::new(
+                    ValueErrorKind::OutOfRange,
+                    format!("the int {int} (beyond 64 bits)"),
+                )),
             };
         }
         if v.is_instance_of::<PyFloat>() || self.is_numpy("float") {
             return v
                 .extract::<f64>()
                 .map(Scalar::Float)
-                .map_err(|e| e.to_string());
+                .map_err(|e| Problem::wrong_kind(e.to_string()));
         }
-        Err(describe(v))
+        Err(Problem::wrong_kind(describe(v)))
     }
 
-    fn elements(&self, len: u64) -> Result<Option<Vec<Self>>, String> {
+    fn elements(&self, len: u64) -> Result<Option<Vec<Self>>, Problem> {
         let v = &self.0;
         if v.is_instance_of::<PyString>()
             || v.is_instance_of::<PyBytes>()
@@ -111,11 +118,19 @@ impl<'py> Source for PySource<'py> {
             return Ok(None);
         };
         if n as u64 != len {
-            return Err(format!("expects {len} elements, got {n}"));
+            return Err(Problem::new(
+                ValueErrorKind::Length,
+                format!("expects {len} elements, got {n}"),
+            ));
         }
-        let items = v.try_iter().map_err(|e| e.to_string())?;
+        let items = v
+            .try_iter()
+            .map_err(|e| Problem::wrong_kind(e.to_string()))?;
         items
-            .map(|item| item.map(PySource).map_err(|e| e.to_string()))
+            .map(|item| {
+                item.map(PySource)
+                    .map_err(|e| Problem::wrong_kind(e.to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
     }
@@ -125,7 +140,7 @@ impl<'py> Source for PySource<'py> {
         kind: Primitive,
         shape: &[u64],
         out: &mut [u8],
-    ) -> Result<bool, String> {
+    ) -> Result<bool, Problem> {
         let Ok(buffer) = PyUntypedBuffer::get(&self.0) else {
             return Ok(false);
         };
@@ -141,8 +156,9 @@ impl<'py> Source for PySource<'py> {
         }
         // The field's shape, or flat: a 640×480 image is not a 480×640 one.
         if dims != shape && dims.len() != 1 {
-            return Err(format!(
-                "expects an array of shape {shape:?} (or flat), got shape {dims:?}"
+            return Err(Problem::new(
+                ValueErrorKind::Shape,
+                format!("expects an array of shape {shape:?} (or flat), got shape {dims:?}"),
             ));
         }
         // SAFETY: the buffer is C-contiguous with `out.len()` bytes at `buf_ptr`, exported to us
@@ -157,28 +173,30 @@ impl<'py> Source for PySource<'py> {
         Ok(true)
     }
 
-    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Self>, String> {
+    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Self>, Problem> {
         let v = &self.0;
         if let Ok(dict) = v.cast::<PyDict>() {
             return dict
                 .get_item(name)
                 .map(|o| o.map(PySource))
-                .map_err(|e| e.to_string());
+                .map_err(|e| Problem::wrong_kind(e.to_string()));
         }
         if let Ok(m) = v.cast::<Message>() {
-            if m.get().ty.get().field_index(name).is_none() {
+            // By the schema's name, never through an attribute (which a class may rename).
+            let Some(index) = m.get().ty.get().field_index(name) else {
                 return Ok(None);
-            }
-            return v
-                .getattr(name)
-                .map(|o| Some(PySource(o)))
-                .map_err(|e| e.to_string());
+            };
+            return m
+                .get()
+                .field_value(v.py(), index)
+                .map(|o| Some(PySource(o.into_bound(v.py()))))
+                .map_err(|e| Problem::wrong_kind(e.to_string()));
         }
-        Err(format!(
+        Err(Problem::wrong_kind(format!(
             "expects a `{}` (a value of that message class, or a dict), got {}",
             desc.name,
             describe(v)
-        ))
+        )))
     }
 
     fn unknown_fields(&self, desc: &SchemaDesc) -> Vec<String> {
@@ -208,6 +226,26 @@ impl<'py> Source for PySource<'py> {
             .into_iter()
             .filter(|n| !known.iter().any(|k| &k.name == n))
             .collect()
+    }
+}
+
+/// The Python exception for a value problem of `kind`: `OverflowError` for a number out of its
+/// type's range, `MemoryError` for a value too large to allocate, `ValueError` for a value of
+/// the right kind but the wrong length, shape or exactness (or an invalid `bool` byte),
+/// `TypeError` for a value of another kind or with other fields.
+pub(crate) fn value_exception(kind: ValueErrorKind, message: String) -> PyErr {
+    match kind {
+        ValueErrorKind::OutOfRange => PyOverflowError::new_err(message),
+        ValueErrorKind::TooLarge => pyo3::exceptions::PyMemoryError::new_err(message),
+        ValueErrorKind::Length
+        | ValueErrorKind::Shape
+        | ValueErrorKind::NotExact
+        | ValueErrorKind::InvalidBool => PyValueError::new_err(message),
+        ValueErrorKind::WrongKind | ValueErrorKind::UnknownField | ValueErrorKind::MissingField => {
+            PyTypeError::new_err(message)
+        }
+        // (A kind added later: a value of the wrong kind until it is mapped here.)
+        _ => PyTypeError::new_err(message),
     }
 }
 
@@ -264,18 +302,6 @@ pub(crate) fn write_value(
             (path, true) => format!("{label}{path}: {}", e.problem),
             (path, false) => format!("{label}.{path}: {}", e.problem),
         };
-        if e.problem.contains("out of range") || e.problem.contains("beyond 64 bits") {
-            PyOverflowError::new_err(message)
-        } else if e.problem.contains("cannot allocate") {
-            pyo3::exceptions::PyMemoryError::new_err(message)
-        } else if e.problem.contains("elements, got")
-            || e.problem.contains("shape")
-            || e.problem.contains("bool byte")
-            || e.problem.contains("not exactly")
-        {
-            PyValueError::new_err(message)
-        } else {
-            PyTypeError::new_err(message)
-        }
+        value_exception(e.kind, message)
     })
 }

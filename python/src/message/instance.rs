@@ -122,7 +122,7 @@ impl Message {
         Ok(f(value))
     }
 
-    fn field_value(&self, py: Python<'_>, index: usize) -> PyResult<Py<PyAny>> {
+    pub(crate) fn field_value(&self, py: Python<'_>, index: usize) -> PyResult<Py<PyAny>> {
         let f = &self.ty.get().fields[index];
         let data = self.data.bind(py);
         let at = self.offset + f.offset;
@@ -162,7 +162,7 @@ impl Message {
                 self.type_name()
             )));
         }
-        let label = format!("{}.{}", self.type_name(), f.name);
+        let label = format!("{}.{}", self.type_name(), f.attr);
         let bytes = write_value(&f.schema, value, &label)?;
         write(self.data.bind(py), self.offset + f.offset, &bytes)
     }
@@ -275,7 +275,7 @@ impl Message {
         let ty = me.ty.get();
         for (key, value) in kwargs {
             let name: String = key.extract()?;
-            let Some(index) = ty.field_index(&name) else {
+            let Some(index) = ty.field_by_any_name(&name) else {
                 return Err(PyTypeError::new_err(format!(
                     "{} has no field '{name}' (its fields: {})",
                     me.type_name(),
@@ -392,7 +392,7 @@ impl Message {
                 ),
                 _ => self.field_value(py, index)?.bind(py).repr()?.to_string(),
             };
-            parts.push(format!("{}={shown}", f.name));
+            parts.push(format!("{}={shown}", f.attr));
         }
         Ok(format!("{}({})", self.type_name(), parts.join(", ")))
     }
@@ -416,7 +416,7 @@ impl Field {
         let wrong = || {
             PyTypeError::new_err(format!(
                 "field '{}' belongs to `{}` values",
-                self.info().name,
+                self.info().attr,
                 self.ty.get().schema.type_name()
             ))
         };
@@ -454,7 +454,7 @@ impl Field {
     fn __delete__(&self, _obj: &Bound<'_, PyAny>) -> PyResult<()> {
         Err(PyAttributeError::new_err(format!(
             "field '{}' cannot be deleted: every value has every field",
-            self.info().name
+            self.info().attr
         )))
     }
 
@@ -463,7 +463,7 @@ impl Field {
         format!(
             "<field {}.{}: {} at offset {}>",
             self.ty.get().schema.type_name(),
-            f.name,
+            f.attr,
             f.schema.type_name(),
             f.offset
         )

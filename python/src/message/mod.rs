@@ -34,7 +34,11 @@ pub(crate) struct MessageType {
 
 /// One field of a message type.
 pub(crate) struct FieldInfo {
+    /// Its name in the schema (and in `to_dict()`, dtypes, the walker).
     pub(crate) name: String,
+    /// Its attribute on values: the name, unless a class made from a stored schema would lose
+    /// something to it (see [`attribute_names`]).
+    pub(crate) attr: String,
     pub(crate) offset: usize,
     /// The field's type.
     pub(crate) schema: Arc<TopicSchema>,
@@ -74,17 +78,75 @@ fn cached(py: Python<'_>, hash: u64) -> Option<Py<MessageType>> {
 /// whatever other class of the same schema exists.
 type Known = HashMap<u64, Py<MessageType>>;
 
+/// Python's keywords: not usable as attribute names in code.
+const KEYWORDS: [&str; 35] = [
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+/// The attribute names of the fields `names` of a class made from a stored schema (a topic of
+/// a type no class declared, written by anyone): a name is kept unless it is a member every
+/// value has (`reserved`: `copy`, `to_dict`, ...), a dunder (`__del__`, `__init__`: special to
+/// Python), or a keyword; those get `_` appended (until no other field has the name), so that
+/// a hostile schema can neither break values nor hide their methods. Declared classes refuse
+/// such names instead (`MessageMeta`).
+pub(crate) fn attribute_names(names: &[&str], reserved: &[String]) -> Vec<String> {
+    let mut taken: std::collections::HashSet<String> =
+        names.iter().map(|n| (*n).to_owned()).collect();
+    names
+        .iter()
+        .map(|&name| {
+            let special = reserved.iter().any(|r| r == name)
+                || (name.starts_with("__") && name.ends_with("__"))
+                || KEYWORDS.contains(&name);
+            if !special {
+                return name.to_owned();
+            }
+            let mut attr = format!("{name}_");
+            while taken.contains(&attr) || reserved.contains(&attr) {
+                attr.push('_');
+            }
+            taken.insert(attr.clone());
+            attr
+        })
+        .collect()
+}
+
+/// `shm_pub_sub._message._RESERVED`: the members every value has.
+fn reserved_names(py: Python<'_>) -> PyResult<Vec<String>> {
+    py.import("shm_pub_sub._message")?
+        .getattr("_RESERVED")?
+        .try_iter()?
+        .map(|n| n?.extract())
+        .collect()
+}
+
 impl MessageType {
     /// The type of `schema` (a struct), with the nested types its fields need (`known` first).
-    fn new(py: Python<'_>, schema: Arc<TopicSchema>, known: &Known) -> PyResult<MessageType> {
+    /// A `declared` type's attributes are its field names (the class statement checked them);
+    /// a type made from a stored schema gets [`attribute_names`].
+    fn new(
+        py: Python<'_>,
+        schema: Arc<TopicSchema>,
+        known: &Known,
+        declared: bool,
+    ) -> PyResult<MessageType> {
         let DescKind::Struct(fields) = &schema.desc().kind else {
             return Err(PyTypeError::new_err(format!(
                 "`{}` is not a struct; only structs are message classes",
                 schema.type_name()
             )));
         };
+        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        let attrs = if declared {
+            names.iter().map(|n| (*n).to_owned()).collect()
+        } else {
+            attribute_names(&names, &reserved_names(py)?)
+        };
         let mut infos = Vec::with_capacity(fields.len());
-        for f in fields {
+        for (f, attr) in fields.iter().zip(attrs) {
             let mut dims = Vec::new();
             let mut inner = &f.ty;
             while let DescKind::Array { elem, len } = &inner.kind {
@@ -108,6 +170,7 @@ impl MessageType {
             };
             infos.push(FieldInfo {
                 name: f.name.clone(),
+                attr,
                 offset: f.offset as usize,
                 schema: Arc::new(schema_of(&f.ty)?),
                 shape,
@@ -131,14 +194,23 @@ impl MessageType {
         }
     }
 
-    /// The index of the field called `name`.
+    /// The index of the field whose schema name is `name`.
     pub(crate) fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
     }
 
-    /// `a, b, c`: the field names, for error messages.
+    /// The index of the field called `name` by a caller: its attribute name, or its schema
+    /// name (the keys of `to_dict()`).
+    pub(crate) fn field_by_any_name(&self, name: &str) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| f.attr == name)
+            .or_else(|| self.field_index(name))
+    }
+
+    /// `a, b, c`: the fields' attribute names, for error messages.
     pub(crate) fn field_names(&self) -> String {
-        let names: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = self.fields.iter().map(|f| f.attr.as_str()).collect();
         names.join(", ")
     }
 }
@@ -162,7 +234,10 @@ pub(crate) fn type_of_schema(
     if let Some(t) = cached(py, schema.hash()) {
         return Ok(t);
     }
-    let ty = Py::new(py, MessageType::new(py, schema.clone(), &Known::new())?)?;
+    let ty = Py::new(
+        py,
+        MessageType::new(py, schema.clone(), &Known::new(), false)?,
+    )?;
     // The class's creation binds it (`_bind`), which caches the type.
     py.import("shm_pub_sub._message")?
         .getattr("_class_for")?
@@ -197,7 +272,7 @@ pub(crate) fn _declare(
         }
     })?;
     let schema = Arc::new(schema_of(&desc)?);
-    let ty = Py::new(py, MessageType::new(py, schema.clone(), &known)?)?;
+    let ty = Py::new(py, MessageType::new(py, schema.clone(), &known, true)?)?;
     _bind(cls, ty.bind(py), true)?;
     shm::registry::register(schema);
     Ok(ty)
@@ -261,7 +336,7 @@ pub(crate) fn _bind(
             ty: ty.clone().unbind(),
             index,
         };
-        cls.setattr(f.name.as_str(), Py::new(py, field)?)?;
+        cls.setattr(f.attr.as_str(), Py::new(py, field)?)?;
     }
     cls.setattr("__shm_type__", ty)?;
     let mut map = types(py).lock().unwrap_or_else(|e| e.into_inner());
@@ -300,12 +375,14 @@ impl MessageType {
         self.schema.align()
     }
 
-    /// `(name, offset, type name)` of every field.
+    /// `(name, offset, type name)` of every field (the attribute name on values, which is the
+    /// schema's name unless that is a keyword, a dunder or a member of every value: then `_`
+    /// is appended).
     #[getter]
     fn fields(&self) -> Vec<(String, usize, String)> {
         self.fields
             .iter()
-            .map(|f| (f.name.clone(), f.offset, f.schema.type_name()))
+            .map(|f| (f.attr.clone(), f.offset, f.schema.type_name()))
             .collect()
     }
 

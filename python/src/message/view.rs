@@ -5,7 +5,7 @@ use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyImportError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyDict, PyList, PyTuple};
+use pyo3::types::{PyByteArray, PyDict, PyList, PyMemoryView, PyTuple};
 use shm::schema::{DescKind, Primitive, SchemaDesc};
 
 use super::MessageType;
@@ -76,17 +76,14 @@ pub(crate) fn tensor(
         kwargs.set_item("dtype", numpy_code(p))?;
         kwargs.set_item("count", count)?;
         kwargs.set_item("offset", at)?;
-        let flat = np.getattr("frombuffer")?.call((data,), Some(&kwargs))?;
+        let flat = np
+            .getattr("frombuffer")?
+            .call((source(py, data, frozen)?,), Some(&kwargs))?;
         let array = if dims.len() == 1 {
             flat
         } else {
             flat.call_method1("reshape", (shape,))?
         };
-        if frozen {
-            let kwargs = PyDict::new(py);
-            kwargs.set_item("write", false)?;
-            array.call_method("setflags", (), Some(&kwargs))?;
-        }
         return Ok(array.unbind());
     }
     let end = at + count * p.size();
@@ -167,13 +164,25 @@ pub(crate) fn record(
     kwargs.set_item("dtype", dtype(py, ty.schema.desc())?)?;
     kwargs.set_item("count", 1)?;
     kwargs.set_item("offset", at)?;
-    let array = np.getattr("frombuffer")?.call((data,), Some(&kwargs))?;
-    if frozen {
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("write", false)?;
-        array.call_method("setflags", (), Some(&kwargs))?;
-    }
+    let array = np
+        .getattr("frombuffer")?
+        .call((source(py, data, frozen)?,), Some(&kwargs))?;
     Ok(array.get_item(0)?.unbind())
+}
+
+/// What numpy arrays over a value's bytes are made from: the bytes themselves, or for a
+/// read-only value a read-only `memoryview` of them, so that no array made from it (nor
+/// `setflags(write=True)` on one) can write them.
+fn source<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyByteArray>,
+    frozen: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    if frozen {
+        PyMemoryView::from(data.as_any())?.call_method0(pyo3::intern!(py, "toreadonly"))
+    } else {
+        Ok(data.clone().into_any())
+    }
 }
 
 /// The bytes of a buffer holding exactly one value of `ty` (checked: size, contiguity, what

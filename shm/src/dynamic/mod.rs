@@ -21,11 +21,13 @@
 
 mod publisher;
 mod subscriber;
+mod text;
 mod value;
 mod walk;
 
 pub use crate::schema::TopicSchema;
 pub use publisher::{AnyPublisher, AnyPublisherBuilder};
 pub use subscriber::{AnySubscriber, AnySubscriberBuilder, Copied, RawSample};
+pub use text::show;
 pub use value::Value;
-pub use walk::{Decode, Scalar, Source, decode_with, encode_with};
+pub use walk::{Decode, Problem, Scalar, Source, decode_part_with, decode_with, encode_with};

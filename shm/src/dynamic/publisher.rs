@@ -5,9 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::Value;
-use crate::error::{CreateError, PublishError, ValueError};
+use crate::error::{CreateError, PublishError};
 use crate::publisher::{PubOptions, PublisherCore, Takeover, publisher_options};
 use crate::schema::TopicSchema;
+use crate::subscriber::Timestamp;
 
 /// Publishes values of a type given at run time ([`TopicSchema`]): bytes checked to be one
 /// valid value, or a [`Value`] tree checked field by field. A topic it creates is the topic a
@@ -51,6 +52,30 @@ impl AnyPublisher {
     /// [`Publisher::try_publish`](crate::Publisher::try_publish) does.
     #[inline]
     pub fn publish(&mut self, bytes: &[u8]) -> Result<u64, PublishError> {
+        self.check(bytes)?;
+        // SAFETY: `bytes` are exactly one value's size, initialised, and a valid value (its
+        // `bool`s were just checked; every other byte pattern is a value).
+        unsafe { self.core.publish_raw(bytes.as_ptr()) }
+    }
+
+    /// As [`publish`](AnyPublisher::publish), stamped as published at `published` (not later
+    /// than now: a time in the future is taken as now) rather than now: for a value that was
+    /// published elsewhere first, such as a bridge's, whose subscribers must see its age
+    /// (`Sample::published`, `max_age`) as where it was published.
+    pub fn publish_stamped(
+        &mut self,
+        bytes: &[u8],
+        published: Timestamp,
+    ) -> Result<u64, PublishError> {
+        self.check(bytes)?;
+        // SAFETY: as in `publish`.
+        unsafe {
+            self.core
+                .publish_raw_at(bytes.as_ptr(), Some(published.as_nanos()))
+        }
+    }
+
+    fn check(&self, bytes: &[u8]) -> Result<(), PublishError> {
         let schema = self.core.schema();
         if bytes.len() != schema.size() {
             return Err(PublishError::WrongSize {
@@ -58,15 +83,7 @@ impl AnyPublisher {
                 given: bytes.len(),
             });
         }
-        if !schema.is_valid(bytes) {
-            return Err(PublishError::InvalidValue(ValueError {
-                path: String::new(),
-                problem: "a bool byte is neither 0 nor 1".to_owned(),
-            }));
-        }
-        // SAFETY: `bytes` are exactly one value's size, initialised, and a valid value (its
-        // `bool`s were just checked; every other byte pattern is a value).
-        unsafe { self.core.publish_raw(bytes.as_ptr()) }
+        schema.validate(bytes).map_err(PublishError::InvalidValue)
     }
 
     /// Publishes a value given as a tree, checked against the type part by part (the error

@@ -177,19 +177,7 @@ impl AnySubscriber {
     /// value's size: [`SubscribeError::WrongBufferSize`] otherwise, nothing read) instead of
     /// allocating; returns the sample data and the schema. For large values read often.
     pub fn latest_into(&mut self, out: &mut [u8]) -> Result<Option<Copied>, SubscribeError> {
-        let mut dst = Exact {
-            out,
-            scratch: Vec::new(),
-            mismatch: None,
-        };
-        let read = self.core.read_raw(Mode::Latest, &mut dst)?;
-        if let Some(needed) = dst.mismatch {
-            return Err(SubscribeError::WrongBufferSize {
-                topic: self.core.topic().to_owned(),
-                needed,
-                given: dst.out.len(),
-            });
-        }
+        let read = self.core.read_raw(Mode::Latest, &mut Exact(out))?;
         Ok(read.sample.map(|sample| Copied {
             sample,
             schema: self.read_schema(),
@@ -302,23 +290,17 @@ impl fmt::Debug for AnySubscriber {
 }
 
 /// A caller's buffer, used only if it is exactly one value's size.
-struct Exact<'a> {
-    out: &'a mut [u8],
-    /// Where a value goes when `out` is not its size (the read is then an error).
-    scratch: Vec<u8>,
-    /// The size a value needed, when `out` was not it.
-    mismatch: Option<usize>,
-}
+struct Exact<'a>(&'a mut [u8]);
 
-// SAFETY: `out` and `scratch` are process-local bytes, each used only when it has the value's
-// size.
+// SAFETY: `out` is process-local bytes, and reads of a value of another size than its own are
+// refused before `room` is asked (`fixed_len`).
 unsafe impl Dst for Exact<'_> {
     fn room(&mut self, size: usize) -> *mut u8 {
-        if self.out.len() == size {
-            self.out.as_mut_ptr()
-        } else {
-            self.mismatch = Some(size);
-            self.scratch.room(size)
-        }
+        assert_eq!(self.0.len(), size, "refused before the read (fixed_len)");
+        self.0.as_mut_ptr()
+    }
+
+    fn fixed_len(&self) -> Option<usize> {
+        Some(self.0.len())
     }
 }

@@ -4,8 +4,9 @@
 
 use std::fmt;
 
-use super::walk::{Decode, Scalar, Source, decode_with, encode_with};
-use crate::error::ValueError;
+use super::text::{Printer, replay};
+use super::walk::{Decode, Problem, Scalar, Source, decode_with, encode_with};
+use crate::error::{ValueError, ValueErrorKind};
 use crate::schema::{DescKind, Primitive, SchemaDesc, TopicSchema};
 
 /// A value of any message type, as a tree: what a tool prints, or builds to publish.
@@ -45,49 +46,52 @@ impl Decode for ValueBuilder {
         }
     }
 
-    fn array(&mut self, items: Vec<Value>) -> Value {
+    fn array(&mut self, items: Vec<Value>, _len: u64) -> Value {
         Value::Array(items)
     }
 
-    fn structure(&mut self, desc: &SchemaDesc, fields: Vec<(&str, Value)>) -> Value {
+    fn structure(&mut self, name: &str, fields: Vec<(&str, Value)>) -> Value {
         Value::Struct {
-            name: desc.name.clone(),
+            name: name.to_owned(),
             fields: fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect(),
         }
     }
 }
 
 impl Source for Value {
-    fn scalar(&self) -> Result<Scalar, String> {
+    fn scalar(&self) -> Result<Scalar, Problem> {
         match self {
             Value::Bool(b) => Ok(Scalar::Bool(*b)),
             Value::Int(i) => Ok(Scalar::Int(*i)),
             Value::UInt(u) => Ok(Scalar::UInt(*u)),
             Value::Float(f) => Ok(Scalar::Float(*f)),
-            Value::Array(items) => Err(format!("an array of {}", items.len())),
-            Value::Struct { .. } => Err("a struct".to_owned()),
+            Value::Array(items) => Err(Problem::wrong_kind(format!("an array of {}", items.len()))),
+            Value::Struct { .. } => Err(Problem::wrong_kind("a struct")),
         }
     }
 
-    fn elements(&self, len: u64) -> Result<Option<Vec<Value>>, String> {
+    fn elements(&self, len: u64) -> Result<Option<Vec<Value>>, Problem> {
         match self {
             Value::Array(items) if items.len() as u64 == len => Ok(Some(items.clone())),
-            Value::Array(items) => Err(format!("expects {len} elements, got {}", items.len())),
+            Value::Array(items) => Err(Problem::new(
+                ValueErrorKind::Length,
+                format!("expects {len} elements, got {}", items.len()),
+            )),
             _ => Ok(None),
         }
     }
 
-    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Value>, String> {
+    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Value>, Problem> {
         match self {
             Value::Struct { fields, .. } => Ok(fields
                 .iter()
                 .find(|(n, _)| n == name)
                 .map(|(_, v)| v.clone())),
-            other => Err(format!(
+            other => Err(Problem::wrong_kind(format!(
                 "expects a struct `{}`, got {}",
                 desc.name,
                 other.kind_name()
-            )),
+            ))),
         }
     }
 
@@ -169,10 +173,13 @@ impl Value {
     }
 }
 
-/// Rust-like: `Pose { position: [1.0, 2.0, 0.0], heading: 0.5, tracking: true }`.
+/// Rust-like: `Pose { position: [1.0, 2.0, 0.0], heading: 0.5, tracking: true }` (the printer
+/// of [`show`](super::show), which writes the same text from a value's bytes).
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_value(self, f, usize::MAX)
+        let mut printer = Printer::new(f, usize::MAX);
+        replay(self, &mut printer);
+        printer.status
     }
 }
 
@@ -190,41 +197,12 @@ impl Value {
         struct Brief<'a>(&'a Value, usize);
         impl fmt::Display for Brief<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write_value(self.0, f, self.1)
+                let mut printer = Printer::new(f, self.1);
+                replay(self.0, &mut printer);
+                printer.status
             }
         }
         Brief(self, max_elements)
-    }
-}
-
-fn write_value(v: &Value, f: &mut fmt::Formatter<'_>, max: usize) -> fmt::Result {
-    match v {
-        Value::Bool(b) => write!(f, "{b}"),
-        Value::Int(i) => write!(f, "{i}"),
-        Value::UInt(u) => write!(f, "{u}"),
-        Value::Float(x) => write!(f, "{x:?}"),
-        Value::Array(items) => {
-            f.write_str("[")?;
-            for (i, v) in items.iter().take(max).enumerate() {
-                if i > 0 {
-                    f.write_str(", ")?;
-                }
-                write_value(v, f, max)?;
-            }
-            if items.len() > max {
-                write!(f, ", … {} elements", items.len())?;
-            }
-            f.write_str("]")
-        }
-        Value::Struct { name, fields } => {
-            write!(f, "{name} {{")?;
-            for (i, (n, v)) in fields.iter().enumerate() {
-                f.write_str(if i == 0 { " " } else { ", " })?;
-                write!(f, "{n}: ")?;
-                write_value(v, f, max)?;
-            }
-            f.write_str(if fields.is_empty() { "}" } else { " }" })
-        }
     }
 }
 

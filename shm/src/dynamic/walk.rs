@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use crate::error::ValueError;
+use crate::error::{ValueError, ValueErrorKind};
 use crate::schema::{DescKind, Primitive, SchemaDesc, TopicSchema};
 
 /// A primitive value, as a [`Source`] gives it: the walker checks it against the schema's type.
@@ -27,7 +27,12 @@ pub enum Scalar {
     Float(f64),
 }
 
-/// Turns the parts of a value into an output, as [`decode_with`] walks them.
+/// Turns the parts of a value into an output, as [`decode_with`] walks them: depth first, in
+/// declaration order. A tree builder (the [`Value`] builder, the Python binding's) makes each
+/// part from its children in [`array`](Decode::array) and [`structure`](Decode::structure); a
+/// printer writes as it goes, in the `begin_*` calls and those, with `Out = ()`, so that it
+/// holds nothing of the value (a 16 MiB camera frame is printed without building a million
+/// numbers first).
 pub trait Decode {
     /// What a part becomes.
     type Out;
@@ -38,19 +43,60 @@ pub trait Decode {
     fn primitive_array(&mut self, _kind: Primitive, _len: u64, _bytes: &[u8]) -> Option<Self::Out> {
         None
     }
-    /// An array, from its elements.
-    fn array(&mut self, items: Vec<Self::Out>) -> Self::Out;
-    /// A struct of schema `desc`, from its fields (in declaration order).
-    fn structure(&mut self, desc: &SchemaDesc, fields: Vec<(&str, Self::Out)>) -> Self::Out;
+    /// Before an array's elements (after [`primitive_array`](Decode::primitive_array)
+    /// declined): how many of its `len` elements to walk, the first ones (default: all; a
+    /// printer that cuts long arrays short asks for fewer).
+    fn begin_array(&mut self, len: u64) -> u64 {
+        len
+    }
+    /// Before element `index` of an array.
+    fn begin_element(&mut self, _index: u64) {}
+    /// An array, from the elements walked; `len` is its whole length.
+    fn array(&mut self, items: Vec<Self::Out>, len: u64) -> Self::Out;
+    /// Before the fields of a struct named `name` (its schema name).
+    fn begin_struct(&mut self, _name: &str) {}
+    /// Before field `index`, named `name`, of the struct begun last.
+    fn begin_field(&mut self, _index: usize, _name: &str) {}
+    /// A struct named `name`, from its fields (in declaration order).
+    fn structure(&mut self, name: &str, fields: Vec<(&str, Self::Out)>) -> Self::Out;
+}
+
+/// What a [`Source`] says is wrong with a part it was asked for: the walker adds where (the
+/// [`ValueError`]'s path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// What kind of problem.
+    pub kind: ValueErrorKind,
+    /// In words; for [`Source::scalar`], what the part is instead (`the string "x"`), which
+    /// the walker puts after "expects f64, got".
+    pub text: String,
+}
+
+impl Problem {
+    /// A problem of `kind`.
+    pub fn new(kind: ValueErrorKind, text: impl Into<String>) -> Problem {
+        Problem {
+            kind,
+            text: text.into(),
+        }
+    }
+
+    /// Another kind of value than the type takes; `text` says what it is (`the string "x"`).
+    pub fn wrong_kind(text: impl Into<String>) -> Problem {
+        Problem::new(ValueErrorKind::WrongKind, text)
+    }
 }
 
 /// The parts of a value to write, as [`encode_with`] asks for them.
 pub trait Source: Sized {
-    /// Its value as a primitive, or a description of what it is instead (for the error).
-    fn scalar(&self) -> Result<Scalar, String>;
+    /// Its value as a primitive; or what it is instead, which the walker puts after
+    /// "expects f64, got": another kind of value ([`Problem::wrong_kind`], `the string "x"`),
+    /// or a number out of every primitive's range ([`ValueErrorKind::OutOfRange`], `the int
+    /// 2**70 (beyond 64 bits)`).
+    fn scalar(&self) -> Result<Scalar, Problem>;
     /// Its elements, for an array of `len`: `Ok(None)` if it is not a sequence (then it is
     /// refused), an error if it is but its length is not `len`.
-    fn elements(&self, len: u64) -> Result<Option<Vec<Self>>, String>;
+    fn elements(&self, len: u64) -> Result<Option<Vec<Self>>, Problem>;
     /// Writes an array of primitives at once from its own bytes (a numpy array, a buffer), if
     /// it can: `true` if it did. `shape` gives the array's dimensions, outermost first (an
     /// array of arrays of a primitive is asked as a whole first: a `480×640×3` image is one
@@ -61,11 +107,12 @@ pub trait Source: Sized {
         _kind: Primitive,
         _shape: &[u64],
         _out: &mut [u8],
-    ) -> Result<bool, String> {
+    ) -> Result<bool, Problem> {
         Ok(false)
     }
-    /// Its field `name` (`Ok(None)` if it has none), for a struct of schema `desc`.
-    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Self>, String>;
+    /// Its field `name` (`Ok(None)` if it has none), for a struct of schema `desc`; an error if
+    /// it is not a struct.
+    fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Self>, Problem>;
     /// Names of fields it has that `desc` does not (refused, so a typo is not ignored).
     fn unknown_fields(&self, desc: &SchemaDesc) -> Vec<String>;
 }
@@ -76,8 +123,17 @@ pub trait Source: Sized {
 /// # Panics
 /// If `bytes` is shorter than the schema's size.
 pub fn decode_with<D: Decode>(schema: &TopicSchema, bytes: &[u8], d: &mut D) -> D::Out {
-    assert!(bytes.len() >= schema.size(), "a whole value's bytes");
-    decode_node(schema.desc(), bytes, d)
+    decode_part_with(schema.desc(), bytes, d)
+}
+
+/// [`decode_with`] for a part of a value: `desc` is the part's schema (a field's, an element's,
+/// as [`SchemaDesc::locate`] finds it) and `bytes` its bytes, taken from a valid value.
+///
+/// # Panics
+/// If `bytes` is shorter than `desc`'s size.
+pub fn decode_part_with<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out {
+    assert!(bytes.len() as u64 >= desc.size, "a whole value's bytes");
+    decode_node(desc, bytes, d)
 }
 
 fn decode_node<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out {
@@ -89,23 +145,35 @@ fn decode_node<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out 
             {
                 return out;
             }
+            let walked = d.begin_array(*len).min(*len);
             let size = elem.size as usize;
-            let items = (0..*len as usize)
-                .map(|i| decode_node(elem, &bytes[i * size..], d))
+            let items = (0..walked)
+                .map(|i| {
+                    d.begin_element(i);
+                    decode_node(elem, &bytes[i as usize * size..], d)
+                })
                 .collect();
-            d.array(items)
+            d.array(items, *len)
         }
         DescKind::Struct(fields) => {
+            d.begin_struct(&desc.name);
             let out = fields
                 .iter()
-                .map(|f| {
+                .enumerate()
+                .map(|(i, f)| {
+                    d.begin_field(i, &f.name);
                     let at = f.offset as usize;
                     (f.name.as_str(), decode_node(&f.ty, &bytes[at..], d))
                 })
                 .collect();
-            d.structure(desc, out)
+            d.structure(&desc.name, out)
         }
     }
+}
+
+/// The primitive of `kind` at the start of `bytes` (native byte order), as the walker reads it.
+pub(crate) fn scalar_at(kind: Primitive, bytes: &[u8]) -> Scalar {
+    read_scalar(kind, bytes)
 }
 
 /// A primitive's value from its bytes (native byte order).
@@ -138,14 +206,13 @@ pub fn encode_with<S: Source>(schema: &TopicSchema, src: &S) -> Result<Vec<u8>, 
     out.try_reserve_exact(schema.size()).map_err(|_| {
         ValueError::new(
             "",
+            ValueErrorKind::TooLarge,
             format!("cannot allocate {} bytes for the value", schema.size()),
         )
     })?;
     out.resize(schema.size(), 0);
     encode_node(schema.desc(), src, &mut out, &mut String::new())?;
-    if !schema.is_valid(&out) {
-        return Err(ValueError::new("", "a bool byte is neither 0 nor 1"));
-    }
+    schema.validate(&out)?;
     Ok(out)
 }
 
@@ -158,26 +225,28 @@ fn encode_node<S: Source>(
     match &desc.kind {
         DescKind::Primitive(p) => {
             let value = src.scalar().map_err(|got| {
-                ValueError::new(path.as_str(), format!("expects {}, got {got}", p.name()))
+                let problem = format!("expects {}, got {}", p.name(), got.text);
+                ValueError::new(path.as_str(), got.kind, problem)
             })?;
-            write_scalar(*p, value, out).map_err(|why| ValueError::new(path.as_str(), why))
+            write_scalar(*p, value, out).map_err(|why| problem_at(path, why))
         }
         DescKind::Array { elem, len } => {
             if let Some((p, shape)) = tensor(desc) {
                 let bytes = &mut out[..desc.size as usize];
                 if src
                     .primitive_array(p, &shape, bytes)
-                    .map_err(|why| ValueError::new(path.as_str(), why))?
+                    .map_err(|why| problem_at(path, why))?
                 {
                     return Ok(());
                 }
             }
             let items = src
                 .elements(*len)
-                .map_err(|why| ValueError::new(path.as_str(), why))?
+                .map_err(|why| problem_at(path, why))?
                 .ok_or_else(|| {
                     ValueError::new(
                         path.as_str(),
+                        ValueErrorKind::WrongKind,
                         format!("expects an array of {len} {}", elem.type_name()),
                     )
                 })?;
@@ -194,6 +263,7 @@ fn encode_node<S: Source>(
             if let Some(extra) = src.unknown_fields(desc).first() {
                 return Err(ValueError::new(
                     path.as_str(),
+                    ValueErrorKind::UnknownField,
                     format!("`{}` has no field `{extra}`", desc.name),
                 ));
             }
@@ -205,10 +275,11 @@ fn encode_node<S: Source>(
                 path.push_str(&f.name);
                 let part = src
                     .field(desc, &f.name)
-                    .map_err(|why| ValueError::new(path.as_str(), why))?
+                    .map_err(|why| problem_at(path, why))?
                     .ok_or_else(|| {
                         ValueError::new(
                             path.as_str(),
+                            ValueErrorKind::MissingField,
                             format!("is missing (a {} of `{}`)", f.ty.type_name(), desc.name),
                         )
                     })?;
@@ -218,6 +289,10 @@ fn encode_node<S: Source>(
             Ok(())
         }
     }
+}
+
+fn problem_at(path: &str, problem: Problem) -> ValueError {
+    ValueError::new(path, problem.kind, problem.text)
 }
 
 /// For an array of a primitive, of one or more dimensions (`[[u8; 3]; 640]`): the primitive
@@ -236,18 +311,19 @@ fn tensor(desc: &SchemaDesc) -> Option<(Primitive, Vec<u64>)> {
 }
 
 /// Writes `value` as a `p`, exactly, or says why it does not fit.
-fn write_scalar(p: Primitive, value: Scalar, out: &mut [u8]) -> Result<(), String> {
+fn write_scalar(p: Primitive, value: Scalar, out: &mut [u8]) -> Result<(), Problem> {
+    let wrong = |text: String| Problem::new(ValueErrorKind::WrongKind, text);
     macro_rules! int {
         ($t:ty) => {{
             let v: $t = match value {
                 Scalar::Int(i) => <$t>::try_from(i).map_err(|_| out_of_range(p, i))?,
                 Scalar::UInt(u) => <$t>::try_from(u).map_err(|_| out_of_range(p, u))?,
-                Scalar::Bool(_) => return Err(format!("expects {}, got a bool", p.name())),
+                Scalar::Bool(_) => return Err(wrong(format!("expects {}, got a bool", p.name()))),
                 Scalar::Float(f) => {
-                    return Err(format!(
+                    return Err(wrong(format!(
                         "expects {}, got the float {f:?} (integers are never rounded)",
                         p.name()
-                    ));
+                    )));
                 }
             };
             out[..size_of::<$t>()].copy_from_slice(&v.to_ne_bytes());
@@ -256,7 +332,7 @@ fn write_scalar(p: Primitive, value: Scalar, out: &mut [u8]) -> Result<(), Strin
     match p {
         Primitive::Bool => match value {
             Scalar::Bool(b) => out[0] = u8::from(b),
-            other => return Err(format!("expects a bool, got {}", describe(other))),
+            other => return Err(wrong(format!("expects a bool, got {}", describe(other)))),
         },
         Primitive::I8 => int!(i8),
         Primitive::I16 => int!(i16),
@@ -277,7 +353,10 @@ fn write_scalar(p: Primitive, value: Scalar, out: &mut [u8]) -> Result<(), Strin
                 if fits {
                     Ok(f)
                 } else {
-                    Err(format!("the integer {shown} is not exactly a {}", p.name()))
+                    Err(Problem::new(
+                        ValueErrorKind::NotExact,
+                        format!("the integer {shown} is not exactly a {}", p.name()),
+                    ))
                 }
             };
             let f = match value {
@@ -288,12 +367,12 @@ fn write_scalar(p: Primitive, value: Scalar, out: &mut [u8]) -> Result<(), Strin
                 Scalar::UInt(u) => {
                     exact(u as f64, (u as f64) as u128 == u128::from(u), u.to_string())?
                 }
-                Scalar::Bool(_) => return Err(format!("expects {}, got a bool", p.name())),
+                Scalar::Bool(_) => return Err(wrong(format!("expects {}, got a bool", p.name()))),
             };
             if p == Primitive::F32 {
                 let g = f as f32;
                 if f.is_finite() && g.is_infinite() {
-                    return Err(format!("{f:?} is out of range for f32"));
+                    return Err(out_of_range(p, format!("{f:?}")));
                 }
                 out[..4].copy_from_slice(&g.to_ne_bytes());
             } else {
@@ -304,8 +383,11 @@ fn write_scalar(p: Primitive, value: Scalar, out: &mut [u8]) -> Result<(), Strin
     Ok(())
 }
 
-fn out_of_range(p: Primitive, v: impl fmt::Display) -> String {
-    format!("{v} is out of range for {}", p.name())
+fn out_of_range(p: Primitive, v: impl fmt::Display) -> Problem {
+    Problem::new(
+        ValueErrorKind::OutOfRange,
+        format!("{v} is out of range for {}", p.name()),
+    )
 }
 
 fn describe(s: Scalar) -> String {

@@ -149,6 +149,22 @@ pub enum PublishError {
     },
     /// Bytes or a value given to an untyped publisher are not a value of its type.
     InvalidValue(ValueError),
+    /// This publisher's topic file was removed or replaced by hand, and another publisher made
+    /// the topic meanwhile: that one publishes it now, and this one publishes nothing more.
+    Displaced {
+        /// The topic.
+        topic: String,
+        /// The publisher that holds the topic now.
+        by: OwnerInfo,
+    },
+    /// This publisher's topic file was removed or replaced by hand, and making it again failed;
+    /// the value was not published, and the next publish tries again.
+    FileLost {
+        /// The topic.
+        topic: String,
+        /// Why the file could not be made.
+        why: String,
+    },
 }
 
 impl fmt::Display for PublishError {
@@ -165,6 +181,18 @@ impl fmt::Display for PublishError {
                 "{given} byte(s) given where a value of the topic's type has {expected}; publish exactly one value's bytes"
             ),
             PublishError::InvalidValue(e) => e.fmt(f),
+            PublishError::Displaced { topic, by } => write!(
+                f,
+                "the file of topic '{topic}' was removed or replaced by hand, and {by} has \
+                 published the topic since; this publisher stops (two publishers of one topic \
+                 would overwrite each other): stop one of them, and keep clean-ups (such as \
+                 systemd's RemoveIPC) away from live topics"
+            ),
+            PublishError::FileLost { topic, why } => write!(
+                f,
+                "the file of topic '{topic}' was removed by hand and could not be made again \
+                 ({why}); the value was not published, the next publish tries again"
+            ),
         }
     }
 }

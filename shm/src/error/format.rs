@@ -195,20 +195,53 @@ impl fmt::Display for SchemaDecodeError {
 
 impl std::error::Error for SchemaDecodeError {}
 
-/// A value that does not fit a message type: which part of it, and why.
+/// What is wrong with a value, or with the part of it a [`ValueError`] names: for callers that
+/// react by kind (the Python binding picks its exception type from it) rather than by text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ValueErrorKind {
+    /// Another kind of value than the type takes: a float for an integer, a bool for a
+    /// number, a number for an array or a struct.
+    WrongKind,
+    /// A number outside the range of its type (`256` for a `u8`, an integer beyond 64 bits).
+    OutOfRange,
+    /// An integer a float type cannot hold exactly (integers are never rounded).
+    NotExact,
+    /// An array of another number of elements.
+    Length,
+    /// An array of another shape (a 640×480 image for a 480×640 field).
+    Shape,
+    /// A `bool` byte that is neither 0 nor 1.
+    InvalidBool,
+    /// A field the type does not have.
+    UnknownField,
+    /// A field of the type the value does not give.
+    MissingField,
+    /// A value too large to allocate here.
+    TooLarge,
+}
+
+/// A value that does not fit a message type: which part of it, what kind of problem, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ValueError {
     /// The part (`pose.position[2]`; empty for the whole value).
     pub path: String,
-    /// What is wrong with it.
+    /// What kind of problem it is.
+    pub kind: ValueErrorKind,
+    /// What is wrong with it, in words.
     pub problem: String,
 }
 
 impl ValueError {
-    pub(crate) fn new(path: impl Into<String>, problem: impl Into<String>) -> ValueError {
+    pub(crate) fn new(
+        path: impl Into<String>,
+        kind: ValueErrorKind,
+        problem: impl Into<String>,
+    ) -> ValueError {
         ValueError {
             path: path.into(),
+            kind,
             problem: problem.into(),
         }
     }

@@ -20,7 +20,7 @@ use std::io;
 use std::path::PathBuf;
 
 pub use create::{CreateError, PublishError};
-pub use format::{FormatError, SchemaDecodeError, SchemaMismatch, ValueError};
+pub use format::{FormatError, SchemaDecodeError, SchemaMismatch, ValueError, ValueErrorKind};
 pub use manage::{InspectError, LookupError, NameError, RemoveError};
 pub use subscribe::{RecvError, SubscribeError};
 

@@ -7,13 +7,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::create::{Attempt, Created, Plan};
+use super::create::{Attempt, Created, Plan, file_mode, read_last};
 use super::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, Takeover, Timestamps};
 use crate::discovery::Generation;
 use crate::error::{CreateError, IoFailure, PublishError};
 use crate::name::{TopicName, default_root};
+use crate::owner::OwnerInfo;
 use crate::schema::TopicSchema;
-use crate::segment::{Layout, LayoutError, MAX_SEQ, ReadWrite, Segment};
+use crate::segment::{Continues, Layout, LayoutError, MAX_SEQ, ReadWrite, Segment};
 use crate::sys::{self, ProcessIdentity};
 
 /// The options every publisher builder has.
@@ -38,12 +39,22 @@ impl PubOptions {
     }
 }
 
+/// How often a publisher looks whether its file is still the topic's (a stat of the path, on
+/// the publish that finds this much time passed since the last look): a file removed by hand
+/// (`rm`, a clean-up such as systemd's `RemoveIPC`) is made again within this time.
+const CHECK_FILE_EVERY_NS: u64 = 100_000_000;
+
 /// A publisher without its value type.
 pub(crate) struct PublisherCore {
     seg: Segment<ReadWrite>,
     schema: Arc<TopicSchema>,
     topic: TopicName,
+    root: PathBuf,
     path: PathBuf,
+    /// When the next publish looks at the path (`0`: at once, also while refused).
+    next_check: u64,
+    /// Another publisher made the topic after this one's file was removed: this one stops.
+    displaced: Option<OwnerInfo>,
     next_seq: u64,
     /// `next_seq % slot_count`, kept up to date without a division.
     next_slot: u32,
@@ -94,18 +105,7 @@ impl PublisherCore {
         })?;
         let root = options.root.unwrap_or_else(default_root);
         let path = root.join(topic.file_name());
-        let plan = Plan {
-            root: &root,
-            path: &path,
-            topic: &topic,
-            layout,
-            schema: schema.encoding(),
-            schema_hash: schema.hash(),
-            validate: &|bytes| schema.is_valid(bytes),
-            mode: options.mode,
-            me: ProcessIdentity::current(),
-            generation: RefCell::new(None),
-        };
+        let plan = plan(&root, &path, &topic, layout, &schema, options.mode);
         let fork_generation = sys::fork_generation()
             .map_err(|e| IoFailure::new(&root, "register the fork handler for", e))?;
         // Each pass either finishes or observed another process change the path meanwhile.
@@ -119,6 +119,7 @@ impl PublisherCore {
                 seg.use_light_fence();
                 let slot_count = seg.layout().slot_count;
                 let generation = plan.generation.take();
+                drop(plan);
                 return Ok(PublisherCore {
                     next_slot: (next_seq % u64::from(slot_count)) as u32,
                     slot_count,
@@ -126,7 +127,10 @@ impl PublisherCore {
                     seg,
                     schema,
                     topic,
+                    root,
                     path,
+                    next_check: sys::monotonic_ns() + CHECK_FILE_EVERY_NS,
+                    displaced: None,
                     next_seq,
                     takeover,
                     fork_generation,
@@ -134,6 +138,7 @@ impl PublisherCore {
                 });
             }
         }
+        drop(plan);
         Err(CreateError::Io {
             path,
             action: "create",
@@ -144,15 +149,38 @@ impl PublisherCore {
     /// Publishes the value at `src` and returns its sequence number, or refuses in a child
     /// process made by `fork` after the publisher was created, or after a damaged file's
     /// numbers ran out. Wait-free: no lock, no allocation, no syscall (the timestamp comes from
-    /// the vDSO clock) unless a subscriber sleeps waiting for a value (then one `FUTEX_WAKE`).
+    /// the vDSO clock) unless a subscriber sleeps waiting for a value (then one `FUTEX_WAKE`),
+    /// except the look at the path every [`CHECK_FILE_EVERY_NS`] (see `check_file`).
     ///
     /// # Safety
     /// `src` is valid for reads of `schema().size()` initialised bytes that form a valid value
     /// (every `bool` 0 or 1).
     #[inline]
     pub(crate) unsafe fn publish_raw(&mut self, src: *const u8) -> Result<u64, PublishError> {
+        // SAFETY: the caller's contract.
+        unsafe { self.publish_raw_at(src, None) }
+    }
+
+    /// [`publish_raw`](Self::publish_raw), stamped with `published` (ns on `CLOCK_MONOTONIC`,
+    /// at most now) if given, else now.
+    ///
+    /// # Safety
+    /// As `publish_raw`.
+    #[inline]
+    pub(crate) unsafe fn publish_raw_at(
+        &mut self,
+        src: *const u8,
+        published: Option<u64>,
+    ) -> Result<u64, PublishError> {
         if sys::current_fork_generation() != self.fork_generation {
             return Err(PublishError::ForkedProcess);
+        }
+        let now = match self.timestamps {
+            Timestamps::Precise => sys::monotonic_ns(),
+            Timestamps::Coarse => sys::monotonic_coarse_ns(),
+        };
+        if now >= self.next_check {
+            self.check_file(now)?;
         }
         if self.next_seq > MAX_SEQ {
             return Err(PublishError::SequenceExhausted);
@@ -164,16 +192,103 @@ impl PublisherCore {
         } else {
             slot + 1
         };
-        let now = match self.timestamps {
-            Timestamps::Precise => sys::monotonic_ns(),
-            Timestamps::Coarse => sys::monotonic_coarse_ns(),
-        };
+        let stamp = published.map_or(now, |t| t.min(now));
         // SAFETY: `src` holds `elem_size` initialised bytes (the caller's contract; the file's
         // element size is the schema's); `slot` is `seq % slot_count`; `1 <= seq <= MAX_SEQ`
         // (numbers start at 1 or after a validated last number, and were checked above); this
         // process holds the publisher lock.
-        unsafe { self.seg.write_slot(slot, seq, now, src) };
+        unsafe { self.seg.write_slot(slot, seq, stamp, src) };
         Ok(seq)
+    }
+
+    /// Looks whether the path still names this publisher's file; if it was removed or replaced
+    /// by hand, makes the topic file again (continuing the sequence numbers, with the last
+    /// value, in the same lineage, so subscribers follow without seeing a value twice), unless
+    /// another publisher made the topic meanwhile: then this one is displaced for good (two
+    /// live publishers of one topic must never write).
+    #[cold]
+    #[inline(never)]
+    fn check_file(&mut self, now: u64) -> Result<(), PublishError> {
+        if let Some(by) = &self.displaced {
+            return Err(PublishError::Displaced {
+                topic: self.topic.as_str().to_owned(),
+                by: by.clone(),
+            });
+        }
+        if !self.seg.replaced_at(&self.path) {
+            self.next_check = now + CHECK_FILE_EVERY_NS;
+            return Ok(());
+        }
+        match self.recreate() {
+            Ok(()) => {
+                self.next_check = now + CHECK_FILE_EVERY_NS;
+                Ok(())
+            }
+            Err(CreateError::Busy { owner, .. }) => {
+                // Readers follow the other publisher's file; this one's stays unnamed.
+                self.seg.retire();
+                self.displaced = Some(owner.clone());
+                self.next_check = 0;
+                Err(PublishError::Displaced {
+                    topic: self.topic.as_str().to_owned(),
+                    by: owner,
+                })
+            }
+            Err(e) => {
+                // Looked at again on the next publish.
+                self.next_check = 0;
+                Err(PublishError::FileLost {
+                    topic: self.topic.as_str().to_owned(),
+                    why: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Makes this publisher's topic file again at its path (see [`check_file`]).
+    fn recreate(&mut self) -> Result<(), CreateError> {
+        let last = self.next_seq - 1;
+        let continues = Continues {
+            seq_base: last,
+            lineage: Some(self.seg.lineage()),
+        };
+        let carried = if last > 0 {
+            read_last(&self.seg).filter(|c| c.seq == last)
+        } else {
+            None
+        };
+        let mode =
+            file_mode(self.seg.file()).map_err(|e| IoFailure::new(&self.path, "inspect", e))?;
+        let plan = plan(
+            &self.root,
+            &self.path,
+            &self.topic,
+            *self.seg.layout(),
+            &self.schema,
+            Some(mode),
+        );
+        for _ in 0..16 {
+            if let Attempt::Done(created) = plan.recreate(continues, carried.clone(), mode)? {
+                let Created {
+                    mut seg, next_seq, ..
+                } = *created;
+                seg.use_light_fence();
+                // The file no longer named: subscribers still on it reattach at once.
+                self.seg.retire();
+                self.seg = seg;
+                self.next_seq = next_seq;
+                self.next_slot = (next_seq % u64::from(self.slot_count)) as u32;
+                if let Some(g) = plan.generation.take() {
+                    self._generation = Some(g);
+                }
+                return Ok(());
+            }
+        }
+        Err(CreateError::Io {
+            path: self.path.clone(),
+            action: "create",
+            source: io::Error::other("the topic file kept changing under concurrent publishers"),
+        })
     }
 
     pub(crate) fn schema(&self) -> &Arc<TopicSchema> {
@@ -198,6 +313,29 @@ impl PublisherCore {
 
     pub(crate) fn takeover(&self) -> Option<&Takeover> {
         self.takeover.as_ref()
+    }
+}
+
+/// The plan of creating (or making again) the file of `topic` with values of `schema`.
+fn plan<'a>(
+    root: &'a Path,
+    path: &'a Path,
+    topic: &'a TopicName,
+    layout: Layout,
+    schema: &'a Arc<TopicSchema>,
+    mode: Option<u32>,
+) -> Plan<'a> {
+    Plan {
+        root,
+        path,
+        topic,
+        layout,
+        schema: schema.encoding(),
+        schema_hash: schema.hash(),
+        validate: Box::new(move |bytes| schema.is_valid(bytes)),
+        mode,
+        me: ProcessIdentity::current(),
+        generation: RefCell::new(None),
     }
 }
 

@@ -16,6 +16,9 @@ use crate::segment::{
 };
 use crate::sys::{self, ProcessIdentity};
 
+/// Whether a value's bytes are a valid value of the topic's type.
+pub(super) type Validate<'a> = Box<dyn Fn(&[u8]) -> bool + 'a>;
+
 /// Everything needed to create or take over one topic file.
 pub(super) struct Plan<'a> {
     pub(super) root: &'a Path,
@@ -25,7 +28,7 @@ pub(super) struct Plan<'a> {
     pub(super) schema: &'a [u8],
     pub(super) schema_hash: u64,
     /// Whether a value's bytes are valid for the schema (a carried value is checked first).
-    pub(super) validate: &'a dyn Fn(&[u8]) -> bool,
+    pub(super) validate: Validate<'a>,
     /// The mode asked for, if any.
     pub(super) mode: Option<u32>,
     pub(super) me: ProcessIdentity,
@@ -34,8 +37,9 @@ pub(super) struct Plan<'a> {
 }
 
 /// A consistent copy of the last value of a segment being replaced.
-struct Carried {
-    seq: u64,
+#[derive(Clone)]
+pub(super) struct Carried {
+    pub(super) seq: u64,
     time_ns: u64,
     bytes: Vec<u8>,
 }
@@ -154,6 +158,78 @@ impl Plan<'_> {
         }
     }
 
+    /// Names a new file for a publisher whose file was removed or replaced by hand (`continues`
+    /// its numbering, `carried` its last value, `mode` its file's mode): at an empty path, or
+    /// over a file no live publisher holds (which is retired); never over a live publisher's
+    /// (`Busy`: another publisher created the topic meanwhile) or another user's file.
+    pub(super) fn recreate(
+        &self,
+        mut continues: Continues,
+        carried: Option<Carried>,
+        mode: u32,
+    ) -> Result<Attempt, CreateError> {
+        let next = |continues: &Continues, seg| {
+            Attempt::Done(Box::new(Created {
+                seg,
+                next_seq: continues.seq_base + 1,
+                takeover: None,
+            }))
+        };
+        let locked = match claim(self.path)? {
+            Claim::Absent => {
+                return Ok(match self.create_file(continues, carried, false, mode)? {
+                    Some(seg) => next(&continues, seg),
+                    None => Attempt::Raced,
+                });
+            }
+            Claim::Busy(owner) => {
+                return Err(CreateError::Busy {
+                    topic: self.topic.as_str().to_owned(),
+                    owner,
+                });
+            }
+            Claim::Foreign(owner) => {
+                return Err(CreateError::ForeignFile {
+                    path: self.path.to_path_buf(),
+                    owner,
+                });
+            }
+            Claim::Moved => return Ok(Attempt::Raced),
+            Claim::Locked(locked) => locked,
+        };
+        // A file made at the path meanwhile by a publisher that is gone: replaced, with the
+        // numbering continuing after the higher of the two.
+        let old = match Segment::<ReadWrite>::open(locked.into_inner(), self.path) {
+            Ok(s) => s,
+            Err(OpenFailure::Format(source)) => return Err(self.format_error(source)),
+            Err(OpenFailure::Io(e)) => return Err(e.into()),
+        };
+        let theirs = old
+            .publish_seq()
+            .max(old.seq_base())
+            .max(old.highest_stamped_seq());
+        if theirs >= MAX_SEQ {
+            return Err(self.format_error(FormatError::Inconsistent {
+                field: "publish_seq",
+                detail: format!("the file holds sequence number {theirs}"),
+            }));
+        }
+        continues.seq_base = continues.seq_base.max(theirs);
+        // This publisher's last value is the newest: it takes the last number before the next
+        // one it writes (as a replacement carries its old file's last value).
+        let carried = carried.map(|c| Carried {
+            seq: continues.seq_base,
+            ..c
+        });
+        match self.create_file(continues, carried, true, mode)? {
+            Some(seg) => {
+                old.retire();
+                Ok(next(&continues, seg))
+            }
+            None => Ok(Attempt::Raced),
+        }
+    }
+
     fn format_error(&self, source: FormatError) -> CreateError {
         CreateError::Format {
             path: self.path.to_path_buf(),
@@ -226,7 +302,7 @@ impl Plan<'_> {
 /// The newest complete value of a segment whose publisher is gone (so nothing is writing): the
 /// one with the highest stamp, which a publisher killed before naming it in the publish sequence
 /// may have left above it (readers following stamps may have returned it already).
-fn read_last(old: &Segment<ReadWrite>) -> Option<Carried> {
+pub(super) fn read_last(old: &Segment<ReadWrite>) -> Option<Carried> {
     let mut bytes = vec![0u8; old.layout().elem_size as usize];
     // SAFETY: `bytes` has `elem_size` writable bytes.
     let (seq, time_ns) = unsafe { old.read_highest(bytes.as_mut_ptr()) }?;
@@ -238,7 +314,7 @@ fn read_last(old: &Segment<ReadWrite>) -> Option<Carried> {
 }
 
 /// The mode a file keeps when it is replaced: its read bits, and always owner read/write.
-fn file_mode(file: &std::fs::File) -> io::Result<u32> {
+pub(super) fn file_mode(file: &std::fs::File) -> io::Result<u32> {
     use std::os::unix::fs::PermissionsExt;
     Ok(file.metadata()?.permissions().mode() & 0o644 | 0o600)
 }

@@ -1,7 +1,10 @@
 //! Decoding a stored schema encoding, bounded and strict: what a hostile topic file can put in
 //! its header must come out as a consistent description or a [`SchemaDecodeError`].
 
-use super::{DescKind, FieldDesc, Primitive, SchemaDesc, TAG_ARRAY, TAG_PRIMITIVE, TAG_STRUCT};
+use super::{
+    DescKind, FieldDesc, MAX_MESSAGE_SIZE, Primitive, SchemaDesc, TAG_ARRAY, TAG_PRIMITIVE,
+    TAG_STRUCT,
+};
 use crate::error::SchemaDecodeError;
 
 /// Limits that keep decoding of a hostile header bounded.
@@ -54,11 +57,23 @@ impl Decoder<'_> {
         if len > MAX_NAME {
             return self.fail(format!("name of {len} bytes (limit {MAX_NAME})"));
         }
+        let start = self.pos;
         let b = self.take(len)?;
-        match std::str::from_utf8(b) {
-            Ok(s) => Ok(s.to_owned()),
-            Err(_) => self.fail("name is not UTF-8"),
+        let Ok(s) = std::str::from_utf8(b).map(str::to_owned) else {
+            self.pos = start;
+            return self.fail("name is not UTF-8");
+        };
+        if let Some(c) = s.chars().find(|c| crate::text::is_unprintable(*c)) {
+            // Names reach terminals (`shm list`, error messages, logs): no escape sequences,
+            // no text direction overrides.
+            self.pos = start;
+            return self.fail(format!(
+                "name {} holds the control character {}",
+                crate::text::printable(&s),
+                c.escape_unicode()
+            ));
         }
+        Ok(s)
     }
 
     fn node(&mut self, depth: usize) -> Result<SchemaDesc, SchemaDecodeError> {
@@ -73,6 +88,9 @@ impl Decoder<'_> {
         let tag = self.u8()?;
         let name = self.string()?;
         let size = self.u64()?;
+        if size > MAX_MESSAGE_SIZE {
+            return self.fail(too_large(size));
+        }
         let align = self.u64()?;
         if !align.is_power_of_two() {
             return self.fail(format!("alignment {align} is not a power of two"));
@@ -160,6 +178,17 @@ impl Decoder<'_> {
             align,
             kind,
         })
+    }
+}
+
+/// The one message for a value above [`MAX_MESSAGE_SIZE`], wherever it is found (a schema
+/// read from a file, one built by a tool or another language).
+pub(crate) fn too_large(size: u64) -> String {
+    if size == u64::MAX {
+        // (`SchemaDesc::array` saturates a size that does not fit 64 bits.)
+        format!("a value of {size} bytes or more; a topic carries at most {MAX_MESSAGE_SIZE} bytes")
+    } else {
+        format!("a value of {size} bytes; a topic carries at most {MAX_MESSAGE_SIZE} bytes")
     }
 }
 

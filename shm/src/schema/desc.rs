@@ -196,6 +196,66 @@ impl SchemaDesc {
         }
     }
 
+    /// The part at `path` (`position[2]`, `pose.heading`, `boxes[1].corner[0]`; empty: the
+    /// whole value): where it starts, from the start of a value of `self`, and its schema.
+    /// Nothing is read: a tool prints one field of a large value from its bytes alone.
+    ///
+    /// ```
+    /// use shm::schema::{Primitive, SchemaDesc};
+    /// let f64s = SchemaDesc::array(SchemaDesc::primitive(Primitive::F64), 3);
+    /// let pose = SchemaDesc::c_struct("Pose", vec![("position".into(), f64s)]).unwrap();
+    /// let (offset, part) = pose.locate("position[2]").unwrap();
+    /// assert_eq!((offset, part.type_name().as_str()), (16, "f64"));
+    /// assert!(pose.locate("heading").unwrap_err().contains("`Pose` has no field `heading`"));
+    /// ```
+    pub fn locate(&self, path: &str) -> Result<(u64, &SchemaDesc), String> {
+        let (mut at, mut part) = (0u64, self);
+        let mut rest = path;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('[') {
+                let end = r
+                    .find(']')
+                    .ok_or_else(|| format!("`{path}`: no `]` after `[`"))?;
+                let index: u64 = r[..end]
+                    .parse()
+                    .map_err(|_| format!("`{path}`: `{}` is not an index", &r[..end]))?;
+                let DescKind::Array { elem, len } = &part.kind else {
+                    return Err(format!("`{path}`: `{}` has no elements", part.type_name()));
+                };
+                if index >= *len {
+                    return Err(format!("`{path}`: index {index} of an array of {len}"));
+                }
+                at += index * elem.size;
+                part = elem;
+                rest = &r[end + 1..];
+            } else {
+                let r = rest.strip_prefix('.').unwrap_or(rest);
+                let end = r.find(['.', '[']).unwrap_or(r.len());
+                let name = &r[..end];
+                let DescKind::Struct(fields) = &part.kind else {
+                    return Err(format!("`{path}`: `{}` has no fields", part.type_name()));
+                };
+                let Some(field) = fields.iter().find(|f| f.name == name) else {
+                    const SHOWN: usize = 32;
+                    let shown: Vec<&str> =
+                        fields.iter().take(SHOWN).map(|f| f.name.as_str()).collect();
+                    let mut list = shown.join(", ");
+                    if fields.len() > SHOWN {
+                        list.push_str(&format!(", … {} more", fields.len() - SHOWN));
+                    }
+                    return Err(format!(
+                        "`{path}`: `{}` has no field `{name}` (its fields: {list})",
+                        part.name
+                    ));
+                };
+                at += field.offset;
+                part = &field.ty;
+                rest = &r[end..];
+            }
+        }
+        Ok((at, part))
+    }
+
     /// Human-readable differences between `self` (what a topic carries) and `ours` (what a
     /// subscriber expects), one line per difference; empty when they are identical.
     /// At most [`MAX_DIFFERENCES`] lines: a hostile file's schema may have thousands of fields.

@@ -3,6 +3,7 @@
 use super::desc::{encode_node, put_str};
 use super::*;
 use super::{TAG_ARRAY, TAG_STRUCT};
+use crate::ValueErrorKind;
 
 static F64: Schema = Schema::primitive(Primitive::F64);
 static U32: Schema = Schema::primitive(Primitive::U32);
@@ -324,4 +325,141 @@ fn c_structs_are_laid_out_as_the_compiler_does_and_refuse_padding() {
     let mut twice = fields;
     twice.push(("heading".to_owned(), p(Primitive::F64)));
     assert!(SchemaDesc::c_struct("Pose", twice).is_err());
+}
+
+/// `struct S { b: bool, x: u8 }`.
+fn bool_and_byte() -> SchemaDesc {
+    SchemaDesc::c_struct(
+        "S",
+        vec![
+            ("b".to_owned(), SchemaDesc::primitive(Primitive::Bool)),
+            ("x".to_owned(), SchemaDesc::primitive(Primitive::U8)),
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_schema_bomb_costs_what_its_encoding_costs() {
+    // 131 bytes describing 4 GiB of values with 2^31 `bool`s: one repeated check, not 2^31
+    // runs (which took 16 GiB and aborted the tool).
+    let bomb = SchemaDesc::array(bool_and_byte(), 1 << 31);
+    let encoding = bomb.encode();
+    assert!(encoding.len() < 140, "{}", encoding.len());
+    let schema = TopicSchema::decode(&encoding).unwrap();
+    assert_eq!(schema.size() as u64, MAX_MESSAGE_SIZE);
+    assert!(schema.check_count() <= 2, "{}", schema.check_count());
+    // Nested arrays of such structs: still one check per schema node.
+    let mut deep = bool_and_byte();
+    for _ in 0..20 {
+        deep = SchemaDesc::array(deep, 2);
+    }
+    let deep = TopicSchema::new(&deep).unwrap();
+    assert!(deep.check_count() <= 21, "{}", deep.check_count());
+    // And they check what the runs checked: every element's `bool`, nothing else.
+    let small = TopicSchema::new(&SchemaDesc::array(bool_and_byte(), 5)).unwrap();
+    let mut value = [1, 7, 0, 200, 1, 2, 0, 0, 1, 255];
+    assert_eq!(small.first_invalid(&value), None);
+    value[6] = 2;
+    assert_eq!(small.first_invalid(&value), Some(6));
+    assert!(!small.is_valid(&value));
+    let err = small.validate(&value).unwrap_err();
+    assert_eq!(err.kind, ValueErrorKind::InvalidBool);
+    assert_eq!(err.problem, "the bool at byte 6 is 2, not 0 or 1");
+    assert_eq!(small.first_invalid(&value[..9]), Some(9), "too short");
+    let mut deep_value = vec![0u8; deep.size()];
+    assert!(deep.is_valid(&deep_value));
+    let last_bool = deep.size() - 2;
+    deep_value[last_bool] = 3;
+    assert_eq!(deep.first_invalid(&deep_value), Some(last_bool as u64));
+}
+
+#[test]
+fn every_bool_is_checked_at_below_and_above_the_size_limit() {
+    let bools = |len| SchemaDesc::array(SchemaDesc::primitive(Primitive::Bool), len);
+    let structs = |len| {
+        SchemaDesc::array(
+            SchemaDesc::c_struct(
+                "B",
+                vec![("b".to_owned(), SchemaDesc::primitive(Primitive::Bool))],
+            )
+            .unwrap(),
+            len,
+        )
+    };
+    for make in [&bools as &dyn Fn(u64) -> SchemaDesc, &structs] {
+        // Above: refused with the one message, whichever way the size is reached.
+        let err = TopicSchema::new(&make(MAX_MESSAGE_SIZE + 1)).unwrap_err();
+        assert!(
+            err.reason
+                .ends_with("a value of 4294967297 bytes; a topic carries at most 4294967296 bytes"),
+            "{err}"
+        );
+        let below = TopicSchema::new(&make(MAX_MESSAGE_SIZE - 1)).unwrap();
+        assert_eq!(below.check_count(), 1);
+        let at = TopicSchema::new(&make(MAX_MESSAGE_SIZE)).unwrap();
+        assert_eq!(at.check_count(), 1);
+        assert!(at.needs_validation());
+    }
+    // At the limit, the last byte is checked too (a 4 GiB value, mapped lazily: only the
+    // pages written and the zero page are touched).
+    let mut value = vec![0u8; MAX_MESSAGE_SIZE as usize];
+    value[MAX_MESSAGE_SIZE as usize - 1] = 2;
+    for schema in [bools(MAX_MESSAGE_SIZE), structs(MAX_MESSAGE_SIZE)] {
+        let schema = TopicSchema::new(&schema).unwrap();
+        assert_eq!(schema.first_invalid(&value), Some(MAX_MESSAGE_SIZE - 1));
+    }
+    let below = TopicSchema::new(&bools(MAX_MESSAGE_SIZE - 1)).unwrap();
+    assert_eq!(
+        below.first_invalid(&value),
+        None,
+        "the byte after it is not its"
+    );
+    assert_eq!(
+        below.first_invalid(&value[..MAX_MESSAGE_SIZE as usize - 2]),
+        Some(MAX_MESSAGE_SIZE - 2)
+    );
+}
+
+#[test]
+fn sizes_beyond_the_limit_get_one_message() {
+    // `[u64; 2^62]` saturates, `[u8; 10^12]` does not: both are told the limit.
+    let huge = SchemaDesc::array(SchemaDesc::primitive(Primitive::U64), 1 << 62);
+    let err = TopicSchema::new(&huge).unwrap_err().to_string();
+    assert!(
+        err.contains("bytes or more; a topic carries at most 4294967296 bytes"),
+        "{err}"
+    );
+    let big = SchemaDesc::array(SchemaDesc::primitive(Primitive::U8), 1_000_000_000_000);
+    let err = TopicSchema::new(&big).unwrap_err().to_string();
+    assert!(
+        err.contains("a value of 1000000000000 bytes; a topic carries at most 4294967296 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn names_that_would_drive_a_terminal_are_refused() {
+    for name in ["\u{1b}[31mFORGED", "a\nb", "x\u{202e}y", "\u{9b}2J"] {
+        let desc = SchemaDesc::c_struct(
+            name,
+            vec![("v".to_owned(), SchemaDesc::primitive(Primitive::F64))],
+        )
+        .unwrap();
+        let err = TopicSchema::new(&desc).unwrap_err().to_string();
+        assert!(err.contains("control character"), "{err}");
+        assert!(!err.chars().any(crate::text::is_unprintable), "{err:?}");
+        let field = SchemaDesc::c_struct(
+            "Pose",
+            vec![(name.to_owned(), SchemaDesc::primitive(Primitive::F64))],
+        )
+        .unwrap();
+        assert!(TopicSchema::new(&field).is_err(), "field {name:?}");
+    }
+    let fine = SchemaDesc::c_struct(
+        "Posé_中",
+        vec![("v".to_owned(), SchemaDesc::primitive(Primitive::F64))],
+    )
+    .unwrap();
+    assert!(TopicSchema::new(&fine).is_ok());
 }

@@ -92,45 +92,107 @@ pub enum Entry {
 
 /// Every entry of the topic directory `root` (`None`: `$SHM_ROOT`, else `/dev/shm`), sorted by
 /// file name. A file that is not a topic is listed as such; nothing in it stops the listing.
-pub fn list(root: Option<&Path>) -> io::Result<Vec<Entry>> {
+///
+/// Only the names are read up front: each file is opened and described when the iterator
+/// reaches it, so a listing holds one file's description at a time, and the work per file is
+/// bounded by what its header may hold (a schema of at most 1 MiB, decoded in time linear in
+/// its length), whatever size of value it claims.
+pub fn list(root: Option<&Path>) -> io::Result<Entries> {
     let root = root.map_or_else(default_root, Path::to_path_buf);
     let mut names: Vec<_> = std::fs::read_dir(&root)?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name())
         .collect();
     names.sort();
-    Ok(names
-        .into_iter()
-        .map(|name| {
-            let path = root.join(&name);
-            let name = name.to_string_lossy();
-            if name.starts_with(GENERATION_PREFIX) {
-                return Entry::Generation { path };
-            }
-            if !name.starts_with(crate::name::FILE_PREFIX) {
-                return Entry::Other { path };
-            }
-            let topic = TopicName::from_file_name(&name).map(|t| t.as_str().to_owned());
-            match (&topic, inspect_file(&path)) {
-                (Some(topic), Ok(mut info)) => {
-                    info.topic.clone_from(topic);
-                    Entry::Topic(Box::new(info))
+    Ok(Entries {
+        root,
+        names: names.into_iter(),
+        keep: None,
+    })
+}
+
+/// Which topics a listing describes (by topic name).
+type TopicFilter = Box<dyn FnMut(&str) -> bool>;
+
+/// The entries of a topic directory, described one at a time; see [`list`].
+pub struct Entries {
+    root: PathBuf,
+    names: std::vec::IntoIter<std::ffi::OsString>,
+    keep: Option<TopicFilter>,
+}
+
+impl std::fmt::Debug for Entries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entries")
+            .field("root", &self.root)
+            .field("left", &self.names.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Entries {
+    /// Only the topic files whose topic name `keep` accepts; other files (topics or not) are
+    /// skipped without being opened.
+    pub fn topics_where(mut self, keep: impl FnMut(&str) -> bool + 'static) -> Entries {
+        self.keep = Some(Box::new(keep));
+        self
+    }
+}
+
+impl Iterator for Entries {
+    type Item = Entry;
+
+    fn next(&mut self) -> Option<Entry> {
+        loop {
+            let file_name = self.names.next()?;
+            let path = self.root.join(&file_name);
+            let name = file_name.to_string_lossy();
+            if let Some(keep) = self.keep.as_mut() {
+                let topic = name
+                    .starts_with(crate::name::FILE_PREFIX)
+                    .then(|| TopicName::from_file_name(&name))
+                    .flatten();
+                match topic {
+                    Some(t) if keep(t.as_str()) => {}
+                    _ => continue,
                 }
-                (_, Err(error)) => Entry::Invalid { path, topic, error },
-                (None, Ok(_)) => Entry::Invalid {
-                    path,
-                    topic: None,
-                    error: InspectError::Format {
-                        path: root.join(&*name),
-                        source: FormatError::Inconsistent {
-                            field: "file name",
-                            detail: "a valid topic file whose name is not a topic name".into(),
-                        },
-                    },
-                },
             }
-        })
-        .collect())
+            return Some(describe(&self.root, path, &name));
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.names.len()))
+    }
+}
+
+/// The entry of the file `name` in `root`.
+fn describe(root: &Path, path: PathBuf, name: &str) -> Entry {
+    if name.starts_with(GENERATION_PREFIX) {
+        return Entry::Generation { path };
+    }
+    if !name.starts_with(crate::name::FILE_PREFIX) {
+        return Entry::Other { path };
+    }
+    let topic = TopicName::from_file_name(name).map(|t| t.as_str().to_owned());
+    match (&topic, inspect_file(&path)) {
+        (Some(topic), Ok(mut info)) => {
+            info.topic.clone_from(topic);
+            Entry::Topic(Box::new(info))
+        }
+        (_, Err(error)) => Entry::Invalid { path, topic, error },
+        (None, Ok(_)) => Entry::Invalid {
+            path,
+            topic: None,
+            error: InspectError::Format {
+                path: root.join(name),
+                source: FormatError::Inconsistent {
+                    field: "file name",
+                    detail: "a valid topic file whose name is not a topic name".into(),
+                },
+            },
+        },
+    }
 }
 
 /// What the file of `topic` in `root` (`None`: `$SHM_ROOT`, else `/dev/shm`) says.
@@ -256,6 +318,22 @@ fn inspect_file(path: &Path) -> Result<TopicInfo, InspectError> {
 
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     file.read_exact_at(buf, offset)
+}
+
+/// The size of the file of a topic of `schema` with `buffer_num` slots (what a publisher
+/// creates, on a file system that allocates it all), or `None` if no such topic can be made
+/// (a slot count out of range, a file above the format's limit). For budgets, such as a
+/// bridge's limit on what peers may make it create.
+pub fn topic_file_size(schema: &TopicSchema, buffer_num: usize) -> Option<u64> {
+    let slots = u32::try_from(buffer_num).ok()?;
+    super::Layout::compute(
+        schema.size() as u64,
+        schema.align() as u64,
+        slots,
+        schema.encoding().len() as u64,
+    )
+    .ok()
+    .map(|layout| layout.total_size)
 }
 
 /// The uid owning the file at `path` (for the tool's listing of generation files).

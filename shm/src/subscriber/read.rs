@@ -100,6 +100,14 @@ pub(crate) unsafe trait Dst {
     fn needs_validation(&self, schema: &TopicSchema) -> bool {
         schema.needs_validation()
     }
+
+    /// The one size this destination holds, if it holds one (a caller's buffer): a read of a
+    /// topic whose values have another size is refused before anything is read, so the value
+    /// stays unread for the next read.
+    #[inline]
+    fn fixed_len(&self) -> Option<usize> {
+        None
+    }
 }
 
 // SAFETY: a `Vec<u8>` resized to the value's size is that many writable, process-local bytes.
@@ -196,6 +204,15 @@ impl Core {
         let Attach::Ready(seg, schema) = &self.state else {
             return Ok(Read::NOTHING);
         };
+        if let Some(given) = dst.fixed_len()
+            && given != schema.size()
+        {
+            return Err(SubscribeError::WrongBufferSize {
+                topic: self.topic.as_str().to_owned(),
+                needed: schema.size(),
+                given,
+            });
+        }
         let found = read_consistent(seg, schema, &mut self.cursor, dst, &mut self.retries)
             .map_err(|e| e.at(&self.topic, &self.path))?;
         let lineage = seg.lineage();

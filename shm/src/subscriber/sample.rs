@@ -24,6 +24,13 @@ impl Timestamp {
     pub fn elapsed(self) -> Duration {
         Duration::from_nanos(sys::monotonic_ns().saturating_sub(self.0))
     }
+
+    /// The time `age` before now (the clock's start, at most): when a value `age` old was
+    /// published.
+    pub fn ago(age: Duration) -> Timestamp {
+        let age = u64::try_from(age.as_nanos()).unwrap_or(u64::MAX);
+        Timestamp(sys::monotonic_ns().saturating_sub(age))
+    }
 }
 
 /// A value read from a topic, with its sequence number, publish time and freshness.

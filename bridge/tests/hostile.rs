@@ -1,0 +1,234 @@
+//! An importing bridge facing a misbehaving peer (`examples/misbehaving_peer.rs`, a separate
+//! process speaking the bridge's protocol): what it can make the bridge create is bounded, a
+//! schema bomb costs nothing, a peer that never answers delays only its own topic, and an
+//! exporting bridge never opens files outside its patterns.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use shm_integration::TestPose;
+use shm_integration::process::{Proc, TIMEOUT as T, poll};
+use shm_integration::root::TempRoot;
+
+use support::{Bridge, free_port, pair, prefix};
+
+/// The importing bridge's address space: Zenoh's runtime reserves about 500 MB; the schema
+/// bomb's 2^31 runs once took 16 GiB.
+const MEMORY: u64 = 2 << 30;
+
+/// The example built next to this test.
+fn misbehaving_peer() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = dir.join("examples/misbehaving_peer");
+    assert!(
+        path.is_file(),
+        "{} is missing: cargo test builds it",
+        path.display()
+    );
+    path
+}
+
+/// An importing bridge on `root` listening on a free port, under [`MEMORY`], with `args`.
+fn importer(root: &TempRoot, prefix: &str, args: &[&str]) -> (Bridge, String) {
+    (0..5)
+        .find_map(|_| {
+            let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+            let mut all = vec!["--listen", &endpoint, "--prefix", prefix, "--import", "**"];
+            all.extend_from_slice(args);
+            let bridge = Bridge::try_start_with(root.path(), &all, Some(MEMORY))?;
+            Some((bridge, endpoint))
+        })
+        .expect("no bridge could listen on a free port, 5 tries")
+}
+
+/// The misbehaving peer, connected to `endpoint`, once it sent its first values.
+fn peer(root: &TempRoot, endpoint: &str, prefix: &str, what: &str) -> Proc {
+    let mut p = Proc::spawn(&misbehaving_peer(), root.path(), &[endpoint, prefix, what]);
+    p.expect_line("READY", T);
+    p
+}
+
+/// Topic files in `root` whose topic starts with `start`.
+fn files(root: &TempRoot, start: &str) -> Vec<String> {
+    shm::inspect::list(Some(root.path()))
+        .unwrap()
+        .filter_map(|e| match e {
+            shm::inspect::Entry::Topic(info) if info.topic.starts_with(start) => Some(info.topic),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Stops the bridge with SIGINT and returns the rest of its log; it must exit cleanly (not
+/// killed by an allocation it could not make).
+fn stop(bridge: &mut Bridge) -> Vec<String> {
+    let pid = bridge.proc.pid() as libc::pid_t;
+    // SAFETY: kill(2) on our own live child with a valid signal; no memory involved.
+    let sent = unsafe { libc::kill(pid, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    let rest = bridge.proc.rest(T);
+    let status = bridge.proc.wait(T);
+    assert!(
+        status.success(),
+        "the bridge ended with {status:?}: {rest:#?}"
+    );
+    rest
+}
+
+#[test]
+fn a_flood_of_topics_stops_at_max_topics_with_one_line_each() {
+    let root = TempRoot::new("hostile-flood");
+    let p = prefix("flood");
+    let (mut bridge, endpoint) = importer(&root, &p, &["--max-topics", "5"]);
+    let mut flood = peer(&root, &endpoint, &p, "flood");
+    poll(T, "5 topics imported", || {
+        (files(&root, "flood/").len() == 5).then_some(())
+    });
+    // The peer goes on sending all 50 for a while: no more files, no repeated lines.
+    std::thread::sleep(Duration::from_millis(500));
+    flood.kill9();
+    assert_eq!(files(&root, "flood/").len(), 5);
+    let log = stop(&mut bridge);
+    let refused: Vec<&String> = log
+        .iter()
+        .filter(|l| l.contains("5 remote topics are followed already (--max-topics)"))
+        .collect();
+    assert_eq!(refused.len(), 45, "one line per refused topic: {log:#?}");
+    for line in &log {
+        assert!(
+            !line.chars().any(shm::text::is_unprintable),
+            "a peer's name reached the log raw: {line:?}"
+        );
+    }
+    let named = log
+        .iter()
+        .filter(|l| l.contains("flood/\\u{1b}]0;pwned"))
+        .count()
+        + files(&root, "flood/\u{1b}").len();
+    assert_eq!(
+        named, 1,
+        "the escape-named topic is imported or refused: {log:#?}"
+    );
+}
+
+#[test]
+fn values_rings_and_schemas_too_large_are_refused_in_bounded_memory() {
+    let root = TempRoot::new("hostile-sizes");
+    let p = prefix("sizes");
+    let (mut bridge, endpoint) = importer(
+        &root,
+        &p,
+        &["--max-value-size", "1M", "--max-total-size", "16M"],
+    );
+    let mut sizes = peer(&root, &endpoint, &p, "sizes");
+    // Each refused with one line, whatever their order.
+    let mut log = Vec::new();
+    for topic in ["'bomb/a'", "'ring/a'", "'huge/a'"] {
+        if !log.iter().any(|l: &String| l.contains(topic)) {
+            log.extend(bridge.log_until(topic));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    sizes.kill9();
+    log.extend(stop(&mut bridge));
+    let line = |topic: &str| {
+        let lines: Vec<&String> = log
+            .iter()
+            .filter(|l| l.contains(topic) && l.contains("import '"))
+            .filter(|l| l.contains("refused") || l.contains("cannot"))
+            .collect();
+        assert_eq!(lines.len(), 1, "one line for {topic}: {log:#?}");
+        lines[0].clone()
+    };
+    let bomb = line("'bomb/a'");
+    assert!(
+        bomb.contains(
+            "its values are 4294967296 bytes ([S; 2147483648]), above --max-value-size 1048576"
+        ),
+        "{bomb}"
+    );
+    let ring = line("'ring/a'");
+    assert!(
+        ring.contains("its file (4096 slots of 65536 bytes) would take")
+            && ring.contains("16777216 --max-total-size allows"),
+        "{ring}"
+    );
+    let huge = line("'huge/a'");
+    assert!(
+        huge.contains("its values are 2097152 bytes, above --max-value-size 1048576"),
+        "{huge}"
+    );
+    assert!(files(&root, "").is_empty(), "no file was made");
+}
+
+#[test]
+fn a_peer_that_never_answers_delays_only_its_own_topic() {
+    // A topic from a real exporting bridge keeps flowing while the importer waits (5 s) for
+    // the schema of a topic whose peer never answers: it once held every topic of the pattern
+    // for as long.
+    let (a, b) = (
+        TempRoot::new("hostile-silent-a"),
+        TempRoot::new("hostile-silent-b"),
+    );
+    let p = prefix("silent");
+    let (mut importer, _exporter, endpoint) =
+        pair(&b, &["--import", "**"], &a, &["--export", "ok/**"], &p);
+    let mut publisher = a.publisher::<TestPose>("ok/pose");
+    let mut sub = b.subscriber::<TestPose>("ok/pose");
+    let mut n = 0;
+    let first = poll(T, "the first value", || {
+        n += 1;
+        publisher.publish(&TestPose::nth(n));
+        std::thread::sleep(Duration::from_millis(10));
+        sub.try_recv().unwrap()
+    });
+    let _silent = peer(&b, &endpoint, &p, "silent");
+    // Values published now arrive while the silent topic's schema is still asked for.
+    let later = poll(T, "a value after the silent peer came", || {
+        n += 1;
+        publisher.publish(&TestPose::nth(n));
+        std::thread::sleep(Duration::from_millis(10));
+        sub.try_recv().unwrap().filter(|s| s.seq > first.seq + 5)
+    });
+    assert_eq!(later.value, TestPose::nth(later.value.counter));
+    let log = importer.log_until("'silent/a'");
+    let silent = log.last().unwrap();
+    assert!(
+        silent.contains("no bridge answered with its schema"),
+        "{silent}"
+    );
+}
+
+#[test]
+fn an_exporter_never_opens_files_outside_its_patterns_and_survives_a_bomb_in_them() {
+    // Schema bombs planted in the exporting root, one outside the pattern and one inside: the
+    // exporter (under a memory limit) opens only the second, and carries the real topic on.
+    let a = TempRoot::new("hostile-export");
+    shm_integration::hostile::plant_schema_bomb(&a.topic_file("other/bomb"));
+    shm_integration::hostile::plant_schema_bomb(&a.topic_file("robot/bomb"));
+    let p = prefix("exportbomb");
+    let (mut ba, _) = (0..5)
+        .find_map(|_| {
+            let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+            let args = [
+                "--listen", &endpoint, "--prefix", &p, "--export", "robot/**",
+            ];
+            Some((
+                Bridge::try_start_with(a.path(), &args, Some(MEMORY))?,
+                endpoint,
+            ))
+        })
+        .expect("no bridge could listen on a free port, 5 tries");
+    let mut publisher = a.publisher::<TestPose>("robot/pose");
+    publisher.publish(&TestPose::nth(1));
+    ba.expect_log("exporting 'robot/pose'");
+    std::thread::sleep(Duration::from_millis(500));
+    let log = stop(&mut ba);
+    assert!(
+        log.iter().all(|l| !l.contains("other/bomb")),
+        "a file outside the pattern is never looked at: {log:#?}"
+    );
+}

@@ -114,12 +114,18 @@ fn main() {
             (key, t.schema.clone())
         })
         .collect();
+    // Queries about topics it does not answer are held open (a query ends when its last
+    // queryable lets it go): the asking bridge waits until its own timeout.
+    let held = std::sync::Mutex::new(Vec::new());
     let _schemas = session
         .declare_queryable(format!("{prefix}/@schema/**"))
         .callback(move |query| {
             let asked = query.key_expr().as_str().to_owned();
-            if let Some((key, schema)) = answers.iter().find(|(key, _)| *key == asked) {
-                let _ = query.reply(key.clone(), schema.clone()).wait();
+            match answers.iter().find(|(key, _)| *key == asked) {
+                Some((key, schema)) => {
+                    let _ = query.reply(key.clone(), schema.clone()).wait();
+                }
+                None => held.lock().unwrap().push(query),
             }
         })
         .wait()

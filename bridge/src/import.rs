@@ -7,44 +7,62 @@
 //! (once Zenoh's lease expires: 10 s by default). Values keep their publish time (see
 //! [`crate::clock`]).
 //!
-//! Peers are not trusted with this machine's memory: what they can make the bridge create is
-//! bounded ([`Limits`]: topics, value size, bytes of topic files), a schema they send costs
-//! what its length costs, and a peer that never answers a schema query delays only its own
-//! topic (queries are answered on Zenoh's threads and applied on the bridge's own).
-//!
-//! Blocking work (writing values, asking for current values) runs on the bridge's own threads,
-//! never in Zenoh's callbacks nor under the lock of the imported topics.
+//! Peers are not trusted with this machine's memory. What they can make the bridge hold or
+//! create is bounded ([`Limits`]): the topics it follows (a topic whose schema never came, or
+//! was refused, is let go again), the size of a value (also Zenoh's largest message), the bytes
+//! of topic files, the values waiting for their schema, the liveliness it remembers. A schema
+//! costs what its length costs to decode, and a schema query never answered delays only its
+//! own topic: queries are made without waiting (never under the lock of the topics), their
+//! answers applied on the bridge's own thread.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use shm::InspectError;
 use shm::dynamic::{AnyPublisher, TopicSchema};
 use zenoh::Wait as _;
-use zenoh::handlers::RingChannel;
+use zenoh::qos::CongestionControl;
 use zenoh::sample::{Locality, SampleKind};
 
 use crate::export::{Exports, release};
 use crate::keys::{Pattern, key_topic, topic_key};
-use crate::wire::Header;
+use crate::ring::Ring;
+use crate::wire::{Header, NotAHeader};
 use crate::{bridge_name, log};
 
-/// How long a schema query may take.
-const SCHEMA_TIMEOUT: Duration = Duration::from_secs(5);
-/// After a schema query that failed, values of that type are dropped this long before the
-/// next query (a peer that never answers cannot stall the importer on every value).
+/// How long a schema or current-value query may take.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+/// After a schema query that failed (or a topic refused for its size), values of that topic are
+/// dropped this long before the next query.
 const RETRY: Duration = Duration::from_secs(5);
 /// A topic refused (a local publisher, a local topic of another type) is looked at again at
 /// most this often, when a value arrives; the refusal is logged once.
 const RECHECK: Duration = Duration::from_secs(1);
-/// Values of one pattern waiting to be written locally, at most.
+/// Values of one pattern waiting to be written locally, at most (fewer when they are large:
+/// see [`Limits::ring_bytes`]).
 const RING: usize = 64;
 /// How often the importing threads look for a stop request.
 const POLL: Duration = Duration::from_millis(100);
+/// A value waiting for its schema is kept if at most this large; a larger one is asked for
+/// again (its current value) once the schema came.
+const PENDING_MAX: usize = 64 << 10;
+/// Topics remembered beyond the followed ones: refusals logged once, topics dropped for a while,
+/// liveliness ahead of a topic's first value. Beyond, the oldest are forgotten (a peer flooding
+/// names is bounded by this, not by its names).
+const MAX_REMEMBERED: usize = 1024;
+/// Bridges remembered per topic as publishing it (a topic has one publisher; a few bridges
+/// may carry it while one hands over to another).
+const MAX_BRIDGES: usize = 16;
+/// Clock differences below this are not reported (NTP keeps clocks within milliseconds).
+const SKEW_LOGGED: Duration = Duration::from_millis(100);
+/// The largest schema encoding taken from a peer (a topic header holds at most this much).
+const MAX_SCHEMA: usize = 1 << 20;
+/// Queries for current values and liveliness waiting for the asking thread, at most.
+const MAX_ASKS: usize = 1024;
 
 /// What peers may make an importing bridge create.
 #[derive(Debug, Clone)]
@@ -60,9 +78,35 @@ pub(crate) struct Limits {
     pub(crate) slots: Vec<(Pattern, usize)>,
 }
 
+impl Limits {
+    /// The largest Zenoh message a bridge takes: twice the largest value (with its header) or
+    /// schema. A value up to twice too large reaches the bridge, which refuses it with a log
+    /// line; a larger one Zenoh drops as it arrives, before anything holds it.
+    pub(crate) fn max_message(&self) -> u64 {
+        self.value_size
+            .max(MAX_SCHEMA as u64)
+            .saturating_mul(2)
+            .saturating_add(64 * 1024)
+    }
+
+    /// The bytes of values each pattern's ring holds at most: two of the largest messages.
+    fn ring_bytes(&self) -> usize {
+        usize::try_from(self.max_message().saturating_mul(2)).unwrap_or(usize::MAX)
+    }
+}
+
 /// A schema query's outcome, for the applying thread: the topic, the hash asked for, and the
 /// schema (or why there is none).
 type Fetched = (String, u64, Result<Arc<TopicSchema>, String>);
+
+/// Work for the asking thread.
+enum Ask {
+    /// The current values of the topics of a key expression (after the prefix).
+    Values(String),
+    /// Whether a topic's remote publisher is alive (its liveliness was forgotten, or never
+    /// seen).
+    Alive(String),
+}
 
 /// Why a topic is not written now, and when to look again.
 struct Refusal {
@@ -70,35 +114,43 @@ struct Refusal {
     retry: Instant,
 }
 
-/// A value waiting for its schema: its header and bytes.
-type Pending = (Header, Vec<u8>);
+/// The newest value that arrived while its schema was asked for: its header, and its bytes if
+/// small ([`PENDING_MAX`]).
+struct Pending {
+    header: Header,
+    bytes: Option<Vec<u8>>,
+}
 
-/// One imported topic.
+/// One followed topic.
 #[derive(Default)]
 struct Imported {
     /// The local publisher, while the remote one is alive (or while a value is being written).
     publisher: Option<AnyPublisher>,
     /// The remote topic's type, once fetched.
     schema: Option<Arc<TopicSchema>>,
-    /// The slot count its local file has (or gets).
+    /// The slot count its local file has (or gets), and the export that said so.
     slots: usize,
+    slots_export: u64,
     /// The bytes of its local file counted against [`Limits::total_size`] (0: none yet).
     bytes: u64,
     /// Set while the local file may not be written (logged once).
     refused: Option<Refusal>,
-    /// The hash of the schema being asked for, and the newest value waiting for it.
-    fetching: Option<(u64, Option<Pending>)>,
-    /// A schema query that failed (the hash asked for) and when to ask again.
-    fetch_failed: Option<(u64, Instant)>,
-    /// The last value written: its export, sequence number and publish time. A value of the
-    /// same export that is not newer (a current value asked for, racing the live stream; the
-    /// same value asked for twice) is dropped, and one of another export (a bridge restarted,
-    /// the remote file recreated, a machine rebooted) only if it was published before it.
+    /// The hash of the schema being asked for (one query at a time per topic).
+    fetching: Option<u64>,
+    /// The newest value waiting for a schema.
+    pending: Option<Pending>,
+    /// The last value written: its export, sequence number and publish time (never later than
+    /// when it arrived). A value of the same export that is not newer (a current value asked
+    /// for, racing the live stream; the same value asked for twice) is dropped, and one of
+    /// another export (a bridge restarted, the remote file recreated, a machine rebooted) only
+    /// if it was published before it. Forgotten when the remote publisher goes.
     last: Option<(u64, u64, u64)>,
     /// The last error logged for this topic (the same one is not logged for every value).
     error: Option<String>,
     /// Whether a clock ahead of this machine's was reported for this topic.
     skew_logged: bool,
+    /// To be let go (it has no file and cannot have one now): see [`State::let_go`].
+    let_go: bool,
 }
 
 struct State {
@@ -111,28 +163,31 @@ struct State {
     own_id: String,
     /// What this bridge exports (a topic is exported or imported here, never both).
     exports: Exports,
+    /// Followed topics: imported, or waiting for their schema ([`Limits::topics`] at most).
     topics: Mutex<HashMap<String, Imported>>,
+    /// Topics let go, whose values are dropped until then ([`MAX_REMEMBERED`] at most).
+    resting: Mutex<HashMap<String, Instant>>,
     /// Bytes of the local files of imported topics, together ([`Limits::total_size`]).
     used_bytes: AtomicU64,
-    /// Topics dropped by a limit, logged once each (at most [`MAX_LOGGED`] remembered).
-    limited: Mutex<HashSet<String>>,
-    /// Topics whose remote publisher is alive, with the bridges whose token says so.
+    /// Topics refused by a limit, logged once each ([`MAX_REMEMBERED`] at most).
+    logged: Mutex<HashSet<String>>,
+    /// Topics whose remote publisher is alive, with the bridges whose token says so
+    /// ([`Limits::topics`] + [`MAX_REMEMBERED`] topics at most).
     alive: Mutex<HashMap<String, HashSet<String>>>,
-    /// Requests for current values (key expressions after the prefix), to the asking thread.
-    asks: Sender<String>,
-    /// Schemas that arrived (or did not), to the applying thread.
+    /// Work for the asking thread (bounded: what does not fit is dropped, and asked again
+    /// when needed).
+    asks: SyncSender<Ask>,
+    /// Schemas that arrived (or did not), to the applying thread (one per query, and at most
+    /// one query per followed topic is open).
     fetched: Sender<Fetched>,
 }
-
-/// Topics dropped by a limit that are remembered, so as to log each once: beyond, the same
-/// line may come again (a peer flooding names is bounded by this, not by its names).
-const MAX_LOGGED: usize = 1024;
 
 /// The importing side of a bridge.
 pub(crate) struct Importer {
     state: Arc<State>,
     threads: Vec<std::thread::JoinHandle<()>>,
     _liveliness: Option<zenoh::pubsub::Subscriber<()>>,
+    _subscribers: Vec<zenoh::pubsub::Subscriber<()>>,
 }
 
 impl Importer {
@@ -144,8 +199,9 @@ impl Importer {
         limits: Limits,
         exports: Exports,
     ) -> zenoh::Result<Importer> {
-        let (asks, asked) = channel();
+        let (asks, asked) = sync_channel(MAX_ASKS);
         let (fetched, arrived) = channel();
+        let ring_bytes = limits.ring_bytes();
         let state = Arc::new(State {
             session: session.clone(),
             prefix: prefix.to_owned(),
@@ -155,39 +211,28 @@ impl Importer {
             own_id: session.zid().to_string(),
             exports,
             topics: Mutex::default(),
+            resting: Mutex::default(),
             used_bytes: AtomicU64::new(0),
-            limited: Mutex::default(),
+            logged: Mutex::default(),
             alive: Mutex::default(),
             asks,
             fetched,
         });
         let mut threads = Vec::new();
+        let mut subscribers = Vec::new();
         let mut liveliness = None;
         if !state.patterns.is_empty() {
             // Liveliness first, with what exists already, so a value that arrives is published
             // knowing whether its publisher lives.
             let s = Arc::clone(&state);
-            let alive_prefix = format!("{prefix}/@alive/");
             liveliness = Some(
                 session
                     .liveliness()
                     .declare_subscriber(format!("{prefix}/@alive/**"))
                     .history(true)
                     .callback(move |sample| {
-                        // `<prefix>/@alive/<zenoh id>/<topic key>`
-                        let Some((bridge, key)) = sample
-                            .key_expr()
-                            .as_str()
-                            .strip_prefix(&alive_prefix)
-                            .and_then(|rest| rest.split_once('/'))
-                        else {
-                            return;
-                        };
-                        let Some(topic) = key_topic(key) else {
-                            return;
-                        };
-                        if bridge != s.own_id && s.patterns.iter().any(|p| p.matches(&topic)) {
-                            s.liveliness(&topic, bridge, sample.kind() == SampleKind::Put);
+                        if let Some((topic, bridge)) = s.alive_key(sample.key_expr().as_str()) {
+                            s.liveliness(&topic, &bridge, sample.kind() == SampleKind::Put);
                         }
                     })
                     .wait()?,
@@ -195,20 +240,22 @@ impl Importer {
             for pattern in &state.patterns {
                 // A ring: when values come faster than they are written here, the oldest are
                 // dropped, never the newest delayed (latest-value topics).
-                let subscriber = session
-                    .declare_subscriber(format!("{prefix}/{}", pattern.key_expr()))
-                    // Never what this bridge exports itself.
-                    .allowed_origin(Locality::Remote)
-                    .with(RingChannel::new(RING))
-                    .wait()?;
+                let ring = Arc::new(Ring::new(RING, ring_bytes));
+                let filled = Arc::clone(&ring);
+                subscribers.push(
+                    session
+                        .declare_subscriber(format!("{prefix}/{}", pattern.key_expr()))
+                        // Never what this bridge exports itself.
+                        .allowed_origin(Locality::Remote)
+                        .callback(move |sample| filled.push(sample))
+                        .wait()?,
+                );
                 let s = Arc::clone(&state);
-                // Values are handled on a thread of this bridge, not in Zenoh's: asking for a
-                // schema blocks.
+                // Values are written on a thread of this bridge, not in Zenoh's.
                 threads.push(std::thread::spawn(move || {
                     let data_prefix = format!("{}/", s.prefix);
-                    let mut warned = HashSet::new();
                     while !stopping() {
-                        let Ok(Some(sample)) = subscriber.recv_timeout(POLL) else {
+                        let Some(sample) = ring.pop(POLL) else {
                             continue;
                         };
                         let key = sample.key_expr().as_str();
@@ -218,25 +265,31 @@ impl Importer {
                         if !s.patterns.iter().any(|p| p.matches(&topic)) {
                             continue;
                         }
-                        let header = sample
-                            .attachment()
-                            .and_then(|a| Header::decode(&a.to_bytes()));
-                        let Some(header) = header else {
-                            if warned.len() < 1024 && warned.insert(topic.clone()) {
-                                log(format_args!(
-                                    "dropping values of '{topic}' without a bridge header (not \
-                                     from shm-bridge?); logged once"
-                                ));
+                        let attachment = sample.attachment().map(|a| a.to_bytes());
+                        match attachment.as_deref().map(Header::decode) {
+                            Some(Ok(header)) => {
+                                s.value(&topic, header, &sample.payload().to_bytes());
                             }
-                            continue;
-                        };
-                        s.value(&topic, header, &sample.payload().to_bytes());
+                            Some(Err(NotAHeader::Version(version))) => s.limit(
+                                &topic,
+                                format_args!(
+                                    "its values come from a bridge of another version (wire \
+                                     format {version}); run the same shm-bridge on both sides"
+                                ),
+                            ),
+                            _ => s.limit(
+                                &topic,
+                                format_args!(
+                                    "its values have no bridge header (not from shm-bridge?)"
+                                ),
+                            ),
+                        }
                     }
                 }));
             }
             // What exists already: the last value of every matching topic (published or not).
             for pattern in &state.patterns {
-                state.ask(pattern.key_expr());
+                state.ask(Ask::Values(pattern.key_expr()));
             }
             let s = Arc::clone(&state);
             threads.push(std::thread::spawn(move || s.answer_asks(&asked)));
@@ -247,6 +300,7 @@ impl Importer {
             state,
             threads,
             _liveliness: liveliness,
+            _subscribers: subscribers,
         })
     }
 
@@ -272,27 +326,52 @@ impl State {
         lock(&self.alive).contains_key(topic)
     }
 
-    /// Asks for the current values of the topics of `key` (on the asking thread).
-    fn ask(&self, key: String) {
-        let _ = self.asks.send(key);
+    /// The topic and bridge of a liveliness key (`<prefix>/@alive/<zenoh id>/<topic key>`) of
+    /// another bridge, for a topic of the patterns.
+    fn alive_key(&self, key: &str) -> Option<(String, String)> {
+        let rest = key.strip_prefix(&self.prefix)?.strip_prefix("/@alive/")?;
+        let (bridge, key) = rest.split_once('/')?;
+        let topic = key_topic(key)?;
+        (bridge != self.own_id && self.patterns.iter().any(|p| p.matches(&topic)))
+            .then(|| (topic, bridge.to_owned()))
     }
 
-    /// The asking thread: one query at a time, the same key asked once however often it was
+    /// Hands work to the asking thread; dropped if it has too much already (what matters is
+    /// asked again when needed).
+    fn ask(&self, ask: Ask) {
+        let _ = self.asks.try_send(ask);
+    }
+
+    /// The asking thread: one query at a time, the same one made once however often it was
     /// requested meanwhile.
-    fn answer_asks(&self, asked: &Receiver<String>) {
+    fn answer_asks(&self, asked: &Receiver<Ask>) {
         while !stopping() {
             let first = match asked.recv_timeout(POLL) {
-                Ok(key) => key,
+                Ok(ask) => ask,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            let mut keys = vec![first];
-            while let Ok(key) = asked.try_recv() {
-                if !keys.contains(&key) {
-                    keys.push(key);
+            let (mut values, mut alive) = (Vec::new(), HashSet::new());
+            let mut seen = HashSet::new();
+            for ask in std::iter::once(first).chain(asked.try_iter()) {
+                match ask {
+                    Ask::Values(key) => {
+                        if seen.insert(key.clone()) {
+                            values.push(key);
+                        }
+                    }
+                    Ask::Alive(topic) => {
+                        alive.insert(topic);
+                    }
                 }
             }
-            for key in keys {
+            for topic in alive {
+                if stopping() {
+                    return;
+                }
+                self.ask_alive(&topic);
+            }
+            for key in values {
                 if stopping() {
                     return;
                 }
@@ -303,40 +382,7 @@ impl State {
 
     /// The remote publisher of `topic` on `bridge` appeared (`alive`) or went away.
     fn liveliness(&self, topic: &str, bridge: &str, alive: bool) {
-        if alive {
-            {
-                // Bounded, whatever tokens peers declare: as many topics as may be followed
-                // (and a few more, for tokens ahead of their topics' first values), and a few
-                // bridges per topic.
-                let mut all = lock(&self.alive);
-                let room = all.len() < self.limits.topics.saturating_add(MAX_LOGGED);
-                if let Some(bridges) = match all.get_mut(topic) {
-                    Some(bridges) => Some(bridges),
-                    None if room => Some(all.entry(topic.to_owned()).or_default()),
-                    None => None,
-                } && bridges.len() < MAX_BRIDGES
-                {
-                    bridges.insert(bridge.to_owned());
-                }
-            }
-            {
-                // (Only topics followed already: a token makes no entry, so a peer declaring
-                // tokens for a million names costs nothing here.)
-                let mut topics = lock(&self.topics);
-                if let Some(t) = topics.get_mut(topic) {
-                    if let Some(refused) = t.refused.as_mut() {
-                        // Something changed: look again now (logged only if the reason
-                        // changed).
-                        refused.retry = Instant::now();
-                    }
-                    if t.publisher.is_none() && t.schema.is_some() && t.slots != 0 {
-                        self.open_local(topic, t);
-                    }
-                }
-            }
-            // Its current value may predate this bridge.
-            self.ask(topic_key(topic));
-        } else {
+        if !alive {
             let gone = {
                 let mut all = lock(&self.alive);
                 let gone = all.get_mut(topic).is_some_and(|bridges| {
@@ -349,15 +395,56 @@ impl State {
                 gone
             };
             let mut topics = lock(&self.topics);
-            if gone
-                && let Some(t) = topics.get_mut(topic)
-                && t.publisher.take().is_some()
+            if gone && let Some(t) = topics.get_mut(topic) {
+                // A new publisher starts a new count (whatever its clock says).
+                t.last = None;
+                if t.publisher.take().is_some() {
+                    log(format_args!(
+                        "the remote publisher of '{topic}' is gone; so is the local one"
+                    ));
+                }
+            }
+            return;
+        }
+        let followed = lock(&self.topics).contains_key(topic);
+        {
+            // Bounded, whatever tokens peers declare: the followed topics and a few more (for
+            // tokens ahead of their topics' first values); a topic not followed is forgotten
+            // to make room, and asked about again if it comes to be followed.
+            let mut all = lock(&self.alive);
+            if !all.contains_key(topic)
+                && all.len() >= self.limits.topics.saturating_add(MAX_REMEMBERED)
             {
-                log(format_args!(
-                    "the remote publisher of '{topic}' is gone; so is the local one"
-                ));
+                let topics = lock(&self.topics);
+                let unfollowed = all.keys().find(|t| !topics.contains_key(*t)).cloned();
+                drop(topics);
+                match unfollowed {
+                    Some(old) => {
+                        all.remove(&old);
+                    }
+                    None if !followed => return,
+                    None => {}
+                }
+            }
+            let bridges = all.entry(topic.to_owned()).or_default();
+            if bridges.len() < MAX_BRIDGES {
+                bridges.insert(bridge.to_owned());
             }
         }
+        if followed {
+            let mut topics = lock(&self.topics);
+            if let Some(t) = topics.get_mut(topic) {
+                if let Some(refused) = t.refused.as_mut() {
+                    // Something changed: look again now (logged only if the reason changed).
+                    refused.retry = Instant::now();
+                }
+                if t.publisher.is_none() && t.schema.is_some() && t.slots != 0 {
+                    self.open_local(topic, t);
+                }
+            }
+        }
+        // Its current value may predate this bridge.
+        self.ask(Ask::Values(topic_key(topic)));
     }
 
     /// Asks the exporting bridges for the last values of the topics of `key` (a key
@@ -369,7 +456,8 @@ impl State {
             .session
             .get(asked)
             .allowed_destination(Locality::Remote)
-            .timeout(SCHEMA_TIMEOUT)
+            .congestion_control(CongestionControl::Drop)
+            .timeout(QUERY_TIMEOUT)
             .wait()
         else {
             return;
@@ -388,11 +476,33 @@ impl State {
             };
             let header = sample
                 .attachment()
-                .and_then(|a| Header::decode(&a.to_bytes()));
+                .and_then(|a| Header::decode(&a.to_bytes()).ok());
             if let Some(header) = header
                 && self.patterns.iter().any(|p| p.matches(&topic))
             {
                 self.value(&topic, header, &sample.payload().to_bytes());
+            }
+        }
+    }
+
+    /// Asks whether the remote publisher of `topic` is alive (its liveliness, forgotten to make
+    /// room or never seen).
+    fn ask_alive(&self, topic: &str) {
+        let key = format!("{}/@alive/*/{}", self.prefix, topic_key(topic));
+        let Ok(replies) = self
+            .session
+            .liveliness()
+            .get(key)
+            .timeout(QUERY_TIMEOUT)
+            .wait()
+        else {
+            return;
+        };
+        while let Ok(reply) = replies.recv() {
+            if let Ok(sample) = reply.result()
+                && let Some((topic, bridge)) = self.alive_key(sample.key_expr().as_str())
+            {
+                self.liveliness(&topic, &bridge, true);
             }
         }
     }
@@ -411,66 +521,111 @@ impl State {
             );
             return;
         }
-        let mut topics = lock(&self.topics);
-        if !topics.contains_key(topic) && topics.len() >= self.limits.topics {
-            drop(topics);
-            self.limit(
-                topic,
-                format_args!(
-                    "{} remote topics are followed already (--max-topics)",
-                    self.limits.topics
-                ),
-            );
+        if self.resting(topic) {
             return;
         }
-        let t = topics.entry(topic.to_owned()).or_default();
-        if t.schema.as_ref().map(|s| s.hash()) != Some(header.hash) {
-            // A new topic, or the remote one was recreated with another type: its schema is
-            // asked for, and the newest value waits for it (other topics go on meanwhile).
-            match &mut t.fetching {
-                Some((hash, pending)) if *hash == header.hash => {
-                    *pending = Some((header, bytes.to_vec()));
+        let fetch = {
+            let mut topics = lock(&self.topics);
+            if !topics.contains_key(topic) && topics.len() >= self.limits.topics {
+                drop(topics);
+                self.limit(
+                    topic,
+                    format_args!(
+                        "{} remote topics are followed already (--max-topics)",
+                        self.limits.topics
+                    ),
+                );
+                return;
+            }
+            let t = topics.entry(topic.to_owned()).or_default();
+            if t.schema.as_ref().map(|s| s.hash()) == Some(header.hash) {
+                self.write(topic, t, header, bytes);
+                if t.let_go {
+                    self.let_go(&mut topics, topic);
                 }
-                _ => {
-                    if t.fetch_failed
-                        .is_some_and(|(hash, until)| hash == header.hash && Instant::now() < until)
-                    {
-                        return;
-                    }
-                    t.fetching = Some((header.hash, Some((header, bytes.to_vec()))));
-                    self.fetch_schema(topic, header.hash);
+                return;
+            }
+            // A new topic, or the remote one was recreated with another type: its schema is
+            // asked for (one query at a time), and the newest value waits for it.
+            t.pending = Some(Pending {
+                header,
+                bytes: (bytes.len() <= PENDING_MAX).then(|| bytes.to_vec()),
+            });
+            match t.fetching {
+                Some(_) => None,
+                None => {
+                    t.fetching = Some(header.hash);
+                    Some(header.hash)
                 }
             }
-            return;
+        };
+        // Asked without the lock: a query waits for nothing, but its sending may.
+        if let Some(hash) = fetch {
+            self.fetch_schema(topic, hash);
         }
-        self.write(topic, t, header, bytes);
+    }
+
+    /// Whether values of `topic` are dropped for now (it was let go lately).
+    fn resting(&self, topic: &str) -> bool {
+        let mut resting = lock(&self.resting);
+        match resting.get(topic) {
+            Some(until) if Instant::now() < *until => true,
+            Some(_) => {
+                resting.remove(topic);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Stops following `topic` (it has no local file, and its schema never came or was
+    /// refused): its entry goes, so that it takes no place among the followed topics, and its
+    /// values are dropped for [`RETRY`].
+    fn let_go(&self, topics: &mut HashMap<String, Imported>, topic: &str) {
+        if let Some(t) = topics.remove(topic) {
+            self.used_bytes.fetch_sub(t.bytes, Ordering::Relaxed);
+        }
+        let mut resting = lock(&self.resting);
+        let now = Instant::now();
+        if resting.len() >= MAX_REMEMBERED {
+            resting.retain(|_, until| now < *until);
+        }
+        if resting.len() < MAX_REMEMBERED {
+            resting.insert(topic.to_owned(), now + RETRY);
+        }
     }
 
     /// Writes a value of `topic`, whose schema `t` has.
     fn write(&self, topic: &str, t: &mut Imported, header: Header, bytes: &[u8]) {
-        if let Some((export, seq, published)) = t.last {
+        // (A publish time ahead of this clock counts as now: one value stamped in the future
+        // must not hold back every later one.)
+        let published = header.published_unix_ns.min(crate::clock::unix_now_ns());
+        if let Some((export, seq, last_published)) = t.last {
             let older = if export == header.export {
                 header.seq <= seq
             } else {
-                header.published_unix_ns < published
+                published < last_published
             };
             if older {
                 return;
             }
         }
-        let slots = self.slots_of(topic, header.slots);
-        if slots != t.slots {
-            // The remote topic has another ring now (or this is the first value): the local
-            // file is made (again) with it.
-            t.publisher = None;
-            t.slots = slots;
-            self.used_bytes.fetch_sub(t.bytes, Ordering::Relaxed);
-            t.bytes = 0;
+        // The exporting side's ring, as its export said first (a new export may say another).
+        if t.slots == 0 || header.export != t.slots_export {
+            let slots = self.slots_of(topic, header.slots);
+            t.slots_export = header.export;
+            if slots != t.slots {
+                // The local file is made (again) with this ring.
+                t.publisher = None;
+                t.slots = slots;
+                self.used_bytes.fetch_sub(t.bytes, Ordering::Relaxed);
+                t.bytes = 0;
+            }
         }
         if t.publisher.is_none() && !self.open_local(topic, t) {
             return;
         }
-        let (published, ahead) = crate::clock::local_of(header.published_unix_ns);
+        let (stamp, ahead) = crate::clock::local_of(header.published_unix_ns);
         if let Some(ahead) = ahead.filter(|d| *d > SKEW_LOGGED && !t.skew_logged) {
             t.skew_logged = true;
             log(format_args!(
@@ -480,12 +635,17 @@ impl State {
             ));
         }
         if let Some(p) = t.publisher.as_mut() {
-            match p.publish_stamped(bytes, published) {
+            match p.publish_stamped(bytes, stamp) {
                 Ok(_) => {
-                    t.last = Some((header.export, header.seq, header.published_unix_ns));
+                    t.last = Some((header.export, header.seq, published));
                     t.error = None;
                 }
                 Err(e) => {
+                    // (Displaced: another process published the topic after its file was
+                    // removed; the next value looks at the file again.)
+                    if matches!(e, shm::PublishError::Displaced { .. }) {
+                        t.publisher = None;
+                    }
                     let e = e.to_string();
                     if t.error.as_ref() != Some(&e) {
                         log(format_args!("cannot publish a value of '{topic}': {e}"));
@@ -512,10 +672,10 @@ impl State {
             .clamp(shm::MIN_BUFFER_NUM, shm::MAX_BUFFER_NUM)
     }
 
-    /// A topic dropped by a limit: one log line per topic (for the first [`MAX_LOGGED`]).
+    /// A topic refused: one log line per topic (for the first [`MAX_REMEMBERED`]).
     fn limit(&self, topic: &str, why: std::fmt::Arguments<'_>) {
-        let mut limited = lock(&self.limited);
-        if limited.len() < MAX_LOGGED && limited.insert(topic.to_owned()) {
+        let mut logged = lock(&self.logged);
+        if logged.len() < MAX_REMEMBERED && logged.insert(topic.to_owned()) {
             log(format_args!(
                 "refused to import '{topic}': {why}; its values are dropped"
             ));
@@ -523,7 +683,7 @@ impl State {
     }
 
     /// Asks the exporting bridges for the schema of `topic` that hashes to `hash`, without
-    /// waiting: the answer (or its absence after [`SCHEMA_TIMEOUT`]) goes to the applying
+    /// waiting: the answer (or its absence after [`QUERY_TIMEOUT`]) goes to the applying
     /// thread.
     fn fetch_schema(&self, topic: &str, hash: u64) {
         let key = format!("{}/@schema/{}", self.prefix, topic_key(topic));
@@ -533,20 +693,15 @@ impl State {
             hash,
             done: AtomicBool::new(false),
         };
-        let asked = self
+        // (If the query cannot even be sent, the answer is dropped unsent: it says so.)
+        let _ = self
             .session
             .get(key)
             .allowed_destination(Locality::Remote)
-            .timeout(SCHEMA_TIMEOUT)
+            .congestion_control(CongestionControl::Drop)
+            .timeout(QUERY_TIMEOUT)
             .callback(move |reply| answer.reply(reply))
             .wait();
-        if let Err(e) = asked {
-            let _ = self.fetched.send((
-                topic.to_owned(),
-                hash,
-                Err(format!("cannot ask for its schema: {e}")),
-            ));
-        }
     }
 
     /// The applying thread: schemas as they arrive, each with the value that waited for it.
@@ -561,51 +716,81 @@ impl State {
     }
 
     fn schema_arrived(&self, topic: &str, hash: u64, result: Result<Arc<TopicSchema>, String>) {
-        let mut topics = lock(&self.topics);
-        let Some(t) = topics.get_mut(topic) else {
-            return;
-        };
-        let pending = match t.fetching.take() {
-            Some((asked, pending)) if asked == hash => pending,
-            other => {
-                // An answer to an older question: the newer one is still open.
-                t.fetching = other;
+        let again = {
+            let mut topics = lock(&self.topics);
+            let Some(t) = topics.get_mut(topic) else {
                 return;
-            }
-        };
-        let schema = match result.and_then(|schema| {
-            if schema.size() as u64 > self.limits.value_size {
-                Err(format!(
-                    "its values are {} bytes ({}), above --max-value-size {}",
-                    schema.size(),
-                    schema.type_name(),
-                    self.limits.value_size
-                ))
-            } else {
-                Ok(schema)
-            }
-        }) {
-            Ok(schema) => schema,
-            Err(why) => {
-                log(format_args!(
-                    "cannot import '{topic}': {why}; its values are dropped for {RETRY:?}"
-                ));
-                t.fetch_failed = Some((hash, Instant::now() + RETRY));
-                return;
-            }
-        };
-        if t.schema.as_ref().map(|s| s.hash()) != Some(hash) {
-            log(format_args!("importing '{topic}' ({})", schema.type_name()));
-            // (A publisher of the former type goes; its file's bytes are counted anew.)
-            self.used_bytes.fetch_sub(t.bytes, Ordering::Relaxed);
-            *t = Imported {
-                schema: Some(schema),
-                skew_logged: t.skew_logged,
-                ..Imported::default()
             };
-        }
-        if let Some((header, bytes)) = pending {
-            self.write(topic, t, header, &bytes);
+            if t.fetching != Some(hash) {
+                return;
+            }
+            t.fetching = None;
+            let result = result.and_then(|schema| {
+                if schema.size() as u64 > self.limits.value_size {
+                    Err(format!(
+                        "its values are {} bytes ({}), above --max-value-size {}",
+                        schema.size(),
+                        schema.type_name(),
+                        self.limits.value_size
+                    ))
+                } else {
+                    Ok(schema)
+                }
+            });
+            let schema = match result {
+                Ok(schema) => schema,
+                Err(why) => {
+                    self.limit(topic, format_args!("{why}"));
+                    // A topic imported before (of another type) keeps its file and its place;
+                    // a new one is let go, and asked about again after a while.
+                    if t.schema.is_none() {
+                        self.let_go(&mut topics, topic);
+                    } else {
+                        t.pending = None;
+                    }
+                    return;
+                }
+            };
+            if t.schema.as_ref().map(|s| s.hash()) != Some(hash) {
+                log(format_args!("importing '{topic}' ({})", schema.type_name()));
+                // (A publisher of the former type goes; its file's bytes are counted anew when
+                // it is made again.)
+                self.used_bytes.fetch_sub(t.bytes, Ordering::Relaxed);
+                *t = Imported {
+                    schema: Some(schema),
+                    pending: t.pending.take(),
+                    skew_logged: t.skew_logged,
+                    ..Imported::default()
+                };
+            }
+            let mut again = None;
+            match t.pending.take() {
+                Some(Pending {
+                    header,
+                    bytes: Some(bytes),
+                }) if header.hash == hash => self.write(topic, t, header, &bytes),
+                // Too large to have been kept: its current value is asked for.
+                Some(Pending { header, .. }) if header.hash == hash => {
+                    self.ask(Ask::Values(topic_key(topic)));
+                }
+                // Meanwhile the remote topic changed type again.
+                Some(other) => {
+                    t.fetching = Some(other.header.hash);
+                    again = Some(other.header.hash);
+                    t.pending = Some(other);
+                }
+                None => {}
+            }
+            if t.let_go {
+                self.let_go(&mut topics, topic);
+            } else if !self.is_alive(topic) {
+                // Its liveliness may have been forgotten, or not come yet.
+                self.ask(Ask::Alive(topic.to_owned()));
+            }
+            again
+        };
+        if let Some(hash) = again {
+            self.fetch_schema(topic, hash);
         }
     }
 
@@ -619,30 +804,35 @@ impl State {
         let Some(schema) = t.schema.clone() else {
             return false;
         };
-        if t.bytes == 0 {
-            // What peers may make this machine hold: counted before the file is made.
+        // What peers may make this machine hold: reserved before the file is made, given back
+        // if it is not.
+        let need = if t.bytes == 0 {
             let need = shm::inspect::topic_file_size(&schema, t.slots).unwrap_or(u64::MAX);
-            let used = self.used_bytes.load(Ordering::Relaxed);
-            if used.saturating_add(need) > self.limits.total_size {
-                let why = format!(
-                    "its file ({} slots of {} bytes) would take {need} bytes, and imported \
-                     topics hold {used} of the {} --max-total-size allows",
-                    t.slots,
-                    schema.size(),
-                    self.limits.total_size
+            let reserved =
+                self.used_bytes
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                        used.checked_add(need)
+                            .filter(|total| *total <= self.limits.total_size)
+                    });
+            if let Err(used) = reserved {
+                self.limit(
+                    topic,
+                    format_args!(
+                        "its file ({} slots of {} bytes) would take {need} bytes, and imported \
+                         topics hold {used} of the {} --max-total-size allows",
+                        t.slots,
+                        schema.size(),
+                        self.limits.total_size
+                    ),
                 );
-                if t.refused.as_ref().map(|r| &r.why) != Some(&why) {
-                    log(format_args!("refused to import '{topic}': {why}"));
-                }
-                t.refused = Some(Refusal {
-                    why,
-                    retry: now + RECHECK,
-                });
+                // Without a file it holds nothing: let go (asked about again after a while).
+                t.let_go = true;
                 return false;
             }
-            self.used_bytes.fetch_add(need, Ordering::Relaxed);
-            t.bytes = need;
-        }
+            need
+        } else {
+            0
+        };
         // The exports' lock across the check and the takeover: the exporter never starts an
         // export of this file in between.
         let mut exports = lock(&self.exports);
@@ -666,6 +856,7 @@ impl State {
         drop(exports);
         match result {
             Ok((publisher, released)) => {
+                t.bytes += need;
                 if released {
                     log(format_args!(
                         "'{topic}' is published remotely now, its local publisher gone: \
@@ -679,6 +870,7 @@ impl State {
                 true
             }
             Err(why) => {
+                self.used_bytes.fetch_sub(need, Ordering::Relaxed);
                 if t.refused.as_ref().map(|r| &r.why) != Some(&why) {
                     log(format_args!("refused to import '{topic}': {why}"));
                 }
@@ -731,16 +923,6 @@ impl State {
     }
 }
 
-/// Bridges remembered per topic as publishing it (a topic has one publisher; a few bridges
-/// may carry it while one hands over to another).
-const MAX_BRIDGES: usize = 16;
-
-/// Clock differences below this are not reported (NTP keeps clocks within milliseconds).
-const SKEW_LOGGED: Duration = Duration::from_millis(100);
-
-/// The largest schema encoding taken from a peer (a topic header holds at most this much).
-const MAX_SCHEMA: usize = 1 << 20;
-
 /// Collects the replies of one schema query on Zenoh's threads; sends the first schema that
 /// hashes to what was asked for, or, when the query ends (Zenoh drops its callback) without
 /// one, why there is none.
@@ -779,7 +961,7 @@ impl Drop for Answer {
                 self.topic.clone(),
                 self.hash,
                 Err(format!(
-                    "no bridge answered with its schema (hash {:#018x}) within {SCHEMA_TIMEOUT:?}",
+                    "no bridge answered with its schema (hash {:#018x})",
                     self.hash
                 )),
             ));

@@ -6,6 +6,7 @@ mod clock;
 mod export;
 mod import;
 mod keys;
+mod ring;
 mod wire;
 
 use std::path::PathBuf;
@@ -236,12 +237,28 @@ fn run(args: Args) -> Result<(), String> {
         None => zenoh::Config::default(),
     };
     // Zenoh's peers listen on every interface by default: a bridge listens only where it is
-    // told (--listen, or the config file given).
-    if !args.listen.is_empty() || args.config.is_none() {
+    // told (--listen, or a config file that says where), and finds peers by multicast only
+    // if a config file asks for it.
+    let listen_default = config.get_json("listen/endpoints").ok()
+        == zenoh::Config::default().get_json("listen/endpoints").ok();
+    if !args.listen.is_empty() || listen_default {
         config
             .insert_json5("listen/endpoints", &endpoints(&args.listen))
             .map_err(|e| format!("--listen: {e}"))?;
     }
+    if args.config.is_none() {
+        config
+            .insert_json5("scouting/multicast/enabled", "false")
+            .map_err(|e| format!("scouting: {e}"))?;
+    }
+    // A peer's message may be no larger than twice a value this bridge imports (with its
+    // header), or a schema: Zenoh reassembles messages up to 1 GiB otherwise.
+    config
+        .insert_json5(
+            "transport/link/rx/max_message_size",
+            &limits.max_message().to_string(),
+        )
+        .map_err(|e| format!("--max-value-size: {e}"))?;
     if !args.connect.is_empty() {
         config
             .insert_json5("connect/endpoints", &endpoints(&args.connect))

@@ -47,9 +47,14 @@ impl Header {
         out
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Option<Header> {
-        if bytes.len() != LEN || bytes[..8] != MAGIC {
-            return None;
+    /// The header of these bytes; for the header of another version of the bridge, that
+    /// version.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Header, NotAHeader> {
+        if bytes.len() < 8 || bytes[..4] != MAGIC[..4] {
+            return Err(NotAHeader::Foreign);
+        }
+        if bytes[4..8] != MAGIC[4..8] || bytes.len() != LEN {
+            return Err(NotAHeader::Version(bytes[4]));
         }
         let word = |i: usize| {
             let mut w = [0u8; 8];
@@ -58,7 +63,7 @@ impl Header {
         };
         let mut slots = [0u8; 4];
         slots.copy_from_slice(&bytes[48..52]);
-        Some(Header {
+        Ok(Header {
             hash: word(0),
             seq: word(1),
             published_unix_ns: word(2),
@@ -67,6 +72,15 @@ impl Header {
             slots: u32::from_le_bytes(slots),
         })
     }
+}
+
+/// Why bytes are not a [`Header`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotAHeader {
+    /// Not from a bridge at all.
+    Foreign,
+    /// From a bridge of this wire format version.
+    Version(u8),
 }
 
 #[cfg(test)]
@@ -83,10 +97,14 @@ mod tests {
             export: 0x1234_5678_9abc_def0,
             slots: 32,
         };
-        assert_eq!(Header::decode(&h.encode()), Some(h));
-        assert_eq!(Header::decode(&h.encode()[..LEN - 1]), None);
+        assert_eq!(Header::decode(&h.encode()), Ok(h));
+        assert_eq!(
+            Header::decode(&h.encode()[..LEN - 1]),
+            Err(NotAHeader::Version(3))
+        );
         let mut other = h.encode();
         other[4] = 2;
-        assert_eq!(Header::decode(&other), None, "another format version");
+        assert_eq!(Header::decode(&other), Err(NotAHeader::Version(2)));
+        assert_eq!(Header::decode(b"hello"), Err(NotAHeader::Foreign));
     }
 }

@@ -186,7 +186,8 @@ fn a_peer_that_never_answers_delays_only_its_own_topic() {
         sub.try_recv().unwrap()
     });
     let _silent = peer(&b, &endpoint, &p, "silent");
-    // Values published now arrive while the silent topic's schema is still asked for.
+    // Values published now arrive while the silent topic's schema is still asked for: before
+    // the importer gives up on it (after 5 s), not after (as when it waited for it).
     let later = poll(T, "a value after the silent peer came", || {
         n += 1;
         publisher.publish(&TestPose::nth(n));
@@ -194,12 +195,46 @@ fn a_peer_that_never_answers_delays_only_its_own_topic() {
         sub.try_recv().unwrap().filter(|s| s.seq > first.seq + 5)
     });
     assert_eq!(later.value, TestPose::nth(later.value.counter));
+    let so_far = importer.proc.available();
+    assert!(
+        so_far.iter().all(|l| !l.contains("'silent/a'")),
+        "the value waited for the silent topic's query to fail: {so_far:#?}"
+    );
     let log = importer.log_until("'silent/a'");
     let silent = log.last().unwrap();
     assert!(
         silent.contains("no bridge answered with its schema"),
         "{silent}"
     );
+}
+
+#[test]
+fn topics_whose_schema_never_came_give_their_place_back() {
+    // With room for one topic, a silent peer's topic takes it while its schema is asked for;
+    // once the query failed, it is let go and a real topic is imported (it once kept the place
+    // for as long as the bridge ran).
+    let (a, b) = (
+        TempRoot::new("hostile-place-a"),
+        TempRoot::new("hostile-place-b"),
+    );
+    let p = prefix("place");
+    let (mut importer, endpoint) = importer(&b, &p, &["--max-topics", "1"]);
+    let mut silent = peer(&b, &endpoint, &p, "silent");
+    importer.log_until("'silent/a'");
+    silent.kill9();
+    let _exporter = Bridge::start(
+        a.path(),
+        &["--connect", &endpoint, "--prefix", &p, "--export", "ok/**"],
+    );
+    let mut publisher = a.publisher::<TestPose>("ok/pose");
+    let mut sub = b.subscriber::<TestPose>("ok/pose");
+    let mut n = 0;
+    poll(T, "the real topic imported", || {
+        n += 1;
+        publisher.publish(&TestPose::nth(n));
+        std::thread::sleep(Duration::from_millis(10));
+        sub.try_recv().unwrap()
+    });
 }
 
 #[test]
@@ -222,13 +257,62 @@ fn an_exporter_never_opens_files_outside_its_patterns_and_survives_a_bomb_in_the
             ))
         })
         .expect("no bridge could listen on a free port, 5 tries");
+    let opened = Opens::watch(&a.topic_file("other/bomb"));
     let mut publisher = a.publisher::<TestPose>("robot/pose");
     publisher.publish(&TestPose::nth(1));
     ba.expect_log("exporting 'robot/pose'");
-    std::thread::sleep(Duration::from_millis(500));
-    let log = stop(&mut ba);
-    assert!(
-        log.iter().all(|l| !l.contains("other/bomb")),
-        "a file outside the pattern is never looked at: {log:#?}"
-    );
+    // Several scans (every 200 ms) later:
+    std::thread::sleep(Duration::from_millis(700));
+    stop(&mut ba);
+    assert_eq!(opened.count(), 0, "a file outside the pattern was opened");
+}
+
+/// Counts the opens of a file (inotify), by any process.
+struct Opens {
+    fd: libc::c_int,
+}
+
+impl Opens {
+    fn watch(path: &Path) -> Opens {
+        // SAFETY: inotify_init1 takes flags only.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        assert!(fd >= 0, "{}", std::io::Error::last_os_error());
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `fd` is the inotify descriptor just made; `c` is a NUL-terminated path that
+        // lives across the call.
+        let wd = unsafe { libc::inotify_add_watch(fd, c.as_ptr(), libc::IN_OPEN) };
+        assert!(wd >= 0, "{}", std::io::Error::last_os_error());
+        Opens { fd }
+    }
+
+    /// Opens since the watch began.
+    fn count(&self) -> usize {
+        let mut buf = [0u8; 4096];
+        let mut n = 0;
+        loop {
+            // SAFETY: reads into `buf`, which is valid for its length, from our descriptor.
+            let got = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if got <= 0 {
+                return n;
+            }
+            let mut at = 0;
+            while at + std::mem::size_of::<libc::inotify_event>() <= got as usize {
+                // SAFETY: the kernel wrote whole events into `buf` up to `got`; the header is
+                // read unaligned, by value.
+                let event: libc::inotify_event =
+                    unsafe { std::ptr::read_unaligned(buf.as_ptr().add(at).cast()) };
+                if event.mask & libc::IN_OPEN != 0 {
+                    n += 1;
+                }
+                at += std::mem::size_of::<libc::inotify_event>() + event.len as usize;
+            }
+        }
+    }
+}
+
+impl Drop for Opens {
+    fn drop(&mut self) {
+        // SAFETY: closes the descriptor this value owns, once.
+        unsafe { libc::close(self.fd) };
+    }
 }

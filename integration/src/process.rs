@@ -150,6 +150,11 @@ impl Proc {
         }
     }
 
+    /// The lines it printed so far that were not read yet, without waiting.
+    pub fn available(&mut self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+
     /// The next line starting with `prefix` within `timeout`, or `None` (then the lines it saw
     /// go to standard error, which a failing test shows).
     pub fn try_expect_line(&mut self, prefix: &str, timeout: Duration) -> Option<String> {

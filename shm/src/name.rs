@@ -54,7 +54,10 @@ impl TopicName {
         if name.is_empty() {
             return Err(NameError::Empty);
         }
-        if let Some((index, ch)) = name.char_indices().find(|(_, c)| c.is_control()) {
+        if let Some((index, ch)) = name
+            .char_indices()
+            .find(|(_, c)| crate::text::is_unprintable(*c))
+        {
             return Err(NameError::ControlCharacter { ch, index });
         }
         if name.trim() != name {

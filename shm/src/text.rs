@@ -8,13 +8,13 @@
 use std::borrow::Cow;
 
 /// Whether `c` must not reach a terminal as it is: a control character (C0, DEL, C1: escape
-/// sequences, carriage returns, bells) or a Unicode direction override or isolate (which
-/// reorder the text that follows).
+/// sequences, carriage returns, bells), a Unicode direction mark, override or isolate (which
+/// reorder the text that follows), or a line or paragraph separator.
 pub fn is_unprintable(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
         )
 }
 

@@ -40,7 +40,7 @@ impl fmt::Display for NameError {
             }
             NameError::ControlCharacter { ch, index } => write!(
                 f,
-                "topic name contains the control character {ch:?} at byte {index}; use printable characters only"
+                "topic name contains the control or text-direction character {ch:?} at byte {index}; use printable characters only"
             ),
             NameError::SurroundingWhitespace => f.write_str(
                 "topic name starts or ends with whitespace, which would make it a different topic than it looks; trim it",

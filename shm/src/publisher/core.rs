@@ -103,7 +103,10 @@ impl PublisherCore {
                 detail: format!("{}: {other}", other.field()),
             },
         })?;
-        let root = options.root.unwrap_or_else(default_root);
+        // Absolute: the publisher looks at its path again later, whatever the working directory
+        // has become meanwhile.
+        let root = std::path::absolute(options.root.unwrap_or_else(default_root))
+            .map_err(|e| IoFailure::new(Path::new("."), "resolve the topic directory", e))?;
         let path = root.join(topic.file_name());
         let plan = plan(&root, &path, &topic, layout, &schema, options.mode);
         let fork_generation = sys::fork_generation()
@@ -215,17 +218,19 @@ impl PublisherCore {
                 by: by.clone(),
             });
         }
-        if !self.seg.replaced_at(&self.path) {
-            self.next_check = now + CHECK_FILE_EVERY_NS;
+        // Looked at again after the interval whatever happens: a failure is retried then, not
+        // on every publish.
+        self.next_check = now + CHECK_FILE_EVERY_NS;
+        // Only a path that names another file, or none, means "removed": a look that fails
+        // otherwise (a directory made unreadable for a moment) says nothing.
+        if !self.seg.named_elsewhere(&self.path) {
             return Ok(());
         }
         match self.recreate() {
-            Ok(()) => {
-                self.next_check = now + CHECK_FILE_EVERY_NS;
-                Ok(())
-            }
-            Err(CreateError::Busy { owner, .. }) => {
-                // Readers follow the other publisher's file; this one's stays unnamed.
+            Ok(()) => Ok(()),
+            // A running process publishes the topic now: readers follow its file, and this one
+            // stops for good (its own file stays unnamed).
+            Err(CreateError::Busy { owner, .. }) if owner.pid != 0 => {
                 self.seg.retire();
                 self.displaced = Some(owner.clone());
                 self.next_check = 0;
@@ -234,14 +239,12 @@ impl PublisherCore {
                     by: owner,
                 })
             }
-            Err(e) => {
-                // Looked at again on the next publish.
-                self.next_check = 0;
-                Err(PublishError::FileLost {
-                    topic: self.topic.as_str().to_owned(),
-                    why: e.to_string(),
-                })
-            }
+            // Anything else (a file held a moment by a removal or a publisher taking over, a
+            // full file system, another user's file at the path) is tried again later.
+            Err(e) => Err(PublishError::FileLost {
+                topic: self.topic.as_str().to_owned(),
+                why: e.to_string(),
+            }),
         }
     }
 

@@ -214,13 +214,11 @@ impl Plan<'_> {
                 detail: format!("the file holds sequence number {theirs}"),
             }));
         }
+        // Numbers continue after the higher of the two. If the other file's are higher, this
+        // publisher's last value is not carried: given a higher number, a subscriber that read
+        // it before would read it again as new; the next publish is the first value there.
+        let carried = carried.filter(|_| theirs <= continues.seq_base);
         continues.seq_base = continues.seq_base.max(theirs);
-        // This publisher's last value is the newest: it takes the last number before the next
-        // one it writes (as a replacement carries its old file's last value).
-        let carried = carried.map(|c| Carried {
-            seq: continues.seq_base,
-            ..c
-        });
         match self.create_file(continues, carried, true, mode)? {
             Some(seg) => {
                 old.retire();

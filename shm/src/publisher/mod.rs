@@ -108,7 +108,11 @@ impl<T: ShmMessage> Publisher<T> {
     ///
     /// # Panics
     /// Where [`try_publish`](Publisher::try_publish) refuses: in a child process made by `fork`
-    /// after this publisher was created, and after a damaged file's numbers ran out.
+    /// after this publisher was created, after a damaged file's numbers ran out, once the
+    /// topic's file was removed by hand and another process published the topic since
+    /// ([`PublishError::Displaced`]), and on the publish that found the file removed and could
+    /// not make it again ([`PublishError::FileLost`], tried again 100 ms later). Use
+    /// `try_publish` where those must not end the program.
     #[inline]
     pub fn publish(&mut self, value: &T) -> u64 {
         match self.try_publish(value) {
@@ -118,8 +122,12 @@ impl<T: ShmMessage> Publisher<T> {
     }
 
     /// Publishes a value and returns its sequence number, or refuses in a child process made by
-    /// `fork` after this publisher was created (two writers would defeat the seqlock), and after
-    /// a damaged file's numbers ran out ([`PublishError::SequenceExhausted`]).
+    /// `fork` after this publisher was created (two writers would defeat the seqlock), after
+    /// a damaged file's numbers ran out ([`PublishError::SequenceExhausted`]), and when the
+    /// topic's file was removed by hand: for good if another process published the topic since
+    /// ([`PublishError::Displaced`]), this once if making the file again failed
+    /// ([`PublishError::FileLost`]; the next look is 100 ms later, and publishes meanwhile go
+    /// into the removed file, which readers still attached to it see).
     #[inline]
     pub fn try_publish(&mut self, value: &T) -> Result<u64, PublishError> {
         // SAFETY: `value` is a `T`, whose `size_of::<T>()` bytes (the schema's size) are all

@@ -225,7 +225,11 @@ impl SchemaDesc {
                 if index >= *len {
                     return Err(format!("`{path}`: index {index} of an array of {len}"));
                 }
-                at += index * elem.size;
+                // (Checked: a description built by hand may claim any sizes.)
+                at = index
+                    .checked_mul(elem.size)
+                    .and_then(|o| at.checked_add(o))
+                    .ok_or_else(|| format!("`{path}`: the offset does not fit 64 bits"))?;
                 part = elem;
                 rest = &r[end + 1..];
             } else {
@@ -248,7 +252,9 @@ impl SchemaDesc {
                         part.name
                     ));
                 };
-                at += field.offset;
+                at = at
+                    .checked_add(field.offset)
+                    .ok_or_else(|| format!("`{path}`: the offset does not fit 64 bits"))?;
                 part = &field.ty;
                 rest = &r[end..];
             }

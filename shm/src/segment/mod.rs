@@ -268,6 +268,16 @@ impl<A: Access> Segment<A> {
         }
     }
 
+    /// Whether `path` surely names another file than this segment's, or none: as
+    /// [`replaced_at`](Self::replaced_at), but a look that fails for another reason than a
+    /// missing file says "no".
+    pub(crate) fn named_elsewhere(&self, path: &Path) -> bool {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) => m.dev() != self.dev || m.ino() != self.ino,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        }
+    }
+
     pub(crate) fn state(&self) -> u32 {
         self.load_u32(OFF_STATE)
     }

@@ -12,7 +12,7 @@ use shm_integration::process::{Proc, TIMEOUT as T, poll};
 use shm_integration::root::TempRoot;
 use shm_integration::v2::TestPose as V2Pose;
 
-use support::{BRIDGE, Bridge, pair, prefix};
+use support::{BRIDGE, Bridge, pair, prefix, publish_until};
 
 /// Value number `n` of the other `TestPose`.
 fn v2_nth(n: u64) -> V2Pose {
@@ -22,19 +22,6 @@ fn v2_nth(n: u64) -> V2Pose {
         heading_deg: 1.5,
         _pad: 0,
         counter: n,
-    }
-}
-
-/// Publishes `TestPose::nth(n)` for n = 1, 2, ... every 10 ms until `done` says so (the
-/// bridges connect asynchronously: the first values may precede the connection).
-fn publish_until(p: &mut Publisher<TestPose>, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + T;
-    let mut n = p.next_seq();
-    while !done() {
-        assert!(Instant::now() < deadline, "nothing arrived within {T:?}");
-        p.publish(&TestPose::nth(n));
-        n += 1;
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

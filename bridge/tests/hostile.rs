@@ -12,7 +12,7 @@ use shm_integration::TestPose;
 use shm_integration::process::{Proc, TIMEOUT as T, poll};
 use shm_integration::root::TempRoot;
 
-use support::{Bridge, free_port, pair, prefix};
+use support::{Bridge, on_free_port, pair, prefix, publish_until};
 
 /// The importing bridge's address space: Zenoh's runtime reserves about 500 MB; the schema
 /// bomb's 2^31 runs once took 16 GiB.
@@ -33,15 +33,11 @@ fn misbehaving_peer() -> PathBuf {
 
 /// An importing bridge on `root` listening on a free port, under [`MEMORY`], with `args`.
 fn importer(root: &TempRoot, prefix: &str, args: &[&str]) -> (Bridge, String) {
-    (0..5)
-        .find_map(|_| {
-            let endpoint = format!("tcp/127.0.0.1:{}", free_port());
-            let mut all = vec!["--listen", &endpoint, "--prefix", prefix, "--import", "**"];
-            all.extend_from_slice(args);
-            let bridge = Bridge::try_start_with(root.path(), &all, Some(MEMORY))?;
-            Some((bridge, endpoint))
-        })
-        .expect("no bridge could listen on a free port, 5 tries")
+    on_free_port("tcp", |endpoint| {
+        let mut all = vec!["--listen", endpoint, "--prefix", prefix, "--import", "**"];
+        all.extend_from_slice(args);
+        Bridge::try_start_with(root.path(), &all, Some(MEMORY))
+    })
 }
 
 /// The misbehaving peer, connected to `endpoint`, once it sent its first values.
@@ -178,22 +174,21 @@ fn a_peer_that_never_answers_delays_only_its_own_topic() {
         pair(&b, &["--import", "**"], &a, &["--export", "ok/**"], &p);
     let mut publisher = a.publisher::<TestPose>("ok/pose");
     let mut sub = b.subscriber::<TestPose>("ok/pose");
-    let mut n = 0;
-    let first = poll(T, "the first value", || {
-        n += 1;
-        publisher.publish(&TestPose::nth(n));
-        std::thread::sleep(Duration::from_millis(10));
-        sub.try_recv().unwrap()
+    let mut first = None;
+    publish_until(&mut publisher, || {
+        first = sub.try_recv().unwrap();
+        first.is_some()
     });
+    let first = first.unwrap();
     let _silent = peer(&b, &endpoint, &p, "silent");
     // Values published now arrive while the silent topic's schema is still asked for: before
     // the importer gives up on it (after 5 s), not after (as when it waited for it).
-    let later = poll(T, "a value after the silent peer came", || {
-        n += 1;
-        publisher.publish(&TestPose::nth(n));
-        std::thread::sleep(Duration::from_millis(10));
-        sub.try_recv().unwrap().filter(|s| s.seq > first.seq + 5)
+    let mut later = None;
+    publish_until(&mut publisher, || {
+        later = sub.try_recv().unwrap().filter(|s| s.seq > first.seq + 5);
+        later.is_some()
     });
+    let later = later.unwrap();
     assert_eq!(later.value, TestPose::nth(later.value.counter));
     let so_far = importer.proc.available();
     assert!(
@@ -228,13 +223,7 @@ fn topics_whose_schema_never_came_give_their_place_back() {
     );
     let mut publisher = a.publisher::<TestPose>("ok/pose");
     let mut sub = b.subscriber::<TestPose>("ok/pose");
-    let mut n = 0;
-    poll(T, "the real topic imported", || {
-        n += 1;
-        publisher.publish(&TestPose::nth(n));
-        std::thread::sleep(Duration::from_millis(10));
-        sub.try_recv().unwrap()
-    });
+    publish_until(&mut publisher, || sub.try_recv().unwrap().is_some());
 }
 
 #[test]
@@ -245,18 +234,10 @@ fn an_exporter_never_opens_files_outside_its_patterns_and_survives_a_bomb_in_the
     shm_integration::hostile::plant_schema_bomb(&a.topic_file("other/bomb"));
     shm_integration::hostile::plant_schema_bomb(&a.topic_file("robot/bomb"));
     let p = prefix("exportbomb");
-    let (mut ba, _) = (0..5)
-        .find_map(|_| {
-            let endpoint = format!("tcp/127.0.0.1:{}", free_port());
-            let args = [
-                "--listen", &endpoint, "--prefix", &p, "--export", "robot/**",
-            ];
-            Some((
-                Bridge::try_start_with(a.path(), &args, Some(MEMORY))?,
-                endpoint,
-            ))
-        })
-        .expect("no bridge could listen on a free port, 5 tries");
+    let (mut ba, _) = on_free_port("tcp", |endpoint| {
+        let args = ["--listen", endpoint, "--prefix", &p, "--export", "robot/**"];
+        Bridge::try_start_with(a.path(), &args, Some(MEMORY))
+    });
     let opened = Opens::watch(&a.topic_file("other/bomb"));
     let mut publisher = a.publisher::<TestPose>("robot/pose");
     publisher.publish(&TestPose::nth(1));

@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, Certificate, CertificateParams, DnType, IsCa, KeyPair};
 use shm_integration::TestPose;
-use shm_integration::process::{TIMEOUT as T, poll};
 use shm_integration::root::TempRoot;
 
-use support::{Bridge, free_port, prefix};
+use support::{Bridge, on_free_port, prefix, publish_until};
 
 /// A certificate authority.
 struct Ca {
@@ -76,13 +75,10 @@ fn only_bridges_with_a_certificate_of_the_fleet_and_a_listed_name_read_topics() 
     let other = Ca::new("someone else's CA");
     let p = prefix("tls");
     let robot = TempRoot::new("tls-robot");
-    let (_robot_bridge, endpoint) = (0..5)
-        .find_map(|_| {
-            let endpoint = format!("tls/127.0.0.1:{}", free_port());
-            let args = ["--listen", &endpoint, "--export", "robot/**"];
-            Some((bridge(&robot, &fleet, "robot-bridge", &p, &args)?, endpoint))
-        })
-        .expect("no bridge could listen on a free port, 5 tries");
+    let (_robot_bridge, endpoint) = on_free_port("tls", |endpoint| {
+        let args = ["--listen", endpoint, "--export", "robot/**"];
+        bridge(&robot, &fleet, "robot-bridge", &p, &args)
+    });
     let import = ["--connect", endpoint.as_str(), "--import", "robot/**"];
     let laptop = TempRoot::new("tls-laptop");
     let _laptop_bridge = bridge(&laptop, &fleet, "laptop-bridge", &p, &import).unwrap();
@@ -93,13 +89,8 @@ fn only_bridges_with_a_certificate_of_the_fleet_and_a_listed_name_read_topics() 
 
     let mut publisher = robot.publisher::<TestPose>("robot/pose");
     let mut sub = laptop.subscriber::<TestPose>("robot/pose");
-    let mut n = 0;
-    poll(T, "the robot's pose on the laptop", || {
-        n += 1;
-        publisher.publish(&TestPose::nth(n));
-        std::thread::sleep(Duration::from_millis(10));
-        sub.try_recv().unwrap()
-    });
+    publish_until(&mut publisher, || sub.try_recv().unwrap().is_some());
+    let mut n = publisher.next_seq();
     // For two seconds more, the others get nothing while the laptop keeps reading.
     let (mut stranger_sub, mut intruder_sub) = (
         stranger.subscriber::<TestPose>("robot/pose"),

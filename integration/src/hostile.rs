@@ -5,8 +5,6 @@
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use shm::schema::{Primitive, SchemaDesc};
-
 use crate::TestPose;
 
 /// FNV-1a 64 of a schema encoding, 0 mapped to 1: the header's `schema_hash`.
@@ -67,19 +65,8 @@ pub fn write_topic_with_layout(path: &Path, schema: &[u8], elem_size: u64, elem_
     file.set_len(total).unwrap();
 }
 
-/// The 131-byte schema of an outside review: `[S; 2^31]` with `S { b: bool, x: u8 }`, a value
-/// of 4 GiB holding 2^31 `bool`s (one run per element once took 16 GiB to describe).
-pub fn schema_bomb() -> Vec<u8> {
-    let s = SchemaDesc::c_struct(
-        "S",
-        vec![
-            ("b".to_owned(), SchemaDesc::primitive(Primitive::Bool)),
-            ("x".to_owned(), SchemaDesc::primitive(Primitive::U8)),
-        ],
-    )
-    .expect("a struct without padding");
-    SchemaDesc::array(s, 1 << 31).encode()
-}
+/// The 131-byte schema of an outside review: `[S; 2^31]` with `S { b: bool, x: u8 }`.
+pub use shm::__fuzz::schema_bomb;
 
 /// Plants a topic file of [`schema_bomb`] values (8 GiB and more, sparse) at `path`.
 pub fn plant_schema_bomb(path: &Path) {

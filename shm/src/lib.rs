@@ -138,10 +138,26 @@ pub mod __model {
     pub use crate::segment::wake::{WakeWords, sleep, wake_ticket};
 }
 
-/// Entry points for the fuzz targets in `fuzz/`; not a public API.
+/// Entry points for the fuzz targets in `fuzz/` and hostile inputs for tests; not a public API.
 #[doc(hidden)]
 pub mod __fuzz {
     use zerocopy::FromBytes;
+
+    use crate::schema::{Primitive, SchemaDesc};
+
+    /// The 131-byte schema of an outside review: `[S; 2^31]` with `S { b: bool, x: u8 }`, a
+    /// value of 4 GiB holding 2^31 `bool`s (one run per element once took 16 GiB to describe).
+    pub fn schema_bomb() -> Vec<u8> {
+        let s = SchemaDesc::c_struct(
+            "S",
+            vec![
+                ("b".to_owned(), SchemaDesc::primitive(Primitive::Bool)),
+                ("x".to_owned(), SchemaDesc::primitive(Primitive::U8)),
+            ],
+        )
+        .expect("a struct without padding");
+        SchemaDesc::array(s, 1 << 31).encode()
+    }
 
     /// Validates a fixed header (its first 128 bytes) for a file of `file_size` bytes: the
     /// part of opening a topic file that needs no file.

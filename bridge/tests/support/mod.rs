@@ -5,8 +5,10 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use shm::Publisher;
+use shm_integration::TestPose;
 use shm_integration::process::{Proc, TIMEOUT as T};
 use shm_integration::root::TempRoot;
 
@@ -106,14 +108,11 @@ pub(crate) fn pair(
     b_args: &[&str],
     prefix: &str,
 ) -> (Bridge, Bridge, String) {
-    let (bridge_a, endpoint) = (0..5)
-        .find_map(|_| {
-            let endpoint = format!("tcp/127.0.0.1:{}", free_port());
-            let mut a_all = vec!["--listen", &endpoint, "--prefix", prefix];
-            a_all.extend_from_slice(a_args);
-            Some((Bridge::try_start(a.path(), &a_all)?, endpoint.clone()))
-        })
-        .expect("no bridge could listen on a free port, 5 tries");
+    let (bridge_a, endpoint) = on_free_port("tcp", |endpoint| {
+        let mut a_all = vec!["--listen", endpoint, "--prefix", prefix];
+        a_all.extend_from_slice(a_args);
+        Bridge::try_start(a.path(), &a_all)
+    });
     let mut b_all = vec!["--connect", &endpoint, "--prefix", prefix];
     b_all.extend_from_slice(b_args);
     let bridge_b = Bridge::start(b.path(), &b_all);
@@ -123,4 +122,32 @@ pub(crate) fn pair(
 /// A prefix of its own per test, so that nothing crosses between tests.
 pub(crate) fn prefix(test: &str) -> String {
     format!("test{}-{test}", std::process::id())
+}
+
+/// A bridge that `start` starts listening on `endpoint`, a free loopback port of `scheme`
+/// (`tcp`, `tls`), and that endpoint: five ports are tried (another process may take a free
+/// port before the bridge binds it).
+pub(crate) fn on_free_port(
+    scheme: &str,
+    mut start: impl FnMut(&str) -> Option<Bridge>,
+) -> (Bridge, String) {
+    (0..5)
+        .find_map(|_| {
+            let endpoint = format!("{scheme}/127.0.0.1:{}", free_port());
+            Some((start(&endpoint)?, endpoint))
+        })
+        .expect("no bridge could listen on a free port, 5 tries")
+}
+
+/// Publishes `TestPose::nth(n)` for n = 1, 2, ... every 10 ms until `done` says so (the
+/// bridges connect asynchronously: the first values may precede the connection).
+pub(crate) fn publish_until(p: &mut Publisher<TestPose>, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + T;
+    let mut n = p.next_seq();
+    while !done() {
+        assert!(Instant::now() < deadline, "nothing arrived within {T:?}");
+        p.publish(&TestPose::nth(n));
+        n += 1;
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use shm::schema::{Primitive, SchemaDesc};
 use shm::{Publisher, ShmMessage, TopicName};
 use shm_fuzz::{Imu, Pose, TOPIC, scratch_root};
 
@@ -56,20 +55,7 @@ fn main() {
         7,
     );
     // The outside review's schema bomb: `[S; 2^31]`, `S { b: bool, x: u8 }`.
-    let s = SchemaDesc::c_struct(
-        "S",
-        vec![
-            ("b".to_owned(), SchemaDesc::primitive(Primitive::Bool)),
-            ("x".to_owned(), SchemaDesc::primitive(Primitive::U8)),
-        ],
-    )
-    .unwrap();
-    save(
-        dir,
-        "schema",
-        "bomb",
-        &SchemaDesc::array(s, 1 << 31).encode(),
-    );
+    save(dir, "schema", "bomb", &shm::__fuzz::schema_bomb());
     for (i, name) in ["robot/pose", "a_b", "日本語", "%", "x y"]
         .iter()
         .enumerate()

@@ -7,6 +7,7 @@ use std::fmt;
 use super::text::{Printer, replay};
 use super::walk::{Decode, Problem, Scalar, Source, decode_with, encode_with};
 use crate::error::{ValueError, ValueErrorKind};
+use crate::schema::path::{Step, steps};
 use crate::schema::{DescKind, Primitive, SchemaDesc, TopicSchema};
 
 /// A value of any message type, as a tree: what a tool prints, or builds to publish.
@@ -124,40 +125,26 @@ impl Value {
     /// The part at `path` (`position[2]`, `pose.heading`; empty: the whole value).
     pub fn at(&self, path: &str) -> Result<&Value, String> {
         let mut v = self;
-        let mut rest = path;
-        while !rest.is_empty() {
-            if let Some(r) = rest.strip_prefix('[') {
-                let end = r
-                    .find(']')
-                    .ok_or_else(|| format!("`{path}`: no `]` after `[`"))?;
-                let index: usize = r[..end]
-                    .parse()
-                    .map_err(|_| format!("`{path}`: `{}` is not an index", &r[..end]))?;
-                v = match v {
-                    Value::Array(items) => items.get(index).ok_or_else(|| {
+        for step in steps(path)? {
+            v = match (step, v) {
+                (Step::Index(index), Value::Array(items)) => usize::try_from(index)
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .ok_or_else(|| {
                         format!("`{path}`: index {index} of an array of {}", items.len())
                     })?,
-                    other => {
-                        return Err(format!("`{path}`: {} has no elements", other.kind_name()));
-                    }
-                };
-                rest = &r[end + 1..];
-            } else {
-                let r = rest.strip_prefix('.').unwrap_or(rest);
-                let end = r.find(['.', '[']).unwrap_or(r.len());
-                let name = &r[..end];
-                v = match v {
-                    Value::Struct { name: ty, fields } => fields
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, v)| v)
-                        .ok_or_else(|| format!("`{path}`: `{ty}` has no field `{name}`"))?,
-                    other => {
-                        return Err(format!("`{path}`: {} has no fields", other.kind_name()));
-                    }
-                };
-                rest = &r[end..];
-            }
+                (Step::Index(_), other) => {
+                    return Err(format!("`{path}`: {} has no elements", other.kind_name()));
+                }
+                (Step::Field(name), Value::Struct { name: ty, fields }) => fields
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v)
+                    .ok_or_else(|| format!("`{path}`: `{ty}` has no field `{name}`"))?,
+                (Step::Field(_), other) => {
+                    return Err(format!("`{path}`: {} has no fields", other.kind_name()));
+                }
+            };
         }
         Ok(v)
     }

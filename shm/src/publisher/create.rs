@@ -52,6 +52,15 @@ pub(super) struct Created {
     pub(super) takeover: Option<Takeover>,
 }
 
+/// What [`Plan::find`] found at the path.
+enum Found {
+    Absent,
+    /// Another process changed the path meanwhile: look again.
+    Raced,
+    /// A file whose publisher is gone, locked and mapped.
+    Old(Box<Segment<ReadWrite>>),
+}
+
 /// The outcome of one [`Plan::attempt`].
 pub(super) enum Attempt {
     /// Another process changed the path meanwhile: look again.
@@ -60,22 +69,12 @@ pub(super) enum Attempt {
 }
 
 impl Plan<'_> {
-    /// One try at creating or taking over the file.
-    pub(super) fn attempt(&self) -> Result<Attempt, CreateError> {
+    /// What the path holds: nothing, a file another process changed meanwhile, or a file
+    /// whose publisher is gone (locked now by this one, and mapped). A live publisher's file,
+    /// another user's, or one that is not a topic is an error.
+    fn find(&self) -> Result<Found, CreateError> {
         let locked = match claim(self.path)? {
-            Claim::Absent => {
-                let mode = self.mode.unwrap_or(DEFAULT_MODE);
-                return Ok(
-                    match self.create_file(Continues::default(), None, false, mode)? {
-                        Some(seg) => Attempt::Done(Box::new(Created {
-                            seg,
-                            next_seq: 1,
-                            takeover: None,
-                        })),
-                        None => Attempt::Raced,
-                    },
-                );
-            }
+            Claim::Absent => return Ok(Found::Absent),
             Claim::Busy(owner) => {
                 return Err(CreateError::Busy {
                     topic: self.topic.as_str().to_owned(),
@@ -88,27 +87,57 @@ impl Plan<'_> {
                     owner,
                 });
             }
-            Claim::Moved => return Ok(Attempt::Raced),
+            Claim::Moved => return Ok(Found::Raced),
             Claim::Locked(locked) => locked,
         };
-        let old = match Segment::<ReadWrite>::open(locked.into_inner(), self.path) {
-            Ok(s) => s,
-            Err(OpenFailure::Format(source)) => return Err(self.format_error(source)),
-            Err(OpenFailure::Io(e)) => return Err(e.into()),
-        };
-        let published = old.publish_seq();
-        // A publisher killed between stamping a slot and naming it in the publish sequence
-        // leaves a stamp above it: continue after that too, so that no stamp is reused.
-        let last_seq = published.max(old.seq_base()).max(old.highest_stamped_seq());
-        if last_seq >= MAX_SEQ {
-            // Only a damaged or hostile file gets there: continuing would wrap the numbers.
+        match Segment::<ReadWrite>::open(locked.into_inner(), self.path) {
+            Ok(s) => Ok(Found::Old(Box::new(s))),
+            Err(OpenFailure::Format(source)) => Err(self.format_error(source)),
+            Err(OpenFailure::Io(e)) => Err(e.into()),
+        }
+    }
+
+    /// The last sequence number of a file whose publisher is gone: the one it named, its base,
+    /// or a stamp above them (a publisher killed between stamping a slot and naming it leaves
+    /// one: continuing after it, no stamp is reused). Refused at `MAX_SEQ`: only a damaged or
+    /// hostile file gets there, and continuing would wrap the numbers.
+    fn last_seq(&self, old: &Segment<ReadWrite>) -> Result<u64, CreateError> {
+        let last = old
+            .publish_seq()
+            .max(old.seq_base())
+            .max(old.highest_stamped_seq());
+        if last >= MAX_SEQ {
             return Err(self.format_error(FormatError::Inconsistent {
                 field: "publish_seq",
                 detail: format!(
-                    "the file holds sequence number {last_seq}, at or above the largest one {MAX_SEQ}"
+                    "the file holds sequence number {last}, at or above the largest one {MAX_SEQ}"
                 ),
             }));
         }
+        Ok(last)
+    }
+
+    /// One try at creating or taking over the file.
+    pub(super) fn attempt(&self) -> Result<Attempt, CreateError> {
+        let old = match self.find()? {
+            Found::Absent => {
+                let mode = self.mode.unwrap_or(DEFAULT_MODE);
+                return Ok(
+                    match self.create_file(Continues::default(), None, false, mode)? {
+                        Some(seg) => Attempt::Done(Box::new(Created {
+                            seg,
+                            next_seq: 1,
+                            takeover: None,
+                        })),
+                        None => Attempt::Raced,
+                    },
+                );
+            }
+            Found::Raced => return Ok(Attempt::Raced),
+            Found::Old(old) => *old,
+        };
+        let published = old.publish_seq();
+        let last_seq = self.last_seq(&old)?;
         let same_type = old.schema_hash() == self.schema_hash;
         let mut takeover = Takeover {
             previous_owner: old.owner(),
@@ -175,45 +204,18 @@ impl Plan<'_> {
                 takeover: None,
             }))
         };
-        let locked = match claim(self.path)? {
-            Claim::Absent => {
+        let old = match self.find()? {
+            Found::Absent => {
                 return Ok(match self.create_file(continues, carried, false, mode)? {
                     Some(seg) => next(&continues, seg),
                     None => Attempt::Raced,
                 });
             }
-            Claim::Busy(owner) => {
-                return Err(CreateError::Busy {
-                    topic: self.topic.as_str().to_owned(),
-                    owner,
-                });
-            }
-            Claim::Foreign(owner) => {
-                return Err(CreateError::ForeignFile {
-                    path: self.path.to_path_buf(),
-                    owner,
-                });
-            }
-            Claim::Moved => return Ok(Attempt::Raced),
-            Claim::Locked(locked) => locked,
+            Found::Raced => return Ok(Attempt::Raced),
+            // A file made at the path meanwhile by a publisher that is gone: replaced.
+            Found::Old(old) => *old,
         };
-        // A file made at the path meanwhile by a publisher that is gone: replaced, with the
-        // numbering continuing after the higher of the two.
-        let old = match Segment::<ReadWrite>::open(locked.into_inner(), self.path) {
-            Ok(s) => s,
-            Err(OpenFailure::Format(source)) => return Err(self.format_error(source)),
-            Err(OpenFailure::Io(e)) => return Err(e.into()),
-        };
-        let theirs = old
-            .publish_seq()
-            .max(old.seq_base())
-            .max(old.highest_stamped_seq());
-        if theirs >= MAX_SEQ {
-            return Err(self.format_error(FormatError::Inconsistent {
-                field: "publish_seq",
-                detail: format!("the file holds sequence number {theirs}"),
-            }));
-        }
+        let theirs = self.last_seq(&old)?;
         // Numbers continue after the higher of the two. If the other file's are higher, this
         // publisher's last value is not carried: given a higher number, a subscriber that read
         // it before would read it again as new; the next publish is the first value there.

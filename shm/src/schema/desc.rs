@@ -3,6 +3,7 @@
 
 use super::diff::{Bases, MAX_DIFFERENCES, diff_node};
 use super::hash::schema_hash_of_encoding;
+use super::path::{Step, steps};
 use super::{Primitive, Schema, SchemaKind, TAG_ARRAY, TAG_PRIMITIVE, TAG_STRUCT};
 
 /// An owned schema description, decoded from a topic's header (or converted from a [`Schema`]).
@@ -210,54 +211,43 @@ impl SchemaDesc {
     /// ```
     pub fn locate(&self, path: &str) -> Result<(u64, &SchemaDesc), String> {
         let (mut at, mut part) = (0u64, self);
-        let mut rest = path;
-        while !rest.is_empty() {
-            if let Some(r) = rest.strip_prefix('[') {
-                let end = r
-                    .find(']')
-                    .ok_or_else(|| format!("`{path}`: no `]` after `[`"))?;
-                let index: u64 = r[..end]
-                    .parse()
-                    .map_err(|_| format!("`{path}`: `{}` is not an index", &r[..end]))?;
-                let DescKind::Array { elem, len } = &part.kind else {
-                    return Err(format!("`{path}`: `{}` has no elements", part.type_name()));
-                };
-                if index >= *len {
-                    return Err(format!("`{path}`: index {index} of an array of {len}"));
-                }
-                // (Checked: a description built by hand may claim any sizes.)
-                at = index
-                    .checked_mul(elem.size)
-                    .and_then(|o| at.checked_add(o))
-                    .ok_or_else(|| format!("`{path}`: the offset does not fit 64 bits"))?;
-                part = elem;
-                rest = &r[end + 1..];
-            } else {
-                let r = rest.strip_prefix('.').unwrap_or(rest);
-                let end = r.find(['.', '[']).unwrap_or(r.len());
-                let name = &r[..end];
-                let DescKind::Struct(fields) = &part.kind else {
-                    return Err(format!("`{path}`: `{}` has no fields", part.type_name()));
-                };
-                let Some(field) = fields.iter().find(|f| f.name == name) else {
-                    const SHOWN: usize = 32;
-                    let shown: Vec<&str> =
-                        fields.iter().take(SHOWN).map(|f| f.name.as_str()).collect();
-                    let mut list = shown.join(", ");
-                    if fields.len() > SHOWN {
-                        list.push_str(&format!(", … {} more", fields.len() - SHOWN));
+        for step in steps(path)? {
+            let offset = match step {
+                Step::Index(index) => {
+                    let DescKind::Array { elem, len } = &part.kind else {
+                        return Err(format!("`{path}`: `{}` has no elements", part.type_name()));
+                    };
+                    if index >= *len {
+                        return Err(format!("`{path}`: index {index} of an array of {len}"));
                     }
-                    return Err(format!(
-                        "`{path}`: `{}` has no field `{name}` (its fields: {list})",
-                        part.name
-                    ));
-                };
-                at = at
-                    .checked_add(field.offset)
-                    .ok_or_else(|| format!("`{path}`: the offset does not fit 64 bits"))?;
-                part = &field.ty;
-                rest = &r[end..];
-            }
+                    part = elem;
+                    index.checked_mul(elem.size)
+                }
+                Step::Field(name) => {
+                    let DescKind::Struct(fields) = &part.kind else {
+                        return Err(format!("`{path}`: `{}` has no fields", part.type_name()));
+                    };
+                    let Some(field) = fields.iter().find(|f| f.name == name) else {
+                        const SHOWN: usize = 32;
+                        let shown: Vec<&str> =
+                            fields.iter().take(SHOWN).map(|f| f.name.as_str()).collect();
+                        let mut list = shown.join(", ");
+                        if fields.len() > SHOWN {
+                            list.push_str(&format!(", … {} more", fields.len() - SHOWN));
+                        }
+                        return Err(format!(
+                            "`{path}`: `{}` has no field `{name}` (its fields: {list})",
+                            part.name
+                        ));
+                    };
+                    part = &field.ty;
+                    Some(field.offset)
+                }
+            };
+            // (Checked: a description built by hand may claim any sizes.)
+            at = offset
+                .and_then(|o| at.checked_add(o))
+                .ok_or_else(|| format!("`{path}`: the offset does not fit 64 bits"))?;
         }
         Ok((at, part))
     }

@@ -12,6 +12,7 @@ mod decode;
 mod desc;
 mod diff;
 mod hash;
+pub(crate) mod path;
 #[cfg(test)]
 mod tests;
 mod topic;

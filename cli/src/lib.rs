@@ -134,18 +134,20 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
     stop::status().unwrap_or(status)
 }
 
-/// Prints text to standard output, a line at a time, each through
-/// [`printable`](shm::text::printable): names and values come from files other users may have
-/// written, and none of them may drive the terminal. A closed pipe (`shm echo ... | head`) ends
-/// the command quietly instead of panicking.
-fn out(text: impl fmt::Display) -> Result<(), Failure> {
-    let text = text.to_string();
-    let mut escaped = String::with_capacity(text.len() + 1);
-    for line in text.split('\n') {
-        escaped.push_str(&shm::text::printable(line));
-        escaped.push('\n');
-    }
-    write_out(&escaped)
+/// Prints one line to standard output, through [`printable`](shm::text::printable): names
+/// and values come from files other users may have written, and none of them may drive the
+/// terminal or start a line of its own (a newline in them is escaped too). A closed pipe
+/// (`shm echo ... | head`) ends the command quietly instead of panicking.
+fn out(line: impl fmt::Display) -> Result<(), Failure> {
+    let mut text = shm::text::printable(&line.to_string()).into_owned();
+    text.push('\n');
+    write_out(&text)
+}
+
+/// [`out`] for each line of `text` (a schema declaration: its names hold no control
+/// characters, the decoder refuses them).
+fn out_lines(text: &str) -> Result<(), Failure> {
+    text.lines().try_for_each(out)
 }
 
 /// Prints a JSON document on one line. Control characters are escaped by JSON itself; the

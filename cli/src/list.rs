@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 use shm::inspect::{self, Entry, TopicInfo};
 
 use crate::common::{self, Owner};
-use crate::{Failure, format, out, out_json, out_with};
+use crate::{Failure, format, out, out_json, out_lines, out_with};
 
 /// Arguments of `shm list`.
 #[derive(Args, Debug)]
@@ -71,15 +71,12 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
             Entry::Invalid { error, .. } => {
                 invalid += 1;
                 // The error names the file.
-                others.push(format::printable(&format!("not a topic: {error}")).into_owned());
+                others.push(format!("not a topic: {error}"));
             }
             Entry::Generation { path } if !args.json => {
                 let owner = inspect::file_owner(&path)
                     .map_or_else(|_| "owner unknown".to_owned(), |o| o.uid.to_string());
-                others.push(
-                    format::printable(&format!("generation file: {} ({owner})", path.display()))
-                        .into_owned(),
-                );
+                others.push(format!("generation file: {} ({owner})", path.display()));
             }
             _ => {}
         }
@@ -228,7 +225,7 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
         _ => "none yet".to_owned(),
     };
     let lines = [
-        ("topic", format::printable(&info.topic).into_owned()),
+        ("topic", info.topic.clone()),
         (
             "type",
             format!(
@@ -239,10 +236,7 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
                 info.schema.hash()
             ),
         ),
-        (
-            "file",
-            format::printable(&info.path.to_string_lossy()).into_owned(),
-        ),
+        ("file", info.path.to_string_lossy().into_owned()),
         (
             "owner",
             format!("{}, mode {}", info.owner.uid, format::mode(info.owner.mode)),
@@ -277,5 +271,5 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
         out(format!("{name:<11}{text}"))?;
     }
     out("")?;
-    out(format::declaration(&info.schema).trim_end())
+    out_lines(&format::declaration(&info.schema))
 }

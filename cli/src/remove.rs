@@ -8,7 +8,6 @@ use clap::Args;
 use shm::inspect::{self, Entry};
 use shm::{InspectError, RemoveError};
 
-use crate::format::printable;
 use crate::{Failure, out};
 
 /// Arguments of `shm rm`.
@@ -58,7 +57,7 @@ pub(crate) fn rm(root: Option<&Path>, args: &RmArgs) -> Result<(), Failure> {
             continue;
         }
         match shm::remove_topic_in(&root, topic) {
-            Ok(true) => out(format!("removed '{}'", printable(topic)))?,
+            Ok(true) => out(format!("removed '{topic}'"))?,
             Ok(false) => {
                 failed += 1;
                 error(format!("no topic '{topic}' in {}", root.display()));
@@ -108,13 +107,13 @@ pub(crate) fn clean(root: Option<&Path>, args: &CleanArgs) -> Result<(), Failure
             _ => continue,
         };
         if args.dry_run {
-            out(format!("would remove '{}': {why}", printable(&topic)))?;
+            out(format!("would remove '{topic}': {why}"))?;
             removed += 1;
             continue;
         }
         match shm::remove_topic_in(&root, &topic) {
             Ok(true) => {
-                out(format!("removed '{}': {why}", printable(&topic)))?;
+                out(format!("removed '{topic}': {why}"))?;
                 removed += 1;
             }
             Ok(false) => {}

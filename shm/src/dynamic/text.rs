@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::Value;
-use super::walk::{Decode, Scalar, decode_part_with, scalar_at};
+use super::walk::{Decode, Scalar, decode_part_with, read_scalar};
 use crate::schema::{Primitive, SchemaDesc};
 
 /// The text of a value of `desc` held in `bytes` (a valid value, or a part of one), with arrays
@@ -93,7 +93,7 @@ impl Decode for Printer<'_, '_> {
             if i > 0 {
                 self.write(format_args!(", "));
             }
-            self.scalar(scalar_at(kind, item));
+            self.scalar(read_scalar(kind, item));
             if self.status.is_err() {
                 break;
             }

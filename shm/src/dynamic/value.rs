@@ -164,9 +164,7 @@ impl Value {
 /// of [`show`](super::show), which writes the same text from a value's bytes).
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut printer = Printer::new(f, usize::MAX);
-        replay(self, &mut printer);
-        printer.status
+        self.brief(usize::MAX).fmt(f)
     }
 }
 

@@ -171,13 +171,8 @@ fn decode_node<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out 
     }
 }
 
-/// The primitive of `kind` at the start of `bytes` (native byte order), as the walker reads it.
-pub(crate) fn scalar_at(kind: Primitive, bytes: &[u8]) -> Scalar {
-    read_scalar(kind, bytes)
-}
-
 /// A primitive's value from its bytes (native byte order).
-fn read_scalar(p: Primitive, b: &[u8]) -> Scalar {
+pub(super) fn read_scalar(p: Primitive, b: &[u8]) -> Scalar {
     fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
         let mut a = [0u8; N];
         a.copy_from_slice(&b[..N]);

@@ -88,16 +88,9 @@ impl PublisherCore {
         {
             return Err(CreateError::InvalidMode { mode });
         }
-        let (size, align) = (schema.size() as u64, schema.align() as u64);
-        let layout = Layout::compute(
-            size,
-            align,
-            options.buffer_num as u32,
-            schema.encoding().len() as u64,
-        )
-        .map_err(|e| match e {
+        let layout = Layout::of(&schema, options.buffer_num as u32).map_err(|e| match e {
             LayoutError::ElemSize(_) | LayoutError::TotalSize => CreateError::TooLarge {
-                bytes: size.saturating_mul(options.buffer_num as u64),
+                bytes: (schema.size() as u64).saturating_mul(options.buffer_num as u64),
             },
             other => CreateError::UnsupportedType {
                 detail: format!("{}: {other}", other.field()),
@@ -122,7 +115,6 @@ impl PublisherCore {
                 seg.use_light_fence();
                 let slot_count = seg.layout().slot_count;
                 let generation = plan.generation.take();
-                drop(plan);
                 return Ok(PublisherCore {
                     next_slot: (next_seq % u64::from(slot_count)) as u32,
                     slot_count,
@@ -141,7 +133,6 @@ impl PublisherCore {
                 });
             }
         }
-        drop(plan);
         Err(CreateError::Io {
             path,
             action: "create",
@@ -325,7 +316,7 @@ fn plan<'a>(
     path: &'a Path,
     topic: &'a TopicName,
     layout: Layout,
-    schema: &'a Arc<TopicSchema>,
+    schema: &'a TopicSchema,
     mode: Option<u32>,
 ) -> Plan<'a> {
     Plan {
@@ -333,9 +324,7 @@ fn plan<'a>(
         path,
         topic,
         layout,
-        schema: schema.encoding(),
-        schema_hash: schema.hash(),
-        validate: Box::new(move |bytes| schema.is_valid(bytes)),
+        schema,
         mode,
         me: ProcessIdentity::current(),
         generation: RefCell::new(None),

@@ -10,14 +10,12 @@ use super::{DEFAULT_MODE, Takeover};
 use crate::discovery::{self, Generation};
 use crate::error::{CreateError, FormatError, IoFailure};
 use crate::name::TopicName;
+use crate::schema::TopicSchema;
 use crate::segment::{
     Claim, Continues, Layout, LockedFile, MAX_SEQ, OpenFailure, ReadWrite, STATE_LIVE, Segment,
     claim,
 };
 use crate::sys::{self, ProcessIdentity};
-
-/// Whether a value's bytes are a valid value of the topic's type.
-pub(super) type Validate<'a> = Box<dyn Fn(&[u8]) -> bool + 'a>;
 
 /// Everything needed to create or take over one topic file.
 pub(super) struct Plan<'a> {
@@ -25,10 +23,8 @@ pub(super) struct Plan<'a> {
     pub(super) path: &'a Path,
     pub(super) topic: &'a TopicName,
     pub(super) layout: Layout,
-    pub(super) schema: &'a [u8],
-    pub(super) schema_hash: u64,
-    /// Whether a value's bytes are valid for the schema (a carried value is checked first).
-    pub(super) validate: Validate<'a>,
+    /// The values' type (a carried value is checked against it first).
+    pub(super) schema: &'a TopicSchema,
     /// The mode asked for, if any.
     pub(super) mode: Option<u32>,
     pub(super) me: ProcessIdentity,
@@ -138,7 +134,7 @@ impl Plan<'_> {
         };
         let published = old.publish_seq();
         let last_seq = self.last_seq(&old)?;
-        let same_type = old.schema_hash() == self.schema_hash;
+        let same_type = old.schema_hash() == self.schema.hash();
         let mut takeover = Takeover {
             previous_owner: old.owner(),
             last_seq,
@@ -158,7 +154,7 @@ impl Plan<'_> {
             })));
         }
         let carried = if same_type && old.layout().elem_size == self.layout.elem_size {
-            read_last(&old).filter(|c| (self.validate)(&c.bytes))
+            read_last(&old).filter(|c| self.schema.is_valid(&c.bytes))
         } else {
             None
         };
@@ -266,8 +262,8 @@ impl Plan<'_> {
                 locked,
                 self.path,
                 self.layout,
-                self.schema_hash,
-                self.schema,
+                self.schema.hash(),
+                self.schema.encoding(),
                 continues,
                 mode,
             )?;

@@ -147,6 +147,19 @@ impl From<LayoutError> for FormatError {
 }
 
 impl Layout {
+    /// The layout of a topic of `schema` with `slot_count` slots.
+    pub(crate) fn of(
+        schema: &crate::schema::TopicSchema,
+        slot_count: u32,
+    ) -> Result<Layout, LayoutError> {
+        Layout::compute(
+            schema.size() as u64,
+            schema.align() as u64,
+            slot_count,
+            schema.encoding().len() as u64,
+        )
+    }
+
     /// The layout for these parameters, or which parameter is out of range.
     pub(crate) fn compute(
         elem_size: u64,

@@ -326,14 +326,9 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
 /// bridge's limit on what peers may make it create.
 pub fn topic_file_size(schema: &TopicSchema, buffer_num: usize) -> Option<u64> {
     let slots = u32::try_from(buffer_num).ok()?;
-    super::Layout::compute(
-        schema.size() as u64,
-        schema.align() as u64,
-        slots,
-        schema.encoding().len() as u64,
-    )
-    .ok()
-    .map(|layout| layout.total_size)
+    super::Layout::of(schema, slots)
+        .ok()
+        .map(|layout| layout.total_size)
 }
 
 /// The uid owning the file at `path` (for the tool's listing of generation files).

@@ -260,21 +260,24 @@ impl<A: Access> Segment<A> {
         &self.file
     }
 
-    /// Whether `path` names a different file than this segment's (or none).
+    /// Whether `path` names a different file than this segment's, or none (a failed look
+    /// counts as replaced: the reader looks again by reopening).
     pub(crate) fn replaced_at(&self, path: &Path) -> bool {
-        match std::fs::symlink_metadata(path) {
-            Ok(m) => m.dev() != self.dev || m.ino() != self.ino,
-            Err(_) => true,
-        }
+        self.names_another(path).unwrap_or(true)
     }
 
     /// Whether `path` surely names another file than this segment's, or none: as
     /// [`replaced_at`](Self::replaced_at), but a look that fails for another reason than a
     /// missing file says "no".
     pub(crate) fn named_elsewhere(&self, path: &Path) -> bool {
+        self.names_another(path).unwrap_or(false)
+    }
+
+    fn names_another(&self, path: &Path) -> std::io::Result<bool> {
         match std::fs::symlink_metadata(path) {
-            Ok(m) => m.dev() != self.dev || m.ino() != self.ino,
-            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            Ok(m) => Ok(m.dev() != self.dev || m.ino() != self.ino),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+            Err(e) => Err(e),
         }
     }
 

@@ -7,13 +7,13 @@ TARGET_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 EXAMPLES_DIR = $(TARGET_DIR)/debug/examples
 BRIDGE_EXE = $(TARGET_DIR)/debug/shm-bridge
 
-.PHONY: test demo bench bench-rust bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
+.PHONY: doc test demo bench bench-rust bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
 	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp lint-python test-pythons wheel
 
 ## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), the
 ## Zenoh bridge's tests (two bridges over loopback), and the Python module built from scratch
 ## into .venv with its pytest suite (incl. Rust interop and the bridge).
-test: fmt-check clippy rust-test bridge-test python-test
+test: fmt-check clippy doc rust-test bridge-test python-test
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -21,6 +21,11 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) clippy -p shm --all-targets --locked --features serde -- -D warnings
+
+## The API docs of every crate (the bridge, a binary, aside), refusing broken links and other
+## rustdoc warnings.
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --exclude shm-bridge --no-deps --locked
 
 rust-test:
 	$(CARGO) test --locked
@@ -47,13 +52,16 @@ python-install: $(VENV)/.ready
 examples:
 	$(CARGO) build --locked -p shm-examples --examples
 
-## ruff over every Python file of the repository, mypy's stubtest of the type stub against the
-## compiled module (as pydantic-core's `lint-python`), and mypy with the package's plugin over
-## the examples and python/tests/typing (message fields have their Python types).
+## ruff (lint and format) over every Python file of the repository, mypy's stubtest of the type
+## stub against the compiled module (as pydantic-core's `lint-python`), mypy over the examples
+## and python/tests/typing, and pyright (VS Code's checker; basedpyright from PyPI bundles its
+## node) over the same files: message fields have their Python types under both, with no plugin.
 lint-python: python-install
 	$(VENV)/bin/ruff check python examples/python benches/python
+	$(VENV)/bin/ruff format --check python examples/python benches/python
 	cd python && $(VENV_PYTHON) -m mypy.stubtest shm_pub_sub._shm_pub_sub shm_pub_sub.mypy
 	$(VENV_PYTHON) -m mypy --config-file mypy.ini examples/python python/tests/typing
+	$(VENV)/bin/basedpyright --pythonpath $(VENV_PYTHON) --project pyrightconfig.json
 
 python-test: python-install examples bridge lint-python
 	cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) SHM_BRIDGE=$(BRIDGE_EXE) $(VENV_PYTHON) -m pytest

@@ -40,7 +40,7 @@ fn main() {
         match subscriber.recv_timeout(Duration::from_secs(30)) {
             Ok(sample) => {
                 let out = relay(sample.value);
-                publisher.publish(&out);
+                publisher.publish(&out).unwrap_or_else(|e| fail(&e));
                 relayed += 1;
                 println!(
                     "relayed #{} label={} valid={}",

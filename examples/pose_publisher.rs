@@ -26,7 +26,7 @@ fn main() {
     if let Some(t) = publisher.takeover() {
         println!(
             "took over '{topic}' from {} (last value #{}, kept: {})",
-            t.previous_owner, t.last_seq, t.kept_last_value
+            t.previous_publisher, t.last_seq, t.kept_last_value
         );
     }
     println!(
@@ -38,7 +38,10 @@ fn main() {
     let mut n = 0;
     while count == 0 || n < count {
         let pose = Pose::on_circle(start.elapsed().as_secs_f64());
-        let seq = publisher.publish(&pose);
+        let seq = publisher.publish(&pose).unwrap_or_else(|e| {
+            eprintln!("pose_publisher: {e}");
+            std::process::exit(1)
+        });
         println!(
             "pub #{seq}: x={:+.3} y={:+.3} tracking={}",
             pose.position[0], pose.position[1], pose.tracking

@@ -37,7 +37,10 @@ fn run<T: Scalar>() {
         }
         match T::parse(text) {
             Some(value) => {
-                let seq = publisher.publish(&value);
+                let seq = publisher.publish(&value).unwrap_or_else(|e| {
+                    eprintln!("scalar_publisher: {e}");
+                    std::process::exit(1)
+                });
                 println!("published {seq} {}", value.show());
             }
             None => eprintln!(

@@ -40,7 +40,7 @@ fn child(role: &str, root: &Path) {
         let request = requests.recv_timeout(WAIT).expect("request");
         let latency = Timestamp::now().as_nanos() - request.published.as_nanos();
         if let Some(replies) = &mut replies {
-            replies.publish(&request.value);
+            replies.publish(&request.value).unwrap();
         }
         if request.value == STOP {
             break;
@@ -94,9 +94,9 @@ fn one_way(root: &Path, interval: Duration, samples: u64) -> Vec<u64> {
     let mut next = Instant::now();
     for i in 1..=samples {
         tick(&mut next, interval);
-        p.publish(&i);
+        p.publish(&i).unwrap();
     }
-    p.publish(&STOP);
+    p.publish(&STOP).unwrap();
     let lat = latencies(&mut out);
     drop(p);
     let _ = std::fs::remove_file(root.join("shm.request"));
@@ -122,12 +122,12 @@ fn exchange(root: &Path, samples: u64, pause: Option<Duration>) -> (Vec<u64>, Ve
         if let Some(pause) = pause {
             tick(&mut next, pause);
         }
-        requests.publish(&i);
+        requests.publish(&i).unwrap();
         let reply = replies.recv_timeout(WAIT).expect("reply");
         assert_eq!(reply.value, i);
         mine.push(Timestamp::now().as_nanos() - reply.published.as_nanos());
     }
-    requests.publish(&STOP);
+    requests.publish(&STOP).unwrap();
     let theirs = latencies(&mut out);
     mine.sort_unstable();
     drop(requests);

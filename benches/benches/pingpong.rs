@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::time::Instant;
 
 use memmap2::{MmapOptions, MmapRaw};
-use shm::{Publisher, Subscriber, Timestamps};
+use shm::{PublishClock, Publisher, Subscriber};
 
 const CHILD_ENV: &str = "SHM_BENCH_PINGPONG";
 const ROUND_TRIPS: usize = 200_000;
@@ -113,15 +113,15 @@ impl Mode {
             Mode::CacheLine => "cache line (the floor)",
             Mode::Seqlock => "bare seqlock",
             Mode::Shm => "shm Publisher/Subscriber<u64>",
-            Mode::ShmCoarse => "shm, Timestamps::Coarse",
+            Mode::ShmCoarse => "shm, PublishClock::Coarse",
         }
     }
 
-    fn timestamps(self) -> Timestamps {
+    fn clock(self) -> PublishClock {
         if self == Mode::ShmCoarse {
-            Timestamps::Coarse
+            PublishClock::Coarse
         } else {
-            Timestamps::Precise
+            PublishClock::Precise
         }
     }
 }
@@ -186,13 +186,13 @@ fn echo(mode: Mode, root: &Path) {
                 .expect("ping");
             let mut pong = Publisher::<u64>::builder("pong")
                 .root(root)
-                .timestamps(mode.timestamps())
+                .clock(mode.clock())
                 .create()
                 .expect("pong");
             println!("ready");
             loop {
                 if let Some(s) = ping.try_recv().expect("read") {
-                    pong.publish(&s.value);
+                    pong.publish(&s.value).unwrap();
                     if s.value == STOP {
                         return;
                     }
@@ -222,7 +222,7 @@ fn run(mode: Mode, root: &Path) -> Vec<u64> {
     let _ = std::fs::remove_file(root.join("shm.pong"));
     let mut ping = Publisher::<u64>::builder("ping")
         .root(root)
-        .timestamps(mode.timestamps())
+        .clock(mode.clock())
         .create()
         .expect("ping");
     let mut child = Command::new(std::env::current_exe().expect("own path"))
@@ -262,7 +262,7 @@ fn run(mode: Mode, root: &Path) -> Vec<u64> {
                 }
             }
             Mode::Shm | Mode::ShmCoarse => {
-                ping.publish(&i);
+                ping.publish(&i).unwrap();
                 loop {
                     if pong.try_recv().expect("read").is_some_and(|s| s.value == i) {
                         break;
@@ -279,7 +279,7 @@ fn run(mode: Mode, root: &Path) -> Vec<u64> {
         Mode::CacheLine => ping_line.store(STOP, Ordering::Release),
         Mode::Seqlock => shared.seqlock_write(PING_SEQ, PING_DATA, STOP),
         Mode::Shm | Mode::ShmCoarse => {
-            ping.publish(&STOP);
+            ping.publish(&STOP).unwrap();
         }
     }
     samples.sort_unstable();

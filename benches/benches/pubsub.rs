@@ -11,7 +11,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use shm::{Publisher, ShmMessage, Subscriber, Timestamps};
+use shm::{PublishClock, Publisher, ShmMessage, Subscriber};
 
 const ECHO_ENV: &str = "SHM_BENCH_ECHO";
 const READER_ENV: &str = "SHM_BENCH_READER";
@@ -51,7 +51,7 @@ fn bench_size<T: ShmMessage + Copy>(c: &mut Criterion, root: &Path, label: &str,
     let bytes = size_of::<T>() as u64;
     let mut p = publisher::<T>(root, label);
     let mut s = subscriber::<T>(root, label);
-    p.publish(value);
+    p.publish(value).unwrap();
 
     // The reference: a plain copy of the same size between two buffers of this process.
     let src: Vec<u8> = vec![7; bytes as usize];
@@ -69,7 +69,7 @@ fn bench_size<T: ShmMessage + Copy>(c: &mut Criterion, root: &Path, label: &str,
     let mut g = c.benchmark_group("publish");
     g.throughput(Throughput::Bytes(bytes));
     g.bench_function(BenchmarkId::from_parameter(label), |b| {
-        b.iter(|| p.publish(black_box(value)))
+        b.iter(|| p.publish(black_box(value)).unwrap())
     });
     g.finish();
 
@@ -111,13 +111,13 @@ fn sizes(c: &mut Criterion) {
     // Coarse timestamps: the publish without its ~20 ns precise clock read.
     let mut p = Publisher::<u64>::builder("coarse")
         .root(&root.0)
-        .timestamps(Timestamps::Coarse)
+        .clock(PublishClock::Coarse)
         .create()
         .expect("publisher");
     let mut g = c.benchmark_group("publish_coarse_timestamps");
     g.throughput(Throughput::Bytes(8));
     g.bench_function(BenchmarkId::from_parameter("8B"), |b| {
-        b.iter(|| p.publish(black_box(&0u64)))
+        b.iter(|| p.publish(black_box(&0u64)).unwrap())
     });
     g.finish();
 }
@@ -138,7 +138,7 @@ impl Drop for Readers {
 fn fan_out(c: &mut Criterion) {
     let root = Root::new("fanout");
     let mut p = publisher::<[u64; 8]>(&root.0, "fanout");
-    p.publish(&[0; 8]);
+    p.publish(&[0; 8]).unwrap();
     let mut g = c.benchmark_group("publish_64B_with_subscribers");
     g.throughput(Throughput::Bytes(64));
     for n in [0usize, 1, 4, 16, 64] {
@@ -154,7 +154,7 @@ fn fan_out(c: &mut Criterion) {
         );
         std::thread::sleep(Duration::from_millis(200));
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
-            b.iter(|| p.publish(black_box(&[1; 8])))
+            b.iter(|| p.publish(black_box(&[1; 8])).unwrap())
         });
     }
     g.finish();
@@ -195,7 +195,7 @@ fn round_trip(c: &mut Criterion) {
     let mut n = 0u64;
     loop {
         n += 1;
-        ping.publish(&n);
+        ping.publish(&n).unwrap();
         std::thread::sleep(Duration::from_millis(1));
         if pong.latest().expect("read").is_some_and(|s| s.value == n) {
             break;
@@ -208,7 +208,7 @@ fn round_trip(c: &mut Criterion) {
             let start = Instant::now();
             for _ in 0..iters {
                 n += 1;
-                ping.publish(&n);
+                ping.publish(&n).unwrap();
                 loop {
                     if pong.try_recv().expect("read").is_some_and(|s| s.value == n) {
                         break;
@@ -231,7 +231,7 @@ fn echo(root: &Path) {
     loop {
         match ping.try_recv().expect("read") {
             Some(s) => {
-                pong.publish(&s.value);
+                pong.publish(&s.value).unwrap();
                 idle = 0;
             }
             None => {

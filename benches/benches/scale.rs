@@ -69,15 +69,15 @@ fn topics(root: &Path) {
         .collect();
     let create = t.elapsed() / TOPICS as u32;
     for (i, p) in pubs.iter_mut().enumerate() {
-        p.publish(&(i as u64));
+        p.publish(&(i as u64)).unwrap();
     }
     let pub_mem = (rss() - before) / TOPICS as u64;
     let disk = disk_usage(root) / TOPICS as u64;
     let spread = per_call(TOPICS, |i| {
-        pubs[i].publish(&(i as u64));
+        pubs[i].publish(&(i as u64)).unwrap();
     });
     let one = per_call(TOPICS, |i| {
-        pubs[0].publish(&(i as u64));
+        pubs[0].publish(&(i as u64)).unwrap();
     });
     let t = Instant::now();
     drop(pubs);
@@ -177,12 +177,12 @@ fn fan_out(root: &Path) {
         // Long enough apart for all 64 to be asleep again on two CPUs.
         std::thread::sleep(Duration::from_millis(20));
         let t0 = Timestamp::now().as_nanos();
-        p.publish(&i);
+        p.publish(&i).unwrap();
         let t1 = Timestamp::now().as_nanos();
         costs.push(t1 - t0);
         published.push(t0);
     }
-    p.publish(&STOP);
+    p.publish(&STOP).unwrap();
     let mut last = vec![0u64; samples as usize];
     let mut all = Vec::new();
     for (_peer, out) in &mut peers {

@@ -86,7 +86,7 @@ fn publisher(root: &Path, i: usize) -> Publisher<u64> {
         .root(root)
         .create()
         .expect("publisher");
-    p.publish(&(i as u64));
+    p.publish(&(i as u64)).unwrap();
     p
 }
 
@@ -126,7 +126,7 @@ fn echo_latency(root: &Path) {
             .root(root)
             .create()
             .expect("publisher");
-        p.publish(&0);
+        p.publish(&0).unwrap();
         p
     };
     let (mut to_echo, mut to_library) = (topic("tool/echo"), topic("tool/library"));
@@ -159,7 +159,7 @@ fn echo_latency(root: &Path) {
         // The reader asleep, as between the values of a topic published at 500 Hz.
         std::thread::sleep(Duration::from_millis(1));
         let t = Instant::now();
-        p.publish(&i);
+        p.publish(&i).unwrap();
         let line = reader.line();
         out.push(t.elapsed().as_nanos() as u64);
         assert!(line.contains(&i.to_string()), "{line}");

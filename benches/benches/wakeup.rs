@@ -115,11 +115,11 @@ fn run(mode: Mode, root: &Path) -> (Vec<u64>, Vec<u64>) {
     let mut costs = Vec::with_capacity(SAMPLES);
     for i in 1..=SAMPLES as u64 {
         let t0 = Timestamp::now();
-        publisher.publish(&i);
+        publisher.publish(&i).unwrap();
         costs.push(Timestamp::now().as_nanos() - t0.as_nanos());
         std::thread::sleep(INTERVAL);
     }
-    publisher.publish(&STOP);
+    publisher.publish(&STOP).unwrap();
     let mut latencies = Vec::new();
     if let Some((_peer, out)) = &mut peer {
         let mut line = String::new();

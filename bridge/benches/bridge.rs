@@ -192,7 +192,7 @@ fn bridged<T: Value>(dir: &Path) -> (Vec<u64>, f64) {
     let mut pong = Subscriber::<T>::builder("pong").root(&a).open().unwrap();
     let mut exchange = |n: u64| {
         let deadline = Instant::now() + Duration::from_secs(5);
-        ping.publish(&T::from_n(n));
+        ping.publish(&T::from_n(n)).unwrap();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match pong.recv_timeout(left) {
@@ -213,7 +213,7 @@ fn bridged<T: Value>(dir: &Path) -> (Vec<u64>, f64) {
         .map(Duration::from_micros);
     while start.elapsed() < THROUGHPUT {
         n += 1;
-        ping.publish(&T::from_n(n));
+        ping.publish(&T::from_n(n)).unwrap();
         match period {
             Some(p) => {
                 let due = start + p * (n - 10_000_000) as u32;
@@ -234,7 +234,7 @@ fn bridged<T: Value>(dir: &Path) -> (Vec<u64>, f64) {
 
 fn exchange_again<T: Value>(ping: &mut Publisher<T>, pong: &mut Subscriber<T>, n: u64) {
     loop {
-        ping.publish(&T::from_n(n));
+        ping.publish(&T::from_n(n)).unwrap();
         if let Ok(s) = pong.recv_timeout(Duration::from_millis(100))
             && s.value.n() == n
         {
@@ -302,7 +302,7 @@ fn shm_echo<T: Value>() {
     loop {
         if let Ok(s) = ping.recv_timeout(Duration::from_secs(60)) {
             count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            pong.publish(&s.value);
+            pong.publish(&s.value).unwrap();
         }
     }
 }

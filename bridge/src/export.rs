@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use shm::dynamic::{AnySubscriber, RawSample, TopicSchema};
+use shm::Sample;
+use shm::dynamic::{AnySubscriber, RawValue, TopicSchema};
 use shm::inspect::{self, Entry};
 use shm::wait::{Wait, WaitStep};
 use shm::{RecvError, TopicOwner};
@@ -412,7 +413,7 @@ impl Job {
         let mut token = None;
         let mut last_sent: Option<Instant> = None;
         let mut next_check = Instant::now();
-        let mut pending: Option<RawSample> = sub.latest().map_err(|e| e.to_string())?;
+        let mut pending: Option<Sample<RawValue>> = sub.latest().map_err(|e| e.to_string())?;
         while !self.stop.load(Ordering::SeqCst) {
             // The publisher's liveness crosses the bridge as a liveliness token (looked at every
             // `STEP`, and whenever a wait ended without a value: a publisher that exits cleanly
@@ -458,7 +459,7 @@ impl Job {
                     break;
                 }
                 let header = Header {
-                    hash: sample.schema.hash(),
+                    hash: sample.value.schema.hash(),
                     seq: sample.seq,
                     // Machines share wall-clock time (NTP, PTP), not their monotonic clocks.
                     published_unix_ns: crate::clock::unix_of(sample.published),
@@ -466,9 +467,9 @@ impl Job {
                     export: self.export,
                     slots: self.slots,
                 };
-                *lock(&self.last) = Some((sample.bytes.clone(), header));
+                *lock(&self.last) = Some((sample.value.bytes.clone(), header));
                 publisher
-                    .put(sample.bytes)
+                    .put(sample.value.bytes)
                     .attachment(header.encode().to_vec())
                     .wait()
                     .map_err(|e| e.to_string())?;
@@ -483,11 +484,11 @@ impl Job {
 }
 
 /// The next value within `step` (`None` if none came, or the publisher went away).
-fn wait_value(sub: &mut AnySubscriber, step: Duration) -> Result<Option<RawSample>, String> {
+fn wait_value(sub: &mut AnySubscriber, step: Duration) -> Result<Option<Sample<RawValue>>, String> {
     let mut wait = Wait::for_next(Some(step));
     loop {
         match sub.wait_step(&mut wait) {
-            Ok(WaitStep::Ready(s)) => return Ok(Some(s.value)),
+            Ok(WaitStep::Ready(s)) => return Ok(Some(s)),
             Ok(WaitStep::Block(sleeper)) => sleeper.block(),
             Err(RecvError::Timeout { .. } | RecvError::PublisherGone { .. }) => return Ok(None),
             Err(e) => return Err(e.to_string()),

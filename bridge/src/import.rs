@@ -254,7 +254,7 @@ impl Importer {
                 // Values are written on a thread of this bridge, not in Zenoh's.
                 threads.push(std::thread::spawn(move || {
                     let data_prefix = format!("{}/", s.prefix);
-                    while !stopping() {
+                    while !shm::stop::requested() {
                         let Some(sample) = ring.pop(POLL) else {
                             continue;
                         };
@@ -345,7 +345,7 @@ impl State {
     /// The asking thread: one query at a time, the same one made once however often it was
     /// requested meanwhile.
     fn answer_asks(&self, asked: &Receiver<Ask>) {
-        while !stopping() {
+        while !shm::stop::requested() {
             let first = match asked.recv_timeout(POLL) {
                 Ok(ask) => ask,
                 Err(RecvTimeoutError::Timeout) => continue,
@@ -366,13 +366,13 @@ impl State {
                 }
             }
             for topic in alive {
-                if stopping() {
+                if shm::stop::requested() {
                     return;
                 }
                 self.ask_alive(&topic);
             }
             for key in values {
-                if stopping() {
+                if shm::stop::requested() {
                     return;
                 }
                 self.ask_values(&key);
@@ -706,7 +706,7 @@ impl State {
 
     /// The applying thread: schemas as they arrive, each with the value that waited for it.
     fn apply_schemas(&self, arrived: &Receiver<Fetched>) {
-        while !stopping() {
+        while !shm::stop::requested() {
             match arrived.recv_timeout(POLL) {
                 Ok((topic, hash, result)) => self.schema_arrived(&topic, hash, result),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -967,12 +967,4 @@ impl Drop for Answer {
             ));
         }
     }
-}
-
-/// Whether a stop was asked (set by the signal handler).
-pub(crate) static STOP: AtomicBool = AtomicBool::new(false);
-
-/// Whether the bridge should stop.
-pub(crate) fn stopping() -> bool {
-    STOP.load(Ordering::Relaxed)
 }

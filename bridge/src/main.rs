@@ -11,15 +11,15 @@ mod wire;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::Parser;
 use zenoh::Wait as _;
 
 use crate::export::{Exporter, Rate};
-use crate::import::{Importer, Limits, STOP, stopping};
+use crate::import::{Importer, Limits};
 use crate::keys::Pattern;
+use shm::stop;
 
 /// The process name of this bridge (`/proc/self/comm`, as topic headers record it; usually
 /// `shm-bridge`): topics a process of this name publishes were imported by a bridge and are
@@ -278,7 +278,9 @@ fn run(args: Args) -> Result<(), String> {
         exporter.exports(),
     )
     .map_err(|e| format!("cannot import: {e}"))?;
-    install_signal_handlers();
+    // SIGINT and SIGTERM stop the bridge cleanly: local publishers of imported topics exit
+    // (their subscribers see them gone), liveliness tokens are withdrawn.
+    let _signals = stop::install();
     println!(
         "shm-bridge: ready: root {}, prefix '{}', exporting [{}], importing [{}], zenoh id {}",
         root.display(),
@@ -287,10 +289,10 @@ fn run(args: Args) -> Result<(), String> {
         args.import.join(", "),
         session.zid()
     );
-    while !stopping() {
+    while !stop::requested() {
         exporter.scan();
         for _ in 0..4 {
-            if stopping() {
+            if stop::requested() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -301,28 +303,6 @@ fn run(args: Args) -> Result<(), String> {
     let _ = session.close().wait();
     println!("shm-bridge: stopped");
     Ok(())
-}
-
-extern "C" fn on_signal(_: libc::c_int) {
-    // Async-signal-safe: one atomic store.
-    STOP.store(true, Ordering::Relaxed);
-}
-
-/// SIGINT and SIGTERM stop the bridge cleanly: local publishers of imported topics exit (their
-/// subscribers see them gone), liveliness tokens are withdrawn.
-fn install_signal_handlers() {
-    for signal in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: a zeroed `sigaction` whose handler is an `extern "C"` function living for the
-        // whole program that only does an atomic store (async-signal-safe); SA_RESETHAND, so a
-        // second signal ends a bridge stuck in its shutdown.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            action.sa_flags = libc::SA_RESETHAND;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, std::ptr::null_mut());
-        }
-    }
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ fn a_struct_topic_crosses_to_a_typed_subscriber_of_the_other_machine() {
     let mut last = got.unwrap().value.counter;
     for _ in 0..20 {
         let n = publisher.next_seq();
-        publisher.publish(&TestPose::nth(n));
+        publisher.publish(&TestPose::nth(n)).unwrap();
         let s = sub.recv_timeout(T).unwrap();
         assert_eq!(s.value, TestPose::nth(s.value.counter));
         assert!(s.value.counter > last && s.value.counter <= n);
@@ -56,7 +56,7 @@ fn a_struct_topic_crosses_to_a_typed_subscriber_of_the_other_machine() {
     }
     // Only what the patterns say crosses.
     let mut other = a.publisher::<u64>("elsewhere/x");
-    other.publish(&1);
+    other.publish(&1).unwrap();
     std::thread::sleep(Duration::from_millis(500));
     assert!(!b.topic_file("elsewhere/x").exists());
 }
@@ -109,7 +109,8 @@ fn a_remote_topic_of_another_type_is_refused_and_nothing_is_overwritten() {
             heading_deg: 3.0,
             _pad: 0,
             counter: 7,
-        });
+        })
+        .unwrap();
     let file = b.topic_file("robot/pose");
     let before = std::fs::read(&file).unwrap();
     let p = prefix("mismatch");
@@ -117,7 +118,7 @@ fn a_remote_topic_of_another_type_is_refused_and_nothing_is_overwritten() {
     let mut publisher = a.publisher::<TestPose>("robot/pose");
     let deadline = Instant::now() + T;
     let line = loop {
-        publisher.publish(&TestPose::nth(1));
+        publisher.publish(&TestPose::nth(1)).unwrap();
         if let Some(line) = bb
             .proc
             .try_expect_line("stderr: shm-bridge: refused", Duration::from_millis(50))
@@ -132,7 +133,7 @@ fn a_remote_topic_of_another_type_is_refused_and_nothing_is_overwritten() {
         "{line}"
     );
     assert!(line.contains("nothing was overwritten"), "{line}");
-    publisher.publish(&TestPose::nth(2));
+    publisher.publish(&TestPose::nth(2)).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
         std::fs::read(&file).unwrap(),
@@ -160,7 +161,7 @@ fn a_topic_the_bridge_imported_then_retyped_locally_is_not_overwritten_when_the_
     let mut local = poll(T, "the local publisher to be created", || {
         b.try_publisher::<V2Pose>("robot/pose").ok()
     });
-    local.publish(&v2_nth(7));
+    local.publish(&v2_nth(7)).unwrap();
     drop(local);
     let file = b.topic_file("robot/pose");
     let before = std::fs::read(&file).unwrap();
@@ -168,7 +169,7 @@ fn a_topic_the_bridge_imported_then_retyped_locally_is_not_overwritten_when_the_
     let mut remote = a.publisher::<TestPose>("robot/pose");
     let deadline = Instant::now() + T;
     let line = loop {
-        remote.publish(&TestPose::nth(remote.next_seq()));
+        remote.publish(&TestPose::nth(remote.next_seq())).unwrap();
         if let Some(line) = bb
             .proc
             .try_expect_line("stderr: shm-bridge: refused", Duration::from_millis(50))
@@ -183,7 +184,7 @@ fn a_topic_the_bridge_imported_then_retyped_locally_is_not_overwritten_when_the_
     };
     assert!(line.contains("nothing was overwritten"), "{line}");
     for _ in 0..20 {
-        remote.publish(&TestPose::nth(remote.next_seq()));
+        remote.publish(&TestPose::nth(remote.next_seq())).unwrap();
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(
@@ -216,7 +217,7 @@ fn a_removed_topic_stops_its_export_and_a_remote_type_change_replaces_the_import
     let mut v2 = a.publisher::<V2Pose>("robot/pose");
     let deadline = Instant::now() + T;
     let got = loop {
-        v2.publish(&v2_nth(v2.next_seq()));
+        v2.publish(&v2_nth(v2.next_seq())).unwrap();
         if let Ok(mut sub) = b.try_subscriber::<V2Pose>("robot/pose")
             && let Some(s) = sub.latest().unwrap()
         {
@@ -246,8 +247,8 @@ fn bridges_exporting_and_importing_everything_never_ping_pong() {
     let deadline = Instant::now() + T;
     while a_reads_b.latest().unwrap().is_none() || b_reads_a.latest().unwrap().is_none() {
         assert!(Instant::now() < deadline, "the topics did not cross");
-        on_a.publish(&1);
-        on_b.publish(&1);
+        on_a.publish(&1).unwrap();
+        on_b.publish(&1).unwrap();
         std::thread::sleep(Duration::from_millis(10));
     }
     // Quiet now: nothing is published, so the topics settle (values on their way arrive) and
@@ -279,7 +280,7 @@ fn bridges_exporting_and_importing_everything_never_ping_pong() {
     let mut a_reads_a = a.subscriber::<u64>("from/a");
     let deadline = Instant::now() + T;
     loop {
-        moved.publish(&1000);
+        moved.publish(&1000).unwrap();
         if a_reads_a.latest().unwrap().is_some_and(|s| s.value == 1000) {
             break;
         }
@@ -341,7 +342,7 @@ fn a_late_importer_gets_the_current_value_and_max_rate_thins_a_topic() {
     let p = prefix("rate");
     // A value published before any bridge runs, never again: a bridge that comes later still
     // gets it (latest-value).
-    a.publisher::<u64>("config/mode").publish(&42);
+    a.publisher::<u64>("config/mode").publish(&42).unwrap();
     let mut fast = a.publisher::<u64>("fast/tick");
     let (_ba, _bb, _) = pair(
         &a,
@@ -359,7 +360,7 @@ fn a_late_importer_gets_the_current_value_and_max_rate_thins_a_topic() {
     let mut n = 0;
     while start.elapsed() < Duration::from_secs(2) {
         n += 1;
-        fast.publish(&n);
+        fast.publish(&n).unwrap();
         std::thread::sleep(Duration::from_millis(1));
     }
     std::thread::sleep(Duration::from_millis(200));
@@ -412,7 +413,7 @@ fn slot_counts_and_publish_times_cross_the_bridge() {
         .buffer_num(32)
         .create()
         .unwrap();
-    old.publish(&TestPose::nth(1));
+    old.publish(&TestPose::nth(1)).unwrap();
     drop(old);
     std::thread::sleep(Duration::from_millis(1500));
     let p = prefix("ring");

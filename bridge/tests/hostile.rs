@@ -240,7 +240,7 @@ fn an_exporter_never_opens_files_outside_its_patterns_and_survives_a_bomb_in_the
     });
     let opened = Opens::watch(&a.topic_file("other/bomb"));
     let mut publisher = a.publisher::<TestPose>("robot/pose");
-    publisher.publish(&TestPose::nth(1));
+    publisher.publish(&TestPose::nth(1)).unwrap();
     ba.expect_log("exporting 'robot/pose'");
     // Several scans (every 200 ms) later:
     std::thread::sleep(Duration::from_millis(700));

@@ -100,7 +100,7 @@ fn only_bridges_with_a_certificate_of_the_fleet_and_a_listed_name_read_topics() 
     let mut read = 0;
     while Instant::now() < until || read < 20 {
         n += 1;
-        publisher.publish(&TestPose::nth(n));
+        publisher.publish(&TestPose::nth(n)).unwrap();
         std::thread::sleep(Duration::from_millis(10));
         read += usize::from(sub.try_recv().unwrap().is_some());
         assert!(

@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use clap::Args;
 use shm::RecvError;
-use shm::dynamic::{AnySubscriber, RawSample};
+use shm::Sample;
+use shm::dynamic::{AnySubscriber, RawValue};
 use shm::wait::{Wait, WaitStep};
 
 use crate::common::{self, Owner};
-use crate::{Failure, format, out_with, stop};
+use shm::stop;
+
+use crate::{Failure, format, out_with};
 
 /// Arguments of `shm echo`.
 #[derive(Args, Debug)]
@@ -144,7 +147,7 @@ impl Follow {
         &mut self,
         timeout: Option<Duration>,
         all: bool,
-    ) -> Result<Option<Vec<RawSample>>, Failure> {
+    ) -> Result<Option<Vec<Sample<RawValue>>>, Failure> {
         let mut wait = Wait::for_available(timeout);
         loop {
             if stop::requested() {
@@ -193,20 +196,20 @@ impl Follow {
     }
 }
 
-fn print(args: &EchoArgs, sample: &RawSample) -> Result<(), Failure> {
+fn print(args: &EchoArgs, sample: &Sample<RawValue>) -> Result<(), Failure> {
     // Only the part asked for, found in the schema and printed from the bytes as the schema is
     // walked: nothing of the value is built first.
-    let (offset, desc) = sample
-        .schema
+    let RawValue { bytes, schema, .. } = &sample.value;
+    let (offset, desc) = schema
         .desc()
         .locate(args.field.as_deref().unwrap_or(""))
         .map_err(|why| {
             Failure::new(format!(
                 "{why} (the topic's type is {})",
-                sample.schema.type_name()
+                schema.type_name()
             ))
         })?;
-    let bytes = &sample.bytes[offset as usize..(offset + desc.size) as usize];
+    let bytes = &bytes[offset as usize..(offset + desc.size) as usize];
     if args.json {
         return out_with(|w| {
             write!(

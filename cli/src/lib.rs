@@ -10,7 +10,6 @@ mod hz;
 mod list;
 mod publish;
 mod remove;
-mod stop;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -110,7 +109,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
             return status;
         }
     };
-    let _handlers = stop::install();
+    let _signals = shm::stop::install();
     let root = cli.root.as_deref();
     let result = match cli.command {
         Command::List(a) => list::list(root, &a),
@@ -131,7 +130,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         }
     };
     // A command the user stopped (Ctrl-C, SIGTERM) ends as a shell expects: 130 or 143.
-    stop::status().unwrap_or(status)
+    shm::stop::status().unwrap_or(status)
 }
 
 /// Prints one line to standard output, through [`printable`](shm::text::printable): names

@@ -207,7 +207,7 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
         let head = head.strip_suffix('}').unwrap_or(&head);
         return out_with(|w| {
             write!(w, "{head},\"value\":")?;
-            format::write_json(sample.schema.desc(), &sample.bytes, w)?;
+            format::write_json(sample.value.schema.desc(), &sample.value.bytes, w)?;
             w.write_all(b"}")
         });
     }
@@ -258,10 +258,12 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
         (
             "value",
             match value {
-                Ok(Some(s)) => {
-                    shm::dynamic::show(s.schema.desc(), &s.bytes, format::BRIEF_ELEMENTS)
-                        .to_string()
-                }
+                Ok(Some(s)) => shm::dynamic::show(
+                    s.value.schema.desc(),
+                    &s.value.bytes,
+                    format::BRIEF_ELEMENTS,
+                )
+                .to_string(),
                 Ok(None) => "none".to_owned(),
                 Err(f) => format!("not read: {}", f.message),
             },

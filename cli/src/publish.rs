@@ -13,7 +13,9 @@ use shm::inspect;
 use shm::schema::{DescKind, SchemaDesc};
 
 use crate::common::{self, parse_type};
-use crate::{Failure, out, stop};
+use shm::stop;
+
+use crate::{Failure, out};
 
 /// Arguments of `shm pub`.
 #[derive(Args, Debug)]

@@ -66,7 +66,7 @@ fn list_and_info_describe_a_struct_topic_of_another_process() {
     let root = TempRoot::new("cli-list");
     let mut p = root.publisher::<TestPose>("robot/pose");
     for i in 1..=5 {
-        p.publish(&TestPose::nth(i));
+        p.publish(&TestPose::nth(i)).unwrap();
     }
     let list = shm(root.path(), &["list", "--json"]);
     assert_eq!(list.code, Some(0), "{}", list.err_text());
@@ -118,7 +118,7 @@ fn list_and_info_describe_a_struct_topic_of_another_process() {
 #[test]
 fn list_reports_files_that_are_not_topics_and_carries_on() {
     let root = TempRoot::new("cli-list-bad");
-    root.publisher::<u64>("good").publish(&1);
+    root.publisher::<u64>("good").publish(&1).unwrap();
     std::fs::write(root.path().join("shm.bad"), b"not a topic file").unwrap();
     let run = shm(root.path(), &["list"]);
     assert_eq!(run.code, Some(0), "{}", run.err_text());
@@ -164,7 +164,7 @@ fn burst_under_echo(slots: usize, args: &[&str]) -> Vec<(u64, u64)> {
         .buffer_num(slots)
         .create()
         .unwrap();
-    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(1)).unwrap();
     let mut echo = spawn(
         root.path(),
         &[&["echo", "robot/pose", "--json"], args].concat(),
@@ -177,7 +177,7 @@ fn burst_under_echo(slots: usize, args: &[&str]) -> Vec<(u64, u64)> {
     );
     assert_eq!(first["value"]["counter"], 1);
     for i in 2..=2000 {
-        p.publish(&TestPose::nth(i));
+        p.publish(&TestPose::nth(i)).unwrap();
     }
     let mut lines = Vec::new();
     while lines.last().is_none_or(|&(seq, _)| seq < 2000) {
@@ -220,14 +220,14 @@ fn echo_waits_for_a_topic_then_follows_publisher_restarts() {
     let mut echo = spawn(root.path(), &["echo", "later", "-n", "2"]);
     echo.expect_line("stderr: shm: waiting for topic 'later'", T);
     let mut p = root.publisher::<u64>("later");
-    p.publish(&41);
+    p.publish(&41).unwrap();
     assert_eq!(echo.expect_line("#", T), "#1 41");
     // The publisher exits; echo says so and waits for the next one, which continues the
     // sequence.
     drop(p);
     echo.expect_line("stderr: shm: the publisher of 'later'", T);
     let mut p = root.publisher::<u64>("later");
-    p.publish(&42);
+    p.publish(&42).unwrap();
     assert_eq!(echo.expect_line("#", T), "#2 42");
     assert_eq!(echo.wait(T).code(), Some(0));
 }
@@ -235,7 +235,9 @@ fn echo_waits_for_a_topic_then_follows_publisher_restarts() {
 #[test]
 fn echo_selects_fields_and_refuses_bad_paths() {
     let root = TempRoot::new("cli-echo-field");
-    root.publisher::<[f64; 3]>("xyz").publish(&[1.5, 2.5, 3.5]);
+    root.publisher::<[f64; 3]>("xyz")
+        .publish(&[1.5, 2.5, 3.5])
+        .unwrap();
     let run = shm(root.path(), &["echo", "xyz", "-n", "1", "--field", "[1]"]);
     assert_eq!(
         (run.code, run.out.as_slice()),
@@ -259,7 +261,7 @@ fn echo_selects_fields_and_refuses_bad_paths() {
 #[test]
 fn echo_times_out_with_a_clear_error() {
     let root = TempRoot::new("cli-echo-timeout");
-    root.publisher::<u64>("quiet").publish(&1);
+    root.publisher::<u64>("quiet").publish(&1).unwrap();
     let run = shm(root.path(), &["echo", "quiet", "--new", "--timeout", "0.2"]);
     assert_eq!(run.code, Some(1));
     assert!(
@@ -286,7 +288,7 @@ fn echo_times_out_with_a_clear_error() {
 fn echo_ends_quietly_when_its_reader_goes_away() {
     let root = TempRoot::new("cli-echo-pipe");
     let mut p = root.publisher::<u64>("fast");
-    p.publish(&0);
+    p.publish(&0).unwrap();
     let mut child = Command::new(SHM)
         .args(["echo", "fast"])
         .env(shm::ROOT_ENV, root.path())
@@ -301,7 +303,7 @@ fn echo_ends_quietly_when_its_reader_goes_away() {
     drop(out); // `shm echo fast | head -1`
     let deadline = Instant::now() + T;
     let status = loop {
-        p.publish(&1);
+        p.publish(&1).unwrap();
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
@@ -325,7 +327,7 @@ fn echo_ends_quietly_when_its_reader_goes_away() {
 fn hz_measures_the_rate_from_publish_times() {
     let root = TempRoot::new("cli-hz");
     let mut p = root.publisher::<u64>("tick");
-    p.publish(&0);
+    p.publish(&0).unwrap();
     let mut hz = spawn(root.path(), &["hz", "tick", "-n", "2", "--json"]);
     // About 200 Hz: sleeps only ever overshoot, so the true rate is at most that.
     let start = Instant::now();
@@ -333,7 +335,7 @@ fn hz_measures_the_rate_from_publish_times() {
     let mut n = 0u64;
     while reports.len() < 2 && start.elapsed() < T {
         n += 1;
-        p.publish(&n);
+        p.publish(&n).unwrap();
         std::thread::sleep(Duration::from_millis(5));
         if let Some(line) = hz.try_expect_line("{", Duration::ZERO) {
             reports.push(json_line(&line));
@@ -365,7 +367,7 @@ fn pub_writes_values_typed_subscribers_read() {
     assert_eq!((s.value, s.seq), (f64::NEG_INFINITY, 2));
 
     let mut p = root.publisher::<TestPose>("pose");
-    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(1)).unwrap();
     drop(p);
     let value = r#"{"x": 1, "y": 2.5, "theta": -0.5, "counter": 99}"#;
     let run = shm(root.path(), &["pub", "pose", value]);
@@ -433,7 +435,7 @@ fn pub_repeats_at_a_rate() {
 fn pub_refuses_bad_input_and_changes_nothing() {
     let root = TempRoot::new("cli-pub-bad");
     let mut p = root.publisher::<TestPose>("pose");
-    p.publish(&TestPose::nth(3));
+    p.publish(&TestPose::nth(3)).unwrap();
     let file = root.topic_file("pose");
     let before = std::fs::read(&file).unwrap();
     let value = r#"{"x": 1, "y": 2, "theta": 3, "counter": 1}"#;
@@ -515,8 +517,8 @@ fn pub_refuses_bad_input_and_changes_nothing() {
 fn rm_and_clean_remove_only_abandoned_topics_of_this_user() {
     let root = TempRoot::new("cli-clean");
     let mut live = root.publisher::<u64>("live");
-    live.publish(&1);
-    root.publisher::<u64>("abandoned").publish(&1);
+    live.publish(&1).unwrap();
+    root.publisher::<u64>("abandoned").publish(&1).unwrap();
     std::fs::write(root.path().join("shm.damaged"), b"junk").unwrap();
 
     let run = shm(root.path(), &["rm", "live"]);
@@ -562,7 +564,7 @@ fn rm_and_clean_remove_only_abandoned_topics_of_this_user() {
     assert_eq!(run.out.last().map(String::as_str), Some("removed 1 topic"));
     assert!(!root.topic_file("damaged").exists());
     assert!(root.topic_file("live").exists());
-    live.publish(&2);
+    live.publish(&2).unwrap();
 
     drop(live);
     let run = shm(root.path(), &["rm", "live", "never"]);
@@ -653,7 +655,8 @@ fn usage_errors_exit_2_and_help_exits_0() {
 fn json_keeps_every_float_and_pub_reads_it_back() {
     let root = TempRoot::new("cli-json-floats");
     root.publisher::<[f64; 3]>("v")
-        .publish(&[f64::NAN, f64::INFINITY, -0.5]);
+        .publish(&[f64::NAN, f64::INFINITY, -0.5])
+        .unwrap();
     let run = shm(root.path(), &["echo", "v", "--once", "--json"]);
     let line = json_line(&run.out[0]);
     assert_eq!(line["value"], serde_json::json!(["nan", "inf", -0.5]));
@@ -695,7 +698,8 @@ fn pub_fills_reserved_fields_and_echo_cuts_long_arrays_short() {
         id: 1,
         _reserved: [0; 4],
         pixels: [7; 100],
-    });
+    })
+    .unwrap();
     drop(p);
     let run = shm(root.path(), &["echo", "frame", "--once"]);
     let line = &run.out[0];
@@ -725,7 +729,7 @@ fn pub_fills_reserved_fields_and_echo_cuts_long_arrays_short() {
 fn odd_files_named_like_topics_never_break_list_or_clean() {
     use std::os::unix::ffi::OsStrExt;
     let root = TempRoot::new("cli-odd");
-    root.publisher::<u64>("ok").publish(&1);
+    root.publisher::<u64>("ok").publish(&1).unwrap();
     let odd = std::ffi::OsStr::from_bytes(b"shm.\xff\x1b[2J");
     std::fs::write(root.path().join(odd), b"junk").unwrap();
     std::fs::create_dir(root.path().join("shm.dir")).unwrap();
@@ -786,7 +790,7 @@ fn a_schema_bomb_is_listed_in_bounded_memory() {
         std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
     }
     let mut p = root.publisher::<TestPose>("robot/pose");
-    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(1)).unwrap();
     const LIMIT: u64 = 256 << 20;
     let list = shm_limited(root.path(), &["list"], LIMIT);
     assert_eq!(list.code, Some(0), "{}", list.err_text());
@@ -897,7 +901,7 @@ fn a_large_value_is_printed_without_building_it() {
         *b = (i % 251) as u8;
     }
     let frame: Box<[u8; 16 << 20]> = frame.into_boxed_slice().try_into().unwrap();
-    p.publish(&frame);
+    p.publish(&frame).unwrap();
     const LIMIT: u64 = 320 << 20;
     let echo = shm_limited(root.path(), &["echo", "camera/frame", "--once"], LIMIT);
     assert_eq!(echo.code, Some(0), "{}", echo.err_text());

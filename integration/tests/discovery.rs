@@ -16,7 +16,7 @@ fn a_value_published_before_a_read_in_this_process_is_seen_by_it() {
     let mut s = root.subscriber::<TestPose>("t");
     assert!(s.latest().unwrap().is_none());
     let mut p = root.publisher::<TestPose>("t");
-    p.publish(&TestPose::nth(9));
+    p.publish(&TestPose::nth(9)).unwrap();
     let v = s
         .latest()
         .unwrap()
@@ -28,7 +28,7 @@ fn a_value_published_before_a_read_in_this_process_is_seen_by_it() {
     assert!(shm::remove_topic_in(root.path(), "t").unwrap());
     assert!(s.latest().unwrap().is_none());
     let mut p = root.publisher::<TestPose>("t");
-    p.publish(&TestPose::nth(10));
+    p.publish(&TestPose::nth(10)).unwrap();
     assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(10));
 }
 
@@ -61,13 +61,13 @@ fn a_topic_removed_by_hand_and_made_anew_is_followed_at_once() {
     // counter, which an attached subscriber looks at on every read.
     let root = TempRoot::new("causal-rm");
     let mut p = root.publisher::<TestPose>("t");
-    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(1)).unwrap();
     let mut s = root.subscriber::<TestPose>("t");
     assert_eq!(s.latest().unwrap().unwrap().seq, 1);
     std::fs::remove_file(root.topic_file("t")).unwrap();
     drop(p);
     let mut p = root.publisher::<TestPose>("t");
-    p.publish(&TestPose::nth(2));
+    p.publish(&TestPose::nth(2)).unwrap();
     let v = s.latest().unwrap().unwrap();
     assert_eq!(
         v.value,
@@ -87,7 +87,7 @@ fn polling_a_missing_topic_opens_nothing_until_a_topic_is_announced() {
     // A valid topic file copied into place by hand, without the library: no announcement.
     let other = TempRoot::new("causal-quiet-src");
     let mut p = other.publisher::<TestPose>("t");
-    p.publish(&TestPose::nth(5));
+    p.publish(&TestPose::nth(5)).unwrap();
     std::fs::copy(other.topic_file("t"), root.topic_file("t")).unwrap();
     for _ in 0..1000 {
         assert!(
@@ -113,7 +113,7 @@ fn a_subscriber_trusting_any_owner_looks_on_every_read() {
     assert!(s.latest().unwrap().is_none());
     let other = TempRoot::new("causal-any-src");
     let mut p = other.publisher::<TestPose>("t");
-    p.publish(&TestPose::nth(6));
+    p.publish(&TestPose::nth(6)).unwrap();
     std::fs::copy(other.topic_file("t"), root.topic_file("t")).unwrap();
     assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(6));
 }
@@ -140,7 +140,7 @@ fn a_generation_file_removed_by_hand_is_replaced_and_watched_again() {
         let _ = s.latest().unwrap();
     }
     let mut p = root.publisher::<TestPose>("t");
-    p.publish(&TestPose::nth(3));
+    p.publish(&TestPose::nth(3)).unwrap();
     assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(3));
 }
 
@@ -153,7 +153,7 @@ fn a_subscriber_whose_attach_failed_looks_again_at_its_next_read() {
     let root = TempRoot::new("causal-retry");
     let mut s = root.subscriber::<TestPose>("t");
     let mut p = root.publisher::<TestPose>("t");
-    p.publish(&TestPose::nth(4));
+    p.publish(&TestPose::nth(4)).unwrap();
     let path = root.topic_file("t");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
     assert!(s.latest().is_err(), "the untrusted file is refused");
@@ -182,7 +182,7 @@ fn a_generation_file_made_again_by_a_publisher_does_not_hide_its_topic() {
         .unwrap();
     std::fs::remove_file(&generation).unwrap();
     let mut p = root.publisher::<TestPose>("b");
-    p.publish(&TestPose::nth(8));
+    p.publish(&TestPose::nth(8)).unwrap();
     // Within the by-hand check period, a read maps the new counter file and looks.
     std::thread::sleep(Duration::from_millis(15));
     let found = (0..64).find_map(|_| s.latest().unwrap());

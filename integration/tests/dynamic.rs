@@ -56,12 +56,12 @@ fn an_untyped_subscriber_reads_a_derived_type_published_by_another_process() {
     let sample = s.latest().unwrap().unwrap();
     assert_eq!(sample.seq, 3);
     assert_eq!(
-        sample.schema.hash(),
+        sample.value.schema.hash(),
         TestPose::SCHEMA.hash(),
         "the hashes agree"
     );
-    assert_eq!(sample.schema.type_name(), "TestPose");
-    let v = sample.value();
+    assert_eq!(sample.value.schema.type_name(), "TestPose");
+    let v = sample.value.decode();
     assert_eq!(
         v.to_string(),
         "TestPose { x: 3.0, y: -3.0, theta: 0.75, counter: 3 }"
@@ -104,7 +104,7 @@ fn a_typed_subscriber_reads_a_topic_created_from_a_schema_written_by_hand() {
     // And a typed publisher may take the topic over (the same type), continuing the numbers.
     drop(p);
     let mut typed_pub = root.publisher::<TestPose>("robot/pose");
-    assert_eq!(typed_pub.publish(&TestPose::nth(2)), 2);
+    assert_eq!(typed_pub.publish(&TestPose::nth(2)).unwrap(), 2);
 }
 
 #[test]
@@ -170,7 +170,12 @@ fn bools_are_validated_both_ways() {
         Err(PublishError::InvalidValue(_))
     ));
     assert_eq!(p.publish(&[1, 0, 9, 0]).unwrap(), 1);
-    let v = any(&root, "flags").latest().unwrap().unwrap().value();
+    let v = any(&root, "flags")
+        .latest()
+        .unwrap()
+        .unwrap()
+        .value
+        .decode();
     assert_eq!(
         v.to_string(),
         "Flags { armed: true, moving: false, count: 9 }"
@@ -190,7 +195,7 @@ fn bools_are_validated_both_ways() {
 fn an_expected_type_is_refused_like_a_typed_subscriber_refuses_it() {
     let root = TempRoot::new("dyn-expect");
     let mut p = root.publisher::<TestPose>("t");
-    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(1)).unwrap();
     let err = AnySubscriber::builder("t")
         .root(root.path())
         .expect(Arc::new(TopicSchema::of(Flags::SCHEMA)))
@@ -207,15 +212,18 @@ fn an_expected_type_is_refused_like_a_typed_subscriber_refuses_it() {
 fn a_topic_recreated_with_another_type_is_followed_with_its_schema() {
     let root = TempRoot::new("dyn-retype");
     let mut p = root.publisher::<TestPose>("t");
-    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(1)).unwrap();
     let mut s = any(&root, "t");
-    assert_eq!(s.latest().unwrap().unwrap().schema.type_name(), "TestPose");
+    assert_eq!(
+        s.latest().unwrap().unwrap().value.schema.type_name(),
+        "TestPose"
+    );
     drop(p);
     let mut p = root.publisher::<u64>("t");
-    p.publish(&42);
+    p.publish(&42).unwrap();
     let sample = s.latest().unwrap().unwrap();
-    assert_eq!(sample.schema.type_name(), "u64");
-    assert_eq!(sample.value(), Value::UInt(42));
+    assert_eq!(sample.value.schema.type_name(), "u64");
+    assert_eq!(sample.value.decode(), Value::UInt(42));
     let batch = s.try_recv_all().unwrap();
     assert!(batch.is_empty(), "already returned");
 }

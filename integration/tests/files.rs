@@ -20,7 +20,7 @@ fn format_error(e: &SubscribeError) -> &FormatError {
 /// A valid topic file with one value, for tests to damage.
 fn valid_topic(root: &TempRoot, topic: &str) -> Vec<u8> {
     let mut p = root.try_publisher::<TestPose>(topic).unwrap();
-    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(1)).unwrap();
     std::fs::read(p.path()).unwrap()
 }
 
@@ -228,7 +228,7 @@ fn symlinks_at_the_topic_path_are_not_followed() {
 fn killed_after_stamping_3(root: &TempRoot, topic: &str) {
     let mut p = root.try_publisher::<TestPose>(topic).unwrap();
     for i in 1..=3 {
-        p.publish(&TestPose::nth(i));
+        p.publish(&TestPose::nth(i)).unwrap();
     }
     let path = p.path().to_path_buf();
     drop(p);
@@ -251,7 +251,7 @@ fn a_publisher_killed_after_stamping_a_value_is_continued_after_it() {
     }
     let mut p = root.try_publisher::<TestPose>("t").unwrap();
     assert_eq!(p.takeover().unwrap().last_seq, 3);
-    assert_eq!(p.publish(&TestPose::nth(4)), 4);
+    assert_eq!(p.publish(&TestPose::nth(4)).unwrap(), 4);
     let v = s.latest().unwrap().unwrap();
     assert_eq!((v.seq, v.value), (4, TestPose::nth(4)));
 }
@@ -264,11 +264,11 @@ fn a_reader_lapped_before_such_a_crash_still_reads_the_newest_value() {
     // sequence (6): it must still return 7, every time.
     let root = TempRoot::new("stamped-lapped");
     let mut p = root.try_publisher::<TestPose>("t").unwrap();
-    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(1)).unwrap();
     let mut s = root.try_subscriber::<TestPose>("t").unwrap();
     assert_eq!(s.latest().unwrap().unwrap().seq, 1);
     for i in 2..=7 {
-        p.publish(&TestPose::nth(i));
+        p.publish(&TestPose::nth(i)).unwrap();
     }
     let path = p.path().to_path_buf();
     drop(p);
@@ -312,7 +312,7 @@ fn a_replacement_after_such_a_crash_carries_the_stamped_value() {
     let carried = s.latest().unwrap().unwrap();
     assert_eq!((carried.seq, carried.value), (3, TestPose::nth(3)));
     assert!(!carried.is_new, "the same value as before the replacement");
-    assert_eq!(p.publish(&TestPose::nth(4)), 4);
+    assert_eq!(p.publish(&TestPose::nth(4)).unwrap(), 4);
     let v = s.latest().unwrap().unwrap();
     assert_eq!((v.seq, v.value, v.missed), (4, TestPose::nth(4), 0));
 }
@@ -324,8 +324,8 @@ fn crash_mid_write_leaves_no_torn_value() {
     // overwrites the slot and continues.
     let root = TempRoot::new("midwrite");
     let mut p = root.try_publisher::<TestPose>("t").unwrap();
-    p.publish(&TestPose::nth(1));
-    p.publish(&TestPose::nth(2));
+    p.publish(&TestPose::nth(1)).unwrap();
+    p.publish(&TestPose::nth(2)).unwrap();
     let path = p.path().to_path_buf();
     drop(p);
     let f = std::fs::OpenOptions::new()
@@ -345,7 +345,7 @@ fn crash_mid_write_leaves_no_torn_value() {
     let v = s.latest().unwrap().unwrap();
     assert_eq!((v.seq, v.value), (2, TestPose::nth(2)));
     let mut p = root.try_publisher::<TestPose>("t").unwrap();
-    assert_eq!(p.publish(&TestPose::nth(3)), 3);
+    assert_eq!(p.publish(&TestPose::nth(3)).unwrap(), 3);
     let v = s.latest().unwrap().unwrap();
     assert_eq!((v.seq, v.value), (3, TestPose::nth(3)));
 }
@@ -494,7 +494,7 @@ fn a_damaged_state_word_ends_a_wait_with_an_error_instead_of_spinning() {
     // the file is refused.
     let root = TempRoot::new("state");
     let mut p = root.try_publisher::<TestPose>("t").unwrap();
-    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(1)).unwrap();
     let mut s = root.try_subscriber::<TestPose>("t").unwrap();
     assert!(s.try_recv().unwrap().is_some());
     poke(&root.topic_file("t"), OFF_STATE, &7u32.to_le_bytes());
@@ -557,11 +557,13 @@ fn a_carried_value_with_an_invalid_bool_is_not_carried() {
         .root(root.path())
         .create()
         .unwrap();
-    let seq = p.publish(&Flags {
-        armed: true,
-        moving: false,
-        count: 7,
-    });
+    let seq = p
+        .publish(&Flags {
+            armed: true,
+            moving: false,
+            count: 7,
+        })
+        .unwrap();
     drop(p);
     let path = root.topic_file("t");
     let slot = slots_offset(&path) + (seq % 3) * 64;
@@ -582,7 +584,8 @@ fn a_carried_value_with_an_invalid_bool_is_not_carried() {
         armed: false,
         moving: true,
         count: 8,
-    });
+    })
+    .unwrap();
     assert_eq!(s.latest().unwrap().unwrap().value.count, 8);
 }
 
@@ -596,9 +599,9 @@ fn a_publisher_continuing_near_the_largest_number_stops_there() {
     const MAX_SEQ: u64 = 1 << 62;
     poke(&path, OFF_PUBLISH_SEQ, &(MAX_SEQ - 1).to_le_bytes());
     let mut p = root.try_publisher::<TestPose>("t").unwrap();
-    assert_eq!(p.try_publish(&TestPose::nth(1)), Ok(MAX_SEQ));
+    assert_eq!(p.publish(&TestPose::nth(1)), Ok(MAX_SEQ));
     assert_eq!(
-        p.try_publish(&TestPose::nth(2)),
+        p.publish(&TestPose::nth(2)),
         Err(shm::PublishError::SequenceExhausted)
     );
     let v = root.subscriber::<TestPose>("t").latest().unwrap().unwrap();

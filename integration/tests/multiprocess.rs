@@ -49,7 +49,7 @@ fn values_flow_to_a_child_subscriber_started_first() {
     let mut n = 0;
     while got.len() < 5 {
         n += 1;
-        p.publish(&TestPose::nth(n));
+        p.publish(&TestPose::nth(n)).unwrap();
         // Publish more slowly than the child polls, so it sees each value.
         if let Some(line) = child.try_expect_line("GOT", Duration::from_millis(500)) {
             got.push(line);
@@ -141,7 +141,7 @@ fn a_second_publisher_is_refused_while_the_first_lives() {
         .root(root.path())
         .create()
         .unwrap();
-    assert_eq!(p.takeover().unwrap().previous_owner.pid, owner.pid());
+    assert_eq!(p.takeover().unwrap().previous_publisher.pid, owner.pid());
 }
 
 #[test]
@@ -187,9 +187,9 @@ fn publisher_killed_mid_stream_leaves_last_good_value_and_is_taken_over() {
     let t = p.takeover().unwrap().clone();
     assert!(t.kept_last_value && !t.recreated);
     assert_eq!(t.last_seq, seen);
-    assert_eq!(t.previous_owner.process_name, "shm-test-helper");
+    assert_eq!(t.previous_publisher.process_name, "shm-test-helper");
     assert_eq!(s.latest().unwrap().unwrap().seq, seen);
-    let next = p.publish(&TestPose::nth(seen + 1));
+    let next = p.publish(&TestPose::nth(seen + 1)).unwrap();
     assert_eq!(next, seen + 1);
     assert_eq!(s.try_recv().unwrap().unwrap().value, TestPose::nth(next));
 }
@@ -232,13 +232,13 @@ fn a_forked_child_cannot_publish_through_its_parents_publisher() {
         .root(root.path())
         .create()
         .unwrap();
-    p.publish(&1);
-    // SAFETY: the child only calls `try_publish`, which on this path does one atomic load and
+    p.publish(&1).unwrap();
+    // SAFETY: the child only calls `publish`, which on this path does one atomic load and
     // returns (no allocation, no lock), then `_exit`s.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
-        let refused = p.try_publish(&666) == Err(shm::PublishError::ForkedProcess);
+        let refused = p.publish(&666) == Err(shm::PublishError::ForkedProcess);
         // SAFETY: ends the child without running the parent's atexit handlers or destructors.
         unsafe { libc::_exit(if refused { 0 } else { 1 }) };
     }
@@ -255,7 +255,7 @@ fn a_forked_child_cannot_publish_through_its_parents_publisher() {
         1,
         "nothing was written by the child"
     );
-    assert_eq!(p.try_publish(&2), Ok(2), "the parent keeps publishing");
+    assert_eq!(p.publish(&2), Ok(2), "the parent keeps publishing");
 
     // A child that lives on does not keep the topic locked once the parent's publisher is gone.
     // The child gives the lock up in its fork handler, before `fork` returns there; it then
@@ -341,13 +341,13 @@ fn other_users_are_refused_owner_only_topics_and_read_widened_ones() {
         .root(root.path())
         .create()
         .unwrap();
-    private.publish(&1);
+    private.publish(&1).unwrap();
     let mut shared = Publisher::<u64>::builder("shared")
         .root(root.path())
         .mode(0o644)
         .create()
         .unwrap();
-    shared.publish(&2);
+    shared.publish(&2).unwrap();
 
     let mut child = Proc::spawn_as(
         exe,
@@ -453,7 +453,7 @@ fn a_publisher_whose_file_another_publisher_took_stops() {
     assert_eq!(child.expect_line("PUB", T), "PUB 1");
     std::fs::remove_file(root.topic_file("t")).unwrap();
     let mut second = root.publisher::<TestPose>("t");
-    second.publish(&TestPose::nth(7));
+    second.publish(&TestPose::nth(7)).unwrap();
     // Past the first publisher's check interval (100 ms): its next publish looks.
     std::thread::sleep(Duration::from_millis(150));
     child.send("p");
@@ -467,7 +467,7 @@ fn a_publisher_whose_file_another_publisher_took_stops() {
     assert!(child.expect_line("ERR", T).contains("this publisher stops"));
     let mut s = root.subscriber::<TestPose>("t");
     assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(7));
-    second.publish(&TestPose::nth(8));
+    second.publish(&TestPose::nth(8)).unwrap();
     assert_eq!(s.latest().unwrap().unwrap().value, TestPose::nth(8));
     let info = shm::inspect::inspect(Some(root.path()), "t").unwrap();
     assert_eq!(info.publisher.pid, std::process::id());

@@ -28,7 +28,7 @@ fn open(
 fn a_topic_file_others_may_write_is_neither_adopted_nor_read() {
     let root = TempRoot::new("own-0666");
     let mut p = root.try_publisher::<TestPose>("t").unwrap();
-    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(1)).unwrap();
     drop(p);
     let path = root.topic_file("t");
     chmod(&path, 0o666);
@@ -140,7 +140,7 @@ fn another_users_subscriber_reads_a_widened_topic_only_when_it_trusts_the_owner(
         .mode(0o644)
         .create()
         .unwrap();
-    p.publish(&2);
+    p.publish(&2).unwrap();
     let args = ["subscribe", "u64", "shared", "1", "5000"];
     let mut child = Proc::spawn_as(exe.path(), root.path(), &args, Some(NOBODY));
     let rest = child.rest(T);

@@ -17,7 +17,7 @@ fn publish_then_read_latest_and_new() {
     assert!(s.is_attached());
 
     let before = Timestamp::now();
-    assert_eq!(p.publish(&TestPose::nth(1)), 1);
+    assert_eq!(p.publish(&TestPose::nth(1)).unwrap(), 1);
     let sample = s.latest().unwrap().unwrap();
     assert_eq!(sample.value, TestPose::nth(1));
     assert_eq!(sample.seq, 1);
@@ -27,7 +27,7 @@ fn publish_then_read_latest_and_new() {
     assert_eq!(s.latest().unwrap().unwrap().seq, 1);
     assert!(s.try_recv().unwrap().is_none());
     for i in 2..=10 {
-        assert_eq!(p.publish(&TestPose::nth(i)), i);
+        assert_eq!(p.publish(&TestPose::nth(i)).unwrap(), i);
     }
     let newest = s.try_recv().unwrap().unwrap();
     assert_eq!((newest.seq, newest.value), (10, TestPose::nth(10)));
@@ -38,7 +38,7 @@ fn publish_then_read_latest_and_new() {
     let mut out = TestPose::nth(0);
     let meta = s.latest_into(&mut out).unwrap().unwrap();
     assert_eq!((meta.seq, meta.is_new, out), (10, false, TestPose::nth(10)));
-    p.publish(&TestPose::nth(11));
+    p.publish(&TestPose::nth(11)).unwrap();
     let meta = s.latest_into(&mut out).unwrap().unwrap();
     assert_eq!((meta.seq, meta.is_new, out), (11, true, TestPose::nth(11)));
     assert!(
@@ -52,13 +52,13 @@ fn coarse_timestamps_are_on_the_same_clock() {
     let root = TempRoot::new("coarse");
     let mut p = Publisher::<u64>::builder("coarse")
         .root(root.path())
-        .timestamps(shm::Timestamps::Coarse)
+        .clock(shm::PublishClock::Coarse)
         .create()
         .unwrap();
     let mut s = root.subscriber::<u64>("coarse");
     let before = Timestamp::now();
     std::thread::sleep(Duration::from_millis(20));
-    p.publish(&1);
+    p.publish(&1).unwrap();
     let sample = s.latest().unwrap().unwrap();
     // Never ahead of the precise clock, and at most a timer tick (≤ 10 ms) behind it.
     assert!(sample.published <= Timestamp::now());
@@ -75,7 +75,7 @@ fn subscriber_created_before_publisher_sees_first_value() {
     assert!(!s.publisher_alive().unwrap());
     let mut p = root.publisher::<u64>("late");
     assert!(s.latest().unwrap().is_none(), "created but not published");
-    p.publish(&42);
+    p.publish(&42).unwrap();
     // A detached subscriber looks for the file at most once per millisecond.
     let first = poll(Duration::from_secs(5), "the first value", || {
         s.latest().unwrap()
@@ -96,7 +96,7 @@ fn subscriber_created_before_publisher_sees_first_value() {
 fn subscriber_of_another_type_is_refused_with_the_difference() {
     let root = TempRoot::new("mismatch");
     let mut p = root.publisher::<TestPose>("pose");
-    p.publish(&TestPose::nth(1));
+    p.publish(&TestPose::nth(1)).unwrap();
 
     let err = Subscriber::<v2::TestPose>::builder("pose")
         .root(root.path())
@@ -145,7 +145,7 @@ fn recreating_the_topic_with_another_type_is_noticed_by_attached_subscribers() {
     let root = TempRoot::new("retype");
     let mut p = root.publisher::<TestPose>("pose");
     let mut s = root.subscriber::<TestPose>("pose");
-    p.publish(&TestPose::nth(3));
+    p.publish(&TestPose::nth(3)).unwrap();
     assert_eq!(s.latest().unwrap().unwrap().value.counter, 3);
     drop(p);
 
@@ -161,7 +161,8 @@ fn recreating_the_topic_with_another_type_is_noticed_by_attached_subscribers() {
             heading_deg: 3.0,
             _pad: 0,
             counter: 9
-        }),
+        })
+        .unwrap(),
         2
     );
     let err = s.latest().unwrap_err();
@@ -176,7 +177,7 @@ fn recreating_the_topic_with_another_type_is_noticed_by_attached_subscribers() {
 
     // Back to the subscriber's type: it reattaches on its own.
     let mut p3 = root.publisher::<TestPose>("pose");
-    assert_eq!(p3.publish(&TestPose::nth(4)), 3);
+    assert_eq!(p3.publish(&TestPose::nth(4)).unwrap(), 3);
     let got = poll(Duration::from_secs(5), "reattach", || {
         s.latest().ok().flatten()
     });
@@ -187,8 +188,8 @@ fn recreating_the_topic_with_another_type_is_noticed_by_attached_subscribers() {
 fn second_live_publisher_is_refused_and_a_new_one_takes_over() {
     let root = TempRoot::new("busy");
     let mut p = root.publisher::<u64>("owned");
-    p.publish(&7);
-    p.publish(&8);
+    p.publish(&7).unwrap();
+    p.publish(&8).unwrap();
     let err = Publisher::<u64>::builder("owned")
         .root(root.path())
         .create()
@@ -207,7 +208,7 @@ fn second_live_publisher_is_refused_and_a_new_one_takes_over() {
     // The refused attempt changed nothing.
     let mut s = root.subscriber::<u64>("owned");
     assert_eq!(s.latest().unwrap().unwrap().value, 8);
-    assert_eq!(p.publish(&9), 3);
+    assert_eq!(p.publish(&9).unwrap(), 3);
 
     drop(p);
     let mut p2 = root.publisher::<u64>("owned");
@@ -219,7 +220,7 @@ fn second_live_publisher_is_refused_and_a_new_one_takes_over() {
         9,
         "value kept across takeover"
     );
-    assert_eq!(p2.publish(&10), 4, "sequence continues");
+    assert_eq!(p2.publish(&10).unwrap(), 4, "sequence continues");
     assert_eq!(s.try_recv().unwrap().unwrap().value, 10);
 }
 
@@ -229,7 +230,7 @@ fn another_buffer_num_recreates_the_topic_and_carries_the_last_value() {
     let mut p = root.publisher::<TestPose>("pose");
     let mut s = root.subscriber::<TestPose>("pose");
     for i in 1..=5 {
-        p.publish(&TestPose::nth(i));
+        p.publish(&TestPose::nth(i)).unwrap();
     }
     assert_eq!(s.try_recv().unwrap().unwrap().seq, 5);
     let old_file = std::fs::metadata(p.path()).unwrap();
@@ -249,7 +250,7 @@ fn another_buffer_num_recreates_the_topic_and_carries_the_last_value() {
     let latest = s.latest().unwrap().unwrap();
     assert_eq!((latest.seq, latest.value), (5, TestPose::nth(5)));
     assert!(s.try_recv().unwrap().is_none());
-    assert_eq!(p.publish(&TestPose::nth(6)), 6);
+    assert_eq!(p.publish(&TestPose::nth(6)).unwrap(), 6);
     assert_eq!(s.try_recv().unwrap().unwrap().seq, 6);
 }
 
@@ -258,14 +259,18 @@ fn a_file_removed_by_hand_and_made_anew_is_followed() {
     let root = TempRoot::new("rm");
     let mut p = root.publisher::<u64>("t");
     let mut s = root.subscriber::<u64>("t");
-    p.publish(&1);
-    p.publish(&2);
+    p.publish(&1).unwrap();
+    p.publish(&2).unwrap();
     assert_eq!(s.latest().unwrap().unwrap().value, 2);
     drop(p);
     std::fs::remove_file(root.topic_file("t")).unwrap();
     let mut p = root.publisher::<u64>("t");
     assert!(p.takeover().is_none(), "a fresh file");
-    assert_eq!(p.publish(&100), 1, "a new file starts a new sequence");
+    assert_eq!(
+        p.publish(&100).unwrap(),
+        1,
+        "a new file starts a new sequence"
+    );
     let got = poll(Duration::from_secs(5), "the new file", || {
         s.try_recv().unwrap().filter(|x| x.value == 100)
     });
@@ -276,7 +281,7 @@ fn a_file_removed_by_hand_and_made_anew_is_followed() {
 fn remove_topic_refuses_live_topics_and_detaches_subscribers() {
     let root = TempRoot::new("remove");
     let mut p = root.publisher::<f64>("x");
-    p.publish(&1.5);
+    p.publish(&1.5).unwrap();
     let mut s = root.subscriber::<f64>("x");
     assert_eq!(s.latest().unwrap().unwrap().value, 1.5);
     let err = shm::remove_topic_in(root.path(), "x").unwrap_err();
@@ -294,7 +299,7 @@ fn files_are_owner_only_by_default_and_subscribers_map_read_only() {
     use std::os::unix::fs::PermissionsExt;
     let root = TempRoot::new("perm");
     let mut p = root.publisher::<u32>("private");
-    p.publish(&5);
+    p.publish(&5).unwrap();
     let mode = std::fs::metadata(p.path()).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 
@@ -383,8 +388,8 @@ fn names_map_to_distinct_readable_files() {
     let root = TempRoot::new("names");
     let mut a = root.publisher::<u8>("a/b");
     let mut b = root.publisher::<u8>("a_b");
-    a.publish(&1);
-    b.publish(&2);
+    a.publish(&1).unwrap();
+    b.publish(&2).unwrap();
     assert!(a.path().ends_with("shm.a%2Fb"));
     assert!(b.path().ends_with("shm.a_b"));
     assert_eq!(
@@ -414,7 +419,8 @@ fn bools_are_validated_after_a_consistent_read() {
         armed: true,
         moving: false,
         count: 3,
-    });
+    })
+    .unwrap();
     let mut s = root.subscriber::<Flags>("flags");
     assert!(s.latest().unwrap().unwrap().value.armed);
     // A foreign writer puts 2 into `moving` of the published slot (seq 1 lives in slot 1).
@@ -453,7 +459,8 @@ fn bools_are_validated_after_a_consistent_read() {
         armed: false,
         moving: true,
         count: 4,
-    });
+    })
+    .unwrap();
     assert!(s.latest().unwrap().unwrap().value.moving);
 }
 
@@ -482,7 +489,7 @@ fn message_shapes_round_trip() {
 
     let root = TempRoot::new("shapes");
     let mut p = root.publisher::<Rgb>("rgb");
-    p.publish(&Rgb(1, 2, 3));
+    p.publish(&Rgb(1, 2, 3)).unwrap();
     assert_eq!(
         root.subscriber::<Rgb>("rgb")
             .latest()
@@ -494,7 +501,7 @@ fn message_shapes_round_trip() {
 
     let mut p = root.publisher::<Aligned>("aligned");
     let v = Aligned { v: [1.5; 8] };
-    p.publish(&v);
+    p.publish(&v).unwrap();
     assert_eq!(
         root.subscriber::<Aligned>("aligned")
             .latest()
@@ -506,8 +513,8 @@ fn message_shapes_round_trip() {
 
     let mut p = root.publisher::<Tick>("tick");
     let mut s = root.subscriber::<Tick>("tick");
-    p.publish(&Tick);
-    p.publish(&Tick);
+    p.publish(&Tick).unwrap();
+    p.publish(&Tick).unwrap();
     assert_eq!(s.try_recv().unwrap().unwrap().seq, 2);
 
     let mut big = Box::new(Big {
@@ -518,7 +525,7 @@ fn message_shapes_round_trip() {
         *w = i as u64 * 3;
     }
     let mut p = root.publisher::<Big>("big");
-    p.publish(&big);
+    p.publish(&big).unwrap();
     let got = root
         .subscriber::<Big>("big")
         .latest()
@@ -618,15 +625,15 @@ fn a_file_removed_by_hand_under_a_live_publisher_is_left_for_the_new_one() {
     let root = TempRoot::new("orphan");
     let mut old = root.publisher::<u64>("t");
     let mut s = root.subscriber::<u64>("t");
-    old.publish(&1);
+    old.publish(&1).unwrap();
     assert_eq!(s.latest().unwrap().unwrap().value, 1);
     std::fs::remove_file(root.topic_file("t")).unwrap();
     let mut new = root.publisher::<u64>("t");
-    new.publish(&1000);
+    new.publish(&1000).unwrap();
     let mut n = 1;
     let got = poll(Duration::from_secs(5), "the new file", || {
         n += 1;
-        old.publish(&n);
+        old.publish(&n).unwrap();
         s.latest().unwrap().filter(|v| v.value == 1000)
     });
     assert_eq!(got.seq, 1);
@@ -637,7 +644,7 @@ fn a_reader_that_never_finds_a_consistent_slot_gives_up_with_contended() {
     use std::os::unix::fs::FileExt;
     let root = TempRoot::new("contended");
     let mut p = root.publisher::<u64>("t");
-    p.publish(&1);
+    p.publish(&1).unwrap();
     let mut s = root.subscriber::<u64>("t");
     assert!(s.latest().unwrap().is_some());
     // As a writer lapping the ring forever would: the slot after the reader's shows a value
@@ -663,7 +670,7 @@ fn a_reader_that_never_finds_a_consistent_slot_gives_up_with_contended() {
     );
     assert!(err.to_string().contains("buffer_num"), "{err}");
     assert!(s.retries() >= 1000);
-    p.publish(&8);
+    p.publish(&8).unwrap();
     assert_eq!(
         s.latest().unwrap().unwrap().value,
         8,
@@ -720,7 +727,8 @@ fn packed_and_nested_types_are_compared_field_by_field() {
     p.publish(&a::Reading {
         valid: true,
         value: 1.5,
-    });
+    })
+    .unwrap();
     let got = root
         .subscriber::<a::Reading>("reading")
         .latest()
@@ -763,7 +771,9 @@ fn publishers_and_subscribers_can_move_between_threads() {
     let root = TempRoot::new("threads");
     let mut p = root.publisher::<u64>("t");
     let mut s = root.subscriber::<u64>("t");
-    std::thread::spawn(move || p.publish(&5)).join().unwrap();
+    std::thread::spawn(move || p.publish(&5).unwrap())
+        .join()
+        .unwrap();
     let v = std::thread::spawn(move || s.latest().unwrap().unwrap().value)
         .join()
         .unwrap();
@@ -778,7 +788,7 @@ fn a_value_carried_into_a_file_made_anew_is_new_to_a_subscriber_of_the_removed_o
     let root = TempRoot::new("lineage");
     let mut p = root.publisher::<u64>("t");
     for i in 1..=100 {
-        p.publish(&i);
+        p.publish(&i).unwrap();
     }
     let mut s = root.subscriber::<u64>("t");
     assert_eq!(s.try_recv().unwrap().unwrap().seq, 100);
@@ -786,7 +796,7 @@ fn a_value_carried_into_a_file_made_anew_is_new_to_a_subscriber_of_the_removed_o
     assert!(shm::remove_topic_in(root.path(), "t").unwrap());
     let mut p = root.publisher::<u64>("t");
     for i in 1..=3 {
-        assert_eq!(p.publish(&(1000 + i)), i);
+        assert_eq!(p.publish(&(1000 + i)).unwrap(), i);
     }
     drop(p);
     let _p = Publisher::<u64>::builder("t")

@@ -91,7 +91,7 @@ fn a_sleeping_waiter_in_another_process_is_woken_by_each_publish() {
     );
     assert!(woke <= 30, "a blocked waiter woke {woke} times in 300 ms");
 
-    assert_eq!(p.publish(&1), 1);
+    assert_eq!(p.publish(&1).unwrap(), 1);
     let line = w.expect_line("GOT", T);
     assert_eq!(got(&line).0, 1, "{line}");
     assert_eq!(
@@ -102,7 +102,7 @@ fn a_sleeping_waiter_in_another_process_is_woken_by_each_publish() {
 
     w.expect_line("WAITING", T);
     until_asleep(&root, "ticks");
-    assert_eq!(p.publish(&2), 2);
+    assert_eq!(p.publish(&2).unwrap(), 2);
     let line = w.expect_line("GOT", T);
     assert_eq!(
         (got(&line).0, got(&line).1, got(&line).3),
@@ -113,7 +113,7 @@ fn a_sleeping_waiter_in_another_process_is_woken_by_each_publish() {
     // Three values in a row: the waiter returns one of them, and counts the ones it skipped.
     w.expect_line("WAITING", T);
     for v in 3..=5 {
-        p.publish(&v);
+        p.publish(&v).unwrap();
     }
     let line = w.expect_line("GOT", T);
     let (seq, counter, _, missed) = got(&line);
@@ -131,7 +131,7 @@ fn a_sleeping_waiter_in_another_process_is_woken_by_each_publish() {
 fn a_deadline_is_honoured_without_early_return() {
     let root = TempRoot::new("wait-deadline");
     let mut p = root.publisher::<u64>("quiet");
-    p.publish(&7);
+    p.publish(&7).unwrap();
     let mut s = root.subscriber::<u64>("quiet");
     assert_eq!(
         s.recv_timeout(Duration::ZERO).unwrap().value,
@@ -176,7 +176,7 @@ fn many_waiters_in_other_processes_are_woken_by_one_publish() {
         .collect();
     until_asleep(&root, "fanout");
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(p.publish(&42), 1);
+    assert_eq!(p.publish(&42).unwrap(), 1);
     for w in &mut waiters {
         let line = w.expect_line("GOT", T);
         assert_eq!(got(&line).0, 1, "{line}");
@@ -192,13 +192,13 @@ fn a_waiter_killed_while_sleeping_disturbs_nobody() {
     let mut victim = blocked_waiter(&root, "robust", "1", "60000");
     let mut survivor = blocked_waiter(&root, "robust", "2", "60000");
     victim.kill9();
-    assert_eq!(p.publish(&1), 1);
+    assert_eq!(p.publish(&1).unwrap(), 1);
     assert_eq!(got(&survivor.expect_line("GOT", T)).0, 1);
     // The killed waiter's request for a wake-up was answered once and is gone; waits go on
     // working, for new waiters too.
     survivor.expect_line("WAITING", T);
     until_asleep(&root, "robust");
-    assert_eq!(p.publish(&2), 2);
+    assert_eq!(p.publish(&2).unwrap(), 2);
     assert_eq!(got(&survivor.expect_line("GOT", T)).0, 2);
     let mut late = woken_only_by_publisher(&root, &["wait", "u64", "robust", "2", "60000"]);
     assert_eq!(
@@ -208,7 +208,7 @@ fn a_waiter_killed_while_sleeping_disturbs_nobody() {
     );
     late.expect_line("WAITING", T);
     until_asleep(&root, "robust");
-    assert_eq!(p.publish(&3), 3);
+    assert_eq!(p.publish(&3).unwrap(), 3);
     assert_eq!(got(&late.expect_line("GOT", T)).0, 3);
     assert!(survivor.wait(T).success() && late.wait(T).success());
 }
@@ -258,7 +258,7 @@ fn a_publisher_that_exits_cleanly_ends_waits_in_other_processes() {
     until_asleep(&root, "leaving");
     let mut next = root.publisher::<u64>("leaving");
     assert_eq!(
-        next.publish(&2),
+        next.publish(&2).unwrap(),
         2,
         "the new publisher continues the numbering"
     );
@@ -278,7 +278,7 @@ fn a_topic_recreated_during_a_wait_is_followed() {
     until_asleep(&root, "moving");
     std::fs::remove_file(root.topic_file("moving")).unwrap();
     let mut new = root.publisher::<u64>("moving");
-    assert_eq!(new.publish(&1), 1, "a file made anew starts at 1");
+    assert_eq!(new.publish(&1).unwrap(), 1, "a file made anew starts at 1");
     assert_eq!(got(&w.expect_line("GOT", T)).0, 1);
     drop(old);
 
@@ -299,7 +299,7 @@ fn a_topic_recreated_during_a_wait_is_followed() {
         .create()
         .unwrap();
     assert!(bigger.takeover().unwrap().recreated);
-    let seq = bigger.publish(&9);
+    let seq = bigger.publish(&9).unwrap();
     assert_eq!(got(&w.expect_line("GOT", T)).0, seq);
     w.expect_line("DONE", T);
     assert!(w.wait(T).success());
@@ -354,7 +354,7 @@ fn a_subscriber_that_may_only_read_still_wakes_up() {
     );
     w.expect_line("WAITING", T);
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(p.publish(&5), 1);
+    assert_eq!(p.publish(&5).unwrap(), 1);
     assert_eq!(got(&w.expect_line("GOT", T)).0, 1);
     // (It cannot set the sleeping flag to show it sleeps: give it time to look at the lock.)
     w.expect_line("WAITING", T);
@@ -368,7 +368,7 @@ fn a_subscriber_that_may_only_read_still_wakes_up() {
 fn max_age_turns_old_values_into_no_value() {
     let root = TempRoot::new("wait-max-age");
     let mut p = root.publisher::<u64>("aging");
-    p.publish(&1);
+    p.publish(&1).unwrap();
     let mut s = Subscriber::<u64>::builder("aging")
         .root(root.path())
         .max_age(Duration::from_millis(500))
@@ -383,7 +383,7 @@ fn max_age_turns_old_values_into_no_value() {
     // A wait ignores the stale value and returns the next one.
     let err = s.recv_timeout(Duration::from_millis(20)).unwrap_err();
     assert!(matches!(err, RecvError::Timeout { .. }), "{err}");
-    p.publish(&2);
+    p.publish(&2).unwrap();
     let next = s.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!((next.value, next.seq, next.missed), (2, 2, 0));
 }

@@ -84,8 +84,8 @@ pub(crate) fn create_error(e: CreateError) -> PyErr {
         CreateError::Busy { .. } => TopicBusyError::new_err(message),
         CreateError::Format { .. } => TopicFormatError::new_err(message),
         CreateError::ForeignFile { path, owner } => foreign_error(message, &path, owner),
-        CreateError::PermissionDenied { source, .. } => permission_error(&source, message),
-        CreateError::Io { source, .. } => os_error(&source, message),
+        CreateError::PermissionDenied(e) => permission_error(&e.source, message),
+        CreateError::Io(e) => os_error(&e.source, message),
         _ => PyOSError::new_err(message),
     }
 }
@@ -103,10 +103,8 @@ pub(crate) fn subscribe_error(py: Python<'_>, e: SubscribeError, ty: &Ty) -> PyE
         SubscribeError::UntrustedOwner {
             ref path, owner, ..
         } => foreign_error(e.to_string(), path, owner),
-        SubscribeError::PermissionDenied { ref source, .. } => {
-            permission_error(source, e.to_string())
-        }
-        SubscribeError::Io { ref source, .. } => os_error(source, e.to_string()),
+        SubscribeError::PermissionDenied(ref f) => permission_error(&f.source, e.to_string()),
+        SubscribeError::Io(ref f) => os_error(&f.source, e.to_string()),
         _ => PyOSError::new_err(e.to_string()),
     }
 }

@@ -3,7 +3,7 @@
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt};
-use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, Timestamps};
+use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishClock};
 
 use crate::carried::Carried;
 use crate::common::{Common, pymethods_with_common};
@@ -44,7 +44,7 @@ struct Options<'a> {
     name: &'a str,
     buffer_num: usize,
     mode: Option<u32>,
-    timestamps: Timestamps,
+    timestamps: PublishClock,
 }
 
 impl MakePublisher for Options<'_> {
@@ -52,7 +52,7 @@ impl MakePublisher for Options<'_> {
     fn make<T: Carried>(self) -> PyResult<shm::Publisher<T>> {
         let mut builder = shm::Publisher::<T>::builder(self.name)
             .buffer_num(self.buffer_num)
-            .timestamps(self.timestamps);
+            .clock(self.timestamps);
         if let Some(mode) = self.mode {
             builder = builder.mode(mode);
         }
@@ -98,10 +98,10 @@ fn mode_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u32>> {
 }
 
 /// `timestamps` as the runtime's option: `"precise"` (default) or `"coarse"`.
-fn timestamps_arg(value: Option<&str>) -> PyResult<Timestamps> {
+fn timestamps_arg(value: Option<&str>) -> PyResult<PublishClock> {
     match value {
-        None | Some("precise") => Ok(Timestamps::Precise),
-        Some("coarse") => Ok(Timestamps::Coarse),
+        None | Some("precise") => Ok(PublishClock::Precise),
+        Some("coarse") => Ok(PublishClock::Coarse),
         Some(other) => Err(PyValueError::new_err(format!(
             "timestamps must be \"precise\" (nanoseconds, the default) or \"coarse\" (the kernel's last timer tick, a few ns cheaper to take), not {other:?}"
         ))),
@@ -241,6 +241,6 @@ impl<T: Carried> PublishPy for shm::Publisher<T> {
         data: &Bound<'_, PyAny>,
         topic: &str,
     ) -> PyResult<Result<u64, shm::PublishError>> {
-        Ok(self.try_publish(&T::extract(data, topic)?))
+        Ok(self.publish(&T::extract(data, topic)?))
     }
 }

@@ -1,5 +1,5 @@
-"""The documentation runs as written: the README's Python blocks, the Python examples (against
-the Rust examples), and the type stub matches the module."""
+"""The documentation runs as written: the Python blocks of the README and of docs/, the Python
+examples (against the Rust examples), and the type stub matches the module."""
 
 import re
 import subprocess
@@ -11,6 +11,7 @@ import shm_pub_sub
 from conftest import REPO
 
 README = REPO / "README.md"
+DOCS = [README, *sorted((REPO / "docs").glob("*.md"))]
 EXAMPLES = REPO / "examples" / "python"
 
 
@@ -18,15 +19,28 @@ def python_blocks(text: str):
     return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
 
 
-@pytest.mark.parametrize("index", range(len(python_blocks(README.read_text()))))
-def test_readme_python_blocks_run(index):
-    code = python_blocks(README.read_text())[index]
+DOC_BLOCKS = [(doc, index) for doc in DOCS for index in range(len(python_blocks(doc.read_text())))]
+
+
+@pytest.mark.parametrize(
+    ("doc", "index"), DOC_BLOCKS, ids=[f"{doc.relative_to(REPO)}-{index}" for doc, index in DOC_BLOCKS]
+)
+def test_doc_python_blocks_run(doc, index):
+    code = python_blocks(doc.read_text())[index]
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
 
 
 def test_readme_has_python_blocks():
     assert len(python_blocks(README.read_text())) >= 1
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[str(doc.relative_to(REPO)) for doc in DOCS])
+def test_doc_relative_links_resolve(doc):
+    text = re.sub(r"^```.*?^```", "", doc.read_text(), flags=re.S | re.M)
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    missing = [t for t in targets if "://" not in t and not (doc.parent / t).exists()]
+    assert not missing, missing
 
 
 def test_python_publisher_example_with_the_rust_subscriber(topic, spawn, rust_example):

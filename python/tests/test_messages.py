@@ -607,7 +607,14 @@ shm_pub_sub.Publisher({topic!r}, value).publish(value)
     mine = value.copy()
     assert mine == value and not mine.read_only
     assert value.to_dict() == {
-        "copy": 1, "copy_": 2, "read_only": 3, "__del__": 4, "__init__": 5, "from": 6, "to_dict": 7, "ok": 8
+        "copy": 1,
+        "copy_": 2,
+        "read_only": 3,
+        "__del__": 4,
+        "__init__": 5,
+        "from": 6,
+        "to_dict": 7,
+        "ok": 8,
     }, "to_dict keeps the schema's names"
     assert type(value)(**value.to_dict()) == value, "and takes them back"
     assert type(value)(copy__=1).copy__ == 1

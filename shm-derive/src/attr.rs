@@ -4,7 +4,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Attribute, LitInt, LitStr, Path};
 
-use crate::ast::Errors;
+use crate::errors::Errors;
 
 /// What `#[shm(...)]` says.
 #[derive(Default)]

@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{DeriveInput, Path};
 
-use crate::ast::Errors;
+use crate::errors::Errors;
 
 pub(crate) fn expand(input: &DeriveInput, errors: Errors, krate: Option<&Path>) -> TokenStream {
     let krate = match krate {

@@ -1,16 +1,17 @@
 //! `#[derive(ShmMessage)]` for the `shm` crate (re-exported there as `shm::ShmMessage`).
 //!
-//! The derive runs in three steps, each in its own module: [`ast`] reads the struct and its
-//! attributes, [`valid`] checks everything that can be checked from the syntax (reporting every
-//! problem at once, each pointing at the offending token), and [`expand`] generates the
+//! The derive runs in three steps, each in its own module: `ast` reads the struct and its
+//! attributes, `valid` checks everything that can be checked from the syntax (reporting every
+//! problem at once, each pointing at the offending token), and `expand` generates the
 //! implementation, whose generated assertions let the compiler check what needs types: that every
-//! field is itself a message, and ([`padding`]) that there is no padding, each gap reported at
+//! field is itself a message, and (`padding`) that there is no padding, each gap reported at
 //! the field it follows.
-//! On error, [`fallback`] emits the errors plus a stub so that uses of the type do not pile up
+//! On error, `fallback` emits the errors plus a stub so that uses of the type do not pile up
 //! secondary errors.
 
 mod ast;
 mod attr;
+mod errors;
 mod expand;
 mod fallback;
 mod padding;

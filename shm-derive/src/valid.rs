@@ -2,7 +2,8 @@
 
 use syn::{LitStr, Path};
 
-use crate::ast::{Errors, FieldInput, Input, Shape};
+use crate::ast::{FieldInput, Input, Shape};
+use crate::errors::Errors;
 
 /// A struct that passed the syntactic checks.
 pub(crate) struct Valid<'a> {

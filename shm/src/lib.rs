@@ -24,7 +24,7 @@
 //! // Process A
 //! fn publish() -> Result<(), Box<dyn std::error::Error>> {
 //!     let mut publisher = Publisher::<Pose>::new("robot/pose")?;
-//!     publisher.publish(&Pose { position: [1.0, 2.0, 0.0], heading: 0.5 });
+//!     publisher.publish(&Pose { position: [1.0, 2.0, 0.0], heading: 0.5 })?;
 //!     Ok(())
 //! }
 //!
@@ -89,22 +89,36 @@ mod publisher;
 pub mod registry;
 pub mod schema;
 mod segment;
+pub mod stop;
 mod subscriber;
 mod sys;
 pub mod text;
 mod topic;
-pub mod wait;
+pub mod wait {
+    //! Blocking waits for new values: a short spin, then a shared futex in the topic header.
+    //!
+    //! [`Subscriber::recv_timeout`](crate::Subscriber::recv_timeout) is a loop of
+    //! [`Subscriber::wait_step`](crate::Subscriber::wait_step) (look at the topic; decide whether
+    //! the wait is over) and [`Sleeper::block`] (block until the topic may have changed). The two
+    //! are public so that a wait can block without holding the subscriber: a Python binding
+    //! releases its interpreter lock only around `block`, and checks for Ctrl-C between steps.
+
+    pub use crate::subscriber::wait::{
+        CHECK_INTERVAL, CHECK_INTERVAL_ENV, DEFAULT_SPIN, Sleeper, Wait, WaitStep,
+    };
+}
 
 pub use error::{
-    CreateError, FormatError, InspectError, LookupError, NameError, PublishError, RecvError,
-    RemoveError, SchemaDecodeError, SchemaMismatch, SubscribeError, ValueError, ValueErrorKind,
+    CreateError, FormatError, InspectError, IoFailure, LookupError, NameError, PublishError,
+    RecvError, RemoveError, SchemaDecodeError, SchemaMismatch, SubscribeError, ValueError,
+    ValueErrorKind,
 };
 pub use message::ShmMessage;
 pub use name::{DEFAULT_ROOT, ROOT_ENV, TopicName, default_root};
-pub use owner::{FileOwner, OwnerInfo, TopicOwner, Uid};
+pub use owner::{FileOwner, PublisherProcess, TopicOwner, Uid};
 pub use publisher::{
-    DEFAULT_BUFFER_NUM, DEFAULT_MODE, MAX_BUFFER_NUM, MIN_BUFFER_NUM, Publisher, PublisherBuilder,
-    Takeover, Timestamps,
+    DEFAULT_BUFFER_NUM, DEFAULT_MODE, MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishClock, Publisher,
+    PublisherBuilder, Takeover,
 };
 pub use schema::Schema;
 pub use subscriber::{Sample, Subscriber, SubscriberBuilder, Timestamp};
@@ -120,6 +134,11 @@ pub use shm_derive::ShmMessage;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// The Rust guide's examples (`docs/rust.md`), compiled as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/rust.md")]
+struct DocsRustDoctests;
 
 /// The types most programs need.
 pub mod prelude {

@@ -16,7 +16,7 @@ use std::os::unix::fs::MetadataExt;
 /// The process that publishes (or last published) a topic, as recorded in its header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct OwnerInfo {
+pub struct PublisherProcess {
     /// Process id.
     pub pid: u32,
     /// Process name (`/proc/<pid>/comm`, at most 15 bytes), as the file records it: any
@@ -27,10 +27,10 @@ pub struct OwnerInfo {
     pub start_ticks: u64,
 }
 
-impl OwnerInfo {
+impl PublisherProcess {
     /// No known process.
-    pub(crate) fn unknown() -> OwnerInfo {
-        OwnerInfo {
+    pub(crate) fn unknown() -> PublisherProcess {
+        PublisherProcess {
             pid: 0,
             process_name: String::new(),
             start_ticks: 0,
@@ -38,7 +38,7 @@ impl OwnerInfo {
     }
 }
 
-impl fmt::Display for OwnerInfo {
+impl fmt::Display for PublisherProcess {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.pid, self.process_name.is_empty()) {
             (0, _) => f.write_str("another process"),

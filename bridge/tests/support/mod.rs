@@ -146,7 +146,7 @@ pub(crate) fn publish_until(p: &mut Publisher<TestPose>, mut done: impl FnMut() 
     let mut n = p.next_seq();
     while !done() {
         assert!(Instant::now() < deadline, "nothing arrived within {T:?}");
-        p.publish(&TestPose::nth(n));
+        p.publish(&TestPose::nth(n)).unwrap();
         n += 1;
         std::thread::sleep(Duration::from_millis(10));
     }

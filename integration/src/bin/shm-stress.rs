@@ -117,7 +117,7 @@ fn kill_round<T: Payload>(
         .create()
         .expect("take over");
     let continues = next.takeover().map(|t| t.last_seq) == Some(a.seq)
-        && next.publish(&T::make(a.seq + 1)) == a.seq + 1;
+        && next.publish(&T::make(a.seq + 1)).ok() == Some(a.seq + 1);
     if !continues {
         faults.gaps += 1;
     }

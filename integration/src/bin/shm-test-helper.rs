@@ -151,7 +151,9 @@ fn publish<T: Kind>(args: &[String]) {
     let mut n = 0;
     let mut last = 0;
     while count == 0 || n < count {
-        last = p.publish(&T::make(first + n));
+        last = p
+            .publish(&T::make(first + n))
+            .unwrap_or_else(|e| fail(e, 3));
         n += 1;
         if !interval.is_zero() {
             std::thread::sleep(interval);
@@ -163,7 +165,9 @@ fn publish<T: Kind>(args: &[String]) {
 fn hold<T: Kind>(args: &[String]) {
     let topic = arg(args, 2);
     let mut p = Publisher::<T>::new(topic).unwrap_or_else(|e| fail(e, 3));
-    let seq = p.publish(&T::make(p.next_seq()));
+    let seq = p
+        .publish(&T::make(p.next_seq()))
+        .unwrap_or_else(|e| fail(e, 3));
     println!("READY {} {seq}", std::process::id());
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);
@@ -235,7 +239,7 @@ fn stepper<T: Kind>(args: &[String]) {
     println!("READY {}", std::process::id());
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         match (line.trim(), p.as_mut()) {
-            ("p", Some(publisher)) => match publisher.try_publish(&T::make(publisher.next_seq())) {
+            ("p", Some(publisher)) => match publisher.publish(&T::make(publisher.next_seq())) {
                 Ok(seq) => println!("PUB {seq}"),
                 Err(e) => println!("ERR {e}"),
             },
@@ -260,7 +264,7 @@ fn stress_write<T: Kind>(args: &[String]) {
     loop {
         for _ in 0..64 {
             let c = p.next_seq();
-            p.publish(&T::make(c));
+            p.publish(&T::make(c)).unwrap_or_else(|e| fail(e, 3));
             n += 1;
         }
         if Instant::now() >= end {
@@ -319,7 +323,7 @@ fn creator<T: Kind>(_: &[String]) {
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         let topic = line.trim();
         let mut p = Publisher::<T>::new(topic).unwrap_or_else(|e| fail(e, 3));
-        let seq = p.publish(&T::make(1));
+        let seq = p.publish(&T::make(1)).unwrap_or_else(|e| fail(e, 3));
         println!("PUBLISHED {topic} {seq}");
         keep.push(p);
     }
@@ -333,7 +337,9 @@ fn last_words<T: Kind>(args: &[String]) {
     println!("READY {}", std::process::id());
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
-    let seq = p.publish(&T::make(p.next_seq()));
+    let seq = p
+        .publish(&T::make(p.next_seq()))
+        .unwrap_or_else(|e| fail(e, 3));
     println!("PUB {seq}");
     exit(0);
 }
@@ -355,7 +361,9 @@ fn burst<T: Kind>(args: &[String]) {
             .unwrap_or_else(|_| fail("not a count", 2));
         let mut last = 0;
         for _ in 0..k {
-            last = p.publish(&T::make(p.next_seq()));
+            last = p
+                .publish(&T::make(p.next_seq()))
+                .unwrap_or_else(|e| fail(e, 3));
         }
         println!("PUB {last}");
     }
@@ -371,13 +379,17 @@ fn flood<T: Kind>(args: &[String]) {
         .buffer_num(buffer_num)
         .create()
         .unwrap_or_else(|e| fail(e, 3));
-    let first = p.publish(&T::make(p.next_seq()));
+    let first = p
+        .publish(&T::make(p.next_seq()))
+        .unwrap_or_else(|e| fail(e, 3));
     println!("FIRST {first}");
     let end = Instant::now() + Duration::from_millis(millis);
     let mut last = first;
     while Instant::now() < end {
         for _ in 0..64 {
-            last = p.publish(&T::make(p.next_seq()));
+            last = p
+                .publish(&T::make(p.next_seq()))
+                .unwrap_or_else(|e| fail(e, 3));
         }
     }
     println!("DONE {last}");

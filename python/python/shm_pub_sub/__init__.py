@@ -11,13 +11,14 @@ machine (Python or Rust), read it::
     sub = shm_pub_sub.Subscriber("sensors/temperature", 0.0)
     data, is_success = sub.subscribe()  # (21.5, True); (0.0, False) before any publish
 
-The type of ``default_value`` (``bool``, ``int`` or ``float``) selects the topic's type, which
-travels as the ``shm`` message ``bool``, ``i64`` or ``f64``. A subscriber of another type than
+The type of ``default_value`` selects the topic's type: ``bool``, ``int`` or ``float`` travel as
+the ``shm`` messages ``bool``, ``i64`` or ``f64``, and a value of a :class:`Message` class (a
+struct of primitives and fixed-size arrays, declared with annotations) as that struct. A subscriber of another type than
 the topic's raises :class:`SchemaMismatchError`; a second live publisher raises
 :class:`TopicBusyError`. Topic files live in ``$SHM_ROOT`` (default ``/dev/shm``).
 """
 
-from ._message import Message, MessageMeta, bool_, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
+from ._message import Array, Message, MessageMeta, bool_, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 from ._shm_pub_sub import (
     MAX_BUFFER_NUM,
     MIN_BUFFER_NUM,
@@ -36,6 +37,7 @@ from ._shm_pub_sub import (
 )
 
 __all__ = [
+    "Array",
     "MAX_BUFFER_NUM",
     "MIN_BUFFER_NUM",
     "ContendedError",

@@ -1,11 +1,18 @@
 """Message types declared in Python, with the meaning of a Rust ``#[derive(ShmMessage)]``
 ``#[repr(C)]`` struct: the same fields give the same topic type in both languages::
 
-    class Pose(shm_pub_sub.Message):
-        position: shm_pub_sub.f64[3]
-        heading: shm_pub_sub.f64
+    from typing import Literal as L
+    from shm_pub_sub import Array, Message, f64, u8
+
+    class Pose(Message):
+        position: Array[f64, L[3]]
+        heading: f64
         tracking: bool
-        _reserved: shm_pub_sub.u8[7]
+        _reserved: Array[u8, L[7]]
+
+Type checkers (pyright, mypy) see ``f64`` as ``float``, ``u8`` as ``int`` and ``Array[...]`` as a
+numpy array, so declarations and field accesses type-check with no plugin. (The shorter
+``f64[3]`` works at run time too, and under mypy with the ``shm_pub_sub.mypy`` plugin.)
 
 The class statement lays the fields out (each at the next multiple of its alignment, as the
 compiler does), refuses padding as the derive does, and registers the type. Only the names and
@@ -17,7 +24,7 @@ from __future__ import annotations
 import inspect
 import sys
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._shm_pub_sub import Message as _MessageBase
 from ._shm_pub_sub import MessageType, _bind, _declare
@@ -47,7 +54,9 @@ class _Array:
     def __init__(self, elem: Any, dims: int | tuple[int, ...]) -> None:
         dims = dims if isinstance(dims, tuple) else (dims,)
         if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0 for d in dims):
-            raise TypeError(f"array dimensions must be positive ints, as in f64[3] or u8[480, 640, 3], not {dims!r}")
+            raise TypeError(
+                f"array dimensions must be positive ints, as in Array[f64, L[3]] or Array[u8, L[480], L[640], L[3]], not {dims!r}"
+            )
         self.elem = elem
         self.dims = dims
 
@@ -56,15 +65,84 @@ class _Array:
         return f"{elem}[{', '.join(map(str, self.dims))}]"
 
 
-i8, i16, i32, i64 = (_Primitive(n) for n in ("i8", "i16", "i32", "i64"))
-u8, u16, u32, u64 = (_Primitive(n) for n in ("u8", "u16", "u32", "u64"))
-f32, f64 = _Primitive("f32"), _Primitive("f64")
-bool_ = _Primitive("bool")  # `bool` itself is a field type; `bool_[8]` is an array of them
+def _dim(owner: Any, dim: Any) -> int:
+    """One dimension of ``Array[elem, L[3], ...]``: ``Literal[3]`` (or a plain ``3``)."""
+    if typing.get_origin(dim) is typing.Literal:
+        args = typing.get_args(dim)
+        if len(args) != 1:
+            raise TypeError(f"{owner}: one Literal per dimension, as in Array[u8, L[480], L[640], L[3]], not {dim!r}")
+        dim = args[0]
+    return dim  # type: ignore[no-any-return]
+
+
+if TYPE_CHECKING:
+    # What a type checker sees (no plugin needed): primitives are the Python types of their
+    # values, and an array field is a numpy array (a list of values, at run time, for arrays of
+    # messages).
+    from typing import Generic, TypeVar, overload
+
+    import numpy
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self, TypeAlias, TypeVarTuple, Unpack
+
+    _E = TypeVar("_E")
+    _M = TypeVar("_M", bound="Message")
+    _Dims = TypeVarTuple("_Dims")
+
+    class Array(Generic[_E, Unpack[_Dims]]):
+        """A fixed-size array field: ``Array[f64, L[3]]``, ``Array[u8, L[480], L[640], L[3]]``.
+        Reads as a numpy array (a tuple of values for an array of messages); takes anything
+        numpy takes as an array of that shape."""
+
+        @overload
+        def __get__(self, obj: None, owner: Any) -> Self: ...
+        @overload
+        def __get__(self: Array[_M, Any], obj: object, owner: Any) -> tuple[_M, ...]: ...
+        @overload
+        def __get__(self, obj: object, owner: Any) -> numpy.ndarray[Any, numpy.dtype[Any]]: ...
+        def __set__(self, obj: object, value: ArrayLike) -> None: ...
+
+    bool_: TypeAlias = bool
+    i8: TypeAlias = int
+    i16: TypeAlias = int
+    i32: TypeAlias = int
+    i64: TypeAlias = int
+    u8: TypeAlias = int
+    u16: TypeAlias = int
+    u32: TypeAlias = int
+    u64: TypeAlias = int
+    f32: TypeAlias = float
+    f64: TypeAlias = float
+else:
+
+    class Array:
+        """A fixed-size array field type: ``Array[f64, L[3]]`` (``L`` is ``typing.Literal``), of
+        one or more dimensions, outermost first: ``Array[u8, L[480], L[640], L[3]]``. The element
+        is a primitive (``f64``, ``u8``, ``bool`` ...) or a Message class. Values' array fields
+        are numpy arrays over the value's bytes (lists of values for arrays of messages)."""
+
+        __slots__ = ()
+
+        def __class_getitem__(cls, params: Any) -> _Array:
+            params = params if isinstance(params, tuple) else (params,)
+            if len(params) < 2:
+                raise TypeError(
+                    f"Array takes an element type and its dimensions, as in Array[f64, L[3]], not Array[{params!r}]"
+                )
+            elem, *dims = params
+            return _Array(elem, tuple(_dim(f"Array[{elem!r}, ...]", d) for d in dims))
+
+    i8, i16, i32, i64 = (_Primitive(n) for n in ("i8", "i16", "i32", "i64"))
+    u8, u16, u32, u64 = (_Primitive(n) for n in ("u8", "u16", "u32", "u64"))
+    f32, f64 = _Primitive("f32"), _Primitive("f64")
+    bool_ = _Primitive("bool")  # `bool` itself is a field type; `bool_[8]` is an array of them
 
 # Members of every value: a field of one of these names would hide it.
 _RESERVED = {"copy", "to_dict", "from_buffer", "to_numpy", "read_only"}
 
-_SIZED = "bool, shm_pub_sub.i8/i16/i32/i64/u8/u16/u32/u64/f32/f64, arrays of them (f64[3]), or Message classes"
+_SIZED = (
+    "bool, shm_pub_sub.i8/i16/i32/i64/u8/u16/u32/u64/f32/f64, arrays of them (Array[f64, L[3]]), or Message classes"
+)
 
 
 def _spec(owner: str, field: str, ann: Any) -> tuple[Any, ...]:

@@ -266,7 +266,7 @@ pub(crate) fn _declare(
     }
     let desc = SchemaDesc::c_struct(name, fields).map_err(|e| {
         if e.problem.contains("padding") {
-            PyTypeError::new_err(format!("{e} (in Python: `_reserved: shm_pub_sub.u8[N]`)"))
+            PyTypeError::new_err(format!("{e} (in Python: `_reserved: Array[u8, L[N]]`)"))
         } else {
             PyTypeError::new_err(e.to_string())
         }

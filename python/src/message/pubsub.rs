@@ -8,10 +8,10 @@ use std::time::Duration;
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use shm::dynamic::{AnyPublisher, AnySubscriber, RawSample, TopicSchema, decode_with};
+use shm::dynamic::{AnyPublisher, AnySubscriber, RawValue, TopicSchema, decode_with};
 use shm::schema::DescKind;
 use shm::wait::{Wait, WaitStep};
-use shm::{PublishError, RecvError, Sample, SubscribeError, Timestamps, TopicOwner};
+use shm::{PublishClock, PublishError, RecvError, Sample, SubscribeError, TopicOwner};
 
 use super::convert::{PyDecoder, write_value};
 use super::instance::Message;
@@ -74,11 +74,11 @@ impl MessagePublisher {
         name: &str,
         buffer_num: usize,
         mode: Option<u32>,
-        timestamps: Timestamps,
+        timestamps: PublishClock,
     ) -> Result<MessagePublisher, shm::CreateError> {
         let mut builder = AnyPublisher::builder(name, ty.get().schema.clone())
             .buffer_num(buffer_num)
-            .timestamps(timestamps);
+            .clock(timestamps);
         if let Some(mode) = mode {
             builder = builder.mode(mode);
         }
@@ -215,7 +215,7 @@ impl MessageSubscriber {
         })
     }
 
-    fn value(&self, raw: RawSample) -> MessageValue {
+    fn value(&self, raw: RawValue) -> MessageValue {
         MessageValue {
             ty: match &self.ty {
                 Some(t) => ValueType::Known(t.clone()),
@@ -225,10 +225,8 @@ impl MessageSubscriber {
         }
     }
 
-    fn sample(&self, raw: RawSample) -> Sample<MessageValue> {
-        let sample = raw.sample();
-        let value = self.value(raw);
-        sample.map(|()| value)
+    fn sample(&self, raw: Sample<RawValue>) -> Sample<MessageValue> {
+        raw.map(|r| self.value(r))
     }
 
     pub(crate) fn latest(&mut self) -> Result<Option<Sample<MessageValue>>, SubscribeError> {
@@ -247,14 +245,14 @@ impl MessageSubscriber {
             // Any type: the value's size may change with the topic.
             let raw = self.inner.latest()?;
             return Ok(raw.map(|r| {
-                let sample = r.sample();
-                (sample, Some(self.value(r)))
+                let mut value = None;
+                let sample = r.map(|v| value = Some(self.value(v)));
+                (sample, value)
             }));
         };
-        let Some(copied) = self.inner.latest_into(&mut self.scratch)? else {
+        let Some(sample) = self.inner.latest_into(&mut self.scratch)? else {
             return Ok(None);
         };
-        let sample = copied.sample;
         if !sample.is_new && seen_before {
             return Ok(Some((sample, None)));
         }
@@ -330,6 +328,6 @@ impl MessageSubscriber {
             read()
         };
         buffer.release(py);
-        Ok(result.map(|copied| copied.map(|c| c.sample)))
+        Ok(result)
     }
 }

@@ -14,7 +14,7 @@
 //! let mut topic = AnySubscriber::new("robot/pose")?;
 //! if let Some(sample) = topic.latest()? {
 //!     // `Pose { position: [1.0, 2.0, 0.0], heading: 0.5, ... }`, whatever the topic's type.
-//!     println!("#{} {}", sample.seq, sample.value());
+//!     println!("#{} {}", sample.seq, sample.value.decode());
 //! }
 //! # Ok::<(), shm::SubscribeError>(())
 //! ```
@@ -27,7 +27,7 @@ mod walk;
 
 pub use crate::schema::TopicSchema;
 pub use publisher::{AnyPublisher, AnyPublisherBuilder};
-pub use subscriber::{AnySubscriber, AnySubscriberBuilder, Copied, RawSample};
+pub use subscriber::{AnySubscriber, AnySubscriberBuilder, RawValue};
 pub use text::show;
 pub use value::Value;
 pub use walk::{Decode, Problem, Scalar, Source, decode_part_with, decode_with, encode_with};

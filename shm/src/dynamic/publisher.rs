@@ -49,7 +49,7 @@ impl AnyPublisher {
 
     /// Publishes one value's bytes (native byte order), checked: exactly the type's size, and
     /// every `bool` 0 or 1. Returns its sequence number; refuses as
-    /// [`Publisher::try_publish`](crate::Publisher::try_publish) does.
+    /// [`Publisher::publish`](crate::Publisher::publish) does.
     #[inline]
     pub fn publish(&mut self, bytes: &[u8]) -> Result<u64, PublishError> {
         self.check(bytes)?;

@@ -3,73 +3,31 @@
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Value;
 use crate::error::{RecvError, SubscribeError};
 use crate::schema::TopicSchema;
-use crate::subscriber::{
-    BatchDst, Core, Dst, Expect, Mode, Options, Sample, Timestamp, subscriber_options,
-};
-use crate::wait::{Step, Wait, WaitStep};
+use crate::subscriber::wait::{Step, Wait, WaitStep, Waits};
+use crate::subscriber::{BatchDst, Core, Dst, Expect, Mode, Options, Sample, subscriber_options};
+use crate::subscriber::{recv_all_until, recv_until};
 
-/// A value read by an [`AnySubscriber`]: its bytes, the schema they are a value of, and the
-/// sample data of a typed read.
+/// A value of a type known at run time, as an [`AnySubscriber`] reads it: its bytes and the
+/// schema they are a value of (the topic's schema when it was read).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct RawSample {
+pub struct RawValue {
     /// The value's bytes (native byte order; `bool`s validated).
     pub bytes: Vec<u8>,
-    /// Its type: the topic's schema when it was read.
+    /// Its type.
     pub schema: Arc<TopicSchema>,
-    /// Its sequence number.
-    pub seq: u64,
-    /// When it was published.
-    pub published: Timestamp,
-    /// Whether this subscriber had not returned this value before.
-    pub is_new: bool,
-    /// Values published before it that this subscriber never saw.
-    pub missed: u64,
 }
 
-impl RawSample {
-    fn new(bytes: Vec<u8>, s: Sample<()>, schema: Arc<TopicSchema>) -> RawSample {
-        RawSample {
-            bytes,
-            schema,
-            seq: s.seq,
-            published: s.published,
-            is_new: s.is_new,
-            missed: s.missed,
-        }
-    }
-
+impl RawValue {
     /// The value as a tree, with field names.
-    pub fn value(&self) -> Value {
+    pub fn decode(&self) -> Value {
         Value::decode(&self.schema, &self.bytes)
     }
-
-    /// Its sample data (sequence number, publish time, freshness) without the value.
-    pub fn sample(&self) -> Sample<()> {
-        Sample {
-            value: (),
-            seq: self.seq,
-            published: self.published,
-            is_new: self.is_new,
-            missed: self.missed,
-        }
-    }
-}
-
-/// A value [`AnySubscriber::latest_into`] copied into the caller's buffer: its sample data (the
-/// `value` is in the buffer) and its type.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Copied {
-    /// Sequence number, publish time and freshness.
-    pub sample: Sample<()>,
-    /// The type of the bytes copied.
-    pub schema: Arc<TopicSchema>,
 }
 
 /// Reads one topic without its Rust type: by default whatever type the topic carries (the
@@ -113,7 +71,7 @@ impl AnySubscriberBuilder {
 
 /// The values of an untyped batch read.
 struct RawBatch<'a> {
-    out: &'a mut Vec<RawSample>,
+    out: &'a mut Vec<Sample<RawValue>>,
     buf: Vec<u8>,
 }
 
@@ -127,8 +85,11 @@ unsafe impl Dst for RawBatch<'_> {
 // SAFETY: as above.
 unsafe impl BatchDst for RawBatch<'_> {
     fn commit(&mut self, s: Sample<()>, schema: &Arc<TopicSchema>) {
-        self.out
-            .push(RawSample::new(self.buf.clone(), s, schema.clone()));
+        let value = RawValue {
+            bytes: self.buf.clone(),
+            schema: Arc::clone(schema),
+        };
+        self.out.push(s.map(|()| value));
     }
 }
 
@@ -146,102 +107,96 @@ impl AnySubscriber {
         }
     }
 
-    fn read(&mut self, mode: Mode) -> Result<Option<RawSample>, SubscribeError> {
+    fn read(&mut self, mode: Mode) -> Result<Option<Sample<RawValue>>, SubscribeError> {
         let read = self.core.read_raw(mode, &mut self.buf)?;
-        Ok(read
-            .sample
-            .map(|s| RawSample::new(self.buf.clone(), s, self.read_schema())))
+        Ok(read.sample.map(|s| s.map(|()| self.just_read())))
     }
 
-    /// The schema a read that returned a sample just used (the core is attached with it).
-    fn read_schema(&self) -> Arc<TopicSchema> {
-        self.core
-            .schema()
-            .cloned()
-            .expect("a read returned a value, so the subscriber is attached")
+    /// The value a read that returned a sample just left in `buf`, with the schema it used
+    /// (the core is attached with it).
+    fn just_read(&self) -> RawValue {
+        RawValue {
+            bytes: self.buf.clone(),
+            schema: self
+                .core
+                .schema()
+                .cloned()
+                .expect("a read returned a value, so the subscriber is attached"),
+        }
     }
 
     /// The newest value, whether or not it was read before; see
     /// [`Subscriber::latest`](crate::Subscriber::latest).
-    pub fn latest(&mut self) -> Result<Option<RawSample>, SubscribeError> {
+    pub fn latest(&mut self) -> Result<Option<Sample<RawValue>>, SubscribeError> {
         self.read(Mode::Latest)
     }
 
     /// The newest value if it is newer than the last one returned; see
     /// [`Subscriber::try_recv`](crate::Subscriber::try_recv).
-    pub fn try_recv(&mut self) -> Result<Option<RawSample>, SubscribeError> {
+    pub fn try_recv(&mut self) -> Result<Option<Sample<RawValue>>, SubscribeError> {
         self.read(Mode::Next)
     }
 
     /// As [`latest`](AnySubscriber::latest), copying the value into `out` (which must be one
     /// value's size: [`SubscribeError::WrongBufferSize`] otherwise, nothing read) instead of
-    /// allocating; returns the sample data and the schema. For large values read often.
-    pub fn latest_into(&mut self, out: &mut [u8]) -> Result<Option<Copied>, SubscribeError> {
-        let read = self.core.read_raw(Mode::Latest, &mut Exact(out))?;
-        Ok(read.sample.map(|sample| Copied {
-            sample,
-            schema: self.read_schema(),
-        }))
+    /// allocating; returns the rest of the sample. The bytes are a value of
+    /// [`schema`](AnySubscriber::schema) (the schema this read used). For large values read
+    /// often.
+    pub fn latest_into(&mut self, out: &mut [u8]) -> Result<Option<Sample<()>>, SubscribeError> {
+        Ok(self.core.read_raw(Mode::Latest, &mut Exact(out))?.sample)
     }
 
     /// Every value newer than the last one returned that the ring still holds, oldest first;
     /// see [`Subscriber::try_recv_all`](crate::Subscriber::try_recv_all).
-    pub fn try_recv_all(&mut self) -> Result<Vec<RawSample>, SubscribeError> {
+    pub fn try_recv_all(&mut self) -> Result<Vec<Sample<RawValue>>, SubscribeError> {
         let mut out = Vec::new();
-        let mut batch = RawBatch {
-            out: &mut out,
-            buf: Vec::new(),
-        };
-        self.core.read_all(&mut batch)?;
+        self.try_recv_all_into(&mut out)?;
         Ok(out)
     }
 
-    /// Waits for a value newer than the last one returned; see
-    /// [`Subscriber::recv_timeout`](crate::Subscriber::recv_timeout) (`None`: no deadline).
-    pub fn recv_timeout(&mut self, timeout: Option<Duration>) -> Result<RawSample, RecvError> {
-        let mut wait = Wait::for_next(timeout);
-        loop {
-            match self.wait_step(&mut wait)? {
-                WaitStep::Ready(sample) => return Ok(sample.value),
-                WaitStep::Block(sleeper) => sleeper.block(),
-            }
-        }
+    /// As [`try_recv_all`](AnySubscriber::try_recv_all), appending to `out`; returns how many
+    /// values it appended.
+    pub fn try_recv_all_into(
+        &mut self,
+        out: &mut Vec<Sample<RawValue>>,
+    ) -> Result<usize, SubscribeError> {
+        let mut batch = RawBatch {
+            out,
+            buf: Vec::new(),
+        };
+        self.core.read_all(&mut batch)
     }
 
-    /// Waits for a new value, then returns every new value still in the ring; see
-    /// [`Subscriber::recv_all_timeout`](crate::Subscriber::recv_all_timeout).
+    /// Waits up to `timeout` for a new value, then returns every new value still in the ring;
+    /// see [`Subscriber::recv_all_timeout`](crate::Subscriber::recv_all_timeout).
     pub fn recv_all_timeout(
         &mut self,
-        timeout: Option<Duration>,
-    ) -> Result<Vec<RawSample>, RecvError> {
-        let mut wait = Wait::for_available(timeout);
-        loop {
-            match self.wait_step(&mut wait)? {
-                WaitStep::Ready(_) => {
-                    let all = self.try_recv_all()?;
-                    if !all.is_empty() {
-                        return Ok(all);
-                    }
-                }
-                WaitStep::Block(sleeper) => sleeper.block(),
-            }
-        }
+        timeout: Duration,
+    ) -> Result<Vec<Sample<RawValue>>, RecvError> {
+        recv_all_until(self, Wait::for_available(Some(timeout)))
     }
 
-    /// One step of a blocking wait; see [`crate::wait`]. The sample's `value` is the
-    /// [`RawSample`].
-    pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<RawSample>, RecvError> {
+    /// Waits for a value newer than the last one returned, without a deadline; see
+    /// [`Subscriber::recv`](crate::Subscriber::recv).
+    pub fn recv(&mut self) -> Result<Sample<RawValue>, RecvError> {
+        recv_until(self, Wait::for_next(None))
+    }
+
+    /// Waits up to `timeout` for a value newer than the last one returned; see
+    /// [`Subscriber::recv_timeout`](crate::Subscriber::recv_timeout).
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Sample<RawValue>, RecvError> {
+        recv_until(self, Wait::for_next(Some(timeout)))
+    }
+
+    /// As [`recv_timeout`](AnySubscriber::recv_timeout), until `deadline`.
+    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<Sample<RawValue>, RecvError> {
+        self.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    }
+
+    /// One step of a blocking wait; see [`Subscriber::wait_step`](crate::Subscriber::wait_step).
+    pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<RawValue>, RecvError> {
         Ok(match self.core.wait_step(wait, &mut self.buf)? {
-            Step::Ready(s) => {
-                let raw = RawSample::new(self.buf.clone(), s, self.read_schema());
-                WaitStep::Ready(Sample {
-                    seq: raw.seq,
-                    published: raw.published,
-                    is_new: raw.is_new,
-                    missed: raw.missed,
-                    value: raw,
-                })
-            }
+            Step::Ready(s) => WaitStep::Ready(s.map(|()| self.just_read())),
             Step::Block(sleeper) => WaitStep::Block(sleeper),
         })
     }
@@ -272,9 +227,26 @@ impl AnySubscriber {
         self.core.last_seq()
     }
 
+    /// How many reads had to be retried; see [`Subscriber::retries`](crate::Subscriber::retries).
+    pub fn retries(&self) -> u64 {
+        self.core.retries()
+    }
+
     /// Whether the subscriber is attached to a topic file (of the expected type).
     pub fn is_attached(&self) -> bool {
         self.core.is_attached()
+    }
+}
+
+impl Waits for AnySubscriber {
+    type Value = RawValue;
+
+    fn step(&mut self, wait: &mut Wait) -> Result<WaitStep<RawValue>, RecvError> {
+        self.wait_step(wait)
+    }
+
+    fn all(&mut self) -> Result<Vec<Sample<RawValue>>, SubscribeError> {
+        self.try_recv_all()
     }
 }
 

@@ -28,7 +28,7 @@ pub enum Scalar {
 }
 
 /// Turns the parts of a value into an output, as [`decode_with`] walks them: depth first, in
-/// declaration order. A tree builder (the [`Value`] builder, the Python binding's) makes each
+/// declaration order. A tree builder (the [`Value`](super::Value) builder, the Python binding's) makes each
 /// part from its children in [`array`](Decode::array) and [`structure`](Decode::structure); a
 /// printer writes as it goes, in the `begin_*` calls and those, with `Out = ()`, so that it
 /// holds nothing of the value (a 16 MiB camera frame is printed without building a million

@@ -1,12 +1,11 @@
 //! Errors of the publishing side: creating a publisher, and publishing.
 
 use std::fmt;
-use std::io;
 use std::path::PathBuf;
 
 use super::NameError;
-use super::{FormatError, ValueError, write_io};
-use crate::owner::{FileOwner, OwnerInfo};
+use super::{FormatError, IoFailure, ValueError};
+use crate::owner::{FileOwner, PublisherProcess};
 
 /// Errors of [`Publisher`](crate::Publisher) creation.
 #[derive(Debug)]
@@ -43,7 +42,7 @@ pub enum CreateError {
         /// The topic.
         topic: String,
         /// Who holds it.
-        owner: OwnerInfo,
+        owner: PublisherProcess,
     },
     /// A file exists at the topic's path but is not a valid topic; it is left untouched.
     Format {
@@ -62,21 +61,9 @@ pub enum CreateError {
         owner: FileOwner,
     },
     /// The operating system refused access.
-    PermissionDenied {
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
-    },
+    PermissionDenied(IoFailure),
     /// Another I/O error.
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// What was being done.
-        action: &'static str,
-        /// The underlying error.
-        source: io::Error,
-    },
+    Io(IoFailure),
 }
 
 impl fmt::Display for CreateError {
@@ -114,23 +101,18 @@ impl fmt::Display for CreateError {
                 "{} is {owner}, not a topic file of this user that nobody else may write; it was left untouched: if it is stale, have its owner (or root) remove it, or publish under another topic name or SHM_ROOT",
                 path.display()
             ),
-            CreateError::PermissionDenied { path, source } => write!(
+            CreateError::PermissionDenied(e) => e.denied(
                 f,
-                "permission denied for {}: {source}; run as the topic's owner (or root), or remove the topic if it is stale",
-                path.display()
+                "run as the topic's owner (or root), or remove the topic if it is stale",
             ),
-            CreateError::Io {
-                path,
-                action,
-                source,
-            } => write_io(f, path, action, source),
+            CreateError::Io(e) => e.fmt(f),
         }
     }
 }
 
 impl std::error::Error for CreateError {}
 
-/// Errors of [`Publisher::try_publish`].
+/// Errors of [`Publisher::publish`](crate::Publisher::publish).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PublishError {
@@ -155,7 +137,7 @@ pub enum PublishError {
         /// The topic.
         topic: String,
         /// The publisher that holds the topic now.
-        by: OwnerInfo,
+        by: PublisherProcess,
     },
     /// This publisher's topic file was removed or replaced by hand, and making it again failed;
     /// the value was not published, and the next publish tries again.

@@ -1,11 +1,10 @@
 //! Errors of naming, finding and removing topics and types.
 
 use std::fmt;
-use std::io;
 use std::path::PathBuf;
 
-use super::{FormatError, write_io};
-use crate::owner::{FileOwner, OwnerInfo};
+use super::{FormatError, IoFailure};
+use crate::owner::{FileOwner, PublisherProcess};
 
 /// Why a topic name was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +54,7 @@ impl fmt::Display for NameError {
 
 impl std::error::Error for NameError {}
 
-/// Why [`find`] found no single type.
+/// Why [`find`](crate::registry::find) found no single type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LookupError {
@@ -102,7 +101,7 @@ pub enum RemoveError {
         /// The topic.
         topic: String,
         /// Who holds it.
-        owner: OwnerInfo,
+        owner: PublisherProcess,
     },
     /// The file belongs to another user (or others may write it): left untouched.
     ForeignFile {
@@ -112,21 +111,9 @@ pub enum RemoveError {
         owner: FileOwner,
     },
     /// The operating system refused access.
-    PermissionDenied {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
-    },
+    PermissionDenied(IoFailure),
     /// Another I/O error.
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What was being done.
-        action: &'static str,
-        /// The underlying error.
-        source: io::Error,
-    },
+    Io(IoFailure),
 }
 
 impl fmt::Display for RemoveError {
@@ -142,16 +129,8 @@ impl fmt::Display for RemoveError {
                 "{} is {owner}; it was left untouched: remove it as its owner (or root, by hand)",
                 path.display()
             ),
-            RemoveError::PermissionDenied { path, source } => write!(
-                f,
-                "permission denied for {}: {source}; run as the topic's owner",
-                path.display()
-            ),
-            RemoveError::Io {
-                path,
-                action,
-                source,
-            } => write_io(f, path, action, source),
+            RemoveError::PermissionDenied(e) => e.denied(f, "run as the topic's owner"),
+            RemoveError::Io(e) => e.fmt(f),
         }
     }
 }
@@ -177,14 +156,7 @@ pub enum InspectError {
         source: FormatError,
     },
     /// Another I/O error.
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What was being done.
-        action: &'static str,
-        /// The underlying error.
-        source: io::Error,
-    },
+    Io(IoFailure),
 }
 
 impl fmt::Display for InspectError {
@@ -199,11 +171,7 @@ impl fmt::Display for InspectError {
             InspectError::Format { path, source } => {
                 write!(f, "{}: {source}; {}", path.display(), source.remedy())
             }
-            InspectError::Io {
-                path,
-                action,
-                source,
-            } => write_io(f, path, action, source),
+            InspectError::Io(e) => e.fmt(f),
         }
     }
 }

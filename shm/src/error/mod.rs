@@ -55,15 +55,43 @@ fn io_hint(e: &io::Error) -> &'static str {
     }
 }
 
-/// An I/O failure with its path and action, before it is sorted into an operation's error enum.
+/// A file operation that failed: the file, what was being done, and the operating system's
+/// error. The `PermissionDenied` and `Io` variants of [`CreateError`], [`SubscribeError`],
+/// [`RemoveError`] and [`InspectError`] carry one.
 #[derive(Debug)]
-pub(crate) struct IoFailure {
-    pub(crate) path: PathBuf,
-    pub(crate) action: &'static str,
-    pub(crate) source: io::Error,
+#[non_exhaustive]
+pub struct IoFailure {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// What was being done (`"open"`, `"map"`, ...).
+    pub action: &'static str,
+    /// The underlying error.
+    pub source: io::Error,
+}
+
+impl fmt::Display for IoFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_io(f, &self.path, self.action, &self.source)
+    }
+}
+
+impl std::error::Error for IoFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 impl IoFailure {
+    /// Writes "permission denied for <path>: <error>; <remedy>".
+    fn denied(&self, f: &mut fmt::Formatter<'_>, remedy: &str) -> fmt::Result {
+        write!(
+            f,
+            "permission denied for {}: {}; {remedy}",
+            self.path.display(),
+            self.source
+        )
+    }
+
     pub(crate) fn new(path: impl Into<PathBuf>, action: &'static str, source: io::Error) -> Self {
         IoFailure {
             path: path.into(),
@@ -82,16 +110,9 @@ macro_rules! from_io_failure {
         impl From<IoFailure> for $error {
             fn from(e: IoFailure) -> Self {
                 if e.is_permission() {
-                    $error::PermissionDenied {
-                        path: e.path,
-                        source: e.source,
-                    }
+                    $error::PermissionDenied(e)
                 } else {
-                    $error::Io {
-                        path: e.path,
-                        action: e.action,
-                        source: e.source,
-                    }
+                    $error::Io(e)
                 }
             }
         }

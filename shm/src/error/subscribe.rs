@@ -1,13 +1,12 @@
 //! Errors of the subscribing side: opening and reading, and blocking waits.
 
 use std::fmt;
-use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::NameError;
-use super::{FormatError, SchemaMismatch, write_io};
-use crate::owner::{FileOwner, OwnerInfo, TopicOwner};
+use super::{FormatError, IoFailure, SchemaMismatch};
+use crate::owner::{FileOwner, PublisherProcess, TopicOwner};
 
 /// Errors of [`Subscriber`](crate::Subscriber) creation and reads. Reads can reattach to a
 /// recreated topic, so they share the failure modes of opening.
@@ -61,21 +60,9 @@ pub enum SubscribeError {
         attempts: u32,
     },
     /// The operating system refused access.
-    PermissionDenied {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
-    },
+    PermissionDenied(IoFailure),
     /// Another I/O error.
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// What was being done.
-        action: &'static str,
-        /// The underlying error.
-        source: io::Error,
-    },
+    Io(IoFailure),
 }
 
 impl fmt::Display for SubscribeError {
@@ -120,16 +107,8 @@ impl fmt::Display for SubscribeError {
                 f,
                 "topic '{topic}': the publisher overwrote the value being read {attempts} times in a row; give the publisher more buffers (buffer_num) or publish less often"
             ),
-            SubscribeError::PermissionDenied { path, source } => write!(
-                f,
-                "permission denied for {}: {source}; run as the topic's owner, or ask its publisher to create it with a wider mode (e.g. 0o640)",
-                path.display()
-            ),
-            SubscribeError::Io {
-                path,
-                action,
-                source,
-            } => write_io(f, path, action, source),
+            SubscribeError::PermissionDenied(e) => e.denied(f, "run as the topic's owner, or ask its publisher to create it with a wider mode (e.g. 0o640)"),
+            SubscribeError::Io(e) => e.fmt(f),
         }
     }
 }
@@ -155,7 +134,7 @@ pub enum RecvError {
         /// The topic.
         topic: String,
         /// The publisher that went away.
-        owner: OwnerInfo,
+        owner: PublisherProcess,
     },
     /// Reading the topic failed (it was recreated with another type, damaged, or became
     /// unreadable).

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
-use crate::owner::{FileOwner, OwnerInfo, TopicOwner, Uid};
+use crate::owner::{FileOwner, PublisherProcess, TopicOwner, Uid};
 
 fn path() -> PathBuf {
     PathBuf::from("/dev/shm/shm.t")
@@ -17,8 +17,8 @@ fn io_error() -> io::Error {
     io::Error::from_raw_os_error(libc::ENOSPC)
 }
 
-fn owner() -> OwnerInfo {
-    OwnerInfo {
+fn owner() -> PublisherProcess {
+    PublisherProcess {
         pid: 42,
         process_name: "robot".into(),
         start_ticks: 7,
@@ -80,15 +80,8 @@ fn subscribe_errors() -> Vec<SubscribeError> {
             topic: "t".into(),
             attempts: 1000,
         },
-        SubscribeError::PermissionDenied {
-            path: path(),
-            source: io_error(),
-        },
-        SubscribeError::Io {
-            path: path(),
-            action: "open",
-            source: io_error(),
-        },
+        SubscribeError::PermissionDenied(IoFailure::new(path(), "open", io_error())),
+        SubscribeError::Io(IoFailure::new(path(), "open", io_error())),
     ];
     all.extend(
         format_errors()
@@ -146,15 +139,8 @@ fn chains() -> Vec<Vec<String>> {
             path: path(),
             owner: file_owner(),
         },
-        CreateError::PermissionDenied {
-            path: path(),
-            source: io_error(),
-        },
-        CreateError::Io {
-            path: path(),
-            action: "size",
-            source: io_error(),
-        },
+        CreateError::PermissionDenied(IoFailure::new(path(), "open", io_error())),
+        CreateError::Io(IoFailure::new(path(), "size", io_error())),
     ];
     all.extend(creates.into_iter().map(|e| Box::new(e) as Box<dyn Error>));
     all.extend(
@@ -184,15 +170,8 @@ fn chains() -> Vec<Vec<String>> {
             path: path(),
             owner: file_owner(),
         },
-        RemoveError::PermissionDenied {
-            path: path(),
-            source: io_error(),
-        },
-        RemoveError::Io {
-            path: path(),
-            action: "remove",
-            source: io_error(),
-        },
+        RemoveError::PermissionDenied(IoFailure::new(path(), "open", io_error())),
+        RemoveError::Io(IoFailure::new(path(), "remove", io_error())),
     ];
     all.extend(removes.into_iter().map(|e| Box::new(e) as Box<dyn Error>));
     all.push(Box::new(NameError::TooLong {

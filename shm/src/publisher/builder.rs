@@ -31,9 +31,9 @@ impl<T: ShmMessage> fmt::Debug for PublisherBuilder<T> {
 macro_rules! publisher_options {
     () => {
         /// How values are stamped with their publish time (default
-        /// [`Timestamps::Precise`](crate::Timestamps::Precise)).
-        pub fn timestamps(mut self, timestamps: crate::Timestamps) -> Self {
-            self.options.timestamps = timestamps;
+        /// [`PublishClock::Precise`](crate::PublishClock::Precise)).
+        pub fn clock(mut self, clock: crate::PublishClock) -> Self {
+            self.options.clock = clock;
             self
         }
 

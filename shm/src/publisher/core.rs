@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::create::{Attempt, Created, Plan, file_mode, read_last};
-use super::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, Takeover, Timestamps};
+use super::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishClock, Takeover};
 use crate::discovery::Generation;
 use crate::error::{CreateError, IoFailure, PublishError};
 use crate::name::{TopicName, default_root};
-use crate::owner::OwnerInfo;
+use crate::owner::PublisherProcess;
 use crate::schema::TopicSchema;
 use crate::segment::{Continues, Layout, LayoutError, MAX_SEQ, ReadWrite, Segment};
 use crate::sys::{self, ProcessIdentity};
@@ -24,7 +24,7 @@ pub(crate) struct PubOptions {
     pub(crate) buffer_num: usize,
     pub(crate) mode: Option<u32>,
     pub(crate) root: Option<PathBuf>,
-    pub(crate) timestamps: Timestamps,
+    pub(crate) clock: PublishClock,
 }
 
 impl PubOptions {
@@ -34,7 +34,7 @@ impl PubOptions {
             buffer_num: super::DEFAULT_BUFFER_NUM,
             mode: None,
             root: None,
-            timestamps: Timestamps::Precise,
+            clock: PublishClock::Precise,
         }
     }
 }
@@ -54,12 +54,12 @@ pub(crate) struct PublisherCore {
     /// When the next publish looks at the path (`0`: at once, also while refused).
     next_check: u64,
     /// Another publisher made the topic after this one's file was removed: this one stops.
-    displaced: Option<OwnerInfo>,
+    displaced: Option<PublisherProcess>,
     next_seq: u64,
     /// `next_seq % slot_count`, kept up to date without a division.
     next_slot: u32,
     slot_count: u32,
-    timestamps: Timestamps,
+    clock: PublishClock,
     takeover: Option<Takeover>,
     fork_generation: u64,
     /// The user's generation file this publisher announced its topic to, kept mapped while it
@@ -118,7 +118,7 @@ impl PublisherCore {
                 return Ok(PublisherCore {
                     next_slot: (next_seq % u64::from(slot_count)) as u32,
                     slot_count,
-                    timestamps: options.timestamps,
+                    clock: options.clock,
                     seg,
                     schema,
                     topic,
@@ -133,11 +133,11 @@ impl PublisherCore {
                 });
             }
         }
-        Err(CreateError::Io {
+        Err(CreateError::Io(IoFailure::new(
             path,
-            action: "create",
-            source: io::Error::other("the topic file kept changing under concurrent publishers"),
-        })
+            "create",
+            io::Error::other("the topic file kept changing under concurrent publishers"),
+        )))
     }
 
     /// Publishes the value at `src` and returns its sequence number, or refuses in a child
@@ -169,9 +169,9 @@ impl PublisherCore {
         if sys::current_fork_generation() != self.fork_generation {
             return Err(PublishError::ForkedProcess);
         }
-        let now = match self.timestamps {
-            Timestamps::Precise => sys::monotonic_ns(),
-            Timestamps::Coarse => sys::monotonic_coarse_ns(),
+        let now = match self.clock {
+            PublishClock::Precise => sys::monotonic_ns(),
+            PublishClock::Coarse => sys::monotonic_coarse_ns(),
         };
         if now >= self.next_check {
             self.check_file(now)?;
@@ -278,11 +278,11 @@ impl PublisherCore {
                 return Ok(());
             }
         }
-        Err(CreateError::Io {
-            path: self.path.clone(),
-            action: "create",
-            source: io::Error::other("the topic file kept changing under concurrent publishers"),
-        })
+        Err(CreateError::Io(IoFailure::new(
+            self.path.clone(),
+            "create",
+            io::Error::other("the topic file kept changing under concurrent publishers"),
+        )))
     }
 
     pub(crate) fn schema(&self) -> &Arc<TopicSchema> {

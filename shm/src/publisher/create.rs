@@ -136,7 +136,7 @@ impl Plan<'_> {
         let last_seq = self.last_seq(&old)?;
         let same_type = old.schema_hash() == self.schema.hash();
         let mut takeover = Takeover {
-            previous_owner: old.owner(),
+            previous_publisher: old.owner(),
             last_seq,
             kept_last_value: same_type && published != 0,
             recreated: false,

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use crate::error::{CreateError, PublishError};
 use crate::message::ShmMessage;
-use crate::owner::OwnerInfo;
+use crate::owner::PublisherProcess;
 use crate::segment::MAX_SLOTS;
 
 /// Default number of slots in a topic's ring (the seed's `buffer_num=3`).
@@ -39,8 +39,8 @@ pub const DEFAULT_MODE: u32 = 0o600;
 ///
 /// ```no_run
 /// let mut publisher = shm::Publisher::<f64>::new("sensors/temperature")?;
-/// publisher.publish(&21.5);
-/// # Ok::<(), shm::CreateError>(())
+/// publisher.publish(&21.5)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Publisher<T: ShmMessage> {
     core: PublisherCore,
@@ -52,7 +52,7 @@ pub struct Publisher<T: ShmMessage> {
 /// [`Sample::published`]: crate::Sample::published
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum Timestamps {
+pub enum PublishClock {
     /// `CLOCK_MONOTONIC` to the nanosecond (the default): about 20 ns of each publish.
     #[default]
     Precise,
@@ -68,7 +68,7 @@ pub enum Timestamps {
 #[non_exhaustive]
 pub struct Takeover {
     /// The publisher recorded in the old header (no longer running).
-    pub previous_owner: OwnerInfo,
+    pub previous_publisher: PublisherProcess,
     /// The last sequence number published before; this publisher continues after it.
     pub last_seq: u64,
     /// Whether subscribers still see the last value.
@@ -106,30 +106,16 @@ impl<T: ShmMessage> Publisher<T> {
     /// a file removed by hand (`rm`, systemd's `RemoveIPC`) is made again then, with the last
     /// value and the sequence numbers continuing, and subscribers follow.
     ///
-    /// # Panics
-    /// Where [`try_publish`](Publisher::try_publish) refuses: in a child process made by `fork`
-    /// after this publisher was created, after a damaged file's numbers ran out, once the
-    /// topic's file was removed by hand and another process published the topic since
-    /// ([`PublishError::Displaced`]), and on the publish that found the file removed and could
-    /// not make it again ([`PublishError::FileLost`], tried again 100 ms later). Use
-    /// `try_publish` where those must not end the program.
-    #[inline]
-    pub fn publish(&mut self, value: &T) -> u64 {
-        match self.try_publish(value) {
-            Ok(seq) => seq,
-            Err(e) => publish_refused(e),
-        }
-    }
-
-    /// Publishes a value and returns its sequence number, or refuses in a child process made by
-    /// `fork` after this publisher was created (two writers would defeat the seqlock), after
-    /// a damaged file's numbers ran out ([`PublishError::SequenceExhausted`]), and when the
-    /// topic's file was removed by hand: for good if another process published the topic since
+    /// # Errors
+    /// Refuses in a child process made by `fork` after this publisher was created
+    /// ([`PublishError::ForkedProcess`]: two writers would defeat the seqlock), after a damaged file's
+    /// numbers ran out ([`PublishError::SequenceExhausted`]), and when the topic's file was
+    /// removed by hand: for good if another process published the topic since
     /// ([`PublishError::Displaced`]), this once if making the file again failed
     /// ([`PublishError::FileLost`]; the next look is 100 ms later, and publishes meanwhile go
     /// into the removed file, which readers still attached to it see).
     #[inline]
-    pub fn try_publish(&mut self, value: &T) -> Result<u64, PublishError> {
+    pub fn publish(&mut self, value: &T) -> Result<u64, PublishError> {
         // SAFETY: `value` is a `T`, whose `size_of::<T>()` bytes (the schema's size) are all
         // initialised (ShmMessage guarantees no padding) and form a valid value.
         unsafe { self.core.publish_raw((value as *const T).cast::<u8>()) }
@@ -159,12 +145,6 @@ impl<T: ShmMessage> Publisher<T> {
     pub fn takeover(&self) -> Option<&Takeover> {
         self.core.takeover()
     }
-}
-
-#[cold]
-#[inline(never)]
-pub(crate) fn publish_refused(e: PublishError) -> ! {
-    panic!("{e}")
 }
 
 impl<T: ShmMessage> fmt::Debug for Publisher<T> {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{ReadOnly, Segment};
 use crate::error::IoFailure;
-use crate::owner::OwnerInfo;
+use crate::owner::PublisherProcess;
 use crate::owner::{FileOwner, foreign_to_publisher};
 use crate::sys::GuardedFile;
 
@@ -41,7 +41,7 @@ pub(crate) enum Claim {
     /// No file at the path.
     Absent,
     /// A live publisher holds it.
-    Busy(OwnerInfo),
+    Busy(PublisherProcess),
     /// Locked, but the path named another file by then: look again.
     Moved,
     /// Another user owns the file, or others may write it: it is not ours to adopt, map or
@@ -91,17 +91,17 @@ pub(crate) fn claim(path: &Path) -> Result<Claim, IoFailure> {
 /// Who holds the lock of a topic file, for "busy" errors: the owner recorded in its header if
 /// that process is still running, else "another process" (one that is just taking the topic
 /// over and has not written its name yet, or a header that cannot be read).
-fn live_owner(file: GuardedFile, path: &Path) -> OwnerInfo {
+fn live_owner(file: GuardedFile, path: &Path) -> PublisherProcess {
     match Segment::<ReadOnly>::open(file, path) {
         Ok(seg) => {
             let owner = seg.owner();
             if crate::sys::process_is_running(owner.pid, owner.start_ticks) {
                 owner
             } else {
-                OwnerInfo::unknown()
+                PublisherProcess::unknown()
             }
         }
-        Err(_) => OwnerInfo::unknown(),
+        Err(_) => PublisherProcess::unknown(),
     }
 }
 

@@ -16,9 +16,9 @@ use super::header::{
     OFF_OWNER_START, OFF_PUBLISH_SEQ, OFF_SLEEPING, OFF_STATE, STATE_LIVE,
 };
 use crate::discovery::GENERATION_PREFIX;
-use crate::error::{FormatError, InspectError};
+use crate::error::{FormatError, InspectError, IoFailure};
 use crate::name::{TopicName, default_root};
-use crate::owner::{FileOwner, OwnerInfo};
+use crate::owner::{FileOwner, PublisherProcess};
 use crate::schema::{TopicSchema, schema_hash_of_encoding};
 use crate::subscriber::Timestamp;
 
@@ -43,7 +43,7 @@ pub struct TopicInfo {
     /// The file's owner and mode.
     pub owner: FileOwner,
     /// The (last) publisher recorded in the header.
-    pub publisher: OwnerInfo,
+    pub publisher: PublisherProcess,
     /// Whether a live publisher holds the topic's lock now.
     pub publisher_alive: bool,
     /// How many publishers have owned the file.
@@ -207,11 +207,7 @@ pub fn inspect(root: Option<&Path>, topic: &str) -> Result<TopicInfo, InspectErr
 /// What the topic file at `path` says (its `topic` field is left empty).
 fn inspect_file(path: &Path) -> Result<TopicInfo, InspectError> {
     let io_err = |action: &'static str| {
-        move |source: io::Error| InspectError::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
-        }
+        move |source: io::Error| InspectError::Io(IoFailure::new(path, action, source))
     };
     let format = |source: FormatError| InspectError::Format {
         path: path.to_path_buf(),
@@ -276,7 +272,7 @@ fn inspect_file(path: &Path) -> Result<TopicInfo, InspectError> {
     name[..8].copy_from_slice(&word(OFF_OWNER_NAME)?.to_ne_bytes());
     name[8..].copy_from_slice(&word(OFF_OWNER_NAME + 8)?.to_ne_bytes());
     let end = name.iter().position(|b| *b == 0).unwrap_or(name.len());
-    let publisher = OwnerInfo {
+    let publisher = PublisherProcess {
         pid: word32(OFF_OWNER_PID)?,
         process_name: String::from_utf8_lossy(&name[..end]).into_owned(),
         start_ticks: word(OFF_OWNER_START)?,

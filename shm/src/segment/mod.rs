@@ -24,7 +24,7 @@ use zerocopy::{FromBytes, IntoBytes};
 
 use crate::copy;
 use crate::error::{FormatError, IoFailure};
-use crate::owner::OwnerInfo;
+use crate::owner::PublisherProcess;
 use crate::schema::{SchemaDesc, TopicSchema, schema_hash_of_encoding};
 use crate::sys::{GuardedFile, ProcessIdentity};
 
@@ -290,12 +290,12 @@ impl<A: Access> Segment<A> {
     }
 
     /// Who published (or last published) this topic.
-    pub(crate) fn owner(&self) -> OwnerInfo {
+    pub(crate) fn owner(&self) -> PublisherProcess {
         let mut name = [0u8; 16];
         name[..8].copy_from_slice(&self.load_u64(OFF_OWNER_NAME).to_ne_bytes());
         name[8..].copy_from_slice(&self.load_u64(OFF_OWNER_NAME + 8).to_ne_bytes());
         let end = name.iter().position(|b| *b == 0).unwrap_or(name.len());
-        OwnerInfo {
+        PublisherProcess {
             pid: self.load_u32(OFF_OWNER_PID),
             process_name: String::from_utf8_lossy(&name[..end]).into_owned(),
             start_ticks: self.load_u64(OFF_OWNER_START),

@@ -15,7 +15,7 @@ use crate::segment::{OpenFailure, ReadOnly, STATE_LIVE, STATE_RETIRED, Segment};
 use crate::sys;
 
 /// What the subscriber is attached to.
-pub(crate) enum Attach {
+pub(super) enum Attach {
     /// No topic file (yet), or it was removed.
     Detached,
     /// The topic carries another type; kept to notice when it is replaced.

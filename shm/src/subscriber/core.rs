@@ -52,15 +52,15 @@ impl Options {
 
 /// A subscriber without its value type.
 pub(crate) struct Core {
-    pub(crate) topic: TopicName,
+    pub(super) topic: TopicName,
     pub(super) root: PathBuf,
-    pub(crate) path: PathBuf,
+    pub(super) path: PathBuf,
     /// Whose files it reads, as asked (for messages) and as a uid (`None`: anyone), resolved
     /// once: a later `seteuid` does not change whom it trusts or which counter it watches.
     pub(super) trusted: TopicOwner,
     pub(super) trusted_uid: Option<u32>,
-    pub(crate) expect: Expect,
-    pub(crate) state: Attach,
+    pub(super) expect: Expect,
+    pub(super) state: Attach,
     /// How a detached subscriber notices the topic's creation.
     pub(super) watch: Watch,
     /// The last value returned.
@@ -68,10 +68,10 @@ pub(crate) struct Core {
     pub(super) retries: u64,
     pub(super) recheck: Recheck,
     /// Where this subscriber last found the newest value in the attached file.
-    pub(crate) cursor: Option<Cursor>,
+    pub(super) cursor: Option<Cursor>,
     /// Values published longer ago than this (ns) are not returned.
     pub(super) max_age_ns: Option<u64>,
-    pub(crate) spin_ns: u64,
+    pub(super) spin_ns: u64,
 }
 
 impl Core {

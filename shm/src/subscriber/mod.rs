@@ -1,12 +1,13 @@
 //! The subscribing side of a topic. [`Subscriber<T>`] is the typed face of an untyped core
 //! (`core.rs`) that [`AnySubscriber`](crate::dynamic::AnySubscriber) shares: attaching to the
-//! topic file is in `attach.rs`, reading in `read.rs`, and the blocking wait's step next to
-//! [`Wait`](crate::wait::Wait) in `wait.rs`.
+//! topic file is in `attach.rs`, reading in `read.rs`, and the blocking wait (its step and
+//! [`Wait`](crate::wait::Wait)) in `wait.rs`.
 
 mod attach;
 mod core;
 mod read;
 mod sample;
+pub(crate) mod wait;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -18,12 +19,13 @@ use std::time::{Duration, Instant};
 use crate::error::{RecvError, SubscribeError};
 use crate::message::ShmMessage;
 use crate::schema::TopicSchema;
-use crate::wait::{Step, Wait, WaitStep};
+use wait::{Step, Wait, WaitStep, Waits};
 
 pub(crate) use self::core::{Core, Expect, Options};
-pub(crate) use attach::Attach;
+use attach::Attach;
 pub(crate) use read::{BatchDst, Dst, Mode};
 pub use sample::{Sample, Timestamp};
+pub(crate) use wait::{recv_all_until, recv_until};
 
 /// Reads values of `T` from one topic.
 ///
@@ -159,15 +161,10 @@ unsafe impl<T: ShmMessage> Dst for TypedBatch<'_, T> {
 // SAFETY: as above; `commit` is called after a consistent, validated copy into `room`.
 unsafe impl<T: ShmMessage> BatchDst for TypedBatch<'_, T> {
     fn commit(&mut self, s: Sample<()>, _: &Arc<TopicSchema>) {
-        self.out.push(Sample {
-            // SAFETY: the caller copied a valid value of `T`'s schema into `buf`, so it holds a
-            // `T` (ShmMessage's contract).
-            value: unsafe { self.buf.assume_init_read() },
-            seq: s.seq,
-            published: s.published,
-            is_new: s.is_new,
-            missed: s.missed,
-        });
+        // SAFETY: the caller copied a valid value of `T`'s schema into `buf`, so it holds a `T`
+        // (ShmMessage's contract).
+        self.out
+            .push(s.map(|()| unsafe { self.buf.assume_init_read() }));
     }
 }
 
@@ -190,13 +187,9 @@ impl<T: ShmMessage> Subscriber<T> {
     fn read(&mut self, mode: Mode) -> Result<Option<Sample<T>>, SubscribeError> {
         let mut buf = MaybeUninit::<T>::uninit();
         let read = self.core.read_raw(mode, &mut buf)?;
-        Ok(read.sample.map(|s| Sample {
+        Ok(read.sample.map(|s| {
             // SAFETY: `read_raw` returned a sample, so it left a valid `T` in `buf`.
-            value: unsafe { buf.assume_init() },
-            seq: s.seq,
-            published: s.published,
-            is_new: s.is_new,
-            missed: s.missed,
+            s.map(|()| unsafe { buf.assume_init() })
         }))
     }
 
@@ -266,26 +259,14 @@ impl<T: ShmMessage> Subscriber<T> {
     /// [`recv_timeout`](Subscriber::recv_timeout), then returns every such value still in the
     /// ring, as [`try_recv_all`](Subscriber::try_recv_all) (at least one).
     pub fn recv_all_timeout(&mut self, timeout: Duration) -> Result<Vec<Sample<T>>, RecvError> {
-        let mut wait = Wait::for_available(Some(timeout));
-        loop {
-            match self.wait_step(&mut wait)? {
-                WaitStep::Ready(_) => {
-                    let all = self.try_recv_all()?;
-                    if !all.is_empty() {
-                        return Ok(all);
-                    }
-                    // Gone from the ring (or too old) between the two looks: wait again.
-                }
-                WaitStep::Block(sleeper) => sleeper.block(),
-            }
-        }
+        recv_all_until(self, Wait::for_available(Some(timeout)))
     }
 
     /// Waits for a value newer than the last one this subscriber returned, and returns it. See
     /// [`recv_timeout`](Subscriber::recv_timeout); this one has no deadline (it still ends if
     /// the publisher dies).
     pub fn recv(&mut self) -> Result<Sample<T>, RecvError> {
-        self.wait_until(Wait::for_next(None))
+        recv_until(self, Wait::for_next(None))
     }
 
     /// Waits up to `timeout` for a value newer than the last one this subscriber returned, and
@@ -304,21 +285,12 @@ impl<T: ShmMessage> Subscriber<T> {
     /// A topic that is removed, recreated or replaced during the wait is followed. A value
     /// older than the subscriber's [`max_age`](SubscriberBuilder::max_age) does not end it.
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Sample<T>, RecvError> {
-        self.wait_until(Wait::for_next(Some(timeout)))
+        recv_until(self, Wait::for_next(Some(timeout)))
     }
 
     /// As [`recv_timeout`](Subscriber::recv_timeout), until `deadline`.
     pub fn recv_deadline(&mut self, deadline: Instant) -> Result<Sample<T>, RecvError> {
         self.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-    }
-
-    fn wait_until(&mut self, mut wait: Wait) -> Result<Sample<T>, RecvError> {
-        loop {
-            match self.wait_step(&mut wait)? {
-                WaitStep::Ready(sample) => return Ok(sample),
-                WaitStep::Block(sleeper) => sleeper.block(),
-            }
-        }
     }
 
     /// One step of a blocking wait; see [`crate::wait`].
@@ -338,14 +310,8 @@ impl<T: ShmMessage> Subscriber<T> {
     pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<T>, RecvError> {
         let mut buf = MaybeUninit::<T>::uninit();
         Ok(match self.core.wait_step(wait, &mut buf)? {
-            Step::Ready(s) => WaitStep::Ready(Sample {
-                // SAFETY: the step read a value, so it left a valid `T` in `buf`.
-                value: unsafe { buf.assume_init() },
-                seq: s.seq,
-                published: s.published,
-                is_new: s.is_new,
-                missed: s.missed,
-            }),
+            // SAFETY: the step read a value, so it left a valid `T` in `buf`.
+            Step::Ready(s) => WaitStep::Ready(s.map(|()| unsafe { buf.assume_init() })),
             Step::Block(sleeper) => WaitStep::Block(sleeper),
         })
     }
@@ -380,6 +346,18 @@ impl<T: ShmMessage> Subscriber<T> {
     /// Whether the subscriber is attached to a topic file of its type.
     pub fn is_attached(&self) -> bool {
         self.core.is_attached()
+    }
+}
+
+impl<T: ShmMessage> Waits for Subscriber<T> {
+    type Value = T;
+
+    fn step(&mut self, wait: &mut Wait) -> Result<WaitStep<T>, RecvError> {
+        self.wait_step(wait)
+    }
+
+    fn all(&mut self) -> Result<Vec<Sample<T>>, SubscribeError> {
+        self.try_recv_all()
     }
 }
 

@@ -1,20 +1,14 @@
-//! Blocking waits for new values: a short spin, then a shared futex in the topic header.
-//!
-//! [`Subscriber::recv_timeout`](crate::Subscriber::recv_timeout) is a loop of
-//! [`Subscriber::wait_step`](crate::Subscriber::wait_step) (look at the topic; decide whether
-//! the wait is over) and [`Sleeper::block`] (block until the topic may have changed). The two
-//! are public so that a wait can block without holding the subscriber: a Python binding
-//! releases its interpreter lock only around `block`, and checks for Ctrl-C between steps.
-//!
-//! This file and `segment/wake.rs` (the handshake with the publisher) are the whole wait
+//! The blocking wait: its public state ([`Wait`], [`WaitStep`], [`Sleeper`], re-exported as
+//! [`crate::wait`]) and the step a subscriber core takes (`Core::wait_step`), beside the core it
+//! reads. With `segment/wake.rs` (the handshake with the publisher) this is the whole wait
 //! protocol; `docs/FORMAT.md`, "Blocking waits", argues it.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use super::{Attach, Core, Dst, Mode};
 use crate::error::{IoFailure, RecvError, SubscribeError};
 use crate::segment::{ReadOnly, STATE_LIVE, Segment};
-use crate::subscriber::{Attach, Core, Dst, Mode};
 use crate::{Sample, sys};
 
 /// How often a sleeping wait wakes up on its own to check that the publisher is alive and that
@@ -221,6 +215,50 @@ impl Sleeper {
                 seen,
                 until,
             } => seg.sleep(ticket, seen, until, UNREGISTERED_POLL_NS),
+        }
+    }
+}
+
+/// A subscriber, typed or not, as the blocking reads see it: one step of a wait, and every new
+/// value the ring holds.
+pub(crate) trait Waits {
+    /// What a read returns.
+    type Value;
+    /// One step of a wait (`wait_step`).
+    fn step(&mut self, wait: &mut Wait) -> Result<WaitStep<Self::Value>, RecvError>;
+    /// Every new value still in the ring (`try_recv_all`).
+    fn all(&mut self) -> Result<Vec<Sample<Self::Value>>, SubscribeError>;
+}
+
+/// Steps `wait` until it ends with a value (`recv`, `recv_timeout`).
+pub(crate) fn recv_until<S: Waits>(
+    s: &mut S,
+    mut wait: Wait,
+) -> Result<Sample<S::Value>, RecvError> {
+    loop {
+        match s.step(&mut wait)? {
+            WaitStep::Ready(sample) => return Ok(sample),
+            WaitStep::Block(sleeper) => sleeper.block(),
+        }
+    }
+}
+
+/// Steps `wait` (one that does not read) until a new value exists, then returns every new
+/// value still in the ring (`recv_all_timeout`).
+pub(crate) fn recv_all_until<S: Waits>(
+    s: &mut S,
+    mut wait: Wait,
+) -> Result<Vec<Sample<S::Value>>, RecvError> {
+    loop {
+        match s.step(&mut wait)? {
+            WaitStep::Ready(_) => {
+                let all = s.all()?;
+                if !all.is_empty() {
+                    return Ok(all);
+                }
+                // Gone from the ring (or too old) between the two looks: wait again.
+            }
+            WaitStep::Block(sleeper) => sleeper.block(),
         }
     }
 }

@@ -1,14 +1,29 @@
-//! Ctrl-C (SIGINT) and SIGTERM end a running command cleanly: a flag the loops look at between
-//! waits (each wait blocks at most 50 ms), instead of dying mid-line. The handler resets itself
-//! (`SA_RESETHAND`), so a second signal ends a command stuck in a write to a full pipe the usual
-//! way. A signal ignored when the command starts (`nohup`) stays ignored. The previous handlers
-//! come back when the last running command ends (the Python package runs commands inside the
-//! interpreter, possibly from several threads).
+//! A process-wide stop token that Ctrl-C (SIGINT) and SIGTERM set, for programs that should end
+//! cleanly (withdraw a publisher, finish a line) rather than die mid-way: the `shm` tool, the
+//! bridge, and any loop of yours.
+//!
+//! ```no_run
+//! let _signals = shm::stop::install();
+//! let mut subscriber = shm::Subscriber::<u64>::new("ticks")?;
+//! while !shm::stop::requested() {
+//!     // A wait that blocks at most 100 ms sees a Ctrl-C within 100 ms.
+//!     if let Ok(sample) = subscriber.recv_timeout(std::time::Duration::from_millis(100)) {
+//!         println!("{}", sample.value);
+//!     }
+//! }
+//! # Ok::<(), shm::SubscribeError>(())
+//! ```
+//!
+//! The handler only sets the token (one atomic store) and resets itself (`SA_RESETHAND`), so a
+//! second signal ends a program stuck in, say, a write to a full pipe the usual way. A signal
+//! ignored when [`install`] runs (`nohup`) stays ignored. The previous handlers come back when the
+//! last [`SignalGuard`] is dropped (several users in one process, e.g. commands the Python package
+//! runs from several threads, share one installation).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-/// The signal that asked the command to stop (0: none).
+/// The signal that asked the program to stop (0: none).
 static STOP: AtomicI32 = AtomicI32::new(0);
 
 const SIGNALS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGTERM];
@@ -21,12 +36,15 @@ extern "C" fn on_signal(signal: libc::c_int) {
     STOP.store(signal, Ordering::Relaxed);
 }
 
-/// The handlers, installed while this lives.
-pub(crate) struct Handlers(());
+/// The handlers, installed while this lives; see [`install`].
+#[must_use = "the handlers are removed when this is dropped"]
+#[derive(Debug)]
+pub struct SignalGuard(());
 
-/// Installs the handlers (once for all commands running at the same time) until the returned
-/// value is dropped.
-pub(crate) fn install() -> Handlers {
+/// Installs the SIGINT and SIGTERM handlers that set the token (once for all guards alive at the
+/// same time; the token is cleared when the first one installs them), until the returned guard is
+/// dropped.
+pub fn install() -> SignalGuard {
     let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
     if installed.0 == 0 {
         STOP.store(0, Ordering::Relaxed);
@@ -37,7 +55,7 @@ pub(crate) fn install() -> Handlers {
         }
     }
     installed.0 += 1;
-    Handlers(())
+    SignalGuard(())
 }
 
 /// Installs `on_signal` for `signal` unless it is ignored; returns the action it replaced.
@@ -63,7 +81,7 @@ fn replace(signal: libc::c_int) -> Option<libc::sigaction> {
     }
 }
 
-impl Drop for Handlers {
+impl Drop for SignalGuard {
     fn drop(&mut self) {
         let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
         installed.0 -= 1;
@@ -78,14 +96,14 @@ impl Drop for Handlers {
     }
 }
 
-/// Whether the user asked the command to stop.
-pub(crate) fn requested() -> bool {
+/// Whether a signal asked the program to stop since [`install`].
+pub fn requested() -> bool {
     STOP.load(Ordering::Relaxed) != 0
 }
 
-/// The exit status of a command the user stopped: 128 + the signal (130 for Ctrl-C), as a shell
-/// reports a command a signal ended.
-pub(crate) fn status() -> Option<u8> {
+/// The exit status of a program a signal stopped: 128 + the signal (130 for Ctrl-C), as a shell
+/// reports a command a signal ended; `None` if none did.
+pub fn status() -> Option<u8> {
     match STOP.load(Ordering::Relaxed) {
         0 => None,
         signal => Some(128u8.saturating_add(signal as u8)),

@@ -1,141 +1,24 @@
-//! `shm_pub_sub.Subscriber`.
+//! `shm_pub_sub.Subscriber`: the class and its methods. The sample it keeps of the last value
+//! and the `Sample` class are in `got.rs`, argument checks in `args.rs`, and the steps of a
+//! blocking wait in `wait.rs`.
 
-use std::time::Duration;
+mod args;
+mod got;
+mod wait;
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyTuple};
-use shm::wait::{Sleeper, Wait, WaitStep};
-use shm::{RecvError, Sample, TopicOwner};
+use shm::wait::Wait;
 
-use crate::carried::Carried;
 use crate::common::{Common, pymethods_with_common};
 use crate::errors::{closed_error, subscribe_error};
-use crate::kind::{MakeSubscriber, SubscriberCore, with_subscriber};
-use crate::message::{MessageSubscriber, MessageValue};
+use crate::kind::{SubscriberCore, with_subscriber};
+use crate::message::MessageSubscriber;
 use crate::ty::Ty;
 use crate::value::py_repr;
-
-/// A value read from a topic, converted to Python: scalars exactly, messages as values of
-/// their class.
-pub(crate) trait ToPython {
-    fn into_python(self, py: Python<'_>) -> PyResult<Py<PyAny>>;
-}
-
-impl<T: Carried> ToPython for T {
-    #[inline]
-    fn into_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(self.to_object(py))
-    }
-}
-
-impl ToPython for MessageValue {
-    fn into_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        MessageValue::into_python(self, py)
-    }
-}
-
-/// A sample converted to Python.
-struct Got {
-    value: Py<PyAny>,
-    /// Whether `value` is the value read (not after `subscribe_into`, which reads into the
-    /// caller's buffer: then `subscribe()` makes a value again).
-    /// `(value, True)`, built once: `subscribe()` returns this same tuple while the value is
-    /// not new, converting nothing (a busy-polling reader's common case).
-    result: Py<PyTuple>,
-    has_value: bool,
-    seq: u64,
-    published_ns: u64,
-    is_new: bool,
-    missed: u64,
-}
-
-impl Got {
-    #[inline]
-    fn new<V: ToPython>(py: Python<'_>, s: Sample<V>) -> PyResult<Got> {
-        let (seq, published_ns, is_new, missed) =
-            (s.seq, s.published.as_nanos(), s.is_new, s.missed);
-        let value = s.value.into_python(py)?;
-        let result = PyTuple::new(
-            py,
-            [
-                value.clone_ref(py),
-                PyBool::new(py, true).to_owned().into_any().unbind(),
-            ],
-        )?;
-        Ok(Got {
-            value,
-            result: result.unbind(),
-            has_value: true,
-            seq,
-            published_ns,
-            is_new,
-            missed,
-        })
-    }
-}
-
-/// One value of `Subscriber.subscribe_all()`: the value, its sequence number, when it was
-/// published (ns on the clock of `time.monotonic_ns()`), and how many values before it this
-/// subscriber never saw. Unpacks as `value, seq, publish_time_ns = sample`.
-#[pyclass(module = "shm_pub_sub", name = "Sample", frozen, eq)]
-pub(crate) struct PySample {
-    /// The value.
-    #[pyo3(get)]
-    value: Py<PyAny>,
-    /// Its sequence number.
-    #[pyo3(get)]
-    seq: u64,
-    /// When it was published, in ns on the clock of `time.monotonic_ns()`.
-    #[pyo3(get)]
-    publish_time_ns: u64,
-    /// How many values before it this subscriber never saw (overwritten before it read them).
-    #[pyo3(get)]
-    missed: u64,
-}
-
-impl PartialEq for PySample {
-    fn eq(&self, other: &PySample) -> bool {
-        Python::attach(|py| {
-            self.seq == other.seq
-                && self.publish_time_ns == other.publish_time_ns
-                && self.missed == other.missed
-                && self
-                    .value
-                    .bind(py)
-                    .eq(other.value.bind(py))
-                    .unwrap_or(false)
-        })
-    }
-}
-
-#[pymethods]
-impl PySample {
-    fn __iter__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        let py = slf.py();
-        let me = slf.get();
-        let items = (me.value.clone_ref(py), me.seq, me.publish_time_ns);
-        Ok(items
-            .into_pyobject(py)?
-            .into_any()
-            .try_iter()?
-            .into_any()
-            .unbind())
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> String {
-        let value = self
-            .value
-            .bind(py)
-            .repr()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        format!(
-            "Sample(value={value}, seq={}, publish_time_ns={}, missed={})",
-            self.seq, self.publish_time_ns, self.missed
-        )
-    }
-}
+use args::{Options, max_age_arg, owner_arg, timeout_of};
+use got::Got;
+pub(crate) use got::{PySample, ToPython};
 
 /// What a non-blocking read found.
 enum Read {
@@ -143,71 +26,6 @@ enum Read {
     Same,
     New(PyResult<Got>),
     Nothing,
-}
-
-/// What one step of a blocking wait decided.
-enum Step {
-    /// A value is there (converted if the wait reads it).
-    Ready(Option<Got>),
-    Block(Sleeper),
-    /// The wait ended without a value: timeout or publisher gone.
-    Ended(End),
-}
-
-/// Why a wait ended without a value; `_wait` returns these names.
-#[derive(Clone, Copy)]
-enum End {
-    Timeout,
-    PublisherGone,
-    Stopped,
-}
-
-impl End {
-    fn name(self) -> &'static str {
-        match self {
-            End::Timeout => "timeout",
-            End::PublisherGone => "publisher_gone",
-            End::Stopped => "stopped",
-        }
-    }
-}
-
-/// `owner=`: `None` (this user), a uid, or `"any"`.
-fn owner_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<TopicOwner> {
-    let Some(value) = value.filter(|v| !v.is_none()) else {
-        return Ok(TopicOwner::Me);
-    };
-    if let Ok(text) = value.extract::<String>() {
-        return match text.as_str() {
-            "any" => Ok(TopicOwner::Anyone),
-            _ => Err(PyValueError::new_err(format!(
-                "owner must be a uid (int), \"any\" or None (this user), not {text:?}"
-            ))),
-        };
-    }
-    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<pyo3::types::PyInt>() {
-        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-            "owner must be a uid (int), \"any\" or None (this user), not {}",
-            crate::value::describe(value)
-        )));
-    }
-    value.extract::<u32>().map(TopicOwner::Uid).map_err(|_| {
-        PyValueError::new_err(format!(
-            "owner {} is not a uid (0 to 4294967295)",
-            value.str().map(|s| s.to_string()).unwrap_or_default()
-        ))
-    })
-}
-
-/// A timeout in seconds (`None` or infinity: no deadline), refused if negative or NaN.
-fn timeout_of(seconds: Option<f64>) -> PyResult<Option<Duration>> {
-    match seconds {
-        None => Ok(None),
-        Some(s) if s.is_nan() || s < 0.0 => Err(PyValueError::new_err(format!(
-            "timeout must be a number of seconds >= 0 (or None to wait without a deadline), not {s}"
-        ))),
-        Some(s) => Ok(Duration::try_from_secs_f64(s).ok()),
-    }
 }
 
 /// Reads the values of one topic, published by another process (or this one).
@@ -267,54 +85,6 @@ impl Subscriber {
         };
         Ok((value, false).into_pyobject(py)?.into_any().unbind())
     }
-
-    /// One step of a wait; a value that ends it is converted only if `read` (a wait for an
-    /// available value leaves it to the read that follows).
-    fn step(&mut self, py: Python<'_>, wait: &mut Wait, read: bool) -> PyResult<Step> {
-        let ty = self.common.ty.clone_ref(py);
-        let step = with_subscriber!(self.core()?, s => s.wait_step(wait).map(|step| match step {
-            WaitStep::Ready(sample) if read => Got::new(py, sample).map(|g| Step::Ready(Some(g))),
-            WaitStep::Ready(_) => Ok(Step::Ready(None)),
-            WaitStep::Block(sleeper) => Ok(Step::Block(sleeper)),
-        }));
-        match step {
-            Ok(step) => step,
-            Err(RecvError::Timeout { .. }) => Ok(Step::Ended(End::Timeout)),
-            Err(RecvError::PublisherGone { .. }) => Ok(Step::Ended(End::PublisherGone)),
-            Err(RecvError::Subscribe(e)) => Err(subscribe_error(py, e, &ty)),
-            Err(e) => Err(PyRuntimeError::new_err(e.to_string())),
-        }
-    }
-
-    /// A blocking wait, in steps: the subscriber is borrowed only while it looks at the topic,
-    /// never while it blocks (with the GIL released), so other threads keep running and may use
-    /// it meanwhile. Signals (Ctrl-C) are handled between blocks, which last at most 50 ms, and
-    /// `stop()` (if given) is asked as often.
-    fn wait_loop(
-        slf: &Bound<'_, Self>,
-        mut wait: Wait,
-        stop: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Result<Option<Got>, End>> {
-        let py = slf.py();
-        // A wait for the next value reads it; a wait for an available one does not.
-        let read = wait.reads();
-        loop {
-            let step = slf.try_borrow_mut()?.step(py, &mut wait, read)?;
-            match step {
-                Step::Ready(got) => return Ok(Ok(got)),
-                Step::Ended(end) => return Ok(Err(end)),
-                Step::Block(sleeper) => {
-                    py.detach(move || sleeper.block());
-                    py.check_signals()?;
-                    if let Some(stop) = stop
-                        && stop.call0()?.is_truthy()?
-                    {
-                        return Ok(Err(End::Stopped));
-                    }
-                }
-            }
-        }
-    }
 }
 
 pymethods_with_common!(Subscriber {
@@ -329,19 +99,7 @@ pymethods_with_common!(Subscriber {
     ) -> PyResult<Subscriber> {
         let ty = Ty::of_default(default_value, "Subscriber", name)?;
         let owner = owner_arg(owner)?;
-        let age = match max_age {
-            None => None,
-            Some(a) => Some(
-                Duration::try_from_secs_f64(a)
-                    .ok()
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| {
-                        PyValueError::new_err(format!(
-                            "max_age must be a positive, finite number of seconds (or None), not {a}"
-                        ))
-                    })?,
-            ),
-        };
+        let age = max_age_arg(max_age)?;
         let options = Options { name, age, owner };
         let core = match &ty {
             Ty::Scalar(kind) => SubscriberCore::open(*kind, options),
@@ -417,8 +175,8 @@ pymethods_with_common!(Subscriber {
             return match read {
                 Ok(Read::Same) => match &mut me.last {
                     Some(got) => {
-                        got.is_new = false;
-                        got.missed = 0;
+                        got.sample.is_new = false;
+                        got.sample.missed = 0;
                         Ok(got.result.clone_ref(py).into_any())
                     }
                     None => unreachable!("a value not new was returned before"),
@@ -471,38 +229,26 @@ pymethods_with_common!(Subscriber {
         let batch = with_subscriber!(me.core()?, s => s.try_recv_all().map(|all| {
             all.into_iter()
                 .map(|x| {
-                    let (seq, published, missed) = (x.seq, x.published.as_nanos(), x.missed);
-                    Ok((x.value.into_python(py)?, seq, published, missed))
+                    let mut value = None;
+                    let sample = x.map(|v| value = Some(v));
+                    Ok((value.expect("set by map").into_python(py)?, sample))
                 })
                 .collect::<PyResult<Vec<_>>>()
         }))
         .map_err(|e| subscribe_error(py, e, &ty))??;
-        if let Some((value, seq, published_ns, _)) = batch.last() {
-            let missed = batch.iter().map(|x| x.3).sum();
-            let result = PyTuple::new(
-                py,
-                [
-                    value.clone_ref(py),
-                    PyBool::new(py, true).to_owned().into_any().unbind(),
-                ],
-            )?;
-            me.last = Some(Got {
-                value: value.clone_ref(py),
-                result: result.unbind(),
-                has_value: true,
-                seq: *seq,
-                published_ns: *published_ns,
-                is_new: true,
-                missed,
-            });
+        if let Some((value, sample)) = batch.last() {
+            // The batch as one read: the last value, with every value missed before it.
+            let mut last = *sample;
+            last.missed = batch.iter().map(|(_, s)| s.missed).sum();
+            me.last = Some(Got::of(py, value.clone_ref(py), true, last)?);
         }
         Ok(batch
             .into_iter()
-            .map(|(value, seq, publish_time_ns, missed)| PySample {
+            .map(|(value, s)| PySample {
                 value,
-                seq,
-                publish_time_ns,
-                missed,
+                seq: s.seq,
+                publish_time_ns: s.published.as_nanos(),
+                missed: s.missed,
             })
             .collect())
     }
@@ -538,22 +284,7 @@ pymethods_with_common!(Subscriber {
         };
         match s.latest_into(buffer)? {
             Ok(Some(sample)) => {
-                let result = PyTuple::new(
-                    py,
-                    [
-                        buffer.clone().unbind(),
-                        PyBool::new(py, true).to_owned().into_any().unbind(),
-                    ],
-                )?;
-                me.last = Some(Got {
-                    value: buffer.clone().unbind(),
-                    result: result.unbind(),
-                    has_value: false,
-                    seq: sample.seq,
-                    published_ns: sample.published.as_nanos(),
-                    is_new: sample.is_new,
-                    missed: sample.missed,
-                });
+                me.last = Some(Got::of(py, buffer.clone().unbind(), false, sample)?);
                 Ok(true)
             }
             Ok(None) => Ok(false),
@@ -613,14 +344,14 @@ pymethods_with_common!(Subscriber {
     /// between two reads means values were published in between.
     #[getter]
     fn last_seq(&self) -> Option<u64> {
-        self.last.as_ref().map(|g| g.seq)
+        self.last.as_ref().map(|g| g.sample.seq)
     }
 
     /// When the last value `subscribe()` returned was published, in nanoseconds on the clock
     /// of `time.monotonic_ns()` (shared by all processes of the machine), or `None`.
     #[getter]
     fn last_publish_time_ns(&self) -> Option<u64> {
-        self.last.as_ref().map(|g| g.published_ns)
+        self.last.as_ref().map(|g| g.sample.published.as_nanos())
     }
 
     /// Whether the last successful read returned a value this subscriber had not returned
@@ -628,7 +359,7 @@ pymethods_with_common!(Subscriber {
     /// first successful read.
     #[getter]
     fn is_new(&self) -> Option<bool> {
-        self.last.as_ref().map(|g| g.is_new)
+        self.last.as_ref().map(|g| g.sample.is_new)
     }
 
     /// How many values were published, and never seen by this subscriber, between the previous
@@ -636,7 +367,7 @@ pymethods_with_common!(Subscriber {
     /// first successful read). The topic keeps only the latest value: a slow reader skips.
     #[getter]
     fn missed(&self) -> Option<u64> {
-        self.last.as_ref().map(|g| g.missed)
+        self.last.as_ref().map(|g| g.sample.missed)
     }
 
     /// Whether a live process publishes the topic right now (asks the kernel: one syscall).
@@ -659,7 +390,7 @@ pymethods_with_common!(Subscriber {
         let state = match (&self.core, &self.last) {
             (None, _) => "closed".to_owned(),
             (Some(_), None) => "last_seq=None".to_owned(),
-            (Some(_), Some(got)) => format!("last_seq={}", got.seq),
+            (Some(_), Some(got)) => format!("last_seq={}", got.sample.seq),
         };
         format!(
             "<shm_pub_sub.Subscriber {name} {} {state}>",
@@ -667,22 +398,3 @@ pymethods_with_common!(Subscriber {
         )
     }
 });
-
-/// The options of a new subscriber, for the carried type chosen by the `default_value`.
-struct Options<'a> {
-    name: &'a str,
-    age: Option<Duration>,
-    owner: TopicOwner,
-}
-
-impl MakeSubscriber for Options<'_> {
-    type Error = shm::SubscribeError;
-    fn make<T: Carried>(self) -> Result<shm::Subscriber<T>, shm::SubscribeError> {
-        let builder = shm::Subscriber::builder(self.name).owner(self.owner);
-        match self.age {
-            Some(a) => builder.max_age(a),
-            None => builder,
-        }
-        .open()
-    }
-}

@@ -51,6 +51,7 @@ python-install: $(VENV)/.ready
 
 examples:
 	$(CARGO) build --locked -p shm-examples --examples
+	$(CARGO) build --locked -p shm-cli
 
 ## ruff (lint and format) over every Python file of the repository, mypy's stubtest of the type
 ## stub against the compiled module (as pydantic-core's `lint-python`), mypy over the examples
@@ -69,7 +70,7 @@ python-test: python-install examples bridge lint-python
 ## A publisher and a subscriber process exchanging a robot pose, and the `shm` tool looking on.
 demo: examples
 	$(CARGO) build --locked -p shm-cli
-	./examples/demo.sh
+	./examples/rust/tool/demo.sh
 
 ## Every benchmark, in a few minutes: the Rust ones, then the Python module next to its peers
 ## (installed into the benchmark's own environment, .venv-bench). Tables go to the terminal;
@@ -153,8 +154,8 @@ LOAD ?= 0
 test-repeat:
 	./scripts/repeat.sh $(REPEAT) $(LOAD) $(MAKE) --no-print-directory test
 test-repeat-mp: python-install examples bridge
-	$(CARGO) build --locked -p shm-integration -p shm-cli -p shm-bridge --tests
-	./scripts/repeat.sh $(REPEAT) $(LOAD) sh -c '$(CARGO) test --locked -q -p shm-integration --test multiprocess --test wait --test discovery --test ownership && $(CARGO) test --locked -q -p shm-cli --test cli && $(CARGO) test --locked -q -p shm-bridge --test bridge && cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) SHM_BRIDGE=$(BRIDGE_EXE) $(VENV_PYTHON) -m pytest -q tests/test_processes.py tests/test_wait.py tests/test_reliability.py tests/test_interop.py tests/test_cli.py tests/test_messages.py tests/test_bridge.py'
+	$(CARGO) build --locked -p shm-integration -p shm-cli -p shm-bridge -p shm-examples --tests
+	./scripts/repeat.sh $(REPEAT) $(LOAD) sh -c '$(CARGO) test --locked -q -p shm-integration --test multiprocess --test wait --test discovery --test ownership && $(CARGO) test --locked -q -p shm-cli --test cli && $(CARGO) test --locked -q -p shm-examples --test examples && $(CARGO) test --locked -q -p shm-bridge --test bridge --test example && cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) SHM_BRIDGE=$(BRIDGE_EXE) $(VENV_PYTHON) -m pytest -q tests/test_processes.py tests/test_wait.py tests/test_reliability.py tests/test_interop.py tests/test_cli.py tests/test_messages.py tests/test_bridge.py tests/test_examples.py'
 
 ## Every CPython the package claims (3.9 to 3.13 here): a wheel each, installed without Rust
 ## into a fresh environment, and the whole pytest suite.

@@ -32,7 +32,7 @@ import shm_pub_sub
 from shm_pub_sub import u8
 
 # The 64-byte pose of the Rust examples, as the Python examples declare it.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "python"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "python" / "structs"))
 from messages import Pose
 
 ECHO = "--echo"

@@ -62,6 +62,35 @@ pub struct Detection {
     pub _reserved: [u8; 1],
 }
 
+/// Frame width of the camera examples, in pixels.
+pub const FRAME_WIDTH: usize = 640;
+/// Frame height of the camera examples, in pixels.
+pub const FRAME_HEIGHT: usize = 480;
+
+/// A 640×480 RGB camera frame (900 KiB) with its number and capture time: the same type as the
+/// Python camera examples' `Frame` (same name and fields, so the schema hashes agree).
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct Frame {
+    /// Frame number, from 0.
+    pub seq: u64,
+    /// Capture time, ns on `CLOCK_MONOTONIC` (Python's `time.monotonic_ns()`).
+    pub stamp_ns: u64,
+    /// Rows of pixels, each pixel red, green, blue.
+    pub pixels: [[[u8; 3]; FRAME_WIDTH]; FRAME_HEIGHT],
+}
+
+impl Frame {
+    /// A black frame, boxed: at 900 KiB, a frame is kept on the heap.
+    pub fn black() -> Box<Frame> {
+        Box::new(Frame {
+            seq: 0,
+            stamp_ns: 0,
+            pixels: [[[0; 3]; FRAME_WIDTH]; FRAME_HEIGHT],
+        })
+    }
+}
+
 /// `--name value` options from the command line, with defaults.
 pub struct Args(Vec<String>);
 

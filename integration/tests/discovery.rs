@@ -80,7 +80,7 @@ fn a_topic_removed_by_hand_and_made_anew_is_followed_at_once() {
 fn polling_a_missing_topic_opens_nothing_until_a_topic_is_announced() {
     // A read of a missing topic would find a file placed by hand if it tried to open the path:
     // it does not (no generation change, so no `open()`), yet it finds a topic as soon as a
-    // publisher announces one. (`strace` of the Python equivalent: README, "How we test".)
+    // publisher announces one. (`strace` of the Python equivalent: docs/performance.md.)
     let root = TempRoot::new("causal-quiet");
     let mut s = root.subscriber::<TestPose>("t");
     assert!(s.latest().unwrap().is_none());

@@ -14,7 +14,7 @@ import pytest
 import shm_pub_sub
 from conftest import REPO
 
-sys.path.insert(0, str(REPO / "examples" / "python"))
+sys.path.insert(0, str(REPO / "examples" / "python" / "structs"))
 from messages import Pose
 
 BRIDGE = Path(os.environ.get("SHM_BRIDGE") or REPO / "target" / "debug" / "shm-bridge")

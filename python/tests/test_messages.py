@@ -28,8 +28,11 @@ from shm_pub_sub import (
     u64,
 )
 
-sys.path.insert(0, str(REPO / "examples" / "python"))
-from messages import BoundingBox, Detection, Frame, Pose
+# The examples' declarations (examples/python/structs/messages.py, camera/frame.py).
+sys.path.insert(0, str(REPO / "examples" / "python" / "structs"))
+sys.path.insert(0, str(REPO / "examples" / "python" / "camera"))
+from frame import Frame
+from messages import BoundingBox, Detection, Pose
 
 
 class Flags(Message):
@@ -428,32 +431,6 @@ def test_every_primitive_round_trips(topic):
         All(a=2**64)
     np_value = All(e=np.int16(-3), c=np.float32(0.25), i=np.bool_(True))
     assert (np_value.e, np_value.c, np_value.i) == (-3, 0.25, True)
-
-
-def test_examples_run_against_the_rust_examples(topic, spawn, rust_example):
-    examples = REPO / "examples" / "python"
-    rust = spawn([rust_example("pose_subscriber"), "--topic", topic, "--count", 3, "--timeout", 30])
-    rust.expect("subscribed")
-    talker = spawn([sys.executable, examples / "pose_talker.py", "--topic", topic, "--count", 40, "--rate", 50])
-    for _ in range(3):
-        assert rust.expect("sub #").startswith("sub #")
-    assert rust.wait(timeout=30) == 0
-    assert talker.wait(timeout=30) == 0
-
-    rust = spawn([rust_example("pose_publisher"), "--topic", f"{topic}/r", "--rate", 100])
-    rust.expect("publishing Pose")
-    listener = spawn([sys.executable, examples / "pose_listener.py", "--topic", f"{topic}/r", "--count", 3])
-    assert listener.expect_line(timeout=30).startswith(f"subscribed to '{topic}/r' (Pose, schema hash 0x")
-    for _ in range(3):
-        assert "map=7 tracking=True" in listener.expect_line(timeout=30)
-    assert listener.wait(timeout=30) == 0
-
-    camera = spawn([sys.executable, examples / "camera_publisher.py", "--topic", f"{topic}/cam", "--count", 90])
-    assert camera.expect_line(timeout=30).startswith("publishing 900 KiB frames")
-    viewer = spawn([sys.executable, examples / "camera_subscriber.py", "--topic", f"{topic}/cam", "--seconds", 1.5])
-    assert viewer.expect_line(timeout=30) == f"subscribed to '{topic}/cam'"
-    assert "frames/s, latency p50" in viewer.expect_line(timeout=30)
-    assert viewer.wait(timeout=30) == 0
 
 
 def test_values_are_plain_python_objects_of_their_class():

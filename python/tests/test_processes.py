@@ -7,6 +7,7 @@ import time
 
 import pytest
 import shm_pub_sub
+from children import in_child_as
 from shm_pub_sub import Publisher, Subscriber, TopicBusyError
 
 NOBODY = 65534  # uid and gid; no passwd entry is needed to switch to them
@@ -107,32 +108,6 @@ def test_a_forked_child_cannot_publish_on_its_parents_publisher(topic):
     assert Subscriber(topic, 0).subscribe() == (3, True)
 
 
-def _in_child_as(uid: int, gid: int, action) -> str:
-    """Runs `action()` in a forked child with another user id; returns what it reports."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            signal.alarm(10)  # never outlive a stuck test
-            os.close(read_end)
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
-            try:
-                report = f"ok {action()!r}"
-            except Exception as e:
-                report = f"{type(e).__name__} {e}"
-            os.write(write_end, report.encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as r:
-        report = r.read().decode()
-    os.waitpid(pid, 0)
-    assert report, "the child reported nothing (could it switch users?)"
-    return report
-
-
 def test_permissions_for_another_user(topic, shm_root):
     """As root: a child switched to `nobody` is refused a 0600 topic and may read a 0644 one.
     Otherwise: the same refusals by taking permissions away from ourselves."""
@@ -145,7 +120,7 @@ def test_permissions_for_another_user(topic, shm_root):
         os.chmod(shm_root, 0o755)  # others may enter the directory, not create files in it
 
         def as_nobody(action) -> str:
-            return _in_child_as(NOBODY, NOBODY, action)
+            return in_child_as(NOBODY, action, gid=NOBODY)
 
     else:
         os.chmod(private.path, 0o000)

@@ -1,11 +1,11 @@
 """Causality, lineage and ownership: what the runtime guarantees beyond a single read."""
 
 import os
-import signal
 import threading
 import time
 
 import pytest
+from children import in_child_as
 from shm_pub_sub import ForeignTopicError, Publisher, Subscriber
 
 NOBODY = 65534
@@ -56,32 +56,6 @@ def test_a_value_carried_into_a_topic_made_anew_is_returned_not_the_removed_ones
     replacement.close()
 
 
-def _in_child_as(uid: int, action) -> str:
-    """Runs `action()` in a forked child as another user; returns what it reports."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            signal.alarm(10)  # never outlive a stuck test
-            os.close(read_end)
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            try:
-                report = f"ok {action()!r}"
-            except Exception as e:
-                report = f"{type(e).__name__} {e}"
-            os.write(write_end, report.encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as r:
-        report = r.read().decode()
-    os.waitpid(pid, 0)
-    assert report, "the child reported nothing (could it switch users?)"
-    return report
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a process as another user")
 def test_a_topic_planted_by_another_user_is_refused(topic, shm_root):
     """Another user creates the topic's file first and makes it writable by everyone: the real
@@ -96,7 +70,7 @@ def test_a_topic_planted_by_another_user_is_refused(topic, shm_root):
         planted.close()
         return path
 
-    report = _in_child_as(NOBODY, plant)
+    report = in_child_as(NOBODY, plant)
     assert report.startswith("ok "), report
     path = report[4:-1]
     with open(path, "rb") as f:

@@ -349,13 +349,67 @@ impl WakeWords for Ring {
     }
 }
 
-/// Scenarios shared by the checks and their negative controls.
+/// Runs `f` under loom with the preemption bound every check and control uses.
+pub fn check(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(f);
+}
+
+/// Scenarios shared by the checks and their negative controls (a control weakens the protocol
+/// with [`weaken`], then runs the very scenario its check runs, and expects it to fail).
 pub mod scenario {
     use loom::sync::Arc;
     use loom::thread;
-    use shm::__model::{SlotRead, sleep, wake_ticket};
+    use shm::__model::{Cursor, SlotRead, sleep, wake_ticket};
 
-    use super::Ring;
+    use super::{Ring, value_of};
+
+    /// Up to `attempts` reads; the first that is not `Retry`, checked: whole ("torn value"),
+    /// stamped with its own time, and not older than `*newest` (which it raises; "no value
+    /// after a value" if it finds none after one).
+    pub fn read_checked(ring: &Ring, cursor: &mut Option<Cursor>, newest: &mut u64, attempts: u32) {
+        for _ in 0..attempts {
+            match ring.read(cursor) {
+                (SlotRead::Retry, _) => continue,
+                (SlotRead::Empty, _) => {
+                    assert_eq!(*newest, 0, "no value after a value");
+                    return;
+                }
+                (SlotRead::Done { seq, time_ns }, words) => {
+                    assert_eq!(words, value_of(seq), "torn value at seq {seq}");
+                    assert_eq!(time_ns, seq, "time of another value");
+                    assert!(seq >= *newest, "seq {seq} after {newest}");
+                    *newest = seq;
+                    return;
+                }
+                (SlotRead::Corrupt { .. }, _) => panic!("a valid ring read as damaged"),
+            }
+        }
+    }
+
+    /// A writer publishes values 1 to `values` into a ring of `slots` while a reader reads three
+    /// times (each up to two attempts), every read checked ([`read_checked`]); once the writer
+    /// is done, one more read returns the newest value, exactly.
+    pub fn reader_and_writer(slots: u32, values: u64, light_fence: bool) {
+        let ring = Arc::new(Ring::new(slots));
+        let writer = {
+            let ring = ring.clone();
+            thread::spawn(move || {
+                for seq in 1..=values {
+                    ring.publish(seq, light_fence);
+                }
+            })
+        };
+        let mut cursor = None;
+        let mut newest = 0;
+        for _ in 0..3 {
+            read_checked(&ring, &mut cursor, &mut newest, 2);
+        }
+        writer.join().unwrap();
+        read_checked(&ring, &mut cursor, &mut newest, 1);
+        assert_eq!(newest, values);
+    }
 
     /// A subscriber takes its ticket, finds no value and sleeps (recorded, see
     /// [`Ring::recording`]) while a publisher publishes value 1; panics with "lost wake-up" if

@@ -2,13 +2,11 @@
 //! the model finds the lost wake-up. Shows the wake-up check can fail (`wake.rs` runs the same
 //! scenario with the protocol intact).
 
-use shm_verify::{scenario, weaken};
+use shm_verify::{check, scenario, weaken};
 
 #[test]
 #[should_panic(expected = "lost wake-up")]
 fn without_the_membarrier_pairing_a_wake_up_is_lost() {
     weaken::drop_light_fence();
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(scenario::one_sleeper_one_publish);
+    check(scenario::one_sleeper_one_publish);
 }

@@ -4,88 +4,27 @@
 
 use loom::sync::Arc;
 use loom::thread;
-use shm::__model::{Cursor, SlotRead};
-use shm_verify::{Ring, value_of, weaken};
+use shm_verify::scenario::{self, read_checked};
+use shm_verify::{Ring, check, weaken};
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
     // No subscriber sleeps in these checks: the publisher's light fence is only a compiler
     // fence, with nothing on the other side.
     weaken::drop_light_fence();
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(f);
-}
-
-/// Up to `attempts` reads; the first that is not `Retry`, checked: whole, and not older than
-/// `*newest` (which it raises).
-fn read_checked(ring: &Ring, cursor: &mut Option<Cursor>, newest: &mut u64, attempts: u32) {
-    for _ in 0..attempts {
-        match ring.read(cursor) {
-            (SlotRead::Retry, _) => continue,
-            (SlotRead::Empty, _) => {
-                assert_eq!(*newest, 0, "no value after a value");
-                return;
-            }
-            (SlotRead::Done { seq, time_ns }, words) => {
-                assert_eq!(words, value_of(seq), "torn value at seq {seq}");
-                assert_eq!(time_ns, seq, "time of another value");
-                assert!(seq >= *newest, "seq {seq} after {newest}");
-                *newest = seq;
-                return;
-            }
-            (SlotRead::Corrupt { .. }, _) => panic!("a valid ring read as damaged"),
-        }
-    }
+    check(f);
 }
 
 #[test]
 fn a_reader_never_sees_a_torn_or_older_value() {
     for light_fence in [true, false] {
-        model(move || {
-            let ring = Arc::new(Ring::new(2));
-            let writer = {
-                let ring = ring.clone();
-                thread::spawn(move || {
-                    for seq in 1..=3 {
-                        ring.publish(seq, light_fence);
-                    }
-                })
-            };
-            let mut cursor = None;
-            let mut newest = 0;
-            for _ in 0..3 {
-                read_checked(&ring, &mut cursor, &mut newest, 2);
-            }
-            writer.join().unwrap();
-            // Writer done: the newest value, exactly.
-            read_checked(&ring, &mut cursor, &mut newest, 1);
-            assert_eq!(newest, 3);
-        });
+        model(move || scenario::reader_and_writer(2, 3, light_fence));
     }
 }
 
 #[test]
 fn a_reader_of_a_three_slot_ring_never_sees_a_torn_or_older_value() {
     // The default ring size: the slot after the cursor is no longer the slot before it.
-    model(|| {
-        let ring = Arc::new(Ring::new(3));
-        let writer = {
-            let ring = ring.clone();
-            thread::spawn(move || {
-                for seq in 1..=4 {
-                    ring.publish(seq, true);
-                }
-            })
-        };
-        let mut cursor = None;
-        let mut newest = 0;
-        for _ in 0..3 {
-            read_checked(&ring, &mut cursor, &mut newest, 2);
-        }
-        writer.join().unwrap();
-        read_checked(&ring, &mut cursor, &mut newest, 1);
-        assert_eq!(newest, 4);
-    });
+    model(|| scenario::reader_and_writer(3, 4, true));
 }
 
 #[test]

@@ -4,13 +4,7 @@
 use loom::sync::Arc;
 use loom::thread;
 use shm::__model::{SlotRead, sleep, wake_ticket};
-use shm_verify::Ring;
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(f);
-}
+use shm_verify::{Ring, check as model};
 
 /// The waiter's side of one wait: ticket, look, sleep, look again; returns what it read.
 fn wait_for_first_value(ring: &Ring) -> SlotRead {

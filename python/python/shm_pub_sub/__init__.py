@@ -37,9 +37,9 @@ from ._shm_pub_sub import (
 )
 
 __all__ = [
-    "Array",
     "MAX_BUFFER_NUM",
     "MIN_BUFFER_NUM",
+    "Array",
     "ContendedError",
     "ForeignTopicError",
     "ForkedProcessError",

@@ -55,7 +55,8 @@ class _Array:
         dims = dims if isinstance(dims, tuple) else (dims,)
         if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0 for d in dims):
             raise TypeError(
-                f"array dimensions must be positive ints, as in Array[f64, L[3]] or Array[u8, L[480], L[640], L[3]], not {dims!r}"
+                "array dimensions must be positive ints, as in Array[f64, L[3]] or "
+                f"Array[u8, L[480], L[640], L[3]], not {dims!r}"
             )
         self.elem = elem
         self.dims = dims
@@ -102,17 +103,18 @@ if TYPE_CHECKING:
         def __get__(self, obj: object, owner: Any) -> numpy.ndarray[Any, numpy.dtype[Any]]: ...
         def __set__(self, obj: object, value: ArrayLike) -> None: ...
 
-    bool_: TypeAlias = bool
-    i8: TypeAlias = int
-    i16: TypeAlias = int
-    i32: TypeAlias = int
-    i64: TypeAlias = int
-    u8: TypeAlias = int
-    u16: TypeAlias = int
-    u32: TypeAlias = int
-    u64: TypeAlias = int
-    f32: TypeAlias = float
-    f64: TypeAlias = float
+    # The names of Rust's primitives, as type aliases (lowercase on purpose).
+    bool_: TypeAlias = bool  # noqa: PYI042
+    i8: TypeAlias = int  # noqa: PYI042
+    i16: TypeAlias = int  # noqa: PYI042
+    i32: TypeAlias = int  # noqa: PYI042
+    i64: TypeAlias = int  # noqa: PYI042
+    u8: TypeAlias = int  # noqa: PYI042
+    u16: TypeAlias = int  # noqa: PYI042
+    u32: TypeAlias = int  # noqa: PYI042
+    u64: TypeAlias = int  # noqa: PYI042
+    f32: TypeAlias = float  # noqa: PYI042
+    f64: TypeAlias = float  # noqa: PYI042
 else:
 
     class Array:

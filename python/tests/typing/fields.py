@@ -2,7 +2,8 @@
 types with no plugin, and fields have their Python types (scalars their Python type, arrays numpy
 arrays that take any array-like, arrays of messages tuples of them)."""
 
-from typing import Any, Literal as L
+from typing import Any
+from typing import Literal as L
 
 import numpy
 import shm_pub_sub

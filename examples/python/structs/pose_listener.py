@@ -1,8 +1,10 @@
-"""Prints the poses a Rust process publishes: a Python class with the Rust struct's fields is
-the same type.
+"""Prints the poses of the Python `pose_talker.py` or of the Rust `pose_publisher`: a Python
+class with the Rust struct's fields is the same type.
 
-    cargo run -p shm-examples --example pose_publisher          # terminal 1 (Rust)
-    python examples/python/pose_listener.py [--count 0]          # terminal 2
+    python examples/python/structs/pose_talker.py                # terminal 1
+    python examples/python/structs/pose_listener.py [--count 0]  # terminal 2
+
+    cargo run -p shm-examples --example pose_publisher           # or terminal 1 in Rust
 """
 
 import argparse

@@ -3,7 +3,7 @@
 # publisher then publishes a robot pose at 10 Hz; meanwhile the `shm` tool looks at the topic
 # from a third process. Run with `make demo`.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 bin=${CARGO_TARGET_DIR:-target}/debug/examples
 shm=${CARGO_TARGET_DIR:-target}/debug/shm
 

@@ -1,9 +1,14 @@
-"""Prints each new value of an int topic; can be started before its publisher. Between values
-it sleeps in ``subscribe(timeout=...)``, woken by the publisher, so it uses no CPU while waiting.
+"""Prints each new value of a scalar topic (int unless told otherwise); can be started before
+its publisher. Between values it sleeps in ``subscribe(timeout=...)``, woken by the publisher,
+so it uses no CPU while waiting.
 
-    python examples/python/count_subscriber.py [--topic demo/count] [--count 0] [--timeout 0]
+    python examples/python/pubsub/count_subscriber.py [--topic demo/count] [--type int] [--count 0] [--timeout 0]
 
-Pair it with the Rust publisher, which publishes the numbers it reads:
+Pair it with the Python publisher (a float topic):
+    python examples/python/pubsub/temperature_publisher.py
+    python examples/python/pubsub/count_subscriber.py --type float --topic demo/temperature
+
+or with the Rust publisher, which publishes the numbers it reads:
     seq 1 5 | cargo run -p shm-examples --example scalar_publisher -- --type i64 --topic demo/count
 """
 
@@ -14,15 +19,19 @@ import time
 
 import shm_pub_sub
 
+# The default value (returned while there is no data) selects the topic's type.
+DEFAULTS = {"int": 0, "float": 0.0}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--topic", default="demo/count")
+    parser.add_argument("--type", choices=DEFAULTS, default="int", help="the topic's type")
     parser.add_argument("--count", type=int, default=0, help="values to print (0: until Ctrl-C)")
     parser.add_argument("--timeout", type=float, default=0.0, help="give up after this many seconds (0: never)")
     args = parser.parse_args()
 
-    sub = shm_pub_sub.Subscriber(args.topic, 0)
+    sub = shm_pub_sub.Subscriber(args.topic, DEFAULTS[args.type])
     print(f"subscribed to {sub.name!r}", flush=True)
     deadline = time.monotonic() + args.timeout if args.timeout else None
     seen = 0

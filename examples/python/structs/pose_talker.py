@@ -1,8 +1,10 @@
-"""Publishes poses on a circle from Python; the Rust `pose_subscriber` reads them as its own
-`Pose` struct.
+"""Publishes poses on a circle from Python; `pose_listener.py` reads them, and so does the
+Rust `pose_subscriber`, as its own `Pose` struct.
 
-    cargo run -p shm-examples --example pose_subscriber          # terminal 1 (Rust)
-    python examples/python/pose_talker.py [--count 0]            # terminal 2
+    python examples/python/structs/pose_talker.py [--count 0]    # terminal 1
+    python examples/python/structs/pose_listener.py              # terminal 2
+
+    cargo run -p shm-examples --example pose_subscriber          # or terminal 2 in Rust
 """
 
 import argparse

@@ -1,8 +1,9 @@
 """Publishes a temperature (a float) at 10 Hz; any Python or Rust subscriber can read it.
 
-    python examples/python/temperature_publisher.py [--topic demo/temperature] [--count 0]
+    python examples/python/pubsub/temperature_publisher.py [--topic demo/temperature] [--count 0]
+    python examples/python/pubsub/count_subscriber.py --type float --topic demo/temperature
 
-Pair it with the Rust subscriber:
+Or pair it with the Rust subscriber:
     cargo run -p shm-examples --example scalar_subscriber -- --type f64 --topic demo/temperature
 """
 
@@ -20,7 +21,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="values per second")
     args = parser.parse_args()
 
-    with shm_pub_sub.Publisher(args.topic, 0.0) as pub:
+    # The default value's type is the topic's type: a float topic (f64 to Rust), 3 slots.
+    with shm_pub_sub.Publisher(args.topic, 0.0, buffer_num=3) as pub:
         print(f"publishing {pub.type.__name__} on {pub.name!r} ({pub.path})", flush=True)
         n = 0
         try:

@@ -1,9 +1,12 @@
-"""Publishes synthetic 640x480 RGB camera frames (900 KiB each) at 30 Hz: a gradient that
-moves, stamped with its number and capture time. Each publish is one copy into shared memory,
-made with the GIL released.
+"""Publishes synthetic 640x480 RGB camera frames (900 KiB each) at 30 Hz: a white bar that
+sweeps across a black image (frame n has it at column n mod 640), stamped with its number and
+capture time. Each publish is one copy into shared memory, made with the GIL released.
 
-    python examples/python/camera_publisher.py [--count 0] [--rate 30]
-    python examples/python/camera_subscriber.py                  # in another terminal
+    python examples/python/camera/camera_publisher.py [--count 0] [--rate 30]   # terminal 1
+    python examples/python/camera/camera_subscriber.py                          # terminal 2
+
+The Rust `frame_subscriber` reads these frames too, and the Rust `frame_publisher` draws the
+same picture: `Frame` is the same type in both languages.
 """
 
 import argparse
@@ -11,7 +14,7 @@ import time
 
 import numpy as np
 import shm_pub_sub
-from messages import Frame
+from frame import Frame
 
 
 def main() -> None:
@@ -21,9 +24,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=30.0, help="frames per second")
     args = parser.parse_args()
 
-    frame = np.zeros(1, dtype=Frame.dtype)  # one Frame, as a numpy record we fill in place
-    pixels = frame["pixels"][0]
-    columns = np.arange(640, dtype=np.uint16)
+    frame: np.ndarray = np.zeros(1, dtype=Frame.dtype)  # one black Frame, a numpy record to draw in
+    pixels = frame["pixels"][0]  # a (480, 640, 3) uint8 view of it
+    width = pixels.shape[1]
     with shm_pub_sub.Publisher(args.topic, Frame(), buffer_num=4) as pub:
         print(f"publishing {Frame.size // 1024} KiB frames on {pub.name!r} at {args.rate:g} Hz", flush=True)
         period = 1 / args.rate
@@ -31,12 +34,12 @@ def main() -> None:
         n = 0
         try:
             while args.count == 0 or n < args.count:
-                n += 1
-                pixels[:, :, 0] = (columns + n * 4) % 256  # a moving red gradient
-                pixels[:, :, 1] = n % 256
+                pixels[:, (n - 1) % width] = 0  # the last frame's bar black again
+                pixels[:, n % width] = 255  # this frame's bar white
                 frame["seq"] = n
                 frame["stamp_ns"] = time.monotonic_ns()
                 pub.publish(frame)
+                n += 1
                 if n % int(args.rate) == 0:
                     print(f"frame #{n}", flush=True)
                 next_time += period

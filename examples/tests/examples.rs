@@ -1,0 +1,262 @@
+//! Every Rust example, run as a user runs it: separate processes on a private topic directory,
+//! checked by what they print. (The Python examples' tests run them against these:
+//! `python/tests/test_examples.py`.)
+
+use shm_integration::process::{Proc, TIMEOUT};
+use shm_integration::root::TempRoot;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `target/<profile>`: where cargo put this test, the examples (`examples/`) and the `shm` tool.
+fn profile_dir() -> PathBuf {
+    let me = std::env::current_exe().expect("own path");
+    me.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf()
+}
+
+fn example(name: &str) -> PathBuf {
+    let path = profile_dir().join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: `cargo test -p shm-examples` builds the examples",
+        path.display()
+    );
+    path
+}
+
+/// The number after `key=` in `line`.
+fn field(line: &str, key: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key))
+        .and_then(|v| v.trim_end_matches(',').parse().ok())
+        .unwrap_or_else(|| panic!("no {key}<number> in {line:?}"))
+}
+
+#[test]
+fn pubsub_scalars_cross_from_the_publisher_to_the_subscriber() {
+    let root = TempRoot::new("ex-pubsub");
+    let mut sub = Proc::spawn(
+        &example("scalar_subscriber"),
+        root.path(),
+        &[
+            "--type",
+            "i64",
+            "--topic",
+            "demo/count",
+            "--count",
+            "3",
+            "--timeout",
+            "20",
+        ],
+    );
+    sub.expect_line("subscribed", TIMEOUT);
+    let mut publisher = Proc::spawn(
+        &example("scalar_publisher"),
+        root.path(),
+        &["--type", "i64", "--topic", "demo/count"],
+    );
+    publisher.expect_line("publishing", TIMEOUT);
+    for (i, v) in [10, 20, 30].into_iter().enumerate() {
+        publisher.send(&v.to_string());
+        publisher.expect_line(&format!("published {}", i + 1), TIMEOUT);
+        assert_eq!(sub.line(TIMEOUT), format!("{} {v}", i + 1));
+    }
+    assert!(sub.wait(TIMEOUT).success());
+    publisher.close_stdin();
+    assert!(publisher.wait(TIMEOUT).success());
+}
+
+#[test]
+fn structs_poses_flow_and_detections_are_relayed() {
+    let root = TempRoot::new("ex-structs");
+    let mut sub = Proc::spawn(
+        &example("pose_subscriber"),
+        root.path(),
+        &["--count", "5", "--timeout", "20"],
+    );
+    sub.expect_line("subscribed", TIMEOUT);
+    let mut publisher = Proc::spawn(
+        &example("pose_publisher"),
+        root.path(),
+        &["--rate", "50", "--count", "200"],
+    );
+    for _ in 0..5 {
+        let line = sub.expect_line("sub #", TIMEOUT);
+        assert!(line.contains("tracking=true"), "{line}");
+    }
+    assert!(sub.wait(TIMEOUT).success());
+    publisher.kill9();
+
+    // The relay reads detections and publishes them changed: a typed round trip through it.
+    let mut relay = Proc::spawn(
+        &example("detection_relay"),
+        root.path(),
+        &["--in", "d/in", "--out", "d/out", "--count", "1"],
+    );
+    relay.expect_line("relaying", TIMEOUT);
+    let mut input = shm::Publisher::<shm_examples::Detection>::builder("d/in")
+        .root(root.path())
+        .create()
+        .unwrap();
+    let mut output = shm::Subscriber::<shm_examples::Detection>::builder("d/out")
+        .root(root.path())
+        .open()
+        .unwrap();
+    let detection = shm_examples::Detection {
+        boxes: [shm_examples::BoundingBox {
+            min: [1.0, 2.0],
+            max: [3.0, 4.0],
+        }; 2],
+        scores: [[0.5, 0.25]; 3],
+        label: 7,
+        valid: false,
+        _reserved: [0],
+    };
+    input.publish(&detection).unwrap();
+    relay.expect_line("relayed #1", TIMEOUT);
+    let relayed = output.recv_timeout(TIMEOUT).unwrap().value;
+    assert_eq!((relayed.label, relayed.valid), (8, true));
+    assert_eq!(relayed.scores, [[1.0, 0.5]; 3]);
+    assert!(relay.wait(TIMEOUT).success());
+}
+
+#[test]
+fn camera_frames_cross_whole_and_in_order() {
+    let root = TempRoot::new("ex-camera");
+    let mut sub = Proc::spawn(
+        &example("frame_subscriber"),
+        root.path(),
+        &["--count", "5", "--timeout", "20"],
+    );
+    sub.expect_line("subscribed", TIMEOUT);
+    let mut publisher = Proc::spawn(
+        &example("frame_publisher"),
+        root.path(),
+        &["--rate", "30", "--count", "300"],
+    );
+    let mut last = None;
+    for _ in 0..5 {
+        let line = sub.expect_line("frame ", TIMEOUT);
+        // The bar is where the publisher drew it for that frame: the whole frame crossed.
+        let n = line
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap();
+        assert_eq!(field(&line, "x="), n % 640, "{line}");
+        assert!(last < Some(n), "{line} after frame {last:?}");
+        last = Some(n);
+    }
+    assert!(sub.wait(TIMEOUT).success());
+    publisher.kill9();
+}
+
+#[test]
+fn waits_report_values_silence_and_a_publisher_gone() {
+    let root = TempRoot::new("ex-waits");
+    let mut waiter = Proc::spawn(
+        &example("waiter"),
+        root.path(),
+        &["--topic", "t", "--timeout-ms", "300", "--count", "3"],
+    );
+    waiter.expect_line("waiting on 't'", TIMEOUT);
+    // Nothing published: the wait ends at its timeout, again and again.
+    waiter.expect_line("nothing new within 300 ms (no publisher)", TIMEOUT);
+    let mut publisher = Proc::spawn(
+        &example("scalar_publisher"),
+        root.path(),
+        &["--type", "f64", "--topic", "t"],
+    );
+    publisher.expect_line("publishing", TIMEOUT);
+    publisher.send("21.5");
+    publisher.expect_line("published 1", TIMEOUT);
+    waiter.expect_line("#1 21.5 (", TIMEOUT);
+    // The publisher exits: a wait that saw it alive says so at once, one that began after the
+    // exit times out seeing no publisher; either way the waiter goes on waiting.
+    publisher.close_stdin();
+    assert!(publisher.wait(TIMEOUT).success());
+    loop {
+        let line = waiter.line(TIMEOUT);
+        if line == "the publisher is gone" || line.ends_with("(no publisher)") {
+            break;
+        }
+        assert_eq!(
+            line, "nothing new within 300 ms",
+            "while the publisher lived"
+        );
+    }
+    // A new publisher takes the topic over; its values arrive (in the ring, two at once or
+    // one by one).
+    let mut next = Proc::spawn(
+        &example("scalar_publisher"),
+        root.path(),
+        &["--type", "f64", "--topic", "t"],
+    );
+    next.expect_line("publishing", TIMEOUT);
+    next.send("22");
+    next.expect_line("published 2", TIMEOUT);
+    next.send("23");
+    next.expect_line("published 3", TIMEOUT);
+    let rest = waiter.rest(TIMEOUT);
+    assert!(rest.iter().any(|l| l.starts_with("#2 22")), "{rest:?}");
+    assert!(rest.iter().any(|l| l.starts_with("#3 23")), "{rest:?}");
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("done after 3 value(s)")
+    );
+    assert!(waiter.wait(TIMEOUT).success());
+    next.close_stdin();
+    assert!(next.wait(TIMEOUT).success());
+}
+
+#[test]
+fn waits_stop_cleanly_on_ctrl_c() {
+    let root = TempRoot::new("ex-waits-stop");
+    let mut waiter = Proc::spawn(
+        &example("waiter"),
+        root.path(),
+        &["--topic", "t", "--timeout-ms", "100"],
+    );
+    waiter.expect_line("waiting on 't'", TIMEOUT);
+    // SAFETY: kill with a pid of a child this test started and has not waited for.
+    let sent = unsafe { libc::kill(waiter.pid() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    let rest = waiter.rest(TIMEOUT);
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("done after 0 value(s)")
+    );
+    assert!(waiter.wait(TIMEOUT).success());
+}
+
+#[test]
+fn the_tool_demo_runs_end_to_end() {
+    let shm = profile_dir().join("shm");
+    assert!(
+        shm.is_file(),
+        "{} is missing: build the tool (`cargo build -p shm-cli`; `cargo test` of the workspace does)",
+        shm.display()
+    );
+    let target = profile_dir().parent().expect("target").to_path_buf();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("rust/tool/demo.sh");
+    let out = Command::new("bash")
+        .arg(&demo)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("run the demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("[shm list]") && text.contains("demo/robot/pose"),
+        "{text}"
+    );
+    assert!(text.contains("[shm echo]"), "{text}");
+    assert!(text.contains("== done: 20 poses crossed"), "{text}");
+}

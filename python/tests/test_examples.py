@@ -1,0 +1,306 @@
+"""The Python examples (examples/python/<topic>/) run as their READMEs say, each as real separate
+processes: Python with Python, and Python with the Rust examples of the same topic. Every test
+has its own topic directory (conftest.py), waits for what the other process prints (never for a
+fixed time), and checks the values that crossed."""
+
+import ast
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, Proc
+
+EXAMPLES = REPO / "examples" / "python"
+TOPICS = ["pubsub", "structs", "camera", "waits", "tool", "bridge"]
+SHM = Path(sys.executable).with_name("shm")  # the console script of the installed package
+BRIDGE = Path(os.environ.get("SHM_BRIDGE") or REPO / "target" / "debug" / "shm-bridge")
+
+
+def example(path: str, *args: object) -> list:
+    """The command line of a Python example, run by this interpreter."""
+    return [sys.executable, EXAMPLES / path, *args]
+
+
+def groups(pattern: str, line: str) -> tuple:
+    """The groups of `pattern` matched at the start of `line` (a failure shows the line)."""
+    match = re.match(pattern, line)
+    assert match, f"{line!r} does not match {pattern!r}"
+    return match.groups()
+
+
+def printed(proc: Proc, pattern: str, seq: int, found: dict) -> str:
+    """What `proc` printed for `seq`, in lines matching `pattern` (groups: seq, then the rest),
+    reading its output as far as needed; the lines read are kept in `found`."""
+    while seq not in found:
+        match = re.match(pattern, proc.expect_line(timeout=30))
+        if match:
+            found[int(match[1])] = match[2]
+    return found[seq]
+
+
+def rest_of_output(proc: Proc, timeout: float = 60.0) -> list:
+    """Every line `proc` prints from now until it exits, which it must do within `timeout`, with
+    status 0. One that does not is stopped with SIGTERM, so that it stops what it started."""
+    try:
+        code = proc.popen.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.popen.terminate()
+        proc.wait(timeout=30)
+        pytest.fail(f"{proc.args[:3]} did not exit within {timeout} s; seen {proc.seen}")
+    start = len(proc.seen)
+    proc.try_expect("\0 never printed", timeout=10)  # reads to the end of the output
+    assert code == 0, f"{proc.seen}\n{proc.stderr()}"
+    return proc.seen[start:]
+
+
+# The READMEs: one per topic, listed in the index, naming files that exist.
+
+
+def test_every_example_directory_is_a_topic_of_the_index():
+    directories = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
+    assert directories == sorted(TOPICS)
+    index = (EXAMPLES / "README.md").read_text()
+    for topic in TOPICS:
+        assert f"]({topic}/)" in index, topic
+
+
+@pytest.mark.parametrize("name", TOPICS)
+def test_each_readme_names_its_files_and_only_paths_that_exist(name):
+    directory = EXAMPLES / name
+    readme = (directory / "README.md").read_text()
+    for file in directory.iterdir():
+        if file.suffix in (".py", ".sh"):
+            assert file.name in readme, f"{name}/README.md does not mention {file.name}"
+    for path in re.findall(r"examples/python/[\w./-]+\.(?:py|sh)", readme):
+        assert (REPO / path).is_file(), f"{name}/README.md: {path} does not exist"
+    for target in re.findall(r"\]\(([^)#\s]+)\)", readme):
+        assert "://" in target or (directory / target).exists(), target
+
+
+# pubsub/
+
+
+def test_pubsub_python_publisher_and_python_subscriber(topic, spawn):
+    sub = spawn(
+        example("pubsub/count_subscriber.py", "--type", "float", "--topic", topic, "--count", 3, "--timeout", 30)
+    )
+    assert sub.expect_line(timeout=30) == f"subscribed to '{topic}'"
+    pub = spawn(example("pubsub/temperature_publisher.py", "--topic", topic, "--count", 500, "--rate", 50))
+    assert pub.expect_line(timeout=30).startswith(f"publishing float on '{topic}'")
+    published: dict = {}
+    for _ in range(3):
+        seq, value = groups(r"#(\d+): (\S+) \(\d+ µs after publish(?:, \d+ missed)?\)$", sub.expect_line(timeout=30))
+        # The publisher prints its value with 3 decimals, the subscriber the float it received.
+        assert f"{float(value):.3f}" == printed(pub, r"#(\d+): (\S+)$", int(seq), published)
+    assert sub.wait() == 0
+
+
+def test_pubsub_python_publisher_with_the_rust_subscriber(topic, spawn, rust_example):
+    rust = spawn([rust_example("scalar_subscriber"), "--type", "f64", "--topic", topic, "--count", 3, "--timeout", 30])
+    rust.expect("subscribed", timeout=30)
+    py = spawn(example("pubsub/temperature_publisher.py", "--topic", topic, "--count", 500, "--rate", 50))
+    assert py.expect_line(timeout=30).startswith(f"publishing float on '{topic}'")
+    published: dict = {}
+    for _ in range(3):
+        seq, shown, _bits = rust.expect_line(timeout=30).split()
+        assert f"{float(shown):.3f}" == printed(py, r"#(\d+): (\S+)$", int(seq), published)
+    assert rust.wait() == 0
+
+
+def test_pubsub_rust_publisher_with_the_python_subscriber(topic, spawn, rust_example):
+    py = spawn(example("pubsub/count_subscriber.py", "--topic", topic, "--count", 3, "--timeout", 30))
+    assert py.expect_line(timeout=30) == f"subscribed to '{topic}'"
+    rust = spawn([rust_example("scalar_publisher"), "--type", "i64", "--topic", topic], stdin=True)
+    rust.expect("publishing", timeout=30)
+    for i in (1, 2, 3):
+        rust.send(str(i * 10))
+        rust.expect(f"published {i}", timeout=30)
+        assert py.expect_line(timeout=30).startswith(f"#{i}: {i * 10} (")
+    assert py.wait() == 0
+
+
+# structs/
+
+POSE_PRINTED = r"(?:pub |sub )?#(\d+): (x=\S+ y=\S+)"
+
+
+def test_structs_talker_and_listener(topic, spawn):
+    listener = spawn(example("structs/pose_listener.py", "--topic", topic, "--count", 3, "--timeout", 30))
+    assert listener.expect_line(timeout=30).startswith(f"subscribed to '{topic}' (Pose, schema hash 0x")
+    talker = spawn(example("structs/pose_talker.py", "--topic", topic, "--count", 500, "--rate", 50))
+    assert talker.expect_line(timeout=30).startswith(f"publishing Pose on '{topic}'")
+    published: dict = {}
+    for _ in range(3):
+        line = listener.expect_line(timeout=30)
+        seq, position = groups(POSE_PRINTED, line)
+        assert " map=7 tracking=True (" in line
+        assert position == printed(talker, POSE_PRINTED, int(seq), published)
+    assert listener.wait(timeout=30) == 0
+
+
+def test_structs_talker_with_the_rust_subscriber(topic, spawn, rust_example):
+    rust = spawn([rust_example("pose_subscriber"), "--topic", topic, "--count", 3, "--timeout", 30])
+    rust.expect("subscribed", timeout=30)
+    talker = spawn(example("structs/pose_talker.py", "--topic", topic, "--count", 500, "--rate", 50))
+    published: dict = {}
+    for _ in range(3):
+        line = rust.expect("sub #", timeout=30)
+        seq, position = groups(POSE_PRINTED, line)
+        assert " tracking=true (" in line
+        assert position == printed(talker, POSE_PRINTED, int(seq), published)
+    assert rust.wait(timeout=30) == 0
+
+
+def test_structs_rust_publisher_with_the_listener(topic, spawn, rust_example):
+    rust = spawn([rust_example("pose_publisher"), "--topic", topic, "--rate", 100, "--count", 3000])
+    rust.expect("publishing Pose", timeout=30)
+    listener = spawn(example("structs/pose_listener.py", "--topic", topic, "--count", 3))
+    assert listener.expect_line(timeout=30).startswith(f"subscribed to '{topic}' (Pose, schema hash 0x")
+    published: dict = {}
+    for _ in range(3):
+        line = listener.expect_line(timeout=30)
+        seq, position = groups(POSE_PRINTED, line)
+        assert " map=7 tracking=True (" in line
+        assert position == printed(rust, POSE_PRINTED, int(seq), published)
+    assert listener.wait(timeout=30) == 0
+
+
+# camera/
+
+CAMERA_REPORT = r"[\d.]+ frames/s, latency p50 \d+ µs, last #(\d+) \(bar at x=(\d+)\), missed \d+$"
+
+
+def test_camera_publisher_and_subscriber(topic, spawn):
+    camera = spawn(example("camera/camera_publisher.py", "--topic", topic, "--count", 3000))
+    assert camera.expect_line(timeout=30).startswith(f"publishing 900 KiB frames on '{topic}' at 30 Hz")
+    viewer = spawn(example("camera/camera_subscriber.py", "--topic", topic, "--seconds", 1.5))
+    assert viewer.expect_line(timeout=30) == f"subscribed to '{topic}'"
+    # The viewer checks every frame (the bar of frame n whole at column n mod 640), and exits 0.
+    last, bar = groups(CAMERA_REPORT, viewer.expect_line(timeout=30))
+    assert int(bar) == int(last) % 640
+    assert viewer.wait(timeout=30) == 0, viewer.stderr()
+
+
+def test_camera_python_publisher_with_the_rust_subscriber(topic, spawn, rust_example):
+    rust = spawn([rust_example("frame_subscriber"), "--topic", topic, "--count", 5, "--timeout", 30])
+    rust.expect("subscribed", timeout=30)
+    camera = spawn(example("camera/camera_publisher.py", "--topic", topic, "--count", 3000))
+    assert camera.expect_line(timeout=30).startswith("publishing 900 KiB frames")
+    for _ in range(5):
+        frame, seq, bar = groups(r"frame (\d+) \(#(\d+)\) bar at x=(\d+) ", rust.expect_line(timeout=30))
+        # Frame n (numbered from 0) is the topic's value #n+1, its bar at column n.
+        assert int(seq) == int(frame) + 1 and int(bar) == int(frame) % 640
+    assert rust.wait(timeout=30) == 0
+
+
+def test_camera_rust_publisher_with_the_python_subscriber(topic, spawn, rust_example):
+    rust = spawn([rust_example("frame_publisher"), "--topic", topic, "--count", 3000])
+    rust.expect("publishing 640x480 frames", timeout=30)
+    viewer = spawn(example("camera/camera_subscriber.py", "--topic", topic, "--seconds", 1.5))
+    assert viewer.expect_line(timeout=30) == f"subscribed to '{topic}'"
+    last, bar = groups(CAMERA_REPORT, viewer.expect_line(timeout=30))
+    assert int(bar) == int(last) % 640
+    assert viewer.wait(timeout=30) == 0, viewer.stderr()
+
+
+# waits/
+
+
+def shown(line: str, prefix: str):
+    """The Python value printed after `prefix` (a tuple, a list ...)."""
+    assert line.startswith(prefix), (line, prefix)
+    return ast.literal_eval(line[len(prefix) :])
+
+
+def test_waits_waiter_and_ticker(topic, spawn):
+    waiter = spawn(example("waits/waiter.py", "--topic", topic, "--timeout", 30))
+    assert waiter.expect_line(timeout=30) == f"subscribed to '{topic}': start ticker.py"
+    ticker = spawn(example("waits/ticker.py", "--topic", topic, "--rate", 20))
+    assert ticker.expect_line(timeout=30).startswith(f"publishing 1.0, 2.0, 3.0, ... on '{topic}' at 20 Hz")
+
+    first, ok = shown(waiter.expect_line(timeout=30), "subscribe(timeout=...) -> ")
+    assert ok and first >= 1.0
+    second, ok = shown(waiter.expect_line(timeout=30), "wait() -> True, then subscribe() -> ")
+    assert ok and second > first
+    line = waiter.expect_line(timeout=30)
+    values, missed = groups(r"subscribe_all\(\) -> (\[.*\]), missed (\d+)$", line)
+    values = ast.literal_eval(values)
+    # Every value since `second` that the ring held, in order; the others counted as missed.
+    assert values and values == [float(v) for v in range(int(values[0]), int(values[-1]) + 1)], line
+    assert values[0] - second - 1 == int(missed), line
+    received = [values[-1]]
+    for _ in range(3):
+        (value,) = groups(r"await sub\.recv\(\) -> (\S+) \(heartbeats so far: \d+\)$", waiter.expect_line(timeout=30))
+        value = float(value)
+        assert value > received[-1]
+        received.append(value)
+    fresh, ok = shown(waiter.expect_line(timeout=30), "max_age=1.0: subscribe(timeout=...) -> ")
+    assert ok and fresh >= received[-1]
+
+    assert waiter.expect_line(timeout=30).startswith("now stop ticker.py (Ctrl-C in its terminal)")
+    ticker.popen.send_signal(signal.SIGINT)
+    last = float(ticker.expect("stopped after #", timeout=30).removeprefix("stopped after #"))
+    assert ticker.wait() == 0
+    # The publisher's exit ends the wait (not --timeout 30 later): its last value, False.
+    assert waiter.expect_line(timeout=15) == f"subscribe(timeout=...) -> ({last}, False), publisher_alive=False"
+    assert waiter.expect_line(timeout=15) == "max_age=1.0, 1 s later: subscribe() -> (-1.0, False)"
+    assert waiter.wait() == 0
+
+
+def test_waits_ticker_with_the_rust_waiter(topic, spawn, rust_example):
+    rust = spawn([rust_example("waiter"), "--topic", topic, "--count", 5, "--timeout-ms", 30000])
+    rust.expect("waiting on", timeout=30)
+    ticker = spawn(example("waits/ticker.py", "--topic", topic, "--rate", 50, "--count", 5000))
+    assert ticker.expect_line(timeout=30).startswith("publishing 1.0, 2.0, 3.0")
+    values = []
+    while len(values) < 5:
+        seq, value = groups(r"#(\d+) (\S+) \(", rust.expect("#", timeout=30))
+        assert float(value) == int(seq), "the ticker publishes n as its n-th value"
+        values.append(int(seq))
+    assert values == sorted(values)
+    assert rust.wait(timeout=30) == 0
+
+
+# tool/
+
+
+def test_tool_look_sh_shows_a_python_publisher_s_topic(spawn):
+    look = spawn(["bash", EXAMPLES / "tool" / "look.sh"], env={"PYTHON": sys.executable, "SHM": str(SHM)})
+    out = rest_of_output(look)
+    text = "\n".join(out)
+    echo = out.index("$ shm echo demo/robot/pose -n 2 --timeout 30")
+    for line in out[echo + 1 : echo + 3]:
+        assert re.match(r"#\d+ Pose { position: \[.*\], orientation: \[.*\], map_id: 7, tracking: true, ", line), line
+    listed = out[out.index("$ shm list") + 2]
+    assert re.match(r"demo/robot/pose +Pose +64 B +3 +pid \d+ \(python\) +#\d+ ", listed), listed
+    assert "struct Pose {" in text and "    position: [f64; 3]," in text and "    _reserved: [u8; 3]," in text
+    assert re.search(r"^rate [\d.]+ Hz", text, flags=re.M), text
+    # Its private topic directory is gone.
+    (root,) = groups(r"file +(/\S+)/shm\.demo%2Frobot%2Fpose$", next(line for line in out if line.startswith("file ")))
+    assert "shm-look." in root and not os.path.exists(root)
+
+
+# bridge/
+
+
+def test_bridge_loopback_carries_a_python_topic_between_two_roots(spawn):
+    if not BRIDGE.is_file():
+        pytest.skip(f"{BRIDGE} is missing: build it with `cargo build -p shm-bridge` (or set SHM_BRIDGE)")
+    demo = spawn(example("bridge/loopback.py", "--bridge", BRIDGE, "--count", 3, "--timeout", 30))
+    out = rest_of_output(demo, timeout=90)
+    talker = {m[1] for line in out if (m := re.match(r"\[robot: pose_talker\] #\d+: (x=\S+ y=\S+)$", line))}
+    received = [line for line in out if line.startswith("[laptop: pose_listener] #")]
+    assert len(received) == 3, out
+    for i, line in enumerate(received):
+        x, y = groups(r"\[laptop: pose_listener\] #\d+: x=(\S+) y=(\S+) map=7 tracking=True \(", line)
+        assert abs(float(x) ** 2 + float(y) ** 2 - 4) < 0.02, line  # on the talker's circle
+        # Each pose read in the laptop's directory is one the talker published in the robot's
+        # (and printed, but the last, which the talker may not have printed when it was stopped).
+        assert i == len(received) - 1 or f"x={x} y={y}" in talker, (line, talker)
+    crossed = next(line for line in out if line.startswith("3 poses crossed from "))
+    robot, laptop = crossed.removeprefix("3 poses crossed from ").split(" to ")
+    assert not os.path.exists(robot) and not os.path.exists(laptop), "the script removes its directories"

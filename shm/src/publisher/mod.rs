@@ -19,7 +19,7 @@ use crate::message::ShmMessage;
 use crate::owner::PublisherProcess;
 use crate::segment::MAX_SLOTS;
 
-/// Default number of slots in a topic's ring (the seed's `buffer_num=3`).
+/// Default number of slots in a topic's ring (Python's `buffer_num=3`).
 pub const DEFAULT_BUFFER_NUM: usize = 3;
 /// Largest `buffer_num` accepted.
 pub const MAX_BUFFER_NUM: usize = MAX_SLOTS as usize;

@@ -74,7 +74,7 @@ impl<T: ShmMessage> fmt::Debug for SubscriberBuilder<T> {
 macro_rules! subscriber_options {
     () => {
         /// Values published longer ago than `age` count as no value: reads return `Ok(None)`
-        /// and blocking waits wait for a fresher one (like the original library's expiry time).
+        /// and blocking waits wait for a fresher one.
         /// A publisher that stops publishing thus reads as "no data" after `age`.
         pub fn max_age(mut self, age: std::time::Duration) -> Self {
             self.options.max_age = Some(age);

@@ -17,7 +17,7 @@ fn topic<T: ShmMessage + Copy>(dir: &Path, root: &Path, name: &str, value: T, pu
     let _ = std::fs::remove_file(root.join(TopicName::new(TOPIC).unwrap().file_name()));
     let mut p = Publisher::<T>::builder(TOPIC).root(root).create().unwrap();
     for _ in 0..publishes {
-        p.publish(&value);
+        p.publish(&value).unwrap();
     }
     let bytes = std::fs::read(p.path()).unwrap();
     save(dir, "topic_read", name, &bytes);

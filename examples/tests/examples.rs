@@ -188,8 +188,8 @@ fn waits_report_values_silence_and_a_publisher_gone() {
             "while the publisher lived"
         );
     }
-    // A new publisher takes the topic over; its values arrive (in the ring, two at once or
-    // one by one).
+    // A new publisher takes the topic over; both its values arrive, one by one or together
+    // (the ring holds three).
     let mut next = Proc::spawn(
         &example("scalar_publisher"),
         root.path(),

@@ -1,7 +1,7 @@
-//! Blocking waits and freshness on an `f64` topic: waits for each new value (sleeping in the
-//! kernel until the publisher wakes it), reports values it skipped and every value still in
-//! the ring, says when nothing came in time or the publisher went away, and stops cleanly on
-//! Ctrl-C (within `--timeout-ms`).
+//! Blocking waits and freshness on an `f64` topic: waits for new values (sleeping in the kernel
+//! until the publisher wakes it), returns every new value the ring still holds (and counts those
+//! it no longer holds as missed), says when nothing came in time or the publisher went away, and
+//! stops cleanly on Ctrl-C (within `--timeout-ms`).
 //!
 //! ```text
 //! cargo run -p shm-examples --example waiter -- [--topic demo/temperature] [--timeout-ms 1000] [--max-age-ms 0] [--count 0]
@@ -36,21 +36,19 @@ fn main() {
     println!("waiting on '{topic}'");
     let mut received = 0;
     while (count == 0 || received < count) && !shm::stop::requested() {
-        match subscriber.recv_timeout(timeout) {
-            Ok(sample) => {
-                received += 1;
-                println!(
-                    "#{} {} ({} µs after publish, {} missed)",
-                    sample.seq,
-                    sample.value,
-                    sample.age().as_micros(),
-                    sample.missed
-                );
-                // Values published since, still in the ring: a reader that must see every
-                // value it can, not only the latest.
-                for later in subscriber.try_recv_all().unwrap_or_else(|e| fail(&e)) {
+        // Every new value the ring still holds, oldest first, once there is one: a reader that
+        // must see every value it can (`recv_timeout` would return only the newest).
+        match subscriber.recv_all_timeout(timeout) {
+            Ok(samples) => {
+                for sample in samples {
                     received += 1;
-                    println!("#{} {} (from the ring)", later.seq, later.value);
+                    println!(
+                        "#{} {} ({} µs after publish, {} missed)",
+                        sample.seq,
+                        sample.value,
+                        sample.age().as_micros(),
+                        sample.missed
+                    );
                 }
             }
             Err(RecvError::Timeout { .. }) => {

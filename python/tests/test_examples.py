@@ -128,17 +128,23 @@ def test_pubsub_rust_publisher_with_the_python_subscriber(topic, spawn, rust_exa
 POSE_PRINTED = r"(?:pub |sub )?#(\d+): (x=\S+ y=\S+)"
 
 
+def assert_three_poses_crossed(next_line, publisher: Proc, marker: str) -> None:
+    """The next three poses a reader prints (`next_line()` gives each of its lines) carry
+    `marker` and the position `publisher` printed for the same sequence number."""
+    published: dict = {}
+    for _ in range(3):
+        line = next_line()
+        seq, position = groups(POSE_PRINTED, line)
+        assert marker in line
+        assert position == printed(publisher, POSE_PRINTED, int(seq), published)
+
+
 def test_structs_talker_and_listener(topic, spawn):
     listener = spawn(example("structs/pose_listener.py", "--topic", topic, "--count", 3, "--timeout", 30))
     assert listener.expect_line(timeout=30).startswith(f"subscribed to '{topic}' (Pose, schema hash 0x")
     talker = spawn(example("structs/pose_talker.py", "--topic", topic, "--count", 500, "--rate", 50))
     assert talker.expect_line(timeout=30).startswith(f"publishing Pose on '{topic}'")
-    published: dict = {}
-    for _ in range(3):
-        line = listener.expect_line(timeout=30)
-        seq, position = groups(POSE_PRINTED, line)
-        assert " map=7 tracking=True (" in line
-        assert position == printed(talker, POSE_PRINTED, int(seq), published)
+    assert_three_poses_crossed(lambda: listener.expect_line(timeout=30), talker, " map=7 tracking=True (")
     assert listener.wait(timeout=30) == 0
 
 
@@ -146,12 +152,7 @@ def test_structs_talker_with_the_rust_subscriber(topic, spawn, rust_example):
     rust = spawn([rust_example("pose_subscriber"), "--topic", topic, "--count", 3, "--timeout", 30])
     rust.expect("subscribed", timeout=30)
     talker = spawn(example("structs/pose_talker.py", "--topic", topic, "--count", 500, "--rate", 50))
-    published: dict = {}
-    for _ in range(3):
-        line = rust.expect("sub #", timeout=30)
-        seq, position = groups(POSE_PRINTED, line)
-        assert " tracking=true (" in line
-        assert position == printed(talker, POSE_PRINTED, int(seq), published)
+    assert_three_poses_crossed(lambda: rust.expect("sub #", timeout=30), talker, " tracking=true (")
     assert rust.wait(timeout=30) == 0
 
 
@@ -160,12 +161,7 @@ def test_structs_rust_publisher_with_the_listener(topic, spawn, rust_example):
     rust.expect("publishing Pose", timeout=30)
     listener = spawn(example("structs/pose_listener.py", "--topic", topic, "--count", 3))
     assert listener.expect_line(timeout=30).startswith(f"subscribed to '{topic}' (Pose, schema hash 0x")
-    published: dict = {}
-    for _ in range(3):
-        line = listener.expect_line(timeout=30)
-        seq, position = groups(POSE_PRINTED, line)
-        assert " map=7 tracking=True (" in line
-        assert position == printed(rust, POSE_PRINTED, int(seq), published)
+    assert_three_poses_crossed(lambda: listener.expect_line(timeout=30), rust, " map=7 tracking=True (")
     assert listener.wait(timeout=30) == 0
 
 

@@ -245,9 +245,8 @@ impl MessageSubscriber {
             // Any type: the value's size may change with the topic.
             let raw = self.inner.latest()?;
             return Ok(raw.map(|r| {
-                let mut value = None;
-                let sample = r.map(|v| value = Some(self.value(v)));
-                (sample, value)
+                let (value, sample) = r.into_parts();
+                (sample, Some(self.value(value)))
             }));
         };
         let Some(sample) = self.inner.latest_into(&mut self.scratch)? else {

@@ -44,10 +44,8 @@ impl Got {
     /// A value read, converted.
     #[inline]
     pub(super) fn new<V: ToPython>(py: Python<'_>, s: Sample<V>) -> PyResult<Got> {
-        let mut value = None;
-        let sample = s.map(|v| value = Some(v));
-        let value = value.expect("set by map").into_python(py)?;
-        Got::of(py, value, true, sample)
+        let (value, sample) = s.into_parts();
+        Got::of(py, value.into_python(py)?, true, sample)
     }
 
     /// `value` (the value read if `has_value`, else the buffer it was read into) for `sample`.

@@ -229,9 +229,8 @@ pymethods_with_common!(Subscriber {
         let batch = with_subscriber!(me.core()?, s => s.try_recv_all().map(|all| {
             all.into_iter()
                 .map(|x| {
-                    let mut value = None;
-                    let sample = x.map(|v| value = Some(v));
-                    Ok((value.expect("set by map").into_python(py)?, sample))
+                    let (value, sample) = x.into_parts();
+                    Ok((value.into_python(py)?, sample))
                 })
                 .collect::<PyResult<Vec<_>>>()
         }))

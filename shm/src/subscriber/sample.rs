@@ -69,6 +69,25 @@ impl<T> Sample<T> {
         }
     }
 
+    /// The value, and the sample without it (sequence number, time and freshness).
+    pub fn into_parts(self) -> (T, Sample<()>) {
+        let Sample {
+            value,
+            seq,
+            published,
+            is_new,
+            missed,
+        } = self;
+        let rest = Sample {
+            value: (),
+            seq,
+            published,
+            is_new,
+            missed,
+        };
+        (value, rest)
+    }
+
     /// Time since the value was published.
     pub fn age(&self) -> Duration {
         self.published.elapsed()

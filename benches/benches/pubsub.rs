@@ -11,7 +11,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use shm::{PublishClock, Publisher, ShmMessage, Subscriber};
+use shm::{BoundedVec, PublishClock, Publisher, ShmMessage, Subscriber};
 
 const ECHO_ENV: &str = "SHM_BENCH_ECHO";
 const READER_ENV: &str = "SHM_BENCH_READER";
@@ -101,6 +101,7 @@ fn sizes(c: &mut Criterion) {
     bench_size(c, &root.0, "8B", &0u64);
     bench_size(c, &root.0, "64B", &[1u64; 8]);
     bench_size(c, &root.0, "1KiB", &[2u64; 128]);
+    bench_size(c, &root.0, "4KiB", &[5u64; 512]);
     let big = vec![3u64; 8192].into_boxed_slice();
     let big: Box<[u64; 8192]> = big.try_into().expect("64 KiB");
     bench_size(c, &root.0, "64KiB", &*big);
@@ -120,6 +121,139 @@ fn sizes(c: &mut Criterion) {
         b.iter(|| p.publish(black_box(&0u64)).unwrap())
     });
     g.finish();
+}
+
+/// 1 MiB of room for `f32`s: a bounded sequence copied only as far as it is filled.
+type Ranges = BoundedVec<f32, 262_144>;
+
+fn ranges(len: usize) -> Box<Ranges> {
+    let mut v = Box::new(Ranges::new());
+    v.extend_from_slice(&vec![1.5; len]).expect("fits");
+    v
+}
+
+/// A bounded sequence of 1 MiB of room, holding 1,000 values and full, in the groups of the
+/// fixed sizes (`publish`, `subscribe_latest_into`), then the targets side by side.
+fn bounded(c: &mut Criterion) {
+    let root = Root::new("bounded");
+    for (label, value) in [
+        ("BoundedVec1MiB/1000", ranges(1000)),
+        ("BoundedVec1MiB/full", ranges(262_144)),
+    ] {
+        let topic = label.replace('/', "_");
+        let mut p = publisher::<Ranges>(&root.0, &topic);
+        let mut s = subscriber::<Ranges>(&root.0, &topic);
+        p.publish(&value).unwrap();
+        let mut g = c.benchmark_group("publish");
+        g.bench_function(BenchmarkId::from_parameter(label), |b| {
+            b.iter(|| p.publish(black_box(&*value)).unwrap())
+        });
+        g.finish();
+        let mut out = ranges(0);
+        let mut g = c.benchmark_group("subscribe_latest_into");
+        g.bench_function(BenchmarkId::from_parameter(label), |b| {
+            b.iter(|| {
+                let seq = s.latest_into(&mut out).expect("read").expect("value").seq;
+                black_box(&mut out);
+                seq
+            })
+        });
+        g.finish();
+    }
+    bounded_targets(&root.0);
+}
+
+/// The median time of one call of `f`, from `rounds` batches of `per_round` calls.
+fn median_ns(mut f: impl FnMut(), rounds: usize, per_round: u32) -> Vec<f64> {
+    (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..per_round {
+                f();
+            }
+            start.elapsed().as_nanos() as f64 / f64::from(per_round)
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// One publish and one read of the bounded sequence next to the fixed message each target names,
+/// measured in alternating batches in this one run, as medians and ratios.
+fn bounded_targets(root: &Path) {
+    fn pair<A: ShmMessage, B: ShmMessage>(
+        root: &Path,
+        name: &str,
+        a: &A,
+        b: &B,
+        per_round: u32,
+    ) -> [(f64, f64); 2] {
+        let (mut pa, mut sa) = (
+            publisher::<A>(root, &format!("{name}_a")),
+            subscriber::<A>(root, &format!("{name}_a")),
+        );
+        let (mut pb, mut sb) = (
+            publisher::<B>(root, &format!("{name}_b")),
+            subscriber::<B>(root, &format!("{name}_b")),
+        );
+        pa.publish(a).unwrap();
+        pb.publish(b).unwrap();
+        // SAFETY: zeros are a valid value of every message type (ShmMessage's contract).
+        let mut oa: Box<A> = unsafe { Box::new_zeroed().assume_init() };
+        // SAFETY: as above.
+        let mut ob: Box<B> = unsafe { Box::new_zeroed().assume_init() };
+        let (mut pub_a, mut pub_b, mut sub_a, mut sub_b) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..15 {
+            pub_a.extend(median_ns(|| drop(black_box(pa.publish(a))), 3, per_round));
+            pub_b.extend(median_ns(|| drop(black_box(pb.publish(b))), 3, per_round));
+            sub_a.extend(median_ns(
+                || drop(black_box(sa.latest_into(&mut oa))),
+                3,
+                per_round,
+            ));
+            sub_b.extend(median_ns(
+                || drop(black_box(sb.latest_into(&mut ob))),
+                3,
+                per_round,
+            ));
+        }
+        [
+            (median(pub_a), median(pub_b)),
+            (median(sub_a), median(sub_b)),
+        ]
+    }
+    println!("\nbounded sequences next to fixed messages (medians of 45 batches, one run):");
+    println!("| case | op | bounded | fixed | ratio | target |");
+    println!("|---|---|---|---|---|---|");
+    let fixed_4k = [5u64; 512];
+    let huge: Box<[u64; 131_072]> = vec![4u64; 131_072]
+        .into_boxed_slice()
+        .try_into()
+        .expect("1 MiB");
+    let cases = [
+        (
+            "1,000 of 262,144 f32 vs fixed 4 KiB",
+            pair(root, "t1000", &*ranges(1000), &fixed_4k, 2000),
+            1.3,
+        ),
+        (
+            "full 262,144 f32 vs fixed 1 MiB",
+            pair(root, "tfull", &*ranges(262_144), &*huge, 20),
+            1.1,
+        ),
+    ];
+    for (case, [publish, read], target) in cases {
+        for (op, (bounded, fixed)) in [("publish", publish), ("read into", read)] {
+            let ratio = bounded / fixed;
+            let verdict = if ratio <= target { "met" } else { "MISSED" };
+            println!(
+                "| {case} | {op} | {bounded:.0} ns | {fixed:.0} ns | {ratio:.2}× | ≤ {target}×: {verdict} |"
+            );
+        }
+    }
 }
 
 /// Subscriber processes reading the topic in a loop (one read every 50 µs each).
@@ -251,7 +385,7 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = sizes, fan_out, round_trip
+    targets = sizes, bounded, fan_out, round_trip
 }
 
 fn main() {

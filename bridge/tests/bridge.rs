@@ -447,3 +447,46 @@ fn slot_counts_and_publish_times_cross_the_bridge() {
     let info = shm::inspect::inspect(Some(b.path()), "robot/small").unwrap();
     assert_eq!(info.slots, 4);
 }
+
+#[test]
+fn bounded_sequences_and_strings_cross_at_every_length() {
+    #[derive(shm::ShmMessage, Clone, Copy, Debug, PartialEq)]
+    #[repr(C)]
+    struct Scan {
+        counter: u64,
+        frame_id: shm::BoundedString<16>,
+        ranges: shm::BoundedVec<f32, 512>,
+    }
+    let scan = |n: u64| Scan {
+        counter: n,
+        frame_id: format!("lidar-{n}").as_str().try_into().unwrap(),
+        ranges: shm::BoundedVec::from_slice(&vec![n as f32; (n % 513) as usize]).unwrap(),
+    };
+    let (a, b) = (
+        TempRoot::new("bridge-bounded-a"),
+        TempRoot::new("bridge-bounded-b"),
+    );
+    let p = prefix("bounded");
+    let (_ba, mut bb, _) = pair(
+        &a,
+        &["--export", "scan/**"],
+        &b,
+        &["--import", "scan/**"],
+        &p,
+    );
+    let mut publisher = a.publisher::<Scan>("scan/front");
+    let mut sub = b.subscriber::<Scan>("scan/front");
+    let deadline = Instant::now() + T;
+    while sub.try_recv().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "nothing arrived within {T:?}");
+        publisher.publish(&scan(0)).unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    bb.expect_log("importing 'scan/front' (Scan)");
+    // Empty, partly filled and full (512 ranges), each arriving whole.
+    for n in [1026, 700, 512, 1000] {
+        publisher.publish(&scan(n)).unwrap();
+        let s = sub.recv_timeout(T).unwrap();
+        assert_eq!(s.value, scan(n));
+    }
+}

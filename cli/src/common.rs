@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use shm::dynamic::{AnySubscriber, TopicSchema};
-use shm::schema::{Primitive, SchemaDesc};
+use shm::schema::{LayoutError, Primitive, SchemaDesc};
 use shm::{SubscribeError, TopicOwner};
 
 use crate::Failure;
@@ -70,13 +70,17 @@ pub(crate) fn subscribe_failure(e: SubscribeError) -> Failure {
 /// A type from its Rust spelling: a primitive (`f64`, `bool`, `u8`, ...) or an array of one
 /// (`[f64; 3]`, nested too). Structs come from the programs that define them.
 pub(crate) fn parse_type(text: &str) -> Result<Arc<TopicSchema>, Failure> {
-    let desc = parse_desc(text.trim(), 0).ok_or_else(|| {
-        let names: Vec<_> = Primitive::all().iter().map(|p| p.name()).collect();
-        Failure::new(format!(
-            "`{text}` is not a type the tool can create: one of {} or an array such as \
-             `[f64; 3]` (a struct topic is created by the program that defines the struct)",
-            names.join(", ")
-        ))
+    let desc = parse_desc(text.trim(), 0).map_err(|layout| match layout {
+        Some(e) => Failure::new(format!("`{text}`: {e}")),
+        None => {
+            let names: Vec<_> = Primitive::all().iter().map(|p| p.name()).collect();
+            Failure::new(format!(
+                "`{text}` is not a type the tool can create: one of {}, an array such as \
+                 `[f64; 3]`, `BoundedVec<f32, 1024>` or `BoundedString<64>` (a struct topic is \
+                 created by the program that defines the struct)",
+                names.join(", ")
+            ))
+        }
     })?;
     TopicSchema::new(&desc)
         .map(Arc::new)
@@ -86,16 +90,35 @@ pub(crate) fn parse_type(text: &str) -> Result<Arc<TopicSchema>, Failure> {
 /// Array nesting the tool accepts (a schema read from a file may nest 64 levels too).
 const MAX_DEPTH: usize = 64;
 
-fn parse_desc(text: &str, depth: usize) -> Option<SchemaDesc> {
-    if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
-        let (elem, len) = inner.rsplit_once(';')?;
-        let len: u64 = len.trim().parse().ok()?;
-        if depth >= MAX_DEPTH {
-            return None;
-        }
-        return Some(SchemaDesc::array(parse_desc(elem.trim(), depth + 1)?, len));
+/// The type `text` names; `Err(None)` if it names none, `Err(Some(why))` if it names a bounded
+/// sequence or string the layout rules refuse.
+fn parse_desc(text: &str, depth: usize) -> Result<SchemaDesc, Option<LayoutError>> {
+    if depth >= MAX_DEPTH {
+        return Err(None);
     }
-    Primitive::from_name(text).map(SchemaDesc::primitive)
+    if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        let (elem, len) = inner.rsplit_once(';').ok_or(None)?;
+        let len: u64 = len.trim().parse().map_err(|_| None)?;
+        return Ok(SchemaDesc::array(parse_desc(elem.trim(), depth + 1)?, len));
+    }
+    if let Some(inner) = text
+        .strip_prefix("BoundedVec<")
+        .and_then(|t| t.strip_suffix('>'))
+    {
+        let (elem, cap) = inner.rsplit_once(',').ok_or(None)?;
+        let cap: u64 = cap.trim().parse().map_err(|_| None)?;
+        return SchemaDesc::sequence(parse_desc(elem.trim(), depth + 1)?, cap).map_err(Some);
+    }
+    if let Some(cap) = text
+        .strip_prefix("BoundedString<")
+        .and_then(|t| t.strip_suffix('>'))
+    {
+        let cap: u64 = cap.trim().parse().map_err(|_| None)?;
+        return SchemaDesc::string(cap).map_err(Some);
+    }
+    Primitive::from_name(text)
+        .map(SchemaDesc::primitive)
+        .ok_or(None)
 }
 
 /// `--timeout`-like options: seconds, at least 0, at most a year.

@@ -80,6 +80,11 @@ impl Decode for JsonWriter<'_> {
         self.write("]");
     }
 
+    fn string(&mut self, value: &str) {
+        // serde_json escapes quotes, backslashes and every control character.
+        self.write(&Json::from(value).to_string());
+    }
+
     fn begin_struct(&mut self, _: &str) {
         self.write("{");
     }
@@ -219,8 +224,8 @@ fn collect<'a>(
     seen: &mut HashMap<(&'a str, u64), Vec<&'a SchemaDesc>>,
 ) {
     match &desc.kind {
-        DescKind::Primitive(_) => {}
-        DescKind::Array { elem, .. } => collect(elem, out, seen),
+        DescKind::Primitive(_) | DescKind::String { .. } => {}
+        DescKind::Array { elem, .. } | DescKind::Sequence { elem, .. } => collect(elem, out, seen),
         DescKind::Struct(fields) => {
             let same = seen.entry((desc.name.as_str(), desc.hash())).or_default();
             if !same.contains(&desc) {

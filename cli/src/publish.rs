@@ -226,6 +226,20 @@ impl Source for JsonPart {
         }
     }
 
+    fn sequence(&self, _cap: u64) -> Result<Option<Vec<JsonPart>>, Problem> {
+        match &self.0 {
+            Json::Array(items) => Ok(Some(items.iter().cloned().map(JsonPart).collect())),
+            _ => Ok(None),
+        }
+    }
+
+    fn string(&self) -> Result<Option<String>, Problem> {
+        match &self.0 {
+            Json::String(s) => Ok(Some(s.clone())),
+            _ => Ok(None),
+        }
+    }
+
     fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<JsonPart>, Problem> {
         match &self.0 {
             Json::Object(map) => Ok(match map.get(name) {
@@ -267,6 +281,8 @@ fn zeros(desc: &SchemaDesc) -> Json {
         DescKind::Primitive(shm::schema::Primitive::Bool) => Json::Bool(false),
         DescKind::Primitive(_) => Json::from(0),
         DescKind::Array { elem, len } => Json::Array((0..*len).map(|_| zeros(elem)).collect()),
+        DescKind::Sequence { .. } => Json::Array(Vec::new()),
+        DescKind::String { .. } => Json::String(String::new()),
         DescKind::Struct(fields) => Json::Object(
             fields
                 .iter()
@@ -301,6 +317,26 @@ mod tests {
         assert!(err.contains("expects 3 elements, got 2"), "{err}");
         let err = encode("[f64; 2]", r#"[1, "x"]"#).unwrap_err();
         assert!(err.contains("[1]") && err.contains("\"x\""), "{err}");
+        assert_eq!(
+            encode("BoundedString<8>", r#""hé""#).unwrap(),
+            [3, 0, 0, 0, 0, 0, 0, 0, b'h', 0xc3, 0xa9, 0, 0, 0, 0, 0]
+        );
+        let err = encode("BoundedString<8>", r#""far too long""#).unwrap_err();
+        assert!(
+            err.contains("12 bytes of UTF-8, more than its capacity 8"),
+            "{err}"
+        );
+        assert_eq!(
+            encode("BoundedVec<u16, 4>", "[7]").unwrap()[..10],
+            [1, 0, 0, 0, 0, 0, 0, 0, 7, 0]
+        );
+        let err = encode("BoundedVec<u16, 4>", "[1, 2, 3, 4, 5]").unwrap_err();
+        assert!(
+            err.contains("5 elements, more than its capacity 4 (a BoundedVec<u16, 4>)"),
+            "{err}"
+        );
+        let err = encode("BoundedVec<u16, 3>", "[]").unwrap_err();
+        assert!(err.contains("a multiple of 4"), "{err}");
         let err = encode("f64", "{x: 1}").unwrap_err();
         assert!(err.contains("is not JSON"), "{err}");
     }

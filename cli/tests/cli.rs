@@ -946,3 +946,116 @@ fn a_large_value_is_printed_without_building_it() {
     );
     assert_eq!(field.out, ["#1 49"], "{}", field.err_text());
 }
+
+#[test]
+fn bounded_sequences_and_strings_in_info_echo_and_pub() {
+    #[derive(shm::ShmMessage, Clone, Copy, Debug, PartialEq)]
+    #[repr(C)]
+    struct Echo {
+        angle: f32,
+        ring: u32,
+    }
+    #[derive(shm::ShmMessage, Clone, Copy, Debug, PartialEq)]
+    #[repr(C)]
+    struct Scan {
+        stamp: u64,
+        frame_id: shm::BoundedString<16>,
+        ranges: shm::BoundedVec<f32, 8>,
+        echoes: shm::BoundedVec<Echo, 2>,
+    }
+    let root = TempRoot::new("cli-bounded");
+    let mut p = root.publisher::<Scan>("scan");
+    let scan = Scan {
+        stamp: 7,
+        frame_id: "lidar\u{1b}[2J".try_into().unwrap(),
+        ranges: shm::BoundedVec::from_slice(&[1.5, 2.5]).unwrap(),
+        echoes: shm::BoundedVec::from_slice(&[Echo {
+            angle: 0.5,
+            ring: 3,
+        }])
+        .unwrap(),
+    };
+    p.publish(&scan).unwrap();
+    let info = shm(root.path(), &["info", "scan"]);
+    assert_eq!(info.code, Some(0), "{}", info.err_text());
+    let text = info.out.join("\n");
+    for want in [
+        "frame_id",
+        "BoundedString<16>",
+        "ranges",
+        "BoundedVec<f32, 8>",
+        "BoundedVec<Echo, 2>",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    // JSON: an array of the elements held, a JSON string (escaped).
+    let run = shm(root.path(), &["echo", "scan", "--once", "--json"]);
+    let line = json_line(&run.out[0]);
+    assert_eq!(
+        line["value"],
+        serde_json::json!({"stamp": 7, "frame_id": "lidar\u{1b}[2J",
+            "ranges": [1.5, 2.5], "echoes": [{"angle": 0.5, "ring": 3}]})
+    );
+    assert!(run.out[0].contains(r"lidar\u001b[2J"), "{}", run.out[0]);
+    // Text: the string quoted, its escape sequence never reaching the terminal raw.
+    let run = shm(root.path(), &["echo", "scan", "--once"]);
+    assert!(
+        run.out[0].contains(r#"frame_id: "lidar\u{1b}[2J", ranges: [1.5, 2.5], echoes: [Echo {"#),
+        "{}",
+        run.out[0]
+    );
+    drop(p);
+    // pub takes them (empty, full), and refuses too long with the field and its capacity.
+    let full = r#"{"stamp": 1, "frame_id": "0123456789abcdef", "ranges": [1, 2, 3, 4, 5, 6, 7, 8], "echoes": []}"#;
+    let run = shm(root.path(), &["pub", "scan", full]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    let got = root.subscriber::<Scan>("scan").latest().unwrap().unwrap();
+    assert_eq!(got.value.frame_id.as_str(), "0123456789abcdef");
+    assert_eq!(&got.value.ranges[..], &[1., 2., 3., 4., 5., 6., 7., 8.]);
+    assert!(got.value.echoes.is_empty());
+    let file = root.topic_file("scan");
+    let before = std::fs::read(&file).unwrap();
+    let cases = [
+        (
+            r#"{"stamp": 1, "frame_id": "0123456789abcdefg", "ranges": [], "echoes": []}"#,
+            "field `frame_id`: is 17 bytes of UTF-8, more than its capacity 16 (a BoundedString<16>)",
+        ),
+        (
+            r#"{"stamp": 1, "frame_id": "", "ranges": [1, 2, 3, 4, 5, 6, 7, 8, 9], "echoes": []}"#,
+            "field `ranges`: has 9 elements, more than its capacity 8 (a BoundedVec<f32, 8>)",
+        ),
+        (
+            r#"{"stamp": 1, "frame_id": 5, "ranges": [], "echoes": []}"#,
+            "expects a string of at most 16 bytes, got the integer 5",
+        ),
+        (
+            r#"{"stamp": 1, "frame_id": "", "ranges": [], "echoes": [{"angle": 1, "ring": -1}]}"#,
+            "echoes[0].ring",
+        ),
+    ];
+    for (value, want) in cases {
+        let run = shm(root.path(), &["pub", "scan", value]);
+        assert_eq!(run.code, Some(1), "{value}");
+        assert!(run.err_text().contains(want), "{value}: {}", run.err_text());
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), before, "nothing changed");
+    // Types the tool creates.
+    let run = shm(
+        root.path(),
+        &["pub", "names", r#""hé""#, "--type", "BoundedString<8>"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    let mut names = root.subscriber::<shm::BoundedString<8>>("names");
+    assert_eq!(names.latest().unwrap().unwrap().value, "hé");
+    let run = shm(
+        root.path(),
+        &["pub", "odd", "[]", "--type", "BoundedVec<u8, 5>"],
+    );
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text()
+            .contains("choose a capacity that is a multiple of 8"),
+        "{}",
+        run.err_text()
+    );
+}

@@ -1,6 +1,6 @@
 //! The message shared by the examples, and a tiny argument parser they use.
 
-use shm::ShmMessage;
+use shm::{BoundedString, BoundedVec, ShmMessage};
 
 /// Topic the examples use unless told otherwise.
 pub const DEFAULT_TOPIC: &str = "demo/robot/pose";
@@ -89,6 +89,49 @@ impl Frame {
             pixels: [[[0; 3]; FRAME_WIDTH]; FRAME_HEIGHT],
         })
     }
+}
+
+/// One return of a lidar beam: where, how strong, which laser ring.
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct Echo {
+    /// Beam angle, radians.
+    pub angle: f32,
+    /// Return strength.
+    pub intensity: u16,
+    /// Laser ring.
+    pub ring: u16,
+}
+
+/// A lidar scan: data whose length changes every turn, in bounded sequences and a bounded
+/// string. A publish and a read copy only what each holds (a scan of 360 ranges costs 360
+/// ranges, not 4096). The same type as the Python scan examples' `Scan`.
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct Scan {
+    /// Capture time, ns on `CLOCK_MONOTONIC`.
+    pub stamp_ns: u64,
+    /// The sensor's frame, up to 32 bytes of UTF-8.
+    pub frame_id: BoundedString<32>,
+    /// Measured ranges, metres: up to 4096.
+    pub ranges: BoundedVec<f32, 4096>,
+    /// The strongest returns: up to 64.
+    pub echoes: BoundedVec<Echo, 64>,
+}
+
+/// A point of a point cloud (a slice topic: `Publisher<[Point]>`), as the Python examples'
+/// `Point`.
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct Point {
+    /// Position, metres.
+    pub x: f32,
+    /// Position, metres.
+    pub y: f32,
+    /// Position, metres.
+    pub z: f32,
+    /// Return strength.
+    pub intensity: f32,
 }
 
 /// `--name value` options from the command line, with defaults.

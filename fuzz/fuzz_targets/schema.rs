@@ -24,13 +24,23 @@ fuzz_target!(|data: &[u8]| {
     let Ok(schema) = TopicSchema::decode(data) else {
         return;
     };
-    // Values small enough to make: all ones is valid (a `bool` may be 1, any other byte
-    // anything); all twos only if the type has no `bool`.
+    // Values small enough to make: zeros are a value of every type; all ones is one unless the
+    // type holds a bounded sequence or string (a length of 0x0101.. is above any capacity; a
+    // `bool` may be 1, any other byte anything); all twos only if the type has nothing to check.
     if schema.size() <= 1 << 16 {
-        assert!(schema.is_valid(&vec![1u8; schema.size()]));
+        let size = schema.size();
+        assert!(schema.is_valid(&vec![0u8; size]));
         assert_eq!(
-            schema.is_valid(&vec![2u8; schema.size()]),
+            schema.is_valid(&vec![1u8; size]),
+            !schema.desc().has_bounded()
+        );
+        assert_eq!(
+            schema.is_valid(&vec![2u8; size]),
             !schema.needs_validation()
         );
+        // A valid value decodes, and its tree encodes back to a value that decodes the same.
+        let value = shm::dynamic::Value::decode(&schema, &vec![0u8; size]);
+        let again = value.encode(&schema).expect("a decoded value encodes");
+        assert_eq!(shm::dynamic::Value::decode(&schema, &again), value);
     }
 });

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use shm::ShmMessage;
+use shm::{BoundedString, BoundedVec, ShmMessage};
 
 /// A struct with booleans (validated on read) and an array.
 #[derive(ShmMessage, Clone, Copy, Debug)]
@@ -28,6 +28,19 @@ pub struct Imu {
     pub pose: Pose,
     /// Flags.
     pub flags: [bool; 8],
+}
+
+/// Bounded sequences (of a primitive, of structs with `bool`s) and a bounded string: lengths
+/// and UTF-8 checked on read, copied only as far as they are filled.
+#[derive(ShmMessage, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct Scan {
+    /// The frame.
+    pub frame_id: BoundedString<16>,
+    /// Ranges.
+    pub ranges: BoundedVec<f32, 32>,
+    /// Poses.
+    pub poses: BoundedVec<Pose, 4>,
 }
 
 /// The topic name every file-based target uses.

@@ -39,6 +39,67 @@ pub struct S64K {
     pub w: [u64; 8192],
 }
 
+/// A payload of varying length: 1 to 2048 words (up to 16 KiB) in a bounded sequence, its
+/// length derived from its counter, so a value whose length and words come from different
+/// publishes is detected, as is a copy that stopped short or ran past the length.
+#[derive(ShmMessage, Clone, Copy)]
+#[repr(C)]
+pub struct SVar {
+    /// Data words: the counter, then words derived from it.
+    pub w: shm::BoundedVec<u64, 2048>,
+}
+
+impl SVar {
+    /// The length of the value for `counter`.
+    fn len_of(counter: u64) -> usize {
+        1 + (mix(counter ^ 0x5eed) % 2048) as usize
+    }
+
+    /// The value for `counter`.
+    pub fn make(counter: u64) -> SVar {
+        let mut words = vec![0; SVar::len_of(counter)];
+        fill(&mut words, counter);
+        words[0] = counter;
+        SVar {
+            w: shm::BoundedVec::from_slice(&words).expect("at most 2048 words"),
+        }
+    }
+
+    /// The counter of a value, or `None` if its length or words are inconsistent.
+    pub fn check(&self) -> Option<u64> {
+        let c = *self.w.first()?;
+        (self.w.len() == SVar::len_of(c)
+            && self
+                .w
+                .iter()
+                .enumerate()
+                .skip(1)
+                .all(|(i, x)| *x == mix(c ^ ((i as u64) << 40))))
+        .then_some(c)
+    }
+}
+
+/// The words of slice value `counter` of `len` words (at least 2): the counter, the length,
+/// then words derived from the counter, so a value mixed from two publishes, cut short or
+/// run long is detected by [`check_slice`].
+pub fn slice_words(counter: u64, len: usize) -> Vec<u64> {
+    let mut w: Vec<u64> = (0..len as u64).map(|i| mix(counter ^ (i << 40))).collect();
+    w[0] = counter;
+    w[1] = len as u64;
+    w
+}
+
+/// The counter of slice words made by [`slice_words`], if they are intact.
+pub fn check_slice(w: &[u64]) -> Option<u64> {
+    let (&c, &len) = (w.first()?, w.get(1)?);
+    (len == w.len() as u64
+        && w.iter()
+            .enumerate()
+            .skip(2)
+            .all(|(i, x)| *x == mix(c ^ ((i as u64) << 40))))
+    .then_some(c)
+}
+
 /// A stress payload type.
 pub trait Payload: ShmMessage + Copy {
     /// Its size in bytes, for reports.
@@ -116,6 +177,11 @@ mod tests {
             torn.w[cut..].copy_from_slice(&b.w[cut..]);
             assert_eq!(torn.check(), None, "cut at {cut}");
         }
+        let v = SVar::make(7);
+        assert_eq!(v.check(), Some(7));
+        let mut short = v;
+        short.w.truncate(v.w.len() - 1);
+        assert_eq!(short.check(), None);
         let mut bad = S8::make(9);
         assert_eq!(bad.check(), Some(9));
         bad.w[0] ^= 1;

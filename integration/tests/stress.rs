@@ -7,7 +7,7 @@
 use shm_integration::process::helper_exe;
 use shm_integration::stress::soak;
 
-/// How long each size runs. Four sizes keep the whole test well under a minute.
+/// How long each size runs. Five sizes keep the whole test well under a minute.
 const MILLIS: u64 = 2500;
 
 #[test]
@@ -15,7 +15,7 @@ fn no_torn_reads_and_no_inversions_under_contention() {
     let helper = helper_exe();
     let mut total_reads = 0;
     let mut total_retries = 0;
-    for kind in ["s8", "s64", "s1k", "s64k"] {
+    for kind in ["s8", "s64", "s1k", "s64k", "svar"] {
         let (wrote, reports) = soak(&helper, kind, 2, MILLIS);
         eprintln!("{kind}: wrote {wrote}; readers: {reports:?}");
         for r in reports {

@@ -78,6 +78,8 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<message::Field>()?;
     m.add_function(wrap_pyfunction!(message::_declare, m)?)?;
     m.add_function(wrap_pyfunction!(message::_bind, m)?)?;
+    m.add_function(wrap_pyfunction!(message::_slice_of, m)?)?;
+    m.add_class::<message::SliceType>()?;
     m.add_function(wrap_pyfunction!(message_types, m)?)?;
     m.add_function(wrap_pyfunction!(_cli_main, m)?)?;
     m.add(

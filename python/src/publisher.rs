@@ -144,6 +144,16 @@ pymethods_with_common!(Publisher {
                 )
                 .map_err(create_error)?,
             ),
+            Ty::Slice(s) => PublisherCore::Message(
+                MessagePublisher::create_slice(
+                    s.bind(default_value.py()),
+                    name,
+                    options.buffer_num,
+                    options.mode,
+                    options.timestamps,
+                )
+                .map_err(create_error)?,
+            ),
             Ty::Any => {
                 return Err(PyTypeError::new_err(format!(
                     "Publisher('{name}', None): a publisher needs a default_value of the topic's \

@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 
 use crate::kind::Kind;
-use crate::message::{Message, MessageType};
+use crate::message::{Message, MessageType, SliceType};
 
 /// The values of a publisher or subscriber.
 pub(crate) enum Ty {
@@ -14,6 +14,8 @@ pub(crate) enum Ty {
     Message(Py<MessageType>),
     /// Whatever type the topic carries, as a `Message` class made from its stored schema.
     Any,
+    /// A slice topic: a bounded sequence of primitives or messages, of any room.
+    Slice(Py<SliceType>),
 }
 
 impl Ty {
@@ -26,6 +28,9 @@ impl Ty {
         if let Ok(m) = value.cast::<Message>() {
             return Ok(Ty::Message(m.get().ty.clone_ref(value.py())));
         }
+        if let Ok(s) = value.cast::<SliceType>() {
+            return Ok(Ty::Slice(s.clone().unbind()));
+        }
         Kind::of_default(value, role, topic).map(Ty::Scalar)
     }
 
@@ -34,6 +39,7 @@ impl Ty {
             Ty::Scalar(k) => Ty::Scalar(*k),
             Ty::Message(t) => Ty::Message(t.clone_ref(py)),
             Ty::Any => Ty::Any,
+            Ty::Slice(s) => Ty::Slice(s.clone_ref(py)),
         }
     }
 
@@ -43,6 +49,7 @@ impl Ty {
             Ty::Scalar(k) => k.label().to_owned(),
             Ty::Message(t) => t.get().schema.type_name(),
             Ty::Any => "any type".to_owned(),
+            Ty::Slice(s) => s.get().label(),
         }
     }
 
@@ -52,6 +59,7 @@ impl Ty {
             Ty::Scalar(k) => Some(k.message_name().to_owned()),
             Ty::Message(t) => Some(t.get().schema.type_name()),
             Ty::Any => None,
+            Ty::Slice(s) => Some(s.get().schema.type_name()),
         }
     }
 
@@ -61,6 +69,10 @@ impl Ty {
             Ty::Scalar(k) => k.python_type(py).into_any().unbind(),
             Ty::Message(t) => t.get().class(py)?.clone().into_any().unbind(),
             Ty::Any => py.None(),
+            Ty::Slice(_) => match py.import("numpy") {
+                Ok(np) => np.getattr("ndarray")?.unbind(),
+                Err(_) => py.get_type::<pyo3::types::PyList>().into_any().unbind(),
+            },
         })
     }
 }

@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, Proc
 
 EXAMPLES = REPO / "examples" / "python"
-TOPICS = ["pubsub", "structs", "camera", "waits", "tool", "bridge"]
+TOPICS = ["pubsub", "structs", "camera", "scan", "waits", "tool", "bridge"]
 SHM = Path(sys.executable).with_name("shm")  # the console script of the installed package
 BRIDGE = Path(os.environ.get("SHM_BRIDGE") or REPO / "target" / "debug" / "shm-bridge")
 
@@ -201,6 +201,90 @@ def test_camera_rust_publisher_with_the_python_subscriber(topic, spawn, rust_exa
     last, bar = groups(CAMERA_REPORT, viewer.expect_line(timeout=30))
     assert int(bar) == int(last) % 640
     assert viewer.wait(timeout=30) == 0, viewer.stderr()
+
+
+# scan/
+
+SCAN_PUBLISHED = r"published #(\d+) (ranges=\d+ echoes=\d+ max=\S+)$"
+# seq, frame_id, then the summary (ranges=... echoes=... max=...) and its three numbers.
+SCAN_RECEIVED = (
+    r"scan #(\d+) frame_id='([^']*)' (ranges=(\d+) echoes=(\d+) max=(\S+)) \(\d+ µs after capture(?:, \d+ missed)?\)$"
+)
+SCAN_FILTERED = r'filtered #(\d+) frame_id="([^"]*)" ranges=(\d+)->(\d+) echoes=(\d+)->(\d+)$'
+
+
+def stopped_cleanly(proc: Proc, signum: int) -> int:
+    """Sends `signum` to a scan example publishing in its loop: it stops as on Ctrl-C, closing its
+    publisher, prints the last number it published and exits 0. Returns that number."""
+    proc.popen.send_signal(signum)
+    out = rest_of_output(proc)
+    (last,) = groups(r".*stopped after #(\d+)$", out[-1])
+    return int(last)
+
+
+def test_scan_publisher_and_subscriber(topic, spawn):
+    sub = spawn(example("scan/scan_subscriber.py", "--topic", topic, "--count", 5, "--timeout", 30))
+    assert sub.expect_line(timeout=30) == f"subscribed to '{topic}'"
+    pub = spawn(example("scan/scan_publisher.py", "--topic", topic, "--count", 3000, "--rate", 50))
+    assert pub.expect_line(timeout=30) == f"publishing Scan on '{topic}' (frame_id 'lidar') at 50 Hz"
+    published: dict = {}
+    seqs = []
+    for _ in range(5):
+        seq, frame_id, summary, *_ = groups(SCAN_RECEIVED, sub.expect_line(timeout=30))
+        # The scan the publisher printed under that number: as many ranges and echoes, and the
+        # same farthest range.
+        assert frame_id == "lidar"
+        assert summary == printed(pub, SCAN_PUBLISHED, int(seq), published)
+        seqs.append(int(seq))
+    assert seqs == sorted(set(seqs))
+    assert sub.wait(timeout=30) == 0
+    assert stopped_cleanly(pub, signal.SIGINT) >= seqs[-1]
+
+
+def test_scan_publisher_through_the_rust_filter_to_the_subscriber(topic, spawn, rust_example):
+    """Three processes: scan_publisher.py -> the Rust scan_filter (keeps the ranges up to 5 m) ->
+    scan_subscriber.py. The filter numbers its output itself: its k-th line is how it made the
+    filtered topic's value #k, from the publisher's value of the number it prints."""
+    scans, filtered = f"{topic}/scan", f"{topic}/filtered"
+    sub = spawn(example("scan/scan_subscriber.py", "--topic", filtered, "--count", 5, "--timeout", 30))
+    assert sub.expect_line(timeout=30) == f"subscribed to '{filtered}'"
+    rust = spawn([rust_example("scan_filter"), "--in", scans, "--out", filtered, "--max-range", 5])
+    assert rust.expect_line(timeout=30) == f"filtering '{scans}' to '{filtered}'"
+    frame = "front lidar ü"  # 14 bytes of UTF-8
+    pub = spawn(example("scan/scan_publisher.py", "--topic", scans, "--frame-id", frame, "--count", 3000, "--rate", 50))
+    assert pub.expect_line(timeout=30) == f"publishing Scan on '{scans}' (frame_id {frame!r}) at 50 Hz"
+    published: dict = {}
+    made: list = []  # the filter's lines, in order
+    received = []
+    for _ in range(5):
+        line = sub.expect_line(timeout=30)
+        k, frame_id, _, ranges, echoes, farthest = groups(SCAN_RECEIVED, line)
+        received.append(int(k))
+        while len(made) < int(k):
+            made.append(tuple(groups(SCAN_FILTERED, rust.expect_line(timeout=30))))
+        seq, filter_frame, ranges_in, ranges_out, echoes_in, echoes_out = made[int(k) - 1]
+        # What the filter published is what the subscriber read ...
+        assert frame_id == filter_frame == frame, line
+        assert (ranges, echoes) == (ranges_out, echoes_out), (line, made[int(k) - 1])
+        # ... and what it read is what the publisher published under that number.
+        n_ranges, n_echoes, pub_farthest = groups(
+            r"ranges=(\d+) echoes=(\d+) max=(\S+)$", printed(pub, SCAN_PUBLISHED, int(seq), published)
+        )
+        assert (ranges_in, echoes_in) == (n_ranges, n_echoes), (made[int(k) - 1], published[int(seq)])
+        # It kept every echo (no --min-intensity), and the ranges up to 5 m, only those.
+        assert echoes_out == echoes_in
+        assert int(ranges_out) <= int(ranges_in)
+        if int(ranges_out) == 0:
+            assert farthest == "-", line
+        else:
+            assert float(farthest) <= 5.0, line  # printed to 0.01: a range up to 5 m shows as at most 5.00
+        if pub_farthest == "-" or float(pub_farthest) < 4.99:  # all within 5 m: all kept, the same farthest
+            assert (ranges_out, farthest) == (ranges_in, pub_farthest), (line, published[int(seq)])
+    assert received == sorted(set(received))
+    read = [int(m[0]) for m in made]
+    assert read == sorted(set(read)), "the filter reads ever newer scans"
+    assert sub.wait(timeout=30) == 0
+    assert stopped_cleanly(pub, signal.SIGTERM) >= read[-1]
 
 
 # waits/

@@ -138,6 +138,96 @@ pub(crate) unsafe fn store(dst: *mut u8, src: *const u8, len: usize) {
     }
 }
 
+/// A part of a value that a publish or a read copies, when its type holds bounded sequences or
+/// strings (see `TopicSchema::runs`). Offsets are from the value's start and 8-aligned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// `len` bytes, whole.
+    Bytes { offset: u64, len: u64 },
+    /// A bounded sequence or string: its `u64` length, then that many elements of `stride`
+    /// bytes (at most `cap`, whatever the length word says).
+    Bounded { offset: u64, stride: u64, cap: u64 },
+}
+
+impl Run {
+    /// The bytes of the run to copy, given its length word (clamped to the capacity).
+    #[inline]
+    fn copied(stride: u64, cap: u64, len: u64) -> usize {
+        (8 + len.min(cap) * stride) as usize
+    }
+}
+
+/// Copies the runs of a value out of shared memory: each bounded part only up to its length,
+/// the rest of its room in `dst` left as it was.
+///
+/// # Safety
+/// As [`load`] for the whole value (`src`'s value is 8-aligned, and the runs lie inside it and
+/// start 8-aligned), and `dst` is valid for writes of the whole value.
+#[inline]
+pub(crate) unsafe fn load_runs(src: *const u8, dst: *mut u8, runs: &[Run]) {
+    for run in runs {
+        match *run {
+            Run::Bytes { offset, len } => {
+                // SAFETY: the run lies inside the value, starting 8-aligned (caller's contract).
+                unsafe {
+                    load(
+                        src.add(offset as usize),
+                        dst.add(offset as usize),
+                        len as usize,
+                    )
+                }
+            }
+            Run::Bounded {
+                offset,
+                stride,
+                cap,
+            } => {
+                // SAFETY: the length word is 8-aligned inside the value.
+                let len = unsafe { load_u64(src.add(offset as usize)) };
+                let n = Run::copied(stride, cap, len);
+                // SAFETY: at most the part's whole room (the length is clamped to its capacity),
+                // which lies inside the value.
+                unsafe { load(src.add(offset as usize), dst.add(offset as usize), n) }
+            }
+        }
+    }
+}
+
+/// Copies the runs of a value into shared memory: each bounded part only up to its length, the
+/// rest of its room in shared memory left as it was.
+///
+/// # Safety
+/// As [`store`] for the whole value, with the runs as in [`load_runs`]; `src`'s whole value is
+/// initialised.
+#[inline]
+pub(crate) unsafe fn store_runs(dst: *mut u8, src: *const u8, runs: &[Run]) {
+    for run in runs {
+        match *run {
+            Run::Bytes { offset, len } => {
+                // SAFETY: the run lies inside the value, starting 8-aligned.
+                unsafe {
+                    store(
+                        dst.add(offset as usize),
+                        src.add(offset as usize),
+                        len as usize,
+                    )
+                }
+            }
+            Run::Bounded {
+                offset,
+                stride,
+                cap,
+            } => {
+                // SAFETY: the length word lies inside `src`'s initialised value (any alignment).
+                let len = unsafe { ptr::read_unaligned(src.add(offset as usize).cast::<u64>()) };
+                let n = Run::copied(stride, cap, len);
+                // SAFETY: at most the part's whole room, inside the value.
+                unsafe { store(dst.add(offset as usize), src.add(offset as usize), n) }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,6 +71,7 @@ compile_error!(
 
 extern crate self as shm;
 
+mod bounded;
 mod copy;
 mod discovery;
 pub mod dynamic;
@@ -108,12 +109,13 @@ pub mod wait {
     };
 }
 
+pub use bounded::{BoundedString, BoundedVec, CapacityError};
 pub use error::{
     CreateError, FormatError, InspectError, IoFailure, LookupError, NameError, PublishError,
     RecvError, RemoveError, SchemaDecodeError, SchemaMismatch, SubscribeError, ValueError,
     ValueErrorKind,
 };
-pub use message::ShmMessage;
+pub use message::{ShmMessage, TopicType};
 pub use name::{DEFAULT_ROOT, ROOT_ENV, TopicName, default_root};
 pub use owner::{FileOwner, PublisherProcess, TopicOwner, Uid};
 pub use publisher::{

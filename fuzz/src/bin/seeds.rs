@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use shm::{Publisher, ShmMessage, TopicName};
-use shm_fuzz::{Imu, Pose, TOPIC, scratch_root};
+use shm::{BoundedString, BoundedVec};
+use shm_fuzz::{Imu, Pose, Scan, TOPIC, scratch_root};
 
 fn save(dir: &Path, target: &str, name: &str, bytes: &[u8]) {
     let d = dir.join(target);
@@ -54,6 +55,14 @@ fn main() {
         },
         7,
     );
+    let scan = |n: usize, frame: &str| Scan {
+        frame_id: BoundedString::try_from(frame).unwrap(),
+        ranges: BoundedVec::from_slice(&[2.5; 32][..n]).unwrap(),
+        poses: BoundedVec::from_slice(&[pose; 4][..n.min(4)]).unwrap(),
+    };
+    topic(dir, &root, "scan-empty", scan(0, ""), 1);
+    topic(dir, &root, "scan", scan(3, "lidar"), 2);
+    topic(dir, &root, "scan-full", scan(32, "ümlaut-frame-15"), 3);
     // The outside review's schema bomb: `[S; 2^31]`, `S { b: bool, x: u8 }`.
     save(dir, "schema", "bomb", &shm::__fuzz::schema_bomb());
     for (i, name) in ["robot/pose", "a_b", "日本語", "%", "x y"]

@@ -14,8 +14,10 @@
 //! shm-test-helper flood <kind> <topic> <buffer_num> <millis>  # publishes at full speed
 //! shm-test-helper stress-write <kind> <topic> <millis>
 //! shm-test-helper stress-read  <kind> <topic> <millis>
+//! shm-test-helper slice-recv   <topic> <count> <timeout_ms>  # Subscriber<[u64]>: GOT <seq> <len> <counter|torn>
+//! shm-test-helper slice-latest <topic> <last>                # latest_into until value <last>: READ reads=.. torn=.. rooms=..
 //! ```
-//! kinds: pose, pose-v2, u64, i64, f64, bool, s8, s64, s1k, s4k, s64k
+//! kinds: pose, pose-v2, u64, i64, f64, bool, s8, s64, s1k, s4k, s64k, svar (1 to 2048 words)
 //!
 //! `SHM_HELPER_COMM=<name>` renames the process first (`prctl(PR_SET_NAME)`, at most 15
 //! bytes), as any program may, to test what tools print of the name a header records.
@@ -25,7 +27,7 @@ use std::process::exit;
 use std::time::{Duration, Instant};
 
 use shm::{Publisher, RecvError, ShmMessage, SubscribeError, Subscriber, TopicOwner};
-use shm_integration::payload::{Payload, S1K, S4K, S8, S64, S64K};
+use shm_integration::payload::{Payload, S1K, S4K, S8, S64, S64K, SVar, check_slice};
 use shm_integration::{TestPose, v2};
 
 /// A message the helper can make from a counter and check.
@@ -108,6 +110,15 @@ macro_rules! payload_kinds {
     )*};
 }
 payload_kinds!(S8, S64, S1K, S4K, S64K);
+
+impl Kind for SVar {
+    fn make(c: u64) -> Self {
+        SVar::make(c)
+    }
+    fn check(&self) -> Option<u64> {
+        SVar::check(self)
+    }
+}
 
 fn fail(msg: impl std::fmt::Display, code: i32) -> ! {
     eprintln!("{msg}");
@@ -283,9 +294,17 @@ fn stress_read<T: Kind>(args: &[String]) {
     let (mut reads, mut distinct, mut torn, mut inversions, mut mislabeled) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut last_seq = 0u64;
+    let mut into = T::make(0);
     loop {
-        for _ in 0..16 {
-            match s.latest() {
+        for i in 0..16 {
+            // Every other read into a reused value (`latest_into`), the others by value.
+            let read = if i % 2 == 0 {
+                s.latest()
+            } else {
+                s.latest_into(&mut into)
+                    .map(|r| r.map(|sample| sample.map(|()| into)))
+            };
+            match read {
                 Ok(Some(sample)) => {
                     reads += 1;
                     match sample.value.check() {
@@ -417,6 +436,57 @@ fn dispatch<T: Kind>(args: &[String]) {
     }
 }
 
+fn slice_subscriber(topic: &str) -> Subscriber<[u64]> {
+    Subscriber::<[u64]>::new(topic).unwrap_or_else(|e| fail(e, 3))
+}
+
+/// Receives `count` slice values, printing each as it is read.
+fn slice_recv(args: &[String]) {
+    let mut s = slice_subscriber(arg(args, 1));
+    let (count, timeout) = (num(args, 2), Duration::from_millis(num(args, 3)));
+    println!("READY {}", std::process::id());
+    let mut out = Vec::new();
+    for _ in 0..count {
+        match s.recv_timeout_into(&mut out, timeout) {
+            Ok(sample) => {
+                let check = check_slice(&out).map_or("torn".to_owned(), |c| c.to_string());
+                println!("GOT {} {} {check}", sample.seq, out.len());
+            }
+            Err(e) => fail(e, 4),
+        }
+    }
+}
+
+/// Reads the newest slice value in a loop until it reads the value of counter `last` (at
+/// most 60 s), counting torn values and the rooms it saw.
+fn slice_latest(args: &[String]) {
+    let mut s = slice_subscriber(arg(args, 1));
+    let last = num(args, 2);
+    let end = Instant::now() + Duration::from_secs(60);
+    println!("READY {}", std::process::id());
+    let (mut reads, mut torn, mut rooms) = (0u64, 0u64, std::collections::BTreeSet::new());
+    let mut out = Vec::new();
+    loop {
+        if Instant::now() > end {
+            fail("the last value never came", 4);
+        }
+        match s.latest_into(&mut out) {
+            Ok(Some(_)) => {
+                reads += 1;
+                let counter = check_slice(&out);
+                torn += u64::from(counter.is_none());
+                rooms.extend(s.max_len());
+                if counter == Some(last) {
+                    break;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => fail(e, 3),
+        }
+    }
+    println!("READ reads={reads} torn={torn} rooms={}", rooms.len());
+}
+
 fn main() {
     if let Ok(name) = std::env::var("SHM_HELPER_COMM") {
         let name = std::ffi::CString::new(name).unwrap_or_else(|e| fail(e, 2));
@@ -427,6 +497,11 @@ fn main() {
         }
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match arg(&args, 0) {
+        "slice-recv" => return slice_recv(&args),
+        "slice-latest" => return slice_latest(&args),
+        _ => {}
+    }
     match arg(&args, 1) {
         "pose" => dispatch::<TestPose>(&args),
         "pose-v2" => dispatch::<v2::TestPose>(&args),
@@ -439,6 +514,7 @@ fn main() {
         "s1k" => dispatch::<S1K>(&args),
         "s4k" => dispatch::<S4K>(&args),
         "s64k" => dispatch::<S64K>(&args),
+        "svar" => dispatch::<SVar>(&args),
         other => fail(format!("unknown kind {other}"), 2),
     }
 }

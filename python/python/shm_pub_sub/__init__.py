@@ -18,7 +18,24 @@ the topic's raises :class:`SchemaMismatchError`; a second live publisher raises
 :class:`TopicBusyError`. Topic files live in ``$SHM_ROOT`` (default ``/dev/shm``).
 """
 
-from ._message import Array, Message, MessageMeta, bool_, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
+from ._message import (
+    Array,
+    Message,
+    MessageMeta,
+    bool_,
+    f32,
+    f64,
+    i8,
+    i16,
+    i32,
+    i64,
+    seq,
+    string,
+    u8,
+    u16,
+    u32,
+    u64,
+)
 from ._shm_pub_sub import (
     MAX_BUFFER_NUM,
     MIN_BUFFER_NUM,
@@ -29,6 +46,7 @@ from ._shm_pub_sub import (
     Publisher,
     Sample,
     SchemaMismatchError,
+    SliceType,
     Subscriber,
     TopicBusyError,
     TopicFormatError,
@@ -49,6 +67,7 @@ __all__ = [
     "Publisher",
     "Sample",
     "SchemaMismatchError",
+    "SliceType",
     "Subscriber",
     "TopicBusyError",
     "TopicFormatError",
@@ -61,6 +80,8 @@ __all__ = [
     "i32",
     "i64",
     "message_types",
+    "seq",
+    "string",
     "u8",
     "u16",
     "u32",

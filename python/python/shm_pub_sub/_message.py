@@ -27,7 +27,7 @@ import typing
 from typing import TYPE_CHECKING, Any
 
 from ._shm_pub_sub import Message as _MessageBase
-from ._shm_pub_sub import MessageType, _bind, _declare
+from ._shm_pub_sub import MessageType, SliceType, _bind, _declare, _slice_of
 
 
 class _Primitive:
@@ -66,6 +66,43 @@ class _Array:
         return f"{elem}[{', '.join(map(str, self.dims))}]"
 
 
+class _Sequence:
+    """A bounded sequence field type: up to ``cap`` elements (a primitive or a Message class),
+    stored inline with their count; the Rust ``shm::BoundedVec<T, cap>``."""
+
+    __slots__ = ("cap", "elem")
+
+    def __init__(self, elem: Any, cap: Any) -> None:
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
+            raise TypeError(f"a sequence's capacity is a positive int, as in seq[f32, L[4096]], not {cap!r}")
+        self.elem = elem
+        self.cap = cap
+
+    def __repr__(self) -> str:
+        elem = self.elem.__name__ if isinstance(self.elem, type) else repr(self.elem)
+        return f"seq[{elem}, {self.cap}]"
+
+    def __call__(self) -> SliceType:
+        """An empty slice of this type: the ``default_value`` of a slice topic's publisher and
+        subscribers (``Publisher("lidar/points", seq[Point, L[100_000]]())``)."""
+        return _slice_of(_spec("seq", "element", self.elem), self.cap)
+
+
+class _String:
+    """A bounded string field type: up to ``cap`` bytes of UTF-8, stored inline with their
+    length; the Rust ``shm::BoundedString<cap>``."""
+
+    __slots__ = ("cap",)
+
+    def __init__(self, cap: Any) -> None:
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
+            raise TypeError(f"a string's capacity is a positive int (bytes), as in string[L[32]], not {cap!r}")
+        self.cap = cap
+
+    def __repr__(self) -> str:
+        return f"string[{self.cap}]"
+
+
 def _dim(owner: Any, dim: Any) -> int:
     """One dimension of ``Array[elem, L[3], ...]``: ``Literal[3]`` (or a plain ``3``)."""
     if typing.get_origin(dim) is typing.Literal:
@@ -80,6 +117,7 @@ if TYPE_CHECKING:
     # What a type checker sees (no plugin needed): primitives are the Python types of their
     # values, and an array field is a numpy array (a list of values, at run time, for arrays of
     # messages).
+    from collections.abc import Sequence
     from typing import Generic, TypeVar, overload
 
     import numpy
@@ -102,6 +140,31 @@ if TYPE_CHECKING:
         @overload
         def __get__(self, obj: object, owner: Any) -> numpy.ndarray[Any, numpy.dtype[Any]]: ...
         def __set__(self, obj: object, value: ArrayLike) -> None: ...
+
+    _N = TypeVar("_N")
+
+    class seq(Generic[_E, _N]):
+        """A bounded sequence field: ``seq[f32, L[4096]]``, ``seq[Detection, L[64]]``. Reads as a
+        numpy array of its current length (a list of values for messages); takes any sequence of
+        at most that many elements."""
+
+        @overload
+        def __get__(self, obj: None, owner: Any) -> Self: ...
+        @overload
+        def __get__(self: seq[_M, Any], obj: object, owner: Any) -> list[_M]: ...
+        @overload
+        def __get__(self, obj: object, owner: Any) -> numpy.ndarray[Any, numpy.dtype[Any]]: ...
+        def __set__(self, obj: object, value: ArrayLike | Sequence[Any]) -> None: ...
+
+    class string(Generic[_N]):
+        """A bounded string field: ``string[L[32]]``, up to 32 bytes of UTF-8. Reads as a
+        ``str``."""
+
+        @overload
+        def __get__(self, obj: None, owner: Any) -> Self: ...
+        @overload
+        def __get__(self, obj: object, owner: Any) -> str: ...
+        def __set__(self, obj: object, value: str) -> None: ...
 
     # The names of Rust's primitives, as type aliases (lowercase on purpose).
     bool_: TypeAlias = bool  # noqa: PYI042
@@ -134,6 +197,33 @@ else:
             elem, *dims = params
             return _Array(elem, tuple(_dim(f"Array[{elem!r}, ...]", d) for d in dims))
 
+    class seq:
+        """A bounded sequence field type: ``seq[f32, L[4096]]`` (or ``seq[f32, 4096]``) holds up to
+        4096 ``f32``; the element is a primitive or a Message class. Stored inline with its length
+        (the Rust ``shm::BoundedVec<f32, 4096>``, same schema); a publish and a read copy only the
+        elements it holds. Values' sequence fields are numpy arrays of their current length over
+        the value's bytes (lists of values for messages)."""
+
+        __slots__ = ()
+
+        def __class_getitem__(cls, params: Any) -> _Sequence:
+            if not isinstance(params, tuple) or len(params) != 2:
+                raise TypeError(
+                    f"seq takes an element type and a capacity, as in seq[f32, L[4096]], not seq[{params!r}]"
+                )
+            elem, cap = params
+            return _Sequence(elem, _dim(f"seq[{elem!r}, ...]", cap))
+
+    class string:
+        """A bounded string field type: ``string[L[32]]`` (or ``string[32]``) holds up to 32 bytes
+        of UTF-8, stored inline with its length (the Rust ``shm::BoundedString<32>``). Values'
+        string fields are ``str``."""
+
+        __slots__ = ()
+
+        def __class_getitem__(cls, cap: Any) -> _String:
+            return _String(_dim("string[...]", cap))
+
     i8, i16, i32, i64 = (_Primitive(n) for n in ("i8", "i16", "i32", "i64"))
     u8, u16, u32, u64 = (_Primitive(n) for n in ("u8", "u16", "u32", "u64"))
     f32, f64 = _Primitive("f32"), _Primitive("f64")
@@ -143,7 +233,8 @@ else:
 _RESERVED = {"copy", "to_dict", "from_buffer", "to_numpy", "read_only"}
 
 _SIZED = (
-    "bool, shm_pub_sub.i8/i16/i32/i64/u8/u16/u32/u64/f32/f64, arrays of them (Array[f64, L[3]]), or Message classes"
+    "bool, shm_pub_sub.i8/i16/i32/i64/u8/u16/u32/u64/f32/f64, arrays of them (Array[f64, L[3]]), "
+    "bounded sequences (seq[f32, L[4096]]) and strings (string[L[32]]), or Message classes"
 )
 
 
@@ -155,12 +246,20 @@ def _spec(owner: str, field: str, ann: Any) -> tuple[Any, ...]:
         return ("p", ann.name)
     if isinstance(ann, _Array):
         return ("a", _spec(owner, field, ann.elem), ann.dims)
+    if isinstance(ann, _Sequence):
+        return ("q", _spec(owner, field, ann.elem), ann.cap)
+    if isinstance(ann, _String):
+        return ("t", ann.cap)
     if isinstance(ann, MessageMeta) and hasattr(ann, "__shm_type__"):
         return ("s", ann)
     if ann is int:
         hint = "use shm_pub_sub.i64 (or i8, i16, i32, u8 ... u64)"
     elif ann is float:
         hint = "use shm_pub_sub.f64 (or f32)"
+    elif ann is str:
+        hint = "use shm_pub_sub.string[L[32]] (up to 32 bytes of UTF-8)"
+    elif ann is list or typing.get_origin(ann) is list:
+        hint = "use shm_pub_sub.seq[f32, L[4096]] (up to 4096 elements)"
     else:
         hint = f"fields are {_SIZED}"
     raise TypeError(f"{owner}.{field}: {ann!r} has no fixed layout in shared memory; {hint}")
@@ -261,7 +360,8 @@ class MessageMeta(type):
 class Message(_MessageBase, metaclass=MessageMeta):
     """The base of message types. Declare one with annotated fields (``bool``,
     ``shm_pub_sub.i8`` ... ``u64``, ``f32``, ``f64``, arrays such as ``f64[3]`` or
-    ``u8[480, 640, 3]``, and other Message classes); ``class Pose(Message, name="Pose")`` sets
+    ``u8[480, 640, 3]``, bounded sequences ``seq[f32, 4096]`` and strings ``string[32]``, and
+    other Message classes); ``class Pose(Message, name="Pose")`` sets
     the schema name. Values take fields by keyword (``Pose(heading=0.5)``; the others are
     zeros); array fields are numpy arrays over the value's bytes."""
 

@@ -30,6 +30,7 @@ __all__ = [
     "Publisher",
     "Sample",
     "SchemaMismatchError",
+    "SliceType",
     "Subscriber",
     "TopicBusyError",
     "TopicFormatError",
@@ -37,6 +38,7 @@ __all__ = [
     "_bind",
     "_cli_main",
     "_declare",
+    "_slice_of",
     "message_types",
 ]
 MIN_BUFFER_NUM: int
@@ -106,6 +108,24 @@ class Field:
     def __delete__(self, instance: object, /) -> None: ...
 
 def _declare(cls: builtins.type, name: str, specs: list[tuple[str, tuple[Any, ...]]]) -> MessageType: ...
+def _slice_of(spec: tuple[Any, ...], max_len: int) -> SliceType: ...
+
+@final
+class SliceType:
+    """An empty slice of a type, ``seq[Point, L[100_000]]()``: the ``default_value`` of a slice
+    topic's publisher and subscribers."""
+
+    @property
+    def max_len(self) -> int: ...
+    @property
+    def element(self) -> Any: ...
+    @property
+    def schema_hash(self) -> int: ...
+    def dtype(self) -> Any: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any: ...
+
 def _bind(cls: builtins.type, ty: MessageType, declared: bool = True) -> None: ...
 
 class SchemaMismatchError(TypeError):
@@ -169,6 +189,16 @@ class Publisher(Generic[_V]):
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
     ) -> Publisher[float]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: SliceType,
+        buffer_num: int | None = 3,
+        *,
+        mode: int | None = None,
+        timestamps: Literal["precise", "coarse"] = "precise",
+    ) -> Publisher[Any]: ...
     @overload
     def __new__(
         cls,
@@ -254,6 +284,15 @@ class Subscriber(Generic[_V]):
         max_age: float | None = None,
         owner: int | Literal["any"] | None = None,
     ) -> Subscriber[float]: ...
+    @overload
+    def __new__(
+        cls,
+        name: str,
+        default_value: SliceType,
+        *,
+        max_age: float | None = None,
+        owner: int | Literal["any"] | None = None,
+    ) -> Subscriber[Any]: ...
     @overload
     def __new__(
         cls,

@@ -44,6 +44,10 @@ impl<'py> Decode for PyDecoder<'py> {
         Ok(PyList::new(self.py, items)?.into_any())
     }
 
+    fn string(&mut self, value: &str) -> Self::Out {
+        Ok(PyString::new(self.py, value).into_any())
+    }
+
     fn structure(&mut self, _name: &str, fields: Vec<(&str, Self::Out)>) -> Self::Out {
         let dict = PyDict::new(self.py);
         for (name, value) in fields {
@@ -62,6 +66,37 @@ impl PySource<'_> {
         let module = ty.module().map(|m| m.to_string()).unwrap_or_default();
         let name = ty.name().map(|n| n.to_string()).unwrap_or_default();
         module == "numpy" && name.starts_with(prefix)
+    }
+}
+
+impl PySource<'_> {
+    /// Its length, if it is a sequence of elements (not a string, bytes, a dict or a message).
+    fn sequence_len(&self) -> Option<usize> {
+        let v = &self.0;
+        if v.is_instance_of::<PyString>()
+            || v.is_instance_of::<PyBytes>()
+            || v.is_instance_of::<PyByteArray>()
+            || v.is_instance_of::<PyDict>()
+            || v.cast::<Message>().is_ok()
+        {
+            return None;
+        }
+        v.len().ok()
+    }
+
+    /// Its elements.
+    fn items(&self) -> Result<Option<Vec<Self>>, Problem> {
+        let items = self
+            .0
+            .try_iter()
+            .map_err(|e| Problem::wrong_kind(e.to_string()))?;
+        items
+            .map(|item| {
+                item.map(PySource)
+                    .map_err(|e| Problem::wrong_kind(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     }
 }
 
@@ -105,16 +140,7 @@ impl<'py> Source for PySource<'py> {
     }
 
     fn elements(&self, len: u64) -> Result<Option<Vec<Self>>, Problem> {
-        let v = &self.0;
-        if v.is_instance_of::<PyString>()
-            || v.is_instance_of::<PyBytes>()
-            || v.is_instance_of::<PyByteArray>()
-            || v.is_instance_of::<PyDict>()
-            || v.cast::<Message>().is_ok()
-        {
-            return Ok(None);
-        }
-        let Ok(n) = v.len() else {
+        let Some(n) = self.sequence_len() else {
             return Ok(None);
         };
         if n as u64 != len {
@@ -123,16 +149,77 @@ impl<'py> Source for PySource<'py> {
                 format!("expects {len} elements, got {n}"),
             ));
         }
-        let items = v
-            .try_iter()
-            .map_err(|e| Problem::wrong_kind(e.to_string()))?;
-        items
-            .map(|item| {
-                item.map(PySource)
-                    .map_err(|e| Problem::wrong_kind(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+        self.items()
+    }
+
+    fn sequence(&self, cap: u64) -> Result<Option<Vec<Self>>, Problem> {
+        let Some(n) = self.sequence_len() else {
+            return Ok(None);
+        };
+        if n as u64 > cap {
+            // Refused before its elements are looked at (it may be a million of them).
+            return Err(Problem::new(
+                ValueErrorKind::Length,
+                format!("has {n} elements, more than its capacity {cap}"),
+            ));
+        }
+        self.items()
+    }
+
+    fn primitive_sequence(
+        &self,
+        kind: Primitive,
+        cap: u64,
+        room: &mut [u8],
+    ) -> Result<Option<u64>, Problem> {
+        let Ok(buffer) = PyUntypedBuffer::get(&self.0) else {
+            return Ok(None);
+        };
+        if !buffer.is_c_contiguous()
+            || buffer.dimensions() != 1
+            || format_primitive(buffer.format(), buffer.item_size()) != Some(kind)
+        {
+            // Another element type (or layout): element by element, each checked.
+            return Ok(None);
+        }
+        let n = buffer.item_count() as u64;
+        if n > cap {
+            return Ok(Some(n));
+        }
+        let len = buffer.len_bytes();
+        // SAFETY: the buffer is C-contiguous with `len` bytes at `buf_ptr` (at most `cap`
+        // elements of `kind`, which `room` holds), exported to us until `buffer` is dropped;
+        // the GIL is held and no Python code runs during the copy.
+        unsafe {
+            std::ptr::copy_nonoverlapping(buffer.buf_ptr().cast::<u8>(), room.as_mut_ptr(), len);
+        }
+        Ok(Some(n))
+    }
+
+    fn string(&self) -> Result<Option<String>, Problem> {
+        let v = &self.0;
+        if let Ok(s) = v.cast::<PyString>() {
+            return s.to_str().map(|s| Some(s.to_owned())).map_err(|_| {
+                Problem::new(
+                    ValueErrorKind::InvalidUtf8,
+                    "is a str that is not UTF-8 (it holds a lone surrogate)",
+                )
+            });
+        }
+        if let Ok(b) = v.cast::<PyBytes>() {
+            return String::from_utf8(b.as_bytes().to_vec())
+                .map(Some)
+                .map_err(|e| {
+                    Problem::new(
+                        ValueErrorKind::InvalidUtf8,
+                        format!(
+                            "is bytes that are not UTF-8 (from byte {})",
+                            e.utf8_error().valid_up_to()
+                        ),
+                    )
+                });
+        }
+        Ok(None)
     }
 
     fn primitive_array(
@@ -240,7 +327,9 @@ pub(crate) fn value_exception(kind: ValueErrorKind, message: String) -> PyErr {
         ValueErrorKind::Length
         | ValueErrorKind::Shape
         | ValueErrorKind::NotExact
-        | ValueErrorKind::InvalidBool => PyValueError::new_err(message),
+        | ValueErrorKind::InvalidBool
+        | ValueErrorKind::InvalidLength
+        | ValueErrorKind::InvalidUtf8 => PyValueError::new_err(message),
         ValueErrorKind::WrongKind | ValueErrorKind::UnknownField | ValueErrorKind::MissingField => {
             PyTypeError::new_err(message)
         }

@@ -53,6 +53,20 @@ fn write(data: &Bound<'_, PyByteArray>, at: usize, value: &[u8]) -> PyResult<()>
     Ok(())
 }
 
+/// Where a bounded sequence's elements start, after its length.
+const BOUNDED_DATA: usize = shm::schema::BOUNDED_DATA_OFFSET as usize;
+
+/// The length of the bounded sequence field `f` at `at` of `data`, at most its capacity (a
+/// value's bytes may be changed through a buffer by hand; they are never read past the room).
+fn bounded_len(data: &Bound<'_, PyByteArray>, at: usize, f: &FieldInfo) -> PyResult<usize> {
+    let word: [u8; 8] = read(data, at, 8)?.try_into().map_err(|_| resized())?;
+    let cap = match &f.schema.desc().kind {
+        shm::schema::DescKind::Sequence { cap, .. } => *cap,
+        _ => 0,
+    };
+    Ok(u64::from_ne_bytes(word).min(cap) as usize)
+}
+
 fn resized() -> PyErr {
     PyValueError::new_err("a message's bytes were resized behind its back")
 }
@@ -127,9 +141,24 @@ impl Message {
         let data = self.data.bind(py);
         let at = self.offset + f.offset;
         Ok(match &f.shape {
-            Shape::Scalar => {
+            Shape::Scalar | Shape::Plain => {
                 let bytes = read(data, at, f.schema.size())?;
                 decode_with(&f.schema, &bytes, &mut PyDecoder::new(py))?.unbind()
+            }
+            Shape::Sequence(prim) => {
+                let len = bounded_len(data, at, f)?;
+                view::tensor(py, data, at + BOUNDED_DATA, *prim, &[len], self.frozen)?
+            }
+            Shape::Messages(elem) => {
+                let len = bounded_len(data, at, f)?;
+                let size = elem.get().schema.size();
+                let items = (0..len)
+                    .map(|i| {
+                        let offset = at + BOUNDED_DATA + i * size;
+                        Message::instance(py, elem, data.clone().unbind(), offset, self.frozen)
+                    })
+                    .collect::<PyResult<Vec<_>>>()?;
+                pyo3::types::PyList::new(py, items)?.into_any().unbind()
             }
             Shape::Tensor { prim, dims } => {
                 let cell = &self.views(py)[index];

@@ -9,6 +9,7 @@
 mod convert;
 mod instance;
 mod pubsub;
+mod slice;
 mod view;
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ use shm::schema::{DescKind, Primitive, SchemaDesc};
 
 pub(crate) use instance::{Field, Message};
 pub(crate) use pubsub::{MessagePublisher, MessageSubscriber, MessageValue};
+pub(crate) use slice::{_slice_of, SliceType};
 
 /// A message type: its schema, its fields, and the Python class of its values.
 #[pyclass(module = "shm_pub_sub", name = "MessageType", frozen)]
@@ -59,6 +61,15 @@ pub(crate) enum Shape {
         elem: Py<MessageType>,
         dims: Vec<usize>,
     },
+    /// A bounded sequence of a primitive: a numpy array of its current length (a `memoryview`
+    /// without numpy) over the message's bytes.
+    Sequence(Primitive),
+    /// A bounded sequence of messages: a list of its current elements, over the message's
+    /// bytes.
+    Messages(Py<MessageType>),
+    /// Anything else (a string, an array of strings or sequences): plain Python values,
+    /// converted by the walker.
+    Plain,
 }
 
 /// Message types by schema hash: declared classes, and those made for topics of types no
@@ -162,6 +173,12 @@ impl MessageType {
             let shape = match (&inner.kind, dims.is_empty()) {
                 (DescKind::Primitive(_), true) => Shape::Scalar,
                 (DescKind::Primitive(p), false) => Shape::Tensor { prim: *p, dims },
+                (DescKind::Sequence { elem, .. }, true) => match &elem.kind {
+                    DescKind::Primitive(p) => Shape::Sequence(*p),
+                    DescKind::Struct(_) => Shape::Messages(nested(elem)?),
+                    _ => Shape::Plain,
+                },
+                (DescKind::Sequence { .. } | DescKind::String { .. }, _) => Shape::Plain,
                 (_, true) => Shape::Struct(nested(inner)?),
                 (_, false) => Shape::Structs {
                     elem: nested(inner)?,
@@ -248,7 +265,7 @@ pub(crate) fn type_of_schema(
 
 /// `_declare(cls, name, specs)`: the message type of a class declared in Python, from its
 /// annotations converted to specs (`("p", "f64")`, `("a", spec, (480, 640, 3))`,
-/// `("s", NestedClass)`), laid out as `#[repr(C)]` and refused with padding as the derive
+/// `("s", NestedClass)`, `("q", spec, 4096)` for a bounded sequence, `("t", 32)` for a string), laid out as `#[repr(C)]` and refused with padding as the derive
 /// refuses it. Registers the type and binds the class.
 #[pyfunction]
 pub(crate) fn _declare(
@@ -287,6 +304,16 @@ fn desc_of_spec(spec: &Bound<'_, PyTuple>, known: &mut Known) -> PyResult<Schema
             Primitive::from_name(&name)
                 .map(SchemaDesc::primitive)
                 .ok_or_else(|| PyTypeError::new_err(format!("unknown primitive `{name}`")))
+        }
+        "q" | "t" => {
+            let cap: u64 = spec.get_item(if tag == "q" { 2 } else { 1 })?.extract()?;
+            let made = if tag == "q" {
+                let elem = desc_of_spec(spec.get_item(1)?.cast()?, known)?;
+                SchemaDesc::sequence(elem, cap)
+            } else {
+                SchemaDesc::string(cap)
+            };
+            made.map_err(|e| PyTypeError::new_err(e.to_string()))
         }
         "a" => {
             let elem = desc_of_spec(spec.get_item(1)?.cast()?, known)?;

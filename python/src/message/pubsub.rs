@@ -9,14 +9,14 @@ use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use shm::dynamic::{AnyPublisher, AnySubscriber, RawValue, TopicSchema, decode_with};
-use shm::schema::DescKind;
+use shm::schema::{BOUNDED_DATA_OFFSET, DescKind};
 use shm::wait::{Wait, WaitStep};
 use shm::{PublishClock, PublishError, RecvError, Sample, SubscribeError, TopicOwner};
 
-use super::convert::{PyDecoder, write_value};
+use super::convert::{PyDecoder, format_primitive, write_value};
 use super::instance::Message;
 use super::view;
-use super::{MessageType, type_of_schema};
+use super::{MessageType, SliceType, type_of_schema};
 
 /// Values at least this large are copied with the GIL released (another thread runs meanwhile).
 const DETACH_BYTES: usize = 64 * 1024;
@@ -31,6 +31,8 @@ pub(crate) struct MessageValue {
 enum ValueType {
     Known(Arc<Py<MessageType>>),
     Schema(Arc<TopicSchema>),
+    /// A slice topic's value, of the schema it was read with (its room may change).
+    Slice(Arc<Py<SliceType>>, Arc<TopicSchema>),
 }
 
 impl MessageValue {
@@ -38,6 +40,10 @@ impl MessageValue {
     /// type).
     pub(crate) fn into_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let ty = match self.ty {
+            ValueType::Slice(slice, schema) => {
+                // Read-only: a read may return this very array again.
+                return slice.get().to_python(py, &schema, &self.bytes, true);
+            }
             ValueType::Known(ty) => ty.clone_ref(py),
             // Not a struct (a subscriber of any type on a scalar or array topic): plain values.
             ValueType::Schema(schema) if !matches!(schema.desc().kind, DescKind::Struct(_)) => {
@@ -51,10 +57,15 @@ impl MessageValue {
     }
 }
 
-/// A publisher of a message type.
+/// A publisher of a message type, or of a slice topic.
 pub(crate) struct MessagePublisher {
     inner: AnyPublisher,
-    ty: Py<MessageType>,
+    /// The message type (`None` for a slice topic).
+    ty: Option<Py<MessageType>>,
+    /// The slice type, for a slice topic.
+    slice: Option<Py<SliceType>>,
+    /// A slice topic's value being published: its length, then its room.
+    staging: Vec<u8>,
 }
 
 /// A raw pointer a copy may use with the GIL released.
@@ -84,8 +95,110 @@ impl MessagePublisher {
         }
         Ok(MessagePublisher {
             inner: builder.create()?,
-            ty: ty.clone().unbind(),
+            ty: Some(ty.clone().unbind()),
+            slice: None,
+            staging: Vec::new(),
         })
+    }
+
+    /// A publisher of the slice topic `slice` (its room fixed: a longer value is refused).
+    pub(crate) fn create_slice(
+        slice: &Bound<'_, SliceType>,
+        name: &str,
+        buffer_num: usize,
+        mode: Option<u32>,
+        timestamps: PublishClock,
+    ) -> Result<MessagePublisher, shm::CreateError> {
+        let mut builder = AnyPublisher::builder(name, slice.get().schema.clone())
+            .buffer_num(buffer_num)
+            .clock(timestamps);
+        if let Some(mode) = mode {
+            builder = builder.mode(mode);
+        }
+        Ok(MessagePublisher {
+            inner: builder.create()?,
+            ty: None,
+            slice: Some(slice.clone().unbind()),
+            staging: vec![0; slice.get().schema.size()],
+        })
+    }
+
+    /// Publishes a slice value: a contiguous array of the elements (a numpy array of their
+    /// dtype), copied at once, or any sequence of elements, each checked.
+    fn publish_slice(&mut self, data: &Bound<'_, PyAny>) -> PyResult<Result<u64, PublishError>> {
+        let py = data.py();
+        let slice_ref = self
+            .slice
+            .as_ref()
+            .expect("a slice publisher")
+            .clone_ref(py);
+        let slice = slice_ref.get();
+        let label = slice.label();
+        if let Some(n) = self.stage_array(data, slice)? {
+            if n > slice.max_len {
+                return Err(PyValueError::new_err(format!(
+                    "{label}: has {n} elements, more than its capacity {}",
+                    slice.max_len
+                )));
+            }
+            let size = slice.schema.size();
+            let staging = &self.staging[..size];
+            let inner = &mut self.inner;
+            return Ok(if size >= DETACH_BYTES {
+                py.detach(|| inner.publish(staging))
+            } else {
+                inner.publish(staging)
+            });
+        }
+        let bytes = write_value(&slice.schema, data, &label)?;
+        Ok(self.inner.publish(&bytes))
+    }
+
+    /// Copies `data` into the staging value if it is a C-contiguous 1-D array of the elements'
+    /// type (a numpy array of their dtype): `Some(its length)` (not copied if above the room).
+    fn stage_array(
+        &mut self,
+        data: &Bound<'_, PyAny>,
+        slice: &SliceType,
+    ) -> PyResult<Option<usize>> {
+        let py = data.py();
+        let Ok(buffer) = PyUntypedBuffer::get(data) else {
+            return Ok(None);
+        };
+        let elem_size = slice.elem.size();
+        let matches = buffer.dimensions() == 1
+            && buffer.is_c_contiguous()
+            && buffer.item_size() == elem_size
+            && match slice.primitive() {
+                Some(p) => format_primitive(buffer.format(), buffer.item_size()) == Some(p),
+                // A structured array: its dtype must be the element class's (same fields,
+                // offsets and types).
+                None => data
+                    .getattr("dtype")
+                    .and_then(|d| d.eq(slice.elem_dtype(py)?))
+                    .unwrap_or(false),
+            };
+        if !matches {
+            buffer.release(py);
+            return Ok(None);
+        }
+        let n = buffer.item_count();
+        if n <= slice.max_len {
+            let start = BOUNDED_DATA_OFFSET as usize;
+            self.staging[..start].copy_from_slice(&(n as u64).to_ne_bytes());
+            // SAFETY: the buffer is C-contiguous with `n * elem_size` bytes at `buf_ptr`,
+            // exported to us until released; the staging value has room for `max_len >= n`
+            // elements after its length; the GIL is held and no Python code runs meanwhile.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    buffer.buf_ptr().cast::<u8>(),
+                    self.staging.as_mut_ptr().add(start),
+                    n * elem_size,
+                );
+            }
+        }
+        buffer.release(py);
+        Ok(Some(n))
     }
 
     /// Publishes `data`: a value of the type (or a dict of its fields), or a buffer of one
@@ -97,7 +210,10 @@ impl MessagePublisher {
         _topic: &str,
     ) -> PyResult<Result<u64, PublishError>> {
         let py = data.py();
-        let ty_ref = self.ty.clone_ref(py);
+        if self.slice.is_some() {
+            return self.publish_slice(data);
+        }
+        let ty_ref = self.ty.as_ref().expect("a message publisher").clone_ref(py);
         let ty = ty_ref.get();
         if let Ok(m) = data.cast::<Message>() {
             let m = m.get();
@@ -165,7 +281,7 @@ impl MessagePublisher {
         py: Python<'_>,
         m: &Message,
     ) -> PyResult<Result<u64, PublishError>> {
-        if self.ty.get().schema.needs_validation() {
+        if m.ty.get().schema.needs_validation() {
             let bytes = m.bytes(py)?;
             return Ok(self.inner.publish(&bytes));
         }
@@ -184,10 +300,12 @@ impl MessagePublisher {
 /// The newest value's sample data, and the value unless it is the one returned before.
 pub(crate) type Fresh = (Sample<()>, Option<MessageValue>);
 
-/// A subscriber of a message type, or of whatever type the topic carries.
+/// A subscriber of a message type, of a slice topic, or of whatever type the topic carries.
 pub(crate) struct MessageSubscriber {
     inner: AnySubscriber,
     ty: Option<Arc<Py<MessageType>>>,
+    /// The slice type, for a slice topic (then `ty` is `None`: values of any room are read).
+    slice: Option<Arc<Py<SliceType>>>,
     /// Where a read of a known type copies the value (one value's size).
     scratch: Vec<u8>,
 }
@@ -212,14 +330,39 @@ impl MessageSubscriber {
             inner,
             scratch: vec![0; ty.map_or(0, |t| t.get().schema.size())],
             ty: ty.map(|t| Arc::new(t.clone().unbind())),
+            slice: None,
+        })
+    }
+
+    /// A subscriber of the slice topic `slice`, of any room.
+    pub(crate) fn open_slice(
+        py: Python<'_>,
+        slice: &Bound<'_, SliceType>,
+        name: &str,
+        age: Option<Duration>,
+        owner: TopicOwner,
+    ) -> Result<MessageSubscriber, SubscribeError> {
+        let mut builder = AnySubscriber::builder(name)
+            .owner(owner)
+            .sequence_of(slice.get().elem.clone());
+        if let Some(age) = age {
+            builder = builder.max_age(age);
+        }
+        let inner = py.detach(|| builder.open())?;
+        Ok(MessageSubscriber {
+            inner,
+            scratch: Vec::new(),
+            ty: None,
+            slice: Some(Arc::new(slice.clone().unbind())),
         })
     }
 
     fn value(&self, raw: RawValue) -> MessageValue {
         MessageValue {
-            ty: match &self.ty {
-                Some(t) => ValueType::Known(t.clone()),
-                None => ValueType::Schema(raw.schema),
+            ty: match (&self.ty, &self.slice) {
+                (Some(t), _) => ValueType::Known(t.clone()),
+                (None, Some(s)) => ValueType::Slice(s.clone(), raw.schema),
+                (None, None) => ValueType::Schema(raw.schema),
             },
             bytes: raw.bytes,
         }

@@ -135,6 +135,30 @@ fn format_of<'py>(
             let spec = (base, PyTuple::new(py, dims)?);
             np.getattr("dtype")?.call1((spec,))
         }
+        // A bounded sequence or string: its length, then its whole room (the elements past the
+        // length are not part of the value).
+        DescKind::Sequence { elem, cap } => {
+            let items = (format_of(py, np, elem)?, PyTuple::new(py, [*cap])?);
+            let spec = PyList::new(
+                py,
+                [
+                    ("len", np.getattr("dtype")?.call1(("u8",))?).into_pyobject(py)?,
+                    ("items", np.getattr("dtype")?.call1((items,))?).into_pyobject(py)?,
+                ],
+            )?;
+            np.getattr("dtype")?.call1((spec,))
+        }
+        DescKind::String { cap } => {
+            let spec = PyList::new(
+                py,
+                [
+                    ("len", "u8".into_pyobject(py)?.into_any()).into_pyobject(py)?,
+                    ("bytes", format!("({cap},)u1").into_pyobject(py)?.into_any())
+                        .into_pyobject(py)?,
+                ],
+            )?;
+            np.getattr("dtype")?.call1((spec,))
+        }
         DescKind::Struct(fields) => {
             let spec = PyDict::new(py);
             let names = PyList::new(py, fields.iter().map(|f| f.name.as_str()))?;

@@ -110,6 +110,8 @@ pymethods_with_common!(Subscriber {
             Ty::Any => {
                 MessageSubscriber::open(py, None, name, age, owner).map(SubscriberCore::Message)
             }
+            Ty::Slice(s) => MessageSubscriber::open_slice(py, s.bind(py), name, age, owner)
+                .map(SubscriberCore::Message),
         }
         .map_err(|e| subscribe_error(py, e, &ty))?;
         let path = with_subscriber!(&core, s => s.path()).display().to_string();

@@ -41,3 +41,18 @@ assert_type(pub, shm_pub_sub.Publisher[Pose])
 value, ok = shm_pub_sub.Subscriber("robot/pose", Pose()).subscribe()
 assert_type(value, Pose)
 anything: Any = shm_pub_sub.Subscriber("robot/pose", None).subscribe()[0]
+
+
+class Scan(Message):
+    frame_id: shm_pub_sub.string[L[32]]
+    ranges: shm_pub_sub.seq[f32, L[4096]]
+    boxes: shm_pub_sub.seq[Box, L[64]]
+
+
+scan = Scan(frame_id="lidar")
+assert_type(scan.frame_id, str)
+assert_type(scan.ranges, numpy.ndarray[Any, numpy.dtype[Any]])
+assert_type(scan.boxes, list[Box])
+scan.frame_id = "front"
+scan.ranges = [1.0, 2.0]
+scan.ranges = numpy.zeros(3, dtype=numpy.float32)

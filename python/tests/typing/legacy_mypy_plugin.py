@@ -29,3 +29,16 @@ assert_type(pub, shm_pub_sub.Publisher[Pose])
 value, ok = shm_pub_sub.Subscriber("robot/pose", Pose()).subscribe()
 assert_type(value, Pose)
 anything: Any = shm_pub_sub.Subscriber("robot/pose", None).subscribe()[0]
+
+
+class Scan(shm_pub_sub.Message):
+    frame_id: shm_pub_sub.string[32]
+    ranges: shm_pub_sub.seq[f32, 4096]
+    poses: shm_pub_sub.seq[Pose, 8]
+
+
+scan = Scan(frame_id="lidar")
+assert_type(scan.frame_id, str)
+ranges = scan.ranges
+y: float = float(ranges[0])
+assert_type(scan.poses, list[Pose])

@@ -28,6 +28,6 @@ mod walk;
 pub use crate::schema::TopicSchema;
 pub use publisher::{AnyPublisher, AnyPublisherBuilder};
 pub use subscriber::{AnySubscriber, AnySubscriberBuilder, RawValue};
-pub use text::show;
+pub use text::{quoted, show};
 pub use value::Value;
 pub use walk::{Decode, Problem, Scalar, Source, decode_part_with, decode_with, encode_with};

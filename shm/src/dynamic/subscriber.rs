@@ -60,6 +60,13 @@ impl AnySubscriberBuilder {
         self
     }
 
+    /// Reads only bounded sequences of these elements, of any room (as `Subscriber<[T]>`
+    /// does): a slice topic whose publisher grows it is followed.
+    pub fn sequence_of(mut self, elem: Arc<TopicSchema>) -> Self {
+        self.expect = Expect::SequenceOf(elem);
+        self
+    }
+
     /// Opens the subscriber; see [`SubscriberBuilder::open`](crate::SubscriberBuilder::open).
     pub fn open(self) -> Result<AnySubscriber, SubscribeError> {
         Ok(AnySubscriber {

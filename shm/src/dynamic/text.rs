@@ -122,6 +122,10 @@ impl Decode for Printer<'_, '_> {
         self.end_array(items.len() as u64, len);
     }
 
+    fn string(&mut self, value: &str) {
+        self.write(format_args!("{}", quoted(value)));
+    }
+
     fn begin_struct(&mut self, name: &str) {
         self.write(format_args!("{name} {{"));
     }
@@ -146,6 +150,7 @@ pub(super) fn replay<D: Decode>(value: &Value, d: &mut D) -> D::Out {
         Value::Int(i) => d.primitive(Scalar::Int(*i), Primitive::I64),
         Value::UInt(u) => d.primitive(Scalar::UInt(*u), Primitive::U64),
         Value::Float(x) => d.primitive(Scalar::Float(*x), Primitive::F64),
+        Value::String(text) => d.string(text),
         Value::Array(items) => {
             let len = items.len() as u64;
             let walked = d.begin_array(len).min(len) as usize;
@@ -172,4 +177,30 @@ pub(super) fn replay<D: Decode>(value: &Value, d: &mut D) -> D::Out {
             d.structure(name, outs)
         }
     }
+}
+
+/// `text` in double quotes, safe to print: quotes and backslashes escaped, and every character
+/// a terminal would obey ([`crate::text::is_unprintable`]) written as a Rust escape.
+///
+/// ```
+/// assert_eq!(shm::dynamic::quoted("a \"b\"\u{1b}[2J").to_string(), r#""a \"b\"\u{1b}[2J""#);
+/// ```
+pub fn quoted(text: &str) -> impl fmt::Display + '_ {
+    struct Quoted<'a>(&'a str);
+    impl fmt::Display for Quoted<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            use fmt::Write;
+            f.write_char('"')?;
+            for c in self.0.chars() {
+                match c {
+                    '"' => f.write_str("\\\"")?,
+                    '\\' => f.write_str("\\\\")?,
+                    c if crate::text::is_unprintable(c) => write!(f, "{}", c.escape_default())?,
+                    c => f.write_char(c)?,
+                }
+            }
+            f.write_char('"')
+        }
+    }
+    Quoted(text)
 }

@@ -21,8 +21,10 @@ pub enum Value {
     UInt(u64),
     /// A float (`f32`, widened exactly, or `f64`).
     Float(f64),
-    /// A fixed-size array's elements.
+    /// A fixed-size array's elements, or a bounded sequence's.
     Array(Vec<Value>),
+    /// A bounded string.
+    String(String),
     /// A struct's fields, in declaration order.
     Struct {
         /// The struct's schema name.
@@ -51,6 +53,10 @@ impl Decode for ValueBuilder {
         Value::Array(items)
     }
 
+    fn string(&mut self, value: &str) -> Value {
+        Value::String(value.to_owned())
+    }
+
     fn structure(&mut self, name: &str, fields: Vec<(&str, Value)>) -> Value {
         Value::Struct {
             name: name.to_owned(),
@@ -67,7 +73,22 @@ impl Source for Value {
             Value::UInt(u) => Ok(Scalar::UInt(*u)),
             Value::Float(f) => Ok(Scalar::Float(*f)),
             Value::Array(items) => Err(Problem::wrong_kind(format!("an array of {}", items.len()))),
+            Value::String(_) => Err(Problem::wrong_kind("a string")),
             Value::Struct { .. } => Err(Problem::wrong_kind("a struct")),
+        }
+    }
+
+    fn sequence(&self, _cap: u64) -> Result<Option<Vec<Value>>, Problem> {
+        match self {
+            Value::Array(items) => Ok(Some(items.clone())),
+            _ => Ok(None),
+        }
+    }
+
+    fn string(&self) -> Result<Option<String>, Problem> {
+        match self {
+            Value::String(text) => Ok(Some(text.clone())),
+            _ => Ok(None),
         }
     }
 
@@ -155,6 +176,7 @@ impl Value {
             Value::Int(_) | Value::UInt(_) => "an integer",
             Value::Float(_) => "a float",
             Value::Array(_) => "an array",
+            Value::String(_) => "a string",
             Value::Struct { .. } => "a struct",
         }
     }
@@ -201,6 +223,7 @@ impl serde::Serialize for Value {
             Value::Int(i) => s.serialize_i64(*i),
             Value::UInt(u) => s.serialize_u64(*u),
             Value::Float(x) => s.serialize_f64(*x),
+            Value::String(text) => s.serialize_str(text),
             Value::Array(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
                 for v in items {

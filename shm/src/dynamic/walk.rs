@@ -12,7 +12,7 @@
 use std::fmt;
 
 use crate::error::{ValueError, ValueErrorKind};
-use crate::schema::{DescKind, Primitive, SchemaDesc, TopicSchema};
+use crate::schema::{BOUNDED_DATA_OFFSET, DescKind, Primitive, SchemaDesc, TopicSchema};
 
 /// A primitive value, as a [`Source`] gives it: the walker checks it against the schema's type.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,8 +51,12 @@ pub trait Decode {
     }
     /// Before element `index` of an array.
     fn begin_element(&mut self, _index: u64) {}
-    /// An array, from the elements walked; `len` is its whole length.
+    /// An array (or a bounded sequence), from the elements walked; `len` is its whole length
+    /// (a sequence's current length).
     fn array(&mut self, items: Vec<Self::Out>, len: u64) -> Self::Out;
+    /// A bounded string (valid UTF-8, as a subscriber read it; it may hold any character,
+    /// escape sequences too: escape it before printing).
+    fn string(&mut self, value: &str) -> Self::Out;
     /// Before the fields of a struct named `name` (its schema name).
     fn begin_struct(&mut self, _name: &str) {}
     /// Before field `index`, named `name`, of the struct begun last.
@@ -110,6 +114,23 @@ pub trait Source: Sized {
     ) -> Result<bool, Problem> {
         Ok(false)
     }
+    /// Its elements, for a bounded sequence of at most `cap`: `Ok(None)` if it is not a
+    /// sequence (then it is refused). The walker refuses more than `cap`.
+    fn sequence(&self, cap: u64) -> Result<Option<Vec<Self>>, Problem>;
+    /// Writes a bounded sequence of primitives at once from its own bytes (a numpy array), if
+    /// it can: `Some(length)` if it did. `room` is the sequence's room for `cap` elements; the
+    /// walker refuses more than `cap` (it needs no more than the source's length to say so)
+    /// and checks `bool`s afterwards.
+    fn primitive_sequence(
+        &self,
+        _kind: Primitive,
+        _cap: u64,
+        _room: &mut [u8],
+    ) -> Result<Option<u64>, Problem> {
+        Ok(None)
+    }
+    /// Its text, for a bounded string: `Ok(None)` if it is not a string (then it is refused).
+    fn string(&self) -> Result<Option<String>, Problem>;
     /// Its field `name` (`Ok(None)` if it has none), for a struct of schema `desc`; an error if
     /// it is not a struct.
     fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Self>, Problem>;
@@ -155,6 +176,35 @@ fn decode_node<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out 
                 .collect();
             d.array(items, *len)
         }
+        DescKind::Sequence { elem, cap } => {
+            let len = bounded_len(bytes).min(*cap);
+            let items = &bytes[BOUNDED_DATA_OFFSET as usize..];
+            if let DescKind::Primitive(p) = elem.kind
+                && let Some(out) = d.primitive_array(p, len, &items[..(elem.size * len) as usize])
+            {
+                return out;
+            }
+            let walked = d.begin_array(len).min(len);
+            let size = elem.size as usize;
+            let parts = (0..walked)
+                .map(|i| {
+                    d.begin_element(i);
+                    decode_node(elem, &items[i as usize * size..], d)
+                })
+                .collect();
+            d.array(parts, len)
+        }
+        DescKind::String { cap } => {
+            let len = bounded_len(bytes).min(*cap) as usize;
+            let text = &bytes[BOUNDED_DATA_OFFSET as usize..][..len];
+            // Valid in a value a subscriber read (checked); a part taken from elsewhere shows
+            // its valid start.
+            let text = match std::str::from_utf8(text) {
+                Ok(t) => t,
+                Err(e) => std::str::from_utf8(&text[..e.valid_up_to()]).unwrap_or_default(),
+            };
+            d.string(text)
+        }
         DescKind::Struct(fields) => {
             d.begin_struct(&desc.name);
             let out = fields
@@ -169,6 +219,13 @@ fn decode_node<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out 
             d.structure(&desc.name, out)
         }
     }
+}
+
+/// The length word of a bounded sequence or string whose bytes start `bytes`.
+pub(crate) fn bounded_len(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[..8]);
+    u64::from_ne_bytes(word)
 }
 
 /// A primitive's value from its bytes (native byte order).
@@ -252,6 +309,88 @@ fn encode_node<S: Source>(
                 encode_node(elem, item, &mut out[i * size..], path)?;
                 path.truncate(at);
             }
+            Ok(())
+        }
+        DescKind::Sequence { elem, cap } => {
+            let (head, room) = out[..desc.size as usize].split_at_mut(BOUNDED_DATA_OFFSET as usize);
+            let too_long = |n: u64| {
+                ValueError::new(
+                    path.as_str(),
+                    ValueErrorKind::Length,
+                    format!(
+                        "has {n} elements, more than its capacity {cap} (a {})",
+                        desc.type_name()
+                    ),
+                )
+            };
+            if let DescKind::Primitive(p) = elem.kind
+                && let Some(n) = src
+                    .primitive_sequence(p, *cap, room)
+                    .map_err(|why| problem_at(path, why))?
+            {
+                if n > *cap {
+                    return Err(too_long(n));
+                }
+                head.copy_from_slice(&n.to_ne_bytes());
+                return Ok(());
+            }
+            let items = src
+                .sequence(*cap)
+                .map_err(|mut why| {
+                    if why.kind == ValueErrorKind::Length {
+                        why.text = format!("{} (a {})", why.text, desc.type_name());
+                    }
+                    problem_at(path, why)
+                })?
+                .ok_or_else(|| {
+                    ValueError::new(
+                        path.as_str(),
+                        ValueErrorKind::WrongKind,
+                        format!("expects a sequence of at most {cap} {}", elem.type_name()),
+                    )
+                })?;
+            if items.len() as u64 > *cap {
+                return Err(too_long(items.len() as u64));
+            }
+            let size = elem.size as usize;
+            let at = path.len();
+            for (i, item) in items.iter().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                encode_node(elem, item, &mut room[i * size..], path)?;
+                path.truncate(at);
+            }
+            head.copy_from_slice(&(items.len() as u64).to_ne_bytes());
+            Ok(())
+        }
+        DescKind::String { cap } => {
+            let text = src
+                .string()
+                .map_err(|why| problem_at(path, why))?
+                .ok_or_else(|| {
+                    let got = match src.scalar() {
+                        Ok(s) => describe(s),
+                        Err(p) => p.text,
+                    };
+                    ValueError::new(
+                        path.as_str(),
+                        ValueErrorKind::WrongKind,
+                        format!("expects a string of at most {cap} bytes, got {got}"),
+                    )
+                })?;
+            if text.len() as u64 > *cap {
+                return Err(ValueError::new(
+                    path.as_str(),
+                    ValueErrorKind::Length,
+                    format!(
+                        "is {} bytes of UTF-8, more than its capacity {cap} (a {})",
+                        text.len(),
+                        desc.type_name()
+                    ),
+                ));
+            }
+            let (head, room) = out.split_at_mut(BOUNDED_DATA_OFFSET as usize);
+            head[..8].copy_from_slice(&(text.len() as u64).to_ne_bytes());
+            room[..text.len()].copy_from_slice(text.as_bytes());
             Ok(())
         }
         DescKind::Struct(fields) => {

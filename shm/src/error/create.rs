@@ -147,6 +147,16 @@ pub enum PublishError {
         /// Why the file could not be made.
         why: String,
     },
+    /// More elements than a slice topic's room, and the publisher was not allowed to grow it
+    /// ([`PublisherBuilder::grow`](crate::PublisherBuilder::grow)).
+    TooLong {
+        /// The topic.
+        topic: String,
+        /// The elements given.
+        len: usize,
+        /// The most the topic holds.
+        max_len: usize,
+    },
 }
 
 impl fmt::Display for PublishError {
@@ -169,6 +179,16 @@ impl fmt::Display for PublishError {
                  published the topic since; this publisher stops (two publishers of one topic \
                  would overwrite each other): stop one of them, and keep clean-ups (such as \
                  systemd's RemoveIPC) away from live topics"
+            ),
+            PublishError::TooLong {
+                topic,
+                len,
+                max_len,
+            } => write!(
+                f,
+                "{len} elements do not fit topic '{topic}', which holds at most {max_len}; \
+                 create the publisher with a larger .max_len(..), or with .grow(true) to let \
+                 it replace the topic with a larger one"
             ),
             PublishError::FileLost { topic, why } => write!(
                 f,

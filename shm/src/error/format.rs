@@ -213,6 +213,10 @@ pub enum ValueErrorKind {
     Shape,
     /// A `bool` byte that is neither 0 nor 1.
     InvalidBool,
+    /// A bounded sequence's or string's stored length above its capacity.
+    InvalidLength,
+    /// A bounded string's bytes that are not UTF-8.
+    InvalidUtf8,
     /// A field the type does not have.
     UnknownField,
     /// A field of the type the value does not give.

@@ -7,21 +7,36 @@ use std::sync::Arc;
 use super::Publisher;
 use super::core::{PubOptions, PublisherCore};
 use crate::error::CreateError;
-use crate::message::ShmMessage;
+use crate::message::{ShmMessage, TopicType};
 use crate::schema::TopicSchema;
 
 /// Options for creating a [`Publisher`]; see [`Publisher::builder`].
 #[must_use = "call .create() to create the publisher"]
-pub struct PublisherBuilder<T: ShmMessage> {
+pub struct PublisherBuilder<T: ?Sized> {
     pub(super) options: PubOptions,
+    /// A slice topic's room, in elements.
+    pub(super) max_len: usize,
+    /// Whether a slice publisher may grow the room.
+    pub(super) grow: bool,
     pub(super) _type: PhantomData<fn(&T)>,
 }
 
-impl<T: ShmMessage> fmt::Debug for PublisherBuilder<T> {
+impl<T: ?Sized> PublisherBuilder<T> {
+    pub(super) fn new(topic: &str) -> PublisherBuilder<T> {
+        PublisherBuilder {
+            options: PubOptions::new(topic),
+            max_len: 0,
+            grow: false,
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for PublisherBuilder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PublisherBuilder")
             .field("options", &self.options)
-            .field("type", &T::SCHEMA.type_name())
+            .field("type", &std::any::type_name::<T>())
             .finish()
     }
 }
@@ -65,14 +80,22 @@ macro_rules! publisher_options {
 }
 pub(crate) use publisher_options;
 
-impl<T: ShmMessage> PublisherBuilder<T> {
+impl<T: ?Sized + TopicType> PublisherBuilder<T> {
     publisher_options!();
 
-    /// Creates the topic, or takes it over from a publisher that is gone.
+    /// Creates the topic, or takes it over from a publisher that is gone (a topic of another
+    /// type, or another number of slots, is replaced by a new file).
     pub fn create(self) -> Result<Publisher<T>, CreateError> {
+        T::create_publisher(self)
+    }
+}
+
+impl<T: ShmMessage> PublisherBuilder<T> {
+    pub(crate) fn create_typed(self) -> Result<Publisher<T>, CreateError> {
         let schema = Arc::new(TopicSchema::of(T::SCHEMA));
         Ok(Publisher {
             core: PublisherCore::create(self.options, schema)?,
+            slice: None,
             _type: PhantomData,
         })
     }

@@ -88,14 +88,7 @@ impl PublisherCore {
         {
             return Err(CreateError::InvalidMode { mode });
         }
-        let layout = Layout::of(&schema, options.buffer_num as u32).map_err(|e| match e {
-            LayoutError::ElemSize(_) | LayoutError::TotalSize => CreateError::TooLarge {
-                bytes: (schema.size() as u64).saturating_mul(options.buffer_num as u64),
-            },
-            other => CreateError::UnsupportedType {
-                detail: format!("{}: {other}", other.field()),
-            },
-        })?;
+        let layout = layout_of(&schema, options.buffer_num as u32)?;
         // Absolute: the publisher looks at its path again later, whatever the working directory
         // has become meanwhile.
         let root = std::path::absolute(options.root.unwrap_or_else(default_root))
@@ -113,6 +106,7 @@ impl PublisherCore {
                     takeover,
                 } = *created;
                 seg.use_light_fence();
+                seg.set_runs(&schema);
                 let slot_count = seg.layout().slot_count;
                 let generation = plan.generation.take();
                 return Ok(PublisherCore {
@@ -267,6 +261,7 @@ impl PublisherCore {
                     mut seg, next_seq, ..
                 } = *created;
                 seg.use_light_fence();
+                seg.set_runs(&self.schema);
                 // The file no longer named: subscribers still on it reattach at once.
                 self.seg.retire();
                 self.seg = seg;
@@ -283,6 +278,64 @@ impl PublisherCore {
             "create",
             io::Error::other("the topic file kept changing under concurrent publishers"),
         )))
+    }
+
+    /// Replaces this publisher's file with one of `schema` (a bounded sequence of the same
+    /// elements with more room): the same slots and mode, its numbering and lineage continued,
+    /// its last value carried over (the room grows at its end, so a value of the old type is
+    /// one of the new, its bytes followed by zeros). Subscribers attached to the old file
+    /// reattach at once. The path must still name this publisher's file: a removal by hand is
+    /// dealt with first, as a publish would.
+    pub(crate) fn replace_type(&mut self, schema: Arc<TopicSchema>) -> Result<(), PublishError> {
+        if self.seg.named_elsewhere(&self.path) {
+            self.check_file(sys::monotonic_ns())?;
+        }
+        let failed = |e: CreateError| PublishError::FileLost {
+            topic: self.topic.as_str().to_owned(),
+            why: e.to_string(),
+        };
+        let layout = layout_of(&schema, self.slot_count).map_err(failed)?;
+        let last = self.next_seq - 1;
+        let continues = Continues {
+            seq_base: last,
+            lineage: Some(self.seg.lineage()),
+        };
+        let carried = (last > 0)
+            .then(|| read_last(&self.seg))
+            .flatten()
+            .filter(|c| c.seq == last)
+            .map(|c| c.widened(schema.size()))
+            .filter(|c| c.is_valid(&schema));
+        let mode = file_mode(self.seg.file())
+            .map_err(|e| failed(IoFailure::new(&self.path, "inspect", e).into()))?;
+        let plan = plan(
+            &self.root,
+            &self.path,
+            &self.topic,
+            layout,
+            &schema,
+            Some(mode),
+        );
+        let Some(mut seg) = plan.replace_own(continues, carried, mode).map_err(failed)? else {
+            return Err(failed(CreateError::Io(IoFailure::new(
+                self.path.clone(),
+                "replace",
+                io::Error::other("the new file could not take the topic's name"),
+            ))));
+        };
+        let generation = plan.generation.take();
+        drop(plan);
+        seg.use_light_fence();
+        seg.set_runs(&schema);
+        // The old file no longer named: subscribers still on it reattach at once.
+        self.seg.retire();
+        self.seg = seg;
+        self.schema = schema;
+        self.next_slot = (self.next_seq % u64::from(self.slot_count)) as u32;
+        if let Some(g) = generation {
+            self._generation = Some(g);
+        }
+        Ok(())
     }
 
     pub(crate) fn schema(&self) -> &Arc<TopicSchema> {
@@ -308,6 +361,18 @@ impl PublisherCore {
     pub(crate) fn takeover(&self) -> Option<&Takeover> {
         self.takeover.as_ref()
     }
+}
+
+/// The layout of a file of `slots` values of `schema`, or why it cannot be made.
+fn layout_of(schema: &TopicSchema, slots: u32) -> Result<Layout, CreateError> {
+    Layout::of(schema, slots).map_err(|e| match e {
+        LayoutError::ElemSize(_) | LayoutError::TotalSize => CreateError::TooLarge {
+            bytes: (schema.size() as u64).saturating_mul(u64::from(slots)),
+        },
+        other => CreateError::UnsupportedType {
+            detail: format!("{}: {other}", other.field()),
+        },
+    })
 }
 
 /// The plan of creating (or making again) the file of `topic` with values of `schema`.

@@ -40,6 +40,20 @@ pub(super) struct Carried {
     bytes: Vec<u8>,
 }
 
+impl Carried {
+    /// The value as one of a type `size` bytes long whose values start as this one's do (a
+    /// bounded sequence with more room): its bytes followed by zeros.
+    pub(super) fn widened(mut self, size: usize) -> Carried {
+        self.bytes.resize(size, 0);
+        self
+    }
+
+    /// Whether it is a valid value of `schema` (of its size).
+    pub(super) fn is_valid(&self, schema: &TopicSchema) -> bool {
+        self.bytes.len() == schema.size() && schema.is_valid(&self.bytes)
+    }
+}
+
 /// A publisher's file, ready: what [`Plan::attempt`] made.
 pub(super) struct Created {
     pub(super) seg: Segment<ReadWrite>,
@@ -226,6 +240,17 @@ impl Plan<'_> {
         }
     }
 
+    /// Names a new file over this publisher's own (which it holds locked, so no other
+    /// publisher can be at the path): for a change of type by the publisher itself.
+    pub(super) fn replace_own(
+        &self,
+        continues: Continues,
+        carried: Option<Carried>,
+        mode: u32,
+    ) -> Result<Option<Segment<ReadWrite>>, CreateError> {
+        self.create_file(continues, carried, true, mode)
+    }
+
     fn format_error(&self, source: FormatError) -> CreateError {
         CreateError::Format {
             path: self.path.to_path_buf(),
@@ -267,9 +292,10 @@ impl Plan<'_> {
                 continues,
                 mode,
             )?;
-            if let Some(c) = carried {
-                // SAFETY: `c.bytes` has exactly `elem_size` bytes (same type, same size), and
-                // its sequence number is a complete stamp of the old file, at most MAX_SEQ.
+            if let Some(c) = carried.filter(|c| c.bytes.len() as u64 == self.layout.elem_size) {
+                // SAFETY: `c.bytes` has exactly `elem_size` bytes (checked; a valid value of
+                // this type, checked by every caller), and its sequence number is a complete
+                // stamp of the old file, at most MAX_SEQ.
                 unsafe { seg.write(c.seq, c.time_ns, c.bytes.as_ptr()) };
             }
             seg.set_owner(&self.me);

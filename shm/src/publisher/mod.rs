@@ -5,6 +5,7 @@
 mod builder;
 mod core;
 mod create;
+mod slice;
 
 pub(crate) use self::core::{PubOptions, PublisherCore};
 pub use builder::PublisherBuilder;
@@ -15,7 +16,7 @@ use std::marker::PhantomData;
 use std::path::Path;
 
 use crate::error::{CreateError, PublishError};
-use crate::message::ShmMessage;
+use crate::message::{ShmMessage, TopicType};
 use crate::owner::PublisherProcess;
 use crate::segment::MAX_SLOTS;
 
@@ -42,8 +43,13 @@ pub const DEFAULT_MODE: u32 = 0o600;
 /// publisher.publish(&21.5)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Publisher<T: ShmMessage> {
+///
+/// `Publisher<[T]>` publishes slices of `T` whose room is chosen at run time
+/// ([`PublisherBuilder::max_len`]), and may grow.
+pub struct Publisher<T: ?Sized> {
     core: PublisherCore,
+    /// A slice publisher's room, growth and staging buffer (`None` for other types).
+    slice: Option<Box<slice::SliceState>>,
     _type: PhantomData<fn(&T)>,
 }
 
@@ -77,11 +83,11 @@ pub struct Takeover {
     pub recreated: bool,
 }
 
-impl<T: ShmMessage> Publisher<T> {
+impl<T: ?Sized + TopicType> Publisher<T> {
     /// Creates (or takes over) `topic` with default options: 3 slots, mode `0o600`, in
     /// `$SHM_ROOT` or `/dev/shm`.
     pub fn new(topic: &str) -> Result<Publisher<T>, CreateError> {
-        Publisher::builder(topic).create()
+        Publisher::<T>::builder(topic).create()
     }
 
     /// Options for creating a publisher.
@@ -94,12 +100,11 @@ impl<T: ShmMessage> Publisher<T> {
     /// # Ok::<(), shm::CreateError>(())
     /// ```
     pub fn builder(topic: &str) -> PublisherBuilder<T> {
-        PublisherBuilder {
-            options: PubOptions::new(topic),
-            _type: PhantomData,
-        }
+        PublisherBuilder::new(topic)
     }
+}
 
+impl<T: ?Sized + TopicType> Publisher<T> {
     /// Publishes a value and returns its sequence number. Wait-free: no lock, no allocation,
     /// no syscall (the timestamp comes from the vDSO clock) unless a subscriber sleeps waiting
     /// for a value (then one `FUTEX_WAKE`), except one `stat` of the topic's path every 100 ms:
@@ -114,13 +119,26 @@ impl<T: ShmMessage> Publisher<T> {
     /// ([`PublishError::Displaced`]), this once if making the file again failed
     /// ([`PublishError::FileLost`]; the next look is 100 ms later, and publishes meanwhile go
     /// into the removed file, which readers still attached to it see).
+    ///
+    /// A slice publisher (`Publisher<[T]>`) publishes `&[T]`: see [`PublisherBuilder::max_len`]
+    /// and [`PublisherBuilder::grow`] for what a longer value does.
     #[inline]
     pub fn publish(&mut self, value: &T) -> Result<u64, PublishError> {
+        T::publish(self, value)
+    }
+}
+
+impl<T: ShmMessage> Publisher<T> {
+    /// [`publish`](Publisher::publish) of a message.
+    #[inline]
+    pub(crate) fn publish_typed(&mut self, value: &T) -> Result<u64, PublishError> {
         // SAFETY: `value` is a `T`, whose `size_of::<T>()` bytes (the schema's size) are all
         // initialised (ShmMessage guarantees no padding) and form a valid value.
         unsafe { self.core.publish_raw((value as *const T).cast::<u8>()) }
     }
+}
 
+impl<T: ?Sized> Publisher<T> {
     /// The topic name.
     pub fn topic(&self) -> &str {
         self.core.topic()
@@ -147,11 +165,11 @@ impl<T: ShmMessage> Publisher<T> {
     }
 }
 
-impl<T: ShmMessage> fmt::Debug for Publisher<T> {
+impl<T: ?Sized> fmt::Debug for Publisher<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Publisher")
             .field("topic", &self.topic())
-            .field("type", &T::SCHEMA.type_name())
+            .field("type", &self.core.schema().type_name())
             .field("buffer_num", &self.buffer_num())
             .field("next_seq", &self.next_seq())
             .field("path", &self.path())

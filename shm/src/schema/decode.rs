@@ -1,9 +1,10 @@
 //! Decoding a stored schema encoding, bounded and strict: what a hostile topic file can put in
 //! its header must come out as a consistent description or a [`SchemaDecodeError`].
 
+use super::desc::bounded_room;
 use super::{
-    DescKind, FieldDesc, MAX_MESSAGE_SIZE, Primitive, SchemaDesc, TAG_ARRAY, TAG_PRIMITIVE,
-    TAG_STRUCT,
+    BOUNDED_DATA_OFFSET, DescKind, FieldDesc, MAX_MESSAGE_SIZE, Primitive, SchemaDesc, TAG_ARRAY,
+    TAG_PRIMITIVE, TAG_SEQUENCE, TAG_STRING, TAG_STRUCT,
 };
 use crate::error::SchemaDecodeError;
 
@@ -165,6 +166,34 @@ impl Decoder<'_> {
                 DescKind::Array {
                     elem: Box::new(elem),
                     len,
+                }
+            }
+            TAG_SEQUENCE | TAG_STRING => {
+                let cap = self.u64()?;
+                let (elem, elem_size, elem_align) = if tag == TAG_SEQUENCE {
+                    let elem = self.node(depth + 1)?;
+                    let (size, align) = (elem.size, elem.align);
+                    (Some(elem), size, align)
+                } else {
+                    (None, 1, 1)
+                };
+                if let Err(e) = bounded_room("a bounded sequence", elem_size, elem_align, cap) {
+                    return self.fail(e.to_string());
+                }
+                if !name.is_empty()
+                    || align != 8
+                    || Some(size) != (elem_size * cap).checked_add(BOUNDED_DATA_OFFSET)
+                {
+                    return self.fail(
+                        "bounded sequence name, size or alignment does not match its capacity",
+                    );
+                }
+                match elem {
+                    Some(elem) => DescKind::Sequence {
+                        elem: Box::new(elem),
+                        cap,
+                    },
+                    None => DescKind::String { cap },
                 }
             }
             other => {

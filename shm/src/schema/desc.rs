@@ -4,13 +4,16 @@
 use super::diff::{Bases, MAX_DIFFERENCES, diff_node};
 use super::hash::schema_hash_of_encoding;
 use super::path::{Step, steps};
-use super::{Primitive, Schema, SchemaKind, TAG_ARRAY, TAG_PRIMITIVE, TAG_STRUCT};
+use super::{
+    BOUNDED_DATA_OFFSET, Primitive, Schema, SchemaKind, TAG_ARRAY, TAG_PRIMITIVE, TAG_SEQUENCE,
+    TAG_STRING, TAG_STRUCT,
+};
 
 /// An owned schema description, decoded from a topic's header (or converted from a [`Schema`]).
 /// Lets a tool understand a topic without the Rust type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaDesc {
-    /// Schema name (`""` for arrays).
+    /// Schema name (`""` for arrays, sequences and strings).
     pub name: String,
     /// Size in bytes.
     pub size: u64,
@@ -33,6 +36,18 @@ pub enum DescKind {
         elem: Box<SchemaDesc>,
         /// Element count.
         len: u64,
+    },
+    /// A bounded sequence: a `u64` length, then room for `cap` elements from byte 8.
+    Sequence {
+        /// Element type.
+        elem: Box<SchemaDesc>,
+        /// The most elements it holds.
+        cap: u64,
+    },
+    /// A bounded UTF-8 string: a `u64` length in bytes, then room for `cap` bytes from byte 8.
+    String {
+        /// The most bytes it holds.
+        cap: u64,
     },
 }
 
@@ -87,6 +102,44 @@ impl SchemaDesc {
                 len,
             },
         }
+    }
+
+    /// The description of `BoundedVec<elem, cap>`: a `u64` length, then room for `cap`
+    /// elements, aligned to 8. Refused (as the Rust type refuses to compile) when the elements
+    /// would not fill whole 8-byte words, which would leave padding, or when an element is
+    /// aligned to more than 8.
+    ///
+    /// ```
+    /// use shm::schema::{Primitive, SchemaDesc};
+    /// let f32s = SchemaDesc::sequence(SchemaDesc::primitive(Primitive::F32), 4096).unwrap();
+    /// assert_eq!((f32s.size, f32s.type_name().as_str()), (8 + 4 * 4096, "BoundedVec<f32, 4096>"));
+    /// let odd = SchemaDesc::sequence(SchemaDesc::primitive(Primitive::F32), 3).unwrap_err();
+    /// assert!(odd.to_string().contains("a multiple of 2"), "{odd}");
+    /// ```
+    pub fn sequence(elem: SchemaDesc, cap: u64) -> Result<SchemaDesc, LayoutError> {
+        let name = format!("BoundedVec<{}, {cap}>", elem.type_name());
+        bounded_room(&name, elem.size, elem.align, cap)?;
+        Ok(SchemaDesc {
+            name: String::new(),
+            size: BOUNDED_DATA_OFFSET + elem.size * cap,
+            align: 8,
+            kind: DescKind::Sequence {
+                elem: Box::new(elem),
+                cap,
+            },
+        })
+    }
+
+    /// The description of `BoundedString<cap>`: a `u64` length, then room for `cap` bytes of
+    /// UTF-8; `cap` is a multiple of 8 (as for [`sequence`](Self::sequence)).
+    pub fn string(cap: u64) -> Result<SchemaDesc, LayoutError> {
+        bounded_room(&format!("BoundedString<{cap}>"), 1, 1, cap)?;
+        Ok(SchemaDesc {
+            name: String::new(),
+            size: BOUNDED_DATA_OFFSET + cap,
+            align: 8,
+            kind: DescKind::String { cap },
+        })
     }
 
     /// The description of a `#[repr(C)]` struct with these fields, laid out as the compiler
@@ -167,6 +220,11 @@ impl SchemaDesc {
                 elem: Box::new(SchemaDesc::from_schema(elem)),
                 len: len as u64,
             },
+            SchemaKind::Sequence { elem, cap } => DescKind::Sequence {
+                elem: Box::new(SchemaDesc::from_schema(elem)),
+                cap: cap as u64,
+            },
+            SchemaKind::String { cap } => DescKind::String { cap: cap as u64 },
         };
         SchemaDesc {
             name: s.name.to_owned(),
@@ -189,11 +247,27 @@ impl SchemaDesc {
         schema_hash_of_encoding(&self.encode())
     }
 
-    /// A readable type name: `Pose`, `f64`, `[f64; 3]`.
+    /// A readable type name: `Pose`, `f64`, `[f64; 3]`, `BoundedVec<f32, 4096>`,
+    /// `BoundedString<32>`.
     pub fn type_name(&self) -> String {
         match &self.kind {
             DescKind::Array { elem, len } => format!("[{}; {}]", elem.type_name(), len),
+            DescKind::Sequence { elem, cap } => {
+                format!("BoundedVec<{}, {}>", elem.type_name(), cap)
+            }
+            DescKind::String { cap } => format!("BoundedString<{cap}>"),
             _ => self.name.clone(),
+        }
+    }
+
+    /// Whether values of this type hold a bounded sequence or string (whose unused room is
+    /// neither written nor read).
+    pub fn has_bounded(&self) -> bool {
+        match &self.kind {
+            DescKind::Primitive(_) => false,
+            DescKind::Sequence { .. } | DescKind::String { .. } => true,
+            DescKind::Array { elem, len } => *len > 0 && elem.has_bounded(),
+            DescKind::Struct(fields) => fields.iter().any(|f| f.ty.has_bounded()),
         }
     }
 
@@ -214,6 +288,13 @@ impl SchemaDesc {
         for step in steps(path)? {
             let offset = match step {
                 Step::Index(index) => {
+                    if let DescKind::Sequence { .. } | DescKind::String { .. } = &part.kind {
+                        return Err(format!(
+                            "`{path}`: `{}` holds a varying number of elements, at no fixed \
+                             place; name the whole field",
+                            part.type_name()
+                        ));
+                    }
                     let DescKind::Array { elem, len } = &part.kind else {
                         return Err(format!("`{path}`: `{}` has no elements", part.type_name()));
                     };
@@ -273,6 +354,8 @@ pub(super) fn encode_node(out: &mut Vec<u8>, s: &SchemaDesc) {
         DescKind::Primitive(_) => TAG_PRIMITIVE,
         DescKind::Struct(_) => TAG_STRUCT,
         DescKind::Array { .. } => TAG_ARRAY,
+        DescKind::Sequence { .. } => TAG_SEQUENCE,
+        DescKind::String { .. } => TAG_STRING,
     };
     out.push(tag);
     put_str(out, &s.name);
@@ -292,5 +375,46 @@ pub(super) fn encode_node(out: &mut Vec<u8>, s: &SchemaDesc) {
             out.extend_from_slice(&len.to_le_bytes());
             encode_node(out, elem);
         }
+        DescKind::Sequence { elem, cap } => {
+            out.extend_from_slice(&cap.to_le_bytes());
+            encode_node(out, elem);
+        }
+        DescKind::String { cap } => out.extend_from_slice(&cap.to_le_bytes()),
     }
+}
+
+/// Whether `cap` elements of `size` bytes aligned to `align` fill the room of a bounded
+/// sequence or string: whole 8-byte words (no padding after them), elements aligned to at
+/// most 8, and at most [`MAX_MESSAGE_SIZE`](super::MAX_MESSAGE_SIZE) bytes in all.
+pub(super) fn bounded_room(name: &str, size: u64, align: u64, cap: u64) -> Result<(), LayoutError> {
+    let fail = |problem: String| {
+        Err(LayoutError {
+            name: name.to_owned(),
+            problem,
+        })
+    };
+    if align > 8 {
+        return fail(format!(
+            "has elements aligned to {align} bytes; a bounded sequence holds elements aligned to at most 8"
+        ));
+    }
+    let room = size
+        .checked_mul(cap)
+        .and_then(|r| r.checked_add(BOUNDED_DATA_OFFSET));
+    if room.is_none_or(|r| r > super::MAX_MESSAGE_SIZE) {
+        return fail(super::decode::too_large(room.unwrap_or(u64::MAX)));
+    }
+    if !(size * cap).is_multiple_of(8) {
+        let step = 8 / gcd(size, 8);
+        return fail(format!(
+            "would leave {} byte(s) of padding after its elements, which shared memory cannot \
+             carry: choose a capacity that is a multiple of {step}",
+            8 - (size * cap) % 8
+        ));
+    }
+    Ok(())
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
 }

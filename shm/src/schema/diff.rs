@@ -103,6 +103,11 @@ pub(super) fn diff_node(
                 diff_node(out, &format!("{path}[]"), at_bytes, te, oe);
             }
         }
+        (DescKind::Sequence { elem: te, cap: tc }, DescKind::Sequence { elem: oe, cap: oc }) => {
+            if tc == oc {
+                diff_node(out, &format!("{path}[]"), at_bytes, te, oe);
+            }
+        }
         _ => {
             if tn == on {
                 out.push(format!("{at}: `{tn}` has a different kind in the topic"));

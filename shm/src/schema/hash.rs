@@ -2,7 +2,7 @@
 //! from a static [`Schema`] (so the derive's hash is a compile-time constant) or from any
 //! encoding's bytes. `desc.rs` writes the same bytes; a test checks that the two agree.
 
-use super::{Schema, SchemaKind, TAG_ARRAY, TAG_PRIMITIVE, TAG_STRUCT};
+use super::{Schema, SchemaKind, TAG_ARRAY, TAG_PRIMITIVE, TAG_SEQUENCE, TAG_STRING, TAG_STRUCT};
 
 // Canonical encoding and its hash. Both walk the same sequence; `encode_node` writes the bytes,
 // `hash_node` folds them into FNV-1a in a `const fn`. Tests check that they agree.
@@ -12,6 +12,8 @@ use super::{Schema, SchemaKind, TAG_ARRAY, TAG_PRIMITIVE, TAG_STRUCT};
 //   body   := primitive-code:u8                        (tag 1)
 //           | nfields:u32 { name:str offset:u64 node }* (tag 2)
 //           | len:u64 node                              (tag 3)
+//           | cap:u64 node                              (tag 4, a bounded sequence)
+//           | cap:u64                                   (tag 5, a bounded string)
 //   all integers little-endian.
 
 /// FNV-1a 64 offset basis.
@@ -37,6 +39,8 @@ pub(super) const fn hash_node(mut h: u64, s: &Schema) -> u64 {
         SchemaKind::Primitive(_) => TAG_PRIMITIVE,
         SchemaKind::Struct(_) => TAG_STRUCT,
         SchemaKind::Array { .. } => TAG_ARRAY,
+        SchemaKind::Sequence { .. } => TAG_SEQUENCE,
+        SchemaKind::String { .. } => TAG_STRING,
     };
     h = fnv_bytes(h, &[tag]);
     h = hash_str(h, s.name);
@@ -59,6 +63,11 @@ pub(super) const fn hash_node(mut h: u64, s: &Schema) -> u64 {
             h = fnv_bytes(h, &(len as u64).to_le_bytes());
             hash_node(h, elem)
         }
+        SchemaKind::Sequence { elem, cap } => {
+            h = fnv_bytes(h, &(cap as u64).to_le_bytes());
+            hash_node(h, elem)
+        }
+        SchemaKind::String { cap } => fnv_bytes(h, &(cap as u64).to_le_bytes()),
     }
 }
 

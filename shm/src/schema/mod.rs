@@ -133,6 +133,20 @@ pub enum SchemaKind {
         /// The number of elements.
         len: usize,
     },
+    /// A bounded sequence ([`BoundedVec<elem, cap>`](crate::BoundedVec)): a `u64` length, then
+    /// room for `cap` elements from byte 8.
+    Sequence {
+        /// The element type.
+        elem: &'static Schema,
+        /// The most elements it holds.
+        cap: usize,
+    },
+    /// A bounded UTF-8 string ([`BoundedString<cap>`](crate::BoundedString)): a `u64` length
+    /// in bytes, then room for `cap` bytes from byte 8.
+    String {
+        /// The most bytes it holds.
+        cap: usize,
+    },
 }
 
 /// The compile-time description of a message type: name, size, alignment and, recursively, its
@@ -145,6 +159,7 @@ pub struct Schema {
     kind: SchemaKind,
     hash: u64,
     needs_validation: bool,
+    has_bounded: bool,
 }
 
 /// One field of a struct [`Schema`].
@@ -181,6 +196,11 @@ impl Field {
 const TAG_PRIMITIVE: u8 = 1;
 const TAG_STRUCT: u8 = 2;
 const TAG_ARRAY: u8 = 3;
+const TAG_SEQUENCE: u8 = 4;
+const TAG_STRING: u8 = 5;
+
+/// Where the elements of a bounded sequence or string start: after its `u64` length.
+pub const BOUNDED_DATA_OFFSET: u64 = 8;
 
 impl Schema {
     /// The schema of a primitive type.
@@ -192,6 +212,7 @@ impl Schema {
             kind: SchemaKind::Primitive(p),
             hash: 0,
             needs_validation: matches!(p, Primitive::Bool),
+            has_bounded: false,
         };
         s.hash = hash_finish(hash_node(FNV_OFFSET, &s));
         s
@@ -211,6 +232,43 @@ impl Schema {
             kind: SchemaKind::Array { elem, len },
             hash: 0,
             needs_validation: len > 0 && elem.needs_validation,
+            has_bounded: len > 0 && elem.has_bounded,
+        };
+        s.hash = hash_finish(hash_node(FNV_OFFSET, &s));
+        s
+    }
+
+    /// The schema of `BoundedVec<elem, cap>`; `size` and `align` come from the compiler.
+    pub(crate) const fn sequence(
+        elem: &'static Schema,
+        cap: usize,
+        size: usize,
+        align: usize,
+    ) -> Schema {
+        let mut s = Schema {
+            name: "",
+            size,
+            align,
+            kind: SchemaKind::Sequence { elem, cap },
+            hash: 0,
+            // The length is checked against the capacity.
+            needs_validation: true,
+            has_bounded: true,
+        };
+        s.hash = hash_finish(hash_node(FNV_OFFSET, &s));
+        s
+    }
+
+    /// The schema of `BoundedString<cap>`; `size` and `align` come from the compiler.
+    pub(crate) const fn string(cap: usize, size: usize, align: usize) -> Schema {
+        let mut s = Schema {
+            name: "",
+            size,
+            align,
+            kind: SchemaKind::String { cap },
+            hash: 0,
+            needs_validation: true,
+            has_bounded: true,
         };
         s.hash = hash_finish(hash_node(FNV_OFFSET, &s));
         s
@@ -224,10 +282,11 @@ impl Schema {
         align: usize,
         fields: &'static [Field],
     ) -> Schema {
-        let mut needs_validation = false;
+        let (mut needs_validation, mut has_bounded) = (false, false);
         let mut i = 0;
         while i < fields.len() {
             needs_validation |= fields[i].ty.needs_validation;
+            has_bounded |= fields[i].ty.has_bounded;
             i += 1;
         }
         let mut s = Schema {
@@ -237,13 +296,14 @@ impl Schema {
             kind: SchemaKind::Struct(fields),
             hash: 0,
             needs_validation,
+            has_bounded,
         };
         s.hash = hash_finish(hash_node(FNV_OFFSET, &s));
         s
     }
 
     /// The type's schema name: the struct name (or its `#[shm(name = "...")]`), the primitive's
-    /// name, or `""` for arrays (see [`type_name`](Schema::type_name)).
+    /// name, or `""` for arrays, sequences and strings (see [`type_name`](Schema::type_name)).
     pub const fn name(&self) -> &'static str {
         self.name
     }
@@ -268,9 +328,16 @@ impl Schema {
         self.hash
     }
 
-    /// Whether some byte patterns are not valid values (the type contains a `bool`).
+    /// Whether some byte patterns are not valid values (the type contains a `bool`, a bounded
+    /// sequence or a string).
     pub const fn needs_validation(&self) -> bool {
         self.needs_validation
+    }
+
+    /// Whether the type holds a bounded sequence or string, whose unused room is neither
+    /// written nor read.
+    pub const fn has_bounded(&self) -> bool {
+        self.has_bounded
     }
 
     /// A readable type name: `Pose`, `f64`, `[f64; 3]`.

@@ -5,7 +5,11 @@
 
 use std::sync::Arc;
 
-use super::{DescKind, Primitive, Schema, SchemaDecodeError, SchemaDesc, schema_hash_of_encoding};
+use super::{
+    BOUNDED_DATA_OFFSET, DescKind, Primitive, Schema, SchemaDecodeError, SchemaDesc,
+    schema_hash_of_encoding,
+};
+use crate::copy::Run;
 use crate::error::{ValueError, ValueErrorKind};
 
 /// A consistent schema with its canonical encoding, its hash, and where its values' bytes are
@@ -19,6 +23,9 @@ pub struct TopicSchema {
     /// schema's encoding, never in the value's size (an array of a million structs holding a
     /// `bool` is one [`Check::Repeat`], not a million runs).
     checks: Vec<Check>,
+    /// The parts of a value a publish or a read copies, when the type holds bounded sequences
+    /// or strings (each copied up to its length); `None`: the whole value, in one copy.
+    runs: Option<Arc<[Run]>>,
 }
 
 impl TopicSchema {
@@ -48,6 +55,7 @@ impl TopicSchema {
         TopicSchema {
             hash: schema_hash_of_encoding(&encoding),
             checks: checks_of(&desc),
+            runs: runs_of(&desc),
             desc,
             encoding,
         }
@@ -83,12 +91,20 @@ impl TopicSchema {
         self.desc.type_name()
     }
 
-    /// Whether some byte patterns are not values (the type holds a `bool`).
+    /// Whether some byte patterns are not values (the type holds a `bool`, a bounded sequence
+    /// or a string).
     pub fn needs_validation(&self) -> bool {
         !self.checks.is_empty()
     }
 
-    /// Whether `bytes` (one value, `size()` bytes) hold a valid value: every `bool` 0 or 1.
+    /// What a publish or a read copies of a value whose type holds bounded sequences or
+    /// strings; `None` when it copies the whole value.
+    pub(crate) fn runs(&self) -> Option<&Arc<[Run]>> {
+        self.runs.as_ref()
+    }
+
+    /// Whether `bytes` (one value, `size()` bytes) hold a valid value: every `bool` 0 or 1,
+    /// every bounded sequence's length at most its capacity, every string's bytes UTF-8.
     /// Shorter bytes are never valid. Takes time linear in the value's size at most.
     #[inline]
     pub fn is_valid(&self, bytes: &[u8]) -> bool {
@@ -96,34 +112,62 @@ impl TopicSchema {
     }
 
     /// [`is_valid`](Self::is_valid), with what is wrong: ``the bool at byte 17 is 2, not 0 or
-    /// 1`` (or that the bytes are too short).
+    /// 1``, ``the length at byte 8 is 5000, above the capacity 4096``, ``the string at byte 16
+    /// is not UTF-8 from its byte 3`` (or that the bytes are too short).
     pub fn validate(&self, bytes: &[u8]) -> Result<(), ValueError> {
-        let Some(at) = self.first_invalid(bytes) else {
+        if (bytes.len() as u64) < self.desc.size {
+            return Err(ValueError::new(
+                "",
+                ValueErrorKind::Length,
+                format!(
+                    "{} bytes are not a value of {} bytes",
+                    bytes.len(),
+                    self.desc.size
+                ),
+            ));
+        }
+        let Some(bad) = first_invalid(&self.checks, bytes, 0) else {
             return Ok(());
         };
-        let problem = match bytes.get(at as usize) {
-            Some(b) => format!("the bool at byte {at} is {b}, not 0 or 1"),
-            None => format!(
-                "{} bytes are not a value of {} bytes",
-                bytes.len(),
-                self.desc.size
+        let (kind, problem) = match bad.why {
+            Why::Bool(b) => (
+                ValueErrorKind::InvalidBool,
+                format!("the bool at byte {} is {b}, not 0 or 1", bad.at),
             ),
-        };
-        let kind = if (bytes.len() as u64) < self.desc.size {
-            ValueErrorKind::Length
-        } else {
-            ValueErrorKind::InvalidBool
+            Why::Length { len, cap } => (
+                ValueErrorKind::InvalidLength,
+                format!(
+                    "the length at byte {} is {len}, above the capacity {cap}",
+                    bad.at
+                ),
+            ),
+            Why::Utf8 { string, valid } => (
+                ValueErrorKind::InvalidUtf8,
+                format!("the string at byte {string} is not UTF-8 from its byte {valid}"),
+            ),
         };
         Err(ValueError::new("", kind, problem))
     }
 
     /// The offset of the first byte that makes `bytes` not a valid value (a `bool` byte above
-    /// 1, or the end of bytes too short for the value), or `None` if they are one.
+    /// 1, a bounded length above its capacity, the first byte of a string that is not UTF-8,
+    /// or the end of bytes too short for the value), or `None` if they are one.
     pub fn first_invalid(&self, bytes: &[u8]) -> Option<u64> {
         if (bytes.len() as u64) < self.desc.size {
             return Some(bytes.len() as u64);
         }
-        first_invalid(&self.checks, bytes, 0)
+        first_invalid(&self.checks, bytes, 0).map(|bad| bad.at)
+    }
+
+    /// The length of a value of a bounded sequence (its `bytes`), at most its capacity;
+    /// `None` if this is not a bounded sequence's schema or the bytes are too short.
+    pub fn sequence_len(&self, bytes: &[u8]) -> Option<usize> {
+        match &self.desc.kind {
+            DescKind::Sequence { cap, .. } if bytes.len() >= 8 => {
+                usize::try_from(length_at(bytes, 0).min(*cap)).ok()
+            }
+            _ => None,
+        }
     }
 
     /// How many checks [`is_valid`](Self::is_valid) runs through per value (not counting
@@ -134,8 +178,8 @@ impl TopicSchema {
             checks
                 .iter()
                 .map(|c| match c {
-                    Check::Bools { .. } => 1,
-                    Check::Repeat { body, .. } => 1 + count(body),
+                    Check::Bools { .. } | Check::String { .. } => 1,
+                    Check::Repeat { body, .. } | Check::Sequence { body, .. } => 1 + count(body),
                 })
                 .sum()
         }
@@ -164,15 +208,41 @@ enum Check {
         count: u64,
         body: Vec<Check>,
     },
+    /// A bounded sequence at `offset`: its `u64` length at most `cap`, and `body` (the checks
+    /// of its elements, relative to the sequence's start) over its whole room, so that the
+    /// unused room of a value holds valid elements too (zeros, or what the reader's value held).
+    Sequence {
+        offset: u64,
+        cap: u64,
+        body: Vec<Check>,
+    },
+    /// A bounded string at `offset`: its `u64` length at most `cap`, its first `length` bytes
+    /// UTF-8.
+    String { offset: u64, cap: u64 },
 }
 
 impl Check {
     fn shifted(mut self, by: u64) -> Check {
         match &mut self {
-            Check::Bools { offset, .. } | Check::Repeat { offset, .. } => *offset += by,
+            Check::Bools { offset, .. }
+            | Check::Repeat { offset, .. }
+            | Check::Sequence { offset, .. }
+            | Check::String { offset, .. } => *offset += by,
         }
         self
     }
+}
+
+/// Why a value is not valid, and where: [`first_invalid`]'s answer.
+struct Invalid {
+    at: u64,
+    why: Why,
+}
+
+enum Why {
+    Bool(u8),
+    Length { len: u64, cap: u64 },
+    Utf8 { string: u64, valid: u64 },
 }
 
 /// The checks of a value of `desc`, relative to its start. Each schema node is visited once
@@ -192,26 +262,41 @@ fn checks_of(desc: &SchemaDesc) -> Vec<Check> {
             }
             out
         }
-        DescKind::Array { elem, len } => {
-            let body = checks_of(elem);
-            match (body.as_slice(), *len) {
-                ([], _) | (_, 0) => Vec::new(),
-                (_, 1) => body,
-                // Elements made of `bool`s only, back to back: one run for the whole array.
-                ([Check::Bools { offset: 0, len: l }], n) if *l == elem.size => {
-                    vec![Check::Bools {
-                        offset: 0,
-                        len: elem.size * n,
-                    }]
-                }
-                (_, n) => vec![Check::Repeat {
-                    offset: 0,
-                    stride: elem.size,
-                    count: n,
-                    body,
-                }],
-            }
+        DescKind::Array { elem, len } => array_checks(elem, *len),
+        DescKind::Sequence { elem, cap } => vec![Check::Sequence {
+            offset: 0,
+            cap: *cap,
+            body: array_checks(elem, *cap)
+                .into_iter()
+                .map(|c| c.shifted(BOUNDED_DATA_OFFSET))
+                .collect(),
+        }],
+        DescKind::String { cap } => vec![Check::String {
+            offset: 0,
+            cap: *cap,
+        }],
+    }
+}
+
+/// The checks of `[elem; len]`, relative to its start.
+fn array_checks(elem: &SchemaDesc, len: u64) -> Vec<Check> {
+    let body = checks_of(elem);
+    match (body.as_slice(), len) {
+        ([], _) | (_, 0) => Vec::new(),
+        (_, 1) => body,
+        // Elements made of `bool`s only, back to back: one run for the whole array.
+        ([Check::Bools { offset: 0, len: l }], n) if *l == elem.size => {
+            vec![Check::Bools {
+                offset: 0,
+                len: elem.size * n,
+            }]
         }
+        (_, n) => vec![Check::Repeat {
+            offset: 0,
+            stride: elem.size,
+            count: n,
+            body,
+        }],
     }
 }
 
@@ -232,22 +317,63 @@ fn push(out: &mut Vec<Check>, check: Check) {
     out.push(check);
 }
 
-/// The first offset (from the start of `bytes`) that fails `checks` placed at `base`.
-fn first_invalid(checks: &[Check], bytes: &[u8], base: u64) -> Option<u64> {
+/// The length word of the bounded sequence or string at `at` of `bytes` (in bounds: `bytes`
+/// holds the whole value, checked by the callers).
+fn length_at(bytes: &[u8], at: u64) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at as usize..at as usize + 8]);
+    u64::from_ne_bytes(word)
+}
+
+/// The first part (from the start of `bytes`) that fails `checks` placed at `base`. `bytes`
+/// holds at least the whole value (checked by the callers), and every check lies inside it.
+fn first_invalid(checks: &[Check], bytes: &[u8], base: u64) -> Option<Invalid> {
     for check in checks {
         match check {
             Check::Bools { offset, len } => {
                 let start = base + offset;
-                // In bounds (`bytes` holds the whole value, and checks lie inside it); a
-                // shorter value is invalid where it ends.
-                let Some(run) = bytes.get(start as usize..(start + len) as usize) else {
-                    return Some(start.min(bytes.len() as u64));
-                };
+                let run = &bytes[start as usize..(start + len) as usize];
                 // One pass that vectorises; the position only for the rare invalid value.
                 if run.iter().fold(0u8, |acc, b| acc | b) > 1
                     && let Some(i) = run.iter().position(|b| *b > 1)
                 {
-                    return Some(start + i as u64);
+                    return Some(Invalid {
+                        at: start + i as u64,
+                        why: Why::Bool(run[i]),
+                    });
+                }
+            }
+            Check::Sequence { offset, cap, body } => {
+                let at = base + offset;
+                let len = length_at(bytes, at);
+                if len > *cap {
+                    return Some(Invalid {
+                        at,
+                        why: Why::Length { len, cap: *cap },
+                    });
+                }
+                if let Some(bad) = first_invalid(body, bytes, at) {
+                    return Some(bad);
+                }
+            }
+            Check::String { offset, cap } => {
+                let at = base + offset;
+                let len = length_at(bytes, at);
+                if len > *cap {
+                    return Some(Invalid {
+                        at,
+                        why: Why::Length { len, cap: *cap },
+                    });
+                }
+                let start = (at + BOUNDED_DATA_OFFSET) as usize;
+                if let Err(e) = std::str::from_utf8(&bytes[start..start + len as usize]) {
+                    return Some(Invalid {
+                        at: start as u64 + e.valid_up_to() as u64,
+                        why: Why::Utf8 {
+                            string: at,
+                            valid: e.valid_up_to() as u64,
+                        },
+                    });
                 }
             }
             Check::Repeat {
@@ -257,12 +383,60 @@ fn first_invalid(checks: &[Check], bytes: &[u8], base: u64) -> Option<u64> {
                 body,
             } => {
                 for i in 0..*count {
-                    if let Some(at) = first_invalid(body, bytes, base + offset + i * stride) {
-                        return Some(at);
+                    if let Some(bad) = first_invalid(body, bytes, base + offset + i * stride) {
+                        return Some(bad);
                     }
                 }
             }
         }
     }
     None
+}
+
+/// What a publish or a read copies of a value of `desc`: each bounded sequence or string up to
+/// its length, the bytes between them whole (an array holding bounded parts is copied whole).
+/// `None` when that is the whole value, or when a bounded part is not 8-aligned in its value
+/// (inside a packed struct), which the word-wise copies need.
+fn runs_of(desc: &SchemaDesc) -> Option<Arc<[Run]>> {
+    fn walk(desc: &SchemaDesc, at: u64, out: &mut Vec<Run>) {
+        match &desc.kind {
+            DescKind::Sequence { elem, cap } => out.push(Run::Bounded {
+                offset: at,
+                stride: elem.size,
+                cap: *cap,
+            }),
+            DescKind::String { cap } => out.push(Run::Bounded {
+                offset: at,
+                stride: 1,
+                cap: *cap,
+            }),
+            DescKind::Struct(fields) if desc.has_bounded() => {
+                for f in fields {
+                    walk(&f.ty, at + f.offset, out);
+                }
+            }
+            _ if desc.size == 0 => {}
+            _ => {
+                if let Some(Run::Bytes { offset, len }) = out.last_mut()
+                    && *offset + *len == at
+                {
+                    *len += desc.size;
+                } else {
+                    out.push(Run::Bytes {
+                        offset: at,
+                        len: desc.size,
+                    });
+                }
+            }
+        }
+    }
+    if !desc.has_bounded() {
+        return None;
+    }
+    let mut out = Vec::new();
+    walk(desc, 0, &mut out);
+    let aligned = out.iter().all(|r| match r {
+        Run::Bytes { offset, .. } | Run::Bounded { offset, .. } => offset.is_multiple_of(8),
+    });
+    aligned.then(|| out.into())
 }

@@ -16,13 +16,13 @@ use std::fs::File;
 use std::marker::PhantomData;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 
 use memmap2::{MmapOptions, MmapRaw};
 use zerocopy::{FromBytes, IntoBytes};
 
-use crate::copy;
+use crate::copy::{self, Run};
 use crate::error::{FormatError, IoFailure};
 use crate::owner::PublisherProcess;
 use crate::schema::{SchemaDesc, TopicSchema, schema_hash_of_encoding};
@@ -81,6 +81,9 @@ pub(crate) struct Segment<A: Access> {
     /// the light half of the wake-up handshake's fence (see `sys::heavy_fence`). Set by
     /// [`Segment::<ReadWrite>::use_light_fence`].
     light_fence: bool,
+    /// What a publish or read copies of a value whose type holds bounded sequences or strings
+    /// (set by [`Segment::set_runs`]); `None`: the whole value.
+    runs: Option<Arc<[Run]>>,
     _access: PhantomData<A>,
 }
 
@@ -167,6 +170,7 @@ impl<A: Access> Segment<A> {
             ino: meta.ino(),
             doorbell: OnceLock::new(),
             light_fence: false,
+            runs: None,
             _access: PhantomData,
         }
     }
@@ -240,6 +244,19 @@ impl<A: Access> Segment<A> {
 
     pub(crate) fn layout(&self) -> &Layout {
         &self.layout
+    }
+
+    /// Copies values of `schema` (this file's) run by run, each bounded sequence or string only
+    /// up to its length. Without this, values are copied whole, which is as correct but slower.
+    pub(crate) fn set_runs(&mut self, schema: &TopicSchema) {
+        if schema.size() as u64 == self.layout.elem_size {
+            self.runs = schema.runs().cloned();
+        }
+    }
+
+    /// See [`set_runs`](Self::set_runs).
+    pub(super) fn runs(&self) -> Option<&[Run]> {
+        self.runs.as_deref()
     }
 
     pub(crate) fn schema_hash(&self) -> u64 {

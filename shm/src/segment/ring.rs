@@ -388,15 +388,17 @@ impl<A: Access> TopicWords for Segment<A> {
     #[inline]
     unsafe fn copy_out(&self, index: u32, dst: *mut u8) {
         debug_assert!(index < self.layout.slot_count);
-        // SAFETY: the data area starts 8-aligned at `data_offset` and its rounded-up length fits
-        // in the stride; every process accesses it only as 8-byte atomic words. `dst` is the
-        // caller's, valid for `elem_size` bytes.
-        unsafe {
-            copy::load(
-                self.slot_at(index).add(self.layout.data_offset as usize),
-                dst,
-                self.layout.elem_size as usize,
-            )
+        let src = self
+            .slot_at(index)
+            .wrapping_add(self.layout.data_offset as usize);
+        match self.runs() {
+            // SAFETY: the data area starts 8-aligned at `data_offset` and its rounded-up length
+            // fits in the stride; every process accesses it only as 8-byte atomic words. `dst`
+            // is the caller's, valid for `elem_size` bytes.
+            None => unsafe { copy::load(src, dst, self.layout.elem_size as usize) },
+            // SAFETY: as above; the runs are those of this file's schema, whose values are
+            // `elem_size` bytes (`set_runs`), so they lie inside the value and start 8-aligned.
+            Some(runs) => unsafe { copy::load_runs(src, dst, runs) },
         }
     }
 
@@ -429,13 +431,14 @@ impl TopicWordsMut for Segment<ReadWrite> {
     #[inline]
     unsafe fn copy_in(&self, index: u32, src: *const u8) {
         debug_assert!(index < self.layout.slot_count);
-        // SAFETY: as `copy_out`, in this writable mapping; `src` is the caller's.
-        unsafe {
-            copy::store(
-                self.slot_at(index).add(self.layout.data_offset as usize),
-                src,
-                self.layout.elem_size as usize,
-            )
+        let dst = self
+            .slot_at(index)
+            .wrapping_add(self.layout.data_offset as usize);
+        match self.runs() {
+            // SAFETY: as `copy_out`, in this writable mapping; `src` is the caller's.
+            None => unsafe { copy::store(dst, src, self.layout.elem_size as usize) },
+            // SAFETY: as `copy_out`'s runs, in this writable mapping.
+            Some(runs) => unsafe { copy::store_runs(dst, src, runs) },
         }
     }
 

@@ -10,7 +10,7 @@ use super::core::{Core, Expect};
 use crate::discovery::Generation;
 use crate::error::{FormatError, IoFailure, SchemaMismatch, SubscribeError};
 use crate::owner::{effective_uid, untrusted_by_subscriber};
-use crate::schema::TopicSchema;
+use crate::schema::{DescKind, SchemaDesc, TopicSchema};
 use crate::segment::{OpenFailure, ReadOnly, STATE_LIVE, STATE_RETIRED, Segment};
 use crate::sys;
 
@@ -211,6 +211,31 @@ impl Core {
                 }
                 schema.clone()
             }
+            Expect::SequenceOf(elem) => {
+                let topic = seg
+                    .topic_schema()
+                    .map_err(|source| SubscribeError::Format {
+                        path: self.path.clone(),
+                        source,
+                    })?;
+                let room = match &topic.desc().kind {
+                    DescKind::Sequence { elem: e, .. } if **e == *elem.desc() => None,
+                    DescKind::Sequence { cap, .. } => Some(*cap),
+                    _ => Some(8),
+                };
+                if let Some(room) = room {
+                    // What differs, against a sequence of our elements of the topic's room.
+                    let ours = SchemaDesc::sequence(elem.desc().clone(), room)
+                        .ok()
+                        .and_then(|d| TopicSchema::new(&d).ok())
+                        .unwrap_or_else(|| (**elem).clone());
+                    let mut mismatch = self.mismatch(&seg, &ours)?;
+                    mismatch.expected_type = format!("[{}]", elem.type_name());
+                    self.state = Attach::Mismatch(Arc::new(seg), Box::new(mismatch));
+                    return Ok(());
+                }
+                Arc::new(topic)
+            }
             Expect::Any => {
                 Arc::new(
                     seg.topic_schema()
@@ -221,6 +246,8 @@ impl Core {
                 )
             }
         };
+        let mut seg = seg;
+        seg.set_runs(&schema);
         self.state = Attach::Ready(Arc::new(seg), schema);
         Ok(())
     }

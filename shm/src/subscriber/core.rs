@@ -26,6 +26,8 @@ pub(crate) enum Expect {
     Exactly(Arc<TopicSchema>),
     /// Whatever the topic carries (tools, bridges): the schema stored in the file.
     Any,
+    /// A bounded sequence of these elements, of any room (a slice subscriber).
+    SequenceOf(Arc<TopicSchema>),
 }
 
 /// The options every subscriber builder has.

@@ -7,6 +7,7 @@ mod attach;
 mod core;
 mod read;
 mod sample;
+mod slice;
 pub(crate) mod wait;
 
 use std::fmt;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{RecvError, SubscribeError};
-use crate::message::ShmMessage;
+use crate::message::{ShmMessage, TopicType};
 use crate::schema::TopicSchema;
 use wait::{Step, Wait, WaitStep, Waits};
 
@@ -48,23 +49,30 @@ pub(crate) use wait::{recv_all_until, recv_until};
 /// }
 /// # Ok::<(), shm::SubscribeError>(())
 /// ```
-pub struct Subscriber<T: ShmMessage> {
+///
+/// `Subscriber<[T]>` reads slice topics ([`Publisher<[T]>`](crate::Publisher), or any bounded
+/// sequence of `T`, whatever its room) into a `Vec<T>` it reuses.
+pub struct Subscriber<T: ?Sized> {
     core: Core,
-    _type: PhantomData<fn() -> T>,
+    /// `T`'s schema (the one the core expects; a slice subscriber's element type).
+    schema: Arc<TopicSchema>,
+    /// A slice subscriber's copy of the last value read (empty for other types).
+    words: Vec<u64>,
+    _type: PhantomData<fn() -> Box<T>>,
 }
 
 /// Options for opening a [`Subscriber`]; see [`Subscriber::builder`].
 #[must_use = "call .open() to open the subscriber"]
-pub struct SubscriberBuilder<T: ShmMessage> {
+pub struct SubscriberBuilder<T: ?Sized> {
     options: Options,
-    _type: PhantomData<fn() -> T>,
+    _type: PhantomData<fn() -> Box<T>>,
 }
 
-impl<T: ShmMessage> fmt::Debug for SubscriberBuilder<T> {
+impl<T: ?Sized> fmt::Debug for SubscriberBuilder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SubscriberBuilder")
             .field("options", &self.options)
-            .field("type", &T::SCHEMA.type_name())
+            .field("type", &std::any::type_name::<T>())
             .finish()
     }
 }
@@ -115,16 +123,25 @@ macro_rules! subscriber_options {
 }
 pub(crate) use subscriber_options;
 
-impl<T: ShmMessage> SubscriberBuilder<T> {
+impl<T: ?Sized + TopicType> SubscriberBuilder<T> {
     subscriber_options!();
 
     /// Opens the subscriber. Fails if the topic exists with another type, is not a valid topic
     /// file, or cannot be read, or if the root directory does not exist; succeeds (with no data
-    /// yet) if the topic does not exist.
+    /// yet) if the topic does not exist. A slice subscriber (`Subscriber<[T]>`) accepts a
+    /// bounded sequence of `T` of any room.
     pub fn open(self) -> Result<Subscriber<T>, SubscribeError> {
-        let expect = Expect::Exactly(Arc::new(TopicSchema::of(T::SCHEMA)));
+        T::open_subscriber(self)
+    }
+}
+
+impl<T: ShmMessage> SubscriberBuilder<T> {
+    pub(crate) fn open_typed(self) -> Result<Subscriber<T>, SubscribeError> {
+        let schema = Arc::new(TopicSchema::of(T::SCHEMA));
         Ok(Subscriber {
-            core: Core::open(self.options, expect)?,
+            core: Core::open(self.options, Expect::Exactly(schema.clone()))?,
+            schema,
+            words: Vec::new(),
             _type: PhantomData,
         })
     }
@@ -142,6 +159,17 @@ unsafe impl<T: ShmMessage> Dst for MaybeUninit<T> {
     #[inline]
     fn needs_validation(&self, _: &TopicSchema) -> bool {
         T::SCHEMA.needs_validation()
+    }
+}
+
+/// Room for a value read into: zeroed when the type holds bounded sequences or strings, whose
+/// room past their length a read leaves as it was (and a returned value holds zeros there).
+#[inline(always)]
+fn room<T: ShmMessage>() -> MaybeUninit<T> {
+    if T::SCHEMA.has_bounded() {
+        MaybeUninit::zeroed()
+    } else {
+        MaybeUninit::uninit()
     }
 }
 
@@ -168,10 +196,10 @@ unsafe impl<T: ShmMessage> BatchDst for TypedBatch<'_, T> {
     }
 }
 
-impl<T: ShmMessage> Subscriber<T> {
+impl<T: ?Sized + TopicType> Subscriber<T> {
     /// Opens `topic` in `$SHM_ROOT` or `/dev/shm`.
     pub fn new(topic: &str) -> Result<Subscriber<T>, SubscribeError> {
-        Subscriber::builder(topic).open()
+        Subscriber::<T>::builder(topic).open()
     }
 
     /// Options for opening a subscriber.
@@ -181,56 +209,44 @@ impl<T: ShmMessage> Subscriber<T> {
             _type: PhantomData,
         }
     }
+}
 
-    /// One read in `mode`.
-    #[inline]
-    fn read(&mut self, mode: Mode) -> Result<Option<Sample<T>>, SubscribeError> {
-        let mut buf = MaybeUninit::<T>::uninit();
-        let read = self.core.read_raw(mode, &mut buf)?;
-        Ok(read.sample.map(|s| {
-            // SAFETY: `read_raw` returned a sample, so it left a valid `T` in `buf`.
-            s.map(|()| unsafe { buf.assume_init() })
-        }))
-    }
-
+impl<T: ?Sized + TopicType> Subscriber<T> {
     /// The newest value, whether or not it was read before; `Ok(None)` if nothing was
     /// published yet (or the topic does not exist). Never returns a torn value, and never an
-    /// older value after a newer one.
-    pub fn latest(&mut self) -> Result<Option<Sample<T>>, SubscribeError> {
-        self.read(Mode::Latest)
+    /// older value after a newer one. (A slice subscriber returns a new `Vec`; see
+    /// [`latest_into`](Subscriber::latest_into) to reuse one.)
+    pub fn latest(&mut self) -> Result<Option<Sample<T::Owned>>, SubscribeError> {
+        T::read(self, false)
     }
 
     /// As [`latest`](Subscriber::latest), but copies the value into `out` and returns the
     /// rest of the sample: for large messages, which then cross memory once, straight from the
-    /// topic into `out`, instead of through the stack. When it returns `Ok(None)` or an error,
-    /// `out` may have been overwritten (with a valid value: a stale or torn copy of plain data,
-    /// never invalid bytes).
-    pub fn latest_into(&mut self, out: &mut T) -> Result<Option<Sample<()>>, SubscribeError> {
-        if T::SCHEMA.needs_validation() || std::mem::needs_drop::<T>() {
-            // Bytes that may fail validation (a `bool` that is neither 0 nor 1) must never
-            // reach `out`, and a value with a destructor must be replaced by assignment: read
-            // into a local copy first.
-            let mut buf = MaybeUninit::<T>::uninit();
-            let read = self.core.read_raw(Mode::Latest, &mut buf)?;
-            if read.sample.is_some() {
-                // SAFETY: `read_raw` returned a sample, so `buf` holds a valid `T`.
-                *out = unsafe { buf.assume_init() };
-            }
-            return Ok(read.sample);
-        }
-        // SAFETY: `out` is process-local (a `&mut T` cannot point into the read-only topic
-        // mapping, which is never handed out), and `T` accepts every bit pattern: a torn or
-        // stale copy left behind is still a valid `T`.
-        let dst = unsafe { &mut *(out as *mut T).cast::<MaybeUninit<T>>() };
-        Ok(self.core.read_raw(Mode::Latest, dst)?.sample)
+    /// topic into `out`, instead of through the stack (a slice subscriber's `Vec` keeps its
+    /// allocation). When it returns `Ok(None)` or an error, `out` may have been overwritten
+    /// (with a valid value: a stale or torn copy of plain data, or zeros, never invalid bytes).
+    pub fn latest_into(
+        &mut self,
+        out: &mut T::Owned,
+    ) -> Result<Option<Sample<()>>, SubscribeError> {
+        T::read_into(self, false, out)
     }
 
     /// The newest value if it is newer than the last one this subscriber returned; `Ok(None)`
     /// otherwise. Values published in between are skipped (this is a "latest value" topic,
     /// not a queue; [`try_recv_all`](Subscriber::try_recv_all) returns them while the ring
     /// still holds them).
-    pub fn try_recv(&mut self) -> Result<Option<Sample<T>>, SubscribeError> {
-        self.read(Mode::Next)
+    pub fn try_recv(&mut self) -> Result<Option<Sample<T::Owned>>, SubscribeError> {
+        T::read(self, true)
+    }
+
+    /// As [`try_recv`](Subscriber::try_recv), into `out` (as
+    /// [`latest_into`](Subscriber::latest_into)).
+    pub fn try_recv_into(
+        &mut self,
+        out: &mut T::Owned,
+    ) -> Result<Option<Sample<()>>, SubscribeError> {
+        T::read_into(self, true, out)
     }
 
     /// Every value newer than the last one this subscriber returned that the ring still holds
@@ -239,7 +255,7 @@ impl<T: ShmMessage> Subscriber<T> {
     /// with `buffer_num` ≥ 10): values overwritten before this call are counted in the next
     /// returned value's [`missed`](Sample::missed), never returned torn or out of order. The
     /// first call returns whatever the ring holds.
-    pub fn try_recv_all(&mut self) -> Result<Vec<Sample<T>>, SubscribeError> {
+    pub fn try_recv_all(&mut self) -> Result<Vec<Sample<T::Owned>>, SubscribeError> {
         let mut out = Vec::new();
         self.try_recv_all_into(&mut out)?;
         Ok(out)
@@ -247,25 +263,27 @@ impl<T: ShmMessage> Subscriber<T> {
 
     /// As [`try_recv_all`](Subscriber::try_recv_all), appending to `out` (no allocation while
     /// it has room); returns how many values it appended.
-    pub fn try_recv_all_into(&mut self, out: &mut Vec<Sample<T>>) -> Result<usize, SubscribeError> {
-        let mut batch = TypedBatch {
-            out,
-            buf: MaybeUninit::uninit(),
-        };
-        self.core.read_all(&mut batch)
+    pub fn try_recv_all_into(
+        &mut self,
+        out: &mut Vec<Sample<T::Owned>>,
+    ) -> Result<usize, SubscribeError> {
+        T::read_all_into(self, out)
     }
 
     /// Waits up to `timeout` for a value newer than the last one returned, as
     /// [`recv_timeout`](Subscriber::recv_timeout), then returns every such value still in the
     /// ring, as [`try_recv_all`](Subscriber::try_recv_all) (at least one).
-    pub fn recv_all_timeout(&mut self, timeout: Duration) -> Result<Vec<Sample<T>>, RecvError> {
+    pub fn recv_all_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Vec<Sample<T::Owned>>, RecvError> {
         recv_all_until(self, Wait::for_available(Some(timeout)))
     }
 
     /// Waits for a value newer than the last one this subscriber returned, and returns it. See
     /// [`recv_timeout`](Subscriber::recv_timeout); this one has no deadline (it still ends if
     /// the publisher dies).
-    pub fn recv(&mut self) -> Result<Sample<T>, RecvError> {
+    pub fn recv(&mut self) -> Result<Sample<T::Owned>, RecvError> {
         recv_until(self, Wait::for_next(None))
     }
 
@@ -284,12 +302,12 @@ impl<T: ShmMessage> Subscriber<T> {
     ///
     /// A topic that is removed, recreated or replaced during the wait is followed. A value
     /// older than the subscriber's [`max_age`](SubscriberBuilder::max_age) does not end it.
-    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Sample<T>, RecvError> {
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Sample<T::Owned>, RecvError> {
         recv_until(self, Wait::for_next(Some(timeout)))
     }
 
     /// As [`recv_timeout`](Subscriber::recv_timeout), until `deadline`.
-    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<Sample<T>, RecvError> {
+    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<Sample<T::Owned>, RecvError> {
         self.recv_timeout(deadline.saturating_duration_since(Instant::now()))
     }
 
@@ -307,15 +325,94 @@ impl<T: ShmMessage> Subscriber<T> {
     /// };
     /// # Ok::<(), shm::RecvError>(())
     /// ```
-    pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<T>, RecvError> {
-        let mut buf = MaybeUninit::<T>::uninit();
+    pub fn wait_step(&mut self, wait: &mut Wait) -> Result<WaitStep<T::Owned>, RecvError> {
+        T::wait_step(self, wait)
+    }
+}
+
+/// The reads of a typed subscriber, behind the API above ([`TopicType`]'s implementation for
+/// messages).
+impl<T: ShmMessage> Subscriber<T> {
+    /// One read: the newest value, or (`next`) one newer than the last one returned.
+    #[inline]
+    pub(crate) fn read_typed(&mut self, next: bool) -> Result<Option<Sample<T>>, SubscribeError> {
+        let mode = if next { Mode::Next } else { Mode::Latest };
+        let mut buf = room::<T>();
+        let read = self.core.read_raw(mode, &mut buf)?;
+        Ok(read.sample.map(|s| {
+            // SAFETY: `read_raw` returned a sample, so it left a valid `T` in `buf`.
+            s.map(|()| unsafe { buf.assume_init() })
+        }))
+    }
+
+    /// As [`read_typed`](Self::read_typed), into `out`.
+    pub(crate) fn read_into_typed(
+        &mut self,
+        next: bool,
+        out: &mut T,
+    ) -> Result<Option<Sample<()>>, SubscribeError> {
+        let mode = if next { Mode::Next } else { Mode::Latest };
+        if T::SCHEMA.has_bounded() && !std::mem::needs_drop::<T>() {
+            // Straight into `out`, only as far as each bounded part is filled (the point of
+            // `latest_into` for them: a 1 MiB sequence holding 1,000 values costs 1,000
+            // values). The bytes may fail validation while the read is under way; `out` is
+            // made a valid `T` again (zeros) before it is handed back if they still do.
+            let ptr = (out as *mut T).cast::<MaybeUninit<T>>();
+            // SAFETY: `out` is process-local (a `&mut T` cannot point into the read-only topic
+            // mapping), and only this view of it is used until it is valid again below.
+            let dst = unsafe { &mut *ptr };
+            let read = self.core.read_raw(mode, dst);
+            if !matches!(&read, Ok(r) if r.sample.is_some()) {
+                // SAFETY: `dst` holds `size_of::<T>()` initialised bytes: `out`'s, some of
+                // them overwritten by copies from the topic.
+                let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), size_of::<T>()) };
+                if !self.schema.is_valid(bytes) {
+                    // SAFETY: zeros are a valid `T` (ShmMessage's contract); no destructor runs.
+                    unsafe { ptr.write(MaybeUninit::zeroed()) };
+                }
+            }
+            return Ok(read?.sample);
+        }
+        if T::SCHEMA.needs_validation() || std::mem::needs_drop::<T>() {
+            // Bytes that may fail validation (a `bool` that is neither 0 nor 1) must never
+            // reach `out`, and a value with a destructor must be replaced by assignment: read
+            // into a local copy first.
+            let mut buf = MaybeUninit::<T>::uninit();
+            let read = self.core.read_raw(mode, &mut buf)?;
+            if read.sample.is_some() {
+                // SAFETY: `read_raw` returned a sample, so `buf` holds a valid `T`.
+                *out = unsafe { buf.assume_init() };
+            }
+            return Ok(read.sample);
+        }
+        // SAFETY: `out` is process-local (a `&mut T` cannot point into the read-only topic
+        // mapping, which is never handed out), and `T` accepts every bit pattern: a torn or
+        // stale copy left behind is still a valid `T`.
+        let dst = unsafe { &mut *(out as *mut T).cast::<MaybeUninit<T>>() };
+        Ok(self.core.read_raw(mode, dst)?.sample)
+    }
+
+    /// Every new value the ring holds, appended to `out`.
+    pub(crate) fn read_all_typed(
+        &mut self,
+        out: &mut Vec<Sample<T>>,
+    ) -> Result<usize, SubscribeError> {
+        let mut batch = TypedBatch { out, buf: room() };
+        self.core.read_all(&mut batch)
+    }
+
+    /// One step of a blocking wait.
+    pub(crate) fn wait_step_typed(&mut self, wait: &mut Wait) -> Result<WaitStep<T>, RecvError> {
+        let mut buf = room::<T>();
         Ok(match self.core.wait_step(wait, &mut buf)? {
             // SAFETY: the step read a value, so it left a valid `T` in `buf`.
             Step::Ready(s) => WaitStep::Ready(s.map(|()| unsafe { buf.assume_init() })),
             Step::Block(sleeper) => WaitStep::Block(sleeper),
         })
     }
+}
 
+impl<T: ?Sized> Subscriber<T> {
     /// Whether a live publisher holds the topic right now. Asks the kernel about the
     /// publisher's lock (one syscall), so it does not depend on pids, which are reused.
     pub fn publisher_alive(&mut self) -> Result<bool, SubscribeError> {
@@ -349,23 +446,23 @@ impl<T: ShmMessage> Subscriber<T> {
     }
 }
 
-impl<T: ShmMessage> Waits for Subscriber<T> {
-    type Value = T;
+impl<T: ?Sized + TopicType> Waits for Subscriber<T> {
+    type Value = T::Owned;
 
-    fn step(&mut self, wait: &mut Wait) -> Result<WaitStep<T>, RecvError> {
+    fn step(&mut self, wait: &mut Wait) -> Result<WaitStep<T::Owned>, RecvError> {
         self.wait_step(wait)
     }
 
-    fn all(&mut self) -> Result<Vec<Sample<T>>, SubscribeError> {
+    fn all(&mut self) -> Result<Vec<Sample<T::Owned>>, SubscribeError> {
         self.try_recv_all()
     }
 }
 
-impl<T: ShmMessage> fmt::Debug for Subscriber<T> {
+impl<T: ?Sized> fmt::Debug for Subscriber<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscriber")
             .field("topic", &self.topic())
-            .field("type", &T::SCHEMA.type_name())
+            .field("type", &std::any::type_name::<T>())
             .field("attached", &self.is_attached())
             .field("last_seq", &self.last_seq())
             .field("path", &self.path())

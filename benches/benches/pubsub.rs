@@ -127,7 +127,7 @@ fn sizes(c: &mut Criterion) {
 type Ranges = BoundedVec<f32, 262_144>;
 
 fn ranges(len: usize) -> Box<Ranges> {
-    let mut v = Box::new(Ranges::new());
+    let mut v = Ranges::new_boxed();
     v.extend_from_slice(&vec![1.5; len]).expect("fits");
     v
 }

@@ -278,3 +278,37 @@ fn a_truncated_file_ending_in_a_sequence_is_refused() {
         .unwrap_err();
     assert!(matches!(err, SubscribeError::Format { .. }), "{err}");
 }
+
+#[test]
+fn the_room_past_the_length_of_checked_elements_never_fails_a_read() {
+    // Elements with a `bool`: checked over the whole room, which a read zeroes past the length,
+    // so whatever a caller's buffer (or an earlier, longer value) left there cannot fail it.
+    let root = TempRoot::new("bounded-tail");
+    let mut p = root.publisher::<BoundedVec<Echo, 4>>("e");
+    let echo = |i: u16| Echo {
+        angle: 0.5,
+        intensity: i,
+        valid: true,
+        _reserved: 0,
+    };
+    p.publish(&BoundedVec::from_slice(&[echo(1), echo(2), echo(3)]).unwrap())
+        .unwrap();
+    let mut any = AnySubscriber::builder("e")
+        .root(root.path())
+        .open()
+        .unwrap();
+    let mut buf = vec![0xff_u8; size_of::<BoundedVec<Echo, 4>>()];
+    any.latest_into(&mut buf).unwrap().unwrap();
+    assert_eq!(&buf[..8], &3u64.to_ne_bytes());
+    assert!(
+        buf[8 + 3 * 8..].iter().all(|b| *b == 0),
+        "zeroed past the length"
+    );
+    p.publish(&BoundedVec::from_slice(&[echo(4)]).unwrap())
+        .unwrap();
+    let v = any.latest().unwrap().unwrap().value.decode().to_string();
+    assert_eq!(
+        v,
+        "[Echo { angle: 0.5, intensity: 4, valid: true, _reserved: 0 }]"
+    );
+}

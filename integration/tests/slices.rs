@@ -85,6 +85,32 @@ fn values_read_while_the_topic_grows_are_never_torn() {
 }
 
 #[test]
+fn growing_keeps_every_value_of_the_ring_for_readers_of_every_value() {
+    let root = TempRoot::new("slice-grow-ring");
+    let mut p = slice_publisher(&root, "v", 4, true);
+    let mut s = slice_subscriber(&root, "v");
+    p.publish(&[1]).unwrap();
+    assert_eq!(s.try_recv_all().unwrap().len(), 1);
+    p.publish(&[2, 2]).unwrap();
+    p.publish(&[3, 3, 3]).unwrap();
+    p.publish(&[4; 9]).unwrap(); // grows: the ring's values are carried into the new file
+    assert_eq!(p.max_len(), 16);
+    let all = s.try_recv_all().unwrap();
+    let got: Vec<(u64, Vec<u64>, u64)> = all
+        .into_iter()
+        .map(|x| (x.seq, x.value, x.missed))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (2, vec![2, 2], 0),
+            (3, vec![3, 3, 3], 0),
+            (4, vec![4; 9], 0)
+        ]
+    );
+}
+
+#[test]
 fn a_topic_that_may_not_grow_refuses_a_longer_value_and_keeps_its_last() {
     let root = TempRoot::new("slice-nogrow");
     let mut p = slice_publisher(&root, "v", 3, false);

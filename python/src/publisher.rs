@@ -25,7 +25,9 @@ use crate::value::py_repr;
 /// `dtype`, `bytes`), copied with the GIL released when large. `buffer_num` (2 to 4096; `None` means 3) is the number of slots the value
 /// rotates through.
 /// `mode` (default 0o600) may widen read access to the owner's group (0o640) or everyone
-/// (0o644). `timestamps="coarse"` stamps values with the kernel's last timer tick (1–4 ms
+/// (0o644). A slice topic's publisher (`default_value=seq[Point, L[1000]]()`) with `grow=True`
+/// replaces the topic with one of twice the room when a value does not fit (its subscribers
+/// follow); without it, a longer value is a `ValueError`. `timestamps="coarse"` stamps values with the kernel's last timer tick (1–4 ms
 /// resolution) instead of the nanosecond clock, which saves about 20 ns per `publish`.
 ///
 /// A topic has one publisher at a time: a second live one raises `TopicBusyError`; after a
@@ -111,8 +113,8 @@ fn timestamps_arg(value: Option<&str>) -> PyResult<PublishClock> {
 pymethods_with_common!(Publisher {
     #[new]
     #[pyo3(
-        signature = (name, default_value, buffer_num = None, *, mode = None, timestamps = None),
-        text_signature = "(name, default_value, buffer_num=3, *, mode=None, timestamps='precise')"
+        signature = (name, default_value, buffer_num = None, *, mode = None, timestamps = None, grow = false),
+        text_signature = "(name, default_value, buffer_num=3, *, mode=None, timestamps='precise', grow=False)"
     )]
     fn new(
         name: &str,
@@ -120,8 +122,16 @@ pymethods_with_common!(Publisher {
         buffer_num: Option<&Bound<'_, PyAny>>,
         mode: Option<&Bound<'_, PyAny>>,
         timestamps: Option<&str>,
+        grow: bool,
     ) -> PyResult<Publisher> {
         let ty = Ty::of_default(default_value, "Publisher", name)?;
+        if grow && !matches!(ty, Ty::Slice(_)) {
+            return Err(PyTypeError::new_err(format!(
+                "grow=True is for slice topics (a default_value such as seq[Point, L[1000]]()), \
+                 not {} topics, whose values have one size",
+                ty.label()
+            )));
+        }
         let buffer_num = match buffer_num {
             None => shm::DEFAULT_BUFFER_NUM,
             Some(v) => buffer_num_arg(v)?,
@@ -151,6 +161,7 @@ pymethods_with_common!(Publisher {
                     options.buffer_num,
                     options.mode,
                     options.timestamps,
+                    grow,
                 )
                 .map_err(create_error)?,
             ),
@@ -191,9 +202,10 @@ pymethods_with_common!(Publisher {
             let message = format!("topic '{}': {e}", self.common.name);
             match e {
                 shm::PublishError::ForkedProcess => ForkedProcessError::new_err(message),
-                shm::PublishError::WrongSize { .. } | shm::PublishError::InvalidValue(_) => {
-                    PyValueError::new_err(message)
-                }
+                shm::PublishError::WrongSize { .. }
+                | shm::PublishError::InvalidValue(_)
+                | shm::PublishError::TooLong { .. } => PyValueError::new_err(message),
+                shm::PublishError::GrowFailed { .. } => PyOSError::new_err(message),
                 // The topic's file was removed by hand and another publisher made it since.
                 shm::PublishError::Displaced { .. } => TopicBusyError::new_err(message),
                 shm::PublishError::FileLost { .. } => PyOSError::new_err(message),

@@ -4,6 +4,7 @@ refused with the field and its limit, and values of every length through a Rust 
 
 from __future__ import annotations
 
+import sys
 from typing import Literal as L
 
 import numpy as np
@@ -261,3 +262,48 @@ def test_clouds_through_a_rust_process_that_grows_its_topic(topic, spawn, rust_e
         assert np.array_equal(got, sent.view(np.recarray)), f"cloud {i}"
     assert rooms == [16, 1024, 131_072, 131_072], "grown by doubling"
     assert relay.wait() == 0
+
+
+def test_a_python_slice_publisher_grows_its_topic_when_asked(topic, spawn) -> None:
+    """`grow=True` doubles the room until a value fits; a subscriber in another process reads
+    every value whole across the growth; without it, a longer value is a ValueError."""
+    pub = Publisher(topic, seq[Point, L[16]](), grow=True)
+    reader = spawn(
+        [
+            sys.executable,
+            "-c",
+            READER.format(topic=topic, count=4),
+        ]
+    )
+    reader.expect("ready")
+    for i, n in enumerate([10, 100, 5000, 3]):
+        pub.publish(cloud(n, i))
+        assert reader.expect_line(timeout=20) == f"{pub.last_seq} {n} {cloud(n, i)['x'].sum():.3f}"
+    assert reader.wait() == 0
+    fixed = Publisher(f"{topic}/fixed", seq[Point, L[16]]())
+    with pytest.raises(ValueError, match="has 17 elements, more than its capacity 16"):
+        fixed.publish(cloud(17, 0))
+    with pytest.raises(TypeError, match="grow=True is for slice topics"):
+        Publisher(f"{topic}/f", 1.5, grow=True)
+
+
+READER = """
+import numpy as np
+import sys
+from typing import Literal as L
+import shm_pub_sub
+from shm_pub_sub import f32, seq
+
+class Point(shm_pub_sub.Message):
+    x: f32
+    y: f32
+    z: f32
+    intensity: f32
+
+sub = shm_pub_sub.Subscriber("{topic}", seq[Point, L[1]]())
+print("ready", flush=True)
+for _ in range({count}):
+    value, ok = sub.subscribe(timeout=20)
+    assert ok
+    print(sub.last_seq, len(value), f"{{value.x.sum():.3f}}", flush=True)
+"""

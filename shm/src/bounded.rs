@@ -42,7 +42,8 @@ const fn room_fits<T>(cap: usize) -> bool {
 /// It derefs to the slice of its elements. A publish and a read copy it only up to its length:
 /// a `BoundedVec<f32, 262_144>` (1 MiB of room) holding 1,000 values costs about as much as a
 /// 4 KB message. The room past the length is neither written nor read; a value returned by a
-/// read (`latest`, `recv`) holds zeros there, one read into (`latest_into`) keeps what it held.
+/// read (`latest`, `recv`) holds zeros there, one read into (`latest_into`) keeps what it held
+/// (zeros, for elements holding `bool`s or strings, which are checked over the whole room).
 ///
 /// Its layout is a `u64` length, then the room for `N` elements; `N × size_of::<T>()` must be a
 /// multiple of 8 (so that no padding follows the elements, which shared memory cannot carry):
@@ -78,6 +79,15 @@ impl<T: ShmMessage, const N: usize> BoundedVec<T, N> {
         // are a valid value of every message type (`bool`s false, lengths 0; ShmMessage's
         // contract).
         unsafe { std::mem::zeroed() }
+    }
+
+    /// An empty sequence made on the heap, for a room too large for the stack (a
+    /// `BoundedVec<f32, 262_144>` is 1 MiB).
+    pub fn new_boxed() -> Box<Self> {
+        let () = Self::ROOM;
+        let zeroed = Box::<Self>::new_zeroed();
+        // SAFETY: all-zero bytes are a valid empty sequence (as in `new`).
+        unsafe { zeroed.assume_init() }
     }
 
     /// A sequence holding a copy of `items`, or the error if they are more than `N`.

@@ -145,8 +145,15 @@ pub(crate) enum Run {
     /// `len` bytes, whole.
     Bytes { offset: u64, len: u64 },
     /// A bounded sequence or string: its `u64` length, then that many elements of `stride`
-    /// bytes (at most `cap`, whatever the length word says).
-    Bounded { offset: u64, stride: u64, cap: u64 },
+    /// bytes (at most `cap`, whatever the length word says). With `zero_tail`, a read zeroes
+    /// the destination's room past the length (elements with `bool`s or strings, which are
+    /// checked over the whole room).
+    Bounded {
+        offset: u64,
+        stride: u64,
+        cap: u64,
+        zero_tail: bool,
+    },
 }
 
 impl Run {
@@ -158,7 +165,7 @@ impl Run {
 }
 
 /// Copies the runs of a value out of shared memory: each bounded part only up to its length,
-/// the rest of its room in `dst` left as it was.
+/// the rest of its room in `dst` left as it was (or zeroed, for a run that says so).
 ///
 /// # Safety
 /// As [`load`] for the whole value (`src`'s value is 8-aligned, and the runs lie inside it and
@@ -181,6 +188,7 @@ pub(crate) unsafe fn load_runs(src: *const u8, dst: *mut u8, runs: &[Run]) {
                 offset,
                 stride,
                 cap,
+                zero_tail,
             } => {
                 // SAFETY: the length word is 8-aligned inside the value.
                 let len = unsafe { load_u64(src.add(offset as usize)) };
@@ -188,6 +196,12 @@ pub(crate) unsafe fn load_runs(src: *const u8, dst: *mut u8, runs: &[Run]) {
                 // SAFETY: at most the part's whole room (the length is clamped to its capacity),
                 // which lies inside the value.
                 unsafe { load(src.add(offset as usize), dst.add(offset as usize), n) }
+                if zero_tail {
+                    let room = Run::copied(stride, cap, cap);
+                    // SAFETY: bytes `n..room` of the part lie inside `dst`'s value (`n <= room`,
+                    // the part's size).
+                    unsafe { ptr::write_bytes(dst.add(offset as usize + n), 0, room - n) }
+                }
             }
         }
     }
@@ -217,6 +231,7 @@ pub(crate) unsafe fn store_runs(dst: *mut u8, src: *const u8, runs: &[Run]) {
                 offset,
                 stride,
                 cap,
+                ..
             } => {
                 // SAFETY: the length word lies inside `src`'s initialised value (any alignment).
                 let len = unsafe { ptr::read_unaligned(src.add(offset as usize).cast::<u64>()) };

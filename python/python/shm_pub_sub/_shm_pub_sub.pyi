@@ -168,6 +168,7 @@ class Publisher(Generic[_V]):
         *,
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
+        grow: bool = False,
     ) -> Publisher[bool]: ...
     @overload
     def __new__(
@@ -178,6 +179,7 @@ class Publisher(Generic[_V]):
         *,
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
+        grow: bool = False,
     ) -> Publisher[int]: ...
     @overload
     def __new__(
@@ -188,6 +190,7 @@ class Publisher(Generic[_V]):
         *,
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
+        grow: bool = False,
     ) -> Publisher[float]: ...
     @overload
     def __new__(
@@ -198,6 +201,7 @@ class Publisher(Generic[_V]):
         *,
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
+        grow: bool = False,
     ) -> Publisher[Any]: ...
     @overload
     def __new__(
@@ -208,6 +212,7 @@ class Publisher(Generic[_V]):
         *,
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
+        grow: bool = False,
     ) -> Publisher[_M]: ...
     def __class_getitem__(cls, item: object) -> object: ...
     def publish(self, data: _V | Mapping[str, Any] | Buffer | _ArrayLike) -> None:

@@ -186,8 +186,11 @@ impl<'py> Source for PySource<'py> {
         if n > cap {
             return Ok(Some(n));
         }
-        let len = buffer.len_bytes();
-        // SAFETY: the buffer is C-contiguous with `len` bytes at `buf_ptr` (at most `cap`
+        let len = n as usize * kind.size();
+        if buffer.len_bytes() < len {
+            return Ok(None);
+        }
+        // SAFETY: the buffer is C-contiguous with at least `len` bytes at `buf_ptr` (`n <= cap`
         // elements of `kind`, which `room` holds), exported to us until `buffer` is dropped;
         // the GIL is held and no Python code runs during the copy.
         unsafe {

@@ -66,6 +66,8 @@ pub(crate) struct MessagePublisher {
     slice: Option<Py<SliceType>>,
     /// A slice topic's value being published: its length, then its room.
     staging: Vec<u8>,
+    /// Whether a slice publisher grows its topic for a longer value.
+    grow: bool,
 }
 
 /// A raw pointer a copy may use with the GIL released.
@@ -98,16 +100,19 @@ impl MessagePublisher {
             ty: Some(ty.clone().unbind()),
             slice: None,
             staging: Vec::new(),
+            grow: false,
         })
     }
 
-    /// A publisher of the slice topic `slice` (its room fixed: a longer value is refused).
+    /// A publisher of the slice topic `slice`: a longer value grows the topic (`grow`) or is
+    /// refused.
     pub(crate) fn create_slice(
         slice: &Bound<'_, SliceType>,
         name: &str,
         buffer_num: usize,
         mode: Option<u32>,
         timestamps: PublishClock,
+        grow: bool,
     ) -> Result<MessagePublisher, shm::CreateError> {
         let mut builder = AnyPublisher::builder(name, slice.get().schema.clone())
             .buffer_num(buffer_num)
@@ -120,6 +125,7 @@ impl MessagePublisher {
             ty: None,
             slice: Some(slice.clone().unbind()),
             staging: vec![0; slice.get().schema.size()],
+            grow,
         })
     }
 
@@ -134,14 +140,23 @@ impl MessagePublisher {
             .clone_ref(py);
         let slice = slice_ref.get();
         let label = slice.label();
-        if let Some(n) = self.stage_array(data, slice)? {
-            if n > slice.max_len {
+        // A growing publisher makes room first (for anything with a length longer than it).
+        if self.grow
+            && let Some(n) = data.len().ok().filter(|n| *n > self.room())
+        {
+            match self.inner.grow(n) {
+                Ok(_) => self.staging = vec![0; self.inner.schema().size()],
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        let room = self.room();
+        if let Some(n) = self.stage_array(data, slice, room)? {
+            if n > room {
                 return Err(PyValueError::new_err(format!(
-                    "{label}: has {n} elements, more than its capacity {}",
-                    slice.max_len
+                    "{label}: has {n} elements, more than its capacity {room}"
                 )));
             }
-            let size = slice.schema.size();
+            let size = self.inner.schema().size();
             let staging = &self.staging[..size];
             let inner = &mut self.inner;
             return Ok(if size >= DETACH_BYTES {
@@ -150,8 +165,17 @@ impl MessagePublisher {
                 inner.publish(staging)
             });
         }
-        let bytes = write_value(&slice.schema, data, &label)?;
+        let schema = self.inner.schema().clone();
+        let bytes = write_value(&schema, data, &label)?;
         Ok(self.inner.publish(&bytes))
+    }
+
+    /// The most elements a value of the slice topic holds now.
+    fn room(&self) -> usize {
+        match &self.inner.schema().desc().kind {
+            DescKind::Sequence { cap, .. } => usize::try_from(*cap).unwrap_or(usize::MAX),
+            _ => 0,
+        }
     }
 
     /// Copies `data` into the staging value if it is a C-contiguous 1-D array of the elements'
@@ -160,6 +184,7 @@ impl MessagePublisher {
         &mut self,
         data: &Bound<'_, PyAny>,
         slice: &SliceType,
+        room: usize,
     ) -> PyResult<Option<usize>> {
         let py = data.py();
         let Ok(buffer) = PyUntypedBuffer::get(data) else {
@@ -183,11 +208,11 @@ impl MessagePublisher {
             return Ok(None);
         }
         let n = buffer.item_count();
-        if n <= slice.max_len {
+        if n <= room {
             let start = BOUNDED_DATA_OFFSET as usize;
             self.staging[..start].copy_from_slice(&(n as u64).to_ne_bytes());
             // SAFETY: the buffer is C-contiguous with `n * elem_size` bytes at `buf_ptr`,
-            // exported to us until released; the staging value has room for `max_len >= n`
+            // exported to us until released; the staging value has room for `room >= n`
             // elements after its length; the GIL is held and no Python code runs meanwhile.
             unsafe {
                 std::ptr::copy_nonoverlapping(
@@ -195,6 +220,11 @@ impl MessagePublisher {
                     self.staging.as_mut_ptr().add(start),
                     n * elem_size,
                 );
+            }
+            if slice.elem.needs_validation() {
+                // Elements with something to check are checked over the whole room: none left
+                // from an earlier (perhaps refused) value may stay there.
+                self.staging[start + n * elem_size..].fill(0);
             }
         }
         buffer.release(py);

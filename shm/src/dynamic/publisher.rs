@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::Value;
 use crate::error::{CreateError, PublishError};
-use crate::publisher::{PubOptions, PublisherCore, Takeover, publisher_options};
-use crate::schema::TopicSchema;
+use crate::publisher::{PubOptions, PublisherCore, Takeover, grown_room, publisher_options};
+use crate::schema::{DescKind, SchemaDesc, TopicSchema};
 use crate::subscriber::Timestamp;
 
 /// Publishes values of a type given at run time ([`TopicSchema`]): bytes checked to be one
@@ -93,6 +93,41 @@ impl AnyPublisher {
             .encode(self.core.schema())
             .map_err(PublishError::InvalidValue)?;
         self.publish(&bytes)
+    }
+
+    /// For a topic of a bounded sequence (a slice topic): replaces the topic with one whose
+    /// room holds at least `needed` elements (the room doubled until it does), as a growing
+    /// `Publisher<[T]>` does, and returns the new room. Slice subscribers follow; the values
+    /// of the ring are carried over. Refused for other types, or if the file cannot be made.
+    pub fn grow(&mut self, needed: usize) -> Result<usize, PublishError> {
+        let schema = self.core.schema().clone();
+        let topic = self.core.topic().to_owned();
+        let failed = |why: String| PublishError::GrowFailed {
+            topic: topic.clone(),
+            len: needed,
+            why,
+        };
+        let DescKind::Sequence { elem, cap } = &schema.desc().kind else {
+            return Err(failed(format!(
+                "`{}` is not a bounded sequence",
+                schema.type_name()
+            )));
+        };
+        let cap = usize::try_from(*cap).unwrap_or(usize::MAX);
+        if needed <= cap {
+            return Ok(cap);
+        }
+        let room = grown_room(cap, needed, elem.size as usize);
+        let grown = SchemaDesc::sequence((**elem).clone(), room as u64)
+            .map_err(|e| failed(e.to_string()))
+            .and_then(|d| TopicSchema::new(&d).map_err(|e| failed(e.to_string())))?;
+        self.core
+            .replace_type(Arc::new(grown))
+            .map_err(|e| match e {
+                PublishError::FileLost { why, .. } => failed(why),
+                other => other,
+            })?;
+        Ok(room)
     }
 
     /// The type of the values.

@@ -157,6 +157,16 @@ pub enum PublishError {
         /// The most the topic holds.
         max_len: usize,
     },
+    /// A growing slice publisher could not make the larger topic file a value needed (too
+    /// large, or the file system refused); nothing was published, the topic is as it was.
+    GrowFailed {
+        /// The topic.
+        topic: String,
+        /// The elements given.
+        len: usize,
+        /// Why.
+        why: String,
+    },
 }
 
 impl fmt::Display for PublishError {
@@ -189,6 +199,11 @@ impl fmt::Display for PublishError {
                 "{len} elements do not fit topic '{topic}', which holds at most {max_len}; \
                  create the publisher with a larger .max_len(..), or with .grow(true) to let \
                  it replace the topic with a larger one"
+            ),
+            PublishError::GrowFailed { topic, len, why } => write!(
+                f,
+                "topic '{topic}' could not grow to hold {len} elements ({why}); nothing was \
+                 published and the topic is as it was"
             ),
             PublishError::FileLost { topic, why } => write!(
                 f,

@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::create::{Attempt, Created, Plan, file_mode, read_last};
+use super::create::{Attempt, Created, Plan, file_mode, read_last, read_ring};
 use super::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishClock, Takeover};
 use crate::discovery::Generation;
 use crate::error::{CreateError, IoFailure, PublishError};
@@ -282,8 +282,8 @@ impl PublisherCore {
 
     /// Replaces this publisher's file with one of `schema` (a bounded sequence of the same
     /// elements with more room): the same slots and mode, its numbering and lineage continued,
-    /// its last value carried over (the room grows at its end, so a value of the old type is
-    /// one of the new, its bytes followed by zeros). Subscribers attached to the old file
+    /// the values of its ring carried over (the room grows at its end, so a value of the old
+    /// type is one of the new, its bytes followed by zeros). Subscribers attached to the old file
     /// reattach at once. The path must still name this publisher's file: a removal by hand is
     /// dealt with first, as a publish would.
     pub(crate) fn replace_type(&mut self, schema: Arc<TopicSchema>) -> Result<(), PublishError> {
@@ -300,12 +300,13 @@ impl PublisherCore {
             seq_base: last,
             lineage: Some(self.seg.lineage()),
         };
-        let carried = (last > 0)
-            .then(|| read_last(&self.seg))
-            .flatten()
-            .filter(|c| c.seq == last)
+        // Every value the ring still holds, so that a reader of every value (`try_recv_all`)
+        // loses none to the change.
+        let carried: Vec<_> = read_ring(&self.seg, last)
+            .into_iter()
             .map(|c| c.widened(schema.size()))
-            .filter(|c| c.is_valid(&schema));
+            .filter(|c| c.is_valid(&schema))
+            .collect();
         let mode = file_mode(self.seg.file())
             .map_err(|e| failed(IoFailure::new(&self.path, "inspect", e).into()))?;
         let plan = plan(

@@ -241,11 +241,12 @@ impl Plan<'_> {
     }
 
     /// Names a new file over this publisher's own (which it holds locked, so no other
-    /// publisher can be at the path): for a change of type by the publisher itself.
+    /// publisher can be at the path): for a change of type by the publisher itself, with the
+    /// values of its ring (`carried`, oldest first).
     pub(super) fn replace_own(
         &self,
         continues: Continues,
-        carried: Option<Carried>,
+        carried: Vec<Carried>,
         mode: u32,
     ) -> Result<Option<Segment<ReadWrite>>, CreateError> {
         self.create_file(continues, carried, true, mode)
@@ -263,7 +264,7 @@ impl Plan<'_> {
     fn create_file(
         &self,
         continues: Continues,
-        carried: Option<Carried>,
+        carried: impl IntoIterator<Item = Carried>,
         replace: bool,
         mode: u32,
     ) -> Result<Option<Segment<ReadWrite>>, CreateError> {
@@ -292,10 +293,14 @@ impl Plan<'_> {
                 continues,
                 mode,
             )?;
-            if let Some(c) = carried.filter(|c| c.bytes.len() as u64 == self.layout.elem_size) {
+            for c in carried {
+                if c.bytes.len() as u64 != self.layout.elem_size {
+                    continue;
+                }
                 // SAFETY: `c.bytes` has exactly `elem_size` bytes (checked; a valid value of
                 // this type, checked by every caller), and its sequence number is a complete
-                // stamp of the old file, at most MAX_SEQ.
+                // stamp of the old file, at most MAX_SEQ (carried values come oldest first, at
+                // most a ring of them, so each lands in its own slot).
                 unsafe { seg.write(c.seq, c.time_ns, c.bytes.as_ptr()) };
             }
             seg.set_owner(&self.me);
@@ -333,6 +338,24 @@ pub(super) fn read_last(old: &Segment<ReadWrite>) -> Option<Carried> {
         time_ns,
         bytes,
     })
+}
+
+/// The complete values of the ring of a segment only this process writes (its publisher's
+/// own), oldest first, up to value `last`: what a publisher changing its file carries over.
+pub(super) fn read_ring(seg: &Segment<ReadWrite>, last: u64) -> Vec<Carried> {
+    let slots = u64::from(seg.layout().slot_count);
+    (last.saturating_sub(slots - 1).max(1)..=last)
+        .filter_map(|seq| {
+            let mut bytes = vec![0u8; seg.layout().elem_size as usize];
+            // SAFETY: `bytes` has `elem_size` writable bytes.
+            let time_ns = unsafe { seg.read_exact(seq, bytes.as_mut_ptr()) }?;
+            Some(Carried {
+                seq,
+                time_ns,
+                bytes,
+            })
+        })
+        .collect()
 }
 
 /// The mode a file keeps when it is replaced: its read bits, and always owner read/write.

@@ -7,6 +7,8 @@ mod core;
 mod create;
 mod slice;
 
+pub(crate) use slice::grown_room;
+
 pub(crate) use self::core::{PubOptions, PublisherCore};
 pub use builder::PublisherBuilder;
 pub(crate) use builder::publisher_options;

@@ -34,9 +34,23 @@ pub(super) struct SliceState {
 
 /// The smallest room of at least `len` elements of `T` that fills whole 8-byte words.
 fn room_for<T>(len: usize) -> usize {
-    let size = size_of::<T>().max(1);
-    let step = 8 / gcd(size, 8);
+    room_for_size(size_of::<T>(), len)
+}
+
+/// The smallest room of at least `len` elements of `size` bytes that fills whole 8-byte words.
+pub(crate) fn room_for_size(size: usize, len: usize) -> usize {
+    let step = 8 / gcd(size.max(1), 8);
     len.div_ceil(step).saturating_mul(step)
+}
+
+/// The room a growing topic of `room` elements of `size` bytes takes to hold `needed`:
+/// doubled until it fits, then rounded to fill whole words.
+pub(crate) fn grown_room(room: usize, needed: usize, size: usize) -> usize {
+    let mut grown = room.max(1);
+    while grown < needed {
+        grown = grown.saturating_mul(2);
+    }
+    room_for_size(size, grown)
 }
 
 fn gcd(a: usize, b: usize) -> usize {
@@ -112,16 +126,21 @@ impl<T: ShmMessage> Publisher<[T]> {
                     max_len: state.room,
                 });
             }
-            let mut room = state.room.max(1);
-            while room < items.len() {
-                room = room.saturating_mul(2);
-            }
-            let room = room_for::<T>(room);
-            let schema = schema_of::<T>(room).map_err(|e| PublishError::FileLost {
-                topic: self.core.topic().to_owned(),
-                why: e.to_string(),
-            })?;
-            self.core.replace_type(Arc::new(schema))?;
+            let room = grown_room(state.room, items.len(), size_of::<T>());
+            let topic = self.core.topic().to_owned();
+            let failed = |why: String| PublishError::GrowFailed {
+                topic: topic.clone(),
+                len: items.len(),
+                why,
+            };
+            let schema = schema_of::<T>(room).map_err(|e| failed(e.to_string()))?;
+            self.core
+                .replace_type(Arc::new(schema))
+                .map_err(|e| match e {
+                    // (A displaced publisher stays displaced, as for any publish.)
+                    PublishError::FileLost { why, .. } => failed(why),
+                    other => other,
+                })?;
             state.room = room;
             state.staging = vec![0; self.core.schema().size().div_ceil(8)];
         }

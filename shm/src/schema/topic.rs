@@ -404,11 +404,16 @@ fn runs_of(desc: &SchemaDesc) -> Option<Arc<[Run]>> {
                 offset: at,
                 stride: elem.size,
                 cap: *cap,
+                // Elements with something to check are checked over the whole room (a value
+                // handed out is valid everywhere): a read zeroes the room past the length, so
+                // that what an earlier or torn copy left there never fails a valid value.
+                zero_tail: !checks_of(elem).is_empty(),
             }),
             DescKind::String { cap } => out.push(Run::Bounded {
                 offset: at,
                 stride: 1,
                 cap: *cap,
+                zero_tail: false,
             }),
             DescKind::Struct(fields) if desc.has_bounded() => {
                 for f in fields {

@@ -367,8 +367,9 @@ impl<T: ShmMessage> Subscriber<T> {
                 // them overwritten by copies from the topic.
                 let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), size_of::<T>()) };
                 if !self.schema.is_valid(bytes) {
-                    // SAFETY: zeros are a valid `T` (ShmMessage's contract); no destructor runs.
-                    unsafe { ptr.write(MaybeUninit::zeroed()) };
+                    // SAFETY: zeros are a valid `T` (ShmMessage's contract); written in place
+                    // (no temporary of `T`'s size on the stack), no destructor runs.
+                    unsafe { std::ptr::write_bytes(ptr, 0, 1) };
                 }
             }
             return Ok(read?.sample);
@@ -376,8 +377,9 @@ impl<T: ShmMessage> Subscriber<T> {
         if T::SCHEMA.needs_validation() || std::mem::needs_drop::<T>() {
             // Bytes that may fail validation (a `bool` that is neither 0 nor 1) must never
             // reach `out`, and a value with a destructor must be replaced by assignment: read
-            // into a local copy first.
-            let mut buf = MaybeUninit::<T>::uninit();
+            // into a local copy first (zeroed for a type with bounded parts, whose room past
+            // their lengths a read leaves as it was).
+            let mut buf = room::<T>();
             let read = self.core.read_raw(mode, &mut buf)?;
             if read.sample.is_some() {
                 // SAFETY: `read_raw` returned a sample, so `buf` holds a valid `T`.

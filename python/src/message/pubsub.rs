@@ -70,6 +70,23 @@ pub(crate) struct MessagePublisher {
     grow: bool,
 }
 
+/// The untyped publisher behind a Python one.
+fn any_publisher(
+    name: &str,
+    schema: Arc<TopicSchema>,
+    buffer_num: usize,
+    mode: Option<u32>,
+    timestamps: PublishClock,
+) -> Result<AnyPublisher, shm::CreateError> {
+    let mut builder = AnyPublisher::builder(name, schema)
+        .buffer_num(buffer_num)
+        .clock(timestamps);
+    if let Some(mode) = mode {
+        builder = builder.mode(mode);
+    }
+    builder.create()
+}
+
 /// A raw pointer a copy may use with the GIL released.
 struct SendPtr(*const u8);
 // SAFETY: the pointer is only read by the one copy it was made for, while the buffer export
@@ -89,14 +106,8 @@ impl MessagePublisher {
         mode: Option<u32>,
         timestamps: PublishClock,
     ) -> Result<MessagePublisher, shm::CreateError> {
-        let mut builder = AnyPublisher::builder(name, ty.get().schema.clone())
-            .buffer_num(buffer_num)
-            .clock(timestamps);
-        if let Some(mode) = mode {
-            builder = builder.mode(mode);
-        }
         Ok(MessagePublisher {
-            inner: builder.create()?,
+            inner: any_publisher(name, ty.get().schema.clone(), buffer_num, mode, timestamps)?,
             ty: Some(ty.clone().unbind()),
             slice: None,
             staging: Vec::new(),
@@ -114,14 +125,9 @@ impl MessagePublisher {
         timestamps: PublishClock,
         grow: bool,
     ) -> Result<MessagePublisher, shm::CreateError> {
-        let mut builder = AnyPublisher::builder(name, slice.get().schema.clone())
-            .buffer_num(buffer_num)
-            .clock(timestamps);
-        if let Some(mode) = mode {
-            builder = builder.mode(mode);
-        }
+        let schema = slice.get().schema.clone();
         Ok(MessagePublisher {
-            inner: builder.create()?,
+            inner: any_publisher(name, schema, buffer_num, mode, timestamps)?,
             ty: None,
             slice: Some(slice.clone().unbind()),
             staging: vec![0; slice.get().schema.size()],

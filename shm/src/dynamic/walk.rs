@@ -160,39 +160,10 @@ pub fn decode_part_with<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -
 fn decode_node<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out {
     match &desc.kind {
         DescKind::Primitive(p) => d.primitive(read_scalar(*p, bytes), *p),
-        DescKind::Array { elem, len } => {
-            if let DescKind::Primitive(p) = elem.kind
-                && let Some(out) = d.primitive_array(p, *len, &bytes[..(elem.size * len) as usize])
-            {
-                return out;
-            }
-            let walked = d.begin_array(*len).min(*len);
-            let size = elem.size as usize;
-            let items = (0..walked)
-                .map(|i| {
-                    d.begin_element(i);
-                    decode_node(elem, &bytes[i as usize * size..], d)
-                })
-                .collect();
-            d.array(items, *len)
-        }
+        DescKind::Array { elem, len } => decode_items(elem, *len, bytes, d),
         DescKind::Sequence { elem, cap } => {
             let len = bounded_len(bytes).min(*cap);
-            let items = &bytes[BOUNDED_DATA_OFFSET as usize..];
-            if let DescKind::Primitive(p) = elem.kind
-                && let Some(out) = d.primitive_array(p, len, &items[..(elem.size * len) as usize])
-            {
-                return out;
-            }
-            let walked = d.begin_array(len).min(len);
-            let size = elem.size as usize;
-            let parts = (0..walked)
-                .map(|i| {
-                    d.begin_element(i);
-                    decode_node(elem, &items[i as usize * size..], d)
-                })
-                .collect();
-            d.array(parts, len)
+            decode_items(elem, len, &bytes[BOUNDED_DATA_OFFSET as usize..], d)
         }
         DescKind::String { cap } => {
             let len = bounded_len(bytes).min(*cap) as usize;
@@ -219,6 +190,25 @@ fn decode_node<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out 
             d.structure(&desc.name, out)
         }
     }
+}
+
+/// The `len` elements of `elem` at the start of `bytes` (an array's, or a bounded sequence's
+/// filled part): all at once if they are primitives and `d` takes them so, else one by one.
+fn decode_items<D: Decode>(elem: &SchemaDesc, len: u64, bytes: &[u8], d: &mut D) -> D::Out {
+    if let DescKind::Primitive(p) = elem.kind
+        && let Some(out) = d.primitive_array(p, len, &bytes[..(elem.size * len) as usize])
+    {
+        return out;
+    }
+    let walked = d.begin_array(len).min(len);
+    let size = elem.size as usize;
+    let items = (0..walked)
+        .map(|i| {
+            d.begin_element(i);
+            decode_node(elem, &bytes[i as usize * size..], d)
+        })
+        .collect();
+    d.array(items, len)
 }
 
 /// The length word of a bounded sequence or string whose bytes start `bytes`.

@@ -245,27 +245,22 @@ impl Schema {
         size: usize,
         align: usize,
     ) -> Schema {
-        let mut s = Schema {
-            name: "",
-            size,
-            align,
-            kind: SchemaKind::Sequence { elem, cap },
-            hash: 0,
-            // The length is checked against the capacity.
-            needs_validation: true,
-            has_bounded: true,
-        };
-        s.hash = hash_finish(hash_node(FNV_OFFSET, &s));
-        s
+        Schema::bounded(SchemaKind::Sequence { elem, cap }, size, align)
     }
 
     /// The schema of `BoundedString<cap>`; `size` and `align` come from the compiler.
     pub(crate) const fn string(cap: usize, size: usize, align: usize) -> Schema {
+        Schema::bounded(SchemaKind::String { cap }, size, align)
+    }
+
+    /// A bounded sequence's or string's schema: always checked (its length, against its
+    /// capacity), never a name of its own.
+    const fn bounded(kind: SchemaKind, size: usize, align: usize) -> Schema {
         let mut s = Schema {
             name: "",
             size,
             align,
-            kind: SchemaKind::String { cap },
+            kind,
             hash: 0,
             needs_validation: true,
             has_bounded: true,

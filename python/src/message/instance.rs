@@ -59,12 +59,7 @@ const BOUNDED_DATA: usize = shm::schema::BOUNDED_DATA_OFFSET as usize;
 /// The length of the bounded sequence field `f` at `at` of `data`, at most its capacity (a
 /// value's bytes may be changed through a buffer by hand; they are never read past the room).
 fn bounded_len(data: &Bound<'_, PyByteArray>, at: usize, f: &FieldInfo) -> PyResult<usize> {
-    let word: [u8; 8] = read(data, at, 8)?.try_into().map_err(|_| resized())?;
-    let cap = match &f.schema.desc().kind {
-        shm::schema::DescKind::Sequence { cap, .. } => *cap,
-        _ => 0,
-    };
-    Ok(u64::from_ne_bytes(word).min(cap) as usize)
+    Ok(f.schema.sequence_len(&read(data, at, 8)?).unwrap_or(0))
 }
 
 fn resized() -> PyErr {

@@ -29,17 +29,6 @@ pub(crate) struct SliceType {
     pub(crate) max_len: usize,
 }
 
-/// The smallest room of at least `len` elements of `size` bytes that fills whole 8-byte words
-/// (as the Rust slice publisher rounds it).
-fn room_for(size: u64, len: u64) -> u64 {
-    let step = 8 / gcd(size.max(1), 8);
-    len.div_ceil(step).saturating_mul(step)
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 { a } else { gcd(b, a % b) }
-}
-
 /// `_slice_of(spec, max_len)`: the empty slice of elements of `spec` (a field spec: `("p",
 /// "f32")`, `("s", Point)`) with room for at least `max_len` of them.
 #[pyfunction]
@@ -56,7 +45,8 @@ pub(crate) fn _slice_of(spec: &Bound<'_, PyTuple>, max_len: u64) -> PyResult<Sli
             )));
         }
     };
-    let room = room_for(elem.size, max_len);
+    // Rounded up as the Rust slice publisher rounds it.
+    let room = shm::schema::room_for(elem.size, max_len);
     let seq = SchemaDesc::sequence(elem.clone(), room)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     let schema = TopicSchema::new(&seq).map_err(|e| PyValueError::new_err(e.to_string()))?;

@@ -12,7 +12,7 @@
 use std::fmt;
 
 use crate::error::{ValueError, ValueErrorKind};
-use crate::schema::{BOUNDED_DATA_OFFSET, DescKind, Primitive, SchemaDesc, TopicSchema};
+use crate::schema::{BOUNDED_DATA_OFFSET, DescKind, Primitive, SchemaDesc, TopicSchema, length_at};
 
 /// A primitive value, as a [`Source`] gives it: the walker checks it against the schema's type.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -162,11 +162,11 @@ fn decode_node<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out 
         DescKind::Primitive(p) => d.primitive(read_scalar(*p, bytes), *p),
         DescKind::Array { elem, len } => decode_items(elem, *len, bytes, d),
         DescKind::Sequence { elem, cap } => {
-            let len = bounded_len(bytes).min(*cap);
+            let len = length_at(bytes, 0).min(*cap);
             decode_items(elem, len, &bytes[BOUNDED_DATA_OFFSET as usize..], d)
         }
         DescKind::String { cap } => {
-            let len = bounded_len(bytes).min(*cap) as usize;
+            let len = length_at(bytes, 0).min(*cap) as usize;
             let text = &bytes[BOUNDED_DATA_OFFSET as usize..][..len];
             // Valid in a value a subscriber read (checked); a part taken from elsewhere shows
             // its valid start.
@@ -209,13 +209,6 @@ fn decode_items<D: Decode>(elem: &SchemaDesc, len: u64, bytes: &[u8], d: &mut D)
         })
         .collect();
     d.array(items, len)
-}
-
-/// The length word of a bounded sequence or string whose bytes start `bytes`.
-pub(crate) fn bounded_len(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[..8]);
-    u64::from_ne_bytes(word)
 }
 
 /// A primitive's value from its bytes (native byte order).
@@ -292,14 +285,7 @@ fn encode_node<S: Source>(
                         format!("expects an array of {len} {}", elem.type_name()),
                     )
                 })?;
-            let size = elem.size as usize;
-            let at = path.len();
-            for (i, item) in items.iter().enumerate() {
-                path.push_str(&format!("[{i}]"));
-                encode_node(elem, item, &mut out[i * size..], path)?;
-                path.truncate(at);
-            }
-            Ok(())
+            encode_items(elem, &items, out, path)
         }
         DescKind::Sequence { elem, cap } => {
             let (head, room) = out[..desc.size as usize].split_at_mut(BOUNDED_DATA_OFFSET as usize);
@@ -342,13 +328,7 @@ fn encode_node<S: Source>(
             if items.len() as u64 > *cap {
                 return Err(too_long(items.len() as u64));
             }
-            let size = elem.size as usize;
-            let at = path.len();
-            for (i, item) in items.iter().enumerate() {
-                path.push_str(&format!("[{i}]"));
-                encode_node(elem, item, &mut room[i * size..], path)?;
-                path.truncate(at);
-            }
+            encode_items(elem, &items, room, path)?;
             head.copy_from_slice(&(items.len() as u64).to_ne_bytes());
             Ok(())
         }
@@ -413,6 +393,24 @@ fn encode_node<S: Source>(
             Ok(())
         }
     }
+}
+
+/// Writes `items`, elements of `elem`, one after the other from the start of `out`, each
+/// named by its index after `path`.
+fn encode_items<S: Source>(
+    elem: &SchemaDesc,
+    items: &[S],
+    out: &mut [u8],
+    path: &mut String,
+) -> Result<(), ValueError> {
+    let size = elem.size as usize;
+    let at = path.len();
+    for (i, item) in items.iter().enumerate() {
+        path.push_str(&format!("[{i}]"));
+        encode_node(elem, item, &mut out[i * size..], path)?;
+        path.truncate(at);
+    }
+    Ok(())
 }
 
 fn problem_at(path: &str, problem: Problem) -> ValueError {

@@ -38,9 +38,8 @@ fn room_for<T>(len: usize) -> usize {
 }
 
 /// The smallest room of at least `len` elements of `size` bytes that fills whole 8-byte words.
-pub(crate) fn room_for_size(size: usize, len: usize) -> usize {
-    let step = 8 / gcd(size.max(1), 8);
-    len.div_ceil(step).saturating_mul(step)
+fn room_for_size(size: usize, len: usize) -> usize {
+    usize::try_from(crate::schema::room_for(size as u64, len as u64)).unwrap_or(usize::MAX)
 }
 
 /// The room a growing topic of `room` elements of `size` bytes takes to hold `needed`:
@@ -51,10 +50,6 @@ pub(crate) fn grown_room(room: usize, needed: usize, size: usize) -> usize {
         grown = grown.saturating_mul(2);
     }
     room_for_size(size, grown)
-}
-
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// The schema of a slice topic of `room` elements of `T`.

@@ -405,7 +405,7 @@ pub(super) fn bounded_room(name: &str, size: u64, align: u64, cap: u64) -> Resul
         return fail(super::decode::too_large(room.unwrap_or(u64::MAX)));
     }
     if !(size * cap).is_multiple_of(8) {
-        let step = 8 / gcd(size, 8);
+        let step = room_step(size);
         return fail(format!(
             "would leave {} byte(s) of padding after its elements, which shared memory cannot \
              carry: choose a capacity that is a multiple of {step}",
@@ -415,6 +415,24 @@ pub(super) fn bounded_room(name: &str, size: u64, align: u64, cap: u64) -> Resul
     Ok(())
 }
 
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 { a } else { gcd(b, a % b) }
+/// The capacities of elements of `size` bytes that fill whole 8-byte words are the multiples of
+/// this.
+fn room_step(size: u64) -> u64 {
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
+    8 / gcd(size.max(1), 8)
+}
+
+/// The smallest capacity of at least `len` elements of `size` bytes that fills whole 8-byte
+/// words (what a bounded sequence's room must do): what a slice topic asked for `len` gets.
+///
+/// ```
+/// assert_eq!(shm::schema::room_for(4, 3), 4); // f32: an even number
+/// assert_eq!(shm::schema::room_for(8, 3), 3);
+/// assert_eq!(shm::schema::room_for(1, 1), 8);
+/// ```
+pub fn room_for(size: u64, len: u64) -> u64 {
+    let step = room_step(size);
+    len.div_ceil(step).saturating_mul(step)
 }

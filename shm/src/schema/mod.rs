@@ -18,12 +18,13 @@ mod tests;
 mod topic;
 
 pub use crate::error::SchemaDecodeError;
-pub use desc::{DescKind, FieldDesc, LayoutError, SchemaDesc};
+pub use desc::{DescKind, FieldDesc, LayoutError, SchemaDesc, room_for};
 pub use diff::MAX_DIFFERENCES;
 pub(crate) use hash::FNV_OFFSET;
 pub use hash::schema_hash_of_encoding;
 use hash::{hash_finish, hash_node};
 pub use topic::TopicSchema;
+pub(crate) use topic::length_at;
 
 /// The largest value a topic can carry, in bytes (4 GiB): what the file format allows.
 pub const MAX_MESSAGE_SIZE: u64 = 1 << 32;

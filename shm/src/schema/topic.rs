@@ -319,7 +319,7 @@ fn push(out: &mut Vec<Check>, check: Check) {
 
 /// The length word of the bounded sequence or string at `at` of `bytes` (in bounds: `bytes`
 /// holds the whole value, checked by the callers).
-fn length_at(bytes: &[u8], at: u64) -> u64 {
+pub(crate) fn length_at(bytes: &[u8], at: u64) -> u64 {
     let mut word = [0u8; 8];
     word.copy_from_slice(&bytes[at as usize..at as usize + 8]);
     u64::from_ne_bytes(word)

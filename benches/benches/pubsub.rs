@@ -94,6 +94,13 @@ fn bench_size<T: ShmMessage + Copy>(c: &mut Criterion, root: &Path, label: &str,
         })
     });
     g.finish();
+
+    // Polling for something new when the newest value was read already: no copy, at any size.
+    let mut g = c.benchmark_group("subscribe_try_recv_into_nothing_new");
+    g.bench_function(BenchmarkId::from_parameter(label), |b| {
+        b.iter(|| black_box(s.try_recv_into(&mut out).expect("read").is_none()))
+    });
+    g.finish();
 }
 
 fn sizes(c: &mut Criterion) {

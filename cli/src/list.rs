@@ -179,6 +179,12 @@ fn info_json(info: &TopicInfo) -> Json {
         "created_unix_ns": info.created_unix_ns,
         "seq_base": info.seq_base,
         "subscriber_sleeping": info.sleeping,
+        "lending": info.lending.map(|l| json!({
+            "entries": l.entries,
+            "subscribers": l.subscribers,
+            "reserved_slots": l.reserved,
+            "pinned_slots": l.pinned,
+        })),
     })
 }
 
@@ -250,6 +256,16 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
                 info.stride,
                 info.slots_offset
             ),
+        ),
+        (
+            "lending",
+            match info.lending {
+                None => "no (a copying topic)".to_owned(),
+                Some(l) => format!(
+                    "yes: {} of {} subscriber entries taken, {} slots reserved, {} pinned now",
+                    l.subscribers, l.entries, l.reserved, l.pinned
+                ),
+            },
         ),
         ("created", format::utc(info.created_unix_ns)),
         ("publisher", publisher),

@@ -1059,3 +1059,39 @@ fn bounded_sequences_and_strings_in_info_echo_and_pub() {
         run.err_text()
     );
 }
+
+#[test]
+fn info_shows_a_lending_topics_subscribers_and_pins() {
+    let root = TempRoot::new("cli-lending");
+    let mut p = shm::Publisher::<[u64; 512]>::builder("camera/frame")
+        .root(root.path())
+        .lending(true)
+        .buffer_num(6)
+        .create()
+        .unwrap();
+    let mut loan = p.loan().unwrap();
+    loan[0] = 42;
+    loan.publish();
+    let mut s = shm::Subscriber::<[u64; 512]>::builder("camera/frame")
+        .root(root.path())
+        .max_borrowed(2)
+        .open()
+        .unwrap();
+    let held = s.borrow().unwrap().unwrap();
+    let i = shm(root.path(), &["info", "camera/frame", "--json"]).json();
+    // The tool's own read pinned and released a slot meanwhile; this subscriber's stays.
+    assert_eq!(i["lending"]["entries"], 4);
+    assert_eq!(i["lending"]["subscribers"], 1);
+    assert_eq!(i["lending"]["reserved_slots"], 2);
+    assert_eq!(i["lending"]["pinned_slots"], 1);
+    assert_eq!(i["last_seq"], 1);
+    assert_eq!(i["value"][0], 42);
+    let plain = shm(root.path(), &["info", "camera/frame"]).out.join("\n");
+    assert!(
+        plain.contains("yes: 1 of 4 subscriber entries taken, 2 slots reserved, 1 pinned now"),
+        "{plain}"
+    );
+    drop(held);
+    let i = shm(root.path(), &["info", "camera/frame", "--json"]).json();
+    assert_eq!(i["lending"]["pinned_slots"], 0);
+}

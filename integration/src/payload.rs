@@ -39,6 +39,15 @@ pub struct S64K {
     pub w: [u64; 8192],
 }
 
+/// 6 MiB payload, a camera frame's size: made in place ([`Payload::fill`]), never on the
+/// stack.
+#[derive(ShmMessage, Clone, Copy)]
+#[repr(C)]
+pub struct S6M {
+    /// Data words.
+    pub w: [u64; 786_432],
+}
+
 /// A payload of varying length: 1 to 2048 words (up to 16 KiB) in a bounded sequence, its
 /// length derived from its counter, so a value whose length and words come from different
 /// publishes is detected, as is a copy that stopped short or ran past the length.
@@ -106,8 +115,14 @@ pub trait Payload: ShmMessage + Copy {
     const SIZE: usize;
     /// The words.
     fn words(&self) -> &[u64];
+    /// The words, to write.
+    fn words_mut(&mut self) -> &mut [u64];
     /// The value for `counter`.
     fn make(counter: u64) -> Self;
+    /// Makes this the value for `counter`, in place.
+    fn fill(&mut self, counter: u64) {
+        fill(self.words_mut(), counter);
+    }
     /// The counter of a value, or `None` if its words are inconsistent (torn).
     fn check(&self) -> Option<u64> {
         check_words(self.words())
@@ -152,6 +167,9 @@ macro_rules! payloads {
             fn words(&self) -> &[u64] {
                 &self.w
             }
+            fn words_mut(&mut self) -> &mut [u64] {
+                &mut self.w
+            }
             fn make(counter: u64) -> Self {
                 let mut v = $t { w: [0; $n] };
                 fill(&mut v.w, counter);
@@ -161,7 +179,14 @@ macro_rules! payloads {
     )*};
 }
 
-payloads!(S8 = 1, S64 = 8, S1K = 128, S4K = 512, S64K = 8192);
+payloads!(
+    S8 = 1,
+    S64 = 8,
+    S1K = 128,
+    S4K = 512,
+    S64K = 8192,
+    S6M = 786_432
+);
 
 #[cfg(test)]
 mod tests {

@@ -384,7 +384,7 @@ fn pipes_and_directories_at_the_topic_path_are_refused_without_hanging() {
 
 /// Offsets of docs/FORMAT.md.
 const OFF_SEQ_BASE: u64 = 104;
-const OFF_RESERVED: u64 = 116;
+const OFF_LEND_ENTRIES: u64 = 116;
 const OFF_STATE: u64 = 168;
 const OFF_PUBLISH_SEQ: u64 = 200;
 
@@ -470,16 +470,35 @@ fn sequence_numbers_near_the_top_of_u64_are_refused_not_wrapped() {
 }
 
 #[test]
-fn reserved_header_bytes_must_be_zero() {
+fn pin_entries_must_come_with_their_layout() {
     let root = TempRoot::new("reserved");
+    // A copying topic's file claiming a pin table it does not have.
     valid_topic(&root, "t");
-    poke(&root.topic_file("t"), OFF_RESERVED, &[1]);
+    poke(&root.topic_file("t"), OFF_LEND_ENTRIES, &[1]);
     let err = root.try_subscriber::<TestPose>("t").unwrap_err();
     assert!(
         matches!(
             format_error(&err),
             FormatError::Inconsistent {
-                field: "reserved",
+                field: "slots_offset",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // More entries than a topic may have.
+    valid_topic(&root, "u");
+    poke(
+        &root.topic_file("u"),
+        OFF_LEND_ENTRIES,
+        &65u32.to_le_bytes(),
+    );
+    let err = root.try_subscriber::<TestPose>("u").unwrap_err();
+    assert!(
+        matches!(
+            format_error(&err),
+            FormatError::Inconsistent {
+                field: "lend_entries",
                 ..
             }
         ),

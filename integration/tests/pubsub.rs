@@ -813,3 +813,54 @@ fn a_value_carried_into_a_file_made_anew_is_new_to_a_subscriber_of_the_removed_o
     let again = s.latest().unwrap().unwrap();
     assert_eq!((again.value, again.is_new), (1003, false));
 }
+
+#[test]
+fn a_read_of_nothing_new_copies_nothing() {
+    let root = TempRoot::new("nothing-new");
+    let mut p = root.publisher::<TestPose>("pose");
+    let mut s = root.subscriber::<TestPose>("pose");
+    let sentinel = TestPose::nth(999);
+    let mut out = sentinel;
+    assert!(s.try_recv_into(&mut out).unwrap().is_none());
+    assert_eq!(out, sentinel, "nothing published: out untouched");
+    p.publish(&TestPose::nth(1)).unwrap();
+    assert_eq!(s.try_recv_into(&mut out).unwrap().unwrap().seq, 1);
+    assert_eq!(out, TestPose::nth(1));
+    // The newest value is the one returned: `out` is neither copied into nor changed.
+    out = sentinel;
+    assert!(s.try_recv_into(&mut out).unwrap().is_none());
+    assert_eq!(
+        out, sentinel,
+        "a value already returned is not copied again"
+    );
+    // `latest_into` returns the newest value, new or not.
+    assert_eq!(s.latest_into(&mut out).unwrap().unwrap().seq, 1);
+    assert_eq!(out, TestPose::nth(1));
+
+    // The same for slices: the caller's `Vec` keeps what it held.
+    let mut ps = Publisher::<[u32]>::builder("ranges")
+        .root(root.path())
+        .max_len(64)
+        .create()
+        .unwrap();
+    let mut ss = Subscriber::<[u32]>::builder("ranges")
+        .root(root.path())
+        .open()
+        .unwrap();
+    ps.publish(&[1, 2, 3]).unwrap();
+    let mut ranges = Vec::new();
+    assert!(ss.try_recv_into(&mut ranges).unwrap().is_some());
+    assert_eq!(ranges, [1, 2, 3]);
+    ranges = vec![7];
+    assert!(ss.try_recv_into(&mut ranges).unwrap().is_none());
+    assert_eq!(ranges, [7]);
+    // A blocking wait into the caller's value, once something new arrives.
+    ps.publish(&[4, 5]).unwrap();
+    let sample = ss
+        .recv_timeout_into(&mut ranges, Duration::from_secs(10))
+        .unwrap();
+    assert_eq!((sample.seq, ranges.as_slice()), (2, &[4, 5][..]));
+    p.publish(&TestPose::nth(2)).unwrap();
+    let sample = s.recv_into(&mut out).unwrap();
+    assert_eq!((sample.seq, out), (2, TestPose::nth(2)));
+}

@@ -128,6 +128,25 @@ fn a_sleeping_waiter_in_another_process_is_woken_by_each_publish() {
 }
 
 #[test]
+fn a_waiter_into_its_own_value_gets_each_large_value_whole() {
+    let root = TempRoot::new("wait-into");
+    let mut p = root.publisher::<shm_integration::payload::S64K>("frames");
+    let mut w = woken_only_by_publisher(&root, &["wait", "s64k", "frames", "3", "60000", "into"]);
+    w.expect_line("READY", T);
+    for seq in 1..=3u64 {
+        w.expect_line("WAITING", T);
+        until_asleep(&root, "frames");
+        let value = shm_integration::payload::Payload::make(seq);
+        assert_eq!(p.publish(&value).unwrap(), seq);
+        let line = w.expect_line("GOT", T);
+        let (got_seq, counter, _, missed) = got(&line);
+        assert_eq!((got_seq, counter, missed), (seq, seq, 0), "{line}");
+    }
+    w.expect_line("DONE", T);
+    assert!(w.wait(T).success());
+}
+
+#[test]
 fn a_deadline_is_honoured_without_early_return() {
     let root = TempRoot::new("wait-deadline");
     let mut p = root.publisher::<u64>("quiet");

@@ -243,6 +243,63 @@ pub(crate) unsafe fn store_runs(dst: *mut u8, src: *const u8, runs: &[Run]) {
     }
 }
 
+/// Copies a value (its runs, if given: each bounded part only up to its length, and with
+/// `zero_tail` the rest of a checked part's room in `dst` zeroed) with plain copies: for memory
+/// no other process writes meanwhile, such as a pinned slot of a lending topic, where this is a
+/// `memcpy`.
+///
+/// # Safety
+/// `src` and `dst` are valid for `len` bytes (the whole value) and do not overlap; no other
+/// thread or process writes either meanwhile; the runs (if any) lie inside the value.
+#[inline]
+pub(crate) unsafe fn copy_plain(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    runs: Option<&[Run]>,
+    zero_tail: bool,
+) {
+    let Some(runs) = runs else {
+        // SAFETY: the caller's contract.
+        unsafe { ptr::copy_nonoverlapping(src, dst, len) };
+        return;
+    };
+    for run in runs {
+        match *run {
+            Run::Bytes { offset, len } => {
+                // SAFETY: the run lies inside both values (caller's contract).
+                unsafe {
+                    ptr::copy_nonoverlapping(
+                        src.add(offset as usize),
+                        dst.add(offset as usize),
+                        len as usize,
+                    )
+                }
+            }
+            Run::Bounded {
+                offset,
+                stride,
+                cap,
+                zero_tail: checked,
+            } => {
+                // SAFETY: the length word lies inside `src`'s value (any alignment).
+                let n = unsafe { ptr::read_unaligned(src.add(offset as usize).cast::<u64>()) };
+                let n = Run::copied(stride, cap, n);
+                // SAFETY: at most the part's whole room (the length is clamped to its
+                // capacity), which lies inside both values.
+                unsafe {
+                    ptr::copy_nonoverlapping(src.add(offset as usize), dst.add(offset as usize), n)
+                }
+                if zero_tail && checked {
+                    let room = Run::copied(stride, cap, cap);
+                    // SAFETY: bytes `n..room` of the part lie inside `dst`'s value.
+                    unsafe { ptr::write_bytes(dst.add(offset as usize + n), 0, room - n) }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,7 +79,7 @@ pub mod dynamic;
 /// read with `pread`, never mapped, and validated as a subscriber validates them.
 pub mod inspect {
     pub use crate::segment::inspect::{
-        Entries, Entry, TopicInfo, file_owner, inspect, list, topic_file_size,
+        Entries, Entry, LendingInfo, TopicInfo, file_owner, inspect, list, topic_file_size,
     };
 }
 mod error;
@@ -119,11 +119,12 @@ pub use message::{ShmMessage, TopicType};
 pub use name::{DEFAULT_ROOT, ROOT_ENV, TopicName, default_root};
 pub use owner::{FileOwner, PublisherProcess, TopicOwner, Uid};
 pub use publisher::{
-    DEFAULT_BUFFER_NUM, DEFAULT_MODE, MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishClock, Publisher,
-    PublisherBuilder, Takeover,
+    DEFAULT_BUFFER_NUM, DEFAULT_LENDING_BUFFER_NUM, DEFAULT_MODE, Loan, MAX_BUFFER_NUM,
+    MIN_BUFFER_NUM, MIN_LENDING_BUFFER_NUM, PublishClock, Publisher, PublisherBuilder, Takeover,
 };
 pub use schema::Schema;
-pub use subscriber::{Sample, Subscriber, SubscriberBuilder, Timestamp};
+pub use segment::header::{MAX_LEND_ENTRIES, PINS_PER_ENTRY as MAX_BORROWED};
+pub use subscriber::{Borrowed, Sample, Subscriber, SubscriberBuilder, Timestamp};
 pub use topic::{remove_topic, remove_topic_in};
 
 /// Derives [`ShmMessage`](trait@ShmMessage) for a `#[repr(C)]` struct of plain data.
@@ -151,7 +152,10 @@ pub mod prelude {
 /// model in `verify/`; not a public API.
 #[doc(hidden)]
 pub mod __model {
-    pub use crate::segment::header::{MAX_SEQ, STATE_LIVE, STATE_RETIRED};
+    pub use crate::segment::header::{MAX_SEQ, PINS_PER_ENTRY, STATE_LIVE, STATE_RETIRED};
+    pub use crate::segment::lend::{
+        LendWords, LendWordsMut, Pin, PinWordsMut, claim, commit, pin_newest, pin_value, unpin,
+    };
     pub use crate::segment::ring::{
         Cursor, Located, SlotRead, TopicWords, TopicWordsMut, highest_stamped_seq, locate,
         read_exact, read_highest, read_next, write,

@@ -89,6 +89,13 @@ pub trait TopicType: sealed::Sealed + 'static {
         subscriber: &mut crate::Subscriber<Self>,
         wait: &mut crate::wait::Wait,
     ) -> Result<crate::wait::WaitStep<Self::Owned>, crate::RecvError>;
+    /// One step of a blocking wait, into `out`.
+    #[doc(hidden)]
+    fn wait_step_into(
+        subscriber: &mut crate::Subscriber<Self>,
+        wait: &mut crate::wait::Wait,
+        out: &mut Self::Owned,
+    ) -> Result<crate::wait::WaitStep<()>, crate::RecvError>;
     /// Creates the publisher `builder` describes.
     #[doc(hidden)]
     fn create_publisher(
@@ -146,6 +153,14 @@ impl<T: ShmMessage> TopicType for T {
         s.wait_step_typed(wait)
     }
 
+    fn wait_step_into(
+        s: &mut crate::Subscriber<T>,
+        wait: &mut crate::wait::Wait,
+        out: &mut T,
+    ) -> Result<crate::wait::WaitStep<()>, crate::RecvError> {
+        s.wait_step_into_typed(wait, out)
+    }
+
     fn create_publisher(
         builder: crate::PublisherBuilder<T>,
     ) -> Result<crate::Publisher<T>, crate::CreateError> {
@@ -193,6 +208,14 @@ impl<T: ShmMessage> TopicType for [T] {
         wait: &mut crate::wait::Wait,
     ) -> Result<crate::wait::WaitStep<Vec<T>>, crate::RecvError> {
         s.wait_step_slice(wait)
+    }
+
+    fn wait_step_into(
+        s: &mut crate::Subscriber<[T]>,
+        wait: &mut crate::wait::Wait,
+        out: &mut Vec<T>,
+    ) -> Result<crate::wait::WaitStep<()>, crate::RecvError> {
+        s.wait_step_into_slice(wait, out)
     }
 
     fn create_publisher(

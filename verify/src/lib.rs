@@ -24,6 +24,8 @@
 //! order). loom bounds preemptions (3 here) and does not produce every weak-memory outcome (no
 //! load buffering): the checks are bounded model checks, not proofs.
 
+pub mod lend;
+
 use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 use loom::sync::{Condvar, Mutex};
 use shm::__model::{STATE_LIVE, TopicWords, TopicWordsMut, WakeWords};
@@ -181,7 +183,7 @@ impl Ring {
     ) -> (shm::__model::SlotRead, [u64; 2]) {
         let mut out = [0u64; 2];
         // SAFETY: `out` is two local words, the model's value size.
-        let r = unsafe { shm::__model::read_next(self, cursor, out.as_mut_ptr().cast()) };
+        let r = unsafe { shm::__model::read_next(self, cursor, 0, out.as_mut_ptr().cast()) };
         (r, out)
     }
 
@@ -384,6 +386,7 @@ pub mod scenario {
                     return;
                 }
                 (SlotRead::Corrupt { .. }, _) => panic!("a valid ring read as damaged"),
+                (SlotRead::Seen { .. }, _) => unreachable!("reads skip nothing here"),
             }
         }
     }

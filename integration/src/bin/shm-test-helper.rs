@@ -27,7 +27,7 @@ use std::process::exit;
 use std::time::{Duration, Instant};
 
 use shm::{Publisher, RecvError, ShmMessage, SubscribeError, Subscriber, TopicOwner};
-use shm_integration::payload::{Payload, S1K, S4K, S8, S64, S64K, SVar, check_slice};
+use shm_integration::payload::{Payload, S1K, S4K, S6M, S8, S64, S64K, SVar, check_slice};
 use shm_integration::{TestPose, v2};
 
 /// A message the helper can make from a counter and check.
@@ -222,11 +222,21 @@ fn wait<T: Kind>(args: &[String]) {
     let topic = arg(args, 2);
     let count = num(args, 3);
     let timeout = Duration::from_millis(num(args, 4));
+    // `into`: wait with `recv_timeout_into`, into one value on the heap (filled with garbage
+    // first, so a wait that returned without writing it shows up as a torn value).
+    let into = args.get(5).is_some_and(|a| a == "into");
+    let mut out = Box::new(T::make(u64::MAX));
     let mut s = open_subscriber::<T>(topic).unwrap_or_else(|e| fail(e, 3));
     println!("READY {}", std::process::id());
     for _ in 0..count {
         println!("WAITING");
-        match s.recv_timeout(timeout) {
+        let received = if into {
+            s.recv_timeout_into(&mut out, timeout)
+                .map(|sample| sample.map(|()| *out))
+        } else {
+            s.recv_timeout(timeout)
+        };
+        match received {
             Ok(sample) => {
                 let age = sample.age().as_nanos();
                 let Some(c) = sample.value.check() else {
@@ -487,6 +497,54 @@ fn slice_latest(args: &[String]) {
     println!("READ reads={reads} torn={torn} rooms={}", rooms.len());
 }
 
+/// A lending publisher of `count` values written in place (`loan`), as fast as it can, from
+/// counter 1 on; prints `DONE last-seq`.
+fn lend_flood<P: Payload>(args: &[String]) {
+    let topic = arg(args, 2);
+    let count = num(args, 3);
+    let slots = num(args, 4) as usize;
+    let mut p = Publisher::<P>::builder(topic)
+        .lending(true)
+        .buffer_num(slots)
+        .create()
+        .unwrap_or_else(|e| fail(e, 3));
+    println!("READY {}", std::process::id());
+    let mut last = 0;
+    for c in 1..=count {
+        let mut loan = p.loan().unwrap_or_else(|e| fail(e, 4));
+        loan.fill(c);
+        last = loan.publish();
+    }
+    println!("DONE {last}");
+}
+
+/// A subscriber of a lending topic that borrows `max` values (each newer than the last), says
+/// `HELD seq counter` for each, then holds them until it is killed.
+fn borrow_hold<P: Payload>(args: &[String]) {
+    let topic = arg(args, 2);
+    let max = num(args, 3) as u32;
+    let mut s = Subscriber::<P>::builder(topic)
+        .max_borrowed(max)
+        .open()
+        .unwrap_or_else(|e| fail(e, 3));
+    println!("READY {}", std::process::id());
+    let mut held = Vec::new();
+    for _ in 0..max {
+        let b = s
+            .borrow_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| fail(e, 4));
+        println!("HELD {} {}", b.seq(), b.check().map_or(-1, |c| c as i64));
+        held.push(b);
+    }
+    println!("HOLDING");
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        if held.iter().any(|b| b.check() != Some(b.seq())) {
+            fail("a borrowed value changed", 5);
+        }
+    }
+}
+
 fn main() {
     if let Ok(name) = std::env::var("SHM_HELPER_COMM") {
         let name = std::ffi::CString::new(name).unwrap_or_else(|e| fail(e, 2));
@@ -500,6 +558,18 @@ fn main() {
     match arg(&args, 0) {
         "slice-recv" => return slice_recv(&args),
         "slice-latest" => return slice_latest(&args),
+        "lend-flood" | "borrow-hold" => {
+            let run: fn(&[String]) = match (arg(&args, 0), arg(&args, 1)) {
+                ("lend-flood", "u64") => lend_flood::<S8>,
+                ("lend-flood", "s64k") => lend_flood::<S64K>,
+                ("lend-flood", "s6m") => lend_flood::<S6M>,
+                ("borrow-hold", "u64") => borrow_hold::<S8>,
+                ("borrow-hold", "s64k") => borrow_hold::<S64K>,
+                ("borrow-hold", "s6m") => borrow_hold::<S6M>,
+                (_, other) => fail(format!("unknown kind {other}"), 2),
+            };
+            return run(&args);
+        }
         _ => {}
     }
     match arg(&args, 1) {

@@ -167,6 +167,23 @@ pub enum PublishError {
         /// Why.
         why: String,
     },
+    /// Every slot of a lending topic but the newest value's is pinned by its subscribers (even
+    /// after slots held by subscribers that are gone were reclaimed): nothing was written, no
+    /// pinned value is ever overwritten. Subscribers holding borrowed values longer than the
+    /// publisher's period cause it; drop them sooner, or give the topic more slots.
+    AllPinned {
+        /// The topic.
+        topic: String,
+        /// Its slots.
+        slots: u32,
+    },
+    /// [`Publisher::loan`](crate::Publisher::loan) on a copying topic: only a lending topic
+    /// ([`PublisherBuilder::lending`](crate::PublisherBuilder::lending)) keeps readers off the
+    /// slot being written in place.
+    NotLending {
+        /// The topic.
+        topic: String,
+    },
 }
 
 impl fmt::Display for PublishError {
@@ -204,6 +221,19 @@ impl fmt::Display for PublishError {
                 f,
                 "topic '{topic}' could not grow to hold {len} elements ({why}); nothing was \
                  published and the topic is as it was"
+            ),
+            PublishError::AllPinned { topic, slots } => write!(
+                f,
+                "every slot of topic '{topic}' but the newest value's is held by its \
+                 subscribers ({slots} slots): nothing was published, and no borrowed value was \
+                 overwritten; have subscribers drop borrowed values sooner, or create the \
+                 publisher with a larger .buffer_num(..)"
+            ),
+            PublishError::NotLending { topic } => write!(
+                f,
+                "topic '{topic}' is a copying topic, whose readers may read any slot at any \
+                 time: a value cannot be written in place there; create the publisher with \
+                 .lending(true) to loan slots, or publish a value by copy"
             ),
             PublishError::FileLost { topic, why } => write!(
                 f,

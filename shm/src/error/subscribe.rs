@@ -59,6 +59,47 @@ pub enum SubscribeError {
         /// Attempts made.
         attempts: u32,
     },
+    /// A lending topic whose file this process may only read: reading it pins slots in the
+    /// file, which needs write access (its owner's processes have it).
+    CannotPin {
+        /// The topic.
+        topic: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A lending topic cannot serve another subscriber: its slots, less the two its publisher
+    /// needs, are all reserved by subscribers already (or all its pin entries are taken).
+    TooManyBorrowers {
+        /// The topic.
+        topic: String,
+        /// Its slots.
+        slots: u32,
+        /// The slots it would need to serve this subscriber too.
+        needed: u32,
+    },
+    /// This subscriber holds as many borrowed values as it may
+    /// ([`SubscriberBuilder::max_borrowed`](crate::SubscriberBuilder::max_borrowed)); a read
+    /// needs one more slot pinned.
+    BorrowLimit {
+        /// The topic.
+        topic: String,
+        /// The most it may hold.
+        max_borrowed: u32,
+    },
+    /// [`SubscriberBuilder::max_borrowed`](crate::SubscriberBuilder::max_borrowed) out of
+    /// range.
+    InvalidMaxBorrowed {
+        /// The number asked for.
+        requested: u32,
+        /// The most allowed.
+        max: u32,
+    },
+    /// [`Subscriber::borrow`](crate::Subscriber::borrow) on a copying topic, whose publisher
+    /// may overwrite any slot at any time: only a lending topic lends its slots.
+    NotLending {
+        /// The topic.
+        topic: String,
+    },
     /// The operating system refused access.
     PermissionDenied(IoFailure),
     /// Another I/O error.
@@ -106,6 +147,42 @@ impl fmt::Display for SubscribeError {
             SubscribeError::Contended { topic, attempts } => write!(
                 f,
                 "topic '{topic}': the publisher overwrote the value being read {attempts} times in a row; give the publisher more buffers (buffer_num) or publish less often"
+            ),
+            SubscribeError::CannotPin { topic, path } => write!(
+                f,
+                "topic '{topic}' lends its slots: reading it pins the slots read in its file \
+                 {}, which this process may only read; run as the topic's owner, or have its \
+                 publisher make a copying topic (without .lending(true))",
+                path.display()
+            ),
+            SubscribeError::TooManyBorrowers {
+                topic,
+                slots,
+                needed,
+            } => write!(
+                f,
+                "topic '{topic}' cannot serve another subscriber: its {slots} slots are \
+                 reserved by its publisher (2) and its subscribers already, and this one needs \
+                 {needed} in all; create the publisher with .buffer_num({needed}) or more, or \
+                 lower max_borrowed"
+            ),
+            SubscribeError::BorrowLimit {
+                topic,
+                max_borrowed,
+            } => write!(
+                f,
+                "this subscriber of topic '{topic}' holds {max_borrowed} borrowed value(s), \
+                 the most it may (max_borrowed); drop one before reading again"
+            ),
+            SubscribeError::InvalidMaxBorrowed { requested, max } => write!(
+                f,
+                "max_borrowed is {requested}; a subscriber holds 1 to {max} values at once"
+            ),
+            SubscribeError::NotLending { topic } => write!(
+                f,
+                "topic '{topic}' is a copying topic: its slots cannot be borrowed (the \
+                 publisher may overwrite any of them at any time); read a copy (latest_into, \
+                 recv_into), or have the publisher make a lending topic (.lending(true))"
             ),
             SubscribeError::PermissionDenied(e) => e.denied(f, "run as the topic's owner, or ask its publisher to create it with a wider mode (e.g. 0o640)"),
             SubscribeError::Io(e) => e.fmt(f),

@@ -56,7 +56,21 @@ macro_rules! publisher_options {
         /// while the publisher keeps writing, and let readers of every value
         /// (`try_recv_all`) fall further behind; each costs one message-size slot of memory.
         pub fn buffer_num(mut self, n: usize) -> Self {
-            self.options.buffer_num = n;
+            self.options.buffer_num = Some(n);
+            self
+        }
+
+        /// Makes a *lending* topic: its values are written in place
+        /// ([`Publisher::loan`](crate::Publisher::loan)) and read in place
+        /// ([`Subscriber::borrow`](crate::Subscriber::borrow)), with no copy at any size, and
+        /// copied (`publish`, `latest`, ...) at `memcpy` speed. Every subscriber pins the slots
+        /// it reads, so the publisher never writes them meanwhile; for that, subscribers need
+        /// write access to the topic file (its owner's processes), and a topic of `n` slots
+        /// serves subscribers holding together at most `n - 2` values (`buffer_num` defaults to
+        /// 10 for a lending topic; the most is 66). For large values (frames, clouds): below a
+        /// few KiB the default copying topic is as fast. See the performance guide.
+        pub fn lending(mut self, on: bool) -> Self {
+            self.options.lending = on;
             self
         }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::create::{Attempt, Created, Plan, file_mode, read_last, read_ring};
-use super::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishClock, Takeover};
+use super::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, MIN_LENDING_BUFFER_NUM, PublishClock, Takeover};
 use crate::discovery::Generation;
 use crate::error::{CreateError, IoFailure, PublishError};
 use crate::name::{TopicName, default_root};
@@ -21,8 +21,12 @@ use crate::sys::{self, ProcessIdentity};
 #[derive(Debug, Clone)]
 pub(crate) struct PubOptions {
     pub(crate) topic: String,
-    pub(crate) buffer_num: usize,
+    /// `None`: the default ([`DEFAULT_BUFFER_NUM`](super::DEFAULT_BUFFER_NUM), or
+    /// [`DEFAULT_LENDING_BUFFER_NUM`](super::DEFAULT_LENDING_BUFFER_NUM) for a lending topic).
+    pub(crate) buffer_num: Option<usize>,
     pub(crate) mode: Option<u32>,
+    /// Make a lending topic (see [`PublisherBuilder::lending`](super::PublisherBuilder::lending)).
+    pub(crate) lending: bool,
     pub(crate) root: Option<PathBuf>,
     pub(crate) clock: PublishClock,
 }
@@ -31,8 +35,9 @@ impl PubOptions {
     pub(crate) fn new(topic: &str) -> PubOptions {
         PubOptions {
             topic: topic.to_owned(),
-            buffer_num: super::DEFAULT_BUFFER_NUM,
+            buffer_num: None,
             mode: None,
+            lending: false,
             root: None,
             clock: PublishClock::Precise,
         }
@@ -75,10 +80,20 @@ impl PublisherCore {
         schema: Arc<TopicSchema>,
     ) -> Result<PublisherCore, CreateError> {
         let topic = TopicName::new(&options.topic).map_err(CreateError::InvalidName)?;
-        if !(MIN_BUFFER_NUM..=MAX_BUFFER_NUM).contains(&options.buffer_num) {
+        let buffer_num = options.buffer_num.unwrap_or(if options.lending {
+            super::DEFAULT_LENDING_BUFFER_NUM
+        } else {
+            super::DEFAULT_BUFFER_NUM
+        });
+        let min = if options.lending {
+            MIN_LENDING_BUFFER_NUM
+        } else {
+            MIN_BUFFER_NUM
+        };
+        if !(min..=MAX_BUFFER_NUM).contains(&buffer_num) {
             return Err(CreateError::InvalidBufferNum {
-                requested: options.buffer_num,
-                min: MIN_BUFFER_NUM,
+                requested: buffer_num,
+                min,
                 max: MAX_BUFFER_NUM,
             });
         }
@@ -88,7 +103,7 @@ impl PublisherCore {
         {
             return Err(CreateError::InvalidMode { mode });
         }
-        let layout = layout_of(&schema, options.buffer_num as u32)?;
+        let layout = layout_of(&schema, buffer_num as u32, options.lending)?;
         // Absolute: the publisher looks at its path again later, whatever the working directory
         // has become meanwhile.
         let root = std::path::absolute(options.root.unwrap_or_else(default_root))
@@ -160,6 +175,36 @@ impl PublisherCore {
         src: *const u8,
         published: Option<u64>,
     ) -> Result<u64, PublishError> {
+        let now = self.begin()?;
+        let stamp = published.map_or(now, |t| t.min(now));
+        if self.seg.is_lending() {
+            let seq = self.next_seq;
+            // SAFETY: `src` holds `elem_size` initialised bytes (the caller's contract);
+            // `1 <= seq <= MAX_SEQ` (`begin`); this process holds the publisher lock.
+            let index = unsafe { self.seg.write_lent(seq, self.next_slot, stamp, src) }
+                .ok_or_else(|| self.all_pinned())?;
+            self.lent(seq, index);
+            return Ok(seq);
+        }
+        let (seq, slot) = (self.next_seq, self.next_slot);
+        self.next_seq = seq.wrapping_add(1);
+        self.next_slot = if slot + 1 == self.slot_count {
+            0
+        } else {
+            slot + 1
+        };
+        // SAFETY: `src` holds `elem_size` initialised bytes (the caller's contract; the file's
+        // element size is the schema's); `slot` is `seq % slot_count`; `1 <= seq <= MAX_SEQ`
+        // (numbers start at 1 or after a validated last number, and were checked above); this
+        // process holds the publisher lock.
+        unsafe { self.seg.write_slot(slot, seq, stamp, src) };
+        Ok(seq)
+    }
+
+    /// What every write does first: refuses in a forked child, looks at the path when it is
+    /// time, refuses past the last sequence number; returns the time now.
+    #[inline]
+    fn begin(&mut self) -> Result<u64, PublishError> {
         if sys::current_fork_generation() != self.fork_generation {
             return Err(PublishError::ForkedProcess);
         }
@@ -173,20 +218,64 @@ impl PublisherCore {
         if self.next_seq > MAX_SEQ {
             return Err(PublishError::SequenceExhausted);
         }
-        let (seq, slot) = (self.next_seq, self.next_slot);
-        self.next_seq = seq.wrapping_add(1);
-        self.next_slot = if slot + 1 == self.slot_count {
+        Ok(now)
+    }
+
+    fn all_pinned(&self) -> PublishError {
+        PublishError::AllPinned {
+            topic: self.topic.as_str().to_owned(),
+            slots: self.slot_count,
+        }
+    }
+
+    /// Value `seq` was written into slot `index` of this lending topic: the next claim starts
+    /// after it.
+    fn lent(&mut self, seq: u64, index: u32) {
+        self.next_seq = seq + 1;
+        self.next_slot = if index + 1 == self.slot_count {
             0
         } else {
-            slot + 1
+            index + 1
         };
-        let stamp = published.map_or(now, |t| t.min(now));
-        // SAFETY: `src` holds `elem_size` initialised bytes (the caller's contract; the file's
-        // element size is the schema's); `slot` is `seq % slot_count`; `1 <= seq <= MAX_SEQ`
-        // (numbers start at 1 or after a validated last number, and were checked above); this
-        // process holds the publisher lock.
-        unsafe { self.seg.write_slot(slot, seq, stamp, src) };
-        Ok(seq)
+    }
+
+    /// Claims a slot of this lending topic for the next value, to be written in place:
+    /// `(sequence number, the slot's value)`. Nothing is visible to subscribers until
+    /// [`commit_loan`](Self::commit_loan); a loan never committed leaves the slot unused.
+    pub(crate) fn loan_raw(&mut self) -> Result<(u64, u32, *mut u8), PublishError> {
+        if !self.seg.is_lending() {
+            return Err(PublishError::NotLending {
+                topic: self.topic.as_str().to_owned(),
+            });
+        }
+        self.begin()?;
+        let seq = self.next_seq;
+        let index = self
+            .seg
+            .claim_slot(seq, self.next_slot)
+            .ok_or_else(|| self.all_pinned())?;
+        Ok((seq, index, self.seg.slot_data(index)))
+    }
+
+    /// Publishes the value written into the slot of [`loan_raw`](Self::loan_raw) (as `seq`,
+    /// stamped now).
+    ///
+    /// # Safety
+    /// `(seq, index)` is the last loan of this publisher, uncommitted, and the slot holds a
+    /// valid value of the topic's type.
+    pub(crate) unsafe fn commit_loan(&mut self, seq: u64, index: u32) -> u64 {
+        let now = match self.clock {
+            PublishClock::Precise => sys::monotonic_ns(),
+            PublishClock::Coarse => sys::monotonic_coarse_ns(),
+        };
+        self.seg.commit_slot(index, seq, now);
+        self.lent(seq, index);
+        seq
+    }
+
+    /// Whether this is a lending topic.
+    pub(crate) fn is_lending(&self) -> bool {
+        self.seg.is_lending()
     }
 
     /// Looks whether the path still names this publisher's file; if it was removed or replaced
@@ -294,7 +383,8 @@ impl PublisherCore {
             topic: self.topic.as_str().to_owned(),
             why: e.to_string(),
         };
-        let layout = layout_of(&schema, self.slot_count).map_err(failed)?;
+        let lending = self.seg.layout().lend_entries > 0;
+        let layout = layout_of(&schema, self.slot_count, lending).map_err(failed)?;
         let last = self.next_seq - 1;
         let continues = Continues {
             seq_base: last,
@@ -364,9 +454,18 @@ impl PublisherCore {
     }
 }
 
-/// The layout of a file of `slots` values of `schema`, or why it cannot be made.
-fn layout_of(schema: &TopicSchema, slots: u32) -> Result<Layout, CreateError> {
-    Layout::of(schema, slots).map_err(|e| match e {
+/// The layout of a file of `slots` values of `schema` (a lending topic's with a pin entry per
+/// subscriber it can serve: one pin each, two slots left for the newest value and the next),
+/// or why it cannot be made.
+fn layout_of(schema: &TopicSchema, slots: u32, lending: bool) -> Result<Layout, CreateError> {
+    let entries = if lending {
+        slots
+            .saturating_sub(2)
+            .clamp(1, crate::segment::MAX_LEND_ENTRIES)
+    } else {
+        0
+    };
+    Layout::of(schema, slots, entries).map_err(|e| match e {
         LayoutError::ElemSize(_) | LayoutError::TotalSize => CreateError::TooLarge {
             bytes: (schema.size() as u64).saturating_mul(u64::from(slots)),
         },

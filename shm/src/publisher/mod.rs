@@ -5,7 +5,10 @@
 mod builder;
 mod core;
 mod create;
+mod loan;
 mod slice;
+
+pub use loan::Loan;
 
 pub(crate) use slice::grown_room;
 
@@ -22,8 +25,13 @@ use crate::message::{ShmMessage, TopicType};
 use crate::owner::PublisherProcess;
 use crate::segment::MAX_SLOTS;
 
-/// Default number of slots in a topic's ring (Python's `buffer_num=3`).
+/// Default number of slots in a copying topic's ring (Python's `buffer_num=3`).
 pub const DEFAULT_BUFFER_NUM: usize = 3;
+/// Default number of slots of a lending topic: room for 8 values pinned by its subscribers.
+pub const DEFAULT_LENDING_BUFFER_NUM: usize = 10;
+/// Smallest `buffer_num` of a lending topic: the newest value, the one being written, and one
+/// pinned by a subscriber.
+pub const MIN_LENDING_BUFFER_NUM: usize = 3;
 /// Largest `buffer_num` accepted.
 pub const MAX_BUFFER_NUM: usize = MAX_SLOTS as usize;
 /// Smallest `buffer_num` accepted: with two slots the publisher always writes a slot readers

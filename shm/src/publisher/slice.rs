@@ -90,7 +90,12 @@ impl<T: ShmMessage> PublisherBuilder<[T]> {
     pub(crate) fn create_slice(self) -> Result<Publisher<[T]>, CreateError> {
         let room = room_for::<T>(self.max_len);
         let schema = Arc::new(schema_of::<T>(room)?);
-        let words = schema.size().div_ceil(8);
+        // A lending topic writes values in place: no staging value.
+        let words = if self.options.lending {
+            0
+        } else {
+            schema.size().div_ceil(8)
+        };
         Ok(Publisher {
             core: PublisherCore::create(self.options, schema)?,
             slice: Some(Box::new(SliceState {
@@ -109,36 +114,27 @@ impl<T: ShmMessage> Publisher<[T]> {
     /// elements than the room: [`PublishError::TooLong`], or, when the publisher may
     /// [`grow`](PublisherBuilder::grow), a new file with room for them first.
     pub(crate) fn publish_slice(&mut self, items: &[T]) -> Result<u64, PublishError> {
+        self.make_room(items.len())?;
+        if self.core.is_lending() {
+            // Straight into a claimed slot: one copy, of the elements given.
+            let mut loan = self.loan_slice_uninit(items.len())?;
+            // SAFETY: the loan's elements are `items.len()` writable `T`s of the slot, which
+            // `items` (process-local) does not overlap; `T` has no padding (ShmMessage), so
+            // its bytes are initialised.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    items.as_ptr(),
+                    loan.as_mut_ptr().cast::<T>(),
+                    items.len(),
+                )
+            };
+            // SAFETY: every element was just written.
+            return Ok(unsafe { loan.assume_init() }.publish());
+        }
         let state = self
             .slice
             .as_mut()
             .expect("a slice publisher has its state");
-        if items.len() > state.room {
-            if !state.grow {
-                return Err(PublishError::TooLong {
-                    topic: self.core.topic().to_owned(),
-                    len: items.len(),
-                    max_len: state.room,
-                });
-            }
-            let room = grown_room(state.room, items.len(), size_of::<T>());
-            let topic = self.core.topic().to_owned();
-            let failed = |why: String| PublishError::GrowFailed {
-                topic: topic.clone(),
-                len: items.len(),
-                why,
-            };
-            let schema = schema_of::<T>(room).map_err(|e| failed(e.to_string()))?;
-            self.core
-                .replace_type(Arc::new(schema))
-                .map_err(|e| match e {
-                    // (A displaced publisher stays displaced, as for any publish.)
-                    PublishError::FileLost { why, .. } => failed(why),
-                    other => other,
-                })?;
-            state.room = room;
-            state.staging = vec![0; self.core.schema().size().div_ceil(8)];
-        }
         let staging = &mut state.staging;
         staging[0] = items.len() as u64;
         // SAFETY: the staging value has room for `state.room >= items.len()` elements of `T`
@@ -159,6 +155,44 @@ impl<T: ShmMessage> Publisher<[T]> {
         // elements are valid `T`s (and the room past them holds zeros or earlier valid ones):
         // a valid value of the topic's type.
         unsafe { self.core.publish_raw(staging.as_ptr().cast::<u8>()) }
+    }
+
+    /// Makes sure a value of `len` elements fits: [`PublishError::TooLong`], or, when the
+    /// publisher may grow, a new file with room for them.
+    pub(super) fn make_room(&mut self, len: usize) -> Result<(), PublishError> {
+        let state = self
+            .slice
+            .as_mut()
+            .expect("a slice publisher has its state");
+        if len > state.room {
+            if !state.grow {
+                return Err(PublishError::TooLong {
+                    topic: self.core.topic().to_owned(),
+                    len,
+                    max_len: state.room,
+                });
+            }
+            let room = grown_room(state.room, len, size_of::<T>());
+            let topic = self.core.topic().to_owned();
+            let failed = |why: String| PublishError::GrowFailed {
+                topic: topic.clone(),
+                len,
+                why,
+            };
+            let schema = schema_of::<T>(room).map_err(|e| failed(e.to_string()))?;
+            self.core
+                .replace_type(Arc::new(schema))
+                .map_err(|e| match e {
+                    // (A displaced publisher stays displaced, as for any publish.)
+                    PublishError::FileLost { why, .. } => failed(why),
+                    other => other,
+                })?;
+            state.room = room;
+            if !self.core.is_lending() {
+                state.staging = vec![0; self.core.schema().size().div_ceil(8)];
+            }
+        }
+        Ok(())
     }
 
     /// The most elements a value holds now (the room, which a growing publisher enlarges).

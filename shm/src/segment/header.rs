@@ -30,6 +30,15 @@ const MAX_TOTAL: u64 = 1 << 40;
 /// and the stamp `seq << 1 | 1` never overflow: a file claiming more is damaged or hostile.
 pub const MAX_SEQ: u64 = 1 << 62;
 
+/// Most pin entries a lending topic may have: the most subscribers it serves.
+pub const MAX_LEND_ENTRIES: u32 = 64;
+/// Bytes of one pin entry: a word of pins reserved, then [`PINS_PER_ENTRY`] pin words.
+pub(crate) const PIN_ENTRY_SIZE: u64 = 64;
+/// Pin words of one entry: the most values one subscriber of a lending topic may hold at once
+/// ([`SubscriberBuilder::max_borrowed`](crate::SubscriberBuilder::max_borrowed)).
+pub const PINS_PER_ENTRY: u32 = 7;
+const PAGE: u64 = 4096;
+
 // Offsets of the mutable header words (all accessed atomically).
 pub(super) const OFF_OWNER_PID: u64 = 128;
 pub(super) const OFF_OWNER_START: u64 = 136;
@@ -40,6 +49,8 @@ pub(super) const OFF_OWNER_COUNT: u64 = 160;
 /// which look at it on every read, never pull the publisher's hot line.
 pub(super) const OFF_STATE: u64 = 168;
 pub(super) const OFF_PUBLISH_SEQ: u64 = 200;
+/// Lending topics: the slot of the value `publish_seq` names (a u32), stored before it.
+pub(super) const OFF_NEWEST_SLOT: u64 = 208;
 /// The futex word sleeping subscribers wait on; the publisher adds 1 before waking them.
 pub(super) const OFF_WAKE: u64 = 256;
 /// Nonzero while a subscriber sleeps (or is about to) on the wake word; cleared by the wake.
@@ -72,7 +83,9 @@ pub(crate) struct FixedHeader {
     pub(super) created_monotonic_ns: u64,
     pub(super) seq_base: u64,
     pub(super) mode: u32,
-    pub(super) reserved: u32,
+    /// 0 for a copying topic; for a lending topic, the number of pin entries (see
+    /// `docs/FORMAT.md`, "Lending topics").
+    pub(super) lend_entries: u32,
     /// The `segment_id` of the first file of this topic's unbroken numbering: a file made anew
     /// starts a lineage, a replacement continues the one of the file it replaces.
     pub(super) lineage: u64,
@@ -92,6 +105,10 @@ pub(crate) struct Layout {
     pub(crate) schema_len: u32,
     pub(crate) slots_offset: u64,
     pub(crate) total_size: u64,
+    /// Pin entries of a lending topic (0: a copying topic, no pin table).
+    pub(crate) lend_entries: u32,
+    /// Where the pin table starts (page-aligned; equal to `slots_offset` without one).
+    pub(crate) pins_offset: u64,
 }
 
 /// Which layout parameter is out of range.
@@ -105,6 +122,8 @@ pub(crate) enum LayoutError {
     SlotCount(u32),
     /// The schema encoding is empty or longer than 1 MiB.
     SchemaLen(u64),
+    /// A lending topic's pin entries are not in 1..=64.
+    LendEntries(u32),
     /// The file would exceed 1 TiB.
     TotalSize,
 }
@@ -117,6 +136,7 @@ impl LayoutError {
             LayoutError::ElemSize(_) => "elem_size",
             LayoutError::SlotCount(_) => "slot_count",
             LayoutError::SchemaLen(_) => "schema_len",
+            LayoutError::LendEntries(_) => "lend_entries",
             LayoutError::TotalSize => "total_size",
         }
     }
@@ -132,6 +152,12 @@ impl fmt::Display for LayoutError {
             ),
             LayoutError::SlotCount(n) => write!(f, "{n} is not in 2..={MAX_SLOTS}"),
             LayoutError::SchemaLen(n) => write!(f, "{n} is not in 1..={MAX_SCHEMA_LEN}"),
+            LayoutError::LendEntries(n) => {
+                write!(
+                    f,
+                    "{n} pin entries, where a topic has 0 or 1..={MAX_LEND_ENTRIES}"
+                )
+            }
             LayoutError::TotalSize => write!(f, "more than {MAX_TOTAL} bytes"),
         }
     }
@@ -147,26 +173,45 @@ impl From<LayoutError> for FormatError {
 }
 
 impl Layout {
-    /// The layout of a topic of `schema` with `slot_count` slots.
+    /// The layout of a topic of `schema` with `slot_count` slots (and `lend_entries` pin
+    /// entries: 0 for a copying topic).
     pub(crate) fn of(
         schema: &crate::schema::TopicSchema,
         slot_count: u32,
+        lend_entries: u32,
     ) -> Result<Layout, LayoutError> {
-        Layout::compute(
+        Layout::with_pins(
             schema.size() as u64,
             schema.align() as u64,
             slot_count,
             schema.encoding().len() as u64,
+            lend_entries,
         )
     }
 
-    /// The layout for these parameters, or which parameter is out of range.
+    /// The layout of a copying topic for these parameters, or which parameter is out of range.
+    #[cfg(test)]
     pub(crate) fn compute(
         elem_size: u64,
         elem_align: u64,
         slot_count: u32,
         schema_len: u64,
     ) -> Result<Layout, LayoutError> {
+        Layout::with_pins(elem_size, elem_align, slot_count, schema_len, 0)
+    }
+
+    /// The layout for these parameters (`lend_entries`: 0, or the pin entries of a lending
+    /// topic), or which parameter is out of range.
+    pub(crate) fn with_pins(
+        elem_size: u64,
+        elem_align: u64,
+        slot_count: u32,
+        schema_len: u64,
+        lend_entries: u32,
+    ) -> Result<Layout, LayoutError> {
+        if lend_entries > MAX_LEND_ENTRIES {
+            return Err(LayoutError::LendEntries(lend_entries));
+        }
         if !elem_align.is_power_of_two() || elem_align > MAX_ALIGN {
             return Err(LayoutError::Align(elem_align));
         }
@@ -184,7 +229,16 @@ impl Layout {
         let slot_align = elem_align.max(CACHE_LINE);
         let data_offset = SLOT_META.next_multiple_of(elem_align.max(8));
         let stride = (data_offset + elem_size.next_multiple_of(8)).next_multiple_of(slot_align);
-        let slots_offset = (HEADER_SIZE + schema_len).next_multiple_of(slot_align);
+        // A lending topic's pin table starts on a page of its own (subscribers map it
+        // writable, and only it), and its slots on the next page after it.
+        let (pins_offset, slots_offset) = if lend_entries == 0 {
+            let slots = (HEADER_SIZE + schema_len).next_multiple_of(slot_align);
+            (slots, slots)
+        } else {
+            let pins = (HEADER_SIZE + schema_len).next_multiple_of(PAGE);
+            let end = pins + u64::from(lend_entries) * PIN_ENTRY_SIZE;
+            (pins, end.next_multiple_of(slot_align.max(PAGE)))
+        };
         let total = stride
             .checked_mul(u64::from(slot_count))
             .and_then(|s| s.checked_add(slots_offset))
@@ -199,6 +253,8 @@ impl Layout {
             schema_len: schema_len as u32,
             slots_offset,
             total_size: total,
+            lend_entries,
+            pins_offset,
         })
     }
 }
@@ -243,11 +299,12 @@ impl FixedHeader {
                 ),
             ));
         }
-        let layout = Layout::compute(
+        let layout = Layout::with_pins(
             self.elem_size,
             self.elem_align,
             self.slot_count,
             u64::from(self.schema_len),
+            self.lend_entries,
         )?;
         let stored = [
             (
@@ -299,12 +356,6 @@ impl FixedHeader {
             return Err(inconsistent(
                 "mode",
                 format!("{:#o} is not a mode", self.mode),
-            ));
-        }
-        if self.reserved != 0 {
-            return Err(inconsistent(
-                "reserved",
-                format!("{:#x} where version {FORMAT_VERSION} has 0", self.reserved),
             ));
         }
         Ok(layout)
@@ -372,7 +423,7 @@ mod tests {
             created_monotonic_ns: 0,
             seq_base: 0,
             mode: 0o600,
-            reserved: 0,
+            lend_entries: 0,
             lineage: 7,
         }
     }
@@ -405,10 +456,18 @@ mod tests {
         );
         assert_eq!(
             field(FixedHeader {
-                reserved: 1,
+                lend_entries: MAX_LEND_ENTRIES + 1,
                 ..valid()
             }),
-            "reserved"
+            "lend_entries"
+        );
+        // A lending header must describe the lending layout (its slots after the pin table).
+        assert_eq!(
+            field(FixedHeader {
+                lend_entries: 1,
+                ..valid()
+            }),
+            "slots_offset"
         );
         assert_eq!(
             field(FixedHeader {

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use zerocopy::FromBytes;
 
 use super::header::{
-    FIXED_SIZE, FixedHeader, HEADER_SIZE, MAX_SEQ, OFF_OWNER_COUNT, OFF_OWNER_NAME, OFF_OWNER_PID,
-    OFF_OWNER_START, OFF_PUBLISH_SEQ, OFF_SLEEPING, OFF_STATE, STATE_LIVE,
+    FIXED_SIZE, FixedHeader, HEADER_SIZE, MAX_SEQ, OFF_NEWEST_SLOT, OFF_OWNER_COUNT,
+    OFF_OWNER_NAME, OFF_OWNER_PID, OFF_OWNER_START, OFF_PUBLISH_SEQ, OFF_SLEEPING, OFF_STATE,
+    PIN_ENTRY_SIZE, PINS_PER_ENTRY, STATE_LIVE,
 };
 use crate::discovery::GENERATION_PREFIX;
 use crate::error::{FormatError, InspectError, IoFailure};
@@ -60,6 +61,22 @@ pub struct TopicInfo {
     pub sleeping: bool,
     /// Whether the file was replaced or removed (it is still named only for a moment).
     pub retired: bool,
+    /// A lending topic's subscribers and pins (`None` for a copying topic).
+    pub lending: Option<LendingInfo>,
+}
+
+/// What a lending topic's pin table says now (see `docs/FORMAT.md`, "Lending topics").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LendingInfo {
+    /// Pin entries: the most subscribers the topic serves.
+    pub entries: u32,
+    /// Entries taken by subscribers (live, or gone and not reclaimed yet).
+    pub subscribers: u32,
+    /// Slots those subscribers reserved (each may hold that many values at once).
+    pub reserved: u32,
+    /// Distinct slots pinned right now (values borrowed or being copied).
+    pub pinned: u32,
 }
 
 /// One directory entry of a topic directory.
@@ -291,6 +308,42 @@ fn inspect_file(path: &Path) -> Result<TopicInfo, InspectError> {
     }
     let publisher_alive =
         crate::sys::publisher_lock_held(&file).map_err(io_err("query the lock of"))?;
+    let lending = if layout.lend_entries == 0 {
+        None
+    } else {
+        // The newest value of a lending topic is in the slot the header names.
+        let published = word(OFF_PUBLISH_SEQ)?.min(MAX_SEQ);
+        let index = u64::from(word32(OFF_NEWEST_SLOT)?);
+        let at = layout.slots_offset + index * layout.stride;
+        last = (0, None);
+        if published != 0 && index < u64::from(layout.slot_count) && word(at)? == published << 1 {
+            last = (published, Some(Timestamp(word(at + 8)?)));
+        }
+        let mut table = vec![0u8; (u64::from(layout.lend_entries) * PIN_ENTRY_SIZE) as usize];
+        read_exact_at(&file, &mut table, layout.pins_offset).map_err(io_err("read"))?;
+        let words: Vec<u64> = table
+            .chunks_exact(8)
+            .map(|w| u64::from_ne_bytes(w.try_into().expect("8 bytes")))
+            .collect();
+        let (mut subscribers, mut reserved, mut pinned) = (0, 0u32, Vec::new());
+        for entry in words.chunks_exact(8) {
+            if entry[0] != 0 {
+                subscribers += 1;
+                reserved = reserved.saturating_add(entry[0].min(u64::from(PINS_PER_ENTRY)) as u32);
+            }
+            for p in &entry[1..] {
+                if *p != 0 && *p <= u64::from(layout.slot_count) && !pinned.contains(p) {
+                    pinned.push(*p);
+                }
+            }
+        }
+        Some(LendingInfo {
+            entries: layout.lend_entries,
+            subscribers,
+            reserved,
+            pinned: pinned.len() as u32,
+        })
+    };
     Ok(TopicInfo {
         topic: String::new(),
         path: path.to_path_buf(),
@@ -309,6 +362,7 @@ fn inspect_file(path: &Path) -> Result<TopicInfo, InspectError> {
         seq_base: fixed.seq_base,
         sleeping: word32(OFF_SLEEPING)? != 0,
         retired: word32(OFF_STATE)? != STATE_LIVE,
+        lending,
     })
 }
 
@@ -322,7 +376,7 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
 /// bridge's limit on what peers may make it create.
 pub fn topic_file_size(schema: &TopicSchema, buffer_num: usize) -> Option<u64> {
     let slots = u32::try_from(buffer_num).ok()?;
-    super::Layout::of(schema, slots)
+    super::Layout::of(schema, slots, 0)
         .ok()
         .map(|layout| layout.total_size)
 }

@@ -9,6 +9,7 @@
 mod claim;
 pub(crate) mod header;
 pub(crate) mod inspect;
+pub(crate) mod lend;
 pub(crate) mod ring;
 pub(crate) mod wake;
 
@@ -30,8 +31,8 @@ use crate::sys::{GuardedFile, ProcessIdentity};
 
 pub(crate) use claim::{Claim, LockedFile, claim};
 pub(crate) use header::{
-    FIXED_SIZE, FixedHeader, HEADER_SIZE, Layout, LayoutError, MAX_SEQ, MAX_SLOTS, STATE_LIVE,
-    STATE_RETIRED,
+    FIXED_SIZE, FixedHeader, HEADER_SIZE, Layout, LayoutError, MAX_LEND_ENTRIES, MAX_SEQ,
+    MAX_SLOTS, PINS_PER_ENTRY, STATE_LIVE, STATE_RETIRED,
 };
 use header::{
     OFF_OWNER_COUNT, OFF_OWNER_NAME, OFF_OWNER_PID, OFF_OWNER_START, OFF_PUBLISH_SEQ, OFF_STATE,
@@ -84,6 +85,8 @@ pub(crate) struct Segment<A: Access> {
     /// What a publish or read copies of a value whose type holds bounded sequences or strings
     /// (set by [`Segment::set_runs`]); `None`: the whole value.
     runs: Option<Arc<[Run]>>,
+    /// Subscribers of a lending topic only: their pin entry (see [`lend`]).
+    pins: Option<lend::Pins>,
     _access: PhantomData<A>,
 }
 
@@ -171,6 +174,7 @@ impl<A: Access> Segment<A> {
             doorbell: OnceLock::new(),
             light_fence: false,
             runs: None,
+            pins: None,
             _access: PhantomData,
         }
     }
@@ -373,7 +377,7 @@ impl Segment<ReadWrite> {
             created_monotonic_ns: crate::sys::monotonic_ns(),
             seq_base: continues.seq_base,
             mode,
-            reserved: 0,
+            lend_entries: layout.lend_entries,
             lineage: continues.lineage.unwrap_or(segment_id),
         };
         assert_eq!(schema.len() as u64, u64::from(layout.schema_len));

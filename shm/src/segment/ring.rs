@@ -90,6 +90,12 @@ pub enum SlotRead {
     },
     /// The writer was (or had just been) writing the slot; try again.
     Retry,
+    /// The newest value has this sequence number, which is not above the one the reader asked
+    /// to skip to (it has it already): nothing was copied.
+    Seen {
+        /// The value's sequence number.
+        seq: u64,
+    },
     /// The header names a sequence number no publisher can have written: a damaged file.
     Corrupt {
         /// The publish sequence found.
@@ -195,7 +201,9 @@ pub fn locate<M: TopicWords>(m: &M, cursor: Option<Cursor>) -> Located {
 }
 
 /// One attempt to copy the newest value into `dst`: [`locate`], then the seqlock copy; on
-/// success the cursor moves to that value.
+/// success the cursor moves to that value. A newest value numbered `newer_than` or less is not
+/// copied ([`SlotRead::Seen`]): a reader polling for something new costs a few loads, not a
+/// copy of the value it has.
 ///
 /// # Safety
 /// `dst` is valid for writes of one value and is not shared memory.
@@ -204,6 +212,7 @@ pub fn locate<M: TopicWords>(m: &M, cursor: Option<Cursor>) -> Located {
 pub unsafe fn read_next<M: TopicWords>(
     m: &M,
     cursor: &mut Option<Cursor>,
+    newer_than: u64,
     dst: *mut u8,
 ) -> SlotRead {
     let (seq, index) = match locate(m, *cursor) {
@@ -211,6 +220,9 @@ pub unsafe fn read_next<M: TopicWords>(
         Located::Empty => return SlotRead::Empty,
         Located::Corrupt(publish_seq) => return SlotRead::Corrupt { publish_seq },
     };
+    if seq <= newer_than {
+        return SlotRead::Seen { seq };
+    }
     // SAFETY: the caller's contract.
     match unsafe { read_slot(m, index, seq, dst) } {
         Some(time_ns) => {
@@ -330,9 +342,14 @@ impl<A: Access> Segment<A> {
     /// # Safety
     /// `dst` is valid for writes of `layout().elem_size` bytes and is not shared memory.
     #[inline]
-    pub(crate) unsafe fn read_next(&self, cursor: &mut Option<Cursor>, dst: *mut u8) -> SlotRead {
+    pub(crate) unsafe fn read_next(
+        &self,
+        cursor: &mut Option<Cursor>,
+        newer_than: u64,
+        dst: *mut u8,
+    ) -> SlotRead {
         // SAFETY: the caller's contract.
-        unsafe { read_next(self, cursor, dst) }
+        unsafe { read_next(self, cursor, newer_than, dst) }
     }
 
     /// See [`locate`].
@@ -345,6 +362,14 @@ impl<A: Access> Segment<A> {
     /// # Safety
     /// As [`Segment::read_next`].
     pub(crate) unsafe fn read_exact(&self, seq: u64, dst: *mut u8) -> Option<u64> {
+        if self.is_lending() {
+            // Only the publisher reads a lending topic without pins: its own file, which
+            // nobody else writes. Its values sit in any slot.
+            debug_assert!(A::WRITABLE);
+            let index = (0..self.layout.slot_count).find(|i| self.stamp(*i) == seq << 1)?;
+            // SAFETY: the caller's contract.
+            return unsafe { read_slot(self, index, seq, dst) };
+        }
         // SAFETY: the caller's contract.
         unsafe { read_exact(self, seq, dst) }
     }
@@ -480,6 +505,11 @@ impl Segment<ReadWrite> {
     /// # Safety
     /// As `write_slot`, without the condition on `index`.
     pub(crate) unsafe fn write(&self, seq: u64, time_ns: u64, src: *const u8) {
+        if self.is_lending() {
+            // SAFETY: the caller's contract. (Only new files are written this way: no pins.)
+            unsafe { self.write_lent(seq, 0, time_ns, src) };
+            return;
+        }
         let index = (seq % u64::from(self.layout.slot_count)) as u32;
         // SAFETY: the caller's contract; `index` is `seq`'s slot.
         unsafe { self.write_slot(index, seq, time_ns, src) }

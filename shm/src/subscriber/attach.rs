@@ -11,6 +11,7 @@ use crate::discovery::Generation;
 use crate::error::{FormatError, IoFailure, SchemaMismatch, SubscribeError};
 use crate::owner::{effective_uid, untrusted_by_subscriber};
 use crate::schema::{DescKind, SchemaDesc, TopicSchema};
+use crate::segment::lend::PinFailure;
 use crate::segment::{OpenFailure, ReadOnly, STATE_LIVE, STATE_RETIRED, Segment};
 use crate::sys;
 
@@ -122,8 +123,11 @@ impl Core {
                 }
             }
             // Replaced or removed by the library (or a damaged state word: then reopening
-            // reports it).
-            Attach::Ready(seg, _) | Attach::Mismatch(seg, _) if seg.state() != STATE_LIVE => {
+            // reports it); or a lending topic whose pin entry this process inherited from the
+            // parent it was forked from (it takes its own).
+            Attach::Ready(seg, _) | Attach::Mismatch(seg, _)
+                if seg.state() != STATE_LIVE || seg.pins_inherited() =>
+            {
                 self.attach()
             }
             Attach::Ready(seg, _) | Attach::Mismatch(seg, _) => {
@@ -248,6 +252,18 @@ impl Core {
         };
         let mut seg = seg;
         seg.set_runs(&schema);
+        seg.take_pin_entry(self.max_borrowed).map_err(|e| match e {
+            PinFailure::ReadOnly => SubscribeError::CannotPin {
+                topic: self.topic.as_str().to_owned(),
+                path: self.path.clone(),
+            },
+            PinFailure::Full { needed } => SubscribeError::TooManyBorrowers {
+                topic: self.topic.as_str().to_owned(),
+                slots: seg.layout().slot_count,
+                needed,
+            },
+            PinFailure::Io(e) => IoFailure::new(&self.path, "take a pin entry in", e).into(),
+        })?;
         self.state = Attach::Ready(Arc::new(seg), schema);
         Ok(())
     }

@@ -38,6 +38,8 @@ pub(crate) struct Options {
     pub(crate) owner: TopicOwner,
     pub(crate) max_age: Option<Duration>,
     pub(crate) spin: Duration,
+    /// Values held at once on a lending topic (its pins).
+    pub(crate) max_borrowed: u32,
 }
 
 impl Options {
@@ -48,6 +50,7 @@ impl Options {
             owner: TopicOwner::Me,
             max_age: None,
             spin: crate::wait::DEFAULT_SPIN,
+            max_borrowed: 1,
         }
     }
 }
@@ -74,6 +77,8 @@ pub(crate) struct Core {
     /// Values published longer ago than this (ns) are not returned.
     pub(super) max_age_ns: Option<u64>,
     pub(super) spin_ns: u64,
+    /// Pins to reserve on a lending topic.
+    pub(super) max_borrowed: u32,
 }
 
 impl Core {
@@ -82,6 +87,12 @@ impl Core {
     /// (with no data yet) if the topic does not exist.
     pub(crate) fn open(options: Options, expect: Expect) -> Result<Core, SubscribeError> {
         let topic = TopicName::new(&options.topic).map_err(SubscribeError::InvalidName)?;
+        if !(1..=crate::segment::PINS_PER_ENTRY).contains(&options.max_borrowed) {
+            return Err(SubscribeError::InvalidMaxBorrowed {
+                requested: options.max_borrowed,
+                max: crate::segment::PINS_PER_ENTRY,
+            });
+        }
         let root = options.root.unwrap_or_else(default_root);
         // A mistyped root would otherwise look like a topic nobody publishes, forever.
         match std::fs::metadata(&root) {
@@ -114,6 +125,7 @@ impl Core {
                 .max_age
                 .map(|a| u64::try_from(a.as_nanos()).unwrap_or(u64::MAX)),
             spin_ns: u64::try_from(options.spin.as_nanos()).unwrap_or(u64::MAX),
+            max_borrowed: options.max_borrowed,
             root,
         };
         core.attach()?;

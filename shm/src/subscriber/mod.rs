@@ -4,6 +4,7 @@
 //! [`Wait`](crate::wait::Wait)) in `wait.rs`.
 
 mod attach;
+mod borrow;
 mod core;
 mod read;
 mod sample;
@@ -24,6 +25,7 @@ use wait::{Step, Wait, WaitStep, Waits};
 
 pub(crate) use self::core::{Core, Expect, Options};
 use attach::Attach;
+pub use borrow::Borrowed;
 pub(crate) use read::{BatchDst, Dst, Mode};
 pub use sample::{Sample, Timestamp};
 pub(crate) use wait::{recv_all_until, recv_until};
@@ -119,6 +121,16 @@ macro_rules! subscriber_options {
             self.options.root = Some(dir.into());
             self
         }
+
+        /// On a lending topic: the most values this subscriber holds at once, borrowed or being
+        /// copied (default 1, at most 7). Each is a slot its publisher does not write while it
+        /// is held, reserved when the subscriber attaches: a topic refuses a subscriber its
+        /// slots cannot serve ([`SubscribeError::TooManyBorrowers`](crate::SubscribeError)).
+        /// No effect on a copying topic.
+        pub fn max_borrowed(mut self, n: u32) -> Self {
+            self.options.max_borrowed = n;
+            self
+        }
     };
 }
 pub(crate) use subscriber_options;
@@ -161,6 +173,9 @@ unsafe impl<T: ShmMessage> Dst for MaybeUninit<T> {
         T::SCHEMA.needs_validation()
     }
 }
+
+/// Above this size (bytes), a read's own copy of a value goes on the heap, not the stack.
+const LARGE: usize = 64 * 1024;
 
 /// Room for a value read into: zeroed when the type holds bounded sequences or strings, whose
 /// room past their length a read leaves as it was (and a returned value holds zeros there).
@@ -241,7 +256,9 @@ impl<T: ?Sized + TopicType> Subscriber<T> {
     }
 
     /// As [`try_recv`](Subscriber::try_recv), into `out` (as
-    /// [`latest_into`](Subscriber::latest_into)).
+    /// [`latest_into`](Subscriber::latest_into)). When the newest value is one this subscriber
+    /// returned already, nothing is copied and `out` is left as it was: polling a large topic
+    /// costs a few loads until something new arrives.
     pub fn try_recv_into(
         &mut self,
         out: &mut T::Owned,
@@ -311,6 +328,47 @@ impl<T: ?Sized + TopicType> Subscriber<T> {
         self.recv_timeout(deadline.saturating_duration_since(Instant::now()))
     }
 
+    /// As [`recv`](Subscriber::recv), into `out` (as [`latest_into`](Subscriber::latest_into)):
+    /// the value crosses memory once, from the topic into `out`, however long the wait, and a
+    /// large one needs no room on the stack.
+    pub fn recv_into(&mut self, out: &mut T::Owned) -> Result<Sample<()>, RecvError> {
+        self.recv_wait_into(Wait::for_next(None), out)
+    }
+
+    /// As [`recv_timeout`](Subscriber::recv_timeout), into `out` (see
+    /// [`recv_into`](Subscriber::recv_into)). While it waits it copies nothing: `out` is written
+    /// once, with the value the wait returns (on an error it may hold a valid value the wait
+    /// looked at, as after [`latest_into`](Subscriber::latest_into)).
+    pub fn recv_timeout_into(
+        &mut self,
+        out: &mut T::Owned,
+        timeout: Duration,
+    ) -> Result<Sample<()>, RecvError> {
+        self.recv_wait_into(Wait::for_next(Some(timeout)), out)
+    }
+
+    /// As [`recv_timeout_into`](Subscriber::recv_timeout_into), until `deadline`.
+    pub fn recv_deadline_into(
+        &mut self,
+        out: &mut T::Owned,
+        deadline: Instant,
+    ) -> Result<Sample<()>, RecvError> {
+        self.recv_timeout_into(out, deadline.saturating_duration_since(Instant::now()))
+    }
+
+    fn recv_wait_into(
+        &mut self,
+        mut wait: Wait,
+        out: &mut T::Owned,
+    ) -> Result<Sample<()>, RecvError> {
+        loop {
+            match T::wait_step_into(self, &mut wait, out)? {
+                WaitStep::Ready(sample) => return Ok(sample),
+                WaitStep::Block(sleeper) => sleeper.block(),
+            }
+        }
+    }
+
     /// One step of a blocking wait; see [`crate::wait`].
     ///
     /// ```no_run
@@ -352,6 +410,39 @@ impl<T: ShmMessage> Subscriber<T> {
         out: &mut T,
     ) -> Result<Option<Sample<()>>, SubscribeError> {
         let mode = if next { Mode::Next } else { Mode::Latest };
+        let read = self.read_through_out(
+            out,
+            |core, dst| core.read_raw(mode, dst),
+            |r| r.sample.is_some(),
+        )?;
+        Ok(read.sample)
+    }
+
+    /// One step of a blocking wait, into `out`.
+    pub(crate) fn wait_step_into_typed(
+        &mut self,
+        wait: &mut Wait,
+        out: &mut T,
+    ) -> Result<WaitStep<()>, RecvError> {
+        let step = self.read_through_out(
+            out,
+            |core, dst| core.wait_step(wait, dst),
+            |step| matches!(step, Step::Ready(_)),
+        )?;
+        Ok(match step {
+            Step::Ready(sample) => WaitStep::Ready(sample),
+            Step::Block(sleeper) => WaitStep::Block(sleeper),
+        })
+    }
+
+    /// Runs `op`, a read of the core into a destination, so that its value ends up in `out`
+    /// when `got` says it read one; `out` stays a valid `T` whatever happens.
+    fn read_through_out<R, E>(
+        &mut self,
+        out: &mut T,
+        op: impl FnOnce(&mut Core, &mut MaybeUninit<T>) -> Result<R, E>,
+        got: impl Fn(&R) -> bool,
+    ) -> Result<R, E> {
         if T::SCHEMA.has_bounded() && !std::mem::needs_drop::<T>() {
             // Straight into `out`, only as far as each bounded part is filled (the point of
             // `latest_into` for them: a 1 MiB sequence holding 1,000 values costs 1,000
@@ -361,8 +452,8 @@ impl<T: ShmMessage> Subscriber<T> {
             // SAFETY: `out` is process-local (a `&mut T` cannot point into the read-only topic
             // mapping), and only this view of it is used until it is valid again below.
             let dst = unsafe { &mut *ptr };
-            let read = self.core.read_raw(mode, dst);
-            if !matches!(&read, Ok(r) if r.sample.is_some()) {
+            let read = op(&mut self.core, dst);
+            if !matches!(&read, Ok(r) if got(r)) {
                 // SAFETY: `dst` holds `size_of::<T>()` initialised bytes: `out`'s, some of
                 // them overwritten by copies from the topic.
                 let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), size_of::<T>()) };
@@ -372,26 +463,55 @@ impl<T: ShmMessage> Subscriber<T> {
                     unsafe { std::ptr::write_bytes(ptr, 0, 1) };
                 }
             }
-            return Ok(read?.sample);
+            return read;
         }
         if T::SCHEMA.needs_validation() || std::mem::needs_drop::<T>() {
-            // Bytes that may fail validation (a `bool` that is neither 0 nor 1) must never
-            // reach `out`, and a value with a destructor must be replaced by assignment: read
-            // into a local copy first (zeroed for a type with bounded parts, whose room past
-            // their lengths a read leaves as it was).
-            let mut buf = room::<T>();
-            let read = self.core.read_raw(mode, &mut buf)?;
-            if read.sample.is_some() {
-                // SAFETY: `read_raw` returned a sample, so `buf` holds a valid `T`.
-                *out = unsafe { buf.assume_init() };
-            }
-            return Ok(read.sample);
+            return self.read_through_copy(out, op, got);
         }
         // SAFETY: `out` is process-local (a `&mut T` cannot point into the read-only topic
         // mapping, which is never handed out), and `T` accepts every bit pattern: a torn or
         // stale copy left behind is still a valid `T`.
         let dst = unsafe { &mut *(out as *mut T).cast::<MaybeUninit<T>>() };
-        Ok(self.core.read_raw(mode, dst)?.sample)
+        op(&mut self.core, dst)
+    }
+
+    /// [`read_through_out`](Self::read_through_out) for values that may fail validation (a
+    /// `bool` that is neither 0 nor 1), which must never reach `out`, and values with a
+    /// destructor, which must be replaced by assignment: read into a copy first (zeroed for a
+    /// type with bounded parts, whose room past their lengths a read leaves as it was), on the
+    /// heap for a large type. A function of its own, so that other reads' stack frames have no
+    /// room for the copy (unoptimised builds keep every local's slot).
+    #[inline(never)]
+    fn read_through_copy<R, E>(
+        &mut self,
+        out: &mut T,
+        op: impl FnOnce(&mut Core, &mut MaybeUninit<T>) -> Result<R, E>,
+        got: impl Fn(&R) -> bool,
+    ) -> Result<R, E> {
+        if size_of::<T>() > LARGE {
+            let mut buf = if T::SCHEMA.has_bounded() {
+                Box::<T>::new_zeroed()
+            } else {
+                Box::<T>::new_uninit()
+            };
+            let read = op(&mut self.core, &mut buf)?;
+            if got(&read) {
+                // SAFETY: the read returned a value, so `buf` holds a valid `T`; moved into
+                // `out` without a temporary of `T`'s size on the stack (swap of the boxes'
+                // contents would need one, `clone_from` of a `Copy` type is a copy).
+                unsafe { std::ptr::swap(out, buf.as_mut_ptr()) };
+                // SAFETY: `buf` now holds `out`'s old value, which is dropped with it.
+                drop(unsafe { buf.assume_init() });
+            }
+            return Ok(read);
+        }
+        let mut buf = room::<T>();
+        let read = op(&mut self.core, &mut buf)?;
+        if got(&read) {
+            // SAFETY: the read returned a value, so `buf` holds a valid `T`.
+            *out = unsafe { buf.assume_init() };
+        }
+        Ok(read)
     }
 
     /// Every new value the ring holds, appended to `out`.

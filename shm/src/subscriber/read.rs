@@ -8,6 +8,8 @@ use super::core::Core;
 use super::{Sample, Timestamp};
 use crate::error::{FormatError, SubscribeError};
 use crate::schema::TopicSchema;
+use crate::segment::lend::Pin;
+use crate::segment::ring::TopicWords;
 use crate::segment::{Cursor, Located, ReadOnly, Segment, SlotRead};
 use crate::sys;
 
@@ -213,24 +215,49 @@ impl Core {
                 given,
             });
         }
-        let found = read_consistent(seg, schema, &mut self.cursor, dst, &mut self.retries)
-            .map_err(|e| e.at(&self.topic, &self.path))?;
         let lineage = seg.lineage();
-        let Some((seq, time_ns)) = found else {
-            return Ok(Read::NOTHING);
+        // Only something newer than the last value returned is worth a copy to a read that
+        // wants something new (in the same numbering).
+        let newer_than = if mode != Mode::Latest && lineage == self.last.lineage {
+            self.last.seq
+        } else {
+            0
+        };
+        let found = read_consistent(
+            seg,
+            schema,
+            &mut self.cursor,
+            newer_than,
+            dst,
+            &mut self.retries,
+        )
+        .map_err(|e| e.at(&self.topic, &self.path, self.max_borrowed))?;
+        let (seq, time_ns) = match found {
+            Found::Nothing => return Ok(Read::NOTHING),
+            Found::Seen(seq) => {
+                return Ok(Read {
+                    sample: None,
+                    seen: seq,
+                });
+            }
+            Found::Copied(seq, time_ns) => (seq, time_ns),
+        };
+        Ok(self.conclude(mode, seq, time_ns, lineage))
+    }
+
+    /// What a read in `mode` that found value `seq` of `lineage`, published at `time_ns`,
+    /// returns: the sample if it is fresh enough (marking it returned), or only what it saw.
+    fn conclude(&mut self, mode: Mode, seq: u64, time_ns: u64, lineage: u64) -> Read {
+        let nothing = Read {
+            sample: None,
+            seen: seq,
         };
         if self.expired(time_ns) {
-            return Ok(Read {
-                sample: None,
-                seen: seq,
-            });
+            return nothing;
         }
         let (is_new, missed) = self.last.freshness(seq, lineage);
         if !is_new && mode != Mode::Latest {
-            return Ok(Read {
-                sample: None,
-                seen: seq,
-            });
+            return nothing;
         }
         if is_new && mode != Mode::Peek {
             self.last = Last { seq, lineage };
@@ -242,10 +269,87 @@ impl Core {
             is_new,
             missed,
         };
-        Ok(Read {
+        Read {
             sample: Some(sample),
             seen: seq,
-        })
+        }
+    }
+
+    /// One read in `mode` of a lending topic that pins the value instead of copying it: on a
+    /// sample, the pinned slot (unchanged until the [`Lent`] is dropped), whose value is valid
+    /// for the returned schema.
+    pub(crate) fn borrow_raw(
+        &mut self,
+        mode: Mode,
+    ) -> Result<(Read, Option<Lent>), SubscribeError> {
+        if !self.ready()? {
+            return Ok((Read::NOTHING, None));
+        }
+        let Attach::Ready(seg, schema) = &self.state else {
+            return Ok((Read::NOTHING, None));
+        };
+        if !seg.is_lending() {
+            return Err(SubscribeError::NotLending {
+                topic: self.topic.as_str().to_owned(),
+            });
+        }
+        let (seg, schema) = (Arc::clone(seg), Arc::clone(schema));
+        let lineage = seg.lineage();
+        let newer_than = if mode != Mode::Latest && lineage == self.last.lineage {
+            self.last.seq
+        } else {
+            0
+        };
+        let failed = |core: &Core, f: ReadFailure| f.at(&core.topic, &core.path, core.max_borrowed);
+        for attempt in 0..MAX_ATTEMPTS {
+            let (pin, word) = seg
+                .pin_for_borrow(newer_than)
+                .map_err(|()| failed(self, ReadFailure::BorrowLimit))?;
+            let (seq, index) = match pin {
+                Pin::Empty => return Ok((Read::NOTHING, None)),
+                Pin::Seen(seq) => {
+                    return Ok((
+                        Read {
+                            sample: None,
+                            seen: seq,
+                        },
+                        None,
+                    ));
+                }
+                Pin::Corrupt(publish_seq) => {
+                    return Err(failed(self, ReadFailure::Corrupt { publish_seq }));
+                }
+                Pin::Retry => {
+                    self.retries += 1;
+                    if attempt < 16 {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                    continue;
+                }
+                Pin::At { seq, index } => (seq, index),
+            };
+            // Released (unpinned) when dropped, on every path from here.
+            let lent = Lent {
+                seg: Arc::clone(&seg),
+                word,
+                index,
+            };
+            if schema.needs_validation() {
+                // SAFETY: the slot is pinned, so no process writes it while this view lives;
+                // it holds the value's `size` bytes.
+                let bytes = unsafe { std::slice::from_raw_parts(lent.data(), schema.size()) };
+                if !schema.is_valid(bytes) {
+                    return Err(failed(self, ReadFailure::InvalidValue { seq }));
+                }
+            }
+            let time_ns = seg.time(index);
+            let read = self.conclude(mode, seq, time_ns, lineage);
+            let lent = read.sample.is_some().then_some(lent);
+            return Ok((read, lent));
+        }
+        Err(failed(self, ReadFailure::Contended))
     }
 
     /// Every value newer than the last one returned that is still in the ring, oldest first,
@@ -256,11 +360,24 @@ impl Core {
         let Some(Attached { seg, schema }) = self.attached()? else {
             return Ok(0);
         };
-        let newest = match seg.locate(self.cursor) {
+        let located = if seg.is_lending() {
+            match seg.publish_seq() {
+                0 => Located::Empty,
+                seq if seq > crate::segment::MAX_SEQ => Located::Corrupt(seq),
+                seq => Located::At(seq, 0),
+            }
+        } else {
+            seg.locate(self.cursor)
+        };
+        let newest = match located {
             Located::At(seq, _) => seq,
             Located::Empty => return Ok(0),
             Located::Corrupt(publish_seq) => {
-                return Err(ReadFailure::Corrupt { publish_seq }.at(&self.topic, &self.path));
+                return Err(ReadFailure::Corrupt { publish_seq }.at(
+                    &self.topic,
+                    &self.path,
+                    self.max_borrowed,
+                ));
             }
         };
         let lineage = seg.lineage();
@@ -278,9 +395,16 @@ impl Core {
         let mut count = 0;
         for seq in (previous + 1).max(newest.saturating_sub(slots - 1)).max(1)..=newest {
             let dst = out.room(schema.size());
-            // SAFETY: `room` gives `schema.size()` writable process-local bytes (`Dst`'s
-            // contract), and `schema` is the attached file's, whose element size it is.
-            let time_ns = unsafe { seg.read_exact(seq, dst) };
+            let time_ns = if seg.is_lending() {
+                // SAFETY: `room` gives `schema.size()` writable process-local bytes (`Dst`'s
+                // contract), and `schema` is the attached file's, whose element size it is.
+                unsafe { seg.read_lent_exact(seq, dst) }.map_err(|()| {
+                    ReadFailure::BorrowLimit.at(&self.topic, &self.path, self.max_borrowed)
+                })?
+            } else {
+                // SAFETY: as above.
+                unsafe { seg.read_exact(seq, dst) }
+            };
             let Some(time_ns) = time_ns.filter(|t| !self.expired(*t)) else {
                 continue; // overwritten (or too old) before it was read: missed
             };
@@ -328,19 +452,55 @@ impl Core {
     }
 }
 
+/// A slot of a lending topic pinned by this subscriber: unchanged until this is dropped, which
+/// releases it.
+pub(crate) struct Lent {
+    seg: Arc<Segment<ReadOnly>>,
+    word: u32,
+    index: u32,
+}
+
+impl Lent {
+    /// The value in the slot.
+    pub(crate) fn data(&self) -> *const u8 {
+        self.seg.slot_data(self.index).cast_const()
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        self.seg.release_pin_word(self.word);
+    }
+}
+
 /// Why [`read_consistent`] failed, before the topic's name and path are known.
 pub(super) enum ReadFailure {
-    InvalidValue { seq: u64 },
+    InvalidValue {
+        seq: u64,
+    },
+    /// A lending topic, and every pin of this subscriber holds a borrowed value.
+    BorrowLimit,
     Contended,
-    Corrupt { publish_seq: u64 },
+    Corrupt {
+        publish_seq: u64,
+    },
 }
 
 impl ReadFailure {
-    fn at(self, topic: &crate::name::TopicName, path: &std::path::Path) -> SubscribeError {
+    fn at(
+        self,
+        topic: &crate::name::TopicName,
+        path: &std::path::Path,
+        max_borrowed: u32,
+    ) -> SubscribeError {
         match self {
             ReadFailure::InvalidValue { seq } => SubscribeError::InvalidValue {
                 topic: topic.as_str().to_owned(),
                 seq,
+            },
+            ReadFailure::BorrowLimit => SubscribeError::BorrowLimit {
+                topic: topic.as_str().to_owned(),
+                max_borrowed,
             },
             ReadFailure::Contended => SubscribeError::Contended {
                 topic: topic.as_str().to_owned(),
@@ -359,22 +519,42 @@ impl ReadFailure {
     }
 }
 
+/// What [`read_consistent`] found.
+enum Found {
+    /// No value.
+    Nothing,
+    /// The newest value is this one, not above the one to skip to: not copied.
+    Seen(u64),
+    /// This value (sequence number, publish time), copied and valid.
+    Copied(u64, u64),
+}
+
 /// Copies the newest value into `dst` with the seqlock protocol, retrying a bounded number of
-/// times, and validates it; on `Some((seq, publish time))`, `dst` holds a valid value.
+/// times, and validates it, unless it is numbered `newer_than` or less (then `dst` is left
+/// alone); on [`Found::Copied`], `dst` holds a valid value.
 #[inline]
 fn read_consistent(
     seg: &Segment<ReadOnly>,
     schema: &TopicSchema,
     cursor: &mut Option<Cursor>,
+    newer_than: u64,
     dst: &mut impl Dst,
     retries: &mut u64,
-) -> Result<Option<(u64, u64)>, ReadFailure> {
+) -> Result<Found, ReadFailure> {
     let room = dst.room(seg.layout().elem_size as usize);
+    let lending = seg.is_lending();
     for attempt in 0..MAX_ATTEMPTS {
-        // SAFETY: `room` gives the segment's element size in writable process-local bytes
-        // (`Dst`'s contract), which is what `read_next` writes.
-        match unsafe { seg.read_next(cursor, room) } {
-            SlotRead::Empty => return Ok(None),
+        let read = if lending {
+            // SAFETY: as below, for `read_lent`.
+            unsafe { seg.read_lent(newer_than, room) }.map_err(|()| ReadFailure::BorrowLimit)?
+        } else {
+            // SAFETY: `room` gives the segment's element size in writable process-local bytes
+            // (`Dst`'s contract), which is what `read_next` writes.
+            unsafe { seg.read_next(cursor, newer_than, room) }
+        };
+        match read {
+            SlotRead::Empty => return Ok(Found::Nothing),
+            SlotRead::Seen { seq } => return Ok(Found::Seen(seq)),
             SlotRead::Corrupt { publish_seq } => return Err(ReadFailure::Corrupt { publish_seq }),
             SlotRead::Retry => {
                 *retries += 1;
@@ -393,7 +573,7 @@ fn read_consistent(
                         return Err(ReadFailure::InvalidValue { seq });
                     }
                 }
-                return Ok(Some((seq, time_ns)));
+                return Ok(Found::Copied(seq, time_ns));
             }
         }
     }

@@ -4,7 +4,6 @@
 
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::core::{Core, Expect};
 use super::read::{BatchDst, Dst, Mode};
@@ -149,26 +148,21 @@ impl<T: ShmMessage> Subscriber<[T]> {
         )
     }
 
-    /// Waits up to `timeout` for a value newer than the last one returned, into `out` (which
-    /// keeps its allocation; as [`Subscriber::recv_timeout`]).
-    pub fn recv_timeout_into(
+    /// One step of a blocking wait, into `out` (which keeps its allocation).
+    pub(crate) fn wait_step_into_slice(
         &mut self,
+        wait: &mut Wait,
         out: &mut Vec<T>,
-        timeout: Duration,
-    ) -> Result<Sample<()>, RecvError> {
-        let mut wait = Wait::for_next(Some(timeout));
-        loop {
-            match self
-                .core
-                .wait_step(&mut wait, &mut Words(&mut self.words))?
-            {
+    ) -> Result<WaitStep<()>, RecvError> {
+        Ok(
+            match self.core.wait_step(wait, &mut Words(&mut self.words))? {
                 Step::Ready(sample) => {
                     take(&self.words, out);
-                    return Ok(sample);
+                    WaitStep::Ready(sample)
                 }
-                Step::Block(sleeper) => sleeper.block(),
-            }
-        }
+                Step::Block(sleeper) => WaitStep::Block(sleeper),
+            },
+        )
     }
 
     /// The room of the topic attached to (the most elements its values hold), if attached.

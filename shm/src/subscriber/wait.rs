@@ -279,13 +279,23 @@ impl Core {
         wait: &mut Wait,
         dst: &mut impl Dst,
     ) -> Result<Step, RecvError> {
+        self.wait_step_by(wait, |core, mode| core.read_raw(mode, dst))
+    }
+
+    /// One step of a blocking wait whose reads are `read` (a copy into a destination, or a
+    /// borrow).
+    pub(crate) fn wait_step_by(
+        &mut self,
+        wait: &mut Wait,
+        mut read_in: impl FnMut(&mut Core, Mode) -> Result<super::read::Read, SubscribeError>,
+    ) -> Result<Step, RecvError> {
         // Read before looking at the topic: a wake-up after this point is not lost.
         let ticket = match &self.state {
             Attach::Ready(seg, _) => Some((Arc::clone(seg), seg.wake_ticket())),
             _ => None,
         };
         let mode = if wait.consume { Mode::Next } else { Mode::Peek };
-        let read = self.read_raw(mode, dst)?;
+        let read = read_in(self, mode)?;
         if let Some(sample) = read.sample {
             return Ok(Step::Ready(sample));
         }
@@ -342,7 +352,7 @@ impl Core {
             } else if wait.saw_alive {
                 // Its last value may have arrived between the read above and its exit: every
                 // value published before the lock was released is visible now.
-                if let Some(sample) = self.read_raw(mode, dst)?.sample {
+                if let Some(sample) = read_in(self, mode)?.sample {
                     return Ok(Step::Ready(sample));
                 }
                 return Err(RecvError::PublisherGone {

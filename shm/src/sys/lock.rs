@@ -57,3 +57,39 @@ pub(crate) fn unlock_publisher(file: &File) -> io::Result<()> {
         Err(io::Error::last_os_error())
     }
 }
+
+fn byte_lock(kind: libc::c_int, offset: u64) -> io::Result<libc::flock> {
+    let mut l = owner_lock(kind);
+    l.l_start = libc::off_t::try_from(offset)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "lock offset too large"))?;
+    Ok(l)
+}
+
+/// Takes an open-file-description write lock on byte `offset` of `file` (opened for writing)
+/// without waiting: `Ok(false)` when another open file description holds a lock there. Lending
+/// topics lock one byte per pin entry this way (see `docs/FORMAT.md`, "Lending topics").
+pub(crate) fn try_lock_byte(file: &File, offset: u64) -> io::Result<bool> {
+    let mut l = byte_lock(libc::F_WRLCK, offset)?;
+    // SAFETY: `l` is a valid flock that outlives the call; F_OFD_SETLK only reads it.
+    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut l) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EAGAIN | libc::EACCES) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+/// Releases a lock taken by [`try_lock_byte`] on this open file description.
+pub(crate) fn unlock_byte(file: &File, offset: u64) -> io::Result<()> {
+    let mut l = byte_lock(libc::F_UNLCK, offset)?;
+    // SAFETY: `l` is a valid flock that outlives the call; F_OFD_SETLK only reads it.
+    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut l) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

@@ -18,5 +18,7 @@ pub(crate) use files::{
 };
 pub(crate) use fork::{GuardedFile, current_fork_generation, fork_generation, open_registered};
 pub(crate) use futex::{futex_wait, futex_wake_all, heavy_fence, register_for_heavy_fences};
-pub(crate) use lock::{publisher_lock_held, try_lock_publisher, unlock_publisher};
+pub(crate) use lock::{
+    publisher_lock_held, try_lock_byte, try_lock_publisher, unlock_byte, unlock_publisher,
+};
 pub(crate) use process::{ProcessIdentity, process_is_running};

@@ -1,0 +1,294 @@
+//! A lending topic's words on loom: the runtime's own claim, commit, pin and unpin
+//! (`shm::__model`), with each slot's value in a `loom::cell::UnsafeCell` that the writer
+//! writes and readers read with *plain* accesses, as the runtime does in a lending topic. loom
+//! reports any access to a value that the protocol does not order (a read while it is written,
+//! a write while it is pinned) as a causality violation; the checks also compare the words
+//! read.
+
+use loom::cell::UnsafeCell;
+use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+use shm::__model::{
+    LendWords, LendWordsMut, PINS_PER_ENTRY, Pin, PinWordsMut, TopicWords, TopicWordsMut, claim,
+    commit, pin_newest, pin_value, unpin,
+};
+
+use crate::value_of;
+
+/// Weakenings of the lending protocol for its negative controls.
+pub mod weaken {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static NO_CLAIM_FENCE: AtomicBool = AtomicBool::new(false);
+
+    /// The publisher's full fence between marking a slot and checking its pins is gone.
+    pub fn drop_claim_fence() {
+        NO_CLAIM_FENCE.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn claim_fence_dropped() -> bool {
+        NO_CLAIM_FENCE.load(Ordering::Relaxed)
+    }
+}
+
+struct Slot {
+    stamp: AtomicU64,
+    time: AtomicU64,
+    value: UnsafeCell<[u64; 2]>,
+}
+
+/// The words of a lending topic with `slots` slots and `entries` pin entries.
+pub struct Lender {
+    slots: Vec<Slot>,
+    publish_seq: AtomicU64,
+    newest_slot: AtomicU32,
+    pins: Vec<[AtomicU64; 8]>,
+    /// Stores the writer may still make before it is "killed" (`usize::MAX`: never).
+    stores_left: AtomicUsize,
+}
+
+// SAFETY: the cells are accessed only through loom's `UnsafeCell`, which checks every access
+// for races; everything else is atomic.
+unsafe impl Sync for Lender {}
+
+impl Lender {
+    /// An empty lending topic.
+    pub fn new(slots: u32, entries: u32) -> Lender {
+        Lender {
+            slots: (0..slots)
+                .map(|_| Slot {
+                    stamp: AtomicU64::new(0),
+                    time: AtomicU64::new(0),
+                    value: UnsafeCell::new([0, 0]),
+                })
+                .collect(),
+            publish_seq: AtomicU64::new(0),
+            newest_slot: AtomicU32::new(0),
+            pins: (0..entries)
+                .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
+                .collect(),
+            stores_left: AtomicUsize::new(usize::MAX),
+        }
+    }
+
+    /// From now on the writer makes at most `stores` more stores, then behaves as killed.
+    pub fn kill_after(&self, stores: usize) {
+        self.stores_left.store(stores, Ordering::Relaxed);
+    }
+
+    /// A new publisher takes over: it writes normally again.
+    pub fn revive(&self) {
+        self.stores_left.store(usize::MAX, Ordering::Relaxed);
+    }
+
+    fn alive(&self) -> bool {
+        let left = self.stores_left.load(Ordering::Relaxed);
+        if left == 0 {
+            return false;
+        }
+        if left != usize::MAX {
+            self.stores_left.store(left - 1, Ordering::Relaxed);
+        }
+        true
+    }
+
+    /// Publishes value `seq` as the runtime's lending publish does: claims a slot (from
+    /// `start`), writes it with plain stores, commits. `None` when every slot is pinned.
+    pub fn publish(&self, seq: u64, start: u32) -> Option<u32> {
+        loom::thread::yield_now();
+        let index = claim(self, seq, start)?;
+        if self.alive() {
+            // A plain write of the claimed slot: loom checks nobody reads it meanwhile.
+            self.slots[index as usize]
+                .value
+                .with_mut(|v| unsafe { *v = value_of(seq) });
+        }
+        commit(self, false, index, seq, seq);
+        Some(index)
+    }
+
+    /// Pins the newest value with pin word `word` of `entry` (retrying a bounded number of
+    /// times) and reads it with plain loads: `Some((seq, words))`, still pinned; `None` if
+    /// nothing was published or every attempt was overtaken.
+    pub fn borrow(&self, entry: u32, word: u32) -> Option<(u64, u32, [u64; 2])> {
+        for _ in 0..2 {
+            // A scheduling point: loom's search otherwise misses some orders of a thread's
+            // first loads against another's stores (found while writing this model).
+            loom::thread::yield_now();
+            match pin_newest(self, entry, word, 0) {
+                Pin::At { seq, index } => return Some((seq, index, self.read(index))),
+                Pin::Retry => continue,
+                Pin::Empty => return None,
+                other => panic!("a valid lending topic read as {other:?}"),
+            }
+        }
+        None
+    }
+
+    /// The value of slot `index`, read with plain loads (the caller pins it).
+    pub fn read(&self, index: u32) -> [u64; 2] {
+        // SAFETY (of loom's cell): the slot is pinned; loom reports it if it is not ordered.
+        self.slots[index as usize].value.with(|v| unsafe { *v })
+    }
+
+    /// Pins value `seq` wherever it is (as a read of every value does) and reads it: `Some`
+    /// (still pinned) or `None` if no slot holds it (any more).
+    pub fn borrow_value(&self, entry: u32, word: u32, seq: u64) -> Option<(u32, [u64; 2])> {
+        let index = pin_value(self, entry, word, seq)?;
+        Some((index, self.read(index)))
+    }
+
+    /// Releases a pin.
+    pub fn unpin(&self, entry: u32, word: u32) {
+        unpin(self, entry, word);
+    }
+}
+
+impl TopicWords for Lender {
+    fn slot_count(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
+    fn stamp(&self, index: u32) -> u64 {
+        self.slots[index as usize].stamp.load(Ordering::Relaxed)
+    }
+
+    fn time(&self, index: u32) -> u64 {
+        self.slots[index as usize].time.load(Ordering::Relaxed)
+    }
+
+    unsafe fn copy_out(&self, _index: u32, _dst: *mut u8) {
+        unreachable!("a lending topic is read under pins, with plain loads")
+    }
+
+    fn publish_seq(&self) -> u64 {
+        self.publish_seq.load(Ordering::Relaxed)
+    }
+
+    fn fence(order: Ordering) {
+        if order == Ordering::SeqCst && weaken::claim_fence_dropped() {
+            return;
+        }
+        fence(order);
+    }
+}
+
+impl TopicWordsMut for Lender {
+    fn set_stamp(&self, index: u32, stamp: u64, order: Ordering) {
+        if self.alive() {
+            self.slots[index as usize].stamp.store(stamp, order);
+        }
+    }
+
+    fn set_time(&self, index: u32, time_ns: u64) {
+        if self.alive() {
+            self.slots[index as usize]
+                .time
+                .store(time_ns, Ordering::Relaxed);
+        }
+    }
+
+    unsafe fn copy_in(&self, _index: u32, _src: *const u8) {
+        unreachable!("a lending topic is written in claimed slots, with plain stores")
+    }
+
+    fn set_publish_seq(&self, seq: u64, order: Ordering) {
+        if self.alive() {
+            self.publish_seq.store(seq, order);
+        }
+    }
+
+    fn sleeping(&self) -> u32 {
+        0
+    }
+
+    fn wake_sleepers(&self) {}
+
+    fn light_fence() {}
+}
+
+impl LendWords for Lender {
+    fn newest_slot(&self) -> u32 {
+        self.newest_slot.load(Ordering::Relaxed)
+    }
+
+    fn entries(&self) -> u32 {
+        self.pins.len() as u32
+    }
+
+    fn pin(&self, entry: u32, word: u32) -> u64 {
+        self.pins[entry as usize][word as usize].load(Ordering::Relaxed)
+    }
+}
+
+impl LendWordsMut for Lender {
+    fn set_newest_slot(&self, index: u32) {
+        if self.alive() {
+            self.newest_slot.store(index, Ordering::Relaxed);
+        }
+    }
+}
+
+impl PinWordsMut for Lender {
+    fn set_pin(&self, entry: u32, word: u32, value: u64, order: Ordering) {
+        assert!((1..=PINS_PER_ENTRY).contains(&word));
+        self.pins[entry as usize][word as usize].store(value, order);
+    }
+}
+
+/// Scenarios shared by the lending checks and their negative control.
+pub mod scenario {
+    /// The tightest race of the protocol: values 1 and 2 are in slots 0 and 1 (2 the newest);
+    /// a reader pins value 1 (as a read of every value does) while the publisher claims a
+    /// slot for value 3 starting at slot 0, and writes and commits it. Either the reader's
+    /// check fails (nothing read), or the publisher sees the pin and takes slot 2.
+    pub fn pin_against_claim() {
+        let topic = Arc::new(Lender::new(3, 1));
+        topic.publish(1, 0).unwrap();
+        topic.publish(2, 1).unwrap();
+        let publisher = {
+            let topic = topic.clone();
+            thread::spawn(move || topic.publish(3, 0).expect("a free slot"))
+        };
+        if let Some((index, words)) = topic.borrow_value(0, 1, 1) {
+            assert_eq!(words, value_of(1), "torn value 1");
+            assert_eq!(topic.read(index), words, "changed under a borrow");
+            topic.unpin(0, 1);
+        }
+        publisher.join().unwrap();
+    }
+
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::Lender;
+    use crate::value_of;
+
+    /// A publisher writes values 1 to `values` into `slots` slots while a borrower borrows
+    /// twice, each time reading the pinned value, reading it again after the publisher may
+    /// have moved on (unchanged: "changed under a borrow"), then unpinning.
+    pub fn borrower_and_publisher(slots: u32, values: u64) {
+        let topic = Arc::new(Lender::new(slots, 1));
+        let publisher = {
+            let topic = topic.clone();
+            thread::spawn(move || {
+                let mut start = 0;
+                for seq in 1..=values {
+                    let index = topic.publish(seq, start).expect("a free slot");
+                    start = index + 1;
+                }
+            })
+        };
+        let mut newest = 0;
+        for _ in 0..2 {
+            if let Some((seq, index, words)) = topic.borrow(0, 1) {
+                assert_eq!(words, value_of(seq), "torn value at seq {seq}");
+                assert!(seq >= newest, "seq {seq} after {newest}");
+                newest = seq;
+                thread::yield_now();
+                assert_eq!(topic.read(index), words, "changed under a borrow");
+                topic.unpin(0, 1);
+            }
+        }
+        publisher.join().unwrap();
+    }
+}

@@ -7,7 +7,7 @@ TARGET_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 EXAMPLES_DIR = $(TARGET_DIR)/debug/examples
 BRIDGE_EXE = $(TARGET_DIR)/debug/shm-bridge
 
-.PHONY: doc test demo bench bench-rust bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
+.PHONY: doc test demo bench bench-rust bench-peers bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
 	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp lint-python test-pythons wheel
 
 ## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), the
@@ -91,6 +91,13 @@ bench-rust:
 	$(CARGO) build --locked --release -p shm-cli
 	$(CARGO) bench --locked -p shm-benches --bench tool
 	$(CARGO) bench --locked -p shm-bridge --bench bridge
+	$(MAKE) bench-peers
+
+## Large values between two processes, zero-copy and by copy, next to eclipse iceoryx2 (a
+## crate of its own outside the workspace, so iceoryx2 stays out of every other build: about
+## a minute to build cold, and a minute to run).
+bench-peers:
+	cd benches/peers && $(CARGO) run --locked --release
 
 BENCH_VENV ?= .venv-bench
 BENCH_PYTHON = $(abspath $(BENCH_VENV))/bin/python

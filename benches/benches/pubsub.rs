@@ -263,6 +263,109 @@ fn bounded_targets(root: &Path) {
     }
 }
 
+/// Lending topics: the publisher's cost with 0 and 8 subscribers holding borrowed values (it
+/// checks their pins on every publish), and copies in and out of a lending topic's slots next
+/// to `memcpy` and to a copying topic's, measured in alternating batches in this one run.
+fn lending(c: &mut Criterion) {
+    let root = Root::new("lending");
+    let lend = |topic: &str| {
+        Publisher::<[u64; 8]>::builder(topic)
+            .root(&root.0)
+            .lending(true)
+            .create()
+            .expect("lending publisher")
+    };
+    let (mut idle, mut held) = (lend("idle"), lend("held"));
+    idle.publish(&[1; 8]).unwrap();
+    held.publish(&[1; 8]).unwrap();
+    // Eight subscribers, each holding the value it borrowed (8 pins of the 10 slots).
+    let mut subs: Vec<Subscriber<[u64; 8]>> = (0..8)
+        .map(|_| subscriber::<[u64; 8]>(&root.0, "held"))
+        .collect();
+    let _borrowed: Vec<_> = subs
+        .iter_mut()
+        .map(|s| s.borrow().expect("borrow").expect("a value"))
+        .collect();
+    let mut g = c.benchmark_group("publish_64B_lending");
+    g.bench_function("0_borrowers", |b| {
+        b.iter(|| idle.publish(black_box(&[2; 8])).unwrap())
+    });
+    g.bench_function("8_borrowers", |b| {
+        b.iter(|| held.publish(black_box(&[2; 8])).unwrap())
+    });
+    g.finish();
+    let (mut a, mut b) = (vec![], vec![]);
+    for _ in 0..15 {
+        a.extend(median_ns(
+            || drop(black_box(idle.publish(&[3; 8]))),
+            3,
+            20_000,
+        ));
+        b.extend(median_ns(
+            || drop(black_box(held.publish(&[3; 8]))),
+            3,
+            20_000,
+        ));
+    }
+    let (a, b) = (median(a), median(b));
+    println!("\nlending topics (medians of 45 batches, one run):");
+    println!("| case | figure | reference | ratio | target |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| publish 64 B with 8 borrowers vs none | {b:.1} ns | {a:.1} ns | {:.2}× | flat |",
+        b / a
+    );
+
+    // 1 MiB by copy: a lending topic's publish and read next to `memcpy` and a copying topic.
+    let huge: Box<[u64; 131_072]> = vec![4u64; 131_072]
+        .into_boxed_slice()
+        .try_into()
+        .expect("1 MiB");
+    let mut lp = Publisher::<[u64; 131_072]>::builder("big_lending")
+        .root(&root.0)
+        .lending(true)
+        .create()
+        .expect("publisher");
+    let mut ls = subscriber::<[u64; 131_072]>(&root.0, "big_lending");
+    let mut cp = publisher::<[u64; 131_072]>(&root.0, "big_copying");
+    let mut cs = subscriber::<[u64; 131_072]>(&root.0, "big_copying");
+    lp.publish(&huge).unwrap();
+    cp.publish(&huge).unwrap();
+    let mut out = huge.clone();
+    let (src, mut dst) = (vec![7u8; 1 << 20], vec![0u8; 1 << 20]);
+    let (mut m, mut lpub, mut cpub, mut lread, mut cread) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..15 {
+        m.extend(median_ns(|| dst.copy_from_slice(black_box(&src)), 3, 50));
+        lpub.extend(median_ns(|| drop(black_box(lp.publish(&huge))), 3, 50));
+        cpub.extend(median_ns(|| drop(black_box(cp.publish(&huge))), 3, 50));
+        lread.extend(median_ns(
+            || drop(black_box(ls.latest_into(&mut out))),
+            3,
+            50,
+        ));
+        cread.extend(median_ns(
+            || drop(black_box(cs.latest_into(&mut out))),
+            3,
+            50,
+        ));
+    }
+    let m = median(m);
+    for (case, v, target) in [
+        ("publish 1 MiB, lending topic", median(lpub), "≤ 1.1×"),
+        ("publish 1 MiB, copying topic", median(cpub), ""),
+        ("latest_into 1 MiB, lending topic", median(lread), "≤ 1.1×"),
+        ("latest_into 1 MiB, copying topic", median(cread), ""),
+    ] {
+        println!(
+            "| {case} vs memcpy | {:.1} µs | {:.1} µs | {:.2}× | {target} |",
+            v / 1e3,
+            m / 1e3,
+            v / m
+        );
+    }
+}
+
 /// Subscriber processes reading the topic in a loop (one read every 50 µs each).
 struct Readers(Vec<Child>);
 
@@ -392,7 +495,7 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = sizes, bounded, fan_out, round_trip
+    targets = sizes, bounded, lending, fan_out, round_trip
 }
 
 fn main() {

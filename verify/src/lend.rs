@@ -98,9 +98,11 @@ impl Lender {
         let index = claim(self, seq, start)?;
         if self.alive() {
             // A plain write of the claimed slot: loom checks nobody reads it meanwhile.
-            self.slots[index as usize]
-                .value
-                .with_mut(|v| unsafe { *v = value_of(seq) });
+            self.slots[index as usize].value.with_mut(|v| {
+                // SAFETY: `v` points to the cell's value; loom reports any access the
+                // protocol does not order against this one.
+                unsafe { *v = value_of(seq) }
+            });
         }
         commit(self, false, index, seq, seq);
         Some(index)
@@ -126,8 +128,11 @@ impl Lender {
 
     /// The value of slot `index`, read with plain loads (the caller pins it).
     pub fn read(&self, index: u32) -> [u64; 2] {
-        // SAFETY (of loom's cell): the slot is pinned; loom reports it if it is not ordered.
-        self.slots[index as usize].value.with(|v| unsafe { *v })
+        self.slots[index as usize].value.with(|v| {
+            // SAFETY: `v` points to the cell's value; the slot is pinned, and loom reports any
+            // write the protocol does not order against this read.
+            unsafe { *v }
+        })
     }
 
     /// Pins value `seq` wherever it is (as a read of every value does) and reads it: `Some`

@@ -3,8 +3,10 @@
 //! ```text
 //! cargo run -p shm-examples --example frame_publisher -- [--topic demo/camera] [--rate 30] [--count 0]
 //! ```
-//! Each publish copies the frame once into shared memory; a subscriber copies it once out
-//! (`frame_subscriber`, or Python's `camera_subscriber.py`, whose `Frame` is the same type).
+//! A lending topic: each frame is drawn in place, in a slot of shared memory no reader sees
+//! until it is published (`loan`), so it is never copied; subscribers borrow it in place
+//! (`frame_subscriber`) or copy it out (Python's `camera_subscriber.py`, whose `Frame` is the
+//! same type).
 
 use std::time::{Duration, Instant};
 
@@ -21,30 +23,27 @@ fn main() {
         std::process::exit(1)
     };
 
-    // Eight slots: a reader that is slow to copy a frame out keeps its slot while the camera
-    // goes on writing the others.
+    // A lending topic of 10 slots: subscribers may hold 8 frames at once (one each, by
+    // default) while the camera goes on writing the others.
     let mut publisher = Publisher::<Frame>::builder(&topic)
-        .buffer_num(8)
+        .lending(true)
         .create()
         .unwrap_or_else(|e| fail(&e));
     println!("publishing 640x480 frames on '{topic}' at {rate} Hz");
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
-    let mut frame = Frame::black();
     let mut n = 0;
     while count == 0 || n < count {
         let start = Instant::now();
-        // Draw: the column `n` (mod the width) is white, the previous one black again.
-        let (bar, old) = (
-            n as usize % FRAME_WIDTH,
-            (n as usize + FRAME_WIDTH - 1) % FRAME_WIDTH,
-        );
+        // Draw in place: a black frame (the loan is zeroed) whose column `n` (mod the width)
+        // is white.
+        let bar = n as usize % FRAME_WIDTH;
+        let mut frame = publisher.loan().unwrap_or_else(|e| fail(&e));
         for row in frame.pixels.iter_mut() {
-            row[old] = [0; 3];
             row[bar] = [255; 3];
         }
         frame.seq = n;
         frame.stamp_ns = Timestamp::now().as_nanos();
-        let seq = publisher.publish(&frame).unwrap_or_else(|e| fail(&e));
+        let seq = frame.publish();
         println!("published frame {n} (#{seq}) bar at x={bar}");
         n += 1;
         std::thread::sleep(period.saturating_sub(start.elapsed()));

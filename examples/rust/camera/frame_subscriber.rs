@@ -1,17 +1,16 @@
-//! Reads camera frames into one buffer of its own (no allocation per frame) and says where the
-//! bright bar is and how old each frame is.
+//! Reads camera frames in place and says where the bright bar is and how old each frame is.
 //!
 //! ```text
 //! cargo run -p shm-examples --example frame_subscriber -- [--topic demo/camera] [--count 0] [--timeout 10]
 //! ```
-//! Waits in the kernel for each frame (`wait_step`, which returns once a new frame exists
-//! without copying it), then copies it straight from the topic into its buffer with
-//! `latest_into`: 900 KiB cross memory once.
+//! From a lending topic (`frame_publisher`) it borrows each new frame (`borrow_timeout`): no
+//! copy, the slot stays unchanged until the frame is dropped. From a copying topic (Python's
+//! `camera_publisher.py`) it waits for each new frame and copies it once into a buffer of its
+//! own (`recv_timeout_into`).
 
 use std::time::Duration;
 
-use shm::Subscriber;
-use shm::wait::{Wait, WaitStep};
+use shm::{RecvError, SubscribeError, Subscriber, Timestamp};
 use shm_examples::{Args, Frame};
 
 fn main() {
@@ -26,37 +25,44 @@ fn main() {
 
     let mut subscriber = Subscriber::<Frame>::new(&topic).unwrap_or_else(|e| fail(&e));
     println!("subscribed to '{topic}'");
-    let mut frame = Frame::black();
+    let timeout = Duration::from_secs_f64(timeout);
+    // For a copying topic: one buffer of our own, reused (on the heap: 900 KiB).
+    let mut copy: Option<Box<Frame>> = None;
     let mut received = 0;
     while count == 0 || received < count {
-        // Wait for a new frame without reading it...
-        let mut wait = Wait::for_available(Some(Duration::from_secs_f64(timeout)));
-        loop {
-            match subscriber.wait_step(&mut wait) {
-                Ok(WaitStep::Ready(_)) => break,
-                Ok(WaitStep::Block(sleeper)) => sleeper.block(),
+        if copy.is_none() {
+            match subscriber.borrow_timeout(timeout) {
+                Ok(frame) => {
+                    report(&frame, frame.seq(), frame.published(), frame.missed());
+                    received += 1;
+                    continue;
+                }
+                // A copying topic: read copies from now on.
+                Err(RecvError::Subscribe(SubscribeError::NotLending { .. })) => {
+                    copy = Some(Frame::black());
+                }
                 Err(e) => fail(&e),
             }
         }
-        // ...then copy the newest one straight into our buffer.
-        let Some(sample) = subscriber
-            .latest_into(&mut frame)
-            .unwrap_or_else(|e| fail(&e))
-        else {
-            continue;
-        };
-        let bar = frame.pixels[0].iter().position(|p| *p == [255; 3]);
-        println!(
-            "frame {} (#{}) bar at x={} age {} µs{}",
-            frame.seq,
-            sample.seq,
-            bar.map_or("none".to_owned(), |x| x.to_string()),
-            sample.age().as_micros(),
-            match sample.missed {
-                0 => String::new(),
-                n => format!(", {n} skipped"),
-            }
-        );
+        let frame = copy.as_mut().expect("a buffer");
+        let sample = subscriber
+            .recv_timeout_into(frame, timeout)
+            .unwrap_or_else(|e| fail(&e));
+        report(frame, sample.seq, sample.published, sample.missed);
         received += 1;
     }
+}
+
+fn report(frame: &Frame, seq: u64, published: Timestamp, missed: u64) {
+    let bar = frame.pixels[0].iter().position(|p| *p == [255; 3]);
+    println!(
+        "frame {} (#{seq}) bar at x={} age {} µs{}",
+        frame.seq,
+        bar.map_or("none".to_owned(), |x| x.to_string()),
+        published.elapsed().as_micros(),
+        match missed {
+            0 => String::new(),
+            n => format!(", {n} skipped"),
+        }
+    );
 }

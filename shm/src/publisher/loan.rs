@@ -20,9 +20,9 @@ use crate::schema::BOUNDED_DATA_OFFSET;
 #[must_use = "call .publish() to publish the value; dropping the loan publishes nothing"]
 pub struct Loan<'a, T: ?Sized> {
     core: &'a mut PublisherCore,
-    seq: u64,
-    index: u32,
-    value: *mut T,
+    loan_seq: u64,
+    loan_slot: u32,
+    loan_ptr: *mut T,
     /// A slice loan: where its length word goes, and the length, stored on publish.
     len_word: Option<(*mut u64, u64)>,
     _value: PhantomData<&'a mut T>,
@@ -31,15 +31,15 @@ pub struct Loan<'a, T: ?Sized> {
 impl<'a, T: ?Sized> Loan<'a, T> {
     /// The sequence number the value gets when published.
     pub fn seq(&self) -> u64 {
-        self.seq
+        self.loan_seq
     }
 
     fn cast<U: ?Sized>(self, value: *mut U) -> Loan<'a, U> {
         Loan {
             core: self.core,
-            seq: self.seq,
-            index: self.index,
-            value,
+            loan_seq: self.loan_seq,
+            loan_slot: self.loan_slot,
+            loan_ptr: value,
             len_word: self.len_word,
             _value: PhantomData,
         }
@@ -53,14 +53,14 @@ impl<T: ?Sized> Deref for Loan<'_, T> {
         // subscriber pins it, no other process writes a topic whose publisher lock this one
         // holds), it is aligned for `T` (slots are aligned to the type), and it holds a valid
         // `T` (zeros, a value the caller wrote, or `MaybeUninit`).
-        unsafe { &*self.value }
+        unsafe { &*self.loan_ptr }
     }
 }
 
 impl<T: ?Sized> DerefMut for Loan<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as in `deref`; the loan is borrowed mutably, so this is the only reference.
-        unsafe { &mut *self.value }
+        unsafe { &mut *self.loan_ptr }
     }
 }
 
@@ -90,7 +90,7 @@ impl<T: ?Sized> Loan<'_, T> {
         // SAFETY: the loan is this publisher's last, uncommitted (`&mut` kept any other away),
         // and the slot holds a valid value (a `Loan<T>` of a message type, or of a slice whose
         // elements were all written: `assume_init`'s contract).
-        unsafe { self.core.commit_loan(self.seq, self.index) }
+        unsafe { self.core.commit_loan(self.loan_seq, self.loan_slot) }
     }
 }
 
@@ -100,7 +100,7 @@ impl<'a, T: ShmMessage> Loan<'a, MaybeUninit<T>> {
     /// # Safety
     /// Every byte of the value was written, and they form a valid `T`.
     pub unsafe fn assume_init(self) -> Loan<'a, T> {
-        let value = self.value.cast::<T>();
+        let value = self.loan_ptr.cast::<T>();
         self.cast(value)
     }
 
@@ -108,6 +108,23 @@ impl<'a, T: ShmMessage> Loan<'a, MaybeUninit<T>> {
     pub fn write(mut self, value: T) -> Loan<'a, T> {
         (*self).write(value);
         // SAFETY: just written whole.
+        unsafe { self.assume_init() }
+    }
+
+    /// The loan of the value with the slot's bytes as they are (an earlier value of the topic,
+    /// or zeros), to change only part of it: a frame whose changed rows are written, or a
+    /// benchmark writing two words of a large value. For a type with checks (`bool`s, bounded
+    /// sequences or strings), which such bytes might fail, the slot is zeroed first.
+    pub fn reuse(self) -> Loan<'a, T> {
+        if T::SCHEMA.needs_validation() || T::SCHEMA.has_bounded() {
+            // SAFETY: the slot's `size_of::<T>()` bytes are writable (claimed), and zeros are
+            // a valid `T` (ShmMessage's contract).
+            unsafe { std::ptr::write_bytes(self.loan_ptr.cast::<T>(), 0, 1) };
+        }
+        // SAFETY: the slot's bytes are initialised memory of the mapped file (zeros, or bytes
+        // of values of this type written before, possibly a mix of two of them if a publisher
+        // was killed mid-write), and for a type without checks every bit pattern is a valid
+        // `T`; a type with checks was zeroed above.
         unsafe { self.assume_init() }
     }
 }
@@ -118,8 +135,20 @@ impl<'a, T: ShmMessage> Loan<'a, [MaybeUninit<T>]> {
     /// # Safety
     /// Every element was written with a valid `T`.
     pub unsafe fn assume_init(self) -> Loan<'a, [T]> {
-        let value = self.value as *mut [T];
+        let value = self.loan_ptr as *mut [T];
         self.cast(value)
+    }
+
+    /// The loan of the elements with the slot's bytes as they are (see
+    /// [`Loan::reuse`](Loan#method.reuse)); elements of a type with checks are zeroed first.
+    pub fn reuse(self) -> Loan<'a, [T]> {
+        if T::SCHEMA.needs_validation() || T::SCHEMA.has_bounded() {
+            // SAFETY: the loan's elements are writable bytes of the claimed slot, and zeros
+            // are valid `T`s (ShmMessage's contract).
+            unsafe { std::ptr::write_bytes(self.loan_ptr.cast::<T>(), 0, self.loan_ptr.len()) };
+        }
+        // SAFETY: as in `Loan::reuse`: initialised bytes, valid for a type without checks.
+        unsafe { self.assume_init() }
     }
 }
 
@@ -147,7 +176,7 @@ impl<T: ShmMessage> Publisher<T> {
         // SAFETY: the slot's `size_of::<T>()` bytes are writable (claimed), and zeros are a
         // valid `T` (ShmMessage's contract).
         unsafe {
-            std::ptr::write_bytes(loan.value.cast::<T>(), 0, 1);
+            std::ptr::write_bytes(loan.loan_ptr.cast::<T>(), 0, 1);
             Ok(loan.assume_init())
         }
     }
@@ -159,9 +188,9 @@ impl<T: ShmMessage> Publisher<T> {
         let (seq, index, data) = self.core.loan_raw()?;
         Ok(Loan {
             core: &mut self.core,
-            seq,
-            index,
-            value: data.cast::<MaybeUninit<T>>(),
+            loan_seq: seq,
+            loan_slot: index,
+            loan_ptr: data.cast::<MaybeUninit<T>>(),
             len_word: None,
             _value: PhantomData,
         })
@@ -177,7 +206,7 @@ impl<T: ShmMessage> Publisher<[T]> {
         // SAFETY: the loan's `len` elements are writable bytes of the claimed slot, and zeros
         // are valid `T`s (ShmMessage's contract).
         unsafe {
-            std::ptr::write_bytes(loan.value.cast::<T>(), 0, len);
+            std::ptr::write_bytes(loan.loan_ptr.cast::<T>(), 0, len);
             Ok(loan.assume_init())
         }
     }
@@ -195,9 +224,9 @@ impl<T: ShmMessage> Publisher<[T]> {
         let elements = unsafe { data.add(BOUNDED_DATA_OFFSET as usize) };
         Ok(Loan {
             core: &mut self.core,
-            seq,
-            index,
-            value: std::ptr::slice_from_raw_parts_mut(elements.cast::<MaybeUninit<T>>(), len),
+            loan_seq: seq,
+            loan_slot: index,
+            loan_ptr: std::ptr::slice_from_raw_parts_mut(elements.cast::<MaybeUninit<T>>(), len),
             len_word: Some((data.cast::<u64>(), len as u64)),
             _value: PhantomData,
         })

@@ -23,29 +23,29 @@ use crate::schema::BOUNDED_DATA_OFFSET;
 pub struct Borrowed<T: ?Sized> {
     /// Keeps the slot pinned; dropping it releases the slot.
     _lent: Lent,
-    value: *const T,
-    info: Sample<()>,
+    borrowed_ptr: *const T,
+    borrowed_info: Sample<()>,
 }
 
 impl<T: ?Sized> Borrowed<T> {
     /// The value's sequence number (as [`Sample::seq`]).
     pub fn seq(&self) -> u64 {
-        self.info.seq
+        self.borrowed_info.seq
     }
 
     /// When it was published (as [`Sample::published`]).
     pub fn published(&self) -> Timestamp {
-        self.info.published
+        self.borrowed_info.published
     }
 
     /// Whether this subscriber had not returned it before (as [`Sample::is_new`]).
     pub fn is_new(&self) -> bool {
-        self.info.is_new
+        self.borrowed_info.is_new
     }
 
     /// How many values it never saw before this one (as [`Sample::missed`]).
     pub fn missed(&self) -> u64 {
-        self.info.missed
+        self.borrowed_info.missed
     }
 }
 
@@ -56,7 +56,7 @@ impl<T: ?Sized> Deref for Borrowed<T> {
         // claims only slots nobody pins, so no process writes it meanwhile (docs/FORMAT.md,
         // "Lending topics"); the mapping is kept alive by `lent`; the slot is aligned for `T`
         // and its bytes were checked to be a valid `T` before this was made.
-        unsafe { &*self.value }
+        unsafe { &*self.borrowed_ptr }
     }
 }
 
@@ -64,10 +64,10 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Borrowed<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Borrowed")
             .field("value", &&**self)
-            .field("seq", &self.info.seq)
-            .field("published", &self.info.published)
-            .field("is_new", &self.info.is_new)
-            .field("missed", &self.info.missed)
+            .field("seq", &self.borrowed_info.seq)
+            .field("published", &self.borrowed_info.published)
+            .field("is_new", &self.borrowed_info.is_new)
+            .field("missed", &self.borrowed_info.missed)
             .finish()
     }
 }
@@ -107,9 +107,9 @@ fn lend<T: ?Sized + Lend>(
     let (read, lent) = s.core.borrow_raw(mode)?;
     Ok(read.sample.zip(lent).map(|(info, lent)| Borrowed {
         // SAFETY: `borrow_raw` pinned the slot and checked its value.
-        value: unsafe { T::view(lent.data()) },
+        borrowed_ptr: unsafe { T::view(lent.data()) },
         _lent: lent,
-        info,
+        borrowed_info: info,
     }))
 }
 
@@ -128,9 +128,9 @@ fn lend_waiting<T: ?Sized + Lend>(
             (Step::Ready(info), Some(lent)) => {
                 return Ok(Borrowed {
                     // SAFETY: as in `lend`.
-                    value: unsafe { T::view(lent.data()) },
+                    borrowed_ptr: unsafe { T::view(lent.data()) },
                     _lent: lent,
-                    info,
+                    borrowed_info: info,
                 });
             }
             (Step::Block(sleeper), _) => sleeper.block(),

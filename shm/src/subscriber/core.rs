@@ -176,6 +176,11 @@ impl Core {
         self.retries
     }
 
+    /// Whether the topic attached to is a lending one.
+    pub(crate) fn is_lending(&self) -> bool {
+        matches!(&self.state, Attach::Ready(seg, _) if seg.is_lending())
+    }
+
     pub(crate) fn is_attached(&self) -> bool {
         matches!(self.state, Attach::Ready(..))
     }

@@ -465,6 +465,11 @@ impl Lent {
     pub(crate) fn data(&self) -> *const u8 {
         self.seg.slot_data(self.index).cast_const()
     }
+
+    /// The value's size in bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.seg.layout().elem_size as usize
+    }
 }
 
 impl Drop for Lent {

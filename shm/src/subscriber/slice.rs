@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::core::{Core, Expect};
-use super::read::{BatchDst, Dst, Mode};
-use super::wait::{Step, Wait, WaitStep};
+use super::read::{BatchDst, Dst, Lent, Mode};
+use super::wait::{Sleeper, Step, Wait, WaitStep};
 use super::{Sample, Subscriber, SubscriberBuilder};
 use crate::error::{RecvError, SubscribeError};
 use crate::message::ShmMessage;
@@ -30,6 +30,28 @@ unsafe impl Dst for Words<'_> {
 
 /// The elements of the valid bounded sequence of `T` at the start of `words` (as a read left
 /// it), copied into `out` (its old elements dropped).
+/// The elements of the bounded sequence in a pinned slot of a lending topic, copied into `out`.
+fn take_lent<T: ShmMessage>(lent: &Lent, out: &mut Vec<T>) {
+    let data = lent.data();
+    // SAFETY: the slot is pinned (no process writes it) and holds a valid bounded sequence of
+    // `T` (checked by the read): its length word at offset 0, 8-aligned.
+    let len = unsafe { data.cast::<u64>().read() };
+    let room = (lent.size() - BOUNDED_DATA_OFFSET as usize) / size_of::<T>().max(1);
+    let len = usize::try_from(len).unwrap_or(usize::MAX).min(room);
+    out.clear();
+    out.reserve(len);
+    // SAFETY: `len` elements of `T` lie in the slot from byte 8 (inside its room), valid `T`s;
+    // `out` has room for them, and process-local memory does not overlap the mapping.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            data.add(BOUNDED_DATA_OFFSET as usize),
+            out.as_mut_ptr().cast::<u8>(),
+            len * size_of::<T>(),
+        );
+        out.set_len(len);
+    }
+}
+
 fn take<T: ShmMessage>(words: &[u64], out: &mut Vec<T>) {
     let bytes = size_of_val(words);
     // A valid value's length is at most its room, which lies inside `words`; clamped anyway.
@@ -101,6 +123,14 @@ impl<T: ShmMessage> Subscriber<[T]> {
         out: &mut Vec<T>,
     ) -> Result<Option<Sample<()>>, SubscribeError> {
         let mode = if next { Mode::Next } else { Mode::Latest };
+        if self.core.is_lending() {
+            // Straight from the pinned slot into `out`: one copy, of the elements only.
+            let (read, lent) = self.core.borrow_raw(mode)?;
+            if let Some(lent) = lent {
+                take_lent::<T>(&lent, out);
+            }
+            return Ok(read.sample);
+        }
         let read = self.core.read_raw(mode, &mut Words(&mut self.words))?;
         if read.sample.is_some() {
             take(&self.words, out);
@@ -154,6 +184,22 @@ impl<T: ShmMessage> Subscriber<[T]> {
         wait: &mut Wait,
         out: &mut Vec<T>,
     ) -> Result<WaitStep<()>, RecvError> {
+        if self.core.is_lending() {
+            let mut lent = None;
+            let step = self.core.wait_step_by(wait, |core, mode| {
+                let (read, l) = core.borrow_raw(mode)?;
+                lent = l;
+                Ok(read)
+            })?;
+            return Ok(match (step, lent) {
+                (Step::Ready(sample), Some(lent)) => {
+                    take_lent::<T>(&lent, out);
+                    WaitStep::Ready(sample)
+                }
+                (Step::Ready(_), None) => WaitStep::Block(Sleeper::pause(0)),
+                (Step::Block(sleeper), _) => WaitStep::Block(sleeper),
+            });
+        }
         Ok(
             match self.core.wait_step(wait, &mut Words(&mut self.words))? {
                 Step::Ready(sample) => {

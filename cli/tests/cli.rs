@@ -1071,7 +1071,7 @@ fn info_shows_a_lending_topics_subscribers_and_pins() {
         .unwrap();
     let mut loan = p.loan().unwrap();
     loan[0] = 42;
-    loan.publish();
+    loan.publish().unwrap();
     let mut s = shm::Subscriber::<[u64; 512]>::builder("camera/frame")
         .root(root.path())
         .max_borrowed(2)

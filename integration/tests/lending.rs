@@ -38,7 +38,7 @@ fn loans_are_read_by_borrowers_and_copiers_alike() {
     let mut loan = p.loan().unwrap();
     assert_eq!(loan.seq(), 1);
     *loan = S64K::make(1);
-    assert_eq!(loan.publish(), 1);
+    assert_eq!(loan.publish().unwrap(), 1);
     {
         let frame = b.borrow().unwrap().unwrap();
         assert_eq!((frame.seq(), frame.check()), (1, Some(1)));
@@ -183,7 +183,7 @@ fn slices_are_lent_and_borrowed_as_their_elements() {
         .unwrap();
     let mut loan = p.loan_slice(3).unwrap();
     loan.copy_from_slice(&[1.0, 2.0, 3.0]);
-    loan.publish();
+    loan.publish().unwrap();
     assert_eq!(&*s.borrow().unwrap().unwrap(), &[1.0, 2.0, 3.0]);
     p.publish(&[4.0; 100]).unwrap();
     let got = s.try_borrow().unwrap().unwrap();
@@ -337,4 +337,68 @@ fn pool_exhaustion_is_an_error_never_an_overwrite() {
     assert_eq!(p.publish(&5).unwrap(), 5);
     let mut s = root.subscriber::<u64>("ticks");
     assert_eq!(s.latest().unwrap().unwrap().value, 5);
+}
+
+/// A publisher killed between naming the newest value's slot and its sequence number leaves
+/// `publish_seq` one behind: readers return that newest value (complete), and do not retry
+/// forever. A slot number the file does not have is reported as damage.
+#[test]
+fn the_newest_slot_is_read_from_its_stamp_and_checked() {
+    let root = TempRoot::new("lend-newest");
+    let mut p = lending::<u64>(&root, "ticks", 4);
+    p.publish(&1).unwrap();
+    p.publish(&2).unwrap();
+    let path = root.topic_file("ticks");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    // publish_seq (offset 200) back to 1, as if the publisher died before storing 2.
+    file.write_all_at(&1u64.to_ne_bytes(), 200).unwrap();
+    let mut s = root.subscriber::<u64>("ticks");
+    let got = s.latest().unwrap().unwrap();
+    assert_eq!((got.seq, got.value), (2, 2));
+    assert_eq!(*s.borrow().unwrap().unwrap(), 2);
+    drop(s);
+    // newest_slot (offset 208) naming slot 9 of 4.
+    file.write_all_at(&9u32.to_ne_bytes(), 208).unwrap();
+    let mut s = root.subscriber::<u64>("ticks");
+    let e = s.latest().unwrap_err();
+    assert!(e.to_string().contains("newest_slot"), "{e}");
+    assert!(s.borrow().unwrap_err().to_string().contains("newest_slot"));
+    drop(p);
+}
+
+/// A child forked while its parent holds a borrowed value has a copy of it: dropping that copy
+/// must not release the parent's pin (the entry is the parent's), or the publisher would write
+/// the slot under the parent's reference.
+#[test]
+fn a_forked_child_does_not_release_its_parents_borrow() {
+    let root = TempRoot::new("lend-fork");
+    let mut p = lending::<S64K>(&root, "frames", 4);
+    p.publish(&S64K::make(1)).unwrap();
+    let mut s = subscriber::<S64K>(&root, "frames", 1);
+    let held = s.borrow().unwrap().unwrap();
+    // SAFETY: the child only drops its copy of the borrow (atomic stores and a reference count
+    // decrement that does not free: the subscriber still holds the mapping), then `_exit`s.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        drop(held);
+        // SAFETY: ends the child without running destructors or atexit handlers.
+        unsafe { libc::_exit(0) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for our own child; `status` is a valid out-pointer.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    for i in 2..=20 {
+        p.publish(&S64K::make(i)).unwrap();
+    }
+    assert_eq!(
+        (held.seq(), held.check()),
+        (1, Some(1)),
+        "the parent's borrowed value was overwritten"
+    );
 }

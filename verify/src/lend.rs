@@ -20,7 +20,8 @@ pub mod weaken {
 
     static NO_CLAIM_FENCE: AtomicBool = AtomicBool::new(false);
 
-    /// The publisher's full fence between marking a slot and checking its pins is gone.
+    /// The publisher's full fence between marking a slot and checking its pins is gone (the
+    /// subscriber's fence stays).
     pub fn drop_claim_fence() {
         NO_CLAIM_FENCE.store(true, Ordering::Relaxed);
     }
@@ -170,9 +171,6 @@ impl TopicWords for Lender {
     }
 
     fn fence(order: Ordering) {
-        if order == Ordering::SeqCst && weaken::claim_fence_dropped() {
-            return;
-        }
         fence(order);
     }
 }
@@ -231,6 +229,12 @@ impl LendWordsMut for Lender {
             self.newest_slot.store(index, Ordering::Relaxed);
         }
     }
+
+    fn fence_after_claim() {
+        if !weaken::claim_fence_dropped() {
+            fence(Ordering::SeqCst);
+        }
+    }
 }
 
 impl PinWordsMut for Lender {
@@ -267,6 +271,30 @@ pub mod scenario {
 
     use super::Lender;
     use crate::value_of;
+
+    /// One pin word used twice: a reader pins value 1 (slot 0), reads it, unpins, and pins the
+    /// newest value (2, slot 1) with the same word, while the publisher claims slot 0 for value
+    /// 3: the reads of slot 0 must happen before its new value is written, although the
+    /// publisher may see only the word's second pin.
+    pub fn pin_word_reused() {
+        let topic = Arc::new(Lender::new(3, 1));
+        topic.publish(1, 0).unwrap();
+        topic.publish(2, 1).unwrap();
+        let publisher = {
+            let topic = topic.clone();
+            thread::spawn(move || topic.publish(3, 0).expect("a free slot"))
+        };
+        if let Some((index, words)) = topic.borrow_value(0, 1, 1) {
+            assert_eq!(words, value_of(1), "torn value 1");
+            topic.unpin(0, 1);
+            let _ = index;
+        }
+        if let Some((seq, _, words)) = topic.borrow(0, 1) {
+            assert_eq!(words, value_of(seq), "torn value at seq {seq}");
+            topic.unpin(0, 1);
+        }
+        publisher.join().unwrap();
+    }
 
     /// A publisher writes values 1 to `values` into `slots` slots while a borrower borrows
     /// twice, each time reading the pinned value, reading it again after the publisher may

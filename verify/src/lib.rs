@@ -385,7 +385,9 @@ pub mod scenario {
                     *newest = seq;
                     return;
                 }
-                (SlotRead::Corrupt { .. }, _) => panic!("a valid ring read as damaged"),
+                (SlotRead::Corrupt { .. } | SlotRead::BadSlot { .. }, _) => {
+                    panic!("a valid ring read as damaged")
+                }
                 (SlotRead::Seen { .. }, _) => unreachable!("reads skip nothing here"),
             }
         }

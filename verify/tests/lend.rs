@@ -72,3 +72,8 @@ fn a_publisher_killed_at_any_store_leaves_borrowers_whole_values() {
 fn a_pin_and_a_claim_of_one_slot_never_both_succeed() {
     check(scenario::pin_against_claim);
 }
+
+#[test]
+fn a_pin_word_used_again_orders_the_reads_of_its_previous_slot() {
+    check(scenario::pin_word_reused);
+}

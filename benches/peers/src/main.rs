@@ -104,7 +104,7 @@ impl Side for ShmSide {
         let mut loan = self.p.loan_slice_uninit(self.words).expect("loan").reuse();
         loan[0] = n;
         loan[self.words - 1] = n;
-        loan.publish();
+        loan.publish().expect("publish");
     }
 
     fn poll(&mut self) -> Option<u64> {

@@ -43,7 +43,7 @@ fn main() {
         }
         frame.seq = n;
         frame.stamp_ns = Timestamp::now().as_nanos();
-        let seq = frame.publish();
+        let seq = frame.publish().unwrap_or_else(|e| fail(&e));
         println!("published frame {n} (#{seq}) bar at x={bar}");
         n += 1;
         std::thread::sleep(period.saturating_sub(start.elapsed()));

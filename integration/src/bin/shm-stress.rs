@@ -1,6 +1,7 @@
 //! `make stress`: a soak of writers at full speed with reader processes (8 B, 4 KiB and 64 KiB
-//! checksummed values), then a loop of publishers killed with SIGKILL mid-write and taken over.
-//! Prints the figures and exits non-zero on any fault.
+//! checksummed values), then a loop of publishers killed with SIGKILL mid-write and taken over,
+//! then a loop of borrowers of a lending topic killed while they hold values. Prints the
+//! figures and exits non-zero on any fault.
 //!
 //! ```text
 //! shm-stress <seconds per size> <kills> <readers>
@@ -123,6 +124,105 @@ fn kill_round<T: Payload>(
     }
 }
 
+#[derive(Debug, Default)]
+struct BorrowFaults {
+    /// A borrowed value that was not whole, or changed while held (seen by a borrower or here).
+    changed: u64,
+    /// A killed borrower's entry or pins were not reclaimed: a subscriber reserving as much was
+    /// refused afterwards.
+    leaked: u64,
+    /// The publisher stopped publishing (or failed) around a kill.
+    stalls: u64,
+}
+
+impl BorrowFaults {
+    fn total(&self) -> u64 {
+        self.changed + self.leaked + self.stalls
+    }
+}
+
+/// Borrowers killed at random points: a lending publisher process writes 64 KiB values flat
+/// out into 6 slots; each round starts a borrower process (2 pins) that borrows, checks and
+/// drops values as fast as it can, kills it after a random delay, then checks that another
+/// subscriber reserving 2 pins is admitted at once (the dead one's entry and pins reclaimed),
+/// that the publisher goes on, and that what this process borrows is whole and stays so.
+fn borrower_kills(helper: &Path, kills: u64, rng: &mut Rng) -> BorrowFaults {
+    let t = Duration::from_secs(10);
+    let root = TempRoot::new("stress-borrowers");
+    let mut faults = BorrowFaults::default();
+    let mut flood = Proc::spawn(
+        helper,
+        root.path(),
+        &["lend-flood", "s64k", "frames", "100000000000", "6"],
+    );
+    if flood.try_expect_line("READY", t).is_none() {
+        faults.stalls += 1;
+        return faults;
+    }
+    let mut watcher = Subscriber::<S64K>::builder("frames")
+        .root(root.path())
+        .open()
+        .expect("open");
+    for _ in 0..kills {
+        let mut b = Proc::spawn(
+            helper,
+            root.path(),
+            &["borrow-churn", "s64k", "frames", "2"],
+        );
+        if b.try_expect_line("READY", t).is_none() {
+            faults.leaked += 1;
+            continue;
+        }
+        std::thread::sleep(Duration::from_micros(rng.below(3000)));
+        b.kill9();
+        faults.changed += b
+            .available()
+            .iter()
+            .filter(|l| l.starts_with("CHANGED"))
+            .count() as u64;
+        // The killed borrower's place is free again at once.
+        match Subscriber::<S64K>::builder("frames")
+            .root(root.path())
+            .max_borrowed(2)
+            .open()
+        {
+            Ok(mut s) => match s.borrow() {
+                Ok(Some(v)) if v.check() == Some(v.seq()) => {}
+                _ => faults.changed += 1,
+            },
+            Err(_) => faults.leaked += 1,
+        }
+        // The publisher goes on.
+        let before = watcher.latest().ok().flatten().map_or(0, |v| v.seq);
+        let deadline = Instant::now() + t;
+        loop {
+            match watcher.try_borrow() {
+                Ok(Some(v)) if v.seq() > before => {
+                    if v.check() != Some(v.seq()) {
+                        faults.changed += 1;
+                    }
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    faults.stalls += 1;
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                faults.stalls += 1;
+                break;
+            }
+        }
+    }
+    if flood.available().iter().any(|l| !l.starts_with("READY")) {
+        // The flood only prints at its end: anything else is an error it hit.
+        faults.stalls += 1;
+    }
+    flood.kill9();
+    faults
+}
+
 fn main() {
     let seconds = arg(1, 60);
     let kills = arg(2, 1000);
@@ -174,6 +274,20 @@ fn main() {
         faults.hangs
     );
     failed |= faults.total() > 0;
+
+    println!(
+        "== borrower kills: {kills} borrowers of a lending topic killed with SIGKILL while they borrow"
+    );
+    let start = Instant::now();
+    let borrow_faults = borrower_kills(&helper, kills, &mut rng);
+    println!(
+        "kills: {kills} in {:.1} s; torn or changed under a borrow: {}, leaked slots: {}, publisher stalls: {}",
+        start.elapsed().as_secs_f64(),
+        borrow_faults.changed,
+        borrow_faults.leaked,
+        borrow_faults.stalls
+    );
+    failed |= borrow_faults.total() > 0;
     if failed {
         println!("FAULTS FOUND");
         exit(1);

@@ -513,7 +513,7 @@ fn lend_flood<P: Payload>(args: &[String]) {
     for c in 1..=count {
         let mut loan = p.loan().unwrap_or_else(|e| fail(e, 4));
         loan.fill(c);
-        last = loan.publish();
+        last = loan.publish().unwrap_or_else(|e| fail(e, 4));
     }
     println!("DONE {last}");
 }
@@ -545,6 +545,42 @@ fn borrow_hold<P: Payload>(args: &[String]) {
     }
 }
 
+/// A subscriber of a lending topic that borrows values as fast as it can (up to `max` at once)
+/// and checks that each is whole and unchanged while it holds it; on a fault it says
+/// `CHANGED seq` and exits with 5. Runs until killed.
+fn borrow_churn<P: Payload>(args: &[String]) {
+    let topic = arg(args, 2);
+    let max = num(args, 3) as usize;
+    let mut s = Subscriber::<P>::builder(topic)
+        .max_borrowed(max as u32)
+        .open()
+        .unwrap_or_else(|e| fail(e, 3));
+    println!("READY {}", std::process::id());
+    let mut held = std::collections::VecDeque::new();
+    loop {
+        match s.borrow() {
+            Ok(Some(b)) => {
+                if b.check() != Some(b.seq()) {
+                    println!("CHANGED {}", b.seq());
+                    exit(5);
+                }
+                held.push_back(b);
+            }
+            Ok(None) => {}
+            Err(e) => fail(e, 4),
+        }
+        if held.len() == max {
+            for b in &held {
+                if b.check() != Some(b.seq()) {
+                    println!("CHANGED {}", b.seq());
+                    exit(5);
+                }
+            }
+            held.pop_front();
+        }
+    }
+}
+
 fn main() {
     if let Ok(name) = std::env::var("SHM_HELPER_COMM") {
         let name = std::ffi::CString::new(name).unwrap_or_else(|e| fail(e, 2));
@@ -558,7 +594,7 @@ fn main() {
     match arg(&args, 0) {
         "slice-recv" => return slice_recv(&args),
         "slice-latest" => return slice_latest(&args),
-        "lend-flood" | "borrow-hold" => {
+        "lend-flood" | "borrow-hold" | "borrow-churn" => {
             let run: fn(&[String]) = match (arg(&args, 0), arg(&args, 1)) {
                 ("lend-flood", "u64") => lend_flood::<S8>,
                 ("lend-flood", "s64k") => lend_flood::<S64K>,
@@ -566,6 +602,8 @@ fn main() {
                 ("borrow-hold", "u64") => borrow_hold::<S8>,
                 ("borrow-hold", "s64k") => borrow_hold::<S64K>,
                 ("borrow-hold", "s6m") => borrow_hold::<S6M>,
+                ("borrow-churn", "u64") => borrow_churn::<S8>,
+                ("borrow-churn", "s64k") => borrow_churn::<S64K>,
                 (_, other) => fail(format!("unknown kind {other}"), 2),
             };
             return run(&args);

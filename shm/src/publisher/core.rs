@@ -277,6 +277,11 @@ impl PublisherCore {
         seq
     }
 
+    /// Whether this process is the one that created the publisher (not a child forked since).
+    pub(crate) fn in_own_process(&self) -> bool {
+        sys::current_fork_generation() == self.fork_generation
+    }
+
     /// Whether this is a lending topic.
     pub(crate) fn is_lending(&self) -> bool {
         self.seg.is_lending()

@@ -68,20 +68,30 @@ impl<T: ShmMessage> Loan<'_, T> {
     /// Publishes the value written in place and returns its sequence number. Wait-free, no
     /// copy: the stores of a publish's bookkeeping, and a `FUTEX_WAKE` only if a subscriber
     /// sleeps waiting for a value.
-    pub fn publish(self) -> u64 {
+    ///
+    /// # Errors
+    /// [`PublishError::ForkedProcess`] in a child made by `fork` while the loan was out: the
+    /// slot is the parent's publisher's; nothing is published.
+    pub fn publish(self) -> Result<u64, PublishError> {
         self.commit()
     }
 }
 
 impl<T: ShmMessage> Loan<'_, [T]> {
     /// Publishes the elements written in place (see [`Loan::publish`]).
-    pub fn publish(self) -> u64 {
+    ///
+    /// # Errors
+    /// As [`Loan::publish`].
+    pub fn publish(self) -> Result<u64, PublishError> {
         self.commit()
     }
 }
 
 impl<T: ?Sized> Loan<'_, T> {
-    fn commit(self) -> u64 {
+    fn commit(self) -> Result<u64, PublishError> {
+        if !self.core.in_own_process() {
+            return Err(PublishError::ForkedProcess);
+        }
         if let Some((word, len)) = self.len_word {
             // SAFETY: the length word of the slot's bounded sequence, 8-aligned, in the claimed
             // slot that only this publisher touches until the commit below.
@@ -90,7 +100,7 @@ impl<T: ?Sized> Loan<'_, T> {
         // SAFETY: the loan is this publisher's last, uncommitted (`&mut` kept any other away),
         // and the slot holds a valid value (a `Loan<T>` of a message type, or of a slice whose
         // elements were all written: `assume_init`'s contract).
-        unsafe { self.core.commit_loan(self.loan_seq, self.loan_slot) }
+        Ok(unsafe { self.core.commit_loan(self.loan_seq, self.loan_slot) })
     }
 }
 
@@ -163,7 +173,7 @@ impl<T: ShmMessage> Publisher<T> {
     /// let mut camera = shm::Publisher::<Frame>::builder("camera").lending(true).create()?;
     /// let mut frame = camera.loan()?;
     /// frame.pixels[0] = 255;
-    /// frame.publish();
+    /// frame.publish()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///

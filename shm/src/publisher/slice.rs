@@ -129,7 +129,7 @@ impl<T: ShmMessage> Publisher<[T]> {
                 )
             };
             // SAFETY: every element was just written.
-            return Ok(unsafe { loan.assume_init() }.publish());
+            return unsafe { loan.assume_init() }.publish();
         }
         let state = self
             .slice

@@ -55,6 +55,13 @@ pub trait LendWords: TopicWords {
 pub trait LendWordsMut: LendWords + TopicWordsMut {
     /// Stores the newest value's slot (Relaxed; the publish sequence's release store follows).
     fn set_newest_slot(&self, index: u32);
+
+    /// The publisher's full fence between marking a slot and looking at the pins again. Its
+    /// own method only so that the model's negative control can remove this one fence.
+    #[inline(always)]
+    fn fence_after_claim() {
+        Self::fence(Ordering::SeqCst);
+    }
 }
 
 /// The pin words a subscriber writes: those of its own entry.
@@ -85,15 +92,18 @@ pub fn claim<M: LendWordsMut>(m: &M, seq: u64, start: u32) -> Option<u32> {
     } else {
         m.newest_slot()
     };
-    for k in 0..n {
-        let c = (start % n + k) % n;
+    // Subscribers keep at most `slot_count - 2` slots pinned at any moment, but a subscriber
+    // moving a pin from one slot to another ahead of one pass can make every slot look pinned
+    // to it: a few passes.
+    for k in 0..n * CLAIM_PASSES {
+        let c = (start % n + k % n) % n;
         if c == newest || pinned(m, c) {
             continue;
         }
         let old = m.stamp(c);
         m.set_stamp(c, (seq << 1) | 1, Ordering::Relaxed);
         // The publisher's half of the store-buffering pair: the odd stamp, then the pins.
-        M::fence(Ordering::SeqCst);
+        M::fence_after_claim();
         if pinned(m, c) {
             // Pinned meanwhile: give it back untouched.
             m.set_stamp(c, old, Ordering::Release);
@@ -106,6 +116,9 @@ pub fn claim<M: LendWordsMut>(m: &M, seq: u64, start: u32) -> Option<u32> {
     }
     None
 }
+
+/// Passes over the slots a claim makes before it reports every slot pinned.
+const CLAIM_PASSES: u32 = 3;
 
 /// Names value `seq`, written into the claimed slot `index`, the newest: its time and stamp,
 /// the newest slot, the publish sequence, then the wake-up handshake as in `ring::write`.
@@ -142,8 +155,10 @@ pub enum Pin {
     },
     /// The publisher moved on meanwhile: try again.
     Retry,
-    /// The header names a sequence number or slot no publisher writes: a damaged file.
+    /// The header names a sequence number no publisher writes: a damaged file.
     Corrupt(u64),
+    /// The header names a slot the file does not have: a damaged file.
+    BadSlot(u32),
 }
 
 /// Pins the newest value with pin word `word` of entry `entry` (which must be clear), unless it
@@ -158,12 +173,21 @@ pub fn pin_newest<M: PinWordsMut>(m: &M, entry: u32, word: u32, newer_than: u64)
     if seq == 0 {
         return Pin::Empty;
     }
-    if seq <= newer_than {
-        return Pin::Seen(seq);
-    }
     let index = m.newest_slot();
     if index >= m.slot_count() {
-        return Pin::Corrupt(seq);
+        return Pin::BadSlot(index);
+    }
+    // The value in the newest slot may be one after the one named: a publisher killed between
+    // storing the newest slot and the publish sequence leaves it so (a complete value, its
+    // stamp even), and every read must find it, not retry forever.
+    let stamp = m.stamp(index);
+    let seq = if stamp & 1 == 0 && stamp >> 1 > seq && stamp >> 1 <= MAX_SEQ {
+        stamp >> 1
+    } else {
+        seq
+    };
+    if seq <= newer_than {
+        return Pin::Seen(seq);
     }
     if pin_slot(m, entry, word, seq, index) {
         Pin::At { seq, index }
@@ -183,10 +207,12 @@ pub fn pin_value<M: PinWordsMut>(m: &M, entry: u32, word: u32, seq: u64) -> Opti
 /// The subscriber's half of the store-buffering pair: the pin, then the stamp. `true` if slot
 /// `index` holds value `seq` and is pinned; `false` (pin cleared) if not.
 fn pin_slot<M: PinWordsMut>(m: &M, entry: u32, word: u32, seq: u64, index: u32) -> bool {
-    m.set_pin(entry, word, u64::from(index) + 1, Ordering::Relaxed);
+    // Release, though the fence follows: a pin word reused for another slot must still order
+    // the reads made under its previous pin before a publisher that sees this store.
+    m.set_pin(entry, word, u64::from(index) + 1, Ordering::Release);
     M::fence(Ordering::SeqCst);
     if m.stamp(index) != seq << 1 {
-        m.set_pin(entry, word, 0, Ordering::Relaxed);
+        m.set_pin(entry, word, 0, Ordering::Release);
         return false;
     }
     // Orders the reads of the slot after the check (and after the publisher's release of it).
@@ -307,8 +333,8 @@ impl LendWordsMut for Segment<ReadWrite> {
 impl PinWordsMut for Segment<ReadOnly> {
     #[inline]
     fn set_pin(&self, entry: u32, word: u32, value: u64, order: Ordering) {
-        let Some(pins) = &self.pins else {
-            debug_assert!(false, "a pin stored without a pin entry");
+        let Some(pins) = self.own_pins() else {
+            debug_assert!(self.pins.is_some(), "a pin stored without a pin entry");
             return;
         };
         debug_assert!(entry == pins.entry && word <= PINS_PER_ENTRY);
@@ -412,6 +438,14 @@ impl Segment<ReadOnly> {
         }
     }
 
+    /// This process's pin entry: `None` without one, or in a child forked after it was taken
+    /// (the entry is the parent's: a child touches none of its words).
+    fn own_pins(&self) -> Option<&Pins> {
+        self.pins
+            .as_ref()
+            .filter(|p| p.generation == sys::current_fork_generation())
+    }
+
     /// Whether this segment's pin entry belongs to a parent process (this one was forked from
     /// it after the entry was taken): the child must take its own.
     pub(crate) fn pins_inherited(&self) -> bool {
@@ -423,17 +457,18 @@ impl Segment<ReadOnly> {
     /// A free pin word of this subscriber's entry, now marked in use; `None` when it holds as
     /// many values as it reserved.
     pub(crate) fn take_pin_word(&self) -> Option<(u32, u32)> {
-        let pins = self.pins.as_ref()?;
+        let pins = self.own_pins()?;
         let mut held = pins.held.load(Ordering::Relaxed);
         loop {
             let free = (!held).trailing_zeros();
             if free >= pins.reserved {
                 return None;
             }
+            // Acquire: pairs with the release of the word by the thread that used it last.
             match pins.held.compare_exchange_weak(
                 held,
                 held | (1 << free),
-                Ordering::Relaxed,
+                Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => return Some((pins.entry, free + 1)),
@@ -444,9 +479,9 @@ impl Segment<ReadOnly> {
 
     /// Clears pin word `word` (see [`unpin`]) and gives it back.
     pub(crate) fn release_pin_word(&self, word: u32) {
-        let Some(pins) = &self.pins else { return };
+        let Some(pins) = self.own_pins() else { return };
         unpin(self, pins.entry, word);
-        pins.held.fetch_and(!(1 << (word - 1)), Ordering::Relaxed);
+        pins.held.fetch_and(!(1 << (word - 1)), Ordering::Release);
     }
 
     /// Copies the newest value (unless it is numbered `newer_than` or less) into `dst` with
@@ -465,6 +500,7 @@ impl Segment<ReadOnly> {
             Pin::Seen(seq) => super::SlotRead::Seen { seq },
             Pin::Retry => super::SlotRead::Retry,
             Pin::Corrupt(publish_seq) => super::SlotRead::Corrupt { publish_seq },
+            Pin::BadSlot(slot) => super::SlotRead::BadSlot { slot },
             Pin::At { seq, index } => {
                 // SAFETY: the slot is pinned, so no process writes it until it is unpinned
                 // below; it holds `elem_size` bytes; `dst` is the caller's.
@@ -496,8 +532,8 @@ impl Segment<ReadOnly> {
     }
 
     fn release_word_bit(&self, word: u32) {
-        if let Some(pins) = &self.pins {
-            pins.held.fetch_and(!(1 << (word - 1)), Ordering::Relaxed);
+        if let Some(pins) = self.own_pins() {
+            pins.held.fetch_and(!(1 << (word - 1)), Ordering::Release);
         }
     }
 

@@ -101,6 +101,11 @@ pub enum SlotRead {
         /// The publish sequence found.
         publish_seq: u64,
     },
+    /// A lending topic's header names a slot the file does not have: a damaged file.
+    BadSlot {
+        /// The slot named.
+        slot: u32,
+    },
 }
 
 /// Publishes `src` as value `seq` into slot `index` (`seq % slot_count`), then asks whether a
@@ -506,8 +511,10 @@ impl Segment<ReadWrite> {
     /// As `write_slot`, without the condition on `index`.
     pub(crate) unsafe fn write(&self, seq: u64, time_ns: u64, src: *const u8) {
         if self.is_lending() {
-            // SAFETY: the caller's contract. (Only new files are written this way: no pins.)
-            unsafe { self.write_lent(seq, 0, time_ns, src) };
+            // Values carried into a new file (no pins yet) in turn, each in its own slot.
+            let start = (seq % u64::from(self.layout.slot_count)) as u32;
+            // SAFETY: the caller's contract.
+            unsafe { self.write_lent(seq, start, time_ns, src) };
             return;
         }
         let index = (seq % u64::from(self.layout.slot_count)) as u32;

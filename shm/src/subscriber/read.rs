@@ -319,6 +319,7 @@ impl Core {
                 Pin::Corrupt(publish_seq) => {
                     return Err(failed(self, ReadFailure::Corrupt { publish_seq }));
                 }
+                Pin::BadSlot(slot) => return Err(failed(self, ReadFailure::BadSlot { slot })),
                 Pin::Retry => {
                     self.retries += 1;
                     if attempt < 16 {
@@ -489,6 +490,10 @@ pub(super) enum ReadFailure {
     Corrupt {
         publish_seq: u64,
     },
+    /// A lending topic's header names a slot the file does not have.
+    BadSlot {
+        slot: u32,
+    },
 }
 
 impl ReadFailure {
@@ -510,6 +515,13 @@ impl ReadFailure {
             ReadFailure::Contended => SubscribeError::Contended {
                 topic: topic.as_str().to_owned(),
                 attempts: MAX_ATTEMPTS,
+            },
+            ReadFailure::BadSlot { slot } => SubscribeError::Format {
+                path: path.to_path_buf(),
+                source: FormatError::Inconsistent {
+                    field: "newest_slot",
+                    detail: format!("slot {slot}, which the file does not have"),
+                },
             },
             ReadFailure::Corrupt { publish_seq } => SubscribeError::Format {
                 path: path.to_path_buf(),
@@ -561,6 +573,7 @@ fn read_consistent(
             SlotRead::Empty => return Ok(Found::Nothing),
             SlotRead::Seen { seq } => return Ok(Found::Seen(seq)),
             SlotRead::Corrupt { publish_seq } => return Err(ReadFailure::Corrupt { publish_seq }),
+            SlotRead::BadSlot { slot } => return Err(ReadFailure::BadSlot { slot }),
             SlotRead::Retry => {
                 *retries += 1;
                 if attempt < 16 {

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 import shm_pub_sub
@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "pytho
 from messages import Pose
 
 ECHO = "--echo"
+LEND_ECHO = "--lend-echo"
 WAITER = "--waiter"
 REPLIER = "--replier"
 
@@ -178,6 +179,76 @@ def echo() -> None:
             pong.publish(value)
             if value < 0:
                 return
+
+
+class Frame6M(shm_pub_sub.Message):
+    """A 6 MiB camera frame: its number, then the pixels (never copied by the lending round trip)."""
+
+    seq: shm_pub_sub.u64
+    pixels: shm_pub_sub.Array[shm_pub_sub.u8, Literal[6 << 20]]
+
+
+def lend_echo() -> None:
+    """The other end of the lending ping-pong: borrows every new ping, answers with a loan."""
+    ping = shm_pub_sub.Subscriber("bench/lend-ping", Frame6M())
+    pong = shm_pub_sub.Publisher("bench/lend-pong", Frame6M(), lending=True)
+    print("ready", flush=True)
+    last = None
+    while True:
+        try:
+            with ping.borrow() as frame:
+                n = frame.seq
+        except LookupError:  # nothing published yet
+            continue
+        if n == last:
+            continue
+        last = n
+        with pong.loan() as out:
+            out.seq = n
+        if n == 0:
+            return
+
+
+def lend_ping_pong(round_trips: int, warmup: int) -> dict[str, float]:
+    """A 6 MiB frame there and back, written with `loan()` and read with `borrow()` on both
+    sides (each busy-polls the newest frame, reads its number and answers with it), as the
+    8-byte ping-pong busy-polls `subscribe()`."""
+    ping = shm_pub_sub.Publisher("bench/lend-ping", Frame6M(), lending=True)
+    pong = shm_pub_sub.Subscriber("bench/lend-pong", Frame6M())
+    peer = subprocess.Popen([sys.executable, __file__, LEND_ECHO], stdout=subprocess.PIPE, text=True)
+    try:
+        assert peer.stdout is not None and peer.stdout.readline().strip() == "ready"
+        samples: list[int] = []
+        now = time.perf_counter_ns
+        deadline = time.monotonic() + 120
+        for i in range(1, warmup + round_trips + 1):
+            t0 = now()
+            with ping.loan() as frame:
+                frame.seq = i
+            while True:
+                try:
+                    with pong.borrow() as got:
+                        if got.seq == i:
+                            break
+                except LookupError:  # no answer yet
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the echo process stopped answering")
+            if i > warmup:
+                samples.append(now() - t0)
+        with ping.loan() as frame:
+            frame.seq = 0
+        peer.wait(timeout=10)
+    finally:
+        if peer.poll() is None:
+            peer.kill()
+            peer.wait()
+    samples.sort()
+    return {
+        "round trip p50 ns": samples[len(samples) // 2],
+        "round trip p99 ns": samples[int(len(samples) * 0.99)],
+        "round trips": len(samples),
+    }
 
 
 def ping_pong(round_trips: int, warmup: int) -> dict[str, float]:
@@ -341,6 +412,7 @@ def main() -> None:
         costs = call_costs(calls, repeats)
         large = large_values(repeats)
         latency = ping_pong(trips, warmup=trips // 10)
+        lent = lend_ping_pong(trips // 10, warmup=trips // 100)
         wake = wake_up(200 if args.quick else 2000)
         swap = exchange(200 if args.quick else 2000)
 
@@ -361,6 +433,13 @@ def main() -> None:
     print(f"\ncross-process ping-pong (two Python processes, busy-polling, {latency['round trips']} round trips)")
     print(f"{'round trip p50':<32}{latency['round trip p50 ns'] / 1000:>9.2f} µs")
     print(f"{'round trip p99':<32}{latency['round trip p99 ns'] / 1000:>9.2f} µs")
+    ratio = lent["round trip p50 ns"] / latency["round trip p50 ns"]
+    print(
+        f"\n6 MiB frames, lending topic: loan() there, borrow() back ({lent['round trips']} round trips, "
+        f"busy-polling borrow())"
+    )
+    print(f"{'round trip p50':<32}{lent['round trip p50 ns'] / 1000:>9.2f} µs{ratio:>9.2f}x the 8-byte one")
+    print(f"{'round trip p99':<32}{lent['round trip p99 ns'] / 1000:>9.2f} µs")
     print(f"\nblocking wait: subscribe(timeout) in another Python process, {wake['samples']} values 1 ms apart")
     print(f"{'wake-up p50':<40}{wake['wake-up p50 ns'] / 1000:>9.2f} µs")
     print(f"{'wake-up p99':<40}{wake['wake-up p99 ns'] / 1000:>9.2f} µs")
@@ -380,6 +459,7 @@ def main() -> None:
                 "per_call_ns": costs,
                 "large_values_ns": large,
                 "ping_pong": latency,
+                "lend_ping_pong_6MiB": lent,
                 "wake_up": wake,
                 "exchange": swap,
                 "python": platform.python_version(),
@@ -390,6 +470,8 @@ def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == [ECHO]:
         echo()
+    elif sys.argv[1:] == [LEND_ECHO]:
+        lend_echo()
     elif sys.argv[1:] == [WAITER]:
         waiter()
     elif sys.argv[1:] == [REPLIER]:

@@ -198,14 +198,16 @@ fn slices_are_lent_and_borrowed_as_their_elements() {
 
 /// A borrowed value stays whole and unchanged while a publisher in another process writes the
 /// other slots as fast as it can; copies read beside it are never torn.
-fn borrowed_values_stay_unchanged<P: Payload>(kind: &str, count: u64, rounds: u32) {
+fn borrowed_values_stay_unchanged<P: Payload>(kind: &str, rounds: u32) {
     let root = TempRoot::new(&format!("lend-steady-{kind}"));
-    let mut flood = root.helper(&["lend-flood", kind, "frames", &count.to_string(), "10"]);
+    // Publishes until killed: however slow this machine is, it outlasts the rounds.
+    let mut flood = root.helper(&["lend-flood", kind, "frames", "0", "10"]);
     flood.expect_line("READY", T);
     let mut s = subscriber::<P>(&root, "frames", 2);
     // SAFETY: zeros are a valid payload (ShmMessage's contract).
     let mut copy: Box<P> = unsafe { Box::new_zeroed().assume_init() };
-    let deadline = Instant::now() + T;
+    // An upper bound far above what the rounds need, only so that a stuck publisher fails.
+    let deadline = Instant::now() + T * 3;
     let (mut rounds_done, mut overtaken) = (0, 0);
     while rounds_done < rounds {
         assert!(
@@ -219,12 +221,15 @@ fn borrowed_values_stay_unchanged<P: Payload>(kind: &str, count: u64, rounds: u3
         assert_eq!(held.check(), Some(seq), "a borrowed value is whole");
         // Hold it while the publisher moves on, reading copies of newer values meanwhile.
         let until = s.last_seq() + 20;
-        while Instant::now() < deadline && s.latest_into(&mut copy).unwrap().unwrap().seq < until {
-            let c = copy.check();
-            assert!(c.is_some(), "a copy beside a borrow is never torn");
-            if flood_done(&mut flood) {
-                break;
-            }
+        while s.latest_into(&mut copy).unwrap().unwrap().seq < until {
+            assert!(
+                copy.check().is_some(),
+                "a copy beside a borrow is never torn"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "the publisher stopped publishing"
+            );
         }
         overtaken += u32::from(s.latest_into(&mut copy).unwrap().unwrap().seq > seq);
         assert_eq!(held.check(), Some(seq), "a borrowed value never changes");
@@ -234,23 +239,19 @@ fn borrowed_values_stay_unchanged<P: Payload>(kind: &str, count: u64, rounds: u3
         overtaken > 0,
         "the publisher never published past a borrowed value"
     );
-    drop(s);
-    flood.expect_line("DONE", T * 4);
-    assert!(flood.wait(T).success());
-}
-
-fn flood_done(flood: &mut shm_integration::process::Proc) -> bool {
-    flood.available().iter().any(|l| l.starts_with("DONE"))
+    // It never failed (a failure ends it with a message and a nonzero code).
+    assert!(flood.available().is_empty(), "{:?}", flood.available());
+    flood.kill9();
 }
 
 #[test]
 fn borrowed_values_stay_unchanged_while_the_publisher_runs_flat_out() {
-    borrowed_values_stay_unchanged::<S64K>("s64k", 20_000, 50);
+    borrowed_values_stay_unchanged::<S64K>("s64k", 50);
 }
 
 #[test]
 fn borrowed_6_mib_frames_stay_unchanged_while_the_publisher_runs_flat_out() {
-    borrowed_values_stay_unchanged::<S6M>("s6m", 400, 5);
+    borrowed_values_stay_unchanged::<S6M>("s6m", 5);
 }
 
 #[test]

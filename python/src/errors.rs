@@ -100,6 +100,12 @@ pub(crate) fn subscribe_error(py: Python<'_>, e: SubscribeError, ty: &Ty) -> PyE
             TopicFormatError::new_err(e.to_string())
         }
         SubscribeError::Contended { .. } => ContendedError::new_err(e.to_string()),
+        SubscribeError::NotLending { .. } => PyTypeError::new_err(e.to_string()),
+        SubscribeError::BorrowLimit { .. } | SubscribeError::TooManyBorrowers { .. } => {
+            PyRuntimeError::new_err(e.to_string())
+        }
+        SubscribeError::CannotPin { .. } => PyPermissionError::new_err(e.to_string()),
+        SubscribeError::InvalidMaxBorrowed { .. } => PyValueError::new_err(e.to_string()),
         SubscribeError::UntrustedOwner {
             ref path, owner, ..
         } => foreign_error(e.to_string(), path, owner),

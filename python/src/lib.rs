@@ -73,6 +73,8 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<publisher::Publisher>()?;
     m.add_class::<subscriber::Subscriber>()?;
     m.add_class::<subscriber::PySample>()?;
+    m.add_class::<subscriber::Borrow>()?;
+    m.add_class::<publisher::Loan>()?;
     m.add_class::<message::Message>()?;
     m.add_class::<message::MessageType>()?;
     m.add_class::<message::Field>()?;

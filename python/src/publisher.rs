@@ -1,6 +1,6 @@
 //! `shm_pub_sub.Publisher`.
 
-use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyBufferError, PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt};
 use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishClock};
@@ -11,7 +11,7 @@ use crate::errors::{
     ForkedProcessError, TopicBusyError, TopicFormatError, closed_error, create_error,
 };
 use crate::kind::{MakePublisher, PublisherCore, with_publisher};
-use crate::message::MessagePublisher;
+use crate::message::{Message, MessagePublisher, PubArgs, SlotBuffer};
 use crate::ty::Ty;
 use crate::value::py_repr;
 
@@ -39,6 +39,11 @@ pub(crate) struct Publisher {
     core: Option<PublisherCore>,
     common: Common,
     buffer_num: usize,
+    /// The slot of the loan whose `with` block is under way.
+    open_loan: Option<Py<SlotBuffer>>,
+    /// Loans whose arrays outlived their block: their slots stay out of use until those arrays
+    /// are gone.
+    quarantine: Vec<Py<SlotBuffer>>,
 }
 
 /// The options of a new publisher, for the carried type chosen by the `default_value`.
@@ -47,6 +52,7 @@ struct Options<'a> {
     buffer_num: usize,
     mode: Option<u32>,
     timestamps: PublishClock,
+    lending: bool,
 }
 
 impl MakePublisher for Options<'_> {
@@ -54,6 +60,7 @@ impl MakePublisher for Options<'_> {
     fn make<T: Carried>(self) -> PyResult<shm::Publisher<T>> {
         let mut builder = shm::Publisher::<T>::builder(self.name)
             .buffer_num(self.buffer_num)
+            .lending(self.lending)
             .clock(self.timestamps);
         if let Some(mode) = self.mode {
             builder = builder.mode(mode);
@@ -113,9 +120,10 @@ fn timestamps_arg(value: Option<&str>) -> PyResult<PublishClock> {
 pymethods_with_common!(Publisher {
     #[new]
     #[pyo3(
-        signature = (name, default_value, buffer_num = None, *, mode = None, timestamps = None, grow = false),
-        text_signature = "(name, default_value, buffer_num=3, *, mode=None, timestamps='precise', grow=False)"
+        signature = (name, default_value, buffer_num = None, *, mode = None, timestamps = None, grow = false, lending = false),
+        text_signature = "(name, default_value, buffer_num=3, *, mode=None, timestamps='precise', grow=False, lending=False)"
     )]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         name: &str,
         default_value: &Bound<'_, PyAny>,
@@ -123,6 +131,7 @@ pymethods_with_common!(Publisher {
         mode: Option<&Bound<'_, PyAny>>,
         timestamps: Option<&str>,
         grow: bool,
+        lending: bool,
     ) -> PyResult<Publisher> {
         let ty = Ty::of_default(default_value, "Publisher", name)?;
         if grow && !matches!(ty, Ty::Slice(_)) {
@@ -133,6 +142,7 @@ pymethods_with_common!(Publisher {
             )));
         }
         let buffer_num = match buffer_num {
+            None if lending => shm::DEFAULT_LENDING_BUFFER_NUM,
             None => shm::DEFAULT_BUFFER_NUM,
             Some(v) => buffer_num_arg(v)?,
         };
@@ -141,29 +151,23 @@ pymethods_with_common!(Publisher {
             buffer_num,
             mode: mode_arg(mode)?,
             timestamps: timestamps_arg(timestamps)?,
+            lending,
+        };
+        let args = PubArgs {
+            buffer_num,
+            mode: options.mode,
+            timestamps: options.timestamps,
+            lending,
         };
         let core = match &ty {
             Ty::Scalar(kind) => PublisherCore::create(*kind, options)?,
             Ty::Message(t) => PublisherCore::Message(
-                MessagePublisher::create(
-                    t.bind(default_value.py()),
-                    name,
-                    options.buffer_num,
-                    options.mode,
-                    options.timestamps,
-                )
-                .map_err(create_error)?,
+                MessagePublisher::create(t.bind(default_value.py()), name, &args)
+                    .map_err(create_error)?,
             ),
             Ty::Slice(s) => PublisherCore::Message(
-                MessagePublisher::create_slice(
-                    s.bind(default_value.py()),
-                    name,
-                    options.buffer_num,
-                    options.mode,
-                    options.timestamps,
-                    grow,
-                )
-                .map_err(create_error)?,
+                MessagePublisher::create_slice(s.bind(default_value.py()), name, &args, grow)
+                    .map_err(create_error)?,
             ),
             Ty::Any => {
                 return Err(PyTypeError::new_err(format!(
@@ -182,6 +186,8 @@ pymethods_with_common!(Publisher {
                 path,
             },
             buffer_num,
+            open_loan: None,
+            quarantine: Vec::new(),
         })
     }
 
@@ -192,25 +198,56 @@ pymethods_with_common!(Publisher {
     /// topic; an int is accepted by a float topic), `OverflowError` for an int outside 64 bits,
     /// `TopicBusyError` once the topic's file was removed by hand and another publisher made
     /// the topic since (this one then publishes nothing more).
-    fn publish(&mut self, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn publish(&mut self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.prepare_write(py)?;
         let Some(core) = self.core.as_mut() else {
             return Err(closed_error("Publisher", &self.common.name));
         };
         let topic = &self.common.name;
         let published = with_publisher!(core, p => p.publish_py(data, topic)?);
-        published.map(drop).map_err(|e| {
-            let message = format!("topic '{}': {e}", self.common.name);
-            match e {
-                shm::PublishError::ForkedProcess => ForkedProcessError::new_err(message),
-                shm::PublishError::WrongSize { .. }
-                | shm::PublishError::InvalidValue(_)
-                | shm::PublishError::TooLong { .. } => PyValueError::new_err(message),
-                shm::PublishError::GrowFailed { .. } => PyOSError::new_err(message),
-                // The topic's file was removed by hand and another publisher made it since.
-                shm::PublishError::Displaced { .. } => TopicBusyError::new_err(message),
-                shm::PublishError::FileLost { .. } => PyOSError::new_err(message),
-                _ => TopicFormatError::new_err(message),
-            }
+        published.map(drop).map_err(|e| publish_error(&self.common.name, e))
+    }
+
+    /// Lends the slot the next value goes into, as a value of the topic's message class over
+    /// the topic's shared memory, for a `with` block: `with pub.loan() as frame:` ... fill
+    /// `frame` (its array fields are numpy arrays over the slot) ... and the value is published
+    /// when the block ends without an exception (with one, nothing is published). No copy at
+    /// any size. The value holds an earlier value's bytes (or zeros): write what you publish,
+    /// or pass `zeroed=True`. Arrays taken from it must not outlive the block (the block then
+    /// raises `BufferError` and publishes nothing). Needs a lending topic
+    /// (`Publisher(..., lending=True)`) of a message type.
+    #[pyo3(signature = (*, zeroed = false))]
+    fn loan(slf: &Bound<'_, Self>, zeroed: bool) -> PyResult<Loan> {
+        let py = slf.py();
+        let mut me = slf.try_borrow_mut()?;
+        me.prepare_write(py)?;
+        let name = me.common.name.clone();
+        let Some(PublisherCore::Message(publisher)) = me.core.as_mut() else {
+            return Err(match me.core {
+                None => closed_error("Publisher", &name),
+                Some(_) => PyTypeError::new_err(format!(
+                    "topic '{name}': loan() lends a message value (a Message class's topic); \
+                     publish bool, int and float values with publish()"
+                )),
+            });
+        };
+        let Some(ty) = publisher.message_type().map(|t| t.clone_ref(py)) else {
+            return Err(PyTypeError::new_err(format!(
+                "topic '{name}': loan() lends a message value; publish a slice with publish()"
+            )));
+        };
+        let loan = publisher.loan().map_err(|e| publish_error(&name, e))?;
+        let buffer = Py::new(py, SlotBuffer::of_loan(loan))?;
+        if zeroed {
+            buffer.get().with_bytes_mut(|b| b.fill(0))?;
+        }
+        let value = Message::instance(py, &ty, buffer.clone_ref(py).into_any(), 0, false)?;
+        me.open_loan = Some(buffer.clone_ref(py));
+        Ok(Loan {
+            publisher: slf.clone().unbind(),
+            buffer,
+            value: value.unbind(),
+            done: false,
         })
     }
 
@@ -244,6 +281,132 @@ pymethods_with_common!(Publisher {
         )
     }
 });
+
+/// The Python exception of a failed publish.
+fn publish_error(topic: &str, e: shm::PublishError) -> PyErr {
+    let message = format!("topic '{topic}': {e}");
+    match e {
+        shm::PublishError::ForkedProcess => ForkedProcessError::new_err(message),
+        shm::PublishError::WrongSize { .. }
+        | shm::PublishError::InvalidValue(_)
+        | shm::PublishError::TooLong { .. } => PyValueError::new_err(message),
+        shm::PublishError::GrowFailed { .. } => PyOSError::new_err(message),
+        // The topic's file was removed by hand and another publisher made it since.
+        shm::PublishError::Displaced { .. } => TopicBusyError::new_err(message),
+        shm::PublishError::FileLost { .. } => PyOSError::new_err(message),
+        shm::PublishError::NotLending { .. } => PyTypeError::new_err(message),
+        shm::PublishError::AllPinned { .. } | shm::PublishError::LoanGivenUp { .. } => {
+            PyRuntimeError::new_err(message)
+        }
+        _ => TopicFormatError::new_err(message),
+    }
+}
+
+impl Publisher {
+    /// Before a publish or a loan: none while a loan's block is under way, and the slots of
+    /// loans whose arrays are still alive kept out of use (those whose arrays are gone freed).
+    fn prepare_write(&mut self, py: Python<'_>) -> PyResult<()> {
+        if self.open_loan.is_some() {
+            return Err(PyRuntimeError::new_err(format!(
+                "topic '{}': a loan of this publisher is under way; publish it (end its with \
+                 block) before publishing or loaning again",
+                self.common.name
+            )));
+        }
+        if self.quarantine.is_empty() {
+            return Ok(());
+        }
+        self.quarantine.retain(|b| b.get().exported());
+        let slots = self.quarantine.iter().map(|b| b.get().slot()).collect();
+        if let Some(PublisherCore::Message(p)) = self.core.as_mut() {
+            p.avoid_slots(slots);
+        }
+        let _ = py;
+        Ok(())
+    }
+}
+
+/// A value of a lending topic lent to its publisher for a `with` block (see
+/// `Publisher.loan()`): entering it gives the value; leaving it without an exception publishes
+/// the value.
+#[pyclass(module = "shm_pub_sub", name = "Loan")]
+pub(crate) struct Loan {
+    publisher: Py<Publisher>,
+    buffer: Py<SlotBuffer>,
+    value: Py<PyAny>,
+    done: bool,
+}
+
+#[pymethods]
+impl Loan {
+    fn __enter__(&self, py: Python<'_>) -> Py<PyAny> {
+        self.value.clone_ref(py)
+    }
+
+    /// Publishes the value (no exception in the block), or gives the loan up. Raises
+    /// `BufferError` (nothing published) if arrays taken from the value are still alive.
+    #[pyo3(signature = (exc_type, _exc = None, _tb = None))]
+    fn __exit__(
+        &mut self,
+        py: Python<'_>,
+        exc_type: Option<&Bound<'_, PyAny>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        self.done = true;
+        let buffer = self.buffer.get();
+        let idle = buffer.end();
+        let mut publisher = self.publisher.bind(py).try_borrow_mut()?;
+        publisher.open_loan = None;
+        let name = publisher.common.name.clone();
+        if !idle {
+            publisher.quarantine.push(self.buffer.clone_ref(py));
+            if exc_type.is_some_and(|t| !t.is_none()) {
+                return Ok(false);
+            }
+            return Err(PyBufferError::new_err(format!(
+                "topic '{name}': arrays taken from the loaned value are still alive after its \
+                 with block, and could write a published value: nothing was published. Use \
+                 them inside the block only (or copy them), e.g. frame.pixels[:] = image"
+            )));
+        }
+        if exc_type.is_some_and(|t| !t.is_none()) {
+            return Ok(false); // nothing published; the slot is given up
+        }
+        let Some(PublisherCore::Message(p)) = publisher.core.as_mut() else {
+            return Err(closed_error("Publisher", &name));
+        };
+        buffer
+            .with_loan(|loan| match loan {
+                Some(loan) => p.publish_loan(loan),
+                None => Err(shm::PublishError::LoanGivenUp {
+                    topic: name.clone(),
+                }),
+            })
+            .map_err(|e| publish_error(&name, e))?;
+        Ok(false)
+    }
+
+    /// The sequence number the value gets when published.
+    #[getter]
+    fn seq(&self) -> Option<u64> {
+        self.buffer.get().with_loan(|l| l.map(BytesLoanSeq::seq_of))
+    }
+}
+
+/// The sequence number of a loan.
+trait BytesLoanSeq {
+    fn seq_of(&self) -> u64;
+}
+
+impl BytesLoanSeq for shm::dynamic::BytesLoan {
+    fn seq_of(&self) -> u64 {
+        self.seq()
+    }
+}
 
 /// Publishing a Python value, whatever the publisher carries (message publishers have the
 /// same method).

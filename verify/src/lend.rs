@@ -96,7 +96,7 @@ impl Lender {
     /// `start`), writes it with plain stores, commits. `None` when every slot is pinned.
     pub fn publish(&self, seq: u64, start: u32) -> Option<u32> {
         loom::thread::yield_now();
-        let index = claim(self, seq, start)?;
+        let index = claim(self, seq, start, &[])?;
         if self.alive() {
             // A plain write of the claimed slot: loom checks nobody reads it meanwhile.
             self.slots[index as usize].value.with_mut(|v| {

@@ -153,7 +153,7 @@ fn borrower_kills(helper: &Path, kills: u64, rng: &mut Rng) -> BorrowFaults {
     let mut flood = Proc::spawn(
         helper,
         root.path(),
-        &["lend-flood", "s64k", "frames", "100000000000", "6"],
+        &["lend-flood", "s64k", "frames", "0", "6"],
     );
     if flood.try_expect_line("READY", t).is_none() {
         faults.stalls += 1;

@@ -497,8 +497,8 @@ fn slice_latest(args: &[String]) {
     println!("READ reads={reads} torn={torn} rooms={}", rooms.len());
 }
 
-/// A lending publisher of `count` values written in place (`loan`), as fast as it can, from
-/// counter 1 on; prints `DONE last-seq`.
+/// A lending publisher of `count` values (0: until killed) written in place (`loan`), as fast
+/// as it can, from counter 1 on; prints `DONE last-seq`.
 fn lend_flood<P: Payload>(args: &[String]) {
     let topic = arg(args, 2);
     let count = num(args, 3);
@@ -510,7 +510,7 @@ fn lend_flood<P: Payload>(args: &[String]) {
         .unwrap_or_else(|e| fail(e, 3));
     println!("READY {}", std::process::id());
     let mut last = 0;
-    for c in 1..=count {
+    for c in (1..).take_while(|c| count == 0 || *c <= count) {
         let mut loan = p.loan().unwrap_or_else(|e| fail(e, 4));
         loan.fill(c);
         last = loan.publish().unwrap_or_else(|e| fail(e, 4));

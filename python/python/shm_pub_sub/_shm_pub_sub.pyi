@@ -21,10 +21,12 @@ __version__: str
 __all__ = [
     "MAX_BUFFER_NUM",
     "MIN_BUFFER_NUM",
+    "Borrow",
     "ContendedError",
     "Field",
     "ForeignTopicError",
     "ForkedProcessError",
+    "Loan",
     "Message",
     "MessageType",
     "Publisher",
@@ -169,6 +171,7 @@ class Publisher(Generic[_V]):
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
         grow: bool = False,
+        lending: bool = False,
     ) -> Publisher[bool]: ...
     @overload
     def __new__(
@@ -180,6 +183,7 @@ class Publisher(Generic[_V]):
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
         grow: bool = False,
+        lending: bool = False,
     ) -> Publisher[int]: ...
     @overload
     def __new__(
@@ -191,6 +195,7 @@ class Publisher(Generic[_V]):
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
         grow: bool = False,
+        lending: bool = False,
     ) -> Publisher[float]: ...
     @overload
     def __new__(
@@ -202,6 +207,7 @@ class Publisher(Generic[_V]):
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
         grow: bool = False,
+        lending: bool = False,
     ) -> Publisher[Any]: ...
     @overload
     def __new__(
@@ -213,10 +219,14 @@ class Publisher(Generic[_V]):
         mode: int | None = None,
         timestamps: Literal["precise", "coarse"] = "precise",
         grow: bool = False,
+        lending: bool = False,
     ) -> Publisher[_M]: ...
     def __class_getitem__(cls, item: object) -> object: ...
     def publish(self, data: _V | Mapping[str, Any] | Buffer | _ArrayLike) -> None:
         """Publishes ``data``; subscribers' next ``subscribe()`` returns it."""
+    def loan(self, *, zeroed: bool = False) -> Loan[_V]:
+        """``with pub.loan() as frame:`` writes the next value in place (a lending topic of a
+        message type); published when the block ends without an exception."""
     def close(self) -> None:
         """Releases the topic; idempotent."""
     def __enter__(self) -> Publisher[_V]: ...
@@ -242,6 +252,38 @@ class Publisher(Generic[_V]):
     def last_seq(self) -> int | None: ...
     @property
     def closed(self) -> bool: ...
+
+@final
+class Loan(Generic[_V]):
+    """A value of a lending topic lent to its publisher for a ``with`` block."""
+
+    def __enter__(self) -> _V: ...
+    def __exit__(
+        self,
+        exc_type: builtins.type[BaseException] | None,
+        _exc: BaseException | None = None,
+        _tb: TracebackType | None = None,
+    ) -> bool: ...
+    @property
+    def seq(self) -> int | None: ...
+
+@final
+class Borrow(Generic[_V]):
+    """A value of a lending topic lent to a subscriber for a ``with`` block (read-only)."""
+
+    def __enter__(self) -> _V: ...
+    def __exit__(
+        self,
+        _exc_type: builtins.type[BaseException] | None = None,
+        _exc: BaseException | None = None,
+        _tb: TracebackType | None = None,
+    ) -> bool: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def publish_time_ns(self) -> int: ...
+    @property
+    def missed(self) -> int: ...
 
 @final
 class Sample(Generic[_V]):
@@ -328,6 +370,9 @@ class Subscriber(Generic[_V]):
         for large ones; ``False`` if there is none (or none newer within ``timeout``)."""
     def wait(self, timeout: float | None = None) -> bool:
         """Waits until a newer value is available (without reading it); ``False`` on timeout."""
+    def borrow(self, timeout: float | None = None) -> Borrow[_V]:
+        """``with sub.borrow(timeout=1.0) as frame:`` reads a value of a lending topic in place,
+        read-only; ``TimeoutError`` if none newer comes in time."""
     def _wait(self, timeout: float | None, stop: Callable[[], object]) -> str: ...
     def _take(self) -> _V | None: ...
     def recv(self, timeout: float | None = None) -> Coroutine[Any, Any, _V]:

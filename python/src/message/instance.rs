@@ -8,6 +8,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyTuple, PyType};
 use shm::dynamic::decode_with;
 
 use super::convert::{PyDecoder, write_value};
+use super::lend::SlotBuffer;
 use super::view;
 use super::{FieldInfo, MessageType, Shape};
 
@@ -15,7 +16,8 @@ use super::{FieldInfo, MessageType, Shape};
 /// a field of) and its type.
 #[pyclass(module = "shm_pub_sub", name = "Message", subclass, frozen)]
 pub(crate) struct Message {
-    pub(crate) data: Py<PyByteArray>,
+    /// A `bytearray`, or a slot of a lending topic ([`SlotBuffer`]: a loaned or borrowed value).
+    pub(crate) data: Py<PyAny>,
     pub(crate) offset: usize,
     pub(crate) ty: Py<MessageType>,
     /// Read-only: a value read from a topic (shared by the reads that return it again) and
@@ -32,25 +34,45 @@ thread_local! {
     static PENDING: std::cell::RefCell<Option<Message>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Runs `f` on the bytes of a value's storage: a `bytearray`, or a slot of a lending topic
+/// while its loan or borrow lasts (no Python code may run in `f`).
+pub(crate) fn with_storage<R>(data: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+    if let Ok(bytes) = data.cast::<PyByteArray>() {
+        // SAFETY: the GIL is held and `f` runs no Python code, so nothing changes or resizes
+        // the bytearray while the slice is borrowed.
+        return Ok(f(unsafe { bytes.as_bytes() }));
+    }
+    data.cast::<SlotBuffer>()
+        .map_err(|_| PyTypeError::new_err("a message's bytes are in an unknown object"))?
+        .get()
+        .with_bytes(f)
+}
+
+/// As [`with_storage`], to write the bytes (a read-only slot refuses).
+fn with_storage_mut<R>(data: &Bound<'_, PyAny>, f: impl FnOnce(&mut [u8]) -> R) -> PyResult<R> {
+    if let Ok(bytes) = data.cast::<PyByteArray>() {
+        // SAFETY: as in `with_storage`.
+        return Ok(f(unsafe { bytes.as_bytes_mut() }));
+    }
+    data.cast::<SlotBuffer>()
+        .map_err(|_| PyTypeError::new_err("a message's bytes are in an unknown object"))?
+        .get()
+        .with_bytes_mut(f)
+}
+
 /// The bytes `[at, at + len)` of `data`, copied out.
-fn read(data: &Bound<'_, PyByteArray>, at: usize, len: usize) -> PyResult<Vec<u8>> {
-    // SAFETY: the GIL is held and no Python code runs while the slice is borrowed (one copy).
-    let bytes = unsafe { data.as_bytes() };
-    bytes
-        .get(at..at + len)
-        .map(<[u8]>::to_vec)
-        .ok_or_else(resized)
+fn read(data: &Bound<'_, PyAny>, at: usize, len: usize) -> PyResult<Vec<u8>> {
+    with_storage(data, |bytes| bytes.get(at..at + len).map(<[u8]>::to_vec))?.ok_or_else(resized)
 }
 
 /// Writes `value` at `at` of `data`.
-fn write(data: &Bound<'_, PyByteArray>, at: usize, value: &[u8]) -> PyResult<()> {
-    // SAFETY: as in `read`: the GIL is held and nothing else runs during the copy.
-    let bytes = unsafe { data.as_bytes_mut() };
-    bytes
-        .get_mut(at..at + value.len())
-        .ok_or_else(resized)?
-        .copy_from_slice(value);
-    Ok(())
+fn write(data: &Bound<'_, PyAny>, at: usize, value: &[u8]) -> PyResult<()> {
+    with_storage_mut(data, |bytes| {
+        bytes
+            .get_mut(at..at + value.len())
+            .map(|b| b.copy_from_slice(value))
+    })?
+    .ok_or_else(resized)
 }
 
 /// Where a bounded sequence's elements start, after its length.
@@ -58,7 +80,7 @@ const BOUNDED_DATA: usize = shm::schema::BOUNDED_DATA_OFFSET as usize;
 
 /// The length of the bounded sequence field `f` at `at` of `data`, at most its capacity (a
 /// value's bytes may be changed through a buffer by hand; they are never read past the room).
-fn bounded_len(data: &Bound<'_, PyByteArray>, at: usize, f: &FieldInfo) -> PyResult<usize> {
+fn bounded_len(data: &Bound<'_, PyAny>, at: usize, f: &FieldInfo) -> PyResult<usize> {
     Ok(f.schema.sequence_len(&read(data, at, 8)?).unwrap_or(0))
 }
 
@@ -71,7 +93,7 @@ impl Message {
     pub(crate) fn instance<'py>(
         py: Python<'py>,
         ty: &Py<MessageType>,
-        data: Py<PyByteArray>,
+        data: Py<PyAny>,
         offset: usize,
         frozen: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -110,7 +132,7 @@ impl Message {
         bytes: &[u8],
         frozen: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let data = PyByteArray::new(py, bytes).unbind();
+        let data = PyByteArray::new(py, bytes).into_any().unbind();
         Message::instance(py, ty, data, 0, frozen)
     }
 
@@ -122,13 +144,10 @@ impl Message {
     /// Runs `f` on the value's bytes, in place (no Python code may run in `f`).
     pub(crate) fn with_bytes<R>(&self, py: Python<'_>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
         let size = self.ty.get().schema.size();
-        // SAFETY: the GIL is held and `f` runs no Python code, so nothing changes the bytearray
-        // while the slice is borrowed.
-        let bytes = unsafe { self.data.bind(py).as_bytes() };
-        let value = bytes
-            .get(self.offset..self.offset + size)
-            .ok_or_else(resized)?;
-        Ok(f(value))
+        with_storage(self.data.bind(py), |bytes| {
+            bytes.get(self.offset..self.offset + size).map(f)
+        })?
+        .ok_or_else(resized)
     }
 
     pub(crate) fn field_value(&self, py: Python<'_>, index: usize) -> PyResult<Py<PyAny>> {
@@ -154,6 +173,11 @@ impl Message {
                     })
                     .collect::<PyResult<Vec<_>>>()?;
                 pyo3::types::PyList::new(py, items)?.into_any().unbind()
+            }
+            // A slot's arrays are made anew each time, never kept: when the loan or borrow
+            // ends, nothing of this value holds a view of the slot.
+            Shape::Tensor { prim, dims } if data.is_instance_of::<SlotBuffer>() => {
+                view::tensor(py, data, at, *prim, dims, self.frozen)?
             }
             Shape::Tensor { prim, dims } => {
                 let cell = &self.views(py)[index];
@@ -209,7 +233,7 @@ impl Message {
 /// or the whole field).
 fn structs<'py>(
     py: Python<'py>,
-    data: &Bound<'py, PyByteArray>,
+    data: &Bound<'py, PyAny>,
     at: usize,
     elem: &Py<MessageType>,
     dims: &[usize],
@@ -269,7 +293,7 @@ impl Message {
             Ok(())
         })?;
         Ok(Message {
-            data: data.unbind(),
+            data: data.into_any().unbind(),
             offset: 0,
             ty,
             frozen: false,

@@ -8,6 +8,7 @@
 
 mod convert;
 mod instance;
+mod lend;
 mod pubsub;
 mod slice;
 mod view;
@@ -23,7 +24,8 @@ use shm::dynamic::TopicSchema;
 use shm::schema::{DescKind, Primitive, SchemaDesc};
 
 pub(crate) use instance::{Field, Message};
-pub(crate) use pubsub::{MessagePublisher, MessageSubscriber, MessageValue};
+pub(crate) use lend::SlotBuffer;
+pub(crate) use pubsub::{MessagePublisher, MessageSubscriber, MessageValue, PubArgs};
 pub(crate) use slice::{_slice_of, SliceType};
 
 /// A message type: its schema, its fields, and the Python class of its values.

@@ -8,7 +8,9 @@ use std::time::Duration;
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use shm::dynamic::{AnyPublisher, AnySubscriber, RawValue, TopicSchema, decode_with};
+use shm::dynamic::{
+    AnyPublisher, AnySubscriber, BorrowedBytes, BytesLoan, RawValue, TopicSchema, decode_with,
+};
 use shm::schema::{BOUNDED_DATA_OFFSET, DescKind};
 use shm::wait::{Wait, WaitStep};
 use shm::{PublishClock, PublishError, RecvError, Sample, SubscribeError, TopicOwner};
@@ -74,12 +76,12 @@ pub(crate) struct MessagePublisher {
 fn any_publisher(
     name: &str,
     schema: Arc<TopicSchema>,
-    buffer_num: usize,
-    mode: Option<u32>,
-    timestamps: PublishClock,
+    options: &PubArgs,
 ) -> Result<AnyPublisher, shm::CreateError> {
+    let (buffer_num, mode, timestamps) = (options.buffer_num, options.mode, options.timestamps);
     let mut builder = AnyPublisher::builder(name, schema)
         .buffer_num(buffer_num)
+        .lending(options.lending)
         .clock(timestamps);
     if let Some(mode) = mode {
         builder = builder.mode(mode);
@@ -98,16 +100,22 @@ struct SendMutPtr(*mut u8);
 // SAFETY: as for `SendPtr`.
 unsafe impl Send for SendMutPtr {}
 
+/// The options of a message publisher.
+pub(crate) struct PubArgs {
+    pub(crate) buffer_num: usize,
+    pub(crate) mode: Option<u32>,
+    pub(crate) timestamps: PublishClock,
+    pub(crate) lending: bool,
+}
+
 impl MessagePublisher {
     pub(crate) fn create(
         ty: &Bound<'_, MessageType>,
         name: &str,
-        buffer_num: usize,
-        mode: Option<u32>,
-        timestamps: PublishClock,
+        options: &PubArgs,
     ) -> Result<MessagePublisher, shm::CreateError> {
         Ok(MessagePublisher {
-            inner: any_publisher(name, ty.get().schema.clone(), buffer_num, mode, timestamps)?,
+            inner: any_publisher(name, ty.get().schema.clone(), options)?,
             ty: Some(ty.clone().unbind()),
             slice: None,
             staging: Vec::new(),
@@ -120,14 +128,12 @@ impl MessagePublisher {
     pub(crate) fn create_slice(
         slice: &Bound<'_, SliceType>,
         name: &str,
-        buffer_num: usize,
-        mode: Option<u32>,
-        timestamps: PublishClock,
+        options: &PubArgs,
         grow: bool,
     ) -> Result<MessagePublisher, shm::CreateError> {
         let schema = slice.get().schema.clone();
         Ok(MessagePublisher {
-            inner: any_publisher(name, schema, buffer_num, mode, timestamps)?,
+            inner: any_publisher(name, schema, options)?,
             ty: None,
             slice: Some(slice.clone().unbind()),
             staging: vec![0; slice.get().schema.size()],
@@ -331,6 +337,26 @@ impl MessagePublisher {
     pub(crate) fn next_seq(&self) -> u64 {
         self.inner.next_seq()
     }
+
+    /// The message type of a message topic's publisher (`None` for a slice topic).
+    pub(crate) fn message_type(&self) -> Option<&Py<MessageType>> {
+        self.ty.as_ref()
+    }
+
+    /// Lends the slot the next value goes into (a lending topic).
+    pub(crate) fn loan(&mut self) -> Result<BytesLoan, PublishError> {
+        self.inner.loan_bytes()
+    }
+
+    /// Publishes the value written into `loan`'s slot (checked).
+    pub(crate) fn publish_loan(&mut self, loan: &BytesLoan) -> Result<u64, PublishError> {
+        self.inner.publish_loan(loan)
+    }
+
+    /// Slots no publish or loan may take: loans whose arrays outlived their block.
+    pub(crate) fn avoid_slots(&mut self, slots: Vec<u32>) {
+        self.inner.avoid_slots(slots);
+    }
 }
 
 /// The newest value's sample data, and the value unless it is the one returned before.
@@ -463,6 +489,24 @@ impl MessageSubscriber {
 
     pub(crate) fn publisher_alive(&mut self) -> Result<bool, SubscribeError> {
         self.inner.publisher_alive()
+    }
+
+    /// The message type this subscriber reads (`None`: any type, or a slice topic).
+    pub(crate) fn message_type(&self) -> Option<&Arc<Py<MessageType>>> {
+        self.ty.as_ref()
+    }
+
+    /// The newest value of a lending topic, in place.
+    pub(crate) fn borrow(&mut self) -> Result<Option<BorrowedBytes>, SubscribeError> {
+        self.inner.borrow()
+    }
+
+    /// One step of a wait that ends with a value of a lending topic, in place.
+    pub(crate) fn wait_step_borrow(
+        &mut self,
+        wait: &mut Wait,
+    ) -> Result<WaitStep<BorrowedBytes>, RecvError> {
+        self.inner.wait_step_borrow(wait)
     }
 
     pub(crate) fn path(&self) -> &Path {

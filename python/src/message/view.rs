@@ -5,7 +5,7 @@ use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyImportError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyDict, PyList, PyMemoryView, PyTuple};
+use pyo3::types::{PyDict, PyList, PyMemoryView, PyTuple};
 use shm::schema::{DescKind, Primitive, SchemaDesc};
 
 use super::MessageType;
@@ -63,7 +63,7 @@ fn struct_code(p: Primitive) -> &'static str {
 /// without numpy a `memoryview` of that shape; read-only if `frozen`.
 pub(crate) fn tensor(
     py: Python<'_>,
-    data: &Bound<'_, PyByteArray>,
+    data: &Bound<'_, PyAny>,
     at: usize,
     p: Primitive,
     dims: &[usize],
@@ -178,7 +178,7 @@ fn format_of<'py>(
 /// A numpy record of `ty`'s dtype over the value's bytes at `at`.
 pub(crate) fn record(
     py: Python<'_>,
-    data: &Bound<'_, PyByteArray>,
+    data: &Bound<'_, PyAny>,
     at: usize,
     ty: &MessageType,
     frozen: bool,
@@ -199,13 +199,13 @@ pub(crate) fn record(
 /// `setflags(write=True)` on one) can write them.
 fn source<'py>(
     py: Python<'py>,
-    data: &Bound<'py, PyByteArray>,
+    data: &Bound<'py, PyAny>,
     frozen: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     if frozen {
-        PyMemoryView::from(data.as_any())?.call_method0(pyo3::intern!(py, "toreadonly"))
+        PyMemoryView::from(data)?.call_method0(pyo3::intern!(py, "toreadonly"))
     } else {
-        Ok(data.clone().into_any())
+        Ok(data.clone())
     }
 }
 

@@ -3,6 +3,7 @@
 //! blocking wait in `wait.rs`.
 
 mod args;
+mod borrow;
 mod got;
 mod wait;
 
@@ -17,6 +18,7 @@ use crate::message::MessageSubscriber;
 use crate::ty::Ty;
 use crate::value::py_repr;
 use args::{Options, max_age_arg, owner_arg, timeout_of};
+pub(crate) use borrow::Borrow;
 use got::Got;
 pub(crate) use got::{PySample, ToPython};
 
@@ -193,6 +195,23 @@ pymethods_with_common!(Subscriber {
             Ok(Some(got)) => Ok(slf.try_borrow_mut()?.keep(py, got)),
             Ok(None) | Err(_) => slf.try_borrow()?.last_or_default(py),
         }
+    }
+
+    /// Lends a value of a lending topic (`Publisher(..., lending=True)`) in place, for a
+    /// `with` block: `with sub.borrow(timeout=1.0) as frame:` gives the value read-only over
+    /// the topic's shared memory (array fields are read-only numpy arrays over it: no copy at
+    /// any size), unchanged until the block ends, whatever the publisher does meanwhile.
+    ///
+    /// With `timeout` (seconds), waits like `subscribe(timeout)` for a value newer than the last
+    /// one this subscriber returned (at once if there is one) and raises `TimeoutError` if none
+    /// comes in time (or its publisher exits); the GIL is released while it waits. Without,
+    /// lends the newest value at once (`LookupError` if there is none yet).
+    ///
+    /// After the block the value's fields raise `ValueError`; arrays taken from it keep the slot
+    /// (unchanged) until they are released. A subscriber holds one borrowed value at a time.
+    #[pyo3(signature = (timeout=None))]
+    fn borrow(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Borrow> {
+        Subscriber::borrow_value(slf, timeout)
     }
 
     /// Waits until a value newer than the last one this subscriber returned is available, and

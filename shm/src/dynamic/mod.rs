@@ -26,8 +26,8 @@ mod value;
 mod walk;
 
 pub use crate::schema::TopicSchema;
-pub use publisher::{AnyPublisher, AnyPublisherBuilder};
-pub use subscriber::{AnySubscriber, AnySubscriberBuilder, RawValue};
+pub use publisher::{AnyPublisher, AnyPublisherBuilder, BytesLoan};
+pub use subscriber::{AnySubscriber, AnySubscriberBuilder, BorrowedBytes, RawValue};
 pub use text::{quoted, show};
 pub use value::Value;
 pub use walk::{Decode, Problem, Scalar, Source, decode_part_with, decode_with, encode_with};

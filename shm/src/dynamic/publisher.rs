@@ -86,6 +86,68 @@ impl AnyPublisher {
         schema.validate(bytes).map_err(PublishError::InvalidValue)
     }
 
+    /// Whether this publisher's topic is a lending one
+    /// ([`PublisherBuilder::lending`](crate::PublisherBuilder::lending)).
+    pub fn is_lending(&self) -> bool {
+        self.core.is_lending()
+    }
+
+    /// Lends the slot of a lending topic the next value goes into, to write in place (as
+    /// [`Publisher::loan_uninit`](crate::Publisher::loan_uninit)), for callers that cannot hold
+    /// a borrow of the publisher meanwhile (language bindings): the loan holds the mapping, and
+    /// [`publish_loan`](Self::publish_loan) checks it is still this publisher's. Its bytes are
+    /// the slot's as they are (an earlier value, or zeros). No process reads the slot until it
+    /// is published; any other publish, or a new loan, gives it up (its bytes must not be
+    /// written after that: the slot may be claimed again).
+    pub fn loan_bytes(&mut self) -> Result<BytesLoan, PublishError> {
+        let (seq, slot, _) = self.core.loan_raw()?;
+        Ok(BytesLoan {
+            seg: Arc::clone(self.core.segment()),
+            seq,
+            slot,
+            len: self.core.schema().size(),
+        })
+    }
+
+    /// Publishes the value written into `loan`'s slot, checked (every `bool` 0 or 1, every
+    /// bounded length within its room); returns its sequence number.
+    ///
+    /// # Errors
+    /// [`PublishError::InvalidValue`] for bytes that are not a value (nothing is published;
+    /// the loan is given up); [`PublishError::LoanGivenUp`] for a loan that is not this
+    /// publisher's last, or was given up by another publish; [`PublishError::ForkedProcess`]
+    /// in a forked child.
+    pub fn publish_loan(&mut self, loan: &BytesLoan) -> Result<u64, PublishError> {
+        if !self.core.in_own_process() {
+            return Err(PublishError::ForkedProcess);
+        }
+        if !Arc::ptr_eq(&loan.seg, self.core.segment())
+            || !self.core.is_current_loan(loan.seq, loan.slot)
+        {
+            return Err(PublishError::LoanGivenUp {
+                topic: self.core.topic().to_owned(),
+            });
+        }
+        // SAFETY: the slot is claimed by this publisher (its current loan): no other process
+        // reads or writes it, and no other reference to it exists during this check.
+        let bytes = unsafe { std::slice::from_raw_parts(loan.as_mut_ptr().cast_const(), loan.len) };
+        if let Err(e) = self.core.schema().validate(bytes) {
+            self.core.avoid_slots(Vec::new());
+            return Err(PublishError::InvalidValue(e));
+        }
+        // SAFETY: the loan is this publisher's current one, and its bytes were just checked to
+        // be a valid value.
+        Ok(unsafe { self.core.commit_loan(loan.seq, loan.slot) })
+    }
+
+    /// Slots of this lending topic no publish or loan may take (replacing the last list): a
+    /// binding's loans whose memory something it handed out may still write. Not for
+    /// applications.
+    #[doc(hidden)]
+    pub fn avoid_slots(&mut self, slots: Vec<u32>) {
+        self.core.avoid_slots(slots);
+    }
+
     /// Publishes a value given as a tree, checked against the type part by part (the error
     /// names the part that does not fit).
     pub fn publish_value(&mut self, value: &Value) -> Result<u64, PublishError> {
@@ -158,6 +220,54 @@ impl AnyPublisher {
     /// What this publisher took over, if the topic existed.
     pub fn takeover(&self) -> Option<&Takeover> {
         self.core.takeover()
+    }
+}
+
+/// A slot of a lending topic lent to an [`AnyPublisher`] ([`AnyPublisher::loan_bytes`]): the
+/// bytes to write the next value into, in place. It keeps the topic file mapped, so its pointer
+/// stays valid for as long as it lives, even if the publisher moves to another file.
+pub struct BytesLoan {
+    seg: Arc<crate::segment::Segment<crate::segment::ReadWrite>>,
+    seq: u64,
+    slot: u32,
+    len: usize,
+}
+
+impl fmt::Debug for BytesLoan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BytesLoan")
+            .field("seq", &self.seq)
+            .field("slot", &self.slot)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl BytesLoan {
+    /// The slot's first byte: `len()` bytes, aligned for the topic's type, writable until the
+    /// loan is published or given up.
+    pub fn as_mut_ptr(&self) -> *mut u8 {
+        self.seg.slot_data(self.slot)
+    }
+
+    /// The value's size in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the value has no bytes (a zero-sized type).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The sequence number the value gets when published.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The slot (for [`AnyPublisher::avoid_slots`]).
+    pub fn slot(&self) -> u32 {
+        self.slot
     }
 }
 

@@ -9,7 +9,9 @@ use super::Value;
 use crate::error::{RecvError, SubscribeError};
 use crate::schema::TopicSchema;
 use crate::subscriber::wait::{Step, Wait, WaitStep, Waits};
-use crate::subscriber::{BatchDst, Core, Dst, Expect, Mode, Options, Sample, subscriber_options};
+use crate::subscriber::{
+    BatchDst, Core, Dst, Expect, Lent, Mode, Options, Sample, subscriber_options,
+};
 use crate::subscriber::{recv_all_until, recv_until};
 
 /// A value of a type known at run time, as an [`AnySubscriber`] reads it: its bytes and the
@@ -208,6 +210,60 @@ impl AnySubscriber {
         })
     }
 
+    /// The newest value of a lending topic, in place (as
+    /// [`Subscriber::borrow`](crate::Subscriber::borrow)): its bytes stay unchanged until the
+    /// [`BorrowedBytes`] is dropped.
+    pub fn borrow(&mut self) -> Result<Option<BorrowedBytes>, SubscribeError> {
+        self.lend(Mode::Latest)
+    }
+
+    /// The newest value of a lending topic, in place, if it is newer than the last one
+    /// returned (as [`Subscriber::try_borrow`](crate::Subscriber::try_borrow)).
+    pub fn try_borrow(&mut self) -> Result<Option<BorrowedBytes>, SubscribeError> {
+        self.lend(Mode::Next)
+    }
+
+    fn lend(&mut self, mode: Mode) -> Result<Option<BorrowedBytes>, SubscribeError> {
+        let (read, lent) = self.core.borrow_raw(mode)?;
+        Ok(read
+            .sample
+            .zip(lent)
+            .map(|(info, lent)| self.borrowed(info, lent)))
+    }
+
+    fn borrowed(&self, info: Sample<()>, lent: Lent) -> BorrowedBytes {
+        BorrowedBytes {
+            lent,
+            info,
+            schema: self
+                .core
+                .schema()
+                .cloned()
+                .expect("a borrow returned a value, so the subscriber is attached"),
+        }
+    }
+
+    /// One step of a blocking wait that ends with a borrowed value (as
+    /// [`wait_step`](AnySubscriber::wait_step), for a lending topic).
+    pub fn wait_step_borrow(
+        &mut self,
+        wait: &mut Wait,
+    ) -> Result<WaitStep<BorrowedBytes>, RecvError> {
+        let mut lent = None;
+        let step = self.core.wait_step_by(wait, |core, mode| {
+            let (read, l) = core.borrow_raw(mode)?;
+            lent = l;
+            Ok(read)
+        })?;
+        Ok(match (step, lent) {
+            (Step::Ready(info), Some(lent)) => {
+                WaitStep::Ready(info.map(|()| self.borrowed(info, lent)))
+            }
+            (Step::Ready(_), None) => WaitStep::Block(crate::wait::Sleeper::pause(0)),
+            (Step::Block(sleeper), _) => WaitStep::Block(sleeper),
+        })
+    }
+
     /// The schema of the topic as last attached (`None` before the topic exists, or while it
     /// carries another type than expected).
     pub fn schema(&self) -> Option<&Arc<TopicSchema>> {
@@ -254,6 +310,59 @@ impl Waits for AnySubscriber {
 
     fn all(&mut self) -> Result<Vec<Sample<RawValue>>, SubscribeError> {
         self.try_recv_all()
+    }
+}
+
+/// A value of a lending topic read in place by an [`AnySubscriber`]: its bytes, unchanged until
+/// this is dropped (see [`Borrowed`](crate::Borrowed)). Keeps the topic file mapped and the
+/// slot pinned by itself.
+pub struct BorrowedBytes {
+    lent: Lent,
+    info: Sample<()>,
+    schema: Arc<TopicSchema>,
+}
+
+impl BorrowedBytes {
+    /// The value's first byte: `len()` bytes, aligned for its type, unchanged while this lives.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.lent.data()
+    }
+
+    /// The value's size in bytes.
+    pub fn len(&self) -> usize {
+        self.lent.size()
+    }
+
+    /// Whether the value has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the slot is pinned by `lent` for as long as `self` lives, so no process
+        // writes it; the mapping is kept alive by `lent`; the value's `len()` bytes lie in it.
+        unsafe { std::slice::from_raw_parts(self.as_ptr(), self.len()) }
+    }
+
+    /// Its sequence number, publish time and freshness.
+    pub fn sample(&self) -> Sample<()> {
+        self.info
+    }
+
+    /// The schema it was read with.
+    pub fn schema(&self) -> &Arc<TopicSchema> {
+        &self.schema
+    }
+}
+
+impl fmt::Debug for BorrowedBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BorrowedBytes")
+            .field("type", &self.schema.type_name())
+            .field("seq", &self.info.seq)
+            .field("len", &self.len())
+            .finish()
     }
 }
 

@@ -177,6 +177,12 @@ pub enum PublishError {
         /// Its slots.
         slots: u32,
     },
+    /// A byte loan ([`crate::dynamic::BytesLoan`]) published after it was given up: another
+    /// publish or loan came first, or the publisher moved to another file.
+    LoanGivenUp {
+        /// The topic.
+        topic: String,
+    },
     /// [`Publisher::loan`](crate::Publisher::loan) on a copying topic: only a lending topic
     /// ([`PublisherBuilder::lending`](crate::PublisherBuilder::lending)) keeps readers off the
     /// slot being written in place.
@@ -228,6 +234,11 @@ impl fmt::Display for PublishError {
                  subscribers ({slots} slots): nothing was published, and no borrowed value was \
                  overwritten; have subscribers drop borrowed values sooner, or create the \
                  publisher with a larger .buffer_num(..)"
+            ),
+            PublishError::LoanGivenUp { topic } => write!(
+                f,
+                "a loan of topic '{topic}' was published after another publish or loan gave \
+                 it up; write a loaned value, then publish it, before anything else"
             ),
             PublishError::NotLending { topic } => write!(
                 f,

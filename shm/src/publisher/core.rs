@@ -52,7 +52,14 @@ const CHECK_FILE_EVERY_NS: u64 = 100_000_000;
 
 /// A publisher without its value type.
 pub(crate) struct PublisherCore {
-    seg: Segment<ReadWrite>,
+    /// Shared with the byte loans of untyped publishers ([`crate::dynamic::BytesLoan`]), which
+    /// keep the mapping alive.
+    seg: Arc<Segment<ReadWrite>>,
+    /// The slot lent by the last `loan_raw` and not yet committed (any other write ends it).
+    loaned: Option<(u64, u32)>,
+    /// Slots of a lending topic a claim must not take (a binding's loan whose views are still
+    /// alive).
+    avoid: Vec<u32>,
     schema: Arc<TopicSchema>,
     topic: TopicName,
     root: PathBuf,
@@ -126,10 +133,12 @@ impl PublisherCore {
                 let slot_count = seg.layout().slot_count;
                 let generation = plan.generation.take();
                 return Ok(PublisherCore {
+                    loaned: None,
+                    avoid: Vec::new(),
                     next_slot: (next_seq % u64::from(slot_count)) as u32,
                     slot_count,
                     clock: options.clock,
-                    seg,
+                    seg: Arc::new(seg),
                     schema,
                     topic,
                     root,
@@ -177,14 +186,19 @@ impl PublisherCore {
         published: Option<u64>,
     ) -> Result<u64, PublishError> {
         let now = self.begin()?;
+        // A loan not committed by now is given up (its slot may be claimed again).
+        self.loaned = None;
         let stamp = published.map_or(now, |t| t.min(now));
         if self.seg.is_lending() {
             let seq = self.next_seq;
             let previous = self.seg.newest_slot();
             // SAFETY: `src` holds `elem_size` initialised bytes (the caller's contract);
             // `1 <= seq <= MAX_SEQ` (`begin`); this process holds the publisher lock.
-            unsafe { self.seg.write_lent(seq, self.next_slot, stamp, src) }
-                .ok_or_else(|| self.all_pinned())?;
+            unsafe {
+                self.seg
+                    .write_lent(seq, self.next_slot, &self.avoid, stamp, src)
+            }
+            .ok_or_else(|| self.all_pinned())?;
             self.lent(seq, previous);
             return Ok(seq);
         }
@@ -255,9 +269,26 @@ impl PublisherCore {
         let seq = self.next_seq;
         let index = self
             .seg
-            .claim_slot(seq, self.next_slot)
+            .claim_slot(seq, self.next_slot, &self.avoid)
             .ok_or_else(|| self.all_pinned())?;
+        self.loaned = Some((seq, index));
         Ok((seq, index, self.seg.slot_data(index)))
+    }
+
+    /// The segment a loan's slot lives in (kept alive by whoever holds this).
+    pub(crate) fn segment(&self) -> &Arc<Segment<ReadWrite>> {
+        &self.seg
+    }
+
+    /// Whether `(seq, index)` is the loan `loan_raw` gave last, uncommitted, with no other
+    /// write since.
+    pub(crate) fn is_current_loan(&self, seq: u64, index: u32) -> bool {
+        self.loaned == Some((seq, index))
+    }
+
+    /// Slots of this lending topic no claim may take from now on (replacing the last list).
+    pub(crate) fn avoid_slots(&mut self, slots: Vec<u32>) {
+        self.avoid = slots;
     }
 
     /// Publishes the value written into the slot of [`loan_raw`](Self::loan_raw) (as `seq`,
@@ -267,6 +298,7 @@ impl PublisherCore {
     /// `(seq, index)` is the last loan of this publisher, uncommitted, and the slot holds a
     /// valid value of the topic's type.
     pub(crate) unsafe fn commit_loan(&mut self, seq: u64, index: u32) -> u64 {
+        self.loaned = None;
         let now = match self.clock {
             PublishClock::Precise => sys::monotonic_ns(),
             PublishClock::Coarse => sys::monotonic_coarse_ns(),
@@ -362,7 +394,8 @@ impl PublisherCore {
                 seg.set_runs(&self.schema);
                 // The file no longer named: subscribers still on it reattach at once.
                 self.seg.retire();
-                self.seg = seg;
+                self.seg = Arc::new(seg);
+                self.loaned = None;
                 self.next_seq = next_seq;
                 self.next_slot = (next_seq % u64::from(self.slot_count)) as u32;
                 if let Some(g) = plan.generation.take() {
@@ -429,7 +462,8 @@ impl PublisherCore {
         seg.set_runs(&schema);
         // The old file no longer named: subscribers still on it reattach at once.
         self.seg.retire();
-        self.seg = seg;
+        self.seg = Arc::new(seg);
+        self.loaned = None;
         self.schema = schema;
         self.next_slot = (self.next_seq % u64::from(self.slot_count)) as u32;
         if let Some(g) = generation {

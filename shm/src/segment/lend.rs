@@ -79,11 +79,11 @@ fn pinned<M: LendWords>(m: &M, index: u32) -> bool {
 }
 
 /// The publisher's claim of a slot to write value `seq` into, trying the slots from `start`
-/// on: not the newest value's slot, and pinned by no subscriber. `None` when every other slot
+/// on: not the newest value's slot, not one of `avoid`, and pinned by no subscriber. `None` when every other slot
 /// is pinned. The slot returned is marked as being written (odd stamp) and no subscriber reads
 /// it until [`commit`]; the caller may write it with plain stores.
 #[doc(hidden)]
-pub fn claim<M: LendWordsMut>(m: &M, seq: u64, start: u32) -> Option<u32> {
+pub fn claim<M: LendWordsMut>(m: &M, seq: u64, start: u32, avoid: &[u32]) -> Option<u32> {
     debug_assert!((1..=MAX_SEQ).contains(&seq));
     let n = m.slot_count();
     // The publisher's own words: what it stored last.
@@ -97,7 +97,7 @@ pub fn claim<M: LendWordsMut>(m: &M, seq: u64, start: u32) -> Option<u32> {
     // to it: a few passes.
     for k in 0..n * CLAIM_PASSES {
         let c = (start % n + k % n) % n;
-        if c == newest || pinned(m, c) {
+        if c == newest || avoid.contains(&c) || pinned(m, c) {
             continue;
         }
         let old = m.stamp(c);
@@ -589,12 +589,13 @@ impl Drop for Pins {
 }
 
 impl Segment<ReadWrite> {
-    /// Claims a slot for value `seq` (see [`claim`]), trying from `start`; when every slot is
+    /// Claims a slot for value `seq` (see [`claim`]), trying from `start` and skipping
+    /// `avoid`; when every slot is
     /// pinned, reclaims the entries of subscribers that are gone and tries once more.
-    pub(crate) fn claim_slot(&self, seq: u64, start: u32) -> Option<u32> {
-        claim(self, seq, start).or_else(|| {
+    pub(crate) fn claim_slot(&self, seq: u64, start: u32, avoid: &[u32]) -> Option<u32> {
+        claim(self, seq, start, avoid).or_else(|| {
             if self.reclaim_pins() {
-                claim(self, seq, start)
+                claim(self, seq, start, avoid)
             } else {
                 None
             }
@@ -644,10 +645,11 @@ impl Segment<ReadWrite> {
         &self,
         seq: u64,
         start: u32,
+        avoid: &[u32],
         time_ns: u64,
         src: *const u8,
     ) -> Option<u32> {
-        let index = self.claim_slot(seq, start)?;
+        let index = self.claim_slot(seq, start, avoid)?;
         // SAFETY: the slot is claimed: no process reads or writes it until `commit_slot`; it
         // holds `elem_size` bytes, and `src` as many (the caller's contract).
         unsafe {

@@ -514,7 +514,7 @@ impl Segment<ReadWrite> {
             // Values carried into a new file (no pins yet) in turn, each in its own slot.
             let start = (seq % u64::from(self.layout.slot_count)) as u32;
             // SAFETY: the caller's contract.
-            unsafe { self.write_lent(seq, start, time_ns, src) };
+            unsafe { self.write_lent(seq, start, &[], time_ns, src) };
             return;
         }
         let index = (seq % u64::from(self.layout.slot_count)) as u32;

@@ -26,7 +26,7 @@ use wait::{Step, Wait, WaitStep, Waits};
 pub(crate) use self::core::{Core, Expect, Options};
 use attach::Attach;
 pub use borrow::Borrowed;
-pub(crate) use read::{BatchDst, Dst, Mode};
+pub(crate) use read::{BatchDst, Dst, Lent, Mode};
 pub use sample::{Sample, Timestamp};
 pub(crate) use wait::{recv_all_until, recv_until};
 

@@ -1,0 +1,191 @@
+"""Lending topics from Python: ``Publisher.loan()`` writes a value in place and
+``Subscriber.borrow()`` reads one in place (numpy arrays over the topic's shared memory, no
+copy), across processes and with Rust; views end with their ``with`` block."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Literal as L
+
+import numpy as np
+import pytest
+from shm_pub_sub import Array, Message, Publisher, Subscriber, u8, u64
+
+
+class Frame(Message):
+    """The camera frame of the examples (examples/python/camera/frame.py)."""
+
+    seq: u64
+    stamp_ns: u64
+    pixels: Array[u8, L[480], L[640], L[3]]
+
+
+def test_a_loan_written_in_place_is_borrowed_in_place(topic: str) -> None:
+    pub = Publisher(topic, Frame(), lending=True)
+    assert pub.buffer_num == 10, "a lending topic has 10 slots by default"
+    sub = Subscriber(topic, Frame())
+    with pub.loan(zeroed=True) as frame:
+        frame.seq = 7
+        frame.pixels[:, 3] = 255
+    with sub.borrow(timeout=5.0) as got:
+        assert got.seq == 7
+        pixels = got.pixels
+        assert isinstance(pixels, np.ndarray) and not pixels.flags.writeable
+        assert (pixels[:, 3] == 255).all() and (pixels[:, 4] == 0).all()
+        with pytest.raises(ValueError):
+            pixels[0, 0, 0] = 1
+        with pytest.raises(AttributeError, match="read-only"):
+            got.seq = 8
+        del pixels
+    # After the block the value reads nothing: its fields raise.
+    with pytest.raises(ValueError, match="with` block"):
+        _ = got.seq
+    # Copies read the same topic.
+    value, ok = sub.subscribe()
+    assert ok and value.seq == 7
+
+
+def test_an_exception_in_a_loan_block_publishes_nothing(topic: str) -> None:
+    pub = Publisher(topic, Frame(), lending=True)
+    sub = Subscriber(topic, Frame())
+    with pytest.raises(RuntimeError, match="camera failed"):
+        with pub.loan() as frame:
+            frame.seq = 1
+            raise RuntimeError("camera failed")
+    with pytest.raises(LookupError, match="no value yet"):
+        sub.borrow()
+    with pub.loan() as frame:
+        frame.seq = 2
+    with sub.borrow() as got:
+        assert got.seq == 2
+
+
+def test_arrays_outliving_a_borrow_keep_its_slot_and_value(topic: str) -> None:
+    pub = Publisher(topic, Frame(), buffer_num=4, lending=True)
+    sub = Subscriber(topic, Frame())
+    with pub.loan(zeroed=True) as frame:
+        frame.pixels[0, 0] = (1, 2, 3)
+    with sub.borrow() as got:
+        kept = got.pixels
+    # The slot stays pinned while `kept` lives: the publisher writes the others.
+    for i in range(20):
+        with pub.loan() as frame:
+            frame.pixels[0, 0] = (9, 9, 9)
+            frame.seq = i
+    assert tuple(kept[0, 0]) == (1, 2, 3)
+    # A subscriber holds one value at a time: the next borrow waits for `kept` to go.
+    with pytest.raises(RuntimeError, match="max_borrowed"):
+        sub.borrow()
+    del kept
+    with sub.borrow() as got:
+        assert got.seq == 19
+
+
+def test_arrays_outliving_a_loan_refuse_to_publish(topic: str) -> None:
+    pub = Publisher(topic, Frame(), lending=True)
+    sub = Subscriber(topic, Frame())
+    with pytest.raises(BufferError, match="nothing was published"):
+        with pub.loan() as frame:
+            frame.seq = 1
+            stale = frame.pixels
+    with pytest.raises(LookupError):
+        sub.borrow()
+    # The publisher goes on with other slots; the stale array's slot stays out of use.
+    for i in range(30):
+        with pub.loan() as frame:
+            frame.seq = 100 + i
+    stale[0, 0, 0] = 42  # writes no value anyone reads
+    with sub.borrow() as got:
+        assert got.seq == 129
+        assert got.pixels[0, 0, 0] != 42, "the stale array's slot was published"
+    del stale
+    with pub.loan() as frame:
+        frame.seq = 200
+    with sub.borrow(timeout=1.0) as got:
+        assert got.seq == 200
+
+
+def test_another_thread_runs_while_a_borrower_waits(topic: str) -> None:
+    Publisher(topic, Frame(), lending=True)
+    sub = Subscriber(topic, Frame())
+    ticks = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            sub.borrow(timeout=0.3)
+        assert time.monotonic() - start >= 0.3
+    finally:
+        stop.set()
+        t.join()
+    assert ticks > 20, "the GIL was held while waiting"
+
+
+def test_borrow_and_loan_are_refused_where_they_do_not_apply(topic: str) -> None:
+    plain = Publisher(topic, Frame())
+    with pytest.raises(TypeError, match="lending"):
+        plain.loan()
+    sub = Subscriber(topic, Frame())
+    plain.publish(Frame(seq=1))
+    with pytest.raises(TypeError, match="copying topic"):
+        sub.borrow()
+    with pytest.raises(TypeError, match="Message"):
+        Publisher(topic + "x", 1.5, lending=True).loan()
+    pub = Publisher(topic + "y", Frame(), lending=True)
+    with pub.loan() as _:
+        with pytest.raises(RuntimeError, match="under way"):
+            pub.publish(Frame())
+
+
+CHILD = """
+import sys
+from typing import Literal as L
+from shm_pub_sub import Array, Message, Publisher, u8, u64
+
+class Frame(Message):
+    seq: u64
+    stamp_ns: u64
+    pixels: Array[u8, L[480], L[640], L[3]]
+
+pub = Publisher(sys.argv[1], Frame(), lending=True)
+print("READY", flush=True)
+for line in sys.stdin:
+    n = int(line)
+    with pub.loan() as frame:
+        frame.seq = n
+        frame.pixels[:, :, 0] = n % 256
+    print("PUB", n, flush=True)
+"""
+
+
+def test_frames_cross_processes_in_place(topic: str, spawn) -> None:
+    child = spawn([sys.executable, "-c", CHILD, topic], stdin=True)
+    child.expect("READY", timeout=30)
+    sub = Subscriber(topic, Frame())
+    for n in range(1, 6):
+        child.send(str(n))
+        child.expect("PUB", timeout=30)
+        with sub.borrow(timeout=10.0) as got:
+            assert got.seq == n
+            assert (got.pixels[:, :, 0] == n).all()
+
+
+def test_rust_frames_are_borrowed(topic: str, spawn, rust_example) -> None:
+    rust = spawn([rust_example("frame_publisher"), "--topic", topic, "--count", 3000])
+    rust.expect("publishing 640x480 frames", timeout=30)
+    sub = Subscriber(topic, Frame())
+    for _ in range(3):
+        with sub.borrow(timeout=10.0) as got:
+            bar = int(got.seq) % 640
+            assert (got.pixels[:, bar] == 255).all()

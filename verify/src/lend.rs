@@ -6,13 +6,13 @@
 //! read.
 
 use loom::cell::UnsafeCell;
-use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 use shm::__model::{
     LendWords, LendWordsMut, PINS_PER_ENTRY, Pin, PinWordsMut, TopicWords, TopicWordsMut, claim,
     commit, pin_newest, pin_value, unpin,
 };
 
-use crate::value_of;
+use crate::{StoreBudget, value_of};
 
 /// Weakenings of the lending protocol for its negative controls.
 pub mod weaken {
@@ -43,8 +43,8 @@ pub struct Lender {
     publish_seq: AtomicU64,
     newest_slot: AtomicU32,
     pins: Vec<[AtomicU64; 8]>,
-    /// Stores the writer may still make before it is "killed" (`usize::MAX`: never).
-    stores_left: AtomicUsize,
+    /// Stores the writer may still make before it is "killed".
+    stores_left: StoreBudget,
 }
 
 // SAFETY: the cells are accessed only through loom's `UnsafeCell`, which checks every access
@@ -67,29 +67,22 @@ impl Lender {
             pins: (0..entries)
                 .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
                 .collect(),
-            stores_left: AtomicUsize::new(usize::MAX),
+            stores_left: StoreBudget::new(),
         }
     }
 
     /// From now on the writer makes at most `stores` more stores, then behaves as killed.
     pub fn kill_after(&self, stores: usize) {
-        self.stores_left.store(stores, Ordering::Relaxed);
+        self.stores_left.kill_after(stores);
     }
 
     /// A new publisher takes over: it writes normally again.
     pub fn revive(&self) {
-        self.stores_left.store(usize::MAX, Ordering::Relaxed);
+        self.stores_left.revive();
     }
 
     fn alive(&self) -> bool {
-        let left = self.stores_left.load(Ordering::Relaxed);
-        if left == 0 {
-            return false;
-        }
-        if left != usize::MAX {
-            self.stores_left.store(left - 1, Ordering::Relaxed);
-        }
-        true
+        self.stores_left.spend()
     }
 
     /// Publishes value `seq` as the runtime's lending publish does: claims a slot (from

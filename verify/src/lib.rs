@@ -69,6 +69,40 @@ pub mod weaken {
     }
 }
 
+/// The stores a writer may still make before it is "killed" (`usize::MAX`: never): every store
+/// it would make afterwards is dropped.
+pub(crate) struct StoreBudget(AtomicUsize);
+
+impl StoreBudget {
+    pub(crate) fn new() -> StoreBudget {
+        StoreBudget(AtomicUsize::new(usize::MAX))
+    }
+
+    pub(crate) fn kill_after(&self, stores: usize) {
+        self.0.store(stores, Ordering::Relaxed);
+    }
+
+    pub(crate) fn revive(&self) {
+        self.0.store(usize::MAX, Ordering::Relaxed);
+    }
+
+    /// Whether the writer may make one more store (and counts it).
+    pub(crate) fn spend(&self) -> bool {
+        let left = self.0.load(Ordering::Relaxed);
+        if left == 0 {
+            return false;
+        }
+        if left != usize::MAX {
+            self.0.store(left - 1, Ordering::Relaxed);
+        }
+        true
+    }
+
+    pub(crate) fn exhausted(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == 0
+    }
+}
+
 /// One slot: stamp, publish time, and a value of two words.
 struct Slot {
     stamp: AtomicU64,
@@ -88,8 +122,8 @@ pub struct Ring {
     lock_held: AtomicBool,
     futex: Mutex<()>,
     woken: Condvar,
-    /// Stores the writer may still make before it is "killed" (`usize::MAX`: never).
-    stores_left: AtomicUsize,
+    /// Stores the writer may still make before it is "killed".
+    stores_left: StoreBudget,
     /// Record futex sleeps instead of blocking (see [`Ring::recording`]).
     record_sleeps: bool,
     /// The ticket of the last recorded sleep (`u64::MAX`: none).
@@ -120,7 +154,7 @@ impl Ring {
             lock_held: AtomicBool::new(true),
             futex: Mutex::new(()),
             woken: Condvar::new(),
-            stores_left: AtomicUsize::new(usize::MAX),
+            stores_left: StoreBudget::new(),
             record_sleeps: false,
             slept_on: AtomicU64::new(u64::MAX),
         }
@@ -147,24 +181,17 @@ impl Ring {
     /// From now on the writer makes at most `stores` more stores to the ring's words, then
     /// behaves as killed: its later stores never happen.
     pub fn kill_after(&self, stores: usize) {
-        self.stores_left.store(stores, Ordering::Relaxed);
+        self.stores_left.kill_after(stores);
     }
 
     /// A new publisher (taking the file over after the killed one) writes normally again.
     pub fn revive(&self) {
-        self.stores_left.store(usize::MAX, Ordering::Relaxed);
+        self.stores_left.revive();
     }
 
     /// Whether the writer may make one more store (and counts it).
     fn alive(&self) -> bool {
-        let left = self.stores_left.load(Ordering::Relaxed);
-        if left == 0 {
-            return false;
-        }
-        if left != usize::MAX {
-            self.stores_left.store(left - 1, Ordering::Relaxed);
-        }
-        true
+        self.stores_left.spend()
     }
 
     /// Publishes `seq` (its slot computed) with the runtime's `write`.
@@ -295,7 +322,7 @@ impl TopicWordsMut for Ring {
     }
 
     fn wake_sleepers(&self) {
-        if self.stores_left.load(Ordering::Relaxed) == 0 {
+        if self.stores_left.exhausted() {
             return; // a killed publisher wakes nobody
         }
         self.sleeping.store(0, Ordering::SeqCst);

@@ -127,15 +127,7 @@ pub fn commit<M: LendWordsMut>(m: &M, light_fence: bool, index: u32, seq: u64, t
     m.set_time(index, time_ns);
     m.set_stamp(index, seq << 1, Ordering::Release);
     m.set_newest_slot(index);
-    m.set_publish_seq(seq, Ordering::Release);
-    if light_fence {
-        M::light_fence();
-    } else {
-        M::fence(Ordering::SeqCst);
-    }
-    if m.sleeping() != 0 {
-        m.wake_sleepers();
-    }
+    super::ring::name_and_wake(m, light_fence, seq);
 }
 
 /// What [`pin_newest`] found.

@@ -139,9 +139,14 @@ pub unsafe fn write<M: TopicWordsMut>(
     // SAFETY: the caller's contract.
     unsafe { m.copy_in(index, src) };
     m.set_stamp(index, stamp, Ordering::Release);
-    // Store the sequence, then look at the sleeping flag, with a full fence in between (the
-    // wake-up handshake, see `wake::sleep`): either its light half, or a sequentially
-    // consistent fence when this process could not register for the heavy half.
+    name_and_wake(m, light_fence, seq);
+}
+
+/// The end of every publish: stores the publish sequence, then looks at the sleeping flag with
+/// a full fence in between (the wake-up handshake, see `wake::sleep`): either its light half,
+/// or a sequentially consistent fence when this process could not register for the heavy half.
+#[inline]
+pub(super) fn name_and_wake<M: TopicWordsMut>(m: &M, light_fence: bool, seq: u64) {
     m.set_publish_seq(seq, Ordering::Release);
     if light_fence {
         M::light_fence();

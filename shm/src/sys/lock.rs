@@ -1,4 +1,5 @@
-//! The publisher lock: an open-file-description lock on byte 0 of the topic file.
+//! Open-file-description locks on single bytes of a topic file: the publisher lock on byte 0,
+//! and the locks of a lending topic's pin entries (`segment/lend.rs`).
 
 use std::fs::File;
 use std::io;
@@ -20,17 +21,7 @@ fn owner_lock(kind: libc::c_int) -> libc::flock {
 /// holder's last descriptor closes, including when the process dies, so it does not depend on
 /// pids (which are reused).
 pub(crate) fn try_lock_publisher(file: &File) -> io::Result<bool> {
-    let mut l = owner_lock(libc::F_WRLCK);
-    // SAFETY: `l` is a valid flock that outlives the call; F_OFD_SETLK only reads it.
-    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut l) };
-    if r == 0 {
-        return Ok(true);
-    }
-    let e = io::Error::last_os_error();
-    match e.raw_os_error() {
-        Some(libc::EAGAIN | libc::EACCES) => Ok(false),
-        _ => Err(e),
-    }
+    try_lock_byte(file, 0)
 }
 
 /// Whether some other open file description holds the publisher lock. Does not take it, so it
@@ -48,14 +39,7 @@ pub(crate) fn publisher_lock_held(file: &File) -> io::Result<bool> {
 
 /// Releases the publisher lock taken by [`try_lock_publisher`] on this open file description.
 pub(crate) fn unlock_publisher(file: &File) -> io::Result<()> {
-    let mut l = owner_lock(libc::F_UNLCK);
-    // SAFETY: `l` is a valid flock that outlives the call; F_OFD_SETLK only reads it.
-    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut l) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    unlock_byte(file, 0)
 }
 
 fn byte_lock(kind: libc::c_int, offset: u64) -> io::Result<libc::flock> {

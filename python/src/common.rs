@@ -15,7 +15,8 @@ pub(crate) struct Common {
 }
 
 /// `#[pymethods] impl $class { <the shared members> $rest }`. The class has a `common: Common`
-/// field and a `core: Option<...>` field (`None` once closed).
+/// field, a `core: Option<...>` field (`None` once closed) and a `retire_core` method that
+/// closes it.
 macro_rules! pymethods_with_common {
     ($class:ident { $($rest:tt)* }) => {
         #[pyo3::pymethods]
@@ -24,7 +25,7 @@ macro_rules! pymethods_with_common {
             /// the last value) and unmaps it. Idempotent; using the object afterwards raises
             /// `ValueError`.
             fn close(&mut self) {
-                self.core = None;
+                self.retire_core();
             }
 
             /// `Publisher[int]` and the like, for type annotations (the stub declares the class

@@ -100,11 +100,28 @@ pub(crate) fn subscribe_error(py: Python<'_>, e: SubscribeError, ty: &Ty) -> PyE
             TopicFormatError::new_err(e.to_string())
         }
         SubscribeError::Contended { .. } => ContendedError::new_err(e.to_string()),
-        SubscribeError::NotLending { .. } => PyTypeError::new_err(e.to_string()),
-        SubscribeError::BorrowLimit { .. } | SubscribeError::TooManyBorrowers { .. } => {
-            PyRuntimeError::new_err(e.to_string())
-        }
-        SubscribeError::CannotPin { .. } => PyPermissionError::new_err(e.to_string()),
+        SubscribeError::NotLending { ref topic } => PyTypeError::new_err(format!(
+            "topic '{topic}' is a copying topic (its Publisher was created without \
+             lending=True), whose slots cannot be borrowed; read it with subscribe() or \
+             subscribe_into()"
+        )),
+        SubscribeError::BorrowLimit { ref topic, .. } => PyRuntimeError::new_err(format!(
+            "this subscriber of topic '{topic}' still holds a borrowed value: an array taken \
+             from an earlier borrow is still alive (a subscriber holds one value at a time); \
+             release it (del), or copy what you keep inside the with block"
+        )),
+        SubscribeError::TooManyBorrowers {
+            ref topic, needed, ..
+        } => PyRuntimeError::new_err(format!(
+            "topic '{topic}' cannot serve another subscriber: its slots are reserved by its \
+             publisher and subscribers already; create its Publisher with buffer_num={needed} \
+             or more"
+        )),
+        SubscribeError::CannotPin { ref topic, .. } => PyPermissionError::new_err(format!(
+            "topic '{topic}' is a lending topic: reading it pins slots in its file, which this \
+             process may only read; run as the topic's owner, or have its publisher make a \
+             copying topic (without lending=True)"
+        )),
         SubscribeError::InvalidMaxBorrowed { .. } => PyValueError::new_err(e.to_string()),
         SubscribeError::UntrustedOwner {
             ref path, owner, ..

@@ -66,7 +66,9 @@ fn _cli_main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> u8 {
     py.detach(|| shm_cli::run(argv))
 }
 
-#[pymodule]
+/// The module relies on the GIL (bytearrays and lent slots are read under it, with no other
+/// thread changing them meanwhile): a free-threaded interpreter re-enables it on import.
+#[pymodule(gil_used = true)]
 fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     check_registry()?;
     let py = m.py();

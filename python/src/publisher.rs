@@ -1,6 +1,9 @@
 //! `shm_pub_sub.Publisher`.
 
 use pyo3::exceptions::{PyBufferError, PyOSError, PyRuntimeError, PyTypeError, PyValueError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt};
 use shm::{MAX_BUFFER_NUM, MIN_BUFFER_NUM, PublishClock};
@@ -39,8 +42,9 @@ pub(crate) struct Publisher {
     core: Option<PublisherCore>,
     common: Common,
     buffer_num: usize,
-    /// The slot of the loan whose `with` block is under way.
-    open_loan: Option<Py<SlotBuffer>>,
+    /// The slot of the loan whose `with` block is under way, and whether its `Loan` was dropped
+    /// without ending (then the next write ends it).
+    open_loan: Option<(Py<SlotBuffer>, Arc<AtomicBool>)>,
     /// Loans whose arrays outlived their block: their slots stay out of use until those arrays
     /// are gone.
     quarantine: Vec<Py<SlotBuffer>>,
@@ -239,15 +243,17 @@ pymethods_with_common!(Publisher {
         let loan = publisher.loan().map_err(|e| publish_error(&name, e))?;
         let buffer = Py::new(py, SlotBuffer::of_loan(loan))?;
         if zeroed {
-            buffer.get().with_bytes_mut(|b| b.fill(0))?;
+            buffer.get().with_bytes_mut(py, |b| b.fill(0))?;
         }
         let value = Message::instance(py, &ty, buffer.clone_ref(py).into_any(), 0, false)?;
-        me.open_loan = Some(buffer.clone_ref(py));
+        let dropped = Arc::new(AtomicBool::new(false));
+        me.open_loan = Some((buffer.clone_ref(py), Arc::clone(&dropped)));
         Ok(Loan {
             publisher: slf.clone().unbind(),
             buffer,
             value: value.unbind(),
             done: false,
+            dropped,
         })
     }
 
@@ -294,10 +300,17 @@ fn publish_error(topic: &str, e: shm::PublishError) -> PyErr {
         // The topic's file was removed by hand and another publisher made it since.
         shm::PublishError::Displaced { .. } => TopicBusyError::new_err(message),
         shm::PublishError::FileLost { .. } => PyOSError::new_err(message),
-        shm::PublishError::NotLending { .. } => PyTypeError::new_err(message),
-        shm::PublishError::AllPinned { .. } | shm::PublishError::LoanGivenUp { .. } => {
-            PyRuntimeError::new_err(message)
-        }
+        shm::PublishError::NotLending { .. } => PyTypeError::new_err(format!(
+            "topic '{topic}' is a copying topic, whose readers may read any slot at any time: \
+             loan() needs a lending topic, Publisher(name, value, lending=True)"
+        )),
+        shm::PublishError::AllPinned { slots, .. } => PyRuntimeError::new_err(format!(
+            "topic '{topic}': every slot but the newest value's is held by its subscribers \
+             ({slots} slots): nothing was published, and no borrowed value was overwritten; have \
+             subscribers let borrowed values go sooner, or create the Publisher with a larger \
+             buffer_num"
+        )),
+        shm::PublishError::LoanGivenUp { .. } => PyRuntimeError::new_err(message),
         _ => TopicFormatError::new_err(message),
     }
 }
@@ -306,23 +319,62 @@ impl Publisher {
     /// Before a publish or a loan: none while a loan's block is under way, and the slots of
     /// loans whose arrays are still alive kept out of use (those whose arrays are gone freed).
     fn prepare_write(&mut self, py: Python<'_>) -> PyResult<()> {
-        if self.open_loan.is_some() {
-            return Err(PyRuntimeError::new_err(format!(
-                "topic '{}': a loan of this publisher is under way; publish it (end its with \
-                 block) before publishing or loaning again",
-                self.common.name
-            )));
+        if let Some((buffer, dropped)) = &self.open_loan {
+            if !dropped.load(Ordering::Acquire) {
+                return Err(PyRuntimeError::new_err(format!(
+                    "topic '{}': a loan of this publisher is under way; publish it (end its \
+                     with block) before publishing or loaning again",
+                    self.common.name
+                )));
+            }
+            // Its `Loan` was dropped without a `with` block's end: given up.
+            let buffer = buffer.clone_ref(py);
+            self.open_loan = None;
+            if !buffer.get().end() {
+                self.quarantine.push(buffer);
+            }
         }
         if self.quarantine.is_empty() {
             return Ok(());
         }
         self.quarantine.retain(|b| b.get().exported());
+        if self.quarantine.len() + 2 >= self.buffer_num {
+            return Err(PyBufferError::new_err(format!(
+                "topic '{}': arrays of {} loaned values are still alive after their with blocks, \
+                 and their slots stay out of use while they live; the topic has no slot left to \
+                 write. Release them (del), or use arrays of a loan inside its block only",
+                self.common.name,
+                self.quarantine.len()
+            )));
+        }
         let slots = self.quarantine.iter().map(|b| b.get().slot()).collect();
         if let Some(PublisherCore::Message(p)) = self.core.as_mut() {
             p.avoid_slots(slots);
         }
-        let _ = py;
         Ok(())
+    }
+
+    /// `close()` (and dropping the publisher): releases the topic, unless arrays of a loan
+    /// outlived their block: then it keeps the topic (its lock and mapping) until the process
+    /// exits, so that no publisher ever writes a slot those arrays may still write.
+    fn retire_core(&mut self) {
+        let stale = self
+            .open_loan
+            .iter()
+            .map(|(b, _)| b)
+            .chain(&self.quarantine)
+            .any(|b| b.get().exported());
+        if let Some(core) = self.core.take()
+            && stale
+        {
+            std::mem::forget(core);
+        }
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.retire_core();
     }
 }
 
@@ -335,6 +387,16 @@ pub(crate) struct Loan {
     buffer: Py<SlotBuffer>,
     value: Py<PyAny>,
     done: bool,
+    /// Set when this is dropped before its block ended (the publisher then gives it up).
+    dropped: Arc<AtomicBool>,
+}
+
+impl Drop for Loan {
+    fn drop(&mut self) {
+        if !self.done {
+            self.dropped.store(true, Ordering::Release);
+        }
+    }
 }
 
 #[pymethods]
@@ -356,10 +418,10 @@ impl Loan {
         if self.done {
             return Ok(false);
         }
+        let mut publisher = self.publisher.bind(py).try_borrow_mut()?;
         self.done = true;
         let buffer = self.buffer.get();
         let idle = buffer.end();
-        let mut publisher = self.publisher.bind(py).try_borrow_mut()?;
         publisher.open_loan = None;
         let name = publisher.common.name.clone();
         if !idle {

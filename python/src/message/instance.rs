@@ -45,7 +45,7 @@ pub(crate) fn with_storage<R>(data: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> 
     data.cast::<SlotBuffer>()
         .map_err(|_| PyTypeError::new_err("a message's bytes are in an unknown object"))?
         .get()
-        .with_bytes(f)
+        .with_bytes(data.py(), f)
 }
 
 /// As [`with_storage`], to write the bytes (a read-only slot refuses).
@@ -57,7 +57,7 @@ fn with_storage_mut<R>(data: &Bound<'_, PyAny>, f: impl FnOnce(&mut [u8]) -> R) 
     data.cast::<SlotBuffer>()
         .map_err(|_| PyTypeError::new_err("a message's bytes are in an unknown object"))?
         .get()
-        .with_bytes_mut(f)
+        .with_bytes_mut(data.py(), f)
 }
 
 /// The bytes `[at, at + len)` of `data`, copied out.

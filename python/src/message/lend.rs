@@ -2,22 +2,24 @@
 //! (`Subscriber.borrow()`), as a message whose bytes are the topic's slot ([`SlotBuffer`]), for
 //! the length of a `with` block.
 //!
-//! The slot's bytes reach Python through the buffer protocol (numpy arrays of array fields),
-//! and every export is counted. When the block ends the message stops reading its slot (its
-//! fields raise); arrays exported from it that are still alive then:
-//! - of a borrow, keep the slot pinned, unchanged, until the last of them is released (they
-//!   read the value they were taken from, never a reused slot);
-//! - of a loan, make the block end with `BufferError` and nothing published: an array that
+//! Everything that can reach the slot's bytes is counted: numpy arrays (made over a
+//! [`SlotArray`], an owner object numpy keeps as the array's base, which nothing can release
+//! early) and buffer exports (memoryviews, without numpy). When the block ends the message
+//! stops reading its slot (its fields raise); what is still alive of it then:
+//! - of a borrow, keeps the slot pinned, unchanged, until the last of it is gone (it reads the
+//!   value it was taken from, never a reused slot);
+//! - of a loan, makes the block end with `BufferError` and nothing published: an array that
 //!   outlived the block could write a value subscribers are reading. The slot is kept out of
 //!   use until those arrays are gone.
 
 use std::ffi::{c_int, c_void};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyBufferError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
 use shm::dynamic::{BorrowedBytes, BytesLoan};
 
 /// What keeps a slot's memory valid and reserved: a loan (the publisher's claim, and the
@@ -30,6 +32,32 @@ pub(crate) enum Keep {
     },
 }
 
+/// The state a slot's buffer and its arrays share.
+struct SlotState {
+    /// Until the `with` block ends.
+    live: AtomicBool,
+    /// Buffer exports and [`SlotArray`]s alive.
+    holders: AtomicUsize,
+    readonly: bool,
+    keep: Mutex<Option<Keep>>,
+}
+
+impl SlotState {
+    /// One holder fewer: the last one after the block ended lets a borrow's slot go.
+    fn let_go(&self) {
+        let left = self.holders.fetch_sub(1, Ordering::AcqRel) - 1;
+        if left == 0 && !self.live.load(Ordering::Acquire) && self.readonly {
+            self.release();
+        }
+    }
+
+    /// Lets the slot go: unpins a borrow, drops a loan's hold of the mapping.
+    fn release(&self) {
+        let taken = self.keep.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(taken);
+    }
+}
+
 /// The bytes of a slot of a lending topic, lent to Python: a buffer (read-only for a borrow)
 /// whose exports are counted, valid while its loan or borrow lasts.
 #[pyclass(module = "shm_pub_sub", name = "_SlotBuffer", frozen)]
@@ -37,41 +65,36 @@ pub(crate) struct SlotBuffer {
     /// The slot's first byte (an address: the memory stays mapped while `keep` holds it).
     addr: usize,
     len: usize,
-    readonly: bool,
-    /// The slot of a loan (to keep it out of use while exports outlive the block).
+    /// The slot of a loan (to keep it out of use while holders outlive the block).
     slot: u32,
-    /// Until the `with` block ends.
-    live: AtomicBool,
-    /// Buffers exported and not released yet.
-    exports: AtomicUsize,
-    keep: Mutex<Option<Keep>>,
+    state: Arc<SlotState>,
 }
 
 impl SlotBuffer {
+    fn new(addr: usize, len: usize, slot: u32, readonly: bool, keep: Keep) -> SlotBuffer {
+        SlotBuffer {
+            addr,
+            len,
+            slot,
+            state: Arc::new(SlotState {
+                live: AtomicBool::new(true),
+                holders: AtomicUsize::new(0),
+                readonly,
+                keep: Mutex::new(Some(keep)),
+            }),
+        }
+    }
+
     /// The bytes of a loan, writable.
     pub(crate) fn of_loan(loan: BytesLoan) -> SlotBuffer {
-        SlotBuffer {
-            addr: loan.as_mut_ptr() as usize,
-            len: loan.len(),
-            readonly: false,
-            slot: loan.slot(),
-            live: AtomicBool::new(true),
-            exports: AtomicUsize::new(0),
-            keep: Mutex::new(Some(Keep::Loan(loan))),
-        }
+        let (addr, len, slot) = (loan.as_mut_ptr() as usize, loan.len(), loan.slot());
+        SlotBuffer::new(addr, len, slot, false, Keep::Loan(loan))
     }
 
     /// The bytes of a borrow, read-only.
     pub(crate) fn of_borrow(borrowed: BorrowedBytes) -> SlotBuffer {
-        SlotBuffer {
-            addr: borrowed.as_ptr() as usize,
-            len: borrowed.len(),
-            readonly: true,
-            slot: u32::MAX,
-            live: AtomicBool::new(true),
-            exports: AtomicUsize::new(0),
-            keep: Mutex::new(Some(Keep::Borrow { _pin: borrowed })),
-        }
+        let (addr, len) = (borrowed.as_ptr() as usize, borrowed.len());
+        SlotBuffer::new(addr, len, u32::MAX, true, Keep::Borrow { _pin: borrowed })
     }
 
     fn ended() -> PyErr {
@@ -81,29 +104,38 @@ impl SlotBuffer {
         )
     }
 
+    fn live(&self) -> bool {
+        self.state.live.load(Ordering::Acquire)
+    }
+
     /// Runs `f` on the slot's bytes while the loan or borrow lasts (no Python code may run in
     /// `f`).
-    pub(crate) fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
-        if !self.live.load(Ordering::Acquire) {
+    pub(crate) fn with_bytes<R>(&self, _py: Python<'_>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+        if !self.live() {
             return Err(SlotBuffer::ended());
         }
         // SAFETY: while live, the slot is this process's alone to write (a loan: claimed, no
         // process reads it) or pinned (a borrow: no process writes it), and mapped (`keep`);
-        // the GIL is held, so the block cannot end while `f` runs.
+        // the GIL is held (the module declares it needs it), so the block cannot end while
+        // `f` runs.
         Ok(f(unsafe {
             std::slice::from_raw_parts(self.addr as *const u8, self.len)
         }))
     }
 
     /// As [`with_bytes`](Self::with_bytes), to write them (a borrow refuses).
-    pub(crate) fn with_bytes_mut<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> PyResult<R> {
-        if self.readonly {
+    pub(crate) fn with_bytes_mut<R>(
+        &self,
+        _py: Python<'_>,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> PyResult<R> {
+        if self.state.readonly {
             return Err(PyValueError::new_err(
                 "a borrowed value is read-only (its publisher's subscribers share it); change a \
                  copy: value.copy()",
             ));
         }
-        if !self.live.load(Ordering::Acquire) {
+        if !self.live() {
             return Err(SlotBuffer::ended());
         }
         // SAFETY: as in `with_bytes`: a live loan's slot is written by this process alone.
@@ -112,21 +144,45 @@ impl SlotBuffer {
         }))
     }
 
+    /// A numpy array of bytes `[at, at + len)` of the slot (read-only for a borrow), made over
+    /// a [`SlotArray`] that numpy keeps as its base: counted until numpy drops it.
+    pub(crate) fn byte_array<'py>(
+        &self,
+        np: &Bound<'py, PyModule>,
+        at: usize,
+        len: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if !self.live() {
+            return Err(SlotBuffer::ended());
+        }
+        if at.checked_add(len).is_none_or(|end| end > self.len) {
+            return Err(PyValueError::new_err("a field outside its value"));
+        }
+        self.state.holders.fetch_add(1, Ordering::AcqRel);
+        let owner = SlotArray {
+            addr: self.addr + at,
+            len,
+            state: Arc::clone(&self.state),
+        };
+        np.getattr(pyo3::intern!(np.py(), "asarray"))?
+            .call1((Py::new(np.py(), owner)?,))
+    }
+
     /// Ends the loan or borrow for Python: the message stops reading the slot. Returns whether
-    /// no buffer is exported any more (then a borrow's pin is released now; otherwise when the
-    /// last export is).
+    /// nothing holds the slot any more (then a borrow's pin is released now; otherwise when the
+    /// last holder goes).
     pub(crate) fn end(&self) -> bool {
-        self.live.store(false, Ordering::Release);
-        let idle = self.exports.load(Ordering::Acquire) == 0;
-        if idle && self.readonly {
-            self.release();
+        self.state.live.store(false, Ordering::Release);
+        let idle = self.state.holders.load(Ordering::Acquire) == 0;
+        if idle && self.state.readonly {
+            self.state.release();
         }
         idle
     }
 
-    /// Whether buffers exported from this slot are still alive.
+    /// Whether arrays or buffers taken from this slot are still alive.
     pub(crate) fn exported(&self) -> bool {
-        self.exports.load(Ordering::Acquire) > 0
+        self.state.holders.load(Ordering::Acquire) > 0
     }
 
     /// The loan's slot.
@@ -136,17 +192,11 @@ impl SlotBuffer {
 
     /// Runs `f` on the loan (`None` for a borrow or once released).
     pub(crate) fn with_loan<R>(&self, f: impl FnOnce(Option<&BytesLoan>) -> R) -> R {
-        let keep = self.keep.lock().unwrap_or_else(|p| p.into_inner());
+        let keep = self.state.keep.lock().unwrap_or_else(|p| p.into_inner());
         f(match &*keep {
             Some(Keep::Loan(loan)) => Some(loan),
             _ => None,
         })
-    }
-
-    /// Lets the slot go: unpins a borrow, drops a loan's hold of the mapping.
-    fn release(&self) {
-        let taken = self.keep.lock().unwrap_or_else(|p| p.into_inner()).take();
-        drop(taken);
     }
 }
 
@@ -159,39 +209,66 @@ impl SlotBuffer {
         flags: c_int,
     ) -> PyResult<()> {
         let me = slf.get();
-        if !me.live.load(Ordering::Acquire) {
+        if !me.live() {
             return Err(PyBufferError::new_err(
                 "this value's loan or borrow ended with its `with` block",
             ));
         }
         let len = isize::try_from(me.len).map_err(|_| PyBufferError::new_err("too large"))?;
         // SAFETY: `view` is the interpreter's, to be filled; the memory at `addr` is `len`
-        // bytes that stay mapped while this object lives (the view holds a reference to it),
-        // writable unless `readonly`. PyBuffer_FillInfo refuses a writable request of a
-        // read-only buffer, setting an exception.
+        // bytes that stay mapped while a holder is counted (the export is counted below, and
+        // the view holds a reference to this object), writable unless read-only.
+        // PyBuffer_FillInfo refuses a writable request of a read-only buffer, setting an
+        // exception.
         let filled = unsafe {
             ffi::PyBuffer_FillInfo(
                 view,
                 slf.as_ptr(),
                 me.addr as *mut c_void,
                 len,
-                c_int::from(me.readonly),
+                c_int::from(me.state.readonly),
                 flags,
             )
         };
         if filled != 0 {
             return Err(PyErr::fetch(slf.py()));
         }
-        me.exports.fetch_add(1, Ordering::AcqRel);
+        me.state.holders.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 
-    /// A buffer exported from the slot was released: the last one after the block ended lets
-    /// a borrow's slot go.
+    /// A buffer exported from the slot was released.
     unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {
-        let left = self.exports.fetch_sub(1, Ordering::AcqRel) - 1;
-        if left == 0 && !self.live.load(Ordering::Acquire) && self.readonly {
-            self.release();
-        }
+        self.state.let_go();
+    }
+}
+
+/// What a numpy array over part of a slot is made from, and keeps as its base: it describes
+/// the bytes (`__array_interface__`), and counts as a holder of the slot for as long as it
+/// lives. It has no method that lets the bytes go early.
+#[pyclass(module = "shm_pub_sub", name = "_SlotArray", frozen)]
+pub(crate) struct SlotArray {
+    addr: usize,
+    len: usize,
+    state: Arc<SlotState>,
+}
+
+#[pymethods]
+impl SlotArray {
+    /// The bytes as numpy reads them: `len` bytes at `addr`, read-only for a borrow.
+    #[getter]
+    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("shape", PyTuple::new(py, [self.len])?)?;
+        d.set_item("typestr", "|u1")?;
+        d.set_item("data", (self.addr, self.state.readonly))?;
+        d.set_item("version", 3)?;
+        Ok(d)
+    }
+}
+
+impl Drop for SlotArray {
+    fn drop(&mut self) {
+        self.state.let_go();
     }
 }

@@ -6,6 +6,8 @@ use pyo3::exceptions::{PyImportError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyMemoryView, PyTuple};
+
+use super::lend::SlotBuffer;
 use shm::schema::{DescKind, Primitive, SchemaDesc};
 
 use super::MessageType;
@@ -71,6 +73,12 @@ pub(crate) fn tensor(
 ) -> PyResult<Py<PyAny>> {
     let count: usize = dims.iter().product();
     let shape = PyTuple::new(py, dims)?;
+    if let (Some(np), Ok(slot)) = (numpy(py), data.cast::<SlotBuffer>()) {
+        // Over a slot: an array whose base counts as a holder of the slot (see `lend.rs`).
+        let bytes = slot.get().byte_array(np, at, count * p.size())?;
+        let typed = bytes.call_method1(pyo3::intern!(py, "view"), (numpy_code(p),))?;
+        return Ok(typed.call_method1("reshape", (shape,))?.unbind());
+    }
     if let Some(np) = numpy(py) {
         let kwargs = PyDict::new(py);
         kwargs.set_item("dtype", numpy_code(p))?;
@@ -184,6 +192,13 @@ pub(crate) fn record(
     frozen: bool,
 ) -> PyResult<Py<PyAny>> {
     let np = need_numpy(py)?;
+    if let Ok(slot) = data.cast::<SlotBuffer>() {
+        // Over a slot: see `tensor`.
+        let bytes = slot.get().byte_array(np, at, ty.schema.size())?;
+        let records =
+            bytes.call_method1(pyo3::intern!(py, "view"), (dtype(py, ty.schema.desc())?,))?;
+        return Ok(records.get_item(0)?.unbind());
+    }
     let kwargs = PyDict::new(py);
     kwargs.set_item("dtype", dtype(py, ty.schema.desc())?)?;
     kwargs.set_item("count", 1)?;

@@ -62,6 +62,13 @@ impl Borrow {
     }
 }
 
+fn not_message(name: &str) -> PyErr {
+    PyTypeError::new_err(format!(
+        "topic '{name}': borrow() lends a value of a Message class (a subscriber created with \
+         one as default_value); read other values with subscribe()"
+    ))
+}
+
 impl Subscriber {
     /// See the `borrow` method.
     pub(super) fn borrow_value(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Borrow> {
@@ -78,16 +85,13 @@ impl Subscriber {
             }
         };
         let Some(message_type) = message_type else {
-            return Err(PyTypeError::new_err(format!(
-                "topic '{name}': borrow() lends a value of a Message class (a subscriber \
-                 created with one as default_value); read other values with subscribe()"
-            )));
+            return Err(not_message(&name));
         };
         let borrowed: BorrowedBytes = match timeout {
             None => {
                 let mut me = slf.try_borrow_mut()?;
                 let SubscriberCore::Message(s) = me.core()? else {
-                    unreachable!("a message subscriber")
+                    return Err(not_message(&name));
                 };
                 match s.borrow() {
                     Ok(Some(b)) => b,
@@ -105,7 +109,7 @@ impl Subscriber {
                     let step = {
                         let mut me = slf.try_borrow_mut()?;
                         let SubscriberCore::Message(s) = me.core()? else {
-                            unreachable!("a message subscriber")
+                            return Err(not_message(&name));
                         };
                         s.wait_step_borrow(&mut wait)
                     };

@@ -64,6 +64,11 @@ pub(crate) struct Subscriber {
 }
 
 impl Subscriber {
+    /// `close()`: unmaps the topic.
+    fn retire_core(&mut self) {
+        self.core = None;
+    }
+
     fn core(&mut self) -> PyResult<&mut SubscriberCore> {
         match self.core.as_mut() {
             Some(core) => Ok(core),

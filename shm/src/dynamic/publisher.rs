@@ -132,7 +132,7 @@ impl AnyPublisher {
         // reads or writes it, and no other reference to it exists during this check.
         let bytes = unsafe { std::slice::from_raw_parts(loan.as_mut_ptr().cast_const(), loan.len) };
         if let Err(e) = self.core.schema().validate(bytes) {
-            self.core.avoid_slots(Vec::new());
+            self.core.give_up_loan();
             return Err(PublishError::InvalidValue(e));
         }
         // SAFETY: the loan is this publisher's current one, and its bytes were just checked to

@@ -286,6 +286,11 @@ impl PublisherCore {
         self.loaned == Some((seq, index))
     }
 
+    /// Gives the current loan up (its slot may be claimed again; nothing was published).
+    pub(crate) fn give_up_loan(&mut self) {
+        self.loaned = None;
+    }
+
     /// Slots of this lending topic no claim may take from now on (replacing the last list).
     pub(crate) fn avoid_slots(&mut self, slots: Vec<u32>) {
         self.avoid = slots;

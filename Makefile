@@ -162,7 +162,7 @@ test-repeat:
 	./scripts/repeat.sh $(REPEAT) $(LOAD) $(MAKE) --no-print-directory test
 test-repeat-mp: python-install examples bridge
 	$(CARGO) build --locked -p shm-integration -p shm-cli -p shm-bridge -p shm-examples --tests
-	./scripts/repeat.sh $(REPEAT) $(LOAD) sh -c '$(CARGO) test --locked -q -p shm-integration --test multiprocess --test wait --test discovery --test ownership --test slices --test stress && $(CARGO) test --locked -q -p shm-cli --test cli && $(CARGO) test --locked -q -p shm-examples --test examples && $(CARGO) test --locked -q -p shm-bridge --test bridge --test example && cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) SHM_BRIDGE=$(BRIDGE_EXE) $(VENV_PYTHON) -m pytest -q tests/test_processes.py tests/test_wait.py tests/test_reliability.py tests/test_interop.py tests/test_cli.py tests/test_messages.py tests/test_bridge.py tests/test_examples.py tests/test_bounded.py'
+	./scripts/repeat.sh $(REPEAT) $(LOAD) sh -c '$(CARGO) test --locked -q -p shm-integration --test multiprocess --test wait --test discovery --test ownership --test slices --test lending --test stress && $(CARGO) test --locked -q -p shm-cli --test cli && $(CARGO) test --locked -q -p shm-examples --test examples && $(CARGO) test --locked -q -p shm-bridge --test bridge --test example && cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) SHM_BRIDGE=$(BRIDGE_EXE) $(VENV_PYTHON) -m pytest -q tests/test_processes.py tests/test_wait.py tests/test_reliability.py tests/test_interop.py tests/test_cli.py tests/test_messages.py tests/test_bridge.py tests/test_examples.py tests/test_bounded.py tests/test_lending.py'
 
 ## Every CPython the package claims (3.9 to 3.13 here): a wheel each, installed without Rust
 ## into a fresh environment, and the whole pytest suite.

@@ -164,6 +164,36 @@ impl Run {
     }
 }
 
+/// Walks the runs of a value: for each, the bytes to copy from its start (`offset`, `n`), and
+/// for a bounded part the bytes of its room past them (`n..room`) and whether the reader zeroes
+/// those (`zero_tail`). `len_at(offset)` reads a bounded part's length word from the source.
+/// The one walk behind [`load_runs`], [`store_runs`] and [`copy_plain`].
+#[inline(always)]
+fn walk_runs(
+    runs: &[Run],
+    len_at: impl Fn(usize) -> u64,
+    mut part: impl FnMut(usize, usize),
+    mut tail: impl FnMut(usize, usize, bool),
+) {
+    for run in runs {
+        match *run {
+            Run::Bytes { offset, len } => part(offset as usize, len as usize),
+            Run::Bounded {
+                offset,
+                stride,
+                cap,
+                zero_tail,
+            } => {
+                let offset = offset as usize;
+                let n = Run::copied(stride, cap, len_at(offset));
+                part(offset, n);
+                // `n` is at most the part's whole room (the length is clamped to its capacity).
+                tail(offset + n, Run::copied(stride, cap, cap) - n, zero_tail);
+            }
+        }
+    }
+}
+
 /// Copies the runs of a value out of shared memory: each bounded part only up to its length,
 /// the rest of its room in `dst` left as it was (or zeroed, for a run that says so).
 ///
@@ -172,39 +202,20 @@ impl Run {
 /// start 8-aligned), and `dst` is valid for writes of the whole value.
 #[inline]
 pub(crate) unsafe fn load_runs(src: *const u8, dst: *mut u8, runs: &[Run]) {
-    for run in runs {
-        match *run {
-            Run::Bytes { offset, len } => {
-                // SAFETY: the run lies inside the value, starting 8-aligned (caller's contract).
-                unsafe {
-                    load(
-                        src.add(offset as usize),
-                        dst.add(offset as usize),
-                        len as usize,
-                    )
-                }
+    walk_runs(
+        runs,
+        // SAFETY: a bounded part's length word is 8-aligned inside the value.
+        |at| unsafe { load_u64(src.add(at)) },
+        // SAFETY: each part lies inside the value, starting 8-aligned (a bounded one at most its
+        // whole room).
+        |at, n| unsafe { load(src.add(at), dst.add(at), n) },
+        |at, n, zero| {
+            if zero {
+                // SAFETY: the room past a bounded part's length lies inside `dst`'s value.
+                unsafe { ptr::write_bytes(dst.add(at), 0, n) }
             }
-            Run::Bounded {
-                offset,
-                stride,
-                cap,
-                zero_tail,
-            } => {
-                // SAFETY: the length word is 8-aligned inside the value.
-                let len = unsafe { load_u64(src.add(offset as usize)) };
-                let n = Run::copied(stride, cap, len);
-                // SAFETY: at most the part's whole room (the length is clamped to its capacity),
-                // which lies inside the value.
-                unsafe { load(src.add(offset as usize), dst.add(offset as usize), n) }
-                if zero_tail {
-                    let room = Run::copied(stride, cap, cap);
-                    // SAFETY: bytes `n..room` of the part lie inside `dst`'s value (`n <= room`,
-                    // the part's size).
-                    unsafe { ptr::write_bytes(dst.add(offset as usize + n), 0, room - n) }
-                }
-            }
-        }
-    }
+        },
+    );
 }
 
 /// Copies the runs of a value into shared memory: each bounded part only up to its length, the
@@ -215,32 +226,14 @@ pub(crate) unsafe fn load_runs(src: *const u8, dst: *mut u8, runs: &[Run]) {
 /// initialised.
 #[inline]
 pub(crate) unsafe fn store_runs(dst: *mut u8, src: *const u8, runs: &[Run]) {
-    for run in runs {
-        match *run {
-            Run::Bytes { offset, len } => {
-                // SAFETY: the run lies inside the value, starting 8-aligned.
-                unsafe {
-                    store(
-                        dst.add(offset as usize),
-                        src.add(offset as usize),
-                        len as usize,
-                    )
-                }
-            }
-            Run::Bounded {
-                offset,
-                stride,
-                cap,
-                ..
-            } => {
-                // SAFETY: the length word lies inside `src`'s initialised value (any alignment).
-                let len = unsafe { ptr::read_unaligned(src.add(offset as usize).cast::<u64>()) };
-                let n = Run::copied(stride, cap, len);
-                // SAFETY: at most the part's whole room, inside the value.
-                unsafe { store(dst.add(offset as usize), src.add(offset as usize), n) }
-            }
-        }
-    }
+    walk_runs(
+        runs,
+        // SAFETY: the length word lies inside `src`'s initialised value (any alignment).
+        |at| unsafe { ptr::read_unaligned(src.add(at).cast::<u64>()) },
+        // SAFETY: each part lies inside the value, starting 8-aligned.
+        |at, n| unsafe { store(dst.add(at), src.add(at), n) },
+        |_, _, _| {},
+    );
 }
 
 /// Copies a value (its runs, if given: each bounded part only up to its length, and with
@@ -264,40 +257,19 @@ pub(crate) unsafe fn copy_plain(
         unsafe { ptr::copy_nonoverlapping(src, dst, len) };
         return;
     };
-    for run in runs {
-        match *run {
-            Run::Bytes { offset, len } => {
-                // SAFETY: the run lies inside both values (caller's contract).
-                unsafe {
-                    ptr::copy_nonoverlapping(
-                        src.add(offset as usize),
-                        dst.add(offset as usize),
-                        len as usize,
-                    )
-                }
+    walk_runs(
+        runs,
+        // SAFETY: the length word lies inside `src`'s value (any alignment).
+        |at| unsafe { ptr::read_unaligned(src.add(at).cast::<u64>()) },
+        // SAFETY: each part lies inside both values (a bounded one at most its whole room).
+        |at, n| unsafe { ptr::copy_nonoverlapping(src.add(at), dst.add(at), n) },
+        |at, n, checked| {
+            if zero_tail && checked {
+                // SAFETY: the room past a bounded part's length lies inside `dst`'s value.
+                unsafe { ptr::write_bytes(dst.add(at), 0, n) }
             }
-            Run::Bounded {
-                offset,
-                stride,
-                cap,
-                zero_tail: checked,
-            } => {
-                // SAFETY: the length word lies inside `src`'s value (any alignment).
-                let n = unsafe { ptr::read_unaligned(src.add(offset as usize).cast::<u64>()) };
-                let n = Run::copied(stride, cap, n);
-                // SAFETY: at most the part's whole room (the length is clamped to its
-                // capacity), which lies inside both values.
-                unsafe {
-                    ptr::copy_nonoverlapping(src.add(offset as usize), dst.add(offset as usize), n)
-                }
-                if zero_tail && checked {
-                    let room = Run::copied(stride, cap, cap);
-                    // SAFETY: bytes `n..room` of the part lie inside `dst`'s value.
-                    unsafe { ptr::write_bytes(dst.add(offset as usize + n), 0, room - n) }
-                }
-            }
-        }
-    }
+        },
+    );
 }
 
 #[cfg(test)]

@@ -473,7 +473,7 @@ impl Segment<ReadOnly> {
     pub(crate) fn release_pin_word(&self, word: u32) {
         let Some(pins) = self.own_pins() else { return };
         unpin(self, pins.entry, word);
-        pins.held.fetch_and(!(1 << (word - 1)), Ordering::Release);
+        self.release_word_bit(word);
     }
 
     /// Copies the newest value (unless it is numbered `newer_than` or less) into `dst` with
@@ -493,14 +493,11 @@ impl Segment<ReadOnly> {
             Pin::Retry => super::SlotRead::Retry,
             Pin::Corrupt(publish_seq) => super::SlotRead::Corrupt { publish_seq },
             Pin::BadSlot(slot) => super::SlotRead::BadSlot { slot },
-            Pin::At { seq, index } => {
-                // SAFETY: the slot is pinned, so no process writes it until it is unpinned
-                // below; it holds `elem_size` bytes; `dst` is the caller's.
-                unsafe { self.copy_pinned(index, dst) };
-                let time_ns = self.time(index);
-                unpin(self, entry, word);
-                super::SlotRead::Done { seq, time_ns }
-            }
+            Pin::At { seq, index } => super::SlotRead::Done {
+                seq,
+                // SAFETY: pinned just now with `word`; `dst` is the caller's.
+                time_ns: unsafe { self.copy_and_unpin(entry, word, index, dst) },
+            },
         };
         self.release_word_bit(word);
         Ok(read)
@@ -513,11 +510,8 @@ impl Segment<ReadOnly> {
     pub(crate) unsafe fn read_lent_exact(&self, seq: u64, dst: *mut u8) -> Result<Option<u64>, ()> {
         let (entry, word) = self.take_pin_word().ok_or(())?;
         let found = pin_value(self, entry, word, seq).map(|index| {
-            // SAFETY: as in `read_lent`.
-            unsafe { self.copy_pinned(index, dst) };
-            let time_ns = self.time(index);
-            unpin(self, entry, word);
-            time_ns
+            // SAFETY: pinned just now with `word`; `dst` is the caller's.
+            unsafe { self.copy_and_unpin(entry, word, index, dst) }
         });
         self.release_word_bit(word);
         Ok(found)
@@ -541,10 +535,14 @@ impl Segment<ReadOnly> {
         Ok((pin, word))
     }
 
+    /// Copies the value of slot `index` into `dst`, then unpins it; returns its publish time.
+    ///
     /// # Safety
-    /// Slot `index` is pinned by this subscriber; `dst` as in [`read_lent`](Self::read_lent).
-    unsafe fn copy_pinned(&self, index: u32, dst: *mut u8) {
-        // SAFETY: the caller's contract: nobody writes the slot meanwhile.
+    /// Slot `index` is pinned by pin word `word` of this subscriber's entry `entry`; `dst` as
+    /// in [`read_lent`](Self::read_lent).
+    unsafe fn copy_and_unpin(&self, entry: u32, word: u32, index: u32, dst: *mut u8) -> u64 {
+        // SAFETY: the caller's contract: nobody writes the pinned slot until the unpin below;
+        // it holds `elem_size` bytes.
         unsafe {
             copy::copy_plain(
                 self.slot_data(index),
@@ -554,6 +552,9 @@ impl Segment<ReadOnly> {
                 true,
             )
         }
+        let time_ns = self.time(index);
+        unpin(self, entry, word);
+        time_ns
     }
 }
 

@@ -89,6 +89,12 @@ fn a_topic_created_after_the_bridges_started_is_carried_and_its_death_crosses() 
         }
     };
     assert!(matches!(ended, RecvError::PublisherGone { .. }), "{ended}");
+    // The bridge itself runs on: the message says the remote publisher went away.
+    let text = ended.to_string();
+    assert!(
+        text.contains("the remote publisher of topic") && text.contains("which still runs"),
+        "{text}"
+    );
     assert!(started.elapsed() < T);
     assert!(!sub.publisher_alive().unwrap());
     // The last value stays readable.

@@ -67,8 +67,10 @@ pub(crate) fn subscribe_failure(e: SubscribeError) -> Failure {
     }
 }
 
-/// A type from its Rust spelling: a primitive (`f64`, `bool`, `u8`, ...) or an array of one
-/// (`[f64; 3]`, nested too). Structs come from the programs that define them.
+/// A type from its Rust spelling (a primitive: `f64`, `bool`, `u8`, ...; an array of one:
+/// `[f64; 3]`, nested too; `BoundedVec<f32, 1024>`, `BoundedString<64>`) or its Python one
+/// (`f64[3]`, `u8[480, 640, 3]`, `seq[f32, 1024]`, `string[64]`). Structs come from the
+/// programs that define them.
 pub(crate) fn parse_type(text: &str) -> Result<Arc<TopicSchema>, Failure> {
     let desc = parse_desc(text.trim(), 0).map_err(|layout| match layout {
         Some(e) => Failure::new(format!("`{text}`: {e}")),
@@ -76,15 +78,16 @@ pub(crate) fn parse_type(text: &str) -> Result<Arc<TopicSchema>, Failure> {
             let names: Vec<_> = Primitive::all().iter().map(|p| p.name()).collect();
             Failure::new(format!(
                 "`{text}` is not a type the tool can create: one of {}, an array such as \
-                 `[f64; 3]`, `BoundedVec<f32, 1024>` or `BoundedString<64>` (a struct topic is \
-                 created by the program that defines the struct)",
+                 `[f64; 3]` (or `f64[3]`), `BoundedVec<f32, 1024>` (`seq[f32, 1024]`) or \
+                 `BoundedString<64>` (`string[64]`) (a struct topic is created by the program \
+                 that defines the struct)",
                 names.join(", ")
             ))
         }
     })?;
     TopicSchema::new(&desc)
         .map(Arc::new)
-        .map_err(|e| Failure::new(format!("`{text}`: {e}")))
+        .map_err(|e| Failure::new(format!("`{text}`: {}", e.reason)))
 }
 
 /// Array nesting the tool accepts (a schema read from a file may nest 64 levels too).
@@ -115,6 +118,37 @@ fn parse_desc(text: &str, depth: usize) -> Result<SchemaDesc, Option<LayoutError
     {
         let cap: u64 = cap.trim().parse().map_err(|_| None)?;
         return SchemaDesc::string(cap).map_err(Some);
+    }
+    // Python's spellings: `f64[3]`, `u8[480, 640, 3]` (outermost first), `seq[f32, 4096]`,
+    // `string[64]`.
+    if let Some((head, inner)) = text
+        .strip_suffix(']')
+        .and_then(|t| t.split_once('['))
+        .filter(|(head, _)| !head.is_empty())
+    {
+        let number = |t: &str| t.trim().parse::<u64>().map_err(|_| None);
+        return match head.trim() {
+            "seq" => {
+                let (elem, cap) = inner.rsplit_once(',').ok_or(None)?;
+                SchemaDesc::sequence(parse_desc(elem.trim(), depth + 1)?, number(cap)?)
+                    .map_err(Some)
+            }
+            "string" => SchemaDesc::string(number(inner)?).map_err(Some),
+            elem => {
+                let dims = inner
+                    .split(',')
+                    .map(number)
+                    .collect::<Result<Vec<_>, _>>()?;
+                if dims.len() > MAX_DEPTH {
+                    return Err(None);
+                }
+                let elem = parse_desc(elem, depth + 1)?;
+                Ok(dims
+                    .iter()
+                    .rev()
+                    .fold(elem, |inner, &len| SchemaDesc::array(inner, len)))
+            }
+        };
     }
     Primitive::from_name(text)
         .map(SchemaDesc::primitive)

@@ -46,8 +46,9 @@ pub(crate) struct EchoArgs {
     /// "-inf".
     #[arg(long)]
     json: bool,
-    /// Print long arrays whole (by default arrays of more than 32 elements are cut short on a
-    /// line; --json always prints them whole).
+    /// Print long arrays whole. By default an array of more than 32 elements is cut short on a
+    /// line, and a block of more than 256 numbers (an image, a point cloud) is summarised as its
+    /// shape, type, min, max and mean, with --json too.
     #[arg(long)]
     full: bool,
     #[arg(long, default_value = "me", help = common::OWNER_HELP)]
@@ -75,6 +76,11 @@ pub(crate) fn echo(root: Option<&Path>, args: &EchoArgs) -> Result<(), Failure> 
     if current.is_empty() && !follow.sub().is_attached() {
         crate::note(format_args!(
             "shm: waiting for topic '{}' to be published",
+            args.topic
+        ));
+    } else if current.is_empty() && !follow.sub().publisher_alive().unwrap_or(true) {
+        crate::note(format_args!(
+            "shm: topic '{}' has no value and its publisher is gone; waiting for a new one",
             args.topic
         ));
     }
@@ -219,16 +225,12 @@ fn print(args: &EchoArgs, sample: &Sample<RawValue>) -> Result<(), Failure> {
                 sample.published.as_nanos(),
                 sample.missed
             )?;
-            format::write_json(desc, bytes, w)?;
+            format::write_json(desc, bytes, format::limits(args.full).1, w)?;
             w.write_all(b"}")
         });
     }
-    let limit = if args.full {
-        usize::MAX
-    } else {
-        format::BRIEF_ELEMENTS
-    };
-    let value = shm::dynamic::show(desc, bytes, limit);
+    let (limit, summarize_above) = format::limits(args.full);
+    let value = shm::dynamic::show_summarized(desc, bytes, limit, summarize_above);
     out_with(|w| {
         if sample.missed > 0 {
             write!(w, "#{} ({} missed) {value}", sample.seq, sample.missed)

@@ -6,23 +6,40 @@ use std::fmt::Write;
 use std::io;
 
 use serde_json::Value as Json;
-use shm::dynamic::{Decode, Scalar, TopicSchema, decode_part_with};
+use shm::dynamic::{BlockStats, Decode, Scalar, TopicSchema, decode_part_with, scalar_text};
 use shm::schema::{DescKind, Primitive, SchemaDesc};
 
-/// Arrays longer than this print cut short on a terminal (`--full` prints them whole).
+/// Arrays longer than this print cut short on a line (`--full` prints them whole).
 pub(crate) const BRIEF_ELEMENTS: usize = 32;
+
+/// Blocks of more numbers than this (an image, a point cloud, a scan) print as their shape,
+/// type, min, max and mean, in text and JSON (`--full` prints them whole).
+pub(crate) const SUMMARY_ELEMENTS: u64 = 256;
+
+/// How much of long arrays to print: `(elements per array on a line, summarise blocks above)`.
+pub(crate) fn limits(full: bool) -> (usize, u64) {
+    if full {
+        (usize::MAX, u64::MAX)
+    } else {
+        (BRIEF_ELEMENTS, SUMMARY_ELEMENTS)
+    }
+}
 
 /// Writes the value of `desc` held in `bytes` as JSON, as the schema is walked (nothing of the
 /// value is built first: a 16 MiB frame is written with constant memory). Structs are objects
 /// in declaration order; the floats JSON cannot write are the strings `shm pub` reads back
-/// (`"nan"`, `"inf"`, `"-inf"`), never `null`.
+/// (`"nan"`, `"inf"`, `"-inf"`), never `null`. A block of more than `summarize_above` numbers
+/// is written as `{"shape": [480, 640, 3], "dtype": "u8", "min": 0, "max": 255, "mean": 127.5,
+/// "nan": 0}`.
 pub(crate) fn write_json(
     desc: &SchemaDesc,
     bytes: &[u8],
+    summarize_above: u64,
     out: &mut dyn io::Write,
 ) -> io::Result<()> {
     let mut writer = JsonWriter {
         out,
+        summarize_above,
         status: Ok(()),
     };
     decode_part_with(desc, bytes, &mut writer);
@@ -32,6 +49,7 @@ pub(crate) fn write_json(
 /// A [`Decode`] that writes JSON; keeps the first write error and writes nothing after it.
 struct JsonWriter<'a> {
     out: &'a mut dyn io::Write,
+    summarize_above: u64,
     status: io::Result<()>,
 }
 
@@ -42,17 +60,15 @@ impl JsonWriter<'_> {
         }
     }
 
-    fn scalar(&mut self, value: Scalar) {
+    fn scalar(&mut self, value: Scalar, kind: Primitive) {
         let text = match value {
-            Scalar::Bool(b) => b.to_string(),
-            Scalar::Int(i) => i.to_string(),
-            Scalar::UInt(u) => u.to_string(),
             Scalar::Float(x) if x.is_nan() => "\"nan\"".to_owned(),
             Scalar::Float(x) if x.is_infinite() => {
                 (if x > 0.0 { "\"inf\"" } else { "\"-inf\"" }).to_owned()
             }
-            // As serde_json writes floats (the shortest text that reads back the same).
-            Scalar::Float(x) => Json::from(x).to_string(),
+            // The shortest text that reads back as the same value of its type (an f32 as an
+            // f32: 9.81, not 9.8100004196167).
+            _ => scalar_text(value, kind),
         };
         self.write(&text);
     }
@@ -61,8 +77,32 @@ impl JsonWriter<'_> {
 impl Decode for JsonWriter<'_> {
     type Out = ();
 
-    fn primitive(&mut self, value: Scalar, _: Primitive) {
-        self.scalar(value);
+    fn primitive(&mut self, value: Scalar, kind: Primitive) {
+        self.scalar(value, kind);
+    }
+
+    fn primitive_block(&mut self, kind: Primitive, shape: &[u64], bytes: &[u8]) -> Option<()> {
+        if shape.iter().product::<u64>() <= self.summarize_above {
+            return None;
+        }
+        let stats = BlockStats::of(kind, bytes);
+        self.write(&format!(
+            "{{\"shape\":{},\"dtype\":\"{}\",\"min\":",
+            Json::from(shape),
+            kind.name()
+        ));
+        for (i, part) in [stats.min, stats.max].into_iter().enumerate() {
+            if i == 1 {
+                self.write(",\"max\":");
+            }
+            match part {
+                Some(v) => self.scalar(v, kind),
+                None => self.write("null"),
+            }
+        }
+        let mean = stats.mean.map_or(Json::Null, Json::from);
+        self.write(&format!(",\"mean\":{mean},\"nan\":{}}}", stats.nans));
+        Some(())
     }
 
     fn begin_array(&mut self, len: u64) -> u64 {
@@ -268,7 +308,7 @@ mod tests {
             .flat_map(|x| x.to_ne_bytes())
             .collect();
         let mut json = Vec::new();
-        write_json(&desc, &bytes, &mut json).unwrap();
+        write_json(&desc, &bytes, u64::MAX, &mut json).unwrap();
         assert_eq!(String::from_utf8(json).unwrap(), r#"["nan","-inf",0.1]"#);
         let pose = SchemaDesc::c_struct(
             "Pose",
@@ -280,7 +320,7 @@ mod tests {
         )
         .unwrap();
         let mut json = Vec::new();
-        write_json(&pose, &[0xfe, 0xff, 1, 255], &mut json).unwrap();
+        write_json(&pose, &[0xfe, 0xff, 1, 255], u64::MAX, &mut json).unwrap();
         assert_eq!(
             String::from_utf8(json).unwrap(),
             r#"{"z":-2,"ok":true,"n":255}"#

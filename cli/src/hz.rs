@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::common::{self, Owner};
 use crate::echo::Follow;
-use crate::{Failure, format, out, out_json};
+use crate::{Failure, out, out_json};
 
 /// Arguments of `shm hz`.
 #[derive(Args, Debug)]
@@ -118,6 +118,7 @@ pub(crate) fn hz(root: Option<&Path>, args: &HzArgs) -> Result<(), Failure> {
         capacity: args.window as usize,
     };
     let (mut reports, mut missed, mut new) = (0u64, 0u64, 0u64);
+    let mut unit = None;
     let mut next_report = Instant::now() + Duration::from_secs(1);
     while args.count.is_none_or(|n| reports < n) {
         let left = next_report.saturating_duration_since(Instant::now());
@@ -131,15 +132,44 @@ pub(crate) fn hz(root: Option<&Path>, args: &HzArgs) -> Result<(), Failure> {
         }
         next_report += Duration::from_secs(1);
         reports += 1;
-        report(args, window.stats(), new, missed)?;
+        // (A topic not created yet has no publisher to be gone.)
+        let sub = follow.sub();
+        let alive = new > 0 || !sub.is_attached() || sub.publisher_alive().unwrap_or(true);
+        report(args, window.stats(), new, missed, alive, &mut unit)?;
         new = 0;
     }
     Ok(())
 }
 
+/// The unit intervals print in: `(ns per unit, its name)`, chosen by the first mean interval
+/// and kept while the mean stays from a tenth of that unit to 10,000 of it, so that lines
+/// compare at a glance (no `999.8 µs` then `1.0 ms`).
+type Unit = (f64, &'static str);
+
+fn unit_for(mean_ns: f64, kept: Option<Unit>) -> Unit {
+    if let Some((scale, name)) = kept
+        && (scale / 10.0..scale * 10_000.0).contains(&mean_ns)
+    {
+        return (scale, name);
+    }
+    match mean_ns {
+        x if x < 1e3 => (1.0, "ns"),
+        x if x < 1e6 => (1e3, "µs"),
+        x if x < 1e9 => (1e6, "ms"),
+        _ => (1e9, "s"),
+    }
+}
+
 /// One report: the window's statistics, unless no value came since the last report (then the
-/// old rate would be a lie about the present).
-fn report(args: &HzArgs, stats: Option<Stats>, new: u64, missed: u64) -> Result<(), Failure> {
+/// old rate would be a lie about the present); `alive` says whether the publisher still runs.
+fn report(
+    args: &HzArgs,
+    stats: Option<Stats>,
+    new: u64,
+    missed: u64,
+    alive: bool,
+    unit: &mut Option<Unit>,
+) -> Result<(), Failure> {
     let stats = stats.filter(|_| new > 0);
     if args.json {
         return out_json(&match stats {
@@ -147,18 +177,33 @@ fn report(args: &HzArgs, stats: Option<Stats>, new: u64, missed: u64) -> Result<
                 "rate_hz": s.rate_hz, "mean_interval_ns": s.mean_ns, "min_interval_ns": s.min_ns,
                 "max_interval_ns": s.max_ns, "std_interval_ns": s.std_ns,
                 "intervals": s.intervals, "new": new, "missed_total": missed,
+                "publisher_alive": alive,
             }),
-            None => json!({ "rate_hz": null, "new": new, "missed_total": missed }),
+            None => json!({
+                "rate_hz": null, "new": new, "missed_total": missed, "publisher_alive": alive,
+            }),
         });
     }
     let Some(s) = stats else {
-        return out(if new == 0 {
-            "no new values"
-        } else {
-            "one value so far"
+        return out(match (new, alive) {
+            (0, false) => "no new values: the publisher is gone",
+            (0, true) => "no new values",
+            _ => "one value so far",
         });
     };
-    let ns = |x: f64| format::duration_ns(x.round() as u64);
+    let (scale, name) = unit_for(s.mean_ns, *unit);
+    *unit = Some((scale, name));
+    let ns = |x: f64| {
+        let v = x / scale;
+        let decimals = if v < 10.0 {
+            3
+        } else if v < 100.0 {
+            2
+        } else {
+            1
+        };
+        format!("{v:.decimals$} {name}")
+    };
     let mut line = format!("rate {:.2} Hz", s.rate_hz);
     if s.intervals > 0 {
         line.push_str(&format!(
@@ -201,6 +246,16 @@ mod tests {
         assert_eq!((s.intervals, s.min_ns, s.max_ns), (2, 10 * ms, 11 * ms));
         assert!((s.mean_ns - 10.5 * ms as f64).abs() < 1e-6);
         assert!((s.std_ns - 0.5 * ms as f64).abs() < 1e-6);
+    }
+
+    #[test]
+    fn intervals_keep_their_unit_across_lines() {
+        let first = unit_for(999_800.0, None);
+        assert_eq!(first, (1e3, "µs"));
+        // Around the µs/ms boundary the unit stays; far away it changes.
+        assert_eq!(unit_for(1_000_200.0, Some(first)), first);
+        assert_eq!(unit_for(2e9, Some(first)), (1e9, "s"));
+        assert_eq!(unit_for(50.0, Some(first)), (1.0, "ns"));
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub(crate) struct InfoArgs {
     /// As one JSON object.
     #[arg(long)]
     json: bool,
+    /// Print the value's long arrays whole (by default a block of more than 256 numbers is
+    /// summarised as its shape, type, min, max and mean).
+    #[arg(long)]
+    full: bool,
     #[arg(long, default_value = "me", help = common::OWNER_HELP)]
     owner: Owner,
 }
@@ -213,7 +217,8 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
         let head = head.strip_suffix('}').unwrap_or(&head);
         return out_with(|w| {
             write!(w, "{head},\"value\":")?;
-            format::write_json(sample.value.schema.desc(), &sample.value.bytes, w)?;
+            let desc = sample.value.schema.desc();
+            format::write_json(desc, &sample.value.bytes, format::limits(args.full).1, w)?;
             w.write_all(b"}")
         });
     }
@@ -274,12 +279,12 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
         (
             "value",
             match value {
-                Ok(Some(s)) => shm::dynamic::show(
-                    s.value.schema.desc(),
-                    &s.value.bytes,
-                    format::BRIEF_ELEMENTS,
-                )
-                .to_string(),
+                Ok(Some(s)) => {
+                    let (limit, summarize_above) = format::limits(args.full);
+                    let desc = s.value.schema.desc();
+                    shm::dynamic::show_summarized(desc, &s.value.bytes, limit, summarize_above)
+                        .to_string()
+                }
                 Ok(None) => "none".to_owned(),
                 Err(f) => format!("not read: {}", f.message),
             },

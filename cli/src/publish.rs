@@ -21,8 +21,8 @@ use crate::{Failure, out};
 #[derive(Args, Debug)]
 #[command(
     after_help = "VALUE is JSON, or `-` to read it from standard input: `3`, `true`, \
-    `[1.0, 2.0, 0.5]`, `{\"position\": [1, 2, 0], \"heading\": 0.5}` (every field, none \
-    unknown; fields named `_...`, such as `_reserved`, may be left out and are zeros). Integers \
+    `[1.0, 2.0, 0.5]`, `{\"position\": [1, 2, 0], \"heading\": 0.5}` (a field left out is \
+    zeros, as in Python; an unknown field is refused). Integers \
     are never rounded; a float field takes an integer. NaN and infinities are `nan`, `inf`, \
     `-inf` (as strings inside JSON: `[\"nan\", 1]`).\n\nAn existing topic keeps its type, and \
     its slots unless --slots says otherwise (the file is then replaced; subscribers follow). A \
@@ -36,7 +36,8 @@ pub(crate) struct PubArgs {
     #[arg(allow_hyphen_values = true)]
     value: String,
     /// The type, for a topic that does not exist yet: `bool`, `i64`, `f64`, any other
-    /// primitive, or an array such as `[f64; 3]`. Checked against an existing topic's.
+    /// primitive, an array such as `[f64; 3]` or `f64[3]`, `seq[f32, 1024]`, `string[64]`
+    /// (checked against an existing topic's type).
     #[arg(long = "type", short, value_name = "TYPE")]
     ty: Option<String>,
     /// Publish this many times per second (0.001 to 1000000) until stopped (or `--count`
@@ -242,12 +243,8 @@ impl Source for JsonPart {
 
     fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<JsonPart>, Problem> {
         match &self.0 {
-            Json::Object(map) => Ok(match map.get(name) {
-                Some(v) => Some(JsonPart(v.clone())),
-                // Reserved fields (`_reserved`, `_pad`) may be left out: zeros.
-                None if name.starts_with('_') => field_desc(desc, name).map(|f| JsonPart(zeros(f))),
-                None => None,
-            }),
+            // A field left out is zeros (the walker's rule for this source).
+            Json::Object(map) => Ok(map.get(name).map(|v| JsonPart(v.clone()))),
             other => Err(Problem::wrong_kind(format!(
                 "expects a struct `{}` (a JSON object), got {}",
                 desc.name,
@@ -266,29 +263,9 @@ impl Source for JsonPart {
             _ => Vec::new(),
         }
     }
-}
 
-fn field_desc<'a>(desc: &'a SchemaDesc, name: &str) -> Option<&'a SchemaDesc> {
-    match &desc.kind {
-        DescKind::Struct(fields) => fields.iter().find(|f| f.name == name).map(|f| &f.ty),
-        _ => None,
-    }
-}
-
-/// The JSON of a value of `desc` whose bytes are all zero.
-fn zeros(desc: &SchemaDesc) -> Json {
-    match &desc.kind {
-        DescKind::Primitive(shm::schema::Primitive::Bool) => Json::Bool(false),
-        DescKind::Primitive(_) => Json::from(0),
-        DescKind::Array { elem, len } => Json::Array((0..*len).map(|_| zeros(elem)).collect()),
-        DescKind::Sequence { .. } => Json::Array(Vec::new()),
-        DescKind::String { .. } => Json::String(String::new()),
-        DescKind::Struct(fields) => Json::Object(
-            fields
-                .iter()
-                .map(|f| (f.name.clone(), zeros(&f.ty)))
-                .collect(),
-        ),
+    fn omitted_fields_are_zero(&self) -> bool {
+        true
     }
 }
 

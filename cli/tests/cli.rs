@@ -441,7 +441,10 @@ fn pub_refuses_bad_input_and_changes_nothing() {
     let value = r#"{"x": 1, "y": 2, "theta": 3, "counter": 1}"#;
     let cases: [(&[&str], &str); 6] = [
         (&["pub", "pose", value], "is already published by"),
-        (&["pub", "pose", r#"{"x": 1}"#], "field `y`: is missing"),
+        (
+            &["pub", "pose", r#"{"x": "a"}"#],
+            "field `x`: expects f64, got the string",
+        ),
         (&["pub", "pose", "{x: 1}"], "is not JSON"),
         (
             &["pub", "pose", "1", "--type", "f64"],
@@ -470,7 +473,11 @@ fn pub_refuses_bad_input_and_changes_nothing() {
     for (args, want) in [
         (["pub", "pose", negative], "-1 is out of range for u64"),
         (["pub", "pose", unknown], "has no field `z`"),
-        (["pub", "pose", "[1, 2]"], "expects a struct `TestPose`"),
+        // A value that is no struct is wrong as a whole, not in its first field.
+        (
+            ["pub", "pose", "[1, 2]"],
+            "value: expects a struct `TestPose`",
+        ),
     ] {
         let run = shm(root.path(), &args);
         assert_eq!(run.code, Some(1), "{args:?}");
@@ -706,7 +713,16 @@ fn pub_fills_reserved_fields_and_echo_cuts_long_arrays_short() {
     assert!(line.ends_with("7, 7, … 100 elements] }"), "{line}");
     let full = shm(root.path(), &["echo", "frame", "--once", "--full"]);
     assert!(full.out[0].len() > line.len() && !full.out[0].contains('…'));
-    // `_reserved` may be left out.
+    // Fields left out are zeros, as Python's constructor leaves them (`id`, `_reserved`).
+    let run = shm(root.path(), &["pub", "frame", "{}"]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    let got = root.subscriber::<Frame>("frame").latest().unwrap().unwrap();
+    let zeros = Frame {
+        id: 0,
+        _reserved: [0; 4],
+        pixels: [0; 100],
+    };
+    assert_eq!(got.value, zeros);
     let pixels = serde_json::to_string(&vec![3u8; 100]).unwrap();
     let value = format!(r#"{{"id": 2, "pixels": {pixels}}}"#);
     let run = shm(root.path(), &["pub", "frame", &value]);
@@ -903,30 +919,44 @@ fn a_large_value_is_printed_without_building_it() {
     let frame: Box<[u8; 16 << 20]> = frame.into_boxed_slice().try_into().unwrap();
     p.publish(&frame).unwrap();
     const LIMIT: u64 = 320 << 20;
+    // By default a block this large is summarised, in text and JSON; `--full` prints it all.
     let echo = shm_limited(root.path(), &["echo", "camera/frame", "--once"], LIMIT);
     assert_eq!(echo.code, Some(0), "{}", echo.err_text());
-    assert_eq!(
-        echo.out,
-        [format!(
-            "#1 [{}, … 16777216 elements]",
-            (0..32)
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )]
-    );
+    assert_eq!(echo.out, ["#1 <16777216 u8: min 0, max 250, mean 125>"]);
     let info = shm_limited(root.path(), &["info", "camera/frame"], LIMIT);
     assert_eq!(info.code, Some(0), "{}", info.err_text());
     assert!(
         info.out
             .iter()
-            .any(|l| l.starts_with("value      [0, 1, 2,") && l.ends_with("… 16777216 elements]")),
+            .any(|l| l == "value      <16777216 u8: min 0, max 250, mean 125>"),
         "{:#?}",
         info.out
     );
     let json = shm_limited(
         root.path(),
         &["echo", "camera/frame", "--once", "--json"],
+        LIMIT,
+    );
+    assert_eq!(json.code, Some(0), "{}", json.err_text());
+    let summary = &json_line(&json.out[0])["value"];
+    assert_eq!(summary["shape"], serde_json::json!([16 << 20]));
+    assert_eq!(
+        (&summary["dtype"], &summary["min"], &summary["max"]),
+        (&"u8".into(), &0.into(), &250.into())
+    );
+    assert!(
+        (summary["mean"].as_f64().unwrap() - 124.99953).abs() < 1e-4,
+        "{summary}"
+    );
+    let echo = shm_limited(
+        root.path(),
+        &["echo", "camera/frame", "--once", "--full"],
+        LIMIT,
+    );
+    assert!(echo.out[0].starts_with("#1 [0, 1, 2, ") && echo.out[0].ends_with(", 124]"));
+    let json = shm_limited(
+        root.path(),
+        &["echo", "camera/frame", "--once", "--json", "--full"],
         LIMIT,
     );
     assert_eq!(json.code, Some(0), "{}", json.err_text());
@@ -1078,7 +1108,7 @@ fn info_shows_a_lending_topics_subscribers_and_pins() {
         .open()
         .unwrap();
     let held = s.borrow().unwrap().unwrap();
-    let i = shm(root.path(), &["info", "camera/frame", "--json"]).json();
+    let i = shm(root.path(), &["info", "camera/frame", "--json", "--full"]).json();
     // The tool's own read pinned and released a slot meanwhile; this subscriber's stays.
     assert_eq!(i["lending"]["entries"], 4);
     assert_eq!(i["lending"]["subscribers"], 1);
@@ -1094,4 +1124,80 @@ fn info_shows_a_lending_topics_subscribers_and_pins() {
     drop(held);
     let i = shm(root.path(), &["info", "camera/frame", "--json"]).json();
     assert_eq!(i["lending"]["pinned_slots"], 0);
+}
+
+#[test]
+fn f32_prints_as_written_and_types_take_the_python_spelling() {
+    let root = TempRoot::new("cli-f32");
+    // Python's spellings of types: `f32[3]`, `u8[2, 3]`, `seq[f32, 8]`, `string[16]`.
+    let run = shm(
+        root.path(),
+        &["pub", "g", "[9.81, 0.1, -1e30]", "--type", "f32[3]"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    let mut sub = root.subscriber::<[f32; 3]>("g");
+    assert_eq!(sub.latest().unwrap().unwrap().value, [9.81, 0.1, -1e30]);
+    // The shortest text that reads back as the same f32, in text and JSON.
+    let echo = shm(root.path(), &["echo", "g", "--once"]);
+    assert_eq!(echo.out, ["#1 [9.81, 0.1, -1e30]"], "{}", echo.err_text());
+    let json = shm(root.path(), &["echo", "g", "--once", "--json"]);
+    assert_eq!(
+        json_line(&json.out[0])["value"],
+        serde_json::json!([9.81, 0.1, -1e30])
+    );
+    for (ty, value, want) in [
+        (
+            "u8[2, 3]",
+            "[[1, 2, 3], [4, 5, 6]]",
+            "#1 [[1, 2, 3], [4, 5, 6]]",
+        ),
+        ("seq[f32, 8]", "[0.5, 2]", "#1 [0.5, 2.0]"),
+        ("string[16]", r#""hi""#, r#"#1 "hi""#),
+    ] {
+        let topic = format!("t{}", ty.len());
+        let run = shm(root.path(), &["pub", &topic, value, "--type", ty]);
+        assert_eq!(run.code, Some(0), "{ty}: {}", run.err_text());
+        let echo = shm(root.path(), &["echo", &topic, "--once"]);
+        assert_eq!(echo.out, [want], "{ty}: {}", echo.err_text());
+    }
+    let info = shm(root.path(), &["info", "t8", "--json"]).json();
+    assert_eq!(info["type"], "[[u8; 3]; 2]");
+    let run = shm(root.path(), &["pub", "x", "1", "--type", "f32[x]"]);
+    assert!(
+        run.err_text()
+            .contains("an array such as `[f64; 3]` (or `f64[3]`)"),
+        "{}",
+        run.err_text()
+    );
+}
+
+#[test]
+fn echo_and_hz_say_when_the_publisher_is_gone() {
+    let root = TempRoot::new("cli-gone");
+    // A topic whose publisher left before it published anything.
+    drop(root.publisher::<u64>("idle"));
+    let echo = shm(root.path(), &["echo", "idle", "--timeout", "0.5"]);
+    assert_eq!(echo.code, Some(1));
+    assert!(
+        echo.err_text()
+            .contains("topic 'idle' has no value and its publisher is gone; waiting for a new one"),
+        "{}",
+        echo.err_text()
+    );
+    let hz = shm(root.path(), &["hz", "idle", "-n", "1"]);
+    assert_eq!(
+        hz.out,
+        ["no new values: the publisher is gone"],
+        "{}",
+        hz.err_text()
+    );
+    let hz = shm(root.path(), &["hz", "idle", "-n", "1", "--json"]).json();
+    assert_eq!(
+        (&hz["rate_hz"], &hz["publisher_alive"]),
+        (&Json::Null, &false.into())
+    );
+    // While a publisher lives (and publishes nothing), hz says only that nothing came.
+    let _p = root.publisher::<u64>("idle");
+    let hz = shm(root.path(), &["hz", "idle", "-n", "1"]);
+    assert_eq!(hz.out, ["no new values"], "{}", hz.err_text());
 }

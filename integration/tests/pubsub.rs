@@ -132,6 +132,27 @@ fn subscriber_of_another_type_is_refused_with_the_difference() {
             .contains("carries `TestPose` but this side expects `f64`"),
         "{err}"
     );
+    // Same layout, another name: the message says how to share a name.
+    #[derive(shm::ShmMessage, Clone, Copy, Debug, Default)]
+    #[repr(C)]
+    struct PoseSample {
+        x: f64,
+        y: f64,
+        theta: f64,
+        counter: u64,
+    }
+    let err = Subscriber::<PoseSample>::builder("pose")
+        .root(root.path())
+        .open()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("carries `TestPose` but this side expects `PoseSample`")
+            && text.contains("only the names differ")
+            && text.contains(r#"#[shm(name = "TestPose")]"#)
+            && text.contains(r#"class PoseSample(Message, name="TestPose")"#),
+        "{text}"
+    );
     // An array of the right size is still not the struct.
     let err = Subscriber::<[u64; 4]>::builder("pose")
         .root(root.path())
@@ -204,7 +225,12 @@ fn second_live_publisher_is_refused_and_a_new_one_takes_over() {
         text.contains(&format!("pid {}", std::process::id())),
         "{text}"
     );
-    assert!(text.contains("already published"), "{text}");
+    // This process itself: the message says so, and what to do instead.
+    assert!(
+        text.contains("is already published by this process")
+            && text.contains("publish through the publisher it has open"),
+        "{text}"
+    );
     // The refused attempt changed nothing.
     let mut s = root.subscriber::<u64>("owned");
     assert_eq!(s.latest().unwrap().unwrap().value, 8);

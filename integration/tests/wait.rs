@@ -246,10 +246,52 @@ fn a_publisher_killed_during_a_wait_ends_it_with_publisher_gone() {
     stepper.kill9();
     let (result, took) = waiter.join().unwrap();
     match result {
-        Err(RecvError::PublisherGone { owner, .. }) => assert_eq!(owner.pid.to_string(), pid),
+        Err(e @ RecvError::PublisherGone { .. }) => {
+            let RecvError::PublisherGone {
+                owner,
+                still_running,
+                ..
+            } = &e
+            else {
+                unreachable!()
+            };
+            assert_eq!((owner.pid.to_string(), *still_running), (pid, false));
+            assert!(e.to_string().contains("exited or was killed"), "{e}");
+        }
         other => panic!("expected PublisherGone, got {other:?}"),
     }
     assert!(took < Duration::from_secs(5), "noticed after {took:?}");
+}
+
+#[test]
+fn a_publisher_closed_by_a_process_that_runs_on_is_not_called_killed() {
+    let root = TempRoot::new("wait-closed-pub");
+    let mut stepper = root.helper(&["stepper", "u64", "closed"]);
+    let pid = stepper.expect_line("READY", T)[6..].to_owned();
+    let mut s = root.subscriber::<u64>("closed");
+    let waiter = std::thread::spawn(move || s.recv_timeout(Duration::from_secs(15)));
+    until_asleep(&root, "closed");
+    stepper.send("d");
+    stepper.expect_line("DROPPED", T);
+    match waiter.join().unwrap() {
+        Err(e @ RecvError::PublisherGone { .. }) => {
+            let RecvError::PublisherGone {
+                owner,
+                still_running,
+                ..
+            } = &e
+            else {
+                unreachable!()
+            };
+            assert_eq!((owner.pid.to_string(), *still_running), (pid, true));
+            let text = e.to_string();
+            assert!(text.contains("which still runs) closed it"), "{text}");
+            assert!(!text.contains("killed"), "{text}");
+        }
+        other => panic!("expected PublisherGone, got {other:?}"),
+    }
+    stepper.send("q");
+    assert!(stepper.wait(T).success());
 }
 
 #[test]

@@ -60,17 +60,19 @@ macro_rules! pymethods_with_common {
             }
 
             /// The Python type of the topic's values: `bool`, `int`, `float` or a `Message`
-            /// class (`None` for a subscriber of any type).
+            /// class (for a subscriber of any type, the type of the topic it found: `None`
+            /// until then).
             #[getter]
             fn r#type(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
-                self.common.ty.python_type(py)
+                self.common.ty.python_type(py, self.found_schema())
             }
 
             /// The name of the `shm` message type the values travel as: `"bool"`, `"i64"`,
-            /// `"f64"` or the message's (`None` for a subscriber of any type).
+            /// `"f64"` or the message's (for a subscriber of any type, the topic's, once it
+            /// found the topic: `None` until then).
             #[getter]
             fn type_name(&self) -> Option<String> {
-                self.common.ty.type_name()
+                self.common.ty.type_name(self.found_schema())
             }
 
             /// The `default_value` given at creation.

@@ -316,6 +316,11 @@ fn publish_error(topic: &str, e: shm::PublishError) -> PyErr {
 }
 
 impl Publisher {
+    /// A publisher's type is always its own.
+    fn found_schema(&self) -> Option<std::sync::Arc<shm::dynamic::TopicSchema>> {
+        None
+    }
+
     /// Before a publish or a loan: none while a loan's block is under way, and the slots of
     /// loans whose arrays are still alive kept out of use (those whose arrays are gone freed).
     fn prepare_write(&mut self, py: Python<'_>) -> PyResult<()> {

@@ -1,10 +1,15 @@
 //! What a Python publisher or subscriber carries: a scalar kind, a message type, or (a
 //! subscriber with `default_value=None`) whatever type the topic carries.
 
+use std::sync::Arc;
+
 use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+use shm::dynamic::TopicSchema;
+use shm::schema::{DescKind, Primitive};
 
 use crate::kind::Kind;
-use crate::message::{Message, MessageType, SliceType};
+use crate::message::{Message, MessageType, SliceType, type_of_schema};
 
 /// The values of a publisher or subscriber.
 pub(crate) enum Ty {
@@ -53,26 +58,52 @@ impl Ty {
         }
     }
 
-    /// The name of the `shm` message type (`"i64"`, `"Pose"`; `None` for any type).
-    pub(crate) fn type_name(&self) -> Option<String> {
+    /// The name of the `shm` message type (`"i64"`, `"Pose"`); for any type, the one of
+    /// `found` (the schema of the topic a subscriber found), or `None`.
+    pub(crate) fn type_name(&self, found: Option<Arc<TopicSchema>>) -> Option<String> {
         match self {
             Ty::Scalar(k) => Some(k.message_name().to_owned()),
             Ty::Message(t) => Some(t.get().schema.type_name()),
-            Ty::Any => None,
+            Ty::Any => found.map(|s| s.type_name()),
             Ty::Slice(s) => Some(s.get().schema.type_name()),
         }
     }
 
-    /// The Python type of the values (`None` for any type).
-    pub(crate) fn python_type(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    /// The Python type of the values; for any type, the one values of `found` (the schema of
+    /// the topic a subscriber found) are read as, or `None`.
+    pub(crate) fn python_type(
+        &self,
+        py: Python<'_>,
+        found: Option<Arc<TopicSchema>>,
+    ) -> PyResult<Py<PyAny>> {
+        let array_type = |py: Python<'_>| -> PyResult<Py<PyAny>> {
+            Ok(match py.import("numpy") {
+                Ok(np) => np.getattr("ndarray")?.unbind(),
+                Err(_) => py.get_type::<pyo3::types::PyList>().into_any().unbind(),
+            })
+        };
         Ok(match self {
             Ty::Scalar(k) => k.python_type(py).into_any().unbind(),
             Ty::Message(t) => t.get().class(py)?.clone().into_any().unbind(),
-            Ty::Any => py.None(),
-            Ty::Slice(_) => match py.import("numpy") {
-                Ok(np) => np.getattr("ndarray")?.unbind(),
-                Err(_) => py.get_type::<pyo3::types::PyList>().into_any().unbind(),
+            Ty::Any => match found {
+                None => py.None(),
+                Some(schema) => match &schema.desc().kind {
+                    DescKind::Struct(_) => {
+                        let ty = type_of_schema(py, schema.clone())?;
+                        ty.get().class(py)?.clone().into_any().unbind()
+                    }
+                    DescKind::Primitive(Primitive::Bool) => {
+                        py.get_type::<PyBool>().into_any().unbind()
+                    }
+                    DescKind::Primitive(Primitive::F32 | Primitive::F64) => {
+                        py.get_type::<PyFloat>().into_any().unbind()
+                    }
+                    DescKind::Primitive(_) => py.get_type::<PyInt>().into_any().unbind(),
+                    DescKind::String { .. } => py.get_type::<PyString>().into_any().unbind(),
+                    DescKind::Array { .. } | DescKind::Sequence { .. } => array_type(py)?,
+                },
             },
+            Ty::Slice(_) => array_type(py)?,
         })
     }
 }

@@ -246,7 +246,7 @@ def test_second_live_publisher_is_busy_and_close_releases_the_topic(topic):
         Publisher(topic, 0)
     assert isinstance(info.value, FileExistsError)
     assert f"pid {os.getpid()}" in str(info.value)
-    assert "stop that process or use another topic name" in str(info.value)
+    assert "this process" in str(info.value) and "publish through the publisher it has open" in str(info.value)
     first.close()
     second = Publisher(topic, 0)
     sub = Subscriber(topic, 0)

@@ -289,6 +289,11 @@ impl<'py> Source for PySource<'py> {
         )))
     }
 
+    /// A field a dict leaves out is zeros, as a message's constructor leaves it.
+    fn omitted_fields_are_zero(&self) -> bool {
+        true
+    }
+
     fn unknown_fields(&self, desc: &SchemaDesc) -> Vec<String> {
         let DescKind::Struct(known) = &desc.kind else {
             return Vec::new();

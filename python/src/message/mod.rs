@@ -235,7 +235,8 @@ impl MessageType {
 }
 
 fn schema_of(desc: &SchemaDesc) -> PyResult<TopicSchema> {
-    TopicSchema::new(desc).map_err(|e| PyTypeError::new_err(format!("invalid message type: {e}")))
+    TopicSchema::new(desc)
+        .map_err(|e| PyTypeError::new_err(format!("invalid message type: {}", e.reason)))
 }
 
 /// The message type of a struct description: a declared class's if one has this schema, else

@@ -491,6 +491,11 @@ impl MessageSubscriber {
         self.inner.publisher_alive()
     }
 
+    /// The schema of the topic this subscriber found (`None` until it found it).
+    pub(crate) fn found_schema(&self) -> Option<Arc<TopicSchema>> {
+        self.inner.schema().cloned()
+    }
+
     /// The message type this subscriber reads (`None`: any type, or a slice topic).
     pub(crate) fn message_type(&self) -> Option<&Arc<Py<MessageType>>> {
         self.ty.as_ref()

@@ -49,8 +49,8 @@ pub(crate) fn _slice_of(spec: &Bound<'_, PyTuple>, max_len: u64) -> PyResult<Sli
     let room = shm::schema::room_for(elem.size, max_len);
     let seq = SchemaDesc::sequence(elem.clone(), room)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let schema = TopicSchema::new(&seq).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let elem = TopicSchema::new(&elem).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let schema = TopicSchema::new(&seq).map_err(|e| PyValueError::new_err(e.reason))?;
+    let elem = TopicSchema::new(&elem).map_err(|e| PyValueError::new_err(e.reason))?;
     Ok(SliceType {
         schema: Arc::new(schema),
         elem: Arc::new(elem),

@@ -76,6 +76,15 @@ impl Subscriber {
         }
     }
 
+    /// The schema of the topic a subscriber of any type found (`None` before, and for the
+    /// others, whose type is their own).
+    fn found_schema(&self) -> Option<std::sync::Arc<shm::dynamic::TopicSchema>> {
+        match (&self.common.ty, &self.core) {
+            (Ty::Any, Some(SubscriberCore::Message(s))) => s.found_schema(),
+            _ => None,
+        }
+    }
+
     /// Keeps `got` as the last value returned, and returns its `(value, True)`.
     fn keep(&mut self, py: Python<'_>, got: Got) -> Py<PyAny> {
         let result = got.result.clone_ref(py).into_any();

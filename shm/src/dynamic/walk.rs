@@ -43,6 +43,19 @@ pub trait Decode {
     fn primitive_array(&mut self, _kind: Primitive, _len: u64, _bytes: &[u8]) -> Option<Self::Out> {
         None
     }
+    /// A block of primitives as a whole, before anything else is asked of it: an array of
+    /// arrays … of a primitive (`shape` its dimensions, outermost first: a `480×640×3` image), or
+    /// a bounded sequence of primitives or of such arrays (its current length first). `Some` to
+    /// take it so (a printer summarising a large block), `None` (the default) to walk it as
+    /// arrays.
+    fn primitive_block(
+        &mut self,
+        _kind: Primitive,
+        _shape: &[u64],
+        _bytes: &[u8],
+    ) -> Option<Self::Out> {
+        None
+    }
     /// Before an array's elements (after [`primitive_array`](Decode::primitive_array)
     /// declined): how many of its `len` elements to walk, the first ones (default: all; a
     /// printer that cuts long arrays short asks for fewer).
@@ -136,6 +149,12 @@ pub trait Source: Sized {
     fn field(&self, desc: &SchemaDesc, name: &str) -> Result<Option<Self>, Problem>;
     /// Names of fields it has that `desc` does not (refused, so a typo is not ignored).
     fn unknown_fields(&self, desc: &SchemaDesc) -> Vec<String>;
+    /// Whether a field it leaves out is zeros (`true`: the tool's JSON and Python's dicts, as a
+    /// Python message's constructor zero-fills the fields it is not given) or refused as
+    /// missing (`false`, the default: a [`Value`](super::Value) built by code).
+    fn omitted_fields_are_zero(&self) -> bool {
+        false
+    }
 }
 
 /// Walks `schema` over `bytes` (one value, as a subscriber read it: `bool`s valid) and builds
@@ -160,10 +179,29 @@ pub fn decode_part_with<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -
 fn decode_node<D: Decode>(desc: &SchemaDesc, bytes: &[u8], d: &mut D) -> D::Out {
     match &desc.kind {
         DescKind::Primitive(p) => d.primitive(read_scalar(*p, bytes), *p),
-        DescKind::Array { elem, len } => decode_items(elem, *len, bytes, d),
+        DescKind::Array { elem, len } => {
+            if let Some((p, shape)) = tensor(desc)
+                && let Some(out) = d.primitive_block(p, &shape, &bytes[..desc.size as usize])
+            {
+                return out;
+            }
+            decode_items(elem, *len, bytes, d)
+        }
         DescKind::Sequence { elem, cap } => {
             let len = length_at(bytes, 0).min(*cap);
-            decode_items(elem, len, &bytes[BOUNDED_DATA_OFFSET as usize..], d)
+            let data = &bytes[BOUNDED_DATA_OFFSET as usize..];
+            let inner = match elem.kind {
+                DescKind::Primitive(p) => Some((p, Vec::new())),
+                _ => tensor(elem),
+            };
+            if let Some((p, inner)) = inner {
+                let shape: Vec<u64> = std::iter::once(len).chain(inner).collect();
+                if let Some(out) = d.primitive_block(p, &shape, &data[..(elem.size * len) as usize])
+                {
+                    return out;
+                }
+            }
+            decode_items(elem, len, data, d)
         }
         DescKind::String { cap } => {
             let len = length_at(bytes, 0).min(*cap) as usize;
@@ -373,21 +411,28 @@ fn encode_node<S: Source>(
             }
             let at = path.len();
             for f in fields {
+                // A value that is no struct at all is wrong as a whole: its error names the
+                // value (or the struct's own path), not the field asked for first.
+                let part = src
+                    .field(desc, &f.name)
+                    .map_err(|why| problem_at(path, why))?;
                 if !path.is_empty() {
                     path.push('.');
                 }
                 path.push_str(&f.name);
-                let part = src
-                    .field(desc, &f.name)
-                    .map_err(|why| problem_at(path, why))?
-                    .ok_or_else(|| {
-                        ValueError::new(
+                match part {
+                    Some(part) => encode_node(&f.ty, &part, &mut out[f.offset as usize..], path)?,
+                    // `out` starts zeroed (`encode_with`), and a value's room is written only
+                    // once: the field stays zeros.
+                    None if src.omitted_fields_are_zero() => {}
+                    None => {
+                        return Err(ValueError::new(
                             path.as_str(),
                             ValueErrorKind::MissingField,
                             format!("is missing (a {} of `{}`)", f.ty.type_name(), desc.name),
-                        )
-                    })?;
-                encode_node(&f.ty, &part, &mut out[f.offset as usize..], path)?;
+                        ));
+                    }
+                }
                 path.truncate(at);
             }
             Ok(())

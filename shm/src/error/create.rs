@@ -89,6 +89,10 @@ impl fmt::Display for CreateError {
             CreateError::UnsupportedType { detail } => {
                 write!(f, "this message type cannot be published: {detail}")
             }
+            CreateError::Busy { topic, owner } if owner.pid == std::process::id() => write!(
+                f,
+                "topic '{topic}' is already published by this process ({owner}): publish through the publisher it has open, or close that one first"
+            ),
             CreateError::Busy { topic, owner } => write!(
                 f,
                 "topic '{topic}' is already published by {owner}; stop that process or use another topic name"
@@ -199,7 +203,7 @@ impl fmt::Display for PublishError {
                 "this publisher belongs to the process that created it, not to a child made by fork; create the publisher in the child instead (or use a spawn/forkserver start method)",
             ),
             PublishError::SequenceExhausted => f.write_str(
-                "the topic's sequence numbers reached 2^62, which no publisher reaches: the file was damaged; remove the topic (shm::remove_topic) and publish again",
+                "the topic's sequence numbers reached 2^62, which no publisher reaches: the file was damaged; remove the topic (`shm rm TOPIC`; in Rust shm::remove_topic) and publish again",
             ),
             PublishError::WrongSize { expected, given } => write!(
                 f,

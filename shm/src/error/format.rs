@@ -54,13 +54,13 @@ impl FormatError {
                 "upgrade this program to the library version that created the topic"
             }
             FormatError::UnsupportedVersion { .. } => {
-                "an older version of this library created it: stop that version's programs, remove the topic (shm::remove_topic) and restart the publisher"
+                "an older version of this library created it: stop that version's programs, remove the topic (`shm rm TOPIC`; in Rust shm::remove_topic) and restart the publisher"
             }
             FormatError::BadMagic | FormatError::NotAFile => {
                 "it is not a topic of this library and was left untouched: move it away, or use another topic name"
             }
             _ => {
-                "it was left untouched: if it is stale, remove it (shm::remove_topic) and restart the publisher"
+                "it was left untouched: if it is stale, remove it (`shm rm TOPIC`; in Rust shm::remove_topic) and restart the publisher"
             }
         }
     }
@@ -166,9 +166,18 @@ impl fmt::Display for SchemaMismatch {
         }
         write!(
             f,
-            " (schema hashes {:#018x} in the topic, {:#018x} here); use the publisher's type definition, or another topic name",
+            " (schema hashes {:#018x} in the topic, {:#018x} here); ",
             self.topic_hash, self.expected_hash
-        )
+        )?;
+        if names_differ && details.is_empty() {
+            // Only the name differs: say how two declarations share one.
+            write!(
+                f,
+                "the layouts are the same, only the names differ: give this side's type the topic's name (Rust `#[shm(name = \"{topic_type}\")]`, Python `class {expected_type}(Message, name=\"{topic_type}\")`), or use another topic name"
+            )
+        } else {
+            f.write_str("use the publisher's type definition, or another topic name")
+        }
     }
 }
 

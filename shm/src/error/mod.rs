@@ -43,7 +43,7 @@ pub(super) fn write_io(
 fn io_hint(e: &io::Error) -> &'static str {
     match e.raw_os_error() {
         Some(libc::ENOSPC) | Some(libc::ENOMEM) => {
-            "; the shared-memory file system is full: remove stale topics (shm::remove_topic) or use smaller messages or fewer buffers"
+            "; the shared-memory file system is full: remove stale topics (`shm clean` removes every topic whose publisher is gone) or use smaller messages or fewer buffers"
         }
         Some(libc::ELOOP) => {
             "; the topic path is a symbolic link, which is never followed: remove it"

@@ -212,6 +212,9 @@ pub enum RecvError {
         topic: String,
         /// The publisher that went away.
         owner: PublisherProcess,
+        /// Whether its process still runs: it released the topic without exiting (a program
+        /// that closed its publisher; a bridge whose remote publisher went away).
+        still_running: bool,
     },
     /// Reading the topic failed (it was recreated with another type, damaged, or became
     /// unreadable).
@@ -225,7 +228,23 @@ impl fmt::Display for RecvError {
                 f,
                 "no new value on topic '{topic}' within {waited:?}; is its publisher running and publishing?"
             ),
-            RecvError::PublisherGone { topic, owner } => write!(
+            RecvError::PublisherGone {
+                topic,
+                owner,
+                still_running: true,
+            } if owner.process_name == "shm-bridge" => write!(
+                f,
+                "the remote publisher of topic '{topic}' (imported by {owner}, which still runs) went away while waiting for a new value; the last value is still readable, and the bridge publishes again when a remote publisher comes back"
+            ),
+            RecvError::PublisherGone {
+                topic,
+                owner,
+                still_running: true,
+            } => write!(
+                f,
+                "the publisher of topic '{topic}' ({owner}, which still runs) closed it while waiting for a new value; the last value is still readable, and a new publisher takes the topic over"
+            ),
+            RecvError::PublisherGone { topic, owner, .. } => write!(
                 f,
                 "the publisher of topic '{topic}' ({owner}) exited or was killed while waiting for a new value; the last value is still readable, and a restarted publisher takes the topic over"
             ),

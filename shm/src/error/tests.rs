@@ -156,6 +156,12 @@ fn chains() -> Vec<Vec<String>> {
         RecvError::PublisherGone {
             topic: "t".into(),
             owner: owner(),
+            still_running: false,
+        },
+        RecvError::PublisherGone {
+            topic: "t".into(),
+            owner: owner(),
+            still_running: true,
         },
     ];
     recvs.extend(subscribe_errors().into_iter().map(RecvError::Subscribe));

@@ -215,7 +215,7 @@ impl Decoder<'_> {
 pub(crate) fn too_large(size: u64) -> String {
     if size == u64::MAX {
         // (`SchemaDesc::array` saturates a size that does not fit 64 bits.)
-        format!("a value of {size} bytes or more; a topic carries at most {MAX_MESSAGE_SIZE} bytes")
+        format!("a value of 2^64 bytes or more; a topic carries at most {MAX_MESSAGE_SIZE} bytes")
     } else {
         format!("a value of {size} bytes; a topic carries at most {MAX_MESSAGE_SIZE} bytes")
     }

@@ -427,7 +427,7 @@ fn sizes_beyond_the_limit_get_one_message() {
     let huge = SchemaDesc::array(SchemaDesc::primitive(Primitive::U64), 1 << 62);
     let err = TopicSchema::new(&huge).unwrap_err().to_string();
     assert!(
-        err.contains("bytes or more; a topic carries at most 4294967296 bytes"),
+        err.contains("a value of 2^64 bytes or more; a topic carries at most 4294967296 bytes"),
         "{err}"
     );
     let big = SchemaDesc::array(SchemaDesc::primitive(Primitive::U8), 1_000_000_000_000);

@@ -355,9 +355,11 @@ impl Core {
                 if let Some(sample) = read_in(self, mode)?.sample {
                     return Ok(Step::Ready(sample));
                 }
+                let owner = seg.owner();
                 return Err(RecvError::PublisherGone {
                     topic: self.topic().to_owned(),
-                    owner: seg.owner(),
+                    still_running: sys::process_is_running(owner.pid, owner.start_ticks),
+                    owner,
                 });
             }
         }

@@ -1,12 +1,23 @@
 //! Who a process is (pid, start time, name), for topic headers and error messages.
 
-/// Whether process `pid` exists and started at `start_ticks` (so it is not a reused pid).
+/// Whether process `pid` runs and started at `start_ticks` (so it is not a reused pid). A
+/// process that has exited but was not reaped yet (a zombie) does not run: it holds no lock
+/// and publishes nothing any more.
 pub(crate) fn process_is_running(pid: u32, start_ticks: u64) -> bool {
     pid != 0
         && std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .ok()
+            .filter(|stat| !exited(stat))
             .and_then(|stat| start_ticks_of(&stat))
             == Some(start_ticks)
+}
+
+/// Whether a `/proc/<pid>/stat` line is a process that has exited (state `Z` or `X`, field 3).
+fn exited(stat: &str) -> bool {
+    let state = stat
+        .rfind(')')
+        .and_then(|at| stat[at + 1..].split_whitespace().next());
+    matches!(state, Some("Z" | "X" | "x"))
 }
 
 /// Who this process is, for the topic header and for error messages.
@@ -67,6 +78,29 @@ fn start_ticks_of(stat: &str) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::sys::{monotonic_ns, random_u64, realtime_ns};
+
+    #[test]
+    fn an_exited_child_not_reaped_yet_does_not_run() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let stat = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let ticks = start_ticks_of(&stat(pid)).unwrap();
+        // Until it has exited (a zombie: not reaped before `wait` below).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !exited(&stat(pid)) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child never exited"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!process_is_running(pid, ticks));
+        child.wait().unwrap();
+        let me = ProcessIdentity::current();
+        assert!(process_is_running(me.pid, me.start_ticks));
+        assert!(!exited("1 (a) b) S 0"));
+        assert!(exited("1 (a) S) Z 0"));
+    }
 
     #[test]
     fn identity_is_read() {

@@ -159,8 +159,9 @@ impl Args {
     }
 }
 
-/// The scalar message types Python also speaks (`bool`, `i64`, `f64`), as text: parsed from a
-/// line and printed exactly, for the scalar examples (and the Python interop tests).
+/// The scalar message types Python also speaks (`bool`, `i64`, `f64`, and through numpy
+/// scalars `f32`, `i8` … `u64`), as text: parsed from a line and printed exactly, for the scalar
+/// examples (and the Python interop tests).
 pub trait Scalar: shm::ShmMessage + Copy {
     /// Parses one value: `true`/`false`; a decimal int; a float (`21.5`, `-0.0`, `inf`, `nan`)
     /// or `0x` and 16 hex digits giving a float's exact bits.
@@ -200,7 +201,36 @@ impl Scalar for f64 {
     }
 }
 
-/// Runs `f::<T>()` for the scalar type named by `--type` (`bool`, `i64` or `f64`).
+impl Scalar for f32 {
+    fn parse(text: &str) -> Option<f32> {
+        match text.strip_prefix("0x") {
+            Some(hex) if hex.len() == 8 => u32::from_str_radix(hex, 16).ok().map(f32::from_bits),
+            Some(_) => None,
+            None => text.parse().ok(),
+        }
+    }
+    fn show(self) -> String {
+        format!("{self:?} {:#010x}", self.to_bits())
+    }
+}
+
+/// The integer widths Python reaches with numpy scalars (`numpy.uint32(0)` as a default).
+macro_rules! integer_scalars {
+    ($($t:ty),*) => {$(
+        impl Scalar for $t {
+            fn parse(text: &str) -> Option<$t> {
+                text.parse().ok()
+            }
+            fn show(self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+integer_scalars!(i8, i16, i32, u8, u16, u32, u64);
+
+/// Runs `f::<T>()` for the scalar type named by `--type`: `bool`, `i64` or `f64` (Python's
+/// `bool`, `int`, `float`), or `f32`, `i8` … `u64` (Python's numpy scalars of that width).
 #[macro_export]
 macro_rules! with_scalar_type {
     ($name:expr, $f:ident) => {
@@ -208,8 +238,16 @@ macro_rules! with_scalar_type {
             "bool" => $f::<bool>(),
             "i64" => $f::<i64>(),
             "f64" => $f::<f64>(),
+            "f32" => $f::<f32>(),
+            "i8" => $f::<i8>(),
+            "i16" => $f::<i16>(),
+            "i32" => $f::<i32>(),
+            "u8" => $f::<u8>(),
+            "u16" => $f::<u16>(),
+            "u32" => $f::<u32>(),
+            "u64" => $f::<u64>(),
             other => {
-                eprintln!("--type must be bool, i64 or f64, not '{other}'");
+                eprintln!("--type must be bool, i64, f64, f32, i8, i16, i32, u8, u16, u32 or u64, not '{other}'");
                 std::process::exit(2);
             }
         }

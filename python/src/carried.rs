@@ -8,6 +8,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyType};
 use shm::ShmMessage;
 
+use shm::dynamic::{TopicSchema, encode_with};
+
+use crate::message::{PySource, value_exception};
 use crate::value::describe;
 
 /// A Python value type and the `shm` message it travels as.
@@ -52,13 +55,15 @@ impl Carried for bool {
     }
 
     fn selected_by(value: &Bound<'_, PyAny>) -> bool {
-        value.is_instance_of::<PyBool>()
+        value.is_instance_of::<PyBool>() || numpy_scalar(value) == Some("bool")
     }
 
     #[inline]
     fn extract(value: &Bound<'_, PyAny>, topic: &str) -> PyResult<bool> {
         match value.cast::<PyBool>() {
             Ok(b) => Ok(b.is_true()),
+            // `numpy.bool` (`numpy.bool_`): exactly a bool.
+            Err(_) if numpy_scalar(value) == Some("bool") => value.is_truthy(),
             Err(_) => Err(wrong_type::<bool>(
                 value,
                 topic,
@@ -86,7 +91,7 @@ impl Carried for i64 {
     }
 
     fn selected_by(value: &Bound<'_, PyAny>) -> bool {
-        value.is_instance_of::<PyInt>()
+        value.is_instance_of::<PyInt>() || numpy_scalar(value) == Some("int64")
     }
 
     #[inline]
@@ -150,6 +155,10 @@ impl Carried for f64 {
         if let Ok(f) = value.cast::<PyFloat>() {
             return Ok(f.value());
         }
+        // `numpy.float32` / `float16` (`float64` is a `float`): exactly a 64-bit float.
+        if matches!(numpy_scalar(value), Some("float32" | "float16")) {
+            return value.extract::<f64>();
+        }
         if value.is_instance_of::<PyBool>() {
             return Err(wrong_type::<f64>(
                 value,
@@ -204,6 +213,96 @@ impl Carried for f64 {
     }
 }
 
+/// The name of a numpy scalar's type (`"float32"`, `"uint8"`, `"bool"`), if `value` is one.
+/// numpy is never imported for this: a numpy scalar's type says it is one.
+pub(crate) fn numpy_scalar(value: &Bound<'_, PyAny>) -> Option<&'static str> {
+    const NAMES: [&str; 12] = [
+        "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+        "float16", "float32", "float64",
+    ];
+    let ty = value.get_type();
+    if ty.module().ok()?.to_str().ok()? != "numpy" {
+        return None;
+    }
+    let name = ty.name().ok()?;
+    let name = name.to_str().ok()?;
+    // (`bool_` before numpy 2.)
+    let name = if name == "bool_" { "bool" } else { name };
+    NAMES.iter().copied().find(|n| *n == name)
+}
+
+/// The numpy scalar type `name` (`numpy.float32`), or `None` without numpy.
+fn numpy_type<'py>(py: Python<'py>, name: &str) -> Option<Bound<'py, PyType>> {
+    py.import("numpy")
+        .ok()?
+        .getattr(name)
+        .ok()?
+        .cast_into::<PyType>()
+        .ok()
+}
+
+/// Numpy scalar types ↔ the primitives Python's own `bool`, `int` and `float` do not carry
+/// (`numpy.float32` ↔ `f32`, `numpy.uint32` ↔ `u32`, ...): a `default_value` of that numpy
+/// type selects it, and a read returns one. A value is converted by the schema walker, as a
+/// message field of that type is (`shm::dynamic`): any integer in range, numpy's or Python's;
+/// for `f32`, any float (rounded to the nearest `f32`, as numpy does) or an integer it holds
+/// exactly; never a `bool` into a number.
+macro_rules! numpy_carried {
+    ($($ty:ty => $np:literal, $name:literal, $python:ident;)*) => {$(
+        impl Carried for $ty {
+            const MESSAGE_NAME: &'static str = $name;
+            const PYTHON_NAME: &'static str = concat!("numpy.", $np);
+            const LABEL: &'static str = concat!("numpy.", $np, " (", $name, ")");
+            const WITH_ARTICLE: &'static str = concat!("a numpy.", $np);
+
+            fn python_type(py: Python<'_>) -> Bound<'_, PyType> {
+                numpy_type(py, $np).unwrap_or_else(|| py.get_type::<$python>())
+            }
+
+            fn selected_by(value: &Bound<'_, PyAny>) -> bool {
+                numpy_scalar(value) == Some($np)
+            }
+
+            fn extract(value: &Bound<'_, PyAny>, topic: &str) -> PyResult<$ty> {
+                static SCHEMA: std::sync::OnceLock<TopicSchema> = std::sync::OnceLock::new();
+                let schema = SCHEMA.get_or_init(|| TopicSchema::of(<$ty as ShmMessage>::SCHEMA));
+                let bytes = encode_with(schema, &PySource(value.clone())).map_err(|e| {
+                    value_exception(
+                        e.kind,
+                        format!("topic '{topic}' carries {} values: {}", Self::LABEL, e.problem),
+                    )
+                })?;
+                let mut raw = [0u8; size_of::<$ty>()];
+                raw.copy_from_slice(&bytes[..size_of::<$ty>()]);
+                Ok(<$ty>::from_ne_bytes(raw))
+            }
+
+            fn to_object(self, py: Python<'_>) -> Py<PyAny> {
+                let plain = self.into_pyobject(py).map(|o| o.into_any());
+                let plain = match plain {
+                    Ok(o) => o,
+                    Err(never) => match never {},
+                };
+                numpy_type(py, $np)
+                    .and_then(|t| t.call1((&plain,)).ok())
+                    .unwrap_or(plain)
+                    .unbind()
+            }
+        }
+    )*};
+}
+
+numpy_carried! {
+    f32 => "float32", "f32", PyFloat;
+    i8 => "int8", "i8", PyInt;
+    i16 => "int16", "i16", PyInt;
+    i32 => "int32", "i32", PyInt;
+    u8 => "uint8", "u8", PyInt;
+    u16 => "uint16", "u16", PyInt;
+    u32 => "uint32", "u32", PyInt;
+    u64 => "uint64", "u64", PyInt;
+}
+
 /// The carried types, in the order a `default_value` is matched against them (`bool` before
 /// `int`): calls `$apply!` with `Variant => type` pairs. [`kinds!`](crate::kinds) makes the
 /// kind enum, both core enums and their dispatch from it.
@@ -215,6 +314,14 @@ macro_rules! carried_types {
             Bool => bool,
             Int => i64,
             Float => f64,
+            F32 => f32,
+            I8 => i8,
+            I16 => i16,
+            I32 => i32,
+            U8 => u8,
+            U16 => u16,
+            U32 => u32,
+            U64 => u64,
         }
     };
 }

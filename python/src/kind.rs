@@ -163,8 +163,9 @@ impl Kind {
     pub(crate) fn of_default(value: &Bound<'_, PyAny>, role: &str, topic: &str) -> PyResult<Kind> {
         let Some(kind) = Kind::selected_by(value) else {
             return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                "{role} default_value must be a bool, int or float, or a value of a shm_pub_sub.Message \
-                 class, which selects the topic's type, not {}",
+                "{role} default_value must be a bool, int or float, a numpy scalar of another \
+                 width (numpy.float32, numpy.uint8, numpy.int32, ...), or a value of a \
+                 shm_pub_sub.Message class, which selects the topic's type, not {}",
                 crate::value::describe(value)
             )));
         };

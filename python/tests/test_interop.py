@@ -107,3 +107,46 @@ def test_rust_subscriber_of_another_type_is_refused(topic, spawn, rust_example):
     rust = spawn([rust_example("scalar_subscriber"), "--type", "f64", "--topic", topic, "--timeout", 10])
     assert rust.wait() == 4
     assert "carries `i64` but this side expects `f64`" in rust.stderr()
+
+
+NUMPY_CASES = {
+    # kind: (numpy type name, values, how Rust prints each)
+    "f32": (
+        "float32",
+        [9.81, -0.0, 3.4028234663852886e38],
+        ["9.81 0x411cf5c3", "-0.0 0x80000000", "3.4028235e38 0x7f7fffff"],
+    ),
+    "u32": ("uint32", [0, 7, 2**32 - 1], ["0", "7", "4294967295"]),
+    "i8": ("int8", [-128, 127], ["-128", "127"]),
+    "u64": ("uint64", [2**64 - 1], ["18446744073709551615"]),
+}
+
+
+@pytest.mark.parametrize("kind", NUMPY_CASES)
+def test_numpy_scalars_reach_rust_topics_of_every_width(kind, topic, spawn, rust_example):
+    """A Rust `Publisher<f32>` (`u32`, ...) topic is read and written from Python with a numpy
+    scalar of that type as default_value, and values come back as that numpy type."""
+    np = pytest.importorskip("numpy")
+    dtype, values, shown = NUMPY_CASES[kind]
+    default = getattr(np, dtype)(0)
+    pub = Publisher(topic, default)
+    assert pub.type_name == kind and pub.type is getattr(np, dtype)
+    rust = spawn(
+        [rust_example("scalar_subscriber"), "--type", kind, "--topic", topic, "--count", len(values), "--timeout", 20]
+    )
+    assert rust.expect_line() == f"subscribed to '{topic}'"
+    for value, text in zip(values, shown, strict=True):
+        pub.publish(value)
+        assert rust.expect_line() == f"{pub.last_seq} {text}"
+    assert rust.wait() == 0
+    pub.close()
+    sub = Subscriber(topic, default)
+    rust = spawn([rust_example("scalar_publisher"), "--type", kind, "--topic", topic], stdin=True)
+    rust.expect("publishing")
+    for text in shown:
+        rust.send(text.split()[-1] if kind == "f32" else text)
+        rust.expect("published ")
+        data, ok = sub.subscribe()
+        assert ok and type(data) is getattr(np, dtype)
+        assert data == getattr(np, dtype)(values[shown.index(text)])
+    assert rust.wait() == 0

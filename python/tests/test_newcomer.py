@@ -3,6 +3,8 @@ type that tells the type it found."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Literal as L
 
 import pytest
@@ -57,3 +59,62 @@ def test_a_subscriber_of_any_type_tells_the_type_it_found(topic: str) -> None:
     shm_pub_sub.Publisher(topic + "-f", 0.5).publish(2.5)
     assert scalar.subscribe() == (2.5, True)
     assert (scalar.type, scalar.type_name) == (float, "f64")
+
+
+def test_numpy_is_imported_with_the_module() -> None:
+    """The first array field costs no numpy import (about 60 ms) in a running loop."""
+    pytest.importorskip("numpy")
+    code = "import sys, shm_pub_sub; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True", out.stderr
+
+
+def test_numpy_scalars_are_taken_where_they_convert_exactly(topic: str) -> None:
+    np = pytest.importorskip("numpy")
+    # As default values: numpy's own widths select those types (int64 and float64 are int and
+    # float topics).
+    assert shm_pub_sub.Publisher(topic + "/i", np.int64(0)).type_name == "i64"
+    assert shm_pub_sub.Publisher(topic + "/f", np.float64(0)).type_name == "f64"
+    assert shm_pub_sub.Publisher(topic + "/b", np.bool_(False)).type_name == "bool"
+    f32 = shm_pub_sub.Publisher(topic + "/f32", np.float32(0))
+    assert (f32.type_name, f32.type) == ("f32", np.float32)
+    # As values: a float32 into a float topic, an int64 into an int topic, exactly.
+    floats = shm_pub_sub.Publisher(topic + "/f2", 0.0)
+    floats.publish(np.float32(0.1))
+    assert shm_pub_sub.Subscriber(topic + "/f2", 0.0).subscribe() == (float(np.float32(0.1)), True)
+    ints = shm_pub_sub.Publisher(topic + "/i2", 0)
+    ints.publish(np.int64(-5))
+    ints.publish(np.uint8(200))
+    assert shm_pub_sub.Subscriber(topic + "/i2", 0).subscribe() == (200, True)
+    # A float into an f32 topic rounds to the nearest f32, as a numpy array does; out of range
+    # and inexact integers are refused with the topic's type named.
+    f32.publish(0.1)
+    got, ok = shm_pub_sub.Subscriber(topic + "/f32", np.float32(0)).subscribe()
+    assert ok and type(got) is np.float32 and got == np.float32(0.1)
+    with pytest.raises(OverflowError, match=r"carries numpy.float32 \(f32\) values: 1e300 is out of range for f32"):
+        f32.publish(1e300)
+    u8 = shm_pub_sub.Publisher(topic + "/u8", np.uint8(0))
+    with pytest.raises(OverflowError, match=r"carries numpy.uint8 \(u8\) values: 256 is out of range for u8"):
+        u8.publish(256)
+    with pytest.raises(TypeError, match=r"expects u8, got the float 1\.5"):
+        u8.publish(1.5)
+    with pytest.raises(TypeError, match="numpy scalar of another width"):
+        shm_pub_sub.Publisher(topic + "/c", 1j)
+
+
+def test_the_later_bindings_typed_names_make_the_same_objects(topic: str) -> None:
+    pub = shm_pub_sub.PublisherFloat(topic, 0.0, 3)
+    assert isinstance(pub, shm_pub_sub.Publisher) and pub.type_name == "f64"
+    sub = shm_pub_sub.SubscriberFloat(topic, 0.0)
+    pub.publish(1.5)
+    assert sub.subscribe() == (1.5, True)
+    ints = shm_pub_sub.PublisherInt(topic + "/i", 0)
+    ints.publish(3)
+    assert shm_pub_sub.SubscriberInt(topic + "/i", 0).subscribe() == (3, True)
+    flags = shm_pub_sub.PublisherBool(topic + "/b", False, buffer_num=4)
+    flags.publish(True)
+    assert shm_pub_sub.SubscriberBool(topic + "/b", False).subscribe() == (True, True)
+    with pytest.raises(TypeError, match="PublisherBool default_value must be a bool"):
+        shm_pub_sub.PublisherBool(topic + "/x", 0)
+    with pytest.raises(TypeError, match="an int, not bool"):
+        shm_pub_sub.SubscriberInt(topic + "/i", False)

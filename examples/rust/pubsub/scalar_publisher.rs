@@ -1,4 +1,4 @@
-//! Publishes `bool`, `i64` or `f64` values read from standard input, one per line: a bridge
+//! Publishes `bool`, `i64` or `f64` values (or `f32`, `i8` … `u64`: `--type u32`) read from standard input, one per line: a bridge
 //! from a shell pipeline or another program to a topic, which Python can subscribe to.
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! Prints each new `bool`, `i64` or `f64` value of a topic, for instance one a Python program
+//! Prints each new `bool`, `i64` or `f64` value (or `f32`, `i8` … `u64`: `--type u32`) of a topic, for instance one a Python program
 //! publishes. Can be started before the publisher.
 //!
 //! ```text

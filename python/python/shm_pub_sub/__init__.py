@@ -18,6 +18,10 @@ the topic's raises :class:`SchemaMismatchError`; a second live publisher raises
 :class:`TopicBusyError`. Topic files live in ``$SHM_ROOT`` (default ``/dev/shm``).
 """
 
+from __future__ import annotations
+
+import operator as _operator
+
 from ._message import (
     Array,
     Message,
@@ -56,6 +60,63 @@ from ._shm_pub_sub import (
     message_types,
 )
 
+try:
+    # numpy is optional (array fields are memoryviews without it). Imported with the module, so
+    # that the first array field a program touches does not pay for it (about 60 ms: a 1 kHz
+    # consumer would lose samples at its start).
+    import numpy as _numpy  # noqa: F401
+except ImportError:  # pragma: no cover - exercised by the no-numpy CI job
+    pass
+
+
+def PublisherBool(name: str, default_value: bool, buffer_num: int = 3) -> Publisher[bool]:
+    """``Publisher(name, default_value, buffer_num)`` of a ``bool`` topic, under the typed name
+    of the original library's later Python binding (so code written for it runs unchanged)."""
+    if not isinstance(default_value, bool):
+        raise TypeError(f"PublisherBool default_value must be a bool, not {type(default_value).__name__}")
+    return Publisher(name, default_value, buffer_num)
+
+
+def PublisherInt(name: str, default_value: int, buffer_num: int = 3) -> Publisher[int]:
+    """``Publisher(name, default_value, buffer_num)`` of an ``int`` topic (64-bit here, where
+    the C++ original's int was 32-bit: ``Publisher(name, numpy.int32(0))`` is that one)."""
+    if isinstance(default_value, bool):
+        raise TypeError("PublisherInt default_value must be an int, not bool")
+    return Publisher(name, _operator.index(default_value), buffer_num)
+
+
+def PublisherFloat(name: str, default_value: float, buffer_num: int = 3) -> Publisher[float]:
+    """``Publisher(name, default_value, buffer_num)`` of a ``float`` topic (64-bit here, where
+    the C++ original's float was 32-bit: ``Publisher(name, numpy.float32(0))`` is that one)."""
+    if isinstance(default_value, bool) or not isinstance(default_value, (int, float)):
+        raise TypeError(f"PublisherFloat default_value must be a float, not {type(default_value).__name__}")
+    return Publisher(name, float(default_value), buffer_num)
+
+
+def SubscriberBool(name: str, default_value: bool) -> Subscriber[bool]:
+    """``Subscriber(name, default_value)`` of a ``bool`` topic, under the later binding's
+    typed name."""
+    if not isinstance(default_value, bool):
+        raise TypeError(f"SubscriberBool default_value must be a bool, not {type(default_value).__name__}")
+    return Subscriber(name, default_value)
+
+
+def SubscriberInt(name: str, default_value: int) -> Subscriber[int]:
+    """``Subscriber(name, default_value)`` of an ``int`` (64-bit) topic, under the later
+    binding's typed name."""
+    if isinstance(default_value, bool):
+        raise TypeError("SubscriberInt default_value must be an int, not bool")
+    return Subscriber(name, _operator.index(default_value))
+
+
+def SubscriberFloat(name: str, default_value: float) -> Subscriber[float]:
+    """``Subscriber(name, default_value)`` of a ``float`` (64-bit) topic, under the later
+    binding's typed name."""
+    if isinstance(default_value, bool) or not isinstance(default_value, (int, float)):
+        raise TypeError(f"SubscriberFloat default_value must be a float, not {type(default_value).__name__}")
+    return Subscriber(name, float(default_value))
+
+
 __all__ = [
     "MAX_BUFFER_NUM",
     "MIN_BUFFER_NUM",
@@ -69,10 +130,16 @@ __all__ = [
     "MessageMeta",
     "MessageType",
     "Publisher",
+    "PublisherBool",
+    "PublisherFloat",
+    "PublisherInt",
     "Sample",
     "SchemaMismatchError",
     "SliceType",
     "Subscriber",
+    "SubscriberBool",
+    "SubscriberFloat",
+    "SubscriberInt",
     "TopicBusyError",
     "TopicFormatError",
     "__version__",

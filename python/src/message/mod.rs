@@ -23,6 +23,7 @@ use pyo3::types::{PyTuple, PyType};
 use shm::dynamic::TopicSchema;
 use shm::schema::{DescKind, Primitive, SchemaDesc};
 
+pub(crate) use convert::{PySource, value_exception};
 pub(crate) use instance::{Field, Message};
 pub(crate) use lend::SlotBuffer;
 pub(crate) use pubsub::{MessagePublisher, MessageSubscriber, MessageValue, PubArgs};

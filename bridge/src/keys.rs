@@ -60,42 +60,27 @@ pub(crate) fn key_topic(key: &str) -> Option<String> {
     String::from_utf8(raw).ok()
 }
 
-/// A topic pattern: `/`-separated, where `*` matches any characters but `/` within a chunk,
-/// `?` one such character, and a chunk `**` any number of chunks.
+/// A topic pattern (`shm::TopicPattern`: `*`, `?` within a chunk, `**` for any number of
+/// chunks), and the Zenoh key expression that covers it.
 #[derive(Debug, Clone)]
-pub(crate) struct Pattern {
-    chunks: Vec<String>,
-}
+pub(crate) struct Pattern(shm::TopicPattern);
 
 impl Pattern {
     /// Parses a pattern (`robot/*`, `**`, `camera/front_*`).
     pub(crate) fn parse(text: &str) -> Result<Pattern, String> {
-        if text.is_empty() {
-            return Err("an empty pattern matches nothing; `**` matches every topic".to_owned());
-        }
-        let chunks: Vec<String> = text.split('/').map(str::to_owned).collect();
-        if let Some(bad) = chunks
-            .iter()
-            .find(|c| c.contains("**") && c.as_str() != "**")
-        {
-            return Err(format!(
-                "`{text}`: `**` must be a whole chunk (`a/**/b`), not part of `{bad}`"
-            ));
-        }
-        Ok(Pattern { chunks })
+        shm::TopicPattern::new(text).map(Pattern)
     }
 
     /// Whether `topic` matches.
     pub(crate) fn matches(&self, topic: &str) -> bool {
-        let parts: Vec<&str> = topic.split('/').collect();
-        match_chunks(&self.chunks, &parts)
+        self.0.matches(topic)
     }
 
     /// A Zenoh key expression (after the prefix) that includes every key of a matching topic
     /// (the exact match is [`matches`](Self::matches)'s).
     pub(crate) fn key_expr(&self) -> String {
         let mut out = String::new();
-        for (i, chunk) in self.chunks.iter().enumerate() {
+        for (i, chunk) in self.0.chunks().iter().enumerate() {
             if i > 0 {
                 out.push('/');
             }
@@ -121,31 +106,6 @@ impl Pattern {
         zenoh::key_expr::KeyExpr::autocanonize(out.clone())
             .map(|k| k.to_string())
             .unwrap_or(out)
-    }
-}
-
-fn match_chunks(pattern: &[String], topic: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => topic.is_empty(),
-        Some((first, rest)) if first == "**" => {
-            (0..=topic.len()).any(|skip| match_chunks(rest, &topic[skip..]))
-        }
-        Some((first, rest)) => match topic.split_first() {
-            Some((chunk, tail)) => {
-                match_chunk(first.as_bytes(), chunk.as_bytes()) && match_chunks(rest, tail)
-            }
-            None => false,
-        },
-    }
-}
-
-/// `*` and `?` within one chunk.
-fn match_chunk(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|skip| match_chunk(rest, &text[skip..])),
-        Some((b'?', rest)) => !text.is_empty() && match_chunk(rest, &text[1..]),
-        Some((c, rest)) => text.first() == Some(c) && match_chunk(rest, &text[1..]),
     }
 }
 

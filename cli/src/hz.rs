@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::json;
 
+use shm::Sample;
+use shm::dynamic::RawValue;
+
 use crate::common::{self, Owner};
 use crate::echo::Follow;
 use crate::{Failure, out, out_json};
@@ -104,27 +107,55 @@ pub(crate) fn hz(root: Option<&Path>, args: &HzArgs) -> Result<(), Failure> {
             "--window: at least 2 values are needed for a rate",
         ));
     }
-    let mut follow = Follow::new(common::subscriber(root, &args.topic, args.owner)?);
+    let window = Window {
+        seen: VecDeque::new(),
+        capacity: args.window as usize,
+    };
+    // The window, the values missed since the start, the unit of the intervals.
+    let state = (window, 0u64, None);
+    every_second(
+        root,
+        &args.topic,
+        args.owner,
+        args.count,
+        state,
+        |(window, missed, _), sample| {
+            window.push(sample.seq, sample.published.as_nanos());
+            *missed += sample.missed;
+        },
+        |(window, missed, unit), new, alive| {
+            report(args, window.stats(), new, *missed, alive, unit)
+        },
+    )
+}
+
+/// The loop of `hz`, `bw` and `delay`: follows the topic from now on, hands every new value to
+/// `on_value` (all of them, oldest first, as the ring still holds them), and once a second
+/// calls `report` with how many came since the last report and whether the publisher lives;
+/// `count` reports, or until stopped. Both work on `state`.
+pub(crate) fn every_second<S>(
+    root: Option<&Path>,
+    topic: &str,
+    owner: Owner,
+    count: Option<u64>,
+    mut state: S,
+    mut on_value: impl FnMut(&mut S, &Sample<RawValue>),
+    mut report: impl FnMut(&mut S, u64, bool) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let mut follow = Follow::new(common::subscriber(root, topic, owner)?);
     // Only values published from now on.
     follow.sub().latest().map_err(common::subscribe_failure)?;
     if !follow.sub().is_attached() {
         crate::note(format_args!(
-            "shm: waiting for topic '{}' to be published",
-            args.topic
+            "shm: waiting for topic '{topic}' to be published"
         ));
     }
-    let mut window = Window {
-        seen: VecDeque::new(),
-        capacity: args.window as usize,
-    };
-    let (mut reports, mut missed, mut new) = (0u64, 0u64, 0u64);
-    let mut unit = None;
+    let (mut reports, mut new) = (0u64, 0u64);
     let mut next_report = Instant::now() + Duration::from_secs(1);
-    while args.count.is_none_or(|n| reports < n) {
+    while count.is_none_or(|n| reports < n) {
         let left = next_report.saturating_duration_since(Instant::now());
         for sample in follow.wait(Some(left), true)?.unwrap_or_default() {
-            window.push(sample.seq, sample.published.as_nanos());
-            missed += sample.missed;
+            on_value(&mut state, &sample);
             new += 1;
         }
         if Instant::now() < next_report {
@@ -135,7 +166,7 @@ pub(crate) fn hz(root: Option<&Path>, args: &HzArgs) -> Result<(), Failure> {
         // (A topic not created yet has no publisher to be gone.)
         let sub = follow.sub();
         let alive = new > 0 || !sub.is_attached() || sub.publisher_alive().unwrap_or(true);
-        report(args, window.stats(), new, missed, alive, &mut unit)?;
+        report(&mut state, new, alive)?;
         new = 0;
     }
     Ok(())

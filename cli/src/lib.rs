@@ -8,8 +8,10 @@ mod echo;
 mod format;
 mod hz;
 mod list;
+mod measure;
 mod publish;
 mod remove;
+mod style;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -31,6 +33,9 @@ struct Cli {
     /// Directory of topic files (default: $SHM_ROOT, else /dev/shm).
     #[arg(long, global = true, value_name = "DIR")]
     root: Option<PathBuf>,
+    /// Colour: `auto` (on a terminal, unless NO_COLOR is set), `always` or `never`.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: style::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,12 +50,27 @@ enum Command {
     Echo(echo::EchoArgs),
     /// How often a topic's values are published, from their publish times.
     Hz(hz::HzArgs),
+    /// How many bytes per second a topic carries.
+    Bw(measure::BwArgs),
+    /// How long a topic's values take from publish to read.
+    Delay(measure::DelayArgs),
     /// Publish a value (JSON, or a plain scalar) into a topic of any type.
     Pub(publish::PubArgs),
     /// Remove topics (never one whose publisher is alive).
     Rm(remove::RmArgs),
     /// Remove every topic whose publisher is gone.
     Clean(remove::CleanArgs),
+    /// The topics of a type, one name per line.
+    Find(list::FindArgs),
+    /// A shell completion script for shm: `source <(shm completions bash)`.
+    Completions(CompletionsArgs),
+}
+
+/// Arguments of `shm completions`.
+#[derive(clap::Args, Debug)]
+struct CompletionsArgs {
+    /// The shell.
+    shell: clap_complete::Shell,
 }
 
 /// A failure: one line for the user, with what to do, and an exit status.
@@ -110,27 +130,40 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         }
     };
     let _signals = shm::stop::install();
+    style::init(cli.color);
     let root = cli.root.as_deref();
     let result = match cli.command {
         Command::List(a) => list::list(root, &a),
         Command::Info(a) => list::info(root, &a),
         Command::Echo(a) => echo::echo(root, &a),
         Command::Hz(a) => hz::hz(root, &a),
+        Command::Bw(a) => measure::bw(root, &a),
+        Command::Delay(a) => measure::delay(root, &a),
         Command::Pub(a) => publish::publish(root, &a),
         Command::Rm(a) => remove::rm(root, &a),
         Command::Clean(a) => remove::clean(root, &a),
+        Command::Find(a) => list::find(root, &a),
+        Command::Completions(a) => completions(a.shell),
     };
     let status = match result {
         Ok(()) => 0,
         Err(f) => {
             if !f.message.is_empty() {
-                note(format_args!("shm: error: {}", f.message));
+                error_line(&f.message);
             }
             f.status
         }
     };
     // A command the user stopped (Ctrl-C, SIGTERM) ends as a shell expects: 130 or 143.
     shm::stop::status().unwrap_or(status)
+}
+
+/// Writes the completion script of `shell` to standard output.
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "shm", &mut script);
+    write_out(&String::from_utf8_lossy(&script))
 }
 
 /// Prints one line to standard output, through [`printable`](shm::text::printable): names
@@ -171,6 +204,13 @@ fn json_text(json: &serde_json::Value) -> String {
         }
     }
     escaped
+}
+
+/// `shm: error: <text>` on standard error, escaped as [`out`]'s, the prefix in red on a
+/// terminal.
+fn error_line(text: &str) {
+    let prefix = style::paint("shm: error:", "1;31", style::To::Err);
+    eprintln!("{prefix} {}", shm::text::printable(text));
 }
 
 /// A line on standard error (a note beside the output, or a failure), escaped as [`out`]'s.

@@ -8,11 +8,16 @@ use serde_json::{Value as Json, json};
 use shm::inspect::{self, Entry, TopicInfo};
 
 use crate::common::{self, Owner};
-use crate::{Failure, format, out, out_json, out_lines, out_with};
+use crate::{Failure, format, out, out_json, out_lines, out_with, style};
 
 /// Arguments of `shm list`.
 #[derive(Args, Debug)]
 pub(crate) struct ListArgs {
+    /// Only topics matching this pattern (`robot/*`, `**/pose`, `camera/front_?`; quote it).
+    pattern: Option<String>,
+    /// Only topics of this type (`Pose`, `f64`, `[f64; 3]`, as TYPE shows it).
+    #[arg(long = "type", short, value_name = "TYPE")]
+    ty: Option<String>,
     /// One JSON object per topic, as a JSON array.
     #[arg(long)]
     json: bool,
@@ -45,6 +50,20 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
             root_dir.display()
         ))
     })?;
+    let pattern = args
+        .pattern
+        .as_deref()
+        .map(shm::TopicPattern::new)
+        .transpose()
+        .map_err(Failure::new)?;
+    let wanted = |info: &TopicInfo| {
+        pattern.as_ref().is_none_or(|p| p.matches(&info.topic))
+            && args
+                .ty
+                .as_deref()
+                .is_none_or(|t| same_type(&info.schema.type_name(), t))
+    };
+    let filtered = pattern.is_some() || args.ty.is_some();
     // One file at a time: what is kept of each is a row (or a JSON object) of bounded size.
     let mut items: Vec<Json> = Vec::new();
     let mut rows = vec![
@@ -64,8 +83,11 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
     let mut others = Vec::new();
     for entry in entries {
         match entry {
+            Entry::Topic(info) if !wanted(&info) => {}
             Entry::Topic(info) if args.json => items.push(info_json(&info)),
             Entry::Topic(info) => rows.push(row(&info)),
+            // What a filter leaves out is not counted either.
+            _ if filtered => {}
             Entry::Invalid { path, topic, error } if args.json && args.all => {
                 items.push(json!({
                     "path": path.to_string_lossy(), "topic": topic, "error": error.to_string(),
@@ -88,11 +110,13 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
     if args.json {
         return out_json(&Json::Array(items));
     }
-    if rows.len() == 1 {
+    if rows.len() == 1 && filtered {
+        out(format!("no matching topics in {}", root_dir.display()))?;
+    } else if rows.len() == 1 {
         out(format!("no topics in {}", root_dir.display()))?;
     } else {
         for line in table(&rows) {
-            out(line)?;
+            crate::write_out(&format!("{line}\n"))?;
         }
     }
     if args.all {
@@ -103,6 +127,36 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
         out(format!(
             "({invalid} more files named like topics are not valid topics: shm list --all)"
         ))?;
+    }
+    Ok(())
+}
+
+/// Whether a topic's type name is the one asked for: as the tool prints it, spaces aside
+/// (`[f64;3]` is `[f64; 3]`).
+fn same_type(type_name: &str, asked: &str) -> bool {
+    let squeeze = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    squeeze(type_name) == squeeze(asked)
+}
+
+/// Arguments of `shm find`.
+#[derive(Args, Debug)]
+pub(crate) struct FindArgs {
+    /// The type (`Pose`, `f64`, `[f64; 3]`, as `shm list` shows it).
+    #[arg(value_name = "TYPE")]
+    ty: String,
+}
+
+/// `shm find TYPE`: the names of the topics of this type, one per line (as `ros2 topic find`).
+pub(crate) fn find(root: Option<&Path>, args: &FindArgs) -> Result<(), Failure> {
+    let root_dir = root.map_or_else(shm::default_root, Path::to_path_buf);
+    let entries = inspect::list(Some(&root_dir))
+        .map_err(|e| Failure::new(format!("cannot list {}: {e}", root_dir.display())))?;
+    for entry in entries {
+        if let Entry::Topic(info) = entry
+            && same_type(&info.schema.type_name(), &args.ty)
+        {
+            out(&info.topic)?;
+        }
     }
     Ok(())
 }
@@ -134,22 +188,53 @@ fn row(info: &TopicInfo) -> [String; 7] {
     ]
 }
 
-/// Left-aligned columns two spaces apart; the last column unpadded.
+/// Left-aligned columns two spaces apart; the last column unpadded. Every cell is escaped
+/// ([`format::printable`]) before it is padded; on a terminal the header is bold and a
+/// publisher is green while alive, yellow once gone.
 fn table(rows: &[[String; 7]]) -> Vec<String> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| format::printable(c).into_owned())
+                .collect()
+        })
+        .collect();
     let mut widths = [0usize; 7];
-    for r in rows {
+    for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
         }
     }
     rows.iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(n, r)| {
             let mut line = String::new();
             for (i, cell) in r.iter().enumerate() {
-                if i + 1 == r.len() {
-                    line.push_str(cell);
+                let last = i + 1 == r.len();
+                let padded = if last {
+                    cell.clone()
                 } else {
-                    line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+                    format!("{cell:<w$}", w = widths[i])
+                };
+                let code = match (n, i) {
+                    (0, _) => Some("1"),
+                    (_, 4) if cell.starts_with("gone") => Some("33"),
+                    (_, 4) if cell != "none" => Some("32"),
+                    _ => None,
+                };
+                let padded = match code {
+                    // Only the text is painted, not the padding after it.
+                    Some(code) => {
+                        let text = padded.trim_end();
+                        let pad = &padded[text.len()..];
+                        format!("{}{pad}", style::paint(text, code, style::To::Out))
+                    }
+                    None => padded,
+                };
+                line.push_str(&padded);
+                if !last {
+                    line.push_str("  ");
                 }
             }
             line.trim_end().to_owned()

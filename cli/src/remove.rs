@@ -6,15 +6,16 @@ use std::path::Path;
 
 use clap::Args;
 use shm::inspect::{self, Entry};
-use shm::{InspectError, RemoveError};
+use shm::{InspectError, RemoveError, TopicPattern};
 
 use crate::{Failure, out};
 
 /// Arguments of `shm rm`.
 #[derive(Args, Debug)]
 pub(crate) struct RmArgs {
-    /// The topics.
-    #[arg(required = true)]
+    /// The topics, or patterns (`robot/*`, `camera/**`; quote them): a pattern removes every
+    /// matching topic of this user whose publisher is gone, and says which ones it kept.
+    #[arg(required = true, value_name = "TOPIC")]
     topics: Vec<String>,
     /// Also remove files named like these topics that are not valid topic files (damaged, or
     /// of another format version), as their error messages advise.
@@ -29,6 +30,9 @@ pub(crate) struct RmArgs {
     the command, is gone."
 )]
 pub(crate) struct CleanArgs {
+    /// Only topics matching these patterns (`robot/*`, `camera/**`; quote them).
+    #[arg(value_name = "PATTERN")]
+    patterns: Vec<String>,
     /// Only say what would be removed.
     #[arg(long)]
     dry_run: bool,
@@ -38,13 +42,64 @@ pub(crate) struct CleanArgs {
 }
 
 fn error(text: impl std::fmt::Display) {
-    crate::note(format_args!("shm: error: {text}"));
+    crate::error_line(&text.to_string());
+}
+
+/// The patterns given, parsed (a plain name is a pattern matching itself).
+fn patterns(texts: &[String]) -> Result<Vec<TopicPattern>, Failure> {
+    texts
+        .iter()
+        .map(|t| TopicPattern::new(t).map_err(Failure::new))
+        .collect()
 }
 
 pub(crate) fn rm(root: Option<&Path>, args: &RmArgs) -> Result<(), Failure> {
     let root = root.map_or_else(shm::default_root, Path::to_path_buf);
+    // A pattern stands for the topics of this user it matches whose publisher is gone; the
+    // live ones it matches are kept, and said so. A name stands for itself.
+    let mut topics = Vec::new();
     let mut failed = 0;
-    for topic in &args.topics {
+    for (text, pattern) in args.topics.iter().zip(patterns(&args.topics)?) {
+        if !pattern.is_glob() {
+            topics.push(text.clone());
+            continue;
+        }
+        let entries = inspect::list(Some(&root))
+            .map_err(|e| Failure::new(format!("cannot list {}: {e}", root.display())))?;
+        let me = shm::Uid::current();
+        let (mut matched, mut live) = (0, 0);
+        for entry in entries {
+            match entry {
+                Entry::Topic(info) if pattern.matches(&info.topic) && info.owner.uid == me => {
+                    matched += 1;
+                    if info.publisher_alive {
+                        live += 1;
+                    } else {
+                        topics.push(info.topic);
+                    }
+                }
+                Entry::Invalid {
+                    topic: Some(topic), ..
+                } if args.invalid && pattern.matches(&topic) => {
+                    matched += 1;
+                    topics.push(topic);
+                }
+                _ => {}
+            }
+        }
+        if matched == 0 {
+            failed += 1;
+            error(format!(
+                "no topic of this user matches '{text}' in {}",
+                root.display()
+            ));
+        } else if live > 0 {
+            out(format!(
+                "kept {live} topic(s) matching '{text}' whose publisher is alive"
+            ))?;
+        }
+    }
+    for topic in &topics {
         // A file that is not a valid topic is removed only when asked: it may be someone's
         // newer-format topic, or evidence of what went wrong.
         if !args.invalid
@@ -71,11 +126,8 @@ pub(crate) fn rm(root: Option<&Path>, args: &RmArgs) -> Result<(), Failure> {
     match failed {
         0 => Ok(()),
         // Each failure was reported; one topic needs no summary.
-        _ if args.topics.len() == 1 => Err(Failure::status(1)),
-        n => Err(Failure::new(format!(
-            "{n} of {} topics not removed",
-            args.topics.len()
-        ))),
+        1 if args.topics.len() == 1 => Err(Failure::status(1)),
+        n => Err(Failure::new(format!("{n} of the topics given not removed"))),
     }
 }
 
@@ -84,6 +136,8 @@ pub(crate) fn clean(root: Option<&Path>, args: &CleanArgs) -> Result<(), Failure
     let entries = inspect::list(Some(&root))
         .map_err(|e| Failure::new(format!("cannot list {}: {e}", root.display())))?;
     let me = shm::Uid::current();
+    let patterns = patterns(&args.patterns)?;
+    let wanted = |topic: &str| patterns.is_empty() || patterns.iter().any(|p| p.matches(topic));
     // Kept: taken over by a publisher meanwhile. Failed: could not be removed.
     let (mut removed, mut kept, mut failed) = (0, 0, 0);
     for entry in entries {
@@ -106,6 +160,9 @@ pub(crate) fn clean(root: Option<&Path>, args: &CleanArgs) -> Result<(), Failure
             }
             _ => continue,
         };
+        if !wanted(&topic) {
+            continue;
+        }
         if args.dry_run {
             out(format!("would remove '{topic}': {why}"))?;
             removed += 1;

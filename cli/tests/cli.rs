@@ -1201,3 +1201,180 @@ fn echo_and_hz_say_when_the_publisher_is_gone() {
     let hz = shm(root.path(), &["hz", "idle", "-n", "1"]);
     assert_eq!(hz.out, ["no new values"], "{}", hz.err_text());
 }
+
+#[test]
+fn patterns_select_topics_to_list_find_remove_and_clean() {
+    let root = TempRoot::new("cli-globs");
+    let mut live = root.publisher::<u64>("robot/arm/live");
+    live.publish(&1).unwrap();
+    for t in ["robot/arm/old", "robot/leg/old", "camera/front"] {
+        root.publisher::<u64>(t).publish(&1).unwrap();
+    }
+    root.publisher::<f64>("robot/speed").publish(&0.5).unwrap();
+    let names = |run: &Run| -> Vec<String> {
+        run.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["topic"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // list PATTERN, --type; find TYPE.
+    let run = shm(root.path(), &["list", "robot/*/old", "--json"]);
+    assert_eq!(names(&run), ["robot/arm/old", "robot/leg/old"]);
+    let run = shm(
+        root.path(),
+        &["list", "/robot/**", "--type", "f64", "--json"],
+    );
+    assert_eq!(names(&run), ["robot/speed"]);
+    let run = shm(root.path(), &["list", "nothing/*"]);
+    assert_eq!(run.out.len(), 1);
+    assert!(
+        run.out[0].starts_with("no matching topics in"),
+        "{:?}",
+        run.out
+    );
+    let run = shm(root.path(), &["find", "u64"]);
+    assert_eq!(
+        run.out,
+        [
+            "camera/front",
+            "robot/arm/live",
+            "robot/arm/old",
+            "robot/leg/old"
+        ]
+    );
+    // A pattern removes what it matches of this user, never a live topic, and says so.
+    let run = shm(root.path(), &["rm", "robot/arm/*"]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    assert_eq!(
+        run.out,
+        [
+            "kept 1 topic(s) matching 'robot/arm/*' whose publisher is alive",
+            "removed 'robot/arm/old'"
+        ]
+    );
+    assert!(root.topic_file("robot/arm/live").exists());
+    let run = shm(root.path(), &["rm", "nothing/**"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text()
+            .contains("no topic of this user matches 'nothing/**'")
+    );
+    // clean PATTERN leaves what does not match.
+    let run = shm(root.path(), &["clean", "camera/*"]);
+    assert_eq!(
+        run.out,
+        [
+            "removed 'camera/front': its publisher is gone",
+            "removed 1 topic"
+        ]
+    );
+    assert!(root.topic_file("robot/leg/old").exists());
+    // A pattern is never a name: `*` is refused as a topic name, with the grammar.
+    let run = shm(root.path(), &["pub", "robot/*", "1", "--type", "u64"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text().contains("topic name contains '*' at byte 6")
+            && run.err_text().contains("letters, digits"),
+        "{}",
+        run.err_text()
+    );
+}
+
+#[test]
+fn bw_and_delay_measure_a_live_topic() {
+    let root = TempRoot::new("cli-bw");
+    let mut p = root.publisher::<[u8; 1000]>("frames");
+    p.publish(&[0; 1000]).unwrap();
+    let mut bw = spawn(root.path(), &["bw", "frames", "-n", "2", "--json"]);
+    let mut delay = spawn(root.path(), &["delay", "frames", "-n", "2", "--json"]);
+    let start = Instant::now();
+    let (mut bws, mut delays) = (Vec::new(), Vec::new());
+    while (bws.len() < 2 || delays.len() < 2) && start.elapsed() < T {
+        p.publish(&[1; 1000]).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        if let Some(line) = bw.try_expect_line("{", Duration::ZERO) {
+            bws.push(json_line(&line));
+        }
+        if let Some(line) = delay.try_expect_line("{", Duration::ZERO) {
+            delays.push(json_line(&line));
+        }
+    }
+    let (b, d) = (&bws[1], &delays[1]);
+    // About 200 values of 1000 bytes per second: at most 201 kB/s, and each value whole.
+    assert_eq!(b["mean_value_bytes"], 1000.0, "{b}");
+    let bps = b["bytes_per_s"].as_f64().unwrap_or_else(|| panic!("{b}"));
+    assert!(bps > 10_000.0 && bps <= 201_000.0, "{b}");
+    // A delay is positive and below the test's whole run.
+    let (mean, max) = (
+        d["mean_ns"].as_f64().unwrap(),
+        d["max_ns"].as_f64().unwrap(),
+    );
+    assert!(
+        mean > 0.0 && mean <= max && max < T.as_nanos() as f64,
+        "{d}"
+    );
+    assert_eq!(
+        (bw.wait(T).code(), delay.wait(T).code()),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
+fn colour_only_on_request_or_a_terminal_and_completions_for_shells() {
+    let root = TempRoot::new("cli-colour");
+    root.publisher::<u64>("t").publish(&1).unwrap();
+    // Into a pipe: plain; `--color always`: ANSI styles; NO_COLOR has no say over `always`.
+    let plain = shm(root.path(), &["list"]);
+    assert!(!plain.out.join("\n").contains('\u{1b}'));
+    let coloured = shm(root.path(), &["list", "--color", "always"]);
+    assert!(
+        coloured.out[0].starts_with("\u{1b}[1mTOPIC"),
+        "{:?}",
+        coloured.out
+    );
+    let err = shm(root.path(), &["info", "none", "--color", "always"]);
+    assert!(
+        err.err[0].starts_with("\u{1b}[1;31mshm: error:\u{1b}[0m"),
+        "{:?}",
+        err.err
+    );
+    let never = shm(root.path(), &["list", "--color", "never"]);
+    assert!(never.out[0].starts_with("TOPIC") && !never.out.join("\n").contains('\u{1b}'));
+    // On a terminal (a pseudo-terminal made by util-linux's `script`), `auto` colours unless
+    // NO_COLOR is set.
+    let on_terminal = |no_color: Option<&str>| -> String {
+        // Quoted for `sh -c`, as the checkout may be anywhere.
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        let command = format!(
+            "{} --root {} list",
+            quote(SHM),
+            quote(&root.path().display().to_string())
+        );
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            script.env("NO_COLOR", v);
+        }
+        let output = script
+            .env("TERM", "xterm")
+            .output()
+            .expect("util-linux `script`");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(on_terminal(None).contains("\u{1b}[1mTOPIC"));
+    assert!(!on_terminal(Some("1")).contains('\u{1b}'));
+    assert!(
+        on_terminal(Some("")).contains('\u{1b}'),
+        "an empty NO_COLOR is unset"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let script = shm(root.path(), &["completions", shell]);
+        assert_eq!(script.code, Some(0));
+        assert!(script.out.join("\n").contains("shm"), "{shell}");
+    }
+}

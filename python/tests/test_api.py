@@ -280,7 +280,7 @@ def test_non_int_buffer_num_is_a_type_error(topic, buffer_num):
 
 @pytest.mark.parametrize("default", ["x", [1], b"1", 1j, (1,), {"x": 1.0}])
 def test_unsupported_default_types_are_type_errors(topic, default):
-    expected = re.escape("default_value must be a bool, int or float, or a value of a shm_pub_sub.Message class")
+    expected = re.escape("default_value must be a bool, int or float, a numpy scalar of another width")
     with pytest.raises(TypeError, match=expected):
         Publisher(topic, default)
     with pytest.raises(TypeError, match=expected):

@@ -116,7 +116,7 @@ pub use error::{
     ValueErrorKind,
 };
 pub use message::{ShmMessage, TopicType};
-pub use name::{DEFAULT_ROOT, ROOT_ENV, TopicName, default_root};
+pub use name::{DEFAULT_ROOT, ROOT_ENV, TopicName, TopicPattern, default_root};
 pub use owner::{FileOwner, PublisherProcess, TopicOwner, Uid};
 pub use publisher::{
     DEFAULT_BUFFER_NUM, DEFAULT_LENDING_BUFFER_NUM, DEFAULT_MODE, Loan, MAX_BUFFER_NUM,

@@ -22,6 +22,24 @@ pub enum NameError {
     /// The name starts or ends with whitespace (almost always a typo that would silently make
     /// a different topic).
     SurroundingWhitespace,
+    /// The name holds a character the grammar leaves out (a space, a glob character such as
+    /// `*`, punctuation other than `_`, `-`, `.` and `/`).
+    InvalidCharacter {
+        /// The offending character.
+        ch: char,
+        /// Its byte index in the name.
+        index: usize,
+    },
+    /// Two `/`s in a row, or a `/` at the end: an empty segment.
+    EmptySegment {
+        /// Byte index where the empty segment starts.
+        index: usize,
+    },
+    /// A segment is `.` or `..`.
+    DotSegment {
+        /// The segment.
+        segment: String,
+    },
     /// The encoded file name would exceed what the file system accepts.
     TooLong {
         /// Bytes the file name would take.
@@ -30,6 +48,9 @@ pub enum NameError {
         max: usize,
     },
 }
+
+/// The topic name grammar, as errors state it.
+const GRAMMAR: &str = "a name is segments of letters, digits, `_`, `-` and `.` separated by single `/`s (such as \"robot/arm_1/joint.state\"; a leading `/` is dropped), so that patterns such as `robot/*` are never names";
 
 impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -43,6 +64,18 @@ impl fmt::Display for NameError {
             ),
             NameError::SurroundingWhitespace => f.write_str(
                 "topic name starts or ends with whitespace, which would make it a different topic than it looks; trim it",
+            ),
+            NameError::InvalidCharacter { ch, index } => write!(
+                f,
+                "topic name contains {ch:?} at byte {index}; {GRAMMAR}"
+            ),
+            NameError::EmptySegment { index } => write!(
+                f,
+                "topic name has an empty segment at byte {index} (`//`, or a `/` at the end); {GRAMMAR}"
+            ),
+            NameError::DotSegment { segment } => write!(
+                f,
+                "topic name has a segment `{segment}`; {GRAMMAR}"
             ),
             NameError::TooLong { file_name_len, max } => write!(
                 f,

@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use shm::InspectError;
 use shm::dynamic::{AnyPublisher, TopicSchema};
 use zenoh::Wait as _;
+use zenoh::handlers::FifoChannelHandler;
 use zenoh::qos::CongestionControl;
+use zenoh::query::Reply;
 use zenoh::sample::{Locality, SampleKind};
 
 use crate::export::{Exports, release};
@@ -317,6 +319,19 @@ impl Importer {
     }
 }
 
+/// The next reply to a query, `None` after the last one, and on a stop request (seen within
+/// [`POLL`]: a query to a peer that went silent would otherwise hold the bridge's exit for its
+/// whole timeout).
+fn next_reply(replies: &FifoChannelHandler<Reply>) -> Option<Reply> {
+    loop {
+        match replies.recv_timeout(POLL) {
+            Ok(Some(reply)) => return Some(reply),
+            Ok(None) if !shm::stop::requested() => {}
+            _ => return None,
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -462,7 +477,7 @@ impl State {
         else {
             return;
         };
-        while let Ok(reply) = replies.recv() {
+        while let Some(reply) = next_reply(&replies) {
             let Ok(sample) = reply.result() else {
                 continue;
             };
@@ -498,7 +513,7 @@ impl State {
         else {
             return;
         };
-        while let Ok(reply) = replies.recv() {
+        while let Some(reply) = next_reply(&replies) {
             if let Ok(sample) = reply.result()
                 && let Some((topic, bridge)) = self.alive_key(sample.key_expr().as_str())
             {

@@ -496,3 +496,27 @@ fn bounded_sequences_and_strings_cross_at_every_length() {
         assert_eq!(s.value, scan(n));
     }
 }
+
+#[test]
+fn bridges_stop_on_sigterm_at_once_while_topics_cross() {
+    // A newcomer's bridge took 2.5 s to stop; Ctrl-C and a service manager's SIGTERM expect a
+    // prompt exit (a query to a silent peer no longer holds it for its 5 s timeout).
+    let (a, b) = (
+        TempRoot::new("bridge-stop-a"),
+        TempRoot::new("bridge-stop-b"),
+    );
+    let p = prefix("stop");
+    let (mut ba, mut bb, _) = pair(&a, &["--export", "**"], &b, &["--import", "**"], &p);
+    let mut helper = a.helper(&["publish", "pose", "stop/pose", "0", "200000"]);
+    helper.expect_line("READY", T);
+    bb.expect_log("importing 'stop/pose'");
+    for bridge in [&mut bb, &mut ba] {
+        let (rest, took) = support::stop(bridge, libc::SIGTERM);
+        assert!(
+            rest.iter().any(|l| l.contains("shm-bridge: stopped")),
+            "{rest:#?}"
+        );
+        assert!(took < Duration::from_secs(2), "stopped after {took:?}");
+    }
+    helper.kill9();
+}

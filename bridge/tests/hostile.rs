@@ -61,17 +61,7 @@ fn files(root: &TempRoot, start: &str) -> Vec<String> {
 /// Stops the bridge with SIGINT and returns the rest of its log; it must exit cleanly (not
 /// killed by an allocation it could not make).
 fn stop(bridge: &mut Bridge) -> Vec<String> {
-    let pid = bridge.proc.pid() as libc::pid_t;
-    // SAFETY: kill(2) on our own live child with a valid signal; no memory involved.
-    let sent = unsafe { libc::kill(pid, libc::SIGINT) };
-    assert_eq!(sent, 0);
-    let rest = bridge.proc.rest(T);
-    let status = bridge.proc.wait(T);
-    assert!(
-        status.success(),
-        "the bridge ended with {status:?}: {rest:#?}"
-    );
-    rest
+    support::stop(bridge, libc::SIGINT).0
 }
 
 #[test]

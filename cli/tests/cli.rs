@@ -1378,3 +1378,48 @@ fn colour_only_on_request_or_a_terminal_and_completions_for_shells() {
         assert!(script.out.join("\n").contains("shm"), "{shell}");
     }
 }
+
+#[test]
+fn a_topic_directory_on_disk_is_warned_about_once() {
+    // A directory next to the build (on the checkout's file system), unless that is a tmpfs.
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("disk-root-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let on_tmpfs = Command::new("stat")
+        .args(["-f", "-c", "%T"])
+        .arg(&dir)
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "tmpfs");
+    let run = shm(&dir, &["pub", "t", "1", "--type", "u64", "-n", "2"]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    let warnings: Vec<&String> = run
+        .err
+        .iter()
+        .filter(|l| l.starts_with("shm: warning:"))
+        .collect();
+    if on_tmpfs {
+        assert!(warnings.is_empty(), "{warnings:?}");
+    } else {
+        assert_eq!(warnings.len(), 1, "once per directory: {:?}", run.err);
+        assert!(
+            warnings[0].contains("not a memory file system (tmpfs)"),
+            "{}",
+            warnings[0]
+        );
+    }
+    // Silenced on request; a tmpfs root (the tests' own) is never warned about.
+    let mut quiet = Proc::spawn_with(
+        Path::new(SHM),
+        &dir,
+        &["pub", "t", "2"],
+        None,
+        &[("SHM_WARNINGS", "0")],
+    );
+    assert!(quiet.rest(T).iter().all(|l| !l.contains("warning")));
+    assert!(quiet.wait(T).success());
+    let root = TempRoot::new("cli-tmpfs");
+    let run = shm(root.path(), &["pub", "t", "1", "--type", "u64"]);
+    assert!(run.err.is_empty(), "{:?}", run.err);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

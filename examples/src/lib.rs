@@ -138,9 +138,14 @@ pub struct Point {
 pub struct Args(Vec<String>);
 
 impl Args {
-    /// The process's arguments.
-    pub fn from_env() -> Args {
-        Args(std::env::args().skip(1).collect())
+    /// The process's arguments. With `--help` or `-h` among them, prints `usage` and exits.
+    pub fn from_env(usage: &str) -> Args {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if args.iter().any(|a| a == "--help" || a == "-h") {
+            println!("{usage}");
+            std::process::exit(0);
+        }
+        Args(args)
     }
 
     /// The value after `--name`, parsed, or `default`. Exits with a message on a bad value.

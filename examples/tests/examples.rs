@@ -260,3 +260,35 @@ fn the_tool_demo_runs_end_to_end() {
     assert!(text.contains("[shm echo]"), "{text}");
     assert!(text.contains("== done: 20 poses crossed"), "{text}");
 }
+
+#[test]
+fn every_example_prints_its_usage_on_help_and_touches_nothing() {
+    let root = TempRoot::new("ex-help");
+    // Every example this package declares (`[[example]]` in its manifest).
+    let manifest = include_str!("../Cargo.toml");
+    let names: Vec<&str> = manifest
+        .split("[[example]]")
+        .skip(1)
+        .filter_map(|section| {
+            let line = section
+                .lines()
+                .find(|l| l.trim_start().starts_with("name"))?;
+            line.split('"').nth(1)
+        })
+        .collect();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in names {
+        let exe = example(name);
+        for flag in ["--help", "-h"] {
+            let mut p = Proc::spawn(&exe, root.path(), &[flag]);
+            let out = p.rest(TIMEOUT);
+            assert!(p.wait(TIMEOUT).success(), "{name} {flag}");
+            assert!(
+                out.iter().any(|l| l.trim_start().starts_with(name)),
+                "{name} {flag}: {out:?}"
+            );
+        }
+    }
+    // Nothing was published: no topic file was made.
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+}

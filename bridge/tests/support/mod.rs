@@ -100,6 +100,24 @@ impl Bridge {
     }
 }
 
+/// Stops the bridge with `signal` (SIGINT, SIGTERM); it must exit cleanly. Returns the rest of
+/// its log and how long it took to exit.
+pub(crate) fn stop(bridge: &mut Bridge, signal: libc::c_int) -> (Vec<String>, Duration) {
+    let pid = bridge.proc.pid() as libc::pid_t;
+    let start = Instant::now();
+    // SAFETY: kill(2) on our own live child with a valid signal; no memory involved.
+    let sent = unsafe { libc::kill(pid, signal) };
+    assert_eq!(sent, 0);
+    let rest = bridge.proc.rest(T);
+    let status = bridge.proc.wait(T);
+    let took = start.elapsed();
+    assert!(
+        status.success(),
+        "the bridge ended with {status:?}: {rest:#?}"
+    );
+    (rest, took)
+}
+
 /// Two connected bridges: `a` listens, `b` connects; each with its own patterns and prefix.
 pub(crate) fn pair(
     a: &TempRoot,

@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 use shm::{Publisher, Timestamp};
 use shm_examples::{Args, FRAME_WIDTH, Frame};
 
+/// What `--help` prints.
+const USAGE: &str = "Publishes 640×480 RGB camera frames (900 KiB each): a bright bar sweeping across the image.\n\nUsage:\n  frame_publisher [--topic demo/camera] [--rate 30] [--count 0]";
+
 fn main() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let topic: String = args.get("topic", "demo/camera".to_owned());
     let rate: f64 = args.get("rate", 30.0);
     let count: u64 = args.get("count", 0);

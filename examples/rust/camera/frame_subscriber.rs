@@ -13,8 +13,11 @@ use std::time::Duration;
 use shm::{RecvError, SubscribeError, Subscriber, Timestamp};
 use shm_examples::{Args, Frame};
 
+/// What `--help` prints.
+const USAGE: &str = "Reads camera frames in place and says where the bright bar is and how old each frame is.\n\nUsage:\n  frame_subscriber [--topic demo/camera] [--count 0] [--timeout 10]";
+
 fn main() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let topic: String = args.get("topic", "demo/camera".to_owned());
     let count: u64 = args.get("count", 0);
     let timeout: f64 = args.get("timeout", 10.0);

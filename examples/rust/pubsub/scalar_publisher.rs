@@ -14,8 +14,11 @@ use std::io::BufRead;
 use shm::Publisher;
 use shm_examples::{Args, Scalar, with_scalar_type};
 
+/// What `--help` prints.
+const USAGE: &str = "Publishes `bool`, `i64` or `f64` values (or `f32`, `i8` … `u64`: `--type u32`) read from standard input, one per line: a bridge\nfrom a shell pipeline or another program to a topic, which Python can subscribe to.\n\nUsage:\n  seq 1 10 | scalar_publisher --type i64 --topic demo/count\n  scalar_publisher --type f64 --topic demo/temperature";
+
 fn run<T: Scalar>() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let topic: String = args.get("topic", "demo/value".to_owned());
     let buffer_num: usize = args.get("buffer-num", shm::DEFAULT_BUFFER_NUM);
     let mut publisher = match Publisher::<T>::builder(&topic)
@@ -52,7 +55,7 @@ fn run<T: Scalar>() {
 }
 
 fn main() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let ty: String = args.get("type", "f64".to_owned());
     with_scalar_type!(ty.as_str(), run);
 }

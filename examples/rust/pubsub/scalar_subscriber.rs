@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use shm::{RecvError, SubscribeError, Subscriber};
 use shm_examples::{Args, Scalar, with_scalar_type};
 
+/// What `--help` prints.
+const USAGE: &str = "Prints each new `bool`, `i64` or `f64` value (or `f32`, `i8` … `u64`: `--type u32`) of a topic, for instance one a Python program\npublishes. Can be started before the publisher.\n\nUsage:\n  scalar_subscriber --type f64 --topic demo/temperature [--count 0] [--timeout 0]";
+
 fn fail(e: SubscribeError) -> ! {
     eprintln!("scalar_subscriber: {e}");
     let mismatch = matches!(e, SubscribeError::SchemaMismatch(_));
@@ -20,7 +23,7 @@ fn fail(e: SubscribeError) -> ! {
 }
 
 fn run<T: Scalar>() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let topic: String = args.get("topic", "demo/value".to_owned());
     let count: u64 = args.get("count", 0);
     let timeout: f64 = args.get("timeout", 0.0);
@@ -56,7 +59,7 @@ fn run<T: Scalar>() {
 }
 
 fn main() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let ty: String = args.get("type", "f64".to_owned());
     with_scalar_type!(ty.as_str(), run);
 }

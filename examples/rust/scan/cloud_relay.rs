@@ -15,8 +15,11 @@ use std::time::Duration;
 use shm::{Publisher, RecvError, Subscriber};
 use shm_examples::{Args, Point};
 
+/// What `--help` prints.
+const USAGE: &str = "Relays point clouds on slice topics (`Subscriber<[Point]>`, `Publisher<[Point]>`): reads\neach cloud from one topic (whatever its room), keeps the points within `--radius` of the\nsensor, and publishes them on another topic whose room starts at `--room` points and grows\n(doubling) when a cloud does not fit. Subscribers of the output, in any language, follow\nthe growth without losing a cloud.\n\nUsage:\n  cloud_relay --in demo/cloud --out demo/cloud_near \\\n      [--radius inf] [--room 1024] [--count 0]";
+
 fn main() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let input: String = args.get("in", "demo/cloud".to_owned());
     let output: String = args.get("out", "demo/cloud_near".to_owned());
     let radius: f32 = args.get("radius", f32::INFINITY);

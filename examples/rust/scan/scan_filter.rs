@@ -15,8 +15,11 @@ use std::time::Duration;
 use shm::{BoundedVec, Publisher, RecvError, Subscriber};
 use shm_examples::{Args, Scan};
 
+/// What `--help` prints.
+const USAGE: &str = "Filters lidar `Scan`s (a string, a sequence of numbers and a sequence of structs, each of a\nlength that changes every scan): reads each from one topic, keeps the ranges within\n`--max-range` and the echoes of at least `--min-intensity`, and publishes the result on\nanother. Any language's `Scan` with the same fields is the same type, so a Python process\ncan be on either side.\n\nUsage:\n  scan_filter --in demo/scan --out demo/scan_filtered \\\n      [--max-range inf] [--min-intensity 0] [--count 0]";
+
 fn main() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let input: String = args.get("in", "demo/scan".to_owned());
     let output: String = args.get("out", "demo/scan_filtered".to_owned());
     let max_range: f32 = args.get("max-range", f32::INFINITY);

@@ -13,6 +13,9 @@ use std::time::Duration;
 use shm::{Publisher, RecvError, Subscriber};
 use shm_examples::{Args, Detection};
 
+/// What `--help` prints.
+const USAGE: &str = "Relays `Detection`s (nested structs, a 2-D array, a bool): reads each from one topic and\npublishes it, changed in every kind of field, on another. Any language's `Detection` with the\nsame fields is the same type, so a Python process can be on either side.\n\nUsage:\n  detection_relay --in demo/detections --out demo/relayed [--count 0]";
+
 fn relay(d: Detection) -> Detection {
     Detection {
         boxes: [d.boxes[1], d.boxes[0]],
@@ -24,7 +27,7 @@ fn relay(d: Detection) -> Detection {
 }
 
 fn main() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let input: String = args.get("in", "demo/detections".to_owned());
     let output: String = args.get("out", "demo/relayed".to_owned());
     let count: u64 = args.get("count", 0);

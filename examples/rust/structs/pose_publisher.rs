@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 use shm::Publisher;
 use shm_examples::{Args, DEFAULT_TOPIC, Pose};
 
+/// What `--help` prints.
+const USAGE: &str = "Publishes a robot pose moving on a circle.\n\nUsage:\n  pose_publisher [--topic demo/robot/pose] [--rate 10] [--count 0]";
+
 fn main() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let topic: String = args.get("topic", DEFAULT_TOPIC.to_owned());
     let rate: f64 = args.get("rate", 10.0);
     let count: u64 = args.get("count", 0);

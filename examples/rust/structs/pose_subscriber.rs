@@ -12,8 +12,11 @@ use std::time::{Duration, Instant};
 use shm::{RecvError, Subscriber};
 use shm_examples::{Args, DEFAULT_TOPIC, Pose};
 
+/// What `--help` prints.
+const USAGE: &str = "Prints the poses published on a topic. Can be started before the publisher.\n\nUsage:\n  pose_subscriber [--topic demo/robot/pose] [--count 0] [--timeout 0]";
+
 fn main() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let topic: String = args.get("topic", DEFAULT_TOPIC.to_owned());
     let count: u64 = args.get("count", 0);
     let timeout: f64 = args.get("timeout", 0.0);

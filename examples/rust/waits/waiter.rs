@@ -13,8 +13,11 @@ use std::time::Duration;
 use shm::{RecvError, Subscriber};
 use shm_examples::Args;
 
+/// What `--help` prints.
+const USAGE: &str = "Blocking waits and freshness on an `f64` topic: waits for new values (sleeping in the kernel\nuntil the publisher wakes it), returns every new value the ring still holds (and counts those\nit no longer holds as missed), says when nothing came in time or the publisher went away, and\nstops cleanly on Ctrl-C (within `--timeout-ms`).\n\nUsage:\n  waiter [--topic demo/temperature] [--timeout-ms 1000] [--max-age-ms 0] [--count 0]\n  scalar_publisher --type f64 --topic demo/temperature   # another terminal: type numbers";
+
 fn main() {
-    let args = Args::from_env();
+    let args = Args::from_env(USAGE);
     let topic: String = args.get("topic", "demo/temperature".to_owned());
     let timeout = Duration::from_millis(args.get("timeout-ms", 1000));
     let max_age_ms: u64 = args.get("max-age-ms", 0);

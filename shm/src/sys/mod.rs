@@ -8,6 +8,7 @@ mod fork;
 mod futex;
 mod lock;
 mod process;
+mod warn;
 
 pub(crate) use clock::{
     monotonic_coarse_ns, monotonic_ns, random_nonzero_u64, random_u64, realtime_ns,
@@ -22,3 +23,4 @@ pub(crate) use lock::{
     publisher_lock_held, try_lock_byte, try_lock_publisher, unlock_byte, unlock_publisher,
 };
 pub(crate) use process::{ProcessIdentity, process_is_running};
+pub(crate) use warn::warn_about_topic_file;

@@ -58,6 +58,16 @@ pub(crate) struct EchoArgs {
 pub(crate) fn echo(root: Option<&Path>, args: &EchoArgs) -> Result<(), Failure> {
     let timeout = args.timeout;
     let mut follow = Follow::new(common::subscriber(root, &args.topic, args.owner)?);
+    // A part the topic's type does not have is refused at once (with the fields there are),
+    // not when a value comes.
+    if let (Some(path), Some(schema)) = (&args.field, follow.sub().schema()) {
+        schema.desc().locate(path).map_err(|why| {
+            Failure::new(format!(
+                "{why} (the topic's type is {})",
+                schema.type_name()
+            ))
+        })?;
+    }
     let mut printed = 0u64;
     let count = if args.once { Some(1) } else { args.count };
     let done = |printed: u64| count.is_some_and(|n| printed >= n);

@@ -260,6 +260,7 @@ fn info_json(info: &TopicInfo) -> Json {
         "publisher": {
             "pid": info.publisher.pid,
             "name": info.publisher.process_name,
+            "node": (!info.publisher.node_name.is_empty()).then_some(&info.publisher.node_name),
             "alive": info.publisher_alive,
         },
         "publishers": info.publishers,

@@ -256,6 +256,16 @@ fn echo_selects_fields_and_refuses_bad_paths() {
         "{}",
         run.err_text()
     );
+    // A struct topic with no value yet: a wrong field is refused at once, with the fields.
+    drop(root.publisher::<TestPose>("pose"));
+    let run = shm(root.path(), &["echo", "pose", "--field", "gyr"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text()
+            .contains("`TestPose` has no field `gyr` (its fields: x, y, theta, counter)"),
+        "{}",
+        run.err_text()
+    );
 }
 
 #[test]
@@ -638,6 +648,17 @@ fn another_users_topic_is_read_only_when_trusted_and_never_removed() {
         run.err_text()
     );
     assert!(file.exists());
+}
+
+#[test]
+fn help_sentences_are_whole() {
+    let root = TempRoot::new("cli-help");
+    let help = shm(root.path(), &["pub", "--help"]).out.join("\n");
+    assert!(
+        help.contains("(checked against an existing topic's type)")
+            && help.contains("a field left out is zeros, as in Python"),
+        "{help}"
+    );
 }
 
 #[test]
@@ -1422,4 +1443,55 @@ fn a_topic_directory_on_disk_is_warned_about_once() {
     let run = shm(root.path(), &["pub", "t", "1", "--type", "u64"]);
     assert!(run.err.is_empty(), "{:?}", run.err);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_process_named_by_its_node_is_shown_so() {
+    let root = TempRoot::new("cli-node");
+    // `shm pub` names itself from SHM_NODE_NAME, as any program of the library does.
+    let mut p = Proc::spawn_with(
+        Path::new(SHM),
+        root.path(),
+        &["pub", "imu", "1", "--type", "u64", "--rate", "100"],
+        None,
+        &[("SHM_NODE_NAME", "imu_driver")],
+    );
+    let info = poll(T, "the topic", || {
+        let run = shm(root.path(), &["info", "imu", "--json"]);
+        (run.code == Some(0)).then(|| run.json())
+    });
+    assert_eq!(info["publisher"]["node"], "imu_driver", "{info}");
+    let list = shm(root.path(), &["list"]).out.join("\n");
+    assert!(
+        list.contains(&format!("node imu_driver (pid {}, shm)", p.pid())),
+        "{list}"
+    );
+    // A second publisher is told which node holds the topic.
+    let run = shm(root.path(), &["pub", "imu", "2"]);
+    assert!(
+        run.err_text()
+            .contains("is already published by node imu_driver (pid"),
+        "{}",
+        run.err_text()
+    );
+    signal(&p, libc::SIGINT);
+    p.wait(T);
+    // An invalid name in the environment is ignored, with a warning.
+    let mut bad = Proc::spawn_with(
+        Path::new(SHM),
+        root.path(),
+        &["pub", "other", "1", "--type", "u64"],
+        None,
+        &[("SHM_NODE_NAME", "two words")],
+    );
+    let lines = bad.rest(T);
+    assert!(bad.wait(T).success());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("SHM_NODE_NAME ignored: node name \"two words\" holds ' '")),
+        "{lines:?}"
+    );
+    let info = shm(root.path(), &["info", "other", "--json"]).json();
+    assert_eq!(info["publisher"]["node"], Json::Null);
 }

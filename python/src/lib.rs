@@ -59,6 +59,21 @@ fn message_types() -> Vec<String> {
     names
 }
 
+/// Names this process's node: topics it publishes from now on record the name, which `shm list`,
+/// `shm info` and error messages show (`node imu_driver (pid 4242, python)`) instead of only
+/// `python`. 1 to 48 bytes of letters, digits, `_`, `-`, `.`, `/`; `ValueError` otherwise.
+/// Overrides the `SHM_NODE_NAME` environment variable.
+#[pyfunction]
+fn set_node_name(name: &str) -> PyResult<()> {
+    shm::set_node_name(name).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+}
+
+/// This process's node name (`set_node_name`'s, else `SHM_NODE_NAME`'s), or `None`.
+#[pyfunction]
+fn node_name() -> Option<String> {
+    shm::node_name()
+}
+
 /// Runs the `shm` command-line tool (`argv[0]` is the program name) and returns its exit
 /// status; the `shm` console script calls it. The GIL is released while it runs.
 #[pyfunction]
@@ -85,6 +100,8 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(message::_slice_of, m)?)?;
     m.add_class::<message::SliceType>()?;
     m.add_function(wrap_pyfunction!(message_types, m)?)?;
+    m.add_function(wrap_pyfunction!(set_node_name, m)?)?;
+    m.add_function(wrap_pyfunction!(node_name, m)?)?;
     m.add_function(wrap_pyfunction!(_cli_main, m)?)?;
     m.add(
         "SchemaMismatchError",

@@ -3,6 +3,7 @@ type that tells the type it found."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from typing import Literal as L
@@ -118,3 +119,27 @@ def test_the_later_bindings_typed_names_make_the_same_objects(topic: str) -> Non
         shm_pub_sub.PublisherBool(topic + "/x", 0)
     with pytest.raises(TypeError, match="an int, not bool"):
         shm_pub_sub.SubscriberInt(topic + "/i", False)
+
+
+def test_topic_names_follow_one_grammar(topic: str) -> None:
+    for bad, why in [("a b", "' ' at byte 1"), ("robot/*", "'*' at byte 6"), ("a//b", "empty segment"), ("..", "`..`")]:
+        with pytest.raises(ValueError, match=re.escape(why)):
+            shm_pub_sub.Publisher(bad, 0)
+    # A leading `/` is dropped: `/name` and `name` are one topic.
+    pub = shm_pub_sub.Publisher("/" + topic, 0)
+    pub.publish(5)
+    assert shm_pub_sub.Subscriber(topic, 0).subscribe() == (5, True)
+
+
+def test_a_process_names_its_node(topic: str, spawn) -> None:
+    code = (
+        "import sys, shm_pub_sub as s; s.set_node_name('py_node'); "
+        "assert s.node_name() == 'py_node'; p = s.Publisher(sys.argv[1], 0); p.publish(1); "
+        "print('ready', flush=True); sys.stdin.readline()"
+    )
+    child = spawn([sys.executable, "-c", code, topic], stdin=True)
+    child.expect("ready")
+    with pytest.raises(shm_pub_sub.TopicBusyError, match=r"already published by node py_node \(pid \d+, python"):
+        shm_pub_sub.Publisher(topic, 0)
+    with pytest.raises(ValueError, match=r"node name \"two words\" holds ' ' at byte 3"):
+        shm_pub_sub.set_node_name("two words")

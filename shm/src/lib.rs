@@ -85,6 +85,7 @@ pub mod inspect {
 mod error;
 mod message;
 mod name;
+mod node;
 mod owner;
 mod publisher;
 pub mod registry;
@@ -117,6 +118,7 @@ pub use error::{
 };
 pub use message::{ShmMessage, TopicType};
 pub use name::{DEFAULT_ROOT, ROOT_ENV, TopicName, TopicPattern, default_root};
+pub use node::{MAX_NODE_NAME, NODE_NAME_ENV, NodeNameError, node_name, set_node_name};
 pub use owner::{FileOwner, PublisherProcess, TopicOwner, Uid};
 pub use publisher::{
     DEFAULT_BUFFER_NUM, DEFAULT_LENDING_BUFFER_NUM, DEFAULT_MODE, Loan, MAX_BUFFER_NUM,

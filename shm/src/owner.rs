@@ -25,6 +25,10 @@ pub struct PublisherProcess {
     pub process_name: String,
     /// Process start time in clock ticks after boot, which tells a reused pid apart.
     pub start_ticks: u64,
+    /// The node name the process gave itself ([`set_node_name`](crate::set_node_name),
+    /// `SHM_NODE_NAME`), or empty; checked when read (a file's bytes that are no valid node
+    /// name give none).
+    pub node_name: String,
 }
 
 impl PublisherProcess {
@@ -34,12 +38,21 @@ impl PublisherProcess {
             pid: 0,
             process_name: String::new(),
             start_ticks: 0,
+            node_name: String::new(),
         }
     }
 }
 
 impl fmt::Display for PublisherProcess {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.node_name.is_empty() && self.pid != 0 {
+            // (Node names hold no character a terminal obeys: checked when read.)
+            write!(f, "node {} (pid {}", self.node_name, self.pid)?;
+            if !self.process_name.is_empty() {
+                write!(f, ", {}", crate::text::printable(&self.process_name))?;
+            }
+            return f.write_str(")");
+        }
         match (self.pid, self.process_name.is_empty()) {
             (0, _) => f.write_str("another process"),
             (pid, true) => write!(f, "pid {pid}"),

@@ -58,6 +58,8 @@ from ._shm_pub_sub import (
     TopicFormatError,
     __version__,
     message_types,
+    node_name,
+    set_node_name,
 )
 
 try:
@@ -151,7 +153,9 @@ __all__ = [
     "i32",
     "i64",
     "message_types",
+    "node_name",
     "seq",
+    "set_node_name",
     "string",
     "u8",
     "u16",

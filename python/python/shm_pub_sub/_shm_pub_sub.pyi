@@ -42,6 +42,8 @@ __all__ = [
     "_declare",
     "_slice_of",
     "message_types",
+    "node_name",
+    "set_node_name",
 ]
 MIN_BUFFER_NUM: int
 MAX_BUFFER_NUM: int
@@ -414,6 +416,12 @@ class Subscriber(Generic[_V]):
 def message_types() -> list[str]:
     """Names of all message types registered in this process (Rust types linked in and
     ``Message`` classes declared)."""
+
+def set_node_name(name: str) -> None:
+    """Names this process's node (shown by ``shm list`` / ``shm info`` and in errors)."""
+
+def node_name() -> str | None:
+    """This process's node name, or ``None``."""
 
 def _cli_main(argv: list[str]) -> int:
     """Runs the ``shm`` command-line tool; returns its exit status."""

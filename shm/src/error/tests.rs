@@ -22,6 +22,7 @@ fn owner() -> PublisherProcess {
         pid: 42,
         process_name: "robot".into(),
         start_ticks: 7,
+        node_name: String::new(),
     }
 }
 
@@ -209,4 +210,23 @@ fn a_wrapped_subscribe_error_displays_exactly_its_cause() {
         let shown = e.to_string();
         assert_eq!(RecvError::Subscribe(e).to_string(), shown);
     }
+}
+
+#[test]
+fn remedies_name_the_tool_not_only_a_rust_function() {
+    // A full file system: the remedy a Python or tool user can follow.
+    let full = CreateError::Io(IoFailure::new(path(), "allocate", io_error())).to_string();
+    assert!(
+        full.contains("`shm clean` removes every topic whose publisher is gone"),
+        "{full}"
+    );
+    assert!(!full.contains("shm::remove_topic"), "{full}");
+    let stale = FormatError::BadMagic.remedy();
+    assert!(!stale.contains("shm::"), "{stale}");
+    let old = FormatError::UnsupportedVersion {
+        found: 1,
+        supported: 2,
+    }
+    .remedy();
+    assert!(old.contains("`shm rm TOPIC`"), "{old}");
 }

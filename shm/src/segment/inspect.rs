@@ -12,7 +12,7 @@ use std::sync::Arc;
 use zerocopy::FromBytes;
 
 use super::header::{
-    FIXED_SIZE, FixedHeader, HEADER_SIZE, MAX_SEQ, OFF_NEWEST_SLOT, OFF_OWNER_COUNT,
+    FIXED_SIZE, FixedHeader, HEADER_SIZE, MAX_SEQ, OFF_NEWEST_SLOT, OFF_NODE_NAME, OFF_OWNER_COUNT,
     OFF_OWNER_NAME, OFF_OWNER_PID, OFF_OWNER_START, OFF_PUBLISH_SEQ, OFF_SLEEPING, OFF_STATE,
     PIN_ENTRY_SIZE, PINS_PER_ENTRY, STATE_LIVE,
 };
@@ -289,10 +289,15 @@ fn inspect_file(path: &Path) -> Result<TopicInfo, InspectError> {
     name[..8].copy_from_slice(&word(OFF_OWNER_NAME)?.to_ne_bytes());
     name[8..].copy_from_slice(&word(OFF_OWNER_NAME + 8)?.to_ne_bytes());
     let end = name.iter().position(|b| *b == 0).unwrap_or(name.len());
+    let mut node = [0u8; crate::node::MAX_NODE_NAME];
+    for (i, chunk) in node.chunks_exact_mut(8).enumerate() {
+        chunk.copy_from_slice(&word(OFF_NODE_NAME + 8 * i as u64)?.to_ne_bytes());
+    }
     let publisher = PublisherProcess {
         pid: word32(OFF_OWNER_PID)?,
         process_name: String::from_utf8_lossy(&name[..end]).into_owned(),
         start_ticks: word(OFF_OWNER_START)?,
+        node_name: crate::node::from_header(&node),
     };
     // The newest complete value: the one the publish sequence names, or the one after it if a
     // publisher was killed between stamping it and naming it.

@@ -35,7 +35,8 @@ pub(crate) use header::{
     MAX_SLOTS, PINS_PER_ENTRY, STATE_LIVE, STATE_RETIRED,
 };
 use header::{
-    OFF_OWNER_COUNT, OFF_OWNER_NAME, OFF_OWNER_PID, OFF_OWNER_START, OFF_PUBLISH_SEQ, OFF_STATE,
+    OFF_NODE_NAME, OFF_OWNER_COUNT, OFF_OWNER_NAME, OFF_OWNER_PID, OFF_OWNER_START,
+    OFF_PUBLISH_SEQ, OFF_STATE,
 };
 pub(crate) use ring::{Cursor, Located, SlotRead};
 
@@ -316,10 +317,15 @@ impl<A: Access> Segment<A> {
         name[..8].copy_from_slice(&self.load_u64(OFF_OWNER_NAME).to_ne_bytes());
         name[8..].copy_from_slice(&self.load_u64(OFF_OWNER_NAME + 8).to_ne_bytes());
         let end = name.iter().position(|b| *b == 0).unwrap_or(name.len());
+        let mut node = [0u8; crate::node::MAX_NODE_NAME];
+        for (i, chunk) in node.chunks_exact_mut(8).enumerate() {
+            chunk.copy_from_slice(&self.load_u64(OFF_NODE_NAME + 8 * i as u64).to_ne_bytes());
+        }
         PublisherProcess {
             pid: self.load_u32(OFF_OWNER_PID),
             process_name: String::from_utf8_lossy(&name[..end]).into_owned(),
             start_ticks: self.load_u64(OFF_OWNER_START),
+            node_name: crate::node::from_header(&node),
         }
     }
 }
@@ -419,6 +425,13 @@ impl Segment<ReadWrite> {
         self.store_u64(OFF_OWNER_START, me.start_ticks, Ordering::Relaxed);
         self.store_u64(OFF_OWNER_NAME, u64::from_ne_bytes(a), Ordering::Relaxed);
         self.store_u64(OFF_OWNER_NAME + 8, u64::from_ne_bytes(b), Ordering::Relaxed);
+        let node = crate::node::header_bytes();
+        for (i, chunk) in node.chunks_exact(8).enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let off = OFF_NODE_NAME + 8 * i as u64;
+            self.store_u64(off, u64::from_ne_bytes(word), Ordering::Relaxed);
+        }
         let n = self.load_u64(OFF_OWNER_COUNT);
         self.store_u64(OFF_OWNER_COUNT, n.wrapping_add(1), Ordering::Relaxed);
     }

@@ -133,15 +133,10 @@ mod tests {
     }
 
     #[test]
-    fn patterns_match_like_shell_globs_over_chunks() {
+    fn patterns_become_key_expressions_that_cover_them() {
+        // (How patterns match is `shm::TopicPattern`'s, tested there.)
         let p = |t: &str| Pattern::parse(t).unwrap();
-        assert!(p("robot/*").matches("robot/pose") && !p("robot/*").matches("robot/a/b"));
-        assert!(p("robot/**").matches("robot/a/b") && p("robot/**").matches("robot"));
-        assert!(p("**").matches("anything/at/all"));
-        assert!(p("cam*/front_?").matches("camera/front_1"));
-        assert!(!p("cam*/front_?").matches("camera/front_12"));
-        assert!(p("a/**/z").matches("a/z") && p("a/**/z").matches("a/b/c/z"));
-        assert!(Pattern::parse("a**").is_err() && Pattern::parse("").is_err());
+        assert!(p("robot/*").matches("robot/pose") && Pattern::parse("a**").is_err());
         assert_eq!(p("robot/*").key_expr(), "robot/*");
         assert_eq!(p("cam*/x y").key_expr(), "cam$*/x%20y");
         assert_eq!(p("a/**").key_expr(), "a/**");

@@ -18,21 +18,28 @@ use crate::{Failure, out, out_json};
 /// Arguments of `shm hz`.
 #[derive(Args, Debug)]
 pub(crate) struct HzArgs {
-    /// The topic.
-    topic: String,
+    #[command(flatten)]
+    each: EachSecond,
     /// Statistics over the last this many values (2 to 1000000).
     #[arg(long, short, default_value_t = 1000, value_name = "N",
           value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
     window: u32,
+}
+
+/// What `hz`, `bw` and `delay` share: the topic, how many reports, JSON or text, whose file.
+#[derive(Args, Debug)]
+pub(crate) struct EachSecond {
+    /// The topic.
+    pub(crate) topic: String,
     /// Stop after this many reports (one per second).
     #[arg(long = "count", short = 'n', value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
-    count: Option<u64>,
+    pub(crate) count: Option<u64>,
     /// One JSON object per report.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     #[arg(long, default_value = "me", help = common::OWNER_HELP)]
-    owner: Owner,
+    pub(crate) owner: Owner,
 }
 
 /// The values seen in the window: `(seq, publish time ns)`, oldest first.
@@ -115,9 +122,7 @@ pub(crate) fn hz(root: Option<&Path>, args: &HzArgs) -> Result<(), Failure> {
     let state = (window, 0u64, None);
     every_second(
         root,
-        &args.topic,
-        args.owner,
-        args.count,
+        &args.each,
         state,
         |(window, missed, _), sample| {
             window.push(sample.seq, sample.published.as_nanos());
@@ -135,14 +140,13 @@ pub(crate) fn hz(root: Option<&Path>, args: &HzArgs) -> Result<(), Failure> {
 /// `count` reports, or until stopped. Both work on `state`.
 pub(crate) fn every_second<S>(
     root: Option<&Path>,
-    topic: &str,
-    owner: Owner,
-    count: Option<u64>,
+    each: &EachSecond,
     mut state: S,
     mut on_value: impl FnMut(&mut S, &Sample<RawValue>),
     mut report: impl FnMut(&mut S, u64, bool) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
-    let mut follow = Follow::new(common::subscriber(root, topic, owner)?);
+    let (topic, count) = (each.topic.as_str(), each.count);
+    let mut follow = Follow::new(common::subscriber(root, topic, each.owner)?);
     // Only values published from now on.
     follow.sub().latest().map_err(common::subscribe_failure)?;
     if !follow.sub().is_attached() {
@@ -202,7 +206,7 @@ fn report(
     unit: &mut Option<Unit>,
 ) -> Result<(), Failure> {
     let stats = stats.filter(|_| new > 0);
-    if args.json {
+    if args.each.json {
         return out_json(&match stats {
             Some(s) => json!({
                 "rate_hz": s.rate_hz, "mean_interval_ns": s.mean_ns, "min_interval_ns": s.min_ns,

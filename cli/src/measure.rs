@@ -8,48 +8,29 @@ use clap::Args;
 use serde_json::json;
 use shm::schema::{BOUNDED_DATA_OFFSET, DescKind};
 
-use crate::common::{self, Owner};
-use crate::hz::every_second;
+use crate::hz::{EachSecond, every_second};
 use crate::{Failure, format, out, out_json};
 
 /// Arguments of `shm bw`.
 #[derive(Args, Debug)]
 pub(crate) struct BwArgs {
-    /// The topic.
-    topic: String,
+    #[command(flatten)]
+    each: EachSecond,
     /// Over the last this many values (2 to 1000000).
     #[arg(long, short, default_value_t = 100, value_name = "N",
           value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
     window: u32,
-    /// Stop after this many reports (one per second).
-    #[arg(long = "count", short = 'n', value_name = "N",
-          value_parser = clap::value_parser!(u64).range(1..))]
-    count: Option<u64>,
-    /// One JSON object per report.
-    #[arg(long)]
-    json: bool,
-    #[arg(long, default_value = "me", help = common::OWNER_HELP)]
-    owner: Owner,
 }
 
 /// Arguments of `shm delay`.
 #[derive(Args, Debug)]
 pub(crate) struct DelayArgs {
-    /// The topic.
-    topic: String,
+    #[command(flatten)]
+    each: EachSecond,
     /// Statistics over the last this many values (1 to 1000000).
     #[arg(long, short, default_value_t = 1000, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     window: u32,
-    /// Stop after this many reports (one per second).
-    #[arg(long = "count", short = 'n', value_name = "N",
-          value_parser = clap::value_parser!(u64).range(1..))]
-    count: Option<u64>,
-    /// One JSON object per report.
-    #[arg(long)]
-    json: bool,
-    #[arg(long, default_value = "me", help = common::OWNER_HELP)]
-    owner: Owner,
 }
 
 /// A value's bytes that carry data: a bounded sequence's or string's length word and filled
@@ -114,9 +95,7 @@ pub(crate) fn bw(root: Option<&Path>, args: &BwArgs) -> Result<(), Failure> {
     };
     every_second(
         root,
-        &args.topic,
-        args.owner,
-        args.count,
+        &args.each,
         seen,
         |seen, sample| {
             seen.push((
@@ -127,7 +106,7 @@ pub(crate) fn bw(root: Option<&Path>, args: &BwArgs) -> Result<(), Failure> {
         },
         |seen, new, alive| {
             let stats = seen.bandwidth().filter(|_| new > 0);
-            if args.json {
+            if args.each.json {
                 return out_json(&match stats {
                     Some((bps, mean, hz)) => json!({
                         "bytes_per_s": bps, "mean_value_bytes": mean, "rate_hz": hz,
@@ -163,9 +142,7 @@ pub(crate) fn delay(root: Option<&Path>, args: &DelayArgs) -> Result<(), Failure
     let capacity = args.window as usize;
     every_second(
         root,
-        &args.topic,
-        args.owner,
-        args.count,
+        &args.each,
         delays,
         |delays, sample| {
             if delays.len() == capacity {
@@ -175,7 +152,7 @@ pub(crate) fn delay(root: Option<&Path>, args: &DelayArgs) -> Result<(), Failure
         },
         |delays, new, alive| {
             if new == 0 || delays.is_empty() {
-                if args.json {
+                if args.each.json {
                     return out_json(
                         &json!({ "mean_ns": null, "new": new, "publisher_alive": alive }),
                     );
@@ -198,7 +175,7 @@ pub(crate) fn delay(root: Option<&Path>, args: &DelayArgs) -> Result<(), Failure
                 delays.iter().copied().min().unwrap_or(0),
                 delays.iter().copied().max().unwrap_or(0),
             );
-            if args.json {
+            if args.each.json {
                 return out_json(&json!({
                     "mean_ns": mean, "min_ns": min, "max_ns": max, "std_ns": std,
                     "values": delays.len(), "new": new, "publisher_alive": alive,

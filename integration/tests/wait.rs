@@ -232,6 +232,25 @@ fn a_waiter_killed_while_sleeping_disturbs_nobody() {
     assert!(survivor.wait(T).success() && late.wait(T).success());
 }
 
+/// A wait's `PublisherGone`: the publisher's pid, whether its process still runs, the message.
+fn gone(result: Result<shm::Sample<u64>, RecvError>) -> (String, bool, String) {
+    match result {
+        Err(e @ RecvError::PublisherGone { .. }) => {
+            let text = e.to_string();
+            let RecvError::PublisherGone {
+                owner,
+                still_running,
+                ..
+            } = e
+            else {
+                unreachable!()
+            };
+            (owner.pid.to_string(), still_running, text)
+        }
+        other => panic!("expected PublisherGone, got {other:?}"),
+    }
+}
+
 #[test]
 fn a_publisher_killed_during_a_wait_ends_it_with_publisher_gone() {
     let root = TempRoot::new("wait-killed-pub");
@@ -245,21 +264,9 @@ fn a_publisher_killed_during_a_wait_ends_it_with_publisher_gone() {
     until_asleep(&root, "orphan");
     stepper.kill9();
     let (result, took) = waiter.join().unwrap();
-    match result {
-        Err(e @ RecvError::PublisherGone { .. }) => {
-            let RecvError::PublisherGone {
-                owner,
-                still_running,
-                ..
-            } = &e
-            else {
-                unreachable!()
-            };
-            assert_eq!((owner.pid.to_string(), *still_running), (pid, false));
-            assert!(e.to_string().contains("exited or was killed"), "{e}");
-        }
-        other => panic!("expected PublisherGone, got {other:?}"),
-    }
+    let (gone_pid, still_running, text) = gone(result);
+    assert_eq!((gone_pid, still_running), (pid, false));
+    assert!(text.contains("exited or was killed"), "{text}");
     assert!(took < Duration::from_secs(5), "noticed after {took:?}");
 }
 
@@ -273,23 +280,10 @@ fn a_publisher_closed_by_a_process_that_runs_on_is_not_called_killed() {
     until_asleep(&root, "closed");
     stepper.send("d");
     stepper.expect_line("DROPPED", T);
-    match waiter.join().unwrap() {
-        Err(e @ RecvError::PublisherGone { .. }) => {
-            let RecvError::PublisherGone {
-                owner,
-                still_running,
-                ..
-            } = &e
-            else {
-                unreachable!()
-            };
-            assert_eq!((owner.pid.to_string(), *still_running), (pid, true));
-            let text = e.to_string();
-            assert!(text.contains("which still runs) closed it"), "{text}");
-            assert!(!text.contains("killed"), "{text}");
-        }
-        other => panic!("expected PublisherGone, got {other:?}"),
-    }
+    let (gone_pid, still_running, text) = gone(waiter.join().unwrap());
+    assert_eq!((gone_pid, still_running), (pid, true));
+    assert!(text.contains("which still runs) closed it"), "{text}");
+    assert!(!text.contains("killed"), "{text}");
     stepper.send("q");
     assert!(stepper.wait(T).success());
 }

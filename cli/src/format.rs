@@ -6,7 +6,9 @@ use std::fmt::Write;
 use std::io;
 
 use serde_json::Value as Json;
-use shm::dynamic::{BlockStats, Decode, Scalar, TopicSchema, decode_part_with, scalar_text};
+use shm::dynamic::{
+    BlockStats, Decode, Scalar, TopicSchema, block_len, decode_part_with, scalar_text,
+};
 use shm::schema::{DescKind, Primitive, SchemaDesc};
 
 /// Arrays longer than this print cut short on a line (`--full` prints them whole).
@@ -82,7 +84,7 @@ impl Decode for JsonWriter<'_> {
     }
 
     fn primitive_block(&mut self, kind: Primitive, shape: &[u64], bytes: &[u8]) -> Option<()> {
-        if shape.iter().product::<u64>() <= self.summarize_above {
+        if block_len(shape) <= self.summarize_above {
             return None;
         }
         let stats = BlockStats::of(kind, bytes);

@@ -8,7 +8,7 @@ use clap::Args;
 use shm::inspect::{self, Entry};
 use shm::{InspectError, RemoveError, TopicPattern};
 
-use crate::{Failure, out};
+use crate::{Failure, format, out};
 
 /// Arguments of `shm rm`.
 #[derive(Args, Debug)]
@@ -53,17 +53,29 @@ fn patterns(texts: &[String]) -> Result<Vec<TopicPattern>, Failure> {
         .collect()
 }
 
+/// Whether `path` is a regular file of this user (not a link, a directory or another user's).
+fn own_regular_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path)
+        .is_ok_and(|m| m.is_file() && shm::Uid(m.uid()) == shm::Uid::current())
+}
+
 pub(crate) fn rm(root: Option<&Path>, args: &RmArgs) -> Result<(), Failure> {
     let root = root.map_or_else(shm::default_root, Path::to_path_buf);
     // A pattern stands for the topics of this user it matches whose publisher is gone; the
-    // live ones it matches are kept, and said so. A name stands for itself.
-    let mut topics = Vec::new();
+    // live ones it matches are kept, and said so. A name stands for itself (and is checked
+    // as a name, below). A topic two arguments name is removed once.
+    let mut topics: Vec<String> = Vec::new();
     let mut failed = 0;
-    for (text, pattern) in args.topics.iter().zip(patterns(&args.topics)?) {
-        if !pattern.is_glob() {
-            topics.push(text.clone());
-            continue;
-        }
+    for text in &args.topics {
+        let pattern = match TopicPattern::new(text) {
+            Ok(p) if p.is_glob() => p,
+            _ => {
+                if !topics.contains(text) {
+                    topics.push(text.clone());
+                }
+                continue;
+            }
+        };
         let entries = inspect::list(Some(&root))
             .map_err(|e| Failure::new(format!("cannot list {}: {e}", root.display())))?;
         let me = shm::Uid::current();
@@ -74,15 +86,19 @@ pub(crate) fn rm(root: Option<&Path>, args: &RmArgs) -> Result<(), Failure> {
                     matched += 1;
                     if info.publisher_alive {
                         live += 1;
-                    } else {
+                    } else if !topics.contains(&info.topic) {
                         topics.push(info.topic);
                     }
                 }
                 Entry::Invalid {
-                    topic: Some(topic), ..
-                } if args.invalid && pattern.matches(&topic) => {
+                    topic: Some(topic),
+                    path,
+                    ..
+                } if args.invalid && pattern.matches(&topic) && own_regular_file(&path) => {
                     matched += 1;
-                    topics.push(topic);
+                    if !topics.contains(&topic) {
+                        topics.push(topic);
+                    }
                 }
                 _ => {}
             }
@@ -152,11 +168,36 @@ pub(crate) fn clean(root: Option<&Path>, args: &CleanArgs) -> Result<(), Failure
                 topic: Some(topic),
                 path,
                 ..
-            } if args.invalid
-                && std::fs::symlink_metadata(&path)
-                    .is_ok_and(|m| m.is_file() && shm::Uid(m.uid()) == me) =>
-            {
-                (topic, "it is not a valid topic file")
+            } if args.invalid && own_regular_file(&path) => (topic, "it is not a valid topic file"),
+            // A name an older version allowed (`shm.a%20b`): no topic name reaches it, so it
+            // goes by its file name.
+            Entry::Invalid {
+                topic: None, path, ..
+            } if args.invalid && patterns.is_empty() && own_regular_file(&path) => {
+                let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                let shown = format::printable(file).into_owned();
+                if args.dry_run {
+                    out(format!(
+                        "would remove file {shown}: its name is no topic name"
+                    ))?;
+                    removed += 1;
+                    continue;
+                }
+                match shm::remove_topic_file_in(&root, file) {
+                    Ok(true) => {
+                        out(format!("removed file {shown}: its name is no topic name"))?;
+                        removed += 1;
+                    }
+                    Ok(false) => {}
+                    Err(RemoveError::Busy { .. }) => kept += 1,
+                    Err(e) => {
+                        failed += 1;
+                        error(format!("could not remove file {shown}: {e}"));
+                    }
+                }
+                continue;
             }
             _ => continue,
         };

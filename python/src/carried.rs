@@ -96,7 +96,7 @@ impl Carried for i64 {
 
     #[inline]
     fn extract(value: &Bound<'_, PyAny>, topic: &str) -> PyResult<i64> {
-        if value.is_instance_of::<PyBool>() {
+        if value.is_instance_of::<PyBool>() || numpy_scalar(value) == Some("bool") {
             return Err(wrong_type::<i64>(
                 value,
                 topic,
@@ -159,7 +159,7 @@ impl Carried for f64 {
         if matches!(numpy_scalar(value), Some("float32" | "float16")) {
             return value.extract::<f64>();
         }
-        if value.is_instance_of::<PyBool>() {
+        if value.is_instance_of::<PyBool>() || numpy_scalar(value) == Some("bool") {
             return Err(wrong_type::<f64>(
                 value,
                 topic,

@@ -100,7 +100,10 @@ impl Ty {
                     }
                     DescKind::Primitive(_) => py.get_type::<PyInt>().into_any().unbind(),
                     DescKind::String { .. } => py.get_type::<PyString>().into_any().unbind(),
-                    DescKind::Array { .. } | DescKind::Sequence { .. } => array_type(py)?,
+                    // (Read as lists by a subscriber of any type.)
+                    DescKind::Array { .. } | DescKind::Sequence { .. } => {
+                        py.get_type::<pyo3::types::PyList>().into_any().unbind()
+                    }
                 },
             },
             Ty::Slice(_) => array_type(py)?,

@@ -10,7 +10,7 @@ from typing import Literal as L
 
 import pytest
 import shm_pub_sub
-from shm_pub_sub import Array, Message, f64, u64
+from shm_pub_sub import Array, Message, f64, seq, u64
 
 
 class Imu(Message):
@@ -60,6 +60,12 @@ def test_a_subscriber_of_any_type_tells_the_type_it_found(topic: str) -> None:
     shm_pub_sub.Publisher(topic + "-f", 0.5).publish(2.5)
     assert scalar.subscribe() == (2.5, True)
     assert (scalar.type, scalar.type_name) == (float, "f64")
+    # A sequence topic read with default_value=None: values come as lists, as `type` says.
+    np = pytest.importorskip("numpy")
+    shm_pub_sub.Publisher(topic + "-v", seq[f64, L[4]]()).publish(np.array([1.0, 2.0]))
+    anything = shm_pub_sub.Subscriber(topic + "-v", None)
+    value, ok = anything.subscribe()
+    assert ok and isinstance(value, anything.type), (value, anything.type)
 
 
 def test_numpy_is_imported_with_the_module() -> None:
@@ -99,6 +105,11 @@ def test_numpy_scalars_are_taken_where_they_convert_exactly(topic: str) -> None:
         u8.publish(256)
     with pytest.raises(TypeError, match=r"expects u8, got the float 1\.5"):
         u8.publish(1.5)
+    # numpy's bool is a bool: never 1 or 1.0 in a number topic.
+    with pytest.raises(TypeError, match="carries int"):
+        ints.publish(np.bool_(True))
+    with pytest.raises(TypeError, match="carries float"):
+        floats.publish(np.True_)
     with pytest.raises(TypeError, match="numpy scalar of another width"):
         shm_pub_sub.Publisher(topic + "/c", 1j)
 

@@ -127,7 +127,7 @@ pub use publisher::{
 pub use schema::Schema;
 pub use segment::header::{MAX_LEND_ENTRIES, PINS_PER_ENTRY as MAX_BORROWED};
 pub use subscriber::{Borrowed, Sample, Subscriber, SubscriberBuilder, Timestamp};
-pub use topic::{remove_topic, remove_topic_in};
+pub use topic::{remove_topic, remove_topic_file_in, remove_topic_in};
 
 /// Derives [`ShmMessage`](trait@ShmMessage) for a `#[repr(C)]` struct of plain data.
 ///

@@ -124,7 +124,7 @@ impl TopicName {
 }
 
 /// Checks `name` against the grammar of [`TopicName::new`] and returns it without its leading
-/// `/`. Node names follow the same grammar.
+/// `/`.
 pub(crate) fn check_name(name: &str) -> Result<&str, NameError> {
     if name.is_empty() {
         return Err(NameError::Empty);

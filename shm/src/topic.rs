@@ -19,10 +19,32 @@ pub fn remove_topic(topic: &str) -> Result<bool, RemoveError> {
 /// the remedy the format errors suggest).
 pub fn remove_topic_in(root: &Path, topic: &str) -> Result<bool, RemoveError> {
     let name = TopicName::new(topic).map_err(RemoveError::InvalidName)?;
+    remove_path(root, &root.join(name.file_name()), topic)
+}
+
+/// Removes the topic file named `file_name` (`shm.` and an encoded name) from `root`, unless a
+/// live publisher holds it, as [`remove_topic_in`] does: for files whose name decodes to no
+/// valid topic name (one an older version allowed, such as `shm.a%20b`), which no topic name
+/// reaches. Returns whether there was a file.
+pub fn remove_topic_file_in(root: &Path, file_name: &str) -> Result<bool, RemoveError> {
+    let topic = file_name.strip_prefix(crate::name::FILE_PREFIX);
+    let Some(topic) = topic.filter(|t| !t.is_empty() && !t.contains('/') && !t.starts_with('.'))
+    else {
+        return Err(RemoveError::InvalidName(
+            crate::error::NameError::InvalidFileName {
+                file_name: file_name.to_owned(),
+            },
+        ));
+    };
+    remove_path(root, &root.join(file_name), topic)
+}
+
+/// Removes the topic file at `path` (of `topic`, for messages) under its publisher's lock.
+fn remove_path(root: &Path, path: &Path, topic: &str) -> Result<bool, RemoveError> {
     // The lock taken below must not be shared with a child forked meanwhile.
     crate::sys::fork_generation()
         .map_err(|e| IoFailure::new(root, "register the fork handler for", e))?;
-    let path = root.join(name.file_name());
+    let path = path.to_path_buf();
     // Each pass either finishes or saw the path change under it (a new publisher's file).
     for _ in 0..16 {
         // The locked descriptor holds the lock until it is dropped at the end of this pass:

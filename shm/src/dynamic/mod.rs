@@ -28,6 +28,6 @@ mod walk;
 pub use crate::schema::TopicSchema;
 pub use publisher::{AnyPublisher, AnyPublisherBuilder, BytesLoan};
 pub use subscriber::{AnySubscriber, AnySubscriberBuilder, BorrowedBytes, RawValue};
-pub use text::{BlockStats, mean_text, quoted, scalar_text, show, show_summarized};
+pub use text::{BlockStats, block_len, mean_text, quoted, scalar_text, show, show_summarized};
 pub use value::Value;
 pub use walk::{Decode, Problem, Scalar, Source, decode_part_with, decode_with, encode_with};

@@ -61,6 +61,15 @@ pub fn show_summarized<'a>(
     Show(desc, bytes, max_elements, summarize_above)
 }
 
+/// How many elements a block of `shape` holds, saturating (a schema from a file may multiply
+/// a zero-size dimension by huge ones).
+pub fn block_len(shape: &[u64]) -> u64 {
+    if shape.contains(&0) {
+        return 0;
+    }
+    shape.iter().fold(1u64, |n, &d| n.saturating_mul(d))
+}
+
 /// The statistics of a block of primitives, as [`show_summarized`] writes it: the smallest and
 /// largest value and the mean (NaNs left out and counted; `bool`s as 0 and 1).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -186,8 +195,7 @@ impl Decode for Printer<'_, '_> {
     }
 
     fn primitive_block(&mut self, kind: Primitive, shape: &[u64], bytes: &[u8]) -> Option<()> {
-        let count = shape.iter().product::<u64>();
-        if count <= self.summarize_above {
+        if block_len(shape) <= self.summarize_above {
             return None;
         }
         let stats = BlockStats::of(kind, bytes);

@@ -40,6 +40,12 @@ pub enum NameError {
         /// The segment.
         segment: String,
     },
+    /// A file name given to [`remove_topic_file_in`](crate::remove_topic_file_in) that is no
+    /// topic file's (`shm.` and an encoded name, no `/`).
+    InvalidFileName {
+        /// The file name given.
+        file_name: String,
+    },
     /// The encoded file name would exceed what the file system accepts.
     TooLong {
         /// Bytes the file name would take.
@@ -76,6 +82,11 @@ impl fmt::Display for NameError {
             NameError::DotSegment { segment } => write!(
                 f,
                 "topic name has a segment `{segment}`; {GRAMMAR}"
+            ),
+            NameError::InvalidFileName { file_name } => write!(
+                f,
+                "{:?} is not the name of a topic file (`shm.` and an encoded topic name)",
+                crate::text::printable(file_name)
             ),
             NameError::TooLong { file_name_len, max } => write!(
                 f,

@@ -274,9 +274,9 @@ impl Plan<'_> {
             CreateError::from(IoFailure::new(self.root, "create a topic file in", e))
         })?;
         let result = (|| {
+            sys::warn_about_topic_file(self.root, &file, self.layout.total_size);
             file.set_len(self.layout.total_size).map_err(io("size"))?;
             sys::preallocate(&file, self.layout.total_size).map_err(io("allocate"))?;
-            sys::warn_about_topic_file(self.root, &file, self.layout.total_size);
             let Ok(locked) = LockedFile::lock(file).map_err(io("lock"))? else {
                 return Err(IoFailure::new(
                     self.path,

@@ -55,6 +55,8 @@ pub(super) const OFF_NEWEST_SLOT: u64 = 208;
 pub(super) const OFF_WAKE: u64 = 256;
 /// Nonzero while a subscriber sleeps (or is about to) on the wake word; cleared by the wake.
 pub(super) const OFF_SLEEPING: u64 = 260;
+/// The pid of the publisher that wrote `node_name` (shown only with that owner).
+pub(super) const OFF_NODE_PID: u64 = 264;
 /// The publisher's node name (UTF-8, NUL-padded, `MAX_NODE_NAME` bytes: six u64 words).
 pub(super) const OFF_NODE_NAME: u64 = 272;
 

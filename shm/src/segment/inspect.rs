@@ -12,9 +12,9 @@ use std::sync::Arc;
 use zerocopy::FromBytes;
 
 use super::header::{
-    FIXED_SIZE, FixedHeader, HEADER_SIZE, MAX_SEQ, OFF_NEWEST_SLOT, OFF_NODE_NAME, OFF_OWNER_COUNT,
-    OFF_OWNER_NAME, OFF_OWNER_PID, OFF_OWNER_START, OFF_PUBLISH_SEQ, OFF_SLEEPING, OFF_STATE,
-    PIN_ENTRY_SIZE, PINS_PER_ENTRY, STATE_LIVE,
+    FIXED_SIZE, FixedHeader, HEADER_SIZE, MAX_SEQ, OFF_NEWEST_SLOT, OFF_NODE_NAME, OFF_NODE_PID,
+    OFF_OWNER_COUNT, OFF_OWNER_NAME, OFF_OWNER_PID, OFF_OWNER_START, OFF_PUBLISH_SEQ, OFF_SLEEPING,
+    OFF_STATE, PIN_ENTRY_SIZE, PINS_PER_ENTRY, STATE_LIVE,
 };
 use crate::discovery::GENERATION_PREFIX;
 use crate::error::{FormatError, InspectError, IoFailure};
@@ -205,7 +205,9 @@ fn describe(root: &Path, path: PathBuf, name: &str) -> Entry {
                 path: root.join(name),
                 source: FormatError::Inconsistent {
                     field: "file name",
-                    detail: "a valid topic file whose name is not a topic name".into(),
+                    detail: "a valid topic file whose name is not a topic name (one an older \
+                             version allowed: `shm clean --invalid` removes it, or rename it)"
+                        .into(),
                 },
             },
         },
@@ -217,7 +219,7 @@ pub fn inspect(root: Option<&Path>, topic: &str) -> Result<TopicInfo, InspectErr
     let name = TopicName::new(topic).map_err(InspectError::InvalidName)?;
     let root = root.map_or_else(default_root, Path::to_path_buf);
     let mut info = inspect_file(&root.join(name.file_name()))?;
-    info.topic = topic.to_owned();
+    name.as_str().clone_into(&mut info.topic);
     Ok(info)
 }
 
@@ -293,11 +295,18 @@ fn inspect_file(path: &Path) -> Result<TopicInfo, InspectError> {
     for (i, chunk) in node.chunks_exact_mut(8).enumerate() {
         chunk.copy_from_slice(&word(OFF_NODE_NAME + 8 * i as u64)?.to_ne_bytes());
     }
+    let pid = word32(OFF_OWNER_PID)?;
+    // The name is the owner's only if the owner wrote it (see `Segment::owner`).
+    let node_name = if word32(OFF_NODE_PID)? == pid {
+        crate::node::from_header(&node)
+    } else {
+        String::new()
+    };
     let publisher = PublisherProcess {
-        pid: word32(OFF_OWNER_PID)?,
+        pid,
         process_name: String::from_utf8_lossy(&name[..end]).into_owned(),
         start_ticks: word(OFF_OWNER_START)?,
-        node_name: crate::node::from_header(&node),
+        node_name,
     };
     // The newest complete value: the one the publish sequence names, or the one after it if a
     // publisher was killed between stamping it and naming it.

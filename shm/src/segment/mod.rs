@@ -35,7 +35,7 @@ pub(crate) use header::{
     MAX_SLOTS, PINS_PER_ENTRY, STATE_LIVE, STATE_RETIRED,
 };
 use header::{
-    OFF_NODE_NAME, OFF_OWNER_COUNT, OFF_OWNER_NAME, OFF_OWNER_PID, OFF_OWNER_START,
+    OFF_NODE_NAME, OFF_NODE_PID, OFF_OWNER_COUNT, OFF_OWNER_NAME, OFF_OWNER_PID, OFF_OWNER_START,
     OFF_PUBLISH_SEQ, OFF_STATE,
 };
 pub(crate) use ring::{Cursor, Located, SlotRead};
@@ -321,11 +321,19 @@ impl<A: Access> Segment<A> {
         for (i, chunk) in node.chunks_exact_mut(8).enumerate() {
             chunk.copy_from_slice(&self.load_u64(OFF_NODE_NAME + 8 * i as u64).to_ne_bytes());
         }
+        let pid = self.load_u32(OFF_OWNER_PID);
+        // The name is the owner's only if the owner wrote it (not an older version's
+        // publisher that took over, nor one half-way through taking over).
+        let node_name = if self.load_u32(OFF_NODE_PID) == pid {
+            crate::node::from_header(&node)
+        } else {
+            String::new()
+        };
         PublisherProcess {
-            pid: self.load_u32(OFF_OWNER_PID),
+            pid,
             process_name: String::from_utf8_lossy(&name[..end]).into_owned(),
             start_ticks: self.load_u64(OFF_OWNER_START),
-            node_name: crate::node::from_header(&node),
+            node_name,
         }
     }
 }
@@ -432,6 +440,8 @@ impl Segment<ReadWrite> {
             let off = OFF_NODE_NAME + 8 * i as u64;
             self.store_u64(off, u64::from_ne_bytes(word), Ordering::Relaxed);
         }
+        // Last: the name is this owner's from now on.
+        self.store_u32(OFF_NODE_PID, me.pid, Ordering::Release);
         let n = self.load_u64(OFF_OWNER_COUNT);
         self.store_u64(OFF_OWNER_COUNT, n.wrapping_add(1), Ordering::Relaxed);
     }

@@ -12,12 +12,22 @@ pub(crate) fn process_is_running(pid: u32, start_ticks: u64) -> bool {
             == Some(start_ticks)
 }
 
-/// Whether a `/proc/<pid>/stat` line is a process that has exited (state `Z` or `X`, field 3).
+/// Whether a `/proc/<pid>/stat` line is a process that has exited or is exiting: state `Z` or
+/// `X` (field 3), or the kernel's `PF_EXITING` flag (field 9), set when exit begins, before
+/// the process's files (and so its locks) are released.
 fn exited(stat: &str) -> bool {
-    let state = stat
+    const PF_EXITING: u64 = 0x4;
+    let mut fields = stat
         .rfind(')')
-        .and_then(|at| stat[at + 1..].split_whitespace().next());
-    matches!(state, Some("Z" | "X" | "x"))
+        .map(|at| stat[at + 1..].split_whitespace())
+        .into_iter()
+        .flatten();
+    let state = fields.next();
+    let flags = fields
+        .nth(5)
+        .and_then(|f| f.parse::<u64>().ok())
+        .unwrap_or(0);
+    matches!(state, Some("Z" | "X" | "x")) || flags & PF_EXITING != 0
 }
 
 /// Who this process is, for the topic header and for error messages.
@@ -98,8 +108,9 @@ mod tests {
         child.wait().unwrap();
         let me = ProcessIdentity::current();
         assert!(process_is_running(me.pid, me.start_ticks));
-        assert!(!exited("1 (a) b) S 0"));
+        assert!(!exited("1 (a) b) S 0 1 1 0 -1 4194560 0"));
         assert!(exited("1 (a) S) Z 0"));
+        assert!(exited("1 (a) R 0 1 1 0 -1 4194564 0"), "PF_EXITING");
     }
 
     #[test]

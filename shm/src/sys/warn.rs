@@ -13,11 +13,11 @@ use std::sync::Mutex;
 pub(crate) const WARNINGS_ENV: &str = "SHM_WARNINGS";
 
 /// File systems whose pages live in memory.
-const TMPFS_MAGIC: i64 = 0x0102_1994;
-const RAMFS_MAGIC: i64 = 0x8584_58f6;
+const TMPFS_MAGIC: u32 = 0x0102_1994;
+const RAMFS_MAGIC: u32 = 0x8584_58f6;
 
 /// A file system's name, from its `statfs` magic.
-fn fs_name(magic: i64) -> String {
+fn fs_name(magic: u32) -> String {
     match magic {
         0xEF53 => "ext2/3/4".to_owned(),
         0x5846_5342 => "xfs".to_owned(),
@@ -31,7 +31,7 @@ fn fs_name(magic: i64) -> String {
 }
 
 /// The `statfs` magic of the file system `file` is on.
-fn fs_magic(file: &File) -> Option<i64> {
+fn fs_magic(file: &File) -> Option<u32> {
     let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
     // SAFETY: fstatfs writes a `statfs` into the buffer we pass, on a descriptor we own.
     let r = unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) };
@@ -40,8 +40,10 @@ fn fs_magic(file: &File) -> Option<i64> {
     }
     // SAFETY: fstatfs returned 0, so it filled the struct.
     let st = unsafe { st.assume_init() };
-    #[allow(clippy::unnecessary_cast)] // `f_type`'s width differs between libcs.
-    Some(st.f_type as i64)
+    // Magic numbers are 32 bits; `f_type` is wider on 64-bit Linux, and signed on 32-bit
+    // (where ramfs's magic would read negative): its low 32 bits are the magic.
+    #[allow(clippy::unnecessary_cast)]
+    Some(st.f_type as u32)
 }
 
 /// Bytes of memory available now (`MemAvailable` of `/proc/meminfo`).
@@ -58,8 +60,9 @@ pub(crate) fn too_large_for_memory(size: u64, available: u64) -> bool {
 }
 
 /// What to warn about a new topic file of `size` bytes in `root` (`file` is on that file
-/// system), if anything: at most once per root directory (the file-system warning) and once
-/// per process (the size warning).
+/// system, not allocated yet: the memory available still counts the file's), if anything: at
+/// most once per root directory (the file-system warning) and once per process (the size
+/// warning).
 pub(crate) fn warn_about_topic_file(root: &Path, file: &File, size: u64) {
     if std::env::var_os(WARNINGS_ENV).is_some_and(|v| v == "0") {
         return;

@@ -1305,7 +1305,9 @@ fn patterns_select_topics_to_list_find_remove_and_clean() {
     assert!(all.contains("`shm clean --invalid` removes it"), "{all}");
     let run = shm(root.path(), &["clean", "--invalid"]);
     assert!(
-        run.out.iter().any(|l| l == "removed file shm.a%20b: its name is no topic name"),
+        run.out
+            .iter()
+            .any(|l| l == "removed file shm.a%20b: its name is no topic name"),
         "{:?}",
         run.out
     );

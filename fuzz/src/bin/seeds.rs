@@ -65,12 +65,17 @@ fn main() {
     topic(dir, &root, "scan-full", scan(32, "ümlaut-frame-15"), 3);
     // The outside review's schema bomb: `[S; 2^31]`, `S { b: bool, x: u8 }`.
     save(dir, "schema", "bomb", &shm::__fuzz::schema_bomb());
-    for (i, name) in ["robot/pose", "a_b", "日本語", "%", "x y"]
+    for (i, name) in ["robot/pose", "a_b", "日本語", "arm/joint_1.state", "a-b"]
         .iter()
         .enumerate()
     {
         let file = TopicName::new(name).unwrap().file_name().to_owned();
         save(dir, "names", &format!("name{i}"), file.as_bytes());
+    }
+    // File names of names an older version allowed (`%`, `x y`, `/lead`), which decode to no
+    // topic name now.
+    for (i, file) in ["shm.%25", "shm.x%20y", "shm.%2Flead"].iter().enumerate() {
+        save(dir, "names", &format!("old{i}"), file.as_bytes());
     }
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -6,9 +6,7 @@ use std::fmt::Write;
 use std::io;
 
 use serde_json::Value as Json;
-use shm::dynamic::{
-    BlockStats, Decode, Scalar, TopicSchema, block_len, decode_part_with, scalar_text,
-};
+use shm::dynamic::{BlockStats, Decode, Scalar, TopicSchema, decode_part_with, scalar_text};
 use shm::schema::{DescKind, Primitive, SchemaDesc};
 
 /// Arrays longer than this print cut short on a line (`--full` prints them whole).
@@ -76,6 +74,15 @@ impl JsonWriter<'_> {
     }
 }
 
+impl JsonWriter<'_> {
+    fn scalar_or_null(&mut self, value: Option<Scalar>, kind: Primitive) {
+        match value {
+            Some(v) => self.scalar(v, kind),
+            None => self.write("null"),
+        }
+    }
+}
+
 impl Decode for JsonWriter<'_> {
     type Out = ();
 
@@ -84,24 +91,15 @@ impl Decode for JsonWriter<'_> {
     }
 
     fn primitive_block(&mut self, kind: Primitive, shape: &[u64], bytes: &[u8]) -> Option<()> {
-        if block_len(shape) <= self.summarize_above {
-            return None;
-        }
-        let stats = BlockStats::of(kind, bytes);
+        let stats = BlockStats::above(kind, shape, bytes, self.summarize_above)?;
         self.write(&format!(
             "{{\"shape\":{},\"dtype\":\"{}\",\"min\":",
             Json::from(shape),
             kind.name()
         ));
-        for (i, part) in [stats.min, stats.max].into_iter().enumerate() {
-            if i == 1 {
-                self.write(",\"max\":");
-            }
-            match part {
-                Some(v) => self.scalar(v, kind),
-                None => self.write("null"),
-            }
-        }
+        self.scalar_or_null(stats.min, kind);
+        self.write(",\"max\":");
+        self.scalar_or_null(stats.max, kind);
         let mean = stats.mean.map_or(Json::Null, Json::from);
         self.write(&format!(",\"mean\":{mean},\"nan\":{}}}", stats.nans));
         Some(())

@@ -176,6 +176,16 @@ pub(crate) fn every_second<S>(
     Ok(())
 }
 
+/// What a report of `hz`, `bw` or `delay` says when it has no figures: `new` values came since
+/// the last report (0 or 1), `alive` whether the publisher lives.
+pub(crate) fn no_values(new: u64, alive: bool) -> &'static str {
+    match (new, alive) {
+        (0, false) => "no new values: the publisher is gone",
+        (0, true) => "no new values",
+        _ => "one value so far",
+    }
+}
+
 /// The unit intervals print in: `(ns per unit, its name)`, chosen by the first mean interval
 /// and kept while the mean stays from a tenth of that unit to 10,000 of it, so that lines
 /// compare at a glance (no `999.8 µs` then `1.0 ms`).
@@ -220,11 +230,7 @@ fn report(
         });
     }
     let Some(s) = stats else {
-        return out(match (new, alive) {
-            (0, false) => "no new values: the publisher is gone",
-            (0, true) => "no new values",
-            _ => "one value so far",
-        });
+        return out(no_values(new, alive));
     };
     let (scale, name) = unit_for(s.mean_ns, *unit);
     *unit = Some((scale, name));

@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::json;
 use shm::schema::{BOUNDED_DATA_OFFSET, DescKind};
 
-use crate::hz::{EachSecond, every_second};
+use crate::hz::{EachSecond, every_second, no_values};
 use crate::{Failure, format, out, out_json};
 
 /// Arguments of `shm bw`.
@@ -128,15 +128,6 @@ pub(crate) fn bw(root: Option<&Path>, args: &BwArgs) -> Result<(), Failure> {
     )
 }
 
-/// What a report says when it has no figures.
-fn no_values(new: u64, alive: bool) -> &'static str {
-    match (new, alive) {
-        (0, false) => "no new values: the publisher is gone",
-        (0, true) => "no new values",
-        _ => "one value so far",
-    }
-}
-
 pub(crate) fn delay(root: Option<&Path>, args: &DelayArgs) -> Result<(), Failure> {
     let delays: VecDeque<u64> = VecDeque::new();
     let capacity = args.window as usize;
@@ -157,11 +148,7 @@ pub(crate) fn delay(root: Option<&Path>, args: &DelayArgs) -> Result<(), Failure
                         &json!({ "mean_ns": null, "new": new, "publisher_alive": alive }),
                     );
                 }
-                return out(if new == 0 {
-                    no_values(0, alive)
-                } else {
-                    "one value so far"
-                });
+                return out(no_values(new, alive));
             }
             let n = delays.len() as f64;
             let mean = delays.iter().map(|&d| d as f64).sum::<f64>() / n;

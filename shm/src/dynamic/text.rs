@@ -87,6 +87,18 @@ pub struct BlockStats {
 }
 
 impl BlockStats {
+    /// The statistics of a block of `shape` (its primitives of `kind` in `bytes`) if it holds
+    /// more than `summarize_above` elements: what a printer that summarises large blocks
+    /// writes instead of them.
+    pub fn above(
+        kind: Primitive,
+        shape: &[u64],
+        bytes: &[u8],
+        summarize_above: u64,
+    ) -> Option<BlockStats> {
+        (block_len(shape) > summarize_above).then(|| BlockStats::of(kind, bytes))
+    }
+
     /// The statistics of the primitives of `kind` in `bytes` (native byte order).
     pub fn of(kind: Primitive, bytes: &[u8]) -> BlockStats {
         let mut stats = BlockStats {
@@ -195,10 +207,7 @@ impl Decode for Printer<'_, '_> {
     }
 
     fn primitive_block(&mut self, kind: Primitive, shape: &[u64], bytes: &[u8]) -> Option<()> {
-        if block_len(shape) <= self.summarize_above {
-            return None;
-        }
-        let stats = BlockStats::of(kind, bytes);
+        let stats = BlockStats::above(kind, shape, bytes, self.summarize_above)?;
         let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
         self.write(format_args!("<{} {}", dims.join("×"), kind.name()));
         let text = |v: Option<Scalar>| v.map_or("-".to_owned(), |v| scalar_text(v, kind));

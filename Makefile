@@ -86,6 +86,7 @@ bench-rust:
 	$(CARGO) bench --locked -p shm-benches --bench pubsub
 	$(CARGO) bench --locked -p shm-benches --bench pingpong
 	$(CARGO) bench --locked -p shm-benches --bench wakeup
+	$(CARGO) bench --locked -p shm-benches --bench waitset
 	$(CARGO) bench --locked -p shm-benches --bench exchange
 	$(CARGO) bench --locked -p shm-benches --bench scale
 	$(CARGO) build --locked --release -p shm-cli

@@ -252,6 +252,15 @@ impl Drop for Proc {
     }
 }
 
+/// CPU time (user + system, in clock ticks) process `pid` has used.
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read its stat");
+    let after_name = &stat[stat.rfind(')').expect("a name") + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    // Fields 14 and 15 of stat(5), counted from the state field (3).
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
 /// A copy of an executable that any user can run, in a fresh directory of the system's
 /// temporary directory, removed on drop. Tests start processes as another user with it: the
 /// build's own copy may sit in a checkout no other user can enter (a `0700` home or `mktemp -d`).

@@ -36,6 +36,25 @@ impl TempRoot {
         root
     }
 
+    /// Waits until some process sleeps on `topic`: the `sleeping` word of its header
+    /// (docs/FORMAT.md) is set only right before a futex sleep. Panics after the tests'
+    /// timeout.
+    pub fn until_asleep(&self, topic: &str) {
+        let path = self.topic_file(topic);
+        let deadline = std::time::Instant::now() + crate::process::TIMEOUT;
+        loop {
+            let bytes = std::fs::read(&path).expect("read the topic file");
+            if u32::from_ne_bytes(bytes[260..264].try_into().expect("4 bytes")) != 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nobody went to sleep on {topic}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use shm::{Publisher, RecvError, Subscriber};
-use shm_integration::process::{NOBODY, Proc, TIMEOUT as T, helper_for_other_users};
+use shm_integration::process::{NOBODY, Proc, TIMEOUT as T, cpu_ticks, helper_for_other_users};
 use shm_integration::root::TempRoot;
 
 /// A helper whose waits never wake up on their own (a 10-minute self-check period): every
@@ -14,32 +14,6 @@ use shm_integration::root::TempRoot;
 /// shows up as a test that times out. Its waits last 60 s, longer than the tests wait for it.
 fn woken_only_by_publisher(root: &TempRoot, args: &[&str]) -> Proc {
     root.helper_with(args, &[(shm::wait::CHECK_INTERVAL_ENV, "600000")])
-}
-
-/// Waits until some subscriber has asked the topic's publisher for a wake-up: the `sleeping`
-/// word of the header (docs/FORMAT.md) is set only right before a futex sleep.
-fn until_asleep(root: &TempRoot, topic: &str) {
-    let path = root.topic_file(topic);
-    let deadline = Instant::now() + T;
-    loop {
-        let bytes = std::fs::read(&path).unwrap();
-        if u32::from_ne_bytes(bytes[260..264].try_into().unwrap()) != 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no subscriber went to sleep on {topic}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after_name.split(' ').collect();
-    // Fields 14 and 15 of stat(5), counted from the state field (3).
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
 /// How often a process has gone to sleep voluntarily (its main thread).
@@ -70,7 +44,7 @@ fn blocked_waiter(root: &TempRoot, topic: &str, count: &str, timeout_ms: &str) -
     let mut w = woken_only_by_publisher(root, &["wait", "u64", topic, count, timeout_ms]);
     w.expect_line("READY", T);
     w.expect_line("WAITING", T);
-    until_asleep(root, topic);
+    root.until_asleep(topic);
     w
 }
 
@@ -101,7 +75,7 @@ fn a_sleeping_waiter_in_another_process_is_woken_by_each_publish() {
     );
 
     w.expect_line("WAITING", T);
-    until_asleep(&root, "ticks");
+    root.until_asleep("ticks");
     assert_eq!(p.publish(&2).unwrap(), 2);
     let line = w.expect_line("GOT", T);
     assert_eq!(
@@ -135,7 +109,7 @@ fn a_waiter_into_its_own_value_gets_each_large_value_whole() {
     w.expect_line("READY", T);
     for seq in 1..=3u64 {
         w.expect_line("WAITING", T);
-        until_asleep(&root, "frames");
+        root.until_asleep("frames");
         let value = shm_integration::payload::Payload::make(seq);
         assert_eq!(p.publish(&value).unwrap(), seq);
         let line = w.expect_line("GOT", T);
@@ -193,7 +167,7 @@ fn many_waiters_in_other_processes_are_woken_by_one_publish() {
             w
         })
         .collect();
-    until_asleep(&root, "fanout");
+    root.until_asleep("fanout");
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(p.publish(&42).unwrap(), 1);
     for w in &mut waiters {
@@ -216,7 +190,7 @@ fn a_waiter_killed_while_sleeping_disturbs_nobody() {
     // The killed waiter's request for a wake-up was answered once and is gone; waits go on
     // working, for new waiters too.
     survivor.expect_line("WAITING", T);
-    until_asleep(&root, "robust");
+    root.until_asleep("robust");
     assert_eq!(p.publish(&2).unwrap(), 2);
     assert_eq!(got(&survivor.expect_line("GOT", T)).0, 2);
     let mut late = woken_only_by_publisher(&root, &["wait", "u64", "robust", "2", "60000"]);
@@ -226,7 +200,7 @@ fn a_waiter_killed_while_sleeping_disturbs_nobody() {
         "the current value is new to it"
     );
     late.expect_line("WAITING", T);
-    until_asleep(&root, "robust");
+    root.until_asleep("robust");
     assert_eq!(p.publish(&3).unwrap(), 3);
     assert_eq!(got(&late.expect_line("GOT", T)).0, 3);
     assert!(survivor.wait(T).success() && late.wait(T).success());
@@ -261,7 +235,7 @@ fn a_publisher_killed_during_a_wait_ends_it_with_publisher_gone() {
         let start = Instant::now();
         (s.recv_timeout(Duration::from_secs(15)), start.elapsed())
     });
-    until_asleep(&root, "orphan");
+    root.until_asleep("orphan");
     stepper.kill9();
     let (result, took) = waiter.join().unwrap();
     let (gone_pid, still_running, text) = gone(result);
@@ -277,7 +251,7 @@ fn a_publisher_closed_by_a_process_that_runs_on_is_not_called_killed() {
     let pid = stepper.expect_line("READY", T)[6..].to_owned();
     let mut s = root.subscriber::<u64>("closed");
     let waiter = std::thread::spawn(move || s.recv_timeout(Duration::from_secs(15)));
-    until_asleep(&root, "closed");
+    root.until_asleep("closed");
     stepper.send("d");
     stepper.expect_line("DROPPED", T);
     let (gone_pid, still_running, text) = gone(waiter.join().unwrap());
@@ -303,14 +277,14 @@ fn a_publisher_that_exits_cleanly_ends_waits_in_other_processes() {
         "the value already there is new to it"
     );
     w.expect_line("WAITING", T);
-    until_asleep(&root, "leaving");
+    root.until_asleep("leaving");
     stepper.send("d");
     stepper.expect_line("DROPPED", T);
     let gone = w.expect_line("GONE", T);
     assert_eq!(gone, format!("GONE {}", stepper.pid()));
     // A wait that starts without a publisher waits for one to take the topic over.
     w.expect_line("WAITING", T);
-    until_asleep(&root, "leaving");
+    root.until_asleep("leaving");
     let mut next = root.publisher::<u64>("leaving");
     assert_eq!(
         next.publish(&2).unwrap(),
@@ -330,7 +304,7 @@ fn a_topic_recreated_during_a_wait_is_followed() {
     let old = root.publisher::<u64>("moving");
     let mut w = root.helper(&["wait", "u64", "moving", "3", "15000"]);
     w.expect_line("WAITING", T);
-    until_asleep(&root, "moving");
+    root.until_asleep("moving");
     std::fs::remove_file(root.topic_file("moving")).unwrap();
     let mut new = root.publisher::<u64>("moving");
     assert_eq!(new.publish(&1).unwrap(), 1, "a file made anew starts at 1");
@@ -339,7 +313,7 @@ fn a_topic_recreated_during_a_wait_is_followed() {
 
     // Its publisher leaves: the wait ends with "publisher gone".
     w.expect_line("WAITING", T);
-    until_asleep(&root, "moving");
+    root.until_asleep("moving");
     drop(new);
     w.expect_line("GONE", T);
 
@@ -347,7 +321,7 @@ fn a_topic_recreated_during_a_wait_is_followed() {
     // another buffer_num replaces the file (and wakes the old one's sleepers): the waiter
     // follows and gets the value published in the new file.
     w.expect_line("WAITING", T);
-    until_asleep(&root, "moving");
+    root.until_asleep("moving");
     let mut bigger = Publisher::<u64>::builder("moving")
         .root(root.path())
         .buffer_num(8)

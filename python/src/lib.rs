@@ -18,6 +18,7 @@ mod publisher;
 mod subscriber;
 mod ty;
 mod value;
+mod waitset;
 
 use kind::Kind;
 
@@ -92,6 +93,8 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<subscriber::PySample>()?;
     m.add_class::<subscriber::Borrow>()?;
     m.add_class::<publisher::Loan>()?;
+    m.add_class::<waitset::WaitSet>()?;
+    m.add_class::<waitset::WaitEvent>()?;
     m.add_class::<message::Message>()?;
     m.add_class::<message::MessageType>()?;
     m.add_class::<message::Field>()?;

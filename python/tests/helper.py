@@ -14,6 +14,10 @@
                                                (1, 2, ...) as fast as it can, then print "published <seq>"
     helper.py creator TYPE                     for each topic name read from stdin: create it,
                                                publish 1 (True, 1.0), print "published <name>"
+    helper.py waitset TYPE TIMEOUT TOPIC...    one WaitSet over the topics' subscribers: print
+                                               "waiting", then per event "<kind> <index>" (a value:
+                                               "value <index> <repr(value)>"), or "timeout";
+                                               forever. Ctrl-C prints "interrupted" and exits 0.
 
 TYPE is bool, int or float (the type of the default value). Errors print
 "error <ExceptionClass> <message>" and exit with status 3.
@@ -96,10 +100,40 @@ def creator(kind: str) -> None:
         print(f"published {name}", flush=True)
 
 
+def waitset(kind: str, timeout: str, *topics: str) -> None:
+    subs = [shm_pub_sub.Subscriber(t, DEFAULTS[kind]) for t in topics]
+    ws = shm_pub_sub.WaitSet()
+    for sub in subs:
+        ws.attach(sub)
+    print("subscribed", flush=True)
+    try:
+        while True:
+            print("waiting", flush=True)
+            events = ws.wait(float(timeout))
+            if not events:
+                print("timeout", flush=True)
+            for event in events:
+                i = subs.index(event.subscriber)
+                if event.kind == "value":
+                    value, _ = event.subscriber.subscribe()
+                    print(f"value {i} {value!r}", flush=True)
+                else:
+                    print(f"{event.kind} {i}", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+
+
 def main() -> None:
     command, *args = sys.argv[1:]
     try:
-        {"publish": publish, "subscribe": subscribe, "wait": wait, "creator": creator, "burst": burst}[command](*args)
+        {
+            "publish": publish,
+            "subscribe": subscribe,
+            "wait": wait,
+            "creator": creator,
+            "burst": burst,
+            "waitset": waitset,
+        }[command](*args)
     except Exception as e:  # reported to the test, which checks the class and message
         print(f"error {type(e).__name__} {e}", flush=True)
         sys.exit(3)

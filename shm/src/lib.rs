@@ -96,6 +96,7 @@ mod subscriber;
 mod sys;
 pub mod text;
 mod topic;
+pub mod waitset;
 pub mod wait {
     //! Blocking waits for new values: a short spin, then a shared futex in the topic header.
     //!
@@ -128,6 +129,7 @@ pub use schema::Schema;
 pub use segment::header::{MAX_LEND_ENTRIES, PINS_PER_ENTRY as MAX_BORROWED};
 pub use subscriber::{Borrowed, Sample, Subscriber, SubscriberBuilder, Timestamp};
 pub use topic::{remove_topic, remove_topic_file_in, remove_topic_in};
+pub use waitset::{AttachError, AttachmentId, Event, EventKind, WaitSet, Waker, Watchable};
 
 /// Derives [`ShmMessage`](trait@ShmMessage) for a `#[repr(C)]` struct of plain data.
 ///

@@ -16,6 +16,9 @@
 //! shm-test-helper stress-read  <kind> <topic> <millis>
 //! shm-test-helper slice-recv   <topic> <count> <timeout_ms>  # Subscriber<[u64]>: GOT <seq> <len> <counter|torn>
 //! shm-test-helper slice-latest <topic> <last>                # latest_into until value <last>: READ reads=.. torn=.. rooms=..
+//! shm-test-helper waitset <timeout_ms> <deadline_ms> <topic>...  # one WaitSet over u64 topics (deadline 0: none)
+//!     prints WAITING before each wait, then per event: GOT <i> <seq> <value> | NONE <i> |
+//!     DEADLINE <i> | GONE <i> | TIMEOUT; stdin EOF ends it
 //! ```
 //! kinds: pose, pose-v2, u64, i64, f64, bool, s8, s64, s1k, s4k, s64k, svar (1 to 2048 words)
 //!
@@ -446,6 +449,63 @@ fn dispatch<T: Kind>(args: &[String]) {
     }
 }
 
+/// One wait set over several `u64` topics: reports each event (reading the subscriber on a
+/// value), until stdin closes.
+fn waitset(args: &[String]) {
+    let timeout = Duration::from_millis(num(args, 1));
+    let deadline = num(args, 2);
+    let mut subs: Vec<Subscriber<u64>> = args[3..]
+        .iter()
+        .map(|t| open_subscriber::<u64>(t).unwrap_or_else(|e| fail(e, 3)))
+        .collect();
+    let mut set = shm::WaitSet::new();
+    let ids: Vec<shm::AttachmentId> = subs
+        .iter()
+        .map(|s| {
+            if deadline > 0 {
+                set.attach_deadline(s, Duration::from_millis(deadline))
+            } else {
+                set.attach(s)
+            }
+            .unwrap_or_else(|e| fail(e, 3))
+        })
+        .collect();
+    // Stdin closing ends the loop (a thread wakes the set).
+    let waker = set.waker();
+    let closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&closed);
+    std::thread::spawn(move || {
+        let _ = std::io::stdin().lock().read_to_end(&mut Vec::new());
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        waker.wake();
+    });
+    println!("READY {}", std::process::id());
+    while !closed.load(std::sync::atomic::Ordering::SeqCst) {
+        println!("WAITING");
+        let events = set.wait(Some(timeout));
+        if events.is_empty() && !closed.load(std::sync::atomic::Ordering::SeqCst) {
+            println!("TIMEOUT");
+        }
+        for e in events {
+            let i = ids
+                .iter()
+                .position(|id| *id == e.id)
+                .expect("an id of this set");
+            match e.kind {
+                shm::EventKind::Value => match subs[i].try_recv() {
+                    Ok(Some(s)) => println!("GOT {i} {} {}", s.seq, s.value),
+                    Ok(None) => println!("NONE {i}"),
+                    Err(e) => println!("ERR {i} {e}"),
+                },
+                shm::EventKind::Deadline => println!("DEADLINE {i}"),
+                shm::EventKind::PublisherGone => println!("GONE {i}"),
+                other => println!("OTHER {i} {other}"),
+            }
+        }
+    }
+    println!("DONE");
+}
+
 fn slice_subscriber(topic: &str) -> Subscriber<[u64]> {
     Subscriber::<[u64]>::new(topic).unwrap_or_else(|e| fail(e, 3))
 }
@@ -594,6 +654,7 @@ fn main() {
     match arg(&args, 0) {
         "slice-recv" => return slice_recv(&args),
         "slice-latest" => return slice_latest(&args),
+        "waitset" => return waitset(&args),
         "lend-flood" | "borrow-hold" | "borrow-churn" => {
             let run: fn(&[String]) = match (arg(&args, 0), arg(&args, 1)) {
                 ("lend-flood", "u64") => lend_flood::<S8>,

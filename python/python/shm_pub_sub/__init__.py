@@ -56,11 +56,14 @@ from ._shm_pub_sub import (
     Subscriber,
     TopicBusyError,
     TopicFormatError,
+    WaitEvent,
+    WaitSet,
     __version__,
     message_types,
     node_name,
     set_node_name,
 )
+from ._waitset import EventKind
 
 try:
     # numpy is optional (array fields are memoryviews without it). Imported with the module, so
@@ -125,6 +128,7 @@ __all__ = [
     "Array",
     "Borrow",
     "ContendedError",
+    "EventKind",
     "ForeignTopicError",
     "ForkedProcessError",
     "Loan",
@@ -144,6 +148,8 @@ __all__ = [
     "SubscriberInt",
     "TopicBusyError",
     "TopicFormatError",
+    "WaitEvent",
+    "WaitSet",
     "__version__",
     "bool_",
     "f32",

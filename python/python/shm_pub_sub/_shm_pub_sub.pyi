@@ -17,6 +17,8 @@ from typing import (
 
 from typing_extensions import Buffer, Self, disjoint_base
 
+from ._waitset import EventKind
+
 __version__: str
 __all__ = [
     "MAX_BUFFER_NUM",
@@ -36,6 +38,8 @@ __all__ = [
     "Subscriber",
     "TopicBusyError",
     "TopicFormatError",
+    "WaitEvent",
+    "WaitSet",
     "__version__",
     "_bind",
     "_cli_main",
@@ -286,6 +290,31 @@ class Borrow(Generic[_V]):
     def publish_time_ns(self) -> int: ...
     @property
     def missed(self) -> int: ...
+
+@final
+class WaitEvent:
+    """Something a ``WaitSet`` reports."""
+
+    @property
+    def subscriber(self) -> Subscriber[Any] | None: ...
+    @property
+    def kind(self) -> EventKind: ...
+    @property
+    def attachment(self) -> int: ...
+    @property
+    def time_ns(self) -> int: ...
+
+@final
+class WaitSet:
+    """Waits for new values of many subscribers, deadlines and intervals in one thread."""
+
+    def __new__(cls) -> WaitSet: ...
+    def attach(self, subscriber: Subscriber[Any]) -> int: ...
+    def attach_deadline(self, subscriber: Subscriber[Any], deadline: float) -> int: ...
+    def attach_interval(self, period: float) -> int: ...
+    def detach(self, what: Subscriber[Any] | int) -> bool: ...
+    def wait(self, timeout: float | None = None) -> list[WaitEvent]: ...
+    def __len__(self) -> int: ...
 
 @final
 class Sample(Generic[_V]):

@@ -373,6 +373,11 @@ pub(crate) struct MessageSubscriber {
 }
 
 impl MessageSubscriber {
+    /// The untyped subscriber underneath (for wait sets).
+    pub(crate) fn any(&self) -> &AnySubscriber {
+        &self.inner
+    }
+
     pub(crate) fn open(
         py: Python<'_>,
         ty: Option<&Bound<'_, MessageType>>,

@@ -38,7 +38,7 @@ pub(super) fn owner_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<TopicOwner
 }
 
 /// A timeout in seconds (`None` or infinity: no deadline), refused if negative or NaN.
-pub(super) fn timeout_of(seconds: Option<f64>) -> PyResult<Option<Duration>> {
+pub(crate) fn timeout_of(seconds: Option<f64>) -> PyResult<Option<Duration>> {
     match seconds {
         None => Ok(None),
         Some(s) if s.is_nan() || s < 0.0 => Err(PyValueError::new_err(format!(

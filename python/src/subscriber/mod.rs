@@ -2,7 +2,7 @@
 //! and the `Sample` class are in `got.rs`, argument checks in `args.rs`, and the steps of a
 //! blocking wait in `wait.rs`.
 
-mod args;
+pub(crate) mod args;
 mod borrow;
 mod got;
 mod wait;
@@ -67,6 +67,18 @@ impl Subscriber {
     /// `close()`: unmaps the topic.
     fn retire_core(&mut self) {
         self.core = None;
+    }
+
+    /// The type it reads (for error messages).
+    pub(crate) fn ty(&self) -> &Ty {
+        &self.common.ty
+    }
+
+    /// The open core (a closed subscriber raises), for a wait set to watch.
+    pub(crate) fn open_core(&self) -> PyResult<&SubscriberCore> {
+        self.core
+            .as_ref()
+            .ok_or_else(|| closed_error("Subscriber", &self.common.name))
     }
 
     fn core(&mut self) -> PyResult<&mut SubscriberCore> {

@@ -103,6 +103,11 @@ unsafe impl BatchDst for RawBatch<'_> {
 }
 
 impl AnySubscriber {
+    /// The core (for wait sets).
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
+    }
+
     /// Opens `topic` (any type) in `$SHM_ROOT` or `/dev/shm`.
     pub fn new(topic: &str) -> Result<AnySubscriber, SubscribeError> {
         AnySubscriber::builder(topic).open()

@@ -103,6 +103,37 @@ impl Segment<ReadOnly> {
         sleep(self, ticket, seen, deadline_ns, poll_ns);
     }
 
+    /// The futex word sleepers wait on, for a wait set's `futex_waitv` (4-aligned, in this
+    /// live shared mapping).
+    pub(crate) fn wake_word_addr(&self) -> *const u32 {
+        self.wake_word_ptr()
+    }
+
+    /// Sets the sleeping flag (see [`WakeWords::ask_for_wake_up`]); `false` if this process
+    /// may only read the file.
+    pub(crate) fn request_wake_up(&self) -> bool {
+        self.ask_for_wake_up()
+    }
+
+    /// When value `seq` was published, if its slot still holds it (a look, not a read: the
+    /// slot may be rewritten meanwhile, then `None` or a later time).
+    pub(crate) fn publish_time_of(&self, seq: u64) -> Option<u64> {
+        let n = self.slot_count();
+        let index = if self.is_lending() {
+            crate::segment::lend::LendWords::newest_slot(self)
+        } else {
+            (seq % u64::from(n)) as u32
+        };
+        if index >= n || self.stamp(index) != seq << 1 {
+            return None;
+        }
+        // As a read of the slot: the time between two loads of the stamp, fenced.
+        Self::fence(Ordering::Acquire);
+        let time = self.time(index);
+        Self::fence(Ordering::Acquire);
+        (self.stamp(index) == seq << 1).then_some(time)
+    }
+
     /// The writable mapping of the wake words, made once; `None` if this process may not open
     /// the file for writing (then for good), or could not now (then it tries again next time).
     fn doorbell(&self) -> Option<*mut u8> {

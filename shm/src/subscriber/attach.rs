@@ -252,6 +252,10 @@ impl Core {
         };
         let mut seg = seg;
         seg.set_runs(&schema);
+        if self.watch_only {
+            self.state = Attach::Ready(Arc::new(seg), schema);
+            return Ok(());
+        }
         seg.take_pin_entry(self.max_borrowed).map_err(|e| match e {
             PinFailure::ReadOnly => SubscribeError::CannotPin {
                 topic: self.topic.as_str().to_owned(),

@@ -8,6 +8,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::attach::{Attach, Watch};
@@ -40,6 +41,11 @@ pub(crate) struct Options {
     pub(crate) spin: Duration,
     /// Values held at once on a lending topic (its pins).
     pub(crate) max_borrowed: u32,
+    /// Only follows the topic file and looks at its header words (a [`WaitSet`]'s watcher):
+    /// takes no pin entry on a lending topic, reads no value.
+    ///
+    /// [`WaitSet`]: crate::WaitSet
+    pub(crate) watch_only: bool,
 }
 
 impl Options {
@@ -51,7 +57,45 @@ impl Options {
             max_age: None,
             spin: crate::wait::DEFAULT_SPIN,
             max_borrowed: 1,
+            watch_only: false,
         }
+    }
+}
+
+/// The last value a subscriber returned, shared with the [`WaitSet`](crate::WaitSet)s it is
+/// attached to (which report only values newer than it). Made on the first `attach`. A
+/// seqlock: the subscriber (one writer: reads take `&mut self`) stores, wait sets load.
+#[derive(Debug, Default)]
+pub(crate) struct SharedLast {
+    version: AtomicU64,
+    seq: AtomicU64,
+    lineage: AtomicU64,
+}
+
+impl SharedLast {
+    /// The last value returned: its sequence number and lineage (0, 0 before the first).
+    pub(crate) fn get(&self) -> (u64, u64) {
+        loop {
+            let v = self.version.load(Ordering::Acquire);
+            let (seq, lineage) = (
+                self.seq.load(Ordering::Relaxed),
+                self.lineage.load(Ordering::Relaxed),
+            );
+            std::sync::atomic::fence(Ordering::Acquire);
+            if v & 1 == 0 && self.version.load(Ordering::Relaxed) == v {
+                return (seq, lineage);
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    fn set(&self, seq: u64, lineage: u64) {
+        let v = self.version.load(Ordering::Relaxed);
+        self.version.store(v.wrapping_add(1), Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Release);
+        self.seq.store(seq, Ordering::Relaxed);
+        self.lineage.store(lineage, Ordering::Relaxed);
+        self.version.store(v.wrapping_add(2), Ordering::Release);
     }
 }
 
@@ -79,6 +123,10 @@ pub(crate) struct Core {
     pub(super) spin_ns: u64,
     /// Pins to reserve on a lending topic.
     pub(super) max_borrowed: u32,
+    /// See [`Options::watch_only`].
+    pub(super) watch_only: bool,
+    /// The last value returned, for wait sets (once one asked).
+    pub(super) shared_last: std::sync::OnceLock<Arc<SharedLast>>,
 }
 
 impl Core {
@@ -126,6 +174,8 @@ impl Core {
                 .map(|a| u64::try_from(a.as_nanos()).unwrap_or(u64::MAX)),
             spin_ns: u64::try_from(options.spin.as_nanos()).unwrap_or(u64::MAX),
             max_borrowed: options.max_borrowed,
+            watch_only: options.watch_only,
+            shared_last: std::sync::OnceLock::new(),
             root,
         };
         core.attach()?;
@@ -168,6 +218,11 @@ impl Core {
         &self.path
     }
 
+    /// Values published longer ago than this (ns) are not returned (`max_age`).
+    pub(crate) fn max_age_ns(&self) -> Option<u64> {
+        self.max_age_ns
+    }
+
     pub(crate) fn last_seq(&self) -> u64 {
         self.last.seq
     }
@@ -183,5 +238,41 @@ impl Core {
 
     pub(crate) fn is_attached(&self) -> bool {
         matches!(self.state, Attach::Ready(..))
+    }
+
+    /// Records the last value returned (and shares it with wait sets, if any watch).
+    #[inline]
+    pub(super) fn set_last(&mut self, last: Last) {
+        self.last = last;
+        self.share_last();
+    }
+
+    /// Shares the last value returned with wait sets, if any watch.
+    #[inline]
+    pub(super) fn share_last(&self) {
+        if let Some(shared) = self.shared_last.get() {
+            shared.set(self.last.seq, self.last.lineage);
+        }
+    }
+
+    /// What a [`WaitSet`](crate::WaitSet) needs to watch this subscriber's topic: the options
+    /// of a watcher of the same file (and the same type check and `max_age`), what it
+    /// expects, and the last value returned, shared.
+    pub(crate) fn watch_source(&self) -> (Options, Expect, Arc<SharedLast>) {
+        let shared = Arc::clone(self.shared_last.get_or_init(|| {
+            let s = SharedLast::default();
+            s.set(self.last.seq, self.last.lineage);
+            Arc::new(s)
+        }));
+        let options = Options {
+            topic: self.topic.as_str().to_owned(),
+            root: Some(self.root.clone()),
+            owner: self.trusted,
+            max_age: self.max_age_ns.map(Duration::from_nanos),
+            spin: Duration::ZERO,
+            max_borrowed: 1,
+            watch_only: true,
+        };
+        (options, self.expect.clone(), shared)
     }
 }

@@ -23,7 +23,7 @@ use crate::message::{ShmMessage, TopicType};
 use crate::schema::TopicSchema;
 use wait::{Step, Wait, WaitStep, Waits};
 
-pub(crate) use self::core::{Core, Expect, Options};
+pub(crate) use self::core::{Core, Expect, Options, SharedLast};
 use attach::Attach;
 pub use borrow::Borrowed;
 pub(crate) use read::{BatchDst, Dst, Lent, Mode};
@@ -535,6 +535,11 @@ impl<T: ShmMessage> Subscriber<T> {
 }
 
 impl<T: ?Sized> Subscriber<T> {
+    /// The untyped core (for wait sets).
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
+    }
+
     /// Whether a live publisher holds the topic right now. Asks the kernel about the
     /// publisher's lock (one syscall), so it does not depend on pids, which are reused.
     pub fn publisher_alive(&mut self) -> Result<bool, SubscribeError> {

@@ -166,6 +166,41 @@ impl Core {
         })
     }
 
+    /// For a wait set's watcher: attaches as needed and returns the attached file (`None`
+    /// while detached).
+    pub(crate) fn watched(&mut self) -> Result<Option<Arc<Segment<ReadOnly>>>, SubscribeError> {
+        if !self.ready()? {
+            return Ok(None);
+        }
+        Ok(match &self.state {
+            Attach::Ready(seg, _) => Some(Arc::clone(seg)),
+            _ => None,
+        })
+    }
+
+    /// Whether the core is attached to (ready on) `seg`.
+    pub(crate) fn is_attached_to(&self, seg: &Arc<Segment<ReadOnly>>) -> bool {
+        matches!(&self.state, Attach::Ready(s, _) if Arc::ptr_eq(s, seg))
+    }
+
+    /// For a wait set's watcher, at the pace of a blocking wait's checks: follows a file
+    /// removed or replaced by hand, then tells whether a live publisher holds the topic.
+    pub(crate) fn watch_check(&mut self) -> Result<bool, SubscribeError> {
+        if let Attach::Ready(seg, _) | Attach::Mismatch(seg, _) = &self.state
+            && seg.replaced_at(&self.path)
+        {
+            self.attach()?;
+        }
+        match &self.state {
+            Attach::Ready(seg, _) | Attach::Mismatch(seg, _) => {
+                sys::publisher_lock_held(seg.file()).map_err(|e| {
+                    crate::error::IoFailure::new(&self.path, "query the lock of", e).into()
+                })
+            }
+            Attach::Detached => Ok(false),
+        }
+    }
+
     /// Attaches as needed (reattaching after a by-hand replacement): `true` if `self.state` is
     /// then `Ready`, `false` if detached, or the mismatch.
     fn ready(&mut self) -> Result<bool, SubscribeError> {
@@ -260,7 +295,7 @@ impl Core {
             return nothing;
         }
         if is_new && mode != Mode::Peek {
-            self.last = Last { seq, lineage };
+            self.set_last(Last { seq, lineage });
         }
         let sample = Sample {
             value: (),
@@ -438,6 +473,7 @@ impl Core {
             self.last = Last { seq, lineage };
         }
         if count > 0 {
+            self.share_last();
             self.cursor = Some(Cursor {
                 seq: previous,
                 index: (previous % slots) as u32,

@@ -37,7 +37,7 @@ pub(crate) fn check_interval_ns() -> u64 {
 pub(crate) const DETACHED_POLL_NS: u64 = 5_000_000;
 /// A subscriber that may only read the topic file (another user's topic created with mode
 /// 0o640 or 0o644) cannot ask the publisher for a wake-up; it looks at the topic this often.
-const UNREGISTERED_POLL_NS: u64 = 1_000_000;
+pub(crate) const UNREGISTERED_POLL_NS: u64 = 1_000_000;
 /// Default spin before sleeping; see [`SubscriberBuilder::spin`](crate::SubscriberBuilder::spin).
 pub const DEFAULT_SPIN: Duration = Duration::from_micros(20);
 /// A spinning wait yields the CPU (`sched_yield`) once every this many polls. A publisher that

@@ -15,10 +15,7 @@ use super::{current_fork_generation, monotonic_ns};
 /// # Safety
 /// `word` is 4-aligned and points into a live shared mapping of a file (read-only is enough).
 pub(crate) unsafe fn futex_wait(word: *const u32, expected: u32, deadline_ns: u64) {
-    let ts = libc::timespec {
-        tv_sec: (deadline_ns / 1_000_000_000) as libc::time_t,
-        tv_nsec: (deadline_ns % 1_000_000_000) as libc::c_long,
-    };
+    let ts = timespec_of(deadline_ns);
     // SAFETY: FUTEX_WAIT_BITSET reads the word at `word` (valid per the caller) and the timespec
     // (a local that outlives the call); it writes nothing. An absolute CLOCK_MONOTONIC deadline.
     let r = unsafe {
@@ -33,14 +30,28 @@ pub(crate) unsafe fn futex_wait(word: *const u32, expected: u32, deadline_ns: u6
         )
     };
     if r != 0 {
-        match io::Error::last_os_error().raw_os_error() {
-            Some(libc::EAGAIN | libc::ETIMEDOUT | libc::EINTR) => {}
-            // Futexes unusable (a seccomp filter, say): sleep a little rather than spin.
-            _ => {
-                let left = deadline_ns.saturating_sub(monotonic_ns());
-                std::thread::sleep(std::time::Duration::from_nanos(left.min(1_000_000)));
-            }
-        }
+        after_failed_wait(deadline_ns);
+    }
+}
+
+/// An absolute `CLOCK_MONOTONIC` time as a `timespec`.
+fn timespec_of(deadline_ns: u64) -> libc::timespec {
+    libc::timespec {
+        tv_sec: (deadline_ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (deadline_ns % 1_000_000_000) as libc::c_long,
+    }
+}
+
+/// After a futex sleep that returned an error: nothing for the expected ones (a changed word,
+/// the deadline, a signal); for any other (futexes unusable: a seccomp filter, say), sleeps a
+/// little rather than let the caller spin.
+fn after_failed_wait(deadline_ns: u64) {
+    if !matches!(
+        io::Error::last_os_error().raw_os_error(),
+        Some(libc::EAGAIN | libc::ETIMEDOUT | libc::EINTR)
+    ) {
+        let left = deadline_ns.saturating_sub(monotonic_ns());
+        std::thread::sleep(std::time::Duration::from_nanos(left.min(1_000_000)));
     }
 }
 
@@ -51,6 +62,138 @@ pub(crate) unsafe fn futex_wait(word: *const u32, expected: u32, deadline_ns: u6
 pub(crate) unsafe fn futex_wake_all(word: *const u32) {
     // SAFETY: FUTEX_WAKE only uses the address as a key; it reads and writes no user memory.
     unsafe { libc::syscall(libc::SYS_futex, word, libc::FUTEX_WAKE, i32::MAX) };
+}
+
+/// Most words one [`futex_waitv`] call sleeps on (the kernel's `FUTEX_WAITV_MAX`).
+pub(crate) const FUTEX_WAITV_MAX: usize = 128;
+
+/// One word of a [`futex_waitv`] call: the kernel's `struct futex_waitv`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FutexWaitv {
+    /// The value the word must hold for the sleep to begin.
+    val: u64,
+    /// The word's address.
+    uaddr: u64,
+    flags: u32,
+    reserved: u32,
+}
+
+// The kernel's layout of `struct futex_waitv`.
+const _: () =
+    assert!(std::mem::size_of::<FutexWaitv>() == 24 && std::mem::align_of::<FutexWaitv>() == 8);
+
+/// `FUTEX2_SIZE_U32`: a 4-byte word.
+const FUTEX2_SIZE_U32: u32 = 0x02;
+/// `FUTEX2_PRIVATE`: a word of this process only (keyed by address, not by file).
+const FUTEX2_PRIVATE: u32 = 128;
+
+impl FutexWaitv {
+    /// The shared 4-byte word at `word` (a file mapping, as for [`futex_wait`]), expected to
+    /// hold `expected`.
+    pub(crate) fn shared(word: *const u32, expected: u32) -> FutexWaitv {
+        FutexWaitv {
+            val: u64::from(expected),
+            uaddr: word as u64,
+            flags: FUTEX2_SIZE_U32,
+            reserved: 0,
+        }
+    }
+
+    /// A 4-byte word of this process's own memory.
+    pub(crate) fn private(word: *const u32, expected: u32) -> FutexWaitv {
+        FutexWaitv {
+            flags: FUTEX2_SIZE_U32 | FUTEX2_PRIVATE,
+            ..FutexWaitv::shared(word, expected)
+        }
+    }
+}
+
+/// What a [`futex_waitv`] call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waitv {
+    /// It slept and returned: woken on the word of this index, or (`None`) because a word
+    /// did not hold its value, a signal, or the deadline.
+    Returned(Option<usize>),
+    /// The kernel has no `futex_waitv` (before Linux 5.16, or a seccomp filter refuses it).
+    Unsupported,
+}
+
+/// Sleeps until one of `words` (at most [`FUTEX_WAITV_MAX`]) no longer holds its expected
+/// value or is woken ([`futex_wake_all`] for shared words, `FUTEX_WAKE` for private ones), a
+/// signal arrives, or `CLOCK_MONOTONIC` reaches `deadline_ns`. Returns early in all of those
+/// cases; callers look at the shared state again.
+///
+/// # Safety
+/// Every word is 4-aligned and lives until the call returns: a shared one in a live shared
+/// mapping of a file (read-only is enough), a private one in this process's memory.
+pub(crate) unsafe fn futex_waitv(words: &[FutexWaitv], deadline_ns: u64) -> Waitv {
+    debug_assert!(!words.is_empty() && words.len() <= FUTEX_WAITV_MAX);
+    let ts = timespec_of(deadline_ns);
+    // SAFETY: futex_waitv reads `words.len()` entries at `words` (a live slice of the
+    // kernel's layout), the words they name (valid per the caller) and the timespec (a local
+    // that outlives the call); it writes no user memory. An absolute CLOCK_MONOTONIC deadline.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex_waitv,
+            words.as_ptr(),
+            words.len() as libc::c_uint,
+            0 as libc::c_uint,
+            &raw const ts,
+            libc::CLOCK_MONOTONIC,
+        )
+    };
+    if r >= 0 {
+        return Waitv::Returned(usize::try_from(r).ok());
+    }
+    if matches!(
+        io::Error::last_os_error().raw_os_error(),
+        Some(libc::ENOSYS | libc::EPERM)
+    ) {
+        return Waitv::Unsupported;
+    }
+    after_failed_wait(deadline_ns);
+    Waitv::Returned(None)
+}
+
+/// Wakes every thread of this process sleeping on the private word at `word` (in
+/// [`futex_waitv`] or `FUTEX_WAIT`).
+///
+/// # Safety
+/// `word` is 4-aligned (it is only used as a key).
+pub(crate) unsafe fn futex_wake_private(word: *const u32) {
+    // SAFETY: FUTEX_WAKE only uses the address as a key; it reads and writes no user memory.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word,
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            i32::MAX,
+        )
+    };
+}
+
+/// As [`futex_wait`] for a private word of this process.
+///
+/// # Safety
+/// `word` is 4-aligned and lives until the call returns.
+pub(crate) unsafe fn futex_wait_private(word: *const u32, expected: u32, deadline_ns: u64) {
+    let ts = timespec_of(deadline_ns);
+    // SAFETY: as in `futex_wait`, for a private word.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word,
+            libc::FUTEX_WAIT_BITSET | libc::FUTEX_PRIVATE_FLAG,
+            expected,
+            &raw const ts,
+            std::ptr::null::<u32>(),
+            libc::FUTEX_BITSET_MATCH_ANY,
+        )
+    };
+    if r != 0 {
+        after_failed_wait(deadline_ns);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,7 +18,10 @@ pub(crate) use files::{
     reopen_for_mapping, reopen_writable,
 };
 pub(crate) use fork::{GuardedFile, current_fork_generation, fork_generation, open_registered};
-pub(crate) use futex::{futex_wait, futex_wake_all, heavy_fence, register_for_heavy_fences};
+pub(crate) use futex::{
+    FUTEX_WAITV_MAX, FutexWaitv, Waitv, futex_wait, futex_wait_private, futex_waitv,
+    futex_wake_all, futex_wake_private, heavy_fence, register_for_heavy_fences,
+};
 pub(crate) use lock::{
     publisher_lock_held, try_lock_byte, try_lock_publisher, unlock_byte, unlock_publisher,
 };

@@ -1,0 +1,168 @@
+"""WaitSet: one thread waiting for many subscribers, deadlines and intervals, across real
+processes.
+
+No assertion depends on how fast the machine is, except bounds far above what a working wait
+needs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+import shm_pub_sub
+from conftest import WOKEN_ONLY_BY_PUBLISHER, until_asleep
+
+
+def test_values_from_publishers_in_other_processes_wake_one_wait_set(topic, py_helper):
+    names = [f"{topic}/{i}" for i in range(3)]
+    pubs = [py_helper("publish", "int", n, stdin=True) for n in names]
+    for p in pubs:
+        assert p.expect_line() == "ready"
+    subs = [shm_pub_sub.Subscriber(n, 0) for n in names]
+    ws = shm_pub_sub.WaitSet()
+    ids = [ws.attach(s) for s in subs]
+    assert len(set(ids)) == 3 and len(ws) == 3
+    assert ws.wait(timeout=0.02) == []
+    # 2, then 0, then 1, each published before the next: one wait returns them in that order.
+    for i in (2, 0, 1):
+        pubs[i].send(str(10 + i))
+        pubs[i].expect("published 1")
+    events = ws.wait(timeout=10)
+    assert [(e.subscriber, e.kind) for e in events] == [(subs[i], "value") for i in (2, 0, 1)]
+    assert all(isinstance(e.kind, shm_pub_sub.EventKind) for e in events)
+    assert [e.attachment for e in events] == [ids[i] for i in (2, 0, 1)]
+    times = [e.time_ns for e in events]
+    assert times == sorted(times) and times[-1] <= time.monotonic_ns()
+    assert [s.subscribe() for s in subs] == [(10, True), (11, True), (12, True)]
+    # Reported once, and not at all once the subscriber read it.
+    assert ws.wait(timeout=0.03) == []
+    pubs[1].send("21")
+    pubs[1].expect("published 2")
+    assert subs[1].subscribe() == (21, True)
+    assert ws.wait(timeout=0.03) == []
+
+
+def test_a_sleeping_wait_set_in_another_process_is_woken_by_each_publish(topic, py_helper):
+    names = [f"{topic}/{i}" for i in range(2)]
+    pubs = [shm_pub_sub.Publisher(n, 0) for n in names]
+    child = py_helper("waitset", "int", "600", *names, env=WOKEN_ONLY_BY_PUBLISHER)
+    assert child.expect_line() == "subscribed"
+    for n in range(1, 11):
+        assert child.expect_line() == "waiting"
+        i = n % 2
+        until_asleep(pubs[i].path)
+        pubs[i].publish(n)
+        assert child.expect_line() == f"value {i} {n}"
+
+
+def test_a_killed_publisher_is_reported_and_its_deadline_fires(topic, py_helper):
+    pub = py_helper("publish", "int", topic, stdin=True)
+    assert pub.expect_line() == "ready"
+    sub = shm_pub_sub.Subscriber(topic, 0)
+    ws = shm_pub_sub.WaitSet()
+    ws.attach_deadline(sub, 0.3)
+    pub.send("1")
+    pub.expect("published 1")
+    assert [e.kind for e in ws.wait(timeout=10)] == ["value"]
+    assert sub.subscribe() == (1, True)
+    killed = time.monotonic()
+    pub.kill()
+    kinds: list[tuple[str, float]] = []
+    while len([k for k, _ in kinds if k == "deadline"]) < 2 and time.monotonic() - killed < 10:
+        kinds += [(str(e.kind), time.monotonic() - killed) for e in ws.wait(timeout=10)]
+    assert "publisher_gone" in [k for k, _ in kinds], kinds
+    deadlines = [t for k, t in kinds if k == "deadline"]
+    assert len(deadlines) == 2, kinds
+    assert deadlines[1] - deadlines[0] >= 0.29, kinds
+
+
+def test_intervals_tick_with_their_subscriber_none():
+    ws = shm_pub_sub.WaitSet()
+    tick = ws.attach_interval(0.01)
+    start = time.monotonic()
+    got = []
+    while time.monotonic() - start < 0.2:
+        got += ws.wait(timeout=10)
+    assert 5 <= len(got) <= 21, len(got)
+    assert all(e.subscriber is None and e.kind == "interval" and e.attachment == tick for e in got)
+    gaps = {(b.time_ns - a.time_ns) % 10_000_000 for a, b in zip(got, got[1:])}
+    assert gaps == {0}, "ticks keep their phase"
+    assert ws.detach(tick) and len(ws) == 0 and not ws.detach(tick)
+
+
+def test_another_thread_runs_while_a_wait_set_waits(topic):
+    sub = shm_pub_sub.Subscriber(topic, 0)
+    ws = shm_pub_sub.WaitSet()
+    ws.attach(sub)
+    counted = [0]
+    stop = threading.Event()
+
+    def count() -> None:
+        while not stop.is_set():
+            counted[0] += 1
+
+    t = threading.Thread(target=count)
+    t.start()
+    try:
+        assert ws.wait(timeout=0.3) == []
+    finally:
+        stop.set()
+        t.join()
+    assert counted[0] > 1000, counted
+
+
+def test_ctrl_c_interrupts_a_wait_set_at_once(topic, py_helper):
+    pub = shm_pub_sub.Publisher(topic, 0)
+    child = py_helper("waitset", "int", "600", topic, env=WOKEN_ONLY_BY_PUBLISHER)
+    assert child.expect_line() == "subscribed"
+    assert child.expect_line() == "waiting"
+    until_asleep(pub.path)
+    start = time.monotonic()
+    os.kill(child.popen.pid, signal.SIGINT)
+    assert child.expect_line() == "interrupted"
+    assert time.monotonic() - start < 2
+    assert child.wait() == 0
+
+
+def test_bad_arguments_and_a_second_thread_are_refused(topic):
+    ws = shm_pub_sub.WaitSet()
+    with pytest.raises(TypeError, match="Subscriber objects"):
+        ws.attach(shm_pub_sub.Publisher(topic, 0))
+    with pytest.raises(ValueError, match="period must be a positive"):
+        ws.attach_interval(0)
+    with pytest.raises(ValueError, match="deadline must be a positive"):
+        ws.attach_deadline(shm_pub_sub.Subscriber(topic, 0), -1.0)
+    sub = shm_pub_sub.Subscriber(topic, 0)
+    sub.close()
+    with pytest.raises(ValueError, match="is closed"):
+        ws.attach(sub)
+    ws.attach_interval(5)
+    errors: list[BaseException] = []
+    waiting = threading.Thread(target=lambda: ws.wait(timeout=0.5))
+    waiting.start()
+    time.sleep(0.1)
+    try:
+        ws.attach_interval(1)
+    except RuntimeError as e:
+        errors.append(e)
+    waiting.join()
+    assert errors, "a WaitSet waiting in one thread refuses another thread's call"
+    with pytest.raises(ValueError, match="timeout"):
+        ws.wait(timeout=-1)
+
+
+def test_a_closed_subscriber_is_detached(topic):
+    pub = shm_pub_sub.Publisher(topic, 0)
+    sub = shm_pub_sub.Subscriber(topic, 0)
+    ws = shm_pub_sub.WaitSet()
+    ws.attach(sub)
+    sub.close()
+    pub.publish(1)
+    assert ws.wait(timeout=0.05) == []
+    assert len(ws) == 0
+    with pytest.raises(TypeError, match="not a bool"):
+        ws.detach(True)

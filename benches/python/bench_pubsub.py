@@ -16,6 +16,7 @@ hold better than absolute figures on a noisy one.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -39,6 +40,9 @@ ECHO = "--echo"
 LEND_ECHO = "--lend-echo"
 WAITER = "--waiter"
 REPLIER = "--replier"
+ASYNC_WAITER = "--async-waiter"
+# Subscribers the asyncio waiter awaits at once (the value comes on the last one).
+AWAITED = 100
 
 
 def per_call_ns(loops: dict[str, Callable[[int], None]], calls: int, repeats: int) -> dict[str, float]:
@@ -302,10 +306,38 @@ def waiter() -> None:
     print(" ".join(map(str, latencies)), flush=True)
 
 
-def wake_up(samples: int) -> dict[str, float]:
+def async_waiter() -> None:
+    """Awaits `recv()` on AWAITED subscribers in one event loop (all but the last wait for
+    nothing); prints the wake-up latencies (ns) of the last one's values."""
+    subs = [shm_pub_sub.Subscriber(f"bench/wake-async/{i}", 0) for i in range(AWAITED)]
+    for sub in subs:
+        sub.subscribe()
+    latencies: list[int] = []
+
+    async def main() -> None:
+        idle = [asyncio.create_task(sub.recv()) for sub in subs[:-1]]
+        await asyncio.sleep(0.1)
+        print("ready", flush=True)
+        last = subs[-1]
+        while True:
+            value = await last.recv(timeout=10)
+            now = time.monotonic_ns()
+            if value < 0:
+                break
+            latencies.append(now - last.last_publish_time_ns)
+        for task in idle:
+            task.cancel()
+        await asyncio.gather(*idle, return_exceptions=True)
+
+    asyncio.run(main())
+    print(" ".join(map(str, latencies)), flush=True)
+
+
+def wake_up(samples: int, topic: str = "bench/wake", waiter: str = WAITER) -> dict[str, float]:
     """Publishes `samples` values 1 ms apart, first to nobody, then to a process sleeping in
-    subscribe(timeout); times each publish call, and collects the waiter's wake-up latencies."""
-    pub = shm_pub_sub.Publisher("bench/wake", 0)
+    subscribe(timeout) (or `waiter`); times each publish call, and collects the waiter's wake-up
+    latencies."""
+    pub = shm_pub_sub.Publisher(topic, 0)
     now = time.perf_counter_ns
 
     def publish_all() -> list[int]:
@@ -318,7 +350,7 @@ def wake_up(samples: int) -> dict[str, float]:
         return sorted(costs)
 
     alone = publish_all()
-    peer = subprocess.Popen([sys.executable, __file__, WAITER], stdout=subprocess.PIPE, text=True)
+    peer = subprocess.Popen([sys.executable, __file__, waiter], stdout=subprocess.PIPE, text=True)
     try:
         assert peer.stdout is not None and peer.stdout.readline().strip() == "ready"
         time.sleep(0.05)
@@ -414,6 +446,10 @@ def main() -> None:
         latency = ping_pong(trips, warmup=trips // 10)
         lent = lend_ping_pong(trips // 10, warmup=trips // 100)
         wake = wake_up(200 if args.quick else 2000)
+        # Topics that exist but stay silent while the waiter awaits them.
+        silent = [shm_pub_sub.Publisher(f"bench/wake-async/{i}", 0) for i in range(AWAITED - 1)]
+        awaited = wake_up(200 if args.quick else 2000, f"bench/wake-async/{AWAITED - 1}", ASYNC_WAITER)
+        del silent
         swap = exchange(200 if args.quick else 2000)
 
     bare = costs["bare call id(x)"]
@@ -445,6 +481,10 @@ def main() -> None:
     print(f"{'wake-up p99':<40}{wake['wake-up p99 ns'] / 1000:>9.2f} µs")
     print(f"{'publish, no subscriber (p50)':<40}{wake['publish, no subscriber, p50 ns']:>9.0f} ns")
     print(f"{'publish, 1 sleeping subscriber (p50)':<40}{wake['publish, 1 sleeping subscriber, p50 ns']:>9.0f} ns")
+    print(f"\nasyncio: await recv() on {AWAITED} subscribers in one event loop (one waiting thread)")
+    for q in ("p50", "p99"):
+        ns = awaited[f"wake-up {q} ns"]
+        print(f"{'wake-up ' + q:<40}{ns / 1000:>9.2f} µs{ns / wake[f'wake-up {q} ns']:>9.2f}x subscribe(timeout)")
     one_way = wake["wake-up p50 ns"]
     print(
         f"\nrequest/reply exchange, both processes waiting in subscribe(timeout), {swap['samples']} requests 1 ms apart"
@@ -461,6 +501,7 @@ def main() -> None:
                 "ping_pong": latency,
                 "lend_ping_pong_6MiB": lent,
                 "wake_up": wake,
+                "asyncio_wake_up_of_100": awaited,
                 "exchange": swap,
                 "python": platform.python_version(),
             }
@@ -476,5 +517,7 @@ if __name__ == "__main__":
         waiter()
     elif sys.argv[1:] == [REPLIER]:
         replier()
+    elif sys.argv[1:] == [ASYNC_WAITER]:
+        async_waiter()
     else:
         main()

@@ -290,3 +290,76 @@ fn a_publisher_that_publishes_and_exits_at_once_is_reported_gone_at_once() {
     let got = w.expect_line("GOT", T);
     assert!(got.starts_with("GOT 0 2 "), "{got}");
 }
+
+#[test]
+fn an_executor_calls_back_with_values_from_another_process_and_stops_on_an_error() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let root = TempRoot::new("ws-exec");
+    let mut step = stepper(&root, "v");
+    let mut exec = shm::Executor::new();
+    let newest = Rc::new(RefCell::new(Vec::new()));
+    let every = Rc::new(RefCell::new(Vec::new()));
+    let ticks = Rc::new(RefCell::new(0u32));
+    let stopper = exec.stopper();
+    {
+        let newest = Rc::clone(&newest);
+        exec.on(root.subscriber::<u64>("v"), move |s| {
+            newest.borrow_mut().push(s.value);
+            if s.value == 3 {
+                stopper.stop();
+            }
+        })
+        .unwrap();
+        let every = Rc::clone(&every);
+        exec.on_all(root.subscriber::<u64>("v"), move |batch| {
+            every.borrow_mut().extend(batch.iter().map(|s| s.value));
+        })
+        .unwrap();
+        let ticks = Rc::clone(&ticks);
+        exec.every(Duration::from_millis(10), move || *ticks.borrow_mut() += 1)
+            .unwrap();
+    }
+    for n in 1..=3 {
+        step.send("p");
+        step.expect_line(&format!("PUB {n}"), T);
+    }
+    let start = Instant::now();
+    exec.spin_until(Some(Instant::now() + T)).unwrap();
+    assert!(start.elapsed() < T, "the stopper ended the spin");
+    assert_eq!(newest.borrow().last(), Some(&3), "{:?}", newest.borrow());
+    assert_eq!(*every.borrow(), [1, 2, 3], "every value, once");
+
+    // A failing callback stops the spin with its error; the next spin goes on. Its value is
+    // published before the next one on "v", so it comes first in the same wait.
+    let mut other = stepper(&root, "w");
+    let failing = exec
+        .on(root.subscriber::<u64>("w"), |s| {
+            Err::<(), _>(format!("value {} refused", s.value))
+        })
+        .unwrap();
+    other.send("p");
+    other.expect_line("PUB 1", T);
+    step.send("p");
+    step.expect_line("PUB 4", T);
+    let err = exec.spin_until(Some(Instant::now() + T)).unwrap_err();
+    match &err {
+        shm::SpinError::Callback { id, source } => {
+            assert_eq!(*id, failing);
+            assert_eq!(source.to_string(), "value 1 refused");
+        }
+        other => panic!("{other}"),
+    }
+    // The events of that wait after the failing callback are not lost.
+    let until = Instant::now() + T;
+    while every.borrow().len() < 4 && Instant::now() < until {
+        exec.spin_once(Some(Duration::from_millis(100))).unwrap();
+    }
+    assert_eq!(*every.borrow(), [1, 2, 3, 4]);
+    // Timers call back while it spins.
+    let before = *ticks.borrow();
+    exec.spin_until(Some(Instant::now() + Duration::from_millis(100)))
+        .unwrap();
+    assert!(*ticks.borrow() >= before + 2, "{} ticks", *ticks.borrow());
+}

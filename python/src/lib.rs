@@ -95,6 +95,7 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<publisher::Loan>()?;
     m.add_class::<waitset::WaitSet>()?;
     m.add_class::<waitset::WaitEvent>()?;
+    m.add_class::<waitset::WaitSetWaker>()?;
     m.add_class::<message::Message>()?;
     m.add_class::<message::MessageType>()?;
     m.add_class::<message::Field>()?;

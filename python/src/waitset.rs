@@ -2,6 +2,8 @@
 //! (`shm::WaitSet`), with the GIL released while it sleeps and Ctrl-C checked between sleeps.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -33,7 +35,10 @@ use crate::subscriber::args::timeout_of;
 /// call returned) and `.time_ns` (the value's publish time, the deadline or tick that passed,
 /// on `time.monotonic_ns()`'s clock). A value is reported once, and not at all if the
 /// subscriber already returned it. The subscribers stay yours: read them when an event says
-/// so (a subscriber closed meanwhile is detached). A topic that does not exist yet is watched
+/// so (a subscriber closed meanwhile is detached). Or let the set call functions, as an
+/// rclpy executor does: `ws.on(sub, callback)` (each new value; `every_value=True`: every
+/// value still in the ring, as a list), `ws.every(0.1, callback)`, then `ws.spin()` (until
+/// `ws.stop()`; an exception in a callback is raised from it) or `ws.spin_once(timeout)`. A topic that does not exist yet is watched
 /// for (found within 5 ms of its creation). The GIL is released while the set sleeps; Ctrl-C
 /// interrupts a wait (at once while it sleeps, within 50 ms otherwise). A set is used by one
 /// thread at a time (another thread's call raises `RuntimeError` while one waits).
@@ -42,6 +47,13 @@ pub(crate) struct WaitSet {
     inner: shm::WaitSet,
     /// Each attachment's subscriber (`None` for an interval).
     targets: HashMap<AttachmentId, Option<Py<PyAny>>>,
+    /// The callbacks of `on` and `every`: the function, and whether it takes every value.
+    callbacks: HashMap<AttachmentId, (Py<PyAny>, bool)>,
+    /// Events of an earlier wait whose callbacks did not run yet (one before them raised),
+    /// last first.
+    pending: Vec<shm::Event>,
+    /// Set by `stop()`: the current or next `spin` returns.
+    stop: Arc<AtomicBool>,
 }
 
 /// Something a `WaitSet` reports (see `WaitSet`).
@@ -74,6 +86,55 @@ impl WaitEvent {
             self.attachment, self.time_ns
         ))
     }
+}
+
+/// Wakes a `WaitSet` from another thread (`WaitSet.waker()`): its current or next `wait`
+/// returns at once, with the events it has (possibly none).
+#[pyclass(module = "shm_pub_sub", name = "WaitSetWaker", frozen)]
+pub(crate) struct WaitSetWaker {
+    waker: shm::Waker,
+    stop: Arc<AtomicBool>,
+}
+
+#[pymethods]
+impl WaitSetWaker {
+    /// Makes the set's current or next `wait` return.
+    fn wake(&self) {
+        self.waker.wake();
+    }
+
+    /// Makes the set's current or next `spin` return (as `WaitSet.stop()`, from any thread).
+    fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.waker.wake();
+    }
+}
+
+/// Runs a callback: of an interval (`target` `None`) with no argument; of a subscriber with
+/// its new value (`_take()`: nothing if there is none), or with every new value still in its
+/// ring (`subscribe_all()`: nothing if empty).
+fn call_back(
+    py: Python<'_>,
+    (callback, every_value): (Py<PyAny>, bool),
+    target: Option<&Py<PyAny>>,
+) -> PyResult<()> {
+    let callback = callback.bind(py);
+    let Some(sub) = target.map(|t| t.bind(py)) else {
+        callback.call0()?;
+        return Ok(());
+    };
+    if every_value {
+        let batch = sub.call_method0(pyo3::intern!(py, "subscribe_all"))?;
+        if batch.len()? > 0 {
+            callback.call1((batch,))?;
+        }
+    } else {
+        let value = sub.call_method0(pyo3::intern!(py, "_take"))?;
+        if !value.is_none() {
+            callback.call1((value,))?;
+        }
+    }
+    Ok(())
 }
 
 /// `shm_pub_sub.EventKind(name)`, the `str` enum of event kinds.
@@ -140,7 +201,71 @@ impl WaitSet {
         for id in ids {
             self.inner.detach(*id);
             self.targets.remove(id);
+            self.callbacks.remove(id);
+            self.pending.retain(|e| e.id != *id);
         }
+    }
+
+    /// The id of attachment number `n` (one of this set's).
+    fn id_of(&self, n: u64) -> AttachmentId {
+        *self
+            .targets
+            .keys()
+            .find(|id| id.as_u64() == n)
+            .expect("an attachment just made")
+    }
+
+    /// A Python event of `e`.
+    fn event(&self, py: Python<'_>, e: shm::Event) -> PyResult<WaitEvent> {
+        Ok(WaitEvent {
+            subscriber: self
+                .targets
+                .get(&e.id)
+                .and_then(|t| t.as_ref().map(|t| t.clone_ref(py))),
+            kind: kind_of(py, e.kind)?,
+            attachment: e.id.as_u64(),
+            time_ns: e.at.as_nanos(),
+        })
+    }
+
+    /// One wait (the GIL released while it sleeps, Ctrl-C checked between sleeps); the
+    /// events of subscribers closed meanwhile are dropped, and those subscribers detached.
+    fn wait_events(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Vec<shm::Event>> {
+        let py = slf.py();
+        // A timeout too long for the clock waits without one.
+        let deadline = timeout_of(timeout)?.and_then(|d| Instant::now().checked_add(d));
+        let mut me = slf.try_borrow_mut()?;
+        me.inner.begin_wait();
+        let events = loop {
+            let inner = &mut me.inner;
+            if let Some(events) = py.detach(|| inner.wait_step(deadline)) {
+                break events;
+            }
+            py.check_signals()?;
+        };
+        // (Looked at for the subscribers with events only: a wait costs nothing per attachment
+        // that has none.)
+        let mut closed: Vec<AttachmentId> = events
+            .iter()
+            .map(|e| e.id)
+            .filter(|id| {
+                me.targets.get(id).is_some_and(|t| {
+                    t.as_ref().is_some_and(|t| {
+                        t.bind(py)
+                            .cast::<Subscriber>()
+                            .ok()
+                            .and_then(|s| s.try_borrow().ok().map(|s| s.open_core().is_err()))
+                            .unwrap_or(false)
+                    })
+                })
+            })
+            .collect();
+        closed.dedup();
+        me.remove(&closed);
+        Ok(events
+            .into_iter()
+            .filter(|e| !closed.contains(&e.id))
+            .collect())
     }
 
     fn attach_subscriber(
@@ -175,6 +300,9 @@ impl WaitSet {
         WaitSet {
             inner: shm::WaitSet::new(),
             targets: HashMap::new(),
+            callbacks: HashMap::new(),
+            pending: Vec::new(),
+            stop: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -232,49 +360,118 @@ impl WaitSet {
     /// events in the order they happened, an empty list on a timeout.
     #[pyo3(signature = (timeout = None))]
     fn wait(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Vec<WaitEvent>> {
+        let events = WaitSet::wait_events(slf, timeout)?;
+        let me = slf.try_borrow()?;
+        events.into_iter().map(|e| me.event(slf.py(), e)).collect()
+    }
+
+    /// Calls `callback(value)` with each new value of `subscriber` when the set spins
+    /// (`spin`, `spin_once`); with `every_value=True`, `callback(samples)` with every new value
+    /// still in its ring (`subscribe_all()`, never empty). Returns the attachment's number.
+    #[pyo3(signature = (subscriber, callback, *, every_value = false))]
+    fn on(
+        &mut self,
+        subscriber: &Bound<'_, PyAny>,
+        callback: &Bound<'_, PyAny>,
+        every_value: bool,
+    ) -> PyResult<u64> {
+        if !callback.is_callable() {
+            return Err(PyTypeError::new_err("on() needs a callable callback"));
+        }
+        let n = self.attach_subscriber(subscriber, None)?;
+        let id = self.id_of(n);
+        self.callbacks
+            .insert(id, (callback.clone().unbind(), every_value));
+        Ok(n)
+    }
+
+    /// Calls `callback()` every `period` seconds when the set spins. Returns the
+    /// attachment's number.
+    fn every(&mut self, period: f64, callback: &Bound<'_, PyAny>) -> PyResult<u64> {
+        if !callback.is_callable() {
+            return Err(PyTypeError::new_err("every() needs a callable callback"));
+        }
+        let n = self.attach_interval(period)?;
+        let id = self.id_of(n);
+        self.callbacks
+            .insert(id, (callback.clone().unbind(), false));
+        Ok(n)
+    }
+
+    /// Waits once (at most `timeout` seconds; `None`: until something happens) and calls the
+    /// callbacks of what happened. Returns the events that have no callback (from `attach...`,
+    /// and deadlines and publishers gone). An exception in a callback is raised here; the
+    /// events after it are handled by the next `spin_once`, so no value is lost.
+    #[pyo3(signature = (timeout = None))]
+    fn spin_once(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Vec<WaitEvent>> {
         let py = slf.py();
-        // A timeout too long for the clock waits without one.
-        let deadline = timeout_of(timeout)?.and_then(|d| Instant::now().checked_add(d));
-        let mut me = slf.try_borrow_mut()?;
-        me.inner.begin_wait();
-        let events = loop {
-            let inner = &mut me.inner;
-            if let Some(events) = py.detach(|| inner.wait_step(deadline)) {
-                break events;
+        let mut queue = std::mem::take(&mut slf.try_borrow_mut()?.pending);
+        if queue.is_empty() {
+            queue = WaitSet::wait_events(slf, timeout)?;
+            queue.reverse();
+        }
+        let mut other = Vec::new();
+        while let Some(event) = queue.pop() {
+            let (callback, target) = {
+                let me = slf.try_borrow()?;
+                let callback = me
+                    .callbacks
+                    .get(&event.id)
+                    .map(|(f, all)| (f.clone_ref(py), *all));
+                let target = me
+                    .targets
+                    .get(&event.id)
+                    .and_then(|t| t.as_ref().map(|t| t.clone_ref(py)));
+                match callback {
+                    Some(c) if matches!(event.kind, EventKind::Value | EventKind::Interval) => {
+                        (c, target)
+                    }
+                    _ => {
+                        other.push(me.event(py, event)?);
+                        continue;
+                    }
+                }
+            };
+            // No borrow of the set while Python code runs: a callback may attach, detach or
+            // stop.
+            if let Err(e) = call_back(py, callback, target.as_ref()) {
+                slf.try_borrow_mut()?.pending = queue;
+                return Err(e);
             }
-            py.check_signals()?;
-        };
-        // A subscriber closed since it was attached is detached, its events dropped.
-        let closed: Vec<AttachmentId> = me
-            .targets
-            .iter()
-            .filter(|(_, t)| {
-                t.as_ref().is_some_and(|t| {
-                    t.bind(py)
-                        .cast::<Subscriber>()
-                        .ok()
-                        .and_then(|s| s.try_borrow().ok().map(|s| s.open_core().is_err()))
-                        .unwrap_or(false)
-                })
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        me.remove(&closed);
-        events
-            .into_iter()
-            .filter(|e| !closed.contains(&e.id))
-            .map(|e| {
-                Ok(WaitEvent {
-                    subscriber: me
-                        .targets
-                        .get(&e.id)
-                        .and_then(|t| t.as_ref().map(|t| t.clone_ref(py))),
-                    kind: kind_of(py, e.kind)?,
-                    attachment: e.id.as_u64(),
-                    time_ns: e.at.as_nanos(),
-                })
-            })
-            .collect()
+        }
+        Ok(other)
+    }
+
+    /// Calls callbacks (see `on`, `every`) until `stop()` is called (from a callback, or
+    /// `WaitSet.waker().stop()` from another thread) or `timeout` seconds pass (`None`: no
+    /// timeout). An exception in a callback stops it and is raised; calling it again goes
+    /// on where it stopped. Events without a callback are dropped.
+    #[pyo3(signature = (timeout = None))]
+    fn spin(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<()> {
+        let deadline = timeout_of(timeout)?.and_then(|d| Instant::now().checked_add(d));
+        loop {
+            if slf.try_borrow()?.stop.swap(false, Ordering::SeqCst) {
+                return Ok(());
+            }
+            let left = match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(());
+                    }
+                    Some(left.as_secs_f64())
+                }
+                None => None,
+            };
+            WaitSet::spin_once(slf, left)?;
+        }
+    }
+
+    /// Makes the current or next `spin` return (from a callback; from another thread use
+    /// `waker().stop()`).
+    fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.inner.waker().wake();
     }
 
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
@@ -286,6 +483,15 @@ impl WaitSet {
 
     fn __clear__(&mut self) {
         self.targets.clear();
+    }
+
+    /// A `WaitSetWaker`, whose `wake()` (from any thread) makes this set's current or next
+    /// `wait` return at once.
+    fn waker(&self) -> WaitSetWaker {
+        WaitSetWaker {
+            waker: self.inner.waker(),
+            stop: Arc::clone(&self.stop),
+        }
     }
 
     /// Number of attachments.

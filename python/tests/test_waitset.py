@@ -166,3 +166,114 @@ def test_a_closed_subscriber_is_detached(topic):
     assert len(ws) == 0
     with pytest.raises(TypeError, match="not a bool"):
         ws.detach(True)
+
+
+def test_callbacks_run_when_the_set_spins_and_stop_from_a_callback(topic, py_helper):
+    pub = py_helper("publish", "int", topic, stdin=True)
+    assert pub.expect_line() == "ready"
+    sub = shm_pub_sub.Subscriber(topic, 0)
+    batch_sub = shm_pub_sub.Subscriber(topic, 0)
+    ws = shm_pub_sub.WaitSet()
+    got: list[int] = []
+    batches: list[list[int]] = []
+    ticks = [0]
+
+    def on_value(value: int) -> None:
+        got.append(value)
+        if value == 3:
+            ws.stop()
+
+    ws.on(sub, on_value)
+    ws.on(batch_sub, lambda samples: batches.append([s.value for s in samples]), every_value=True)
+    ws.every(0.01, lambda: ticks.__setitem__(0, ticks[0] + 1))
+    for v in (1, 2, 3):
+        pub.send(str(v))
+        pub.expect(f"published {v}")
+    start = time.monotonic()
+    ws.spin(timeout=10)
+    assert time.monotonic() - start < 5, "stop() ended the spin"
+    assert got and got[-1] == 3, got  # the newest value (1 and 2 may have been skipped)
+    assert [v for b in batches for v in b] == [1, 2, 3], batches  # every value in the ring, once
+    # spin_once: the events without callbacks come back.
+    other = shm_pub_sub.Subscriber(topic, 0)
+    ws.attach(other)
+    pub.send("4")
+    pub.expect("published 4")
+    deadline = time.monotonic() + 10
+    returned = []
+    while not returned and time.monotonic() < deadline:
+        returned = [e for e in ws.spin_once(timeout=1) if e.subscriber is other]
+    assert returned and returned[0].kind == "value"
+    assert got[-1] == 4
+
+
+def test_an_exception_in_a_callback_stops_spin_and_loses_no_value(topic):
+    pub_a = shm_pub_sub.Publisher(f"{topic}/a", 0)
+    pub_b = shm_pub_sub.Publisher(f"{topic}/b", 0)
+    a = shm_pub_sub.Subscriber(f"{topic}/a", 0)
+    b = shm_pub_sub.Subscriber(f"{topic}/b", 0)
+    ws = shm_pub_sub.WaitSet()
+    seen_b: list[int] = []
+
+    def fail(value: int) -> None:
+        raise RuntimeError(f"bad value {value}")
+
+    ws.on(a, fail)
+    ws.on(b, seen_b.append)
+    pub_a.publish(1)
+    pub_b.publish(2)
+    with pytest.raises(RuntimeError, match="bad value 1"):
+        ws.spin(timeout=10)
+    # b's value came in the same wait, after a's: the next spin hands it over.
+    ws.spin_once(timeout=0)
+    assert seen_b == [2]
+
+
+def test_many_awaited_subscribers_share_one_thread_and_cancelling_loses_nothing(topic):
+    import asyncio
+    import resource
+
+    n = 1000
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # Each subscriber and its watcher keep the topic file open.
+    want = 4 * n + 256
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+    names = [f"{topic}/{i}" for i in range(n)]
+    pubs = [shm_pub_sub.Publisher(name, 0) for name in names]
+    subs = [shm_pub_sub.Subscriber(name, 0) for name in names]
+
+    async def main() -> None:
+        before = set(threading.enumerate())
+        tasks = [asyncio.create_task(s.recv(timeout=30)) for s in subs]
+        await asyncio.sleep(0.2)
+        new = set(threading.enumerate()) - before
+        assert len(new) == 1, f"one waiting thread for the whole loop, not {new}"
+        for i in (0, 500, 999):
+            pubs[i].publish(i + 1)
+        done, _ = await asyncio.wait([tasks[i] for i in (0, 500, 999)], timeout=20)
+        assert sorted(t.result() for t in done) == [1, 501, 1000]
+        # Cancelling the others loses nothing: a value published now is read by the next recv.
+        rest = [t for i, t in enumerate(tasks) if i not in (0, 500, 999)]
+        for t in rest:
+            t.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+        pubs[1].publish(7)
+        assert await asyncio.wait_for(subs[1].recv(), 20) == 7
+        # async for: each new value.
+        got = []
+
+        async def consume() -> None:
+            async for value in subs[2]:
+                got.append(value)
+                if value == 3:
+                    return
+
+        consumer = asyncio.create_task(consume())
+        for v in (1, 2, 3):
+            await asyncio.sleep(0.02)
+            pubs[2].publish(v)
+        await asyncio.wait_for(consumer, 20)
+        assert got[-1] == 3 and got == sorted(got), got
+
+    asyncio.run(main())

@@ -83,6 +83,7 @@ pub mod inspect {
     };
 }
 mod error;
+mod executor;
 mod message;
 mod name;
 mod node;
@@ -117,6 +118,7 @@ pub use error::{
     RecvError, RemoveError, SchemaDecodeError, SchemaMismatch, SubscribeError, ValueError,
     ValueErrorKind,
 };
+pub use executor::{CallbackError, CallbackResult, Executor, SpinError, Stopper};
 pub use message::{ShmMessage, TopicType};
 pub use name::{DEFAULT_ROOT, ROOT_ENV, TopicName, TopicPattern, default_root};
 pub use node::{MAX_NODE_NAME, NODE_NAME_ENV, NodeNameError, node_name, set_node_name};

@@ -374,15 +374,23 @@ pymethods_with_common!(Subscriber {
     }
 
     /// `await sub.recv()`: the next value newer than the last one this subscriber returned.
-    /// The wait runs on a thread of its own (sleeping in the kernel, not polling), so the event
-    /// loop keeps running; cancelling the task ends it and loses nothing. Raises `TimeoutError` after
-    /// `timeout` seconds (`None`: no deadline). A publisher that exits does not end it: it
-    /// waits for the next publisher's values.
+    /// Every subscriber awaited in an event loop shares one waiting thread (a `WaitSet`
+    /// sleeping in the kernel, not polling), so the event loop keeps running; cancelling the
+    /// task ends the wait and loses nothing. Raises `TimeoutError` after `timeout` seconds
+    /// (`None`: no deadline). A publisher that exits does not end it: it waits for the next
+    /// publisher's values.
     #[pyo3(signature = (timeout=None))]
     fn recv<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         timeout_of(timeout)?;
         let aio = slf.py().import("shm_pub_sub._aio")?;
         aio.getattr("recv")?.call1((slf, timeout))
+    }
+
+    /// `async for value in subscriber:` each new value, as `await subscriber.recv()` returns
+    /// them (values published while the loop body runs are skipped, counted in `missed`).
+    fn __aiter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let aio = slf.py().import("shm_pub_sub._aio")?;
+        aio.getattr("Values")?.call1((slf,))
     }
 
     /// Sequence number of the last value `subscribe()` returned (1 for a topic's first value,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use shm::{AttachError, AttachmentId, EventKind};
@@ -54,6 +54,8 @@ pub(crate) struct WaitSet {
     pending: Vec<shm::Event>,
     /// Set by `stop()`: the current or next `spin` returns.
     stop: Arc<AtomicBool>,
+    /// A `spin` or `spin_once` runs (callbacks may not start another).
+    spinning: bool,
 }
 
 /// Something a `WaitSet` reports (see `WaitSet`).
@@ -108,6 +110,15 @@ impl WaitSetWaker {
         self.stop.store(true, Ordering::SeqCst);
         self.waker.wake();
     }
+}
+
+/// Whether `target` is a closed `Subscriber` (one borrowed elsewhere right now is not).
+fn is_closed(target: &Bound<'_, PyAny>) -> bool {
+    target
+        .cast::<Subscriber>()
+        .ok()
+        .and_then(|s| s.try_borrow().ok().map(|s| s.open_core().is_err()))
+        .unwrap_or(false)
 }
 
 /// Runs a callback: of an interval (`target` `None`) with no argument; of a subscriber with
@@ -206,15 +217,6 @@ impl WaitSet {
         }
     }
 
-    /// The id of attachment number `n` (one of this set's).
-    fn id_of(&self, n: u64) -> AttachmentId {
-        *self
-            .targets
-            .keys()
-            .find(|id| id.as_u64() == n)
-            .expect("an attachment just made")
-    }
-
     /// A Python event of `e`.
     fn event(&self, py: Python<'_>, e: shm::Event) -> PyResult<WaitEvent> {
         Ok(WaitEvent {
@@ -228,36 +230,91 @@ impl WaitSet {
         })
     }
 
+    /// `spin_once` without its re-entry check.
+    fn run_callbacks(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Vec<WaitEvent>> {
+        let py = slf.py();
+        let mut queue = std::mem::take(&mut slf.try_borrow_mut()?.pending);
+        if queue.is_empty() {
+            queue = WaitSet::wait_events(slf, timeout)?;
+            queue.reverse();
+        }
+        let mut other = Vec::new();
+        let mut other_raw: Vec<shm::Event> = Vec::new();
+        while let Some(event) = queue.pop() {
+            let (callback, target) = {
+                let mut me = slf.try_borrow_mut()?;
+                if me.stop.load(Ordering::SeqCst) {
+                    // Stopped by a callback: the events left run at the next spin.
+                    queue.push(event);
+                    me.pending = queue;
+                    break;
+                }
+                // Detached by a callback meanwhile: nobody asks for it any more.
+                let Some(target) = me.targets.get(&event.id) else {
+                    continue;
+                };
+                let target = target.as_ref().map(|t| t.clone_ref(py));
+                if target.as_ref().is_some_and(|t| is_closed(t.bind(py))) {
+                    me.remove(&[event.id]);
+                    continue;
+                }
+                let callback = me
+                    .callbacks
+                    .get(&event.id)
+                    .map(|(f, all)| (f.clone_ref(py), *all));
+                match callback {
+                    Some(c) if matches!(event.kind, EventKind::Value | EventKind::Interval) => {
+                        (c, target)
+                    }
+                    _ => {
+                        other.push(me.event(py, event)?);
+                        other_raw.push(event);
+                        continue;
+                    }
+                }
+            };
+            // No borrow of the set while Python code runs: a callback may attach, detach or
+            // stop.
+            if let Err(e) = call_back(py, callback, target.as_ref()) {
+                // What was not handed out yet comes at the next spin, in its order: the events
+                // without callbacks gathered so far, then those after the one that raised.
+                queue.extend(other_raw.iter().rev().copied());
+                slf.try_borrow_mut()?.pending = queue;
+                return Err(e);
+            }
+        }
+        Ok(other)
+    }
+
     /// One wait (the GIL released while it sleeps, Ctrl-C checked between sleeps); the
     /// events of subscribers closed meanwhile are dropped, and those subscribers detached.
     fn wait_events(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Vec<shm::Event>> {
         let py = slf.py();
         // A timeout too long for the clock waits without one.
         let deadline = timeout_of(timeout)?.and_then(|d| Instant::now().checked_add(d));
-        let mut me = slf.try_borrow_mut()?;
-        me.inner.begin_wait();
+        slf.try_borrow_mut()?.inner.begin_wait();
         let events = loop {
-            let inner = &mut me.inner;
-            if let Some(events) = py.detach(|| inner.wait_step(deadline)) {
+            let step = {
+                let mut me = slf.try_borrow_mut()?;
+                let inner = &mut me.inner;
+                py.detach(|| inner.wait_step(deadline))
+            };
+            if let Some(events) = step {
                 break events;
             }
+            // Not borrowed: a signal handler may call `stop()`.
             py.check_signals()?;
         };
+        let mut me = slf.try_borrow_mut()?;
         // (Looked at for the subscribers with events only: a wait costs nothing per attachment
         // that has none.)
         let mut closed: Vec<AttachmentId> = events
             .iter()
             .map(|e| e.id)
             .filter(|id| {
-                me.targets.get(id).is_some_and(|t| {
-                    t.as_ref().is_some_and(|t| {
-                        t.bind(py)
-                            .cast::<Subscriber>()
-                            .ok()
-                            .and_then(|s| s.try_borrow().ok().map(|s| s.open_core().is_err()))
-                            .unwrap_or(false)
-                    })
-                })
+                me.targets
+                    .get(id)
+                    .is_some_and(|t| t.as_ref().is_some_and(|t| is_closed(t.bind(py))))
             })
             .collect();
         closed.dedup();
@@ -272,7 +329,7 @@ impl WaitSet {
         &mut self,
         subscriber: &Bound<'_, PyAny>,
         deadline: Option<Duration>,
-    ) -> PyResult<u64> {
+    ) -> PyResult<AttachmentId> {
         let py = subscriber.py();
         let sub = subscriber.cast::<Subscriber>().map_err(|_| {
             PyTypeError::new_err(format!(
@@ -289,7 +346,17 @@ impl WaitSet {
             },
         )?;
         self.targets.insert(id, Some(subscriber.clone().unbind()));
-        Ok(id.as_u64())
+        Ok(id)
+    }
+
+    fn add_interval(&mut self, period: f64) -> PyResult<AttachmentId> {
+        let d = period_of("period", period)?;
+        let id = self
+            .inner
+            .attach_interval(d)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        self.targets.insert(id, None);
+        Ok(id)
     }
 }
 
@@ -303,32 +370,27 @@ impl WaitSet {
             callbacks: HashMap::new(),
             pending: Vec::new(),
             stop: Arc::new(AtomicBool::new(false)),
+            spinning: false,
         }
     }
 
     /// Reports new values of `subscriber` (`"value"`) and its publisher's exit
     /// (`"publisher_gone"`). Returns the attachment's number.
     fn attach(&mut self, subscriber: &Bound<'_, PyAny>) -> PyResult<u64> {
-        self.attach_subscriber(subscriber, None)
+        Ok(self.attach_subscriber(subscriber, None)?.as_u64())
     }
 
     /// As `attach`, and reports `"deadline"` whenever no new value was published for
     /// `deadline` seconds (again every `deadline` while the silence lasts).
     fn attach_deadline(&mut self, subscriber: &Bound<'_, PyAny>, deadline: f64) -> PyResult<u64> {
         let d = period_of("deadline", deadline)?;
-        self.attach_subscriber(subscriber, Some(d))
+        Ok(self.attach_subscriber(subscriber, Some(d))?.as_u64())
     }
 
     /// Reports `"interval"` every `period` seconds from now (a late wait gets one tick for
     /// those it missed; the next comes on time). Returns the attachment's number.
     fn attach_interval(&mut self, period: f64) -> PyResult<u64> {
-        let d = period_of("period", period)?;
-        let id = self
-            .inner
-            .attach_interval(d)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        self.targets.insert(id, None);
-        Ok(id.as_u64())
+        Ok(self.add_interval(period)?.as_u64())
     }
 
     /// Removes an attachment (its number), or every attachment of a subscriber. Returns
@@ -378,11 +440,10 @@ impl WaitSet {
         if !callback.is_callable() {
             return Err(PyTypeError::new_err("on() needs a callable callback"));
         }
-        let n = self.attach_subscriber(subscriber, None)?;
-        let id = self.id_of(n);
+        let id = self.attach_subscriber(subscriber, None)?;
         self.callbacks
             .insert(id, (callback.clone().unbind(), every_value));
-        Ok(n)
+        Ok(id.as_u64())
     }
 
     /// Calls `callback()` every `period` seconds when the set spins. Returns the
@@ -391,11 +452,10 @@ impl WaitSet {
         if !callback.is_callable() {
             return Err(PyTypeError::new_err("every() needs a callable callback"));
         }
-        let n = self.attach_interval(period)?;
-        let id = self.id_of(n);
+        let id = self.add_interval(period)?;
         self.callbacks
             .insert(id, (callback.clone().unbind(), false));
-        Ok(n)
+        Ok(id.as_u64())
     }
 
     /// Waits once (at most `timeout` seconds; `None`: until something happens) and calls the
@@ -404,42 +464,21 @@ impl WaitSet {
     /// events after it are handled by the next `spin_once`, so no value is lost.
     #[pyo3(signature = (timeout = None))]
     fn spin_once(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Vec<WaitEvent>> {
-        let py = slf.py();
-        let mut queue = std::mem::take(&mut slf.try_borrow_mut()?.pending);
-        if queue.is_empty() {
-            queue = WaitSet::wait_events(slf, timeout)?;
-            queue.reverse();
-        }
-        let mut other = Vec::new();
-        while let Some(event) = queue.pop() {
-            let (callback, target) = {
-                let me = slf.try_borrow()?;
-                let callback = me
-                    .callbacks
-                    .get(&event.id)
-                    .map(|(f, all)| (f.clone_ref(py), *all));
-                let target = me
-                    .targets
-                    .get(&event.id)
-                    .and_then(|t| t.as_ref().map(|t| t.clone_ref(py)));
-                match callback {
-                    Some(c) if matches!(event.kind, EventKind::Value | EventKind::Interval) => {
-                        (c, target)
-                    }
-                    _ => {
-                        other.push(me.event(py, event)?);
-                        continue;
-                    }
-                }
-            };
-            // No borrow of the set while Python code runs: a callback may attach, detach or
-            // stop.
-            if let Err(e) = call_back(py, callback, target.as_ref()) {
-                slf.try_borrow_mut()?.pending = queue;
-                return Err(e);
+        {
+            let mut me = slf.try_borrow_mut()?;
+            if me.spinning {
+                return Err(PyRuntimeError::new_err(
+                    "spin_once() or spin() called from one of this WaitSet's callbacks: a \
+                     callback returns to the spin that called it",
+                ));
             }
+            me.spinning = true;
         }
-        Ok(other)
+        let result = WaitSet::run_callbacks(slf, timeout);
+        if let Ok(mut me) = slf.try_borrow_mut() {
+            me.spinning = false;
+        }
+        result
     }
 
     /// Calls callbacks (see `on`, `every`) until `stop()` is called (from a callback, or
@@ -451,6 +490,8 @@ impl WaitSet {
         let deadline = timeout_of(timeout)?.and_then(|d| Instant::now().checked_add(d));
         loop {
             if slf.try_borrow()?.stop.swap(false, Ordering::SeqCst) {
+                // The wake-up that came with the request is consumed with it.
+                slf.try_borrow_mut()?.inner.clear_wakes();
                 return Ok(());
             }
             let left = match deadline {
@@ -467,8 +508,9 @@ impl WaitSet {
         }
     }
 
-    /// Makes the current or next `spin` return (from a callback; from another thread use
-    /// `waker().stop()`).
+    /// Makes the current `spin` return once the running callback returns (the events left run
+    /// at the next spin); called while no spin runs, it ends the next one at once. From a
+    /// callback or a signal handler; from another thread use `waker().stop()`.
     fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
         self.inner.waker().wake();
@@ -478,11 +520,17 @@ impl WaitSet {
         for target in self.targets.values().flatten() {
             visit.call(target)?;
         }
+        for (callback, _) in self.callbacks.values() {
+            visit.call(callback)?;
+        }
         Ok(())
     }
 
     fn __clear__(&mut self) {
         self.targets.clear();
+        self.callbacks.clear();
+        self.pending.clear();
+        self.inner = shm::WaitSet::new();
     }
 
     /// A `WaitSetWaker`, whose `wake()` (from any thread) makes this set's current or next

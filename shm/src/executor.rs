@@ -84,7 +84,7 @@ impl std::error::Error for SpinError {
 
 /// A handler: reads its subscriber (if any) and calls its callback; `Ok(false)` if there was
 /// nothing to call it with.
-type Handler = Box<dyn FnMut(Event) -> Result<bool, SpinError>>;
+type Handler = Box<dyn FnMut(Event) -> Result<bool, SpinError> + Send>;
 
 /// Stops an [`Executor`]'s [`spin`](Executor::spin) from any thread (or from a callback).
 #[derive(Debug, Clone)]
@@ -94,7 +94,8 @@ pub struct Stopper {
 }
 
 impl Stopper {
-    /// Makes the current (or next) `spin` return once the callbacks it is running return.
+    /// Makes the current `spin` return once the callback running returns (the events left
+    /// run at the next spin); called while no spin runs, it ends the next one at once.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
         self.waker.wake();
@@ -120,7 +121,10 @@ impl Stopper {
 ///
 /// A callback that returns an error stops the spin, which returns it
 /// ([`SpinError::Callback`]); the events of the same wait not handled yet are handled by the
-/// next spin, so no value is lost. A panic in a callback unwinds through `spin`.
+/// next spin, so no value is lost. A panic in a callback unwinds through `spin`. Callbacks are
+/// `Send` (an executor may be built in one thread and spun in another); they cannot add or
+/// remove callbacks (build the executor first). Two `on` callbacks for subscribers of one topic
+/// each get every value (each subscriber reads it); one subscriber has one callback.
 pub struct Executor {
     set: WaitSet,
     handlers: HashMap<AttachmentId, Handler>,
@@ -160,7 +164,7 @@ impl Executor {
     pub fn on<T, R>(
         &mut self,
         mut subscriber: Subscriber<T>,
-        mut callback: impl FnMut(Sample<T::Owned>) -> R + 'static,
+        mut callback: impl FnMut(Sample<T::Owned>) -> R + Send + 'static,
     ) -> Result<AttachmentId, AttachError>
     where
         T: ?Sized + TopicType,
@@ -191,7 +195,7 @@ impl Executor {
     pub fn on_all<T, R>(
         &mut self,
         mut subscriber: Subscriber<T>,
-        mut callback: impl FnMut(Vec<Sample<T::Owned>>) -> R + 'static,
+        mut callback: impl FnMut(Vec<Sample<T::Owned>>) -> R + Send + 'static,
     ) -> Result<AttachmentId, AttachError>
     where
         T: ?Sized + TopicType,
@@ -221,7 +225,7 @@ impl Executor {
     pub fn every<R: CallbackResult>(
         &mut self,
         period: Duration,
-        mut callback: impl FnMut() -> R + 'static,
+        mut callback: impl FnMut() -> R + Send + 'static,
     ) -> Result<AttachmentId, AttachError> {
         let id = self.set.attach_interval(period)?;
         let handler: Handler = Box::new(move |event| {
@@ -260,7 +264,10 @@ impl Executor {
             self.pending.reverse();
         }
         let mut ran = 0;
-        while let Some(event) = self.pending.pop() {
+        // A stop request ends the batch too: the events left run at the next spin.
+        while !self.stop.load(Ordering::SeqCst)
+            && let Some(event) = self.pending.pop()
+        {
             let Some(handler) = self.handlers.get_mut(&event.id) else {
                 continue;
             };
@@ -285,6 +292,8 @@ impl Executor {
     pub fn spin_until(&mut self, deadline: Option<Instant>) -> Result<(), SpinError> {
         loop {
             if self.stop.swap(false, Ordering::SeqCst) {
+                // The wake-up that came with the request is consumed with it.
+                self.set.clear_wakes();
                 return Ok(());
             }
             let timeout = match deadline {

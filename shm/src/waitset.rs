@@ -19,6 +19,8 @@
 //! (`SHM_WAITSET_FALLBACK=1` forces this path, for tests).
 
 use std::ops::ControlFlow;
+#[cfg(test)]
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -191,6 +193,8 @@ pub struct WaitSet {
     woken_hint: Option<usize>,
     /// When the next step must look at everything at the latest.
     next_full_ns: u64,
+    /// The longest sleep of a step (the checks' interval).
+    max_sleep_ns: u64,
 }
 
 struct Sleeper {
@@ -319,6 +323,7 @@ impl WaitSet {
             spin_pending: true,
             woken_hint: None,
             next_full_ns: 0,
+            max_sleep_ns: check_interval_ns(),
         }
     }
 
@@ -419,6 +424,13 @@ impl WaitSet {
     /// Whether the set has no attachment.
     pub fn is_empty(&self) -> bool {
         self.attachments.is_empty()
+    }
+
+    /// Forgets the wake-ups of its [`Waker`]s so far: the next wait does not return at once
+    /// for them (an executor that returned on a stop request consumes the wake-up that came
+    /// with it).
+    pub fn clear_wakes(&mut self) {
+        self.waker_seen = self.waker.load(Ordering::SeqCst);
     }
 
     /// A handle that makes this set's wait return, from any thread.
@@ -557,7 +569,7 @@ impl WaitSet {
     /// Sleeps until `until` at most (and at most a check interval: a step returns to its
     /// caller that often), or until a topic slept on may have changed.
     fn sleep(&mut self, now: u64, until: u64) {
-        let mut until = until.min(now.saturating_add(check_interval_ns()));
+        let mut until = until.min(now.saturating_add(self.max_sleep_ns));
         let waker_word = self.waker.as_ptr().cast_const();
         if self.spin_pending {
             self.spin_pending = false;
@@ -589,6 +601,13 @@ impl WaitSet {
         // topic files as fit (one without `futex_waitv`); the others are looked at every
         // millisecond, and ask their publishers for nothing.
         let with_waker = Arc::strong_count(&self.waker) > 1;
+        // A waker that woke the set and was dropped since the step looked (so that its word is
+        // not slept on): its wake-up is in the word. (Acquire: the count that went down was
+        // released after the wake-up.)
+        std::sync::atomic::fence(Ordering::Acquire);
+        if self.waker.load(Ordering::SeqCst) != self.waker_seen {
+            return;
+        }
         let waitv = !self.fallback && !WAITV_UNSUPPORTED.load(Ordering::Relaxed);
         let room = if waitv {
             FUTEX_WAITV_MAX - usize::from(with_waker)
@@ -858,5 +877,48 @@ impl TopicWatch {
             return now.saturating_add(d.period_ns);
         }
         due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The set sleeps on its waker's word only while a waker exists. A waker that woke it and
+    /// was dropped after the set's look, before its sleep, must still end the wait (the race
+    /// is made deterministic here by calling the sleep directly after such a waker).
+    #[test]
+    fn a_wake_up_from_a_waker_dropped_before_the_sleep_is_not_lost() {
+        let base = if Path::new("/dev/shm").is_dir() {
+            PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        let root = base.join(format!("shm-waitset-test.{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let _p = crate::Publisher::<u64>::builder("t")
+            .root(&root)
+            .create()
+            .unwrap();
+        let sub = Subscriber::<u64>::builder("t").root(&root).open().unwrap();
+        let mut set = WaitSet::new();
+        set.set_spin(Duration::ZERO);
+        // Sleeps as long as asked: a lost wake-up shows as a 5 s sleep.
+        set.max_sleep_ns = 10_000_000_000;
+        set.attach(&sub).unwrap();
+        // One step looks at the topic and sleeps briefly: it leaves the topic to sleep on.
+        assert!(set.step(sys::monotonic_ns() + 1_000_000).is_none());
+        assert_eq!(set.sleepers.len(), 1);
+        let waker = set.waker();
+        waker.wake();
+        drop(waker);
+        let start = Instant::now();
+        let now = sys::monotonic_ns();
+        set.sleep(now, now + 5_000_000_000);
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "the wake-up of a dropped waker was lost"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -172,38 +172,32 @@ fn period_of(what: &str, seconds: f64) -> PyResult<Duration> {
         })
 }
 
-/// Subscribers of every carried type attach the same way.
-trait AttachTo {
-    fn attach_to(
-        &self,
-        set: &mut shm::WaitSet,
-        deadline: Option<Duration>,
-    ) -> Result<AttachmentId, AttachError>;
+/// What a subscriber of each carried type gives a wait set to watch.
+trait Watched {
+    fn watched(&self) -> &impl shm::Watchable;
 }
 
-impl<T: ?Sized> AttachTo for shm::Subscriber<T> {
-    fn attach_to(
-        &self,
-        set: &mut shm::WaitSet,
-        deadline: Option<Duration>,
-    ) -> Result<AttachmentId, AttachError> {
-        match deadline {
-            Some(d) => set.attach_deadline(self, d),
-            None => set.attach(self),
-        }
+impl<T: ?Sized> Watched for shm::Subscriber<T> {
+    fn watched(&self) -> &impl shm::Watchable {
+        self
     }
 }
 
-impl AttachTo for MessageSubscriber {
-    fn attach_to(
-        &self,
-        set: &mut shm::WaitSet,
-        deadline: Option<Duration>,
-    ) -> Result<AttachmentId, AttachError> {
-        match deadline {
-            Some(d) => set.attach_deadline(self.any(), d),
-            None => set.attach(self.any()),
-        }
+impl Watched for MessageSubscriber {
+    fn watched(&self) -> &impl shm::Watchable {
+        self.any()
+    }
+}
+
+/// Attaches `subscriber` to `set`, with a deadline if given.
+fn attach_to(
+    set: &mut shm::WaitSet,
+    subscriber: &impl shm::Watchable,
+    deadline: Option<Duration>,
+) -> Result<AttachmentId, AttachError> {
+    match deadline {
+        Some(d) => set.attach_deadline(subscriber, d),
+        None => set.attach(subscriber),
     }
 }
 
@@ -339,12 +333,11 @@ impl WaitSet {
         })?;
         let me = sub.try_borrow()?;
         let core = me.open_core()?;
-        let id = with_subscriber!(core, s => s.attach_to(&mut self.inner, deadline)).map_err(
-            |e| match e {
+        let id = with_subscriber!(core, s => attach_to(&mut self.inner, s.watched(), deadline))
+            .map_err(|e| match e {
                 AttachError::Subscribe(e) => subscribe_error(py, e, me.ty()),
                 other => PyValueError::new_err(other.to_string()),
-            },
-        )?;
+            })?;
         self.targets.insert(id, Some(subscriber.clone().unbind()));
         Ok(id)
     }

@@ -62,6 +62,26 @@ def until_asleep(path: str, timeout: float = 10.0) -> None:
         time.sleep(0.001)
 
 
+def sigint_after_waiting(py_helper, topic: str, *command: str) -> float:
+    """Starts the helper `command` (one that prints "subscribed", then "waiting" before it
+    waits on `topic`, and "interrupted" on Ctrl-C), sends it SIGINT once it sleeps; returns how
+    long it took to stop. Its waits never wake up on their own: the signal itself must end
+    the sleep."""
+    import shm_pub_sub
+
+    pub = shm_pub_sub.Publisher(topic, 0)
+    child = py_helper(*command, env=WOKEN_ONLY_BY_PUBLISHER)
+    assert child.expect_line() == "subscribed"
+    assert child.expect_line() == "waiting"
+    until_asleep(pub.path)
+    start = time.monotonic()
+    os.kill(child.popen.pid, signal.SIGINT)
+    assert child.expect_line() == "interrupted"
+    took = time.monotonic() - start
+    assert child.wait() == 0
+    return took
+
+
 class Proc:
     """A child process whose output is read line by line, with timeouts."""
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import signal
 import threading
 import time
 
 import pytest
 import shm_pub_sub
-from conftest import WOKEN_ONLY_BY_PUBLISHER, until_asleep
+from conftest import WOKEN_ONLY_BY_PUBLISHER, sigint_after_waiting, until_asleep
 
 
 def later(delay: float, action) -> threading.Thread:
@@ -123,25 +122,9 @@ def test_another_thread_may_use_the_subscriber_while_it_waits(topic):
     assert result == [(3, True)]
 
 
-def _sigint_after_waiting(py_helper, topic: str, timeout: str) -> float:
-    """Starts a waiting helper, sends it SIGINT once it sleeps; returns how long it took to stop.
-    The helper's waits never wake up on their own: the signal itself must end the sleep."""
-    pub = shm_pub_sub.Publisher(topic, 0)
-    child = py_helper("wait", "int", topic, "1", timeout, env=WOKEN_ONLY_BY_PUBLISHER)
-    assert child.expect_line() == "subscribed"
-    assert child.expect_line() == "waiting"
-    until_asleep(pub.path)
-    start = time.monotonic()
-    os.kill(child.popen.pid, signal.SIGINT)
-    assert child.expect_line() == "interrupted"
-    took = time.monotonic() - start
-    assert child.wait() == 0
-    return took
-
-
 @pytest.mark.parametrize("timeout", ["30", "inf"])
 def test_ctrl_c_interrupts_a_wait_promptly(topic, py_helper, timeout):
-    took = _sigint_after_waiting(py_helper, topic, timeout)
+    took = sigint_after_waiting(py_helper, topic, "wait", "int", topic, "1", timeout)
     # The signal ends the futex sleep (EINTR) and the wait raises KeyboardInterrupt; a signal
     # delivered to another thread would be seen at the next 50 ms check. This bound only
     # guards against a hang (0.25 ms measured).

@@ -7,14 +7,12 @@ needs.
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 
 import pytest
 import shm_pub_sub
-from conftest import WOKEN_ONLY_BY_PUBLISHER, until_asleep
+from conftest import WOKEN_ONLY_BY_PUBLISHER, sigint_after_waiting, until_asleep
 
 
 def test_values_from_publishers_in_other_processes_wake_one_wait_set(topic, py_helper):
@@ -116,16 +114,7 @@ def test_another_thread_runs_while_a_wait_set_waits(topic):
 
 
 def test_ctrl_c_interrupts_a_wait_set_at_once(topic, py_helper):
-    pub = shm_pub_sub.Publisher(topic, 0)
-    child = py_helper("waitset", "int", "600", topic, env=WOKEN_ONLY_BY_PUBLISHER)
-    assert child.expect_line() == "subscribed"
-    assert child.expect_line() == "waiting"
-    until_asleep(pub.path)
-    start = time.monotonic()
-    os.kill(child.popen.pid, signal.SIGINT)
-    assert child.expect_line() == "interrupted"
-    assert time.monotonic() - start < 2
-    assert child.wait() == 0
+    assert sigint_after_waiting(py_helper, topic, "waitset", "int", "600", topic) < 2
 
 
 def test_bad_arguments_and_a_second_thread_are_refused(topic):

@@ -27,8 +27,10 @@ use std::time::{Duration, Instant};
 
 use crate::dynamic::AnySubscriber;
 use crate::error::SubscribeError;
-use crate::segment::{ReadOnly, STATE_LIVE, Segment};
-use crate::subscriber::wait::{DETACHED_POLL_NS, UNREGISTERED_POLL_NS, check_interval_ns};
+use crate::segment::{ReadOnly, Segment};
+use crate::subscriber::wait::{
+    DETACHED_POLL_NS, UNREGISTERED_POLL_NS, check_interval_ns, spin_until,
+};
 use crate::subscriber::{Core, Expect, SharedLast};
 use crate::sys::{self, FUTEX_WAITV_MAX, FutexWaitv, Waitv};
 use crate::{Subscriber, Timestamp};
@@ -574,27 +576,13 @@ impl WaitSet {
         if self.spin_pending {
             self.spin_pending = false;
             if self.spin_ns > 0 {
-                let spin_until = until.min(now.saturating_add(self.spin_ns));
-                let mut spins = 0u32;
-                loop {
-                    let changed = self.waker.load(Ordering::Relaxed) != self.waker_seen
-                        || self
-                            .sleepers
-                            .iter()
-                            .any(|s| s.seg.publish_seq() > s.seen || s.seg.state() != STATE_LIVE);
-                    if changed {
-                        return;
-                    }
-                    spins = spins.wrapping_add(1);
-                    if spins.is_multiple_of(16) {
-                        if sys::monotonic_ns() >= spin_until {
-                            return;
-                        }
-                        std::thread::yield_now();
-                    } else {
-                        std::hint::spin_loop();
-                    }
-                }
+                let (waker, seen) = (&self.waker, self.waker_seen);
+                let sleepers = &self.sleepers;
+                spin_until(until.min(now.saturating_add(self.spin_ns)), || {
+                    waker.load(Ordering::Relaxed) != seen
+                        || sleepers.iter().any(|s| s.seg.moved_past(s.seen))
+                });
+                return;
             }
         }
         // The words this sleep waits on: the waker's while a `Waker` exists, then as many
@@ -632,10 +620,8 @@ impl WaitSet {
         if asked && !sys::heavy_fence() {
             until = until.min(now.saturating_add(UNREGISTERED_POLL_NS));
         }
-        for s in &self.sleepers {
-            if s.seg.publish_seq() > s.seen || s.seg.state() != STATE_LIVE {
-                return;
-            }
+        if self.sleepers.iter().any(|s| s.seg.moved_past(s.seen)) {
+            return;
         }
         if waitv {
             self.words.clear();

@@ -103,6 +103,12 @@ impl Segment<ReadOnly> {
         sleep(self, ticket, seen, deadline_ns, poll_ns);
     }
 
+    /// Whether the publisher named a value after `seen`, or the file is no longer live (what
+    /// ends a spin, and stops a sleep from beginning).
+    pub(crate) fn moved_past(&self, seen: u64) -> bool {
+        self.publish_seq() > seen || self.state() != STATE_LIVE
+    }
+
     /// The futex word sleepers wait on, for a wait set's `futex_waitv` (4-aligned, in this
     /// live shared mapping).
     pub(crate) fn wake_word_addr(&self) -> *const u32 {

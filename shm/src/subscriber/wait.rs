@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::{Attach, Core, Dst, Mode};
 use crate::error::{IoFailure, RecvError, SubscribeError};
-use crate::segment::{ReadOnly, STATE_LIVE, Segment};
+use crate::segment::{ReadOnly, Segment};
 use crate::{Sample, sys};
 
 /// How often a sleeping wait wakes up on its own to check that the publisher is alive and that
@@ -192,29 +192,32 @@ impl Sleeper {
                     std::thread::sleep(Duration::from_nanos(left));
                 }
             }
-            Sleep::Spin { seg, seen, until } => {
-                let mut spins = 0u32;
-                while seg.publish_seq() <= seen && seg.state() == STATE_LIVE {
-                    spins = spins.wrapping_add(1);
-                    if spins.is_multiple_of(64) && sys::monotonic_ns() >= until {
-                        return;
-                    }
-                    if spins.is_multiple_of(SPIN_YIELD_EVERY) {
-                        // A process this one just woke (the other side of a request/reply
-                        // exchange) is often queued on this CPU: let it run now rather than
-                        // after the spin.
-                        std::thread::yield_now();
-                    } else {
-                        std::hint::spin_loop();
-                    }
-                }
-            }
+            Sleep::Spin { seg, seen, until } => spin_until(until, || seg.moved_past(seen)),
             Sleep::Futex {
                 seg,
                 ticket,
                 seen,
                 until,
             } => seg.sleep(ticket, seen, until, UNREGISTERED_POLL_NS),
+        }
+    }
+}
+
+/// Polls `done` until it says so or `CLOCK_MONOTONIC` reaches `until_ns`, yielding the CPU
+/// every [`SPIN_YIELD_EVERY`] polls.
+pub(crate) fn spin_until(until_ns: u64, mut done: impl FnMut() -> bool) {
+    let mut spins = 0u32;
+    while !done() {
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(64) && sys::monotonic_ns() >= until_ns {
+            return;
+        }
+        if spins.is_multiple_of(SPIN_YIELD_EVERY) {
+            // A process this one just woke (the other side of a request/reply exchange) is
+            // often queued on this CPU: let it run now rather than after the spin.
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
         }
     }
 }

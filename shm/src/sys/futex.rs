@@ -15,6 +15,17 @@ use super::{current_fork_generation, monotonic_ns};
 /// # Safety
 /// `word` is 4-aligned and points into a live shared mapping of a file (read-only is enough).
 pub(crate) unsafe fn futex_wait(word: *const u32, expected: u32, deadline_ns: u64) {
+    // SAFETY: the caller's contract, for a shared word.
+    unsafe { wait_bitset(word, 0, expected, deadline_ns) }
+}
+
+/// `FUTEX_WAIT_BITSET` (plus `private`: 0 or `FUTEX_PRIVATE_FLAG`) on `word` until
+/// `deadline_ns`; an unexpected error sleeps a little instead (see [`after_failed_wait`]).
+///
+/// # Safety
+/// `word` is 4-aligned and valid for reads until the call returns: in a live shared mapping of
+/// a file for a shared wait, in this process's memory for a private one.
+unsafe fn wait_bitset(word: *const u32, private: libc::c_int, expected: u32, deadline_ns: u64) {
     let ts = timespec_of(deadline_ns);
     // SAFETY: FUTEX_WAIT_BITSET reads the word at `word` (valid per the caller) and the timespec
     // (a local that outlives the call); it writes nothing. An absolute CLOCK_MONOTONIC deadline.
@@ -22,7 +33,7 @@ pub(crate) unsafe fn futex_wait(word: *const u32, expected: u32, deadline_ns: u6
         libc::syscall(
             libc::SYS_futex,
             word,
-            libc::FUTEX_WAIT_BITSET,
+            libc::FUTEX_WAIT_BITSET | private,
             expected,
             &raw const ts,
             std::ptr::null::<u32>(),
@@ -60,8 +71,13 @@ fn after_failed_wait(deadline_ns: u64) {
 /// # Safety
 /// As [`futex_wait`].
 pub(crate) unsafe fn futex_wake_all(word: *const u32) {
+    wake_all(word, 0);
+}
+
+/// `FUTEX_WAKE` (plus `private`: 0 or `FUTEX_PRIVATE_FLAG`) of every sleeper on `word`.
+fn wake_all(word: *const u32, private: libc::c_int) {
     // SAFETY: FUTEX_WAKE only uses the address as a key; it reads and writes no user memory.
-    unsafe { libc::syscall(libc::SYS_futex, word, libc::FUTEX_WAKE, i32::MAX) };
+    unsafe { libc::syscall(libc::SYS_futex, word, libc::FUTEX_WAKE | private, i32::MAX) };
 }
 
 /// Most words one [`futex_waitv`] call sleeps on (the kernel's `FUTEX_WAITV_MAX`).
@@ -162,15 +178,7 @@ pub(crate) unsafe fn futex_waitv(words: &[FutexWaitv], deadline_ns: u64) -> Wait
 /// # Safety
 /// `word` is 4-aligned (it is only used as a key).
 pub(crate) unsafe fn futex_wake_private(word: *const u32) {
-    // SAFETY: FUTEX_WAKE only uses the address as a key; it reads and writes no user memory.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word,
-            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-            i32::MAX,
-        )
-    };
+    wake_all(word, libc::FUTEX_PRIVATE_FLAG);
 }
 
 /// As [`futex_wait`] for a private word of this process.
@@ -178,22 +186,8 @@ pub(crate) unsafe fn futex_wake_private(word: *const u32) {
 /// # Safety
 /// `word` is 4-aligned and lives until the call returns.
 pub(crate) unsafe fn futex_wait_private(word: *const u32, expected: u32, deadline_ns: u64) {
-    let ts = timespec_of(deadline_ns);
-    // SAFETY: as in `futex_wait`, for a private word.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word,
-            libc::FUTEX_WAIT_BITSET | libc::FUTEX_PRIVATE_FLAG,
-            expected,
-            &raw const ts,
-            std::ptr::null::<u32>(),
-            libc::FUTEX_BITSET_MATCH_ANY,
-        )
-    };
-    if r != 0 {
-        after_failed_wait(deadline_ns);
-    }
+    // SAFETY: the caller's contract, for a private word.
+    unsafe { wait_bitset(word, libc::FUTEX_PRIVATE_FLAG, expected, deadline_ns) }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -264,7 +264,8 @@ fn bounded_targets(root: &Path) {
 }
 
 /// Lending topics: the publisher's cost with 0 and 8 subscribers holding borrowed values (it
-/// checks their pins on every publish), and copies in and out of a lending topic's slots next
+/// checks their pins on every publish) and on a topic other users may read (it also asks the
+/// kernel for their pin locks), and copies in and out of a lending topic's slots next
 /// to `memcpy` and to a copying topic's, measured in alternating batches in this one run.
 fn lending(c: &mut Criterion) {
     let root = Root::new("lending");
@@ -276,6 +277,14 @@ fn lending(c: &mut Criterion) {
             .expect("lending publisher")
     };
     let (mut idle, mut held) = (lend("idle"), lend("held"));
+    // Readable by other users: its publisher asks the kernel for their pin locks per publish.
+    let mut shared = Publisher::<[u64; 8]>::builder("shared")
+        .root(&root.0)
+        .lending(true)
+        .mode(0o644)
+        .create()
+        .expect("lending publisher");
+    shared.publish(&[1; 8]).unwrap();
     idle.publish(&[1; 8]).unwrap();
     held.publish(&[1; 8]).unwrap();
     // Eight subscribers, each holding the value it borrowed (8 pins of the 10 slots).
@@ -294,7 +303,7 @@ fn lending(c: &mut Criterion) {
         b.iter(|| held.publish(black_box(&[2; 8])).unwrap())
     });
     g.finish();
-    let (mut a, mut b) = (vec![], vec![]);
+    let (mut a, mut b, mut o) = (vec![], vec![], vec![]);
     for _ in 0..15 {
         a.extend(median_ns(
             || drop(black_box(idle.publish(&[3; 8]))),
@@ -306,14 +315,24 @@ fn lending(c: &mut Criterion) {
             3,
             20_000,
         ));
+        o.extend(median_ns(
+            || drop(black_box(shared.publish(&[3; 8]))),
+            3,
+            20_000,
+        ));
     }
-    let (a, b) = (median(a), median(b));
+    let (a, b, o) = (median(a), median(b), median(o));
     println!("\nlending topics (medians of 45 batches, one run):");
     println!("| case | figure | reference | ratio | target |");
     println!("|---|---|---|---|---|");
     println!(
         "| publish 64 B with 8 borrowers vs none | {b:.1} ns | {a:.1} ns | {:.2}× | flat |",
         b / a
+    );
+    println!(
+        "| publish 64 B, topic readable by others (mode 0o644) vs owner-only | {o:.1} ns | \
+         {a:.1} ns | {:.2}× | two lock queries |",
+        o / a
     );
 
     // 1 MiB by copy: a lending topic's publish and read next to `memcpy` and a copying topic.

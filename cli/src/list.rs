@@ -274,6 +274,7 @@ fn info_json(info: &TopicInfo) -> Json {
             "subscribers": l.subscribers,
             "reserved_slots": l.reserved,
             "pinned_slots": l.pinned,
+            "reserved_by_read_only_subscribers": l.reserved_by_readers,
         })),
     })
 }
@@ -352,10 +353,21 @@ pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> 
             "lending",
             match info.lending {
                 None => "no (a copying topic)".to_owned(),
-                Some(l) => format!(
-                    "yes: {} of {} subscriber entries taken, {} slots reserved, {} pinned now",
-                    l.subscribers, l.entries, l.reserved, l.pinned
-                ),
+                Some(l) => {
+                    let readers = if l.reserved_by_readers == 0 {
+                        String::new()
+                    } else {
+                        format!(
+                            " ({} of them by other users' subscribers, which pin with locks)",
+                            l.reserved_by_readers
+                        )
+                    };
+                    format!(
+                        "yes: {} of {} subscriber entries taken, {} slots reserved{readers}, {} \
+                         pinned now",
+                        l.subscribers, l.entries, l.reserved, l.pinned
+                    )
+                }
             },
         ),
         ("created", format::utc(info.created_unix_ns)),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use shm::{PublishError, Publisher, RecvError, SubscribeError, Subscriber};
 use shm_integration::payload::{Payload, S6M, S8, S64K};
-use shm_integration::process::TIMEOUT as T;
+use shm_integration::process::{NOBODY, Proc, TIMEOUT as T, helper_for_other_users};
 use shm_integration::root::TempRoot;
 
 fn lending<T: shm::ShmMessage>(root: &TempRoot, topic: &str, slots: usize) -> Publisher<T> {
@@ -277,14 +277,20 @@ fn a_borrower_killed_holding_slots_is_reclaimed() {
         p.publish(&S8::make(i)).unwrap();
     }
     child.kill9();
-    // Its entry and pins went with it: a subscriber takes its place, and all slots turn again.
-    let mut s = subscriber::<S8>(&root, "ticks", 2);
+    // Its entry and pins went with it.
+    slots_turn_again(&root, &mut p, 100);
+}
+
+/// After a borrower holding 2 values was killed: a subscriber holding 2 takes its place, and
+/// all slots turn again (`newest` is the last value published).
+fn slots_turn_again(root: &TempRoot, p: &mut Publisher<S8>, newest: u64) {
+    let mut s = subscriber::<S8>(root, "ticks", 2);
     let a = s.borrow().unwrap().unwrap();
-    for i in 101..=110 {
+    for i in newest + 1..=newest + 10 {
         p.publish(&S8::make(i)).unwrap();
     }
     let b = s.borrow().unwrap().unwrap();
-    assert_eq!((a.check(), b.check()), (Some(100), Some(110)));
+    assert_eq!((a.check(), b.check()), (Some(newest), Some(newest + 10)));
 }
 
 /// Pins of another process that never lets go, beyond what it reserved (a misbehaving
@@ -402,4 +408,162 @@ fn a_forked_child_does_not_release_its_parents_borrow() {
         (1, Some(1)),
         "the parent's borrowed value was overwritten"
     );
+}
+
+/// Another user's subscriber may only read the topic file (mode `0o644`): it pins and reserves
+/// with locks instead of pin entries. Its borrowed values stay unchanged while the publisher
+/// writes on, its reservation counts against the slots, and its locks go with it.
+#[test]
+fn another_users_borrower_pins_with_locks() {
+    // Needs root (CI runs as root) and a helper the other user can run.
+    let Some(exe) = helper_for_other_users() else {
+        return;
+    };
+    let root = TempRoot::new("lend-other");
+    // 5 slots: the publisher's 2, 2 for the other user's borrower, 1 for ours.
+    let mut p = Publisher::<S8>::builder("ticks")
+        .root(root.path())
+        .lending(true)
+        .buffer_num(5)
+        .mode(0o644)
+        .create()
+        .unwrap();
+    p.publish(&S8::make(1)).unwrap();
+    let mut child = Proc::spawn_with(
+        exe.path(),
+        root.path(),
+        &["borrow-hold", "u64", "ticks", "2"],
+        Some(NOBODY),
+        &[("SHM_TEST_OWNER", "0")],
+    );
+    child.expect_line("READY", T);
+    let line = child.expect_line("HELD", T);
+    assert!(line.starts_with("HELD 1 1"), "{line}");
+    p.publish(&S8::make(2)).unwrap();
+    let line = child.expect_line("HELD", T);
+    assert!(line.starts_with("HELD 2 2"), "{line}");
+    child.expect_line("HOLDING", T);
+    let info = shm::inspect::inspect(Some(root.path()), "ticks").unwrap();
+    let pins = info.lending.unwrap();
+    assert_eq!(
+        (
+            pins.subscribers,
+            pins.reserved,
+            pins.reserved_by_readers,
+            pins.pinned
+        ),
+        (0, 2, 2, 2),
+        "{pins:?}"
+    );
+    // Our subscriber fits in the slot left; one more does not.
+    let mut s = subscriber::<S8>(&root, "ticks", 1);
+    assert!(matches!(
+        Subscriber::<S8>::builder("ticks").root(root.path()).open(),
+        Err(SubscribeError::TooManyBorrowers { needed: 6, .. })
+    ));
+    // The publisher writes on in the slots left, never into the two the child holds (it checks
+    // them every second and exits with a message if one changed), while we borrow too.
+    for i in 3..=3000 {
+        p.publish(&S8::make(i)).unwrap();
+        if i % 100 == 0 {
+            let b = s.borrow().unwrap().unwrap();
+            assert_eq!((b.seq(), b.check()), (i, Some(i)));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(child.available().is_empty(), "{:?}", child.available());
+    child.kill9();
+    // Its locks went with it.
+    slots_turn_again(&root, &mut p, 3000);
+    let pins = shm::inspect::inspect(Some(root.path()), "ticks")
+        .unwrap()
+        .lending
+        .unwrap();
+    // Nothing of the killed reader is left; only our subscriber `s` holds a reservation.
+    assert_eq!(
+        (pins.reserved_by_readers, pins.reserved, pins.pinned),
+        (0, 1, 0)
+    );
+
+    // A topic made owner-only, whose file was opened to others afterwards (chmod): its header
+    // says 0o600, so its publisher asks for no locks, and another user's reader is refused.
+    let mut private = lending::<S8>(&root, "private", 4);
+    private.publish(&S8::make(1)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let path = root.topic_file("private");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut child = Proc::spawn_with(
+        exe.path(),
+        root.path(),
+        &["borrow-hold", "u64", "private", "1"],
+        Some(NOBODY),
+        &[("SHM_TEST_OWNER", "0")],
+    );
+    let rest = child.rest(T);
+    assert!(
+        rest.iter().any(|l| l.contains("made for its owner only")),
+        "{rest:?}"
+    );
+    assert_eq!(child.wait(T).code(), Some(3));
+    // Its next publisher admits other users: the topic is made anew with that mode in its
+    // header, and the same reader borrows.
+    drop(private);
+    let mut again = Publisher::<S8>::builder("private")
+        .root(root.path())
+        .lending(true)
+        .buffer_num(4)
+        .mode(0o644)
+        .create()
+        .unwrap();
+    assert!(again.takeover().is_some_and(|t| t.recreated));
+    again.publish(&S8::make(2)).unwrap();
+    let mut child = Proc::spawn_with(
+        exe.path(),
+        root.path(),
+        &["borrow-hold", "u64", "private", "1"],
+        Some(NOBODY),
+        &[("SHM_TEST_OWNER", "0")],
+    );
+    let line = child.expect_line("HELD", T);
+    assert!(line.starts_with("HELD 2 2"), "{line}");
+    child.kill9();
+}
+
+/// Another user's subscriber borrowing (and copying) as fast as it can, with locks, while a
+/// publisher writes 64 KiB values in place flat out: no borrowed value changes, no copy is
+/// torn.
+#[test]
+fn another_users_borrower_never_sees_a_value_change_under_a_flat_out_publisher() {
+    let Some(exe) = helper_for_other_users() else {
+        return;
+    };
+    let root = TempRoot::new("lend-other-churn");
+    let mut flood = root.helper(&["lend-flood", "s64k", "frames", "0", "6", "644"]);
+    flood.expect_line("READY", T);
+    let mut churn = Proc::spawn_with(
+        exe.path(),
+        root.path(),
+        &["borrow-churn", "s64k", "frames", "2"],
+        Some(NOBODY),
+        &[("SHM_TEST_OWNER", "0")],
+    );
+    churn.expect_line("READY", T);
+    // The flood's values keep moving while the churn runs: both still at it after a while.
+    let mut s = Subscriber::<S64K>::builder("frames")
+        .root(root.path())
+        .open()
+        .unwrap();
+    // SAFETY: zeros are a valid payload (ShmMessage's contract).
+    let mut copy: Box<S64K> = unsafe { Box::new_zeroed().assume_init() };
+    let first = s.latest_into(&mut copy).unwrap().unwrap().seq;
+    std::thread::sleep(Duration::from_secs(2));
+    let later = s.latest_into(&mut copy).unwrap().unwrap().seq;
+    assert!(
+        later > first + 100,
+        "the publisher stalled: {first} → {later}"
+    );
+    assert!(churn.available().is_empty(), "{:?}", churn.available());
+    assert!(flood.available().is_empty(), "{:?}", flood.available());
+    churn.kill9();
+    flood.kill9();
 }

@@ -118,9 +118,10 @@ pub(crate) fn subscribe_error(py: Python<'_>, e: SubscribeError, ty: &Ty) -> PyE
              or more"
         )),
         SubscribeError::CannotPin { ref topic, .. } => PyPermissionError::new_err(format!(
-            "topic '{topic}' is a lending topic: reading it pins slots in its file, which this \
-             process may only read; run as the topic's owner, or have its publisher make a \
-             copying topic (without lending=True)"
+            "topic '{topic}' is a lending topic made for its owner only (mode 0o600): this \
+             process may only read its file, and its publisher looks only at pins stored in \
+             the file; run as the topic's owner, or create its Publisher with mode=0o640 or \
+             mode=0o644 (its readers then pin slots with locks)"
         )),
         SubscribeError::InvalidMaxBorrowed { .. } => PyValueError::new_err(e.to_string()),
         SubscribeError::UntrustedOwner {

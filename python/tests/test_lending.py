@@ -4,6 +4,8 @@ copy), across processes and with Rust; views end with their ``with`` block."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import threading
 import time
@@ -13,6 +15,8 @@ import numpy as np
 import pytest
 import shm_pub_sub
 from shm_pub_sub import Array, Message, Publisher, Subscriber, u8, u64
+
+NOBODY = 65534  # uid and gid; no passwd entry is needed to switch to them
 
 
 class Frame(Message):
@@ -241,3 +245,59 @@ def test_a_record_of_a_borrow_keeps_its_slot(topic: str) -> None:
     del record
     with sub.borrow() as got:
         assert got.seq == 15
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch users")
+def test_another_user_borrows_a_topic_shared_with_it(topic: str, shm_root) -> None:
+    """A topic made readable by others (mode 0o644): a subscriber of another user, which may
+    only read the file, borrows and copies (it pins with locks), and its borrowed value stays
+    unchanged while the publisher writes on."""
+    os.chmod(shm_root, 0o755)  # others may enter the directory, not create files in it
+    pub = Publisher(topic, Frame(), lending=True, mode=0o644)
+    with pub.loan(zeroed=True) as frame:
+        frame.seq = 1
+        frame.pixels[0, 0] = 11
+    owner = os.geteuid()
+    held_r, held_w = os.pipe()
+    go_r, go_w = os.pipe()
+    report_r, report_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            signal.alarm(20)  # never outlive a stuck test
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            try:
+                sub = Subscriber(topic, Frame(), owner=owner)
+                copier = Subscriber(topic, Frame(), owner=owner)
+                with sub.borrow() as held:
+                    pixels = held.pixels
+                    first = (held.seq, int(pixels[0, 0, 0]))
+                    os.write(held_w, b"x")
+                    assert os.read(go_r, 1) == b"x"
+                    newer, ok = copier.subscribe(timeout=5.0)
+                    still = (held.seq, int(pixels[0, 0, 0]))
+                    del pixels
+                report = f"ok {(first, still, newer.seq, int(newer.pixels[0, 0, 0]), ok)!r}"
+            except Exception as e:
+                report = f"{type(e).__name__} {e}"
+            os.write(report_w, report.encode())
+        finally:
+            os._exit(0)
+    for fd in (held_w, go_r, report_w):
+        os.close(fd)
+    try:
+        if os.read(held_r, 1) == b"x":
+            for n in range(2, 30):  # 28 publishes into 10 slots: every free slot is reused
+                with pub.loan() as frame:
+                    frame.seq = n
+                    frame.pixels[0, 0] = n
+            os.write(go_w, b"x")
+        with os.fdopen(report_r, "rb") as r:  # what went wrong, if the child did not borrow
+            report = r.read().decode()
+    finally:
+        os.waitpid(pid, 0)
+        for fd in (held_r, go_w):
+            os.close(fd)
+    assert report == "ok ((1, 11), (1, 11), 29, 29, True)", report

@@ -160,7 +160,8 @@ pub mod prelude {
 pub mod __model {
     pub use crate::segment::header::{MAX_SEQ, PINS_PER_ENTRY, STATE_LIVE, STATE_RETIRED};
     pub use crate::segment::lend::{
-        LendWords, LendWordsMut, Pin, PinWordsMut, claim, commit, pin_newest, pin_value, unpin,
+        LOCK_ENTRY, LendWords, LendWordsMut, Pin, PinWordsMut, claim, commit, pin_newest,
+        pin_value, unpin,
     };
     pub use crate::segment::ring::{
         Cursor, Located, SlotRead, TopicWords, TopicWordsMut, highest_stamped_seq, locate,

@@ -6,7 +6,9 @@
 //! read.
 
 use loom::cell::UnsafeCell;
+use loom::sync::Mutex;
 use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
+pub use shm::__model::LOCK_ENTRY;
 use shm::__model::{
     LendWords, LendWordsMut, PINS_PER_ENTRY, Pin, PinWordsMut, TopicWords, TopicWordsMut, claim,
     commit, pin_newest, pin_value, unpin,
@@ -19,6 +21,7 @@ pub mod weaken {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     static NO_CLAIM_FENCE: AtomicBool = AtomicBool::new(false);
+    static NO_LOCK_CHECK: AtomicBool = AtomicBool::new(false);
 
     /// The publisher's full fence between marking a slot and checking its pins is gone (the
     /// subscriber's fence stays).
@@ -29,6 +32,24 @@ pub mod weaken {
     pub(crate) fn claim_fence_dropped() -> bool {
         NO_CLAIM_FENCE.load(Ordering::Relaxed)
     }
+
+    /// The publisher no longer asks the kernel for pin locks (as if the topic were owner-only
+    /// while a subscriber that may only read it pins with locks).
+    pub fn ignore_lock_pins() {
+        NO_LOCK_CHECK.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn lock_pins_ignored() -> bool {
+        NO_LOCK_CHECK.load(Ordering::Relaxed)
+    }
+}
+
+/// The kernel's lock table for the pin bytes of one subscriber that pins with locks: which
+/// slot each of its pin words names, and how many locks each slot's byte carries. One mutex,
+/// as the kernel's lock of the file's lock list orders every lock, unlock and query.
+struct LockTable {
+    words: [u32; PINS_PER_ENTRY as usize],
+    locks: Vec<u32>,
 }
 
 struct Slot {
@@ -43,6 +64,8 @@ pub struct Lender {
     publish_seq: AtomicU64,
     newest_slot: AtomicU32,
     pins: Vec<[AtomicU64; 8]>,
+    /// The pin locks of a subscriber that may only read the file (entry [`LOCK_ENTRY`]).
+    locks: Mutex<LockTable>,
     /// Stores the writer may still make before it is "killed".
     stores_left: StoreBudget,
 }
@@ -67,6 +90,10 @@ impl Lender {
             pins: (0..entries)
                 .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
                 .collect(),
+            locks: Mutex::new(LockTable {
+                words: [u32::MAX; PINS_PER_ENTRY as usize],
+                locks: vec![0; slots as usize],
+            }),
             stores_left: StoreBudget::new(),
         }
     }
@@ -228,12 +255,35 @@ impl LendWordsMut for Lender {
             fence(Ordering::SeqCst);
         }
     }
+
+    fn pinned_by_lock(&self, index: u32) -> bool {
+        !weaken::lock_pins_ignored() && self.locks.lock().unwrap().locks[index as usize] > 0
+    }
 }
 
 impl PinWordsMut for Lender {
-    fn set_pin(&self, entry: u32, word: u32, value: u64, order: Ordering) {
+    fn set_pin(&self, entry: u32, word: u32, value: u64, order: Ordering) -> bool {
         assert!((1..=PINS_PER_ENTRY).contains(&word));
-        self.pins[entry as usize][word as usize].store(value, order);
+        if entry != LOCK_ENTRY {
+            self.pins[entry as usize][word as usize].store(value, order);
+            return true;
+        }
+        // A read lock on the slot's byte, or its release: as the runtime's `set_pin` does, one
+        // lock per slot however many words name it.
+        let mut table = self.locks.lock().unwrap();
+        let w = (word - 1) as usize;
+        let old = std::mem::replace(&mut table.words[w], u32::MAX);
+        if old != u32::MAX && !table.words.contains(&old) {
+            table.locks[old as usize] -= 1;
+        }
+        if value != 0 {
+            let index = (value - 1) as u32;
+            if !table.words.contains(&index) {
+                table.locks[index as usize] += 1;
+            }
+            table.words[w] = index;
+        }
+        true
     }
 }
 
@@ -244,6 +294,16 @@ pub mod scenario {
     /// slot for value 3 starting at slot 0, and writes and commits it. Either the reader's
     /// check fails (nothing read), or the publisher sees the pin and takes slot 2.
     pub fn pin_against_claim() {
+        pin_against_claim_by(0);
+    }
+
+    /// [`pin_against_claim`] with a reader that may only read the file: it pins with a lock,
+    /// which the publisher asks for before it marks the slot and after its fence.
+    pub fn lock_pin_against_claim() {
+        pin_against_claim_by(LOCK_ENTRY);
+    }
+
+    fn pin_against_claim_by(entry: u32) {
         let topic = Arc::new(Lender::new(3, 1));
         topic.publish(1, 0).unwrap();
         topic.publish(2, 1).unwrap();
@@ -251,10 +311,10 @@ pub mod scenario {
             let topic = topic.clone();
             thread::spawn(move || topic.publish(3, 0).expect("a free slot"))
         };
-        if let Some((index, words)) = topic.borrow_value(0, 1, 1) {
+        if let Some((index, words)) = topic.borrow_value(entry, 1, 1) {
             assert_eq!(words, value_of(1), "torn value 1");
             assert_eq!(topic.read(index), words, "changed under a borrow");
-            topic.unpin(0, 1);
+            topic.unpin(entry, 1);
         }
         publisher.join().unwrap();
     }
@@ -262,7 +322,7 @@ pub mod scenario {
     use loom::sync::Arc;
     use loom::thread;
 
-    use super::Lender;
+    use super::{LOCK_ENTRY, Lender};
     use crate::value_of;
 
     /// One pin word used twice: a reader pins value 1 (slot 0), reads it, unpins, and pins the
@@ -289,10 +349,11 @@ pub mod scenario {
         publisher.join().unwrap();
     }
 
-    /// A publisher writes values 1 to `values` into `slots` slots while a borrower borrows
-    /// twice, each time reading the pinned value, reading it again after the publisher may
-    /// have moved on (unchanged: "changed under a borrow"), then unpinning.
-    pub fn borrower_and_publisher(slots: u32, values: u64) {
+    /// A publisher writes values 1 to `values` into `slots` slots while a borrower (pin entry
+    /// `entry`, or [`LOCK_ENTRY`] for one that pins with locks) borrows twice, each time
+    /// reading the pinned value, reading it again after the publisher may have moved on
+    /// (unchanged: "changed under a borrow"), then unpinning.
+    pub fn borrower_and_publisher(slots: u32, values: u64, entry: u32) {
         let topic = Arc::new(Lender::new(slots, 1));
         let publisher = {
             let topic = topic.clone();
@@ -306,13 +367,13 @@ pub mod scenario {
         };
         let mut newest = 0;
         for _ in 0..2 {
-            if let Some((seq, index, words)) = topic.borrow(0, 1) {
+            if let Some((seq, index, words)) = topic.borrow(entry, 1) {
                 assert_eq!(words, value_of(seq), "torn value at seq {seq}");
                 assert!(seq >= newest, "seq {seq} after {newest}");
                 newest = seq;
                 thread::yield_now();
                 assert_eq!(topic.read(index), words, "changed under a borrow");
-                topic.unpin(0, 1);
+                topic.unpin(entry, 1);
             }
         }
         publisher.join().unwrap();

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use shm::{Publisher, Subscriber};
 use shm_integration::payload::{Payload, S4K, S8, S64K};
-use shm_integration::process::{Proc, helper_exe};
+use shm_integration::process::{NOBODY, Proc, helper_exe, helper_for_other_users};
 use shm_integration::root::TempRoot;
 use shm_integration::stress::soak;
 
@@ -145,15 +145,18 @@ impl BorrowFaults {
 /// out into 6 slots; each round starts a borrower process (2 pins) that borrows, checks and
 /// drops values as fast as it can, kills it after a random delay, then checks that another
 /// subscriber reserving 2 pins is admitted at once (the dead one's entry and pins reclaimed),
-/// that the publisher goes on, and that what this process borrows is whole and stays so.
-fn borrower_kills(helper: &Path, kills: u64, rng: &mut Rng) -> BorrowFaults {
+/// that the publisher goes on, and that what this process borrows is whole and stays so. With
+/// `other` (a helper another user can run, when this runs as root) the topic admits other users
+/// and every second borrower is another user's, pinning with locks.
+fn borrower_kills(helper: &Path, other: Option<&Path>, kills: u64, rng: &mut Rng) -> BorrowFaults {
     let t = Duration::from_secs(10);
     let root = TempRoot::new("stress-borrowers");
     let mut faults = BorrowFaults::default();
+    let mode = if other.is_some() { "644" } else { "600" };
     let mut flood = Proc::spawn(
         helper,
         root.path(),
-        &["lend-flood", "s64k", "frames", "0", "6"],
+        &["lend-flood", "s64k", "frames", "0", "6", mode],
     );
     if flood.try_expect_line("READY", t).is_none() {
         faults.stalls += 1;
@@ -163,12 +166,18 @@ fn borrower_kills(helper: &Path, kills: u64, rng: &mut Rng) -> BorrowFaults {
         .root(root.path())
         .open()
         .expect("open");
-    for _ in 0..kills {
-        let mut b = Proc::spawn(
-            helper,
-            root.path(),
-            &["borrow-churn", "s64k", "frames", "2"],
-        );
+    for round in 0..kills {
+        let args = ["borrow-churn", "s64k", "frames", "2"];
+        let mut b = match other {
+            Some(exe) if round % 2 == 1 => Proc::spawn_with(
+                exe,
+                root.path(),
+                &args,
+                Some(NOBODY),
+                &[("SHM_TEST_OWNER", "0")],
+            ),
+            _ => Proc::spawn(helper, root.path(), &args),
+        };
         if b.try_expect_line("READY", t).is_none() {
             faults.leaked += 1;
             continue;
@@ -178,7 +187,7 @@ fn borrower_kills(helper: &Path, kills: u64, rng: &mut Rng) -> BorrowFaults {
         faults.changed += b
             .available()
             .iter()
-            .filter(|l| l.starts_with("CHANGED"))
+            .filter(|l| l.starts_with("CHANGED") || l.starts_with("TORN"))
             .count() as u64;
         // The killed borrower's place is free again at once.
         match Subscriber::<S64K>::builder("frames")
@@ -279,7 +288,12 @@ fn main() {
         "== borrower kills: {kills} borrowers of a lending topic killed with SIGKILL while they borrow"
     );
     let start = Instant::now();
-    let borrow_faults = borrower_kills(&helper, kills, &mut rng);
+    // As root, half of them are another user's, pinning with locks.
+    let other = helper_for_other_users();
+    if other.is_some() {
+        println!("(every second borrower is another user's, pinning with locks)");
+    }
+    let borrow_faults = borrower_kills(&helper, other.as_ref().map(|r| r.path()), kills, &mut rng);
     println!(
         "kills: {kills} in {:.1} s; torn or changed under a borrow: {}, leaked slots: {}, publisher stalls: {}",
         start.elapsed().as_secs_f64(),

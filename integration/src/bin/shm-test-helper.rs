@@ -29,7 +29,9 @@ use std::io::{BufRead, Read};
 use std::process::exit;
 use std::time::{Duration, Instant};
 
-use shm::{Publisher, RecvError, ShmMessage, SubscribeError, Subscriber, TopicOwner};
+use shm::{
+    Publisher, RecvError, ShmMessage, SubscribeError, Subscriber, SubscriberBuilder, TopicOwner,
+};
 use shm_integration::payload::{Payload, S1K, S4K, S6M, S8, S64, S64K, SVar, check_slice};
 use shm_integration::{TestPose, v2};
 
@@ -143,7 +145,11 @@ fn num(args: &[String], i: usize) -> u64 {
 /// A subscriber trusting the owner named by `SHM_TEST_OWNER` (a uid, or `any`), else the
 /// default (this user).
 fn open_subscriber<T: Kind>(topic: &str) -> Result<Subscriber<T>, SubscribeError> {
-    let builder = Subscriber::<T>::builder(topic);
+    test_owner(Subscriber::<T>::builder(topic)).open()
+}
+
+/// `builder` trusting the owner named by `SHM_TEST_OWNER` (a uid, or `any`), if set.
+fn test_owner<T: ?Sized + shm::TopicType>(builder: SubscriberBuilder<T>) -> SubscriberBuilder<T> {
     match std::env::var("SHM_TEST_OWNER").ok().as_deref() {
         None => builder,
         Some("any") => builder.owner(TopicOwner::Anyone),
@@ -152,7 +158,6 @@ fn open_subscriber<T: Kind>(topic: &str) -> Result<Subscriber<T>, SubscribeError
                 .unwrap_or_else(|_| fail("SHM_TEST_OWNER is not a uid", 2)),
         )),
     }
-    .open()
 }
 
 fn publish<T: Kind>(args: &[String]) {
@@ -558,14 +563,19 @@ fn slice_latest(args: &[String]) {
 }
 
 /// A lending publisher of `count` values (0: until killed) written in place (`loan`), as fast
-/// as it can, from counter 1 on; prints `DONE last-seq`.
+/// as it can, from counter 1 on, into a topic of `slots` slots (and the octal mode given
+/// next, if any); prints `DONE last-seq`.
 fn lend_flood<P: Payload>(args: &[String]) {
     let topic = arg(args, 2);
     let count = num(args, 3);
     let slots = num(args, 4) as usize;
+    let mode = args.get(5).map_or(shm::DEFAULT_MODE, |m| {
+        u32::from_str_radix(m, 8).unwrap_or_else(|_| fail("the mode is not octal", 2))
+    });
     let mut p = Publisher::<P>::builder(topic)
         .lending(true)
         .buffer_num(slots)
+        .mode(mode)
         .create()
         .unwrap_or_else(|e| fail(e, 3));
     println!("READY {}", std::process::id());
@@ -583,7 +593,7 @@ fn lend_flood<P: Payload>(args: &[String]) {
 fn borrow_hold<P: Payload>(args: &[String]) {
     let topic = arg(args, 2);
     let max = num(args, 3) as u32;
-    let mut s = Subscriber::<P>::builder(topic)
+    let mut s = test_owner(Subscriber::<P>::builder(topic))
         .max_borrowed(max)
         .open()
         .unwrap_or_else(|e| fail(e, 3));
@@ -606,17 +616,20 @@ fn borrow_hold<P: Payload>(args: &[String]) {
 }
 
 /// A subscriber of a lending topic that borrows values as fast as it can (up to `max` at once)
-/// and checks that each is whole and unchanged while it holds it; on a fault it says
-/// `CHANGED seq` and exits with 5. Runs until killed.
+/// and checks that each is whole and unchanged while it holds it, and reads a copy beside them
+/// whenever it lets one go; on a fault it says `CHANGED seq` (or `TORN seq` for a copy) and
+/// exits with 5. Runs until killed.
 fn borrow_churn<P: Payload>(args: &[String]) {
     let topic = arg(args, 2);
     let max = num(args, 3) as usize;
-    let mut s = Subscriber::<P>::builder(topic)
+    let mut s = test_owner(Subscriber::<P>::builder(topic))
         .max_borrowed(max as u32)
         .open()
         .unwrap_or_else(|e| fail(e, 3));
     println!("READY {}", std::process::id());
     let mut held = std::collections::VecDeque::new();
+    // SAFETY: zeros are a valid payload (ShmMessage's contract).
+    let mut copy: Box<P> = unsafe { Box::new_zeroed().assume_init() };
     loop {
         match s.borrow() {
             Ok(Some(b)) => {
@@ -637,6 +650,15 @@ fn borrow_churn<P: Payload>(args: &[String]) {
                 }
             }
             held.pop_front();
+            // A copy beside the borrows, through a free pin word.
+            match s.latest_into(&mut copy) {
+                Ok(Some(read)) if copy.check() != Some(read.seq) => {
+                    println!("TORN {}", read.seq);
+                    exit(5);
+                }
+                Ok(_) => {}
+                Err(e) => fail(e, 4),
+            }
         }
     }
 }

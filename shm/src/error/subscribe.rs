@@ -59,8 +59,10 @@ pub enum SubscribeError {
         /// Attempts made.
         attempts: u32,
     },
-    /// A lending topic whose file this process may only read: reading it pins slots in the
-    /// file, which needs write access (its owner's processes have it).
+    /// A lending topic whose file this process may only read, made for its owner only (mode
+    /// `0o600` in its header): its publisher looks only at pins stored in the file, which
+    /// needs write access. A topic created with mode `0o640`/`0o644` serves such subscribers
+    /// (they pin with locks).
     CannotPin {
         /// The topic.
         topic: String,
@@ -150,9 +152,10 @@ impl fmt::Display for SubscribeError {
             ),
             SubscribeError::CannotPin { topic, path } => write!(
                 f,
-                "topic '{topic}' lends its slots: reading it pins the slots read in its file \
-                 {}, which this process may only read; run as the topic's owner, or have its \
-                 publisher make a copying topic (without .lending(true))",
+                "topic '{topic}' lends its slots and was made for its owner only (mode \
+                 0o600): this process may only read its file {}, and its publisher looks only \
+                 at pins stored in the file; run as the topic's owner, or create its publisher \
+                 with .mode(0o640) or .mode(0o644) (its readers then pin slots with locks)",
                 path.display()
             ),
             SubscribeError::TooManyBorrowers {

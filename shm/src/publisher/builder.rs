@@ -64,8 +64,9 @@ macro_rules! publisher_options {
         /// ([`Publisher::loan`](crate::Publisher::loan)) and read in place
         /// ([`Subscriber::borrow`](crate::Subscriber::borrow)), with no copy at any size, and
         /// copied (`publish`, `latest`, ...) at `memcpy` speed. Every subscriber pins the slots
-        /// it reads, so the publisher never writes them meanwhile; for that, subscribers need
-        /// write access to the topic file (its owner's processes), and a topic of `n` slots
+        /// it reads, so the publisher never writes them meanwhile: the owner's subscribers in
+        /// the topic file, other users' (admitted by [`mode`](Self::mode)) with locks the kernel
+        /// keeps, which costs the publisher two system calls (about 1 µs) per publish. A topic of `n` slots
         /// serves subscribers holding together at most `n - 2` values (`buffer_num` defaults to
         /// 10 for a lending topic; the most is 66). For large values (frames, clouds): below a
         /// few KiB the default copying topic is as fast. See the performance guide.

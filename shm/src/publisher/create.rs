@@ -155,7 +155,13 @@ impl Plan<'_> {
             kept_last_value: same_type && published != 0,
             recreated: false,
         };
-        if same_type && *old.layout() == self.layout && old.state() == STATE_LIVE {
+        // A lending topic made owner-only whose publisher now admits other users: its header
+        // (fixed) says no reader pins with locks, so it is made anew with the new mode.
+        let admits_readers = self.mode.is_some_and(|m| m & 0o044 != 0)
+            && old.is_lending()
+            && !old.lock_pins_allowed();
+        if same_type && *old.layout() == self.layout && old.state() == STATE_LIVE && !admits_readers
+        {
             if let Some(mode) = self.mode {
                 set_mode(old.file(), mode)
                     .map_err(|e| IoFailure::new(self.path, "set the mode of", e))?;

@@ -37,6 +37,11 @@ pub(crate) const PIN_ENTRY_SIZE: u64 = 64;
 /// Pin words of one entry: the most values one subscriber of a lending topic may hold at once
 /// ([`SubscriberBuilder::max_borrowed`](crate::SubscriberBuilder::max_borrowed)).
 pub const PINS_PER_ENTRY: u32 = 7;
+/// Bit of the header's `mode` (above the permission bits) set by a lending topic's publisher
+/// that asks for the pin locks of subscribers that may only read the file: only then may they
+/// pin with locks. A reader built before it refuses the file (its `mode` check), so no
+/// publisher that ignores the locks ever writes such a file.
+pub(crate) const MODE_LOCK_PINS: u32 = 1 << 16;
 const PAGE: u64 = 4096;
 
 // Offsets of the mutable header words (all accessed atomically).
@@ -356,7 +361,7 @@ impl FixedHeader {
                 ),
             ));
         }
-        if self.mode & !0o7777 != 0 {
+        if self.mode & !(0o7777 | MODE_LOCK_PINS) != 0 {
             return Err(inconsistent(
                 "mode",
                 format!("{:#o} is not a mode", self.mode),

@@ -77,6 +77,9 @@ pub struct LendingInfo {
     pub reserved: u32,
     /// Distinct slots pinned right now (values borrowed or being copied).
     pub pinned: u32,
+    /// Of `reserved`, the slots reserved by subscribers that may only read the file (other
+    /// users'), which pin with locks and take no entry.
+    pub reserved_by_readers: u32,
 }
 
 /// One directory entry of a topic directory.
@@ -351,11 +354,28 @@ fn inspect_file(path: &Path) -> Result<TopicInfo, InspectError> {
                 }
             }
         }
+        // Subscribers that may only read the file reserve and pin with locks (a topic made
+        // readable by group or others).
+        let mut by_locks = 0;
+        if fixed.mode & super::header::MODE_LOCK_PINS != 0 {
+            let bytes = |base| {
+                super::lend::locked_bytes(&file, base, layout.slot_count)
+                    .map_err(io_err("query the pin locks of"))
+            };
+            by_locks = bytes(super::lend::LOCK_RESERVE_BASE)?.len() as u32;
+            for slot in bytes(super::lend::LOCK_PIN_BASE)? {
+                let p = u64::from(slot) + 1;
+                if !pinned.contains(&p) {
+                    pinned.push(p);
+                }
+            }
+        }
         Some(LendingInfo {
             entries: layout.lend_entries,
             subscribers,
-            reserved,
+            reserved: reserved.saturating_add(by_locks),
             pinned: pinned.len() as u32,
+            reserved_by_readers: by_locks,
         })
     };
     Ok(TopicInfo {

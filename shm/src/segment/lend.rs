@@ -18,16 +18,24 @@
 //! ([`PublishError::AllPinned`](crate::PublishError::AllPinned)) after reclaiming the pins of
 //! subscribers that are gone (each subscriber holds a lock on its entry while it lives).
 //!
+//! A subscriber that may only read the file (another user's, on a topic its publisher opened to
+//! group or others with mode `0o640`/`0o644`) cannot store pin words: it pins a slot with an
+//! open-file-description *read lock* on a byte named after the slot, past the end of the file,
+//! and the publisher of such a topic asks the kernel for a lock on that byte after its fence.
+//! The kernel's lock table is one more store-buffering pair, ordered by the kernel's own lock,
+//! and the kernel drops a killed subscriber's locks.
+//!
 //! Written once, generic over [`LendWords`], like the ring: the loom model (`verify/`) checks
 //! this code.
 
 use std::io;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use memmap2::{MmapOptions, MmapRaw};
 
-use super::header::{MAX_SEQ, OFF_NEWEST_SLOT, PIN_ENTRY_SIZE, PINS_PER_ENTRY};
+use super::header::{MAX_SEQ, MODE_LOCK_PINS, OFF_NEWEST_SLOT, PIN_ENTRY_SIZE, PINS_PER_ENTRY};
 use super::ring::{TopicWords, TopicWordsMut};
 use super::{ReadOnly, ReadWrite, Segment};
 use crate::copy;
@@ -37,6 +45,18 @@ use crate::sys::{self, GuardedFile};
 const ENTRIES_LOCK_BYTE: u64 = 1;
 /// How long taking a pin entry waits for another process taking or reclaiming one.
 const ENTRIES_LOCK_WAIT: Duration = Duration::from_secs(2);
+/// Byte `LOCK_PIN_BASE + slot` (past the end of any topic file): a read lock on it pins the slot
+/// for a subscriber that may only read the file.
+pub(crate) const LOCK_PIN_BASE: u64 = 1 << 40;
+/// Bytes `LOCK_RESERVE_BASE + k`, `k < slot_count`: each read lock reserves one pin for a
+/// subscriber that may only read the file.
+pub(crate) const LOCK_RESERVE_BASE: u64 = 1 << 41;
+/// The `entry` a subscriber that pins with locks passes for its pins (it has no entry).
+#[doc(hidden)]
+pub const LOCK_ENTRY: u32 = u32::MAX;
+/// Attempts of a subscriber that pins with locks to reserve its pins against others doing the
+/// same at the same moment.
+const RESERVE_ATTEMPTS: u32 = 20;
 
 /// The words of a lending topic beyond the ring's. Every access is atomic.
 #[doc(hidden)]
@@ -62,13 +82,18 @@ pub trait LendWordsMut: LendWords + TopicWordsMut {
     fn fence_after_claim() {
         Self::fence(Ordering::SeqCst);
     }
+
+    /// Whether a subscriber that may only read the file pins slot `index` with a lock (asked
+    /// after the fence). `false` where no such subscriber can exist (an owner-only topic).
+    fn pinned_by_lock(&self, index: u32) -> bool;
 }
 
-/// The pin words a subscriber writes: those of its own entry.
+/// The pins a subscriber writes: the words of its own entry, or its locks.
 #[doc(hidden)]
 pub trait PinWordsMut: LendWords {
-    /// Stores word `word` of entry `entry`.
-    fn set_pin(&self, entry: u32, word: u32, value: u64, order: Ordering);
+    /// Stores word `word` of entry `entry` (a slot number plus one, or 0 to unpin). `false`
+    /// when the pin could not be taken (nothing pinned): a read tries again.
+    fn set_pin(&self, entry: u32, word: u32, value: u64, order: Ordering) -> bool;
 }
 
 /// Whether some subscriber pins slot `index`.
@@ -97,14 +122,16 @@ pub fn claim<M: LendWordsMut>(m: &M, seq: u64, start: u32, avoid: &[u32]) -> Opt
     // to it: a few passes.
     for k in 0..n * CLAIM_PASSES {
         let c = (start % n + k % n) % n;
-        if c == newest || avoid.contains(&c) || pinned(m, c) {
+        // Pinned ones are skipped before they are marked: an odd stamp on a pinned slot, even
+        // for a moment, makes a read of every value miss the value it holds.
+        if c == newest || avoid.contains(&c) || pinned(m, c) || m.pinned_by_lock(c) {
             continue;
         }
         let old = m.stamp(c);
         m.set_stamp(c, (seq << 1) | 1, Ordering::Relaxed);
         // The publisher's half of the store-buffering pair: the odd stamp, then the pins.
         M::fence_after_claim();
-        if pinned(m, c) {
+        if pinned(m, c) || m.pinned_by_lock(c) {
             // Pinned meanwhile: give it back untouched.
             m.set_stamp(c, old, Ordering::Release);
             continue;
@@ -201,7 +228,9 @@ pub fn pin_value<M: PinWordsMut>(m: &M, entry: u32, word: u32, seq: u64) -> Opti
 fn pin_slot<M: PinWordsMut>(m: &M, entry: u32, word: u32, seq: u64, index: u32) -> bool {
     // Release, though the fence follows: a pin word reused for another slot must still order
     // the reads made under its previous pin before a publisher that sees this store.
-    m.set_pin(entry, word, u64::from(index) + 1, Ordering::Release);
+    if !m.set_pin(entry, word, u64::from(index) + 1, Ordering::Release) {
+        return false;
+    }
     M::fence(Ordering::SeqCst);
     if m.stamp(index) != seq << 1 {
         m.set_pin(entry, word, 0, Ordering::Release);
@@ -223,26 +252,45 @@ pub fn unpin<M: PinWordsMut>(m: &M, entry: u32, word: u32) {
 // The pin table of a mapped topic file.
 // ---------------------------------------------------------------------------------------------
 
-/// A subscriber's pin entry in a lending topic: its lock (held while the subscriber lives), the
-/// writable mapping of the pin table, and which of its pin words are in use.
+/// A subscriber's pins in a lending topic: an entry of the pin table (when it may write the
+/// file), or read locks (when it may only read it); which of its pin words are in use.
 pub(crate) struct Pins {
-    /// The open file description holding the entry's lock (registered for `fork`: a child
-    /// holds no share of it).
+    /// The open file description holding the entry's lock or the pin locks (registered for
+    /// `fork`: a child holds no share of them).
     lock: GuardedFile,
-    map: MmapRaw,
-    entry: u32,
+    kind: PinKind,
     /// Pin words this subscriber reserved (its `max_borrowed`).
     reserved: u32,
     /// Bit `w - 1` set: pin word `w` holds a borrowed value or a read under way.
     held: AtomicU32,
     generation: u64,
-    lock_byte: u64,
 }
 
-/// Why a subscriber could not take a pin entry.
+enum PinKind {
+    /// Entry `entry` of the pin table, locked (write lock on `lock_byte`) through `lock`; the
+    /// writable mapping of the table.
+    Entry {
+        map: MmapRaw,
+        entry: u32,
+        lock_byte: u64,
+    },
+    /// Read locks through `lock` (opened for reading only): on the reservation bytes it holds
+    /// for as long as it lives, and on `LOCK_PIN_BASE + slot` for each pinned slot.
+    Locks(Mutex<LockPins>),
+}
+
+/// The slots the pin words of a subscriber that pins with locks name. A lock is per open file
+/// description, not counted: two words pinning one slot share one lock, released with the last.
+struct LockPins {
+    /// Slot pinned by word `w` (index `w - 1`), or `u32::MAX`.
+    slots: [u32; PINS_PER_ENTRY as usize],
+}
+
+/// Why a subscriber could not take its pins.
 #[derive(Debug)]
 pub(crate) enum PinFailure {
-    /// This process may only read the file.
+    /// This process may only read the file, and the topic is its owner's only (mode `0o600`:
+    /// its publisher asks for no locks).
     ReadOnly,
     /// The topic cannot serve another subscriber: it would need this many slots.
     Full {
@@ -257,12 +305,18 @@ impl From<io::Error> for PinFailure {
     }
 }
 
-/// Takes the lock on the pin entries (a short hold by a live process), waiting up to
-/// [`ENTRIES_LOCK_WAIT`].
-fn lock_entries(file: &std::fs::File) -> io::Result<bool> {
+/// Takes the lock on the pin entries (a short hold by a live process; a write lock for a
+/// subscriber that takes an entry, a read lock for one that reserves pins with locks), waiting
+/// up to [`ENTRIES_LOCK_WAIT`].
+fn lock_entries(file: &std::fs::File, write: bool) -> io::Result<bool> {
     let deadline = Instant::now() + ENTRIES_LOCK_WAIT;
     loop {
-        if sys::try_lock_byte(file, ENTRIES_LOCK_BYTE)? {
+        let locked = if write {
+            sys::try_lock_byte(file, ENTRIES_LOCK_BYTE)?
+        } else {
+            sys::try_read_lock_byte(file, ENTRIES_LOCK_BYTE)?
+        };
+        if locked {
             return Ok(true);
         }
         if Instant::now() >= deadline {
@@ -270,6 +324,12 @@ fn lock_entries(file: &std::fs::File) -> io::Result<bool> {
         }
         std::thread::sleep(Duration::from_micros(200));
     }
+}
+
+fn entries_kept_locked() -> PinFailure {
+    PinFailure::Io(io::Error::other(
+        "another process kept the topic's pin table locked",
+    ))
 }
 
 impl<A: super::Access> Segment<A> {
@@ -293,6 +353,49 @@ impl<A: super::Access> Segment<A> {
             + u64::from(index) * self.layout.stride
             + u64::from(self.layout.data_offset))
     }
+
+    /// Whether subscribers that may only read the file can pin slots with locks: a lending
+    /// topic made readable by group or others, marked so in its header (`MODE_LOCK_PINS`,
+    /// fixed when the file was made). Its publisher then asks for those locks in every claim.
+    #[inline]
+    pub(crate) fn lock_pins_allowed(&self) -> bool {
+        self.is_lending() && self.fixed.mode & MODE_LOCK_PINS != 0
+    }
+
+    /// Pins reserved by the live entries of the pin table, as seen through `file` (which holds
+    /// none of their locks).
+    fn entry_reservations(&self, file: &std::fs::File) -> io::Result<u32> {
+        let mut used = 0u32;
+        for e in 0..self.layout.lend_entries {
+            let reserved = self.pin(e, 0);
+            if reserved != 0 && sys::byte_locked_by_other(file, self.entry_lock_byte(e))? {
+                used = used.saturating_add(reserved.min(u64::from(PINS_PER_ENTRY)) as u32);
+            }
+        }
+        Ok(used)
+    }
+
+    /// Pins reserved with locks by subscribers that may only read the file, other than through
+    /// `file` (0 where none can exist).
+    pub(crate) fn lock_reservations(&self, file: &std::fs::File) -> io::Result<u32> {
+        if !self.lock_pins_allowed() {
+            return Ok(0);
+        }
+        Ok(locked_bytes(file, LOCK_RESERVE_BASE, self.layout.slot_count)?.len() as u32)
+    }
+}
+
+/// The `k < count` whose byte `base + k` an open file description other than `file`'s holds a
+/// lock on: the reservations (`LOCK_RESERVE_BASE`) or pinned slots (`LOCK_PIN_BASE`) of
+/// subscribers that pin with locks.
+pub(crate) fn locked_bytes(file: &std::fs::File, base: u64, count: u32) -> io::Result<Vec<u32>> {
+    let mut locked = Vec::new();
+    for k in 0..count {
+        if sys::byte_locked_by_other(file, base + u64::from(k))? {
+            locked.push(k);
+        }
+    }
+    Ok(locked)
 }
 
 impl<A: super::Access> LendWords for Segment<A> {
@@ -320,67 +423,123 @@ impl LendWordsMut for Segment<ReadWrite> {
     fn set_newest_slot(&self, index: u32) {
         self.store_u32(OFF_NEWEST_SLOT, index, Ordering::Relaxed);
     }
+
+    #[inline]
+    fn pinned_by_lock(&self, index: u32) -> bool {
+        // The mapping's open file description holds no locks, so every pin lock is another's.
+        // An error counts as pinned: the slot is skipped, never overwritten.
+        self.lock_pins_allowed()
+            && sys::byte_locked_by_other(&self.file, LOCK_PIN_BASE + u64::from(index))
+                .unwrap_or(true)
+    }
 }
 
 impl PinWordsMut for Segment<ReadOnly> {
     #[inline]
-    fn set_pin(&self, entry: u32, word: u32, value: u64, order: Ordering) {
+    fn set_pin(&self, entry: u32, word: u32, value: u64, order: Ordering) -> bool {
         let Some(pins) = self.own_pins() else {
-            debug_assert!(self.pins.is_some(), "a pin stored without a pin entry");
-            return;
+            debug_assert!(self.pins.is_some(), "a pin stored without pins");
+            return false;
         };
-        debug_assert!(entry == pins.entry && word <= PINS_PER_ENTRY);
-        let off = u64::from(entry) * PIN_ENTRY_SIZE + u64::from(word) * 8;
-        // SAFETY: the pin map covers the whole pin table, writable; `off` is an 8-aligned word
-        // of this subscriber's entry, accessed by every process only as an 8-byte atomic.
-        unsafe { copy::store_u64(pins.map.as_mut_ptr().add(off as usize), value, order) }
+        debug_assert!((1..=PINS_PER_ENTRY).contains(&word));
+        match &pins.kind {
+            PinKind::Entry {
+                map, entry: own, ..
+            } => {
+                debug_assert!(entry == *own);
+                let off = u64::from(entry) * PIN_ENTRY_SIZE + u64::from(word) * 8;
+                // SAFETY: the pin map covers the whole pin table, writable; `off` is an
+                // 8-aligned word of this subscriber's entry, accessed by every process only as
+                // an 8-byte atomic.
+                unsafe { copy::store_u64(map.as_mut_ptr().add(off as usize), value, order) }
+                true
+            }
+            PinKind::Locks(slots) => {
+                debug_assert!(entry == LOCK_ENTRY);
+                let mut slots = slots.lock().unwrap_or_else(|e| e.into_inner());
+                let w = (word - 1) as usize;
+                let file: &std::fs::File = &pins.lock;
+                if value == 0 {
+                    let old = std::mem::replace(&mut slots.slots[w], u32::MAX);
+                    if old != u32::MAX && !slots.slots.contains(&old) {
+                        // Orders this subscriber's reads of the slot before the publisher's
+                        // next look at the lock (the kernel's lock is the release).
+                        let _ = sys::unlock_byte(file, LOCK_PIN_BASE + u64::from(old));
+                    }
+                    return true;
+                }
+                let index = (value - 1) as u32;
+                let shared = slots.slots.contains(&index);
+                if !shared
+                    && !matches!(
+                        sys::try_read_lock_byte(file, LOCK_PIN_BASE + u64::from(index)),
+                        Ok(true)
+                    )
+                {
+                    return false;
+                }
+                slots.slots[w] = index;
+                true
+            }
+        }
     }
 }
 
 impl Segment<ReadOnly> {
-    /// Takes a pin entry of this lending topic for a subscriber that holds at most `max`
-    /// values at once: locks a free entry (reclaiming those of subscribers that are gone), if
+    /// Takes the pins of a subscriber of this lending topic that holds at most `max` values at
+    /// once: locks a free entry of the pin table (reclaiming those of subscribers that are
+    /// gone), or, when this process may only read the file, reserves `max` pins with locks; if
     /// the topic's slots can serve it. Nothing for a copying topic.
     pub(crate) fn take_pin_entry(&mut self, max: u32) -> Result<(), PinFailure> {
         if !self.is_lending() {
             return Ok(());
         }
-        let writable = |e: io::Error| match e.raw_os_error() {
-            Some(libc::EACCES | libc::EPERM | libc::EROFS) => PinFailure::ReadOnly,
-            _ => PinFailure::Io(e),
+        let read_only = |e: &io::Error| {
+            matches!(
+                e.raw_os_error(),
+                Some(libc::EACCES | libc::EPERM | libc::EROFS)
+            )
         };
-        let (lock, ()) = sys::open_registered(|| sys::reopen_writable(&self.file).map(|f| (f, ())))
-            .map_err(writable)?;
-        let map = sys::reopen_writable(&self.file)
-            .and_then(|f| {
-                MmapOptions::new()
+        let opened = sys::open_registered(|| sys::reopen_writable(&self.file).map(|f| (f, ())))
+            .and_then(|(lock, ())| {
+                let f = sys::reopen_writable(&self.file)?;
+                let map = MmapOptions::new()
                     .offset(self.layout.pins_offset)
                     .len((u64::from(self.layout.lend_entries) * PIN_ENTRY_SIZE) as usize)
-                    .map_raw(&f)
-            })
-            .map_err(writable)?;
-        if !lock_entries(&lock)? {
-            return Err(PinFailure::Io(io::Error::other(
-                "another process kept the topic's pin table locked",
-            )));
+                    .map_raw(&f)?;
+                Ok((lock, map))
+            });
+        let (lock, map) = match opened {
+            Ok(opened) => opened,
+            Err(e) if read_only(&e) && self.lock_pins_allowed() => {
+                return self.take_lock_pins(max);
+            }
+            Err(e) if read_only(&e) => return Err(PinFailure::ReadOnly),
+            Err(e) => return Err(PinFailure::Io(e)),
+        };
+        if !lock_entries(&lock, true)? {
+            return Err(entries_kept_locked());
         }
         let taken = self.choose_entry(&lock, &map, max);
         let _ = sys::unlock_byte(&lock, ENTRIES_LOCK_BYTE);
         let entry = taken?;
         self.pins = Some(Pins {
             lock,
-            map,
-            entry,
+            kind: PinKind::Entry {
+                map,
+                entry,
+                lock_byte: self.entry_lock_byte(entry),
+            },
             reserved: max,
             held: AtomicU32::new(0),
             generation: sys::current_fork_generation(),
-            lock_byte: self.entry_lock_byte(entry),
         });
         Ok(())
     }
 
     /// With the entries locked: reclaims the entries of subscribers that are gone, counts the
-    /// pins the others reserved, and takes (locks, reserves) a free entry if the slots suffice.
+    /// pins the others reserved (in the table and with locks), and takes (locks, reserves) a
+    /// free entry if the slots suffice.
     fn choose_entry(
         &self,
         lock: &std::fs::File,
@@ -398,7 +557,7 @@ impl Segment<ReadOnly> {
             }
             store(entry, 0, 0);
         };
-        let mut used = 0u32;
+        let mut used = self.lock_reservations(lock)?;
         let mut free = None;
         for e in 0..self.layout.lend_entries {
             let reserved = self.pin(e, 0);
@@ -430,6 +589,93 @@ impl Segment<ReadOnly> {
         }
     }
 
+    /// Reserves `max` pins with read locks, for a subscriber that may only read the file: under
+    /// a read lock on the entries (so no entry is taken meanwhile), counts the pins others
+    /// reserved, locks `max` free reservation bytes, and counts again; another subscriber
+    /// reserving at the same moment makes both let go and try again a moment later.
+    fn take_lock_pins(&mut self, max: u32) -> Result<(), PinFailure> {
+        let (lock, ()) =
+            sys::open_registered(|| sys::reopen_readonly(&self.file).map(|f| (f, ())))?;
+        let file: &std::fs::File = &lock;
+        for attempt in 0..RESERVE_ATTEMPTS {
+            if attempt > 0 {
+                let pause = 200 + sys::random_u64() % 2000;
+                std::thread::sleep(Duration::from_micros(pause));
+            }
+            if !lock_entries(file, false)? {
+                return Err(entries_kept_locked());
+            }
+            let reserved = self.reserve_with_locks(file, max);
+            let _ = sys::unlock_byte(file, ENTRIES_LOCK_BYTE);
+            match reserved? {
+                Ok(()) => {
+                    self.pins = Some(Pins {
+                        lock,
+                        kind: PinKind::Locks(Mutex::new(LockPins {
+                            slots: [u32::MAX; PINS_PER_ENTRY as usize],
+                        })),
+                        reserved: max,
+                        held: AtomicU32::new(0),
+                        generation: sys::current_fork_generation(),
+                    });
+                    return Ok(());
+                }
+                Err(Some(n)) => return Err(PinFailure::Full { needed: n }),
+                Err(None) => {}
+            }
+        }
+        Err(PinFailure::Io(io::Error::other(format!(
+            "other subscribers kept reserving pins at the same moments ({RESERVE_ATTEMPTS} \
+             attempts); try again"
+        ))))
+    }
+
+    /// One attempt of [`take_lock_pins`](Self::take_lock_pins): `Ok(Ok(()))` reserved,
+    /// `Ok(Err(Some(needed)))` the topic cannot serve it, `Ok(Err(None))` another subscriber
+    /// reserved at the same moment (nothing held).
+    fn reserve_with_locks(
+        &self,
+        file: &std::fs::File,
+        max: u32,
+    ) -> io::Result<Result<(), Option<u32>>> {
+        let slots = self.layout.slot_count;
+        let used = |s: &Self| -> io::Result<u32> {
+            Ok(s.entry_reservations(file)?
+                .saturating_add(s.lock_reservations(file)?))
+        };
+        let needed = used(self)?.saturating_add(max).saturating_add(2);
+        if needed > slots {
+            return Ok(Err(Some(needed)));
+        }
+        let mut mine = Vec::new();
+        for k in 0..slots {
+            if mine.len() == max as usize {
+                break;
+            }
+            let byte = LOCK_RESERVE_BASE + u64::from(k);
+            if !sys::byte_locked_by_other(file, byte)? && sys::try_read_lock_byte(file, byte)? {
+                mine.push(byte);
+            }
+        }
+        // Counted again with ours held: another subscriber that took a byte of ours, or
+        // reserved beside us, shows here.
+        let shared = mine
+            .iter()
+            .map(|b| sys::byte_locked_by_other(file, *b))
+            .collect::<io::Result<Vec<bool>>>()?;
+        let again = used(self)?;
+        if mine.len() == max as usize
+            && !shared.contains(&true)
+            && again.saturating_add(max).saturating_add(2) <= slots
+        {
+            return Ok(Ok(()));
+        }
+        for b in mine {
+            sys::unlock_byte(file, b)?;
+        }
+        Ok(Err(None))
+    }
+
     /// This process's pin entry: `None` without one, or in a child forked after it was taken
     /// (the entry is the parent's: a child touches none of its words).
     fn own_pins(&self) -> Option<&Pins> {
@@ -446,10 +692,15 @@ impl Segment<ReadOnly> {
             .is_some_and(|p| p.generation != sys::current_fork_generation())
     }
 
-    /// A free pin word of this subscriber's entry, now marked in use; `None` when it holds as
-    /// many values as it reserved.
+    /// A free pin word of this subscriber's, now marked in use, with its entry
+    /// ([`LOCK_ENTRY`] for one that pins with locks); `None` when it holds as many values as
+    /// it reserved.
     pub(crate) fn take_pin_word(&self) -> Option<(u32, u32)> {
         let pins = self.own_pins()?;
+        let entry = match pins.kind {
+            PinKind::Entry { entry, .. } => entry,
+            PinKind::Locks(_) => LOCK_ENTRY,
+        };
         let mut held = pins.held.load(Ordering::Relaxed);
         loop {
             let free = (!held).trailing_zeros();
@@ -463,7 +714,7 @@ impl Segment<ReadOnly> {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Some((pins.entry, free + 1)),
+                Ok(_) => return Some((entry, free + 1)),
                 Err(now) => held = now,
             }
         }
@@ -472,7 +723,11 @@ impl Segment<ReadOnly> {
     /// Clears pin word `word` (see [`unpin`]) and gives it back.
     pub(crate) fn release_pin_word(&self, word: u32) {
         let Some(pins) = self.own_pins() else { return };
-        unpin(self, pins.entry, word);
+        let entry = match pins.kind {
+            PinKind::Entry { entry, .. } => entry,
+            PinKind::Locks(_) => LOCK_ENTRY,
+        };
+        unpin(self, entry, word);
         self.release_word_bit(word);
     }
 
@@ -560,24 +815,29 @@ impl Segment<ReadOnly> {
 
 impl Drop for Pins {
     /// Clears this subscriber's pins and reservation, then lets its entry go (closing the
-    /// lock's description releases the lock). In a forked child the entry is the parent's:
-    /// left alone.
+    /// lock's description releases the lock, and the pin locks of one that pins with locks).
+    /// In a forked child the entry is the parent's: left alone.
     fn drop(&mut self) {
         if self.generation != sys::current_fork_generation() {
             return;
         }
+        let PinKind::Entry {
+            map,
+            entry,
+            lock_byte,
+        } = &self.kind
+        else {
+            // Its pins and reservations, now: a child forked meanwhile that kept a copy of the
+            // description (one beyond those the fork handler gives up) would hold them on.
+            let _ = sys::unlock_from(&self.lock, LOCK_PIN_BASE);
+            return;
+        };
         for w in (1..=PINS_PER_ENTRY).chain([0]) {
-            let off = u64::from(self.entry) * PIN_ENTRY_SIZE + u64::from(w) * 8;
+            let off = u64::from(*entry) * PIN_ENTRY_SIZE + u64::from(w) * 8;
             // SAFETY: as in `set_pin`: a word of this subscriber's own entry.
-            unsafe {
-                copy::store_u64(
-                    self.map.as_mut_ptr().add(off as usize),
-                    0,
-                    Ordering::Release,
-                )
-            }
+            unsafe { copy::store_u64(map.as_mut_ptr().add(off as usize), 0, Ordering::Release) }
         }
-        let _ = sys::unlock_byte(&self.lock, self.lock_byte);
+        let _ = sys::unlock_byte(&self.lock, *lock_byte);
     }
 }
 

@@ -390,7 +390,12 @@ impl Segment<ReadWrite> {
             created_realtime_ns: crate::sys::realtime_ns(),
             created_monotonic_ns: crate::sys::monotonic_ns(),
             seq_base: continues.seq_base,
-            mode,
+            // A lending topic other users may read: its publishers ask for their pin locks.
+            mode: if layout.lend_entries > 0 && mode & 0o044 != 0 {
+                mode | header::MODE_LOCK_PINS
+            } else {
+                mode
+            },
             lend_entries: layout.lend_entries,
             lineage: continues.lineage.unwrap_or(segment_id),
         };

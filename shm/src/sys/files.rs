@@ -147,6 +147,15 @@ pub(crate) fn reopen_writable(file: &File) -> io::Result<File> {
         .open(format!("/proc/self/fd/{}", file.as_raw_fd()))
 }
 
+/// Opens `file` again for reading only (through `/proc/self/fd`): a new open file description,
+/// whose locks are its own.
+pub(crate) fn reopen_readonly(file: &File) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(format!("/proc/self/fd/{}", file.as_raw_fd()))
+}
+
 /// Whether `path` currently names the same file as `file`.
 pub(crate) fn names_file(path: &Path, file: &File) -> io::Result<bool> {
     let a = file.metadata()?;

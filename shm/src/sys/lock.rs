@@ -1,5 +1,6 @@
 //! Open-file-description locks on single bytes of a topic file: the publisher lock on byte 0,
-//! and the locks of a lending topic's pin entries (`segment/lend.rs`).
+//! and the locks of a lending topic's pin entries and of its read-only subscribers' pins
+//! (`segment/lend.rs`).
 
 use std::fs::File;
 use std::io;
@@ -27,7 +28,13 @@ pub(crate) fn try_lock_publisher(file: &File) -> io::Result<bool> {
 /// Whether some other open file description holds the publisher lock. Does not take it, so it
 /// never makes a starting publisher fail.
 pub(crate) fn publisher_lock_held(file: &File) -> io::Result<bool> {
-    let mut l = owner_lock(libc::F_WRLCK);
+    byte_locked_by_other(file, 0)
+}
+
+/// Whether an open file description other than `file`'s holds a lock (read or write) on byte
+/// `offset`. Takes none, and needs only read access.
+pub(crate) fn byte_locked_by_other(file: &File, offset: u64) -> io::Result<bool> {
+    let mut l = byte_lock(libc::F_WRLCK, offset)?;
     // SAFETY: `l` is a valid flock that outlives the call; F_OFD_GETLK writes the conflicting
     // lock (if any) into it.
     let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut l) };
@@ -53,7 +60,19 @@ fn byte_lock(kind: libc::c_int, offset: u64) -> io::Result<libc::flock> {
 /// without waiting: `Ok(false)` when another open file description holds a lock there. Lending
 /// topics lock one byte per pin entry this way (see `docs/FORMAT.md`, "Lending topics").
 pub(crate) fn try_lock_byte(file: &File, offset: u64) -> io::Result<bool> {
-    let mut l = byte_lock(libc::F_WRLCK, offset)?;
+    set_byte_lock(file, libc::F_WRLCK, offset)
+}
+
+/// Takes an open-file-description read lock on byte `offset` of `file` (opened for reading;
+/// the byte may lie past the end of the file) without waiting: `Ok(false)` when another open
+/// file description holds a write lock there. Subscribers of a lending topic that may only read
+/// its file pin slots and reserve pins this way.
+pub(crate) fn try_read_lock_byte(file: &File, offset: u64) -> io::Result<bool> {
+    set_byte_lock(file, libc::F_RDLCK, offset)
+}
+
+fn set_byte_lock(file: &File, kind: libc::c_int, offset: u64) -> io::Result<bool> {
+    let mut l = byte_lock(kind, offset)?;
     // SAFETY: `l` is a valid flock that outlives the call; F_OFD_SETLK only reads it.
     let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut l) };
     if r == 0 {
@@ -66,7 +85,21 @@ pub(crate) fn try_lock_byte(file: &File, offset: u64) -> io::Result<bool> {
     }
 }
 
-/// Releases a lock taken by [`try_lock_byte`] on this open file description.
+/// Releases every lock this open file description holds on bytes `offset` and beyond.
+pub(crate) fn unlock_from(file: &File, offset: u64) -> io::Result<()> {
+    let mut l = byte_lock(libc::F_UNLCK, offset)?;
+    l.l_len = 0; // to the end of any file
+    // SAFETY: `l` is a valid flock that outlives the call; F_OFD_SETLK only reads it.
+    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut l) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Releases a lock taken by [`try_lock_byte`] or [`try_read_lock_byte`] on this open file
+/// description.
 pub(crate) fn unlock_byte(file: &File, offset: u64) -> io::Result<()> {
     let mut l = byte_lock(libc::F_UNLCK, offset)?;
     // SAFETY: `l` is a valid flock that outlives the call; F_OFD_SETLK only reads it.

@@ -15,7 +15,7 @@ pub(crate) use clock::{
 };
 pub(crate) use files::{
     create_unnamed, link_new, link_replace, names_file, open_existing, preallocate,
-    reopen_for_mapping, reopen_writable,
+    reopen_for_mapping, reopen_readonly, reopen_writable,
 };
 pub(crate) use fork::{GuardedFile, current_fork_generation, fork_generation, open_registered};
 pub(crate) use futex::{
@@ -23,7 +23,8 @@ pub(crate) use futex::{
     futex_wake_all, futex_wake_private, heavy_fence, register_for_heavy_fences,
 };
 pub(crate) use lock::{
-    publisher_lock_held, try_lock_byte, try_lock_publisher, unlock_byte, unlock_publisher,
+    byte_locked_by_other, publisher_lock_held, try_lock_byte, try_lock_publisher,
+    try_read_lock_byte, unlock_byte, unlock_from, unlock_publisher,
 };
 pub(crate) use process::{ProcessIdentity, process_is_running};
 pub(crate) use warn::warn_about_topic_file;

@@ -26,6 +26,12 @@ impl Proc {
         Proc::spawn_with(exe, root, args, uid, &[])
     }
 
+    /// Like [`spawn`](Proc::spawn), as another user ([`NOBODY`]) that trusts topics of uid 0
+    /// (`SHM_TEST_OWNER`: the tests' own user, as they run as root to start it).
+    pub fn spawn_other_user(exe: &Path, root: &Path, args: &[&str]) -> Proc {
+        Proc::spawn_with(exe, root, args, Some(NOBODY), &[("SHM_TEST_OWNER", "0")])
+    }
+
     /// Like [`spawn_as`](Proc::spawn_as), with extra environment variables.
     pub fn spawn_with(
         exe: &Path,

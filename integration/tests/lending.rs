@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use shm::{PublishError, Publisher, RecvError, SubscribeError, Subscriber};
 use shm_integration::payload::{Payload, S6M, S8, S64K};
-use shm_integration::process::{NOBODY, Proc, TIMEOUT as T, helper_for_other_users};
+use shm_integration::process::{Proc, TIMEOUT as T, helper_for_other_users};
 use shm_integration::root::TempRoot;
 
 fn lending<T: shm::ShmMessage>(root: &TempRoot, topic: &str, slots: usize) -> Publisher<T> {
@@ -429,12 +429,10 @@ fn another_users_borrower_pins_with_locks() {
         .create()
         .unwrap();
     p.publish(&S8::make(1)).unwrap();
-    let mut child = Proc::spawn_with(
+    let mut child = Proc::spawn_other_user(
         exe.path(),
         root.path(),
         &["borrow-hold", "u64", "ticks", "2"],
-        Some(NOBODY),
-        &[("SHM_TEST_OWNER", "0")],
     );
     child.expect_line("READY", T);
     let line = child.expect_line("HELD", T);
@@ -492,12 +490,10 @@ fn another_users_borrower_pins_with_locks() {
     use std::os::unix::fs::PermissionsExt;
     let path = root.topic_file("private");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut child = Proc::spawn_with(
+    let mut child = Proc::spawn_other_user(
         exe.path(),
         root.path(),
         &["borrow-hold", "u64", "private", "1"],
-        Some(NOBODY),
-        &[("SHM_TEST_OWNER", "0")],
     );
     let rest = child.rest(T);
     assert!(
@@ -517,12 +513,10 @@ fn another_users_borrower_pins_with_locks() {
         .unwrap();
     assert!(again.takeover().is_some_and(|t| t.recreated));
     again.publish(&S8::make(2)).unwrap();
-    let mut child = Proc::spawn_with(
+    let mut child = Proc::spawn_other_user(
         exe.path(),
         root.path(),
         &["borrow-hold", "u64", "private", "1"],
-        Some(NOBODY),
-        &[("SHM_TEST_OWNER", "0")],
     );
     let line = child.expect_line("HELD", T);
     assert!(line.starts_with("HELD 2 2"), "{line}");
@@ -540,12 +534,10 @@ fn another_users_borrower_never_sees_a_value_change_under_a_flat_out_publisher()
     let root = TempRoot::new("lend-other-churn");
     let mut flood = root.helper(&["lend-flood", "s64k", "frames", "0", "6", "644"]);
     flood.expect_line("READY", T);
-    let mut churn = Proc::spawn_with(
+    let mut churn = Proc::spawn_other_user(
         exe.path(),
         root.path(),
         &["borrow-churn", "s64k", "frames", "2"],
-        Some(NOBODY),
-        &[("SHM_TEST_OWNER", "0")],
     );
     churn.expect_line("READY", T);
     // The flood's values keep moving while the churn runs: both still at it after a while.

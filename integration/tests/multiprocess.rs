@@ -364,12 +364,10 @@ fn other_users_are_refused_owner_only_topics_and_read_widened_ones() {
     assert_eq!(child.wait(T).code(), Some(3));
 
     // The other user trusts this one (uid 0) for the widened topic.
-    let mut child = Proc::spawn_with(
+    let mut child = Proc::spawn_other_user(
         exe,
         root.path(),
         &["subscribe", "u64", "shared", "1", "5000"],
-        Some(NOBODY),
-        &[("SHM_TEST_OWNER", "0")],
     );
     child.expect_line("GOT 1 2", T);
     assert!(child.wait(T).success());

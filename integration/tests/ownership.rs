@@ -150,13 +150,7 @@ fn another_users_subscriber_reads_a_widened_topic_only_when_it_trusts_the_owner(
         "{rest:?}"
     );
     assert_eq!(child.wait(T).code(), Some(3));
-    let mut child = Proc::spawn_with(
-        exe.path(),
-        root.path(),
-        &args,
-        Some(NOBODY),
-        &[("SHM_TEST_OWNER", "0")],
-    );
+    let mut child = Proc::spawn_other_user(exe.path(), root.path(), &args);
     child.expect_line("GOT 1 2", T);
     assert!(child.wait(T).success());
 }

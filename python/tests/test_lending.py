@@ -5,7 +5,6 @@ copy), across processes and with Rust; views end with their ``with`` block."""
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import threading
 import time
@@ -14,6 +13,7 @@ from typing import Literal as L
 import numpy as np
 import pytest
 import shm_pub_sub
+from children import start_child_as
 from shm_pub_sub import Array, Message, Publisher, Subscriber, u8, u64
 
 NOBODY = 65534  # uid and gid; no passwd entry is needed to switch to them
@@ -260,32 +260,22 @@ def test_another_user_borrows_a_topic_shared_with_it(topic: str, shm_root) -> No
     owner = os.geteuid()
     held_r, held_w = os.pipe()
     go_r, go_w = os.pipe()
-    report_r, report_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            signal.alarm(20)  # never outlive a stuck test
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            try:
-                sub = Subscriber(topic, Frame(), owner=owner)
-                copier = Subscriber(topic, Frame(), owner=owner)
-                with sub.borrow() as held:
-                    pixels = held.pixels
-                    first = (held.seq, int(pixels[0, 0, 0]))
-                    os.write(held_w, b"x")
-                    assert os.read(go_r, 1) == b"x"
-                    newer, ok = copier.subscribe(timeout=5.0)
-                    still = (held.seq, int(pixels[0, 0, 0]))
-                    del pixels
-                report = f"ok {(first, still, newer.seq, int(newer.pixels[0, 0, 0]), ok)!r}"
-            except Exception as e:
-                report = f"{type(e).__name__} {e}"
-            os.write(report_w, report.encode())
-        finally:
-            os._exit(0)
-    for fd in (held_w, go_r, report_w):
+
+    def borrow_while_published() -> tuple:
+        sub = Subscriber(topic, Frame(), owner=owner)
+        copier = Subscriber(topic, Frame(), owner=owner)
+        with sub.borrow() as held:
+            pixels = held.pixels
+            first = (held.seq, int(pixels[0, 0, 0]))
+            os.write(held_w, b"x")
+            assert os.read(go_r, 1) == b"x"
+            newer, ok = copier.subscribe(timeout=5.0)
+            still = (held.seq, int(pixels[0, 0, 0]))
+            del pixels
+        return first, still, newer.seq, int(newer.pixels[0, 0, 0]), ok
+
+    finish = start_child_as(NOBODY, borrow_while_published, limit=20)
+    for fd in (held_w, go_r):
         os.close(fd)
     try:
         if os.read(held_r, 1) == b"x":
@@ -294,10 +284,8 @@ def test_another_user_borrows_a_topic_shared_with_it(topic: str, shm_root) -> No
                     frame.seq = n
                     frame.pixels[0, 0] = n
             os.write(go_w, b"x")
-        with os.fdopen(report_r, "rb") as r:  # what went wrong, if the child did not borrow
-            report = r.read().decode()
     finally:
-        os.waitpid(pid, 0)
-        for fd in (held_r, go_w):
-            os.close(fd)
+        os.close(go_w)  # a child still waiting for it goes on (and fails) at once
+        report = finish()  # what went wrong, if the child did not borrow
+        os.close(held_r)
     assert report == "ok ((1, 11), (1, 11), 29, 29, True)", report

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use shm::{Publisher, Subscriber};
 use shm_integration::payload::{Payload, S4K, S8, S64K};
-use shm_integration::process::{NOBODY, Proc, helper_exe, helper_for_other_users};
+use shm_integration::process::{Proc, helper_exe, helper_for_other_users};
 use shm_integration::root::TempRoot;
 use shm_integration::stress::soak;
 
@@ -169,13 +169,7 @@ fn borrower_kills(helper: &Path, other: Option<&Path>, kills: u64, rng: &mut Rng
     for round in 0..kills {
         let args = ["borrow-churn", "s64k", "frames", "2"];
         let mut b = match other {
-            Some(exe) if round % 2 == 1 => Proc::spawn_with(
-                exe,
-                root.path(),
-                &args,
-                Some(NOBODY),
-                &[("SHM_TEST_OWNER", "0")],
-            ),
+            Some(exe) if round % 2 == 1 => Proc::spawn_other_user(exe, root.path(), &args),
             _ => Proc::spawn(helper, root.path(), &args),
         };
         if b.try_expect_line("READY", t).is_none() {

@@ -697,10 +697,7 @@ impl Segment<ReadOnly> {
     /// it reserved.
     pub(crate) fn take_pin_word(&self) -> Option<(u32, u32)> {
         let pins = self.own_pins()?;
-        let entry = match pins.kind {
-            PinKind::Entry { entry, .. } => entry,
-            PinKind::Locks(_) => LOCK_ENTRY,
-        };
+        let entry = pins.entry();
         let mut held = pins.held.load(Ordering::Relaxed);
         loop {
             let free = (!held).trailing_zeros();
@@ -723,11 +720,7 @@ impl Segment<ReadOnly> {
     /// Clears pin word `word` (see [`unpin`]) and gives it back.
     pub(crate) fn release_pin_word(&self, word: u32) {
         let Some(pins) = self.own_pins() else { return };
-        let entry = match pins.kind {
-            PinKind::Entry { entry, .. } => entry,
-            PinKind::Locks(_) => LOCK_ENTRY,
-        };
-        unpin(self, entry, word);
+        unpin(self, pins.entry(), word);
         self.release_word_bit(word);
     }
 
@@ -810,6 +803,17 @@ impl Segment<ReadOnly> {
         let time_ns = self.time(index);
         unpin(self, entry, word);
         time_ns
+    }
+}
+
+impl Pins {
+    /// The `entry` its pin words are passed with: its entry of the pin table, or
+    /// [`LOCK_ENTRY`] for a subscriber that pins with locks.
+    fn entry(&self) -> u32 {
+        match self.kind {
+            PinKind::Entry { entry, .. } => entry,
+            PinKind::Locks(_) => LOCK_ENTRY,
+        }
     }
 }
 

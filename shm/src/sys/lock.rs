@@ -87,21 +87,18 @@ fn set_byte_lock(file: &File, kind: libc::c_int, offset: u64) -> io::Result<bool
 
 /// Releases every lock this open file description holds on bytes `offset` and beyond.
 pub(crate) fn unlock_from(file: &File, offset: u64) -> io::Result<()> {
-    let mut l = byte_lock(libc::F_UNLCK, offset)?;
-    l.l_len = 0; // to the end of any file
-    // SAFETY: `l` is a valid flock that outlives the call; F_OFD_SETLK only reads it.
-    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut l) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    unlock_range(file, offset, 0) // a length of 0: to the end of any file
 }
 
 /// Releases a lock taken by [`try_lock_byte`] or [`try_read_lock_byte`] on this open file
 /// description.
 pub(crate) fn unlock_byte(file: &File, offset: u64) -> io::Result<()> {
+    unlock_range(file, offset, 1)
+}
+
+fn unlock_range(file: &File, offset: u64, len: libc::off_t) -> io::Result<()> {
     let mut l = byte_lock(libc::F_UNLCK, offset)?;
+    l.l_len = len;
     // SAFETY: `l` is a valid flock that outlives the call; F_OFD_SETLK only reads it.
     let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut l) };
     if r == 0 {

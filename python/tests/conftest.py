@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import queue
 import re
 import shutil
@@ -62,6 +63,28 @@ def until_asleep(path: str, timeout: float = 10.0) -> None:
         time.sleep(0.001)
 
 
+# The futex calls a wait sleeps in (`futex`, `futex_waitv`), by machine: `/proc/<pid>/syscall`
+# names the call a blocked thread is in by number.
+FUTEX_SYSCALLS = {"x86_64": {202, 449}, "aarch64": {98, 449}}
+
+
+def until_blocked_in_futex(pid: int, timeout: float = 10.0) -> None:
+    """Returns once the main thread of `pid` is blocked in a futex call (at once on a machine
+    whose numbers this does not know)."""
+    calls = FUTEX_SYSCALLS.get(platform.machine())
+    if calls is None:
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(f"/proc/{pid}/syscall") as f:
+            first = f.read().split(maxsplit=1)[:1]
+        if first and first[0].isdigit() and int(first[0]) in calls:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"process {pid} did not block in a futex call within {timeout} s: {first}")
+        time.sleep(0.001)
+
+
 def sigint_after_waiting(py_helper, topic: str, *command: str) -> float:
     """Starts the helper `command` (one that prints "subscribed", then "waiting" before it
     waits on `topic`, and "interrupted" on Ctrl-C), sends it SIGINT once it sleeps; returns how
@@ -74,6 +97,9 @@ def sigint_after_waiting(py_helper, topic: str, *command: str) -> float:
     assert child.expect_line() == "subscribed"
     assert child.expect_line() == "waiting"
     until_asleep(pub.path)
+    # The flag is set before a `membarrier` call: a signal that lands then runs Python's handler
+    # on that call's return, and the futex sleep that follows would not see it.
+    until_blocked_in_futex(child.popen.pid)
     start = time.monotonic()
     os.kill(child.popen.pid, signal.SIGINT)
     assert child.expect_line() == "interrupted"

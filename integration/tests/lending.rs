@@ -261,13 +261,7 @@ fn a_borrower_killed_holding_slots_is_reclaimed() {
     let mut p = lending::<S8>(&root, "ticks", 4);
     p.publish(&S8::make(1)).unwrap();
     let mut child = root.helper(&["borrow-hold", "u64", "ticks", "2"]);
-    child.expect_line("READY", T);
-    let line = child.expect_line("HELD", T);
-    assert!(line.starts_with("HELD 1 1"), "{line}");
-    p.publish(&S8::make(2)).unwrap();
-    let line = child.expect_line("HELD", T);
-    assert!(line.starts_with("HELD 2 2"), "{line}");
-    child.expect_line("HOLDING", T);
+    holds_values_1_and_2(&mut p, &mut child);
     // Full: another subscriber is refused; the publisher still writes its free slot.
     assert!(matches!(
         Subscriber::<S8>::builder("ticks").root(root.path()).open(),
@@ -283,6 +277,18 @@ fn a_borrower_killed_holding_slots_is_reclaimed() {
 
 /// After a borrower holding 2 values was killed: a subscriber holding 2 takes its place, and
 /// all slots turn again (`newest` is the last value published).
+/// Waits until `child`, a `borrow-hold` helper holding 2 values of `p`'s topic where `p`
+/// published value 1, holds value 1 and then value 2, which this publishes.
+fn holds_values_1_and_2(p: &mut Publisher<S8>, child: &mut Proc) {
+    child.expect_line("READY", T);
+    let line = child.expect_line("HELD", T);
+    assert!(line.starts_with("HELD 1 1"), "{line}");
+    p.publish(&S8::make(2)).unwrap();
+    let line = child.expect_line("HELD", T);
+    assert!(line.starts_with("HELD 2 2"), "{line}");
+    child.expect_line("HOLDING", T);
+}
+
 fn slots_turn_again(root: &TempRoot, p: &mut Publisher<S8>, newest: u64) {
     let mut s = subscriber::<S8>(root, "ticks", 2);
     let a = s.borrow().unwrap().unwrap();
@@ -434,13 +440,7 @@ fn another_users_borrower_pins_with_locks() {
         root.path(),
         &["borrow-hold", "u64", "ticks", "2"],
     );
-    child.expect_line("READY", T);
-    let line = child.expect_line("HELD", T);
-    assert!(line.starts_with("HELD 1 1"), "{line}");
-    p.publish(&S8::make(2)).unwrap();
-    let line = child.expect_line("HELD", T);
-    assert!(line.starts_with("HELD 2 2"), "{line}");
-    child.expect_line("HOLDING", T);
+    holds_values_1_and_2(&mut p, &mut child);
     let info = shm::inspect::inspect(Some(root.path()), "ticks").unwrap();
     let pins = info.lending.unwrap();
     assert_eq!(
@@ -547,9 +547,13 @@ fn another_users_borrower_never_sees_a_value_change_under_a_flat_out_publisher()
         .unwrap();
     // SAFETY: zeros are a valid payload (ShmMessage's contract).
     let mut copy: Box<S64K> = unsafe { Box::new_zeroed().assume_init() };
-    let first = s.latest_into(&mut copy).unwrap().unwrap().seq;
+    // The flood says READY before its first value: wait for one.
+    let first = s.recv_timeout_into(&mut copy, T).unwrap().seq;
     std::thread::sleep(Duration::from_secs(2));
-    let later = s.latest_into(&mut copy).unwrap().unwrap().seq;
+    let later = s
+        .latest_into(&mut copy)
+        .unwrap()
+        .map_or(first, |got| got.seq);
     assert!(
         later > first + 100,
         "the publisher stalled: {first} → {later}"

@@ -105,17 +105,22 @@ pub(crate) fn subscribe_error(py: Python<'_>, e: SubscribeError, ty: &Ty) -> PyE
              lending=True), whose slots cannot be borrowed; read it with subscribe() or \
              subscribe_into()"
         )),
-        SubscribeError::BorrowLimit { ref topic, .. } => PyRuntimeError::new_err(format!(
-            "this subscriber of topic '{topic}' still holds a borrowed value: an array taken \
-             from an earlier borrow is still alive (a subscriber holds one value at a time); \
-             release it (del), or copy what you keep inside the with block"
+        SubscribeError::BorrowLimit {
+            ref topic,
+            max_borrowed,
+        } => PyRuntimeError::new_err(format!(
+            "this subscriber of topic '{topic}' holds {max_borrowed} borrowed value(s), the \
+             most it may (max_borrowed={max_borrowed}): a borrow's with block is still open, or \
+             arrays taken from an earlier borrow are still alive; end the block, release the \
+             arrays (del) or copy what you keep inside the block, or create the Subscriber \
+             with a larger max_borrowed"
         )),
         SubscribeError::TooManyBorrowers {
             ref topic, needed, ..
         } => PyRuntimeError::new_err(format!(
             "topic '{topic}' cannot serve another subscriber: its slots are reserved by its \
              publisher and subscribers already; create its Publisher with buffer_num={needed} \
-             or more"
+             or more (or lower max_borrowed, of this subscriber or the others)"
         )),
         SubscribeError::CannotPin { ref topic, .. } => PyPermissionError::new_err(format!(
             "topic '{topic}' is a lending topic made for its owner only (mode 0o600): this \

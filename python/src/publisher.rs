@@ -1,8 +1,6 @@
 //! `shm_pub_sub.Publisher`.
 
 use pyo3::exceptions::{PyBufferError, PyOSError, PyRuntimeError, PyTypeError, PyValueError};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt};
@@ -14,7 +12,7 @@ use crate::errors::{
     ForkedProcessError, TopicBusyError, TopicFormatError, closed_error, create_error,
 };
 use crate::kind::{MakePublisher, PublisherCore, with_publisher};
-use crate::message::{Message, MessagePublisher, PubArgs, SlotBuffer};
+use crate::message::{Keep, Lent, Message, MessagePublisher, PubArgs, SlotBuffer, Spares};
 use crate::ty::Ty;
 use crate::value::py_repr;
 
@@ -42,12 +40,14 @@ pub(crate) struct Publisher {
     core: Option<PublisherCore>,
     common: Common,
     buffer_num: usize,
-    /// The slot of the loan whose `with` block is under way, and whether its `Loan` was dropped
-    /// without ending (then the next write ends it).
-    open_loan: Option<(Py<SlotBuffer>, Arc<AtomicBool>)>,
+    /// The slot of the loan whose `with` block is under way (its `Loan`, if dropped without
+    /// ending, marks it abandoned: then the next write ends it).
+    open_loan: Option<Py<SlotBuffer>>,
     /// Loans whose arrays outlived their block: their slots stay out of use until those arrays
     /// are gone.
     quarantine: Vec<Py<SlotBuffer>>,
+    /// Loans whose blocks ended, to lend again.
+    spares: Spares<Loan>,
 }
 
 /// The options of a new publisher, for the carried type chosen by the `default_value`.
@@ -192,6 +192,7 @@ pymethods_with_common!(Publisher {
             buffer_num,
             open_loan: None,
             quarantine: Vec::new(),
+            spares: Spares::default(),
         })
     }
 
@@ -221,40 +222,62 @@ pymethods_with_common!(Publisher {
     /// raises `BufferError` and publishes nothing). Needs a lending topic
     /// (`Publisher(..., lending=True)`) of a message type.
     #[pyo3(signature = (*, zeroed = false))]
-    fn loan(slf: &Bound<'_, Self>, zeroed: bool) -> PyResult<Loan> {
+    fn loan(slf: &Bound<'_, Self>, zeroed: bool) -> PyResult<Py<Loan>> {
         let py = slf.py();
-        let mut me = slf.try_borrow_mut()?;
-        me.prepare_write(py)?;
-        let name = me.common.name.clone();
-        let Some(PublisherCore::Message(publisher)) = me.core.as_mut() else {
-            return Err(match me.core {
-                None => closed_error("Publisher", &name),
-                Some(_) => PyTypeError::new_err(format!(
+        let mut guard = slf.try_borrow_mut()?;
+        guard.prepare_write(py)?;
+        let me = &mut *guard;
+        let name = &me.common.name;
+        let publisher = match me.core.as_mut() {
+            Some(PublisherCore::Message(p)) => p,
+            None => return Err(closed_error("Publisher", name)),
+            Some(_) => {
+                return Err(PyTypeError::new_err(format!(
                     "topic '{name}': loan() lends a message value (a Message class's topic); \
                      publish bool, int and float values with publish()"
-                )),
-            });
+                )));
+            }
         };
         let Some(ty) = publisher.message_type().map(|t| t.clone_ref(py)) else {
             return Err(PyTypeError::new_err(format!(
                 "topic '{name}': loan() lends a message value; publish a slice with publish()"
             )));
         };
-        let loan = publisher.loan().map_err(|e| publish_error(&name, e))?;
-        let buffer = Py::new(py, SlotBuffer::of_loan(loan))?;
+        let class = ty.get().class(py)?;
+        let loan = publisher.loan().map_err(|e| publish_error(name, e))?;
+        let seq = loan.seq();
+        let keep = Keep::Loan(loan);
+        let kit = match me.spares.take(py, class, &keep) {
+            Some(kit) => {
+                let mut k = kit.bind(py).try_borrow_mut()?;
+                k.buffer.get().refill(keep);
+                k.publisher = Some(slf.clone().unbind());
+                k.seq = seq;
+                k.done = false;
+                drop(k);
+                kit
+            }
+            None => {
+                let buffer = Py::new(py, SlotBuffer::new(keep))?;
+                let value = Message::instance(py, &ty, buffer.clone_ref(py).into_any(), 0, false)?;
+                Py::new(
+                    py,
+                    Loan {
+                        publisher: Some(slf.clone().unbind()),
+                        buffer,
+                        value: value.unbind(),
+                        seq,
+                        done: false,
+                    },
+                )?
+            }
+        };
+        let buffer = kit.bind(py).try_borrow()?.buffer.clone_ref(py);
         if zeroed {
             buffer.get().with_bytes_mut(py, |b| b.fill(0))?;
         }
-        let value = Message::instance(py, &ty, buffer.clone_ref(py).into_any(), 0, false)?;
-        let dropped = Arc::new(AtomicBool::new(false));
-        me.open_loan = Some((buffer.clone_ref(py), Arc::clone(&dropped)));
-        Ok(Loan {
-            publisher: slf.clone().unbind(),
-            buffer,
-            value: value.unbind(),
-            done: false,
-            dropped,
-        })
+        me.open_loan = Some(buffer);
+        Ok(kit)
     }
 
     /// Number of slots in the topic's ring.
@@ -324,8 +347,8 @@ impl Publisher {
     /// Before a publish or a loan: none while a loan's block is under way, and the slots of
     /// loans whose arrays are still alive kept out of use (those whose arrays are gone freed).
     fn prepare_write(&mut self, py: Python<'_>) -> PyResult<()> {
-        if let Some((buffer, dropped)) = &self.open_loan {
-            if !dropped.load(Ordering::Acquire) {
+        if let Some(buffer) = &self.open_loan {
+            if !buffer.get().abandoned() {
                 return Err(PyRuntimeError::new_err(format!(
                     "topic '{}': a loan of this publisher is under way; publish it (end its \
                      with block) before publishing or loaning again",
@@ -363,10 +386,14 @@ impl Publisher {
     /// outlived their block: then it keeps the topic (its lock and mapping) until the process
     /// exits, so that no publisher ever writes a slot those arrays may still write.
     fn retire_core(&mut self) {
+        self.spares.clear();
+        // A loan under way ends here: nothing more can be taken from its value.
+        if let Some(buffer) = &self.open_loan {
+            buffer.get().end();
+        }
         let stale = self
             .open_loan
             .iter()
-            .map(|(b, _)| b)
             .chain(&self.quarantine)
             .any(|b| b.get().exported());
         if let Some(core) = self.core.take()
@@ -388,19 +415,28 @@ impl Drop for Publisher {
 /// the value.
 #[pyclass(module = "shm_pub_sub", name = "Loan")]
 pub(crate) struct Loan {
-    publisher: Py<Publisher>,
+    /// Until the block ends (then the publisher keeps this to lend again: no cycle).
+    publisher: Option<Py<Publisher>>,
     buffer: Py<SlotBuffer>,
     value: Py<PyAny>,
+    seq: u64,
     done: bool,
-    /// Set when this is dropped before its block ended (the publisher then gives it up).
-    dropped: Arc<AtomicBool>,
 }
 
 impl Drop for Loan {
     fn drop(&mut self) {
         if !self.done {
-            self.dropped.store(true, Ordering::Release);
+            self.buffer.get().abandon();
         }
+    }
+}
+
+impl Lent for Loan {
+    fn with_parts<R>(
+        kit: &Bound<'_, Self>,
+        f: impl FnOnce(&Py<PyAny>, &Py<SlotBuffer>) -> R,
+    ) -> Option<R> {
+        kit.try_borrow().ok().map(|k| f(&k.value, &k.buffer))
     }
 }
 
@@ -414,24 +450,43 @@ impl Loan {
     /// `BufferError` (nothing published) if arrays taken from the value are still alive.
     #[pyo3(signature = (exc_type, _exc = None, _tb = None))]
     fn __exit__(
-        &mut self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         exc_type: Option<&Bound<'_, PyAny>>,
         _exc: Option<&Bound<'_, PyAny>>,
         _tb: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        if self.done {
-            return Ok(false);
-        }
-        let mut publisher = self.publisher.bind(py).try_borrow_mut()?;
-        self.done = true;
-        let buffer = self.buffer.get();
-        let idle = buffer.end();
+        let py = slf.py();
+        let mut me = slf.try_borrow_mut()?;
+        let Some(owner) = me.publisher.as_ref().map(|p| p.clone_ref(py)) else {
+            return Ok(false); // ended before
+        };
+        let mut publisher = owner.bind(py).try_borrow_mut()?;
+        me.done = true;
+        me.publisher = None;
         publisher.open_loan = None;
-        let name = publisher.common.name.clone();
-        if !idle {
+        let failed = exc_type.is_some_and(|t| !t.is_none());
+        let ended = me.end(py, &mut publisher, failed);
+        drop(me);
+        publisher.spares.put(py, slf.clone().unbind());
+        ended
+    }
+
+    /// The sequence number the value gets when published.
+    #[getter]
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+impl Loan {
+    /// Ends the block: publishes the value unless `failed` (an exception in the block) or
+    /// arrays taken from it are still alive (`BufferError`).
+    fn end(&self, py: Python<'_>, publisher: &mut Publisher, failed: bool) -> PyResult<bool> {
+        let buffer = self.buffer.get();
+        let name = &publisher.common.name;
+        if !buffer.end() {
             publisher.quarantine.push(self.buffer.clone_ref(py));
-            if exc_type.is_some_and(|t| !t.is_none()) {
+            if failed {
                 return Ok(false);
             }
             return Err(PyBufferError::new_err(format!(
@@ -440,38 +495,20 @@ impl Loan {
                  them inside the block only (or copy them), e.g. frame.pixels[:] = image"
             )));
         }
-        if exc_type.is_some_and(|t| !t.is_none()) {
-            return Ok(false); // nothing published; the slot is given up
-        }
-        let Some(PublisherCore::Message(p)) = publisher.core.as_mut() else {
-            return Err(closed_error("Publisher", &name));
+        let published = match publisher.core.as_mut() {
+            _ if failed => Ok(None), // nothing published; the slot is given up
+            Some(PublisherCore::Message(p)) => buffer
+                .with_loan(|loan| match loan {
+                    Some(loan) => p.publish_loan(loan).map(Some),
+                    None => Err(shm::PublishError::LoanGivenUp {
+                        topic: name.clone(),
+                    }),
+                })
+                .map_err(|e| publish_error(name, e)),
+            _ => Err(closed_error("Publisher", name)),
         };
-        buffer
-            .with_loan(|loan| match loan {
-                Some(loan) => p.publish_loan(loan),
-                None => Err(shm::PublishError::LoanGivenUp {
-                    topic: name.clone(),
-                }),
-            })
-            .map_err(|e| publish_error(&name, e))?;
-        Ok(false)
-    }
-
-    /// The sequence number the value gets when published.
-    #[getter]
-    fn seq(&self) -> Option<u64> {
-        self.buffer.get().with_loan(|l| l.map(BytesLoanSeq::seq_of))
-    }
-}
-
-/// The sequence number of a loan.
-trait BytesLoanSeq {
-    fn seq_of(&self) -> u64;
-}
-
-impl BytesLoanSeq for shm::dynamic::BytesLoan {
-    fn seq_of(&self) -> u64 {
-        self.seq()
+        buffer.release();
+        published.map(|_| false)
     }
 }
 

@@ -4,6 +4,7 @@ copy), across processes and with Rust; views end with their ``with`` block."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -82,12 +83,41 @@ def test_arrays_outliving_a_borrow_keep_its_slot_and_value(topic: str) -> None:
             frame.pixels[0, 0] = (9, 9, 9)
             frame.seq = i
     assert tuple(kept[0, 0]) == (1, 2, 3)
-    # A subscriber holds one value at a time: the next borrow waits for `kept` to go.
-    with pytest.raises(RuntimeError, match="still holds a borrowed value"):
+    # A subscriber holds one value at a time by default: the next borrow waits for `kept` to go.
+    with pytest.raises(RuntimeError, match=r"holds 1 borrowed value\(s\).*larger max_borrowed"):
         sub.borrow()
     del kept
     with sub.borrow() as got:
         assert got.seq == 19
+
+
+def test_max_borrowed_lets_a_subscriber_hold_several_values(topic: str) -> None:
+    pub = Publisher(topic, Frame(), buffer_num=5, lending=True)
+    with pytest.raises(ValueError, match="max_borrowed must be an int from 1 to 7"):
+        Subscriber(topic, Frame(), max_borrowed=0)
+    # The publisher's 2 slots and 4 of this one's would need 6.
+    with pytest.raises(RuntimeError, match=r"buffer_num=6 or more \(or lower max_borrowed"):
+        Subscriber(topic, Frame(), max_borrowed=4)
+    sub = Subscriber(topic, Frame(), max_borrowed=3)
+    kept = []
+    for i in range(3):
+        with pub.loan(zeroed=True) as frame:
+            frame.seq = i
+            frame.pixels[0, 0, 0] = i + 1
+        with sub.borrow() as got:
+            kept.append(got.pixels)
+    # Three values held while the publisher goes on in the other two slots, unchanged.
+    for i in range(3, 40):
+        with pub.loan() as frame:
+            frame.seq = i
+            frame.pixels[0, 0, 0] = 99
+    assert [int(k[0, 0, 0]) for k in kept] == [1, 2, 3]
+    with pytest.raises(RuntimeError, match=r"holds 3 borrowed value\(s\), .*max_borrowed=3"):
+        sub.borrow()
+    del kept[0]
+    with sub.borrow() as got:
+        assert got.seq == 39
+    assert [int(k[0, 0, 0]) for k in kept] == [2, 3]
 
 
 def test_arrays_outliving_a_loan_refuse_to_publish(topic: str) -> None:
@@ -245,6 +275,106 @@ def test_a_record_of_a_borrow_keeps_its_slot(topic: str) -> None:
     del record
     with sub.borrow() as got:
         assert got.seq == 15
+
+
+def test_values_lent_again_only_when_nothing_holds_them(topic: str) -> None:
+    """A loop of loans and borrows lends the same few objects again (none made per round)
+    while nothing else refers to them; a value (or a part of one) kept past its block is never
+    lent again: while later blocks run it goes on raising."""
+
+    class Inner(Message):
+        a: u64
+
+    class Outer(Message):
+        inner: Inner
+        pixels: Array[u8, L[64]]
+
+    pub = Publisher(topic, Outer(), lending=True)
+    sub = Subscriber(topic, Outer())
+    loaned, borrowed = set(), set()
+    for i in range(8):
+        with pub.loan() as out:
+            out.inner.a = i
+        with sub.borrow() as got:
+            assert got.inner.a == i
+        loaned.add(id(out))
+        borrowed.add(id(got))
+    assert len(loaned) <= 2 and len(borrowed) <= 2, "a loop of blocks makes no new value"
+
+    def all_ended(kept: list) -> None:
+        for old in kept:
+            with pytest.raises(ValueError, match="with` block"):
+                _ = old.a if isinstance(old, Inner) else old.inner.a
+
+    kept: list = []
+    for i in range(8, 14):
+        with pub.loan() as out:
+            all_ended(kept)
+            part = out.inner
+            part.a = i
+        kept.append(out if i % 2 else part)
+        with sub.borrow() as got:
+            all_ended(kept)
+            assert got.inner.a == i
+            part = got.inner
+        kept.append(got if i % 2 else part)
+    blocks = []
+    for i in range(14, 18):
+        loan = pub.loan()
+        with loan as out:
+            out.inner.a = i
+        block = sub.borrow()
+        with block as got:
+            assert got.inner.a == i
+        blocks.append((loan, block))
+    for n, (loan, block) in enumerate(blocks):
+        assert loan.seq == block.seq == 15 + n  # sequence numbers start at 1
+
+
+def test_values_that_hold_attributes_are_never_lent_again(topic: str) -> None:
+    """A message class whose values carry a `__dict__` gets a new value per block: an attribute
+    set in one block is not on the next value, and a value referring to its publisher does
+    not keep the publisher (and its topic) alive."""
+
+    class Tagged(Message):
+        __slots__ = ("__dict__",)
+        n: u64
+
+    pub = Publisher(topic, Tagged(), lending=True)
+    sub = Subscriber(topic, Tagged())
+    with pub.loan() as v:
+        v.tag = "first"
+        v.owner = pub
+    with pub.loan() as v:
+        assert not hasattr(v, "tag")
+        v.n = 2
+    with sub.borrow() as got:
+        got.reader = sub
+    with sub.borrow() as got:
+        assert not hasattr(got, "reader") and got.n == 2
+    del pub, sub, v, got
+    gc.collect()
+    again = Publisher(topic, Tagged(), lending=True)  # TopicBusyError if the old one lived on
+    again.close()
+
+
+def test_closing_a_publisher_ends_its_loan(topic: str) -> None:
+    pub = Publisher(topic, Frame(), lending=True)
+    with pytest.raises(ValueError, match="is closed"):
+        with pub.loan() as frame:
+            frame.seq = 1
+            pub.close()
+            with pytest.raises(ValueError, match="with` block"):
+                _ = frame.pixels
+    Publisher(topic, Frame(), lending=True).close()
+
+
+def test_max_borrowed_is_an_int_from_1_to_7(topic: str) -> None:
+    for bad in (0, 8, -1, True, 2.0, "2", 1 << 40):
+        with pytest.raises((ValueError, TypeError), match="max_borrowed must be an int from 1 to 7"):
+            Subscriber(topic, Frame(), max_borrowed=bad)
+    assert Subscriber(topic, Frame(), max_borrowed=7).max_borrowed == 7
+    assert Subscriber(topic, Frame()).max_borrowed == 1
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch users")

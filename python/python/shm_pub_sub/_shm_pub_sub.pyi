@@ -272,7 +272,7 @@ class Loan(Generic[_V]):
         _tb: TracebackType | None = None,
     ) -> bool: ...
     @property
-    def seq(self) -> int | None: ...
+    def seq(self) -> int: ...
 
 @final
 class Borrow(Generic[_V]):
@@ -359,6 +359,7 @@ class Subscriber(Generic[_V]):
         *,
         max_age: float | None = None,
         owner: int | Literal["any"] | None = None,
+        max_borrowed: int = 1,
     ) -> Subscriber[bool]: ...
     @overload
     def __new__(
@@ -368,6 +369,7 @@ class Subscriber(Generic[_V]):
         *,
         max_age: float | None = None,
         owner: int | Literal["any"] | None = None,
+        max_borrowed: int = 1,
     ) -> Subscriber[int]: ...
     @overload
     def __new__(
@@ -377,6 +379,7 @@ class Subscriber(Generic[_V]):
         *,
         max_age: float | None = None,
         owner: int | Literal["any"] | None = None,
+        max_borrowed: int = 1,
     ) -> Subscriber[float]: ...
     @overload
     def __new__(
@@ -386,6 +389,7 @@ class Subscriber(Generic[_V]):
         *,
         max_age: float | None = None,
         owner: int | Literal["any"] | None = None,
+        max_borrowed: int = 1,
     ) -> Subscriber[Any]: ...
     @overload
     def __new__(
@@ -395,6 +399,7 @@ class Subscriber(Generic[_V]):
         *,
         max_age: float | None = None,
         owner: int | Literal["any"] | None = None,
+        max_borrowed: int = 1,
     ) -> Subscriber[_M]: ...
     @overload
     def __new__(
@@ -404,6 +409,7 @@ class Subscriber(Generic[_V]):
         *,
         max_age: float | None = None,
         owner: int | Literal["any"] | None = None,
+        max_borrowed: int = 1,
     ) -> Subscriber[Message | None]: ...
     def __class_getitem__(cls, item: object) -> object: ...
     def subscribe(self, timeout: float | None = None) -> tuple[_V, bool]:
@@ -455,6 +461,8 @@ class Subscriber(Generic[_V]):
     def publisher_alive(self) -> bool: ...
     @property
     def max_age(self) -> float | None: ...
+    @property
+    def max_borrowed(self) -> int: ...
     @property
     def closed(self) -> bool: ...
 

@@ -103,15 +103,19 @@ impl PySource<'_> {
 impl<'py> Source for PySource<'py> {
     fn scalar(&self) -> Result<Scalar, Problem> {
         let v = &self.0;
-        if v.is_instance_of::<PyBool>() || self.is_numpy("bool") {
+        // Python's own types first: numpy's are told by their names, which costs lookups.
+        let is_bool = v.is_instance_of::<PyBool>();
+        let is_int = !is_bool && v.is_instance_of::<PyInt>();
+        let is_float = !is_bool && !is_int && v.is_instance_of::<PyFloat>();
+        if is_bool || (!is_int && !is_float && self.is_numpy("bool")) {
             return v
                 .is_truthy()
                 .map(Scalar::Bool)
                 .map_err(|e| Problem::wrong_kind(e.to_string()));
         }
-        let int = if v.is_instance_of::<PyInt>() {
+        let int = if is_int {
             Some(v.clone())
-        } else if !v.is_instance_of::<PyFloat>() && v.hasattr("__index__").unwrap_or(false) {
+        } else if !is_float && v.hasattr("__index__").unwrap_or(false) {
             // numpy integers and other exact integers.
             v.py()
                 .import("operator")
@@ -121,16 +125,18 @@ impl<'py> Source for PySource<'py> {
             None
         };
         if let Some(int) = int {
-            return match (int.extract::<i64>(), int.extract::<u64>()) {
-                (Ok(i), _) => Ok(Scalar::Int(i)),
-                (_, Ok(u)) => Ok(Scalar::UInt(u)),
-                _ => Err(Problem::new(
+            if let Ok(i) = int.extract::<i64>() {
+                return Ok(Scalar::Int(i));
+            }
+            return match int.extract::<u64>() {
+                Ok(u) => Ok(Scalar::UInt(u)),
+                Err(_) => Err(Problem::new(
                     ValueErrorKind::OutOfRange,
                     format!("the int {int} (beyond 64 bits)"),
                 )),
             };
         }
-        if v.is_instance_of::<PyFloat>() || self.is_numpy("float") {
+        if is_float || self.is_numpy("float") {
             return v
                 .extract::<f64>()
                 .map(Scalar::Float)
@@ -393,12 +399,16 @@ pub(crate) fn write_value(
             return m.bytes(value.py());
         }
     }
-    encode_with(schema, &PySource(value.clone())).map_err(|e| {
-        let message = match (e.path.as_str(), e.path.starts_with('[')) {
-            ("", _) => format!("{label}: {}", e.problem),
-            (path, true) => format!("{label}{path}: {}", e.problem),
-            (path, false) => format!("{label}.{path}: {}", e.problem),
-        };
-        value_exception(e.kind, message)
-    })
+    encode_with(schema, &PySource(value.clone())).map_err(|e| value_error_at(label, e))
+}
+
+/// The Python exception of a value (or a part of one) that does not fit its type: `label`
+/// names the value, the error's path the part.
+pub(crate) fn value_error_at(label: &str, e: shm::ValueError) -> PyErr {
+    let message = match (e.path.as_str(), e.path.starts_with('[')) {
+        ("", _) => format!("{label}: {}", e.problem),
+        (path, true) => format!("{label}{path}: {}", e.problem),
+        (path, false) => format!("{label}.{path}: {}", e.problem),
+    };
+    value_exception(e.kind, message)
 }

@@ -5,9 +5,9 @@ use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyTuple, PyType};
-use shm::dynamic::decode_with;
+use shm::dynamic::{decode_primitive, decode_with, encode_primitive};
 
-use super::convert::{PyDecoder, write_value};
+use super::convert::{PyDecoder, PySource, value_error_at, write_value};
 use super::lend::SlotBuffer;
 use super::view;
 use super::{FieldInfo, MessageType, Shape};
@@ -155,7 +155,17 @@ impl Message {
         let data = self.data.bind(py);
         let at = self.offset + f.offset;
         Ok(match &f.shape {
-            Shape::Scalar | Shape::Plain => {
+            Shape::Scalar(prim) => {
+                let mut bytes = [0u8; 8];
+                let size = prim.size();
+                with_storage(data, |b| {
+                    b.get(at..at + size)
+                        .map(|b| bytes[..size].copy_from_slice(b))
+                })?
+                .ok_or_else(resized)?;
+                decode_primitive(*prim, &bytes, &mut PyDecoder::new(py))?.unbind()
+            }
+            Shape::Plain => {
                 let bytes = read(data, at, f.schema.size())?;
                 decode_with(&f.schema, &bytes, &mut PyDecoder::new(py))?.unbind()
             }
@@ -210,9 +220,18 @@ impl Message {
                 self.type_name()
             )));
         }
-        let label = format!("{}.{}", self.type_name(), f.attr);
-        let bytes = write_value(&f.schema, value, &label)?;
-        write(self.data.bind(py), self.offset + f.offset, &bytes)
+        let label = || format!("{}.{}", self.type_name(), f.attr);
+        let at = self.offset + f.offset;
+        if let Shape::Scalar(prim) = f.shape {
+            // Converted first (Python code may run), then written.
+            let mut bytes = [0u8; 8];
+            let bytes = &mut bytes[..prim.size()];
+            encode_primitive(prim, &PySource(value.clone()), bytes)
+                .map_err(|e| value_error_at(&label(), e))?;
+            return write(self.data.bind(py), at, bytes);
+        }
+        let bytes = write_value(&f.schema, value, &label())?;
+        write(self.data.bind(py), at, &bytes)
     }
 
     fn views(&self, py: Python<'_>) -> &[PyOnceLock<Py<PyAny>>] {

@@ -13,31 +13,38 @@
 //!   use until those arrays are gone.
 
 use std::ffi::{c_int, c_void};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use pyo3::PyClass;
 use pyo3::exceptions::{PyBufferError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyTuple, PyType};
 use shm::dynamic::{BorrowedBytes, BytesLoan};
 
 /// What keeps a slot's memory valid and reserved: a loan (the publisher's claim, and the
 /// mapping), or a borrow (the pin, and the mapping).
 pub(crate) enum Keep {
     Loan(BytesLoan),
-    /// Held for what dropping it does: unpin the slot.
-    Borrow {
-        _pin: BorrowedBytes,
-    },
+    /// Held for what dropping it does (besides its bytes): unpin the slot.
+    Borrow(BorrowedBytes),
 }
 
 /// The state a slot's buffer and its arrays share.
 struct SlotState {
+    /// The slot's first byte (an address: the memory stays mapped while `keep` holds it), and
+    /// its length: set when the buffer is made or lent again ([`SlotBuffer::refill`]).
+    addr: AtomicUsize,
+    len: AtomicUsize,
+    /// The slot of a loan (to keep it out of use while holders outlive the block).
+    slot: AtomicU32,
     /// Until the `with` block ends.
     live: AtomicBool,
     /// Buffer exports and [`SlotArray`]s alive.
     holders: AtomicUsize,
+    /// A loan whose `Loan` was dropped before its block ended (its publisher gives it up).
+    abandoned: AtomicBool,
     readonly: bool,
     keep: Mutex<Option<Keep>>,
 }
@@ -58,43 +65,82 @@ impl SlotState {
     }
 }
 
+/// Where a kept slot starts, how long it is and which slot it is (`u32::MAX` for a borrow).
+fn place(keep: &Keep) -> (usize, usize, u32) {
+    match keep {
+        Keep::Loan(loan) => (loan.as_mut_ptr() as usize, loan.len(), loan.slot()),
+        Keep::Borrow(b) => (b.as_ptr() as usize, b.len(), u32::MAX),
+    }
+}
+
 /// The bytes of a slot of a lending topic, lent to Python: a buffer (read-only for a borrow)
 /// whose exports are counted, valid while its loan or borrow lasts.
 #[pyclass(module = "shm_pub_sub", name = "_SlotBuffer", frozen)]
 pub(crate) struct SlotBuffer {
-    /// The slot's first byte (an address: the memory stays mapped while `keep` holds it).
-    addr: usize,
-    len: usize,
-    /// The slot of a loan (to keep it out of use while holders outlive the block).
-    slot: u32,
     state: Arc<SlotState>,
 }
 
 impl SlotBuffer {
-    fn new(addr: usize, len: usize, slot: u32, readonly: bool, keep: Keep) -> SlotBuffer {
+    /// The bytes `keep` holds: writable for a loan, read-only for a borrow.
+    pub(crate) fn new(keep: Keep) -> SlotBuffer {
+        let (addr, len, slot) = place(&keep);
         SlotBuffer {
-            addr,
-            len,
-            slot,
             state: Arc::new(SlotState {
+                addr: AtomicUsize::new(addr),
+                len: AtomicUsize::new(len),
+                slot: AtomicU32::new(slot),
                 live: AtomicBool::new(true),
                 holders: AtomicUsize::new(0),
-                readonly,
+                abandoned: AtomicBool::new(false),
+                readonly: matches!(keep, Keep::Borrow(_)),
                 keep: Mutex::new(Some(keep)),
             }),
         }
     }
 
-    /// The bytes of a loan, writable.
-    pub(crate) fn of_loan(loan: BytesLoan) -> SlotBuffer {
-        let (addr, len, slot) = (loan.as_mut_ptr() as usize, loan.len(), loan.slot());
-        SlotBuffer::new(addr, len, slot, false, Keep::Loan(loan))
+    /// Whether this buffer may be lent again: its block ended, nothing taken from it is alive,
+    /// and it is of the same kind as `keep` (the caller has checked that no Python object but
+    /// its message refers to it).
+    fn refillable(&self, keep: &Keep) -> bool {
+        let s = &self.state;
+        !s.live.load(Ordering::Acquire)
+            && s.holders.load(Ordering::Acquire) == 0
+            && s.readonly == matches!(keep, Keep::Borrow(_))
     }
 
-    /// The bytes of a borrow, read-only.
-    pub(crate) fn of_borrow(borrowed: BorrowedBytes) -> SlotBuffer {
-        let (addr, len) = (borrowed.as_ptr() as usize, borrowed.len());
-        SlotBuffer::new(addr, len, u32::MAX, true, Keep::Borrow { _pin: borrowed })
+    /// Lends this buffer again, over the slot `keep` holds (see [`Spares`]).
+    pub(crate) fn refill(&self, keep: Keep) {
+        let s = &self.state;
+        let (addr, len, slot) = place(&keep);
+        let old = s
+            .keep
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(keep);
+        drop(old);
+        s.addr.store(addr, Ordering::Relaxed);
+        s.len.store(len, Ordering::Relaxed);
+        s.slot.store(slot, Ordering::Relaxed);
+        s.abandoned.store(false, Ordering::Relaxed);
+        s.live.store(true, Ordering::Release);
+    }
+
+    /// Marks a loan whose `Loan` was dropped before its block ended.
+    pub(crate) fn abandon(&self) {
+        self.state.abandoned.store(true, Ordering::Release);
+    }
+
+    /// Whether the loan's `Loan` was dropped before its block ended.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.state.abandoned.load(Ordering::Acquire)
+    }
+
+    fn addr(&self) -> usize {
+        self.state.addr.load(Ordering::Relaxed)
+    }
+
+    fn len(&self) -> usize {
+        self.state.len.load(Ordering::Relaxed)
     }
 
     fn ended() -> PyErr {
@@ -119,7 +165,7 @@ impl SlotBuffer {
         // the GIL is held (the module declares it needs it), so the block cannot end while
         // `f` runs.
         Ok(f(unsafe {
-            std::slice::from_raw_parts(self.addr as *const u8, self.len)
+            std::slice::from_raw_parts(self.addr() as *const u8, self.len())
         }))
     }
 
@@ -140,7 +186,7 @@ impl SlotBuffer {
         }
         // SAFETY: as in `with_bytes`: a live loan's slot is written by this process alone.
         Ok(f(unsafe {
-            std::slice::from_raw_parts_mut(self.addr as *mut u8, self.len)
+            std::slice::from_raw_parts_mut(self.addr() as *mut u8, self.len())
         }))
     }
 
@@ -155,12 +201,12 @@ impl SlotBuffer {
         if !self.live() {
             return Err(SlotBuffer::ended());
         }
-        if at.checked_add(len).is_none_or(|end| end > self.len) {
+        if at.checked_add(len).is_none_or(|end| end > self.len()) {
             return Err(PyValueError::new_err("a field outside its value"));
         }
         self.state.holders.fetch_add(1, Ordering::AcqRel);
         let owner = SlotArray {
-            addr: self.addr + at,
+            addr: self.addr() + at,
             len,
             state: Arc::clone(&self.state),
         };
@@ -180,6 +226,12 @@ impl SlotBuffer {
         idle
     }
 
+    /// Lets the slot go once the block ended and nothing holds it: a published (or given up)
+    /// loan's hold of the mapping.
+    pub(crate) fn release(&self) {
+        self.state.release();
+    }
+
     /// Whether arrays or buffers taken from this slot are still alive.
     pub(crate) fn exported(&self) -> bool {
         self.state.holders.load(Ordering::Acquire) > 0
@@ -187,7 +239,7 @@ impl SlotBuffer {
 
     /// The loan's slot.
     pub(crate) fn slot(&self) -> u32 {
-        self.slot
+        self.state.slot.load(Ordering::Relaxed)
     }
 
     /// Runs `f` on the loan (`None` for a borrow or once released).
@@ -214,7 +266,7 @@ impl SlotBuffer {
                 "this value's loan or borrow ended with its `with` block",
             ));
         }
-        let len = isize::try_from(me.len).map_err(|_| PyBufferError::new_err("too large"))?;
+        let len = isize::try_from(me.len()).map_err(|_| PyBufferError::new_err("too large"))?;
         // SAFETY: `view` is the interpreter's, to be filled; the memory at `addr` is `len`
         // bytes that stay mapped while a holder is counted (the export is counted below, and
         // the view holds a reference to this object), writable unless read-only.
@@ -224,7 +276,7 @@ impl SlotBuffer {
             ffi::PyBuffer_FillInfo(
                 view,
                 slf.as_ptr(),
-                me.addr as *mut c_void,
+                me.addr() as *mut c_void,
                 len,
                 c_int::from(me.state.readonly),
                 flags,
@@ -270,5 +322,129 @@ impl SlotArray {
 impl Drop for SlotArray {
     fn drop(&mut self) {
         self.state.let_go();
+    }
+}
+
+/// The references to a live object.
+fn refs(_py: Python<'_>, obj: *mut ffi::PyObject) -> isize {
+    // SAFETY: `obj` is a live object (the caller holds a reference to it), read with the GIL
+    // held.
+    unsafe { ffi::Py_REFCNT(obj) }
+}
+
+/// The object of a `with` block that lends a value (`Loan`, `Borrow`): it holds the value and
+/// the value's buffer.
+pub(crate) trait Lent: PyClass {
+    /// `f` of the value and buffer `kit` holds; `None` while `kit` is borrowed.
+    fn with_parts<R>(
+        kit: &Bound<'_, Self>,
+        f: impl FnOnce(&Py<PyAny>, &Py<SlotBuffer>) -> R,
+    ) -> Option<R>;
+}
+
+/// The objects of lent values whose `with` blocks ended, kept to lend again, so that a loop of
+/// `with pub.loan() as f:` (or `sub.borrow()`) makes no Python object once it runs: the block's
+/// object, its value and the value's buffer are lent again together. One is lent again only
+/// when nothing else in the process refers to any of them (reference counts: the spare list
+/// holds the block's object, it the value and the buffer, the value the buffer) and nothing
+/// taken from the buffer is alive; the variable of the last block still holds its value, hence
+/// two spares.
+pub(crate) struct Spares<K> {
+    kits: [Option<Py<K>>; 2],
+    /// Which one a third spare replaces.
+    next: usize,
+    /// Whether values of this class may be lent again (the last class asked, and the answer):
+    /// not if they can hold anything of their own (a `__dict__`, weak references, slots).
+    poolable: Option<(Py<PyType>, bool)>,
+}
+
+impl<K> Default for Spares<K> {
+    fn default() -> Self {
+        Spares {
+            kits: [None, None],
+            next: 0,
+            poolable: None,
+        }
+    }
+}
+
+impl<K: Lent> Spares<K> {
+    /// A spare whose parts nothing else refers to, with a value of `class`, to lend again over
+    /// `keep`'s slot ([`SlotBuffer::refill`]).
+    pub(crate) fn take(
+        &mut self,
+        py: Python<'_>,
+        class: &Bound<'_, PyType>,
+        keep: &Keep,
+    ) -> Option<Py<K>> {
+        if !self.poolable(class) {
+            return None;
+        }
+        let at = self.kits.iter().position(|kit| {
+            kit.as_ref().is_some_and(|kit| {
+                refs(py, kit.as_ptr()) == 1
+                    && K::with_parts(kit.bind(py), |value, buffer| {
+                        refs(py, value.as_ptr()) == 1
+                            && refs(py, buffer.as_ptr()) == 2
+                            && value.bind(py).get_type().is(class)
+                            && buffer.get().refillable(keep)
+                    }) == Some(true)
+            })
+        })?;
+        self.kits[at].take()
+    }
+
+    /// Keeps `kit` (its block ended) to lend again, if its value's class may be.
+    pub(crate) fn put(&mut self, py: Python<'_>, kit: Py<K>) {
+        let class = K::with_parts(kit.bind(py), |value, _| value.bind(py).get_type());
+        if !class.is_some_and(|class| self.poolable(&class)) {
+            return;
+        }
+        match self.kits.iter().position(Option::is_none) {
+            Some(free) => self.kits[free] = Some(kit),
+            None => {
+                self.kits[self.next] = Some(kit);
+                self.next = (self.next + 1) % self.kits.len();
+            }
+        }
+    }
+
+    /// Drops every spare.
+    pub(crate) fn clear(&mut self) {
+        self.kits = [None, None];
+    }
+
+    fn poolable(&mut self, class: &Bound<'_, PyType>) -> bool {
+        if let Some((known, answer)) = &self.poolable
+            && class.is(known)
+        {
+            return *answer;
+        }
+        let py = class.py();
+        // Read through `type`'s own descriptors: a metaclass cannot answer for the class.
+        let attr = |t: &Bound<'_, PyType>, name: &str| {
+            py.get_type::<PyType>()
+                .getattr("__dict__")
+                .and_then(|d| d.get_item(name))
+                .and_then(|d| d.call_method1("__get__", (t,)))
+                .and_then(|v| v.extract::<isize>())
+                .ok()
+        };
+        let base = py.get_type::<super::Message>();
+        let tp = class.as_type_ptr();
+        // SAFETY: `tp` is a live type object, asked with the GIL held; its slots are asked
+        // for only if it is a heap type (as message classes are), which every Python version
+        // answers.
+        let finalizer = unsafe {
+            ffi::PyType_GetFlags(tp) & ffi::Py_TPFLAGS_HEAPTYPE == 0
+                || !ffi::PyType_GetSlot(tp, ffi::Py_tp_finalize).is_null()
+        };
+        let answer = !finalizer
+            && attr(class, "__dictoffset__") == Some(0)
+            && attr(class, "__weakrefoffset__") == Some(0)
+            && attr(class, "__basicsize__").is_some()
+            && attr(class, "__basicsize__") == attr(&base, "__basicsize__");
+        self.poolable = Some((class.clone().unbind(), answer));
+        answer
     }
 }

@@ -25,7 +25,7 @@ use shm::schema::{DescKind, Primitive, SchemaDesc};
 
 pub(crate) use convert::{PySource, value_exception};
 pub(crate) use instance::{Field, Message};
-pub(crate) use lend::SlotBuffer;
+pub(crate) use lend::{Keep, Lent, SlotBuffer, Spares};
 pub(crate) use pubsub::{MessagePublisher, MessageSubscriber, MessageValue, PubArgs};
 pub(crate) use slice::{_slice_of, SliceType};
 
@@ -52,8 +52,8 @@ pub(crate) struct FieldInfo {
 
 /// What a field's value is in Python.
 pub(crate) enum Shape {
-    /// A `bool`, `int` or `float`.
-    Scalar,
+    /// A `bool`, `int` or `float`: a primitive of this kind.
+    Scalar(Primitive),
     /// An array of a primitive, of any number of dimensions: a numpy array (a `memoryview`
     /// without numpy) over the message's bytes.
     Tensor { prim: Primitive, dims: Vec<usize> },
@@ -174,7 +174,7 @@ impl MessageType {
                 }
             };
             let shape = match (&inner.kind, dims.is_empty()) {
-                (DescKind::Primitive(_), true) => Shape::Scalar,
+                (DescKind::Primitive(p), true) => Shape::Scalar(*p),
                 (DescKind::Primitive(p), false) => Shape::Tensor { prim: *p, dims },
                 (DescKind::Sequence { elem, .. }, true) => match &elem.kind {
                     DescKind::Primitive(p) => Shape::Sequence(*p),

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -13,12 +12,13 @@ use shm::dynamic::{
 };
 use shm::schema::{BOUNDED_DATA_OFFSET, DescKind};
 use shm::wait::{Wait, WaitStep};
-use shm::{PublishClock, PublishError, RecvError, Sample, SubscribeError, TopicOwner};
+use shm::{PublishClock, PublishError, RecvError, Sample, SubscribeError};
 
 use super::convert::{PyDecoder, format_primitive, write_value};
 use super::instance::Message;
 use super::view;
 use super::{MessageType, SliceType, type_of_schema};
+use crate::subscriber::args::Options;
 
 /// Values at least this large are copied with the GIL released (another thread runs meanwhile).
 const DETACH_BYTES: usize = 64 * 1024;
@@ -381,16 +381,11 @@ impl MessageSubscriber {
     pub(crate) fn open(
         py: Python<'_>,
         ty: Option<&Bound<'_, MessageType>>,
-        name: &str,
-        age: Option<Duration>,
-        owner: TopicOwner,
+        options: Options<'_>,
     ) -> Result<MessageSubscriber, SubscribeError> {
-        let mut builder = AnySubscriber::builder(name).owner(owner);
+        let mut builder = options.apply(AnySubscriber::builder(options.name));
         if let Some(ty) = ty {
             builder = builder.expect(ty.get().schema.clone());
-        }
-        if let Some(age) = age {
-            builder = builder.max_age(age);
         }
         let inner = py.detach(|| builder.open())?;
         Ok(MessageSubscriber {
@@ -405,16 +400,11 @@ impl MessageSubscriber {
     pub(crate) fn open_slice(
         py: Python<'_>,
         slice: &Bound<'_, SliceType>,
-        name: &str,
-        age: Option<Duration>,
-        owner: TopicOwner,
+        options: Options<'_>,
     ) -> Result<MessageSubscriber, SubscribeError> {
-        let mut builder = AnySubscriber::builder(name)
-            .owner(owner)
+        let builder = options
+            .apply(AnySubscriber::builder(options.name))
             .sequence_of(slice.get().elem.clone());
-        if let Some(age) = age {
-            builder = builder.max_age(age);
-        }
         let inner = py.detach(|| builder.open())?;
         Ok(MessageSubscriber {
             inner,

@@ -62,21 +62,72 @@ pub(super) fn max_age_arg(seconds: Option<f64>) -> PyResult<Option<Duration>> {
         })
 }
 
-/// The options of a new subscriber, for the carried type chosen by the `default_value`.
-pub(super) struct Options<'a> {
-    pub(super) name: &'a str,
-    pub(super) age: Option<Duration>,
-    pub(super) owner: TopicOwner,
+/// `max_borrowed=`: an int from 1 to [`shm::MAX_BORROWED`] (not a bool).
+pub(super) fn max_borrowed_arg(value: &Bound<'_, PyAny>) -> PyResult<u32> {
+    let n = if value.is_instance_of::<PyBool>() {
+        None
+    } else {
+        value.extract::<i64>().ok()
+    };
+    n.and_then(|n| u32::try_from(n).ok())
+        .filter(|n| (1..=shm::MAX_BORROWED).contains(n))
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "max_borrowed must be an int from 1 to {} (the values a subscriber holds at \
+                 once), not {value}",
+                shm::MAX_BORROWED
+            ))
+        })
 }
 
-impl MakeSubscriber for Options<'_> {
-    type Error = shm::SubscribeError;
-    fn make<T: Carried>(self) -> Result<shm::Subscriber<T>, shm::SubscribeError> {
-        let builder = shm::Subscriber::builder(self.name).owner(self.owner);
+/// The options of a new subscriber, for the carried type chosen by the `default_value`.
+#[derive(Clone, Copy)]
+pub(crate) struct Options<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) age: Option<Duration>,
+    pub(crate) owner: TopicOwner,
+    /// Borrowed values held at once (`max_borrowed=`, checked by the runtime).
+    pub(crate) max_borrowed: u32,
+}
+
+impl Options<'_> {
+    /// The options of a subscriber builder of either kind.
+    pub(crate) fn apply<B: Builder>(&self, builder: B) -> B {
+        let builder = builder.owner(self.owner).max_borrowed(self.max_borrowed);
         match self.age {
             Some(a) => builder.max_age(a),
             None => builder,
         }
-        .open()
+    }
+}
+
+/// The options a typed and an untyped subscriber's builders share.
+pub(crate) trait Builder: Sized {
+    fn owner(self, owner: TopicOwner) -> Self;
+    fn max_borrowed(self, n: u32) -> Self;
+    fn max_age(self, age: Duration) -> Self;
+}
+
+macro_rules! builder {
+    ($($t:ty $(, $g:ident)?);*) => {$(
+        impl<$($g: Carried)?> Builder for $t {
+            fn owner(self, owner: TopicOwner) -> Self {
+                self.owner(owner)
+            }
+            fn max_borrowed(self, n: u32) -> Self {
+                self.max_borrowed(n)
+            }
+            fn max_age(self, age: Duration) -> Self {
+                self.max_age(age)
+            }
+        }
+    )*};
+}
+builder!(shm::SubscriberBuilder<T>, T; shm::dynamic::AnySubscriberBuilder);
+
+impl MakeSubscriber for Options<'_> {
+    type Error = shm::SubscribeError;
+    fn make<T: Carried>(self) -> Result<shm::Subscriber<T>, shm::SubscribeError> {
+        self.apply(shm::Subscriber::builder(self.name)).open()
     }
 }

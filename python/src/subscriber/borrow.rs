@@ -8,20 +8,32 @@ use shm::wait::{Wait, WaitStep};
 
 use super::Subscriber;
 use super::args::timeout_of;
-use crate::errors::subscribe_error;
+use crate::common::Common;
+use crate::errors::{closed_error, subscribe_error};
 use crate::kind::SubscriberCore;
-use crate::message::{Message, SlotBuffer};
+use crate::message::{Keep, Lent, Message, MessageSubscriber, SlotBuffer};
 
 /// A value of a lending topic lent to a subscriber for a `with` block (see
 /// `Subscriber.borrow()`): entering it gives the value, read-only over the topic's shared
 /// memory; leaving it lets the slot go (once arrays taken from the value are gone too).
 #[pyclass(module = "shm_pub_sub", name = "Borrow")]
 pub(crate) struct Borrow {
+    /// Until the block ends (then the subscriber keeps this to lend again: no cycle).
+    subscriber: Option<Py<Subscriber>>,
     buffer: Py<SlotBuffer>,
     value: Py<PyAny>,
     seq: u64,
     publish_time_ns: u64,
     missed: u64,
+}
+
+impl Lent for Borrow {
+    fn with_parts<R>(
+        kit: &Bound<'_, Self>,
+        f: impl FnOnce(&Py<PyAny>, &Py<SlotBuffer>) -> R,
+    ) -> Option<R> {
+        kit.try_borrow().ok().map(|k| f(&k.value, &k.buffer))
+    }
 }
 
 #[pymethods]
@@ -34,13 +46,20 @@ impl Borrow {
     /// let go now, or when the last array taken from the value is released.
     #[pyo3(signature = (_exc_type = None, _exc = None, _tb = None))]
     fn __exit__(
-        &self,
+        slf: &Bound<'_, Self>,
         _exc_type: Option<&Bound<'_, PyAny>>,
         _exc: Option<&Bound<'_, PyAny>>,
         _tb: Option<&Bound<'_, PyAny>>,
-    ) -> bool {
-        self.buffer.get().end();
-        false
+    ) -> PyResult<bool> {
+        let mut me = slf.try_borrow_mut()?;
+        me.buffer.get().end();
+        if let Some(owner) = me.subscriber.take() {
+            drop(me);
+            if let Ok(mut subscriber) = owner.bind(slf.py()).try_borrow_mut() {
+                subscriber.spares.put(slf.py(), slf.clone().unbind());
+            }
+        }
+        Ok(false)
     }
 
     /// The value's sequence number.
@@ -71,28 +90,24 @@ fn not_message(name: &str) -> PyErr {
 
 impl Subscriber {
     /// See the `borrow` method.
-    pub(super) fn borrow_value(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Borrow> {
+    pub(super) fn borrow_value(
+        slf: &Bound<'_, Self>,
+        timeout: Option<f64>,
+    ) -> PyResult<Py<Borrow>> {
         let py = slf.py();
-        let (ty, name) = {
-            let me = slf.try_borrow()?;
-            (me.common.ty.clone_ref(py), me.common.name.clone())
-        };
-        let message_type = {
-            let mut me = slf.try_borrow_mut()?;
-            match me.core()? {
-                SubscriberCore::Message(s) => s.message_type().map(|t| t.clone_ref(py)),
-                _ => None,
+        {
+            // Refused before anything is read.
+            let mut guard = slf.try_borrow_mut()?;
+            let (s, common) = lender(&mut guard)?;
+            if s.message_type().is_none() {
+                return Err(not_message(&common.name));
             }
-        };
-        let Some(message_type) = message_type else {
-            return Err(not_message(&name));
-        };
+        }
         let borrowed: BorrowedBytes = match timeout {
             None => {
-                let mut me = slf.try_borrow_mut()?;
-                let SubscriberCore::Message(s) = me.core()? else {
-                    return Err(not_message(&name));
-                };
+                let mut guard = slf.try_borrow_mut()?;
+                let (s, common) = lender(&mut guard)?;
+                let name = &common.name;
                 match s.borrow() {
                     Ok(Some(b)) => b,
                     Ok(None) => {
@@ -100,51 +115,90 @@ impl Subscriber {
                             "topic '{name}' has no value yet (borrow(timeout=...) waits for one)"
                         )));
                     }
-                    Err(e) => return Err(subscribe_error(py, e, &ty)),
+                    Err(e) => return Err(subscribe_error(py, e, &common.ty)),
                 }
             }
-            Some(seconds) => {
-                let mut wait = Wait::for_next(timeout_of(Some(seconds))?);
-                loop {
-                    let step = {
-                        let mut me = slf.try_borrow_mut()?;
-                        let SubscriberCore::Message(s) = me.core()? else {
-                            return Err(not_message(&name));
-                        };
-                        s.wait_step_borrow(&mut wait)
-                    };
-                    match step {
-                        Ok(WaitStep::Ready(sample)) => break sample.value,
-                        Ok(WaitStep::Block(sleeper)) => {
-                            py.detach(move || sleeper.block());
-                            py.check_signals()?;
-                        }
-                        Err(RecvError::Timeout { .. }) => {
-                            return Err(PyTimeoutError::new_err(format!(
-                                "no new value on topic '{name}' within {seconds} s"
-                            )));
-                        }
-                        Err(RecvError::PublisherGone { owner, .. }) => {
-                            return Err(PyTimeoutError::new_err(format!(
-                                "no new value on topic '{name}': its publisher ({owner}) exited \
-                                 during the wait"
-                            )));
-                        }
-                        Err(RecvError::Subscribe(e)) => return Err(subscribe_error(py, e, &ty)),
-                        Err(e) => return Err(PyRuntimeError::new_err(e.to_string())),
-                    }
-                }
-            }
+            Some(seconds) => Subscriber::borrow_wait(slf, seconds)?,
         };
         let sample = borrowed.sample();
-        let buffer = Py::new(py, SlotBuffer::of_borrow(borrowed))?;
-        let value = Message::instance(py, &message_type, buffer.clone_ref(py).into_any(), 0, true)?;
-        Ok(Borrow {
-            buffer,
-            value: value.unbind(),
-            seq: sample.seq,
-            publish_time_ns: sample.published.as_nanos(),
-            missed: sample.missed,
-        })
+        let mut guard = slf.try_borrow_mut()?;
+        let me = &mut *guard;
+        let ty = match me.core.as_mut() {
+            Some(SubscriberCore::Message(s)) => s.message_type(),
+            _ => None,
+        };
+        let Some(ty) = ty else {
+            return Err(not_message(&me.common.name));
+        };
+        let class = ty.get().class(py)?;
+        let keep = Keep::Borrow(borrowed);
+        let owner = Some(slf.clone().unbind());
+        let (seq, publish_time_ns, missed) =
+            (sample.seq, sample.published.as_nanos(), sample.missed);
+        if let Some(kit) = me.spares.take(py, class, &keep) {
+            let mut k = kit.bind(py).try_borrow_mut()?;
+            k.buffer.get().refill(keep);
+            (k.subscriber, k.seq, k.publish_time_ns, k.missed) =
+                (owner, seq, publish_time_ns, missed);
+            drop(k);
+            return Ok(kit);
+        }
+        let buffer = Py::new(py, SlotBuffer::new(keep))?;
+        let value = Message::instance(py, ty, buffer.clone_ref(py).into_any(), 0, true)?;
+        Py::new(
+            py,
+            Borrow {
+                subscriber: owner,
+                buffer,
+                value: value.unbind(),
+                seq,
+                publish_time_ns,
+                missed,
+            },
+        )
+    }
+
+    /// Waits up to `seconds` for a value newer than the last one returned, and borrows it.
+    fn borrow_wait(slf: &Bound<'_, Self>, seconds: f64) -> PyResult<BorrowedBytes> {
+        let py = slf.py();
+        let mut wait = Wait::for_next(timeout_of(Some(seconds))?);
+        loop {
+            let step = {
+                let mut guard = slf.try_borrow_mut()?;
+                let (s, common) = lender(&mut guard)?;
+                let name = &common.name;
+                match s.wait_step_borrow(&mut wait) {
+                    Ok(WaitStep::Ready(sample)) => return Ok(sample.value),
+                    Ok(WaitStep::Block(sleeper)) => sleeper,
+                    Err(e) => {
+                        return Err(match e {
+                            RecvError::Timeout { .. } => PyTimeoutError::new_err(format!(
+                                "no new value on topic '{name}' within {seconds} s"
+                            )),
+                            RecvError::PublisherGone { owner, .. } => {
+                                PyTimeoutError::new_err(format!(
+                                    "no new value on topic '{name}': its publisher ({owner}) \
+                                     exited during the wait"
+                                ))
+                            }
+                            RecvError::Subscribe(e) => subscribe_error(py, e, &common.ty),
+                            e => PyRuntimeError::new_err(e.to_string()),
+                        });
+                    }
+                }
+            };
+            py.detach(move || step.block());
+            py.check_signals()?;
+        }
+    }
+}
+
+/// The message subscriber under `me`, and what errors name (its topic, its type).
+fn lender(me: &mut Subscriber) -> PyResult<(&mut MessageSubscriber, &Common)> {
+    let Subscriber { core, common, .. } = me;
+    match core.as_mut() {
+        Some(SubscriberCore::Message(s)) => Ok((s, common)),
+        Some(_) => Err(not_message(&common.name)),
+        None => Err(closed_error("Subscriber", &common.name)),
     }
 }

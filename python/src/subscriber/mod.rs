@@ -17,7 +17,7 @@ use crate::kind::{SubscriberCore, with_subscriber};
 use crate::message::MessageSubscriber;
 use crate::ty::Ty;
 use crate::value::py_repr;
-use args::{Options, max_age_arg, owner_arg, timeout_of};
+use args::{Options, max_age_arg, max_borrowed_arg, owner_arg, timeout_of};
 pub(crate) use borrow::Borrow;
 use got::Got;
 pub(crate) use got::{PySample, ToPython};
@@ -40,6 +40,11 @@ enum Read {
 /// `max_age` (seconds): values published longer ago count as no data, so a publisher that
 /// stopped publishing reads as `(default_value, False)` after that time.
 ///
+/// `max_borrowed` (an int from 1 to 7, default 1): on a lending topic, how many borrowed values this
+/// subscriber may hold at once (a value is held while arrays taken from it in a `borrow()`
+/// block are alive); each costs the topic a slot, and a topic without enough slots for it
+/// refuses the subscriber (`RuntimeError` naming the `buffer_num` it needs).
+///
 /// `owner`: whose topic files to read. By default (`None`) only this user's: anyone can create
 /// a file in the shared topic directory first, and a file of another user raises
 /// `ForeignTopicError`. A uid trusts that user (a topic it publishes with `mode=0o644`);
@@ -57,15 +62,19 @@ pub(crate) struct Subscriber {
     core: Option<SubscriberCore>,
     common: Common,
     max_age: Option<f64>,
+    max_borrowed: u32,
     /// `(default_value, False)`, what a read without data returns.
     no_data: Py<PyTuple>,
     /// The last value returned, with its sequence number, publish time and freshness.
     last: Option<Got>,
+    /// Borrows whose blocks ended, to lend again.
+    spares: crate::message::Spares<Borrow>,
 }
 
 impl Subscriber {
     /// `close()`: unmaps the topic.
     fn retire_core(&mut self) {
+        self.spares.clear();
         self.core = None;
     }
 
@@ -117,28 +126,31 @@ impl Subscriber {
 
 pymethods_with_common!(Subscriber {
     #[new]
-    #[pyo3(signature = (name, default_value, *, max_age=None, owner=None))]
+    #[pyo3(signature = (name, default_value, *, max_age=None, owner=None, max_borrowed=1))]
     fn new(
         py: Python<'_>,
         name: &str,
         default_value: &Bound<'_, PyAny>,
         max_age: Option<f64>,
         owner: Option<&Bound<'_, PyAny>>,
+        #[pyo3(from_py_with = max_borrowed_arg)] max_borrowed: u32,
     ) -> PyResult<Subscriber> {
         let ty = Ty::of_default(default_value, "Subscriber", name)?;
         let owner = owner_arg(owner)?;
         let age = max_age_arg(max_age)?;
-        let options = Options { name, age, owner };
+        let options = Options {
+            name,
+            age,
+            owner,
+            max_borrowed,
+        };
         let core = match &ty {
             Ty::Scalar(kind) => SubscriberCore::open(*kind, options),
             Ty::Message(t) => {
-                MessageSubscriber::open(py, Some(t.bind(py)), name, age, owner)
-                    .map(SubscriberCore::Message)
+                MessageSubscriber::open(py, Some(t.bind(py)), options).map(SubscriberCore::Message)
             }
-            Ty::Any => {
-                MessageSubscriber::open(py, None, name, age, owner).map(SubscriberCore::Message)
-            }
-            Ty::Slice(s) => MessageSubscriber::open_slice(py, s.bind(py), name, age, owner)
+            Ty::Any => MessageSubscriber::open(py, None, options).map(SubscriberCore::Message),
+            Ty::Slice(s) => MessageSubscriber::open_slice(py, s.bind(py), options)
                 .map(SubscriberCore::Message),
         }
         .map_err(|e| subscribe_error(py, e, &ty))?;
@@ -160,7 +172,9 @@ pymethods_with_common!(Subscriber {
             )?
             .unbind(),
             max_age,
+            max_borrowed,
             last: None,
+            spares: crate::message::Spares::default(),
         })
     }
 
@@ -234,9 +248,10 @@ pymethods_with_common!(Subscriber {
     /// lends the newest value at once (`LookupError` if there is none yet).
     ///
     /// After the block the value's fields raise `ValueError`; arrays taken from it keep the slot
-    /// (unchanged) until they are released. A subscriber holds one borrowed value at a time.
+    /// (unchanged) until they are released. A subscriber holds `max_borrowed` borrowed values
+    /// at a time (1 by default).
     #[pyo3(signature = (timeout=None))]
-    fn borrow(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Borrow> {
+    fn borrow(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Py<Borrow>> {
         Subscriber::borrow_value(slf, timeout)
     }
 
@@ -437,6 +452,12 @@ pymethods_with_common!(Subscriber {
     #[getter]
     fn max_age(&self) -> Option<f64> {
         self.max_age
+    }
+
+    /// The `max_borrowed` given at creation.
+    #[getter]
+    fn max_borrowed(&self) -> u32 {
+        self.max_borrowed
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {

@@ -30,4 +30,7 @@ pub use publisher::{AnyPublisher, AnyPublisherBuilder, BytesLoan};
 pub use subscriber::{AnySubscriber, AnySubscriberBuilder, BorrowedBytes, RawValue};
 pub use text::{BlockStats, block_len, mean_text, quoted, scalar_text, show, show_summarized};
 pub use value::Value;
-pub use walk::{Decode, Problem, Scalar, Source, decode_part_with, decode_with, encode_with};
+pub use walk::{
+    Decode, Problem, Scalar, Source, decode_part_with, decode_primitive, decode_with,
+    encode_primitive, encode_with,
+};

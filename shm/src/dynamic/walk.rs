@@ -249,6 +249,37 @@ fn decode_items<D: Decode>(elem: &SchemaDesc, len: u64, bytes: &[u8], d: &mut D)
     d.array(items, len)
 }
 
+/// One primitive of kind `p` from its bytes (native byte order), as [`decode_with`] gives it to
+/// `d` when it walks a value: for a caller that reads one primitive part of a value at a known
+/// place (a message field), without walking the rest.
+pub fn decode_primitive<D: Decode>(p: Primitive, bytes: &[u8], d: &mut D) -> D::Out {
+    d.primitive(read_scalar(p, bytes), p)
+}
+
+/// Writes `src`'s scalar as a primitive of kind `p` at the start of `out` (at least
+/// `p.size()` bytes), checked as [`encode_with`] checks a primitive part of a value; the error
+/// names no path (the caller knows which part it wrote).
+pub fn encode_primitive<S: Source>(
+    p: Primitive,
+    src: &S,
+    out: &mut [u8],
+) -> Result<(), ValueError> {
+    encode_primitive_at(p, src, out, "")
+}
+
+fn encode_primitive_at<S: Source>(
+    p: Primitive,
+    src: &S,
+    out: &mut [u8],
+    path: &str,
+) -> Result<(), ValueError> {
+    let value = src.scalar().map_err(|got| {
+        let problem = format!("expects {}, got {}", p.name(), got.text);
+        ValueError::new(path, got.kind, problem)
+    })?;
+    write_scalar(p, value, out).map_err(|why| problem_at(path, why))
+}
+
 /// A primitive's value from its bytes (native byte order).
 pub(super) fn read_scalar(p: Primitive, b: &[u8]) -> Scalar {
     fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
@@ -296,13 +327,7 @@ fn encode_node<S: Source>(
     path: &mut String,
 ) -> Result<(), ValueError> {
     match &desc.kind {
-        DescKind::Primitive(p) => {
-            let value = src.scalar().map_err(|got| {
-                let problem = format!("expects {}, got {}", p.name(), got.text);
-                ValueError::new(path.as_str(), got.kind, problem)
-            })?;
-            write_scalar(*p, value, out).map_err(|why| problem_at(path, why))
-        }
+        DescKind::Primitive(p) => encode_primitive_at(*p, src, out, path),
         DescKind::Array { elem, len } => {
             if let Some((p, shape)) = tensor(desc) {
                 let bytes = &mut out[..desc.size as usize];

@@ -432,11 +432,8 @@ impl Drop for Loan {
 }
 
 impl Lent for Loan {
-    fn with_parts<R>(
-        kit: &Bound<'_, Self>,
-        f: impl FnOnce(&Py<PyAny>, &Py<SlotBuffer>) -> R,
-    ) -> Option<R> {
-        kit.try_borrow().ok().map(|k| f(&k.value, &k.buffer))
+    fn parts(&self) -> (&Py<PyAny>, &Py<SlotBuffer>) {
+        (&self.value, &self.buffer)
     }
 }
 

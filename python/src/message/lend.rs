@@ -335,11 +335,18 @@ fn refs(_py: Python<'_>, obj: *mut ffi::PyObject) -> isize {
 /// The object of a `with` block that lends a value (`Loan`, `Borrow`): it holds the value and
 /// the value's buffer.
 pub(crate) trait Lent: PyClass {
-    /// `f` of the value and buffer `kit` holds; `None` while `kit` is borrowed.
-    fn with_parts<R>(
-        kit: &Bound<'_, Self>,
-        f: impl FnOnce(&Py<PyAny>, &Py<SlotBuffer>) -> R,
-    ) -> Option<R>;
+    /// The value and its buffer.
+    fn parts(&self) -> (&Py<PyAny>, &Py<SlotBuffer>);
+}
+
+/// `f` of the value and buffer `kit` holds; `None` while `kit` is borrowed.
+fn with_parts<K: Lent, R>(
+    kit: &Bound<'_, K>,
+    f: impl FnOnce(&Py<PyAny>, &Py<SlotBuffer>) -> R,
+) -> Option<R> {
+    let kit = kit.try_borrow().ok()?;
+    let (value, buffer) = kit.parts();
+    Some(f(value, buffer))
 }
 
 /// The objects of lent values whose `with` blocks ended, kept to lend again, so that a loop of
@@ -383,7 +390,7 @@ impl<K: Lent> Spares<K> {
         let at = self.kits.iter().position(|kit| {
             kit.as_ref().is_some_and(|kit| {
                 refs(py, kit.as_ptr()) == 1
-                    && K::with_parts(kit.bind(py), |value, buffer| {
+                    && with_parts(kit.bind(py), |value, buffer| {
                         refs(py, value.as_ptr()) == 1
                             && refs(py, buffer.as_ptr()) == 2
                             && value.bind(py).get_type().is(class)
@@ -396,7 +403,7 @@ impl<K: Lent> Spares<K> {
 
     /// Keeps `kit` (its block ended) to lend again, if its value's class may be.
     pub(crate) fn put(&mut self, py: Python<'_>, kit: Py<K>) {
-        let class = K::with_parts(kit.bind(py), |value, _| value.bind(py).get_type());
+        let class = with_parts(kit.bind(py), |value, _| value.bind(py).get_type());
         if !class.is_some_and(|class| self.poolable(&class)) {
             return;
         }

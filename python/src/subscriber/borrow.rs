@@ -28,11 +28,8 @@ pub(crate) struct Borrow {
 }
 
 impl Lent for Borrow {
-    fn with_parts<R>(
-        kit: &Bound<'_, Self>,
-        f: impl FnOnce(&Py<PyAny>, &Py<SlotBuffer>) -> R,
-    ) -> Option<R> {
-        kit.try_borrow().ok().map(|k| f(&k.value, &k.buffer))
+    fn parts(&self) -> (&Py<PyAny>, &Py<SlotBuffer>) {
+        (&self.value, &self.buffer)
     }
 }
 

@@ -261,6 +261,44 @@ fn bounded_targets(root: &Path) {
             );
         }
     }
+    // A slice publisher's elements go straight into the topic: no slower than publishing a
+    // `BoundedVec` value already assembled (the elements copied once either way).
+    for (n, per_round) in [(1000, 2000), (262_144, 20)] {
+        let (slice, assembled) = slice_pair(root, n, per_round);
+        let ratio = slice / assembled;
+        let verdict = if ratio <= 1.1 { "met" } else { "MISSED" };
+        println!(
+            "| {n} f32: `Publisher<[f32]>` vs `BoundedVec` value | publish | {slice:.0} ns | {assembled:.0} ns | {ratio:.2}× | ≤ 1.1×: {verdict} |"
+        );
+    }
+}
+
+/// Medians of publishing `n` elements from a `&[f32]` with a slice publisher, and of
+/// publishing the same elements as a `BoundedVec` value, in alternating batches.
+fn slice_pair(root: &Path, n: usize, per_round: u32) -> (f64, f64) {
+    let topic = format!("slice_{n}");
+    let mut ps = Publisher::<[f32]>::builder(&topic)
+        .root(root)
+        .max_len(262_144)
+        .create()
+        .expect("create a slice publisher");
+    let mut pv = publisher::<Ranges>(root, &format!("{topic}_vec"));
+    let elems = vec![2.5f32; n];
+    let value = ranges(n);
+    let (mut slice, mut assembled) = (vec![], vec![]);
+    for _ in 0..15 {
+        slice.extend(median_ns(
+            || drop(black_box(ps.publish(&elems))),
+            3,
+            per_round,
+        ));
+        assembled.extend(median_ns(
+            || drop(black_box(pv.publish(&value))),
+            3,
+            per_round,
+        ));
+    }
+    (median(slice), median(assembled))
 }
 
 /// Lending topics: the publisher's cost with 0 and 8 subscribers holding borrowed values (it

@@ -30,7 +30,7 @@ from typing import Callable, Literal
 
 import numpy as np
 import shm_pub_sub
-from shm_pub_sub import u8
+from shm_pub_sub import f32, seq, u8
 
 # The 64-byte pose of the Rust examples, as the Python examples declare it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "python" / "structs"))
@@ -164,7 +164,19 @@ def large_values(repeats: int) -> dict[str, float]:
             for _ in range(n):
                 s(dst)
 
-        costs = per_call_ns({"copy": copy, "publish": publish, "read": read}, calls, repeats)
+        loops = {"copy": copy, "publish": publish, "read": read}
+        if size == 1 << 20:
+            # The same megabyte as a slice of 262,144 f32 (its elements copied once, straight
+            # into the topic).
+            slices = shm_pub_sub.Publisher(f"bench/slice{size}", seq[f32, size // 4]())
+            floats = src.view(np.float32)
+
+            def publish_slice(n: int, p=slices.publish, src=floats) -> None:
+                for _ in range(n):
+                    p(src)
+
+            loops["slice publish"] = publish_slice
+        costs = per_call_ns(loops, calls, repeats)
         for name, ns in costs.items():
             results[f"{label} {name}"] = ns
     return results
@@ -463,7 +475,9 @@ def main() -> None:
     print("\nlarge values: publish(numpy array) and subscribe_into(numpy array), next to np.copyto")
     for label in ("1 MiB", "6 MiB"):
         copy = large[f"{label} copy"]
-        for name in ("copy", "publish", "read"):
+        for name in ("copy", "publish", "read", "slice publish"):
+            if f"{label} {name}" not in large:
+                continue
             ns = large[f"{label} {name}"]
             print(f"{label + ' ' + name:<32}{ns / 1000:>9.1f} µs{ns / copy:>9.2f}x copy")
     print(f"\ncross-process ping-pong (two Python processes, busy-polling, {latency['round trips']} round trips)")

@@ -227,3 +227,131 @@ fn a_topic_recreated_with_another_type_is_followed_with_its_schema() {
     let batch = s.try_recv_all().unwrap();
     assert!(batch.is_empty(), "already returned");
 }
+
+/// A slice topic of `Flags` (room for 8), as a binding describes it.
+fn flags_slice() -> Arc<TopicSchema> {
+    let elem = SchemaDesc::from_schema(Flags::SCHEMA);
+    Arc::new(TopicSchema::new(&SchemaDesc::sequence(elem, 8).unwrap()).unwrap())
+}
+
+fn flags(items: &[(u8, u8, u16)]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for (armed, moving, count) in items {
+        bytes.extend([*armed, *moving]);
+        bytes.extend(count.to_ne_bytes());
+    }
+    bytes
+}
+
+#[test]
+fn sequences_are_published_from_their_elements_checked_on_both_kinds_of_topic() {
+    let root = TempRoot::new("dyn-seq");
+    for lending in [false, true] {
+        let topic = format!("flags_{lending}");
+        let mut p = AnyPublisher::builder(&topic, flags_slice())
+            .root(root.path())
+            .lending(lending)
+            .create()
+            .unwrap();
+        let mut s = Subscriber::<[Flags]>::builder(&topic)
+            .root(root.path())
+            .open()
+            .unwrap();
+        assert_eq!(
+            p.publish_sequence(&flags(&[(1, 0, 5), (0, 1, 6)])).unwrap(),
+            1
+        );
+        let want = vec![
+            Flags {
+                armed: true,
+                moving: false,
+                count: 5,
+            },
+            Flags {
+                armed: false,
+                moving: true,
+                count: 6,
+            },
+        ];
+        assert_eq!(s.latest().unwrap().unwrap().value, want);
+        // Refused, naming the part, and nothing published: the last value stays.
+        let refused = |e: PublishError| e.to_string();
+        let bad_bool = p.publish_sequence(&flags(&[(1, 0, 5), (0, 3, 6)]));
+        assert!(
+            refused(bad_bool.unwrap_err()).contains("the bool at byte 13 is 3"),
+            "element 1's `moving`: 8 (the length) + 4 + 1"
+        );
+        let torn = p.publish_sequence(&[1, 0, 5]).unwrap_err();
+        assert!(refused(torn).contains("3 bytes are not whole elements of `Flags` (4 bytes each)"));
+        let long = p.publish_sequence(&flags(&[(0, 0, 0); 9])).unwrap_err();
+        assert!(
+            matches!(
+                long,
+                PublishError::TooLong {
+                    len: 9,
+                    max_len: 8,
+                    ..
+                }
+            ),
+            "{long}"
+        );
+        assert_eq!(p.publish_sequence(&[]).unwrap(), 2);
+        assert_eq!(s.latest().unwrap().unwrap().value, Vec::new());
+        assert_eq!(p.next_seq(), 3);
+    }
+    let mut pose = AnyPublisher::builder("pose", Arc::new(TopicSchema::of(TestPose::SCHEMA)))
+        .root(root.path())
+        .create()
+        .unwrap();
+    let err = pose.publish_sequence(&[0; 32]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`TestPose` is not a bounded sequence"),
+        "{err}"
+    );
+}
+
+/// A lending slot's room past a value's elements holds what was there before: after a loan
+/// given up with bytes that are no `Flags` (a Python block that raised, say), a shorter value
+/// published into that slot is still borrowed whole and valid, whichever way it came.
+#[test]
+fn a_shorter_value_after_a_loan_given_up_with_invalid_bytes_is_borrowed_valid() {
+    let root = TempRoot::new("dyn-room");
+    let mut p = AnyPublisher::builder("flags", flags_slice())
+        .root(root.path())
+        .lending(true)
+        .create()
+        .unwrap();
+    let mut s = Subscriber::<[Flags]>::builder("flags")
+        .root(root.path())
+        .open()
+        .unwrap();
+    let slots = p.buffer_num();
+    for round in 0..2 * slots {
+        let loan = p.loan_bytes().unwrap();
+        // SAFETY: the loan's slot, `len()` bytes, is this publisher's until its next publish.
+        unsafe { std::ptr::write_bytes(loan.as_mut_ptr(), 7, loan.len()) };
+        let count = round as u16;
+        if round % 2 == 0 {
+            // Given up by the next publish (into the same slot, the next claimed).
+            p.publish_sequence(&flags(&[(1, 1, count)])).unwrap();
+        } else {
+            // Or published as it is: a length and an element written over the 7s.
+            let mut value = 1u64.to_ne_bytes().to_vec();
+            value.extend(flags(&[(1, 1, count)]));
+            // SAFETY: as above.
+            unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), loan.as_mut_ptr(), 12) };
+            p.publish_loan(&loan).unwrap();
+        }
+        let got = s.borrow().unwrap().unwrap();
+        assert_eq!(
+            &*got,
+            &[Flags {
+                armed: true,
+                moving: true,
+                count
+            }],
+            "round {round}"
+        );
+    }
+}

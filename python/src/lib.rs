@@ -103,6 +103,7 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(message::_bind, m)?)?;
     m.add_function(wrap_pyfunction!(message::_slice_of, m)?)?;
     m.add_class::<message::SliceType>()?;
+    m.add_class::<message::LentSlice>()?;
     m.add_function(wrap_pyfunction!(message_types, m)?)?;
     m.add_function(wrap_pyfunction!(set_node_name, m)?)?;
     m.add_function(wrap_pyfunction!(node_name, m)?)?;

@@ -12,7 +12,9 @@ use crate::errors::{
     ForkedProcessError, TopicBusyError, TopicFormatError, closed_error, create_error,
 };
 use crate::kind::{MakePublisher, PublisherCore, with_publisher};
-use crate::message::{Keep, Lent, Message, MessagePublisher, PubArgs, SlotBuffer, Spares};
+use crate::message::{
+    Keep, Lent, LentSlice, Message, MessagePublisher, PubArgs, SlotBuffer, Spares,
+};
 use crate::ty::Ty;
 use crate::value::py_repr;
 
@@ -220,9 +222,12 @@ pymethods_with_common!(Publisher {
     /// any size. The value holds an earlier value's bytes (or zeros): write what you publish,
     /// or pass `zeroed=True`. Arrays taken from it must not outlive the block (the block then
     /// raises `BufferError` and publishes nothing). Needs a lending topic
-    /// (`Publisher(..., lending=True)`) of a message type.
-    #[pyo3(signature = (*, zeroed = false))]
-    fn loan(slf: &Bound<'_, Self>, zeroed: bool) -> PyResult<Py<Loan>> {
+    /// (`Publisher(..., lending=True)`).
+    ///
+    /// On a slice topic, `loan(n)` lends a value of `n` elements (at most the room, or more
+    /// with `grow=True`): a `LentSlice` (`points["x"] = xs`, `points[:] = array`).
+    #[pyo3(signature = (len = None, *, zeroed = false))]
+    fn loan(slf: &Bound<'_, Self>, len: Option<usize>, zeroed: bool) -> PyResult<Py<Loan>> {
         let py = slf.py();
         let mut guard = slf.try_borrow_mut()?;
         guard.prepare_write(py)?;
@@ -233,48 +238,85 @@ pymethods_with_common!(Publisher {
             None => return Err(closed_error("Publisher", name)),
             Some(_) => {
                 return Err(PyTypeError::new_err(format!(
-                    "topic '{name}': loan() lends a message value (a Message class's topic); \
-                     publish bool, int and float values with publish()"
+                    "topic '{name}': loan() lends a message value or a slice (a Message \
+                     class's or a seq[...] topic); publish bool, int and float values with \
+                     publish()"
                 )));
             }
         };
-        let Some(ty) = publisher.message_type().map(|t| t.clone_ref(py)) else {
-            return Err(PyTypeError::new_err(format!(
-                "topic '{name}': loan() lends a message value; publish a slice with publish()"
-            )));
-        };
-        let class = ty.get().class(py)?;
-        let loan = publisher.loan().map_err(|e| publish_error(name, e))?;
-        let seq = loan.seq();
+        let ty = publisher.message_type().map(|t| t.clone_ref(py));
+        let slice = publisher.slice_type().map(|t| t.clone_ref(py));
+        let loan = match (&ty, &slice, len) {
+            (Some(_), _, None) => publisher.loan(),
+            (None, Some(_), Some(n)) => publisher.loan_slice(n),
+            (Some(ty), _, Some(_)) => {
+                return Err(PyTypeError::new_err(format!(
+                    "topic '{name}' carries `{}` values: loan() takes no len (it is for slice \
+                     topics)",
+                    ty.get().schema.type_name()
+                )));
+            }
+            _ => {
+                let room = publisher.room();
+                let label = slice
+                    .as_ref()
+                    .map_or_else(String::new, |s| s.get().label_with(room));
+                return Err(PyTypeError::new_err(format!(
+                    "topic '{name}' is a slice topic ({label}): loan(n) lends a value of n \
+                     elements"
+                )));
+            }
+        }
+        .map_err(|e| publish_error(name, e))?;
+        let (seq, room) = (loan.seq(), publisher.room());
         let keep = Keep::Loan(loan);
-        let kit = match me.spares.take(py, class, &keep) {
+        let owner = Some(slf.clone().unbind());
+        let spare = match &ty {
+            Some(ty) => me.spares.take(py, ty.get().class(py)?, &keep),
+            None => None,
+        };
+        let kit = match spare {
             Some(kit) => {
                 let mut k = kit.bind(py).try_borrow_mut()?;
                 k.buffer.get().refill(keep);
-                k.publisher = Some(slf.clone().unbind());
-                k.seq = seq;
-                k.done = false;
+                (k.publisher, k.seq, k.done) = (owner, seq, false);
                 drop(k);
                 kit
             }
             None => {
                 let buffer = Py::new(py, SlotBuffer::new(keep))?;
-                let value = Message::instance(py, &ty, buffer.clone_ref(py).into_any(), 0, false)?;
-                Py::new(
-                    py,
-                    Loan {
-                        publisher: Some(slf.clone().unbind()),
-                        buffer,
-                        value: value.unbind(),
-                        seq,
-                        done: false,
-                    },
-                )?
+                let value = match (&ty, &slice, len) {
+                    (Some(ty), _, _) => {
+                        Message::instance(py, ty, buffer.clone_ref(py).into_any(), 0, false)?
+                            .unbind()
+                    }
+                    (None, Some(slice), Some(n)) => {
+                        Py::new(py, LentSlice::new(py, buffer.clone_ref(py), slice.get(), n, room)?)?
+                            .into_any()
+                    }
+                    _ => unreachable!("checked above"),
+                };
+                let loan = Loan {
+                    publisher: owner,
+                    buffer,
+                    value,
+                    seq,
+                    done: false,
+                };
+                Py::new(py, loan)?
             }
         };
         let buffer = kit.bind(py).try_borrow()?.buffer.clone_ref(py);
-        if zeroed {
-            buffer.get().with_bytes_mut(py, |b| b.fill(0))?;
+        if zeroed || len.is_some() {
+            buffer.get().with_bytes_mut(py, |b| {
+                if zeroed {
+                    b.fill(0);
+                }
+                if let Some(n) = len {
+                    // The slice's length, ahead of its elements (at most the room: loan_slice).
+                    b[..8].copy_from_slice(&(n as u64).to_ne_bytes());
+                }
+            })?;
         }
         me.open_loan = Some(buffer);
         Ok(kit)
@@ -316,9 +358,9 @@ fn publish_error(topic: &str, e: shm::PublishError) -> PyErr {
     let message = format!("topic '{topic}': {e}");
     match e {
         shm::PublishError::ForkedProcess => ForkedProcessError::new_err(message),
-        shm::PublishError::WrongSize { .. }
-        | shm::PublishError::InvalidValue(_)
-        | shm::PublishError::TooLong { .. } => PyValueError::new_err(message),
+        shm::PublishError::WrongSize { .. } | shm::PublishError::InvalidValue(_) => {
+            PyValueError::new_err(message)
+        }
         shm::PublishError::GrowFailed { .. } => PyOSError::new_err(message),
         // The topic's file was removed by hand and another publisher made it since.
         shm::PublishError::Displaced { .. } => TopicBusyError::new_err(message),
@@ -334,6 +376,11 @@ fn publish_error(topic: &str, e: shm::PublishError) -> PyErr {
              buffer_num"
         )),
         shm::PublishError::LoanGivenUp { .. } => PyRuntimeError::new_err(message),
+        shm::PublishError::TooLong { len, max_len, .. } => PyValueError::new_err(format!(
+            "topic '{topic}': a value of {len} elements does not fit, the topic holds at most \
+             {max_len}; create the Publisher with a larger room (seq[..., L[{len}]]()) or with \
+             grow=True to let it replace the topic with a larger one"
+        )),
         _ => TopicFormatError::new_err(message),
     }
 }

@@ -28,6 +28,7 @@ __all__ = [
     "Field",
     "ForeignTopicError",
     "ForkedProcessError",
+    "LentSlice",
     "Loan",
     "Message",
     "MessageType",
@@ -231,9 +232,10 @@ class Publisher(Generic[_V]):
     def __class_getitem__(cls, item: object) -> object: ...
     def publish(self, data: _V | Mapping[str, Any] | Buffer | _ArrayLike) -> None:
         """Publishes ``data``; subscribers' next ``subscribe()`` returns it."""
-    def loan(self, *, zeroed: bool = False) -> Loan[_V]:
-        """``with pub.loan() as frame:`` writes the next value in place (a lending topic of a
-        message type); published when the block ends without an exception."""
+    def loan(self, len: int | None = None, *, zeroed: bool = False) -> Loan[_V]:
+        """``with pub.loan() as frame:`` writes the next value in place (a lending topic);
+        published when the block ends without an exception. A slice topic's ``loan(n)``
+        lends ``n`` elements (a ``LentSlice``)."""
     def close(self) -> None:
         """Releases the topic; idempotent."""
     def __enter__(self) -> Publisher[_V]: ...
@@ -259,6 +261,19 @@ class Publisher(Generic[_V]):
     def last_seq(self) -> int | None: ...
     @property
     def closed(self) -> bool: ...
+
+@final
+class LentSlice:
+    """A slice value lent for a ``with`` block: its elements through numpy arrays over the
+    topic's shared memory (read-only when borrowed)."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, key: Any, /) -> Any: ...
+    def __setitem__(self, key: Any, value: Any, /) -> None: ...
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def copy(self) -> Any:
+        """A copy of the elements (a numpy array) that outlives the block."""
 
 @final
 class Loan(Generic[_V]):

@@ -232,6 +232,11 @@ impl SlotBuffer {
         self.state.release();
     }
 
+    /// Whether this is a borrow's slot (read-only).
+    pub(crate) fn readonly(&self) -> bool {
+        self.state.readonly
+    }
+
     /// Whether arrays or buffers taken from this slot are still alive.
     pub(crate) fn exported(&self) -> bool {
         self.state.holders.load(Ordering::Acquire) > 0

@@ -9,6 +9,7 @@
 mod convert;
 mod instance;
 mod lend;
+mod lend_slice;
 mod pubsub;
 mod slice;
 mod view;
@@ -26,6 +27,7 @@ use shm::schema::{DescKind, Primitive, SchemaDesc};
 pub(crate) use convert::{PySource, value_exception};
 pub(crate) use instance::{Field, Message};
 pub(crate) use lend::{Keep, Lent, SlotBuffer, Spares};
+pub(crate) use lend_slice::LentSlice;
 pub(crate) use pubsub::{MessagePublisher, MessageSubscriber, MessageValue, PubArgs};
 pub(crate) use slice::{_slice_of, SliceType};
 

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use shm::dynamic::{
     AnyPublisher, AnySubscriber, BorrowedBytes, BytesLoan, RawValue, TopicSchema, decode_with,
 };
-use shm::schema::{BOUNDED_DATA_OFFSET, DescKind};
+use shm::schema::DescKind;
 use shm::wait::{Wait, WaitStep};
 use shm::{PublishClock, PublishError, RecvError, Sample, SubscribeError};
 
@@ -66,8 +66,6 @@ pub(crate) struct MessagePublisher {
     ty: Option<Py<MessageType>>,
     /// The slice type, for a slice topic.
     slice: Option<Py<SliceType>>,
-    /// A slice topic's value being published: its length, then its room.
-    staging: Vec<u8>,
     /// Whether a slice publisher grows its topic for a longer value.
     grow: bool,
 }
@@ -100,6 +98,43 @@ struct SendMutPtr(*mut u8);
 // SAFETY: as for `SendPtr`.
 unsafe impl Send for SendMutPtr {}
 
+/// Publishes the first `size` bytes of `buffer` with `publish` (a value's, or a slice's
+/// elements), large ones with the GIL released, then releases the buffer. With `private` (a
+/// type with `bool`s) they are checked and published from a private copy, so that what was
+/// checked is what is published even if another thread writes the buffer meanwhile; other
+/// types have no invalid values and are copied straight into the topic.
+fn publish_buffer(
+    py: Python<'_>,
+    inner: &mut AnyPublisher,
+    buffer: PyUntypedBuffer,
+    size: usize,
+    private: bool,
+    publish: fn(&mut AnyPublisher, &[u8]) -> Result<u64, PublishError>,
+) -> Result<u64, PublishError> {
+    debug_assert!(size <= buffer.len_bytes());
+    let ptr = SendPtr(buffer.buf_ptr().cast::<u8>().cast_const());
+    let copy = move || {
+        let ptr = ptr;
+        // SAFETY: `ptr` points at `size` contiguous bytes exported by the buffer, which the
+        // calling thread holds until this returns. (A thread that writes them meanwhile races
+        // with this copy as with any reader of a Python buffer; the documentation says not to.)
+        let bytes = unsafe { std::slice::from_raw_parts(ptr.0, size) };
+        if private {
+            let copy = bytes.to_vec();
+            publish(inner, &copy)
+        } else {
+            publish(inner, bytes)
+        }
+    };
+    let result = if size >= DETACH_BYTES {
+        py.detach(copy)
+    } else {
+        copy()
+    };
+    buffer.release(py);
+    result
+}
+
 /// The options of a message publisher.
 pub(crate) struct PubArgs {
     pub(crate) buffer_num: usize,
@@ -118,7 +153,6 @@ impl MessagePublisher {
             inner: any_publisher(name, ty.get().schema.clone(), options)?,
             ty: Some(ty.clone().unbind()),
             slice: None,
-            staging: Vec::new(),
             grow: false,
         })
     }
@@ -136,13 +170,12 @@ impl MessagePublisher {
             inner: any_publisher(name, schema, options)?,
             ty: None,
             slice: Some(slice.clone().unbind()),
-            staging: vec![0; slice.get().schema.size()],
             grow,
         })
     }
 
     /// Publishes a slice value: a contiguous array of the elements (a numpy array of their
-    /// dtype), copied at once, or any sequence of elements, each checked.
+    /// dtype), copied once straight into the topic, or any sequence of elements, each checked.
     fn publish_slice(&mut self, data: &Bound<'_, PyAny>) -> PyResult<Result<u64, PublishError>> {
         let py = data.py();
         let slice_ref = self
@@ -155,27 +188,12 @@ impl MessagePublisher {
         // A growing publisher makes room first (for anything with a length longer than it).
         if self.grow
             && let Some(n) = data.len().ok().filter(|n| *n > self.room())
+            && let Err(e) = self.inner.grow(n)
         {
-            match self.inner.grow(n) {
-                Ok(_) => self.staging = vec![0; self.inner.schema().size()],
-                Err(e) => return Ok(Err(e)),
-            }
+            return Ok(Err(e));
         }
-        let room = self.room();
-        if let Some(n) = self.stage_array(data, slice, room)? {
-            if n > room {
-                return Err(PyValueError::new_err(format!(
-                    "{label}: has {n} elements, more than its capacity {room}"
-                )));
-            }
-            let size = self.inner.schema().size();
-            let staging = &self.staging[..size];
-            let inner = &mut self.inner;
-            return Ok(if size >= DETACH_BYTES {
-                py.detach(|| inner.publish(staging))
-            } else {
-                inner.publish(staging)
-            });
+        if let Some(published) = self.publish_array(data, slice, &label)? {
+            return Ok(published);
         }
         let schema = self.inner.schema().clone();
         let bytes = write_value(&schema, data, &label)?;
@@ -183,21 +201,22 @@ impl MessagePublisher {
     }
 
     /// The most elements a value of the slice topic holds now.
-    fn room(&self) -> usize {
+    pub(crate) fn room(&self) -> usize {
         match &self.inner.schema().desc().kind {
             DescKind::Sequence { cap, .. } => usize::try_from(*cap).unwrap_or(usize::MAX),
             _ => 0,
         }
     }
 
-    /// Copies `data` into the staging value if it is a C-contiguous 1-D array of the elements'
-    /// type (a numpy array of their dtype): `Some(its length)` (not copied if above the room).
-    fn stage_array(
+    /// Publishes `data` if it is a C-contiguous 1-D array of the elements' type (a numpy
+    /// array of their dtype), its elements copied straight into the topic, large ones with the
+    /// GIL released; `None` for anything else.
+    fn publish_array(
         &mut self,
         data: &Bound<'_, PyAny>,
         slice: &SliceType,
-        room: usize,
-    ) -> PyResult<Option<usize>> {
+        label: &str,
+    ) -> PyResult<Option<Result<u64, PublishError>>> {
         let py = data.py();
         let Ok(buffer) = PyUntypedBuffer::get(data) else {
             return Ok(None);
@@ -215,32 +234,26 @@ impl MessagePublisher {
                     .and_then(|d| d.eq(slice.elem_dtype(py)?))
                     .unwrap_or(false),
             };
-        if !matches {
+        let (n, room) = (buffer.item_count(), self.room());
+        if !matches || n > room {
             buffer.release(py);
+            if matches {
+                return Err(PyValueError::new_err(format!(
+                    "{label}: has {n} elements, more than its capacity {room}"
+                )));
+            }
             return Ok(None);
         }
-        let n = buffer.item_count();
-        if n <= room {
-            let start = BOUNDED_DATA_OFFSET as usize;
-            self.staging[..start].copy_from_slice(&(n as u64).to_ne_bytes());
-            // SAFETY: the buffer is C-contiguous with `n * elem_size` bytes at `buf_ptr`,
-            // exported to us until released; the staging value has room for `room >= n`
-            // elements after its length; the GIL is held and no Python code runs meanwhile.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    buffer.buf_ptr().cast::<u8>(),
-                    self.staging.as_mut_ptr().add(start),
-                    n * elem_size,
-                );
-            }
-            if slice.elem.needs_validation() {
-                // Elements with something to check are checked over the whole room: none left
-                // from an earlier (perhaps refused) value may stay there.
-                self.staging[start + n * elem_size..].fill(0);
-            }
-        }
-        buffer.release(py);
-        Ok(Some(n))
+        // Elements with `bool`s are checked on a private copy (see `publish_buffer`).
+        let private = slice.elem.needs_validation();
+        Ok(Some(publish_buffer(
+            py,
+            &mut self.inner,
+            buffer,
+            n * elem_size,
+            private,
+            AnyPublisher::publish_sequence,
+        )))
     }
 
     /// Publishes `data`: a value of the type (or a dict of its fields), or a buffer of one
@@ -277,33 +290,15 @@ impl MessagePublisher {
         {
             view::check_buffer(data, &buffer, ty)?;
             let size = buffer.len_bytes();
-            let ptr = SendPtr(buffer.buf_ptr().cast::<u8>().cast_const());
-            let inner = &mut self.inner;
-            // A type with `bool`s is checked on a private copy, so that what was checked is
-            // what is published even if another thread writes the buffer meanwhile; other
-            // types have no invalid values and are copied straight into the topic.
             let private = ty.schema.needs_validation();
-            let publish = move || {
-                let ptr = ptr;
-                // SAFETY: `ptr` points at `size` contiguous bytes exported by the buffer, which
-                // the calling thread holds until this returns. (A thread that writes them
-                // meanwhile races with this copy as with any reader of a Python buffer; the
-                // documentation says not to.)
-                let bytes = unsafe { std::slice::from_raw_parts(ptr.0, size) };
-                if private {
-                    let copy = bytes.to_vec();
-                    inner.publish(&copy)
-                } else {
-                    inner.publish(bytes)
-                }
-            };
-            let result = if size >= DETACH_BYTES {
-                py.detach(publish)
-            } else {
-                publish()
-            };
-            buffer.release(py);
-            return Ok(result);
+            return Ok(publish_buffer(
+                py,
+                &mut self.inner,
+                buffer,
+                size,
+                private,
+                AnyPublisher::publish,
+            ));
         }
         if let Ok(fields) = data.cast::<pyo3::types::PyDict>() {
             // As `Class(**fields)`: omitted fields are zeros.
@@ -345,6 +340,32 @@ impl MessagePublisher {
 
     /// Lends the slot the next value goes into (a lending topic).
     pub(crate) fn loan(&mut self) -> Result<BytesLoan, PublishError> {
+        self.inner.loan_bytes()
+    }
+
+    /// The slice type of a slice topic's publisher.
+    pub(crate) fn slice_type(&self) -> Option<&Py<SliceType>> {
+        self.slice.as_ref()
+    }
+
+    /// Lends the slot of a slice topic's next value, of `len` elements: refused if they do not
+    /// fit its room, unless the publisher grows the topic first.
+    pub(crate) fn loan_slice(&mut self, len: usize) -> Result<BytesLoan, PublishError> {
+        if !self.inner.is_lending() {
+            // (Before growing: a copying topic is not replaced for a loan it refuses.)
+            return self.inner.loan_bytes();
+        }
+        let room = self.room();
+        if len > room {
+            if !self.grow {
+                return Err(PublishError::TooLong {
+                    topic: self.inner.topic().to_owned(),
+                    len,
+                    max_len: room,
+                });
+            }
+            self.inner.grow(len)?;
+        }
         self.inner.loan_bytes()
     }
 
@@ -494,6 +515,11 @@ impl MessageSubscriber {
     /// The message type this subscriber reads (`None`: any type, or a slice topic).
     pub(crate) fn message_type(&self) -> Option<&Arc<Py<MessageType>>> {
         self.ty.as_ref()
+    }
+
+    /// The slice type of a slice topic's subscriber.
+    pub(crate) fn slice_type(&self) -> Option<&Arc<Py<SliceType>>> {
+        self.slice.as_ref()
     }
 
     /// The newest value of a lending topic, in place.

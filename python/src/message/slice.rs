@@ -67,7 +67,12 @@ impl SliceType {
 
     /// `seq[Point, 100000]`.
     pub(crate) fn label(&self) -> String {
-        format!("seq[{}, {}]", self.elem_name(), self.max_len)
+        self.label_with(self.max_len)
+    }
+
+    /// `seq[Point, room]`: the label of a topic's file of this element type and `room`.
+    pub(crate) fn label_with(&self, room: usize) -> String {
+        format!("seq[{}, {room}]", self.elem_name())
     }
 
     /// The numpy dtype of one element.

@@ -21,7 +21,7 @@ fn numpy(py: Python<'_>) -> Option<&Bound<'_, PyModule>> {
         .map(|m| m.bind(py))
 }
 
-fn need_numpy(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+pub(crate) fn need_numpy(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     numpy(py).ok_or_else(|| {
         PyImportError::new_err("numpy is not installed: `pip install numpy` for dtypes and records")
     })

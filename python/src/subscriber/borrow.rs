@@ -4,6 +4,7 @@ use pyo3::exceptions::{PyLookupError, PyRuntimeError, PyTimeoutError, PyTypeErro
 use pyo3::prelude::*;
 use shm::RecvError;
 use shm::dynamic::BorrowedBytes;
+use shm::schema::DescKind;
 use shm::wait::{Wait, WaitStep};
 
 use super::Subscriber;
@@ -11,7 +12,7 @@ use super::args::timeout_of;
 use crate::common::Common;
 use crate::errors::{closed_error, subscribe_error};
 use crate::kind::SubscriberCore;
-use crate::message::{Keep, Lent, Message, MessageSubscriber, SlotBuffer};
+use crate::message::{Keep, Lent, LentSlice, Message, MessageSubscriber, SlotBuffer};
 
 /// A value of a lending topic lent to a subscriber for a `with` block (see
 /// `Subscriber.borrow()`): entering it gives the value, read-only over the topic's shared
@@ -80,8 +81,8 @@ impl Borrow {
 
 fn not_message(name: &str) -> PyErr {
     PyTypeError::new_err(format!(
-        "topic '{name}': borrow() lends a value of a Message class (a subscriber created with \
-         one as default_value); read other values with subscribe()"
+        "topic '{name}': borrow() lends a value of a Message class or a slice (a subscriber \
+         created with one as default_value); read other values with subscribe()"
     ))
 }
 
@@ -96,7 +97,7 @@ impl Subscriber {
             // Refused before anything is read.
             let mut guard = slf.try_borrow_mut()?;
             let (s, common) = lender(&mut guard)?;
-            if s.message_type().is_none() {
+            if s.message_type().is_none() && s.slice_type().is_none() {
                 return Err(not_message(&common.name));
             }
         }
@@ -118,21 +119,31 @@ impl Subscriber {
             Some(seconds) => Subscriber::borrow_wait(slf, seconds)?,
         };
         let sample = borrowed.sample();
-        let mut guard = slf.try_borrow_mut()?;
-        let me = &mut *guard;
-        let ty = match me.core.as_mut() {
-            Some(SubscriberCore::Message(s)) => s.message_type(),
-            _ => None,
-        };
-        let Some(ty) = ty else {
-            return Err(not_message(&me.common.name));
-        };
-        let class = ty.get().class(py)?;
-        let keep = Keep::Borrow(borrowed);
-        let owner = Some(slf.clone().unbind());
         let (seq, publish_time_ns, missed) =
             (sample.seq, sample.published.as_nanos(), sample.missed);
-        if let Some(kit) = me.spares.take(py, class, &keep) {
+        let mut guard = slf.try_borrow_mut()?;
+        let me = &mut *guard;
+        let (ty, slice) = match me.core.as_mut() {
+            Some(SubscriberCore::Message(s)) => (
+                s.message_type().map(|t| t.clone_ref(py)),
+                s.slice_type().map(|t| t.clone_ref(py)),
+            ),
+            _ => (None, None),
+        };
+        // A slice's length, at most the room of the value's own type (any room is read).
+        let len = borrowed
+            .schema()
+            .sequence_len(borrowed.bytes())
+            .unwrap_or(0);
+        let room = match borrowed.schema().desc().kind {
+            DescKind::Sequence { cap, .. } => usize::try_from(cap).unwrap_or(usize::MAX),
+            _ => 0,
+        };
+        let keep = Keep::Borrow(borrowed);
+        let owner = Some(slf.clone().unbind());
+        if let Some(ty) = &ty
+            && let Some(kit) = me.spares.take(py, ty.get().class(py)?, &keep)
+        {
             let mut k = kit.bind(py).try_borrow_mut()?;
             k.buffer.get().refill(keep);
             (k.subscriber, k.seq, k.publish_time_ns, k.missed) =
@@ -141,13 +152,23 @@ impl Subscriber {
             return Ok(kit);
         }
         let buffer = Py::new(py, SlotBuffer::new(keep))?;
-        let value = Message::instance(py, ty, buffer.clone_ref(py).into_any(), 0, true)?;
+        let value = match (ty, slice) {
+            (Some(ty), _) => {
+                Message::instance(py, &ty, buffer.clone_ref(py).into_any(), 0, true)?.unbind()
+            }
+            (None, Some(slice)) => Py::new(
+                py,
+                LentSlice::new(py, buffer.clone_ref(py), slice.get(), len, room)?,
+            )?
+            .into_any(),
+            (None, None) => return Err(not_message(&me.common.name)),
+        };
         Py::new(
             py,
             Borrow {
                 subscriber: owner,
                 buffer,
-                value: value.unbind(),
+                value,
                 seq,
                 publish_time_ns,
                 missed,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::Value;
 use crate::error::{CreateError, PublishError};
 use crate::publisher::{PubOptions, PublisherCore, Takeover, grown_room, publisher_options};
-use crate::schema::{DescKind, SchemaDesc, TopicSchema};
+use crate::schema::{BOUNDED_DATA_OFFSET, DescKind, SchemaDesc, TopicSchema, length_at};
 use crate::subscriber::Timestamp;
 
 /// Publishes values of a type given at run time ([`TopicSchema`]): bytes checked to be one
@@ -75,6 +75,37 @@ impl AnyPublisher {
         }
     }
 
+    /// For a topic of a bounded sequence (a slice topic): publishes the value whose elements
+    /// are `elems` (their bytes back to back, native byte order), checked as
+    /// [`publish`](Self::publish) checks a value. The elements are copied once, straight into
+    /// the topic (nothing of the room past them), where `publish` would take a whole value
+    /// assembled first. Returns its sequence number.
+    ///
+    /// # Errors
+    /// [`PublishError::TooLong`] for more elements than the room (see [`grow`](Self::grow));
+    /// [`PublishError::InvalidValue`] for bytes that are not whole valid elements, or a topic
+    /// that is not a bounded sequence; otherwise as `publish`.
+    pub fn publish_sequence(&mut self, elems: &[u8]) -> Result<u64, PublishError> {
+        let schema = self.core.schema();
+        let len = schema
+            .validate_elements(elems)
+            .map_err(PublishError::InvalidValue)?;
+        let cap = match schema.desc().kind {
+            DescKind::Sequence { cap, .. } => cap,
+            _ => 0, // (refused above)
+        };
+        if len as u64 > cap {
+            return Err(PublishError::TooLong {
+                topic: self.core.topic().to_owned(),
+                len,
+                max_len: usize::try_from(cap).unwrap_or(usize::MAX),
+            });
+        }
+        // SAFETY: the topic's type is a bounded sequence of capacity at least `len`, and
+        // `elems` are `len` valid elements of it (just checked).
+        unsafe { self.core.publish_sequence(len as u64, elems) }
+    }
+
     fn check(&self, bytes: &[u8]) -> Result<(), PublishError> {
         let schema = self.core.schema();
         if bytes.len() != schema.size() {
@@ -131,13 +162,29 @@ impl AnyPublisher {
         // SAFETY: the slot is claimed by this publisher (its current loan): no other process
         // reads or writes it, and no other reference to it exists during this check.
         let bytes = unsafe { std::slice::from_raw_parts(loan.as_mut_ptr().cast_const(), loan.len) };
-        if let Err(e) = self.core.schema().validate(bytes) {
-            self.core.give_up_loan();
-            return Err(PublishError::InvalidValue(e));
+        let schema = self.core.schema();
+        // A bounded sequence's value is its length and that many elements: the room past them
+        // is the slot's own business (`commit_sequence` makes it valid).
+        let checked = match (&schema.desc().kind, schema.sequence_len(bytes)) {
+            (DescKind::Sequence { .. }, Some(len)) if length_at(bytes, 0) == len as u64 => schema
+                .validate_elements(
+                    &bytes[BOUNDED_DATA_OFFSET as usize..schema.sequence_bytes(len as u64)],
+                )
+                .map(|_| Some(len as u64)),
+            _ => schema.validate(bytes).map(|()| None),
+        };
+        match checked {
+            Err(e) => {
+                self.core.give_up_loan();
+                Err(PublishError::InvalidValue(e))
+            }
+            // SAFETY: the loan is this publisher's current one, holding a valid length and
+            // that many valid elements (just checked).
+            Ok(Some(len)) => Ok(unsafe { self.core.commit_sequence(loan.seq, loan.slot, len) }),
+            // SAFETY: the loan is this publisher's current one, and its bytes were just
+            // checked to be a valid value.
+            Ok(None) => Ok(unsafe { self.core.commit_loan(loan.seq, loan.slot) }),
         }
-        // SAFETY: the loan is this publisher's current one, and its bytes were just checked to
-        // be a valid value.
-        Ok(unsafe { self.core.commit_loan(loan.seq, loan.slot) })
     }
 
     /// Slots of this lending topic no publish or loan may take (replacing the last list): a

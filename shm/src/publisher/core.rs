@@ -217,6 +217,53 @@ impl PublisherCore {
         Ok(seq)
     }
 
+    /// Publishes a value of the topic's bounded sequence type from its parts, `len` and the
+    /// bytes of its elements, each copied once, straight into the slot (no value assembled
+    /// first); returns its sequence number. A lending topic's value goes into a claimed slot,
+    /// as a loan's would.
+    ///
+    /// # Safety
+    /// The topic's type is a bounded sequence (its length word, then its elements) of
+    /// capacity at least `len`, and `elems` are `len` valid elements of it (initialised; every
+    /// `bool` 0 or 1).
+    pub(crate) unsafe fn publish_sequence(
+        &mut self,
+        len: u64,
+        elems: &[u8],
+    ) -> Result<u64, PublishError> {
+        if self.seg.is_lending() {
+            let (seq, index, data) = self.loan_raw()?;
+            // SAFETY: the slot was just claimed: no other process writes or reads it until the
+            // commit; its value starts 8-aligned with the length word, and the elements after
+            // it fit (capacity at least `len`, the caller's contract); `elems` is the caller's.
+            unsafe {
+                data.cast::<u64>().write(len);
+                std::ptr::copy_nonoverlapping(
+                    elems.as_ptr(),
+                    data.add(crate::schema::BOUNDED_DATA_OFFSET as usize),
+                    elems.len(),
+                );
+            }
+            // SAFETY: the loan just taken, whose length and elements are valid; the room past
+            // them is made valid by `commit_sequence`.
+            return Ok(unsafe { self.commit_sequence(seq, index, len) });
+        }
+        let now = self.begin()?;
+        self.loaned = None;
+        let (seq, slot) = (self.next_seq, self.next_slot);
+        self.next_seq = seq.wrapping_add(1);
+        self.next_slot = if slot + 1 == self.slot_count {
+            0
+        } else {
+            slot + 1
+        };
+        // SAFETY: a bounded sequence of room for `len` valid elements (the caller's contract);
+        // `slot` is `seq % slot_count`; `1 <= seq <= MAX_SEQ` (`begin`); this process holds
+        // the publisher lock.
+        unsafe { self.seg.write_sequence_slot(slot, seq, now, len, elems) };
+        Ok(seq)
+    }
+
     /// What every write does first: refuses in a forked child, looks at the path when it is
     /// time, refuses past the last sequence number; returns the time now.
     #[inline]
@@ -312,6 +359,35 @@ impl PublisherCore {
         self.seg.commit_slot(index, seq, now);
         self.lent(seq, previous);
         seq
+    }
+
+    /// Publishes a loan of a bounded sequence of `len` elements ([`commit_loan`]), after
+    /// making the room past them valid: it holds what the slot held before (an earlier
+    /// value's elements, or whatever a loan given up there left), and readers that borrow the
+    /// value check its whole room. Room that is not valid (only possible for elements with
+    /// `bool`s or strings) is zeroed.
+    ///
+    /// [`commit_loan`]: Self::commit_loan
+    ///
+    /// # Safety
+    /// As `commit_loan`, for a topic of a bounded sequence whose slot holds a valid length
+    /// `len` and `len` valid elements.
+    pub(crate) unsafe fn commit_sequence(&mut self, seq: u64, index: u32, len: u64) -> u64 {
+        if self.schema.needs_validation() {
+            let size = self.schema.size();
+            let data = self.seg.slot_data(index);
+            // SAFETY: the claimed slot holds `size` bytes that no other process writes until
+            // the commit, and nothing else refers to them meanwhile.
+            let bytes = unsafe { std::slice::from_raw_parts(data.cast_const(), size) };
+            if !self.schema.is_valid(bytes) {
+                let used = self.schema.sequence_bytes(len);
+                // SAFETY: as above; `used <= size` (a length at most the capacity), and zeros
+                // are valid elements.
+                unsafe { std::ptr::write_bytes(data.add(used), 0, size.saturating_sub(used)) };
+            }
+        }
+        // SAFETY: the caller's contract, and the room is now valid.
+        unsafe { self.commit_loan(seq, index) }
     }
 
     /// Whether this process is the one that created the publisher (not a child forked since).

@@ -96,10 +96,16 @@ impl<T: ?Sized> Loan<'_, T> {
             // SAFETY: the length word of the slot's bounded sequence, 8-aligned, in the claimed
             // slot that only this publisher touches until the commit below.
             unsafe { word.write(len) };
+            // SAFETY: the loan is this publisher's last, uncommitted (`&mut` kept any other
+            // away), of a slice whose `len` elements were all written (`assume_init`'s
+            // contract).
+            return Ok(unsafe {
+                self.core
+                    .commit_sequence(self.loan_seq, self.loan_slot, len)
+            });
         }
         // SAFETY: the loan is this publisher's last, uncommitted (`&mut` kept any other away),
-        // and the slot holds a valid value (a `Loan<T>` of a message type, or of a slice whose
-        // elements were all written: `assume_init`'s contract).
+        // and the slot holds a valid value of a message type.
         Ok(unsafe { self.core.commit_loan(self.loan_seq, self.loan_slot) })
     }
 }

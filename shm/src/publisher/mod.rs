@@ -58,7 +58,7 @@ pub const DEFAULT_MODE: u32 = 0o600;
 /// ([`PublisherBuilder::max_len`]), and may grow.
 pub struct Publisher<T: ?Sized> {
     core: PublisherCore,
-    /// A slice publisher's room, growth and staging buffer (`None` for other types).
+    /// A slice publisher's room and growth (`None` for other types).
     slice: Option<Box<slice::SliceState>>,
     _type: PhantomData<fn(&T)>,
 }

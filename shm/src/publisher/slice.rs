@@ -10,9 +10,9 @@ use super::core::PublisherCore;
 use super::{Publisher, PublisherBuilder};
 use crate::error::{CreateError, PublishError};
 use crate::message::ShmMessage;
-use crate::schema::{BOUNDED_DATA_OFFSET, SchemaDesc, TopicSchema};
+use crate::schema::{SchemaDesc, TopicSchema};
 
-/// A slice publisher's room and its staging value.
+/// A slice publisher's room and whether it grows.
 ///
 /// ```no_run
 /// # #[derive(shm::ShmMessage, Clone, Copy)] #[repr(C)] struct Point { x: f32, y: f32, z: f32 }
@@ -28,8 +28,6 @@ pub(super) struct SliceState {
     room: usize,
     /// Whether a longer value replaces the topic with one of more room.
     grow: bool,
-    /// One value: its length word, then room for `room` elements (8-aligned).
-    staging: Vec<u64>,
 }
 
 /// The smallest room of at least `len` elements of `T` that fills whole 8-byte words.
@@ -90,18 +88,11 @@ impl<T: ShmMessage> PublisherBuilder<[T]> {
     pub(crate) fn create_slice(self) -> Result<Publisher<[T]>, CreateError> {
         let room = room_for::<T>(self.max_len);
         let schema = Arc::new(schema_of::<T>(room)?);
-        // A lending topic writes values in place: no staging value.
-        let words = if self.options.lending {
-            0
-        } else {
-            schema.size().div_ceil(8)
-        };
         Ok(Publisher {
             core: PublisherCore::create(self.options, schema)?,
             slice: Some(Box::new(SliceState {
                 room,
                 grow: self.grow,
-                staging: vec![0; words],
             })),
             _type: PhantomData,
         })
@@ -109,52 +100,19 @@ impl<T: ShmMessage> PublisherBuilder<[T]> {
 }
 
 impl<T: ShmMessage> Publisher<[T]> {
-    /// Publishes `items` and returns the value's sequence number. Copies the elements given
-    /// (twice: into a staging value, then into the topic), never the unused room. More
-    /// elements than the room: [`PublishError::TooLong`], or, when the publisher may
-    /// [`grow`](PublisherBuilder::grow), a new file with room for them first.
+    /// Publishes `items` and returns the value's sequence number. Copies the elements given,
+    /// once, straight into the topic (never the unused room). More elements than the room:
+    /// [`PublishError::TooLong`], or, when the publisher may [`grow`](PublisherBuilder::grow),
+    /// a new file with room for them first.
     pub(crate) fn publish_slice(&mut self, items: &[T]) -> Result<u64, PublishError> {
         self.make_room(items.len())?;
-        if self.core.is_lending() {
-            // Straight into a claimed slot: one copy, of the elements given.
-            let mut loan = self.loan_slice_uninit(items.len())?;
-            // SAFETY: the loan's elements are `items.len()` writable `T`s of the slot, which
-            // `items` (process-local) does not overlap; `T` has no padding (ShmMessage), so
-            // its bytes are initialised.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    items.as_ptr(),
-                    loan.as_mut_ptr().cast::<T>(),
-                    items.len(),
-                )
-            };
-            // SAFETY: every element was just written.
-            return unsafe { loan.assume_init() }.publish();
-        }
-        let state = self
-            .slice
-            .as_mut()
-            .expect("a slice publisher has its state");
-        let staging = &mut state.staging;
-        staging[0] = items.len() as u64;
-        // SAFETY: the staging value has room for `state.room >= items.len()` elements of `T`
-        // from byte 8 (sized with the schema), and `items` is a slice of initialised, padding-free
-        // `T`s (ShmMessage's contract) that does not overlap it.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                items.as_ptr().cast::<u8>(),
-                staging
-                    .as_mut_ptr()
-                    .cast::<u8>()
-                    .add(BOUNDED_DATA_OFFSET as usize),
-                size_of_val(items),
-            );
-        }
-        // SAFETY: the staging value is the schema's size (rounded up to words), zeroed at
-        // first, so all its bytes are initialised; its length is at most its room and its
-        // elements are valid `T`s (and the room past them holds zeros or earlier valid ones):
-        // a valid value of the topic's type.
-        unsafe { self.core.publish_raw(staging.as_ptr().cast::<u8>()) }
+        // SAFETY: `T` is padding-free (ShmMessage's contract), so the elements' bytes are
+        // initialised, `size_of_val(items)` of them.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(items.as_ptr().cast::<u8>(), size_of_val(items)) };
+        // SAFETY: the topic's type is a bounded sequence of `T` with room for `items.len()`
+        // elements (`make_room`), and `items` are valid `T`s.
+        unsafe { self.core.publish_sequence(items.len() as u64, bytes) }
     }
 
     /// Makes sure a value of `len` elements fits: [`PublishError::TooLong`], or, when the
@@ -188,9 +146,6 @@ impl<T: ShmMessage> Publisher<[T]> {
                     other => other,
                 })?;
             state.room = room;
-            if !self.core.is_lending() {
-                state.staging = vec![0; self.core.schema().size().div_ceil(8)];
-            }
         }
         Ok(())
     }

@@ -26,6 +26,9 @@ pub struct TopicSchema {
     /// The parts of a value a publish or a read copies, when the type holds bounded sequences
     /// or strings (each copied up to its length); `None`: the whole value, in one copy.
     runs: Option<Arc<[Run]>>,
+    /// For a bounded sequence's schema, the checks of one element (relative to its start):
+    /// what [`validate_elements`](Self::validate_elements) runs over each.
+    elem_checks: Vec<Check>,
 }
 
 impl TopicSchema {
@@ -56,6 +59,10 @@ impl TopicSchema {
             hash: schema_hash_of_encoding(&encoding),
             checks: checks_of(&desc),
             runs: runs_of(&desc),
+            elem_checks: match &desc.kind {
+                DescKind::Sequence { elem, .. } => checks_of(elem),
+                _ => Vec::new(),
+            },
             desc,
             encoding,
         }
@@ -126,27 +133,49 @@ impl TopicSchema {
                 ),
             ));
         }
-        let Some(bad) = first_invalid(&self.checks, bytes, 0) else {
-            return Ok(());
+        match first_invalid(&self.checks, bytes, 0) {
+            None => Ok(()),
+            Some(bad) => Err(bad.describe()),
+        }
+    }
+
+    /// For a bounded sequence's schema: how many elements `elems` holds (its bytes, back to
+    /// back), checked to be whole valid elements (what [`validate`](Self::validate) checks of
+    /// the elements of a value; offsets in the error are in the value, past its length word).
+    /// Not against its capacity: the caller compares. Time linear in `elems`' length.
+    pub fn validate_elements(&self, elems: &[u8]) -> Result<usize, ValueError> {
+        let DescKind::Sequence { elem, .. } = &self.desc.kind else {
+            return Err(ValueError::new(
+                "",
+                ValueErrorKind::WrongKind,
+                format!("`{}` is not a bounded sequence", self.type_name()),
+            ));
         };
-        let (kind, problem) = match bad.why {
-            Why::Bool(b) => (
-                ValueErrorKind::InvalidBool,
-                format!("the bool at byte {} is {b}, not 0 or 1", bad.at),
-            ),
-            Why::Length { len, cap } => (
-                ValueErrorKind::InvalidLength,
+        let size = elem.size as usize;
+        if size == 0 || !elems.len().is_multiple_of(size) {
+            return Err(ValueError::new(
+                "",
+                ValueErrorKind::Length,
                 format!(
-                    "the length at byte {} is {len}, above the capacity {cap}",
-                    bad.at
+                    "{} bytes are not whole elements of `{}` ({size} bytes each)",
+                    elems.len(),
+                    elem.type_name()
                 ),
-            ),
-            Why::Utf8 { string, valid } => (
-                ValueErrorKind::InvalidUtf8,
-                format!("the string at byte {string} is not UTF-8 from its byte {valid}"),
-            ),
-        };
-        Err(ValueError::new("", kind, problem))
+            ));
+        }
+        if !self.elem_checks.is_empty() {
+            for (i, one) in elems.chunks_exact(size).enumerate() {
+                if let Some(mut bad) = first_invalid(&self.elem_checks, one, 0) {
+                    let shift = BOUNDED_DATA_OFFSET + (i * size) as u64;
+                    bad.at += shift;
+                    if let Why::Utf8 { string, .. } = &mut bad.why {
+                        *string += shift;
+                    }
+                    return Err(bad.describe());
+                }
+            }
+        }
+        Ok(elems.len() / size)
     }
 
     /// The offset of the first byte that makes `bytes` not a valid value (a `bool` byte above
@@ -167,6 +196,17 @@ impl TopicSchema {
                 usize::try_from(length_at(bytes, 0).min(*cap)).ok()
             }
             _ => None,
+        }
+    }
+
+    /// The bytes a bounded sequence's value of `len` elements uses (its length word and
+    /// them; `len` clamped to the capacity); the whole value for other types.
+    pub fn sequence_bytes(&self, len: u64) -> usize {
+        match &self.desc.kind {
+            DescKind::Sequence { elem, cap } => {
+                (BOUNDED_DATA_OFFSET + len.min(*cap) * elem.size) as usize
+            }
+            _ => self.size(),
         }
     }
 
@@ -243,6 +283,30 @@ enum Why {
     Bool(u8),
     Length { len: u64, cap: u64 },
     Utf8 { string: u64, valid: u64 },
+}
+
+impl Invalid {
+    /// What is wrong, as [`TopicSchema::validate`] says it.
+    fn describe(self) -> ValueError {
+        let (kind, problem) = match self.why {
+            Why::Bool(b) => (
+                ValueErrorKind::InvalidBool,
+                format!("the bool at byte {} is {b}, not 0 or 1", self.at),
+            ),
+            Why::Length { len, cap } => (
+                ValueErrorKind::InvalidLength,
+                format!(
+                    "the length at byte {} is {len}, above the capacity {cap}",
+                    self.at
+                ),
+            ),
+            Why::Utf8 { string, valid } => (
+                ValueErrorKind::InvalidUtf8,
+                format!("the string at byte {string} is not UTF-8 from its byte {valid}"),
+            ),
+        };
+        ValueError::new("", kind, problem)
+    }
 }
 
 /// The checks of a value of `desc`, relative to its start. Each schema node is visited once

@@ -129,6 +129,27 @@ pub unsafe fn write<M: TopicWordsMut>(
     time_ns: u64,
     src: *const u8,
 ) {
+    write_with(m, light_fence, index, seq, time_ns, |m| {
+        // SAFETY: the caller's contract (`src` holds one value).
+        unsafe { m.copy_in(index, src) }
+    });
+}
+
+/// [`write`], with the value's bytes stored by `fill` (with Relaxed word stores into slot
+/// `index`'s value, and nothing else) between the odd and the even stamp: for a value made of
+/// parts, stored without assembling it first.
+///
+/// Not `unsafe` itself: `fill` holds the unsafety of its stores; the caller keeps
+/// `index == seq % slot_count` and `1 <= seq <= MAX_SEQ` (checked in debug builds).
+#[inline]
+pub(crate) fn write_with<M: TopicWordsMut>(
+    m: &M,
+    light_fence: bool,
+    index: u32,
+    seq: u64,
+    time_ns: u64,
+    fill: impl FnOnce(&M),
+) {
     debug_assert_eq!(u64::from(index), seq % u64::from(m.slot_count()));
     debug_assert!((1..=MAX_SEQ).contains(&seq));
     let stamp = seq << 1;
@@ -136,8 +157,7 @@ pub unsafe fn write<M: TopicWordsMut>(
     // Orders the odd stamp before the data stores, for readers that fence after copying.
     M::fence(Ordering::Release);
     m.set_time(index, time_ns);
-    // SAFETY: the caller's contract.
-    unsafe { m.copy_in(index, src) };
+    fill(m);
     m.set_stamp(index, stamp, Ordering::Release);
     name_and_wake(m, light_fence, seq);
 }
@@ -508,6 +528,37 @@ impl Segment<ReadWrite> {
     pub(crate) unsafe fn write_slot(&self, index: u32, seq: u64, time_ns: u64, src: *const u8) {
         // SAFETY: the caller's contract.
         unsafe { write(self, self.light_fence, index, seq, time_ns, src) }
+    }
+
+    /// Publishes a bounded sequence of `len` elements as value `seq` into slot `index`, as
+    /// [`write_slot`](Self::write_slot) does a whole value: its length word, then the
+    /// `elems.len()` bytes of its elements from `elems`, straight from the caller's memory
+    /// (the room past them is left as it was: readers of a sequence copy up to its length).
+    ///
+    /// # Safety
+    /// The topic's values are a bounded sequence (its length word at byte 0, its elements
+    /// from byte 8); `len` is at most its capacity and `elems` are `len` valid elements,
+    /// initialised and not in shared memory; `index`, `seq` and the lock as for `write_slot`.
+    pub(crate) unsafe fn write_sequence_slot(
+        &self,
+        index: u32,
+        seq: u64,
+        time_ns: u64,
+        len: u64,
+        elems: &[u8],
+    ) {
+        debug_assert!(8 + elems.len() <= self.layout.elem_size as usize);
+        let dst = self.slot_data(index);
+        write_with(self, self.light_fence, index, seq, time_ns, |_| {
+            // SAFETY: the value starts 8-aligned at `slot_data` and is accessed by every
+            // process only as 8-byte atomic words; its length word and the `elems.len()`
+            // bytes after it lie inside it (the caller's contract: at most its capacity),
+            // and `elems` is the caller's own memory.
+            unsafe {
+                copy::store_u64(dst, len, Ordering::Relaxed);
+                copy::store(dst.add(8), elems.as_ptr(), elems.len());
+            }
+        });
     }
 
     /// [`write_slot`](Self::write_slot), computing the slot.

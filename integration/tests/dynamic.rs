@@ -327,14 +327,20 @@ fn a_shorter_value_after_a_loan_given_up_with_invalid_bytes_is_borrowed_valid() 
         .open()
         .unwrap();
     let slots = p.buffer_num();
-    for round in 0..2 * slots {
+    for round in 0..3 * slots {
         let loan = p.loan_bytes().unwrap();
         // SAFETY: the loan's slot, `len()` bytes, is this publisher's until its next publish.
         unsafe { std::ptr::write_bytes(loan.as_mut_ptr(), 7, loan.len()) };
         let count = round as u16;
-        if round % 2 == 0 {
+        if round % 3 == 0 {
             // Given up by the next publish (into the same slot, the next claimed).
             p.publish_sequence(&flags(&[(1, 1, count)])).unwrap();
+        } else if round % 3 == 1 {
+            // The same, with the whole value given (its room zeros; copied up to its length).
+            let mut value = vec![0u8; p.schema().size()];
+            value[..8].copy_from_slice(&1u64.to_ne_bytes());
+            value[8..12].copy_from_slice(&flags(&[(1, 1, count)]));
+            p.publish(&value).unwrap();
         } else {
             // Or published as it is: a length and an element written over the 7s.
             let mut value = 1u64.to_ne_bytes().to_vec();
@@ -354,4 +360,38 @@ fn a_shorter_value_after_a_loan_given_up_with_invalid_bytes_is_borrowed_valid() 
             "round {round}"
         );
     }
+}
+
+/// A batch reader meets a value that is not one (written into the file by hand, as a hostile
+/// process could): the values before it come first, then the error for it alone, then the
+/// values after it. One bad value never stops a queue.
+#[test]
+fn a_batch_reader_reports_a_bad_value_once_and_goes_on_after_it() {
+    let root = TempRoot::new("dyn-batch-bad");
+    let schema = Arc::new(TopicSchema::of(Flags::SCHEMA));
+    let mut p = AnyPublisher::builder("flags", Arc::clone(&schema))
+        .root(root.path())
+        .buffer_num(8)
+        .create()
+        .unwrap();
+    let mut s = AnySubscriber::builder("flags")
+        .root(root.path())
+        .expect(schema)
+        .open()
+        .unwrap();
+    for count in 1..=3u8 {
+        p.publish(&[1, 0, count, 0]).unwrap();
+    }
+    let info = shm::inspect::inspect(Some(root.path()), "flags").unwrap();
+    let at = info.slots_offset + (2 % u64::from(info.slots)) * info.stride + 16;
+    let f = std::fs::OpenOptions::new().write(true).open(&info.path).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &[2], at).unwrap();
+    let seqs = |s: &mut AnySubscriber| -> Result<Vec<u64>, SubscribeError> {
+        Ok(s.try_recv_all()?.iter().map(|v| v.seq).collect())
+    };
+    assert_eq!(seqs(&mut s).unwrap(), vec![1]);
+    let err = seqs(&mut s).unwrap_err();
+    assert!(matches!(err, SubscribeError::InvalidValue { seq: 2, .. }), "{err}");
+    assert_eq!(seqs(&mut s).unwrap(), vec![3]);
+    assert_eq!(seqs(&mut s).unwrap(), Vec::<u64>::new());
 }

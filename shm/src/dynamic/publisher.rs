@@ -141,7 +141,9 @@ impl AnyPublisher {
     }
 
     /// Publishes the value written into `loan`'s slot, checked (every `bool` 0 or 1, every
-    /// bounded length within its room); returns its sequence number.
+    /// bounded length within its room); returns its sequence number. A slice topic's value is
+    /// checked up to its length, and the room past it, which holds what the slot held before,
+    /// is zeroed if it holds no valid elements.
     ///
     /// # Errors
     /// [`PublishError::InvalidValue`] for bytes that are not a value (nothing is published;

@@ -236,9 +236,11 @@ impl PublisherCore {
             // SAFETY: the slot was just claimed: no other process writes or reads it until the
             // commit; its value starts 8-aligned with the length word, and the elements after
             // it fit (capacity at least `len`, the caller's contract); `elems` is the caller's.
+            // (`ptr::copy`: elements read from this publisher's own earlier loan may be that
+            // very slot.)
             unsafe {
                 data.cast::<u64>().write(len);
-                std::ptr::copy_nonoverlapping(
+                std::ptr::copy(
                     elems.as_ptr(),
                     data.add(crate::schema::BOUNDED_DATA_OFFSET as usize),
                     elems.len(),
@@ -375,15 +377,15 @@ impl PublisherCore {
     pub(crate) unsafe fn commit_sequence(&mut self, seq: u64, index: u32, len: u64) -> u64 {
         if self.schema.needs_validation() {
             let size = self.schema.size();
+            let used = self.schema.sequence_bytes(len).min(size);
             let data = self.seg.slot_data(index);
             // SAFETY: the claimed slot holds `size` bytes that no other process writes until
-            // the commit, and nothing else refers to them meanwhile.
-            let bytes = unsafe { std::slice::from_raw_parts(data.cast_const(), size) };
-            if !self.schema.is_valid(bytes) {
-                let used = self.schema.sequence_bytes(len);
-                // SAFETY: as above; `used <= size` (a length at most the capacity), and zeros
-                // are valid elements.
-                unsafe { std::ptr::write_bytes(data.add(used), 0, size.saturating_sub(used)) };
+            // the commit, and nothing else refers to them meanwhile; `used <= size`.
+            let room =
+                unsafe { std::slice::from_raw_parts(data.add(used).cast_const(), size - used) };
+            if self.schema.validate_elements(room).is_err() {
+                // SAFETY: as above; zeros are valid elements.
+                unsafe { std::ptr::write_bytes(data.add(used), 0, size - used) };
             }
         }
         // SAFETY: the caller's contract, and the room is now valid.

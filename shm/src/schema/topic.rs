@@ -152,7 +152,19 @@ impl TopicSchema {
             ));
         };
         let size = elem.size as usize;
-        if size == 0 || !elems.len().is_multiple_of(size) {
+        if size == 0 {
+            // Elements of no bytes: any number fits in none (the length word says how many).
+            return if elems.is_empty() {
+                Ok(0)
+            } else {
+                Err(ValueError::new(
+                    "",
+                    ValueErrorKind::Length,
+                    format!("`{}` elements have no bytes", elem.type_name()),
+                ))
+            };
+        }
+        if !elems.len().is_multiple_of(size) {
             return Err(ValueError::new(
                 "",
                 ValueErrorKind::Length,

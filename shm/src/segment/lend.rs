@@ -908,14 +908,16 @@ impl Segment<ReadWrite> {
     ) -> Option<u32> {
         let index = self.claim_slot(seq, start, avoid)?;
         // SAFETY: the slot is claimed: no process reads or writes it until `commit_slot`; it
-        // holds `elem_size` bytes, and `src` as many (the caller's contract).
+        // holds `elem_size` bytes, and `src` as many (the caller's contract). The room past a
+        // checked bounded part's length is zeroed: the slot's earlier bytes there may be a
+        // refused loan's, and borrowers check the whole value.
         unsafe {
             copy::copy_plain(
                 src,
                 self.slot_data(index),
                 self.layout.elem_size as usize,
                 self.runs(),
-                false,
+                true,
             )
         };
         self.commit_slot(index, seq, time_ns);

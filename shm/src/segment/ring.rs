@@ -548,6 +548,7 @@ impl Segment<ReadWrite> {
         elems: &[u8],
     ) {
         debug_assert!(8 + elems.len() <= self.layout.elem_size as usize);
+        debug_assert!(len == 0 || (elems.len() as u64).is_multiple_of(len));
         let dst = self.slot_data(index);
         write_with(self, self.light_fence, index, seq, time_ns, |_| {
             // SAFETY: the value starts 8-aligned at `slot_data` and is accessed by every

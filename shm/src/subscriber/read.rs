@@ -447,6 +447,14 @@ impl Core {
             // SAFETY: `read_exact` initialised the value's bytes at `dst`, process-local.
             let bytes = unsafe { std::slice::from_raw_parts(dst, schema.size()) };
             if !schema.is_valid(bytes) {
+                if count > 0 {
+                    // The values before it are returned first; the next batch reports it.
+                    break;
+                }
+                // Reported once, then passed over: the next batch goes on after it (a queue
+                // of requests is not stopped by one bad value).
+                self.last = Last { seq, lineage };
+                self.share_last();
                 return Err(SubscribeError::InvalidValue {
                     topic: self.topic.as_str().to_owned(),
                     seq,

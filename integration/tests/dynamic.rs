@@ -384,14 +384,20 @@ fn a_batch_reader_reports_a_bad_value_once_and_goes_on_after_it() {
     }
     let info = shm::inspect::inspect(Some(root.path()), "flags").unwrap();
     let at = info.slots_offset + (2 % u64::from(info.slots)) * info.stride + 16;
-    let f = std::fs::OpenOptions::new().write(true).open(&info.path).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&info.path)
+        .unwrap();
     std::os::unix::fs::FileExt::write_all_at(&f, &[2], at).unwrap();
     let seqs = |s: &mut AnySubscriber| -> Result<Vec<u64>, SubscribeError> {
         Ok(s.try_recv_all()?.iter().map(|v| v.seq).collect())
     };
     assert_eq!(seqs(&mut s).unwrap(), vec![1]);
     let err = seqs(&mut s).unwrap_err();
-    assert!(matches!(err, SubscribeError::InvalidValue { seq: 2, .. }), "{err}");
+    assert!(
+        matches!(err, SubscribeError::InvalidValue { seq: 2, .. }),
+        "{err}"
+    );
     assert_eq!(seqs(&mut s).unwrap(), vec![3]);
     assert_eq!(seqs(&mut s).unwrap(), Vec::<u64>::new());
 }

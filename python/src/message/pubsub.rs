@@ -202,10 +202,10 @@ impl MessagePublisher {
 
     /// The most elements a value of the slice topic holds now.
     pub(crate) fn room(&self) -> usize {
-        match &self.inner.schema().desc().kind {
-            DescKind::Sequence { cap, .. } => usize::try_from(*cap).unwrap_or(usize::MAX),
-            _ => 0,
-        }
+        self.inner
+            .schema()
+            .sequence_cap()
+            .map_or(0, |cap| usize::try_from(cap).unwrap_or(usize::MAX))
     }
 
     /// Publishes `data` if it is a C-contiguous 1-D array of the elements' type (a numpy

@@ -4,7 +4,6 @@ use pyo3::exceptions::{PyLookupError, PyRuntimeError, PyTimeoutError, PyTypeErro
 use pyo3::prelude::*;
 use shm::RecvError;
 use shm::dynamic::BorrowedBytes;
-use shm::schema::DescKind;
 use shm::wait::{Wait, WaitStep};
 
 use super::Subscriber;
@@ -135,10 +134,10 @@ impl Subscriber {
             .schema()
             .sequence_len(borrowed.bytes())
             .unwrap_or(0);
-        let room = match borrowed.schema().desc().kind {
-            DescKind::Sequence { cap, .. } => usize::try_from(cap).unwrap_or(usize::MAX),
-            _ => 0,
-        };
+        let room = borrowed
+            .schema()
+            .sequence_cap()
+            .map_or(0, |cap| usize::try_from(cap).unwrap_or(usize::MAX));
         let keep = Keep::Borrow(borrowed);
         let owner = Some(slf.clone().unbind());
         if let Some(ty) = &ty

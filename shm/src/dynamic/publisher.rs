@@ -90,10 +90,7 @@ impl AnyPublisher {
         let len = schema
             .validate_elements(elems)
             .map_err(PublishError::InvalidValue)?;
-        let cap = match schema.desc().kind {
-            DescKind::Sequence { cap, .. } => cap,
-            _ => 0, // (refused above)
-        };
+        let cap = schema.sequence_cap().unwrap_or(0); // (other types refused above)
         if len as u64 > cap {
             return Err(PublishError::TooLong {
                 topic: self.core.topic().to_owned(),
@@ -167,12 +164,12 @@ impl AnyPublisher {
         let schema = self.core.schema();
         // A bounded sequence's value is its length and that many elements: the room past them
         // is the slot's own business (`commit_sequence` makes it valid).
-        let checked = match (&schema.desc().kind, schema.sequence_len(bytes)) {
-            (DescKind::Sequence { .. }, Some(len)) if length_at(bytes, 0) == len as u64 => schema
-                .validate_elements(
-                    &bytes[BOUNDED_DATA_OFFSET as usize..schema.sequence_bytes(len as u64)],
-                )
-                .map(|_| Some(len as u64)),
+        let checked = match schema.sequence_cap() {
+            Some(cap) if length_at(bytes, 0) <= cap => {
+                let len = length_at(bytes, 0);
+                let elems = &bytes[BOUNDED_DATA_OFFSET as usize..schema.sequence_bytes(len)];
+                schema.validate_elements(elems).map(|_| Some(len))
+            }
             _ => schema.validate(bytes).map(|()| None),
         };
         match checked {

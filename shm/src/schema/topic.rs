@@ -200,6 +200,15 @@ impl TopicSchema {
         first_invalid(&self.checks, bytes, 0).map(|bad| bad.at)
     }
 
+    /// The capacity of a bounded sequence's schema (the most elements a value holds); `None`
+    /// for other types.
+    pub fn sequence_cap(&self) -> Option<u64> {
+        match &self.desc.kind {
+            DescKind::Sequence { cap, .. } => Some(*cap),
+            _ => None,
+        }
+    }
+
     /// The length of a value of a bounded sequence (its `bytes`), at most its capacity;
     /// `None` if this is not a bounded sequence's schema or the bytes are too short.
     pub fn sequence_len(&self, bytes: &[u8]) -> Option<usize> {

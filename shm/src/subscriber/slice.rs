@@ -11,7 +11,7 @@ use super::wait::{Sleeper, Step, Wait, WaitStep};
 use super::{Sample, Subscriber, SubscriberBuilder};
 use crate::error::{RecvError, SubscribeError};
 use crate::message::ShmMessage;
-use crate::schema::{BOUNDED_DATA_OFFSET, DescKind, TopicSchema};
+use crate::schema::{BOUNDED_DATA_OFFSET, TopicSchema};
 
 /// Where a slice subscriber copies a value: 8-aligned words, grown to the topic's value size.
 struct Words<'a>(&'a mut Vec<u64>);
@@ -213,10 +213,7 @@ impl<T: ShmMessage> Subscriber<[T]> {
 
     /// The room of the topic attached to (the most elements its values hold), if attached.
     pub fn max_len(&self) -> Option<usize> {
-        match &self.core.schema()?.desc().kind {
-            DescKind::Sequence { cap, .. } => usize::try_from(*cap).ok(),
-            _ => None,
-        }
+        usize::try_from(self.core.schema()?.sequence_cap()?).ok()
     }
 
     /// The element type's schema.

@@ -134,6 +134,48 @@ pub struct Point {
     pub intensity: f32,
 }
 
+/// Service the service examples use unless told otherwise.
+pub const DEFAULT_SERVICE: &str = "demo/plan";
+
+/// A request to plan a path (`path_planner` serves it, `plan_client` and
+/// `examples/python/services/plan_client.py` call it).
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct PlanRequest {
+    /// Where the robot is, in metres (x, y).
+    pub start: [f64; 2],
+    /// Where it should go.
+    pub goal: [f64; 2],
+}
+
+/// A planned path: how long it is and in how many steps of at most 0.5 m.
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct Plan {
+    /// Length in metres.
+    pub length: f64,
+    /// Steps of at most 0.5 m.
+    pub steps: u32,
+    /// Whether the goal is within reach (100 m).
+    pub reachable: bool,
+    /// Explicit padding: messages may not have hidden padding.
+    pub _reserved: [u8; 3],
+}
+
+impl Plan {
+    /// A straight-line plan for `request`.
+    pub fn straight(request: &PlanRequest) -> Plan {
+        let [dx, dy] = [0, 1].map(|i| request.goal[i] - request.start[i]);
+        let length = dx.hypot(dy);
+        Plan {
+            length,
+            steps: (length / 0.5).ceil() as u32,
+            reachable: length <= 100.0,
+            _reserved: [0; 3],
+        }
+    }
+}
+
 /// `--name value` options from the command line, with defaults.
 pub struct Args(Vec<String>);
 

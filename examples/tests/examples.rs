@@ -212,6 +212,53 @@ fn waits_report_values_silence_and_a_publisher_gone() {
     assert!(next.wait(TIMEOUT).success());
 }
 
+/// `plan_client args...` on `root`, run to its end: (success, stdout, stderr).
+fn plan_client(root: &TempRoot, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(example("plan_client"))
+        .args(args)
+        .env("SHM_ROOT", root.path())
+        .output()
+        .expect("run plan_client");
+    let text = |b: Vec<u8>| String::from_utf8(b).expect("UTF-8 output");
+    (out.status.success(), text(out.stdout), text(out.stderr))
+}
+
+#[test]
+fn services_plan_answers_each_client_and_says_who_asked() {
+    let root = TempRoot::new("ex-services");
+    // No server yet: the client says so and fails.
+    let (ok, _, err) = plan_client(&root, &["--x", "3", "--y", "4"]);
+    assert!(!ok);
+    assert!(
+        err.contains("no server runs for service 'demo/plan'"),
+        "{err}"
+    );
+    let mut planner = Proc::spawn(&example("path_planner"), root.path(), &["--count", "2"]);
+    planner.expect_line("serving 'demo/plan'", TIMEOUT);
+    // A second server is refused while the first runs.
+    let mut second = Proc::spawn(&example("path_planner"), root.path(), &[]);
+    assert!(!second.wait(TIMEOUT).success());
+    let (ok, out, err) = plan_client(&root, &["--x", "3", "--y", "4"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "plan to [3.0, 4.0]: 5.00 m in 10 steps");
+    let line = planner.expect_line("#1 from pid ", TIMEOUT);
+    assert!(
+        line.ends_with("(plan_client): [0.0, 0.0] -> [3.0, 4.0]: 5.00 m, 10 steps"),
+        "{line}"
+    );
+    let (ok, out, _) = plan_client(&root, &["--x", "300", "--y", "0"]);
+    assert!(ok);
+    assert_eq!(
+        out.trim(),
+        "plan to [300.0, 0.0]: 300.00 m in 600 steps (out of reach)"
+    );
+    assert_eq!(
+        planner.rest(TIMEOUT).last().map(String::as_str),
+        Some("served 2 request(s)")
+    );
+    assert!(planner.wait(TIMEOUT).success());
+}
+
 #[test]
 fn waits_stop_cleanly_on_ctrl_c() {
     let root = TempRoot::new("ex-waits-stop");

@@ -5,6 +5,7 @@ pub mod hostile;
 pub mod payload;
 pub mod process;
 pub mod root;
+pub mod services;
 pub mod stress;
 
 use shm::ShmMessage;

@@ -92,6 +92,7 @@ mod publisher;
 pub mod registry;
 pub mod schema;
 mod segment;
+pub mod service;
 pub mod stop;
 mod subscriber;
 mod sys;
@@ -129,6 +130,7 @@ pub use publisher::{
 };
 pub use schema::Schema;
 pub use segment::header::{MAX_LEND_ENTRIES, PINS_PER_ENTRY as MAX_BORROWED};
+pub use service::{CallError, Client, Pending, ReplyError, Request, Server, ServerError};
 pub use subscriber::{Borrowed, Sample, Subscriber, SubscriberBuilder, Timestamp};
 pub use topic::{remove_topic, remove_topic_file_in, remove_topic_in};
 pub use waitset::{AttachError, AttachmentId, Event, EventKind, WaitSet, Waker, Watchable};
@@ -148,6 +150,11 @@ struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/rust.md")]
 struct DocsRustDoctests;
+
+/// The services guide's examples (`docs/services.md`).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/services.md")]
+struct DocsServicesDoctests;
 
 /// The types most programs need.
 pub mod prelude {

@@ -20,6 +20,8 @@
 //!     prints WAITING before each wait, then per event: GOT <i> <seq> <value> | NONE <i> |
 //!     DEADLINE <i> | GONE <i> | TIMEOUT; stdin EOF ends it
 //! ```
+//! Service roles (`serve`, `call`, `call-flag`): see `shm_integration::services`.
+//!
 //! kinds: pose, pose-v2, u64, i64, f64, bool, s8, s64, s1k, s4k, s64k, svar (1 to 2048 words)
 //!
 //! `SHM_HELPER_COMM=<name>` renames the process first (`prctl(PR_SET_NAME)`, at most 15
@@ -677,6 +679,7 @@ fn main() {
         "slice-recv" => return slice_recv(&args),
         "slice-latest" => return slice_latest(&args),
         "waitset" => return waitset(&args),
+        "serve" | "call" | "call-flag" => return shm_integration::services::main(&args),
         "lend-flood" | "borrow-hold" | "borrow-churn" => {
             let run: fn(&[String]) = match (arg(&args, 0), arg(&args, 1)) {
                 ("lend-flood", "u64") => lend_flood::<S8>,

@@ -1,0 +1,148 @@
+//! The service roles of the helper binary (`shm-test-helper serve|call|call-flag ...`), for
+//! the tests in `tests/services.rs`. They talk over stdout lines; stdin EOF ends a server.
+//!
+//! ```text
+//! serve <service> <mode> <max_clients> <queue>  # Server<u64, u64>; prints READY, GOT <x>, BAD <seq>
+//!     modes: square (x*x), slow (x*x after 300 ms), hang (never answers),
+//!            whoami (the client's pid), gated (answers x*x when a line comes on stdin)
+//! call <service> <first> <count>   # Client<u64, u64>: calls first..first+count, checks x*x; OK <count> | ERR <kind> <x>
+//! call <service> <x> hang          # sends x, prints SENT, and waits to be killed
+//! call-flag <service>              # Client<Flags, u64>: sends Flags { armed: true, .. }, prints SENT, then OK <v> | ERR <kind>
+//! ```
+
+use std::io::BufRead;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::Duration;
+
+use shm::{CallError, Client, Request, Server, ServerError};
+
+use crate::Flags;
+
+/// A short name for a call error, as the helper prints it.
+pub fn kind(e: &CallError) -> &'static str {
+    match e {
+        CallError::Timeout { .. } => "timeout",
+        CallError::ServerGone { .. } => "server-gone",
+        CallError::NoServer { .. } => "no-server",
+        CallError::Busy { .. } => "busy",
+        CallError::SchemaMismatch(_) => "mismatch",
+        CallError::BadRequest { .. } => "bad-request",
+        CallError::NoReply { .. } => "no-reply",
+        CallError::TooManyClients { .. } => "too-many-clients",
+        _ => "other",
+    }
+}
+
+fn stdin_lines() -> Receiver<Option<String>> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(Some(line)).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(None);
+    });
+    rx
+}
+
+fn fail(what: impl std::fmt::Display) -> ! {
+    println!("ERR {what}");
+    std::process::exit(1)
+}
+
+/// Runs a service role; `args[0]` is the role.
+pub fn main(args: &[String]) {
+    let arg = |i: usize| args.get(i).map_or("", String::as_str);
+    let num = |i: usize| -> u64 {
+        arg(i)
+            .parse()
+            .unwrap_or_else(|_| fail(format!("bad number {:?}", arg(i))))
+    };
+    match arg(0) {
+        "serve" => serve(arg(1), arg(2), num(3) as usize, num(4) as usize),
+        "call" if arg(3) == "hang" => {
+            let client = Client::<u64, u64>::new(arg(1)).unwrap_or_else(|e| fail(e));
+            let _pending = client.send(&num(2)).unwrap_or_else(|e| fail(kind(&e)));
+            println!("SENT");
+            loop {
+                std::thread::sleep(Duration::from_secs(60));
+            }
+        }
+        "call" => {
+            let client = Client::<u64, u64>::new(arg(1)).unwrap_or_else(|e| fail(e));
+            let (first, count) = (num(2), num(3));
+            for x in first..first + count {
+                match client.call(&x, Duration::from_secs(20)) {
+                    Ok(y) if y == x * x => {}
+                    Ok(y) => fail(format!("wrong {x} {y}")),
+                    Err(e) => fail(format!("{} {x}", kind(&e))),
+                }
+            }
+            println!("OK {count}");
+        }
+        "call-flag" => {
+            let client = Client::<Flags, u64>::new(arg(1)).unwrap_or_else(|e| fail(e));
+            let flags = Flags {
+                armed: true,
+                moving: false,
+                count: 7,
+            };
+            let pending = client.send(&flags).unwrap_or_else(|e| fail(kind(&e)));
+            println!("SENT");
+            match pending.wait(Duration::from_secs(20)) {
+                Ok(v) => println!("OK {v}"),
+                Err(e) => fail(kind(&e)),
+            }
+        }
+        other => fail(format!("unknown service role {other}")),
+    }
+}
+
+fn serve(service: &str, mode: &str, max_clients: usize, queue: usize) {
+    let mut server = Server::<u64, u64>::builder(service)
+        .max_clients(max_clients)
+        .queue(queue)
+        .create()
+        .unwrap_or_else(|e| fail(e));
+    let stdin = stdin_lines();
+    println!("READY");
+    let mut held: Vec<Request<u64, u64>> = Vec::new();
+    loop {
+        match stdin.try_recv() {
+            Ok(Some(_)) => {
+                for request in held.drain(..) {
+                    let x = *request.value();
+                    request.reply(&(x * x)).unwrap_or_else(|e| fail(e));
+                }
+            }
+            Ok(None) | Err(TryRecvError::Disconnected) => return,
+            Err(TryRecvError::Empty) => {}
+        }
+        let request = match server.recv_timeout(Duration::from_millis(20)) {
+            Ok(request) => request,
+            Err(ServerError::Timeout { .. }) => continue,
+            Err(ServerError::BadRequest { seq, .. }) => {
+                println!("BAD {seq}");
+                continue;
+            }
+            Err(e) => fail(e),
+        };
+        let x = *request.value();
+        println!("GOT {x}");
+        match mode {
+            "square" => request.reply(&(x * x)).unwrap_or_else(|e| fail(e)),
+            "slow" => {
+                std::thread::sleep(Duration::from_millis(300));
+                request.reply(&(x * x)).unwrap_or_else(|e| fail(e));
+            }
+            "whoami" => {
+                let pid = request.client().map_or(0, |c| u64::from(c.process.pid));
+                request.reply(&pid).unwrap_or_else(|e| fail(e));
+            }
+            "hang" | "gated" => held.push(request),
+            other => fail(format!("unknown mode {other}")),
+        }
+    }
+}

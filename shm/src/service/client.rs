@@ -1,0 +1,547 @@
+//! The client side of a service, on bytes of a type given at run time (or learnt from the
+//! server): [`AnyClient`] and its outstanding calls, [`AnyPending`]. The typed
+//! [`Client`](super::Client) wraps it.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::CallError;
+use super::wire::{
+    self, ReplyHead, STATUS_BAD_REQUEST, STATUS_BUSY, STATUS_NO_REPLY, STATUS_OK, Wire,
+};
+use crate::dynamic::{AnyPublisher, AnySubscriber, RawValue};
+use crate::error::{CreateError, RecvError, SubscribeError};
+use crate::owner::PublisherProcess;
+use crate::schema::TopicSchema;
+use crate::sys::{monotonic_ns, random_nonzero_u64};
+use crate::{TopicName, TopicOwner, default_root};
+
+/// How often a waiting call looks at whether its server still runs (a syscall), and so how
+/// late at most it notices that it does not (plus the time the server takes to be reported
+/// dead: at once for a killed process).
+pub const LIVENESS_INTERVAL: Duration = Duration::from_millis(25);
+
+/// Options for creating an [`AnyClient`] (or a typed [`Client`](super::Client)).
+#[must_use = "call .create() to create the client"]
+#[derive(Debug, Clone)]
+pub struct AnyClientBuilder {
+    name: String,
+    types: Option<(Arc<TopicSchema>, Arc<TopicSchema>)>,
+    root: Option<PathBuf>,
+    owner: TopicOwner,
+}
+
+impl AnyClientBuilder {
+    /// Directory of the service's files (default: `$SHM_ROOT`, else `/dev/shm`).
+    pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.root = Some(dir.into());
+        self
+    }
+
+    /// Whose server to talk to (default [`TopicOwner::Me`]: a server of this process's
+    /// user), as for a subscriber.
+    pub fn owner(mut self, owner: TopicOwner) -> Self {
+        self.owner = owner;
+        self
+    }
+
+    /// Calls only a server of these request and reply types (a server of others is
+    /// [`CallError::SchemaMismatch`], naming what differs); by default, whatever the server
+    /// serves ([`AnyClient::request_schema`] after the first call).
+    pub fn types(mut self, request: Arc<TopicSchema>, reply: Arc<TopicSchema>) -> Self {
+        self.types = Some((request, reply));
+        self
+    }
+
+    /// Creates the client. It connects to the server at its first call (a server may start
+    /// after its clients), and again after the server was replaced.
+    pub fn create(self) -> Result<AnyClient, CallError> {
+        let name = wire::service_name(&self.name).map_err(CallError::InvalidName)?;
+        let root = self.root.unwrap_or_else(default_root);
+        let expected = match &self.types {
+            Some((request, reply)) => Some(Arc::new(
+                Wire::new(Arc::clone(request), Arc::clone(reply)).map_err(CallError::Claim)?,
+            )),
+            None => None,
+        };
+        let mut service = AnySubscriber::builder(&wire::service_topic(&name))
+            .root(&root)
+            .owner(self.owner);
+        if let Some(w) = &expected {
+            service = service.expect(Arc::clone(&w.descriptor));
+        }
+        let service = service.open().map_err(|e| subscribe_error(&name, e))?;
+        Ok(AnyClient {
+            inner: Arc::new(Mutex::new(Inner {
+                name,
+                root,
+                owner: self.owner,
+                expected,
+                service,
+                conn: None,
+                calls: HashMap::new(),
+                by_seq: HashMap::new(),
+                abandoned: HashSet::new(),
+                next_call: 0,
+                checked_ns: 0,
+            })),
+        })
+    }
+}
+
+/// A client of one service, on values of types given at run time (their bytes, checked
+/// against the schemas); see the [module documentation](super) for the protocol. Clones of
+/// the outstanding calls it hands out share it: it may be moved to another thread, and waits
+/// from several threads take turns.
+pub struct AnyClient {
+    inner: Arc<Mutex<Inner>>,
+}
+
+struct Inner {
+    name: TopicName,
+    root: PathBuf,
+    owner: TopicOwner,
+    /// The types this client insists on, if it does.
+    expected: Option<Arc<Wire>>,
+    /// The service's descriptor topic (its publisher is the server).
+    service: AnySubscriber,
+    /// The connection to the current server, once made.
+    conn: Option<Conn>,
+    /// Calls sent and not yet handed back, by this client's call number (sequence numbers
+    /// start again with a new connection).
+    calls: HashMap<u64, Call>,
+    /// The call number of each request sequence number of the current connection.
+    by_seq: HashMap<u64, u64>,
+    /// Request sequence numbers of the current connection given up (timed out, dropped)
+    /// whose reply has not come: they still take room in the server, so they count against
+    /// its limit of requests per client.
+    abandoned: HashSet<u64>,
+    /// The next call number.
+    next_call: u64,
+    /// When the server was last seen alive (monotonic ns).
+    checked_ns: u64,
+}
+
+/// A connection: a claimed client slot of one server.
+struct Conn {
+    wire: Arc<Wire>,
+    epoch: u64,
+    per_client: usize,
+    /// This connection's identity in its requests (random: a slot's next client has another).
+    nonce: u64,
+    server: PublisherProcess,
+    call: AnyPublisher,
+    reply: AnySubscriber,
+    batch: Vec<crate::Sample<RawValue>>,
+}
+
+/// Where a call stands.
+enum Call {
+    Waiting,
+    /// The reply's value.
+    Replied(Vec<u8>),
+    Failed(CallError),
+}
+
+fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    inner.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn subscribe_error(name: &TopicName, e: SubscribeError) -> CallError {
+    match e {
+        SubscribeError::SchemaMismatch(mut m) => {
+            name.as_str().clone_into(&mut m.topic);
+            CallError::SchemaMismatch(m)
+        }
+        e => CallError::Open(e),
+    }
+}
+
+impl Inner {
+    /// The connection to a live server, made (or made again, after the server was replaced)
+    /// when needed; looks at the server at most every [`LIVENESS_INTERVAL`] unless `force`.
+    fn connect(&mut self, force: bool) -> Result<&mut Conn, CallError> {
+        let now = monotonic_ns();
+        let due =
+            force || now.saturating_sub(self.checked_ns) >= LIVENESS_INTERVAL.as_nanos() as u64;
+        if self.conn.is_none() || due {
+            self.check(now)?;
+        }
+        self.conn.as_mut().ok_or_else(|| CallError::NoServer {
+            service: self.name.as_str().to_owned(),
+        })
+    }
+
+    /// Looks at the server: keeps the connection if it is the same live server, makes one to
+    /// a new one, and fails every waiting call if the server they were sent to is gone.
+    fn check(&mut self, now: u64) -> Result<(), CallError> {
+        let current = self.current_server();
+        let same =
+            matches!((&current, &self.conn), (Ok(Some((_, epoch))), Some(c)) if *epoch == c.epoch);
+        if !same && let Some(old) = self.conn.take() {
+            self.server_gone(old.server);
+        }
+        let Some((descriptor, epoch)) = current? else {
+            return Err(CallError::NoServer {
+                service: self.name.as_str().to_owned(),
+            });
+        };
+        self.checked_ns = now;
+        if !same {
+            self.conn = Some(self.claim(&descriptor, epoch)?);
+        }
+        Ok(())
+    }
+
+    /// The live server's descriptor and epoch, if a server runs.
+    fn current_server(&mut self) -> Result<Option<(RawValue, u64)>, CallError> {
+        let name = &self.name;
+        let Some(sample) = self
+            .service
+            .latest()
+            .map_err(|e| subscribe_error(name, e))?
+        else {
+            return Ok(None);
+        };
+        if !self
+            .service
+            .publisher_alive()
+            .map_err(|e| subscribe_error(name, e))?
+        {
+            return Ok(None);
+        }
+        let epoch = wire::word(&sample.value.bytes, wire::DESC_EPOCH);
+        Ok(Some((sample.value, epoch)))
+    }
+
+    /// Claims a free client slot of the server that published `descriptor`.
+    fn claim(&mut self, descriptor: &RawValue, epoch: u64) -> Result<Conn, CallError> {
+        let service = self.name.as_str().to_owned();
+        let wire = match &self.expected {
+            Some(w) => Arc::clone(w),
+            None => Arc::new(Wire::of_descriptor(&descriptor.schema).ok_or_else(|| {
+                CallError::NotAService {
+                    service: service.clone(),
+                    found: descriptor.schema.type_name(),
+                }
+            })?),
+        };
+        let words = |at| wire::word(&descriptor.bytes, at);
+        let max_clients = words(wire::DESC_MAX_CLIENTS).min(super::MAX_CLIENTS as u64) as usize;
+        let per_client =
+            words(wire::DESC_PER_CLIENT).clamp(1, super::MAX_PER_CLIENT as u64) as usize;
+        let server = self.service_owner();
+        for slot in 0..max_clients {
+            let call = AnyPublisher::builder(
+                &wire::call_topic(&self.name, slot),
+                Arc::clone(&wire.request_envelope),
+            )
+            .root(&self.root)
+            .buffer_num(per_client + 2)
+            .create();
+            let call = match call {
+                Ok(call) => call,
+                // Another live client's, or a file this user may not take: the next one.
+                Err(CreateError::Busy { .. } | CreateError::ForeignFile { .. }) => continue,
+                Err(e) => return Err(CallError::Claim(e)),
+            };
+            let reply = AnySubscriber::builder(&wire::reply_topic(&self.name, slot))
+                .root(&self.root)
+                .owner(self.owner)
+                .expect(Arc::clone(&wire.reply_envelope))
+                .open()
+                .map_err(|e| subscribe_error(&self.name, e))?;
+            return Ok(Conn {
+                wire,
+                epoch,
+                per_client,
+                nonce: random_nonzero_u64(),
+                server,
+                call,
+                reply,
+                batch: Vec::new(),
+            });
+        }
+        Err(CallError::TooManyClients {
+            service,
+            max_clients,
+        })
+    }
+
+    fn service_owner(&self) -> PublisherProcess {
+        crate::inspect::inspect(Some(&self.root), &wire::service_topic(&self.name))
+            .map(|i| i.publisher)
+            .unwrap_or_else(|_| PublisherProcess::unknown())
+    }
+
+    /// Fails every waiting call: their server is gone.
+    fn server_gone(&mut self, server: PublisherProcess) {
+        for call in self.calls.values_mut() {
+            if matches!(call, Call::Waiting) {
+                *call = Call::Failed(CallError::ServerGone {
+                    service: self.name.as_str().to_owned(),
+                    server: server.clone(),
+                });
+            }
+        }
+        self.abandoned.clear();
+        self.by_seq.clear();
+    }
+
+    /// Sends a request; returns its call number and sequence number.
+    fn send(&mut self, request: &[u8]) -> Result<(u64, u64), CallError> {
+        let outstanding = self.by_seq.len() + self.abandoned.len();
+        let service = self.name.as_str().to_owned();
+        let conn = self.connect(false)?;
+        conn.wire
+            .request
+            .validate(request)
+            .map_err(CallError::InvalidRequest)?;
+        if outstanding >= conn.per_client {
+            return Err(CallError::Busy { service });
+        }
+        let envelope = conn.wire.request_bytes(conn.epoch, conn.nonce, request);
+        let seq = conn.call.publish(&envelope).map_err(CallError::Send)?;
+        let id = self.next_call;
+        self.next_call += 1;
+        self.calls.insert(id, Call::Waiting);
+        self.by_seq.insert(seq, id);
+        Ok((id, seq))
+    }
+
+    /// Reads every reply that has come, waiting up to `slice` for one.
+    fn receive(&mut self, slice: Duration) -> Result<(), CallError> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        let mut gone = false;
+        conn.batch.clear();
+        let got = if slice.is_zero() {
+            conn.reply.try_recv_all_into(&mut conn.batch).map(drop)
+        } else {
+            match conn.reply.recv_all_timeout(slice) {
+                Ok(batch) => {
+                    conn.batch = batch;
+                    Ok(())
+                }
+                Err(RecvError::Timeout { .. }) => Ok(()),
+                Err(RecvError::PublisherGone { .. }) => {
+                    gone = true;
+                    Ok(())
+                }
+                Err(RecvError::Subscribe(e)) => Err(e),
+            }
+        };
+        // A reply topic that is no longer readable: the server is looked at next.
+        gone |= got.is_err();
+        for sample in std::mem::take(&mut conn.batch) {
+            let head = ReplyHead::of(&sample.value.bytes);
+            // The server names no client only in the answer to bytes it could not read.
+            let ours = head.client == conn.nonce
+                || (head.client == 0 && head.status == STATUS_BAD_REQUEST);
+            if head.epoch != conn.epoch || !ours {
+                continue; // another client's (an earlier one of this slot), or an earlier server's
+            }
+            if self.abandoned.remove(&head.request_seq) {
+                continue;
+            }
+            let Some(call) = self
+                .by_seq
+                .remove(&head.request_seq)
+                .and_then(|id| self.calls.get_mut(&id))
+            else {
+                continue;
+            };
+            let service = self.name.as_str().to_owned();
+            *call = match head.status {
+                STATUS_OK => Call::Replied(conn.wire.reply_of(&sample.value.bytes).to_vec()),
+                STATUS_BUSY => Call::Failed(CallError::Busy { service }),
+                STATUS_BAD_REQUEST => Call::Failed(CallError::BadRequest { service }),
+                STATUS_NO_REPLY => Call::Failed(CallError::NoReply { service }),
+                status => Call::Failed(CallError::NoReply {
+                    service: format!("{service} (unknown status {status})"),
+                }),
+            };
+        }
+        if gone {
+            self.checked_ns = 0;
+        }
+        Ok(())
+    }
+
+    /// Waits until `deadline` for the outcome of call `id` (request `seq`): the reply's value.
+    fn wait(&mut self, id: u64, seq: u64, deadline: Instant) -> Result<Vec<u8>, CallError> {
+        let started = Instant::now();
+        loop {
+            match self.calls.remove(&id) {
+                Some(Call::Replied(reply)) => return Ok(reply),
+                Some(Call::Failed(e)) => return Err(e),
+                Some(Call::Waiting) => {
+                    self.calls.insert(id, Call::Waiting);
+                }
+                None => {
+                    return Err(CallError::NoReply {
+                        service: self.name.as_str().to_owned(),
+                    });
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                self.abandon(id, seq);
+                return Err(CallError::Timeout {
+                    service: self.name.as_str().to_owned(),
+                    waited: started.elapsed(),
+                });
+            }
+            if let Err(e) = self.connect(false) {
+                // The server is gone (calls failed by `check`), or cannot be read.
+                if let Some(Call::Failed(e)) = self.calls.remove(&id) {
+                    return Err(e);
+                }
+                self.abandon(id, seq);
+                return Err(e);
+            }
+            let since_check = Duration::from_nanos(monotonic_ns().saturating_sub(self.checked_ns));
+            let slice = (deadline - now).min(LIVENESS_INTERVAL.saturating_sub(since_check));
+            self.receive(slice.max(Duration::from_micros(1)))?;
+        }
+    }
+
+    /// Forgets call `id` (its waiter gave up): a reply that comes later is dropped.
+    fn abandon(&mut self, id: u64, seq: u64) {
+        if let Some(Call::Waiting) = self.calls.remove(&id)
+            && self.by_seq.remove(&seq) == Some(id)
+        {
+            self.abandoned.insert(seq);
+        }
+    }
+}
+
+impl AnyClient {
+    /// Options for a client of `name`.
+    pub fn builder(name: &str) -> AnyClientBuilder {
+        AnyClientBuilder {
+            name: name.to_owned(),
+            types: None,
+            root: None,
+            owner: TopicOwner::Me,
+        }
+    }
+
+    /// Sends `request` (one value of the request type, checked) and waits up to `timeout` for
+    /// its reply: the reply's value bytes.
+    pub fn call(&self, request: &[u8], timeout: Duration) -> Result<Vec<u8>, CallError> {
+        self.send(request)?.wait(timeout)
+    }
+
+    /// Sends `request` without waiting: wait for its reply with [`AnyPending::wait`]. At most
+    /// the server's `per_client` calls are outstanding at once (more are
+    /// [`CallError::Busy`]).
+    pub fn send(&self, request: &[u8]) -> Result<AnyPending, CallError> {
+        let (id, seq) = lock(&self.inner).send(request)?;
+        Ok(AnyPending {
+            inner: Arc::clone(&self.inner),
+            id,
+            seq,
+            done: false,
+        })
+    }
+
+    /// The request type: the one this client was made for, or the server's once connected.
+    pub fn request_schema(&self) -> Option<Arc<TopicSchema>> {
+        let inner = lock(&self.inner);
+        let wire = inner
+            .conn
+            .as_ref()
+            .map(|c| &c.wire)
+            .or(inner.expected.as_ref())?;
+        Some(Arc::clone(&wire.request))
+    }
+
+    /// The reply type: the one this client was made for, or the server's once connected.
+    pub fn reply_schema(&self) -> Option<Arc<TopicSchema>> {
+        let inner = lock(&self.inner);
+        let wire = inner
+            .conn
+            .as_ref()
+            .map(|c| &c.wire)
+            .or(inner.expected.as_ref())?;
+        Some(Arc::clone(&wire.reply))
+    }
+
+    /// Connects to the server now (a call does it when needed): fails as a call would when
+    /// there is no server, it serves other types, or it admits no more clients.
+    pub fn connect(&self) -> Result<(), CallError> {
+        lock(&self.inner).connect(true).map(drop)
+    }
+
+    /// The server's process, once connected.
+    pub fn server(&self) -> Option<PublisherProcess> {
+        lock(&self.inner).conn.as_ref().map(|c| c.server.clone())
+    }
+
+    /// The client slot this client holds in the server, once connected.
+    pub fn slot(&self) -> Option<usize> {
+        let inner = lock(&self.inner);
+        let conn = inner.conn.as_ref()?;
+        let topic = conn.call.topic();
+        topic.rsplit('/').next()?.parse().ok()
+    }
+}
+
+impl fmt::Debug for AnyClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = lock(&self.inner);
+        f.debug_struct("AnyClient")
+            .field("service", &inner.name.as_str())
+            .field("connected", &inner.conn.is_some())
+            .field("outstanding", &inner.calls.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A call sent and not yet answered. Dropping it gives the call up: its reply, when it comes,
+/// is dropped.
+#[must_use = "a call's reply is had with .wait(); dropping it gives the call up"]
+pub struct AnyPending {
+    inner: Arc<Mutex<Inner>>,
+    id: u64,
+    seq: u64,
+    done: bool,
+}
+
+impl AnyPending {
+    /// Waits up to `timeout` for the reply: its value's bytes (a value of the reply type). A
+    /// call that timed out is given up (a reply that comes later is never handed to another
+    /// call).
+    pub fn wait(mut self, timeout: Duration) -> Result<Vec<u8>, CallError> {
+        self.done = true;
+        let deadline = Instant::now() + timeout;
+        lock(&self.inner).wait(self.id, self.seq, deadline)
+    }
+
+    /// The call's sequence number in this client's stream (what the server sees as
+    /// [`AnyRequest::seq`](super::AnyRequest::seq)).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+impl Drop for AnyPending {
+    fn drop(&mut self) {
+        if !self.done {
+            lock(&self.inner).abandon(self.id, self.seq);
+        }
+    }
+}
+
+impl fmt::Debug for AnyPending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyPending")
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,523 @@
+//! The server side of a service, on bytes of a type given at run time: [`AnyServer`] and the
+//! requests it hands out, [`AnyRequest`]. The typed [`Server`](super::Server) wraps it.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::wire::{
+    self, ReplyHead, STATUS_BAD_REQUEST, STATUS_BUSY, STATUS_NO_REPLY, STATUS_OK, Wire,
+};
+use super::{ClientInfo, ReplyError, ServerError};
+use crate::dynamic::{AnyPublisher, AnySubscriber, RawValue};
+use crate::error::{CreateError, SubscribeError};
+use crate::schema::TopicSchema;
+use crate::sys::random_nonzero_u64;
+use crate::waitset::{AttachmentId, WaitSet};
+use crate::{DEFAULT_MODE, MAX_BUFFER_NUM, Sample, TopicName, default_root};
+
+/// Most clients a server may admit ([`AnyServerBuilder::max_clients`]).
+pub const MAX_CLIENTS: usize = 1024;
+/// Clients a server admits unless told otherwise.
+pub const DEFAULT_MAX_CLIENTS: usize = 64;
+/// Requests of one client a server holds at once unless told otherwise.
+pub const DEFAULT_PER_CLIENT: usize = 8;
+/// Most requests of one client a server may hold at once (a reply ring holds them all, with
+/// the two slots a publisher keeps for itself).
+pub const MAX_PER_CLIENT: usize = MAX_BUFFER_NUM - 2;
+/// Requests a server holds at once (received, not yet answered) unless told otherwise.
+pub const DEFAULT_QUEUE: usize = 64;
+
+/// Options for creating an [`AnyServer`] (or a typed [`Server`](super::Server)).
+#[must_use = "call .create() to start the server"]
+#[derive(Debug, Clone)]
+pub struct AnyServerBuilder {
+    name: String,
+    request: Arc<TopicSchema>,
+    reply: Arc<TopicSchema>,
+    root: Option<PathBuf>,
+    max_clients: usize,
+    per_client: usize,
+    queue: usize,
+    mode: u32,
+}
+
+impl AnyServerBuilder {
+    /// Directory of the service's files (default: `$SHM_ROOT`, else `/dev/shm`).
+    pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.root = Some(dir.into());
+        self
+    }
+
+    /// How many clients may be connected at once (default 64, at most 1024); a client beyond
+    /// them fails with [`CallError::TooManyClients`](super::CallError::TooManyClients).
+    pub fn max_clients(mut self, n: usize) -> Self {
+        self.max_clients = n;
+        self
+    }
+
+    /// How many requests of one client the server holds at once (default 8); more are
+    /// answered [`CallError::Busy`](super::CallError::Busy).
+    pub fn per_client(mut self, n: usize) -> Self {
+        self.per_client = n;
+        self
+    }
+
+    /// How many requests the server holds at once, received and not yet answered (default
+    /// 64); more are answered [`CallError::Busy`](super::CallError::Busy) at once.
+    pub fn queue(mut self, n: usize) -> Self {
+        self.queue = n;
+        self
+    }
+
+    /// Permission mode of the files the server creates (default `0o600`).
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Starts serving: creates the service's descriptor topic (refused with
+    /// [`CreateError::Busy`] while another live server serves it; a dead one's is taken over)
+    /// and watches its clients' request topics.
+    pub fn create(self) -> Result<AnyServer, CreateError> {
+        let name = wire::service_name(&self.name).map_err(CreateError::InvalidName)?;
+        let out_of_range = |what: &str, n: usize, max: usize| CreateError::UnsupportedType {
+            detail: format!("{what} {n} is out of range; use 1 to {max}"),
+        };
+        if !(1..=MAX_CLIENTS).contains(&self.max_clients) {
+            return Err(out_of_range("max_clients", self.max_clients, MAX_CLIENTS));
+        }
+        if !(1..=MAX_PER_CLIENT).contains(&self.per_client) {
+            return Err(out_of_range("per_client", self.per_client, MAX_PER_CLIENT));
+        }
+        if self.queue == 0 {
+            return Err(out_of_range("queue", 0, usize::MAX));
+        }
+        let wire = Arc::new(Wire::new(self.request, self.reply)?);
+        let root = self.root.unwrap_or_else(default_root);
+        let epoch = random_nonzero_u64();
+        let mut descriptor =
+            AnyPublisher::builder(&wire::service_topic(&name), Arc::clone(&wire.descriptor))
+                .root(&root)
+                .mode(self.mode)
+                .buffer_num(2)
+                .create()?;
+        let limits = [
+            self.max_clients as u64,
+            self.per_client as u64,
+            self.queue as u64,
+        ];
+        let io = |e: SubscribeError| CreateError::UnsupportedType {
+            detail: format!("cannot watch the service's request topics: {e}"),
+        };
+        let mut set = WaitSet::new();
+        let mut slots = Vec::with_capacity(self.max_clients);
+        let mut ids = HashMap::with_capacity(self.max_clients);
+        for slot in 0..self.max_clients {
+            let sub = AnySubscriber::builder(&wire::call_topic(&name, slot))
+                .root(&root)
+                .expect(Arc::clone(&wire.request_envelope))
+                .open()
+                .map_err(io)?;
+            let id = set.attach(&sub).map_err(|e| CreateError::UnsupportedType {
+                detail: format!("cannot watch the service's request topics: {e}"),
+            })?;
+            ids.insert(id, slot);
+            slots.push(sub);
+        }
+        descriptor
+            .publish(&wire.descriptor_bytes(epoch, limits))
+            .map_err(|e| CreateError::UnsupportedType {
+                detail: format!("cannot publish the service's descriptor: {e}"),
+            })?;
+        let replies = Replies {
+            name: name.clone(),
+            root,
+            mode: self.mode,
+            wire: Arc::clone(&wire),
+            per_client: self.per_client,
+            publishers: (0..self.max_clients).map(|_| None).collect(),
+            held: vec![0; self.max_clients],
+            total: 0,
+        };
+        Ok(AnyServer {
+            name,
+            wire,
+            epoch,
+            per_client: self.per_client,
+            queue_cap: self.queue,
+            _descriptor: descriptor,
+            slots,
+            ids,
+            set,
+            queue: VecDeque::new(),
+            due: (0..self.max_clients).collect(),
+            replies: Arc::new(Mutex::new(replies)),
+            batch: Vec::new(),
+        })
+    }
+}
+
+/// The server of one service, on values of types given at run time (their bytes, checked
+/// against the schemas); see the [module documentation](super) for the protocol.
+pub struct AnyServer {
+    name: TopicName,
+    wire: Arc<Wire>,
+    epoch: u64,
+    per_client: usize,
+    queue_cap: usize,
+    /// The descriptor topic: its publisher is this server (its liveness the server's).
+    _descriptor: AnyPublisher,
+    /// One subscriber per client slot, reading the slot's request topic.
+    slots: Vec<AnySubscriber>,
+    ids: HashMap<AttachmentId, usize>,
+    set: WaitSet,
+    /// What was read and not yet handed out, in arrival order.
+    queue: VecDeque<Item>,
+    /// Slots to read before waiting (all of them at first, then those the set reported).
+    due: Vec<usize>,
+    replies: Arc<Mutex<Replies>>,
+    batch: Vec<Sample<RawValue>>,
+}
+
+/// What a server read from a request topic.
+enum Item {
+    Request(AnyRequest),
+    Bad { slot: usize, seq: u64 },
+}
+
+/// The reply side of a server, shared with the requests it handed out (so that they may be
+/// answered from any thread, and after the server is gone).
+struct Replies {
+    name: TopicName,
+    root: PathBuf,
+    mode: u32,
+    wire: Arc<Wire>,
+    per_client: usize,
+    /// Each slot's reply topic, created at its first reply.
+    publishers: Vec<Option<AnyPublisher>>,
+    /// Requests of each slot received and not yet answered.
+    held: Vec<usize>,
+    /// Their sum.
+    total: usize,
+}
+
+impl Replies {
+    /// Publishes a reply envelope to `slot`'s reply topic (created at the first reply).
+    fn send(
+        &mut self,
+        slot: usize,
+        head: ReplyHead,
+        reply: Option<&[u8]>,
+    ) -> Result<(), ReplyError> {
+        let publisher = match &mut self.publishers[slot] {
+            Some(p) => p,
+            empty => empty.insert(
+                AnyPublisher::builder(
+                    &wire::reply_topic(&self.name, slot),
+                    Arc::clone(&self.wire.reply_envelope),
+                )
+                .root(&self.root)
+                .mode(self.mode)
+                .buffer_num(self.per_client + 2)
+                .create()
+                .map_err(ReplyError::Create)?,
+            ),
+        };
+        publisher
+            .publish(&self.wire.reply_bytes(head, reply))
+            .map(drop)
+            .map_err(ReplyError::Publish)
+    }
+
+    /// Forgets one held request of `slot`.
+    fn release(&mut self, slot: usize) {
+        self.held[slot] -= 1;
+        self.total -= 1;
+    }
+}
+
+fn lock(replies: &Mutex<Replies>) -> MutexGuard<'_, Replies> {
+    // A panic while holding it left counts at worst one off; replies stay possible.
+    replies.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl AnyServer {
+    /// Options for serving `name` with requests of `request` and replies of `reply`.
+    pub fn builder(
+        name: &str,
+        request: Arc<TopicSchema>,
+        reply: Arc<TopicSchema>,
+    ) -> AnyServerBuilder {
+        AnyServerBuilder {
+            name: name.to_owned(),
+            request,
+            reply,
+            root: None,
+            max_clients: DEFAULT_MAX_CLIENTS,
+            per_client: DEFAULT_PER_CLIENT,
+            queue: DEFAULT_QUEUE,
+            mode: DEFAULT_MODE,
+        }
+    }
+
+    /// The next request, waiting up to `timeout` for one.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<AnyRequest, ServerError> {
+        self.recv_deadline(Instant::now() + timeout)
+    }
+
+    /// The next request if one has arrived; never waits.
+    pub fn try_recv(&mut self) -> Result<Option<AnyRequest>, ServerError> {
+        self.drain();
+        self.next().transpose()
+    }
+
+    /// The next request, waiting until `deadline` for one.
+    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<AnyRequest, ServerError> {
+        let started = Instant::now();
+        self.set.begin_wait();
+        loop {
+            match self.recv_step(Some(deadline)) {
+                Some(Ok(Some(request))) => return Ok(request),
+                Some(Ok(None)) => {
+                    return Err(ServerError::Timeout {
+                        service: self.name.as_str().to_owned(),
+                        waited: started.elapsed(),
+                    });
+                }
+                Some(Err(e)) => return Err(e),
+                None => {}
+            }
+        }
+    }
+
+    /// One step of a wait for a request until `deadline` (`None`: none): the next request,
+    /// `Some(Ok(None))` once the deadline passed, or `None` after sleeping once (at most
+    /// [`CHECK_INTERVAL`](crate::wait::CHECK_INTERVAL)): call again. For bindings that do
+    /// something between sleeps (check for Ctrl-C); begin each wait with
+    /// [`begin_wait`](Self::begin_wait).
+    pub fn recv_step(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Option<Result<Option<AnyRequest>, ServerError>> {
+        self.drain();
+        if let Some(item) = self.next() {
+            return Some(item.map(Some));
+        }
+        let events = self.set.wait_step(deadline)?;
+        if events.is_empty() {
+            return Some(Ok(None));
+        }
+        self.due
+            .extend(events.iter().filter_map(|e| self.ids.get(&e.id).copied()));
+        None
+    }
+
+    /// Starts a wait made of [`recv_step`](Self::recv_step)s.
+    pub fn begin_wait(&mut self) {
+        self.set.begin_wait();
+    }
+
+    fn next(&mut self) -> Option<Result<AnyRequest, ServerError>> {
+        Some(match self.queue.pop_front()? {
+            Item::Request(r) => Ok(r),
+            Item::Bad { slot, seq } => Err(ServerError::BadRequest {
+                service: self.name.as_str().to_owned(),
+                slot,
+                seq,
+            }),
+        })
+    }
+
+    /// Reads every due slot's new requests into the queue; answers at once those the server
+    /// cannot hold ([`STATUS_BUSY`]) and those it cannot read ([`STATUS_BAD_REQUEST`]).
+    fn drain(&mut self) {
+        let mut due = std::mem::take(&mut self.due);
+        due.sort_unstable();
+        due.dedup();
+        for slot in due.drain(..) {
+            loop {
+                self.batch.clear();
+                match self.slots[slot].try_recv_all_into(&mut self.batch) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        for sample in std::mem::take(&mut self.batch) {
+                            self.admit(slot, sample);
+                        }
+                    }
+                    Err(SubscribeError::InvalidValue { seq, .. }) => {
+                        // Its words cannot be trusted either: the reply names no client, and
+                        // the client that waits for this sequence number takes it.
+                        let head = ReplyHead {
+                            request_seq: seq,
+                            epoch: self.epoch,
+                            client: 0,
+                            status: STATUS_BAD_REQUEST,
+                        };
+                        let _ = lock(&self.replies).send(slot, head, None);
+                        self.queue.push_back(Item::Bad { slot, seq });
+                    }
+                    // A file at a slot's path that is no request topic of this service (another
+                    // user's, another type's, damaged): nothing to read there.
+                    Err(_) => break,
+                }
+            }
+        }
+        self.due = due;
+    }
+
+    /// Queues one request read from `slot`, or answers it Busy.
+    fn admit(&mut self, slot: usize, sample: Sample<RawValue>) {
+        let bytes = sample.value.bytes;
+        if wire::word(&bytes, wire::REQ_EPOCH) != self.epoch {
+            return; // addressed to an earlier server of this service (left in the ring)
+        }
+        let client = wire::word(&bytes, wire::REQ_CLIENT);
+        let mut replies = lock(&self.replies);
+        let mut head = ReplyHead {
+            request_seq: sample.seq,
+            epoch: self.epoch,
+            client,
+            status: STATUS_BUSY,
+        };
+        if replies.total >= self.queue_cap || replies.held[slot] >= self.per_client {
+            let _ = replies.send(slot, head, None);
+            return;
+        }
+        replies.held[slot] += 1;
+        replies.total += 1;
+        drop(replies);
+        head.status = STATUS_OK;
+        self.queue.push_back(Item::Request(AnyRequest {
+            bytes,
+            slot,
+            head,
+            wire: Arc::clone(&self.wire),
+            replies: Some(Arc::clone(&self.replies)),
+        }));
+    }
+
+    /// The service's name.
+    pub fn name(&self) -> &str {
+        self.name.as_str()
+    }
+
+    /// The request type.
+    pub fn request_schema(&self) -> &Arc<TopicSchema> {
+        &self.wire.request
+    }
+
+    /// The reply type.
+    pub fn reply_schema(&self) -> &Arc<TopicSchema> {
+        &self.wire.reply
+    }
+
+    /// Requests received and not yet answered (those handed out and those still queued).
+    pub fn held(&self) -> usize {
+        lock(&self.replies).total
+    }
+}
+
+impl fmt::Debug for AnyServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyServer")
+            .field("name", &self.name.as_str())
+            .field("request", &self.wire.request.type_name())
+            .field("reply", &self.wire.reply.type_name())
+            .field("max_clients", &self.slots.len())
+            .field("queued", &self.queue.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request a server received: its value's bytes, and the way to answer it. Dropping it
+/// unanswered answers [`CallError::NoReply`](super::CallError::NoReply), so that its client
+/// never waits for a reply that cannot come.
+pub struct AnyRequest {
+    /// The whole request envelope.
+    bytes: Vec<u8>,
+    slot: usize,
+    /// The reply's words (status [`STATUS_OK`]).
+    head: ReplyHead,
+    wire: Arc<Wire>,
+    /// `None` once answered.
+    replies: Option<Arc<Mutex<Replies>>>,
+}
+
+impl AnyRequest {
+    /// The request's value (native byte order; valid: checked against the request type).
+    pub fn bytes(&self) -> &[u8] {
+        self.wire.request_of(&self.bytes)
+    }
+
+    /// The request type.
+    pub fn schema(&self) -> &Arc<TopicSchema> {
+        &self.wire.request
+    }
+
+    /// The request's sequence number in its client's stream.
+    pub fn seq(&self) -> u64 {
+        self.head.request_seq
+    }
+
+    /// The client slot it came from.
+    pub fn slot(&self) -> usize {
+        self.slot
+    }
+
+    /// Who sent it (its process id and name, and user), looked up in its request topic's
+    /// file: `None` if that cannot be read any more.
+    pub fn client(&self) -> Option<ClientInfo> {
+        let replies = lock(self.replies.as_ref()?);
+        let topic = wire::call_topic(&replies.name, self.slot);
+        let info = crate::inspect::inspect(Some(&replies.root), &topic).ok()?;
+        Some(ClientInfo {
+            slot: self.slot,
+            uid: info.owner.uid.0,
+            process: info.publisher,
+        })
+    }
+
+    /// Answers the request with `reply` (one value of the reply type, checked). A client that
+    /// stopped waiting (timed out, exited) drops it. Fails only if the reply topic cannot be
+    /// created or the bytes are not a value of the reply type (then the request is answered
+    /// [`CallError::NoReply`](super::CallError::NoReply)).
+    pub fn reply(mut self, reply: &[u8]) -> Result<(), ReplyError> {
+        self.wire
+            .reply
+            .validate(reply)
+            .map_err(ReplyError::Invalid)?;
+        self.answer(STATUS_OK, Some(reply))
+    }
+
+    fn answer(&mut self, status: u64, reply: Option<&[u8]>) -> Result<(), ReplyError> {
+        let Some(replies) = self.replies.take() else {
+            return Ok(());
+        };
+        let mut replies = lock(&replies);
+        replies.release(self.slot);
+        let head = ReplyHead {
+            status,
+            ..self.head
+        };
+        replies.send(self.slot, head, reply)
+    }
+}
+
+impl Drop for AnyRequest {
+    fn drop(&mut self) {
+        let _ = self.answer(STATUS_NO_REPLY, None);
+    }
+}
+
+impl fmt::Debug for AnyRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyRequest")
+            .field("type", &self.wire.request.type_name())
+            .field("seq", &self.head.request_seq)
+            .field("slot", &self.slot)
+            .finish_non_exhaustive()
+    }
+}

@@ -7,6 +7,7 @@
 //!            whoami (the client's pid), gated (answers x*x when a line comes on stdin)
 //! call <service> <first> <count>   # Client<u64, u64>: calls first..first+count, checks x*x; OK <count> | ERR <kind> <x>
 //! call <service> <x> hang          # sends x, prints SENT, and waits to be killed
+//! call-flood <service> <millis>   # calls as fast as it can for millis ms, whatever the answers; CALLS <n>
 //! call-flag <service>              # Client<Flags, u64>: sends Flags { armed: true, .. }, prints SENT, then OK <v> | ERR <kind>
 //! ```
 
@@ -81,6 +82,17 @@ pub fn main(args: &[String]) {
                 }
             }
             println!("OK {count}");
+        }
+        "call-flood" => {
+            // Calls for `millis` ms as fast as it can, whatever the answers; prints CALLS <n>.
+            let client = Client::<u64, u64>::new(arg(1)).unwrap_or_else(|e| fail(e));
+            let end = std::time::Instant::now() + Duration::from_millis(num(2));
+            let mut calls = 0u64;
+            while std::time::Instant::now() < end {
+                let _ = client.call(&calls, Duration::from_millis(100));
+                calls += 1;
+            }
+            println!("CALLS {calls}");
         }
         "call-flag" => {
             let client = Client::<Flags, u64>::new(arg(1)).unwrap_or_else(|e| fail(e));

@@ -5,7 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use shm::{CallError, Client, CreateError, Server, ServerError};
+use std::sync::Arc;
+
+use shm::service::AnyClient;
+use shm::{CallError, Client, CreateError, Publisher, Server, ServerError};
 use shm_integration::Flags;
 use shm_integration::process::{Proc, TIMEOUT as T};
 use shm_integration::root::TempRoot;
@@ -255,4 +258,88 @@ fn bad_request_bytes_reach_the_server_as_an_error_for_that_request() {
     // Serving goes on.
     let e = server.recv_timeout(Duration::from_millis(50)).unwrap_err();
     assert!(matches!(e, ServerError::Timeout { .. }), "{e}");
+}
+
+#[test]
+fn try_recv_sees_each_new_request() {
+    let root = TempRoot::new("svc-try");
+    let mut server = Server::<u64, u64>::builder("poll")
+        .root(root.path())
+        .create()
+        .unwrap();
+    let mut c = root.helper(&["call", "poll", "1", "3"]);
+    let deadline = Instant::now() + T;
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        assert!(Instant::now() < deadline, "try_recv saw only {seen:?}");
+        match server.try_recv().unwrap() {
+            Some(r) => {
+                let x = *r.value();
+                seen.push(x);
+                r.reply(&(x * x)).unwrap();
+            }
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    assert_eq!(seen, [1, 2, 3]);
+    assert_eq!(c.expect_line("OK", T), "OK 3");
+}
+
+#[test]
+fn a_flood_of_refused_calls_does_not_hold_the_server_past_its_deadline() {
+    let root = TempRoot::new("svc-flood");
+    let mut server = Server::<u64, u64>::builder("flood")
+        .root(root.path())
+        .queue(1)
+        .create()
+        .unwrap();
+    let mut c = root.helper(&["call-flood", "flood", "3000"]);
+    // The first request fills the queue; every later one is answered Busy at once.
+    let held = server.recv_timeout(T).unwrap();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let e = server.recv_timeout(Duration::from_millis(50)).unwrap_err();
+        assert!(matches!(e, ServerError::Timeout { .. }), "{e}");
+        assert!(started.elapsed() < SECOND, "{:?}", started.elapsed());
+    }
+    drop(held);
+    let calls: u64 = c.expect_line("CALLS", T)[6..].parse().unwrap();
+    assert!(calls > 5, "{calls}");
+}
+
+#[test]
+fn a_damaged_slot_file_costs_one_slot_not_the_service() {
+    let root = TempRoot::new("svc-damaged");
+    std::fs::write(root.topic_file("fixed/.call/0"), b"not a topic file").unwrap();
+    let _s = server(&root, "fixed", "square", 4, 4);
+    let client = client(&root, "fixed");
+    assert_eq!(client.call(&9, T).unwrap(), 81);
+    assert_eq!(client.as_any().slot(), Some(1));
+}
+
+#[test]
+fn an_untyped_client_learns_the_types_and_refuses_what_is_no_service() {
+    let root = TempRoot::new("svc-any");
+    let _s = server(&root, "any/square", "square", 4, 4);
+    let client = AnyClient::builder("any/square")
+        .root(root.path())
+        .create()
+        .unwrap();
+    let reply = client.call(&12u64.to_ne_bytes(), T).unwrap();
+    assert_eq!(reply, 144u64.to_ne_bytes());
+    assert_eq!(client.request_schema().unwrap().type_name(), "u64");
+    // Bytes that are no request: refused before anything is sent.
+    let e = client.call(&[1, 2, 3], T).unwrap_err();
+    assert!(matches!(e, CallError::InvalidRequest(_)), "{e}");
+    // A topic of another type where a descriptor would be: an error, not a panic.
+    let mut fake: Publisher<u8> = root.publisher("fake/.service");
+    fake.publish(&1).unwrap();
+    let e = AnyClient::builder("fake")
+        .root(root.path())
+        .create()
+        .unwrap()
+        .call(&[0; 8], T)
+        .unwrap_err();
+    assert!(matches!(e, CallError::NotAService { .. }), "{e}");
+    let _ = Arc::clone(&client.reply_schema().unwrap());
 }

@@ -15,6 +15,7 @@ mod errors;
 mod kind;
 mod message;
 mod publisher;
+mod service;
 mod subscriber;
 mod ty;
 mod value;
@@ -104,6 +105,21 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(message::_slice_of, m)?)?;
     m.add_class::<message::SliceType>()?;
     m.add_class::<message::LentSlice>()?;
+    m.add_class::<service::Server>()?;
+    m.add_class::<service::ServiceRequest>()?;
+    m.add_class::<service::PyClientInfo>()?;
+    m.add_class::<service::Client>()?;
+    m.add_class::<service::PendingCall>()?;
+    for (name, class) in [
+        ("CallTimeout", py.get_type::<service::CallTimeout>()),
+        ("ServerGoneError", py.get_type::<service::ServerGoneError>()),
+        ("NoServerError", py.get_type::<service::NoServerError>()),
+        ("ServerBusyError", py.get_type::<service::ServerBusyError>()),
+        ("BadRequestError", py.get_type::<service::BadRequestError>()),
+        ("NoReplyError", py.get_type::<service::NoReplyError>()),
+    ] {
+        m.add(name, class)?;
+    }
     m.add_function(wrap_pyfunction!(message_types, m)?)?;
     m.add_function(wrap_pyfunction!(set_node_name, m)?)?;
     m.add_function(wrap_pyfunction!(node_name, m)?)?;

@@ -19,6 +19,11 @@
                                                "value <index> <repr(value)>"), or "timeout";
                                                forever. Ctrl-C prints "interrupted" and exits 0.
 
+    helper.py serve TYPE SERVICE MODE [QUEUE]  a Server(SERVICE, default, default): print "ready",
+                                               then per request "got <repr(value)>" and answer
+                                               (MODE square: x*x; hang: never, holding it;
+                                               slow: x*x after 0.3 s); stdin EOF ends it.
+
 TYPE is bool, int or float (the type of the default value). Errors print
 "error <ExceptionClass> <message>" and exit with status 3.
 """
@@ -123,6 +128,27 @@ def waitset(kind: str, timeout: str, *topics: str) -> None:
         print("interrupted", flush=True)
 
 
+def serve(kind: str, service: str, mode: str, queue: str = "64") -> None:
+    import threading
+
+    server = shm_pub_sub.Server(service, DEFAULTS[kind], DEFAULTS[kind], queue=int(queue))
+    ended = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), ended.set()), daemon=True).start()
+    print("ready", flush=True)
+    held = []
+    while not ended.is_set():
+        request = server.receive(timeout=0.05)
+        if request is None:
+            continue
+        print(f"got {request.value!r}", flush=True)
+        if mode == "hang":
+            held.append(request)
+            continue
+        if mode == "slow":
+            time.sleep(0.3)
+        request.reply(request.value * request.value)
+
+
 def main() -> None:
     command, *args = sys.argv[1:]
     try:
@@ -133,6 +159,7 @@ def main() -> None:
             "creator": creator,
             "burst": burst,
             "waitset": waitset,
+            "serve": serve,
         }[command](*args)
     except Exception as e:  # reported to the test, which checks the class and message
         print(f"error {type(e).__name__} {e}", flush=True)

@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, Proc
 
 EXAMPLES = REPO / "examples" / "python"
-TOPICS = ["pubsub", "structs", "camera", "scan", "waits", "tool", "bridge"]
+TOPICS = ["pubsub", "structs", "camera", "scan", "services", "waits", "tool", "bridge"]
 SHM = Path(sys.executable).with_name("shm")  # the console script of the installed package
 BRIDGE = Path(os.environ.get("SHM_BRIDGE") or REPO / "target" / "debug" / "shm-bridge")
 
@@ -294,6 +294,39 @@ def shown(line: str, prefix: str):
     """The Python value printed after `prefix` (a tuple, a list ...)."""
     assert line.startswith(prefix), (line, prefix)
     return ast.literal_eval(line[len(prefix) :])
+
+
+def test_services_python_planner_and_python_client(topic, spawn):
+    planner = spawn(example("services/path_planner.py", topic, 4))
+    assert planner.expect_line(timeout=30) == f"serving '{topic}'"
+    client = spawn(example("services/plan_client.py", topic, 3, 4))
+    lines = rest_of_output(client)
+    assert lines == [
+        "plan to [3.0, 4.0]: 5.00 m in 10 steps",
+        "async plan: 1.00 m in 2 steps",
+        "async plan: 2.00 m in 4 steps",
+        "async plan: 10.00 m in 20 steps",
+    ]
+    served = rest_of_output(planner)
+    assert served[0] == f"#1 from pid {client.popen.pid}: 5.00 m, 10 steps", served
+    assert served[-1] == "served 4 request(s)"
+
+
+def test_services_python_client_with_the_rust_planner(topic, spawn, rust_example):
+    planner = spawn([rust_example("path_planner"), "--service", topic, "--count", 4])
+    assert planner.expect_line(timeout=30) == f"serving '{topic}'"
+    client = spawn(example("services/plan_client.py", topic, 6, 8))
+    assert rest_of_output(client)[0] == "plan to [6.0, 8.0]: 10.00 m in 20 steps"
+    served = rest_of_output(planner)
+    assert served[0] == f"#1 from pid {client.popen.pid} (python): [0.0, 0.0] -> [6.0, 8.0]: 10.00 m, 20 steps"
+
+
+def test_services_rust_client_with_the_python_planner(topic, spawn, rust_example):
+    planner = spawn(example("services/path_planner.py", topic, 1))
+    assert planner.expect_line(timeout=30) == f"serving '{topic}'"
+    client = spawn([rust_example("plan_client"), "--service", topic, "--x", 300, "--y", 400])
+    assert rest_of_output(client) == ["plan to [300.0, 400.0]: 500.00 m in 1000 steps (out of reach)"]
+    assert rest_of_output(planner) == [f"#1 from pid {client.popen.pid}: 500.00 m, 1000 steps", "served 1 request(s)"]
 
 
 def test_waits_waiter_and_ticker(topic, spawn):

@@ -679,7 +679,9 @@ fn main() {
         "slice-recv" => return slice_recv(&args),
         "slice-latest" => return slice_latest(&args),
         "waitset" => return waitset(&args),
-        "serve" | "call" | "call-flag" => return shm_integration::services::main(&args),
+        "serve" | "call" | "call-flood" | "call-flag" => {
+            return shm_integration::services::main(&args);
+        }
         "lend-flood" | "borrow-hold" | "borrow-churn" => {
             let run: fn(&[String]) = match (arg(&args, 0), arg(&args, 1)) {
                 ("lend-flood", "u64") => lend_flood::<S8>,

@@ -261,3 +261,10 @@ class Values:
 
     async def __anext__(self) -> Any:
         return await recv(self._sub, None)
+
+
+async def _wait_pending(pending: Any, timeout: float) -> Any:
+    """``await Client.call_async(value, timeout)``: the call was sent; its wait runs in the
+    loop's default executor with the GIL released."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, pending.wait, timeout)

@@ -23,7 +23,11 @@ __version__: str
 __all__ = [
     "MAX_BUFFER_NUM",
     "MIN_BUFFER_NUM",
+    "BadRequestError",
     "Borrow",
+    "CallTimeout",
+    "Client",
+    "ClientInfo",
     "ContendedError",
     "Field",
     "ForeignTopicError",
@@ -32,9 +36,16 @@ __all__ = [
     "Loan",
     "Message",
     "MessageType",
+    "NoReplyError",
+    "NoServerError",
+    "PendingCall",
     "Publisher",
     "Sample",
     "SchemaMismatchError",
+    "Server",
+    "ServerBusyError",
+    "ServerGoneError",
+    "ServiceRequest",
     "SliceType",
     "Subscriber",
     "TopicBusyError",
@@ -164,6 +175,93 @@ class ForkedProcessError(RuntimeError):
 
 class ContendedError(RuntimeError):
     """The publisher overwrote the value being read on every attempt."""
+
+class CallTimeout(TimeoutError):
+    """No reply within the call's timeout; the call was given up."""
+
+class ServerGoneError(ConnectionError):
+    """The service's server exited or was killed before it answered."""
+
+class NoServerError(ConnectionError):
+    """No server runs for the service."""
+
+class ServerBusyError(RuntimeError):
+    """The server holds as many requests as it may, or admits no more clients."""
+
+class BadRequestError(ValueError):
+    """A request's bytes were no value of the request type."""
+
+class NoReplyError(RuntimeError):
+    """The server dropped the request without answering it."""
+
+_Req = TypeVar("_Req")
+_Resp = TypeVar("_Resp")
+
+@final
+class ClientInfo:
+    """Who sent a request: ``ServiceRequest.client``."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def process_name(self) -> str: ...
+    @property
+    def uid(self) -> int: ...
+    @property
+    def slot(self) -> int: ...
+
+@final
+class ServiceRequest(Generic[_Req, _Resp]):
+    """A request a ``Server`` received."""
+
+    @property
+    def value(self) -> _Req: ...
+    @property
+    def seq(self) -> int | None: ...
+    @property
+    def client(self) -> ClientInfo | None: ...
+    def reply(self, value: _Resp) -> None: ...
+
+@final
+class Server(Generic[_Req, _Resp]):
+    """The server of a service: ``Server(name, request_default, reply_default)``."""
+
+    def __new__(
+        cls,
+        name: str,
+        request: _Req,
+        reply: _Resp,
+        *,
+        max_clients: int = 64,
+        per_client: int = 8,
+        queue: int = 64,
+    ) -> Server[_Req, _Resp]: ...
+    def receive(self, timeout: float | None = None) -> ServiceRequest[_Req, _Resp] | None: ...
+    def serve(self, handler: Callable[[_Req], _Resp | dict[str, Any]], *, count: int | None = None) -> int: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Server[_Req, _Resp]: ...
+    def __exit__(self, exc_type: object, exc_value: object, traceback: object, /) -> None: ...
+    @property
+    def name(self) -> str: ...
+
+@final
+class PendingCall(Generic[_Resp]):
+    """A call sent by ``Client.send``; ``wait(timeout)`` returns the reply."""
+
+    def wait(self, timeout: float = 1.0) -> _Resp: ...
+    @property
+    def seq(self) -> int | None: ...
+
+@final
+class Client(Generic[_Req, _Resp]):
+    """A client of a service: ``Client(name, request_default, reply_default).call(value)``."""
+
+    def __new__(cls, name: str, request: _Req, reply: _Resp) -> Client[_Req, _Resp]: ...
+    def call(self, value: _Req | dict[str, Any], timeout: float = 1.0) -> _Resp: ...
+    def send(self, value: _Req | dict[str, Any]) -> PendingCall[_Resp]: ...
+    def call_async(self, value: _Req | dict[str, Any], timeout: float = 1.0) -> Coroutine[Any, Any, _Resp]: ...
+    @property
+    def name(self) -> str: ...
 
 @final
 class Publisher(Generic[_V]):

@@ -24,7 +24,7 @@ use pyo3::types::{PyTuple, PyType};
 use shm::dynamic::TopicSchema;
 use shm::schema::{DescKind, Primitive, SchemaDesc};
 
-pub(crate) use convert::{PySource, value_exception};
+pub(crate) use convert::{PySource, value_exception, write_value};
 pub(crate) use instance::{Field, Message};
 pub(crate) use lend::{Keep, Lent, SlotBuffer, Spares};
 pub(crate) use lend_slice::LentSlice;

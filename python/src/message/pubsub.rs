@@ -38,6 +38,23 @@ enum ValueType {
 }
 
 impl MessageValue {
+    /// A value of `schema`, of the message class `class` when it has one (else a class made
+    /// for the schema, or a plain value for a scalar).
+    pub(crate) fn new(
+        bytes: Vec<u8>,
+        class: Option<&Py<MessageType>>,
+        schema: &Arc<TopicSchema>,
+        py: Python<'_>,
+    ) -> MessageValue {
+        MessageValue {
+            bytes,
+            ty: match class {
+                Some(t) => ValueType::Known(Arc::new(t.clone_ref(py))),
+                None => ValueType::Schema(Arc::clone(schema)),
+            },
+        }
+    }
+
     /// The value as a `Message` of its class (a declared class, or one made for the topic's
     /// type).
     pub(crate) fn into_python(self, py: Python<'_>) -> PyResult<Py<PyAny>> {

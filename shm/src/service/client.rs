@@ -2,7 +2,7 @@
 //! server): [`AnyClient`] and its outstanding calls, [`AnyPending`]. The typed
 //! [`Client`](super::Client) wraps it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -17,7 +17,7 @@ use crate::error::{CreateError, RecvError, SubscribeError};
 use crate::owner::PublisherProcess;
 use crate::schema::TopicSchema;
 use crate::sys::{monotonic_ns, random_nonzero_u64};
-use crate::{TopicName, TopicOwner, default_root};
+use crate::{TopicName, default_root};
 
 /// How often a waiting call looks at whether its server still runs (a syscall), and so how
 /// late at most it notices that it does not (plus the time the server takes to be reported
@@ -31,20 +31,12 @@ pub struct AnyClientBuilder {
     name: String,
     types: Option<(Arc<TopicSchema>, Arc<TopicSchema>)>,
     root: Option<PathBuf>,
-    owner: TopicOwner,
 }
 
 impl AnyClientBuilder {
     /// Directory of the service's files (default: `$SHM_ROOT`, else `/dev/shm`).
     pub fn root(mut self, dir: impl Into<PathBuf>) -> Self {
         self.root = Some(dir.into());
-        self
-    }
-
-    /// Whose server to talk to (default [`TopicOwner::Me`]: a server of this process's
-    /// user), as for a subscriber.
-    pub fn owner(mut self, owner: TopicOwner) -> Self {
-        self.owner = owner;
         self
     }
 
@@ -67,9 +59,7 @@ impl AnyClientBuilder {
             )),
             None => None,
         };
-        let mut service = AnySubscriber::builder(&wire::service_topic(&name))
-            .root(&root)
-            .owner(self.owner);
+        let mut service = AnySubscriber::builder(&wire::service_topic(&name)).root(&root);
         if let Some(w) = &expected {
             service = service.expect(Arc::clone(&w.descriptor));
         }
@@ -78,13 +68,11 @@ impl AnyClientBuilder {
             inner: Arc::new(Mutex::new(Inner {
                 name,
                 root,
-                owner: self.owner,
                 expected,
                 service,
                 conn: None,
                 calls: HashMap::new(),
                 by_seq: HashMap::new(),
-                abandoned: HashSet::new(),
                 next_call: 0,
                 checked_ns: 0,
             })),
@@ -103,7 +91,6 @@ pub struct AnyClient {
 struct Inner {
     name: TopicName,
     root: PathBuf,
-    owner: TopicOwner,
     /// The types this client insists on, if it does.
     expected: Option<Arc<Wire>>,
     /// The service's descriptor topic (its publisher is the server).
@@ -113,12 +100,10 @@ struct Inner {
     /// Calls sent and not yet handed back, by this client's call number (sequence numbers
     /// start again with a new connection).
     calls: HashMap<u64, Call>,
-    /// The call number of each request sequence number of the current connection.
+    /// The call number of each request of the current connection that waits for its reply,
+    /// by sequence number (a reply to any other is dropped: a call given up, an earlier
+    /// client's).
     by_seq: HashMap<u64, u64>,
-    /// Request sequence numbers of the current connection given up (timed out, dropped)
-    /// whose reply has not come: they still take room in the server, so they count against
-    /// its limit of requests per client.
-    abandoned: HashSet<u64>,
     /// The next call number.
     next_call: u64,
     /// When the server was last seen alive (monotonic ns).
@@ -213,6 +198,13 @@ impl Inner {
         {
             return Ok(None);
         }
+        if sample.value.bytes.len() < wire::DESC_SIZE {
+            // Only an untyped client reads a descriptor of any type: this one is no service's.
+            return Err(CallError::NotAService {
+                service: name.as_str().to_owned(),
+                found: sample.value.schema.type_name(),
+            });
+        }
         let epoch = wire::word(&sample.value.bytes, wire::DESC_EPOCH);
         Ok(Some((sample.value, epoch)))
     }
@@ -234,6 +226,7 @@ impl Inner {
         let per_client =
             words(wire::DESC_PER_CLIENT).clamp(1, super::MAX_PER_CLIENT as u64) as usize;
         let server = self.service_owner();
+        let mut refused = None;
         for slot in 0..max_clients {
             let call = AnyPublisher::builder(
                 &wire::call_topic(&self.name, slot),
@@ -244,16 +237,26 @@ impl Inner {
             .create();
             let call = match call {
                 Ok(call) => call,
-                // Another live client's, or a file this user may not take: the next one.
-                Err(CreateError::Busy { .. } | CreateError::ForeignFile { .. }) => continue,
-                Err(e) => return Err(CallError::Claim(e)),
+                // Another live client's slot: the next one.
+                Err(CreateError::Busy { .. }) => continue,
+                // A file this user may not take, or a damaged one: the next one (one bad
+                // file must not lock every client out).
+                Err(e) => {
+                    refused.get_or_insert(e);
+                    continue;
+                }
             };
-            let reply = AnySubscriber::builder(&wire::reply_topic(&self.name, slot))
+            let mut reply = AnySubscriber::builder(&wire::reply_topic(&self.name, slot))
                 .root(&self.root)
-                .owner(self.owner)
                 .expect(Arc::clone(&wire.reply_envelope))
                 .open()
                 .map_err(|e| subscribe_error(&self.name, e))?;
+            // Replies already there are an earlier client's of this slot: passed over, so that
+            // none can match a call of this one (were the slot's numbering ever restarted).
+            let mut stale = Vec::new();
+            while matches!(reply.try_recv_all_into(&mut stale), Ok(n) if n > 0) {
+                stale.clear();
+            }
             return Ok(Conn {
                 wire,
                 epoch,
@@ -265,9 +268,12 @@ impl Inner {
                 batch: Vec::new(),
             });
         }
-        Err(CallError::TooManyClients {
-            service,
-            max_clients,
+        Err(match refused {
+            Some(e) => CallError::Claim(e),
+            None => CallError::TooManyClients {
+                service,
+                max_clients,
+            },
         })
     }
 
@@ -287,19 +293,16 @@ impl Inner {
                 });
             }
         }
-        self.abandoned.clear();
         self.by_seq.clear();
     }
 
     /// Sends a request; returns its call number and sequence number.
     fn send(&mut self, request: &[u8]) -> Result<(u64, u64), CallError> {
-        let outstanding = self.by_seq.len() + self.abandoned.len();
         let service = self.name.as_str().to_owned();
-        let conn = self.connect(false)?;
-        conn.wire
-            .request
-            .validate(request)
-            .map_err(CallError::InvalidRequest)?;
+        self.connect(false)?;
+        let outstanding = self.by_seq.len();
+        let conn = self.conn.as_mut().expect("connected");
+        wire::check_value(&conn.wire.request, request).map_err(CallError::InvalidRequest)?;
         if outstanding >= conn.per_client {
             return Err(CallError::Busy { service });
         }
@@ -313,9 +316,9 @@ impl Inner {
     }
 
     /// Reads every reply that has come, waiting up to `slice` for one.
-    fn receive(&mut self, slice: Duration) -> Result<(), CallError> {
+    fn receive(&mut self, slice: Duration) {
         let Some(conn) = self.conn.as_mut() else {
-            return Ok(());
+            return;
         };
         let mut gone = false;
         conn.batch.clear();
@@ -345,9 +348,6 @@ impl Inner {
             if head.epoch != conn.epoch || !ours {
                 continue; // another client's (an earlier one of this slot), or an earlier server's
             }
-            if self.abandoned.remove(&head.request_seq) {
-                continue;
-            }
             let Some(call) = self
                 .by_seq
                 .remove(&head.request_seq)
@@ -369,53 +369,52 @@ impl Inner {
         if gone {
             self.checked_ns = 0;
         }
-        Ok(())
     }
 
-    /// Waits until `deadline` for the outcome of call `id` (request `seq`): the reply's value.
-    fn wait(&mut self, id: u64, seq: u64, deadline: Instant) -> Result<Vec<u8>, CallError> {
-        let started = Instant::now();
-        loop {
-            match self.calls.remove(&id) {
-                Some(Call::Replied(reply)) => return Ok(reply),
-                Some(Call::Failed(e)) => return Err(e),
-                Some(Call::Waiting) => {
-                    self.calls.insert(id, Call::Waiting);
-                }
-                None => {
-                    return Err(CallError::NoReply {
-                        service: self.name.as_str().to_owned(),
-                    });
-                }
+    /// One slice of a wait for call `id` (request `seq`): its outcome if it has one, or
+    /// after waiting at most until `until` (and at most [`LIVENESS_INTERVAL`]) for replies,
+    /// `None`. The client's lock is held for one slice only: other threads' calls go on
+    /// between slices.
+    fn wait_slice(
+        &mut self,
+        id: u64,
+        seq: u64,
+        until: Instant,
+    ) -> Result<Option<Vec<u8>>, CallError> {
+        match self.calls.remove(&id) {
+            Some(Call::Replied(reply)) => return Ok(Some(reply)),
+            Some(Call::Failed(e)) => return Err(e),
+            Some(Call::Waiting) => {
+                self.calls.insert(id, Call::Waiting);
             }
-            let now = Instant::now();
-            if now >= deadline {
-                self.abandon(id, seq);
-                return Err(CallError::Timeout {
+            None => {
+                return Err(CallError::NoReply {
                     service: self.name.as_str().to_owned(),
-                    waited: started.elapsed(),
                 });
             }
-            if let Err(e) = self.connect(false) {
-                // The server is gone (calls failed by `check`), or cannot be read.
-                if let Some(Call::Failed(e)) = self.calls.remove(&id) {
-                    return Err(e);
-                }
-                self.abandon(id, seq);
+        }
+        let now = Instant::now();
+        if now >= until {
+            return Ok(None);
+        }
+        if let Err(e) = self.connect(false) {
+            // The server is gone (calls failed by `check`), or cannot be read.
+            if let Some(Call::Failed(e)) = self.calls.remove(&id) {
                 return Err(e);
             }
-            let since_check = Duration::from_nanos(monotonic_ns().saturating_sub(self.checked_ns));
-            let slice = (deadline - now).min(LIVENESS_INTERVAL.saturating_sub(since_check));
-            self.receive(slice.max(Duration::from_micros(1)))?;
+            self.abandon(id, seq);
+            return Err(e);
         }
+        let since_check = Duration::from_nanos(monotonic_ns().saturating_sub(self.checked_ns));
+        let slice = (until - now).min(LIVENESS_INTERVAL.saturating_sub(since_check));
+        self.receive(slice.max(Duration::from_micros(1)));
+        Ok(None)
     }
 
     /// Forgets call `id` (its waiter gave up): a reply that comes later is dropped.
     fn abandon(&mut self, id: u64, seq: u64) {
-        if let Some(Call::Waiting) = self.calls.remove(&id)
-            && self.by_seq.remove(&seq) == Some(id)
-        {
-            self.abandoned.insert(seq);
+        if let Some(Call::Waiting) = self.calls.remove(&id) {
+            self.by_seq.remove(&seq);
         }
     }
 }
@@ -427,7 +426,6 @@ impl AnyClient {
             name: name.to_owned(),
             types: None,
             root: None,
-            owner: TopicOwner::Me,
         }
     }
 
@@ -518,9 +516,37 @@ impl AnyPending {
     /// call that timed out is given up (a reply that comes later is never handed to another
     /// call).
     pub fn wait(mut self, timeout: Duration) -> Result<Vec<u8>, CallError> {
-        self.done = true;
-        let deadline = Instant::now() + timeout;
-        lock(&self.inner).wait(self.id, self.seq, deadline)
+        let started = Instant::now();
+        match self.wait_until(started + timeout)? {
+            Some(reply) => Ok(reply),
+            None => {
+                let mut inner = lock(&self.inner);
+                inner.abandon(self.id, self.seq);
+                self.done = true;
+                Err(CallError::Timeout {
+                    service: inner.name.as_str().to_owned(),
+                    waited: started.elapsed(),
+                })
+            }
+        }
+    }
+
+    /// Waits until `until` for the reply: its value's bytes, or `None` when `until` passed
+    /// first (the call still waits: wait again, or drop this to give it up). Once it returned
+    /// a reply or an error, the call is over (another wait is [`CallError::NoReply`]). For
+    /// bindings that do something between waits (check for Ctrl-C).
+    pub fn wait_until(&mut self, until: Instant) -> Result<Option<Vec<u8>>, CallError> {
+        loop {
+            let outcome = lock(&self.inner).wait_slice(self.id, self.seq, until);
+            match outcome {
+                Ok(None) if Instant::now() < until => {}
+                Ok(None) => return Ok(None),
+                outcome => {
+                    self.done = true;
+                    return outcome;
+                }
+            }
+        }
     }
 
     /// The call's sequence number in this client's stream (what the server sees as

@@ -172,7 +172,23 @@ impl fmt::Display for CallError {
                 f,
                 "the server of service '{service}' holds as many requests as it may (its queue, or this client's share); wait for replies and call again"
             ),
-            CallError::SchemaMismatch(m) => m.fmt(f),
+            CallError::SchemaMismatch(m) => {
+                // The envelope's own filler fields are no difference a user made.
+                // A hostile file's schema may name things at length: each line is cut.
+                let differences: Vec<String> = m
+                    .differences
+                    .iter()
+                    .filter(|d| !d.starts_with("field `_pad"))
+                    .take(8)
+                    .map(|d| d.chars().take(200).collect())
+                    .collect();
+                write!(
+                    f,
+                    "the server of service '{}' serves other types than this client's: {}; use the server's request and reply types",
+                    m.topic,
+                    printable(&differences.join("; "))
+                )
+            }
             CallError::BadRequest { service } => write!(
                 f,
                 "the server of service '{service}' could not read the request as a value of its request type (an invalid bool, a length above its capacity); the writer of this client's request topic is not a well-behaved client"

@@ -15,7 +15,7 @@ use crate::dynamic::{AnyPublisher, AnySubscriber, RawValue};
 use crate::error::{CreateError, SubscribeError};
 use crate::schema::TopicSchema;
 use crate::sys::random_nonzero_u64;
-use crate::waitset::{AttachmentId, WaitSet};
+use crate::waitset::{AttachError, AttachmentId, WaitSet};
 use crate::{DEFAULT_MODE, MAX_BUFFER_NUM, Sample, TopicName, default_root};
 
 /// Most clients a server may admit ([`AnyServerBuilder::max_clients`]).
@@ -24,9 +24,10 @@ pub const MAX_CLIENTS: usize = 1024;
 pub const DEFAULT_MAX_CLIENTS: usize = 64;
 /// Requests of one client a server holds at once unless told otherwise.
 pub const DEFAULT_PER_CLIENT: usize = 8;
-/// Most requests of one client a server may hold at once (a reply ring holds them all, with
-/// the two slots a publisher keeps for itself).
-pub const MAX_PER_CLIENT: usize = MAX_BUFFER_NUM - 2;
+/// Most requests of one client a server may hold at once: a slot's reply ring holds the
+/// replies to them and to as many calls the client gave up, with the two slots a publisher
+/// keeps for itself.
+pub const MAX_PER_CLIENT: usize = (MAX_BUFFER_NUM - 2) / 2;
 /// Requests a server holds at once (received, not yet answered) unless told otherwise.
 pub const DEFAULT_QUEUE: usize = 64;
 
@@ -109,54 +110,43 @@ impl AnyServerBuilder {
             self.per_client as u64,
             self.queue as u64,
         ];
-        let io = |e: SubscribeError| CreateError::UnsupportedType {
-            detail: format!("cannot watch the service's request topics: {e}"),
-        };
-        let mut set = WaitSet::new();
-        let mut slots = Vec::with_capacity(self.max_clients);
-        let mut ids = HashMap::with_capacity(self.max_clients);
-        for slot in 0..self.max_clients {
-            let sub = AnySubscriber::builder(&wire::call_topic(&name, slot))
-                .root(&root)
-                .expect(Arc::clone(&wire.request_envelope))
-                .open()
-                .map_err(io)?;
-            let id = set.attach(&sub).map_err(|e| CreateError::UnsupportedType {
-                detail: format!("cannot watch the service's request topics: {e}"),
-            })?;
-            ids.insert(id, slot);
-            slots.push(sub);
-        }
+        // At once: while a dead server's descriptor is the newest, its clients take this live
+        // server for it. Requests sent before the slots are watched are read all the same (a
+        // subscriber's first read takes what the ring holds).
         descriptor
             .publish(&wire.descriptor_bytes(epoch, limits))
             .map_err(|e| CreateError::UnsupportedType {
                 detail: format!("cannot publish the service's descriptor: {e}"),
             })?;
-        let replies = Replies {
+        let mut server = AnyServer {
             name: name.clone(),
-            root,
-            mode: self.mode,
             wire: Arc::clone(&wire),
-            per_client: self.per_client,
-            publishers: (0..self.max_clients).map(|_| None).collect(),
-            held: vec![0; self.max_clients],
-            total: 0,
-        };
-        Ok(AnyServer {
-            name,
-            wire,
             epoch,
             per_client: self.per_client,
             queue_cap: self.queue,
+            root: root.clone(),
             _descriptor: descriptor,
-            slots,
-            ids,
-            set,
+            slots: (0..self.max_clients).map(|_| None).collect(),
+            ids: HashMap::with_capacity(self.max_clients),
+            set: WaitSet::new(),
+            unwatched: (0..self.max_clients).collect(),
+            retry_at: Instant::now(),
             queue: VecDeque::new(),
-            due: (0..self.max_clients).collect(),
-            replies: Arc::new(Mutex::new(replies)),
+            due: Vec::new(),
+            replies: Arc::new(Mutex::new(Replies {
+                name,
+                root,
+                mode: self.mode,
+                wire,
+                per_client: self.per_client,
+                publishers: (0..self.max_clients).map(|_| None).collect(),
+                held: vec![0; self.max_clients],
+                total: 0,
+            })),
             batch: Vec::new(),
-        })
+        };
+        server.watch();
+        Ok(server)
     }
 }
 
@@ -171,9 +161,14 @@ pub struct AnyServer {
     /// The descriptor topic: its publisher is this server (its liveness the server's).
     _descriptor: AnyPublisher,
     /// One subscriber per client slot, reading the slot's request topic.
-    slots: Vec<AnySubscriber>,
+    slots: Vec<Option<AnySubscriber>>,
     ids: HashMap<AttachmentId, usize>,
     set: WaitSet,
+    root: PathBuf,
+    /// Slots whose request topic could not be opened (a damaged file in its place), tried
+    /// again every [`RETRY_INTERVAL`].
+    unwatched: Vec<usize>,
+    retry_at: Instant,
     /// What was read and not yet handed out, in arrival order.
     queue: VecDeque<Item>,
     /// Slots to read before waiting (all of them at first, then those the set reported).
@@ -221,7 +216,9 @@ impl Replies {
                 )
                 .root(&self.root)
                 .mode(self.mode)
-                .buffer_num(self.per_client + 2)
+                // Unread at once: the replies to the calls the client waits for (at most
+                // `per_client`) and to those it gave up that the server still held.
+                .buffer_num(2 * self.per_client + 2)
                 .create()
                 .map_err(ReplyError::Create)?,
             ),
@@ -244,7 +241,38 @@ fn lock(replies: &Mutex<Replies>) -> MutexGuard<'_, Replies> {
     replies.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// How often a server tries again to watch the request topics it could not open.
+const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
 impl AnyServer {
+    /// Opens and attaches the subscribers of the slots not watched yet (all at first); a slot
+    /// whose file cannot be opened (damaged, another user's) is tried again later, so that
+    /// one bad file costs one slot, not the service.
+    fn watch(&mut self) {
+        self.retry_at = Instant::now() + RETRY_INTERVAL;
+        let mut still = Vec::new();
+        for slot in std::mem::take(&mut self.unwatched) {
+            let sub = AnySubscriber::builder(&wire::call_topic(&self.name, slot))
+                .root(&self.root)
+                .expect(Arc::clone(&self.wire.request_envelope))
+                .open();
+            let attached = sub.and_then(|sub| match self.set.attach(&sub) {
+                Ok(id) => Ok((sub, id)),
+                Err(AttachError::Subscribe(e)) => Err(e),
+                Err(e) => unreachable!("a topic attachment has no period: {e}"),
+            });
+            match attached {
+                Ok((sub, id)) => {
+                    self.ids.insert(id, slot);
+                    self.slots[slot] = Some(sub);
+                    self.due.push(slot);
+                }
+                Err(_) => still.push(slot),
+            }
+        }
+        self.unwatched = still;
+    }
+
     /// Options for serving `name` with requests of `request` and replies of `reply`.
     pub fn builder(
         name: &str,
@@ -270,7 +298,14 @@ impl AnyServer {
 
     /// The next request if one has arrived; never waits.
     pub fn try_recv(&mut self) -> Result<Option<AnyRequest>, ServerError> {
-        self.drain();
+        if self.queue.is_empty() {
+            // What the set saw since the last look (a deadline of now: it does not sleep).
+            if let Some(events) = self.set.wait_step(Some(Instant::now())) {
+                self.due
+                    .extend(events.iter().filter_map(|e| self.ids.get(&e.id).copied()));
+            }
+            self.drain();
+        }
         self.next().transpose()
     }
 
@@ -306,6 +341,14 @@ impl AnyServer {
         if let Some(item) = self.next() {
             return Some(item.map(Some));
         }
+        // However busy the slots are (a flood of stale or refused requests), a wait ends at
+        // its deadline.
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some(Ok(None));
+        }
+        if !self.due.is_empty() {
+            return None; // slots that had more to read: read them again before sleeping
+        }
         let events = self.set.wait_step(deadline)?;
         if events.is_empty() {
             return Some(Ok(None));
@@ -331,41 +374,56 @@ impl AnyServer {
         })
     }
 
-    /// Reads every due slot's new requests into the queue; answers at once those the server
-    /// cannot hold ([`STATUS_BUSY`]) and those it cannot read ([`STATUS_BAD_REQUEST`]).
+    /// Reads each due slot's new requests once into the queue (a slot that had some is due
+    /// again, so that one busy client cannot hold the server); answers at once those the
+    /// server cannot hold ([`STATUS_BUSY`]) and those it cannot read ([`STATUS_BAD_REQUEST`]).
     fn drain(&mut self) {
         let mut due = std::mem::take(&mut self.due);
         due.sort_unstable();
         due.dedup();
+        if !self.unwatched.is_empty() && Instant::now() >= self.retry_at {
+            self.watch();
+        }
         for slot in due.drain(..) {
-            loop {
-                self.batch.clear();
-                match self.slots[slot].try_recv_all_into(&mut self.batch) {
-                    Ok(0) => break,
-                    Ok(_) => {
-                        for sample in std::mem::take(&mut self.batch) {
-                            self.admit(slot, sample);
-                        }
+            let Some(sub) = self.slots[slot].as_mut() else {
+                continue;
+            };
+            self.batch.clear();
+            match sub.try_recv_all_into(&mut self.batch) {
+                Ok(0) => {}
+                Ok(_) => {
+                    for sample in std::mem::take(&mut self.batch) {
+                        self.admit(slot, sample);
                     }
-                    Err(SubscribeError::InvalidValue { seq, .. }) => {
-                        // Its words cannot be trusted either: the reply names no client, and
-                        // the client that waits for this sequence number takes it.
-                        let head = ReplyHead {
-                            request_seq: seq,
-                            epoch: self.epoch,
-                            client: 0,
-                            status: STATUS_BAD_REQUEST,
-                        };
-                        let _ = lock(&self.replies).send(slot, head, None);
+                    self.due.push(slot);
+                }
+                Err(SubscribeError::InvalidValue { seq, .. }) => {
+                    // Its words cannot be trusted either: the reply names no client, and
+                    // the client that waits for this sequence number takes it.
+                    let head = ReplyHead {
+                        request_seq: seq,
+                        epoch: self.epoch,
+                        client: 0,
+                        status: STATUS_BAD_REQUEST,
+                    };
+                    let _ = lock(&self.replies).send(slot, head, None);
+                    // Reported in order, as many as the queue holds (a flood of bad
+                    // values is answered, not kept).
+                    if self.queue.len() < self.queue_cap {
                         self.queue.push_back(Item::Bad { slot, seq });
                     }
-                    // A file at a slot's path that is no request topic of this service (another
-                    // user's, another type's, damaged): nothing to read there.
-                    Err(_) => break,
+                    self.due.push(slot);
                 }
+                // The writer overwrote the value on every attempt: try again next time.
+                Err(SubscribeError::Contended { .. }) => self.due.push(slot),
+                // A file at a slot's path that is no request topic of this service (another
+                // user's, another type's, damaged): nothing to read there.
+                Err(_) => {}
             }
         }
-        self.due = due;
+        // `due` (emptied) keeps its allocation for the next drain.
+        let again = std::mem::replace(&mut self.due, due);
+        self.due.extend(again);
     }
 
     /// Queues one request read from `slot`, or answers it Busy.
@@ -485,10 +543,7 @@ impl AnyRequest {
     /// created or the bytes are not a value of the reply type (then the request is answered
     /// [`CallError::NoReply`](super::CallError::NoReply)).
     pub fn reply(mut self, reply: &[u8]) -> Result<(), ReplyError> {
-        self.wire
-            .reply
-            .validate(reply)
-            .map_err(ReplyError::Invalid)?;
+        wire::check_value(&self.wire.reply, reply).map_err(ReplyError::Invalid)?;
         self.answer(STATUS_OK, Some(reply))
     }
 

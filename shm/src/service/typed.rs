@@ -12,9 +12,9 @@ use super::{
     AnyClient, AnyClientBuilder, AnyPending, AnyRequest, AnyServer, AnyServerBuilder, CallError,
     ClientInfo, ReplyError, ServerError,
 };
+use crate::ShmMessage;
 use crate::error::CreateError;
 use crate::schema::TopicSchema;
-use crate::{ShmMessage, TopicOwner};
 
 /// A value's bytes.
 fn bytes_of<T: ShmMessage>(value: &T) -> &[u8] {
@@ -228,14 +228,6 @@ impl<Req: ShmMessage, Resp: ShmMessage> ClientBuilder<Req, Resp> {
     pub fn root(self, dir: impl Into<PathBuf>) -> Self {
         ClientBuilder {
             inner: self.inner.root(dir),
-            _types: PhantomData,
-        }
-    }
-
-    /// Whose server to talk to (default: one of this process's user).
-    pub fn owner(self, owner: TopicOwner) -> Self {
-        ClientBuilder {
-            inner: self.inner.owner(owner),
             _types: PhantomData,
         }
     }

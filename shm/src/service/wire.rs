@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::error::{CreateError, NameError};
 use crate::schema::{DescKind, FieldDesc, LayoutError, Primitive, SchemaDesc, TopicSchema};
-use crate::{SchemaDecodeError, TopicName};
+use crate::{SchemaDecodeError, TopicName, ValueError, ValueErrorKind};
 
 /// A reply's status word: the reply carries the server's answer.
 pub(crate) const STATUS_OK: u64 = 0;
@@ -57,6 +57,8 @@ pub(crate) const DESC_EPOCH: usize = 0;
 pub(crate) const DESC_MAX_CLIENTS: usize = 8;
 pub(crate) const DESC_PER_CLIENT: usize = 16;
 pub(crate) const DESC_QUEUE: usize = 24;
+/// The descriptor's words before its types.
+pub(crate) const DESC_SIZE: usize = 32;
 
 /// Offsets of the words of a request envelope (`ServiceRequest`).
 pub(crate) const REQ_EPOCH: usize = 0;
@@ -185,6 +187,24 @@ impl ReplyHead {
             status: word(envelope, REP_STATUS),
         }
     }
+}
+
+/// Checks that `bytes` are exactly one valid value of `schema` (`TopicSchema::validate`
+/// accepts longer bytes, whose tail it ignores: a request or reply is copied whole).
+pub(crate) fn check_value(schema: &TopicSchema, bytes: &[u8]) -> Result<(), ValueError> {
+    if bytes.len() != schema.size() {
+        return Err(ValueError::new(
+            "",
+            ValueErrorKind::Length,
+            format!(
+                "{} bytes are not a value of `{}`, which has {} bytes",
+                bytes.len(),
+                crate::text::printable(&schema.type_name()),
+                schema.size()
+            ),
+        ));
+    }
+    schema.validate(bytes)
 }
 
 /// The `u64` at `at` of a value (native byte order). Panics past the end: callers read the

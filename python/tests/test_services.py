@@ -1,0 +1,147 @@
+"""Services from Python: a Python server and client in separate processes (tests/helper.py
+serve), the exceptions of every way a call ends, scalars and messages, and asyncio. Rust ↔
+Python in both roles is in test_examples.py (the path planner)."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+import shm_pub_sub
+from shm_pub_sub import (
+    CallTimeout,
+    Client,
+    Message,
+    NoServerError,
+    SchemaMismatchError,
+    Server,
+    ServerBusyError,
+    ServerGoneError,
+    f64,
+)
+
+
+@pytest.fixture
+def service(topic: str) -> str:
+    return f"{topic}/svc"
+
+
+def test_a_scalar_service_squares_across_processes(service, py_helper):
+    server = py_helper("serve", "int", service, "square", stdin=True)
+    server.expect("ready")
+    client = Client(service, 0, 0)
+    assert client.call(7) == 49
+    assert server.expect("got") == "got 7"
+    pending = [client.send(x) for x in (1, 2, 3)]
+    assert [p.wait(timeout=5.0) for p in reversed(pending)] == [9, 4, 1]
+    assert Client(service, 0, 0).call(-12, timeout=5.0) == 144
+
+
+def test_without_a_server_a_call_raises_no_server_error(service):
+    client = Client(service, 0, 0)
+    with pytest.raises(NoServerError, match=f"no server runs for service '{service}'"):
+        client.call(1)
+    assert issubclass(NoServerError, ConnectionError)
+
+
+def test_a_call_times_out_and_its_late_reply_goes_nowhere(service, py_helper):
+    server = py_helper("serve", "int", service, "slow", stdin=True)
+    server.expect("ready")
+    client = Client(service, 0, 0)
+    with pytest.raises(CallTimeout) as info:
+        client.call(3, timeout=0.05)
+    assert isinstance(info.value, TimeoutError)
+    server.expect("got 3")
+    assert client.call(4, timeout=5.0) == 16
+
+
+def test_a_server_killed_mid_call_raises_server_gone_error(service, py_helper):
+    server = py_helper("serve", "int", service, "hang", stdin=True)
+    server.expect("ready")
+    client = Client(service, 0, 0)
+    pending = client.send(5)
+    server.expect("got 5")
+    server.kill()
+    started = time.monotonic()
+    with pytest.raises(ServerGoneError, match="exited before it answered"):
+        pending.wait(timeout=10.0)
+    assert time.monotonic() - started < 5.0
+
+
+def test_a_full_queue_raises_server_busy_error(service, py_helper):
+    server = py_helper("serve", "int", service, "hang", "1", stdin=True)
+    server.expect("ready")
+    client = Client(service, 0, 0)
+    held = client.send(1)
+    server.expect("got 1")
+    with pytest.raises(ServerBusyError, match="holds as many requests as it may"):
+        client.call(2, timeout=5.0)
+    del held
+
+
+def test_a_client_of_other_types_raises_schema_mismatch_error(service, py_helper):
+    server = py_helper("serve", "int", service, "square", stdin=True)
+    server.expect("ready")
+    with pytest.raises(SchemaMismatchError, match="field `request`: `i64` in the topic, `f64` here"):
+        Client(service, 0.0, 0).call(1.0)
+
+
+def test_values_are_checked_before_anything_is_sent(service):
+    server = Server(service, 0, 0)
+    client = Client(service, 0, 0)
+    with pytest.raises(TypeError, match="never rounded"):
+        client.call(1.5)
+    with pytest.raises(TypeError, match="one type"):
+        Client(service, None, 0)
+    assert server.receive(timeout=0.01) is None
+
+
+class Point(Message):
+    x: f64
+    y: f64
+
+
+def test_a_server_in_this_process_serves_messages_and_sees_who_calls(service):
+    server = Server(service, Point(), 0.0)
+    seen = []
+
+    def serve() -> None:
+        request = server.receive(timeout=10.0)
+        seen.append(request.client)
+        request.reply((request.value.x**2 + request.value.y**2) ** 0.5)
+        server.serve(lambda p: p.x + p.y, count=1)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    client = Client(service, Point(), 0.0)
+    assert client.call(Point(x=3.0, y=4.0), timeout=10.0) == 5.0
+    assert client.call({"x": 1.5, "y": 2.0}, timeout=10.0) == 3.5
+    thread.join()
+    assert seen[0].pid == __import__("os").getpid()
+    assert repr(server).startswith(f"Server('{service}', request=Point")
+    server.close()
+    with pytest.raises((NoServerError, ServerGoneError)):
+        client.call(Point(), timeout=1.0)
+
+
+def test_call_async_awaits_several_calls_at_once(service, py_helper):
+    server = py_helper("serve", "int", service, "square", stdin=True)
+    server.expect("ready")
+    client = Client(service, 0, 0)
+
+    async def main() -> list:
+        return await asyncio.gather(*(client.call_async(x, timeout=5.0) for x in range(6)))
+
+    assert asyncio.run(main()) == [0, 1, 4, 9, 16, 25]
+
+
+def test_exceptions_are_exported():
+    for name in (
+        "CallTimeout",
+        "ServerGoneError",
+        "NoServerError",
+        "ServerBusyError",
+        "BadRequestError",
+        "NoReplyError",
+    ):
+        assert name in shm_pub_sub.__all__

@@ -128,7 +128,7 @@ fn a_full_queue_answers_busy_and_a_client_is_held_to_its_share() {
     s.expect_line("GOT 1", T);
     s.expect_line("GOT 2", T);
     let e = client.send(&3).unwrap().wait(T).unwrap_err();
-    assert!(matches!(e, CallError::Busy { .. }), "{e}");
+    assert!(matches!(e, CallError::Busy { waiting: None, .. }), "{e}");
     s.send("go");
     let replies: Vec<u64> = first.into_iter().map(|p| p.wait(T).unwrap()).collect();
     assert_eq!(replies, [1, 4]);
@@ -136,7 +136,16 @@ fn a_full_queue_answers_busy_and_a_client_is_held_to_its_share() {
     // Per client: at most `per_client` (8) calls outstanding, counted by the client.
     let held: Vec<_> = (10..18u64).map(|x| client.send(&x).unwrap()).collect();
     let e = client.send(&18).unwrap_err();
-    assert!(matches!(e, CallError::Busy { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            CallError::Busy {
+                waiting: Some(8),
+                ..
+            }
+        ),
+        "{e}"
+    );
     drop(held);
 }
 
@@ -341,5 +350,25 @@ fn an_untyped_client_learns_the_types_and_refuses_what_is_no_service() {
         .call(&[0; 8], T)
         .unwrap_err();
     assert!(matches!(e, CallError::NotAService { .. }), "{e}");
-    let _ = Arc::clone(&client.reply_schema().unwrap());
+    assert_eq!(client.reply_schema().unwrap().type_name(), "u64");
+}
+
+#[test]
+fn threads_sharing_one_client_each_get_their_replies() {
+    let root = TempRoot::new("svc-threads");
+    let _s = server(&root, "shared", "square", 8, 64);
+    let client = Arc::new(client(&root, "shared"));
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let client = Arc::clone(&client);
+            std::thread::spawn(move || {
+                for x in (t * 1000)..(t * 1000 + 100) {
+                    assert_eq!(client.call(&x, T).unwrap(), x * x);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
 }

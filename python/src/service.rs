@@ -5,7 +5,8 @@
 //! Blocking waits release the GIL in steps of at most 50 ms and handle signals (Ctrl-C)
 //! between them.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use pyo3::create_exception;
@@ -81,6 +82,7 @@ fn call_error(e: CallError) -> PyErr {
         CallError::NoReply { .. } => NoReplyError::new_err(message),
         CallError::InvalidRequest(_) | CallError::InvalidName(_) => PyValueError::new_err(message),
         CallError::Claim(e) => create_error(e),
+        CallError::Open(_) => pyo3::exceptions::PyOSError::new_err(message),
         _ => PyRuntimeError::new_err(message),
     }
 }
@@ -152,12 +154,50 @@ fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
 
 /// The server of a service: `Server(name, request_default, reply_default)` (the defaults'
 /// types select the request and reply types, as a `Publisher`'s `default_value` does).
-#[pyclass(module = "shm_pub_sub", name = "Server")]
+/// Its methods may be called from several threads: a wait holds the server one 50 ms step at
+/// a time, and `close()` from another thread ends it.
+#[pyclass(module = "shm_pub_sub", name = "Server", frozen)]
 pub(crate) struct Server {
-    inner: Option<AnyServer>,
+    inner: Mutex<Option<AnyServer>>,
+    closed: AtomicBool,
     name: String,
     request: Arc<Carrier>,
     reply: Arc<Carrier>,
+}
+
+impl Server {
+    fn closed_error(&self) -> PyErr {
+        PyRuntimeError::new_err(format!("the server of '{}' is closed", self.name))
+    }
+
+    /// One step of a wait (at most [`STEP`], or until `deadline`), the GIL released.
+    fn step(
+        &self,
+        py: Python<'_>,
+        deadline: Option<Instant>,
+        first: bool,
+    ) -> PyResult<Result<Option<AnyRequest>, ServerError>> {
+        py.detach(|| {
+            let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let server = guard
+                .as_mut()
+                .filter(|_| !self.closed.load(Ordering::Acquire));
+            let Some(server) = server else {
+                return Err(());
+            };
+            if first {
+                server.begin_wait();
+            }
+            let until =
+                deadline.map_or_else(|| Instant::now() + STEP, |d| d.min(Instant::now() + STEP));
+            loop {
+                if let Some(step) = server.recv_step(Some(until)) {
+                    return Ok(step);
+                }
+            }
+        })
+        .map_err(|()| self.closed_error())
+    }
 }
 
 #[pymethods]
@@ -182,7 +222,8 @@ impl Server {
                 .create()
                 .map_err(create_error)?;
         Ok(Server {
-            inner: Some(inner),
+            inner: Mutex::new(Some(inner)),
+            closed: AtomicBool::new(false),
             name: name.to_owned(),
             request: Arc::new(request),
             reply: Arc::new(reply),
@@ -193,29 +234,11 @@ impl Server {
     /// when the timeout passes. Raises `BadRequestError` for a request whose bytes were no
     /// value of the request type (its client was answered already; receive again).
     #[pyo3(signature = (timeout = None))]
-    fn receive(
-        &mut self,
-        py: Python<'_>,
-        timeout: Option<f64>,
-    ) -> PyResult<Option<ServiceRequest>> {
+    fn receive(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<ServiceRequest>> {
         let deadline = deadline_of(timeout)?;
-        let name = self.name.clone();
-        let server = self
-            .inner
-            .as_mut()
-            .ok_or_else(|| PyRuntimeError::new_err(format!("server of '{name}' is closed")))?;
-        server.begin_wait();
+        let mut first = true;
         loop {
-            let until =
-                deadline.map_or_else(|| Instant::now() + STEP, |d| d.min(Instant::now() + STEP));
-            let step = py.detach(|| {
-                loop {
-                    if let Some(step) = server.recv_step(Some(until)) {
-                        return step;
-                    }
-                }
-            });
-            match step {
+            match self.step(py, deadline, std::mem::take(&mut first))? {
                 Ok(Some(request)) => {
                     let value = self.request.decode(py, request.bytes().to_vec())?;
                     return Ok(Some(ServiceRequest {
@@ -235,37 +258,49 @@ impl Server {
     }
 
     /// Answers every request with `handler(value)`'s return value, until Ctrl-C (which
-    /// raises `KeyboardInterrupt`) or, with `count`, after that many requests; returns how
-    /// many it answered. Requests that cannot be read are passed over (their clients were
-    /// told); an exception of `handler` propagates (its request is answered `NoReplyError`).
+    /// raises `KeyboardInterrupt`), `close()` (from another thread: then it returns) or, with
+    /// `count`, that many requests; returns how many it answered. Requests that cannot be
+    /// read are passed over (their clients were told); an exception of `handler` propagates
+    /// (its request is answered `NoReplyError`).
     #[pyo3(signature = (handler, *, count = None))]
     fn serve(
-        &mut self,
+        &self,
         py: Python<'_>,
         handler: &Bound<'_, PyAny>,
         count: Option<u64>,
     ) -> PyResult<u64> {
         let mut served = 0;
         while count.is_none_or(|c| served < c) {
-            let request = match self.receive(py, None) {
+            if self.closed.load(Ordering::Acquire) {
+                break;
+            }
+            let mut request = match self.receive(py, Some(0.1)) {
                 Ok(Some(request)) => request,
                 Ok(None) => continue,
                 Err(e) if e.is_instance_of::<BadRequestError>(py) => continue,
+                Err(_) if self.closed.load(Ordering::Acquire) => break,
                 Err(e) => return Err(e),
             };
             let value = request.value.clone_ref(py);
             let reply = handler.call1((value,))?;
-            let mut request = request;
             request.answer(py, &reply)?;
             served += 1;
         }
         Ok(served)
     }
 
-    /// Stops serving: the service has no server until another starts. Requests received and
-    /// not answered may still be answered.
-    fn close(&mut self) {
-        self.inner = None;
+    /// Stops serving: the service has no server until another starts; a `receive` or
+    /// `serve` in another thread ends. Requests received and not answered may still be
+    /// answered.
+    fn close(&self, py: Python<'_>) {
+        self.closed.store(true, Ordering::Release);
+        let server = py.detach(|| {
+            self.inner
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+        });
+        py.detach(|| drop(server));
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -273,12 +308,13 @@ impl Server {
     }
 
     fn __exit__(
-        &mut self,
+        &self,
+        py: Python<'_>,
         _exc_type: &Bound<'_, PyAny>,
         _exc_value: &Bound<'_, PyAny>,
         _traceback: &Bound<'_, PyAny>,
     ) {
-        self.close();
+        self.close(py);
     }
 
     /// The service's name.
@@ -293,7 +329,11 @@ impl Server {
             self.name,
             self.request.label,
             self.reply.label,
-            if self.inner.is_none() { ", closed" } else { "" }
+            if self.closed.load(Ordering::Acquire) {
+                ", closed"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -404,28 +444,31 @@ pub(crate) struct Client {
     reply: Arc<Carrier>,
 }
 
-/// Waits for `pending`'s reply until `deadline`, the GIL released in steps.
+/// Waits for `pending`'s reply until `deadline` (`None`: no limit), the GIL released in
+/// steps of at most [`STEP`], signals handled between them.
 fn wait_reply(
     py: Python<'_>,
     pending: &mut AnyPending,
     reply: &Carrier,
-    deadline: Instant,
+    deadline: Option<Instant>,
 ) -> PyResult<Option<Py<PyAny>>> {
     loop {
-        let until = deadline.min(Instant::now() + STEP);
+        let until =
+            deadline.map_or_else(|| Instant::now() + STEP, |d| d.min(Instant::now() + STEP));
         match py.detach(|| pending.wait_until(until)) {
             Ok(Some(bytes)) => return reply.decode(py, bytes).map(Some),
-            Ok(None) if Instant::now() >= deadline => return Ok(None),
+            Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(None),
             Ok(None) => py.check_signals()?,
             Err(e) => return Err(call_error(e)),
         }
     }
 }
 
-fn timeout_error(name: &str, timeout: f64) -> PyErr {
+fn timeout_error(name: &str, timeout: Option<f64>) -> PyErr {
     CallTimeout::new_err(format!(
-        "no reply from service '{name}' within {timeout} s; the call was given up (a late reply \
-         is dropped): is its server overloaded or stuck?"
+        "no reply from service '{name}' within {} s; the call was given up (a late reply is \
+         dropped): is its server overloaded or stuck?",
+        timeout.unwrap_or(f64::INFINITY)
     ))
 }
 
@@ -451,31 +494,40 @@ impl Client {
     /// Raises `CallTimeout` (a `TimeoutError`), `ServerGoneError`, `NoServerError`,
     /// `ServerBusyError`, `SchemaMismatchError` (the server serves other types), or
     /// `TypeError`/`ValueError` for a value that is not a request.
-    #[pyo3(signature = (value, timeout = 1.0))]
-    fn call(&self, py: Python<'_>, value: &Bound<'_, PyAny>, timeout: f64) -> PyResult<Py<PyAny>> {
-        let deadline = deadline_of(Some(timeout))?.unwrap_or_else(Instant::now);
+    #[pyo3(signature = (value, timeout = Some(1.0)), text_signature = "($self, value, timeout=1.0)")]
+    fn call(
+        &self,
+        py: Python<'_>,
+        value: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        let deadline = deadline_of(timeout)?;
         let mut pending = self.start(py, value)?;
-        wait_reply(py, &mut pending, &self.reply, deadline)?
-            .ok_or_else(|| timeout_error(&self.name, timeout))
+        let reply = wait_reply(py, &mut pending, &self.reply, deadline);
+        // Given up (a timeout, Ctrl-C): forgotten without the GIL.
+        py.detach(|| drop(pending));
+        reply?.ok_or_else(|| timeout_error(&self.name, timeout))
     }
 
     /// Sends `value` without waiting: `PendingCall.wait(timeout)` returns the reply.
     fn send(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<PendingCall> {
         Ok(PendingCall {
-            inner: Some(self.start(py, value)?),
+            inner: Mutex::new(Some(self.start(py, value)?)),
             name: self.name.clone(),
             reply: Arc::clone(&self.reply),
         })
     }
 
-    /// `await client.call_async(value, timeout)`: `call` for `asyncio` (the request is sent
-    /// at once; the wait runs in the loop's default executor, the GIL released).
-    #[pyo3(signature = (value, timeout = 1.0))]
+    /// `await client.call_async(value, timeout)`: `call` for `asyncio`. The request is sent
+    /// at once; the wait runs in the loop's default executor in steps of at most 50 ms (the
+    /// GIL released), so a cancelled task gives its call up within a step.
+    #[pyo3(signature = (value, timeout = Some(1.0)), text_signature = "($self, value, timeout=1.0)")]
     fn call_async<'py>(
         slf: &Bound<'py, Self>,
         value: &Bound<'py, PyAny>,
-        timeout: f64,
+        timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        deadline_of(timeout)?;
         let py = slf.py();
         let pending = slf.get().send(py, value)?;
         py.import("shm_pub_sub._aio")?
@@ -505,33 +557,82 @@ impl Client {
 }
 
 /// A call sent by `Client.send` and not yet answered; `wait(timeout)` returns the reply.
-/// Dropping it gives the call up.
-#[pyclass(module = "shm_pub_sub", name = "PendingCall")]
+/// Dropping it (or `cancel()`) gives the call up.
+#[pyclass(module = "shm_pub_sub", name = "PendingCall", frozen)]
 pub(crate) struct PendingCall {
-    inner: Option<AnyPending>,
+    inner: Mutex<Option<AnyPending>>,
     name: String,
     reply: Arc<Carrier>,
 }
 
+impl PendingCall {
+    /// The pending call, taken out (the call is then over for this object).
+    fn take(&self, py: Python<'_>) -> PyResult<AnyPending> {
+        py.detach(|| {
+            self.inner
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+        })
+        .ok_or_else(|| PyRuntimeError::new_err("this call is over already"))
+    }
+}
+
 #[pymethods]
 impl PendingCall {
-    /// Waits up to `timeout` seconds for the reply and returns it; `CallTimeout` gives the
-    /// call up. Once it returned or raised, the call is over.
-    #[pyo3(signature = (timeout = 1.0))]
-    fn wait(&mut self, py: Python<'_>, timeout: f64) -> PyResult<Py<PyAny>> {
-        let deadline = deadline_of(Some(timeout))?.unwrap_or_else(Instant::now);
-        let mut pending = self
-            .inner
-            .take()
-            .ok_or_else(|| PyRuntimeError::new_err("this call is over already"))?;
-        wait_reply(py, &mut pending, &self.reply, deadline)?
-            .ok_or_else(|| timeout_error(&self.name, timeout))
+    /// Waits up to `timeout` seconds (`None`: no limit) for the reply and returns it;
+    /// `CallTimeout` gives the call up. Once it returned or raised, the call is over.
+    #[pyo3(signature = (timeout = Some(1.0)), text_signature = "($self, timeout=1.0)")]
+    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+        let deadline = deadline_of(timeout)?;
+        let mut pending = self.take(py)?;
+        let reply = wait_reply(py, &mut pending, &self.reply, deadline);
+        py.detach(|| drop(pending));
+        reply?.ok_or_else(|| timeout_error(&self.name, timeout))
     }
 
-    /// The call's sequence number in its client's stream.
+    /// One step of an `asyncio` wait: `(True, reply)` once the reply came, `(False, None)`
+    /// after waiting `step` seconds (at most 0.05) without it; the call stays outstanding.
+    fn _poll(&self, py: Python<'_>, step: f64) -> PyResult<(bool, Option<Py<PyAny>>)> {
+        let until = Instant::now() + Duration::from_secs_f64(step.clamp(0.0, 0.05));
+        let outcome = py.detach(|| {
+            let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let pending = guard.as_mut()?;
+            let outcome = pending.wait_until(until);
+            if !matches!(outcome, Ok(None)) {
+                guard.take();
+            }
+            Some(outcome)
+        });
+        match outcome {
+            None => Err(PyRuntimeError::new_err("this call is over already")),
+            Some(Ok(None)) => Ok((false, None)),
+            Some(Ok(Some(bytes))) => Ok((true, Some(self.reply.decode(py, bytes)?))),
+            Some(Err(e)) => Err(call_error(e)),
+        }
+    }
+
+    /// Gives the call up: its reply, if it comes, is dropped.
+    fn cancel(&self, py: Python<'_>) {
+        if let Ok(pending) = self.take(py) {
+            py.detach(|| drop(pending));
+        }
+    }
+
+    /// The service's name.
+    #[getter]
+    fn service(&self) -> &str {
+        &self.name
+    }
+
+    /// The call's sequence number in its client's stream, until it is over.
     #[getter]
     fn seq(&self) -> Option<u64> {
-        self.inner.as_ref().map(AnyPending::seq)
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(AnyPending::seq)
     }
 
     fn __repr__(&self) -> String {

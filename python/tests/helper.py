@@ -21,7 +21,7 @@
 
     helper.py serve TYPE SERVICE MODE [QUEUE]  a Server(SERVICE, default, default): print "ready",
                                                then per request "got <repr(value)>" and answer
-                                               (MODE square: x*x; hang: never, holding it;
+                                               (MODE square: x*x; hang: never, holding it; drop: never, dropping it;
                                                slow: x*x after 0.3 s); stdin EOF ends it.
 
 TYPE is bool, int or float (the type of the default value). Errors print
@@ -143,6 +143,9 @@ def serve(kind: str, service: str, mode: str, queue: str = "64") -> None:
         print(f"got {request.value!r}", flush=True)
         if mode == "hang":
             held.append(request)
+            continue
+        if mode == "drop":
+            del request  # unanswered: its client gets NoReplyError
             continue
         if mode == "slow":
             time.sleep(0.3)

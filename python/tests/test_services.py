@@ -12,6 +12,7 @@ from shm_pub_sub import (
     CallTimeout,
     Client,
     Message,
+    NoReplyError,
     NoServerError,
     SchemaMismatchError,
     Server,
@@ -30,7 +31,7 @@ def test_a_scalar_service_squares_across_processes(service, py_helper):
     server = py_helper("serve", "int", service, "square", stdin=True)
     server.expect("ready")
     client = Client(service, 0, 0)
-    assert client.call(7) == 49
+    assert client.call(7, timeout=10.0) == 49
     assert server.expect("got") == "got 7"
     pending = [client.send(x) for x in (1, 2, 3)]
     assert [p.wait(timeout=5.0) for p in reversed(pending)] == [9, 4, 1]
@@ -40,7 +41,7 @@ def test_a_scalar_service_squares_across_processes(service, py_helper):
 def test_without_a_server_a_call_raises_no_server_error(service):
     client = Client(service, 0, 0)
     with pytest.raises(NoServerError, match=f"no server runs for service '{service}'"):
-        client.call(1)
+        client.call(1, timeout=10.0)
     assert issubclass(NoServerError, ConnectionError)
 
 
@@ -83,7 +84,7 @@ def test_a_client_of_other_types_raises_schema_mismatch_error(service, py_helper
     server = py_helper("serve", "int", service, "square", stdin=True)
     server.expect("ready")
     with pytest.raises(SchemaMismatchError, match="field `request`: `i64` in the topic, `f64` here"):
-        Client(service, 0.0, 0).call(1.0)
+        Client(service, 0.0, 0).call(1.0, timeout=10.0)
 
 
 def test_values_are_checked_before_anything_is_sent(service):
@@ -111,12 +112,13 @@ def test_a_server_in_this_process_serves_messages_and_sees_who_calls(service):
         request.reply((request.value.x**2 + request.value.y**2) ** 0.5)
         server.serve(lambda p: p.x + p.y, count=1)
 
-    thread = threading.Thread(target=serve)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     client = Client(service, Point(), 0.0)
     assert client.call(Point(x=3.0, y=4.0), timeout=10.0) == 5.0
     assert client.call({"x": 1.5, "y": 2.0}, timeout=10.0) == 3.5
-    thread.join()
+    thread.join(timeout=10.0)
+    assert not thread.is_alive()
     assert seen[0].pid == __import__("os").getpid()
     assert repr(server).startswith(f"Server('{service}', request=Point")
     server.close()
@@ -145,3 +147,58 @@ def test_exceptions_are_exported():
         "NoReplyError",
     ):
         assert name in shm_pub_sub.__all__
+
+
+def test_receive_with_no_time_still_sees_a_request_that_came(service, py_helper):
+    server = Server(service, 0, 0)
+    assert server.receive(timeout=0) is None
+    caller = py_helper("serve", "int", service, "square", stdin=True)  # noqa: F841 (another service user)
+    client = Client(service, 0, 0)
+    pending = client.send(6)
+    deadline = time.monotonic() + 10
+    request = None
+    while request is None:
+        assert time.monotonic() < deadline, "receive(timeout=0) never saw the request"
+        request = server.receive(timeout=0)
+    request.reply(request.value * 2)
+    assert pending.wait(timeout=10.0) == 12
+
+
+def test_a_request_dropped_unanswered_raises_no_reply_error(service, py_helper):
+    server = py_helper("serve", "int", service, "drop", stdin=True)
+    server.expect("ready")
+    with pytest.raises(NoReplyError, match="without answering"):
+        Client(service, 0, 0).call(1, timeout=10.0)
+
+
+def test_a_cancelled_async_call_is_given_up_and_frees_its_place(service, py_helper):
+    server = py_helper("serve", "int", service, "hang", stdin=True)
+    server.expect("ready")
+    client = Client(service, 0, 0)
+
+    async def cancelled(x: int) -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(client.call_async(x, timeout=60.0), 0.1)
+
+    started = time.monotonic()
+    for x in range(8):  # as many as the server holds of one client
+        asyncio.run(cancelled(x))
+        server.expect(f"got {x}")
+    # asyncio.run waits for the executor: each cancelled call ended within a step, not 60 s.
+    assert time.monotonic() - started < 30.0
+    # The client waits for none of them: its next call is sent, and the server (which holds
+    # 8 of this client's) answers it Busy.
+    with pytest.raises(ServerBusyError, match="the server of service"):
+        client.call(8, timeout=10.0)
+
+
+def test_close_from_another_thread_ends_serve(service):
+    server = Server(service, 0, 0)
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(server.serve(lambda x: x)), daemon=True)
+    thread.start()
+    time.sleep(0.1)
+    server.close()
+    thread.join(timeout=10.0)
+    assert result == [0]
+    assert "closed" in repr(server)

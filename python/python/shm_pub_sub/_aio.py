@@ -18,9 +18,10 @@ import asyncio
 import threading
 import time
 import weakref
+from collections.abc import Coroutine
 from typing import Any
 
-from ._shm_pub_sub import WaitSet
+from ._shm_pub_sub import CallTimeout, WaitSet
 
 # How long a subscriber stays attached after its last awaiting task (seconds): a loop that
 # awaits it again meanwhile pays no new attach.
@@ -263,8 +264,26 @@ class Values:
         return await recv(self._sub, None)
 
 
-async def _wait_pending(pending: Any, timeout: float) -> Any:
-    """``await Client.call_async(value, timeout)``: the call was sent; its wait runs in the
-    loop's default executor with the GIL released."""
+def _wait_pending(pending: Any, timeout: float | None) -> Coroutine[Any, Any, Any]:
+    """``await Client.call_async(value, timeout)``: the call was sent; its deadline counts from
+    now. The wait runs in the loop's default executor in steps of at most 50 ms (the GIL
+    released), so a task cancelled (or a loop shutting down) gives its call up within a step."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    return _wait_until(pending, deadline, timeout)
+
+
+async def _wait_until(pending: Any, deadline: float | None, timeout: float | None) -> Any:
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, pending.wait, timeout)
+    try:
+        while True:
+            step = 0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic()))
+            done, reply = await loop.run_in_executor(None, pending._poll, step)
+            if done:
+                return reply
+            if deadline is not None and time.monotonic() >= deadline:
+                raise CallTimeout(
+                    f"no reply from service '{pending.service}' within {timeout} s; the call was given up "
+                    "(a late reply is dropped): is its server overloaded or stuck?"
+                )
+    finally:
+        pending.cancel()

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::CallError;
@@ -65,17 +65,21 @@ impl AnyClientBuilder {
         }
         let service = service.open().map_err(|e| subscribe_error(&name, e))?;
         Ok(AnyClient {
-            inner: Arc::new(Mutex::new(Inner {
-                name,
-                root,
-                expected,
-                service,
-                conn: None,
-                calls: HashMap::new(),
-                by_seq: HashMap::new(),
-                next_call: 0,
-                checked_ns: 0,
-            })),
+            shared: Arc::new(Shared {
+                inner: Mutex::new(Inner {
+                    name,
+                    root,
+                    expected,
+                    service,
+                    conn: None,
+                    calls: HashMap::new(),
+                    by_seq: HashMap::new(),
+                    next_call: 0,
+                    checked_ns: 0,
+                    generation: 0,
+                }),
+                turn: Condvar::new(),
+            }),
         })
     }
 }
@@ -85,7 +89,7 @@ impl AnyClientBuilder {
 /// the outstanding calls it hands out share it: it may be moved to another thread, and waits
 /// from several threads take turns.
 pub struct AnyClient {
-    inner: Arc<Mutex<Inner>>,
+    shared: Arc<Shared>,
 }
 
 struct Inner {
@@ -108,6 +112,8 @@ struct Inner {
     next_call: u64,
     /// When the server was last seen alive (monotonic ns).
     checked_ns: u64,
+    /// Which connection `conn` is (a new one with each server).
+    generation: u64,
 }
 
 /// A connection: a claimed client slot of one server.
@@ -119,8 +125,8 @@ struct Conn {
     nonce: u64,
     server: PublisherProcess,
     call: AnyPublisher,
-    reply: AnySubscriber,
-    batch: Vec<crate::Sample<RawValue>>,
+    /// The reply topic's subscriber; `None` while a waiting thread reads it.
+    reply: Option<AnySubscriber>,
 }
 
 /// Where a call stands.
@@ -167,6 +173,7 @@ impl Inner {
         let same =
             matches!((&current, &self.conn), (Ok(Some((_, epoch))), Some(c)) if *epoch == c.epoch);
         if !same && let Some(old) = self.conn.take() {
+            self.generation += 1;
             self.server_gone(old.server);
         }
         let Some((descriptor, epoch)) = current? else {
@@ -177,6 +184,7 @@ impl Inner {
         self.checked_ns = now;
         if !same {
             self.conn = Some(self.claim(&descriptor, epoch)?);
+            self.generation += 1;
         }
         Ok(())
     }
@@ -264,8 +272,7 @@ impl Inner {
                 nonce: random_nonzero_u64(),
                 server,
                 call,
-                reply,
-                batch: Vec::new(),
+                reply: Some(reply),
             });
         }
         Err(match refused {
@@ -304,7 +311,10 @@ impl Inner {
         let conn = self.conn.as_mut().expect("connected");
         wire::check_value(&conn.wire.request, request).map_err(CallError::InvalidRequest)?;
         if outstanding >= conn.per_client {
-            return Err(CallError::Busy { service });
+            return Err(CallError::Busy {
+                service,
+                waiting: Some(outstanding),
+            });
         }
         let envelope = conn.wire.request_bytes(conn.epoch, conn.nonce, request);
         let seq = conn.call.publish(&envelope).map_err(CallError::Send)?;
@@ -315,32 +325,13 @@ impl Inner {
         Ok((id, seq))
     }
 
-    /// Reads every reply that has come, waiting up to `slice` for one.
-    fn receive(&mut self, slice: Duration) {
-        let Some(conn) = self.conn.as_mut() else {
-            return;
+    /// Takes the replies of `batch` (read from the reply topic of connection `generation`)
+    /// for the calls that wait for them.
+    fn dispatch(&mut self, generation: u64, batch: Vec<crate::Sample<RawValue>>) {
+        let Some(conn) = self.conn.as_ref().filter(|_| self.generation == generation) else {
+            return; // read from a connection that was replaced meanwhile
         };
-        let mut gone = false;
-        conn.batch.clear();
-        let got = if slice.is_zero() {
-            conn.reply.try_recv_all_into(&mut conn.batch).map(drop)
-        } else {
-            match conn.reply.recv_all_timeout(slice) {
-                Ok(batch) => {
-                    conn.batch = batch;
-                    Ok(())
-                }
-                Err(RecvError::Timeout { .. }) => Ok(()),
-                Err(RecvError::PublisherGone { .. }) => {
-                    gone = true;
-                    Ok(())
-                }
-                Err(RecvError::Subscribe(e)) => Err(e),
-            }
-        };
-        // A reply topic that is no longer readable: the server is looked at next.
-        gone |= got.is_err();
-        for sample in std::mem::take(&mut conn.batch) {
+        for sample in batch {
             let head = ReplyHead::of(&sample.value.bytes);
             // The server names no client only in the answer to bytes it could not read.
             let ours = head.client == conn.nonce
@@ -353,12 +344,15 @@ impl Inner {
                 .remove(&head.request_seq)
                 .and_then(|id| self.calls.get_mut(&id))
             else {
-                continue;
+                continue; // a call given up
             };
             let service = self.name.as_str().to_owned();
             *call = match head.status {
                 STATUS_OK => Call::Replied(conn.wire.reply_of(&sample.value.bytes).to_vec()),
-                STATUS_BUSY => Call::Failed(CallError::Busy { service }),
+                STATUS_BUSY => Call::Failed(CallError::Busy {
+                    service,
+                    waiting: None,
+                }),
                 STATUS_BAD_REQUEST => Call::Failed(CallError::BadRequest { service }),
                 STATUS_NO_REPLY => Call::Failed(CallError::NoReply { service }),
                 status => Call::Failed(CallError::NoReply {
@@ -366,49 +360,6 @@ impl Inner {
                 }),
             };
         }
-        if gone {
-            self.checked_ns = 0;
-        }
-    }
-
-    /// One slice of a wait for call `id` (request `seq`): its outcome if it has one, or
-    /// after waiting at most until `until` (and at most [`LIVENESS_INTERVAL`]) for replies,
-    /// `None`. The client's lock is held for one slice only: other threads' calls go on
-    /// between slices.
-    fn wait_slice(
-        &mut self,
-        id: u64,
-        seq: u64,
-        until: Instant,
-    ) -> Result<Option<Vec<u8>>, CallError> {
-        match self.calls.remove(&id) {
-            Some(Call::Replied(reply)) => return Ok(Some(reply)),
-            Some(Call::Failed(e)) => return Err(e),
-            Some(Call::Waiting) => {
-                self.calls.insert(id, Call::Waiting);
-            }
-            None => {
-                return Err(CallError::NoReply {
-                    service: self.name.as_str().to_owned(),
-                });
-            }
-        }
-        let now = Instant::now();
-        if now >= until {
-            return Ok(None);
-        }
-        if let Err(e) = self.connect(false) {
-            // The server is gone (calls failed by `check`), or cannot be read.
-            if let Some(Call::Failed(e)) = self.calls.remove(&id) {
-                return Err(e);
-            }
-            self.abandon(id, seq);
-            return Err(e);
-        }
-        let since_check = Duration::from_nanos(monotonic_ns().saturating_sub(self.checked_ns));
-        let slice = (until - now).min(LIVENESS_INTERVAL.saturating_sub(since_check));
-        self.receive(slice.max(Duration::from_micros(1)));
-        Ok(None)
     }
 
     /// Forgets call `id` (its waiter gave up): a reply that comes later is dropped.
@@ -416,6 +367,82 @@ impl Inner {
         if let Some(Call::Waiting) = self.calls.remove(&id) {
             self.by_seq.remove(&seq);
         }
+    }
+}
+
+/// What a client and its outstanding calls share: the client's state, and the turn to read
+/// its reply topic (one waiting thread reads, without holding the lock; the others sleep on
+/// `turn` until it has taken the replies that came).
+struct Shared {
+    inner: Mutex<Inner>,
+    turn: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        lock(&self.inner)
+    }
+
+    /// One slice of a wait for call `id` (request `seq`): its outcome if it has one, or after
+    /// waiting at most until `until` (and at most [`LIVENESS_INTERVAL`]) for replies, `None`.
+    /// The lock is never held while waiting: other threads' calls go on meanwhile.
+    fn wait_slice(&self, id: u64, seq: u64, until: Instant) -> Result<Option<Vec<u8>>, CallError> {
+        let mut inner = self.lock();
+        match inner.calls.remove(&id) {
+            Some(Call::Replied(reply)) => return Ok(Some(reply)),
+            Some(Call::Failed(e)) => return Err(e),
+            Some(Call::Waiting) => {
+                inner.calls.insert(id, Call::Waiting);
+            }
+            None => {
+                return Err(CallError::NoReply {
+                    service: inner.name.as_str().to_owned(),
+                });
+            }
+        }
+        let now = Instant::now();
+        if now >= until {
+            return Ok(None);
+        }
+        if let Err(e) = inner.connect(false) {
+            // The server is gone (calls failed by `check`), or cannot be read.
+            if let Some(Call::Failed(e)) = inner.calls.remove(&id) {
+                return Err(e);
+            }
+            inner.abandon(id, seq);
+            return Err(e);
+        }
+        let since_check = Duration::from_nanos(monotonic_ns().saturating_sub(inner.checked_ns));
+        let slice = (until - now)
+            .min(LIVENESS_INTERVAL.saturating_sub(since_check))
+            .max(Duration::from_micros(1));
+        let generation = inner.generation;
+        let Some(mut reply) = inner.conn.as_mut().and_then(|c| c.reply.take()) else {
+            // Another thread reads: it wakes this one when it has taken what came.
+            drop(self.turn.wait_timeout(inner, slice));
+            return Ok(None);
+        };
+        drop(inner);
+        let (batch, gone) = match reply.recv_all_timeout(slice) {
+            Ok(batch) => (batch, false),
+            Err(RecvError::Timeout { .. }) => (Vec::new(), false),
+            // The reply topic's publisher (the server) went away, or the topic is no longer
+            // readable: the server is looked at next.
+            Err(_) => (Vec::new(), true),
+        };
+        let mut inner = self.lock();
+        if inner.generation == generation
+            && let Some(conn) = inner.conn.as_mut()
+        {
+            conn.reply = Some(reply);
+        }
+        inner.dispatch(generation, batch);
+        if gone {
+            inner.checked_ns = 0;
+        }
+        drop(inner);
+        self.turn.notify_all();
+        Ok(None)
     }
 }
 
@@ -439,9 +466,9 @@ impl AnyClient {
     /// the server's `per_client` calls are outstanding at once (more are
     /// [`CallError::Busy`]).
     pub fn send(&self, request: &[u8]) -> Result<AnyPending, CallError> {
-        let (id, seq) = lock(&self.inner).send(request)?;
+        let (id, seq) = self.shared.lock().send(request)?;
         Ok(AnyPending {
-            inner: Arc::clone(&self.inner),
+            shared: Arc::clone(&self.shared),
             id,
             seq,
             done: false,
@@ -450,7 +477,7 @@ impl AnyClient {
 
     /// The request type: the one this client was made for, or the server's once connected.
     pub fn request_schema(&self) -> Option<Arc<TopicSchema>> {
-        let inner = lock(&self.inner);
+        let inner = self.shared.lock();
         let wire = inner
             .conn
             .as_ref()
@@ -461,7 +488,7 @@ impl AnyClient {
 
     /// The reply type: the one this client was made for, or the server's once connected.
     pub fn reply_schema(&self) -> Option<Arc<TopicSchema>> {
-        let inner = lock(&self.inner);
+        let inner = self.shared.lock();
         let wire = inner
             .conn
             .as_ref()
@@ -473,17 +500,17 @@ impl AnyClient {
     /// Connects to the server now (a call does it when needed): fails as a call would when
     /// there is no server, it serves other types, or it admits no more clients.
     pub fn connect(&self) -> Result<(), CallError> {
-        lock(&self.inner).connect(true).map(drop)
+        self.shared.lock().connect(true).map(drop)
     }
 
     /// The server's process, once connected.
     pub fn server(&self) -> Option<PublisherProcess> {
-        lock(&self.inner).conn.as_ref().map(|c| c.server.clone())
+        self.shared.lock().conn.as_ref().map(|c| c.server.clone())
     }
 
     /// The client slot this client holds in the server, once connected.
     pub fn slot(&self) -> Option<usize> {
-        let inner = lock(&self.inner);
+        let inner = self.shared.lock();
         let conn = inner.conn.as_ref()?;
         let topic = conn.call.topic();
         topic.rsplit('/').next()?.parse().ok()
@@ -492,7 +519,7 @@ impl AnyClient {
 
 impl fmt::Debug for AnyClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = lock(&self.inner);
+        let inner = self.shared.lock();
         f.debug_struct("AnyClient")
             .field("service", &inner.name.as_str())
             .field("connected", &inner.conn.is_some())
@@ -505,7 +532,7 @@ impl fmt::Debug for AnyClient {
 /// is dropped.
 #[must_use = "a call's reply is had with .wait(); dropping it gives the call up"]
 pub struct AnyPending {
-    inner: Arc<Mutex<Inner>>,
+    shared: Arc<Shared>,
     id: u64,
     seq: u64,
     done: bool,
@@ -520,7 +547,7 @@ impl AnyPending {
         match self.wait_until(started + timeout)? {
             Some(reply) => Ok(reply),
             None => {
-                let mut inner = lock(&self.inner);
+                let mut inner = self.shared.lock();
                 inner.abandon(self.id, self.seq);
                 self.done = true;
                 Err(CallError::Timeout {
@@ -537,7 +564,7 @@ impl AnyPending {
     /// bindings that do something between waits (check for Ctrl-C).
     pub fn wait_until(&mut self, until: Instant) -> Result<Option<Vec<u8>>, CallError> {
         loop {
-            let outcome = lock(&self.inner).wait_slice(self.id, self.seq, until);
+            let outcome = self.shared.wait_slice(self.id, self.seq, until);
             match outcome {
                 Ok(None) if Instant::now() < until => {}
                 Ok(None) => return Ok(None),
@@ -559,7 +586,7 @@ impl AnyPending {
 impl Drop for AnyPending {
     fn drop(&mut self) {
         if !self.done {
-            lock(&self.inner).abandon(self.id, self.seq);
+            self.shared.lock().abandon(self.id, self.seq);
         }
     }
 }

@@ -109,10 +109,14 @@ pub enum CallError {
         /// The service.
         service: String,
     },
-    /// The server holds as many requests as it may (its queue, or this client's share of it).
+    /// The server holds as many requests as it may (its queue, or this client's share of it),
+    /// or this client already waits for as many replies as the server lets one client have.
     Busy {
         /// The service.
         service: String,
+        /// `Some(n)`: refused by this client, which waits for `n` replies (nothing was sent);
+        /// `None`: answered so by the server.
+        waiting: Option<usize>,
     },
     /// The server serves other request or reply types.
     SchemaMismatch(Box<SchemaMismatch>),
@@ -168,7 +172,14 @@ impl fmt::Display for CallError {
                 f,
                 "no server runs for service '{service}'; start its server (`shm list` shows the services that run)"
             ),
-            CallError::Busy { service } => write!(
+            CallError::Busy {
+                service,
+                waiting: Some(n),
+            } => write!(
+                f,
+                "this client of service '{service}' already waits for {n} replies, as many as its server lets one client have; wait for some before calling again (nothing was sent)"
+            ),
+            CallError::Busy { service, .. } => write!(
                 f,
                 "the server of service '{service}' holds as many requests as it may (its queue, or this client's share); wait for replies and call again"
             ),

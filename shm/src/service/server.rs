@@ -299,14 +299,19 @@ impl AnyServer {
     /// The next request if one has arrived; never waits.
     pub fn try_recv(&mut self) -> Result<Option<AnyRequest>, ServerError> {
         if self.queue.is_empty() {
-            // What the set saw since the last look (a deadline of now: it does not sleep).
-            if let Some(events) = self.set.wait_step(Some(Instant::now())) {
-                self.due
-                    .extend(events.iter().filter_map(|e| self.ids.get(&e.id).copied()));
-            }
+            self.look();
             self.drain();
         }
         self.next().transpose()
+    }
+
+    /// Marks due the slots the set saw new requests on since it last looked (a deadline of
+    /// now: it does not sleep).
+    fn look(&mut self) {
+        if let Some(events) = self.set.wait_step(Some(Instant::now())) {
+            self.due
+                .extend(events.iter().filter_map(|e| self.ids.get(&e.id).copied()));
+        }
     }
 
     /// The next request, waiting until `deadline` for one.
@@ -337,6 +342,13 @@ impl AnyServer {
         &mut self,
         deadline: Option<Instant>,
     ) -> Option<Result<Option<AnyRequest>, ServerError>> {
+        self.drain();
+        if let Some(item) = self.next() {
+            return Some(item.map(Some));
+        }
+        // What the set saw meanwhile, without sleeping: every slot gets its turn however busy
+        // the others are, and a wait that is already at its deadline still looks once.
+        self.look();
         self.drain();
         if let Some(item) = self.next() {
             return Some(item.map(Some));

@@ -176,6 +176,59 @@ impl Plan {
     }
 }
 
+/// Action the action examples use unless told otherwise.
+pub const DEFAULT_ACTION: &str = "demo/navigate";
+
+/// A goal: drive to `target` at `speed` (`navigator` runs it, `navigate_client` and
+/// `examples/python/actions/navigate_client.py` send it).
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct NavigateGoal {
+    /// Where to go, metres (x, y), from the origin.
+    pub target: [f64; 2],
+    /// Metres per step (a step is 20 ms); not positive: the goal is rejected.
+    pub speed: f64,
+}
+
+/// Feedback while driving: where the robot is, and how far it still has to go.
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct NavigateFeedback {
+    /// Position, metres.
+    pub position: [f64; 2],
+    /// Metres to go.
+    pub remaining: f64,
+}
+
+/// Where a drive ended, after how many steps.
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct NavigateOutcome {
+    /// Position, metres.
+    pub position: [f64; 2],
+    /// Steps driven.
+    pub steps: u32,
+    /// Explicit padding: messages may not have hidden padding.
+    pub _reserved: [u8; 4],
+}
+
+impl NavigateGoal {
+    /// Where the robot is after `steps` steps toward the target (straight, at most there).
+    pub fn position_after(&self, steps: u32) -> [f64; 2] {
+        let length = self.target[0].hypot(self.target[1]);
+        let travelled = (self.speed * f64::from(steps)).min(length);
+        if length == 0.0 {
+            return [0.0, 0.0];
+        }
+        self.target.map(|t| t * travelled / length)
+    }
+
+    /// Steps it takes to get there.
+    pub fn steps(&self) -> u32 {
+        (self.target[0].hypot(self.target[1]) / self.speed).ceil() as u32
+    }
+}
+
 /// `--name value` options from the command line, with defaults.
 pub struct Args(Vec<String>);
 

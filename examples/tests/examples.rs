@@ -259,6 +259,62 @@ fn services_plan_answers_each_client_and_says_who_asked() {
     assert!(planner.wait(TIMEOUT).success());
 }
 
+/// `navigate_client args...` on `root`, run to its end: (success, stdout lines, stderr).
+fn navigate_client(root: &TempRoot, args: &[&str]) -> (bool, Vec<String>, String) {
+    let out = Command::new(example("navigate_client"))
+        .args(args)
+        .env("SHM_ROOT", root.path())
+        .output()
+        .expect("run navigate_client");
+    let text = |b: Vec<u8>| String::from_utf8(b).expect("UTF-8 output");
+    let lines = text(out.stdout).lines().map(str::to_owned).collect();
+    (out.status.success(), lines, text(out.stderr))
+}
+
+#[test]
+fn actions_navigate_reports_feedback_cancels_rejects_and_outlives_its_server() {
+    let root = TempRoot::new("ex-actions");
+    let mut navigator = Proc::spawn(&example("navigator"), root.path(), &["--count", "3"]);
+    navigator.expect_line("serving action 'demo/navigate'", TIMEOUT);
+    let (ok, lines, err) = navigate_client(&root, &["--x", "3", "--y", "4"]);
+    assert!(ok, "{err}");
+    assert!(
+        lines[0].starts_with("goal ") && lines[0].ends_with(" accepted"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1], "at [0.30, 0.40], 4.50 m to go");
+    assert_eq!(
+        lines.last().unwrap(),
+        "succeeded at [3.00, 4.00] after 10 steps"
+    );
+    assert_eq!(lines.len(), 12, "{lines:?}");
+    let (ok, lines, err) =
+        navigate_client(&root, &["--x", "30", "--y", "0", "--cancel-after", "3"]);
+    assert!(ok, "{err}");
+    assert_eq!(lines[4], "cancel asked: canceling", "{lines:?}");
+    let last = lines.last().unwrap();
+    assert!(last.starts_with("canceled at ["), "{lines:?}");
+    // The third goal is rejected; the navigator then ends (count 3).
+    let (ok, _, err) = navigate_client(&root, &["--speed", "0"]);
+    assert!(!ok);
+    assert!(err.contains("rejected the goal"), "{err}");
+    assert_eq!(
+        navigator.rest(TIMEOUT).last().map(String::as_str),
+        Some("served 3 goal(s)")
+    );
+    assert!(navigator.wait(TIMEOUT).success());
+    // A navigator killed mid-goal: the client's goal ends aborted.
+    let mut navigator = Proc::spawn(&example("navigator"), root.path(), &[]);
+    navigator.expect_line("serving action", TIMEOUT);
+    let mut client = Proc::spawn(&example("navigate_client"), root.path(), &["--x", "100"]);
+    client.expect_line("at [", TIMEOUT);
+    navigator.kill9();
+    assert_eq!(
+        client.rest(TIMEOUT).last().map(String::as_str),
+        Some("aborted (the server is gone)")
+    );
+}
+
 #[test]
 fn waits_stop_cleanly_on_ctrl_c() {
     let root = TempRoot::new("ex-waits-stop");

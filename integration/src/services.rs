@@ -8,6 +8,10 @@
 //! call <service> <first> <count>   # Client<u64, u64>: calls first..first+count, checks x*x; OK <count> | ERR <kind> <x>
 //! call <service> <x> hang          # sends x, prints SENT, and waits to be killed
 //! call-flood <service> <millis>   # calls as fast as it can for millis ms, whatever the answers; CALLS <n>
+//! action-serve <action> <mode>  # ActionServer<u64, u64, u64>: READY, GOAL <n> <id>; each goal in a thread
+//!     modes: count (feedback 1..=n every 10 ms, then succeed(n); canceled(i) on request),
+//!            reject-odd (rejects odd goals, counts the others), hang (feedback 1, then never ends)
+//! action-send <action> <n>        # ActionClient: ACCEPTED <id>, FEEDBACK <v>..., RESULT <status> <outcome>
 //! call-flag <service>              # Client<Flags, u64>: sends Flags { armed: true, .. }, prints SENT, then OK <v> | ERR <kind>
 //! ```
 
@@ -15,6 +19,7 @@ use std::io::BufRead;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::Duration;
 
+use shm::action::{ActionClient, ActionServer, GoalError};
 use shm::{CallError, Client, Request, Server, ServerError};
 
 use crate::Flags;
@@ -108,6 +113,26 @@ pub fn main(args: &[String]) {
                 Err(e) => fail(kind(&e)),
             }
         }
+        "action-serve" => action_serve(arg(1), arg(2)),
+        "action-send" => {
+            let client = ActionClient::<u64, u64, u64>::new(arg(1)).unwrap_or_else(|e| fail(e));
+            let mut handle = match client.send_goal(&num(2), Duration::from_secs(20)) {
+                Ok(handle) => handle,
+                Err(GoalError::Rejected { .. }) => fail("rejected"),
+                Err(e) => fail(e),
+            };
+            println!("ACCEPTED {}", handle.id());
+            while let Some(v) = handle
+                .feedback(Duration::from_secs(20))
+                .unwrap_or_else(|e| fail(e))
+            {
+                println!("FEEDBACK {v}");
+            }
+            let r = handle
+                .result(Duration::from_secs(20))
+                .unwrap_or_else(|e| fail(e));
+            println!("RESULT {} {:?}", r.status, r.outcome);
+        }
         other => fail(format!("unknown service role {other}")),
     }
 }
@@ -156,5 +181,50 @@ fn serve(service: &str, mode: &str, max_clients: usize, queue: usize) {
             "hang" | "gated" => held.push(request),
             other => fail(format!("unknown mode {other}")),
         }
+    }
+}
+
+fn action_serve(action: &str, mode: &str) {
+    let mut server = ActionServer::<u64, u64, u64>::new(action).unwrap_or_else(|e| fail(e));
+    let stdin = stdin_lines();
+    println!("READY");
+    loop {
+        if let Ok(None) | Err(TryRecvError::Disconnected) = stdin.try_recv() {
+            return;
+        }
+        let request = match server.recv_timeout(Duration::from_millis(20)) {
+            Ok(request) => request,
+            Err(ServerError::Timeout { .. }) => continue,
+            Err(e) => fail(e),
+        };
+        let n = *request.value();
+        if mode == "reject-odd" && n % 2 == 1 {
+            println!("REJECTED {n}");
+            request.reject();
+            continue;
+        }
+        let goal = request.accept().unwrap_or_else(|e| fail(e));
+        println!("GOAL {n} {}", goal.id());
+        let hang = mode == "hang";
+        std::thread::spawn(move || {
+            if hang {
+                goal.publish_feedback(&1).unwrap_or_else(|e| fail(e));
+                std::mem::forget(goal); // never ends (until the process is killed)
+                return;
+            }
+            for i in 1..=n {
+                std::thread::sleep(Duration::from_millis(10));
+                if goal.is_cancel_requested() {
+                    let id = goal.id();
+                    goal.canceled(&i).unwrap_or_else(|e| fail(e));
+                    println!("CANCELED {id}");
+                    return;
+                }
+                goal.publish_feedback(&i).unwrap_or_else(|e| fail(e));
+            }
+            let id = goal.id();
+            goal.succeed(&n).unwrap_or_else(|e| fail(e));
+            println!("DONE {id}");
+        });
     }
 }

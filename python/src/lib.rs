@@ -9,6 +9,7 @@
 use pyo3::exceptions::PyImportError;
 use pyo3::prelude::*;
 
+mod action;
 mod carried;
 mod common;
 mod errors;
@@ -110,6 +111,10 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<service::PyClientInfo>()?;
     m.add_class::<service::Client>()?;
     m.add_class::<service::PendingCall>()?;
+    m.add_class::<action::ActionServer>()?;
+    m.add_class::<action::ServerGoal>()?;
+    m.add_class::<action::ActionClient>()?;
+    m.add_class::<action::GoalHandle>()?;
     for (name, class) in [
         ("CallTimeout", py.get_type::<service::CallTimeout>()),
         ("ServerGoneError", py.get_type::<service::ServerGoneError>()),
@@ -117,6 +122,10 @@ fn _shm_pub_sub(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("ServerBusyError", py.get_type::<service::ServerBusyError>()),
         ("BadRequestError", py.get_type::<service::BadRequestError>()),
         ("NoReplyError", py.get_type::<service::NoReplyError>()),
+        (
+            "GoalRejectedError",
+            py.get_type::<action::GoalRejectedError>(),
+        ),
     ] {
         m.add(name, class)?;
     }

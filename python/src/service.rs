@@ -63,10 +63,10 @@ create_exception!(
 );
 
 /// Longest a wait blocks with the GIL released before it looks for signals.
-const STEP: Duration = Duration::from_millis(50);
+pub(crate) const STEP: Duration = Duration::from_millis(50);
 
 /// A call error as the Python exception that fits it.
-fn call_error(e: CallError) -> PyErr {
+pub(crate) fn call_error(e: CallError) -> PyErr {
     let message = e.to_string();
     match e {
         CallError::Timeout { .. } => CallTimeout::new_err(message),
@@ -96,16 +96,16 @@ fn reply_error(e: ReplyError) -> PyErr {
 }
 
 /// What a service carries one way: its schema, and its message class when it has one.
-struct Carrier {
-    schema: Arc<TopicSchema>,
+pub(crate) struct Carrier {
+    pub(crate) schema: Arc<TopicSchema>,
     class: Option<Py<MessageType>>,
-    label: String,
+    pub(crate) label: String,
 }
 
 impl Carrier {
     /// The type `default` selects (a bool, int or float, or a `Message` value), as a
     /// `Publisher`'s `default_value` does.
-    fn of(default: &Bound<'_, PyAny>, role: &str, service: &str) -> PyResult<Carrier> {
+    pub(crate) fn of(default: &Bound<'_, PyAny>, role: &str, service: &str) -> PyResult<Carrier> {
         let ty = Ty::of_default(default, role, service)?;
         let (schema, class) = match &ty {
             Ty::Scalar(kind) => {
@@ -130,17 +130,17 @@ impl Carrier {
     }
 
     /// A Python value as bytes of the type, checked.
-    fn encode(&self, value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
+    pub(crate) fn encode(&self, value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
         write_value(&self.schema, value, &format!("{what} ({})", self.label))
     }
 
     /// Bytes of the type as a Python value.
-    fn decode(&self, py: Python<'_>, bytes: Vec<u8>) -> PyResult<Py<PyAny>> {
+    pub(crate) fn decode(&self, py: Python<'_>, bytes: Vec<u8>) -> PyResult<Py<PyAny>> {
         MessageValue::new(bytes, self.class.as_ref(), &self.schema, py).into_python(py)
     }
 }
 
-fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
+pub(crate) fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
     match timeout {
         None => Ok(None),
         Some(t) if t.is_finite() && t >= 0.0 => {
@@ -340,6 +340,7 @@ impl Server {
 
 /// Who sent a request: `ServiceRequest.client`.
 #[pyclass(module = "shm_pub_sub", name = "ClientInfo", frozen, get_all)]
+#[derive(Clone)]
 pub(crate) struct PyClientInfo {
     /// The client's process id.
     pid: u32,
@@ -464,7 +465,7 @@ fn wait_reply(
     }
 }
 
-fn timeout_error(name: &str, timeout: Option<f64>) -> PyErr {
+pub(crate) fn timeout_error(name: &str, timeout: Option<f64>) -> PyErr {
     CallTimeout::new_err(format!(
         "no reply from service '{name}' within {} s; the call was given up (a late reply is \
          dropped): is its server overloaded or stuck?",

@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, Proc
 
 EXAMPLES = REPO / "examples" / "python"
-TOPICS = ["pubsub", "structs", "camera", "scan", "services", "waits", "tool", "bridge"]
+TOPICS = ["pubsub", "structs", "camera", "scan", "services", "actions", "waits", "tool", "bridge"]
 SHM = Path(sys.executable).with_name("shm")  # the console script of the installed package
 BRIDGE = Path(os.environ.get("SHM_BRIDGE") or REPO / "target" / "debug" / "shm-bridge")
 
@@ -327,6 +327,41 @@ def test_services_rust_client_with_the_python_planner(topic, spawn, rust_example
     client = spawn([rust_example("plan_client"), "--service", topic, "--x", 300, "--y", 400])
     assert rest_of_output(client) == ["plan to [300.0, 400.0]: 500.00 m in 1000 steps (out of reach)"]
     assert rest_of_output(planner) == [f"#1 from pid {client.popen.pid}: 500.00 m, 1000 steps", "served 1 request(s)"]
+
+
+def test_actions_python_navigator_and_python_client(topic, spawn):
+    navigator = spawn(example("actions/navigator.py", topic, 2))
+    assert navigator.expect_line(timeout=30) == f"serving action '{topic}'"
+    lines = rest_of_output(spawn(example("actions/navigate_client.py", topic, 3, 4)))
+    assert lines[0].startswith("goal ") and lines[0].endswith(" accepted"), lines
+    assert lines[1] == "at [0.30, 0.40], 4.50 m to go"
+    assert lines[-1] == "succeeded at [3.00, 4.00] after 10 steps"
+    lines = rest_of_output(spawn(example("actions/navigate_client.py", topic, 30, 0, 3)))
+    assert lines[4] == "cancel asked: canceling", lines
+    assert lines[-1].startswith("canceled at ["), lines
+    assert rest_of_output(navigator)[-1] == "served 2 goal(s)"
+
+
+def test_actions_python_client_with_the_rust_navigator(topic, spawn, rust_example):
+    navigator = spawn([rust_example("navigator"), "--action", topic, "--count", 1])
+    assert navigator.expect_line(timeout=30) == f"serving action '{topic}'"
+    lines = rest_of_output(spawn(example("actions/navigate_client.py", topic, 6, 8)))
+    assert lines[-1] == "succeeded at [6.00, 8.00] after 20 steps", lines
+    assert rest_of_output(navigator)[-1] == "served 1 goal(s)"
+
+
+def test_actions_rust_client_with_the_python_navigator(topic, spawn, rust_example):
+    navigator = spawn(example("actions/navigator.py", topic, 1))
+    assert navigator.expect_line(timeout=30) == f"serving action '{topic}'"
+    client = spawn([rust_example("navigate_client"), "--action", topic, "--x", 0, "--y", 2])
+    lines = rest_of_output(client)
+    assert lines[1:] == [
+        "at [0.00, 0.50], 1.50 m to go",
+        "at [0.00, 1.00], 1.00 m to go",
+        "at [0.00, 1.50], 0.50 m to go",
+        "at [0.00, 2.00], 0.00 m to go",
+        "succeeded at [0.00, 2.00] after 4 steps",
+    ], lines
 
 
 def test_waits_waiter_and_ticker(topic, spawn):

@@ -71,6 +71,7 @@ compile_error!(
 
 extern crate self as shm;
 
+pub mod action;
 mod bounded;
 mod copy;
 mod discovery;
@@ -113,6 +114,7 @@ pub mod wait {
     };
 }
 
+pub use action::{ActionClient, ActionServer, GoalStatus};
 pub use bounded::{BoundedString, BoundedVec, CapacityError};
 pub use error::{
     CreateError, FormatError, InspectError, IoFailure, LookupError, NameError, PublishError,

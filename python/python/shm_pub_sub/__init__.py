@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import operator as _operator
 
+from ._action import GoalStatus
 from ._message import (
     Array,
     Message,
@@ -43,6 +44,8 @@ from ._message import (
 from ._shm_pub_sub import (
     MAX_BUFFER_NUM,
     MIN_BUFFER_NUM,
+    ActionClient,
+    ActionServer,
     BadRequestError,
     Borrow,
     CallTimeout,
@@ -51,6 +54,8 @@ from ._shm_pub_sub import (
     ContendedError,
     ForeignTopicError,
     ForkedProcessError,
+    GoalHandle,
+    GoalRejectedError,
     LentSlice,
     Loan,
     MessageType,
@@ -62,6 +67,7 @@ from ._shm_pub_sub import (
     SchemaMismatchError,
     Server,
     ServerBusyError,
+    ServerGoal,
     ServerGoneError,
     ServiceRequest,
     SliceType,
@@ -138,6 +144,8 @@ def SubscriberFloat(name: str, default_value: float) -> Subscriber[float]:
 __all__ = [
     "MAX_BUFFER_NUM",
     "MIN_BUFFER_NUM",
+    "ActionClient",
+    "ActionServer",
     "Array",
     "BadRequestError",
     "Borrow",
@@ -148,6 +156,9 @@ __all__ = [
     "EventKind",
     "ForeignTopicError",
     "ForkedProcessError",
+    "GoalHandle",
+    "GoalRejectedError",
+    "GoalStatus",
     "LentSlice",
     "Loan",
     "Message",
@@ -164,6 +175,7 @@ __all__ = [
     "SchemaMismatchError",
     "Server",
     "ServerBusyError",
+    "ServerGoal",
     "ServerGoneError",
     "ServiceRequest",
     "SliceType",

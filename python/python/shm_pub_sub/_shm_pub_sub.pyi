@@ -17,12 +17,15 @@ from typing import (
 
 from typing_extensions import Buffer, Self, disjoint_base
 
+from ._action import GoalStatus
 from ._waitset import EventKind
 
 __version__: str
 __all__ = [
     "MAX_BUFFER_NUM",
     "MIN_BUFFER_NUM",
+    "ActionClient",
+    "ActionServer",
     "BadRequestError",
     "Borrow",
     "CallTimeout",
@@ -32,6 +35,8 @@ __all__ = [
     "Field",
     "ForeignTopicError",
     "ForkedProcessError",
+    "GoalHandle",
+    "GoalRejectedError",
     "LentSlice",
     "Loan",
     "Message",
@@ -44,6 +49,7 @@ __all__ = [
     "SchemaMismatchError",
     "Server",
     "ServerBusyError",
+    "ServerGoal",
     "ServerGoneError",
     "ServiceRequest",
     "SliceType",
@@ -175,6 +181,71 @@ class ForkedProcessError(RuntimeError):
 
 class ContendedError(RuntimeError):
     """The publisher overwrote the value being read on every attempt."""
+
+class GoalRejectedError(RuntimeError):
+    """The action's server rejected the goal."""
+
+_G = TypeVar("_G")
+_F = TypeVar("_F")
+_O = TypeVar("_O")
+
+@final
+class ServerGoal(Generic[_G, _F, _O]):
+    """A goal an ``ActionServer`` accepted and runs."""
+
+    @property
+    def value(self) -> _G: ...
+    @property
+    def id(self) -> int: ...
+    @property
+    def client(self) -> ClientInfo | None: ...
+    @property
+    def is_cancel_requested(self) -> bool: ...
+    def publish_feedback(self, feedback: _F | dict[str, Any]) -> None: ...
+    def succeed(self, outcome: _O | dict[str, Any]) -> None: ...
+    def abort(self, outcome: _O | dict[str, Any] | None = None) -> None: ...
+    def cancel(self, outcome: _O | dict[str, Any] | None = None) -> None: ...
+
+@final
+class ActionServer(Generic[_G, _F, _O]):
+    """The server of an action: ``ActionServer(name, goal, feedback, outcome)``."""
+
+    def __new__(
+        cls,
+        name: str,
+        goal: _G,
+        feedback: _F,
+        outcome: _O,
+        *,
+        accept: Callable[[_G], bool] | None = None,
+        feedback_buffer: int = 16,
+    ) -> ActionServer[_G, _F, _O]: ...
+    def receive(self, timeout: float | None = None) -> ServerGoal[_G, _F, _O] | None: ...
+    def close(self) -> None: ...
+    @property
+    def name(self) -> str: ...
+
+@final
+class GoalHandle(Generic[_F, _O]):
+    """A goal an ``ActionClient`` sent and its server accepted."""
+
+    @property
+    def id(self) -> int: ...
+    def feedback(self, timeout: float = 1.0) -> _F | None: ...
+    def result(self, timeout: float | None = None) -> tuple[GoalStatus, _O | None]: ...
+    def cancel(self, timeout: float = 1.0) -> GoalStatus: ...
+    @property
+    def status(self) -> GoalStatus | None: ...
+
+@final
+class ActionClient(Generic[_G, _F, _O]):
+    """A client of an action: ``ActionClient(name, goal, feedback, outcome).send_goal(g)``."""
+
+    def __new__(cls, name: str, goal: _G, feedback: _F, outcome: _O) -> ActionClient[_G, _F, _O]: ...
+    def send_goal(self, goal: _G | dict[str, Any], timeout: float = 1.0) -> GoalHandle[_F, _O]: ...
+    def statuses(self) -> list[tuple[int, GoalStatus]]: ...
+    @property
+    def name(self) -> str: ...
 
 class CallTimeout(TimeoutError):
     """No reply within the call's timeout; the call was given up."""

@@ -238,7 +238,7 @@ impl Inner {
         for slot in 0..max_clients {
             let call = AnyPublisher::builder(
                 &wire::call_topic(&self.name, slot),
-                Arc::clone(&wire.request_envelope),
+                Arc::clone(&wire.request_envelope.schema),
             )
             .root(&self.root)
             .buffer_num(per_client + 2)
@@ -256,7 +256,7 @@ impl Inner {
             };
             let mut reply = AnySubscriber::builder(&wire::reply_topic(&self.name, slot))
                 .root(&self.root)
-                .expect(Arc::clone(&wire.reply_envelope))
+                .expect(Arc::clone(&wire.reply_envelope.schema))
                 .open()
                 .map_err(|e| subscribe_error(&self.name, e))?;
             // Replies already there are an earlier client's of this slot: passed over, so that

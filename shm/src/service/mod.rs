@@ -58,7 +58,7 @@
 mod client;
 mod server;
 mod typed;
-mod wire;
+pub(crate) mod wire;
 
 use std::fmt;
 use std::time::Duration;
@@ -69,6 +69,7 @@ pub use server::{
     DEFAULT_QUEUE, MAX_CLIENTS, MAX_PER_CLIENT,
 };
 pub use typed::{Client, ClientBuilder, Pending, Request, Server, ServerBuilder};
+pub(crate) use typed::{bytes_of, schema_of, value_of};
 
 use crate::error::{CreateError, NameError, PublishError, SubscribeError, ValueError};
 use crate::owner::PublisherProcess;

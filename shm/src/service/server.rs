@@ -212,7 +212,7 @@ impl Replies {
             empty => empty.insert(
                 AnyPublisher::builder(
                     &wire::reply_topic(&self.name, slot),
-                    Arc::clone(&self.wire.reply_envelope),
+                    Arc::clone(&self.wire.reply_envelope.schema),
                 )
                 .root(&self.root)
                 .mode(self.mode)
@@ -254,7 +254,7 @@ impl AnyServer {
         for slot in std::mem::take(&mut self.unwatched) {
             let sub = AnySubscriber::builder(&wire::call_topic(&self.name, slot))
                 .root(&self.root)
-                .expect(Arc::clone(&self.wire.request_envelope))
+                .expect(Arc::clone(&self.wire.request_envelope.schema))
                 .open();
             let attached = sub.and_then(|sub| match self.set.attach(&sub) {
                 Ok(id) => Ok((sub, id)),

@@ -17,7 +17,7 @@ use crate::error::CreateError;
 use crate::schema::TopicSchema;
 
 /// A value's bytes.
-fn bytes_of<T: ShmMessage>(value: &T) -> &[u8] {
+pub(crate) fn bytes_of<T: ShmMessage>(value: &T) -> &[u8] {
     // SAFETY: `T: ShmMessage` has no padding (the trait's promise 3), so all `size_of::<T>()`
     // bytes of `*value` are initialised; the slice borrows `value` for its lifetime and is
     // only read.
@@ -27,7 +27,7 @@ fn bytes_of<T: ShmMessage>(value: &T) -> &[u8] {
 /// The value whose bytes `bytes` are: `bytes` passed the checks of `T`'s schema (a service's
 /// topics are opened with schemas built from `T::SCHEMA`, and every read validates). Boxed:
 /// a value may be megabytes.
-fn value_of<T: ShmMessage>(bytes: &[u8]) -> Box<T> {
+pub(crate) fn value_of<T: ShmMessage>(bytes: &[u8]) -> Box<T> {
     assert_eq!(bytes.len(), size_of::<T>(), "a value of the checked type");
     let mut value = Box::<T>::new_uninit();
     // SAFETY: the box holds `size_of::<T>()` writable bytes, `bytes` as many readable ones, in
@@ -43,7 +43,7 @@ fn value_of<T: ShmMessage>(bytes: &[u8]) -> Box<T> {
     unsafe { value.assume_init() }
 }
 
-fn schema_of<T: ShmMessage>() -> Arc<TopicSchema> {
+pub(crate) fn schema_of<T: ShmMessage>() -> Arc<TopicSchema> {
     Arc::from(T::SCHEMA)
 }
 

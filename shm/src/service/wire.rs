@@ -44,12 +44,73 @@ pub(crate) struct Wire {
     pub(crate) request: Arc<TopicSchema>,
     pub(crate) reply: Arc<TopicSchema>,
     pub(crate) descriptor: Arc<TopicSchema>,
-    pub(crate) request_envelope: Arc<TopicSchema>,
-    pub(crate) reply_envelope: Arc<TopicSchema>,
-    /// Offset of the request in a request envelope.
-    pub(crate) request_at: usize,
-    /// Offset of the reply in a reply envelope.
-    pub(crate) reply_at: usize,
+    pub(crate) request_envelope: Record,
+    pub(crate) reply_envelope: Record,
+}
+
+/// A struct of `u64` words (named, from offset 0) and one value of another type after them,
+/// padded explicitly: the envelopes of services and actions.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    pub(crate) schema: Arc<TopicSchema>,
+    /// Offset of the value.
+    at: usize,
+    /// Its size.
+    size: usize,
+}
+
+impl Record {
+    /// The record `name { words..., value_name: value }`.
+    pub(crate) fn new(
+        name: &str,
+        words: &[&str],
+        value_name: &str,
+        value: &SchemaDesc,
+    ) -> Result<Record, String> {
+        let mut fields = u64_fields(words);
+        fields.push((value_name.to_owned(), value.clone()));
+        let schema = schema_of(name, fields)?;
+        Ok(Record {
+            at: offset_of(&schema, value_name),
+            size: value.size as usize,
+            schema,
+        })
+    }
+
+    /// A record of these words and value (`None`: zeros, a valid value of every type).
+    pub(crate) fn bytes(&self, words: &[u64], value: Option<&[u8]>) -> Vec<u8> {
+        let mut out = vec![0u8; self.schema.size()];
+        for (i, w) in words.iter().enumerate() {
+            put(&mut out, 8 * i, *w);
+        }
+        if let Some(value) = value {
+            out[self.at..self.at + value.len()].copy_from_slice(value);
+        }
+        out
+    }
+
+    /// The value in a record's bytes.
+    pub(crate) fn value<'a>(&self, record: &'a [u8]) -> &'a [u8] {
+        &record[self.at..self.at + self.size]
+    }
+}
+
+fn u64_fields(names: &[&str]) -> Vec<(String, SchemaDesc)> {
+    names
+        .iter()
+        .map(|n| ((*n).to_owned(), SchemaDesc::primitive(Primitive::U64)))
+        .collect()
+}
+
+/// The schema of the padded struct `name { fields... }`.
+pub(crate) fn schema_of(
+    name: &str,
+    fields: Vec<(String, SchemaDesc)>,
+) -> Result<Arc<TopicSchema>, String> {
+    let desc = envelope(name, fields).map_err(|e| e.to_string())?;
+    TopicSchema::new(&desc)
+        .map(Arc::new)
+        .map_err(|e: SchemaDecodeError| e.to_string())
 }
 
 /// Offsets of the words of the descriptor (`Service`).
@@ -78,33 +139,23 @@ impl Wire {
         reply: Arc<TopicSchema>,
     ) -> Result<Wire, CreateError> {
         let build = || -> Result<Wire, String> {
-            let u64s = |names: &[&str]| -> Vec<(String, SchemaDesc)> {
-                names
-                    .iter()
-                    .map(|n| ((*n).to_owned(), SchemaDesc::primitive(Primitive::U64)))
-                    .collect()
-            };
-            let mut desc = u64s(&["epoch", "max_clients", "per_client", "queue"]);
+            let mut desc = u64_fields(&["epoch", "max_clients", "per_client", "queue"]);
             desc.push(("request".to_owned(), request.desc().clone()));
             desc.push(("reply".to_owned(), reply.desc().clone()));
-            let mut req = u64s(&["epoch", "client"]);
-            req.push(("request".to_owned(), request.desc().clone()));
-            let mut rep = u64s(&["request_seq", "epoch", "client", "status"]);
-            rep.push(("reply".to_owned(), reply.desc().clone()));
-            let schema = |name: &str, fields| -> Result<Arc<TopicSchema>, String> {
-                let desc = envelope(name, fields).map_err(|e| e.to_string())?;
-                TopicSchema::new(&desc)
-                    .map(Arc::new)
-                    .map_err(|e: SchemaDecodeError| e.to_string())
-            };
-            let request_envelope = schema("ServiceRequest", req)?;
-            let reply_envelope = schema("ServiceReply", rep)?;
             Ok(Wire {
-                descriptor: schema("Service", desc)?,
-                request_at: offset_of(&request_envelope, "request"),
-                reply_at: offset_of(&reply_envelope, "reply"),
-                request_envelope,
-                reply_envelope,
+                descriptor: schema_of("Service", desc)?,
+                request_envelope: Record::new(
+                    "ServiceRequest",
+                    &["epoch", "client"],
+                    "request",
+                    request.desc(),
+                )?,
+                reply_envelope: Record::new(
+                    "ServiceReply",
+                    &["request_seq", "epoch", "client", "status"],
+                    "reply",
+                    reply.desc(),
+                )?,
                 request: Arc::clone(&request),
                 reply: Arc::clone(&reply),
             })
@@ -137,35 +188,24 @@ impl Wire {
 
     /// A request envelope around `request` (one value of the request type).
     pub(crate) fn request_bytes(&self, epoch: u64, client: u64, request: &[u8]) -> Vec<u8> {
-        let mut out = vec![0u8; self.request_envelope.size()];
-        put(&mut out, REQ_EPOCH, epoch);
-        put(&mut out, REQ_CLIENT, client);
-        out[self.request_at..self.request_at + request.len()].copy_from_slice(request);
-        out
+        self.request_envelope.bytes(&[epoch, client], Some(request))
     }
 
     /// A reply envelope; `reply` is one value of the reply type, or `None` (zeros, a valid
     /// value of every type) for a status without a reply.
     pub(crate) fn reply_bytes(&self, head: ReplyHead, reply: Option<&[u8]>) -> Vec<u8> {
-        let mut out = vec![0u8; self.reply_envelope.size()];
-        put(&mut out, REP_SEQ, head.request_seq);
-        put(&mut out, REP_EPOCH, head.epoch);
-        put(&mut out, REP_CLIENT, head.client);
-        put(&mut out, REP_STATUS, head.status);
-        if let Some(reply) = reply {
-            out[self.reply_at..self.reply_at + reply.len()].copy_from_slice(reply);
-        }
-        out
+        let words = [head.request_seq, head.epoch, head.client, head.status];
+        self.reply_envelope.bytes(&words, reply)
     }
 
     /// The request in a request envelope.
     pub(crate) fn request_of<'a>(&self, envelope: &'a [u8]) -> &'a [u8] {
-        &envelope[self.request_at..self.request_at + self.request.size()]
+        self.request_envelope.value(envelope)
     }
 
     /// The reply in a reply envelope.
     pub(crate) fn reply_of<'a>(&self, envelope: &'a [u8]) -> &'a [u8] {
-        &envelope[self.reply_at..self.reply_at + self.reply.size()]
+        self.reply_envelope.value(envelope)
     }
 }
 
@@ -268,15 +308,15 @@ mod tests {
     #[test]
     fn envelopes_fill_their_gaps_and_name_their_payloads() {
         let wire = Wire::new(of(Primitive::U8), of(Primitive::I32)).unwrap();
-        assert_eq!(wire.request_at, 16);
+        assert_eq!(wire.request_envelope.at, 16);
         assert_eq!(
-            wire.request_envelope.size(),
+            wire.request_envelope.schema.size(),
             24,
             "8 + 8 + 1, then 7 bytes to 8"
         );
-        assert_eq!(wire.reply_at, 32);
-        assert_eq!(wire.reply_envelope.size(), 40);
-        let DescKind::Struct(fields) = &wire.request_envelope.desc().kind else {
+        assert_eq!(wire.reply_envelope.at, 32);
+        assert_eq!(wire.reply_envelope.schema.size(), 40);
+        let DescKind::Struct(fields) = &wire.request_envelope.schema.desc().kind else {
             panic!("a struct");
         };
         let names: Vec<_> = fields.iter().map(|f| f.name.as_str()).collect();

@@ -1,0 +1,521 @@
+//! The server side of an action, on bytes of types given at run time: [`AnyActionServer`],
+//! the goals it receives ([`AnyGoalRequest`]) and those it runs ([`AnyActiveGoal`]).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::GoalStatus;
+use super::wire::{ActionWire, ENDED, FEEDBACK, KIND_CANCEL, KIND_GOAL, KIND_RESULT};
+use crate::dynamic::AnyPublisher;
+use crate::error::{CreateError, PublishError};
+use crate::schema::TopicSchema;
+use crate::service::wire::{check_value, word};
+use crate::service::{AnyRequest, AnyServer, ClientInfo, ReplyError, ServerError};
+use crate::sys::random_nonzero_u64;
+use crate::{DEFAULT_MODE, ValueError};
+
+/// Ended goals whose outcome the server keeps for clients that ask for it late.
+const KEPT_ENDED: usize = 64;
+
+/// The server of one action; see the [module documentation](super).
+pub struct AnyActionServer {
+    core: Arc<Core>,
+}
+
+struct Core {
+    name: String,
+    wire: Arc<ActionWire>,
+    state: Mutex<State>,
+}
+
+struct State {
+    /// The action's service; `None` while a thread waits on it without the lock.
+    server: Option<AnyServer>,
+    feedback: AnyPublisher,
+    results: AnyPublisher,
+    status: AnyPublisher,
+    goals: BTreeMap<u64, Goal>,
+    /// Ended goals, oldest first (the ones kept).
+    ended: VecDeque<u64>,
+    next_id: u64,
+    /// Goal requests read and not yet handed out.
+    incoming: VecDeque<AnyRequest>,
+}
+
+struct Goal {
+    status: GoalStatus,
+    /// The outcome, once ended.
+    outcome: Option<Vec<u8>>,
+    /// Result requests held until the goal ends.
+    waiting: Vec<AnyRequest>,
+}
+
+fn lock(core: &Core) -> MutexGuard<'_, State> {
+    core.state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Core {
+    /// Answers `request` with the goal's id, status and outcome (zeros without one).
+    fn answer(&self, request: AnyRequest, id: u64, status: u64, outcome: Option<&[u8]>) {
+        let bytes = self.wire.reply.bytes(&[id, status], outcome);
+        let _ = request.reply(&bytes);
+    }
+}
+
+impl State {
+    /// Handles a request of the action's service: a goal is kept for the server's next
+    /// receive; a cancel or a result request is answered (or held) here.
+    fn handle(&mut self, core: &Core, request: AnyRequest) {
+        let bytes = request.bytes();
+        let (kind, id) = (word(bytes, 0), word(bytes, 8));
+        match kind {
+            KIND_GOAL => self.incoming.push_back(request),
+            KIND_CANCEL => {
+                let status = match self.goals.get_mut(&id) {
+                    Some(goal) if goal.status == GoalStatus::Executing => {
+                        goal.status = GoalStatus::Canceling;
+                        self.publish_status(core);
+                        GoalStatus::Canceling.code()
+                    }
+                    Some(goal) => goal.status.code(),
+                    None => 0,
+                };
+                core.answer(request, id, status, None);
+            }
+            KIND_RESULT => match self.goals.get_mut(&id) {
+                Some(goal) if goal.status.has_ended() => {
+                    let outcome = goal.outcome.clone();
+                    core.answer(request, id, goal.status.code(), outcome.as_deref());
+                }
+                Some(goal) => goal.waiting.push(request),
+                None => core.answer(request, id, 0, None),
+            },
+            _ => {} // no request of this protocol: dropped (its client gets NoReply)
+        }
+    }
+
+    /// Handles every request that came, if no other thread waits on the service.
+    fn pump(&mut self, core: &Core) {
+        let Some(mut server) = self.server.take() else {
+            return; // the thread that waits on it handles them
+        };
+        while let Ok(Some(request)) = server.try_recv() {
+            self.handle(core, request);
+        }
+        self.server = Some(server);
+    }
+
+    /// Publishes the status of the active goals and the latest ended ones.
+    fn publish_status(&mut self, core: &Core) {
+        let active = self
+            .goals
+            .iter()
+            .filter(|(_, g)| !g.status.has_ended())
+            .map(|(id, g)| (*id, g.status.code()));
+        let ended = self.ended.iter().rev().filter_map(|id| {
+            let g = self.goals.get(id)?;
+            Some((*id, g.status.code()))
+        });
+        let list: Vec<(u64, u64)> = active.chain(ended).collect();
+        let _ = self.status.publish(&core.wire.status_bytes(&list));
+    }
+}
+
+/// Options for starting an [`AnyActionServer`].
+#[must_use = "call .create() to start the server"]
+#[derive(Debug, Clone)]
+pub struct AnyActionServerBuilder {
+    name: String,
+    types: [Arc<TopicSchema>; 3],
+    root: Option<std::path::PathBuf>,
+    feedback_buffer: usize,
+}
+
+impl AnyActionServerBuilder {
+    /// Directory of the action's files (default: `$SHM_ROOT`, else `/dev/shm`).
+    pub fn root(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.root = Some(dir.into());
+        self
+    }
+
+    /// Feedback records the feedback topic holds (default 16): a client that reads less
+    /// often than the server publishes loses the oldest.
+    pub fn feedback_buffer(mut self, n: usize) -> Self {
+        self.feedback_buffer = n;
+        self
+    }
+
+    /// Starts serving: refused with [`CreateError::Busy`] while another live server serves the
+    /// action.
+    pub fn create(self) -> Result<AnyActionServer, CreateError> {
+        let [goal, feedback, outcome] = self.types;
+        let wire = Arc::new(ActionWire::new(goal, feedback, outcome)?);
+        let root = self.root.unwrap_or_else(crate::default_root);
+        let mut server = AnyServer::builder(
+            &self.name,
+            Arc::clone(&wire.request.schema),
+            Arc::clone(&wire.reply.schema),
+        )
+        .root(&root)
+        .create()?;
+        let topic = |suffix: &str, schema: &Arc<TopicSchema>, buffers: usize| {
+            AnyPublisher::builder(&format!("{}/{suffix}", server.name()), Arc::clone(schema))
+                .root(&root)
+                .mode(DEFAULT_MODE)
+                .buffer_num(buffers)
+                .create()
+        };
+        let feedback = topic(
+            ".feedback",
+            &wire.feedback_record.schema,
+            self.feedback_buffer,
+        )?;
+        let results = topic(".result", &wire.result_record.schema, self.feedback_buffer)?;
+        let status = topic(".status", &wire.status, 3)?;
+        server.begin_wait();
+        let core = Arc::new(Core {
+            name: self.name,
+            state: Mutex::new(State {
+                server: Some(server),
+                feedback,
+                results,
+                status,
+                goals: BTreeMap::new(),
+                ended: VecDeque::new(),
+                // Ids unique across servers of the action: a goal of an earlier server is
+                // never taken for one of this server.
+                next_id: random_nonzero_u64() >> 16,
+                incoming: VecDeque::new(),
+            }),
+            wire,
+        });
+        lock(&core).publish_status(&core);
+        Ok(AnyActionServer { core })
+    }
+}
+
+impl AnyActionServer {
+    /// Options for serving action `name` with goals, feedback and outcomes of these types.
+    pub fn builder(
+        name: &str,
+        goal: Arc<TopicSchema>,
+        feedback: Arc<TopicSchema>,
+        outcome: Arc<TopicSchema>,
+    ) -> AnyActionServerBuilder {
+        AnyActionServerBuilder {
+            name: name.to_owned(),
+            types: [goal, feedback, outcome],
+            root: None,
+            feedback_buffer: 16,
+        }
+    }
+
+    /// The next goal, waiting up to `timeout` for one (cancel and result requests are
+    /// answered meanwhile).
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<AnyGoalRequest, ServerError> {
+        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        loop {
+            match self.recv_step(Some(deadline)) {
+                Some(Ok(Some(goal))) => return Ok(goal),
+                Some(Ok(None)) => {
+                    return Err(ServerError::Timeout {
+                        service: self.core.name.clone(),
+                        waited: started.elapsed(),
+                    });
+                }
+                Some(Err(e)) => return Err(e),
+                None => {}
+            }
+        }
+    }
+
+    /// One step of a wait for a goal until `deadline`: a goal, `Some(Ok(None))` once the
+    /// deadline passed, or `None` after sleeping once (at most
+    /// [`CHECK_INTERVAL`](crate::wait::CHECK_INTERVAL)): call again. The server is not held
+    /// while this sleeps: goals running in other threads publish and end meanwhile.
+    pub fn recv_step(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Option<Result<Option<AnyGoalRequest>, ServerError>> {
+        let core = &self.core;
+        let mut state = lock(core);
+        if let Some(request) = state.incoming.pop_front() {
+            return Some(Ok(Some(self.goal_request(request))));
+        }
+        let Some(mut server) = state.server.take() else {
+            // Another thread waits on the service: it hands goals over through `incoming`.
+            drop(state);
+            std::thread::sleep(Duration::from_millis(1));
+            return deadline
+                .is_some_and(|d| Instant::now() >= d)
+                .then_some(Ok(None));
+        };
+        drop(state);
+        let step = server.recv_step(deadline);
+        let mut state = lock(core);
+        state.server = Some(server);
+        match step? {
+            Ok(Some(request)) => {
+                state.handle(core, request);
+                let goal = state.incoming.pop_front()?;
+                Some(Ok(Some(self.goal_request(goal))))
+            }
+            Ok(None) => Some(Ok(None)),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    fn goal_request(&self, request: AnyRequest) -> AnyGoalRequest {
+        AnyGoalRequest {
+            core: Arc::clone(&self.core),
+            request: Some(request),
+        }
+    }
+
+    /// The action's name.
+    pub fn name(&self) -> &str {
+        &self.core.name
+    }
+
+    /// The goal, feedback and outcome types.
+    pub fn types(&self) -> [&Arc<TopicSchema>; 3] {
+        let w = &self.core.wire;
+        [&w.goal, &w.feedback, &w.outcome]
+    }
+}
+
+impl fmt::Debug for AnyActionServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyActionServer")
+            .field("name", &self.core.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A goal a server received: accept it (to run it) or reject it. Dropping it rejects it.
+pub struct AnyGoalRequest {
+    core: Arc<Core>,
+    request: Option<AnyRequest>,
+}
+
+impl AnyGoalRequest {
+    /// The goal's value (bytes of the goal type).
+    pub fn bytes(&self) -> &[u8] {
+        let request = self
+            .request
+            .as_ref()
+            .expect("a goal request until accepted or rejected");
+        self.core.wire.request.value(request.bytes())
+    }
+
+    /// Who sent it.
+    pub fn client(&self) -> Option<ClientInfo> {
+        self.request.as_ref()?.client()
+    }
+
+    /// Accepts the goal: the client learns its id, and the goal runs until it is ended
+    /// through the returned [`AnyActiveGoal`] (dropped unended, it ends aborted).
+    pub fn accept(mut self) -> Result<AnyActiveGoal, ReplyError> {
+        let request = self.request.take().expect("not answered yet");
+        let goal = self.core.wire.request.value(request.bytes()).to_vec();
+        let mut state = lock(&self.core);
+        let id = state.next_id;
+        state.next_id += 1;
+        state.goals.insert(
+            id,
+            Goal {
+                status: GoalStatus::Executing,
+                outcome: None,
+                waiting: Vec::new(),
+            },
+        );
+        state.publish_status(&self.core);
+        drop(state);
+        let bytes = self
+            .core
+            .wire
+            .reply
+            .bytes(&[id, GoalStatus::Executing.code()], None);
+        request.reply(&bytes)?;
+        Ok(AnyActiveGoal {
+            core: Arc::clone(&self.core),
+            id,
+            goal,
+            ended: false,
+        })
+    }
+
+    /// Rejects the goal.
+    pub fn reject(mut self) {
+        self.refuse();
+    }
+
+    fn refuse(&mut self) {
+        if let Some(request) = self.request.take() {
+            self.core
+                .answer(request, 0, GoalStatus::Rejected.code(), None);
+        }
+    }
+}
+
+impl Drop for AnyGoalRequest {
+    fn drop(&mut self) {
+        self.refuse();
+    }
+}
+
+impl fmt::Debug for AnyGoalRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyGoalRequest")
+            .field("action", &self.core.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A goal the server accepted and runs: publish feedback, look for a cancel request, and end
+/// it with an outcome. Dropped unended, it ends aborted (with an all-zero outcome). It may be
+/// moved to another thread.
+pub struct AnyActiveGoal {
+    core: Arc<Core>,
+    id: u64,
+    goal: Vec<u8>,
+    ended: bool,
+}
+
+impl AnyActiveGoal {
+    /// The goal's id (what its client knows it by).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The goal's value.
+    pub fn bytes(&self) -> &[u8] {
+        &self.goal
+    }
+
+    /// Whether a client asked to cancel the goal (the server looks at its requests first).
+    pub fn is_cancel_requested(&self) -> bool {
+        let mut state = lock(&self.core);
+        state.pump(&self.core);
+        state
+            .goals
+            .get(&self.id)
+            .is_some_and(|g| g.status == GoalStatus::Canceling)
+    }
+
+    /// Publishes one feedback value (bytes of the feedback type, checked) for the goal's
+    /// clients.
+    pub fn publish_feedback(&self, feedback: &[u8]) -> Result<(), FeedbackError> {
+        check_value(&self.core.wire.feedback, feedback).map_err(FeedbackError::Invalid)?;
+        let mut state = lock(&self.core);
+        state.pump(&self.core);
+        let status = state.goals.get(&self.id).map_or(0, |g| g.status.code());
+        let record = self
+            .core
+            .wire
+            .feedback_record
+            .bytes(&[self.id, FEEDBACK, status], Some(feedback));
+        state
+            .feedback
+            .publish(&record)
+            .map(drop)
+            .map_err(FeedbackError::Publish)
+    }
+
+    /// Ends the goal with `status` (succeeded, aborted or canceled) and `outcome` (bytes of
+    /// the outcome type, checked): its clients' result requests are answered.
+    pub fn end(mut self, status: GoalStatus, outcome: &[u8]) -> Result<(), FeedbackError> {
+        if !status.has_ended() || status == GoalStatus::Rejected {
+            return Err(FeedbackError::NotAnEnd(status));
+        }
+        check_value(&self.core.wire.outcome, outcome).map_err(FeedbackError::Invalid)?;
+        self.finish(status, Some(outcome));
+        Ok(())
+    }
+
+    fn finish(&mut self, status: GoalStatus, outcome: Option<&[u8]>) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        let outcome =
+            outcome.map_or_else(|| vec![0; self.core.wire.outcome.size()], <[u8]>::to_vec);
+        let mut state = lock(&self.core);
+        state.pump(&self.core);
+        let waiting = match state.goals.get_mut(&self.id) {
+            Some(goal) => {
+                goal.status = status;
+                goal.outcome = Some(outcome.clone());
+                std::mem::take(&mut goal.waiting)
+            }
+            None => Vec::new(),
+        };
+        state.ended.push_back(self.id);
+        while state.ended.len() > KEPT_ENDED {
+            if let Some(old) = state.ended.pop_front() {
+                state.goals.remove(&old);
+            }
+        }
+        let record = self
+            .core
+            .wire
+            .feedback_record
+            .bytes(&[self.id, ENDED, status.code()], None);
+        let _ = state.feedback.publish(&record);
+        let result = self
+            .core
+            .wire
+            .result_record
+            .bytes(&[self.id, status.code()], Some(&outcome));
+        let _ = state.results.publish(&result);
+        state.publish_status(&self.core);
+        drop(state);
+        for request in waiting {
+            self.core
+                .answer(request, self.id, status.code(), Some(&outcome));
+        }
+    }
+}
+
+impl Drop for AnyActiveGoal {
+    fn drop(&mut self) {
+        self.finish(GoalStatus::Aborted, None);
+    }
+}
+
+impl fmt::Debug for AnyActiveGoal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyActiveGoal")
+            .field("action", &self.core.name)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why feedback or an outcome was not published.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FeedbackError {
+    /// The bytes are not a value of the type.
+    Invalid(ValueError),
+    /// A goal ends only as succeeded, aborted or canceled.
+    NotAnEnd(GoalStatus),
+    /// The feedback topic could not be written.
+    Publish(PublishError),
+}
+
+impl fmt::Display for FeedbackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FeedbackError::Invalid(e) => write!(f, "not a value of the action's type: {e}"),
+            FeedbackError::NotAnEnd(s) => {
+                write!(f, "a goal ends as succeeded, aborted or canceled, not {s}")
+            }
+            FeedbackError::Publish(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for FeedbackError {}

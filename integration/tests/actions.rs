@@ -131,3 +131,48 @@ fn a_client_of_other_types_is_refused_naming_the_field() {
     assert!(matches!(e, CallError::SchemaMismatch(_)), "{e}");
     assert!(e.to_string().contains("goal"), "{e}");
 }
+
+#[test]
+fn results_asked_for_often_cost_the_client_nothing() {
+    let root = TempRoot::new("act-poll");
+    let _s = server(&root, "poll", "count");
+    let client = client(&root, "poll");
+    let mut goal = client.send_goal(&100_000, T).unwrap();
+    // Far more short waits than the 8 calls a client may have outstanding.
+    for _ in 0..20 {
+        let e = goal
+            .result(std::time::Duration::from_millis(5))
+            .unwrap_err();
+        assert!(
+            matches!(e, GoalError::Call(CallError::Timeout { .. })),
+            "{e}"
+        );
+    }
+    assert_eq!(goal.cancel(T).unwrap(), GoalStatus::Canceling);
+    assert_eq!(goal.result(T).unwrap().status, GoalStatus::Canceled);
+    // A zero wait reads what came: the feedback up to the end, then the end.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let mut last = None;
+    while let Some(v) = goal.feedback(std::time::Duration::ZERO).unwrap() {
+        last = Some(v);
+    }
+    assert!(last.is_some());
+}
+
+#[test]
+fn a_goal_of_a_server_replaced_by_another_ends_aborted() {
+    let root = TempRoot::new("act-replaced");
+    let mut s = server(&root, "swap", "hang");
+    let client = client(&root, "swap");
+    let mut goal = client.send_goal(&7, T).unwrap();
+    assert_eq!(goal.feedback(T).unwrap(), Some(1));
+    s.kill9();
+    // A new server at once, before the client looked: it does not know the goal.
+    let _s2 = server(&root, "swap", "count");
+    assert_eq!(goal.feedback(T).unwrap(), None);
+    let result = goal.result(T).unwrap();
+    assert_eq!((result.status, result.outcome), (GoalStatus::Aborted, None));
+    // The new server runs new goals.
+    let mut next = client.send_goal(&2, T).unwrap();
+    assert_eq!(next.result(T).unwrap().outcome, Some(2));
+}

@@ -157,6 +157,11 @@ impl ActionServer {
                         && !accept.bind(py).call1((value.clone_ref(py),))?.is_truthy()?
                     {
                         py.detach(|| request.reject());
+                        // A stream of rejected goals ends the wait at its deadline all the same.
+                        if deadline.is_some_and(|d| Instant::now() >= d) {
+                            return Ok(None);
+                        }
+                        py.check_signals()?;
                         continue;
                     }
                     let client = request.client().map(PyClientInfo::from);
@@ -468,10 +473,7 @@ impl GoalHandle {
                     return Ok((status_of(py, r.status)?, outcome));
                 }
                 Ok(None) if deadline.is_none_or(|d| Instant::now() < d) => py.check_signals()?,
-                Ok(None) => {
-                    self.with(py, AnyGoalHandle::forget_result);
-                    return Err(timeout_error(&self.name, timeout));
-                }
+                Ok(None) => return Err(timeout_error(&self.name, timeout)),
                 Err(e) => return Err(goal_error(e)),
             }
         }

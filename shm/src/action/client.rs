@@ -11,9 +11,21 @@ use super::wire::{ActionWire, ENDED, KIND_CANCEL, KIND_GOAL, KIND_RESULT};
 use super::{GoalError, GoalStatus};
 use crate::dynamic::AnySubscriber;
 use crate::error::RecvError;
+use crate::owner::PublisherProcess;
 use crate::schema::TopicSchema;
 use crate::service::wire::word;
-use crate::service::{AnyClient, AnyPending, CallError, LIVENESS_INTERVAL};
+use crate::service::{AnyClient, CallError, LIVENESS_INTERVAL};
+
+/// How often a waiting [`AnyGoalHandle::result`] asks the server (besides reading the result
+/// topic, which wakes it when the goal ends).
+pub const RESULT_ASK_INTERVAL: Duration = Duration::from_millis(250);
+
+/// `start + timeout`, or a time too far to matter when that does not fit.
+pub(crate) fn deadline_after(start: Instant, timeout: Duration) -> Instant {
+    start
+        .checked_add(timeout)
+        .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 24 * 3600))
+}
 
 /// A client of one action; see the [module documentation](super). It may be shared by
 /// threads (`&self` methods).
@@ -95,7 +107,8 @@ impl AnyActionClient {
             feedback,
             queued: VecDeque::new(),
             ended: None,
-            result_call: None,
+            asked_at: None,
+            server: s.client.server().unwrap_or_else(PublisherProcess::unknown),
             status_sub: None,
             results,
             result: None,
@@ -164,8 +177,10 @@ pub struct AnyGoalHandle {
     queued: VecDeque<Vec<u8>>,
     /// How the goal ended, once the feedback topic said so (or the server went away).
     ended: Option<GoalStatus>,
-    /// The result request waiting for the goal to end, between waits.
-    result_call: Option<AnyPending>,
+    /// When the server was last asked for the result.
+    asked_at: Option<Instant>,
+    /// The server that accepted the goal.
+    server: PublisherProcess,
     /// The status topic, once looked at.
     status_sub: Option<AnySubscriber>,
     /// The result topic (the outcome of each ended goal, readable after the server exited).
@@ -185,7 +200,9 @@ impl AnyGoalHandle {
     /// came in time.
     pub fn feedback(&mut self, timeout: Duration) -> Result<Option<Vec<u8>>, CallError> {
         let started = Instant::now();
-        let deadline = started + timeout;
+        let deadline = deadline_after(started, timeout);
+        // What already came, without waiting (a zero timeout reads too).
+        self.read_feedback(Duration::ZERO)?;
         loop {
             if let Some(value) = self.queued.pop_front() {
                 return Ok(Some(value));
@@ -200,27 +217,31 @@ impl AnyGoalHandle {
                     waited: started.elapsed(),
                 });
             }
-            match self
-                .feedback
-                .recv_all_timeout((deadline - now).min(LIVENESS_INTERVAL))
-            {
-                Ok(batch) => {
-                    let mut missed = false;
-                    for sample in batch {
-                        missed |= sample.missed > 0;
-                        self.take(&sample.value.bytes);
-                    }
-                    if missed {
-                        // Records were overwritten unread: the status topic says whether this
-                        // goal's end was among them.
-                        self.look_at_status();
-                    }
-                }
-                Err(RecvError::Timeout { .. }) => self.look_at_status(),
-                Err(RecvError::PublisherGone { .. }) => self.ended = Some(GoalStatus::Aborted),
+            self.read_feedback((deadline - now).min(LIVENESS_INTERVAL))?;
+        }
+    }
+
+    /// Reads the feedback topic, waiting up to `wait` for a record; after a wait with nothing
+    /// (or records lost unread), looks whether the goal ended all the same.
+    fn read_feedback(&mut self, wait: Duration) -> Result<(), CallError> {
+        let batch = if wait.is_zero() {
+            self.feedback.try_recv_all().map_err(CallError::Open)?
+        } else {
+            match self.feedback.recv_all_timeout(wait) {
+                Ok(batch) => batch,
+                Err(RecvError::Timeout { .. } | RecvError::PublisherGone { .. }) => Vec::new(),
                 Err(RecvError::Subscribe(e)) => return Err(CallError::Open(e)),
             }
+        };
+        let missed = batch.iter().any(|s| s.missed > 0);
+        let empty = batch.is_empty();
+        for sample in batch {
+            self.take(&sample.value.bytes);
         }
+        if self.ended.is_none() && (missed || (empty && !wait.is_zero())) {
+            self.look_for_end()?;
+        }
+        Ok(())
     }
 
     /// Keeps a feedback record of this goal.
@@ -236,17 +257,39 @@ impl AnyGoalHandle {
         }
     }
 
-    /// Ends the feedback when the status topic says the goal ended, or no server publishes it.
-    fn look_at_status(&mut self) {
-        let alive = self.feedback.publisher_alive().unwrap_or(false);
-        if !alive {
-            self.ended = Some(GoalStatus::Aborted);
-            return;
+    /// Ends the feedback when the goal ended though its end record was not read (overwritten):
+    /// its result was published, the status topic says so, or the server that runs it is gone
+    /// (exited, or replaced by another).
+    fn look_for_end(&mut self) -> Result<(), CallError> {
+        let ended = if let Some(result) = self.published_result() {
+            Some(result.status)
+        } else if self.server_gone() {
+            Some(GoalStatus::Aborted)
+        } else {
+            self.listed_status().filter(|s| s.has_ended())
+        };
+        if ended.is_some() {
+            // Feedback published right before the end is returned first.
+            let batch = self.feedback.try_recv_all().map_err(CallError::Open)?;
+            for sample in batch {
+                self.take(&sample.value.bytes);
+            }
+            self.ended = self.ended.or(ended);
         }
-        if let Some(status) = self.listed_status()
-            && status.has_ended()
-        {
-            self.ended = Some(status);
+        Ok(())
+    }
+
+    /// Whether the server that accepted the goal no longer runs it: it is gone, or another
+    /// server took the action over (goal ids are never shared between servers).
+    fn server_gone(&self) -> bool {
+        let s = &self.client;
+        match crate::inspect::inspect(Some(&s.root), &format!("{}/.service", s.name)) {
+            Ok(info) => {
+                !info.publisher_alive
+                    || (info.publisher.pid, info.publisher.start_ticks)
+                        != (self.server.pid, self.server.start_ticks)
+            }
+            Err(_) => true,
         }
     }
 
@@ -254,42 +297,62 @@ impl AnyGoalHandle {
     /// away before the goal ended gives status aborted without an outcome.
     pub fn result(&mut self, timeout: Duration) -> Result<AnyGoalResult, GoalError> {
         let started = Instant::now();
-        match self.result_until(started + timeout)? {
+        match self.result_until(deadline_after(started, timeout))? {
             Some(result) => Ok(result),
-            None => {
-                self.result_call = None; // given up: a late answer is dropped
-                Err(GoalError::Call(CallError::Timeout {
-                    service: self.client.name.clone(),
-                    waited: started.elapsed(),
-                }))
+            None => Err(GoalError::Call(CallError::Timeout {
+                service: self.client.name.clone(),
+                waited: started.elapsed(),
+            })),
+        }
+    }
+
+    /// Waits until `until` for the goal to end: `None` when `until` passed first. For
+    /// bindings that do something between waits. The result comes from the result topic
+    /// (published when the goal ends, readable after the server exited); the server is asked
+    /// for it at the start and every [`RESULT_ASK_INTERVAL`] (its answer is immediate: a
+    /// record overwritten unread is not waited for).
+    pub fn result_until(&mut self, until: Instant) -> Result<Option<AnyGoalResult>, GoalError> {
+        loop {
+            if let Some(result) = self.published_result() {
+                return Ok(Some(result));
+            }
+            let now = Instant::now();
+            if self.asked_at.is_none_or(|t| now >= t + RESULT_ASK_INTERVAL) {
+                self.asked_at = Some(now);
+                let timeout = until
+                    .saturating_duration_since(now)
+                    .min(Duration::from_secs(1));
+                if let Some(result) = self.ask_result(timeout.max(Duration::from_millis(1)))? {
+                    return Ok(Some(result));
+                }
+            }
+            let now = Instant::now();
+            if now >= until {
+                return Ok(None);
+            }
+            // The result topic wakes this wait when the goal ends.
+            let wait = (until - now).min(LIVENESS_INTERVAL);
+            match self.results.recv_all_timeout(wait) {
+                Ok(batch) => self.take_results(batch),
+                Err(RecvError::Timeout { .. }) => {}
+                Err(RecvError::PublisherGone { .. }) => self.asked_at = None,
+                Err(RecvError::Subscribe(e)) => return Err(GoalError::Call(CallError::Open(e))),
             }
         }
     }
 
-    /// Waits until `until` for the goal to end: `None` when `until` passed first (the request
-    /// stays with the server: wait again). For bindings that do something between waits.
-    pub fn result_until(&mut self, until: Instant) -> Result<Option<AnyGoalResult>, GoalError> {
-        if let Some(result) = self.published_result() {
-            return Ok(Some(result));
-        }
+    /// Asks the server for the goal's result: `Some` once it ended (or the server is gone).
+    fn ask_result(&mut self, timeout: Duration) -> Result<Option<AnyGoalResult>, GoalError> {
         let s = Arc::clone(&self.client);
-        let pending = match &mut self.result_call {
-            Some(pending) => pending,
-            slot => {
-                let request = s.wire.request.bytes(&[KIND_RESULT, self.id], None);
-                match s.client.send(&request) {
-                    Ok(pending) => slot.insert(pending),
-                    Err(e) => return self.outcome(Err(e)).map(Some),
-                }
+        let request = s.wire.request.bytes(&[KIND_RESULT, self.id], None);
+        let reply = s.client.call(&request, timeout);
+        match reply {
+            Err(CallError::Timeout { .. } | CallError::Busy { .. }) => Ok(None),
+            reply => {
+                let result = self.outcome(reply)?;
+                Ok(result.status.has_ended().then_some(result))
             }
-        };
-        let reply = match pending.wait_until(until) {
-            Ok(None) => return Ok(self.published_result()),
-            Ok(Some(reply)) => Ok(reply),
-            Err(e) => Err(e),
-        };
-        self.result_call = None;
-        self.outcome(reply).map(Some)
+        }
     }
 
     /// This goal's result if the result topic has it (published when the goal ended; still
@@ -298,25 +361,37 @@ impl AnyGoalHandle {
         if self.result.is_none()
             && let Ok(batch) = self.results.try_recv_all()
         {
-            let wire = &self.client.wire;
-            for sample in batch {
-                let record = &sample.value.bytes;
-                if word(record, 0) == self.id
-                    && let Some(status) = GoalStatus::of_code(word(record, 8))
-                {
-                    self.result = Some(AnyGoalResult {
-                        status,
-                        outcome: Some(wire.result_record.value(record).to_vec()),
-                    });
-                }
-            }
+            self.take_results(batch);
         }
         self.result.clone()
+    }
+
+    /// Keeps this goal's result from records of the result topic.
+    fn take_results(&mut self, batch: Vec<crate::Sample<crate::dynamic::RawValue>>) {
+        let wire = &self.client.wire;
+        for sample in batch {
+            let record = &sample.value.bytes;
+            if word(record, 0) == self.id
+                && let Some(status) = GoalStatus::of_code(word(record, 8))
+            {
+                self.result = Some(AnyGoalResult {
+                    status,
+                    outcome: Some(wire.result_record.value(record).to_vec()),
+                });
+            }
+        }
     }
 
     /// What a result request's answer says.
     fn outcome(&mut self, reply: Result<Vec<u8>, CallError>) -> Result<AnyGoalResult, GoalError> {
         let reply = match reply {
+            // Another server now (the goal's died): it does not know the goal.
+            Ok(reply) if word(&reply, 8) == 0 && self.server_gone() => {
+                return Ok(self.published_result().unwrap_or(AnyGoalResult {
+                    status: GoalStatus::Aborted,
+                    outcome: None,
+                }));
+            }
             Err(CallError::ServerGone { .. } | CallError::NoServer { .. }) => {
                 // Ended before the server went away: its result was published.
                 if let Some(result) = self.published_result() {
@@ -330,6 +405,7 @@ impl AnyGoalHandle {
             reply => reply?,
         };
         let Some(status) = GoalStatus::of_code(word(&reply, 8)) else {
+            // Code 0: the server does not know the goal (ended too long ago).
             return Err(GoalError::UnknownGoal {
                 action: self.client.name.clone(),
                 goal_id: self.id,
@@ -337,7 +413,9 @@ impl AnyGoalHandle {
         };
         Ok(AnyGoalResult {
             status,
-            outcome: Some(self.client.wire.reply.value(&reply).to_vec()),
+            outcome: status
+                .has_ended()
+                .then(|| self.client.wire.reply.value(&reply).to_vec()),
         })
     }
 
@@ -368,11 +446,6 @@ impl AnyGoalHandle {
         statuses_in(sub)
             .into_iter()
             .find_map(|(id, status)| (id == self.id).then_some(status))
-    }
-
-    /// Gives up the result request [`result_until`](Self::result_until) left waiting.
-    pub fn forget_result(&mut self) {
-        self.result_call = None;
     }
 
     /// A cancel or result request for this goal: the reply, or `UnknownGoal`.

@@ -40,10 +40,12 @@
 //!
 //! - the service `NAME` takes three kinds of request (`ActionRequest { kind, goal_id, goal }`):
 //!   a goal (answered accepted, with its id, or rejected), a cancel (answered with the goal's
-//!   status), and a result (answered when the goal has ended: the server holds the request
-//!   until then);
+//!   status), and a result (answered at once: the goal's status, and its outcome once ended);
 //! - `NAME/.feedback` carries `ActionFeedback { goal_id, kind, status, feedback }` records:
 //!   each feedback value, and one record when a goal ends;
+//! - `NAME/.result` carries `ActionResult { goal_id, status, outcome }`, one per ended goal
+//!   (the latest 64): a client waiting for a result is woken by it, and reads it even after
+//!   the server exited;
 //! - `NAME/.status` carries the status of every active goal and of the latest ended ones
 //!   (`BoundedVec<GoalState { goal_id, status }, 64>`).
 //!
@@ -58,7 +60,7 @@ pub(crate) mod wire;
 
 use std::fmt;
 
-pub use client::{AnyActionClient, AnyGoalHandle, AnyGoalResult};
+pub use client::{AnyActionClient, AnyGoalHandle, AnyGoalResult, RESULT_ASK_INTERVAL};
 pub use server::{
     AnyActionServer, AnyActionServerBuilder, AnyActiveGoal, AnyGoalRequest, FeedbackError,
 };

@@ -48,8 +48,6 @@ struct Goal {
     status: GoalStatus,
     /// The outcome, once ended.
     outcome: Option<Vec<u8>>,
-    /// Result requests held until the goal ends.
-    waiting: Vec<AnyRequest>,
 }
 
 fn lock(core: &Core) -> MutexGuard<'_, State> {
@@ -84,12 +82,13 @@ impl State {
                 };
                 core.answer(request, id, status, None);
             }
-            KIND_RESULT => match self.goals.get_mut(&id) {
-                Some(goal) if goal.status.has_ended() => {
+            // Answered at once (a request held until the goal ends would take a place of its
+            // client's in the service): the client waits on the result topic meanwhile.
+            KIND_RESULT => match self.goals.get(&id) {
+                Some(goal) => {
                     let outcome = goal.outcome.clone();
                     core.answer(request, id, goal.status.code(), outcome.as_deref());
                 }
-                Some(goal) => goal.waiting.push(request),
                 None => core.answer(request, id, 0, None),
             },
             _ => {} // no request of this protocol: dropped (its client gets NoReply)
@@ -101,8 +100,13 @@ impl State {
         let Some(mut server) = self.server.take() else {
             return; // the thread that waits on it handles them
         };
-        while let Ok(Some(request)) = server.try_recv() {
-            self.handle(core, request);
+        loop {
+            match server.try_recv() {
+                Ok(Some(request)) => self.handle(core, request),
+                Ok(None) => break,
+                // Bytes that were no request: answered already; the next one.
+                Err(_) => {}
+            }
         }
         self.server = Some(server);
     }
@@ -172,7 +176,7 @@ impl AnyActionServerBuilder {
             &wire.feedback_record.schema,
             self.feedback_buffer,
         )?;
-        let results = topic(".result", &wire.result_record.schema, self.feedback_buffer)?;
+        let results = topic(".result", &wire.result_record.schema, KEPT_ENDED)?;
         let status = topic(".status", &wire.status, 3)?;
         server.begin_wait();
         let core = Arc::new(Core {
@@ -215,8 +219,9 @@ impl AnyActionServer {
     /// The next goal, waiting up to `timeout` for one (cancel and result requests are
     /// answered meanwhile).
     pub fn recv_timeout(&self, timeout: Duration) -> Result<AnyGoalRequest, ServerError> {
-        let deadline = Instant::now() + timeout;
         let started = Instant::now();
+        let deadline = super::client::deadline_after(started, timeout);
+        self.begin_wait();
         loop {
             match self.recv_step(Some(deadline)) {
                 Some(Ok(Some(goal))) => return Ok(goal),
@@ -264,7 +269,17 @@ impl AnyActionServer {
                 Some(Ok(Some(self.goal_request(goal))))
             }
             Ok(None) => Some(Ok(None)),
+            // Bytes that were no request: answered already, and no goal; the wait goes on.
+            Err(ServerError::BadRequest { .. }) => None,
             Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Starts a wait made of [`recv_step`](Self::recv_step)s (it spins before its first
+    /// sleep).
+    pub fn begin_wait(&self) {
+        if let Some(server) = lock(&self.core).server.as_mut() {
+            server.begin_wait();
         }
     }
 
@@ -284,6 +299,15 @@ impl AnyActionServer {
     pub fn types(&self) -> [&Arc<TopicSchema>; 3] {
         let w = &self.core.wire;
         [&w.goal, &w.feedback, &w.outcome]
+    }
+}
+
+impl Drop for AnyActionServer {
+    fn drop(&mut self) {
+        // The service ends with its server, though goals still running may end (their
+        // results are published): clients see no server rather than goals nobody takes.
+        let server = lock(&self.core).server.take();
+        drop(server);
     }
 }
 
@@ -329,23 +353,24 @@ impl AnyGoalRequest {
             Goal {
                 status: GoalStatus::Executing,
                 outcome: None,
-                waiting: Vec::new(),
             },
         );
         state.publish_status(&self.core);
         drop(state);
+        // Made first: if the client cannot be told, dropping it ends the goal (aborted).
+        let active = AnyActiveGoal {
+            core: Arc::clone(&self.core),
+            id,
+            goal,
+            ended: false,
+        };
         let bytes = self
             .core
             .wire
             .reply
             .bytes(&[id, GoalStatus::Executing.code()], None);
         request.reply(&bytes)?;
-        Ok(AnyActiveGoal {
-            core: Arc::clone(&self.core),
-            id,
-            goal,
-            ended: false,
-        })
+        Ok(active)
     }
 
     /// Rejects the goal.
@@ -444,14 +469,10 @@ impl AnyActiveGoal {
             outcome.map_or_else(|| vec![0; self.core.wire.outcome.size()], <[u8]>::to_vec);
         let mut state = lock(&self.core);
         state.pump(&self.core);
-        let waiting = match state.goals.get_mut(&self.id) {
-            Some(goal) => {
-                goal.status = status;
-                goal.outcome = Some(outcome.clone());
-                std::mem::take(&mut goal.waiting)
-            }
-            None => Vec::new(),
-        };
+        if let Some(goal) = state.goals.get_mut(&self.id) {
+            goal.status = status;
+            goal.outcome = Some(outcome.clone());
+        }
         state.ended.push_back(self.id);
         while state.ended.len() > KEPT_ENDED {
             if let Some(old) = state.ended.pop_front() {
@@ -471,11 +492,6 @@ impl AnyActiveGoal {
             .bytes(&[self.id, status.code()], Some(&outcome));
         let _ = state.results.publish(&result);
         state.publish_status(&self.core);
-        drop(state);
-        for request in waiting {
-            self.core
-                .answer(request, self.id, status.code(), Some(&outcome));
-        }
     }
 }
 

@@ -11,6 +11,7 @@ mod list;
 mod measure;
 mod publish;
 mod remove;
+mod service;
 mod style;
 
 use std::ffi::OsString;
@@ -56,6 +57,11 @@ enum Command {
     Delay(measure::DelayArgs),
     /// Publish a value (JSON, or a plain scalar) into a topic of any type.
     Pub(publish::PubArgs),
+    /// Call a service with a request (JSON) and print its reply.
+    Call(service::CallArgs),
+    /// Send an action a goal and follow it.
+    #[command(subcommand)]
+    Action(service::ActionCommand),
     /// Remove topics (never one whose publisher is alive).
     Rm(remove::RmArgs),
     /// Remove every topic whose publisher is gone.
@@ -140,6 +146,8 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         Command::Bw(a) => measure::bw(root, &a),
         Command::Delay(a) => measure::delay(root, &a),
         Command::Pub(a) => publish::publish(root, &a),
+        Command::Call(a) => service::call(root, &a),
+        Command::Action(a) => service::action(root, &a),
         Command::Rm(a) => remove::rm(root, &a),
         Command::Clean(a) => remove::clean(root, &a),
         Command::Find(a) => list::find(root, &a),

@@ -8,6 +8,7 @@ use serde_json::{Value as Json, json};
 use shm::inspect::{self, Entry, TopicInfo};
 
 use crate::common::{self, Owner};
+use crate::service::{Services, service_of};
 use crate::{Failure, format, out, out_json, out_lines, out_with, style};
 
 /// Arguments of `shm list`.
@@ -78,6 +79,8 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
         ]
         .map(String::from),
     ];
+    // A service's or action's topics are shown as one row of it (with `--all`, as topics too).
+    let mut services = Services::default();
     // Files that are not topics: counted, and listed with `--all`.
     let mut invalid = 0;
     let mut others = Vec::new();
@@ -85,7 +88,15 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
         match entry {
             Entry::Topic(info) if !wanted(&info) => {}
             Entry::Topic(info) if args.json => items.push(info_json(&info)),
-            Entry::Topic(info) => rows.push(row(&info)),
+            Entry::Topic(info) => match service_of(&root_dir, &info.topic) {
+                Some((service, kind, slot)) => {
+                    if args.all {
+                        rows.push(row(&info));
+                    }
+                    services.add(&service, &kind, slot, *info);
+                }
+                None => rows.push(row(&info)),
+            },
             // What a filter leaves out is not counted either.
             _ if filtered => {}
             Entry::Invalid { path, topic, error } if args.json && args.all => {
@@ -110,12 +121,22 @@ pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> 
     if args.json {
         return out_json(&Json::Array(items));
     }
-    if rows.len() == 1 && filtered {
+    if rows.len() == 1 && !services.is_empty() {
+        // Only services.
+    } else if rows.len() == 1 && filtered {
         out(format!("no matching topics in {}", root_dir.display()))?;
     } else if rows.len() == 1 {
         out(format!("no topics in {}", root_dir.display()))?;
     } else {
-        for line in table(&rows) {
+        for line in table(&rows, 4) {
+            crate::write_out(&format!("{line}\n"))?;
+        }
+    }
+    let services = services.rows(&root_dir);
+    if !services.is_empty() {
+        let header = ["SERVICE", "KIND", "SERVER", "CLIENTS", "WAITING"].map(String::from);
+        crate::write_out("\n")?;
+        for line in table(&[&[header][..], &services[..]].concat(), 2) {
             crate::write_out(&format!("{line}\n"))?;
         }
     }
@@ -191,7 +212,7 @@ fn row(info: &TopicInfo) -> [String; 7] {
 /// Left-aligned columns two spaces apart; the last column unpadded. Every cell is escaped
 /// ([`format::printable`]) before it is padded; on a terminal the header is bold and a
 /// publisher is green while alive, yellow once gone.
-fn table(rows: &[[String; 7]]) -> Vec<String> {
+fn table<const N: usize>(rows: &[[String; N]], process_column: usize) -> Vec<String> {
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -200,7 +221,7 @@ fn table(rows: &[[String; 7]]) -> Vec<String> {
                 .collect()
         })
         .collect();
-    let mut widths = [0usize; 7];
+    let mut widths = [0usize; N];
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
@@ -219,8 +240,8 @@ fn table(rows: &[[String; 7]]) -> Vec<String> {
                 };
                 let code = match (n, i) {
                     (0, _) => Some("1"),
-                    (_, 4) if cell.starts_with("gone") => Some("33"),
-                    (_, 4) if cell != "none" => Some("32"),
+                    (_, c) if c == process_column && cell.starts_with("gone") => Some("33"),
+                    (_, c) if c == process_column && cell != "none" => Some("32"),
                     _ => None,
                 };
                 let padded = match code {
@@ -280,7 +301,17 @@ fn info_json(info: &TopicInfo) -> Json {
 }
 
 pub(crate) fn info(root: Option<&Path>, args: &InfoArgs) -> Result<(), Failure> {
-    let info = inspect::inspect(root, &args.topic)?;
+    let info = match inspect::inspect(root, &args.topic) {
+        Err(shm::InspectError::Missing { .. })
+            if Services::is_service(
+                &root.map_or_else(shm::default_root, Path::to_path_buf),
+                &args.topic,
+            ) =>
+        {
+            return crate::service::info(root, &args.topic, args.json);
+        }
+        info => info?,
+    };
     // The newest value, read as a subscriber reads it (consistent, validated); the file is
     // described even when its owner is not trusted for values.
     let value = common::subscriber(root, &args.topic, args.owner)

@@ -60,18 +60,7 @@ pub(crate) fn publish(root: Option<&Path>, args: &PubArgs) -> Result<(), Failure
     let (schema, slots) = topic_type(root, args)?;
     // The value is checked against the type before the topic is touched: bad input changes
     // nothing.
-    let text = if args.value == "-" {
-        std::io::read_to_string(std::io::stdin())
-            .map_err(|e| Failure::new(format!("cannot read the value from standard input: {e}")))?
-    } else {
-        args.value.clone()
-    };
-    let bytes = encode_with(&schema, &JsonPart(parse_value(&text)?)).map_err(|e| {
-        Failure::new(format!(
-            "the value does not fit the topic's type {}: {e}",
-            schema.type_name()
-        ))
-    })?;
+    let bytes = encode_json(&schema, &args.value)?;
     let period = args.rate;
     let count = match (args.once, args.count, period) {
         (true, _, _) => 1,
@@ -159,6 +148,22 @@ fn period(text: &str) -> Result<Duration, String> {
         return Err(format!("{hz} Hz: expects 0.001 to 1000000 Hz"));
     }
     Ok(Duration::from_secs_f64(1.0 / hz))
+}
+
+/// A value argument (JSON, `-` to read it from standard input) as bytes of `schema`.
+pub(crate) fn encode_json(schema: &TopicSchema, value: &str) -> Result<Vec<u8>, Failure> {
+    let text = if value == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Failure::new(format!("cannot read the value from standard input: {e}")))?
+    } else {
+        value.to_owned()
+    };
+    encode_with(schema, &JsonPart(parse_value(&text)?)).map_err(|e| {
+        Failure::new(format!(
+            "the value does not fit the type {}: {e}",
+            schema.type_name()
+        ))
+    })
 }
 
 /// The value argument: JSON, or one of the float words JSON lacks.

@@ -1525,3 +1525,117 @@ fn a_process_named_by_its_node_is_shown_so() {
     let info = shm(root.path(), &["info", "other", "--json"]).json();
     assert_eq!(info["publisher"]["node"], Json::Null);
 }
+
+/// A helper process serving `service` (`serve` squares u64s; `action-serve` counts).
+fn served(root: &TempRoot, args: &[&str]) -> Proc {
+    let mut p = root.helper(args);
+    p.expect_line("READY", T);
+    p
+}
+
+#[test]
+fn list_shows_services_and_actions_as_one_row_each() {
+    let root = TempRoot::new("cli-svc-list");
+    let s = served(&root, &["serve", "math/square", "hang", "8", "8"]);
+    let _a = served(&root, &["action-serve", "count", "count"]);
+    let mut caller = root.helper(&["call", "math/square", "5", "hang"]);
+    caller.expect_line("SENT", T);
+    let run = shm(root.path(), &["list"]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    let text = run.out.join("\n");
+    let service = run
+        .out
+        .iter()
+        .find(|l| l.starts_with("math/square"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let cells: Vec<&str> = service
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(cells[1], "service u64 -> u64", "{service}");
+    assert_eq!(cells[2], format!("pid {} (shm-test-helper)", s.pid()));
+    assert_eq!(
+        &cells[3..],
+        ["1", "1"],
+        "one client, one request unanswered: {service}"
+    );
+    assert!(text.contains("action u64 -> u64"), "{text}");
+    // Their topics are not listed one by one (unless --all).
+    assert!(!text.contains(".call/"), "{text}");
+    assert!(
+        shm(root.path(), &["list", "--all"])
+            .out
+            .join("\n")
+            .contains("math/square/.call/0")
+    );
+}
+
+#[test]
+fn call_prints_the_reply_as_json_and_fails_clearly() {
+    let root = TempRoot::new("cli-svc-call");
+    let _s = served(&root, &["serve", "math/square", "square", "8", "8"]);
+    let run = shm(root.path(), &["call", "math/square", "12"]);
+    assert_eq!(
+        (run.code, run.out.clone()),
+        (Some(0), vec!["144".to_owned()]),
+        "{}",
+        run.err_text()
+    );
+    let run = shm(root.path(), &["call", "math/square", "1.5"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text().contains("does not fit the type u64"),
+        "{}",
+        run.err_text()
+    );
+    let run = shm(root.path(), &["call", "nobody", "1"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.err_text()
+            .contains("no server runs for service 'nobody'"),
+        "{}",
+        run.err_text()
+    );
+    let run = shm(root.path(), &["info", "math/square"]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    assert!(
+        run.out[0].starts_with("service math/square (server pid "),
+        "{:?}",
+        run.out
+    );
+    assert!(
+        run.out.iter().any(|l| l == "request: u64") && run.out.iter().any(|l| l == "reply: u64")
+    );
+}
+
+#[test]
+fn action_send_prints_feedback_then_the_outcome() {
+    let root = TempRoot::new("cli-act-send");
+    let _a = served(&root, &["action-serve", "count", "count"]);
+    let run = shm(root.path(), &["action", "send", "count", "3"]);
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    assert!(run.out[0].starts_with("accepted goal "), "{:?}", run.out);
+    assert_eq!(
+        &run.out[1..],
+        ["feedback 1", "feedback 2", "feedback 3", "succeeded 3"]
+    );
+    let run = shm(
+        root.path(),
+        &["action", "send", "count", "100000", "--cancel-after", "2"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    assert_eq!(
+        &run.out[1..4],
+        ["feedback 1", "feedback 2", "cancel asked: canceling"]
+    );
+    assert!(
+        run.out.last().unwrap().starts_with("canceled "),
+        "{:?}",
+        run.out
+    );
+    let run = shm(root.path(), &["info", "count", "--json"]);
+    let info = run.json();
+    assert_eq!(info["kind"], "action");
+    assert_eq!(info["feedback"]["type"], "u64");
+}

@@ -72,6 +72,51 @@ impl AnyActionClient {
         })
     }
 
+    /// A client of action `name` of whatever types its server serves (learnt from the
+    /// action's files, as a tool needs): [`CallError::NoServer`] without them,
+    /// [`CallError::NotAService`] when they are no action's.
+    pub fn discover(name: &str, root: Option<PathBuf>) -> Result<AnyActionClient, CallError> {
+        let root = root.unwrap_or_else(crate::default_root);
+        let schema_of = |topic: &str| -> Result<Arc<TopicSchema>, CallError> {
+            match crate::inspect::inspect(Some(&root), topic) {
+                Ok(info) => Ok(info.schema),
+                Err(crate::InspectError::Missing { .. }) => Err(CallError::NoServer {
+                    service: name.to_owned(),
+                }),
+                Err(e) => Err(CallError::NotAService {
+                    service: name.to_owned(),
+                    found: e.to_string(),
+                }),
+            }
+        };
+        let descriptor = schema_of(&format!("{name}/.service"))?;
+        let not_an_action = |found: String| CallError::NotAService {
+            service: name.to_owned(),
+            found,
+        };
+        let wire = crate::service::wire::Wire::of_descriptor(&descriptor)
+            .ok_or_else(|| not_an_action(descriptor.type_name()))?;
+        let feedback = schema_of(&format!("{name}/.feedback"))?;
+        let types = [
+            (&wire.request, "goal"),
+            (&feedback, "feedback"),
+            (&wire.reply, "outcome"),
+        ]
+        .map(|(schema, field)| crate::schema::field_schema(schema, field));
+        match types {
+            [Some(goal), Some(feedback), Some(outcome)] => {
+                AnyActionClient::new(name, [goal, feedback, outcome], Some(root))
+            }
+            _ => Err(not_an_action(wire.request.type_name())),
+        }
+    }
+
+    /// The goal, feedback and outcome types.
+    pub fn types(&self) -> [&Arc<TopicSchema>; 3] {
+        let w = &self.shared.wire;
+        [&w.goal, &w.feedback, &w.outcome]
+    }
+
     /// Sends a goal (bytes of the goal type) and waits up to `timeout` for the server to
     /// accept it: a handle to follow it, or [`GoalError::Rejected`].
     pub fn send_goal(&self, goal: &[u8], timeout: Duration) -> Result<AnyGoalHandle, GoalError> {

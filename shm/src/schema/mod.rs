@@ -24,6 +24,16 @@ pub(crate) use hash::FNV_OFFSET;
 pub use hash::schema_hash_of_encoding;
 use hash::{hash_finish, hash_node};
 pub use topic::TopicSchema;
+
+/// The schema of field `name` of a struct schema (`None`: not a struct, no such field, or a
+/// field whose schema is not valid alone).
+pub fn field_schema(schema: &TopicSchema, name: &str) -> Option<std::sync::Arc<TopicSchema>> {
+    let DescKind::Struct(fields) = &schema.desc().kind else {
+        return None;
+    };
+    let field = fields.iter().find(|f| f.name == name)?;
+    TopicSchema::new(&field.ty).ok().map(std::sync::Arc::new)
+}
 pub(crate) use topic::length_at;
 
 /// The largest value a topic can carry, in bytes (4 GiB): what the file format allows.

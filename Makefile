@@ -98,7 +98,8 @@ bench-rust:
 ## crate of its own outside the workspace, so iceoryx2 stays out of every other build: about
 ## a minute to build cold, and a minute to run).
 bench-peers:
-	cd benches/peers && $(CARGO) run --locked --release
+	cd benches/peers && $(CARGO) run --locked --release --bin shm-bench-peers
+	cd benches/peers && $(CARGO) run --locked --release --bin services
 
 BENCH_VENV ?= .venv-bench
 BENCH_PYTHON = $(abspath $(BENCH_VENV))/bin/python

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! serve <service> <mode> <max_clients> <queue>  # Server<u64, u64>; prints READY, GOT <x>, BAD <seq>
-//!     modes: square (x*x), slow (x*x after 300 ms), hang (never answers),
+//!     modes: square (x*x), slow (x*x after 300 ms), hang (never answers), one (x*x, then exits),
 //!            whoami (the client's pid), gated (answers x*x when a line comes on stdin)
 //! call <service> <first> <count>   # Client<u64, u64>: calls first..first+count, checks x*x; OK <count> | ERR <kind> <x>
 //! call <service> <x> hang          # sends x, prints SENT, and waits to be killed
@@ -173,6 +173,11 @@ fn serve(service: &str, mode: &str, max_clients: usize, queue: usize) {
             "slow" => {
                 std::thread::sleep(Duration::from_millis(300));
                 request.reply(&(x * x)).unwrap_or_else(|e| fail(e));
+            }
+            "one" => {
+                // Answers, then exits at once: its reply must still be its client's answer.
+                request.reply(&(x * x)).unwrap_or_else(|e| fail(e));
+                std::process::exit(0);
             }
             "whoami" => {
                 let pid = request.client().map_or(0, |c| u64::from(c.process.pid));

@@ -372,3 +372,23 @@ fn threads_sharing_one_client_each_get_their_replies() {
         t.join().unwrap();
     }
 }
+
+#[test]
+fn a_reply_sent_right_before_the_server_exits_is_still_the_answer() {
+    let root = TempRoot::new("svc-last-words");
+    let client = client(&root, "brief");
+    for x in 1..=20u64 {
+        let mut s = server(&root, "brief", "one", 4, 4);
+        let got = if x % 2 == 0 {
+            client.call(&x, T)
+        } else {
+            // Waited for only after the server answered and exited.
+            let pending = client.send(&x).unwrap();
+            assert!(s.wait(T).success());
+            std::thread::sleep(Duration::from_millis(60));
+            pending.wait(T)
+        };
+        assert_eq!(got.as_ref().ok(), Some(&(x * x)), "round {x}: {got:?}");
+        assert!(s.wait(T).success());
+    }
+}

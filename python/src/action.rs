@@ -100,7 +100,7 @@ pub(crate) struct ActionServer {
 #[pymethods]
 impl ActionServer {
     #[new]
-    #[pyo3(signature = (name, goal, feedback, outcome, *, accept = None, feedback_buffer = 16))]
+    #[pyo3(signature = (name, goal, feedback, outcome, *, accept = None, feedback_buffer = 64))]
     fn new(
         name: &str,
         goal: &Bound<'_, PyAny>,

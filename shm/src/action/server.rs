@@ -144,7 +144,7 @@ impl AnyActionServerBuilder {
         self
     }
 
-    /// Feedback records the feedback topic holds (default 16): a client that reads less
+    /// Feedback records the feedback topic holds (default 64): a client that reads less
     /// often than the server publishes loses the oldest.
     pub fn feedback_buffer(mut self, n: usize) -> Self {
         self.feedback_buffer = n;
@@ -212,7 +212,7 @@ impl AnyActionServer {
             name: name.to_owned(),
             types: [goal, feedback, outcome],
             root: None,
-            feedback_buffer: 16,
+            feedback_buffer: 64,
         }
     }
 

@@ -35,7 +35,7 @@ impl<G: ShmMessage, F: ShmMessage, O: ShmMessage> ActionServerBuilder<G, F, O> {
         }
     }
 
-    /// Feedback records the feedback topic holds (default 16).
+    /// Feedback records the feedback topic holds (default 64).
     pub fn feedback_buffer(self, n: usize) -> Self {
         ActionServerBuilder {
             inner: self.inner.feedback_buffer(n),

@@ -172,9 +172,18 @@ impl Inner {
         let current = self.current_server();
         let same =
             matches!((&current, &self.conn), (Ok(Some((_, epoch))), Some(c)) if *epoch == c.epoch);
-        if !same && let Some(old) = self.conn.take() {
-            self.generation += 1;
-            self.server_gone(old.server);
+        if !same && let Some(conn) = self.conn.as_mut() {
+            // Replies the server sent before it went away are the calls' answers, not a loss.
+            let Some(reply) = conn.reply.as_mut() else {
+                // A waiting thread reads them now: concluded at a look after its read.
+                return Ok(());
+            };
+            let batch = reply.try_recv_all().unwrap_or_default();
+            self.dispatch(self.generation, batch);
+            if let Some(old) = self.conn.take() {
+                self.generation += 1;
+                self.server_gone(old.server);
+            }
         }
         let Some((descriptor, epoch)) = current? else {
             return Err(CallError::NoServer {
@@ -306,7 +315,10 @@ impl Inner {
     /// Sends a request; returns its call number and sequence number.
     fn send(&mut self, request: &[u8]) -> Result<(u64, u64), CallError> {
         let service = self.name.as_str().to_owned();
-        self.connect(false)?;
+        // A new descriptor (another server took the service over) is looked at before the
+        // request goes to the old one's slot (a look at the topic's header when nothing is new).
+        let replaced = self.conn.is_some() && matches!(self.service.try_recv(), Ok(Some(_)));
+        self.connect(replaced)?;
         let outstanding = self.by_seq.len();
         let conn = self.conn.as_mut().expect("connected");
         wire::check_value(&conn.wire.request, request).map_err(CallError::InvalidRequest)?;
@@ -405,11 +417,17 @@ impl Shared {
             return Ok(None);
         }
         if let Err(e) = inner.connect(false) {
-            // The server is gone (calls failed by `check`), or cannot be read.
-            if let Some(Call::Failed(e)) = inner.calls.remove(&id) {
-                return Err(e);
+            // The server is gone: its last replies were taken first (by `check`), and the
+            // calls still waiting failed; or the service cannot be read.
+            match inner.calls.remove(&id) {
+                Some(Call::Replied(reply)) => return Ok(Some(reply)),
+                Some(Call::Failed(e)) => return Err(e),
+                Some(Call::Waiting) => {
+                    inner.calls.insert(id, Call::Waiting);
+                    inner.abandon(id, seq);
+                }
+                None => {}
             }
-            inner.abandon(id, seq);
             return Err(e);
         }
         let since_check = Duration::from_nanos(monotonic_ns().saturating_sub(inner.checked_ns));

@@ -2,9 +2,9 @@
 """Benchmark of the shm_pub_sub Python module (not a test): per-call cost of `publish` and
 `subscribe` (scalars and a 64-byte struct message) next to a bare C-function call measured in
 the same loop, large values (1 MiB, 6 MiB) next to a numpy copy of the same size, a
-cross-process ping-pong round trip between two Python processes, and the wake-up latency of a
+cross-process ping-pong round trip between two Python processes, the wake-up latency of a
 blocking `subscribe(timeout=...)` in another process (with what a sleeping subscriber costs
-`publish`).
+`publish`), and a service call between two Python processes (`Client.call`, blocking).
 
     python benches/python/bench_pubsub.py [--quick] [--json results.json]
 
@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,7 @@ LEND_ECHO = "--lend-echo"
 WAITER = "--waiter"
 REPLIER = "--replier"
 ASYNC_WAITER = "--async-waiter"
+SERVER = "--server"
 # Subscribers the asyncio waiter awaits at once (the value comes on the last one).
 AWAITED = 100
 
@@ -444,6 +446,42 @@ def exchange(samples: int) -> dict[str, float]:
     }
 
 
+def server() -> None:
+    """The other end of the service calls: answers each request with its value."""
+    srv = shm_pub_sub.Server("bench/svc", 0, 0)
+    print("ready", flush=True)
+    try:
+        srv.serve(lambda x: x)
+    except KeyboardInterrupt:
+        pass
+
+
+def service_calls(calls: int) -> dict[str, float]:
+    """`Client.call(x)` round trips to a server in another Python process, back to back (both
+    sides block: each wait spins 20 µs before it sleeps)."""
+    peer = subprocess.Popen([sys.executable, __file__, SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert peer.stdout is not None and peer.stdout.readline().strip() == "ready"
+        client = shm_pub_sub.Client("bench/svc", 0, 0)
+        times = []
+        for i in range(calls // 10 + calls):
+            start = time.perf_counter_ns()
+            if client.call(i, timeout=10.0) != i:
+                raise ValueError(f"wrong reply to {i}")
+            if i >= calls // 10:
+                times.append(time.perf_counter_ns() - start)
+    finally:
+        peer.send_signal(signal.SIGINT)
+        try:
+            peer.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            peer.kill()
+            peer.wait()
+    times.sort()
+    pick = lambda xs, q: xs[min(len(xs) - 1, int(len(xs) * q))]  # noqa: E731
+    return {"call p50 ns": pick(times, 0.5), "call p99 ns": pick(times, 0.99), "calls": len(times)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
@@ -463,6 +501,7 @@ def main() -> None:
         awaited = wake_up(200 if args.quick else 2000, f"bench/wake-async/{AWAITED - 1}", ASYNC_WAITER)
         del silent
         swap = exchange(200 if args.quick else 2000)
+        service = service_calls(500 if args.quick else 20_000)
 
     bare = costs["bare call id(x)"]
     print(
@@ -507,6 +546,8 @@ def main() -> None:
         p50, p99 = swap[f"{who} wake-up p50 ns"], swap[f"{who} wake-up p99 ns"]
         label = f"{who} wake-up p50 / p99"
         print(f"{label:<40}{p50 / 1000:>9.2f} / {p99 / 1000:.2f} µs  ({p50 / one_way:.2f}x one-way)")
+    print(f"\nservice calls: Client.call(int) to a Server in another Python process, {service['calls']} calls")
+    print(f"{'call p50 / p99':<40}{service['call p50 ns'] / 1000:>9.2f} / {service['call p99 ns'] / 1000:.2f} µs")
     if args.json:
         with open(args.json, "w") as f:
             results = {
@@ -517,6 +558,7 @@ def main() -> None:
                 "wake_up": wake,
                 "asyncio_wake_up_of_100": awaited,
                 "exchange": swap,
+                "service_calls": service,
                 "python": platform.python_version(),
             }
             json.dump(results, f, indent=2)
@@ -533,5 +575,7 @@ if __name__ == "__main__":
         replier()
     elif sys.argv[1:] == [ASYNC_WAITER]:
         async_waiter()
+    elif sys.argv[1:] == [SERVER]:
+        server()
     else:
         main()

@@ -14,11 +14,11 @@ use shm::action::{
     AnyActionClient, AnyActionServer, AnyActiveGoal, AnyGoalHandle, FeedbackError, GoalError,
     GoalStatus,
 };
-use shm::service::{CallError, ServerError};
+use shm::service::CallError;
 
 use crate::errors::create_error;
 use crate::service::{
-    BadRequestError, Carrier, PyClientInfo, STEP, call_error, deadline_of, timeout_error,
+    Carrier, PyClientInfo, STEP, call_error, deadline_of, server_error, timeout_error,
 };
 
 create_exception!(
@@ -177,10 +177,7 @@ impl ActionServer {
                 }
                 Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(None),
                 Ok(None) => py.check_signals()?,
-                Err(e @ ServerError::BadRequest { .. }) => {
-                    return Err(BadRequestError::new_err(e.to_string()));
-                }
-                Err(e) => return Err(PyRuntimeError::new_err(e.to_string())),
+                Err(e) => return Err(server_error(e)),
             }
         }
     }

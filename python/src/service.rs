@@ -87,6 +87,14 @@ pub(crate) fn call_error(e: CallError) -> PyErr {
     }
 }
 
+/// A server's wait error as the Python exception that fits it.
+pub(crate) fn server_error(e: ServerError) -> PyErr {
+    match e {
+        ServerError::BadRequest { .. } => BadRequestError::new_err(e.to_string()),
+        e => PyRuntimeError::new_err(e.to_string()),
+    }
+}
+
 fn reply_error(e: ReplyError) -> PyErr {
     match e {
         ReplyError::Invalid(_) => PyValueError::new_err(e.to_string()),
@@ -249,10 +257,7 @@ impl Server {
                 }
                 Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(None),
                 Ok(None) => py.check_signals()?,
-                Err(e @ ServerError::BadRequest { .. }) => {
-                    return Err(BadRequestError::new_err(e.to_string()));
-                }
-                Err(e) => return Err(PyRuntimeError::new_err(e.to_string())),
+                Err(e) => return Err(server_error(e)),
             }
         }
     }

@@ -495,24 +495,23 @@ impl AnyClient {
 
     /// The request type: the one this client was made for, or the server's once connected.
     pub fn request_schema(&self) -> Option<Arc<TopicSchema>> {
-        let inner = self.shared.lock();
-        let wire = inner
-            .conn
-            .as_ref()
-            .map(|c| &c.wire)
-            .or(inner.expected.as_ref())?;
-        Some(Arc::clone(&wire.request))
+        Some(Arc::clone(&self.wire()?.request))
     }
 
     /// The reply type: the one this client was made for, or the server's once connected.
     pub fn reply_schema(&self) -> Option<Arc<TopicSchema>> {
+        Some(Arc::clone(&self.wire()?.reply))
+    }
+
+    /// The service's schemas: the connected server's, else the ones this client was made for.
+    fn wire(&self) -> Option<Arc<Wire>> {
         let inner = self.shared.lock();
         let wire = inner
             .conn
             .as_ref()
             .map(|c| &c.wire)
             .or(inner.expected.as_ref())?;
-        Some(Arc::clone(&wire.reply))
+        Some(Arc::clone(wire))
     }
 
     /// Connects to the server now (a call does it when needed): fails as a call would when

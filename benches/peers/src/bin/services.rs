@@ -111,6 +111,44 @@ fn parent_gone(parent: u32) -> bool {
     std::os::unix::process::parent_id() != parent
 }
 
+/// An iceoryx2 node with the benchmark's request-response service on `root`; its event
+/// services (the wake-ups of the blocking cases) come from [`Iox::event`].
+struct Iox<P: Payload> {
+    node: Node<ipc::Service>,
+    rr: iceoryx2::service::port_factory::request_response::PortFactory<ipc::Service, P, (), P, ()>,
+    root: String,
+}
+
+impl<P: Payload> Iox<P> {
+    fn open(root: &str) -> Iox<P> {
+        let node = NodeBuilder::new()
+            .create::<ipc::Service>()
+            .expect("iceoryx2 node");
+        let rr = node
+            .service_builder(&Self::name(root, "rr"))
+            .request_response::<P, P>()
+            .open_or_create()
+            .expect("iceoryx2 service");
+        Iox {
+            node,
+            rr,
+            root: root.to_owned(),
+        }
+    }
+
+    fn name(root: &str, s: &str) -> ServiceName {
+        format!("{root}/{s}").as_str().try_into().expect("name")
+    }
+
+    fn event(&self, s: &str) -> iceoryx2::service::port_factory::event::PortFactory<ipc::Service> {
+        self.node
+            .service_builder(&Self::name(&self.root, s))
+            .event()
+            .open_or_create()
+            .expect("iceoryx2 event service")
+    }
+}
+
 // ---- the server process ----------------------------------------------------------------
 
 fn serve<P: Payload>(case: Case, root: &str) {
@@ -182,26 +220,18 @@ fn serve<P: Payload>(case: Case, root: &str) {
             }
         }
         Case::IoxBlocking | Case::IoxSpinning => {
-            let node = NodeBuilder::new()
-                .create::<ipc::Service>()
-                .expect("iceoryx2 node");
-            let name = |s: &str| -> ServiceName {
-                format!("{root}/{s}").as_str().try_into().expect("name")
-            };
-            let rr = node
-                .service_builder(&name("rr"))
-                .request_response::<P, P>()
-                .open_or_create()
-                .expect("iceoryx2 service");
-            let event = |s: &str| {
-                node.service_builder(&name(s))
-                    .event()
-                    .open_or_create()
-                    .expect("iceoryx2 event service")
-            };
-            let server = rr.server_builder().create().expect("iceoryx2 server");
-            let requests = event("req").listener_builder().create().expect("listener");
-            let replies = event("resp").notifier_builder().create().expect("notifier");
+            let iox = Iox::<P>::open(root);
+            let server = iox.rr.server_builder().create().expect("iceoryx2 server");
+            let requests = iox
+                .event("req")
+                .listener_builder()
+                .create()
+                .expect("listener");
+            let replies = iox
+                .event("resp")
+                .notifier_builder()
+                .create()
+                .expect("notifier");
             println!("ready");
             loop {
                 while let Some(request) = server.receive().expect("receive") {
@@ -346,31 +376,23 @@ fn caller<P: Payload>(case: Case, root: &str) -> Box<dyn Caller> {
             buf: vec![0; size_of::<P>()],
         }),
         Case::IoxBlocking | Case::IoxSpinning => {
-            let node = NodeBuilder::new()
-                .create::<ipc::Service>()
-                .expect("iceoryx2 node");
-            let name = |s: &str| -> ServiceName {
-                format!("{root}/{s}").as_str().try_into().expect("name")
-            };
-            let rr = node
-                .service_builder(&name("rr"))
-                .request_response::<P, P>()
-                .open_or_create()
-                .expect("iceoryx2 service");
-            let client = rr.client_builder().create().expect("iceoryx2 client");
-            let event = |s: &str| {
-                node.service_builder(&name(s))
-                    .event()
-                    .open_or_create()
-                    .expect("iceoryx2 event service")
-            };
-            let requests = event("req").notifier_builder().create().expect("notifier");
-            let replies = event("resp").listener_builder().create().expect("listener");
-            while rr.dynamic_config().number_of_servers() == 0 {
+            let iox = Iox::<P>::open(root);
+            let client = iox.rr.client_builder().create().expect("iceoryx2 client");
+            let requests = iox
+                .event("req")
+                .notifier_builder()
+                .create()
+                .expect("notifier");
+            let replies = iox
+                .event("resp")
+                .listener_builder()
+                .create()
+                .expect("listener");
+            while iox.rr.dynamic_config().number_of_servers() == 0 {
                 std::thread::yield_now();
             }
             Box::new(IoxCaller::<P> {
-                _node: node,
+                _node: iox.node,
                 client,
                 requests,
                 replies,

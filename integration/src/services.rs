@@ -13,6 +13,10 @@
 //!            reject-odd (rejects odd goals, counts the others), hang (feedback 1, then never ends)
 //! action-send <action> <n>        # ActionClient: ACCEPTED <id>, FEEDBACK <v>..., RESULT <status> <outcome>
 //! call-flag <service>              # Client<Flags, u64>: sends Flags { armed: true, .. }, prints SENT, then OK <v> | ERR <kind>
+//! serve-set <square> <double> <action> <topic>  # one thread, one WaitSet: Server<u64, u64>s
+//!     answering x*x and 2x, an ActionServer<u64, u64, u64> succeeding with 3n, a
+//!     Subscriber<u64> printing VALUE <v>; READY, then SERVED <service> <x>, GOAL <n>
+//! serve-exec <square> <double> <topic>  # the same on an Executor (serve, serve, on)
 //! ```
 
 use std::io::BufRead;
@@ -114,6 +118,8 @@ pub fn main(args: &[String]) {
             }
         }
         "action-serve" => action_serve(arg(1), arg(2)),
+        "serve-set" => serve_set(arg(1), arg(2), arg(3), arg(4)),
+        "serve-exec" => serve_exec(arg(1), arg(2), arg(3)),
         "action-send" => {
             let client = ActionClient::<u64, u64, u64>::new(arg(1)).unwrap_or_else(|e| fail(e));
             let mut handle = match client.send_goal(&num(2), Duration::from_secs(20)) {
@@ -232,4 +238,103 @@ fn action_serve(action: &str, mode: &str) {
             println!("DONE {id}");
         });
     }
+}
+
+/// Two services, an action and a topic served by one thread on one wait set.
+fn serve_set(square: &str, double: &str, action: &str, topic: &str) {
+    let mut squares = Server::<u64, u64>::new(square).unwrap_or_else(|e| fail(e));
+    let mut doubles = Server::<u64, u64>::new(double).unwrap_or_else(|e| fail(e));
+    let mut actions = ActionServer::<u64, u64, u64>::new(action).unwrap_or_else(|e| fail(e));
+    let mut values = shm::Subscriber::<u64>::new(topic).unwrap_or_else(|e| fail(e));
+    let mut set = shm::WaitSet::new();
+    let ids = [
+        set.attach(&squares).unwrap_or_else(|e| fail(e)),
+        set.attach(&doubles).unwrap_or_else(|e| fail(e)),
+        set.attach(&actions).unwrap_or_else(|e| fail(e)),
+        set.attach(&values).unwrap_or_else(|e| fail(e)),
+    ];
+    let tick = set
+        .attach_interval(Duration::from_millis(20))
+        .unwrap_or_else(|e| fail(e));
+    let stdin = stdin_lines();
+    println!("READY");
+    loop {
+        for event in set.wait(None) {
+            if event.id == tick {
+                if let Ok(None) | Err(TryRecvError::Disconnected) = stdin.try_recv() {
+                    return;
+                }
+                continue;
+            }
+            let which = ids.iter().position(|id| *id == event.id);
+            let kind = event.kind;
+            match which {
+                Some(k @ (0 | 1)) if kind == shm::EventKind::Request => {
+                    let (server, name) = if k == 0 {
+                        (&mut squares, square)
+                    } else {
+                        (&mut doubles, double)
+                    };
+                    while let Some(request) = server.try_recv().unwrap_or_else(|e| fail(e)) {
+                        let x = *request.value();
+                        let reply = if k == 0 { x * x } else { 2 * x };
+                        request.reply(&reply).unwrap_or_else(|e| fail(e));
+                        println!("SERVED {name} {x}");
+                    }
+                }
+                Some(2) if kind == shm::EventKind::Request => {
+                    while let Some(goal) = actions.try_recv().unwrap_or_else(|e| fail(e)) {
+                        let n = *goal.value();
+                        let goal = goal.accept().unwrap_or_else(|e| fail(e));
+                        goal.publish_feedback(&n).unwrap_or_else(|e| fail(e));
+                        goal.succeed(&(3 * n)).unwrap_or_else(|e| fail(e));
+                        println!("GOAL {n}");
+                    }
+                }
+                Some(3) if kind == shm::EventKind::Value => {
+                    while let Some(sample) = values.try_recv().unwrap_or_else(|e| fail(e)) {
+                        println!("VALUE {}", sample.value);
+                    }
+                }
+                Some(3) if kind == shm::EventKind::PublisherGone => {}
+                _ => fail(format!("unexpected event {kind} of {:?}", event.id)),
+            }
+        }
+    }
+}
+
+/// Two services and a topic on one executor.
+fn serve_exec(square: &str, double: &str, topic: &str) {
+    let mut exec = shm::Executor::new();
+    let name = square.to_owned();
+    exec.serve(
+        Server::<u64, u64>::new(square).unwrap_or_else(|e| fail(e)),
+        move |x| {
+            println!("SERVED {name} {x}");
+            x * x
+        },
+    )
+    .unwrap_or_else(|e| fail(e));
+    let name = double.to_owned();
+    exec.serve(
+        Server::<u64, u64>::new(double).unwrap_or_else(|e| fail(e)),
+        move |x| {
+            println!("SERVED {name} {x}");
+            2 * x
+        },
+    )
+    .unwrap_or_else(|e| fail(e));
+    exec.on(
+        shm::Subscriber::<u64>::new(topic).unwrap_or_else(|e| fail(e)),
+        |s| println!("VALUE {}", s.value),
+    )
+    .unwrap_or_else(|e| fail(e));
+    let stopper = exec.stopper();
+    let stdin = stdin_lines();
+    std::thread::spawn(move || {
+        while let Ok(Some(_)) = stdin.recv() {}
+        stopper.stop();
+    });
+    println!("READY");
+    exec.spin().unwrap_or_else(|e| fail(e));
 }

@@ -97,6 +97,26 @@ pub(crate) struct ActionServer {
     accept: Option<Py<PyAny>>,
 }
 
+impl ActionServer {
+    /// Attaches the server to `set` (its goals); raises if it is closed.
+    pub(crate) fn attach_to(&self, set: &mut shm::WaitSet) -> PyResult<shm::AttachmentId> {
+        let guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let server = guard
+            .as_ref()
+            .filter(|_| !self.closed.load(Ordering::Acquire))
+            .ok_or_else(|| {
+                PyRuntimeError::new_err(format!("the action server of '{}' is closed", self.name))
+            })?;
+        set.attach(server)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// Whether `close()` was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
 #[pymethods]
 impl ActionServer {
     #[new]

@@ -174,6 +174,22 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// Attaches the server to `set` (its requests); raises if it is closed.
+    pub(crate) fn attach_to(&self, set: &mut shm::WaitSet) -> PyResult<shm::AttachmentId> {
+        let guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let server = guard
+            .as_ref()
+            .filter(|_| !self.closed.load(Ordering::Acquire))
+            .ok_or_else(|| self.closed_error())?;
+        set.attach(server)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// Whether `close()` was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     fn closed_error(&self) -> PyErr {
         PyRuntimeError::new_err(format!("the server of '{}' is closed", self.name))
     }
@@ -572,6 +588,24 @@ pub(crate) struct PendingCall {
 }
 
 impl PendingCall {
+    /// Attaches the call to `set` (its end); raises if it is over.
+    pub(crate) fn attach_to(&self, set: &mut shm::WaitSet) -> PyResult<shm::AttachmentId> {
+        let guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let pending = guard
+            .as_ref()
+            .ok_or_else(|| PyRuntimeError::new_err("this call is over already"))?;
+        set.attach(pending)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// Whether the call is over (its outcome taken, or given up).
+    pub(crate) fn is_over(&self) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+    }
+
     /// The pending call, taken out (the call is then over for this object).
     fn take(&self, py: Python<'_>) -> PyResult<AnyPending> {
         py.detach(|| {
@@ -616,6 +650,34 @@ impl PendingCall {
             Some(Ok(Some(bytes))) => Ok((true, Some(self.reply.decode(py, bytes)?))),
             Some(Err(e)) => Err(call_error(e)),
         }
+    }
+
+    /// The reply if it came, `None` while the call still waits; never waits. Raises the
+    /// call's error if it failed (`ServerGoneError`, `ServerBusyError`, ...). Once it
+    /// returned a reply or raised, the call is over. On a `WaitSet` this call is attached
+    /// to, call it at its `"reply"` event.
+    fn try_wait(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let outcome = py.detach(|| {
+            let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let pending = guard.as_mut()?;
+            let outcome = pending.try_wait();
+            if !matches!(outcome, Ok(None)) {
+                guard.take();
+            }
+            Some(outcome)
+        });
+        match outcome {
+            None => Err(PyRuntimeError::new_err("this call is over already")),
+            Some(Ok(None)) => Ok(None),
+            Some(Ok(Some(bytes))) => Ok(Some(self.reply.decode(py, bytes)?)),
+            Some(Err(e)) => Err(call_error(e)),
+        }
+    }
+
+    /// Whether the call is over: its reply or error was returned, or it was given up.
+    #[getter]
+    fn done(&self) -> bool {
+        self.is_over()
     }
 
     /// Gives the call up: its reply, if it comes, is dropped.

@@ -11,9 +11,11 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use shm::{AttachError, AttachmentId, EventKind};
 
+use crate::action::ActionServer;
 use crate::errors::subscribe_error;
 use crate::kind::with_subscriber;
 use crate::message::MessageSubscriber;
+use crate::service::{PendingCall, Server};
 use crate::subscriber::Subscriber;
 use crate::subscriber::args::timeout_of;
 
@@ -30,8 +32,17 @@ use crate::subscriber::args::timeout_of;
 ///         value, ok = event.subscriber.subscribe()
 /// ```
 ///
-/// Each event has `.subscriber` (`None` for an interval), `.kind` (an `EventKind`: `"value"`,
-/// `"deadline"`, `"interval"` or `"publisher_gone"`), `.attachment` (the number the attach
+/// Servers and calls attach too: `ws.attach(server)` (a `Server` or an `ActionServer`)
+/// reports `"request"` when requests (goals) came: take them with `server.receive(0)` until it
+/// returns `None`; `ws.attach(call)` (a `PendingCall` from `Client.send`) reports `"reply"`
+/// once the call ended: take its outcome with `call.try_wait()`. `ws.on(server, handler)`
+/// answers each request with `handler(value)` (of an `ActionServer`: `handler(goal)` with each
+/// goal), so one thread serves several services and reads topics. A closed server, and a
+/// call that is over, are detached.
+///
+/// Each event has `.source` (the subscriber, server or call; `None` for an interval; also
+/// named `.subscriber`), `.kind` (an `EventKind`: `"value"`, `"deadline"`, `"interval"`,
+/// `"publisher_gone"`, `"request"` or `"reply"`), `.attachment` (the number the attach
 /// call returned) and `.time_ns` (the value's publish time, the deadline or tick that passed,
 /// on `time.monotonic_ns()`'s clock). A value is reported once, and not at all if the
 /// subscriber already returned it. The subscribers stay yours: read them when an event says
@@ -56,6 +67,8 @@ pub(crate) struct WaitSet {
     stop: Arc<AtomicBool>,
     /// A `spin` or `spin_once` runs (callbacks may not start another).
     spinning: bool,
+    /// The attachments of pending calls (detached once over).
+    calls: Vec<AttachmentId>,
 }
 
 /// Something a `WaitSet` reports (see `WaitSet`).
@@ -77,6 +90,13 @@ pub(crate) struct WaitEvent {
 
 #[pymethods]
 impl WaitEvent {
+    /// What it is about: the subscriber, server or pending call attached (`None` for an
+    /// interval); the same object as `subscriber`.
+    #[getter]
+    fn source(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.subscriber.as_ref().map(|s| s.clone_ref(py))
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let kind = self.kind.bind(py).str()?;
         let of = match &self.subscriber {
@@ -112,8 +132,18 @@ impl WaitSetWaker {
     }
 }
 
-/// Whether `target` is a closed `Subscriber` (one borrowed elsewhere right now is not).
+/// Whether `target` is a closed `Subscriber` (one borrowed elsewhere right now is not), a
+/// closed server, or a call that is over.
 fn is_closed(target: &Bound<'_, PyAny>) -> bool {
+    if let Ok(server) = target.cast::<Server>() {
+        return server.get().is_closed();
+    }
+    if let Ok(server) = target.cast::<ActionServer>() {
+        return server.get().is_closed();
+    }
+    if let Ok(call) = target.cast::<PendingCall>() {
+        return call.get().is_over();
+    }
     target
         .cast::<Subscriber>()
         .ok()
@@ -134,6 +164,30 @@ fn call_back(
         callback.call0()?;
         return Ok(());
     };
+    if sub.is_instance_of::<Server>() {
+        // Every request that came, each answered with the callback's return value.
+        loop {
+            let request = match sub.call_method1(pyo3::intern!(py, "receive"), (0.0,)) {
+                Ok(r) if r.is_none() => return Ok(()),
+                Ok(r) => r,
+                // Bytes that were no request: their client was told.
+                Err(e) if e.is_instance_of::<crate::service::BadRequestError>(py) => continue,
+                Err(e) => return Err(e),
+            };
+            let reply = callback.call1((request.getattr(pyo3::intern!(py, "value"))?,))?;
+            request.call_method1(pyo3::intern!(py, "reply"), (reply,))?;
+        }
+    }
+    if sub.is_instance_of::<ActionServer>() {
+        // Every goal that came, handed to the callback.
+        loop {
+            let goal = sub.call_method1(pyo3::intern!(py, "receive"), (0.0,))?;
+            if goal.is_none() {
+                return Ok(());
+            }
+            callback.call1((goal,))?;
+        }
+    }
     if every_value {
         let batch = sub.call_method0(pyo3::intern!(py, "subscribe_all"))?;
         if batch.len()? > 0 {
@@ -203,6 +257,7 @@ fn attach_to(
 
 impl WaitSet {
     fn remove(&mut self, ids: &[AttachmentId]) {
+        self.calls.retain(|id| !ids.contains(id));
         for id in ids {
             self.inner.detach(*id);
             self.targets.remove(id);
@@ -257,7 +312,12 @@ impl WaitSet {
                     .get(&event.id)
                     .map(|(f, all)| (f.clone_ref(py), *all));
                 match callback {
-                    Some(c) if matches!(event.kind, EventKind::Value | EventKind::Interval) => {
+                    Some(c)
+                        if matches!(
+                            event.kind,
+                            EventKind::Value | EventKind::Interval | EventKind::Request
+                        ) =>
+                    {
                         (c, target)
                     }
                     _ => {
@@ -286,7 +346,22 @@ impl WaitSet {
         let py = slf.py();
         // A timeout too long for the clock waits without one.
         let deadline = timeout_of(timeout)?.and_then(|d| Instant::now().checked_add(d));
-        slf.try_borrow_mut()?.inner.begin_wait();
+        {
+            // Calls that are over: nothing more to report.
+            let mut me = slf.try_borrow_mut()?;
+            let over: Vec<AttachmentId> = me
+                .calls
+                .iter()
+                .copied()
+                .filter(|id| {
+                    me.targets
+                        .get(id)
+                        .is_none_or(|t| t.as_ref().is_none_or(|t| is_closed(t.bind(py))))
+                })
+                .collect();
+            me.remove(&over);
+            me.inner.begin_wait();
+        }
         let events = loop {
             let step = {
                 let mut me = slf.try_borrow_mut()?;
@@ -325,9 +400,38 @@ impl WaitSet {
         deadline: Option<Duration>,
     ) -> PyResult<AttachmentId> {
         let py = subscriber.py();
+        if deadline.is_none() {
+            let set = &mut self.inner;
+            let attached = if let Ok(server) = subscriber.cast::<Server>() {
+                let server = server.get();
+                Some(py.detach(|| server.attach_to(set)))
+            } else if let Ok(server) = subscriber.cast::<ActionServer>() {
+                let server = server.get();
+                Some(py.detach(|| server.attach_to(set)))
+            } else if let Ok(call) = subscriber.cast::<PendingCall>() {
+                let call = call.get();
+                let id = py.detach(|| call.attach_to(set));
+                if let Ok(id) = id {
+                    self.calls.push(id);
+                }
+                Some(id)
+            } else {
+                None
+            };
+            if let Some(attached) = attached {
+                let id = attached?;
+                self.targets.insert(id, Some(subscriber.clone().unbind()));
+                return Ok(id);
+            }
+        }
         let sub = subscriber.cast::<Subscriber>().map_err(|_| {
             PyTypeError::new_err(format!(
-                "a WaitSet attaches shm_pub_sub.Subscriber objects, not {}",
+                "a WaitSet attaches shm_pub_sub.Subscriber objects{}, not {}",
+                if deadline.is_none() {
+                    ", servers, action servers and pending calls"
+                } else {
+                    " with a deadline"
+                },
                 crate::value::describe(subscriber)
             ))
         })?;
@@ -364,11 +468,13 @@ impl WaitSet {
             pending: Vec::new(),
             stop: Arc::new(AtomicBool::new(false)),
             spinning: false,
+            calls: Vec::new(),
         }
     }
 
-    /// Reports new values of `subscriber` (`"value"`) and its publisher's exit
-    /// (`"publisher_gone"`). Returns the attachment's number.
+    /// Reports new values of a `Subscriber` (`"value"`) and its publisher's exit
+    /// (`"publisher_gone"`); requests to a `Server` or `ActionServer` (`"request"`); the end of
+    /// a `PendingCall` (`"reply"`). Returns the attachment's number.
     fn attach(&mut self, subscriber: &Bound<'_, PyAny>) -> PyResult<u64> {
         Ok(self.attach_subscriber(subscriber, None)?.as_u64())
     }
@@ -422,7 +528,9 @@ impl WaitSet {
 
     /// Calls `callback(value)` with each new value of `subscriber` when the set spins
     /// (`spin`, `spin_once`); with `every_value=True`, `callback(samples)` with every new value
-    /// still in its ring (`subscribe_all()`, never empty). Returns the attachment's number.
+    /// still in its ring (`subscribe_all()`, never empty). Of a `Server`: answers each request
+    /// with `callback(value)`; of an `ActionServer`: `callback(goal)` with each goal. Returns
+    /// the attachment's number.
     #[pyo3(signature = (subscriber, callback, *, every_value = false))]
     fn on(
         &mut self,
@@ -523,6 +631,7 @@ impl WaitSet {
         self.targets.clear();
         self.callbacks.clear();
         self.pending.clear();
+        self.calls.clear();
         self.inner = shm::WaitSet::new();
     }
 

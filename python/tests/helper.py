@@ -152,6 +152,24 @@ def serve(kind: str, service: str, mode: str, queue: str = "64") -> None:
         request.reply(request.value * request.value)
 
 
+def serve_set(kind: str, square: str, double: str, topic: str) -> None:
+    """Two services and a topic served by one thread on one WaitSet, until stdin closes."""
+    import threading
+
+    ws = shm_pub_sub.WaitSet()
+    ws.on(shm_pub_sub.Server(square, DEFAULTS[kind], DEFAULTS[kind]), lambda x: x * x)
+    ws.on(shm_pub_sub.Server(double, DEFAULTS[kind], DEFAULTS[kind]), lambda x: 2 * x)
+    ws.on(
+        shm_pub_sub.Subscriber(topic, DEFAULTS[kind]),
+        lambda v: print(f"value {v!r}", flush=True),
+    )
+    ended = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), ended.set()), daemon=True).start()
+    ws.every(0.02, lambda: ended.is_set() and ws.stop())
+    print("ready", flush=True)
+    ws.spin()
+
+
 def main() -> None:
     command, *args = sys.argv[1:]
     try:
@@ -163,6 +181,7 @@ def main() -> None:
             "burst": burst,
             "waitset": waitset,
             "serve": serve,
+            "serve_set": serve_set,
         }[command](*args)
     except Exception as e:  # reported to the test, which checks the class and message
         print(f"error {type(e).__name__} {e}", flush=True)

@@ -202,3 +202,60 @@ def test_close_from_another_thread_ends_serve(service):
     thread.join(timeout=10.0)
     assert result == [0]
     assert "closed" in repr(server)
+
+
+def test_one_thread_serves_two_services_and_a_topic_on_a_wait_set(service, py_helper):
+    square, double, topic = f"{service}/square", f"{service}/double", f"{service}/values"
+    server = py_helper("serve_set", "int", square, double, topic, stdin=True)
+    server.expect("ready")
+    squares, doubles = Client(square, 0, 0), Client(double, 0, 0)
+    for x in range(1, 50):
+        assert squares.call(x, timeout=10.0) == x * x
+        assert doubles.call(x, timeout=10.0) == 2 * x
+    pending = [(x, squares.send(x), doubles.send(x)) for x in (7, 8, 9)]
+    for x, s, d in pending:
+        assert (s.wait(timeout=10.0), d.wait(timeout=10.0)) == (x * x, 2 * x)
+    shm_pub_sub.Publisher(topic, 0).publish(5)
+    assert server.expect("value") == "value 5"
+
+
+def test_pending_calls_on_a_wait_set_report_their_end(service, py_helper):
+    server = py_helper("serve", "int", service, "slow", stdin=True)
+    server.expect("ready")
+    client = Client(service, 0, 0)
+    calls = {client.send(x): x for x in (2, 3)}
+    ws = shm_pub_sub.WaitSet()
+    ids = {ws.attach(c): c for c in calls}
+    assert len(ws) == 2
+    # The server takes 300 ms per request: nothing ended yet.
+    assert ws.wait(timeout=0.1) == []
+    assert all(c.try_wait() is None and not c.done for c in calls)
+    replies = {}
+    deadline = time.monotonic() + 10.0
+    while len(replies) < 2 and time.monotonic() < deadline:
+        for event in ws.wait(timeout=10.0):
+            assert event.kind == "reply"
+            assert event.source is ids[event.attachment]
+            assert event.source not in replies, "a call reported twice"
+            replies[event.source] = event.source.try_wait()
+            assert event.source.done
+    assert {calls[c]: v for c, v in replies.items()} == {2: 4, 3: 9}
+    # Calls that are over are detached.
+    assert ws.wait(timeout=0.05) == []
+    assert len(ws) == 0
+
+
+def test_a_pending_call_on_a_wait_set_ends_when_its_server_is_killed(service, py_helper):
+    server = py_helper("serve", "int", service, "hang", stdin=True)
+    server.expect("ready")
+    call = Client(service, 0, 0).send(4)
+    server.expect("got 4")
+    ws = shm_pub_sub.WaitSet()
+    ws.attach(call)
+    server.kill()
+    events = ws.wait(timeout=10.0)
+    assert [(e.kind, e.source) for e in events] == [("reply", call)]
+    with pytest.raises(ServerGoneError):
+        call.try_wait()
+    with pytest.raises(RuntimeError, match="over already"):
+        ws.attach(call)

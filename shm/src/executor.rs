@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::SubscribeError;
+use crate::message::ShmMessage;
 use crate::message::TopicType;
+use crate::service::Server;
 use crate::waitset::{AttachError, AttachmentId, Event, EventKind, WaitSet, Waker};
 use crate::{Sample, Subscriber};
 
@@ -52,6 +54,13 @@ pub enum SpinError {
         /// The read's error.
         source: SubscribeError,
     },
+    /// Receiving a request of a served service failed.
+    Serve {
+        /// The attachment whose server failed.
+        id: AttachmentId,
+        /// The receive's error.
+        source: crate::service::ServerError,
+    },
 }
 
 impl std::fmt::Display for SpinError {
@@ -69,6 +78,11 @@ impl std::fmt::Display for SpinError {
                 "reading the subscriber of attachment {} failed: {source}",
                 id.as_u64()
             ),
+            SpinError::Serve { id, source } => write!(
+                f,
+                "receiving a request of the server of attachment {} failed: {source}",
+                id.as_u64()
+            ),
         }
     }
 }
@@ -78,6 +92,7 @@ impl std::error::Error for SpinError {
         match self {
             SpinError::Callback { source, .. } => Some(&**source),
             SpinError::Subscribe { source, .. } => Some(source),
+            SpinError::Serve { source, .. } => Some(source),
         }
     }
 }
@@ -220,6 +235,54 @@ impl Executor {
         Ok(id)
     }
 
+    /// Answers each request of `server` with `handler`'s reply, in the spinning thread (one
+    /// thread serves several services and reads topics). The executor owns the server from
+    /// now on. A request that cannot be read is passed over (its client was told); a reply
+    /// that cannot be sent is dropped (its client times out); a server that cannot be read
+    /// stops the spin ([`SpinError::Serve`]).
+    ///
+    /// ```no_run
+    /// let mut exec = shm::Executor::new();
+    /// exec.serve(shm::Server::<u64, u64>::new("math/square")?, |x| x * x)?;
+    /// exec.serve(shm::Server::<u64, u64>::new("math/double")?, |x| 2 * x)?;
+    /// exec.on(shm::Subscriber::<f64>::new("robot/speed")?, |s| println!("speed {}", s.value))?;
+    /// exec.spin()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn serve<Req, Resp>(
+        &mut self,
+        mut server: Server<Req, Resp>,
+        mut handler: impl FnMut(&Req) -> Resp + Send + 'static,
+    ) -> Result<AttachmentId, AttachError>
+    where
+        Req: ShmMessage,
+        Resp: ShmMessage,
+    {
+        let id = self.set.attach(&server)?;
+        let handler: Handler = Box::new(move |event| {
+            let mut served = false;
+            loop {
+                match server.try_recv() {
+                    Ok(Some(request)) => {
+                        let reply = handler(request.value());
+                        let _ = request.reply(&reply);
+                        served = true;
+                    }
+                    Ok(None) => return Ok(served),
+                    Err(crate::service::ServerError::BadRequest { .. }) => {}
+                    Err(source) => {
+                        return Err(SpinError::Serve {
+                            id: event.id,
+                            source,
+                        });
+                    }
+                }
+            }
+        });
+        self.handlers.insert(id, handler);
+        Ok(id)
+    }
+
     /// Calls `callback` every `period` (ticks keep their phase; a spin that comes late calls
     /// it once for the ticks it missed).
     pub fn every<R: CallbackResult>(
@@ -271,8 +334,12 @@ impl Executor {
             let Some(handler) = self.handlers.get_mut(&event.id) else {
                 continue;
             };
-            // A deadline or a publisher's exit calls no callback (values and ticks do).
-            if !matches!(event.kind, EventKind::Value | EventKind::Interval) {
+            // A deadline or a publisher's exit calls no callback (values, ticks and requests
+            // do).
+            if !matches!(
+                event.kind,
+                EventKind::Value | EventKind::Interval | EventKind::Request
+            ) {
                 continue;
             }
             if handler(event)? {

@@ -135,7 +135,9 @@ pub use segment::header::{MAX_LEND_ENTRIES, PINS_PER_ENTRY as MAX_BORROWED};
 pub use service::{CallError, Client, Pending, ReplyError, Request, Server, ServerError};
 pub use subscriber::{Borrowed, Sample, Subscriber, SubscriberBuilder, Timestamp};
 pub use topic::{remove_topic, remove_topic_file_in, remove_topic_in};
-pub use waitset::{AttachError, AttachmentId, Event, EventKind, WaitSet, Waker, Watchable};
+pub use waitset::{
+    AttachError, Attachable, AttachmentId, Event, EventKind, WaitSet, Waker, Watchable,
+};
 
 /// Derives [`ShmMessage`](trait@ShmMessage) for a `#[repr(C)]` struct of plain data.
 ///

@@ -18,6 +18,7 @@
 //! one topic's word with `FUTEX_WAIT` and looks at everything every millisecond
 //! (`SHM_WAITSET_FALLBACK=1` forces this path, for tests).
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 #[cfg(test)]
 use std::path::{Path, PathBuf};
@@ -68,6 +69,12 @@ pub enum EventKind {
     Deadline,
     /// An interval's tick.
     Interval,
+    /// A server attached with [`WaitSet::attach`] has requests (of a service: take them with
+    /// `try_recv` until it returns `None`; of an action: goals, with `try_recv` likewise).
+    Request,
+    /// A pending call attached with [`WaitSet::attach`] has ended: its reply or its error is
+    /// there to take with `try_wait` (detach it then).
+    Reply,
     /// The topic's publisher exited or was killed (noticed within
     /// [`CHECK_INTERVAL`](crate::wait::CHECK_INTERVAL); a clean exit at once). Reported once
     /// per publisher; a publisher that takes the topic over later is waited for as before.
@@ -75,13 +82,16 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    /// The kind's name: `"value"`, `"deadline"`, `"interval"` or `"publisher_gone"`.
+    /// The kind's name: `"value"`, `"deadline"`, `"interval"`, `"publisher_gone"`,
+    /// `"request"` or `"reply"`.
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Value => "value",
             EventKind::Deadline => "deadline",
             EventKind::Interval => "interval",
             EventKind::PublisherGone => "publisher_gone",
+            EventKind::Request => "request",
+            EventKind::Reply => "reply",
         }
     }
 }
@@ -108,14 +118,113 @@ pub struct Event {
 /// [`AnySubscriber`]. Sealed.
 pub trait Watchable: private::Sealed {}
 
+/// Something [`WaitSet::attach`] takes: a subscriber (its new values), a server of a service
+/// or an action (its requests, [`EventKind::Request`]), or a pending call (its end,
+/// [`EventKind::Reply`]). Sealed.
+pub trait Attachable: private::Planned {}
+
 /// What a watcher is made from (the options of a watcher of the subscriber's file, and its
 /// last returned value, shared). Not a public API.
 #[doc(hidden)]
 pub struct WatchSource(crate::subscriber::Options, Expect, Arc<SharedLast>);
 
-mod private {
+impl WatchSource {
+    /// The source of a watcher of a subscriber's topic (from `Core::watch_source`).
+    pub(crate) fn of(
+        (options, expect, last): (crate::subscriber::Options, Expect, Arc<SharedLast>),
+    ) -> WatchSource {
+        WatchSource(options, expect, last)
+    }
+}
+
+/// What one attachment watches. Not a public API.
+#[doc(hidden)]
+pub enum Plan {
+    /// One subscriber's topic, reported as itself.
+    Topic(WatchSource),
+    /// Several sources reported as one attachment of one kind.
+    Group(Group),
+}
+
+/// Sources reported as one attachment (a server's request topics, a call's reply topic and
+/// its server): each event of a member is reported as the group's `kind`. Not a public API.
+#[doc(hidden)]
+pub struct Group {
+    /// What the group's events are called.
+    pub(crate) kind: EventKind,
+    /// Topics, and whether their publisher's exit is an event of the group (else only new
+    /// values are).
+    pub(crate) topics: Vec<(WatchSource, bool)>,
+    /// A notice raised in this process when the group has something (a call that ended).
+    pub(crate) notice: Option<Arc<Notice>>,
+    /// Report the group every this long, besides (for what cannot be watched).
+    pub(crate) poll: Option<Duration>,
+    /// Report the group at the first wait (it has something already); of a group with a
+    /// pump: run the pump at the first wait (what changed before the set first looked
+    /// raises no event of its topics, such as a publisher that exited already).
+    pub(crate) ready: bool,
+    /// Called (in the waiting thread) instead of reporting when a topic of the group has
+    /// news: it looks at them and raises the notice if there is something for the group.
+    pub(crate) pump: Option<Pump>,
+}
+
+/// A group's pump (see [`Group::pump`]).
+pub(crate) type Pump = Box<dyn FnMut() + Send + Sync>;
+
+/// A flag raised in this process that wakes the wait sets it is attached to (through their
+/// notice word) and is reported by them while it stays raised. Not a public API.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct Notice {
+    /// Bumped at each raise.
+    count: AtomicU32,
+    /// Raised and not yet lowered (what it announces is still there to take).
+    ready: std::sync::atomic::AtomicBool,
+    /// The notice words of the sets it is attached to.
+    words: std::sync::Mutex<Vec<std::sync::Weak<AtomicU32>>>,
+}
+
+impl Notice {
+    /// Raises the notice: the sets it is attached to report it at their next look (and wake
+    /// from their sleep).
+    pub(crate) fn raise(&self) {
+        self.ready.store(true, Ordering::SeqCst);
+        self.count.fetch_add(1, Ordering::SeqCst);
+        let words = self.words.lock().unwrap_or_else(|e| e.into_inner());
+        for word in words.iter().filter_map(std::sync::Weak::upgrade) {
+            word.fetch_add(1, Ordering::SeqCst);
+            // SAFETY: the word is a live, 4-aligned `AtomicU32` of this process (held by
+            // `word`), used only as a key.
+            unsafe { sys::futex_wake_private(word.as_ptr()) };
+        }
+    }
+
+    /// Lowers the notice: what it announced was taken (a set that has not looked yet does
+    /// not report it).
+    pub(crate) fn lower(&self) {
+        self.ready.store(false, Ordering::SeqCst);
+    }
+
+    fn register(&self, word: &Arc<AtomicU32>) {
+        let mut words = self.words.lock().unwrap_or_else(|e| e.into_inner());
+        words.retain(|w| w.strong_count() > 0);
+        words.push(Arc::downgrade(word));
+    }
+}
+
+pub(crate) mod private {
     pub trait Sealed {
         fn watch_source(&self) -> super::WatchSource;
+    }
+
+    pub trait Planned {
+        fn plan(&self) -> Result<super::Plan, super::AttachError>;
+    }
+
+    impl<T: Sealed> Planned for T {
+        fn plan(&self) -> Result<super::Plan, super::AttachError> {
+            Ok(super::Plan::Topic(self.watch_source()))
+        }
     }
 
     impl<T: ?Sized> Sealed for crate::Subscriber<T> {
@@ -136,6 +245,8 @@ mod private {
 impl<T: ?Sized> Watchable for Subscriber<T> {}
 
 impl Watchable for AnySubscriber {}
+
+impl<T: Watchable> Attachable for T {}
 
 /// Wakes a [`WaitSet`] from another thread: its current (or next) wait returns at once,
 /// with the events it has (possibly none). Cloneable, `Send`.
@@ -180,11 +291,23 @@ impl Waker {
 /// ```
 pub struct WaitSet {
     attachments: Vec<Attachment>,
+    /// The members of groups: the group each reports as.
+    aliases: HashMap<AttachmentId, Alias>,
+    /// The groups, and their number of members.
+    groups: HashMap<AttachmentId, usize>,
     next_id: u64,
     spin_ns: u64,
     waker: Arc<AtomicU32>,
     /// The waker word when the set last looked.
     waker_seen: u32,
+    /// The word [`Notice`]s attached to this set bump (and wake), and its value when the set
+    /// last looked.
+    notify: Arc<AtomicU32>,
+    notify_seen: u32,
+    /// Attached notices.
+    notices: usize,
+    /// The pumps of groups that have one.
+    pumps: HashMap<AttachmentId, Pump>,
     fallback: bool,
     /// Scratch: the topic files to sleep on this step, their tickets and what was seen.
     sleepers: Vec<Sleeper>,
@@ -215,6 +338,20 @@ struct Attachment {
 enum What {
     Topic(Box<TopicWatch>),
     Interval { period_ns: u64, next_ns: u64 },
+    Notice { notice: Arc<Notice>, seen: u32 },
+}
+
+/// How a member of a group reports.
+#[derive(Clone, Copy)]
+struct Alias {
+    /// The group.
+    id: AttachmentId,
+    /// What the group's events are called.
+    kind: EventKind,
+    /// Whether the member's publisher's exit is an event of the group.
+    gone: bool,
+    /// Whether the member's events run the group's pump instead of being reported.
+    pump: bool,
 }
 
 /// A watcher of one subscriber's topic.
@@ -280,6 +417,11 @@ pub enum AttachError {
     ZeroPeriod,
     /// The subscriber's topic could not be watched (see the error).
     Subscribe(SubscribeError),
+    /// Another thread held the action server in a receive for longer than a second.
+    Busy {
+        /// The action's name.
+        what: String,
+    },
 }
 
 impl std::fmt::Display for AttachError {
@@ -290,6 +432,10 @@ impl std::fmt::Display for AttachError {
                  every wait)",
             ),
             AttachError::Subscribe(e) => write!(f, "cannot watch the topic: {e}"),
+            AttachError::Busy { what } => write!(
+                f,
+                "cannot watch action {what}: another thread kept receiving on it for a second"
+            ),
         }
     }
 }
@@ -298,7 +444,7 @@ impl std::error::Error for AttachError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             AttachError::Subscribe(e) => Some(e),
-            AttachError::ZeroPeriod => None,
+            AttachError::ZeroPeriod | AttachError::Busy { .. } => None,
         }
     }
 }
@@ -315,10 +461,16 @@ impl WaitSet {
     pub fn new() -> WaitSet {
         WaitSet {
             attachments: Vec::new(),
+            aliases: HashMap::new(),
+            groups: HashMap::new(),
             next_id: 1,
             spin_ns: duration_ns(crate::wait::DEFAULT_SPIN),
             waker: Arc::new(AtomicU32::new(0)),
             waker_seen: 0,
+            notify: Arc::new(AtomicU32::new(0)),
+            notify_seen: 0,
+            notices: 0,
+            pumps: HashMap::new(),
             fallback: std::env::var(FALLBACK_ENV).is_ok_and(|v| v == "1"),
             sleepers: Vec::new(),
             words: Vec::new(),
@@ -349,7 +501,14 @@ impl WaitSet {
         sub: &impl Watchable,
         deadline: Option<Duration>,
     ) -> Result<TopicWatch, AttachError> {
-        let WatchSource(options, expect, last) = private::Sealed::watch_source(sub);
+        self.watch_source(private::Sealed::watch_source(sub), deadline)
+    }
+
+    fn watch_source(
+        &self,
+        WatchSource(options, expect, last): WatchSource,
+        deadline: Option<Duration>,
+    ) -> Result<TopicWatch, AttachError> {
         let core = Core::open(options, expect)?;
         let now = sys::monotonic_ns();
         let deadline = match deadline {
@@ -375,15 +534,127 @@ impl WaitSet {
         })
     }
 
-    /// Reports new values on `subscriber`'s topic ([`EventKind::Value`]) and its publisher's
-    /// exit ([`EventKind::PublisherGone`]). The topic need not exist yet: its creation is
-    /// noticed within 5 ms. The subscriber stays yours: read it when an event says so.
+    /// Watches a subscriber, a server or a pending call, which stays yours:
+    /// - a [`Subscriber`] or [`AnySubscriber`]: reports new values on its topic
+    ///   ([`EventKind::Value`]) and its publisher's exit ([`EventKind::PublisherGone`]). The
+    ///   topic need not exist yet: its creation is noticed within 5 ms. Read it when an event
+    ///   says so.
+    /// - a [`Server`](crate::Server), [`ActionServer`](crate::ActionServer) or their untyped
+    ///   forms: reports [`EventKind::Request`] when requests (goals) came; take them with
+    ///   `try_recv` until it returns `None` (what is left unread is not reported again). A
+    ///   client's first request may take up to 5 ms to be noticed (its request topic is new).
+    /// - a [`Pending`](crate::Pending) call or an [`AnyPending`](crate::service::AnyPending):
+    ///   reports [`EventKind::Reply`] once the call has ended (its reply came, or the server
+    ///   went away: noticed within [`CHECK_INTERVAL`](crate::wait::CHECK_INTERVAL)); take its
+    ///   outcome with `try_wait`, and detach it. The set keeps no timeout for it: give up a
+    ///   call by dropping it.
     ///
-    /// Errors: the topic exists but cannot be opened (damaged, an owner not trusted, no
-    /// permission).
-    pub fn attach(&mut self, subscriber: &impl Watchable) -> Result<AttachmentId, AttachError> {
-        let watch = self.watch(subscriber, None)?;
-        Ok(self.add(What::Topic(Box::new(watch))))
+    /// Errors: a topic exists but cannot be opened (damaged, an owner not trusted, no
+    /// permission); a server's request topic that cannot be opened is left out (the server
+    /// is looked at every second for it instead).
+    pub fn attach(&mut self, what: &impl Attachable) -> Result<AttachmentId, AttachError> {
+        match private::Planned::plan(what)? {
+            Plan::Topic(source) => {
+                let watch = self.watch_source(source, None)?;
+                Ok(self.add(What::Topic(Box::new(watch))))
+            }
+            Plan::Group(group) => self.attach_group(group),
+        }
+    }
+
+    /// Attaches a group's members, each reporting as the group.
+    fn attach_group(&mut self, group: Group) -> Result<AttachmentId, AttachError> {
+        let mut members = Vec::new();
+        for (source, gone) in group.topics {
+            members.push((
+                What::Topic(Box::new(self.watch_source(source, None)?)),
+                gone,
+            ));
+        }
+        if let Some(notice) = group.notice {
+            notice.register(&self.notify);
+            let count = notice.count.load(Ordering::SeqCst);
+            let ready = notice.ready.load(Ordering::SeqCst);
+            // Raised already: reported at the first look.
+            let seen = if ready { count.wrapping_sub(1) } else { count };
+            members.push((What::Notice { notice, seen }, true));
+        }
+        let now = sys::monotonic_ns();
+        if let Some(period) = group.poll {
+            let period_ns = duration_ns(period).max(1);
+            let next_ns = now.saturating_add(period_ns);
+            members.push((What::Interval { period_ns, next_ns }, true));
+        }
+        if group.ready {
+            // An interval due now, once: reported at the first look.
+            members.push((
+                What::Interval {
+                    period_ns: u64::MAX,
+                    next_ns: now,
+                },
+                true,
+            ));
+        }
+        let id = AttachmentId(self.next_id);
+        self.next_id += 1;
+        self.groups.insert(id, members.len());
+        let pumped = group.pump.is_some();
+        if let Some(pump) = group.pump {
+            self.pumps.insert(id, pump);
+        }
+        for (what, gone) in members {
+            let is_notice = matches!(what, What::Notice { .. });
+            if is_notice {
+                self.notices += 1;
+            }
+            let member = self.add(what);
+            self.aliases.insert(
+                member,
+                Alias {
+                    id,
+                    kind: group.kind,
+                    gone,
+                    pump: pumped && !is_notice,
+                },
+            );
+        }
+        Ok(id)
+    }
+
+    /// Rewrites the events of group members as their groups' (one per group and kind, the
+    /// first), runs the pumps of groups whose topics had news (what they find is reported
+    /// by the next look), and orders the events by time.
+    fn finish(&mut self, events: &mut Vec<Event>) {
+        if !self.aliases.is_empty() {
+            let mut pumped = Vec::new();
+            events.retain_mut(|e| {
+                let Some(alias) = self.aliases.get(&e.id) else {
+                    return true;
+                };
+                if alias.pump {
+                    pumped.push(alias.id);
+                    return false;
+                }
+                if e.kind == EventKind::PublisherGone && !alias.gone {
+                    return false;
+                }
+                e.id = alias.id;
+                e.kind = alias.kind;
+                true
+            });
+            pumped.sort_unstable();
+            pumped.dedup();
+            for id in pumped {
+                if let Some(pump) = self.pumps.get_mut(&id) {
+                    pump();
+                }
+            }
+        }
+        events.sort_by_key(|e| e.at.0);
+        if !self.aliases.is_empty() {
+            let mut seen = std::collections::HashSet::new();
+            events.retain(|e| seen.insert((e.id, e.kind)));
+        }
     }
 
     /// As [`attach`](Self::attach), and reports [`EventKind::Deadline`] whenever no new value
@@ -414,13 +685,25 @@ impl WaitSet {
     pub fn detach(&mut self, id: AttachmentId) -> bool {
         let before = self.attachments.len();
         self.woken_hint = None;
-        self.attachments.retain(|a| a.id != id);
+        let group = self.groups.remove(&id).is_some();
+        self.pumps.remove(&id);
+        let (aliases, notices) = (&mut self.aliases, &mut self.notices);
+        self.attachments.retain(|a| {
+            let member = group && aliases.get(&a.id).is_some_and(|alias| alias.id == id);
+            if member {
+                aliases.remove(&a.id);
+                if matches!(a.what, What::Notice { .. }) {
+                    *notices -= 1;
+                }
+            }
+            a.id != id && !member
+        });
         self.attachments.len() != before
     }
 
-    /// Number of attachments.
+    /// Number of attachments (a server or a call counts once).
     pub fn len(&self) -> usize {
-        self.attachments.len()
+        self.attachments.len() - self.aliases.len() + self.groups.len()
     }
 
     /// Whether the set has no attachment.
@@ -513,6 +796,8 @@ impl WaitSet {
         let waker = self.waker.load(Ordering::SeqCst);
         let woken = waker != self.waker_seen;
         self.waker_seen = waker;
+        // Before the notices are looked at: a notice raised after this wakes the sleep.
+        self.notify_seen = self.notify.load(Ordering::SeqCst);
         // Woken by one topic's word: that topic alone first (its memory is what a wake-up
         // must touch; the others' is cold), unless a timer or a check is due.
         if let Some(k) = self.woken_hint.take()
@@ -527,8 +812,8 @@ impl WaitSet {
             std::sync::atomic::fence(Ordering::SeqCst);
             t.look(*id, k, now, &mut events, &mut self.sleepers);
             self.sleepers.clear();
+            self.finish(&mut events);
             if !events.is_empty() {
-                events.sort_by_key(|e| e.at.0);
                 return Some(events);
             }
         }
@@ -557,10 +842,24 @@ impl WaitSet {
                 What::Topic(t) => {
                     until = until.min(t.look(a.id, k, now, &mut events, &mut self.sleepers));
                 }
+                What::Notice { notice, seen } => {
+                    let count = notice.count.load(Ordering::SeqCst);
+                    if count != *seen {
+                        *seen = count;
+                        // Lowered meanwhile: what it announced was taken already.
+                        if notice.ready.load(Ordering::SeqCst) {
+                            events.push(Event {
+                                id: a.id,
+                                kind: EventKind::Value,
+                                at: Timestamp(now),
+                            });
+                        }
+                    }
+                }
             }
         }
+        self.finish(&mut events);
         if !events.is_empty() || woken || now >= deadline_ns {
-            events.sort_by_key(|e| e.at.0);
             return Some(events);
         }
         self.next_full_ns = until;
@@ -577,9 +876,11 @@ impl WaitSet {
             self.spin_pending = false;
             if self.spin_ns > 0 {
                 let (waker, seen) = (&self.waker, self.waker_seen);
+                let (notify, notified) = (&self.notify, self.notify_seen);
                 let sleepers = &self.sleepers;
                 spin_until(until.min(now.saturating_add(self.spin_ns)), || {
                     waker.load(Ordering::Relaxed) != seen
+                        || notify.load(Ordering::Relaxed) != notified
                         || sleepers.iter().any(|s| s.seg.moved_past(s.seen))
                 });
                 return;
@@ -593,16 +894,23 @@ impl WaitSet {
         // not slept on): its wake-up is in the word. (Acquire: the count that went down was
         // released after the wake-up.)
         std::sync::atomic::fence(Ordering::Acquire);
-        if self.waker.load(Ordering::SeqCst) != self.waker_seen {
+        if self.waker.load(Ordering::SeqCst) != self.waker_seen
+            || self.notify.load(Ordering::SeqCst) != self.notify_seen
+        {
             return;
         }
+        let with_notify = self.notices > 0;
+        let own_words = usize::from(with_waker) + usize::from(with_notify);
         let waitv = !self.fallback && !WAITV_UNSUPPORTED.load(Ordering::Relaxed);
         let room = if waitv {
-            FUTEX_WAITV_MAX - usize::from(with_waker)
+            FUTEX_WAITV_MAX - own_words
         } else {
             1
         };
-        if self.sleepers.len() > room || (!waitv && with_waker && !self.sleepers.is_empty()) {
+        if self.sleepers.len() > room
+            || (!waitv && with_waker && !self.sleepers.is_empty())
+            || (!waitv && with_notify)
+        {
             until = until.min(now.saturating_add(POLL_NS));
         }
         // The sleeper's half of the handshake, for every file at once: flags, one full fence
@@ -629,17 +937,24 @@ impl WaitSet {
                 self.words
                     .push(FutexWaitv::private(waker_word, self.waker_seen));
             }
+            if with_notify {
+                self.words.push(FutexWaitv::private(
+                    self.notify.as_ptr().cast_const(),
+                    self.notify_seen,
+                ));
+            }
             for s in self.sleepers.iter().take(room) {
                 self.words
                     .push(FutexWaitv::shared(s.seg.wake_word_addr(), s.ticket));
             }
             if !self.words.is_empty() {
-                // SAFETY: the waker word lives in `self.waker` and every topic word in a segment
-                // `self.sleepers` holds, all until the call returns; all 4-aligned.
+                // SAFETY: the waker word lives in `self.waker`, the notice word in
+                // `self.notify` and every topic word in a segment `self.sleepers` holds, all
+                // until the call returns; all 4-aligned.
                 match unsafe { sys::futex_waitv(&self.words, until) } {
                     Waitv::Returned(woke) => {
                         self.woken_hint = woke
-                            .and_then(|i| i.checked_sub(usize::from(with_waker)))
+                            .and_then(|i| i.checked_sub(own_words))
                             .and_then(|i| self.sleepers.get(i))
                             .map(|s| s.attachment);
                         return;

@@ -14,6 +14,10 @@ class EventKind(str, enum.Enum):
     """An interval's tick."""
     PUBLISHER_GONE = "publisher_gone"
     """The topic's publisher exited or was killed."""
+    REQUEST = "request"
+    """An attached ``Server`` or ``ActionServer`` has requests: ``receive(0)`` until ``None``."""
+    REPLY = "reply"
+    """An attached ``PendingCall`` has ended: take its outcome with ``try_wait()``."""
 
     def __str__(self) -> str:
         return self.value

@@ -275,11 +275,45 @@ impl AnyActionServer {
         }
     }
 
+    /// The next goal if one has arrived (cancel and result requests are answered meanwhile);
+    /// never waits (but for a moment while another thread's receive holds the service).
+    pub fn try_recv(&self) -> Result<Option<AnyGoalRequest>, ServerError> {
+        loop {
+            match self.recv_step(Some(Instant::now())) {
+                Some(outcome) => return outcome,
+                None => continue, // a request that was no goal: the next one
+            }
+        }
+    }
+
     /// Starts a wait made of [`recv_step`](Self::recv_step)s (it spins before its first
     /// sleep).
     pub fn begin_wait(&self) {
         if let Some(server) = lock(&self.core).server.as_mut() {
             server.begin_wait();
+        }
+    }
+
+    /// What a wait set watches for this action's requests (its service's), reported at once
+    /// if goals were read and not handed out yet. Waits for a receive of another thread to
+    /// give the service back (one sleep of its, at most
+    /// [`CHECK_INTERVAL`](crate::wait::CHECK_INTERVAL)).
+    fn watch_group(&self) -> Result<crate::waitset::Group, crate::AttachError> {
+        let until = Instant::now() + Duration::from_secs(1);
+        loop {
+            let state = lock(&self.core);
+            if let Some(server) = &state.server {
+                let mut group = server.watch_group();
+                group.ready |= !state.incoming.is_empty();
+                return Ok(group);
+            }
+            drop(state);
+            if Instant::now() >= until {
+                return Err(crate::AttachError::Busy {
+                    what: self.core.name.clone(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -310,6 +344,14 @@ impl Drop for AnyActionServer {
         drop(server);
     }
 }
+
+impl crate::waitset::private::Planned for AnyActionServer {
+    fn plan(&self) -> Result<crate::waitset::Plan, crate::AttachError> {
+        Ok(crate::waitset::Plan::Group(self.watch_group()?))
+    }
+}
+
+impl crate::waitset::Attachable for AnyActionServer {}
 
 impl fmt::Debug for AnyActionServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -82,12 +82,12 @@ impl<G: ShmMessage, F: ShmMessage, O: ShmMessage> ActionServer<G, F, O> {
     /// The next goal, waiting up to `timeout` for one; see
     /// [`AnyActionServer::recv_timeout`].
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<GoalRequest<G, F, O>, ServerError> {
-        let inner = self.inner.recv_timeout(timeout)?;
-        Ok(GoalRequest {
-            value: value_of(inner.bytes()),
-            inner,
-            _types: PhantomData,
-        })
+        Ok(GoalRequest::new(self.inner.recv_timeout(timeout)?))
+    }
+
+    /// The next goal if one has arrived; never waits. See [`AnyActionServer::try_recv`].
+    pub fn try_recv(&mut self) -> Result<Option<GoalRequest<G, F, O>>, ServerError> {
+        Ok(self.inner.try_recv()?.map(GoalRequest::new))
     }
 
     /// The untyped server inside.
@@ -95,6 +95,14 @@ impl<G: ShmMessage, F: ShmMessage, O: ShmMessage> ActionServer<G, F, O> {
         &self.inner
     }
 }
+
+impl<G, F, O> crate::waitset::private::Planned for ActionServer<G, F, O> {
+    fn plan(&self) -> Result<crate::waitset::Plan, crate::AttachError> {
+        crate::waitset::private::Planned::plan(&self.inner)
+    }
+}
+
+impl<G, F, O> crate::waitset::Attachable for ActionServer<G, F, O> {}
 
 impl<G, F, O> fmt::Debug for ActionServer<G, F, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -110,6 +118,14 @@ pub struct GoalRequest<G, F, O> {
 }
 
 impl<G: ShmMessage, F: ShmMessage, O: ShmMessage> GoalRequest<G, F, O> {
+    fn new(inner: AnyGoalRequest) -> GoalRequest<G, F, O> {
+        GoalRequest {
+            value: value_of(inner.bytes()),
+            inner,
+            _types: PhantomData,
+        }
+    }
+
     /// The goal.
     pub fn value(&self) -> &G {
         &self.value

@@ -16,7 +16,9 @@ use crate::dynamic::{AnyPublisher, AnySubscriber, RawValue};
 use crate::error::{CreateError, RecvError, SubscribeError};
 use crate::owner::PublisherProcess;
 use crate::schema::TopicSchema;
+use crate::subscriber::{Expect, Options, SharedLast};
 use crate::sys::{monotonic_ns, random_nonzero_u64};
+use crate::waitset::{Attachable, EventKind, Group, Notice, Plan, WatchSource};
 use crate::{TopicName, default_root};
 
 /// How often a waiting call looks at whether its server still runs (a syscall), and so how
@@ -77,6 +79,7 @@ impl AnyClientBuilder {
                     next_call: 0,
                     checked_ns: 0,
                     generation: 0,
+                    notices: HashMap::new(),
                 }),
                 turn: Condvar::new(),
             }),
@@ -114,6 +117,8 @@ struct Inner {
     checked_ns: u64,
     /// Which connection `conn` is (a new one with each server).
     generation: u64,
+    /// The notices of calls attached to wait sets, raised when the call ends.
+    notices: HashMap<u64, Arc<Notice>>,
 }
 
 /// A connection: a claimed client slot of one server.
@@ -127,6 +132,8 @@ struct Conn {
     call: AnyPublisher,
     /// The reply topic's subscriber; `None` while a waiting thread reads it.
     reply: Option<AnySubscriber>,
+    /// What a wait set watches of the reply topic.
+    reply_watch: (Options, Expect, Arc<SharedLast>),
 }
 
 /// Where a call stands.
@@ -281,6 +288,7 @@ impl Inner {
                 nonce: random_nonzero_u64(),
                 server,
                 call,
+                reply_watch: reply.core().watch_source(),
                 reply: Some(reply),
             });
         }
@@ -301,15 +309,53 @@ impl Inner {
 
     /// Fails every waiting call: their server is gone.
     fn server_gone(&mut self, server: PublisherProcess) {
-        for call in self.calls.values_mut() {
+        for (id, call) in &mut self.calls {
             if matches!(call, Call::Waiting) {
                 *call = Call::Failed(CallError::ServerGone {
                     service: self.name.as_str().to_owned(),
                     server: server.clone(),
                 });
+                if let Some(notice) = self.notices.get(id) {
+                    notice.raise();
+                }
             }
         }
         self.by_seq.clear();
+    }
+
+    /// Call `id`'s outcome if it has one (it is then over), `None` while it waits.
+    fn take(&mut self, id: u64) -> Option<Result<Vec<u8>, CallError>> {
+        let outcome = match self.calls.remove(&id) {
+            Some(Call::Replied(reply)) => Ok(reply),
+            Some(Call::Failed(e)) => Err(e),
+            Some(Call::Waiting) => {
+                self.calls.insert(id, Call::Waiting);
+                return None;
+            }
+            None => Err(CallError::NoReply {
+                service: self.name.as_str().to_owned(),
+            }),
+        };
+        if let Some(notice) = self.notices.remove(&id) {
+            notice.lower();
+        }
+        Some(outcome)
+    }
+
+    /// Takes the replies that came, if no other thread reads them (that one takes them).
+    fn read_replies(&mut self) {
+        let generation = self.generation;
+        let Some(reply) = self.conn.as_mut().and_then(|c| c.reply.as_mut()) else {
+            return;
+        };
+        let (batch, gone) = match reply.try_recv_all() {
+            Ok(batch) => (batch, false),
+            Err(_) => (Vec::new(), true),
+        };
+        self.dispatch(generation, batch);
+        if gone {
+            self.checked_ns = 0;
+        }
     }
 
     /// Sends a request; returns its call number and sequence number.
@@ -351,13 +397,16 @@ impl Inner {
             if head.epoch != conn.epoch || !ours {
                 continue; // another client's (an earlier one of this slot), or an earlier server's
             }
-            let Some(call) = self
+            let Some((id, call)) = self
                 .by_seq
                 .remove(&head.request_seq)
-                .and_then(|id| self.calls.get_mut(&id))
+                .and_then(|id| Some((id, self.calls.get_mut(&id)?)))
             else {
                 continue; // a call given up
             };
+            if let Some(notice) = self.notices.get(&id) {
+                notice.raise();
+            }
             let service = self.name.as_str().to_owned();
             *call = match head.status {
                 STATUS_OK => Call::Replied(conn.wire.reply_of(&sample.value.bytes).to_vec()),
@@ -378,6 +427,9 @@ impl Inner {
     fn abandon(&mut self, id: u64, seq: u64) {
         if let Some(Call::Waiting) = self.calls.remove(&id) {
             self.by_seq.remove(&seq);
+        }
+        if let Some(notice) = self.notices.remove(&id) {
+            notice.lower();
         }
     }
 }
@@ -400,35 +452,15 @@ impl Shared {
     /// The lock is never held while waiting: other threads' calls go on meanwhile.
     fn wait_slice(&self, id: u64, seq: u64, until: Instant) -> Result<Option<Vec<u8>>, CallError> {
         let mut inner = self.lock();
-        match inner.calls.remove(&id) {
-            Some(Call::Replied(reply)) => return Ok(Some(reply)),
-            Some(Call::Failed(e)) => return Err(e),
-            Some(Call::Waiting) => {
-                inner.calls.insert(id, Call::Waiting);
-            }
-            None => {
-                return Err(CallError::NoReply {
-                    service: inner.name.as_str().to_owned(),
-                });
-            }
+        if let Some(outcome) = inner.take(id) {
+            return outcome.map(Some);
         }
         let now = Instant::now();
         if now >= until {
             return Ok(None);
         }
         if let Err(e) = inner.connect(false) {
-            // The server is gone: its last replies were taken first (by `check`), and the
-            // calls still waiting failed; or the service cannot be read.
-            match inner.calls.remove(&id) {
-                Some(Call::Replied(reply)) => return Ok(Some(reply)),
-                Some(Call::Failed(e)) => return Err(e),
-                Some(Call::Waiting) => {
-                    inner.calls.insert(id, Call::Waiting);
-                    inner.abandon(id, seq);
-                }
-                None => {}
-            }
-            return Err(e);
+            return Shared::after_failed_connect(&mut inner, id, seq, e);
         }
         let since_check = Duration::from_nanos(monotonic_ns().saturating_sub(inner.checked_ns));
         let slice = (until - now)
@@ -461,6 +493,58 @@ impl Shared {
         drop(inner);
         self.turn.notify_all();
         Ok(None)
+    }
+
+    /// The outcome of call `id` once looking at its server failed with `e`: the server is
+    /// gone (its last replies were taken first, by `check`, and the calls still waiting
+    /// failed), or the service cannot be read (then the call is given up, with `e`).
+    fn after_failed_connect(
+        inner: &mut Inner,
+        id: u64,
+        seq: u64,
+        e: CallError,
+    ) -> Result<Option<Vec<u8>>, CallError> {
+        match inner.take(id) {
+            Some(Err(CallError::NoReply { .. })) | None => {
+                inner.abandon(id, seq);
+                Err(e)
+            }
+            Some(outcome) => outcome.map(Some),
+        }
+    }
+
+    /// Call `id`'s outcome if it has one, never waiting (but for another thread's read of
+    /// the replies to end, at most [`LIVENESS_INTERVAL`]): looks at the replies that came and
+    /// at the server.
+    fn poll(&self, id: u64, seq: u64) -> Result<Option<Vec<u8>>, CallError> {
+        let mut inner = self.lock();
+        if let Some(outcome) = inner.take(id) {
+            return outcome.map(Some);
+        }
+        if inner.conn.as_ref().is_some_and(|c| c.reply.is_none()) {
+            // Another thread reads the replies: it takes this call's too, if it came.
+            inner = self
+                .turn
+                .wait_timeout(inner, LIVENESS_INTERVAL)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        inner.read_replies();
+        if let Err(e) = inner.connect(true) {
+            return Shared::after_failed_connect(&mut inner, id, seq, e);
+        }
+        inner.take(id).transpose()
+    }
+
+    /// What a wait set runs when a watched call's reply topic or server has news: takes the
+    /// replies that came and looks at the server (raising the notices of the calls that
+    /// ended).
+    fn pump(&self) {
+        let mut inner = self.lock();
+        inner.read_replies();
+        if inner.conn.is_some() {
+            let _ = inner.check(monotonic_ns());
+        }
     }
 }
 
@@ -593,12 +677,61 @@ impl AnyPending {
         }
     }
 
+    /// The reply if it came (its value's bytes), the error if the call failed, `None` while
+    /// it still waits; never waits (but for another thread's wait on the same client to hand
+    /// over what it read, at most [`LIVENESS_INTERVAL`]). Once it returned a reply or an
+    /// error the call is over (another is [`CallError::NoReply`]). With a
+    /// [`WaitSet`](crate::WaitSet) that this call is attached to: call it at its
+    /// [`EventKind::Reply`].
+    pub fn try_wait(&mut self) -> Result<Option<Vec<u8>>, CallError> {
+        let outcome = self.shared.poll(self.id, self.seq);
+        if !matches!(outcome, Ok(None)) {
+            self.done = true;
+        }
+        outcome
+    }
+
     /// The call's sequence number in this client's stream (what the server sees as
     /// [`AnyRequest::seq`](super::AnyRequest::seq)).
     pub fn seq(&self) -> u64 {
         self.seq
     }
+
+    /// What a wait set watches for this call: its reply topic and its server's descriptor
+    /// (their news pump the client), and a notice raised when the call ends.
+    fn watch_group(&self) -> Group {
+        let mut inner = self.shared.lock();
+        let notice = Arc::clone(inner.notices.entry(self.id).or_default());
+        let mut topics = vec![(WatchSource::of(inner.service.core().watch_source()), true)];
+        match inner.calls.get(&self.id) {
+            Some(Call::Waiting) => {
+                if let Some(conn) = &inner.conn {
+                    topics.push((WatchSource::of(conn.reply_watch.clone()), true));
+                }
+            }
+            // Over already (or its outcome taken): reported at once.
+            _ => notice.raise(),
+        }
+        let shared = Arc::clone(&self.shared);
+        Group {
+            kind: EventKind::Reply,
+            topics,
+            notice: Some(notice),
+            poll: None,
+            // The server may have gone before the set first looks at it.
+            ready: true,
+            pump: Some(Box::new(move || shared.pump())),
+        }
+    }
 }
+
+impl crate::waitset::private::Planned for AnyPending {
+    fn plan(&self) -> Result<Plan, crate::AttachError> {
+        Ok(Plan::Group(self.watch_group()))
+    }
+}
+
+impl Attachable for AnyPending {}
 
 impl Drop for AnyPending {
     fn drop(&mut self) {

@@ -15,7 +15,9 @@ use crate::dynamic::{AnyPublisher, AnySubscriber, RawValue};
 use crate::error::{CreateError, SubscribeError};
 use crate::schema::TopicSchema;
 use crate::sys::random_nonzero_u64;
-use crate::waitset::{AttachError, AttachmentId, WaitSet};
+use crate::waitset::{
+    AttachError, Attachable, AttachmentId, EventKind, Group, Plan, WaitSet, WatchSource,
+};
 use crate::{DEFAULT_MODE, MAX_BUFFER_NUM, Sample, TopicName, default_root};
 
 /// Most clients a server may admit ([`AnyServerBuilder::max_clients`]).
@@ -488,7 +490,35 @@ impl AnyServer {
     pub fn held(&self) -> usize {
         lock(&self.replies).total
     }
+
+    /// What a [`WaitSet`] watches for this server's requests: its clients' request topics
+    /// (and, while some could not be opened, a look every [`RETRY_INTERVAL`]); reported at
+    /// once if requests were read and not handed out yet.
+    pub(crate) fn watch_group(&self) -> Group {
+        let topics = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|sub| (WatchSource::of(sub.core().watch_source()), false))
+            .collect();
+        Group {
+            kind: EventKind::Request,
+            topics,
+            notice: None,
+            poll: (!self.unwatched.is_empty()).then_some(RETRY_INTERVAL),
+            ready: !self.queue.is_empty() || !self.due.is_empty(),
+            pump: None,
+        }
+    }
 }
+
+impl crate::waitset::private::Planned for AnyServer {
+    fn plan(&self) -> Result<Plan, AttachError> {
+        Ok(Plan::Group(self.watch_group()))
+    }
+}
+
+impl Attachable for AnyServer {}
 
 impl fmt::Debug for AnyServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -162,6 +162,14 @@ impl<Req: ShmMessage, Resp: ShmMessage> Server<Req, Resp> {
     }
 }
 
+impl<Req, Resp> crate::waitset::private::Planned for Server<Req, Resp> {
+    fn plan(&self) -> Result<crate::waitset::Plan, crate::AttachError> {
+        crate::waitset::private::Planned::plan(&self.inner)
+    }
+}
+
+impl<Req, Resp> crate::waitset::Attachable for Server<Req, Resp> {}
+
 impl<Req, Resp> fmt::Debug for Server<Req, Resp> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.inner.fmt(f)
@@ -313,11 +321,26 @@ impl<Resp: ShmMessage> Pending<Resp> {
         Ok(*value_of(&bytes))
     }
 
+    /// The reply if it came, the error if the call failed, `None` while it still waits;
+    /// never waits. See [`AnyPending::try_wait`] (and [`WaitSet::attach`](crate::WaitSet::attach)
+    /// to be woken when the call ends).
+    pub fn try_wait(&mut self) -> Result<Option<Resp>, CallError> {
+        Ok(self.inner.try_wait()?.map(|bytes| *value_of(&bytes)))
+    }
+
     /// The call's sequence number in its client's stream.
     pub fn seq(&self) -> u64 {
         self.inner.seq()
     }
 }
+
+impl<Resp> crate::waitset::private::Planned for Pending<Resp> {
+    fn plan(&self) -> Result<crate::waitset::Plan, crate::AttachError> {
+        crate::waitset::private::Planned::plan(&self.inner)
+    }
+}
+
+impl<Resp> crate::waitset::Attachable for Pending<Resp> {}
 
 impl<Resp> fmt::Debug for Pending<Resp> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -176,3 +176,35 @@ fn a_call_attached_right_before_its_server_is_killed_ends() {
     assert_eq!(wait_events(&mut set, T), vec![(id, EventKind::Reply)]);
     assert!(matches!(call.try_wait(), Err(CallError::ServerGone { .. })));
 }
+
+#[test]
+fn a_goal_read_while_another_goal_publishes_is_still_reported() {
+    let root = TempRoot::new("svc-set-goal-pumped");
+    let mut server = shm::ActionServer::<u64, u64, u64>::builder("m/act")
+        .root(root.path())
+        .create()
+        .unwrap();
+    let mut set = WaitSet::new();
+    let id = set.attach(&server).unwrap();
+    let mut first = root.helper(&["action-send", "m/act", "2"]);
+    assert_eq!(wait_events(&mut set, T), vec![(id, EventKind::Request)]);
+    let running = server.try_recv().unwrap().unwrap().accept().unwrap();
+    first.expect_line("ACCEPTED", T);
+    // A second goal comes while the first one's calls read the action's requests (as a goal
+    // running in a worker thread does): the set, which did not read it, reports it all the
+    // same.
+    let mut second = root.helper(&["action-send", "m/act", "3"]);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(500) {
+        running.publish_feedback(&1).unwrap();
+        let _ = running.is_cancel_requested();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(wait_events(&mut set, T), vec![(id, EventKind::Request)]);
+    let goal = server.try_recv().unwrap().expect("the second goal");
+    assert_eq!(*goal.value(), 3);
+    goal.accept().unwrap().succeed(&3).unwrap();
+    second.expect_line("RESULT", T);
+    running.succeed(&2).unwrap();
+    first.expect_line("RESULT", T);
+}

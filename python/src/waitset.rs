@@ -331,7 +331,11 @@ impl WaitSet {
             // stop.
             if let Err(e) = call_back(py, callback, target.as_ref()) {
                 // What was not handed out yet comes at the next spin, in its order: the events
-                // without callbacks gathered so far, then those after the one that raised.
+                // without callbacks gathered so far, then those after the one that raised
+                // (first a server's whose handler raised: its other requests were read).
+                if event.kind == EventKind::Request {
+                    queue.push(event);
+                }
                 queue.extend(other_raw.iter().rev().copied());
                 slf.try_borrow_mut()?.pending = queue;
                 return Err(e);

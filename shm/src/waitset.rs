@@ -199,6 +199,11 @@ impl Notice {
         }
     }
 
+    /// Whether it is raised (and not lowered since).
+    pub(crate) fn is_raised(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
     /// Lowers the notice: what it announced was taken (a set that has not looked yet does
     /// not report it).
     pub(crate) fn lower(&self) {

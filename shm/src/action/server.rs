@@ -28,6 +28,9 @@ struct Core {
     name: String,
     wire: Arc<ActionWire>,
     state: Mutex<State>,
+    /// Raised while `incoming` holds goals (read by a goal's own calls, which the wait sets
+    /// the server is attached to would not see otherwise).
+    notice: Arc<crate::waitset::Notice>,
 }
 
 struct State {
@@ -69,7 +72,10 @@ impl State {
         let bytes = request.bytes();
         let (kind, id) = (word(bytes, 0), word(bytes, 8));
         match kind {
-            KIND_GOAL => self.incoming.push_back(request),
+            KIND_GOAL => {
+                self.incoming.push_back(request);
+                core.notice.raise();
+            }
             KIND_CANCEL => {
                 let status = match self.goals.get_mut(&id) {
                     Some(goal) if goal.status == GoalStatus::Executing => {
@@ -180,6 +186,7 @@ impl AnyActionServerBuilder {
         let status = topic(".status", &wire.status, 3)?;
         server.begin_wait();
         let core = Arc::new(Core {
+            notice: Arc::default(),
             name: self.name,
             state: Mutex::new(State {
                 server: Some(server),
@@ -248,6 +255,9 @@ impl AnyActionServer {
         let core = &self.core;
         let mut state = lock(core);
         if let Some(request) = state.incoming.pop_front() {
+            if state.incoming.is_empty() {
+                core.notice.lower();
+            }
             return Some(Ok(Some(self.goal_request(request))));
         }
         let Some(mut server) = state.server.take() else {
@@ -266,6 +276,9 @@ impl AnyActionServer {
             Ok(Some(request)) => {
                 state.handle(core, request);
                 let goal = state.incoming.pop_front()?;
+                if state.incoming.is_empty() {
+                    core.notice.lower();
+                }
                 Some(Ok(Some(self.goal_request(goal))))
             }
             Ok(None) => Some(Ok(None)),
@@ -305,6 +318,7 @@ impl AnyActionServer {
             if let Some(server) = &state.server {
                 let mut group = server.watch_group();
                 group.ready |= !state.incoming.is_empty();
+                group.notice = Some(Arc::clone(&self.core.notice));
                 return Ok(group);
             }
             drop(state);

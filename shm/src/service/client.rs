@@ -80,6 +80,7 @@ impl AnyClientBuilder {
                     checked_ns: 0,
                     generation: 0,
                     notices: HashMap::new(),
+                    pump_owed: false,
                 }),
                 turn: Condvar::new(),
             }),
@@ -119,6 +120,9 @@ struct Inner {
     generation: u64,
     /// The notices of calls attached to wait sets, raised when the call ends.
     notices: HashMap<u64, Arc<Notice>>,
+    /// A wait set's pump found the replies being read by a waiting thread: that thread
+    /// reads them again and looks at the server when it hands them back.
+    pump_owed: bool,
 }
 
 /// A connection: a claimed client slot of one server.
@@ -342,6 +346,20 @@ impl Inner {
         Some(outcome)
     }
 
+    /// A wait set's pump: takes the replies that came and looks at the server (raising the
+    /// notices of the calls that ended); while a waiting thread reads the replies, leaves
+    /// both to that thread, which does them when it hands the replies back.
+    fn pump(&mut self) {
+        if self.conn.as_ref().is_some_and(|c| c.reply.is_none()) {
+            self.pump_owed = true;
+            return;
+        }
+        self.read_replies();
+        if self.conn.is_some() {
+            let _ = self.check(monotonic_ns());
+        }
+    }
+
     /// Takes the replies that came, if no other thread reads them (that one takes them).
     fn read_replies(&mut self) {
         let generation = self.generation;
@@ -490,6 +508,9 @@ impl Shared {
         if gone {
             inner.checked_ns = 0;
         }
+        if std::mem::take(&mut inner.pump_owed) {
+            inner.pump();
+        }
         drop(inner);
         self.turn.notify_all();
         Ok(None)
@@ -504,12 +525,15 @@ impl Shared {
         seq: u64,
         e: CallError,
     ) -> Result<Option<Vec<u8>>, CallError> {
+        if !inner.calls.contains_key(&id) {
+            return Err(e); // over already
+        }
         match inner.take(id) {
-            Some(Err(CallError::NoReply { .. })) | None => {
+            Some(outcome) => outcome.map(Some),
+            None => {
                 inner.abandon(id, seq);
                 Err(e)
             }
-            Some(outcome) => outcome.map(Some),
         }
     }
 
@@ -540,11 +564,7 @@ impl Shared {
     /// replies that came and looks at the server (raising the notices of the calls that
     /// ended).
     fn pump(&self) {
-        let mut inner = self.lock();
-        inner.read_replies();
-        if inner.conn.is_some() {
-            let _ = inner.check(monotonic_ns());
-        }
+        self.lock().pump();
     }
 }
 
@@ -701,7 +721,12 @@ impl AnyPending {
     /// (their news pump the client), and a notice raised when the call ends.
     fn watch_group(&self) -> Group {
         let mut inner = self.shared.lock();
-        let notice = Arc::clone(inner.notices.entry(self.id).or_default());
+        let notice = if inner.calls.contains_key(&self.id) {
+            Arc::clone(inner.notices.entry(self.id).or_default())
+        } else {
+            // Its outcome was taken: reported at once (a `try_wait` says it is over).
+            Arc::default()
+        };
         let mut topics = vec![(WatchSource::of(inner.service.core().watch_source()), true)];
         match inner.calls.get(&self.id) {
             Some(Call::Waiting) => {
@@ -709,8 +734,10 @@ impl AnyPending {
                     topics.push((WatchSource::of(conn.reply_watch.clone()), true));
                 }
             }
-            // Over already (or its outcome taken): reported at once.
-            _ => notice.raise(),
+            // Over already (or its outcome taken): reported at once (raised once: a set it
+            // was attached to before reported it already).
+            _ if !notice.is_raised() => notice.raise(),
+            _ => {}
         }
         let shared = Arc::clone(&self.shared);
         Group {

@@ -506,7 +506,7 @@ impl AnyServer {
             topics,
             notice: None,
             poll: (!self.unwatched.is_empty()).then_some(RETRY_INTERVAL),
-            ready: !self.queue.is_empty() || !self.due.is_empty(),
+            ready: !self.queue.is_empty(),
             pump: None,
         }
     }

@@ -12,6 +12,7 @@ use shm::dynamic::{AnySubscriber, TopicSchema};
 use shm::inspect::TopicInfo;
 use shm::service::{AnyClient, CallError};
 
+use crate::common::Owner;
 use crate::publish::encode_json;
 use crate::{Failure, common, format, out, out_with};
 
@@ -32,6 +33,10 @@ pub(crate) struct CallArgs {
     /// Seconds to wait for the reply.
     #[arg(long, short, default_value = "1", value_parser = common::seconds)]
     timeout: Duration,
+    /// Whose server to call: `me` (default: a server of this user only, as the library does),
+    /// the uid of a server that admits this user, or `any`.
+    #[arg(long, default_value = "me")]
+    owner: Owner,
 }
 
 /// `shm action ...`.
@@ -70,7 +75,7 @@ fn json(schema: &TopicSchema, bytes: &[u8]) -> Result<String, Failure> {
 }
 
 pub(crate) fn call(root: Option<&Path>, args: &CallArgs) -> Result<(), Failure> {
-    let mut builder = AnyClient::builder(&args.service);
+    let mut builder = AnyClient::builder(&args.service).server_owner(args.owner.0);
     if let Some(root) = root {
         builder = builder.root(root);
     }

@@ -17,14 +17,19 @@
 //!     answering x*x and 2x, an ActionServer<u64, u64, u64> succeeding with 3n, a
 //!     Subscriber<u64> printing VALUE <v>; READY, then SERVED <service> <x>, GOAL <n>
 //! serve-exec <square> <double> <topic>  # the same on an Executor (serve, serve, on)
+//! peek <file>                      # opens a file to read: READABLE | DENIED | ERR <why>
 //! ```
+//!
+//! Across users: `serve` admits the users and groups `SHM_TEST_ADMIT` lists (`u<uid>` and
+//! `g<gid>`, comma-separated); the clients of `call` and `call ... hang` call a server of user
+//! `SHM_TEST_SERVER_OWNER` when it is set.
 
 use std::io::BufRead;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::Duration;
 
 use shm::action::{ActionClient, ActionServer, GoalError};
-use shm::{CallError, Client, Request, Server, ServerError};
+use shm::{CallError, Client, Request, Server, ServerError, TopicOwner};
 
 use crate::Flags;
 
@@ -39,6 +44,8 @@ pub fn kind(e: &CallError) -> &'static str {
         CallError::BadRequest { .. } => "bad-request",
         CallError::NoReply { .. } => "no-reply",
         CallError::TooManyClients { .. } => "too-many-clients",
+        CallError::NotAdmitted { .. } => "not-admitted",
+        CallError::UntrustedServer { .. } => "untrusted-server",
         _ => "other",
     }
 }
@@ -72,8 +79,13 @@ pub fn main(args: &[String]) {
     };
     match arg(0) {
         "serve" => serve(arg(1), arg(2), num(3) as usize, num(4) as usize),
+        "peek" => match std::fs::File::open(arg(1)) {
+            Ok(_) => println!("READABLE"),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => println!("DENIED"),
+            Err(e) => fail(e),
+        },
         "call" if arg(3) == "hang" => {
-            let client = Client::<u64, u64>::new(arg(1)).unwrap_or_else(|e| fail(e));
+            let client = client(arg(1));
             let _pending = client.send(&num(2)).unwrap_or_else(|e| fail(kind(&e)));
             println!("SENT");
             loop {
@@ -81,7 +93,7 @@ pub fn main(args: &[String]) {
             }
         }
         "call" => {
-            let client = Client::<u64, u64>::new(arg(1)).unwrap_or_else(|e| fail(e));
+            let client = client(arg(1));
             let (first, count) = (num(2), num(3));
             for x in first..first + count {
                 match client.call(&x, Duration::from_secs(20)) {
@@ -143,12 +155,36 @@ pub fn main(args: &[String]) {
     }
 }
 
-fn serve(service: &str, mode: &str, max_clients: usize, queue: usize) {
-    let mut server = Server::<u64, u64>::builder(service)
-        .max_clients(max_clients)
-        .queue(queue)
+/// A `Client<u64, u64>` of `service`, of the server user `SHM_TEST_SERVER_OWNER` names.
+fn client(service: &str) -> Client<u64, u64> {
+    let mut builder = Client::<u64, u64>::builder(service);
+    if let Ok(uid) = std::env::var("SHM_TEST_SERVER_OWNER") {
+        let uid = uid
+            .parse()
+            .unwrap_or_else(|_| fail("bad SHM_TEST_SERVER_OWNER"));
+        builder = builder.server_owner(TopicOwner::Uid(uid));
+    }
+    builder
         .create()
-        .unwrap_or_else(|e| fail(e));
+        .unwrap_or_else(|e| fail(format!("{} create: {e}", kind(&e))))
+}
+
+fn serve(service: &str, mode: &str, max_clients: usize, queue: usize) {
+    let mut builder = Server::<u64, u64>::builder(service)
+        .max_clients(max_clients)
+        .queue(queue);
+    for who in std::env::var("SHM_TEST_ADMIT")
+        .unwrap_or_default()
+        .split(',')
+    {
+        let id = |s: &str| s.parse().unwrap_or_else(|_| fail("bad SHM_TEST_ADMIT"));
+        builder = match who.split_at_checked(1) {
+            Some(("u", uid)) => builder.admit_user(id(uid)),
+            Some(("g", gid)) => builder.admit_group(id(gid)),
+            _ => builder,
+        };
+    }
+    let mut server = builder.create().unwrap_or_else(|e| fail(e));
     let stdin = stdin_lines();
     println!("READY");
     let mut held: Vec<Request<u64, u64>> = Vec::new();

@@ -83,6 +83,9 @@ pub(crate) fn call_error(e: CallError) -> PyErr {
         CallError::InvalidRequest(_) | CallError::InvalidName(_) => PyValueError::new_err(message),
         CallError::Claim(e) => create_error(e),
         CallError::Open(_) => pyo3::exceptions::PyOSError::new_err(message),
+        CallError::NotAdmitted { .. } | CallError::UntrustedServer { .. } => {
+            pyo3::exceptions::PyPermissionError::new_err(message)
+        }
         _ => PyRuntimeError::new_err(message),
     }
 }
@@ -227,7 +230,11 @@ impl Server {
 #[pymethods]
 impl Server {
     #[new]
-    #[pyo3(signature = (name, request, reply, *, max_clients = 64, per_client = 8, queue = 64))]
+    #[pyo3(signature = (
+        name, request, reply, *, max_clients = 64, per_client = 8, queue = 64,
+        admit_users = Vec::new(), admit_groups = Vec::new()
+    ))]
+    #[allow(clippy::too_many_arguments)] // Python's keyword arguments
     fn new(
         name: &str,
         request: &Bound<'_, PyAny>,
@@ -235,16 +242,23 @@ impl Server {
         max_clients: usize,
         per_client: usize,
         queue: usize,
+        admit_users: Vec<u32>,
+        admit_groups: Vec<u32>,
     ) -> PyResult<Server> {
         let request = Carrier::of(request, "Server request", name)?;
         let reply = Carrier::of(reply, "Server reply", name)?;
-        let inner =
+        let mut builder =
             AnyServer::builder(name, Arc::clone(&request.schema), Arc::clone(&reply.schema))
                 .max_clients(max_clients)
                 .per_client(per_client)
-                .queue(queue)
-                .create()
-                .map_err(create_error)?;
+                .queue(queue);
+        for uid in admit_users {
+            builder = builder.admit_user(uid);
+        }
+        for gid in admit_groups {
+            builder = builder.admit_group(gid);
+        }
+        let inner = builder.create().map_err(create_error)?;
         Ok(Server {
             inner: Mutex::new(Some(inner)),
             closed: AtomicBool::new(false),
@@ -497,11 +511,18 @@ pub(crate) fn timeout_error(name: &str, timeout: Option<f64>) -> PyErr {
 #[pymethods]
 impl Client {
     #[new]
-    fn new(name: &str, request: &Bound<'_, PyAny>, reply: &Bound<'_, PyAny>) -> PyResult<Client> {
+    #[pyo3(signature = (name, request, reply, *, owner = None))]
+    fn new(
+        name: &str,
+        request: &Bound<'_, PyAny>,
+        reply: &Bound<'_, PyAny>,
+        owner: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Client> {
         let request = Carrier::of(request, "Client request", name)?;
         let reply = Carrier::of(reply, "Client reply", name)?;
         let inner = AnyClient::builder(name)
             .types(Arc::clone(&request.schema), Arc::clone(&reply.schema))
+            .server_owner(crate::subscriber::owner_arg(owner)?)
             .create()
             .map_err(call_error)?;
         Ok(Client {

@@ -3,11 +3,13 @@ serve), the exceptions of every way a call ends, scalars and messages, and async
 Python in both roles is in test_examples.py (the path planner)."""
 
 import asyncio
+import os
 import threading
 import time
 
 import pytest
 import shm_pub_sub
+from children import in_child_as
 from shm_pub_sub import (
     CallTimeout,
     Client,
@@ -20,6 +22,8 @@ from shm_pub_sub import (
     ServerGoneError,
     f64,
 )
+
+NOBODY = 65534
 
 
 @pytest.fixture
@@ -259,3 +263,33 @@ def test_a_pending_call_on_a_wait_set_ends_when_its_server_is_killed(service, py
         call.try_wait()
     with pytest.raises(RuntimeError, match="over already"):
         ws.attach(call)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a process as another user")
+def test_a_server_admits_another_user_whose_client_trusts_it(service, shm_root):
+    """Across users: a server that admits a user serves that user's client (which trusts the
+    server's user with ``owner=``); a client of a user it does not admit, and one that does
+    not trust the server's user, get a PermissionError and send nothing."""
+    os.chmod(shm_root, 0o1777)  # like /dev/shm: every user may create files
+    owner = os.geteuid()
+    server = Server(service, 0, 0, admit_users=[NOBODY])
+    served: list = []
+    thread = threading.Thread(target=lambda: served.append(server.serve(lambda x: x * x, count=2)), daemon=True)
+    thread.start()
+
+    def call(trusted):
+        def action():
+            client = Client(service, 0, 0) if trusted is None else Client(service, 0, 0, owner=trusted)
+            return client.call(7, timeout=5.0)
+
+        return action
+
+    assert in_child_as(NOBODY, call(owner)) == "ok 49"
+    assert in_child_as(NOBODY, call(owner)) == "ok 49"
+    refused = in_child_as(NOBODY - 1, call(owner))
+    assert refused.startswith("PermissionError") and "does not admit this one" in refused, refused
+    untrusted = in_child_as(NOBODY, call(None))
+    assert untrusted.startswith("PermissionError") and f"owner={owner}" in untrusted, untrusted
+    thread.join(timeout=10.0)
+    assert served == [2]
+    server.close()

@@ -190,3 +190,109 @@ pub(crate) fn untrusted_by_subscriber(
     let trusted = trusted_uid.is_none_or(|uid| uid == owner.uid.0);
     (meta.is_file() && (!trusted || owner.writable_by_others())).then_some(owner)
 }
+
+/// Which other users' files a reader accepts besides its own user's: the clients a service's
+/// server admits ([`AnyServerBuilder::admit_user`](crate::AnyServerBuilder::admit_user),
+/// [`admit_group`](crate::AnyServerBuilder::admit_group)).
+#[derive(Debug, Default)]
+pub(crate) struct Admission {
+    uids: Vec<u32>,
+    gids: Vec<u32>,
+    /// Whether a uid is a member of an admitted group, as the user database said when it was
+    /// first asked (a lookup may be slow: made once per user).
+    members: std::sync::Mutex<std::collections::HashMap<u32, bool>>,
+}
+
+impl Admission {
+    /// Admits these users, and the members of these groups.
+    pub(crate) fn new(uids: Vec<u32>, gids: Vec<u32>) -> Admission {
+        let readers = crate::sys::Readers::new(uids, gids);
+        Admission {
+            uids: readers.uids().to_vec(),
+            gids: readers.gids().to_vec(),
+            members: Default::default(),
+        }
+    }
+
+    /// Whether another user than this process's is admitted at all.
+    pub(crate) fn admits_others(&self) -> bool {
+        !self.uids.is_empty() || !self.gids.is_empty()
+    }
+
+    /// The users and groups named, as readers of the files that admit them.
+    pub(crate) fn readers(&self) -> crate::sys::Readers {
+        crate::sys::Readers::new(self.uids.iter().copied(), self.gids.iter().copied())
+    }
+
+    /// Whether files of `uid` are accepted: this user's, an admitted user's, or those of a
+    /// member of an admitted group (its primary group or a supplementary one, as the user
+    /// database lists it).
+    pub(crate) fn admits(&self, uid: u32) -> bool {
+        if uid == effective_uid() || self.uids.contains(&uid) {
+            return true;
+        }
+        if self.gids.is_empty() {
+            return false;
+        }
+        let mut members = self
+            .members
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *members
+            .entry(uid)
+            .or_insert_with(|| self.gids.iter().any(|&gid| member_of(uid, gid)))
+    }
+}
+
+/// Whether the user database lists `uid` as a member of group `gid` (its primary group, or a
+/// supplementary one); `false` for a uid it does not know.
+pub(crate) fn member_of(uid: u32, gid: u32) -> bool {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: an all-zero `passwd` is a valid value (null pointers and zeros), only written by
+    // `getpwuid_r`.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    loop {
+        // SAFETY: `pwd`, `buf` (of `buf.len()` bytes) and `found` are valid for writes for the
+        // call; the strings `pwd` points to afterwards live in `buf`, used only while it lives.
+        let rc = unsafe {
+            libc::getpwuid_r(
+                uid,
+                &mut pwd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut found,
+            )
+        };
+        match rc {
+            0 => break,
+            libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 2, 0),
+            _ => return false,
+        }
+    }
+    if found.is_null() {
+        return false;
+    }
+    if pwd.pw_gid == gid {
+        return true;
+    }
+    let mut groups = vec![0 as libc::gid_t; 64];
+    loop {
+        let mut count = groups.len() as libc::c_int;
+        // SAFETY: `pwd.pw_name` is the NUL-terminated name in `buf` (alive); `groups` has room
+        // for `count` entries, which `getgrouplist` writes at most, setting `count` to how many
+        // there are.
+        let rc =
+            unsafe { libc::getgrouplist(pwd.pw_name, pwd.pw_gid, groups.as_mut_ptr(), &mut count) };
+        if rc >= 0 {
+            groups.truncate(usize::try_from(count).unwrap_or(0));
+            return groups.contains(&gid);
+        }
+        // Too small: `count` is how many it needs.
+        let needed = usize::try_from(count).unwrap_or(0);
+        if needed <= groups.len() || needed > 1 << 16 {
+            return false;
+        }
+        groups.resize(needed, 0);
+    }
+}

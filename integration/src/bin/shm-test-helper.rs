@@ -679,7 +679,7 @@ fn main() {
         "slice-recv" => return slice_recv(&args),
         "slice-latest" => return slice_latest(&args),
         "waitset" => return waitset(&args),
-        "serve" | "call" | "call-flood" | "call-flag" | "action-serve" | "action-send"
+        "serve" | "peek" | "call" | "call-flood" | "call-flag" | "action-serve" | "action-send"
         | "serve-set" | "serve-exec" => {
             return shm_integration::services::main(&args);
         }

@@ -1,7 +1,7 @@
 """Type stubs of the compiled part of ``shm_pub_sub``."""
 
 import builtins
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import (
     Any,
@@ -307,6 +307,8 @@ class Server(Generic[_Req, _Resp]):
         max_clients: int = 64,
         per_client: int = 8,
         queue: int = 64,
+        admit_users: Sequence[int] = ...,
+        admit_groups: Sequence[int] = ...,
     ) -> Server[_Req, _Resp]: ...
     def receive(self, timeout: float | None = None) -> ServiceRequest[_Req, _Resp] | None: ...
     def serve(self, handler: Callable[[_Req], _Resp | dict[str, Any]], *, count: int | None = None) -> int: ...
@@ -335,7 +337,9 @@ class PendingCall(Generic[_Resp]):
 class Client(Generic[_Req, _Resp]):
     """A client of a service: ``Client(name, request_default, reply_default).call(value)``."""
 
-    def __new__(cls, name: str, request: _Req, reply: _Resp) -> Client[_Req, _Resp]: ...
+    def __new__(
+        cls, name: str, request: _Req, reply: _Resp, *, owner: int | Literal["any"] | None = None
+    ) -> Client[_Req, _Resp]: ...
     def call(self, value: _Req | dict[str, Any], timeout: float | None = 1.0) -> _Resp: ...
     def send(self, value: _Req | dict[str, Any]) -> PendingCall[_Resp]: ...
     def call_async(self, value: _Req | dict[str, Any], timeout: float | None = 1.0) -> Coroutine[Any, Any, _Resp]: ...

@@ -11,7 +11,7 @@ use crate::carried::Carried;
 use crate::kind::MakeSubscriber;
 
 /// `owner=`: `None` (this user), a uid, or `"any"`.
-pub(super) fn owner_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<TopicOwner> {
+pub(crate) fn owner_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<TopicOwner> {
     let Some(value) = value.filter(|v| !v.is_none()) else {
         return Ok(TopicOwner::Me);
     };

@@ -29,6 +29,13 @@ pub struct AnyPublisherBuilder {
 impl AnyPublisherBuilder {
     publisher_options!();
 
+    /// Lets these users and groups read the file too (an access ACL beside the mode, which is
+    /// `0o600` unless set): for services across users.
+    pub(crate) fn readers(mut self, readers: crate::sys::Readers) -> Self {
+        self.options.readers = readers;
+        self
+    }
+
     /// Creates the topic, or takes it over from a publisher that is gone (as
     /// [`PublisherBuilder::create`](crate::PublisherBuilder::create)).
     pub fn create(self) -> Result<AnyPublisher, CreateError> {

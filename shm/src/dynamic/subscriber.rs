@@ -55,6 +55,19 @@ pub struct AnySubscriberBuilder {
 impl AnySubscriberBuilder {
     subscriber_options!();
 
+    /// Takes a file this process may not open for no file yet; see
+    /// [`Options::denied_is_absent`](crate::subscriber::Options).
+    pub(crate) fn denied_is_absent(mut self) -> Self {
+        self.options.denied_is_absent = true;
+        self
+    }
+
+    /// Reads files of these users too (and of this one): a server's clients.
+    pub(crate) fn admit(mut self, admission: Arc<crate::owner::Admission>) -> Self {
+        self.options.admit = Some(admission);
+        self
+    }
+
     /// Reads only topics of this type (a topic of another type is
     /// [`SubscribeError::SchemaMismatch`], as for a typed subscriber); by default, any type.
     pub fn expect(mut self, schema: Arc<TopicSchema>) -> Self {
@@ -106,6 +119,13 @@ impl AnySubscriber {
     /// The core (for wait sets).
     pub(crate) fn core(&self) -> &Core {
         &self.core
+    }
+
+    /// Follows the topic's file if it was removed or replaced by hand (one `stat`); whether
+    /// it did. A subscriber that watches no counter and is read only now and then (a server's
+    /// request topic of another user) would otherwise notice only after many reads.
+    pub(crate) fn follow_replaced(&mut self) -> bool {
+        self.core.follow_replaced()
     }
 
     /// Opens `topic` (any type) in `$SHM_ROOT` or `/dev/shm`.

@@ -16,6 +16,7 @@ use crate::owner::PublisherProcess;
 use crate::schema::TopicSchema;
 use crate::segment::lend::LendWords;
 use crate::segment::{Continues, Layout, LayoutError, MAX_SEQ, ReadWrite, Segment};
+use crate::sys::Readers;
 use crate::sys::{self, ProcessIdentity};
 
 /// The options every publisher builder has.
@@ -26,6 +27,9 @@ pub(crate) struct PubOptions {
     /// [`DEFAULT_LENDING_BUFFER_NUM`](super::DEFAULT_LENDING_BUFFER_NUM) for a lending topic).
     pub(crate) buffer_num: Option<usize>,
     pub(crate) mode: Option<u32>,
+    /// Users and groups given read access by an access ACL (services across users): the file
+    /// is made with `mode` and these readers, and a file taken over gets exactly them.
+    pub(crate) readers: Readers,
     /// Make a lending topic (see [`PublisherBuilder::lending`](super::PublisherBuilder::lending)).
     pub(crate) lending: bool,
     pub(crate) root: Option<PathBuf>,
@@ -38,6 +42,7 @@ impl PubOptions {
             topic: topic.to_owned(),
             buffer_num: None,
             mode: None,
+            readers: Readers::default(),
             lending: false,
             root: None,
             clock: PublishClock::Precise,
@@ -78,13 +83,15 @@ pub(crate) struct PublisherCore {
     /// The user's generation file this publisher announced its topic to, kept mapped while it
     /// lives so that creating many topics maps it once.
     _generation: Option<Arc<Generation>>,
+    /// The mode and readers asked for, if a mode was: what a file made again gets.
+    access: Option<(u32, Readers)>,
 }
 
 impl PublisherCore {
     /// Creates the topic with values of `schema`, or takes it over from a publisher that is
     /// gone.
     pub(crate) fn create(
-        options: PubOptions,
+        mut options: PubOptions,
         schema: Arc<TopicSchema>,
     ) -> Result<PublisherCore, CreateError> {
         let topic = TopicName::new(&options.topic).map_err(CreateError::InvalidName)?;
@@ -117,7 +124,18 @@ impl PublisherCore {
         let root = std::path::absolute(options.root.unwrap_or_else(default_root))
             .map_err(|e| IoFailure::new(Path::new("."), "resolve the topic directory", e))?;
         let path = root.join(topic.file_name());
-        let plan = plan(&root, &path, &topic, layout, &schema, options.mode);
+        if !options.readers.is_empty() && options.mode.is_none() {
+            options.mode = Some(super::DEFAULT_MODE);
+        }
+        let plan = plan(
+            &root,
+            &path,
+            &topic,
+            layout,
+            &schema,
+            options.mode,
+            &options.readers,
+        );
         let fork_generation = sys::fork_generation()
             .map_err(|e| IoFailure::new(&root, "register the fork handler for", e))?;
         // Each pass either finishes or observed another process change the path meanwhile.
@@ -149,6 +167,7 @@ impl PublisherCore {
                     takeover,
                     fork_generation,
                     _generation: generation,
+                    access: options.mode.map(|m| (m, options.readers.clone())),
                 });
             }
         }
@@ -446,6 +465,15 @@ impl PublisherCore {
         }
     }
 
+    /// The mode and readers a file made again gets: those asked for when readers were named
+    /// (the file's mode shows their mask, not the mode asked for), else the file's own.
+    fn access_again(&self) -> io::Result<(u32, Readers)> {
+        match &self.access {
+            Some((mode, readers)) if !readers.is_empty() => Ok((*mode, readers.clone())),
+            _ => Ok((file_mode(self.seg.file())?, Readers::default())),
+        }
+    }
+
     /// Makes this publisher's topic file again at its path (see [`check_file`]).
     fn recreate(&mut self) -> Result<(), CreateError> {
         let last = self.next_seq - 1;
@@ -458,8 +486,9 @@ impl PublisherCore {
         } else {
             None
         };
-        let mode =
-            file_mode(self.seg.file()).map_err(|e| IoFailure::new(&self.path, "inspect", e))?;
+        let (mode, readers) = self
+            .access_again()
+            .map_err(|e| IoFailure::new(&self.path, "inspect", e))?;
         let plan = plan(
             &self.root,
             &self.path,
@@ -467,6 +496,7 @@ impl PublisherCore {
             *self.seg.layout(),
             &self.schema,
             Some(mode),
+            &readers,
         );
         for _ in 0..16 {
             if let Attempt::Done(created) = plan.recreate(continues, carried.clone(), mode)? {
@@ -522,7 +552,8 @@ impl PublisherCore {
             .map(|c| c.widened(schema.size()))
             .filter(|c| c.is_valid(&schema))
             .collect();
-        let mode = file_mode(self.seg.file())
+        let (mode, readers) = self
+            .access_again()
             .map_err(|e| failed(IoFailure::new(&self.path, "inspect", e).into()))?;
         let plan = plan(
             &self.root,
@@ -531,6 +562,7 @@ impl PublisherCore {
             layout,
             &schema,
             Some(mode),
+            &readers,
         );
         let Some(mut seg) = plan.replace_own(continues, carried, mode).map_err(failed)? else {
             return Err(failed(CreateError::Io(IoFailure::new(
@@ -609,6 +641,7 @@ fn plan<'a>(
     layout: Layout,
     schema: &'a TopicSchema,
     mode: Option<u32>,
+    readers: &'a Readers,
 ) -> Plan<'a> {
     Plan {
         root,
@@ -617,6 +650,7 @@ fn plan<'a>(
         layout,
         schema,
         mode,
+        readers,
         me: ProcessIdentity::current(),
         generation: RefCell::new(None),
     }

@@ -15,7 +15,7 @@ use crate::segment::{
     Claim, Continues, Layout, LockedFile, MAX_SEQ, OpenFailure, ReadWrite, STATE_LIVE, Segment,
     claim,
 };
-use crate::sys::{self, ProcessIdentity};
+use crate::sys::{self, ProcessIdentity, Readers};
 
 /// Everything needed to create or take over one topic file.
 pub(super) struct Plan<'a> {
@@ -27,6 +27,8 @@ pub(super) struct Plan<'a> {
     pub(super) schema: &'a TopicSchema,
     /// The mode asked for, if any.
     pub(super) mode: Option<u32>,
+    /// Users and groups given read access besides the mode (an access ACL); only with a mode.
+    pub(super) readers: &'a Readers,
     pub(super) me: ProcessIdentity,
     /// The generation file announced to, kept mapped by the publisher for its next creation.
     pub(super) generation: RefCell<Option<Arc<Generation>>>,
@@ -157,14 +159,15 @@ impl Plan<'_> {
         };
         // A lending topic made owner-only whose publisher now admits other users: its header
         // (fixed) says no reader pins with locks, so it is made anew with the new mode.
-        let admits_readers = self.mode.is_some_and(|m| m & 0o044 != 0)
+        let admits_readers = self.mode.is_some_and(|m| self.readers.mode(m) & 0o044 != 0)
             && old.is_lending()
             && !old.lock_pins_allowed();
         if same_type && *old.layout() == self.layout && old.state() == STATE_LIVE && !admits_readers
         {
             if let Some(mode) = self.mode {
-                set_mode(old.file(), mode)
-                    .map_err(|e| IoFailure::new(self.path, "set the mode of", e))?;
+                // Exactly: no reader an earlier writer named is left.
+                sys::set_access(old.file(), mode, self.readers)
+                    .map_err(|e| IoFailure::new(self.path, "set the access of", e))?;
             }
             old.set_owner(&self.me);
             return Ok(Attempt::Done(Box::new(Created {
@@ -280,6 +283,9 @@ impl Plan<'_> {
             CreateError::from(IoFailure::new(self.root, "create a topic file in", e))
         })?;
         let result = (|| {
+            if !self.readers.is_empty() {
+                sys::set_access(&file, mode, self.readers).map_err(io("give readers access to"))?;
+            }
             sys::warn_about_topic_file(self.root, &file, self.layout.total_size);
             file.set_len(self.layout.total_size).map_err(io("size"))?;
             sys::preallocate(&file, self.layout.total_size).map_err(io("allocate"))?;
@@ -298,7 +304,7 @@ impl Plan<'_> {
                 self.schema.hash(),
                 self.schema.encoding(),
                 continues,
-                mode,
+                self.readers.mode(mode),
             )?;
             for c in carried {
                 if c.bytes.len() as u64 != self.layout.elem_size {
@@ -369,13 +375,4 @@ pub(super) fn read_ring(seg: &Segment<ReadWrite>, last: u64) -> Vec<Carried> {
 pub(super) fn file_mode(file: &std::fs::File) -> io::Result<u32> {
     use std::os::unix::fs::PermissionsExt;
     Ok(file.metadata()?.permissions().mode() & 0o644 | 0o600)
-}
-
-/// Gives a reused topic file the mode this publisher asked for.
-fn set_mode(file: &std::fs::File, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    if file.metadata()?.permissions().mode() & 0o7777 != mode {
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    }
-    Ok(())
 }

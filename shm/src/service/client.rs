@@ -14,10 +14,10 @@ use super::wire::{
 };
 use crate::dynamic::{AnyPublisher, AnySubscriber, RawValue};
 use crate::error::{CreateError, RecvError, SubscribeError};
-use crate::owner::PublisherProcess;
+use crate::owner::{PublisherProcess, TopicOwner, effective_uid};
 use crate::schema::TopicSchema;
 use crate::subscriber::{Expect, Options, SharedLast};
-use crate::sys::{monotonic_ns, random_nonzero_u64};
+use crate::sys::{Readers, monotonic_ns, random_nonzero_u64};
 use crate::waitset::{Attachable, EventKind, Group, Notice, Plan, WatchSource};
 use crate::{TopicName, default_root};
 
@@ -33,6 +33,7 @@ pub struct AnyClientBuilder {
     name: String,
     types: Option<(Arc<TopicSchema>, Arc<TopicSchema>)>,
     root: Option<PathBuf>,
+    server_owner: TopicOwner,
 }
 
 impl AnyClientBuilder {
@@ -50,6 +51,17 @@ impl AnyClientBuilder {
         self
     }
 
+    /// Whose server this client calls: by default a server run by this user only (another
+    /// user could otherwise start a server first and read the requests). A server of user
+    /// `uid` that admits this one ([`AnyServerBuilder::admit_user`](super::AnyServerBuilder::admit_user)
+    /// or `admit_group`) is called after `.server_owner(TopicOwner::Uid(uid))`: this client's
+    /// requests are then readable by that user only, and its replies by this one only.
+    /// [`TopicOwner::Anyone`] calls whichever user's server runs (for tools).
+    pub fn server_owner(mut self, owner: TopicOwner) -> Self {
+        self.server_owner = owner;
+        self
+    }
+
     /// Creates the client. It connects to the server at its first call (a server may start
     /// after its clients), and again after the server was replaced.
     pub fn create(self) -> Result<AnyClient, CallError> {
@@ -61,7 +73,9 @@ impl AnyClientBuilder {
             )),
             None => None,
         };
-        let mut service = AnySubscriber::builder(&wire::service_topic(&name)).root(&root);
+        let mut service = AnySubscriber::builder(&wire::service_topic(&name))
+            .root(&root)
+            .owner(self.server_owner);
         if let Some(w) = &expected {
             service = service.expect(Arc::clone(&w.descriptor));
         }
@@ -153,11 +167,20 @@ fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 fn subscribe_error(name: &TopicName, e: SubscribeError) -> CallError {
+    let service = || name.as_str().to_owned();
     match e {
         SubscribeError::SchemaMismatch(mut m) => {
             name.as_str().clone_into(&mut m.topic);
             CallError::SchemaMismatch(m)
         }
+        SubscribeError::UntrustedOwner { owner, trusted, .. } if !owner.writable_by_others() => {
+            CallError::UntrustedServer {
+                service: service(),
+                owner,
+                trusted,
+            }
+        }
+        SubscribeError::PermissionDenied(_) => CallError::NotAdmitted { service: service() },
         e => CallError::Open(e),
     }
 }
@@ -254,6 +277,21 @@ impl Inner {
         let per_client =
             words(wire::DESC_PER_CLIENT).clamp(1, super::MAX_PER_CLIENT as u64) as usize;
         let server = self.service_owner();
+        // The one user besides this one who may read the requests: the server's (the owner
+        // of the descriptor just read, which this client trusts).
+        let server_uid = match self.service.core().file_uid() {
+            Some(uid) => uid,
+            None => {
+                return Err(CallError::NoServer {
+                    service: service.clone(),
+                });
+            }
+        };
+        let readers = if server_uid == effective_uid() {
+            Readers::default()
+        } else {
+            Readers::new([server_uid], [])
+        };
         let mut refused = None;
         for slot in 0..max_clients {
             let call = AnyPublisher::builder(
@@ -261,6 +299,8 @@ impl Inner {
                 Arc::clone(&wire.request_envelope.schema),
             )
             .root(&self.root)
+            .mode(crate::DEFAULT_MODE)
+            .readers(readers.clone())
             .buffer_num(per_client + 2)
             .create();
             let call = match call {
@@ -276,6 +316,9 @@ impl Inner {
             };
             let mut reply = AnySubscriber::builder(&wire::reply_topic(&self.name, slot))
                 .root(&self.root)
+                .owner(TopicOwner::Uid(server_uid))
+                // Made for the slot's earlier user until the server answers this client.
+                .denied_is_absent()
                 .expect(Arc::clone(&wire.reply_envelope.schema))
                 .open()
                 .map_err(|e| subscribe_error(&self.name, e))?;
@@ -575,6 +618,7 @@ impl AnyClient {
             name: name.to_owned(),
             types: None,
             root: None,
+            server_owner: TopicOwner::Me,
         }
     }
 

@@ -71,8 +71,8 @@ pub use server::{
 pub use typed::{Client, ClientBuilder, Pending, Request, Server, ServerBuilder};
 pub(crate) use typed::{bytes_of, schema_of, value_of};
 
-use crate::error::{CreateError, NameError, PublishError, SubscribeError, ValueError};
-use crate::owner::PublisherProcess;
+use crate::error::{CreateError, NameError, PublishError, RemoveError, SubscribeError, ValueError};
+use crate::owner::{FileOwner, PublisherProcess, TopicOwner, Uid};
 use crate::{SchemaMismatch, text::printable};
 
 /// Who sent a request: [`AnyRequest::client`].
@@ -148,6 +148,22 @@ pub enum CallError {
         /// The type it carries.
         found: String,
     },
+    /// The service is served by another user than the one this client trusts
+    /// ([`AnyClientBuilder::server_owner`]); nothing was sent.
+    UntrustedServer {
+        /// The service.
+        service: String,
+        /// The owner of its files.
+        owner: FileOwner,
+        /// Whose servers this client calls.
+        trusted: TopicOwner,
+    },
+    /// The server runs as another user and does not admit this one
+    /// ([`AnyServerBuilder::admit_user`], `admit_group`): its files cannot be read.
+    NotAdmitted {
+        /// The service.
+        service: String,
+    },
     /// The service name is invalid.
     InvalidName(NameError),
     /// The service's topics cannot be read (damaged, an owner not trusted, no permission).
@@ -222,6 +238,23 @@ impl fmt::Display for CallError {
                 "'{service}' is not a service: its descriptor topic carries {}",
                 printable(found)
             ),
+            CallError::UntrustedServer {
+                service,
+                owner,
+                trusted,
+            } => write!(
+                f,
+                "service '{service}' is served by {}, but this client calls servers of {trusted} only (another user could start a server first and read the requests); nothing was sent. If that user serves it for you, trust it: ClientBuilder::server_owner(TopicOwner::Uid({})) (Python: owner={})",
+                owner.uid, owner.uid.0, owner.uid.0
+            ),
+            CallError::NotAdmitted { service } => {
+                let me = Uid::current();
+                write!(
+                    f,
+                    "the server of service '{service}' runs as another user and does not admit this one ({me}); nothing was sent. Its server admits a user with admit_user({}) or a group with admit_group(gid) (Python: admit_users=[{}])",
+                    me.0, me.0
+                )
+            }
             CallError::InvalidName(e) => e.fmt(f),
             CallError::Open(e) => e.fmt(f),
             CallError::Claim(e) => e.fmt(f),
@@ -290,6 +323,9 @@ pub enum ReplyError {
     Create(CreateError),
     /// The reply could not be written.
     Publish(PublishError),
+    /// The client's reply topic, left by an earlier server or made for another user, cannot
+    /// be removed to be made anew.
+    Clear(RemoveError),
 }
 
 impl fmt::Display for ReplyError {
@@ -298,6 +334,7 @@ impl fmt::Display for ReplyError {
             ReplyError::Invalid(e) => write!(f, "not a reply of this service: {e}"),
             ReplyError::Create(e) => write!(f, "cannot answer the client: {e}"),
             ReplyError::Publish(e) => write!(f, "cannot answer the client: {e}"),
+            ReplyError::Clear(e) => write!(f, "cannot answer the client: {e}"),
         }
     }
 }

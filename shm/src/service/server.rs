@@ -13,8 +13,9 @@ use super::wire::{
 use super::{ClientInfo, ReplyError, ServerError};
 use crate::dynamic::{AnyPublisher, AnySubscriber, RawValue};
 use crate::error::{CreateError, SubscribeError};
+use crate::owner::Admission;
 use crate::schema::TopicSchema;
-use crate::sys::random_nonzero_u64;
+use crate::sys::{Readers, random_nonzero_u64};
 use crate::waitset::{
     AttachError, Attachable, AttachmentId, EventKind, Group, Plan, WaitSet, WatchSource,
 };
@@ -45,6 +46,8 @@ pub struct AnyServerBuilder {
     per_client: usize,
     queue: usize,
     mode: u32,
+    admit_uids: Vec<u32>,
+    admit_gids: Vec<u32>,
 }
 
 impl AnyServerBuilder {
@@ -81,6 +84,25 @@ impl AnyServerBuilder {
         self
     }
 
+    /// Serves clients run by user `uid` too (by default, only this user's). Such a client
+    /// reads the service's descriptor and its own replies, and nothing of other clients':
+    /// each file names its one reader in an access list (POSIX ACL; the root directory must
+    /// keep them, as tmpfs does). Its clients trust this server's user explicitly
+    /// ([`AnyClientBuilder::server_owner`](super::AnyClientBuilder::server_owner)). May be
+    /// given several times.
+    pub fn admit_user(mut self, uid: u32) -> Self {
+        self.admit_uids.push(uid);
+        self
+    }
+
+    /// Serves clients run by members of group `gid` too (its members as the user database
+    /// lists them, looked up when a client of a user first appears), with the same privacy
+    /// between clients as [`admit_user`](Self::admit_user). May be given several times.
+    pub fn admit_group(mut self, gid: u32) -> Self {
+        self.admit_gids.push(gid);
+        self
+    }
+
     /// Starts serving: creates the service's descriptor topic (refused with
     /// [`CreateError::Busy`] while another live server serves it; a dead one's is taken over)
     /// and watches its clients' request topics.
@@ -101,10 +123,12 @@ impl AnyServerBuilder {
         let wire = Arc::new(Wire::new(self.request, self.reply)?);
         let root = self.root.unwrap_or_else(default_root);
         let epoch = random_nonzero_u64();
+        let admission = Arc::new(Admission::new(self.admit_uids, self.admit_gids));
         let mut descriptor =
             AnyPublisher::builder(&wire::service_topic(&name), Arc::clone(&wire.descriptor))
                 .root(&root)
                 .mode(self.mode)
+                .readers(admission.readers())
                 .buffer_num(2)
                 .create()?;
         let limits = [
@@ -143,9 +167,11 @@ impl AnyServerBuilder {
                 per_client: self.per_client,
                 publishers: (0..self.max_clients).map(|_| None).collect(),
                 held: vec![0; self.max_clients],
+                me: crate::owner::effective_uid(),
                 total: 0,
             })),
             batch: Vec::new(),
+            admission: admission.admits_others().then_some(admission),
         };
         server.watch();
         Ok(server)
@@ -177,12 +203,22 @@ pub struct AnyServer {
     due: Vec<usize>,
     replies: Arc<Mutex<Replies>>,
     batch: Vec<Sample<RawValue>>,
+    /// The other users whose request topics it reads, if any.
+    admission: Option<Arc<Admission>>,
 }
 
 /// What a server read from a request topic.
 enum Item {
     Request(AnyRequest),
     Bad { slot: usize, seq: u64 },
+}
+
+/// Whom a reply goes to: a client slot, and the user owning its request topic (the one user
+/// besides the server that may read the slot's reply topic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct To {
+    slot: usize,
+    uid: u32,
 }
 
 /// The reply side of a server, shared with the requests it handed out (so that they may be
@@ -193,8 +229,10 @@ struct Replies {
     mode: u32,
     wire: Arc<Wire>,
     per_client: usize,
-    /// Each slot's reply topic, created at its first reply.
-    publishers: Vec<Option<AnyPublisher>>,
+    /// Each slot's reply topic, created at its first reply, and the user it was made for.
+    publishers: Vec<Option<(AnyPublisher, u32)>>,
+    /// This process's user.
+    me: u32,
     /// Requests of each slot received and not yet answered.
     held: Vec<usize>,
     /// Their sum.
@@ -202,28 +240,37 @@ struct Replies {
 }
 
 impl Replies {
-    /// Publishes a reply envelope to `slot`'s reply topic (created at the first reply).
-    fn send(
-        &mut self,
-        slot: usize,
-        head: ReplyHead,
-        reply: Option<&[u8]>,
-    ) -> Result<(), ReplyError> {
-        let publisher = match &mut self.publishers[slot] {
-            Some(p) => p,
-            empty => empty.insert(
-                AnyPublisher::builder(
-                    &wire::reply_topic(&self.name, slot),
-                    Arc::clone(&self.wire.reply_envelope.schema),
-                )
-                .root(&self.root)
-                .mode(self.mode)
-                // Unread at once: the replies to the calls the client waits for (at most
-                // `per_client`) and to those it gave up that the server still held.
-                .buffer_num(2 * self.per_client + 2)
-                .create()
-                .map_err(ReplyError::Create)?,
-            ),
+    /// Publishes a reply envelope to a slot's reply topic, readable by the slot's user only
+    /// (with this one): made at the slot's first reply, and made anew, empty, when the slot's
+    /// request topic belongs to another user than the one it was made for.
+    fn send(&mut self, to: To, head: ReplyHead, reply: Option<&[u8]>) -> Result<(), ReplyError> {
+        let made_for = self.publishers[to.slot].as_ref().map(|(_, uid)| *uid);
+        if made_for != Some(to.uid) {
+            self.publishers[to.slot] = None;
+            let topic = wire::reply_topic(&self.name, to.slot);
+            // What an earlier server (or this one, for another user) left there is no
+            // reader's business now: the file is made anew, its ring empty. It is this user's
+            // file, which no live publisher holds (one server at a time).
+            crate::remove_topic_in(&self.root, topic.as_str()).map_err(ReplyError::Clear)?;
+            let readers = if to.uid == self.me {
+                Readers::default()
+            } else {
+                Readers::new([to.uid], [])
+            };
+            let publisher =
+                AnyPublisher::builder(&topic, Arc::clone(&self.wire.reply_envelope.schema))
+                    .root(&self.root)
+                    .mode(self.mode)
+                    .readers(readers)
+                    // Unread at once: the replies to the calls the client waits for (at most
+                    // `per_client`) and to those it gave up that the server still held.
+                    .buffer_num(2 * self.per_client + 2)
+                    .create()
+                    .map_err(ReplyError::Create)?;
+            self.publishers[to.slot] = Some((publisher, to.uid));
+        }
+        let Some((publisher, _)) = self.publishers[to.slot].as_mut() else {
+            unreachable!("made above");
         };
         publisher
             .publish(&self.wire.reply_bytes(head, reply))
@@ -254,10 +301,13 @@ impl AnyServer {
         self.retry_at = Instant::now() + RETRY_INTERVAL;
         let mut still = Vec::new();
         for slot in std::mem::take(&mut self.unwatched) {
-            let sub = AnySubscriber::builder(&wire::call_topic(&self.name, slot))
+            let mut sub = AnySubscriber::builder(&wire::call_topic(&self.name, slot))
                 .root(&self.root)
-                .expect(Arc::clone(&self.wire.request_envelope.schema))
-                .open();
+                .expect(Arc::clone(&self.wire.request_envelope.schema));
+            if let Some(admission) = &self.admission {
+                sub = sub.admit(Arc::clone(admission));
+            }
+            let sub = sub.open();
             let attached = sub.and_then(|sub| match self.set.attach(&sub) {
                 Ok(id) => Ok((sub, id)),
                 Err(AttachError::Subscribe(e)) => Err(e),
@@ -290,6 +340,8 @@ impl AnyServer {
             per_client: DEFAULT_PER_CLIENT,
             queue: DEFAULT_QUEUE,
             mode: DEFAULT_MODE,
+            admit_uids: Vec::new(),
+            admit_gids: Vec::new(),
         }
     }
 
@@ -403,11 +455,25 @@ impl AnyServer {
                 continue;
             };
             self.batch.clear();
-            match sub.try_recv_all_into(&mut self.batch) {
-                Ok(0) => {}
+            let read = sub.try_recv_all_into(&mut self.batch);
+            // A batch is read from one file (attached, or attached anew, before the read): the
+            // one whose owner the replies go to, and nobody else.
+            let Some(uid) = sub.core().file_uid() else {
+                continue; // detached: nothing was read
+            };
+            let to = To { slot, uid };
+            match read {
+                // Reported, and nothing new: perhaps a file made anew at the slot's path (by a
+                // client of another user, after the last one's was removed), which a
+                // subscriber without a counter follows only now and then.
+                Ok(0) => {
+                    if sub.follow_replaced() {
+                        self.due.push(slot);
+                    }
+                }
                 Ok(_) => {
                     for sample in std::mem::take(&mut self.batch) {
-                        self.admit(slot, sample);
+                        self.admit(to, sample);
                     }
                     self.due.push(slot);
                 }
@@ -420,7 +486,7 @@ impl AnyServer {
                         client: 0,
                         status: STATUS_BAD_REQUEST,
                     };
-                    let _ = lock(&self.replies).send(slot, head, None);
+                    let _ = lock(&self.replies).send(to, head, None);
                     // Reported in order, as many as the queue holds (a flood of bad
                     // values is answered, not kept).
                     if self.queue.len() < self.queue_cap {
@@ -440,8 +506,9 @@ impl AnyServer {
         self.due.extend(again);
     }
 
-    /// Queues one request read from `slot`, or answers it Busy.
-    fn admit(&mut self, slot: usize, sample: Sample<RawValue>) {
+    /// Queues one request read from a slot, or answers it Busy.
+    fn admit(&mut self, to: To, sample: Sample<RawValue>) {
+        let slot = to.slot;
         let bytes = sample.value.bytes;
         if wire::word(&bytes, wire::REQ_EPOCH) != self.epoch {
             return; // addressed to an earlier server of this service (left in the ring)
@@ -455,7 +522,7 @@ impl AnyServer {
             status: STATUS_BUSY,
         };
         if replies.total >= self.queue_cap || replies.held[slot] >= self.per_client {
-            let _ = replies.send(slot, head, None);
+            let _ = replies.send(to, head, None);
             return;
         }
         replies.held[slot] += 1;
@@ -464,7 +531,7 @@ impl AnyServer {
         head.status = STATUS_OK;
         self.queue.push_back(Item::Request(AnyRequest {
             bytes,
-            slot,
+            to,
             head,
             wire: Arc::clone(&self.wire),
             replies: Some(Arc::clone(&self.replies)),
@@ -538,7 +605,7 @@ impl fmt::Debug for AnyServer {
 pub struct AnyRequest {
     /// The whole request envelope.
     bytes: Vec<u8>,
-    slot: usize,
+    to: To,
     /// The reply's words (status [`STATUS_OK`]).
     head: ReplyHead,
     wire: Arc<Wire>,
@@ -564,17 +631,17 @@ impl AnyRequest {
 
     /// The client slot it came from.
     pub fn slot(&self) -> usize {
-        self.slot
+        self.to.slot
     }
 
     /// Who sent it (its process id and name, and user), looked up in its request topic's
     /// file: `None` if that cannot be read any more.
     pub fn client(&self) -> Option<ClientInfo> {
         let replies = lock(self.replies.as_ref()?);
-        let topic = wire::call_topic(&replies.name, self.slot);
+        let topic = wire::call_topic(&replies.name, self.to.slot);
         let info = crate::inspect::inspect(Some(&replies.root), &topic).ok()?;
         Some(ClientInfo {
-            slot: self.slot,
+            slot: self.to.slot,
             uid: info.owner.uid.0,
             process: info.publisher,
         })
@@ -594,12 +661,12 @@ impl AnyRequest {
             return Ok(());
         };
         let mut replies = lock(&replies);
-        replies.release(self.slot);
+        replies.release(self.to.slot);
         let head = ReplyHead {
             status,
             ..self.head
         };
-        replies.send(self.slot, head, reply)
+        replies.send(self.to, head, reply)
     }
 }
 
@@ -614,7 +681,7 @@ impl fmt::Debug for AnyRequest {
         f.debug_struct("AnyRequest")
             .field("type", &self.wire.request.type_name())
             .field("seq", &self.head.request_seq)
-            .field("slot", &self.slot)
+            .field("slot", &self.to.slot)
             .finish_non_exhaustive()
     }
 }

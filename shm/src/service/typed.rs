@@ -3,6 +3,8 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+
+use crate::TopicOwner;
 use std::mem::size_of;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,6 +82,18 @@ impl<Req: ShmMessage, Resp: ShmMessage> ServerBuilder<Req, Resp> {
     /// Permission mode of the files the server creates (default `0o600`).
     pub fn mode(self, mode: u32) -> Self {
         self.map(|b| b.mode(mode))
+    }
+
+    /// Serves clients run by user `uid` too; see
+    /// [`AnyServerBuilder::admit_user`](super::AnyServerBuilder::admit_user).
+    pub fn admit_user(self, uid: u32) -> Self {
+        self.map(|b| b.admit_user(uid))
+    }
+
+    /// Serves clients run by members of group `gid` too; see
+    /// [`AnyServerBuilder::admit_group`](super::AnyServerBuilder::admit_group).
+    pub fn admit_group(self, gid: u32) -> Self {
+        self.map(|b| b.admit_group(gid))
     }
 
     fn map(self, f: impl FnOnce(AnyServerBuilder) -> AnyServerBuilder) -> Self {
@@ -236,6 +250,15 @@ impl<Req: ShmMessage, Resp: ShmMessage> ClientBuilder<Req, Resp> {
     pub fn root(self, dir: impl Into<PathBuf>) -> Self {
         ClientBuilder {
             inner: self.inner.root(dir),
+            _types: PhantomData,
+        }
+    }
+
+    /// Calls a server run by this user only (the default); see
+    /// [`AnyClientBuilder::server_owner`].
+    pub fn server_owner(self, owner: TopicOwner) -> Self {
+        ClientBuilder {
+            inner: self.inner.server_owner(owner),
             _types: PhantomData,
         }
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::core::{Core, Expect};
 use crate::discovery::Generation;
 use crate::error::{FormatError, IoFailure, SchemaMismatch, SubscribeError};
-use crate::owner::{effective_uid, untrusted_by_subscriber};
+use crate::owner::{FileOwner, effective_uid, untrusted_by_subscriber};
 use crate::schema::{DescKind, SchemaDesc, TopicSchema};
 use crate::segment::lend::PinFailure;
 use crate::segment::{OpenFailure, ReadOnly, STATE_LIVE, STATE_RETIRED, Segment};
@@ -163,18 +163,29 @@ impl Core {
         let file = match sys::open_existing(&self.path, false) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied && self.denied_is_absent => {
+                return Ok(());
+            }
             Err(e) => return Err(IoFailure::new(&self.path, "open", e).into()),
         };
         let meta = file
             .metadata()
             .map_err(|e| IoFailure::new(&self.path, "inspect", e))?;
-        if let Some(owner) = untrusted_by_subscriber(&meta, self.trusted_uid) {
+        let untrusted = match &self.admit {
+            Some(admit) => untrusted_by_subscriber(&meta, None).or_else(|| {
+                let owner = FileOwner::of(&meta);
+                (meta.is_file() && !admit.admits(owner.uid.0)).then_some(owner)
+            }),
+            None => untrusted_by_subscriber(&meta, self.trusted_uid),
+        };
+        if let Some(owner) = untrusted {
             return Err(SubscribeError::UntrustedOwner {
                 path: self.path.clone(),
                 owner,
                 trusted: self.trusted,
             });
         }
+        self.file_uid = Some(FileOwner::of(&meta).uid.0);
         let seg = match Segment::<ReadOnly>::open(file, &self.path) {
             Ok(seg) => seg,
             Err(OpenFailure::Format(source)) => {

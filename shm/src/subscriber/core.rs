@@ -46,6 +46,12 @@ pub(crate) struct Options {
     ///
     /// [`WaitSet`]: crate::WaitSet
     pub(crate) watch_only: bool,
+    /// Files of these users are read too, besides `owner`'s (a server's clients); `owner` is
+    /// then [`TopicOwner::Anyone`], for the counter it watches.
+    pub(crate) admit: Option<Arc<crate::owner::Admission>>,
+    /// A file this process may not open is taken for no file yet (a service's reply topic
+    /// still made for another user, until its server makes it anew for this one).
+    pub(crate) denied_is_absent: bool,
 }
 
 impl Options {
@@ -58,6 +64,8 @@ impl Options {
             spin: crate::wait::DEFAULT_SPIN,
             max_borrowed: 1,
             watch_only: false,
+            admit: None,
+            denied_is_absent: false,
         }
     }
 }
@@ -108,6 +116,12 @@ pub(crate) struct Core {
     /// once: a later `seteuid` does not change whom it trusts or which counter it watches.
     pub(super) trusted: TopicOwner,
     pub(super) trusted_uid: Option<u32>,
+    /// See [`Options::admit`].
+    pub(super) admit: Option<Arc<crate::owner::Admission>>,
+    /// The owner of the file last attached (the one values are read from while attached).
+    pub(super) file_uid: Option<u32>,
+    /// See [`Options::denied_is_absent`].
+    pub(super) denied_is_absent: bool,
     pub(super) expect: Expect,
     pub(super) state: Attach,
     /// How a detached subscriber notices the topic's creation.
@@ -156,12 +170,18 @@ impl Core {
             Err(e) => return Err(IoFailure::new(&root, "find the topic directory", e).into()),
         }
         let path = root.join(topic.file_name());
-        let trusted_uid = options.owner.uid();
+        let (trusted, trusted_uid) = match &options.admit {
+            Some(_) => (TopicOwner::Anyone, None),
+            None => (options.owner, options.owner.uid()),
+        };
         let mut core = Core {
             topic,
             path,
-            trusted: options.owner,
+            trusted,
             trusted_uid,
+            admit: options.admit,
+            file_uid: None,
+            denied_is_absent: options.denied_is_absent,
             expect,
             state: Attach::Detached,
             watch: Watch::new(&root, trusted_uid),
@@ -255,6 +275,15 @@ impl Core {
         }
     }
 
+    /// The user owning the attached topic file (`None` while detached): whose values the
+    /// reads since the last attach returned.
+    pub(crate) fn file_uid(&self) -> Option<u32> {
+        match self.state {
+            Attach::Detached => None,
+            _ => self.file_uid,
+        }
+    }
+
     /// What a [`WaitSet`](crate::WaitSet) needs to watch this subscriber's topic: the options
     /// of a watcher of the same file (and the same type check and `max_age`), what it
     /// expects, and the last value returned, shared.
@@ -272,6 +301,8 @@ impl Core {
             spin: Duration::ZERO,
             max_borrowed: 1,
             watch_only: true,
+            admit: self.admit.clone(),
+            denied_is_absent: self.denied_is_absent,
         };
         (options, self.expect.clone(), shared)
     }

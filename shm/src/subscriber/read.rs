@@ -178,6 +178,18 @@ impl Core {
         })
     }
 
+    /// Reattaches if the attached file was removed or replaced by hand; whether it did (a
+    /// failed reattach counts: the next read reports it).
+    pub(crate) fn follow_replaced(&mut self) -> bool {
+        if let Attach::Ready(seg, _) | Attach::Mismatch(seg, _) = &self.state
+            && seg.replaced_at(&self.path)
+        {
+            let _ = self.attach();
+            return true;
+        }
+        false
+    }
+
     /// Whether the core is attached to (ready on) `seg`.
     pub(crate) fn is_attached_to(&self, seg: &Arc<Segment<ReadOnly>>) -> bool {
         matches!(&self.state, Attach::Ready(s, _) if Arc::ptr_eq(s, seg))

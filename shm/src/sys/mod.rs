@@ -2,6 +2,7 @@
 //! creation and linking), the publisher lock, futexes and `membarrier`, clocks, `fork`, process
 //! identity. None of them is on the publish or subscribe hot path except the clock.
 
+mod acl;
 mod clock;
 mod files;
 mod fork;
@@ -10,6 +11,7 @@ mod lock;
 mod process;
 mod warn;
 
+pub(crate) use acl::{Readers, set_access};
 pub(crate) use clock::{
     monotonic_coarse_ns, monotonic_ns, random_nonzero_u64, random_u64, realtime_ns,
 };

@@ -21,7 +21,7 @@
 //! ```
 //!
 //! Across users: `serve` admits the users and groups `SHM_TEST_ADMIT` lists (`u<uid>` and
-//! `g<gid>`, comma-separated); the clients of `call` and `call ... hang` call a server of user
+//! `g<gid>`, comma-separated), with the descriptor mode `SHM_TEST_MODE` (octal) if set; the clients of `call` and `call ... hang` call a server of user
 //! `SHM_TEST_SERVER_OWNER` when it is set.
 
 use std::io::BufRead;
@@ -183,6 +183,10 @@ fn serve(service: &str, mode: &str, max_clients: usize, queue: usize) {
             Some(("g", gid)) => builder.admit_group(id(gid)),
             _ => builder,
         };
+    }
+    if let Ok(mode) = std::env::var("SHM_TEST_MODE") {
+        let mode = u32::from_str_radix(&mode, 8).unwrap_or_else(|_| fail("bad SHM_TEST_MODE"));
+        builder = builder.mode(mode);
     }
     let mut server = builder.create().unwrap_or_else(|e| fail(e));
     let stdin = stdin_lines();

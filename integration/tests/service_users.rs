@@ -24,11 +24,15 @@ fn spawn(exe: &Reachable, root: &TempRoot, uid: u32, env: &[(&str, &str)], args:
 
 /// A server of `service` run as [`SERVER`], admitting `admit` (`SHM_TEST_ADMIT`).
 fn server(exe: &Reachable, root: &TempRoot, service: &str, admit: &str) -> Proc {
+    server_with(exe, root, service, &[("SHM_TEST_ADMIT", admit)])
+}
+
+fn server_with(exe: &Reachable, root: &TempRoot, service: &str, env: &[(&str, &str)]) -> Proc {
     let mut s = spawn(
         exe,
         root,
         SERVER,
-        &[("SHM_TEST_ADMIT", admit)],
+        env,
         &["serve", service, "square", "64", "64"],
     );
     s.expect_line("READY", T);
@@ -130,7 +134,14 @@ fn a_slot_taken_by_another_user_gets_a_new_reply_topic_only_that_user_reads() {
         return;
     };
     let root = TempRoot::shared("svc-handover");
-    let _s = server(&exe, &root, "svc", &format!("u{ALICE},u{MALLORY}"));
+    // A descriptor readable by everyone: the replies stay each client's all the same.
+    let admit = format!("u{ALICE},u{MALLORY}");
+    let _s = server_with(
+        &exe,
+        &root,
+        "svc",
+        &[("SHM_TEST_ADMIT", &admit), ("SHM_TEST_MODE", "644")],
+    );
     let mut alice = spawn(
         &exe,
         &root,

@@ -198,9 +198,10 @@ pub(crate) fn untrusted_by_subscriber(
 pub(crate) struct Admission {
     uids: Vec<u32>,
     gids: Vec<u32>,
-    /// Whether a uid is a member of an admitted group, as the user database said when it was
-    /// first asked (a lookup may be slow: made once per user).
-    members: std::sync::Mutex<std::collections::HashMap<u32, bool>>,
+    /// Whether a uid is a member of an admitted group, as the user database said, and when it
+    /// was asked (a lookup may be slow, and its answer changes: asked again after
+    /// [`MEMBERSHIP_TTL`]).
+    members: std::sync::Mutex<std::collections::HashMap<u32, (bool, std::time::Instant)>>,
 }
 
 impl Admission {
@@ -238,11 +239,21 @@ impl Admission {
             .members
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *members
-            .entry(uid)
-            .or_insert_with(|| self.gids.iter().any(|&gid| member_of(uid, gid)))
+        let now = std::time::Instant::now();
+        match members.get(&uid) {
+            Some((member, at)) if now.duration_since(*at) < MEMBERSHIP_TTL => *member,
+            _ => {
+                let member = self.gids.iter().any(|&gid| member_of(uid, gid));
+                members.insert(uid, (member, now));
+                member
+            }
+        }
     }
 }
+
+/// How long an answer of the user database on a group's members is used: a user added to an
+/// admitted group (or removed) is served accordingly within this time.
+const MEMBERSHIP_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Whether the user database lists `uid` as a member of group `gid` (its primary group, or a
 /// supplementary one); `false` for a uid it does not know.

@@ -162,10 +162,18 @@ impl Plan<'_> {
         let admits_readers = self.mode.is_some_and(|m| self.readers.mode(m) & 0o044 != 0)
             && old.is_lending()
             && !old.lock_pins_allowed();
-        if same_type && *old.layout() == self.layout && old.state() == STATE_LIVE && !admits_readers
+        // A file some users were let read by name (a service's request or reply topic) is
+        // never reused: a reader that opened it keeps reading whatever is written into it,
+        // whatever its access list says now. It is made anew, with no value carried over when
+        // readers are named (the old values were for the old readers).
+        let named_readers = !self.readers.is_empty() || sys::has_acl(old.file());
+        if same_type
+            && *old.layout() == self.layout
+            && old.state() == STATE_LIVE
+            && !admits_readers
+            && !named_readers
         {
             if let Some(mode) = self.mode {
-                // Exactly: no reader an earlier writer named is left.
                 sys::set_access(old.file(), mode, self.readers)
                     .map_err(|e| IoFailure::new(self.path, "set the access of", e))?;
             }
@@ -176,7 +184,10 @@ impl Plan<'_> {
                 takeover: Some(takeover),
             })));
         }
-        let carried = if same_type && old.layout().elem_size == self.layout.elem_size {
+        let carried = if same_type
+            && old.layout().elem_size == self.layout.elem_size
+            && self.readers.is_empty()
+        {
             read_last(&old).filter(|c| self.schema.is_valid(&c.bytes))
         } else {
             None
@@ -184,10 +195,13 @@ impl Plan<'_> {
         takeover.kept_last_value = carried.is_some();
         takeover.recreated = true;
         // Unless asked otherwise, the new file is as accessible as the one it replaces (which is
-        // ours: `claim` refuses other users' files), so its subscribers can follow it.
+        // ours: `claim` refuses other users' files), so its subscribers can follow it; but not
+        // to the group its access list's mask showed as group bits.
         let mode = match self.mode {
             Some(m) => m,
-            None => file_mode(old.file()).map_err(|e| IoFailure::new(self.path, "inspect", e))?,
+            None => file_mode(old.file())
+                .map(|m| if named_readers { m & !0o070 } else { m })
+                .map_err(|e| IoFailure::new(self.path, "inspect", e))?,
         };
         let continues = Continues {
             seq_base: last_seq,

@@ -14,7 +14,7 @@ use super::wire::{
 };
 use crate::dynamic::{AnyPublisher, AnySubscriber, RawValue};
 use crate::error::{CreateError, RecvError, SubscribeError};
-use crate::owner::{PublisherProcess, TopicOwner, effective_uid};
+use crate::owner::{FileOwner, PublisherProcess, TopicOwner, effective_uid};
 use crate::schema::TopicSchema;
 use crate::subscriber::{Expect, Options, SharedLast};
 use crate::sys::{Readers, monotonic_ns, random_nonzero_u64};
@@ -79,7 +79,9 @@ impl AnyClientBuilder {
         if let Some(w) = &expected {
             service = service.expect(Arc::clone(&w.descriptor));
         }
-        let service = service.open().map_err(|e| subscribe_error(&name, e))?;
+        let service = service
+            .open()
+            .map_err(|e| subscribe_error(&name, e, self.server_owner))?;
         Ok(AnyClient {
             shared: Arc::new(Shared {
                 inner: Mutex::new(Inner {
@@ -95,6 +97,7 @@ impl AnyClientBuilder {
                     generation: 0,
                     notices: HashMap::new(),
                     pump_owed: false,
+                    server_owner: self.server_owner,
                 }),
                 turn: Condvar::new(),
             }),
@@ -112,6 +115,8 @@ pub struct AnyClient {
 
 struct Inner {
     name: TopicName,
+    /// Whose servers it calls.
+    server_owner: TopicOwner,
     root: PathBuf,
     /// The types this client insists on, if it does.
     expected: Option<Arc<Wire>>,
@@ -166,7 +171,9 @@ fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
     inner.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn subscribe_error(name: &TopicName, e: SubscribeError) -> CallError {
+/// A failure to read the service's descriptor as a call error; `trusted`: whose servers the
+/// client calls.
+fn subscribe_error(name: &TopicName, e: SubscribeError, trusted: TopicOwner) -> CallError {
     let service = || name.as_str().to_owned();
     match e {
         SubscribeError::SchemaMismatch(mut m) => {
@@ -180,7 +187,20 @@ fn subscribe_error(name: &TopicName, e: SubscribeError) -> CallError {
                 trusted,
             }
         }
-        SubscribeError::PermissionDenied(_) => CallError::NotAdmitted { service: service() },
+        SubscribeError::PermissionDenied(f) => {
+            // Another user's file this process may not open: one of a user it does not trust
+            // (whose server would be refused even if it could be read), or of the trusted
+            // server's user, which does not admit this one.
+            let owner = std::fs::metadata(&f.path).ok().map(|m| FileOwner::of(&m));
+            match (owner, trusted.uid()) {
+                (Some(owner), Some(uid)) if owner.uid.0 != uid => CallError::UntrustedServer {
+                    service: service(),
+                    owner,
+                    trusted,
+                },
+                _ => CallError::NotAdmitted { service: service() },
+            }
+        }
         e => CallError::Open(e),
     }
 }
@@ -235,17 +255,18 @@ impl Inner {
     /// The live server's descriptor and epoch, if a server runs.
     fn current_server(&mut self) -> Result<Option<(RawValue, u64)>, CallError> {
         let name = &self.name;
+        let trusted = self.server_owner;
         let Some(sample) = self
             .service
             .latest()
-            .map_err(|e| subscribe_error(name, e))?
+            .map_err(|e| subscribe_error(name, e, trusted))?
         else {
             return Ok(None);
         };
         if !self
             .service
             .publisher_alive()
-            .map_err(|e| subscribe_error(name, e))?
+            .map_err(|e| subscribe_error(name, e, trusted))?
         {
             return Ok(None);
         }
@@ -310,18 +331,26 @@ impl Inner {
                 // A file this user may not take, or a damaged one: the next one (one bad
                 // file must not lock every client out).
                 Err(e) => {
-                    refused.get_or_insert(e);
+                    refused.get_or_insert(CallError::Claim(e));
                     continue;
                 }
             };
-            let mut reply = AnySubscriber::builder(&wire::reply_topic(&self.name, slot))
+            let reply = AnySubscriber::builder(&wire::reply_topic(&self.name, slot))
                 .root(&self.root)
                 .owner(TopicOwner::Uid(server_uid))
                 // Made for the slot's earlier user until the server answers this client.
                 .denied_is_absent()
                 .expect(Arc::clone(&wire.reply_envelope.schema))
-                .open()
-                .map_err(|e| subscribe_error(&self.name, e))?;
+                .open();
+            // A reply topic that cannot be read (a damaged file, another user's file in its
+            // place): the next slot, as for a request topic.
+            let mut reply = match reply {
+                Ok(reply) => reply,
+                Err(e) => {
+                    refused.get_or_insert(CallError::Open(e));
+                    continue;
+                }
+            };
             // Replies already there are an earlier client's of this slot: passed over, so that
             // none can match a call of this one (were the slot's numbering ever restarted).
             let mut stale = Vec::new();
@@ -340,7 +369,7 @@ impl Inner {
             });
         }
         Err(match refused {
-            Some(e) => CallError::Claim(e),
+            Some(e) => e,
             None => CallError::TooManyClients {
                 service,
                 max_clients,

@@ -244,14 +244,14 @@ impl fmt::Display for CallError {
                 trusted,
             } => write!(
                 f,
-                "service '{service}' is served by {}, but this client calls servers of {trusted} only (another user could start a server first and read the requests); nothing was sent. If that user serves it for you, trust it: ClientBuilder::server_owner(TopicOwner::Uid({})) (Python: owner={})",
-                owner.uid, owner.uid.0, owner.uid.0
+                "service '{service}' is served by {}, but this client calls servers of {trusted} only (another user could start a server first and read the requests); nothing was sent. If that user serves it for you, trust it: ClientBuilder::server_owner(TopicOwner::Uid({})) (Python: owner={}; the tool: shm call --owner {})",
+                owner.uid, owner.uid.0, owner.uid.0, owner.uid.0
             ),
             CallError::NotAdmitted { service } => {
                 let me = Uid::current();
                 write!(
                     f,
-                    "the server of service '{service}' runs as another user and does not admit this one ({me}); nothing was sent. Its server admits a user with admit_user({}) or a group with admit_group(gid) (Python: admit_users=[{}])",
+                    "the server of service '{service}' runs as another user and does not admit this one ({me}); nothing was sent. Its server admits a user with admit_user({}) or a group with admit_group(gid) (Python: admit_users=[{}]); a user just added to an admitted group logs in again to get its credentials",
                     me.0, me.0
                 )
             }

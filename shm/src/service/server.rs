@@ -78,7 +78,9 @@ impl AnyServerBuilder {
         self
     }
 
-    /// Permission mode of the files the server creates (default `0o600`).
+    /// Permission mode of the service's descriptor (default `0o600`). Replies are never
+    /// widened by it: each client's reply topic is readable by the server's user and that
+    /// client's only.
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = mode;
         self
@@ -162,12 +164,12 @@ impl AnyServerBuilder {
             replies: Arc::new(Mutex::new(Replies {
                 name,
                 root,
-                mode: self.mode,
                 wire,
                 per_client: self.per_client,
                 publishers: (0..self.max_clients).map(|_| None).collect(),
                 held: vec![0; self.max_clients],
                 me: crate::owner::effective_uid(),
+                users: vec![None; self.max_clients],
                 total: 0,
             })),
             batch: Vec::new(),
@@ -226,13 +228,14 @@ struct To {
 struct Replies {
     name: TopicName,
     root: PathBuf,
-    mode: u32,
     wire: Arc<Wire>,
     per_client: usize,
     /// Each slot's reply topic, created at its first reply, and the user it was made for.
     publishers: Vec<Option<(AnyPublisher, u32)>>,
     /// This process's user.
     me: u32,
+    /// The user owning each slot's request topic when it was last read.
+    users: Vec<Option<u32>>,
     /// Requests of each slot received and not yet answered.
     held: Vec<usize>,
     /// Their sum.
@@ -244,6 +247,12 @@ impl Replies {
     /// (with this one): made at the slot's first reply, and made anew, empty, when the slot's
     /// request topic belongs to another user than the one it was made for.
     fn send(&mut self, to: To, head: ReplyHead, reply: Option<&[u8]>) -> Result<(), ReplyError> {
+        if self.users[to.slot] != Some(to.uid) {
+            // A request of a user whose request topic is gone from the slot (another user's
+            // is there now): nobody can read the answer, and making the reply topic for that
+            // user would take it from the slot's current one.
+            return Ok(());
+        }
         let made_for = self.publishers[to.slot].as_ref().map(|(_, uid)| *uid);
         if made_for != Some(to.uid) {
             self.publishers[to.slot] = None;
@@ -260,7 +269,7 @@ impl Replies {
             let publisher =
                 AnyPublisher::builder(&topic, Arc::clone(&self.wire.reply_envelope.schema))
                     .root(&self.root)
-                    .mode(self.mode)
+                    .mode(DEFAULT_MODE)
                     .readers(readers)
                     // Unread at once: the replies to the calls the client waits for (at most
                     // `per_client`) and to those it gave up that the server still held.
@@ -462,6 +471,7 @@ impl AnyServer {
                 continue; // detached: nothing was read
             };
             let to = To { slot, uid };
+            lock(&self.replies).users[slot] = Some(uid);
             match read {
                 // Reported, and nothing new: perhaps a file made anew at the slot's path (by a
                 // client of another user, after the last one's was removed), which a
@@ -635,14 +645,19 @@ impl AnyRequest {
     }
 
     /// Who sent it (its process id and name, and user), looked up in its request topic's
-    /// file: `None` if that cannot be read any more.
+    /// file: `None` if that cannot be read any more, or is now another user's.
     pub fn client(&self) -> Option<ClientInfo> {
         let replies = lock(self.replies.as_ref()?);
         let topic = wire::call_topic(&replies.name, self.to.slot);
         let info = crate::inspect::inspect(Some(&replies.root), &topic).ok()?;
+        // The slot's file now may be another user's (the sender's removed, another made):
+        // its process is not the sender's.
+        if info.owner.uid.0 != self.to.uid {
+            return None;
+        }
         Some(ClientInfo {
             slot: self.to.slot,
-            uid: info.owner.uid.0,
+            uid: self.to.uid,
             process: info.publisher,
         })
     }

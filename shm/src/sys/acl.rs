@@ -103,12 +103,13 @@ fn encode(mode: u32, readers: &Readers) -> Vec<u8> {
 pub(crate) fn set_access(file: &File, mode: u32, readers: &Readers) -> io::Result<()> {
     let fd = file.as_raw_fd();
     if readers.is_empty() {
-        remove_acl(fd)?;
-        // After the removal, which leaves the old mask in the group bits.
+        // The mode first: on a file with an access list it sets the mask, so that no named
+        // reader can open the file from here on (removing the list first would leave its mask
+        // as the group bits a moment, letting the file's group in).
         if file.metadata()?.permissions().mode() & 0o7777 != mode {
             file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
-        return Ok(());
+        return remove_acl(fd);
     }
     // The ACL sets the mode bits too (owner, mask as group, others).
     let value = encode(mode, readers);
@@ -137,6 +138,21 @@ pub(crate) fn set_access(file: &File, mode: u32, readers: &Readers) -> io::Resul
         ),
         _ => e,
     })
+}
+
+/// Whether `file` has an access ACL naming users or groups (beyond its mode bits).
+pub(crate) fn has_acl(file: &File) -> bool {
+    // SAFETY: the descriptor is `file`'s, open for the call; the name is NUL-terminated; a
+    // null buffer of size 0 asks only for the value's size (nothing is written).
+    let size = unsafe {
+        libc::fgetxattr(
+            file.as_raw_fd(),
+            XATTR.as_ptr().cast(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    size > 0
 }
 
 /// Removes the access ACL of the file `fd`, if it has one.
@@ -209,8 +225,10 @@ mod tests {
         let mode = || file.metadata().unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode(), readers.mode(0o600));
         assert_eq!(mode(), 0o640);
+        assert!(has_acl(&file));
         set_access(&file, 0o600, &Readers::default()).unwrap();
         assert_eq!(mode(), 0o600);
+        assert!(!has_acl(&file));
         // None left: removing again is no error.
         set_access(&file, 0o644, &Readers::default()).unwrap();
         assert_eq!(mode(), 0o644);

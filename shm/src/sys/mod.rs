@@ -11,7 +11,7 @@ mod lock;
 mod process;
 mod warn;
 
-pub(crate) use acl::{Readers, set_access};
+pub(crate) use acl::{Readers, has_acl, set_access};
 pub(crate) use clock::{
     monotonic_coarse_ns, monotonic_ns, random_nonzero_u64, random_u64, realtime_ns,
 };

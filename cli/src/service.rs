@@ -60,6 +60,10 @@ pub(crate) struct SendArgs {
     /// Ask the server to cancel the goal after this many feedback values.
     #[arg(long, value_name = "N")]
     cancel_after: Option<u64>,
+    /// Whose server to send it to: `me` (default), the uid of a server that admits this
+    /// user, or `any`.
+    #[arg(long, default_value = "me")]
+    owner: Owner,
 }
 
 fn call_failure(e: CallError) -> Failure {
@@ -92,7 +96,7 @@ pub(crate) fn call(root: Option<&Path>, args: &CallArgs) -> Result<(), Failure> 
 
 pub(crate) fn action(root: Option<&Path>, command: &ActionCommand) -> Result<(), Failure> {
     let ActionCommand::Send(args) = command;
-    let client = AnyActionClient::discover(&args.action, root.map(Path::to_path_buf))
+    let client = AnyActionClient::discover(&args.action, root.map(Path::to_path_buf), args.owner.0)
         .map_err(call_failure)?;
     let [goal_type, feedback_type, outcome_type] = client.types().map(std::sync::Arc::clone);
     let goal = encode_json(&goal_type, &args.goal)?;

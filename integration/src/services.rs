@@ -18,6 +18,7 @@
 //!     Subscriber<u64> printing VALUE <v>; READY, then SERVED <service> <x>, GOAL <n>
 //! serve-exec <square> <double> <topic>  # the same on an Executor (serve, serve, on)
 //! peek <file>                      # opens a file to read: READABLE | DENIED | ERR <why>
+//! action-cancel-id <action> <id>  # a cancel request for goal <id> by hand: STATUS <status>
 //! ```
 //!
 //! Across users: `serve` admits the users and groups `SHM_TEST_ADMIT` lists (`u<uid>` and
@@ -130,10 +131,32 @@ pub fn main(args: &[String]) {
             }
         }
         "action-serve" => action_serve(arg(1), arg(2)),
+        "action-cancel-id" => {
+            // A cancel request for goal `id`, sent as the action's service request by hand
+            // (`ActionRequest { kind: 2, goal_id, goal }`): prints STATUS <the reply's status>.
+            let client = shm::service::AnyClient::builder(arg(1))
+                .server_owner(server_owner())
+                .create()
+                .unwrap_or_else(|e| fail(e));
+            let mut request = Vec::new();
+            for word in [2, num(2), 0u64] {
+                request.extend_from_slice(&word.to_ne_bytes());
+            }
+            let reply = client
+                .call(&request, Duration::from_secs(20))
+                .unwrap_or_else(|e| fail(e));
+            let status = u64::from_ne_bytes(
+                reply[8..16]
+                    .try_into()
+                    .unwrap_or_else(|_| fail("short reply")),
+            );
+            println!("STATUS {status}");
+        }
         "serve-set" => serve_set(arg(1), arg(2), arg(3), arg(4)),
         "serve-exec" => serve_exec(arg(1), arg(2), arg(3)),
         "action-send" => {
-            let client = ActionClient::<u64, u64, u64>::new(arg(1)).unwrap_or_else(|e| fail(e));
+            let client = ActionClient::<u64, u64, u64>::trusting(arg(1), None, server_owner())
+                .unwrap_or_else(|e| fail(e));
             let mut handle = match client.send_goal(&num(2), Duration::from_secs(20)) {
                 Ok(handle) => handle,
                 Err(GoalError::Rejected { .. }) => fail("rejected"),
@@ -152,6 +175,30 @@ pub fn main(args: &[String]) {
             println!("RESULT {} {:?}", r.status, r.outcome);
         }
         other => fail(format!("unknown service role {other}")),
+    }
+}
+
+/// The users (`Some(uid), None`) and groups (`None, Some(gid)`) `SHM_TEST_ADMIT` lists.
+fn admitted() -> Vec<(Option<u32>, Option<u32>)> {
+    let list = std::env::var("SHM_TEST_ADMIT").unwrap_or_default();
+    let id = |s: &str| -> u32 { s.parse().unwrap_or_else(|_| fail("bad SHM_TEST_ADMIT")) };
+    list.split(',')
+        .filter_map(|who| match who.split_at_checked(1)? {
+            ("u", uid) => Some((Some(id(uid)), None)),
+            ("g", gid) => Some((None, Some(id(gid)))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whose server the clients call: `SHM_TEST_SERVER_OWNER`, else this user's.
+fn server_owner() -> TopicOwner {
+    match std::env::var("SHM_TEST_SERVER_OWNER") {
+        Ok(uid) => TopicOwner::Uid(
+            uid.parse()
+                .unwrap_or_else(|_| fail("bad SHM_TEST_SERVER_OWNER")),
+        ),
+        Err(_) => TopicOwner::Me,
     }
 }
 
@@ -236,7 +283,15 @@ fn serve(service: &str, mode: &str, max_clients: usize, queue: usize) {
 }
 
 fn action_serve(action: &str, mode: &str) {
-    let mut server = ActionServer::<u64, u64, u64>::new(action).unwrap_or_else(|e| fail(e));
+    let mut builder = ActionServer::<u64, u64, u64>::builder(action);
+    for (uid, gid) in admitted() {
+        builder = match (uid, gid) {
+            (Some(uid), _) => builder.admit_user(uid),
+            (_, Some(gid)) => builder.admit_group(gid),
+            _ => builder,
+        };
+    }
+    let mut server = builder.create().unwrap_or_else(|e| fail(e));
     let stdin = stdin_lines();
     println!("READY");
     loop {

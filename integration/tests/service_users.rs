@@ -235,3 +235,85 @@ fn a_server_admits_the_members_of_a_group() {
     assert!(line.starts_with("ERR not-admitted"), "{line}");
     assert!(!x.wait(T).success());
 }
+
+#[test]
+fn an_admitted_users_goals_are_followed_by_it_only_and_canceled_by_it_only() {
+    let Some(exe) = helper_for_other_users() else {
+        return;
+    };
+    let root = TempRoot::shared("act-users");
+    let admit = format!("u{ALICE},u{MALLORY}");
+    let mut s = spawn(
+        &exe,
+        &root,
+        SERVER,
+        &[("SHM_TEST_ADMIT", &admit)],
+        &["action-serve", "act", "count"],
+    );
+    s.expect_line("READY", T);
+    // Alice's goal: accepted, its feedback and result read in her own topics.
+    let mut alice = spawn(
+        &exe,
+        &root,
+        ALICE,
+        &[TRUST_SERVER],
+        &["action-send", "act", "3"],
+    );
+    alice.expect_line("ACCEPTED", T);
+    for v in 1..=3 {
+        alice.expect_line(&format!("FEEDBACK {v}"), T);
+    }
+    alice.expect_line("RESULT succeeded Some(3)", T);
+    assert!(alice.wait(T).success());
+    let feedback = file_of(&root, &format!("act/.feedback/u{ALICE}"));
+    let result = file_of(&root, &format!("act/.result/u{ALICE}"));
+    for file in [&feedback, &result] {
+        assert_eq!(peek(&exe, &root, ALICE, file), "READABLE");
+        assert_eq!(peek(&exe, &root, MALLORY, file), "DENIED");
+    }
+    // The server's own user's topics are its own.
+    assert_eq!(
+        peek(&exe, &root, ALICE, &file_of(&root, "act/.feedback")),
+        "DENIED"
+    );
+    drop(s);
+
+    // A goal that runs on: Mallory cannot cancel it by its id, Alice can.
+    let mut s = spawn(
+        &exe,
+        &root,
+        SERVER,
+        &[("SHM_TEST_ADMIT", &admit)],
+        &["action-serve", "act2", "hang"],
+    );
+    s.expect_line("READY", T);
+    let mut alice = spawn(
+        &exe,
+        &root,
+        ALICE,
+        &[TRUST_SERVER],
+        &["action-send", "act2", "1"],
+    );
+    let id = alice.expect_line("ACCEPTED", T);
+    let id = id.split_whitespace().nth(1).unwrap().to_owned();
+    let cancel = |uid| {
+        let mut c = spawn(
+            &exe,
+            &root,
+            uid,
+            &[TRUST_SERVER],
+            &["action-cancel-id", "act2", &id],
+        );
+        let line = c.line(T);
+        assert!(c.wait(T).success(), "{line}");
+        line
+    };
+    assert_eq!(
+        cancel(MALLORY),
+        "STATUS 0",
+        "another user's goal is unknown to Mallory"
+    );
+    // 2: Canceling, in the action's protocol.
+    assert_eq!(cancel(ALICE), "STATUS 2");
+    alice.kill9();
+}

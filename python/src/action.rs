@@ -120,7 +120,11 @@ impl ActionServer {
 #[pymethods]
 impl ActionServer {
     #[new]
-    #[pyo3(signature = (name, goal, feedback, outcome, *, accept = None, feedback_buffer = 64))]
+    #[pyo3(signature = (
+        name, goal, feedback, outcome, *, accept = None, feedback_buffer = 64,
+        admit_users = Vec::new(), admit_groups = Vec::new()
+    ))]
+    #[allow(clippy::too_many_arguments)] // Python's keyword arguments
     fn new(
         name: &str,
         goal: &Bound<'_, PyAny>,
@@ -128,13 +132,19 @@ impl ActionServer {
         outcome: &Bound<'_, PyAny>,
         accept: Option<Py<PyAny>>,
         feedback_buffer: usize,
+        admit_users: Vec<u32>,
+        admit_groups: Vec<u32>,
     ) -> PyResult<ActionServer> {
         let types = Types::of(goal, feedback, outcome, "ActionServer", name)?;
         let [g, f, o] = types.schemas();
-        let inner = AnyActionServer::builder(name, g, f, o)
-            .feedback_buffer(feedback_buffer)
-            .create()
-            .map_err(create_error)?;
+        let mut builder = AnyActionServer::builder(name, g, f, o).feedback_buffer(feedback_buffer);
+        for uid in admit_users {
+            builder = builder.admit_user(uid);
+        }
+        for gid in admit_groups {
+            builder = builder.admit_group(gid);
+        }
+        let inner = builder.create().map_err(create_error)?;
         Ok(ActionServer {
             inner: Mutex::new(Some(inner)),
             closed: AtomicBool::new(false),
@@ -345,14 +355,18 @@ pub(crate) struct ActionClient {
 #[pymethods]
 impl ActionClient {
     #[new]
+    #[pyo3(signature = (name, goal, feedback, outcome, *, owner = None))]
     fn new(
         name: &str,
         goal: &Bound<'_, PyAny>,
         feedback: &Bound<'_, PyAny>,
         outcome: &Bound<'_, PyAny>,
+        owner: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<ActionClient> {
         let types = Types::of(goal, feedback, outcome, "ActionClient", name)?;
-        let inner = AnyActionClient::new(name, types.schemas(), None).map_err(call_error)?;
+        let owner = crate::subscriber::owner_arg(owner)?;
+        let inner =
+            AnyActionClient::trusting(name, types.schemas(), None, owner).map_err(call_error)?;
         Ok(ActionClient {
             inner,
             name: name.to_owned(),

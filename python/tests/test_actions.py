@@ -2,11 +2,13 @@
 the status list, and a server killed mid-goal (a separate process). Python ↔ Rust in both roles
 is in test_examples.py (the navigator)."""
 
+import os
 import sys
 import threading
 import time
 
 import pytest
+from children import in_child_as
 from conftest import REPO
 from shm_pub_sub import (
     ActionClient,
@@ -15,6 +17,8 @@ from shm_pub_sub import (
     GoalStatus,
     SchemaMismatchError,
 )
+
+NOBODY = 65534
 
 
 @pytest.fixture
@@ -111,3 +115,24 @@ def test_a_server_killed_mid_goal_ends_it_aborted(action, spawn):
     while handle.feedback(timeout=10.0) is not None:
         pass
     assert handle.result(timeout=10.0) == ("aborted", None)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a process as another user")
+def test_an_admitted_user_sends_a_goal_and_follows_it(action, shm_root):
+    """Across users: an action server that admits a user runs that user's goal; the user's
+    client (trusting the server's user with ``owner=``) reads its feedback and result."""
+    os.chmod(shm_root, 0o1777)
+    server = ActionServer(action, 0, 0, 0, admit_users=[NOBODY])
+    thread = serve(server, 1)
+
+    def send() -> tuple:
+        handle = ActionClient(action, 0, 0, 0, owner=0).send_goal(3, timeout=10.0)
+        feedback = []
+        while (f := handle.feedback(timeout=10.0)) is not None:
+            feedback.append(f)
+        status, outcome = handle.result(timeout=10.0)
+        return feedback, str(status), outcome
+
+    assert in_child_as(NOBODY, send) == "ok ([1, 2, 3], 'succeeded', 3)"
+    thread.join(timeout=10.0)
+    server.close()

@@ -192,8 +192,8 @@ pub(crate) fn untrusted_by_subscriber(
 }
 
 /// Which other users' files a reader accepts besides its own user's: the clients a service's
-/// server admits ([`AnyServerBuilder::admit_user`](crate::AnyServerBuilder::admit_user),
-/// [`admit_group`](crate::AnyServerBuilder::admit_group)).
+/// server admits ([`AnyServerBuilder::admit_user`](crate::service::AnyServerBuilder::admit_user),
+/// [`admit_group`](crate::service::AnyServerBuilder::admit_group)).
 #[derive(Debug, Default)]
 pub(crate) struct Admission {
     uids: Vec<u32>,

@@ -11,7 +11,7 @@ use super::wire::{ActionWire, ENDED, KIND_CANCEL, KIND_GOAL, KIND_RESULT};
 use super::{GoalError, GoalStatus};
 use crate::dynamic::AnySubscriber;
 use crate::error::RecvError;
-use crate::owner::PublisherProcess;
+use crate::owner::{PublisherProcess, TopicOwner};
 use crate::schema::TopicSchema;
 use crate::service::wire::word;
 use crate::service::{AnyClient, CallError, LIVENESS_INTERVAL};
@@ -46,17 +46,30 @@ pub struct AnyGoalResult {
 impl AnyActionClient {
     /// A client of action `name` with goals, feedback and outcomes of these types (checked
     /// against the server's, as a service's are), in `root` (`None`: `$SHM_ROOT` or
-    /// `/dev/shm`).
+    /// `/dev/shm`), of a server run by this user.
     pub fn new(
         name: &str,
         types: [Arc<TopicSchema>; 3],
         root: Option<PathBuf>,
+    ) -> Result<AnyActionClient, CallError> {
+        AnyActionClient::trusting(name, types, root, TopicOwner::Me)
+    }
+
+    /// As [`new`](Self::new), of a server run by `owner`: another user's that admits this one
+    /// ([`AnyActionServerBuilder::admit_user`](super::AnyActionServerBuilder::admit_user)),
+    /// as [`AnyClientBuilder::server_owner`](crate::service::AnyClientBuilder::server_owner) says.
+    pub fn trusting(
+        name: &str,
+        types: [Arc<TopicSchema>; 3],
+        root: Option<PathBuf>,
+        owner: TopicOwner,
     ) -> Result<AnyActionClient, CallError> {
         let [goal, feedback, outcome] = types;
         let wire = Arc::new(ActionWire::new(goal, feedback, outcome).map_err(CallError::Claim)?);
         let root = root.unwrap_or_else(crate::default_root);
         let client = AnyClient::builder(name)
             .root(&root)
+            .server_owner(owner)
             .types(
                 Arc::clone(&wire.request.schema),
                 Arc::clone(&wire.reply.schema),
@@ -75,7 +88,12 @@ impl AnyActionClient {
     /// A client of action `name` of whatever types its server serves (learnt from the
     /// action's files, as a tool needs): [`CallError::NoServer`] without them,
     /// [`CallError::NotAService`] when they are no action's.
-    pub fn discover(name: &str, root: Option<PathBuf>) -> Result<AnyActionClient, CallError> {
+    /// Its server is `owner`'s (see [`trusting`](Self::trusting)).
+    pub fn discover(
+        name: &str,
+        root: Option<PathBuf>,
+        owner: TopicOwner,
+    ) -> Result<AnyActionClient, CallError> {
         let root = root.unwrap_or_else(crate::default_root);
         let schema_of = |topic: &str| -> Result<Arc<TopicSchema>, CallError> {
             match crate::inspect::inspect(Some(&root), topic) {
@@ -105,7 +123,7 @@ impl AnyActionClient {
         .map(|(schema, field)| crate::schema::field_schema(schema, field));
         match types {
             [Some(goal), Some(feedback), Some(outcome)] => {
-                AnyActionClient::new(name, [goal, feedback, outcome], Some(root))
+                AnyActionClient::trusting(name, [goal, feedback, outcome], Some(root), owner)
             }
             _ => Err(not_an_action(wire.request.type_name())),
         }
@@ -123,17 +141,14 @@ impl AnyActionClient {
         let s = &self.shared;
         crate::service::wire::check_value(&s.wire.goal, goal)
             .map_err(|e| GoalError::Call(CallError::InvalidRequest(e)))?;
+        // Which topics this user's goals are followed in, and whose they are: the server's.
+        let topics = s.topics()?;
         // Follows the feedback from before the goal exists: none of its records is missed.
-        let feedback = AnySubscriber::builder(&format!("{}/.feedback", s.name))
-            .root(&s.root)
-            .expect(Arc::clone(&s.wire.feedback_record.schema))
-            .open()
+        let mut feedback = topics
+            .open(&topics.names[0], &s.root, &s.wire.feedback_record.schema)
             .map_err(CallError::Open)?;
-        let mut feedback = feedback;
-        let mut results = AnySubscriber::builder(&format!("{}/.result", s.name))
-            .root(&s.root)
-            .expect(Arc::clone(&s.wire.result_record.schema))
-            .open()
+        let mut results = topics
+            .open(&topics.names[1], &s.root, &s.wire.result_record.schema)
             .map_err(CallError::Open)?;
         let mut stale = Vec::new();
         let _ = feedback.try_recv_all_into(&mut stale);
@@ -157,6 +172,7 @@ impl AnyActionClient {
             status_sub: None,
             results,
             result: None,
+            topics,
         })
     }
 
@@ -164,26 +180,56 @@ impl AnyActionClient {
     /// published it (empty without a server).
     pub fn statuses(&self) -> Vec<(u64, GoalStatus)> {
         let s = &self.shared;
-        statuses(&s.name, &s.root, &s.wire)
+        let Ok(topics) = s.topics() else {
+            return Vec::new();
+        };
+        match topics.open(&topics.names[2], &s.root, &s.wire.status) {
+            Ok(mut sub) => statuses_in(&mut sub),
+            Err(_) => Vec::new(),
+        }
     }
 }
 
-fn statuses(name: &str, root: &std::path::Path, wire: &ActionWire) -> Vec<(u64, GoalStatus)> {
-    match status_topic(name, root, wire) {
-        Ok(mut sub) => statuses_in(&mut sub),
-        Err(_) => Vec::new(),
+/// The topics a client follows its goals in: its user's of the server it is connected to.
+struct Topics {
+    /// Feedback, result and status.
+    names: [String; 3],
+    /// The server's user, whose files they are.
+    server_uid: u32,
+}
+
+impl Topics {
+    /// A subscriber of one of them, reading only the server's user's file.
+    fn open(
+        &self,
+        name: &str,
+        root: &std::path::Path,
+        schema: &Arc<TopicSchema>,
+    ) -> Result<AnySubscriber, crate::SubscribeError> {
+        AnySubscriber::builder(name)
+            .root(root)
+            .owner(TopicOwner::Uid(self.server_uid))
+            .expect(Arc::clone(schema))
+            .open()
     }
 }
 
-fn status_topic(
-    name: &str,
-    root: &std::path::Path,
-    wire: &ActionWire,
-) -> Result<AnySubscriber, crate::SubscribeError> {
-    AnySubscriber::builder(&format!("{name}/.status"))
-        .root(root)
-        .expect(Arc::clone(&wire.status))
-        .open()
+impl Shared {
+    /// This user's topics of the server (connecting to it first).
+    fn topics(&self) -> Result<Topics, CallError> {
+        self.client.connect()?;
+        let server_uid = self
+            .client
+            .server_uid()
+            .ok_or_else(|| CallError::NoServer {
+                service: self.name.clone(),
+            })?;
+        let me = crate::owner::effective_uid();
+        Ok(Topics {
+            names: super::server::topic_names(&self.name, me, server_uid),
+            server_uid,
+        })
+    }
 }
 
 /// The goals the status topic lists now.
@@ -232,6 +278,8 @@ pub struct AnyGoalHandle {
     results: AnySubscriber,
     /// This goal's result, once read there.
     result: Option<AnyGoalResult>,
+    /// Where its feedback, result and status are published.
+    topics: Topics,
 }
 
 impl AnyGoalHandle {
@@ -485,7 +533,8 @@ impl AnyGoalHandle {
             Some(sub) => sub,
             slot => {
                 let s = &self.client;
-                slot.insert(status_topic(&s.name, &s.root, &s.wire).ok()?)
+                let name = &self.topics.names[2];
+                slot.insert(self.topics.open(name, &s.root, &s.wire.status).ok()?)
             }
         };
         statuses_in(sub)

@@ -1,7 +1,7 @@
 //! The server side of an action, on bytes of types given at run time: [`AnyActionServer`],
 //! the goals it receives ([`AnyGoalRequest`]) and those it runs ([`AnyActiveGoal`]).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use crate::error::{CreateError, PublishError};
 use crate::schema::TopicSchema;
 use crate::service::wire::{check_value, word};
 use crate::service::{AnyRequest, AnyServer, ClientInfo, ReplyError, ServerError};
-use crate::sys::random_nonzero_u64;
+use crate::sys::{Readers, random_nonzero_u64};
 use crate::{DEFAULT_MODE, ValueError};
 
 /// Ended goals whose outcome the server keeps for clients that ask for it late.
@@ -36,9 +36,12 @@ struct Core {
 struct State {
     /// The action's service; `None` while a thread waits on it without the lock.
     server: Option<AnyServer>,
-    feedback: AnyPublisher,
-    results: AnyPublisher,
-    status: AnyPublisher,
+    /// The feedback, result and status topics of each user with goals: this user's are the
+    /// action's own (`NAME/.feedback`, ...), made at start; an admitted user's are its own
+    /// (`NAME/.feedback/u<uid>`, ...), readable by it only, made at its first goal.
+    topics: HashMap<u32, Topics>,
+    root: std::path::PathBuf,
+    feedback_buffer: usize,
     goals: BTreeMap<u64, Goal>,
     /// Ended goals, oldest first (the ones kept).
     ended: VecDeque<u64>,
@@ -47,7 +50,28 @@ struct State {
     incoming: VecDeque<AnyRequest>,
 }
 
+/// The topics a user's clients read their goals' feedback, results and status in.
+struct Topics {
+    feedback: AnyPublisher,
+    results: AnyPublisher,
+    status: AnyPublisher,
+}
+
+/// The names of the feedback, result and status topics of action `name` for user `uid`
+/// (`me`: the server's user, whose are the action's own).
+pub(crate) fn topic_names(name: &str, uid: u32, me: u32) -> [String; 3] {
+    [".feedback", ".result", ".status"].map(|t| {
+        if uid == me {
+            format!("{name}/{t}")
+        } else {
+            format!("{name}/{t}/u{uid}")
+        }
+    })
+}
+
 struct Goal {
+    /// The user whose client sent it: only its clients follow, cancel or ask for it.
+    uid: u32,
     status: GoalStatus,
     /// The outcome, once ended.
     outcome: Option<Vec<u8>>,
@@ -71,6 +95,12 @@ impl State {
     fn handle(&mut self, core: &Core, request: AnyRequest) {
         let bytes = request.bytes();
         let (kind, id) = (word(bytes, 0), word(bytes, 8));
+        // Another user's goal is no goal to this one (its id says nothing to it).
+        let uid = request.sender_uid();
+        let id = match self.goals.get(&id) {
+            Some(goal) if goal.uid != uid => 0,
+            _ => id,
+        };
         match kind {
             KIND_GOAL => {
                 self.incoming.push_back(request);
@@ -80,7 +110,7 @@ impl State {
                 let status = match self.goals.get_mut(&id) {
                     Some(goal) if goal.status == GoalStatus::Executing => {
                         goal.status = GoalStatus::Canceling;
-                        self.publish_status(core);
+                        self.publish_status(core, uid);
                         GoalStatus::Canceling.code()
                     }
                     Some(goal) => goal.status.code(),
@@ -117,19 +147,64 @@ impl State {
         self.server = Some(server);
     }
 
-    /// Publishes the status of the active goals and the latest ended ones.
-    fn publish_status(&mut self, core: &Core) {
+    /// Publishes the status of user `uid`'s active goals and latest ended ones, in its status
+    /// topic.
+    fn publish_status(&mut self, core: &Core, uid: u32) {
         let active = self
             .goals
             .iter()
-            .filter(|(_, g)| !g.status.has_ended())
+            .filter(|(_, g)| g.uid == uid && !g.status.has_ended())
             .map(|(id, g)| (*id, g.status.code()));
         let ended = self.ended.iter().rev().filter_map(|id| {
-            let g = self.goals.get(id)?;
+            let g = self.goals.get(id).filter(|g| g.uid == uid)?;
             Some((*id, g.status.code()))
         });
         let list: Vec<(u64, u64)> = active.chain(ended).collect();
-        let _ = self.status.publish(&core.wire.status_bytes(&list));
+        if let Some(topics) = self.topics.get_mut(&uid) {
+            let _ = topics.status.publish(&core.wire.status_bytes(&list));
+        }
+    }
+
+    /// User `uid`'s topics, made if they are not yet.
+    fn topics_for(&mut self, core: &Core, uid: u32) -> Result<&mut Topics, CreateError> {
+        if !self.topics.contains_key(&uid) {
+            let topics = Topics::create(core, &self.root, uid, self.feedback_buffer)?;
+            self.topics.insert(uid, topics);
+        }
+        Ok(self.topics.get_mut(&uid).expect("made above"))
+    }
+}
+
+impl Topics {
+    /// The feedback, result and status topics of `core`'s action for user `uid`: readable by
+    /// that user only (with this one).
+    fn create(
+        core: &Core,
+        root: &std::path::Path,
+        uid: u32,
+        feedback_buffer: usize,
+    ) -> Result<Topics, CreateError> {
+        let me = crate::owner::effective_uid();
+        let readers = if uid == me {
+            Readers::default()
+        } else {
+            Readers::new([uid], [])
+        };
+        let [feedback, results, status] = topic_names(&core.name, uid, me);
+        let topic = |name: &str, schema: &Arc<TopicSchema>, buffers: usize| {
+            AnyPublisher::builder(name, Arc::clone(schema))
+                .root(root)
+                .mode(DEFAULT_MODE)
+                .readers(readers.clone())
+                .buffer_num(buffers)
+                .create()
+        };
+        let w = &core.wire;
+        Ok(Topics {
+            feedback: topic(&feedback, &w.feedback_record.schema, feedback_buffer)?,
+            results: topic(&results, &w.result_record.schema, KEPT_ENDED)?,
+            status: topic(&status, &w.status, 3)?,
+        })
     }
 }
 
@@ -141,9 +216,27 @@ pub struct AnyActionServerBuilder {
     types: [Arc<TopicSchema>; 3],
     root: Option<std::path::PathBuf>,
     feedback_buffer: usize,
+    admit_uids: Vec<u32>,
+    admit_gids: Vec<u32>,
 }
 
 impl AnyActionServerBuilder {
+    /// Serves goals of clients run by user `uid` too, as
+    /// [`AnyServerBuilder::admit_user`](crate::service::AnyServerBuilder::admit_user) does for a
+    /// service: that user's goals' feedback, results and status go to topics of its own,
+    /// readable by it only, and its clients can neither see nor cancel other users' goals.
+    pub fn admit_user(mut self, uid: u32) -> Self {
+        self.admit_uids.push(uid);
+        self
+    }
+
+    /// Serves goals of clients run by members of group `gid` too; see
+    /// [`admit_user`](Self::admit_user).
+    pub fn admit_group(mut self, gid: u32) -> Self {
+        self.admit_gids.push(gid);
+        self
+    }
+
     /// Directory of the action's files (default: `$SHM_ROOT`, else `/dev/shm`).
     pub fn root(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.root = Some(dir.into());
@@ -163,36 +256,28 @@ impl AnyActionServerBuilder {
         let [goal, feedback, outcome] = self.types;
         let wire = Arc::new(ActionWire::new(goal, feedback, outcome)?);
         let root = self.root.unwrap_or_else(crate::default_root);
-        let mut server = AnyServer::builder(
+        let mut service = AnyServer::builder(
             &self.name,
             Arc::clone(&wire.request.schema),
             Arc::clone(&wire.reply.schema),
         )
-        .root(&root)
-        .create()?;
-        let topic = |suffix: &str, schema: &Arc<TopicSchema>, buffers: usize| {
-            AnyPublisher::builder(&format!("{}/{suffix}", server.name()), Arc::clone(schema))
-                .root(&root)
-                .mode(DEFAULT_MODE)
-                .buffer_num(buffers)
-                .create()
-        };
-        let feedback = topic(
-            ".feedback",
-            &wire.feedback_record.schema,
-            self.feedback_buffer,
-        )?;
-        let results = topic(".result", &wire.result_record.schema, KEPT_ENDED)?;
-        let status = topic(".status", &wire.status, 3)?;
+        .root(&root);
+        for uid in self.admit_uids {
+            service = service.admit_user(uid);
+        }
+        for gid in self.admit_gids {
+            service = service.admit_group(gid);
+        }
+        let mut server = service.create()?;
         server.begin_wait();
         let core = Arc::new(Core {
             notice: Arc::default(),
-            name: self.name,
+            name: server.name().to_owned(),
             state: Mutex::new(State {
                 server: Some(server),
-                feedback,
-                results,
-                status,
+                topics: HashMap::new(),
+                root,
+                feedback_buffer: self.feedback_buffer,
                 goals: BTreeMap::new(),
                 ended: VecDeque::new(),
                 // Ids unique across servers of the action: a goal of an earlier server is
@@ -202,7 +287,11 @@ impl AnyActionServerBuilder {
             }),
             wire,
         });
-        lock(&core).publish_status(&core);
+        let me = crate::owner::effective_uid();
+        let mut state = lock(&core);
+        state.topics_for(&core, me)?;
+        state.publish_status(&core, me);
+        drop(state);
         Ok(AnyActionServer { core })
     }
 }
@@ -220,6 +309,8 @@ impl AnyActionServer {
             types: [goal, feedback, outcome],
             root: None,
             feedback_buffer: 64,
+            admit_uids: Vec::new(),
+            admit_gids: Vec::new(),
         }
     }
 
@@ -401,22 +492,32 @@ impl AnyGoalRequest {
     pub fn accept(mut self) -> Result<AnyActiveGoal, ReplyError> {
         let request = self.request.take().expect("not answered yet");
         let goal = self.core.wire.request.value(request.bytes()).to_vec();
+        let uid = request.sender_uid();
         let mut state = lock(&self.core);
+        // Its user's topics before its id is known: its client follows them from before.
+        if let Err(e) = state.topics_for(&self.core, uid) {
+            drop(state);
+            self.core
+                .answer(request, 0, GoalStatus::Rejected.code(), None);
+            return Err(ReplyError::Create(e));
+        }
         let id = state.next_id;
         state.next_id += 1;
         state.goals.insert(
             id,
             Goal {
+                uid,
                 status: GoalStatus::Executing,
                 outcome: None,
             },
         );
-        state.publish_status(&self.core);
+        state.publish_status(&self.core, uid);
         drop(state);
         // Made first: if the client cannot be told, dropping it ends the goal (aborted).
         let active = AnyActiveGoal {
             core: Arc::clone(&self.core),
             id,
+            uid,
             goal,
             ended: false,
         };
@@ -462,6 +563,8 @@ impl fmt::Debug for AnyGoalRequest {
 pub struct AnyActiveGoal {
     core: Arc<Core>,
     id: u64,
+    /// Its client's user (whose topics its feedback and result go to).
+    uid: u32,
     goal: Vec<u8>,
     ended: bool,
 }
@@ -493,13 +596,19 @@ impl AnyActiveGoal {
         check_value(&self.core.wire.feedback, feedback).map_err(FeedbackError::Invalid)?;
         let mut state = lock(&self.core);
         state.pump(&self.core);
-        let status = state.goals.get(&self.id).map_or(0, |g| g.status.code());
+        let (status, uid) = state
+            .goals
+            .get(&self.id)
+            .map_or((0, self.uid), |g| (g.status.code(), g.uid));
         let record = self
             .core
             .wire
             .feedback_record
             .bytes(&[self.id, FEEDBACK, status], Some(feedback));
-        state
+        let Some(topics) = state.topics.get_mut(&uid) else {
+            return Ok(()); // made at accept, never removed
+        };
+        topics
             .feedback
             .publish(&record)
             .map(drop)
@@ -540,14 +649,16 @@ impl AnyActiveGoal {
             .wire
             .feedback_record
             .bytes(&[self.id, ENDED, status.code()], None);
-        let _ = state.feedback.publish(&record);
         let result = self
             .core
             .wire
             .result_record
             .bytes(&[self.id, status.code()], Some(&outcome));
-        let _ = state.results.publish(&result);
-        state.publish_status(&self.core);
+        if let Some(topics) = state.topics.get_mut(&self.uid) {
+            let _ = topics.feedback.publish(&record);
+            let _ = topics.results.publish(&result);
+        }
+        state.publish_status(&self.core, self.uid);
     }
 }
 

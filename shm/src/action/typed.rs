@@ -35,6 +35,24 @@ impl<G: ShmMessage, F: ShmMessage, O: ShmMessage> ActionServerBuilder<G, F, O> {
         }
     }
 
+    /// Serves goals of clients run by user `uid` too; see
+    /// [`AnyActionServerBuilder::admit_user`].
+    pub fn admit_user(self, uid: u32) -> Self {
+        ActionServerBuilder {
+            inner: self.inner.admit_user(uid),
+            _types: PhantomData,
+        }
+    }
+
+    /// Serves goals of clients run by members of group `gid` too; see
+    /// [`AnyActionServerBuilder::admit_group`].
+    pub fn admit_group(self, gid: u32) -> Self {
+        ActionServerBuilder {
+            inner: self.inner.admit_group(gid),
+            _types: PhantomData,
+        }
+    }
+
     /// Feedback records the feedback topic holds (default 64).
     pub fn feedback_buffer(self, n: usize) -> Self {
         ActionServerBuilder {
@@ -210,9 +228,20 @@ impl<G: ShmMessage, F: ShmMessage, O: ShmMessage> ActionClient<G, F, O> {
 
     /// A client of action `name` in directory `root` (`None`: the default).
     pub fn in_root(name: &str, root: Option<PathBuf>) -> Result<ActionClient<G, F, O>, CallError> {
+        Self::trusting(name, root, crate::TopicOwner::Me)
+    }
+
+    /// A client of action `name` in `root`, of a server run by `owner`: another user's that
+    /// admits this one ([`ActionServerBuilder::admit_user`]); see
+    /// [`AnyActionClient::trusting`].
+    pub fn trusting(
+        name: &str,
+        root: Option<PathBuf>,
+        owner: crate::TopicOwner,
+    ) -> Result<ActionClient<G, F, O>, CallError> {
         let types = [schema_of::<G>(), schema_of::<F>(), schema_of::<O>()];
         Ok(ActionClient {
-            inner: AnyActionClient::new(name, types, root)?,
+            inner: AnyActionClient::trusting(name, types, root, owner)?,
             _types: PhantomData,
         })
     }

@@ -152,6 +152,8 @@ struct Conn {
     /// This connection's identity in its requests (random: a slot's next client has another).
     nonce: u64,
     server: PublisherProcess,
+    /// The server's user (the owner of its descriptor).
+    server_uid: u32,
     call: AnyPublisher,
     /// The reply topic's subscriber; `None` while a waiting thread reads it.
     reply: Option<AnySubscriber>,
@@ -363,6 +365,7 @@ impl Inner {
                 per_client,
                 nonce: random_nonzero_u64(),
                 server,
+                server_uid,
                 call,
                 reply_watch: reply.core().watch_source(),
                 reply: Some(reply),
@@ -700,6 +703,11 @@ impl AnyClient {
     /// The server's process, once connected.
     pub fn server(&self) -> Option<PublisherProcess> {
         self.shared.lock().conn.as_ref().map(|c| c.server.clone())
+    }
+
+    /// The user the server runs as, once connected.
+    pub(crate) fn server_uid(&self) -> Option<u32> {
+        self.shared.lock().conn.as_ref().map(|c| c.server_uid)
     }
 
     /// The client slot this client holds in the server, once connected.

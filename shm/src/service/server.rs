@@ -639,6 +639,11 @@ impl AnyRequest {
         self.head.request_seq
     }
 
+    /// The user who sent it (the owner of its request topic when it was read).
+    pub(crate) fn sender_uid(&self) -> u32 {
+        self.to.uid
+    }
+
     /// The client slot it came from.
     pub fn slot(&self) -> usize {
         self.to.slot

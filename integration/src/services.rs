@@ -18,7 +18,8 @@
 //!     Subscriber<u64> printing VALUE <v>; READY, then SERVED <service> <x>, GOAL <n>
 //! serve-exec <square> <double> <topic>  # the same on an Executor (serve, serve, on)
 //! peek <file>                      # opens a file to read: READABLE | DENIED | ERR <why>
-//! action-cancel-id <action> <id>  # a cancel request for goal <id> by hand: STATUS <status>
+//! action-cancel-id <action> <id>  # a cancel request for goal <id> by hand: STATUS <s> ID <id>
+//! action-discover <action>        # the types the tool learns: TYPES <goal> <feedback> <outcome>
 //! ```
 //!
 //! Across users: `serve` admits the users and groups `SHM_TEST_ADMIT` lists (`u<uid>` and
@@ -131,6 +132,14 @@ pub fn main(args: &[String]) {
             }
         }
         "action-serve" => action_serve(arg(1), arg(2)),
+        "action-discover" => {
+            // The action's types as the tool learns them: TYPES <goal> <feedback> <outcome>.
+            let client =
+                shm::action::AnyActionClient::discover_trusting(arg(1), None, server_owner())
+                    .unwrap_or_else(|e| fail(e));
+            let [g, f, o] = client.types().map(|t| t.type_name());
+            println!("TYPES {g} {f} {o}");
+        }
         "action-cancel-id" => {
             // A cancel request for goal `id`, sent as the action's service request by hand
             // (`ActionRequest { kind: 2, goal_id, goal }`): prints STATUS <the reply's status>.
@@ -145,12 +154,14 @@ pub fn main(args: &[String]) {
             let reply = client
                 .call(&request, Duration::from_secs(20))
                 .unwrap_or_else(|e| fail(e));
-            let status = u64::from_ne_bytes(
-                reply[8..16]
-                    .try_into()
-                    .unwrap_or_else(|_| fail("short reply")),
-            );
-            println!("STATUS {status}");
+            let word = |at: usize| {
+                u64::from_ne_bytes(
+                    reply[at..at + 8]
+                        .try_into()
+                        .unwrap_or_else(|_| fail("short reply")),
+                )
+            };
+            println!("STATUS {} ID {}", word(8), word(0));
         }
         "serve-set" => serve_set(arg(1), arg(2), arg(3), arg(4)),
         "serve-exec" => serve_exec(arg(1), arg(2), arg(3)),

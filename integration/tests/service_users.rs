@@ -276,6 +276,17 @@ fn an_admitted_users_goals_are_followed_by_it_only_and_canceled_by_it_only() {
         peek(&exe, &root, ALICE, &file_of(&root, "act/.feedback")),
         "DENIED"
     );
+    // The action's types are Alice's to learn all the same (as `shm action send --owner`
+    // does).
+    let mut d = spawn(
+        &exe,
+        &root,
+        ALICE,
+        &[TRUST_SERVER],
+        &["action-discover", "act"],
+    );
+    d.expect_line("TYPES u64 u64 u64", T);
+    assert!(d.wait(T).success());
     drop(s);
 
     // A goal that runs on: Mallory cannot cancel it by its id, Alice can.
@@ -296,24 +307,18 @@ fn an_admitted_users_goals_are_followed_by_it_only_and_canceled_by_it_only() {
     );
     let id = alice.expect_line("ACCEPTED", T);
     let id = id.split_whitespace().nth(1).unwrap().to_owned();
-    let cancel = |uid| {
-        let mut c = spawn(
-            &exe,
-            &root,
-            uid,
-            &[TRUST_SERVER],
-            &["action-cancel-id", "act2", &id],
-        );
+    let cancel = |uid, id: &str| {
+        let args = ["action-cancel-id", "act2", id];
+        let mut c = spawn(&exe, &root, uid, &[TRUST_SERVER], &args);
         let line = c.line(T);
         assert!(c.wait(T).success(), "{line}");
         line
     };
-    assert_eq!(
-        cancel(MALLORY),
-        "STATUS 0",
-        "another user's goal is unknown to Mallory"
-    );
+    // Another user's goal is answered exactly as an id nobody holds.
+    let nobodys = (id.parse::<u64>().unwrap() ^ 1).to_string();
+    assert_eq!(cancel(MALLORY, &nobodys), format!("STATUS 0 ID {nobodys}"));
+    assert_eq!(cancel(MALLORY, &id), format!("STATUS 0 ID {id}"));
     // 2: Canceling, in the action's protocol.
-    assert_eq!(cancel(ALICE), "STATUS 2");
+    assert_eq!(cancel(ALICE, &id), format!("STATUS 2 ID {id}"));
     alice.kill9();
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use shm::action::ActionClient;
-use shm::{CallError, Client, EventKind, GoalStatus, WaitSet};
+use shm::{AttachmentId, CallError, Client, EventKind, GoalStatus, WaitSet};
 use shm_integration::process::{Proc, TIMEOUT as T};
 use shm_integration::root::TempRoot;
 
@@ -138,16 +138,22 @@ fn pending_calls_on_a_wait_set_report_their_end_once() {
     assert!(matches!(late.try_wait(), Err(CallError::NoReply { .. })));
 }
 
-#[test]
-fn a_pending_call_on_a_wait_set_ends_when_its_server_is_killed() {
-    let root = TempRoot::new("svc-set-killed");
+/// A call its server received and holds unanswered, attached to a new set: the root (which
+/// holds the files), the server, the call, the set and the call's id in it.
+fn hung_call(label: &str) -> (TempRoot, Proc, shm::Pending<u64>, WaitSet, AttachmentId) {
+    let root = TempRoot::new(label);
     let mut server = root.helper(&["serve", "m/hang", "hang", "8", "8"]);
     server.expect_line("READY", T);
-    let client = client(&root, "m/hang");
-    let mut call = client.send(&2).unwrap();
+    let call = client(&root, "m/hang").send(&2).unwrap();
     server.expect_line("GOT 2", T);
     let mut set = WaitSet::new();
     let id = set.attach(&call).unwrap();
+    (root, server, call, set, id)
+}
+
+#[test]
+fn a_pending_call_on_a_wait_set_ends_when_its_server_is_killed() {
+    let (_root, mut server, mut call, mut set, id) = hung_call("svc-set-killed");
     assert_eq!(wait_events(&mut set, Duration::from_millis(100)), vec![]);
     server.kill9();
     let started = Instant::now();
@@ -163,15 +169,8 @@ fn a_pending_call_on_a_wait_set_ends_when_its_server_is_killed() {
 
 #[test]
 fn a_call_attached_right_before_its_server_is_killed_ends() {
-    let root = TempRoot::new("svc-set-killed-at-once");
-    let mut server = root.helper(&["serve", "m/hang", "hang", "8", "8"]);
-    server.expect_line("READY", T);
-    let client = client(&root, "m/hang");
-    let mut call = client.send(&2).unwrap();
-    server.expect_line("GOT 2", T);
-    let mut set = WaitSet::new();
     // Killed before the set first looks at the server.
-    let id = set.attach(&call).unwrap();
+    let (_root, mut server, mut call, mut set, id) = hung_call("svc-set-killed-at-once");
     server.kill9();
     assert_eq!(wait_events(&mut set, T), vec![(id, EventKind::Reply)]);
     assert!(matches!(call.try_wait(), Err(CallError::ServerGone { .. })));

@@ -100,15 +100,9 @@ pub(crate) struct ActionServer {
 impl ActionServer {
     /// Attaches the server to `set` (its goals); raises if it is closed.
     pub(crate) fn attach_to(&self, set: &mut shm::WaitSet) -> PyResult<shm::AttachmentId> {
-        let guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let server = guard
-            .as_ref()
-            .filter(|_| !self.closed.load(Ordering::Acquire))
-            .ok_or_else(|| {
-                PyRuntimeError::new_err(format!("the action server of '{}' is closed", self.name))
-            })?;
-        set.attach(server)
-            .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+        crate::common::attach_held(&self.inner, Some(&self.closed), set, || {
+            PyRuntimeError::new_err(format!("the action server of '{}' is closed", self.name))
+        })
     }
 
     /// Whether `close()` was called.

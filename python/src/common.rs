@@ -99,3 +99,20 @@ macro_rules! pymethods_with_common {
 }
 
 pub(crate) use pymethods_with_common;
+
+/// Attaches what `held` holds (a server, a pending call) to `set`; `gone()` is the error when
+/// it holds nothing any more or `closed` is set.
+pub(crate) fn attach_held<A: shm::Attachable>(
+    held: &std::sync::Mutex<Option<A>>,
+    closed: Option<&std::sync::atomic::AtomicBool>,
+    set: &mut shm::WaitSet,
+    gone: impl FnOnce() -> PyErr,
+) -> PyResult<shm::AttachmentId> {
+    let guard = held
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let open = closed.is_none_or(|c| !c.load(std::sync::atomic::Ordering::Acquire));
+    let what = guard.as_ref().filter(|_| open).ok_or_else(gone)?;
+    set.attach(what)
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))
+}

@@ -179,13 +179,7 @@ pub(crate) struct Server {
 impl Server {
     /// Attaches the server to `set` (its requests); raises if it is closed.
     pub(crate) fn attach_to(&self, set: &mut shm::WaitSet) -> PyResult<shm::AttachmentId> {
-        let guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let server = guard
-            .as_ref()
-            .filter(|_| !self.closed.load(Ordering::Acquire))
-            .ok_or_else(|| self.closed_error())?;
-        set.attach(server)
-            .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+        crate::common::attach_held(&self.inner, Some(&self.closed), set, || self.closed_error())
     }
 
     /// Whether `close()` was called.
@@ -611,12 +605,9 @@ pub(crate) struct PendingCall {
 impl PendingCall {
     /// Attaches the call to `set` (its end); raises if it is over.
     pub(crate) fn attach_to(&self, set: &mut shm::WaitSet) -> PyResult<shm::AttachmentId> {
-        let guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let pending = guard
-            .as_ref()
-            .ok_or_else(|| PyRuntimeError::new_err("this call is over already"))?;
-        set.attach(pending)
-            .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+        crate::common::attach_held(&self.inner, None, set, || {
+            PyRuntimeError::new_err("this call is over already")
+        })
     }
 
     /// Whether the call is over (its outcome taken, or given up).

@@ -679,8 +679,8 @@ fn main() {
         "slice-recv" => return slice_recv(&args),
         "slice-latest" => return slice_latest(&args),
         "waitset" => return waitset(&args),
-        "serve" | "peek" | "action-cancel-id" | "call" | "call-flood" | "call-flag"
-        | "action-serve" | "action-send" | "serve-set" | "serve-exec" => {
+        "serve" | "peek" | "action-cancel-id" | "action-discover" | "call" | "call-flood"
+        | "call-flag" | "action-serve" | "action-send" | "serve-set" | "serve-exec" => {
             return shm_integration::services::main(&args);
         }
         "lend-flood" | "borrow-hold" | "borrow-churn" => {

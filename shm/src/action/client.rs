@@ -57,7 +57,11 @@ impl AnyActionClient {
 
     /// As [`new`](Self::new), of a server run by `owner`: another user's that admits this one
     /// ([`AnyActionServerBuilder::admit_user`](super::AnyActionServerBuilder::admit_user)),
-    /// as [`AnyClientBuilder::server_owner`](crate::service::AnyClientBuilder::server_owner) says.
+    /// as [`AnyClientBuilder::server_owner`](crate::service::AnyClientBuilder::server_owner)
+    /// says (a server of a user not trusted is [`CallError::UntrustedServer`]; with
+    /// [`TopicOwner::Anyone`], whichever user's server runs). This user's goals are then
+    /// followed in topics of its own, readable by it only, named after the server it sent
+    /// them to.
     pub fn trusting(
         name: &str,
         types: [Arc<TopicSchema>; 3],
@@ -88,8 +92,13 @@ impl AnyActionClient {
     /// A client of action `name` of whatever types its server serves (learnt from the
     /// action's files, as a tool needs): [`CallError::NoServer`] without them,
     /// [`CallError::NotAService`] when they are no action's.
-    /// Its server is `owner`'s (see [`trusting`](Self::trusting)).
-    pub fn discover(
+    pub fn discover(name: &str, root: Option<PathBuf>) -> Result<AnyActionClient, CallError> {
+        AnyActionClient::discover_trusting(name, root, TopicOwner::Me)
+    }
+
+    /// As [`discover`](Self::discover), of a server run by `owner` (see
+    /// [`trusting`](Self::trusting)).
+    pub fn discover_trusting(
         name: &str,
         root: Option<PathBuf>,
         owner: TopicOwner,
@@ -114,7 +123,10 @@ impl AnyActionClient {
         };
         let wire = crate::service::wire::Wire::of_descriptor(&descriptor)
             .ok_or_else(|| not_an_action(descriptor.type_name()))?;
-        let feedback = schema_of(&format!("{name}/.feedback"))?;
+        // The types topic, readable by every user the server admits (an older server's own
+        // feedback topic, else).
+        let feedback = schema_of(&super::server::types_topic(name))
+            .or_else(|_| schema_of(&format!("{name}/.feedback")))?;
         let types = [
             (&wire.request, "goal"),
             (&feedback, "feedback"),
@@ -180,9 +192,11 @@ impl AnyActionClient {
     /// published it (empty without a server).
     pub fn statuses(&self) -> Vec<(u64, GoalStatus)> {
         let s = &self.shared;
-        let Ok(topics) = s.topics() else {
+        // Without connecting (which would take a client slot of the server).
+        let Some(server_uid) = s.client.descriptor_uid() else {
             return Vec::new();
         };
+        let topics = s.topics_of(server_uid);
         match topics.open(&topics.names[2], &s.root, &s.wire.status) {
             Ok(mut sub) => statuses_in(&mut sub),
             Err(_) => Vec::new(),
@@ -224,11 +238,16 @@ impl Shared {
             .ok_or_else(|| CallError::NoServer {
                 service: self.name.clone(),
             })?;
+        Ok(self.topics_of(server_uid))
+    }
+
+    /// This user's topics of a server run by `server_uid`.
+    fn topics_of(&self, server_uid: u32) -> Topics {
         let me = crate::owner::effective_uid();
-        Ok(Topics {
+        Topics {
             names: super::server::topic_names(&self.name, me, server_uid),
             server_uid,
-        })
+        }
     }
 }
 

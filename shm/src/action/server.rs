@@ -40,12 +40,15 @@ struct State {
     /// action's own (`NAME/.feedback`, ...), made at start; an admitted user's are its own
     /// (`NAME/.feedback/u<uid>`, ...), readable by it only, made at its first goal.
     topics: HashMap<u32, Topics>,
+    /// `NAME/.types`: no value, only the feedback record's type, readable by every admitted
+    /// user (whose clients learn the action's types there; the server's own feedback topic
+    /// is its user's only).
+    _types: AnyPublisher,
     root: std::path::PathBuf,
     feedback_buffer: usize,
     goals: BTreeMap<u64, Goal>,
     /// Ended goals, oldest first (the ones kept).
     ended: VecDeque<u64>,
-    next_id: u64,
     /// Goal requests read and not yet handed out.
     incoming: VecDeque<AnyRequest>,
 }
@@ -55,6 +58,11 @@ struct Topics {
     feedback: AnyPublisher,
     results: AnyPublisher,
     status: AnyPublisher,
+}
+
+/// The topic that carries action `name`'s feedback record type for every user it admits.
+pub(crate) fn types_topic(name: &str) -> String {
+    format!("{name}/.types")
 }
 
 /// The names of the feedback, result and status topics of action `name` for user `uid`
@@ -95,19 +103,17 @@ impl State {
     fn handle(&mut self, core: &Core, request: AnyRequest) {
         let bytes = request.bytes();
         let (kind, id) = (word(bytes, 0), word(bytes, 8));
-        // Another user's goal is no goal to this one (its id says nothing to it).
+        // Another user's goal is no goal to this one: answered as an id nobody holds (the
+        // answer must not tell the two apart).
         let uid = request.sender_uid();
-        let id = match self.goals.get(&id) {
-            Some(goal) if goal.uid != uid => 0,
-            _ => id,
-        };
+        let theirs = self.goals.get(&id).is_some_and(|goal| goal.uid != uid);
         match kind {
             KIND_GOAL => {
                 self.incoming.push_back(request);
                 core.notice.raise();
             }
             KIND_CANCEL => {
-                let status = match self.goals.get_mut(&id) {
+                let status = match self.goals.get_mut(&id).filter(|_| !theirs) {
                     Some(goal) if goal.status == GoalStatus::Executing => {
                         goal.status = GoalStatus::Canceling;
                         self.publish_status(core, uid);
@@ -120,7 +126,7 @@ impl State {
             }
             // Answered at once (a request held until the goal ends would take a place of its
             // client's in the service): the client waits on the result topic meanwhile.
-            KIND_RESULT => match self.goals.get(&id) {
+            KIND_RESULT => match self.goals.get(&id).filter(|_| !theirs) {
                 Some(goal) => {
                     let outcome = goal.outcome.clone();
                     core.answer(request, id, goal.status.code(), outcome.as_deref());
@@ -262,13 +268,22 @@ impl AnyActionServerBuilder {
             Arc::clone(&wire.reply.schema),
         )
         .root(&root);
-        for uid in self.admit_uids {
+        for &uid in &self.admit_uids {
             service = service.admit_user(uid);
         }
-        for gid in self.admit_gids {
+        for &gid in &self.admit_gids {
             service = service.admit_group(gid);
         }
         let mut server = service.create()?;
+        let types = AnyPublisher::builder(
+            &types_topic(server.name()),
+            Arc::clone(&wire.feedback_record.schema),
+        )
+        .root(&root)
+        .mode(DEFAULT_MODE)
+        .readers(Readers::new(self.admit_uids, self.admit_gids))
+        .buffer_num(2)
+        .create()?;
         server.begin_wait();
         let core = Arc::new(Core {
             notice: Arc::default(),
@@ -276,13 +291,11 @@ impl AnyActionServerBuilder {
             state: Mutex::new(State {
                 server: Some(server),
                 topics: HashMap::new(),
+                _types: types,
                 root,
                 feedback_buffer: self.feedback_buffer,
                 goals: BTreeMap::new(),
                 ended: VecDeque::new(),
-                // Ids unique across servers of the action: a goal of an earlier server is
-                // never taken for one of this server.
-                next_id: random_nonzero_u64() >> 16,
                 incoming: VecDeque::new(),
             }),
             wire,
@@ -488,7 +501,9 @@ impl AnyGoalRequest {
     }
 
     /// Accepts the goal: the client learns its id, and the goal runs until it is ended
-    /// through the returned [`AnyActiveGoal`] (dropped unended, it ends aborted).
+    /// through the returned [`AnyActiveGoal`] (dropped unended, it ends aborted). Fails if the
+    /// goal's user's feedback topics cannot be made (a file of another user planted at their
+    /// name): the client is then answered rejected, and the server may go on with other goals.
     pub fn accept(mut self) -> Result<AnyActiveGoal, ReplyError> {
         let request = self.request.take().expect("not answered yet");
         let goal = self.core.wire.request.value(request.bytes()).to_vec();
@@ -501,8 +516,14 @@ impl AnyGoalRequest {
                 .answer(request, 0, GoalStatus::Rejected.code(), None);
             return Err(ReplyError::Create(e));
         }
-        let id = state.next_id;
-        state.next_id += 1;
+        // Random: unique across servers of the action (a goal of an earlier server is never
+        // taken for one of this one), and telling nothing of other users' goals.
+        let id = loop {
+            let id = random_nonzero_u64() >> 11;
+            if id != 0 && !state.goals.contains_key(&id) {
+                break id;
+            }
+        };
         state.goals.insert(
             id,
             Goal {
@@ -596,10 +617,8 @@ impl AnyActiveGoal {
         check_value(&self.core.wire.feedback, feedback).map_err(FeedbackError::Invalid)?;
         let mut state = lock(&self.core);
         state.pump(&self.core);
-        let (status, uid) = state
-            .goals
-            .get(&self.id)
-            .map_or((0, self.uid), |g| (g.status.code(), g.uid));
+        let status = state.goals.get(&self.id).map_or(0, |g| g.status.code());
+        let uid = self.uid;
         let record = self
             .core
             .wire
@@ -639,10 +658,19 @@ impl AnyActiveGoal {
             goal.outcome = Some(outcome.clone());
         }
         state.ended.push_back(self.id);
-        while state.ended.len() > KEPT_ENDED {
-            if let Some(old) = state.ended.pop_front() {
-                state.goals.remove(&old);
-            }
+        // Each user's latest ended goals are kept: another user's many goals push none of
+        // them out.
+        let uid = self.uid;
+        let of_user: Vec<u64> = state
+            .ended
+            .iter()
+            .copied()
+            .filter(|id| state.goals.get(id).is_some_and(|g| g.uid == uid))
+            .collect();
+        if of_user.len() > KEPT_ENDED {
+            let old = of_user[0];
+            state.ended.retain(|id| *id != old);
+            state.goals.remove(&old);
         }
         let record = self
             .core

@@ -705,6 +705,14 @@ impl AnyClient {
         self.shared.lock().conn.as_ref().map(|c| c.server.clone())
     }
 
+    /// The user owning the service's descriptor now (the server's, if one runs or ran), found
+    /// without connecting; `None` without a descriptor this client trusts.
+    pub(crate) fn descriptor_uid(&self) -> Option<u32> {
+        let mut inner = self.shared.lock();
+        inner.service.latest().ok().flatten()?;
+        inner.service.core().file_uid()
+    }
+
     /// The user the server runs as, once connected.
     pub(crate) fn server_uid(&self) -> Option<u32> {
         self.shared.lock().conn.as_ref().map(|c| c.server_uid)

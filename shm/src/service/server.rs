@@ -471,7 +471,6 @@ impl AnyServer {
                 continue; // detached: nothing was read
             };
             let to = To { slot, uid };
-            lock(&self.replies).users[slot] = Some(uid);
             match read {
                 // Reported, and nothing new: perhaps a file made anew at the slot's path (by a
                 // client of another user, after the last one's was removed), which a
@@ -496,7 +495,10 @@ impl AnyServer {
                         client: 0,
                         status: STATUS_BAD_REQUEST,
                     };
-                    let _ = lock(&self.replies).send(to, head, None);
+                    let mut replies = lock(&self.replies);
+                    replies.users[slot] = Some(uid);
+                    let _ = replies.send(to, head, None);
+                    drop(replies);
                     // Reported in order, as many as the queue holds (a flood of bad
                     // values is answered, not kept).
                     if self.queue.len() < self.queue_cap {
@@ -525,6 +527,8 @@ impl AnyServer {
         }
         let client = wire::word(&bytes, wire::REQ_CLIENT);
         let mut replies = lock(&self.replies);
+        // The slot's user as read (under the lock taken anyway): replies go to it only.
+        replies.users[slot] = Some(to.uid);
         let mut head = ReplyHead {
             request_seq: sample.seq,
             epoch: self.epoch,

@@ -13,7 +13,7 @@ BRIDGE_EXE = $(TARGET_DIR)/debug/shm-bridge
 ## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), the
 ## Zenoh bridge's tests (two bridges over loopback), and the Python module built from scratch
 ## into .venv with its pytest suite (incl. Rust interop and the bridge).
-test: fmt-check clippy doc rust-test bridge-test python-test
+test: fmt-check clippy doc rust-test bridge-test c-test python-test
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -64,8 +64,40 @@ lint-python: python-install
 	$(VENV_PYTHON) -m mypy --config-file mypy.ini examples/python python/tests/typing
 	$(VENV)/bin/basedpyright --pythonpath $(VENV_PYTHON) --project pyrightconfig.json
 
-python-test: python-install examples bridge lint-python
-	cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) SHM_BRIDGE=$(BRIDGE_EXE) $(VENV_PYTHON) -m pytest
+python-test: python-install examples bridge lint-python c-build
+	cd python && SHM_EXAMPLES_DIR=$(EXAMPLES_DIR) SHM_BRIDGE=$(BRIDGE_EXE) SHM_C_PEER=$(C_PEER) $(VENV_PYTHON) -m pytest
+
+## The C API: libshm.a/.so and <shm/shm.h> (shm-c/), a C program on it (shm-c/tests/c/),
+## compiled as a C user would, with every warning an error; the header also compiles as C++.
+C_FLAGS := -std=c11 -Wall -Wextra -Werror -pedantic
+C_PEER := $(CURDIR)/target/c/shm_c_peer
+c-build:
+	$(CARGO) build --locked -p shm-c --features testing
+	mkdir -p target/c
+	$(CC) $(C_FLAGS) -DSHM_TESTING -Ishm-c/include shm-c/tests/c/shm_c_peer.c \
+		target/debug/libshm_c.a -lpthread -ldl -lm -o $(C_PEER)
+	printf '#include <shm/shm.h>\nint main(void) { return shm_status_name(SHM_OK) == 0; }\n' \
+		| $(CXX) -x c++ -std=c++17 -Wall -Wextra -Werror -pedantic -Ishm-c/include - \
+		-x none target/debug/libshm_c.a -lpthread -ldl -lm -o target/c/header_as_cpp
+	target/c/header_as_cpp
+	# The guide's C example compiles as written.
+	sed -n '/^```c$$/,/^```$$/p' docs/c.md | sed '1d;$$d' \
+		| $(CC) $(C_FLAGS) -Ishm-c/include -x c - -fsyntax-only
+
+c-test: c-build
+	SHM_C_PEER=$(C_PEER) $(CARGO) test --locked -p shm-c --features testing
+
+## The C library as C programs link it: target/c/lib/libshm.a and libshm.so (release), with
+## <shm/shm.h> in shm-c/include.
+c-lib:
+	$(CARGO) build --locked --release -p shm-c
+	mkdir -p target/c/lib
+	cp target/release/libshm_c.a target/c/lib/libshm.a
+	cp target/release/libshm_c.so target/c/lib/libshm.so
+
+## Writes shm-c/include/shm/shm.h from shm-c/src/lib.rs (cbindgen); c-test checks it.
+c-header:
+	SHM_UPDATE_HEADER=1 $(CARGO) test --locked -p shm-c --test c_api the_header_kept
 
 ## A publisher and a subscriber process exchanging a robot pose, and the `shm` tool looking on.
 demo: examples

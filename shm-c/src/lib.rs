@@ -1,0 +1,1028 @@
+//! The C API of shm: typed publish/subscribe between processes over shared memory, from C (and
+//! from C++ through `<shm/shm.hpp>`). Its header, `<shm/shm.h>`, is generated from this file by
+//! cbindgen and kept in the repository (a test fails when it drifts).
+//!
+//! # Conventions
+//! - Every function returns a [`shm_status`]: `SHM_OK`, an outcome that is no error
+//!   (`SHM_NO_DATA`, `SHM_TIMEOUT`, `SHM_PUBLISHER_GONE`), or an error (`SHM_ERR_*`), whose
+//!   message (the Rust library's wording) [`shm_last_error_message`] returns on the same thread.
+//! - Handles are owned by the caller once a constructor returned `SHM_OK`, and freed with their
+//!   `*_drop` function (which accepts `NULL`). A constructor that fails leaves `*out` `NULL`.
+//! - No panic crosses this boundary: one inside becomes `SHM_ERR_PANIC`.
+//! - Thread safety: a schema may be used from any number of threads at once (it never
+//!   changes); a publisher, a subscriber or a struct builder from one thread at a time (it may
+//!   move between threads).
+//! - Strings are NUL-terminated UTF-8; pointers documented as optional may be `NULL`.
+
+#![allow(non_camel_case_types)]
+
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::Duration;
+
+use shm::dynamic::{AnyPublisher, AnySubscriber, RawValue, TopicSchema};
+use shm::schema::{Primitive, SchemaDesc};
+use shm::{CreateError, PublishError, RecvError, RemoveError, Sample, SubscribeError, TopicOwner};
+
+/// What a call of this API came to.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum shm_status {
+    /// Done.
+    SHM_OK = 0,
+    /// No value (none published yet, or none newer than the last one returned).
+    SHM_NO_DATA = 1,
+    /// No new value within the timeout.
+    SHM_TIMEOUT = 2,
+    /// The topic's publisher exited (or was killed) while the wait went on.
+    SHM_PUBLISHER_GONE = 3,
+    /// A null pointer, a string that is no UTF-8, a buffer of the wrong size, an option out of
+    /// range.
+    SHM_ERR_INVALID_ARGUMENT = 10,
+    /// The topic name is not valid.
+    SHM_ERR_INVALID_NAME = 11,
+    /// The topic carries another type; the message names the fields that differ.
+    SHM_ERR_SCHEMA_MISMATCH = 12,
+    /// The struct would have padding, or two fields of one name: the message says where.
+    SHM_ERR_LAYOUT = 13,
+    /// Another live publisher holds the topic.
+    SHM_ERR_TOPIC_BUSY = 14,
+    /// The topic's file belongs to another user than the one trusted (or others may write it).
+    SHM_ERR_FOREIGN_FILE = 15,
+    /// The file or directory may not be opened by this process.
+    SHM_ERR_PERMISSION = 16,
+    /// The topic's file is damaged or of another format.
+    SHM_ERR_FORMAT = 17,
+    /// The bytes are not a value of the type (a `bool` that is neither 0 nor 1, a length
+    /// above a capacity).
+    SHM_ERR_INVALID_VALUE = 18,
+    /// Another failure of the file system.
+    SHM_ERR_IO = 19,
+    /// A bug inside the library (a panic), caught at the boundary.
+    SHM_ERR_PANIC = 20,
+    /// Anything else; the message says what.
+    SHM_ERR_OTHER = 21,
+}
+
+use shm_status::*;
+
+/// The primitive types of a schema.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum shm_primitive {
+    /// `bool` (one byte, 0 or 1).
+    SHM_BOOL = 1,
+    /// `int8_t`.
+    SHM_I8 = 2,
+    /// `int16_t`.
+    SHM_I16 = 3,
+    /// `int32_t`.
+    SHM_I32 = 4,
+    /// `int64_t`.
+    SHM_I64 = 5,
+    /// `uint8_t`.
+    SHM_U8 = 6,
+    /// `uint16_t`.
+    SHM_U16 = 7,
+    /// `uint32_t`.
+    SHM_U32 = 8,
+    /// `uint64_t`.
+    SHM_U64 = 9,
+    /// `float`.
+    SHM_F32 = 10,
+    /// `double`.
+    SHM_F64 = 11,
+}
+
+/// A value's type: a primitive, an array, a struct, a bounded sequence or string. Made by the
+/// `shm_schema_*` functions and `shm_struct_builder_finish`; freed with `shm_schema_drop`.
+pub struct shm_schema {
+    topic: Arc<TopicSchema>,
+}
+
+/// A struct type being described, field by field, in declaration order.
+pub struct shm_struct_builder {
+    name: String,
+    fields: Vec<(String, SchemaDesc)>,
+}
+
+/// The publisher of one topic.
+pub struct shm_publisher {
+    inner: AnyPublisher,
+}
+
+/// A subscriber of one topic.
+pub struct shm_subscriber {
+    inner: AnySubscriber,
+    size: usize,
+    /// Values read by `shm_subscriber_recv_all` that did not fit, for its next call.
+    pending: std::collections::VecDeque<Sample<RawValue>>,
+}
+
+/// Options of a publisher; all-zero (or a `NULL` pointer) means every default.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct shm_publisher_options {
+    /// Directory of the topic files (`NULL`: `$SHM_ROOT`, else `/dev/shm`).
+    pub root: *const c_char,
+    /// Values the ring holds (0: the default, 3).
+    pub buffer_num: u32,
+    /// Permission bits of the topic file (0: `0600`, owner only; `0640`, `0644` widen reads).
+    pub mode: u32,
+}
+
+/// Whose topic files a subscriber reads.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum shm_owner {
+    /// This process's user (the default).
+    SHM_OWNER_ME = 0,
+    /// The user `owner_uid` names.
+    SHM_OWNER_UID = 1,
+    /// Any user (for tools that show who owns what).
+    SHM_OWNER_ANYONE = 2,
+}
+
+/// Options of a subscriber; all-zero (or a `NULL` pointer) means every default.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct shm_subscriber_options {
+    /// Directory of the topic files (`NULL`: `$SHM_ROOT`, else `/dev/shm`).
+    pub root: *const c_char,
+    /// Whose files to read: a `shm_owner` (an integer here, so that any value is defined
+    /// behaviour; one that names no owner is `SHM_ERR_INVALID_ARGUMENT`).
+    pub owner: u32,
+    /// The user, with `SHM_OWNER_UID`.
+    pub owner_uid: u32,
+}
+
+/// What came with a value.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct shm_sample_info {
+    /// Its sequence number (1 for a topic's first value, +1 per publish).
+    pub seq: u64,
+    /// Values published between the previous new value returned and this one, never seen.
+    pub missed: u64,
+    /// When it was published (`CLOCK_MONOTONIC`, ns).
+    pub published_ns: u64,
+    /// Whether this subscriber had not returned it before (`shm_subscriber_latest` returns
+    /// the newest value again, with `false`).
+    pub is_new: bool,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// A failure: its status and message.
+struct Failure(shm_status, String);
+
+fn fail<T>(status: shm_status, message: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure(status, message.into()))
+}
+
+/// Runs `body`, turning its failure or its panic into a status and the thread's last message.
+fn guard(body: impl FnOnce() -> Result<shm_status, Failure>) -> shm_status {
+    let (status, message) = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(status)) => return status,
+        Ok(Err(Failure(status, message))) => (status, message),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned());
+            (
+                SHM_ERR_PANIC,
+                format!("internal error in the shm library (please report it): {what}"),
+            )
+        }
+    };
+    // A message holds no NUL byte (one would be a bug of ours): cut there if it does.
+    let message = message.split('\0').next().unwrap_or_default().to_owned();
+    LAST_ERROR.with(|e| *e.borrow_mut() = CString::new(message).unwrap_or_default());
+    status
+}
+
+/// The message of the last call on this thread that failed (`""` before any): valid until the
+/// next failing call on this thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn shm_last_error_message() -> *const c_char {
+    // The thread's buffer outlives the call; it is replaced only by a later failing call of
+    // this thread, as documented.
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// A name for a status (`"SHM_ERR_SCHEMA_MISMATCH"`), a static string.
+#[unsafe(no_mangle)]
+pub extern "C" fn shm_status_name(status: shm_status) -> *const c_char {
+    let name: &'static CStr = match status {
+        SHM_OK => c"SHM_OK",
+        SHM_NO_DATA => c"SHM_NO_DATA",
+        SHM_TIMEOUT => c"SHM_TIMEOUT",
+        SHM_PUBLISHER_GONE => c"SHM_PUBLISHER_GONE",
+        SHM_ERR_INVALID_ARGUMENT => c"SHM_ERR_INVALID_ARGUMENT",
+        SHM_ERR_INVALID_NAME => c"SHM_ERR_INVALID_NAME",
+        SHM_ERR_SCHEMA_MISMATCH => c"SHM_ERR_SCHEMA_MISMATCH",
+        SHM_ERR_LAYOUT => c"SHM_ERR_LAYOUT",
+        SHM_ERR_TOPIC_BUSY => c"SHM_ERR_TOPIC_BUSY",
+        SHM_ERR_FOREIGN_FILE => c"SHM_ERR_FOREIGN_FILE",
+        SHM_ERR_PERMISSION => c"SHM_ERR_PERMISSION",
+        SHM_ERR_FORMAT => c"SHM_ERR_FORMAT",
+        SHM_ERR_INVALID_VALUE => c"SHM_ERR_INVALID_VALUE",
+        SHM_ERR_IO => c"SHM_ERR_IO",
+        SHM_ERR_PANIC => c"SHM_ERR_PANIC",
+        SHM_ERR_OTHER => c"SHM_ERR_OTHER",
+    };
+    name.as_ptr()
+}
+
+// ---- arguments ----
+
+/// The string at `s` (`what` names it in the message).
+///
+/// # Safety
+/// `s` is null or a NUL-terminated string valid for the call.
+unsafe fn text<'a>(s: *const c_char, what: &str) -> Result<&'a str, Failure> {
+    if s.is_null() {
+        return fail(SHM_ERR_INVALID_ARGUMENT, format!("{what} is NULL"));
+    }
+    // SAFETY: not null, and NUL-terminated and valid for the call (the caller's contract).
+    let c = unsafe { CStr::from_ptr(s) };
+    c.to_str().or_else(|_| {
+        fail(
+            SHM_ERR_INVALID_ARGUMENT,
+            format!("{what} is not UTF-8 text"),
+        )
+    })
+}
+
+/// The optional string at `s`.
+///
+/// # Safety
+/// As [`text`].
+unsafe fn optional_text<'a>(s: *const c_char, what: &str) -> Result<Option<&'a str>, Failure> {
+    if s.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { text(s, what) }.map(Some)
+    }
+}
+
+/// The object at `p`.
+///
+/// # Safety
+/// `p` is null or points to a live object of this API, not used mutably elsewhere meanwhile.
+unsafe fn object<'a, T>(p: *const T, what: &str) -> Result<&'a T, Failure> {
+    // SAFETY: the caller's contract.
+    unsafe { p.as_ref() }
+        .ok_or_else(|| Failure(SHM_ERR_INVALID_ARGUMENT, format!("{what} is NULL")))
+}
+
+/// The object at `p`, to change.
+///
+/// # Safety
+/// `p` is null or points to a live object of this API, used by this call only.
+unsafe fn object_mut<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T, Failure> {
+    // SAFETY: the caller's contract.
+    unsafe { p.as_mut() }
+        .ok_or_else(|| Failure(SHM_ERR_INVALID_ARGUMENT, format!("{what} is NULL")))
+}
+
+/// Stores `value` (boxed) at `out`.
+///
+/// # Safety
+/// `out` is null or valid for a write of a pointer.
+unsafe fn give<T>(out: *mut *mut T, value: T) -> Result<shm_status, Failure> {
+    if out.is_null() {
+        return fail(SHM_ERR_INVALID_ARGUMENT, "the out pointer is NULL");
+    }
+    // SAFETY: not null, valid for a write (the caller's contract).
+    unsafe { out.write(Box::into_raw(Box::new(value))) };
+    Ok(SHM_OK)
+}
+
+/// Sets `*out` to NULL first, so that a failed constructor leaves it so.
+///
+/// # Safety
+/// `out` is null or valid for a write of a pointer.
+unsafe fn clear<T>(out: *mut *mut T) {
+    if !out.is_null() {
+        // SAFETY: not null, valid for a write (the caller's contract).
+        unsafe { out.write(std::ptr::null_mut()) };
+    }
+}
+
+/// Frees a handle made by [`give`].
+///
+/// # Safety
+/// `p` is null or a handle of this type from this API, not used afterwards.
+unsafe fn drop_handle<T>(p: *mut T) {
+    if !p.is_null() {
+        // SAFETY: made by `Box::into_raw` in `give`, given back once (the caller's contract).
+        drop(unsafe { Box::from_raw(p) });
+    }
+}
+
+// ---- schemas ----
+
+fn schema_of(desc: SchemaDesc) -> Result<shm_schema, Failure> {
+    TopicSchema::new(&desc)
+        .map(|t| shm_schema { topic: Arc::new(t) })
+        .or_else(|e| fail(SHM_ERR_LAYOUT, e.to_string()))
+}
+
+/// A primitive type: `kind` is a `shm_primitive` (an integer here, so that any value a C
+/// caller passes is defined behaviour: one that names no primitive is
+/// `SHM_ERR_INVALID_ARGUMENT`).
+///
+/// # Safety
+/// `out` is valid for a write of a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_schema_primitive(kind: u32, out: *mut *mut shm_schema) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        use shm_primitive as k;
+        let p = match kind {
+            x if x == k::SHM_BOOL as u32 => Primitive::Bool,
+            x if x == k::SHM_I8 as u32 => Primitive::I8,
+            x if x == k::SHM_I16 as u32 => Primitive::I16,
+            x if x == k::SHM_I32 as u32 => Primitive::I32,
+            x if x == k::SHM_I64 as u32 => Primitive::I64,
+            x if x == k::SHM_U8 as u32 => Primitive::U8,
+            x if x == k::SHM_U16 as u32 => Primitive::U16,
+            x if x == k::SHM_U32 as u32 => Primitive::U32,
+            x if x == k::SHM_U64 as u32 => Primitive::U64,
+            x if x == k::SHM_F32 as u32 => Primitive::F32,
+            x if x == k::SHM_F64 as u32 => Primitive::F64,
+            other => {
+                return fail(
+                    SHM_ERR_INVALID_ARGUMENT,
+                    format!("{other} is no shm_primitive"),
+                );
+            }
+        };
+        let schema = schema_of(SchemaDesc::primitive(p))?;
+        // SAFETY: the caller's contract.
+        unsafe { give(out, schema) }
+    })
+}
+
+/// An array of `len` elements of `elem` (which stays the caller's).
+///
+/// # Safety
+/// `elem` is a live schema; `out` is valid for a write of a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_schema_array(
+    elem: *const shm_schema,
+    len: u64,
+    out: *mut *mut shm_schema,
+) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let elem = unsafe { object(elem, "elem") }?;
+        if len == 0 {
+            return fail(
+                SHM_ERR_INVALID_ARGUMENT,
+                "an array has at least one element",
+            );
+        }
+        let schema = schema_of(SchemaDesc::array(elem.topic.desc().clone(), len))?;
+        // SAFETY: the caller's contract.
+        unsafe { give(out, schema) }
+    })
+}
+
+/// A bounded UTF-8 string of at most `cap` bytes (`shm::BoundedString<cap>`).
+///
+/// # Safety
+/// `out` is valid for a write of a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_schema_string(cap: u64, out: *mut *mut shm_schema) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        let desc = SchemaDesc::string(cap).or_else(|e| fail(SHM_ERR_LAYOUT, e.to_string()))?;
+        let schema = schema_of(desc)?;
+        // SAFETY: the caller's contract.
+        unsafe { give(out, schema) }
+    })
+}
+
+/// A bounded sequence of at most `cap` elements of `elem` (`shm::BoundedVec<elem, cap>`).
+///
+/// # Safety
+/// `elem` is a live schema; `out` is valid for a write of a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_schema_sequence(
+    elem: *const shm_schema,
+    cap: u64,
+    out: *mut *mut shm_schema,
+) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let elem = unsafe { object(elem, "elem") }?;
+        let desc = SchemaDesc::sequence(elem.topic.desc().clone(), cap)
+            .or_else(|e| fail(SHM_ERR_LAYOUT, e.to_string()))?;
+        let schema = schema_of(desc)?;
+        // SAFETY: the caller's contract.
+        unsafe { give(out, schema) }
+    })
+}
+
+/// Starts describing a struct named `name` (the name is part of the type: `Pose` here must be
+/// `Pose` in Rust and Python).
+///
+/// # Safety
+/// `name` is a NUL-terminated string; `out` is valid for a write of a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_struct_builder_new(
+    name: *const c_char,
+    out: *mut *mut shm_struct_builder,
+) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let name = unsafe { text(name, "name") }?.to_owned();
+        // SAFETY: the caller's contract.
+        unsafe {
+            give(
+                out,
+                shm_struct_builder {
+                    name,
+                    fields: Vec::new(),
+                },
+            )
+        }
+    })
+}
+
+/// Adds the next field, `name` of type `ty` (which stays the caller's).
+///
+/// # Safety
+/// `builder` and `ty` are live; `name` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_struct_builder_add(
+    builder: *mut shm_struct_builder,
+    name: *const c_char,
+    ty: *const shm_schema,
+) -> shm_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let builder = unsafe { object_mut(builder, "builder") }?;
+        // SAFETY: the caller's contract.
+        let name = unsafe { text(name, "name") }?.to_owned();
+        // SAFETY: the caller's contract.
+        let ty = unsafe { object(ty, "ty") }?;
+        builder.fields.push((name, ty.topic.desc().clone()));
+        Ok(SHM_OK)
+    })
+}
+
+/// The struct described, laid out as a C compiler lays it out: `SHM_ERR_LAYOUT` when that
+/// leaves padding (the message names the field after which, and how many bytes). Frees the
+/// builder, whatever the outcome.
+///
+/// # Safety
+/// `builder` is a live builder, not used afterwards; `out` is valid for a write of a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_struct_builder_finish(
+    builder: *mut shm_struct_builder,
+    out: *mut *mut shm_schema,
+) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        if builder.is_null() {
+            return fail(SHM_ERR_INVALID_ARGUMENT, "builder is NULL");
+        }
+        // SAFETY: a builder from `shm_struct_builder_new`, given back once.
+        let builder = unsafe { Box::from_raw(builder) };
+        if builder.fields.is_empty() {
+            return fail(
+                SHM_ERR_LAYOUT,
+                format!("struct `{}` has no field", builder.name),
+            );
+        }
+        let desc = SchemaDesc::c_struct(&builder.name, builder.fields)
+            .or_else(|e| fail(SHM_ERR_LAYOUT, e.to_string()))?;
+        let schema = schema_of(desc)?;
+        // SAFETY: the caller's contract.
+        unsafe { give(out, schema) }
+    })
+}
+
+/// Frees a builder not finished (`NULL` is ignored).
+///
+/// # Safety
+/// `builder` is null or a live builder, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_struct_builder_drop(builder: *mut shm_struct_builder) {
+    // SAFETY: the caller's contract.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { drop_handle(builder) }));
+}
+
+/// The size of a value of the type, in bytes (0 for `NULL`).
+///
+/// # Safety
+/// `schema` is null or a live schema.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_schema_size(schema: *const shm_schema) -> usize {
+    // SAFETY: the caller's contract.
+    unsafe { schema.as_ref() }.map_or(0, |s| s.topic.size())
+}
+
+/// The type's structural hash (what a topic's header records; equal for equal types in Rust,
+/// Python, C and C++). 0 for `NULL`.
+///
+/// # Safety
+/// `schema` is null or a live schema.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_schema_hash(schema: *const shm_schema) -> u64 {
+    // SAFETY: the caller's contract.
+    unsafe { schema.as_ref() }.map_or(0, |s| s.topic.hash())
+}
+
+/// Frees a schema (`NULL` is ignored). Publishers and subscribers made with it keep their own.
+///
+/// # Safety
+/// `schema` is null or a live schema, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_schema_drop(schema: *mut shm_schema) {
+    // SAFETY: the caller's contract.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { drop_handle(schema) }));
+}
+
+// ---- errors of the library ----
+
+fn create_failure(e: CreateError) -> Failure {
+    let status = match &e {
+        CreateError::InvalidName(_) => SHM_ERR_INVALID_NAME,
+        CreateError::InvalidBufferNum { .. } | CreateError::InvalidMode { .. } => {
+            SHM_ERR_INVALID_ARGUMENT
+        }
+        CreateError::Busy { .. } => SHM_ERR_TOPIC_BUSY,
+        CreateError::ForeignFile { .. } => SHM_ERR_FOREIGN_FILE,
+        CreateError::PermissionDenied(_) => SHM_ERR_PERMISSION,
+        CreateError::Format { .. } => SHM_ERR_FORMAT,
+        CreateError::Io(_) => SHM_ERR_IO,
+        CreateError::UnsupportedType { .. } | CreateError::TooLarge { .. } => SHM_ERR_LAYOUT,
+        _ => SHM_ERR_OTHER,
+    };
+    Failure(status, e.to_string())
+}
+
+fn subscribe_failure(e: SubscribeError) -> Failure {
+    let status = match &e {
+        SubscribeError::InvalidName(_) => SHM_ERR_INVALID_NAME,
+        SubscribeError::SchemaMismatch(_) => SHM_ERR_SCHEMA_MISMATCH,
+        SubscribeError::Format { .. } => SHM_ERR_FORMAT,
+        SubscribeError::UntrustedOwner { .. } => SHM_ERR_FOREIGN_FILE,
+        SubscribeError::InvalidValue { .. } => SHM_ERR_INVALID_VALUE,
+        SubscribeError::PermissionDenied(_) => SHM_ERR_PERMISSION,
+        SubscribeError::Io(_) => SHM_ERR_IO,
+        _ => SHM_ERR_OTHER,
+    };
+    Failure(status, e.to_string())
+}
+
+fn publish_failure(e: PublishError) -> Failure {
+    let status = match &e {
+        PublishError::InvalidValue(_) => SHM_ERR_INVALID_VALUE,
+        PublishError::WrongSize { .. } => SHM_ERR_INVALID_ARGUMENT,
+        _ => SHM_ERR_OTHER,
+    };
+    Failure(status, e.to_string())
+}
+
+// ---- publishers ----
+
+/// Creates the publisher of `topic` with values of `schema` (or takes the topic over from a
+/// publisher that is gone). `options` may be `NULL`.
+///
+/// # Safety
+/// `topic` is a NUL-terminated string; `schema` is live; `options` is null or valid to read
+/// (its `root` null or a NUL-terminated string); `out` is valid for a write of a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_publisher_new(
+    topic: *const c_char,
+    schema: *const shm_schema,
+    options: *const shm_publisher_options,
+    out: *mut *mut shm_publisher,
+) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let topic = unsafe { text(topic, "topic") }?;
+        // SAFETY: the caller's contract.
+        let schema = unsafe { object(schema, "schema") }?;
+        // SAFETY: the caller's contract.
+        let options = unsafe { options.as_ref() };
+        let mut builder = AnyPublisher::builder(topic, Arc::clone(&schema.topic));
+        if let Some(o) = options {
+            // SAFETY: the caller's contract.
+            if let Some(root) = unsafe { optional_text(o.root, "options.root") }? {
+                builder = builder.root(root);
+            }
+            if o.buffer_num != 0 {
+                builder = builder.buffer_num(o.buffer_num as usize);
+            }
+            if o.mode != 0 {
+                builder = builder.mode(o.mode);
+            }
+        }
+        let inner = builder.create().map_err(create_failure)?;
+        // SAFETY: the caller's contract.
+        unsafe { give(out, shm_publisher { inner }) }
+    })
+}
+
+/// Publishes the value at `value` (`size` bytes: the schema's size); its sequence number goes
+/// to `seq` (optional). Wait-free, no system call unless a subscriber sleeps waiting.
+///
+/// # Safety
+/// `publisher` is live; `value` is valid for reads of `size` bytes; `seq` is null or valid
+/// for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_publish(
+    publisher: *mut shm_publisher,
+    value: *const core::ffi::c_void,
+    size: usize,
+    seq: *mut u64,
+) -> shm_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let publisher = unsafe { object_mut(publisher, "publisher") }?;
+        if value.is_null() {
+            return fail(SHM_ERR_INVALID_ARGUMENT, "value is NULL");
+        }
+        // SAFETY: `value` is valid for reads of `size` bytes (the caller's contract); the
+        // bytes are the caller's, not another process's.
+        let bytes = unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) };
+        let n = publisher.inner.publish(bytes).map_err(publish_failure)?;
+        if !seq.is_null() {
+            // SAFETY: not null, valid for a write (the caller's contract).
+            unsafe { seq.write(n) };
+        }
+        Ok(SHM_OK)
+    })
+}
+
+/// Frees a publisher (`NULL` is ignored): the topic and its last value stay for subscribers
+/// and the next publisher.
+///
+/// # Safety
+/// `publisher` is null or live, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_publisher_drop(publisher: *mut shm_publisher) {
+    // SAFETY: the caller's contract.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { drop_handle(publisher) }));
+}
+
+// ---- subscribers ----
+
+/// Opens a subscriber of `topic`, reading values of `schema` only (a topic of another type is
+/// `SHM_ERR_SCHEMA_MISMATCH`, its message naming the fields). Succeeds when the topic does
+/// not exist yet. `options` may be `NULL`.
+///
+/// # Safety
+/// As [`shm_publisher_new`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_subscriber_new(
+    topic: *const c_char,
+    schema: *const shm_schema,
+    options: *const shm_subscriber_options,
+    out: *mut *mut shm_subscriber,
+) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let topic = unsafe { text(topic, "topic") }?;
+        // SAFETY: the caller's contract.
+        let schema = unsafe { object(schema, "schema") }?;
+        // SAFETY: the caller's contract.
+        let options = unsafe { options.as_ref() };
+        let mut builder = AnySubscriber::builder(topic).expect(Arc::clone(&schema.topic));
+        if let Some(o) = options {
+            // SAFETY: the caller's contract.
+            if let Some(root) = unsafe { optional_text(o.root, "options.root") }? {
+                builder = builder.root(root);
+            }
+            builder = builder.owner(match o.owner {
+                x if x == shm_owner::SHM_OWNER_ME as u32 => TopicOwner::Me,
+                x if x == shm_owner::SHM_OWNER_UID as u32 => TopicOwner::Uid(o.owner_uid),
+                x if x == shm_owner::SHM_OWNER_ANYONE as u32 => TopicOwner::Anyone,
+                other => {
+                    return fail(
+                        SHM_ERR_INVALID_ARGUMENT,
+                        format!("options.owner {other} is no shm_owner"),
+                    );
+                }
+            });
+        }
+        let inner = builder.open().map_err(subscribe_failure)?;
+        let sub = shm_subscriber {
+            inner,
+            size: schema.topic.size(),
+            pending: Default::default(),
+        };
+        // SAFETY: the caller's contract.
+        unsafe { give(out, sub) }
+    })
+}
+
+/// The writable buffer at `out` of `size` bytes, checked against the subscriber's type.
+///
+/// # Safety
+/// `out` is null or valid for writes of `size` bytes, not read by anyone meanwhile.
+unsafe fn out_buffer<'a>(
+    sub: &shm_subscriber,
+    out: *mut core::ffi::c_void,
+    size: usize,
+) -> Result<&'a mut [u8], Failure> {
+    if out.is_null() {
+        return fail(SHM_ERR_INVALID_ARGUMENT, "out is NULL");
+    }
+    if size != sub.size {
+        return fail(
+            SHM_ERR_INVALID_ARGUMENT,
+            format!(
+                "the buffer holds {size} bytes, but a value of this topic's type is {} bytes",
+                sub.size
+            ),
+        );
+    }
+    // SAFETY: valid for writes of `size` bytes, this process's own memory (the caller's
+    // contract).
+    Ok(unsafe { std::slice::from_raw_parts_mut(out.cast::<u8>(), size) })
+}
+
+fn info_of<T>(sample: &Sample<T>) -> shm_sample_info {
+    shm_sample_info {
+        seq: sample.seq,
+        missed: sample.missed,
+        published_ns: sample.published.as_nanos(),
+        is_new: sample.is_new,
+    }
+}
+
+/// Writes `info` at `p` if it is not null.
+///
+/// # Safety
+/// `p` is null or valid for a write.
+unsafe fn put_info(p: *mut shm_sample_info, info: shm_sample_info) {
+    if !p.is_null() {
+        // SAFETY: not null, valid for a write (the caller's contract).
+        unsafe { p.write(info) };
+    }
+}
+
+/// Copies a read sample's value out and reports it.
+///
+/// # Safety
+/// As [`out_buffer`] and [`put_info`].
+unsafe fn deliver(
+    sub: &shm_subscriber,
+    sample: &Sample<RawValue>,
+    out: *mut core::ffi::c_void,
+    size: usize,
+    info: *mut shm_sample_info,
+) -> Result<shm_status, Failure> {
+    // SAFETY: the caller's contract.
+    let buf = unsafe { out_buffer(sub, out, size) }?;
+    buf.copy_from_slice(&sample.value.bytes);
+    // SAFETY: the caller's contract.
+    unsafe { put_info(info, info_of(sample)) };
+    Ok(SHM_OK)
+}
+
+/// The newest value (whether or not returned before) into `out` (`size` bytes: the schema's
+/// size), and what came with it into `info` (optional): `SHM_OK`, or `SHM_NO_DATA` when none
+/// was published yet. Never waits.
+///
+/// # Safety
+/// `subscriber` is live; `out` is valid for writes of `size` bytes; `info` is null or valid
+/// for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_subscriber_latest(
+    subscriber: *mut shm_subscriber,
+    out: *mut core::ffi::c_void,
+    size: usize,
+    info: *mut shm_sample_info,
+) -> shm_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let sub = unsafe { object_mut(subscriber, "subscriber") }?;
+        // SAFETY: the caller's contract.
+        let buf = unsafe { out_buffer(sub, out, size) }?;
+        match sub.inner.latest_into(buf).map_err(subscribe_failure)? {
+            Some(sample) => {
+                // SAFETY: the caller's contract.
+                unsafe { put_info(info, info_of(&sample)) };
+                Ok(SHM_OK)
+            }
+            None => Ok(SHM_NO_DATA),
+        }
+    })
+}
+
+/// The next value this subscriber has not returned yet (the newest one: a slow reader skips,
+/// `info.missed` says how many): `SHM_OK`, or `SHM_NO_DATA`. Never waits.
+///
+/// # Safety
+/// As [`shm_subscriber_latest`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_subscriber_try_recv(
+    subscriber: *mut shm_subscriber,
+    out: *mut core::ffi::c_void,
+    size: usize,
+    info: *mut shm_sample_info,
+) -> shm_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let sub = unsafe { object_mut(subscriber, "subscriber") }?;
+        match sub.inner.try_recv().map_err(subscribe_failure)? {
+            // SAFETY: the caller's contract.
+            Some(sample) => unsafe { deliver(sub, &sample, out, size, info) },
+            None => Ok(SHM_NO_DATA),
+        }
+    })
+}
+
+/// Waits up to `timeout_ns` for a value this subscriber has not returned yet: `SHM_OK`,
+/// `SHM_TIMEOUT`, or `SHM_PUBLISHER_GONE` when the publisher exited during the wait.
+///
+/// # Safety
+/// As [`shm_subscriber_latest`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_subscriber_recv_timeout(
+    subscriber: *mut shm_subscriber,
+    out: *mut core::ffi::c_void,
+    size: usize,
+    timeout_ns: u64,
+    info: *mut shm_sample_info,
+) -> shm_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let sub = unsafe { object_mut(subscriber, "subscriber") }?;
+        // Checked before waiting: a wrong buffer is no reason to consume a value.
+        // SAFETY: the caller's contract.
+        unsafe { out_buffer(sub, out, size) }?;
+        match sub.inner.recv_timeout(Duration::from_nanos(timeout_ns)) {
+            // SAFETY: the caller's contract.
+            Ok(sample) => unsafe { deliver(sub, &sample, out, size, info) },
+            Err(RecvError::Timeout { .. }) => Ok(SHM_TIMEOUT),
+            Err(RecvError::PublisherGone { .. }) => Ok(SHM_PUBLISHER_GONE),
+            Err(RecvError::Subscribe(e)) => Err(subscribe_failure(e)),
+            Err(e) => fail(SHM_ERR_OTHER, e.to_string()),
+        }
+    })
+}
+
+/// Every value not returned yet that the ring still holds, oldest first: up to `capacity`
+/// values into `out` (an array of `capacity` values of `size` bytes each) and their infos into
+/// `infos` (optional: `capacity` entries); how many into `count`. Values that did not fit are
+/// returned by the next call. Never waits; `SHM_OK` even when `count` is 0.
+///
+/// # Safety
+/// `subscriber` is live; `out` is valid for writes of `capacity * size` bytes; `infos` is
+/// null or valid for `capacity` writes; `count` is valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_subscriber_recv_all(
+    subscriber: *mut shm_subscriber,
+    out: *mut core::ffi::c_void,
+    capacity: usize,
+    size: usize,
+    infos: *mut shm_sample_info,
+    count: *mut usize,
+) -> shm_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let sub = unsafe { object_mut(subscriber, "subscriber") }?;
+        if count.is_null() {
+            return fail(SHM_ERR_INVALID_ARGUMENT, "count is NULL");
+        }
+        if sub.pending.is_empty() {
+            let mut batch = Vec::new();
+            sub.inner
+                .try_recv_all_into(&mut batch)
+                .map_err(subscribe_failure)?;
+            sub.pending.extend(batch);
+        }
+        let n = capacity.min(sub.pending.len());
+        if n > 0 {
+            let total = size.checked_mul(capacity).ok_or_else(|| {
+                Failure(SHM_ERR_INVALID_ARGUMENT, "capacity * size overflows".into())
+            })?;
+            if out.is_null() || size != sub.size {
+                // SAFETY: checks and reports (a null `out` or a wrong size).
+                unsafe { out_buffer(sub, out, size) }?;
+            }
+            // SAFETY: valid for writes of `capacity * size` bytes, this process's memory (the
+            // caller's contract).
+            let all = unsafe { std::slice::from_raw_parts_mut(out.cast::<u8>(), total) };
+            for (i, sample) in sub.pending.drain(..n).enumerate() {
+                all[i * size..(i + 1) * size].copy_from_slice(&sample.value.bytes);
+                if !infos.is_null() {
+                    // SAFETY: `i < capacity`, and `infos` is valid for `capacity` writes.
+                    unsafe { infos.add(i).write(info_of(&sample)) };
+                }
+            }
+        }
+        // SAFETY: not null, valid for a write (the caller's contract).
+        unsafe { count.write(n) };
+        Ok(SHM_OK)
+    })
+}
+
+/// Whether a live publisher holds the topic, into `alive`.
+///
+/// # Safety
+/// `subscriber` is live; `alive` is valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_subscriber_publisher_alive(
+    subscriber: *mut shm_subscriber,
+    alive: *mut bool,
+) -> shm_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let sub = unsafe { object_mut(subscriber, "subscriber") }?;
+        if alive.is_null() {
+            return fail(SHM_ERR_INVALID_ARGUMENT, "alive is NULL");
+        }
+        let is = sub.inner.publisher_alive().map_err(subscribe_failure)?;
+        // SAFETY: not null, valid for a write (the caller's contract).
+        unsafe { alive.write(is) };
+        Ok(SHM_OK)
+    })
+}
+
+/// Frees a subscriber (`NULL` is ignored).
+///
+/// # Safety
+/// `subscriber` is null or live, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_subscriber_drop(subscriber: *mut shm_subscriber) {
+    // SAFETY: the caller's contract.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { drop_handle(subscriber) }));
+}
+
+// ---- topics ----
+
+/// Removes `topic`'s file from `root` (`NULL`: `$SHM_ROOT`, else `/dev/shm`) unless a live
+/// publisher holds it (`SHM_ERR_TOPIC_BUSY`); whether there was one into `existed` (optional).
+///
+/// # Safety
+/// `topic` is a NUL-terminated string; `root` is null or one; `existed` is null or valid for a
+/// write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_remove_topic(
+    topic: *const c_char,
+    root: *const c_char,
+    existed: *mut bool,
+) -> shm_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let topic = unsafe { text(topic, "topic") }?;
+        // SAFETY: the caller's contract.
+        let root = unsafe { optional_text(root, "root") }?;
+        let result = match root {
+            Some(root) => shm::remove_topic_in(std::path::Path::new(root), topic),
+            None => shm::remove_topic(topic),
+        };
+        let was = result.map_err(|e| {
+            let status = match &e {
+                RemoveError::Busy { .. } => SHM_ERR_TOPIC_BUSY,
+                RemoveError::InvalidName(_) => SHM_ERR_INVALID_NAME,
+                RemoveError::ForeignFile { .. } => SHM_ERR_FOREIGN_FILE,
+                _ => SHM_ERR_IO,
+            };
+            Failure(status, e.to_string())
+        })?;
+        if !existed.is_null() {
+            // SAFETY: not null, valid for a write (the caller's contract).
+            unsafe { existed.write(was) };
+        }
+        Ok(SHM_OK)
+    })
+}
+
+/// Panics inside the library: for the test that no panic crosses the boundary (returns
+/// `SHM_ERR_PANIC`). Only in a library built with the `testing` feature.
+#[cfg(feature = "testing")]
+#[unsafe(no_mangle)]
+pub extern "C" fn shm_testing_panic() -> shm_status {
+    guard(|| panic!("a panic made on purpose by shm_testing_panic"))
+}

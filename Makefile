@@ -7,7 +7,7 @@ TARGET_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 EXAMPLES_DIR = $(TARGET_DIR)/debug/examples
 BRIDGE_EXE = $(TARGET_DIR)/debug/shm-bridge
 
-.PHONY: doc test demo bench bench-rust bench-peers bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
+.PHONY: c-build c-test c-lib c-header doc test demo bench bench-rust bench-peers bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
 	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp lint-python test-pythons wheel
 
 ## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), the
@@ -70,16 +70,17 @@ python-test: python-install examples bridge lint-python c-build
 ## The C API: libshm.a/.so and <shm/shm.h> (shm-c/), a C program on it (shm-c/tests/c/),
 ## compiled as a C user would, with every warning an error; the header also compiles as C++.
 C_FLAGS := -std=c11 -Wall -Wextra -Werror -pedantic
-C_PEER := $(CURDIR)/target/c/shm_c_peer
+C_OUT := $(TARGET_DIR)/c
+C_PEER := $(C_OUT)/shm_c_peer
 c-build:
 	$(CARGO) build --locked -p shm-c --features testing
-	mkdir -p target/c
+	mkdir -p $(C_OUT)
 	$(CC) $(C_FLAGS) -DSHM_TESTING -Ishm-c/include shm-c/tests/c/shm_c_peer.c \
-		target/debug/libshm_c.a -lpthread -ldl -lm -o $(C_PEER)
+		$(TARGET_DIR)/debug/libshm_c.a -lpthread -ldl -lm -o $(C_PEER)
 	printf '#include <shm/shm.h>\nint main(void) { return shm_status_name(SHM_OK) == 0; }\n' \
 		| $(CXX) -x c++ -std=c++17 -Wall -Wextra -Werror -pedantic -Ishm-c/include - \
-		-x none target/debug/libshm_c.a -lpthread -ldl -lm -o target/c/header_as_cpp
-	target/c/header_as_cpp
+		-x none $(TARGET_DIR)/debug/libshm_c.a -lpthread -ldl -lm -o $(C_OUT)/header_as_cpp
+	$(C_OUT)/header_as_cpp
 	# The guide's C example compiles as written.
 	sed -n '/^```c$$/,/^```$$/p' docs/c.md | sed '1d;$$d' \
 		| $(CC) $(C_FLAGS) -Ishm-c/include -x c - -fsyntax-only
@@ -91,9 +92,9 @@ c-test: c-build
 ## <shm/shm.h> in shm-c/include.
 c-lib:
 	$(CARGO) build --locked --release -p shm-c
-	mkdir -p target/c/lib
-	cp target/release/libshm_c.a target/c/lib/libshm.a
-	cp target/release/libshm_c.so target/c/lib/libshm.so
+	mkdir -p $(C_OUT)/lib
+	cp $(TARGET_DIR)/release/libshm_c.a $(C_OUT)/lib/libshm.a
+	cp $(TARGET_DIR)/release/libshm_c.so $(C_OUT)/lib/libshm.so
 
 ## Writes shm-c/include/shm/shm.h from shm-c/src/lib.rs (cbindgen); c-test checks it.
 c-header:

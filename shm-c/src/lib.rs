@@ -1,14 +1,15 @@
-//! The C API of shm: typed publish/subscribe between processes over shared memory, from C (and
-//! from C++ through `<shm/shm.hpp>`). Its header, `<shm/shm.h>`, is generated from this file by
-//! cbindgen and kept in the repository (a test fails when it drifts).
+//! The C API of shm: typed publish/subscribe between processes over shared memory, from C.
+//! Its header, `<shm/shm.h>`, is generated from this file by cbindgen and kept in the
+//! repository (a test fails when it drifts).
 //!
 //! # Conventions
-//! - Every function returns a [`shm_status`]: `SHM_OK`, an outcome that is no error
+//! - A function that can fail returns a [`shm_status`]: `SHM_OK`, an outcome that is no error
 //!   (`SHM_NO_DATA`, `SHM_TIMEOUT`, `SHM_PUBLISHER_GONE`), or an error (`SHM_ERR_*`), whose
 //!   message (the Rust library's wording) [`shm_last_error_message`] returns on the same thread.
 //! - Handles are owned by the caller once a constructor returned `SHM_OK`, and freed with their
 //!   `*_drop` function (which accepts `NULL`). A constructor that fails leaves `*out` `NULL`.
-//! - No panic crosses this boundary: one inside becomes `SHM_ERR_PANIC`.
+//! - No panic crosses this boundary: one inside becomes `SHM_ERR_PANIC` (a bug: drop the handle
+//!   it happened on, whose state is then unknown).
 //! - Thread safety: a schema may be used from any number of threads at once (it never
 //!   changes); a publisher, a subscriber or a struct builder from one thread at a time (it may
 //!   move between threads).
@@ -64,9 +65,47 @@ pub enum shm_status {
     SHM_ERR_PANIC = 20,
     /// Anything else; the message says what.
     SHM_ERR_OTHER = 21,
+    /// The publisher overwrote the value on every attempt to copy it: try again.
+    SHM_ERR_CONTENDED = 22,
+    /// This publisher's topic was taken by another publisher after its file was removed:
+    /// it publishes no more (drop it).
+    SHM_ERR_DISPLACED = 23,
 }
 
 use shm_status::*;
+
+/// Every status, for `shm_status_name`.
+const ALL_STATUSES: [shm_status; 18] = [
+    SHM_OK,
+    SHM_NO_DATA,
+    SHM_TIMEOUT,
+    SHM_PUBLISHER_GONE,
+    SHM_ERR_INVALID_ARGUMENT,
+    SHM_ERR_INVALID_NAME,
+    SHM_ERR_SCHEMA_MISMATCH,
+    SHM_ERR_LAYOUT,
+    SHM_ERR_TOPIC_BUSY,
+    SHM_ERR_FOREIGN_FILE,
+    SHM_ERR_PERMISSION,
+    SHM_ERR_FORMAT,
+    SHM_ERR_INVALID_VALUE,
+    SHM_ERR_IO,
+    SHM_ERR_PANIC,
+    SHM_ERR_OTHER,
+    SHM_ERR_CONTENDED,
+    SHM_ERR_DISPLACED,
+];
+
+// What the documentation promises about threads: handles may move between threads, a schema
+// may be shared.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    fn sync<T: Send + Sync>() {}
+    send::<shm_publisher>();
+    send::<shm_subscriber>();
+    send::<shm_struct_builder>();
+    sync::<shm_schema>();
+};
 
 /// The primitive types of a schema.
 #[repr(C)]
@@ -203,7 +242,13 @@ fn guard(body: impl FnOnce() -> Result<shm_status, Failure>) -> shm_status {
     };
     // A message holds no NUL byte (one would be a bug of ours): cut there if it does.
     let message = message.split('\0').next().unwrap_or_default().to_owned();
-    LAST_ERROR.with(|e| *e.borrow_mut() = CString::new(message).unwrap_or_default());
+    // (After the thread's locals were destroyed, in a destructor at its exit, the message is
+    // lost rather than the process aborted.)
+    let _ = LAST_ERROR.try_with(|e| {
+        if let Ok(mut slot) = e.try_borrow_mut() {
+            *slot = CString::new(message).unwrap_or_default();
+        }
+    });
     status
 }
 
@@ -213,12 +258,19 @@ fn guard(body: impl FnOnce() -> Result<shm_status, Failure>) -> shm_status {
 pub extern "C" fn shm_last_error_message() -> *const c_char {
     // The thread's buffer outlives the call; it is replaced only by a later failing call of
     // this thread, as documented.
-    LAST_ERROR.with(|e| e.borrow().as_ptr())
+    LAST_ERROR
+        .try_with(|e| e.try_borrow().map_or(c"".as_ptr(), |m| m.as_ptr()))
+        .unwrap_or(c"".as_ptr())
 }
 
-/// A name for a status (`"SHM_ERR_SCHEMA_MISMATCH"`), a static string.
+/// A name for a status (`"SHM_ERR_SCHEMA_MISMATCH"`), a static string; `"SHM_UNKNOWN"` for a
+/// value that is no status (an integer here, so that any value is defined behaviour).
 #[unsafe(no_mangle)]
-pub extern "C" fn shm_status_name(status: shm_status) -> *const c_char {
+pub extern "C" fn shm_status_name(status: u32) -> *const c_char {
+    let known = ALL_STATUSES.iter().find(|s| **s as u32 == status);
+    let Some(&status) = known else {
+        return c"SHM_UNKNOWN".as_ptr();
+    };
     let name: &'static CStr = match status {
         SHM_OK => c"SHM_OK",
         SHM_NO_DATA => c"SHM_NO_DATA",
@@ -236,6 +288,8 @@ pub extern "C" fn shm_status_name(status: shm_status) -> *const c_char {
         SHM_ERR_IO => c"SHM_ERR_IO",
         SHM_ERR_PANIC => c"SHM_ERR_PANIC",
         SHM_ERR_OTHER => c"SHM_ERR_OTHER",
+        SHM_ERR_CONTENDED => c"SHM_ERR_CONTENDED",
+        SHM_ERR_DISPLACED => c"SHM_ERR_DISPLACED",
     };
     name.as_ptr()
 }
@@ -400,7 +454,7 @@ pub unsafe extern "C" fn shm_schema_array(
     })
 }
 
-/// A bounded UTF-8 string of at most `cap` bytes (`shm::BoundedString<cap>`).
+/// A bounded UTF-8 string of at most `cap` bytes (Rust's `BoundedString<cap>`).
 ///
 /// # Safety
 /// `out` is valid for a write of a pointer.
@@ -416,7 +470,7 @@ pub unsafe extern "C" fn shm_schema_string(cap: u64, out: *mut *mut shm_schema) 
     })
 }
 
-/// A bounded sequence of at most `cap` elements of `elem` (`shm::BoundedVec<elem, cap>`).
+/// A bounded sequence of at most `cap` elements of `elem` (Rust's `BoundedVec<elem, cap>`).
 ///
 /// # Safety
 /// `elem` is a live schema; `out` is valid for a write of a pointer.
@@ -591,6 +645,8 @@ fn subscribe_failure(e: SubscribeError) -> Failure {
         SubscribeError::InvalidValue { .. } => SHM_ERR_INVALID_VALUE,
         SubscribeError::PermissionDenied(_) => SHM_ERR_PERMISSION,
         SubscribeError::Io(_) => SHM_ERR_IO,
+        SubscribeError::Contended { .. } => SHM_ERR_CONTENDED,
+        SubscribeError::WrongBufferSize { .. } => SHM_ERR_INVALID_ARGUMENT,
         _ => SHM_ERR_OTHER,
     };
     Failure(status, e.to_string())
@@ -600,6 +656,7 @@ fn publish_failure(e: PublishError) -> Failure {
     let status = match &e {
         PublishError::InvalidValue(_) => SHM_ERR_INVALID_VALUE,
         PublishError::WrongSize { .. } => SHM_ERR_INVALID_ARGUMENT,
+        PublishError::Displaced { .. } => SHM_ERR_DISPLACED,
         _ => SHM_ERR_OTHER,
     };
     Failure(status, e.to_string())
@@ -667,8 +724,16 @@ pub unsafe extern "C" fn shm_publish(
         if value.is_null() {
             return fail(SHM_ERR_INVALID_ARGUMENT, "value is NULL");
         }
-        // SAFETY: `value` is valid for reads of `size` bytes (the caller's contract); the
-        // bytes are the caller's, not another process's.
+        let want = publisher.inner.schema().size();
+        if size != want {
+            // Before the bytes are looked at: `size` may say more than the caller has.
+            return fail(
+                SHM_ERR_INVALID_ARGUMENT,
+                format!("the value is {size} bytes, but a value of this topic's type is {want}"),
+            );
+        }
+        // SAFETY: `value` is valid for reads of `size` bytes (the caller's contract), the
+        // type's size; the bytes are the caller's, not another process's.
         let bytes = unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) };
         let n = publisher.inner.publish(bytes).map_err(publish_failure)?;
         if !seq.is_null() {
@@ -697,7 +762,7 @@ pub unsafe extern "C" fn shm_publisher_drop(publisher: *mut shm_publisher) {
 /// not exist yet. `options` may be `NULL`.
 ///
 /// # Safety
-/// As [`shm_publisher_new`].
+/// As for `shm_publisher_new`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn shm_subscriber_new(
     topic: *const c_char,
@@ -829,8 +894,16 @@ pub unsafe extern "C" fn shm_subscriber_latest(
         let buf = unsafe { out_buffer(sub, out, size) }?;
         match sub.inner.latest_into(buf).map_err(subscribe_failure)? {
             Some(sample) => {
+                let mut info_now = info_of(&sample);
+                // Values `shm_subscriber_recv_all` read but did not hand out were never the
+                // caller's: the newest is new to it if it is one of them. They are passed over
+                // now, as older values are by a read of the newest.
+                if let Some(first) = sub.pending.front() {
+                    info_now.is_new |= sample.seq >= first.seq;
+                    sub.pending.clear();
+                }
                 // SAFETY: the caller's contract.
-                unsafe { put_info(info, info_of(&sample)) };
+                unsafe { put_info(info, info_now) };
                 Ok(SHM_OK)
             }
             None => Ok(SHM_NO_DATA),
@@ -842,7 +915,7 @@ pub unsafe extern "C" fn shm_subscriber_latest(
 /// `info.missed` says how many): `SHM_OK`, or `SHM_NO_DATA`. Never waits.
 ///
 /// # Safety
-/// As [`shm_subscriber_latest`].
+/// As for `shm_subscriber_latest`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn shm_subscriber_try_recv(
     subscriber: *mut shm_subscriber,
@@ -853,6 +926,14 @@ pub unsafe extern "C" fn shm_subscriber_try_recv(
     guard(|| {
         // SAFETY: the caller's contract.
         let sub = unsafe { object_mut(subscriber, "subscriber") }?;
+        // Checked before reading: a wrong buffer is no reason to consume a value.
+        // SAFETY: the caller's contract.
+        unsafe { out_buffer(sub, out, size) }?;
+        // Values `shm_subscriber_recv_all` read and could not hand out come first.
+        if let Some(sample) = sub.pending.pop_front() {
+            // SAFETY: the caller's contract.
+            return unsafe { deliver(sub, &sample, out, size, info) };
+        }
         match sub.inner.try_recv().map_err(subscribe_failure)? {
             // SAFETY: the caller's contract.
             Some(sample) => unsafe { deliver(sub, &sample, out, size, info) },
@@ -865,7 +946,7 @@ pub unsafe extern "C" fn shm_subscriber_try_recv(
 /// `SHM_TIMEOUT`, or `SHM_PUBLISHER_GONE` when the publisher exited during the wait.
 ///
 /// # Safety
-/// As [`shm_subscriber_latest`].
+/// As for `shm_subscriber_latest`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn shm_subscriber_recv_timeout(
     subscriber: *mut shm_subscriber,
@@ -880,6 +961,10 @@ pub unsafe extern "C" fn shm_subscriber_recv_timeout(
         // Checked before waiting: a wrong buffer is no reason to consume a value.
         // SAFETY: the caller's contract.
         unsafe { out_buffer(sub, out, size) }?;
+        if let Some(sample) = sub.pending.pop_front() {
+            // SAFETY: the caller's contract.
+            return unsafe { deliver(sub, &sample, out, size, info) };
+        }
         match sub.inner.recv_timeout(Duration::from_nanos(timeout_ns)) {
             // SAFETY: the caller's contract.
             Ok(sample) => unsafe { deliver(sub, &sample, out, size, info) },
@@ -898,7 +983,7 @@ pub unsafe extern "C" fn shm_subscriber_recv_timeout(
 ///
 /// # Safety
 /// `subscriber` is live; `out` is valid for writes of `capacity * size` bytes; `infos` is
-/// null or valid for `capacity` writes; `count` is valid for a write.
+/// null or valid for `capacity` writes, not overlapping `out`; `count` is valid for a write.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn shm_subscriber_recv_all(
     subscriber: *mut shm_subscriber,
@@ -914,31 +999,29 @@ pub unsafe extern "C" fn shm_subscriber_recv_all(
         if count.is_null() {
             return fail(SHM_ERR_INVALID_ARGUMENT, "count is NULL");
         }
+        if capacity == 0 {
+            return fail(SHM_ERR_INVALID_ARGUMENT, "capacity is 0: room for no value");
+        }
+        // Checked before reading: a wrong buffer is no reason to consume values.
+        // SAFETY: the caller's contract (`out` is valid for at least one value).
+        unsafe { out_buffer(sub, out, size) }?;
         if sub.pending.is_empty() {
             let mut batch = Vec::new();
-            sub.inner
-                .try_recv_all_into(&mut batch)
-                .map_err(subscribe_failure)?;
+            let read = sub.inner.try_recv_all_into(&mut batch);
+            // Values read before a failure are the caller's all the same: kept.
             sub.pending.extend(batch);
+            read.map_err(subscribe_failure)?;
         }
         let n = capacity.min(sub.pending.len());
-        if n > 0 {
-            let total = size.checked_mul(capacity).ok_or_else(|| {
-                Failure(SHM_ERR_INVALID_ARGUMENT, "capacity * size overflows".into())
-            })?;
-            if out.is_null() || size != sub.size {
-                // SAFETY: checks and reports (a null `out` or a wrong size).
-                unsafe { out_buffer(sub, out, size) }?;
-            }
-            // SAFETY: valid for writes of `capacity * size` bytes, this process's memory (the
-            // caller's contract).
-            let all = unsafe { std::slice::from_raw_parts_mut(out.cast::<u8>(), total) };
-            for (i, sample) in sub.pending.drain(..n).enumerate() {
-                all[i * size..(i + 1) * size].copy_from_slice(&sample.value.bytes);
-                if !infos.is_null() {
-                    // SAFETY: `i < capacity`, and `infos` is valid for `capacity` writes.
-                    unsafe { infos.add(i).write(info_of(&sample)) };
-                }
+        // SAFETY: `out` is valid for writes of `capacity * size` bytes, this process's memory
+        // (the caller's contract), of which the first `n * size` are written.
+        let all = unsafe { std::slice::from_raw_parts_mut(out.cast::<u8>(), n * size) };
+        for (i, sample) in sub.pending.drain(..n).enumerate() {
+            all[i * size..(i + 1) * size].copy_from_slice(&sample.value.bytes);
+            if !infos.is_null() {
+                // SAFETY: `i < capacity`, and `infos` is valid for `capacity` writes (and does
+                // not overlap `out`: the caller's contract).
+                unsafe { infos.add(i).write(info_of(&sample)) };
             }
         }
         // SAFETY: not null, valid for a write (the caller's contract).
@@ -1007,6 +1090,7 @@ pub unsafe extern "C" fn shm_remove_topic(
                 RemoveError::Busy { .. } => SHM_ERR_TOPIC_BUSY,
                 RemoveError::InvalidName(_) => SHM_ERR_INVALID_NAME,
                 RemoveError::ForeignFile { .. } => SHM_ERR_FOREIGN_FILE,
+                RemoveError::PermissionDenied(_) => SHM_ERR_PERMISSION,
                 _ => SHM_ERR_IO,
             };
             Failure(status, e.to_string())

@@ -185,8 +185,11 @@ fn a_c_subscriber_of_another_type_is_refused_with_the_field_diff() {
     publisher.publish(&7).unwrap();
     let p = Peer::spawn(&root.0, &["sub", "c/readings", "1"]);
     let line = p.line();
+    // The message names both types (the topic's `u64`, the program's struct).
     assert!(
-        line.starts_with("ERR subscriber: SHM_ERR_SCHEMA_MISMATCH:") && line.contains("Reading"),
+        line.starts_with("ERR subscriber: SHM_ERR_SCHEMA_MISMATCH:")
+            && line.contains("Reading")
+            && line.contains("u64"),
         "{line}"
     );
     assert!(!p.finish());

@@ -177,7 +177,11 @@ static int checks(const char *topic) {
     /* Wrong sizes, null pointers, bad names, invalid values. */
     uint64_t x = 1;
     s = shm_publish(pub, &x, sizeof x, NULL);
-    expect(s == SHM_ERR_INVALID_ARGUMENT || s == SHM_ERR_INVALID_VALUE, "a value of the wrong size refused");
+    expect(s == SHM_ERR_INVALID_ARGUMENT && strstr(shm_last_error_message(), "16"),
+           "a value of the wrong size refused, naming the type's size");
+    expect(strcmp(shm_status_name(SHM_ERR_TOPIC_BUSY), "SHM_ERR_TOPIC_BUSY") == 0 &&
+               strcmp(shm_status_name(42), "SHM_UNKNOWN") == 0,
+           "status names, and a value that is no status");
     s = shm_publish(NULL, &x, sizeof x, NULL);
     expect(s == SHM_ERR_INVALID_ARGUMENT && strstr(shm_last_error_message(), "NULL"), "a NULL publisher refused");
     struct Reading r;
@@ -224,12 +228,31 @@ static int checks(const char *topic) {
     struct Reading all[1];
     shm_sample_info infos[1];
     size_t count = 0;
+    s = shm_subscriber_recv_all(sub, all, 1, sizeof all[0] - 1, infos, &count);
+    expect(s == SHM_ERR_INVALID_ARGUMENT, "recv_all: a buffer of the wrong size refused");
     s = shm_subscriber_recv_all(sub, all, 1, sizeof all[0], infos, &count);
-    expect(s == SHM_OK && count == 1 && all[0].id == 100, "recv_all: the first of two");
+    expect(s == SHM_OK && count == 1 && all[0].id == 100, "recv_all: the first of two (nothing lost to the refusal)");
     s = shm_subscriber_recv_all(sub, all, 1, sizeof all[0], infos, &count);
     expect(s == SHM_OK && count == 1 && all[0].id == 101, "recv_all: the second, kept for the next call");
     s = shm_subscriber_recv_all(sub, all, 1, sizeof all[0], infos, &count);
     expect(s == SHM_OK && count == 0, "recv_all: none left");
+    /* A value a refused try_recv did not take, and values recv_all kept, read in order by
+     * try_recv. */
+    for (uint32_t i = 0; i < 3; i++) {
+        r.id = 200 + i;
+        CHECK(shm_publish(pub, &r, sizeof r, NULL), "publish");
+    }
+    uint64_t small = 0;
+    s = shm_subscriber_try_recv(sub, &small, sizeof small, &info);
+    expect(s == SHM_ERR_INVALID_ARGUMENT, "try_recv: a buffer of the wrong size refused");
+    s = shm_subscriber_recv_all(sub, all, 1, sizeof all[0], infos, &count);
+    expect(s == SHM_OK && count == 1 && all[0].id == 200, "recv_all: the first of three, not lost to the refusal");
+    s = shm_subscriber_try_recv(sub, &back, sizeof back, &info);
+    expect(s == SHM_OK && back.id == 201, "try_recv: the second, kept by recv_all");
+    s = shm_subscriber_recv_timeout(sub, &back, sizeof back, 1000000ull, &info);
+    expect(s == SHM_OK && back.id == 202, "recv_timeout: the third, kept by recv_all");
+    s = shm_subscriber_try_recv(sub, &back, sizeof back, &info);
+    expect(s == SHM_NO_DATA, "try_recv: none left");
     shm_publisher_drop(pub);
     s = shm_subscriber_publisher_alive(sub, &alive);
     expect(s == SHM_OK && !alive, "the publisher dropped is not alive");

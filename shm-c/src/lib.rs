@@ -928,15 +928,21 @@ pub unsafe extern "C" fn shm_subscriber_try_recv(
         let sub = unsafe { object_mut(subscriber, "subscriber") }?;
         // Checked before reading: a wrong buffer is no reason to consume a value.
         // SAFETY: the caller's contract.
-        unsafe { out_buffer(sub, out, size) }?;
+        let buf = unsafe { out_buffer(sub, out, size) }?;
         // Values `shm_subscriber_recv_all` read and could not hand out come first.
         if let Some(sample) = sub.pending.pop_front() {
+            buf.copy_from_slice(&sample.value.bytes);
             // SAFETY: the caller's contract.
-            return unsafe { deliver(sub, &sample, out, size, info) };
+            unsafe { put_info(info, info_of(&sample)) };
+            return Ok(SHM_OK);
         }
-        match sub.inner.try_recv().map_err(subscribe_failure)? {
-            // SAFETY: the caller's contract.
-            Some(sample) => unsafe { deliver(sub, &sample, out, size, info) },
+        // Straight into the caller's buffer, no allocation.
+        match sub.inner.try_recv_into(buf).map_err(subscribe_failure)? {
+            Some(sample) => {
+                // SAFETY: the caller's contract.
+                unsafe { put_info(info, info_of(&sample)) };
+                Ok(SHM_OK)
+            }
             None => Ok(SHM_NO_DATA),
         }
     })

@@ -218,6 +218,10 @@ static int checks(const char *topic) {
     expect(s == SHM_NO_DATA, "try_recv: nothing newer");
     s = shm_subscriber_recv_timeout(sub, &back, sizeof back, 1000000ull, &info);
     expect(s == SHM_TIMEOUT, "recv_timeout ends at its timeout");
+    r.id = 77;
+    CHECK(shm_publish(pub, &r, sizeof r, NULL), "publish");
+    s = shm_subscriber_try_recv(sub, &back, sizeof back, &info);
+    expect(s == SHM_OK && back.id == 77 && info.is_new && info.missed == 0, "try_recv: the new value");
     bool alive = false;
     s = shm_subscriber_publisher_alive(sub, &alive);
     expect(s == SHM_OK && alive, "the publisher is alive");

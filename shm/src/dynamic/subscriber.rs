@@ -171,6 +171,13 @@ impl AnySubscriber {
         self.read(Mode::Next)
     }
 
+    /// As [`try_recv`](AnySubscriber::try_recv), copying the value into `out` (which must be
+    /// one value's size: [`SubscribeError::WrongBufferSize`] otherwise, nothing read) instead
+    /// of allocating; returns the rest of the sample. What the C API's `try_recv` uses.
+    pub fn try_recv_into(&mut self, out: &mut [u8]) -> Result<Option<Sample<()>>, SubscribeError> {
+        Ok(self.core.read_raw(Mode::Next, &mut Exact(out))?.sample)
+    }
+
     /// As [`latest`](AnySubscriber::latest), copying the value into `out` (which must be one
     /// value's size: [`SubscribeError::WrongBufferSize`] otherwise, nothing read) instead of
     /// allocating; returns the rest of the sample. The bytes are a value of

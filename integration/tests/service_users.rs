@@ -39,6 +39,14 @@ fn server_with(exe: &Reachable, root: &TempRoot, service: &str, env: &[(&str, &s
     s
 }
 
+/// An action server of `action` run as [`SERVER`], admitting `admit`, in `mode`.
+fn action_server(exe: &Reachable, root: &TempRoot, action: &str, mode: &str, admit: &str) -> Proc {
+    let args = ["action-serve", action, mode];
+    let mut s = spawn(exe, root, SERVER, &[("SHM_TEST_ADMIT", admit)], &args);
+    s.expect_line("READY", T);
+    s
+}
+
 /// Whether user `uid` can open `path` for reading.
 fn peek(exe: &Reachable, root: &TempRoot, uid: u32, path: &Path) -> String {
     let mut p = spawn(exe, root, uid, &[], &["peek", path.to_str().unwrap()]);
@@ -243,14 +251,7 @@ fn an_admitted_users_goals_are_followed_by_it_only_and_canceled_by_it_only() {
     };
     let root = TempRoot::shared("act-users");
     let admit = format!("u{ALICE},u{MALLORY}");
-    let mut s = spawn(
-        &exe,
-        &root,
-        SERVER,
-        &[("SHM_TEST_ADMIT", &admit)],
-        &["action-serve", "act", "count"],
-    );
-    s.expect_line("READY", T);
+    let s = action_server(&exe, &root, "act", "count", &admit);
     // Alice's goal: accepted, its feedback and result read in her own topics.
     let mut alice = spawn(
         &exe,
@@ -290,14 +291,7 @@ fn an_admitted_users_goals_are_followed_by_it_only_and_canceled_by_it_only() {
     drop(s);
 
     // A goal that runs on: Mallory cannot cancel it by its id, Alice can.
-    let mut s = spawn(
-        &exe,
-        &root,
-        SERVER,
-        &[("SHM_TEST_ADMIT", &admit)],
-        &["action-serve", "act2", "hang"],
-    );
-    s.expect_line("READY", T);
+    let _s = action_server(&exe, &root, "act2", "hang", &admit);
     let mut alice = spawn(
         &exe,
         &root,

@@ -371,14 +371,14 @@ unsafe fn clear<T>(out: *mut *mut T) {
     }
 }
 
-/// Frees a handle made by [`give`].
+/// Frees a handle made by [`give`] (`NULL` is ignored); a panic in its drop stays here.
 ///
 /// # Safety
 /// `p` is null or a handle of this type from this API, not used afterwards.
 unsafe fn drop_handle<T>(p: *mut T) {
     if !p.is_null() {
         // SAFETY: made by `Box::into_raw` in `give`, given back once (the caller's contract).
-        drop(unsafe { Box::from_raw(p) });
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(p) })));
     }
 }
 
@@ -583,7 +583,7 @@ pub unsafe extern "C" fn shm_struct_builder_finish(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn shm_struct_builder_drop(builder: *mut shm_struct_builder) {
     // SAFETY: the caller's contract.
-    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { drop_handle(builder) }));
+    unsafe { drop_handle(builder) };
 }
 
 /// The size of a value of the type, in bytes (0 for `NULL`).
@@ -614,7 +614,7 @@ pub unsafe extern "C" fn shm_schema_hash(schema: *const shm_schema) -> u64 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn shm_schema_drop(schema: *mut shm_schema) {
     // SAFETY: the caller's contract.
-    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { drop_handle(schema) }));
+    unsafe { drop_handle(schema) };
 }
 
 // ---- errors of the library ----
@@ -736,10 +736,8 @@ pub unsafe extern "C" fn shm_publish(
         // type's size; the bytes are the caller's, not another process's.
         let bytes = unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) };
         let n = publisher.inner.publish(bytes).map_err(publish_failure)?;
-        if !seq.is_null() {
-            // SAFETY: not null, valid for a write (the caller's contract).
-            unsafe { seq.write(n) };
-        }
+        // SAFETY: the caller's contract.
+        unsafe { put(seq, n) };
         Ok(SHM_OK)
     })
 }
@@ -752,7 +750,7 @@ pub unsafe extern "C" fn shm_publish(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn shm_publisher_drop(publisher: *mut shm_publisher) {
     // SAFETY: the caller's contract.
-    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { drop_handle(publisher) }));
+    unsafe { drop_handle(publisher) };
 }
 
 // ---- subscribers ----
@@ -843,21 +841,21 @@ fn info_of<T>(sample: &Sample<T>) -> shm_sample_info {
     }
 }
 
-/// Writes `info` at `p` if it is not null.
+/// Writes `value` at `p` if it is not null (an optional out parameter).
 ///
 /// # Safety
 /// `p` is null or valid for a write.
-unsafe fn put_info(p: *mut shm_sample_info, info: shm_sample_info) {
+unsafe fn put<T>(p: *mut T, value: T) {
     if !p.is_null() {
         // SAFETY: not null, valid for a write (the caller's contract).
-        unsafe { p.write(info) };
+        unsafe { p.write(value) };
     }
 }
 
 /// Copies a read sample's value out and reports it.
 ///
 /// # Safety
-/// As [`out_buffer`] and [`put_info`].
+/// As [`out_buffer`] and [`put`].
 unsafe fn deliver(
     sub: &shm_subscriber,
     sample: &Sample<RawValue>,
@@ -869,7 +867,7 @@ unsafe fn deliver(
     let buf = unsafe { out_buffer(sub, out, size) }?;
     buf.copy_from_slice(&sample.value.bytes);
     // SAFETY: the caller's contract.
-    unsafe { put_info(info, info_of(sample)) };
+    unsafe { put(info, info_of(sample)) };
     Ok(SHM_OK)
 }
 
@@ -903,7 +901,7 @@ pub unsafe extern "C" fn shm_subscriber_latest(
                     sub.pending.clear();
                 }
                 // SAFETY: the caller's contract.
-                unsafe { put_info(info, info_now) };
+                unsafe { put(info, info_now) };
                 Ok(SHM_OK)
             }
             None => Ok(SHM_NO_DATA),
@@ -933,14 +931,14 @@ pub unsafe extern "C" fn shm_subscriber_try_recv(
         if let Some(sample) = sub.pending.pop_front() {
             buf.copy_from_slice(&sample.value.bytes);
             // SAFETY: the caller's contract.
-            unsafe { put_info(info, info_of(&sample)) };
+            unsafe { put(info, info_of(&sample)) };
             return Ok(SHM_OK);
         }
         // Straight into the caller's buffer, no allocation.
         match sub.inner.try_recv_into(buf).map_err(subscribe_failure)? {
             Some(sample) => {
                 // SAFETY: the caller's contract.
-                unsafe { put_info(info, info_of(&sample)) };
+                unsafe { put(info, info_of(&sample)) };
                 Ok(SHM_OK)
             }
             None => Ok(SHM_NO_DATA),
@@ -1065,7 +1063,7 @@ pub unsafe extern "C" fn shm_subscriber_publisher_alive(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn shm_subscriber_drop(subscriber: *mut shm_subscriber) {
     // SAFETY: the caller's contract.
-    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { drop_handle(subscriber) }));
+    unsafe { drop_handle(subscriber) };
 }
 
 // ---- topics ----
@@ -1101,10 +1099,8 @@ pub unsafe extern "C" fn shm_remove_topic(
             };
             Failure(status, e.to_string())
         })?;
-        if !existed.is_null() {
-            // SAFETY: not null, valid for a write (the caller's contract).
-            unsafe { existed.write(was) };
-        }
+        // SAFETY: the caller's contract.
+        unsafe { put(existed, was) };
         Ok(SHM_OK)
     })
 }

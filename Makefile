@@ -7,13 +7,13 @@ TARGET_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 EXAMPLES_DIR = $(TARGET_DIR)/debug/examples
 BRIDGE_EXE = $(TARGET_DIR)/debug/shm-bridge
 
-.PHONY: c-build c-test c-lib c-header doc test demo bench bench-rust bench-peers bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
+.PHONY: c-build c-test c-lib c-header cpp-build cpp-test cpp-bench doc test demo bench bench-rust bench-peers bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
 	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp lint-python test-pythons wheel
 
 ## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), the
 ## Zenoh bridge's tests (two bridges over loopback), and the Python module built from scratch
 ## into .venv with its pytest suite (incl. Rust interop and the bridge).
-test: fmt-check clippy doc rust-test bridge-test c-test python-test
+test: fmt-check clippy doc rust-test bridge-test c-test cpp-test python-test
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -95,6 +95,28 @@ c-lib:
 	mkdir -p $(C_OUT)/lib
 	cp $(TARGET_DIR)/release/libshm_c.a $(C_OUT)/lib/libshm.a
 	cp $(TARGET_DIR)/release/libshm_c.so $(C_OUT)/lib/libshm.so
+
+## The C++ layer (<shm/shm.hpp>) and the C and C++ examples, built by CMake (CMakeLists.txt) as
+## a user builds them, then ctest: the C++ API's tests, the compile-fail checks, the C header as
+## C11, and C++ -> Rust -> Python and back (python/tests/test_cpp.py); all of it again under
+## AddressSanitizer and UndefinedBehaviorSanitizer; then the installed package used by a separate
+## CMake project (find_package) and through pkg-config. libshm is the debug build of c-build.
+CPP_BUILD := $(TARGET_DIR)/cmake
+CPP_ASAN_BUILD := $(TARGET_DIR)/cmake-asan
+CPP_CONFIGURE := -DSHM_CARGO_PROFILE=debug -DSHM_CARGO_FEATURES=testing -DSHM_PYTHON=$(VENV_PYTHON) -DSHM_EXAMPLES_DIR=$(EXAMPLES_DIR)
+cpp-build: c-build
+	cmake -S . -B $(CPP_BUILD) $(CPP_CONFIGURE)
+	cmake --build $(CPP_BUILD) --parallel 2
+	# The guide's C++ example compiles as written.
+	sed -n '/^```cpp$$/,/^```$$/p' docs/c.md | sed '1d;$$d' \
+		| $(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -Ishm-c/include -x c++ - -fsyntax-only
+
+cpp-test: cpp-build examples python-install
+	cd $(CPP_BUILD) && ctest --output-on-failure --timeout 600
+	cmake -S . -B $(CPP_ASAN_BUILD) $(CPP_CONFIGURE) -DSHM_SANITIZE=ON
+	cmake --build $(CPP_ASAN_BUILD) --parallel 2
+	cd $(CPP_ASAN_BUILD) && ctest --output-on-failure --timeout 600 -E '^compile_fail_'
+	scripts/cpp-install-test.sh $(CPP_BUILD)
 
 ## Writes shm-c/include/shm/shm.h from shm-c/src/lib.rs (cbindgen); c-test checks it.
 c-header:

@@ -1,0 +1,50 @@
+// The message types of the C++ examples: the same types as the Rust structs of the same names
+// and fields (examples/src/lib.rs) and the Python classes (examples/python/structs/messages.py),
+// so the three languages share their topics.
+#pragma once
+
+#include <shm/shm.hpp>
+
+#include <cmath>
+#include <cstdint>
+
+namespace robot {
+
+/// A robot's pose as a localisation process would publish it.
+struct Pose {
+  double position[3];     // metres, map frame
+  double orientation[4];  // unit quaternion (x, y, z, w)
+  uint32_t map_id;        // which map the pose refers to
+  bool tracking;          // whether localisation is tracking
+  uint8_t _reserved[3];   // explicit padding: a message has no hidden padding
+};
+SHM_MESSAGE(Pose, position, orientation, map_id, tracking, _reserved);
+
+/// A pose on a circle of radius 2 m, `t` seconds into the run (as the Rust example's).
+inline Pose on_circle(double t) {
+  const double heading = t * 0.5;
+  return Pose{{2.0 * std::cos(heading), 2.0 * std::sin(heading), 0.0},
+              {0.0, 0.0, std::sin(heading / 2.0), std::cos(heading / 2.0)},
+              7,
+              true,
+              {0, 0, 0}};
+}
+
+/// An axis-aligned box in an image, in pixels.
+struct BoundingBox {
+  float min[2];  // top-left corner (x, y)
+  float max[2];  // bottom-right corner (x, y)
+};
+SHM_MESSAGE(BoundingBox, min, max);
+
+/// What a detector found in a frame: nested structs, a 2-D array and a flag.
+struct Detection {
+  BoundingBox boxes[2];
+  float scores[3][2];  // scores[class][box]
+  uint16_t label;
+  bool valid;
+  uint8_t _reserved[1];
+};
+SHM_MESSAGE(Detection, boxes, scores, label, valid, _reserved);
+
+}  // namespace robot

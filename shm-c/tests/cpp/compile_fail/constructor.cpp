@@ -1,0 +1,9 @@
+// A struct with a constructor (not a plain struct): refused.
+// expect: SHM_MESSAGE\(Counter\): the struct has constructors
+#include <shm/shm.hpp>
+
+struct Counter {
+  Counter() : n(0) {}
+  int64_t n;
+};
+SHM_MESSAGE(Counter, n);

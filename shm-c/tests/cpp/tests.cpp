@@ -1,0 +1,397 @@
+// The C++ layer (<shm/shm.hpp>) as a C++ program uses it: every test in a topic directory of its
+// own under /dev/shm (removed afterwards). Cross-process and cross-language tests: peer.cpp and
+// python/tests/test_cpp.py; compile-time refusals: compile_fail/.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "../../../examples/cpp/messages.hpp"
+
+namespace {
+
+/// A topic directory of this test's own (the tests run in parallel with others).
+struct TempRoot {
+  std::string path;
+  TempRoot() {
+    const char* base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
+    std::string pattern = std::string(base) + "/shm-cpp-test-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  ~TempRoot() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  shm::PublisherOptions pub(std::uint32_t buffer_num = 0) const {
+    shm::PublisherOptions o;
+    o.root = path;
+    o.buffer_num = buffer_num;
+    return o;
+  }
+  shm::SubscriberOptions sub() const {
+    shm::SubscriberOptions o;
+    o.root = path;
+    return o;
+  }
+};
+
+/// The same Pose described through the C API field by field (its schema and hash are those of
+/// the Rust and Python types: the C API's own tests check that against Rust).
+std::uint64_t pose_hash_through_c() {
+  shm_schema *f64 = nullptr, *u32 = nullptr, *b = nullptr, *u8 = nullptr, *a3 = nullptr, *a4 = nullptr, *r3 = nullptr;
+  shm_schema* pose = nullptr;
+  shm_struct_builder* builder = nullptr;
+  REQUIRE(shm_schema_primitive(SHM_F64, &f64) == SHM_OK);
+  REQUIRE(shm_schema_primitive(SHM_U32, &u32) == SHM_OK);
+  REQUIRE(shm_schema_primitive(SHM_BOOL, &b) == SHM_OK);
+  REQUIRE(shm_schema_primitive(SHM_U8, &u8) == SHM_OK);
+  REQUIRE(shm_schema_array(f64, 3, &a3) == SHM_OK);
+  REQUIRE(shm_schema_array(f64, 4, &a4) == SHM_OK);
+  REQUIRE(shm_schema_array(u8, 3, &r3) == SHM_OK);
+  REQUIRE(shm_struct_builder_new("Pose", &builder) == SHM_OK);
+  REQUIRE(shm_struct_builder_add(builder, "position", a3) == SHM_OK);
+  REQUIRE(shm_struct_builder_add(builder, "orientation", a4) == SHM_OK);
+  REQUIRE(shm_struct_builder_add(builder, "map_id", u32) == SHM_OK);
+  REQUIRE(shm_struct_builder_add(builder, "tracking", b) == SHM_OK);
+  REQUIRE(shm_struct_builder_add(builder, "_reserved", r3) == SHM_OK);
+  REQUIRE(shm_struct_builder_finish(builder, &pose) == SHM_OK);
+  const std::uint64_t hash = shm_schema_hash(pose);
+  for (shm_schema* s : {f64, u32, b, u8, a3, a4, r3, pose}) shm_schema_drop(s);
+  return hash;
+}
+
+robot::Pose pose(std::uint32_t map_id) { return robot::Pose{{1.0, 2.0, 3.0}, {0.0, 0.0, 0.0, 1.0}, map_id, true, {0, 0, 0}}; }
+
+// Two structs of one name and field names, in different namespaces: one type.
+namespace a {
+struct Point {
+  double x;
+  double y;
+};
+SHM_MESSAGE(Point, x, y);
+}  // namespace a
+namespace b {
+struct Point {
+  double x;
+  double y;
+};
+SHM_MESSAGE(Point, x, y);
+struct Swapped {
+  double y;
+  double x;
+};
+SHM_MESSAGE(Swapped, y, x);
+}  // namespace b
+
+struct Grid {
+  double cells[2][3];
+  std::array<std::array<int16_t, 2>, 2> small;
+  bool flags[2][2];
+  uint8_t _reserved[4];
+};
+SHM_MESSAGE(Grid, cells, small, flags, _reserved);
+
+struct Labelled {
+  shm::BoundedString<16> name;
+  shm::BoundedVec<robot::BoundingBox, 2> boxes;
+  int64_t id;
+};
+SHM_MESSAGE(Labelled, name, boxes, id);
+
+}  // namespace
+
+TEST_CASE("SHM_MESSAGE gives the schema of the same type described through the C API") {
+  const shm::Schema& schema = shm::schema_of<robot::Pose>();
+  CHECK(schema.size() == sizeof(robot::Pose));
+  CHECK(schema.hash() == pose_hash_through_c());
+  // The unqualified name is the type's name: a::Point and b::Point are one type; field order
+  // and names count.
+  CHECK(shm::schema_of<a::Point>().hash() == shm::schema_of<b::Point>().hash());
+  CHECK(shm::schema_of<b::Swapped>().hash() != shm::schema_of<b::Point>().hash());
+  CHECK(shm::schema_of<robot::Detection>().size() == sizeof(robot::Detection));
+  CHECK(shm::schema_of<Grid>().size() == sizeof(Grid));
+  CHECK(shm::schema_of<Labelled>().size() == sizeof(Labelled));
+  CHECK(shm::schema_of<std::int64_t>().size() == 8);
+}
+
+TEST_CASE("a published pose is read back: latest, try_recv, recv_timeout") {
+  TempRoot root;
+  shm::Publisher<robot::Pose> publisher("robot/pose", root.pub());
+  shm::Subscriber<robot::Pose> subscriber("robot/pose", root.sub());
+  CHECK_FALSE(subscriber.latest().has_value());
+  CHECK_FALSE(subscriber.try_recv().has_value());
+
+  CHECK(publisher.publish(pose(1)) == 1);
+  auto latest = subscriber.latest();
+  REQUIRE(latest.has_value());
+  CHECK(latest->value.map_id == 1);
+  CHECK(latest->value.position[2] == 3.0);
+  CHECK(latest->value.tracking);
+  CHECK(latest->seq == 1);
+  CHECK(latest->is_new);
+  CHECK(latest->published_ns > 0);
+  // latest() again: the same value, no longer new; try_recv(): nothing new.
+  auto again = subscriber.latest();
+  REQUIRE(again.has_value());
+  CHECK(again->seq == 1);
+  CHECK_FALSE(again->is_new);
+  CHECK_FALSE(subscriber.try_recv().has_value());
+
+  CHECK(publisher.publish(pose(2)) == 2);
+  auto next = subscriber.try_recv();
+  REQUIRE(next.has_value());
+  CHECK(next->value.map_id == 2);
+  CHECK(next->missed == 0);
+
+  publisher.publish(pose(3));
+  auto waited = subscriber.recv_timeout(std::chrono::seconds(5));
+  REQUIRE(waited.has_value());
+  CHECK(waited->value.map_id == 3);
+  CHECK(waited->seq == 3);
+}
+
+TEST_CASE("recv_timeout returns nothing after its timeout, and a negative timeout does not wait") {
+  TempRoot root;
+  shm::Publisher<double> publisher("t", root.pub());
+  shm::Subscriber<double> subscriber("t", root.sub());
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE(subscriber.recv_timeout(std::chrono::milliseconds(50)).has_value());
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(50));
+  CHECK_FALSE(subscriber.recv_timeout(std::chrono::milliseconds(-5)).has_value());
+  publisher.publish(2.5);
+  auto sample = subscriber.recv_timeout(std::chrono::hours(1));
+  REQUIRE(sample.has_value());
+  CHECK(sample->value == 2.5);
+}
+
+TEST_CASE("a slow reader skips to the newest value and is told how many it missed; recv_all hands out the ring") {
+  TempRoot root;
+  shm::Publisher<std::int64_t> publisher("counter", root.pub(4));
+  shm::Subscriber<std::int64_t> subscriber("counter", root.sub());
+  publisher.publish(0);
+  REQUIRE(subscriber.try_recv().has_value());
+  for (std::int64_t i = 1; i <= 10; ++i) publisher.publish(i * 10);
+  auto newest = subscriber.try_recv();
+  REQUIRE(newest.has_value());
+  CHECK(newest->value == 100);
+  CHECK(newest->missed == 9);
+
+  for (std::int64_t i = 11; i <= 13; ++i) publisher.publish(i * 10);
+  const auto all = subscriber.recv_all();
+  REQUIRE(all.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(all[i].value == static_cast<std::int64_t>(110 + 10 * i));
+    CHECK(all[i].seq == 12 + i);
+  }
+  CHECK(subscriber.recv_all().empty());
+}
+
+TEST_CASE("nested structs, 2-D arrays, std::array and bools cross intact") {
+  TempRoot root;
+  robot::Detection d{};
+  d.boxes[0] = {{1, 2}, {3, 4}};
+  d.boxes[1] = {{5, 6}, {7, 8}};
+  for (int c = 0; c < 3; ++c)
+    for (int k = 0; k < 2; ++k) d.scores[c][k] = static_cast<float>(c * 2 + k);
+  d.label = 9;
+  d.valid = true;
+  Grid g{};
+  for (int r = 0; r < 2; ++r)
+    for (int c = 0; c < 3; ++c) g.cells[r][c] = r * 3 + c;
+  g.small = {{{{1, -2}}, {{3, -4}}}};
+  g.flags[0][1] = true;
+  g.flags[1][0] = true;
+
+  shm::Publisher<robot::Detection> pd("detections", root.pub());
+  shm::Publisher<Grid> pg("grid", root.pub());
+  pd.publish(d);
+  pg.publish(g);
+  auto d2 = shm::Subscriber<robot::Detection>("detections", root.sub()).latest();
+  auto g2 = shm::Subscriber<Grid>("grid", root.sub()).latest();
+  REQUIRE(d2.has_value());
+  REQUIRE(g2.has_value());
+  CHECK(std::memcmp(&d2->value, &d, sizeof d) == 0);
+  CHECK(std::memcmp(&g2->value, &g, sizeof g) == 0);
+}
+
+TEST_CASE("bounded strings and sequences: capacity kept, bad lengths refused") {
+  TempRoot root;
+  Labelled l{};
+  l.name.assign("héllo");
+  l.boxes.push_back({{1, 2}, {3, 4}});
+  l.id = 5;
+  CHECK_THROWS_AS(l.name.assign("seventeen bytes!!"), std::length_error);
+  CHECK(l.name == "héllo");  // unchanged by the refusal
+  l.boxes.push_back({{5, 6}, {7, 8}});
+  CHECK_THROWS_AS(l.boxes.push_back({{0, 0}, {0, 0}}), std::length_error);
+  CHECK(l.boxes.size() == 2);
+
+  shm::Publisher<Labelled> publisher("labelled", root.pub());
+  shm::Subscriber<Labelled> subscriber("labelled", root.sub());
+  publisher.publish(l);
+  auto got = subscriber.try_recv();
+  REQUIRE(got.has_value());
+  CHECK(got->value.name.view() == "héllo");
+  REQUIRE(got->value.boxes.size() == 2);
+  CHECK(got->value.boxes[1].max[1] == 8);
+
+  // A length above the capacity, written by hand: refused, nothing published.
+  Labelled bad = l;
+  bad.name.len = 17;
+  CHECK_THROWS_AS(publisher.publish(bad), shm::InvalidValue);
+  bad = l;
+  bad.boxes.len = 3;
+  CHECK_THROWS_AS(publisher.publish(bad), shm::InvalidValue);
+  CHECK_FALSE(subscriber.try_recv().has_value());
+}
+
+TEST_CASE("a bool that is neither 0 nor 1 is refused, and nothing is published") {
+  TempRoot root;
+  shm::Publisher<robot::Pose> publisher("robot/pose", root.pub());
+  shm::Subscriber<robot::Pose> subscriber("robot/pose", root.sub());
+  robot::Pose p = pose(4);
+  const unsigned char two = 2;
+  std::memcpy(&p.tracking, &two, 1);
+  try {
+    publisher.publish(p);
+    FAIL("published an invalid bool");
+  } catch (const shm::InvalidValue& e) {
+    INFO(e.what());
+    CHECK(std::string(e.what()).find("bool") != std::string::npos);
+    CHECK(e.status() == SHM_ERR_INVALID_VALUE);
+  }
+  CHECK_FALSE(subscriber.latest().has_value());
+}
+
+TEST_CASE("a subscriber of another type is refused, naming the fields that differ") {
+  TempRoot root;
+  shm::Publisher<robot::Pose> publisher("robot/pose", root.pub());
+  publisher.publish(pose(1));
+  try {
+    shm::Subscriber<robot::Detection> wrong("robot/pose", root.sub());
+    FAIL("a Detection subscriber opened a Pose topic");
+  } catch (const shm::SchemaMismatch& e) {
+    const std::string what = e.what();
+    CHECK(what.find("carries `Pose` but this side expects `Detection`") != std::string::npos);
+    CHECK(what.find("field `map_id`") != std::string::npos);
+    // The exception is the library's message, word for word.
+    CHECK(what == shm_last_error_message());
+    const std::runtime_error& base = e;
+    CHECK(base.what() == what);
+  }
+  // Same fields in another order: another type too.
+  shm::Publisher<b::Point> points("point", root.pub());
+  CHECK_THROWS_AS(shm::Subscriber<b::Swapped>("point", root.sub()), shm::SchemaMismatch);
+  CHECK_NOTHROW(shm::Subscriber<a::Point>("point", root.sub()));
+}
+
+TEST_CASE("a second live publisher, a bad name and a bad root are refused with their own exceptions") {
+  TempRoot root;
+  shm::Publisher<robot::Pose> publisher("robot/pose", root.pub());
+  CHECK_THROWS_AS(shm::Publisher<robot::Pose>("robot/pose", root.pub()), shm::TopicBusy);
+  CHECK_THROWS_AS(shm::Publisher<robot::Pose>("../escape", root.pub()), shm::InvalidName);
+  CHECK_THROWS_AS(shm::Subscriber<robot::Pose>("", root.sub()), shm::InvalidName);
+  shm::PublisherOptions nowhere = root.pub();
+  nowhere.root = root.path + "/no/such/dir";
+  CHECK_THROWS_AS(shm::Publisher<robot::Pose>("t", nowhere), shm::Error);
+  shm::PublisherOptions ring = root.pub(0);
+  ring.buffer_num = 1u << 31;
+  CHECK_THROWS_AS(shm::Publisher<robot::Pose>("big", ring), shm::Error);
+}
+
+TEST_CASE("publisher_alive and remove_topic follow the publisher's life") {
+  TempRoot root;
+  std::optional<shm::Publisher<double>> publisher;
+  publisher.emplace("t", root.pub());
+  publisher->publish(1.0);
+  shm::Subscriber<double> subscriber("t", root.sub());
+  CHECK(subscriber.publisher_alive());
+  CHECK_THROWS_AS(shm::remove_topic("t", root.path), shm::TopicBusy);
+  publisher.reset();
+  CHECK_FALSE(subscriber.publisher_alive());
+  // The last value stays for subscribers.
+  auto last = subscriber.latest();
+  REQUIRE(last.has_value());
+  CHECK(last->value == 1.0);
+  CHECK(shm::remove_topic("t", root.path));
+  CHECK_FALSE(shm::remove_topic("t", root.path));
+}
+
+TEST_CASE("a moved-from publisher or subscriber throws instead of crashing; the moved-to one works") {
+  TempRoot root;
+  shm::Publisher<double> first("t", root.pub());
+  shm::Publisher<double> second(std::move(first));
+  CHECK_THROWS_AS(first.publish(1.0), shm::InvalidArgument);  // NOLINT(bugprone-use-after-move)
+  CHECK(second.publish(2.0) == 1);
+  shm::Subscriber<double> s1("t", root.sub());
+  shm::Subscriber<double> s2 = std::move(s1);
+  CHECK_THROWS_AS(s1.latest(), shm::InvalidArgument);  // NOLINT(bugprone-use-after-move)
+  CHECK(s2.latest()->value == 2.0);
+  static_assert(!std::is_copy_constructible_v<shm::Publisher<double>>);
+  static_assert(!std::is_copy_constructible_v<shm::Subscriber<double>>);
+}
+
+TEST_CASE("a publisher that exits during a wait: PublisherGone, from another process") {
+  TempRoot root;
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // The child: publish one value, say so, exit a little later (without running the parent's
+    // destructors).
+    close(ready[0]);
+    int code = 0;
+    try {
+      shm::Publisher<double> publisher("t", root.pub());
+      publisher.publish(7.0);
+      const char byte = 'r';
+      if (write(ready[1], &byte, 1) != 1) code = 1;
+      usleep(200 * 1000);
+    } catch (...) {
+      code = 1;
+    }
+    _exit(code);
+  }
+  close(ready[1]);
+  char byte = 0;
+  REQUIRE(read(ready[0], &byte, 1) == 1);
+  close(ready[0]);
+  shm::Subscriber<double> subscriber("t", root.sub());
+  auto first = subscriber.try_recv();
+  REQUIRE(first.has_value());
+  CHECK(first->value == 7.0);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(subscriber.recv_timeout(std::chrono::seconds(30)), shm::PublisherGone);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("exceptions derive from shm::Error and std::runtime_error, with the status") {
+  static_assert(std::is_base_of_v<std::runtime_error, shm::Error>);
+  static_assert(std::is_base_of_v<shm::Error, shm::SchemaMismatch>);
+  static_assert(std::is_base_of_v<shm::Error, shm::TopicBusy>);
+  static_assert(std::is_base_of_v<shm::Error, shm::PublisherGone>);
+  TempRoot root;
+  try {
+    shm::Subscriber<double> s("bad\nname", root.sub());
+    FAIL("a name with a newline was accepted");
+  } catch (const shm::Error& e) {
+    CHECK(e.status() == SHM_ERR_INVALID_NAME);
+    CHECK(std::string(e.what()).size() > 10);
+  }
+}

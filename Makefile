@@ -7,7 +7,7 @@ TARGET_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 EXAMPLES_DIR = $(TARGET_DIR)/debug/examples
 BRIDGE_EXE = $(TARGET_DIR)/debug/shm-bridge
 
-.PHONY: c-build c-test c-lib c-header cpp-build cpp-test cpp-bench doc test demo bench bench-rust bench-peers bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
+.PHONY: c-build c-test c-lib c-header cpp-build cpp-test bench-cpp doc test demo bench bench-rust bench-peers bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
 	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp lint-python test-pythons wheel
 
 ## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), the
@@ -103,6 +103,8 @@ c-lib:
 ## CMake project (find_package) and through pkg-config. libshm is the debug build of c-build.
 CPP_BUILD := $(TARGET_DIR)/cmake
 CPP_ASAN_BUILD := $(TARGET_DIR)/cmake-asan
+CPP_RELEASE_BUILD := $(TARGET_DIR)/cmake-release
+CPP_RELEASE_CONFIGURE := -DCMAKE_BUILD_TYPE=Release -DSHM_CARGO_PROFILE=release -DSHM_BUILD_TESTS=OFF -DSHM_BUILD_EXAMPLES=OFF -DSHM_BUILD_BENCH=ON
 CPP_CONFIGURE := -DSHM_CARGO_PROFILE=debug -DSHM_CARGO_FEATURES=testing -DSHM_PYTHON=$(VENV_PYTHON) -DSHM_EXAMPLES_DIR=$(EXAMPLES_DIR)
 cpp-build: c-build
 	cmake -S . -B $(CPP_BUILD) $(CPP_CONFIGURE)
@@ -116,7 +118,17 @@ cpp-test: cpp-build examples python-install
 	cmake -S . -B $(CPP_ASAN_BUILD) $(CPP_CONFIGURE) -DSHM_SANITIZE=ON
 	cmake --build $(CPP_ASAN_BUILD) --parallel 2
 	cd $(CPP_ASAN_BUILD) && ctest --output-on-failure --timeout 600 -E '^compile_fail_'
-	scripts/cpp-install-test.sh $(CPP_BUILD)
+	# The package as users get it: the release library, installed and used by other projects.
+	cmake -S . -B $(CPP_RELEASE_BUILD) $(CPP_RELEASE_CONFIGURE)
+	cmake --build $(CPP_RELEASE_BUILD) --parallel 2
+	scripts/cpp-install-test.sh $(CPP_RELEASE_BUILD)
+
+## C++ next to Rust in one run: publish, latest and a cross-process round trip of 8 bytes
+## (benches/benches/cpp.rs runs shm-c/bench/bench.cpp, built in release by CMake).
+bench-cpp:
+	cmake -S . -B $(CPP_RELEASE_BUILD) $(CPP_RELEASE_CONFIGURE)
+	cmake --build $(CPP_RELEASE_BUILD) --parallel 2
+	SHM_CPP_BENCH=$(CPP_RELEASE_BUILD)/shm_cpp_bench $(CARGO) bench --locked -p shm-benches --bench cpp
 
 ## Writes shm-c/include/shm/shm.h from shm-c/src/lib.rs (cbindgen); c-test checks it.
 c-header:
@@ -130,7 +142,7 @@ demo: examples
 ## Every benchmark, in a few minutes: the Rust ones, then the Python module next to its peers
 ## (installed into the benchmark's own environment, .venv-bench). Tables go to the terminal;
 ## JSON files and the chart to $(BENCH_OUT).
-bench: bench-rust bench-python
+bench: bench-rust bench-python bench-cpp
 
 ## Criterion (publish/subscribe by size next to memcpy, 0-64 subscribers, round trip), the
 ## round trip's p50/p99 next to a bare seqlock, the wake-up latency of blocking waits (one-way,

@@ -47,4 +47,22 @@ struct Detection {
 };
 SHM_MESSAGE(Detection, boxes, scores, label, valid, _reserved);
 
+/// One lidar return.
+struct Echo {
+  float angle;         // beam angle, radians
+  uint16_t intensity;  // return strength
+  uint16_t ring;       // laser ring
+};
+SHM_MESSAGE(Echo, angle, intensity, ring);
+
+/// A lidar scan: data whose length changes every turn, in bounded sequences and a bounded
+/// string (Rust's `BoundedVec` / `BoundedString`, Python's `seq[...]` / `string[...]`).
+struct Scan {
+  uint64_t stamp_ns;                      // capture time, ns on CLOCK_MONOTONIC
+  shm::BoundedString<32> frame_id;        // the sensor's frame, up to 32 bytes of UTF-8
+  shm::BoundedVec<float, 4096> ranges;    // measured ranges, metres
+  shm::BoundedVec<Echo, 64> echoes;       // the strongest returns
+};
+SHM_MESSAGE(Scan, stamp_ns, frame_id, ranges, echoes);
+
 }  // namespace robot

@@ -15,11 +15,48 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from shm_pub_sub import Publisher, SchemaMismatchError, Subscriber
+from shm_pub_sub import (
+    Message,
+    Publisher,
+    SchemaMismatchError,
+    Subscriber,
+    f32,
+    f64,
+    i8,
+    i16,
+    i32,
+    i64,
+    u8,
+    u16,
+    u32,
+    u64,
+)
 
 # The examples' declarations (examples/python/structs/messages.py), as the C++ ones.
 sys.path.insert(0, str(REPO / "examples" / "python" / "structs"))
 from messages import BoundingBox, Detection, Pose
+
+sys.path.insert(0, str(REPO / "examples" / "python" / "scan"))
+from scan import Echo, Scan
+
+
+class Widths(Message):
+    """Every primitive width and a 2-D array: the `Widths` of shm-c/tests/cpp/peer.cpp."""
+
+    a_i64: i64
+    a_f64: f64
+    a_u64: u64
+    a_i32: i32
+    a_u32: u32
+    a_f32: f32
+    a_i16: i16
+    a_u16: u16
+    grid: i16[2, 2]
+    a_i8: i8
+    a_u8: u8
+    flag: bool
+    _reserved: u8[5]
+
 
 CPP_DIR = os.environ.get("SHM_CPP_DIR")
 pytestmark = pytest.mark.skipif(not CPP_DIR, reason="SHM_CPP_DIR is set by `make cpp-test` (the CMake build directory)")
@@ -95,6 +132,40 @@ def test_python_detection_through_rust_to_cpp(topic, spawn, rust_example):
     )
     assert peer.wait(timeout=30) == 0
     assert relay.wait(timeout=30) == 0
+
+
+def test_every_primitive_width_and_a_2d_std_array_cross_from_cpp(topic, spawn):
+    peer = spawn([cpp("shm_cpp_peer"), "widths-pub", topic], stdin=True)
+    assert peer.expect_line(timeout=30) == "PUBLISHED 1"
+    w, ok = Subscriber(topic, Widths()).subscribe(timeout=10)
+    assert ok
+    assert (w.a_i64, w.a_f64, w.a_u64) == (-(2**63), -0.125, 2**64 - 1)
+    assert (w.a_i32, w.a_u32, w.a_f32) == (-5, 4_000_000_000, 1.5)
+    assert (w.a_i16, w.a_u16, w.a_i8, w.a_u8, w.flag) == (-300, 60000, -100, 200, True)
+    assert w.grid.tolist() == [[1, -2], [3, -4]]
+    peer.close_stdin()
+    assert peer.wait(timeout=30) == 0
+
+
+def test_a_cpp_scan_with_bounded_strings_and_sequences_is_the_python_scan(topic, spawn):
+    peer = spawn([cpp("shm_cpp_peer"), "scan-pub", topic], stdin=True)
+    assert peer.expect_line(timeout=30) == "PUBLISHED 1"
+    scan, ok = Subscriber(topic, Scan()).subscribe(timeout=10)
+    assert ok
+    assert (scan.stamp_ns, scan.frame_id) == (123456789, "lidar-ü")
+    assert scan.ranges.tolist() == [0.5, 1.5, 2.5]
+    assert [(e.angle, e.intensity, e.ring) for e in scan.echoes] == [(0.25, 7, 3), (-0.5, 65535, 15)]
+    peer.close_stdin()
+    assert peer.wait(timeout=30) == 0
+
+
+def test_a_python_scan_is_read_by_cpp(topic, spawn):
+    peer = spawn([cpp("shm_cpp_peer"), "scan-sub", topic])
+    assert peer.expect_line(timeout=30) == "READY"
+    echoes = [Echo(angle=1.25, intensity=9, ring=2)]
+    Publisher(topic, Scan()).publish(Scan(stamp_ns=5, frame_id="front", ranges=[3.0, 4.5], echoes=echoes))
+    assert peer.expect_line(timeout=30) == "SCAN seq=1 stamp=5 frame=front ranges=3,4.5, echoes=1.25/9/2;"
+    assert peer.wait(timeout=30) == 0
 
 
 @pytest.mark.parametrize(

@@ -252,8 +252,8 @@ fn guard(body: impl FnOnce() -> Result<shm_status, Failure>) -> shm_status {
     status
 }
 
-/// The message of the last call on this thread that failed (`""` before any): valid until the
-/// next failing call on this thread.
+/// The message of the last call on this thread that failed, or that returned
+/// `SHM_PUBLISHER_GONE` (`""` before any): valid until the next such call on this thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn shm_last_error_message() -> *const c_char {
     // The thread's buffer outlives the call; it is replaced only by a later failing call of
@@ -973,7 +973,8 @@ pub unsafe extern "C" fn shm_subscriber_recv_timeout(
             // SAFETY: the caller's contract.
             Ok(sample) => unsafe { deliver(sub, &sample, out, size, info) },
             Err(RecvError::Timeout { .. }) => Ok(SHM_TIMEOUT),
-            Err(RecvError::PublisherGone { .. }) => Ok(SHM_PUBLISHER_GONE),
+            // Not an error, but its message (which publisher, when) is the caller's too.
+            Err(e @ RecvError::PublisherGone { .. }) => fail(SHM_PUBLISHER_GONE, e.to_string()),
             Err(RecvError::Subscribe(e)) => Err(subscribe_failure(e)),
             Err(e) => fail(SHM_ERR_OTHER, e.to_string()),
         }

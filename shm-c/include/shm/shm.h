@@ -142,8 +142,8 @@ typedef struct shm_sample_info {
 extern "C" {
 #endif // __cplusplus
 
-// The message of the last call on this thread that failed (`""` before any): valid until the
-// next failing call on this thread.
+// The message of the last call on this thread that failed, or that returned
+// `SHM_PUBLISHER_GONE` (`""` before any): valid until the next such call on this thread.
 const char *shm_last_error_message(void);
 
 // A name for a status (`"SHM_ERR_SCHEMA_MISMATCH"`), a static string; `"SHM_UNKNOWN"` for a

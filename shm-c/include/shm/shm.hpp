@@ -79,9 +79,8 @@ SHM_DETAIL_ERROR(OtherError, "Any other failure; what() says what.")
 
 namespace detail {
 
-[[noreturn]] inline void throw_status(shm_status status) {
-  const char* text = shm_last_error_message();
-  std::string message = text != nullptr && *text != '\0' ? text : shm_status_name(status);
+/// Throws the exception class of `status` with `message`.
+[[noreturn]] inline void throw_error(shm_status status, const std::string& message) {
   switch (status) {
     case SHM_ERR_INVALID_ARGUMENT: throw InvalidArgument(status, message);
     case SHM_ERR_INVALID_NAME: throw InvalidName(status, message);
@@ -99,6 +98,18 @@ namespace detail {
     case SHM_PUBLISHER_GONE: throw PublisherGone(status, message);
     default: throw OtherError(status, message);
   }
+}
+
+/// Throws the exception of a status the C API just returned, with its message.
+[[noreturn]] inline void throw_status(shm_status status) {
+  const char* text = shm_last_error_message();
+  throw_error(status, text != nullptr && *text != '\0' ? std::string(text) : std::string(shm_status_name(status)));
+}
+
+/// A topic name for the C API: one with a NUL byte inside would be cut there, so it is refused.
+inline const char* topic_name(const std::string& topic) {
+  if (topic.find('\0') != std::string::npos) throw_error(SHM_ERR_INVALID_NAME, "invalid topic name: it contains a NUL byte");
+  return topic.c_str();
 }
 
 inline void check(shm_status status) {
@@ -249,11 +260,6 @@ struct is_bounded<BoundedString<N>> : std::true_type {};
 template <class T, std::size_t N>
 struct is_bounded<BoundedVec<T, N>> : std::true_type {};
 
-template <class T>
-struct is_std_array : std::false_type {};
-template <class T, std::size_t N>
-struct is_std_array<std::array<T, N>> : std::true_type {};
-
 /// The element type below every C array and std::array level.
 template <class T>
 struct element {
@@ -266,9 +272,21 @@ struct element<std::array<T, N>> : element<T> {};
 template <class T>
 using element_t = typename element<std::remove_cv_t<T>>::type;
 
+/// Whether a field's type is const or volatile at any level of its arrays.
+template <class T>
+struct cv_inside : std::bool_constant<std::is_const_v<T> || std::is_volatile_v<T>> {};
+template <class T, std::size_t N>
+struct cv_inside<T[N]> : cv_inside<T> {};
+template <class T, std::size_t N>
+struct cv_inside<std::array<T, N>> : cv_inside<T> {};
+
 template <class T>
 constexpr bool is_character =
-    std::is_same_v<T, char> || std::is_same_v<T, wchar_t> || std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>;
+    std::is_same_v<T, char> || std::is_same_v<T, wchar_t> || std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>
+#if defined(__cpp_char8_t)
+    || std::is_same_v<T, char8_t>
+#endif
+    ;
 
 /// bool, a fixed-width integer, float, double.
 template <class T>
@@ -525,13 +543,26 @@ void fill(Sample<T>& sample, const shm_sample_info& info) noexcept {
 }
 
 template <class T>
-Sample<T> sample(const T& value, const shm_sample_info& info) noexcept {
-  Sample<T> s{value};
+Sample<T> sample(const void* value, const shm_sample_info& info) noexcept {
+  Sample<T> s{};
+  std::memcpy(static_cast<void*>(&s.value), value, sizeof(T));
   fill(s, info);
   return s;
 }
 
 }  // namespace detail
+
+/// What came with a value read into the caller's own `T` (the `*_into` reads).
+struct SampleInfo {
+  /// Its sequence number.
+  std::uint64_t seq = 0;
+  /// Values published between the previous new value returned and this one, never seen.
+  std::uint64_t missed = 0;
+  /// When it was published (CLOCK_MONOTONIC, ns).
+  std::uint64_t published_ns = 0;
+  /// Whether this subscriber had not returned it before.
+  bool is_new = false;
+};
 
 /// Options of a publisher; the defaults are the library's.
 struct PublisherOptions {
@@ -580,7 +611,7 @@ class Publisher {
     raw.root = options.root.empty() ? nullptr : options.root.c_str();
     raw.buffer_num = options.buffer_num;
     raw.mode = options.mode;
-    detail::check(shm_publisher_new(topic.c_str(), schema_of<T>().get(), &raw, &raw_));
+    detail::check(shm_publisher_new(detail::topic_name(topic), schema_of<T>().get(), &raw, &raw_));
   }
   Publisher(Publisher&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
   Publisher& operator=(Publisher&& other) noexcept {
@@ -621,6 +652,7 @@ class Publisher {
 /// shm::SchemaMismatch, naming the fields that differ). Move-only; one thread at a time.
 template <class T>
 class Subscriber {
+  static_assert(!detail::cv_inside<T>::value, "shm::Subscriber<T>: T is const or volatile: a subscriber writes the values it reads");
   static_assert(detail::carriable<T>(),
                 "shm::Subscriber<T>: T is not a message type: declare SHM_MESSAGE(T, fields...) after the struct (in its "
                 "namespace), or use bool, a fixed-width integer, float, double, or an array of them");
@@ -632,7 +664,7 @@ class Subscriber {
     raw.root = options.root.empty() ? nullptr : options.root.c_str();
     raw.owner = static_cast<std::uint32_t>(options.owner);
     raw.owner_uid = options.owner_uid;
-    detail::check(shm_subscriber_new(topic.c_str(), schema_of<T>().get(), &raw, &raw_));
+    detail::check(shm_subscriber_new(detail::topic_name(topic), schema_of<T>().get(), &raw, &raw_));
   }
   Subscriber(Subscriber&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
   Subscriber& operator=(Subscriber&& other) noexcept {
@@ -662,18 +694,43 @@ class Subscriber {
     return read([this, ns](void* out, shm_sample_info* info) { return shm_subscriber_recv_timeout(handle(), out, sizeof(T), ns, info); });
   }
 
-  /// Every value not returned yet that the ring still holds, oldest first. Never waits.
+  /// Every value not returned yet that the ring still holds, oldest first. Never waits. (When
+  /// a read fails after some values were gathered, those are returned, and the failure comes
+  /// with the next call.)
   std::vector<Sample<T>> recv_all() {
-    std::vector<Sample<T>> all;
     constexpr std::size_t chunk = 16;
+    // On the heap: a value may be large (a frame), and a chunk of them more so.
+    std::vector<unsigned char> values(chunk * sizeof(T));
+    std::array<shm_sample_info, chunk> infos{};
+    std::vector<Sample<T>> all;
     for (;;) {
-      std::array<T, chunk> values;
-      std::array<shm_sample_info, chunk> infos{};
       std::size_t count = 0;
-      detail::check(shm_subscriber_recv_all(handle(), values.data(), chunk, sizeof(T), infos.data(), &count));
-      for (std::size_t i = 0; i < count; ++i) all.push_back(detail::sample(values[i], infos[i]));
+      const shm_status status = shm_subscriber_recv_all(handle(), values.data(), chunk, sizeof(T), infos.data(), &count);
+      if (status != SHM_OK) {
+        if (all.empty()) detail::throw_status(status);
+        return all;
+      }
+      for (std::size_t i = 0; i < count; ++i) all.push_back(detail::sample<T>(values.data() + i * sizeof(T), infos[i]));
       if (count < chunk) return all;
     }
+  }
+
+  /// `latest()` into the caller's `out` (for large values: no copy on the stack); the info, or
+  /// empty when none was published yet (`out` then unchanged).
+  std::optional<SampleInfo> latest_into(T& out) {
+    return read_into(&out, [this](void* o, shm_sample_info* info) { return shm_subscriber_latest(handle(), o, sizeof(T), info); });
+  }
+
+  /// `try_recv()` into the caller's `out`.
+  std::optional<SampleInfo> try_recv_into(T& out) {
+    return read_into(&out, [this](void* o, shm_sample_info* info) { return shm_subscriber_try_recv(handle(), o, sizeof(T), info); });
+  }
+
+  /// `recv_timeout()` into the caller's `out`.
+  template <class Rep, class Period>
+  std::optional<SampleInfo> recv_timeout_into(T& out, std::chrono::duration<Rep, Period> timeout) {
+    const std::uint64_t ns = detail::to_ns(timeout);
+    return read_into(&out, [this, ns](void* o, shm_sample_info* info) { return shm_subscriber_recv_timeout(handle(), o, sizeof(T), ns, info); });
   }
 
   /// Whether a live publisher holds the topic.
@@ -689,19 +746,26 @@ class Subscriber {
  private:
   template <class F>
   std::optional<Sample<T>> read(F call) {
-    std::optional<Sample<T>> sample(std::in_place);
+    std::optional<Sample<T>> sample;  // one object returned on every path: built in place
+    sample.emplace();
     shm_sample_info info{};
     const shm_status status = call(static_cast<void*>(&sample->value), &info);
-    switch (status) {
-      case SHM_OK:
-        detail::fill(*sample, info);
-        return sample;
-      case SHM_NO_DATA:
-      case SHM_TIMEOUT:
-        return std::nullopt;
-      default:
-        detail::throw_status(status);
+    if (status == SHM_OK) {
+      detail::fill(*sample, info);
+    } else if (status == SHM_NO_DATA || status == SHM_TIMEOUT) {
+      sample.reset();
+    } else {
+      detail::throw_status(status);
     }
+    return sample;
+  }
+  template <class F>
+  std::optional<SampleInfo> read_into(T* out, F call) {
+    shm_sample_info info{};
+    const shm_status status = call(static_cast<void*>(out), &info);
+    if (status == SHM_NO_DATA || status == SHM_TIMEOUT) return std::nullopt;
+    if (status != SHM_OK) detail::throw_status(status);
+    return SampleInfo{info.seq, info.missed, info.published_ns, info.is_new};
   }
   shm_subscriber* handle() const {
     if (raw_ == nullptr) throw InvalidArgument(SHM_ERR_INVALID_ARGUMENT, "shm::Subscriber: used after it was moved from");
@@ -714,7 +778,7 @@ class Subscriber {
 /// publisher holds it (shm::TopicBusy); whether there was one.
 inline bool remove_topic(const std::string& topic, const std::string& root = {}) {
   bool existed = false;
-  detail::check(shm_remove_topic(topic.c_str(), root.empty() ? nullptr : root.c_str(), &existed));
+  detail::check(shm_remove_topic(detail::topic_name(topic), root.empty() ? nullptr : root.c_str(), &existed));
   return existed;
 }
 
@@ -735,7 +799,10 @@ inline bool remove_topic(const std::string& topic, const std::string& root = {})
 
 // Per field: what it may not be, each named, one assertion failing at most.
 #define SHM_DETAIL_FIELD_CHECK(T, f)                                                                              \
-  static_assert(!std::is_pointer_v<::shm::detail::element_t<decltype(T::f)>>,                                    \
+  static_assert(!::shm::detail::cv_inside<decltype(T::f)>::value,                                                 \
+                "shm: SHM_MESSAGE(" #T "): field '" #f "' is const (or volatile): a subscriber writes every "       \
+                "field of the values it reads");                                                                  \
+  static_assert(!::std::is_pointer_v<::shm::detail::element_t<decltype(T::f)>>,                                    \
                 "shm: SHM_MESSAGE(" #T "): field '" #f "' is a pointer, which means nothing in another process: "  \
                 "copy the values into an array or a shm::BoundedVec<T, N>");                                      \
   static_assert(!::shm::detail::is_std_string<::shm::detail::element_t<decltype(T::f)>>::value,                   \
@@ -747,7 +814,7 @@ inline bool remove_topic(const std::string& topic, const std::string& root = {})
   static_assert(!::shm::detail::is_std_vector<::shm::detail::element_t<decltype(T::f)>>::value,                   \
                 "shm: SHM_MESSAGE(" #T "): field '" #f "' is a std::vector, which holds a pointer to its values: "  \
                 "use shm::BoundedVec<T, N>");                                                                     \
-  static_assert(std::is_pointer_v<::shm::detail::element_t<decltype(T::f)>> ||                                    \
+  static_assert(::std::is_pointer_v<::shm::detail::element_t<decltype(T::f)>> ||                                    \
                     ::shm::detail::is_std_string<::shm::detail::element_t<decltype(T::f)>>::value ||              \
                     ::shm::detail::is_std_vector<::shm::detail::element_t<decltype(T::f)>>::value ||              \
                     ::shm::detail::is_character<::shm::detail::element_t<decltype(T::f)>> ||                      \
@@ -775,20 +842,22 @@ inline bool remove_topic(const std::string& topic, const std::string& root = {})
         SHM_DETAIL_CAT(SHM_DETAIL_EACH_, SHM_DETAIL_COUNT(__VA_ARGS__))(SHM_DETAIL_FIELD_INFO, T, __VA_ARGS__)};  \
     return {::shm::detail::unqualified(#T), fields, sizeof(fields) / sizeof(fields[0])};                         \
   }                                                                                                               \
-  static_assert(std::is_trivially_copyable_v<T>,                                                                  \
+  static_assert(::std::is_trivially_copyable_v<T>,                                                                  \
                 "shm: SHM_MESSAGE(" #T "): the struct is not trivially copyable (a std::string, a std::vector, a " \
                 "user-written copy or destructor?): a message is plain bytes");                                   \
-  static_assert(std::is_standard_layout_v<T>,                                                                     \
+  static_assert(::std::is_standard_layout_v<T>,                                                                     \
                 "shm: SHM_MESSAGE(" #T "): the struct is not standard layout (virtual functions, private "          \
                 "fields, a base with fields?): a message is a plain struct");                                     \
-  static_assert(std::is_aggregate_v<T>,                                                                           \
-                "shm: SHM_MESSAGE(" #T "): the struct has constructors: a message is a plain struct (an aggregate)"); \
+  static_assert(::std::is_aggregate_v<T>,                                                                           \
+                "shm: SHM_MESSAGE(" #T "): the struct is not an aggregate (constructors, private or protected "     \
+                "fields, virtual functions?): a message is a plain struct"); \
   static_assert(alignof(T) <= 8, "shm: SHM_MESSAGE(" #T "): aligned to more than 8 bytes (alignas?)");          \
   SHM_DETAIL_CAT(SHM_DETAIL_EACH_, SHM_DETAIL_COUNT(__VA_ARGS__))(SHM_DETAIL_FIELD_CHECK, T, __VA_ARGS__)         \
-  static_assert(!(std::is_trivially_copyable_v<T> && std::is_aggregate_v<T> && std::is_standard_layout_v<T>) ||    \
+  static_assert(!(::std::is_trivially_copyable_v<T> && ::std::is_aggregate_v<T> && ::std::is_standard_layout_v<T>) ||    \
                     ::shm::detail::field_count_is<T, SHM_DETAIL_COUNT(__VA_ARGS__)>(),                           \
                 "shm: SHM_MESSAGE(" #T "): the list does not name every field of the struct (a field left out, "   \
-                "or one too many): list each field once, in declaration order");                                   \
+                "or one too many; or a base class, which a message may not have): list each field once, in "    \
+                "declaration order");                                   \
   SHM_DETAIL_SHAPE_SCOPE(T, __VA_ARGS__)                                                                          \
   static_assert(true, "")
 
@@ -796,11 +865,14 @@ inline bool remove_topic(const std::string& topic, const std::string& root = {})
 // left-out field is reported as such, not also as padding).
 #define SHM_DETAIL_SHAPE_SCOPE(T, ...)                                                                            \
   [[maybe_unused]] inline void shm_message_shape_check(::shm::detail::tag<T>) noexcept {                         \
-    constexpr bool shm_detail_shape_ok_ = std::is_trivially_copyable_v<T> && std::is_standard_layout_v<T> &&     \
-                                          std::is_aggregate_v<T> &&                                               \
+    constexpr bool shm_detail_shape_ok_ = ::std::is_trivially_copyable_v<T> && ::std::is_standard_layout_v<T> &&     \
+                                          ::std::is_aggregate_v<T> &&                                               \
                                           ::shm::detail::field_count_is<T, SHM_DETAIL_COUNT(__VA_ARGS__)>();      \
     constexpr bool shm_detail_ordered_ =                                                                          \
         shm_detail_shape_ok_ SHM_DETAIL_CAT(SHM_DETAIL_PAIRS_, SHM_DETAIL_COUNT(__VA_ARGS__))(SHM_DETAIL_ORDERED, T, __VA_ARGS__); \
+    static_assert(!shm_detail_shape_ok_ || offsetof(T, SHM_DETAIL_FIRST(__VA_ARGS__)) == 0,                      \
+                  "shm: SHM_MESSAGE(" #T "): bytes before the first field listed that no field covers (a field "   \
+                  "left out, or a base class with fields, which a message may not have)");                        \
     SHM_DETAIL_CAT(SHM_DETAIL_PAIRS_, SHM_DETAIL_COUNT(__VA_ARGS__))(SHM_DETAIL_PAIR_CHECK, T, __VA_ARGS__)      \
     static_assert(::shm::detail::padding_check<                                                                   \
                           shm_detail_ordered_, T, sizeof(T) - offsetof(T, SHM_DETAIL_CAT(SHM_DETAIL_LAST_, SHM_DETAIL_COUNT(__VA_ARGS__))(__VA_ARGS__)) - \

@@ -4,12 +4,17 @@
 //   shm_cpp_peer pose-sub TOPIC N             prints "READY", then "POSE ..." per pose (N of them)
 //   shm_cpp_peer detection-pub TOPIC          publishes one Detection, prints "PUBLISHED 1", waits
 //   shm_cpp_peer detection-sub TOPIC          prints "READY", then "DETECTION ..." for one
+//   shm_cpp_peer scan-pub TOPIC               publishes one Scan (bounded string and sequences), waits
+//   shm_cpp_peer scan-sub TOPIC               prints "READY", then "SCAN ..." for one
+//   shm_cpp_peer widths-pub TOPIC             publishes one Widths (every primitive width), waits
 //   shm_cpp_peer scalar-pub TOPIC TYPE VALUE  TYPE i64, f64 or bool; prints "PUBLISHED 1", waits
 //   shm_cpp_peer scalar-sub TOPIC TYPE N      prints "READY", then "VALUE <v> seq=<s>" per value
 //
 // A refused subscriber or publisher prints "REFUSED <exception class>: <what()>" and exits 2.
+#include <array>
 #include <chrono>
 #include <cinttypes>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +25,24 @@
 #include "../../../examples/cpp/messages.hpp"
 
 namespace {
+
+/// Every primitive width, and a 2-D std::array: the same type as test_cpp.py's `Widths`.
+struct Widths {
+  int64_t a_i64;
+  double a_f64;
+  uint64_t a_u64;
+  int32_t a_i32;
+  uint32_t a_u32;
+  float a_f32;
+  int16_t a_i16;
+  uint16_t a_u16;
+  std::array<std::array<int16_t, 2>, 2> grid;
+  int8_t a_i8;
+  uint8_t a_u8;
+  bool flag;
+  uint8_t _reserved[5];
+};
+SHM_MESSAGE(Widths, a_i64, a_f64, a_u64, a_i32, a_u32, a_f32, a_i16, a_u16, grid, a_i8, a_u8, flag, _reserved);
 
 constexpr auto kWait = std::chrono::seconds(30);
 
@@ -104,6 +127,59 @@ int detection_sub(const std::string& topic) {
   return 0;
 }
 
+int scan_pub(const std::string& topic) {
+  robot::Scan scan{};
+  scan.stamp_ns = 123456789;
+  scan.frame_id.assign("lidar-\xc3\xbc");  // "lidar-ü"
+  for (float r : {0.5f, 1.5f, 2.5f}) scan.ranges.push_back(r);
+  scan.echoes.push_back(robot::Echo{0.25f, 7, 3});
+  scan.echoes.push_back(robot::Echo{-0.5f, 65535, 15});
+  shm::Publisher<robot::Scan> publisher(topic);
+  publisher.publish(scan);
+  std::printf("PUBLISHED 1\n");
+  std::fflush(stdout);
+  wait_for_stdin();
+  return 0;
+}
+
+int scan_sub(const std::string& topic) {
+  shm::Subscriber<robot::Scan> subscriber(topic);
+  std::printf("READY\n");
+  std::fflush(stdout);
+  std::uint64_t seq = 0;
+  const robot::Scan scan = next(subscriber, &seq);
+  std::printf("SCAN seq=%" PRIu64 " stamp=%" PRIu64 " frame=%s ranges=", seq, scan.stamp_ns,
+              std::string(scan.frame_id.view()).c_str());
+  for (float r : scan.ranges) std::printf("%g,", r);
+  std::printf(" echoes=");
+  for (const auto& e : scan.echoes) std::printf("%g/%u/%u;", e.angle, e.intensity, e.ring);
+  std::printf("\n");
+  std::fflush(stdout);
+  return 0;
+}
+
+int widths_pub(const std::string& topic) {
+  Widths w{};
+  w.a_i64 = INT64_MIN;
+  w.a_f64 = -0.125;
+  w.a_u64 = UINT64_MAX;
+  w.a_i32 = -5;
+  w.a_u32 = 4000000000u;
+  w.a_f32 = 1.5f;
+  w.a_i16 = -300;
+  w.a_u16 = 60000;
+  w.grid = {{{{1, -2}}, {{3, -4}}}};
+  w.a_i8 = -100;
+  w.a_u8 = 200;
+  w.flag = true;
+  shm::Publisher<Widths> publisher(topic);
+  publisher.publish(w);
+  std::printf("PUBLISHED 1\n");
+  std::fflush(stdout);
+  wait_for_stdin();
+  return 0;
+}
+
 template <class T>
 int scalar_pub(const std::string& topic, T value) {
   shm::Publisher<T> publisher(topic);
@@ -134,6 +210,9 @@ int run(int argc, char** argv) {
   if (mode == "pose-sub" && argc == 4) return pose_sub(topic, std::atoi(argv[3]));
   if (mode == "detection-pub" && argc == 3) return detection_pub(topic);
   if (mode == "detection-sub" && argc == 3) return detection_sub(topic);
+  if (mode == "scan-pub" && argc == 3) return scan_pub(topic);
+  if (mode == "scan-sub" && argc == 3) return scan_sub(topic);
+  if (mode == "widths-pub" && argc == 3) return widths_pub(topic);
   if ((mode == "scalar-pub" || mode == "scalar-sub") && argc == 5) {
     const std::string type = argv[3];
     const bool pub = mode == "scalar-pub";

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -111,6 +112,12 @@ SHM_MESSAGE(Labelled, name, boxes, id);
 
 }  // namespace
 
+std::uint64_t pose_hash_in_second_unit();
+
+TEST_CASE("one message declared in two translation units is one schema") {
+  CHECK(pose_hash_in_second_unit() == shm::schema_of<robot::Pose>().hash());
+}
+
 TEST_CASE("SHM_MESSAGE gives the schema of the same type described through the C API") {
   const shm::Schema& schema = shm::schema_of<robot::Pose>();
   CHECK(schema.size() == sizeof(robot::Pose));
@@ -195,6 +202,60 @@ TEST_CASE("a slow reader skips to the newest value and is told how many it misse
     CHECK(all[i].seq == 12 + i);
   }
   CHECK(subscriber.recv_all().empty());
+}
+
+TEST_CASE("recv_all past one chunk: 40 values in order") {
+  TempRoot root;
+  shm::Publisher<std::int64_t> publisher("counter", root.pub(64));
+  shm::Subscriber<std::int64_t> subscriber("counter", root.sub());
+  for (std::int64_t i = 1; i <= 40; ++i) publisher.publish(i);
+  const auto all = subscriber.recv_all();
+  REQUIRE(all.size() == 40);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(all[i].value == static_cast<std::int64_t>(i + 1));
+    CHECK(all[i].seq == i + 1);
+  }
+}
+
+TEST_CASE("arrays as topics, and the _into reads into the caller's value") {
+  TempRoot root;
+  shm::Publisher<double[3]> publisher("xyz", root.pub());
+  shm::Subscriber<double[3]> subscriber("xyz", root.sub());
+  const double first[3] = {1, 2, 3};
+  publisher.publish(first);
+  const auto all = subscriber.recv_all();
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].value[2] == 3);
+
+  double out[3] = {0, 0, 0};
+  CHECK_FALSE(subscriber.try_recv_into(out).has_value());
+  const double second[3] = {4, 5, 6};
+  publisher.publish(second);
+  const auto info = subscriber.try_recv_into(out);
+  REQUIRE(info.has_value());
+  CHECK(info->seq == 2);
+  CHECK(info->is_new);
+  CHECK(out[0] == 4);
+  CHECK(subscriber.latest_into(out)->seq == 2);
+  CHECK_FALSE(subscriber.recv_timeout_into(out, std::chrono::milliseconds(1)).has_value());
+
+  // A large value through the heap: no copy of it on the stack.
+  auto big = std::make_unique<std::array<uint8_t, 480 * 640 * 3>>();
+  (*big)[12345] = 7;
+  shm::Publisher<std::array<uint8_t, 480 * 640 * 3>> frames("frames", root.pub());
+  shm::Subscriber<std::array<uint8_t, 480 * 640 * 3>> reader("frames", root.sub());
+  frames.publish(*big);
+  auto back = std::make_unique<std::array<uint8_t, 480 * 640 * 3>>();
+  REQUIRE(reader.recv_timeout_into(*back, std::chrono::seconds(5)).has_value());
+  CHECK((*back)[12345] == 7);
+}
+
+TEST_CASE("a topic name with a NUL byte inside is refused, not cut short") {
+  TempRoot root;
+  const std::string name("robot\0pose", 10);
+  CHECK_THROWS_AS(shm::Publisher<double>(name, root.pub()), shm::InvalidName);
+  CHECK_THROWS_AS(shm::Subscriber<double>(name, root.sub()), shm::InvalidName);
+  CHECK_FALSE(std::filesystem::exists(root.path + "/robot"));
 }
 
 TEST_CASE("nested structs, 2-D arrays, std::array and bools cross intact") {
@@ -372,8 +433,19 @@ TEST_CASE("a publisher that exits during a wait: PublisherGone, from another pro
   auto first = subscriber.try_recv();
   REQUIRE(first.has_value());
   CHECK(first->value == 7.0);
+  // An unrelated failure first: the exception below must not carry its message.
+  CHECK_THROWS_AS(shm::Subscriber<double>("bad\nname", root.sub()), shm::InvalidName);
   const auto start = std::chrono::steady_clock::now();
-  CHECK_THROWS_AS(subscriber.recv_timeout(std::chrono::seconds(30)), shm::PublisherGone);
+  try {
+    (void)subscriber.recv_timeout(std::chrono::seconds(30));
+    FAIL("the wait outlived its publisher");
+  } catch (const shm::PublisherGone& e) {
+    // The library's own message, about this topic (not a stale one of another call).
+    const std::string what = e.what();
+    CHECK(what.find("the publisher of topic 't'") != std::string::npos);
+    // (The child drops its publisher, then exits: the wait may end at either.)
+    CHECK(what.find("while waiting for a new value") != std::string::npos);
+  }
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
   int status = 0;
   REQUIRE(waitpid(child, &status, 0) == child);

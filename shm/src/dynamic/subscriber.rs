@@ -183,6 +183,7 @@ impl AnySubscriber {
     /// allocating; returns the rest of the sample. The bytes are a value of
     /// [`schema`](AnySubscriber::schema) (the schema this read used). For large values read
     /// often.
+    #[inline]
     pub fn latest_into(&mut self, out: &mut [u8]) -> Result<Option<Sample<()>>, SubscribeError> {
         Ok(self.core.read_raw(Mode::Latest, &mut Exact(out))?.sample)
     }

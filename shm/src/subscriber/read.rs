@@ -240,6 +240,7 @@ impl Core {
 
     /// One read in `mode` into `dst`; on `Some`, `dst` holds a valid value of the returned
     /// schema (on `None` or an error it may hold a torn or stale copy).
+    #[inline]
     pub(crate) fn read_raw(
         &mut self,
         mode: Mode,

@@ -1,5 +1,5 @@
 // A struct with a constructor (not a plain struct): refused.
-// expect: SHM_MESSAGE\(Counter\): the struct has constructors
+// expect: SHM_MESSAGE\(Counter\): the struct is not an aggregate
 #include <shm/shm.hpp>
 
 struct Counter {

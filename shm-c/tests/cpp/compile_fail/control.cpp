@@ -26,7 +26,13 @@ SHM_MESSAGE(Everything, boxes, scores, grid, name, more, i64, u32, i16, u8, flag
 }  // namespace robot
 
 int main() {
-  shm::Publisher<robot::Everything>* publisher = nullptr;
-  shm::Subscriber<int64_t>* subscriber = nullptr;
-  return publisher == nullptr && subscriber == nullptr ? 0 : 1;
+  // Instantiates every template a program uses (the schema builder, both handles).
+  const shm::Schema& schema = shm::schema_of<robot::Everything>();
+  shm::Publisher<robot::Everything> publisher("t");
+  shm::Subscriber<robot::Everything> subscriber("t");
+  shm::Subscriber<int64_t> scalars("s");
+  return schema.size() == sizeof(robot::Everything) && subscriber.latest() && scalars.recv_all().empty() &&
+                 publisher.publish(robot::Everything{}) > 0
+             ? 0
+             : 1;
 }

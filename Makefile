@@ -109,7 +109,7 @@ CPP_CONFIGURE := -DSHM_CARGO_PROFILE=debug -DSHM_CARGO_FEATURES=testing -DSHM_PY
 cpp-build: c-build
 	cmake -S . -B $(CPP_BUILD) $(CPP_CONFIGURE)
 	cmake --build $(CPP_BUILD) --parallel 2
-	# The guide's C++ example compiles as written.
+	# The guide's C++ example (its ```cpp block; fragments are ```c++) compiles as written.
 	sed -n '/^```cpp$$/,/^```$$/p' docs/c.md | sed '1d;$$d' \
 		| $(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -Ishm-c/include -x c++ - -fsyntax-only
 

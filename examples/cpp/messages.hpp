@@ -65,4 +65,26 @@ struct Scan {
 };
 SHM_MESSAGE(Scan, stamp_ns, frame_id, ranges, echoes);
 
+/// Where the robot is and where it should go, in metres (x, y): the path planner's request.
+struct PlanRequest {
+  double start[2];
+  double goal[2];
+};
+SHM_MESSAGE(PlanRequest, start, goal);
+
+/// A planned path: how long it is and in how many steps of at most 0.5 m.
+struct Plan {
+  double length;         // metres
+  uint32_t steps;        // steps of at most 0.5 m
+  bool reachable;        // whether the goal is within reach (100 m)
+  uint8_t _reserved[3];  // explicit padding
+};
+SHM_MESSAGE(Plan, length, steps, reachable, _reserved);
+
+/// A straight-line plan for `request` (as the Rust example's `Plan::straight`).
+inline Plan straight(const PlanRequest& request) {
+  const double length = std::hypot(request.goal[0] - request.start[0], request.goal[1] - request.start[1]);
+  return Plan{length, static_cast<uint32_t>(std::ceil(length / 0.5)), length <= 100.0, {0, 0, 0}};
+}
+
 }  // namespace robot

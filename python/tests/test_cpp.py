@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 from shm_pub_sub import (
+    Client,
     Message,
     Publisher,
     SchemaMismatchError,
@@ -36,8 +37,13 @@ from shm_pub_sub import (
 sys.path.insert(0, str(REPO / "examples" / "python" / "structs"))
 from messages import BoundingBox, Detection, Pose
 
-sys.path.insert(0, str(REPO / "examples" / "python" / "scan"))
-from scan import Echo, Scan
+# The Rust examples' `Scan` (examples/python/scan/scan.py declares the same): test_bounded.py's
+# class, not a second declaration, which would change the class a `Subscriber(topic, None)` of
+# test_bounded.py gets.
+from test_bounded import Echo, Scan
+
+sys.path.insert(0, str(REPO / "examples" / "python" / "services"))
+from plan_messages import Plan, PlanRequest
 
 
 class Widths(Message):
@@ -249,3 +255,53 @@ def test_the_c_scalar_reader_example_reads_python_values(topic, spawn):
     pub.publish(-3.25)
     assert reader.expect_line(timeout=30) == "#2: -3.25"
     assert reader.wait(timeout=30) == 0
+
+
+# Services: the C++ path planner and plan client next to the Rust and Python ones.
+
+
+def test_the_rust_plan_client_calls_the_cpp_path_planner(topic, spawn, rust_example):
+    server = spawn([cpp("path_planner"), "--service", topic, "--count", 1])
+    assert server.expect_line(timeout=30) == f"serving '{topic}'"
+    client = spawn([rust_example("plan_client"), "--service", topic, "--x", 3, "--y", 4])
+    assert client.expect_line(timeout=30) == "plan to [3.0, 4.0]: 5.00 m in 10 steps"
+    assert client.wait(timeout=30) == 0
+    assert server.expect_line(timeout=30) == "#1: [0, 0] -> [3, 4]: 5.00 m, 10 steps"
+    assert server.expect_line(timeout=30) == "served 1 request(s)"
+    assert server.wait(timeout=30) == 0
+
+
+def test_the_cpp_plan_client_calls_the_rust_path_planner(topic, spawn, rust_example):
+    server = spawn([rust_example("path_planner"), "--service", topic, "--count", 1])
+    server.expect("serving", timeout=30)
+    client = spawn([cpp("plan_client"), "--service", topic, "--x", 6, "--y", 8])
+    assert client.expect_line(timeout=30) == "plan to [6, 8]: 10.00 m in 20 steps"
+    assert client.wait(timeout=30) == 0
+    assert server.wait(timeout=30) == 0
+
+
+def test_a_python_client_calls_the_cpp_path_planner(topic, spawn):
+    server = spawn([cpp("path_planner"), "--service", topic, "--count", 2])
+    assert server.expect_line(timeout=30) == f"serving '{topic}'"
+    client = Client(topic, PlanRequest(), Plan())
+    plan = client.call(PlanRequest(start=(0.0, 0.0), goal=(0.0, 2.5)), timeout=10.0)
+    assert (plan.length, plan.steps, plan.reachable) == (2.5, 5, True)
+    plan = client.call(PlanRequest(start=(0.0, 0.0), goal=(300.0, 400.0)), timeout=10.0)
+    assert (plan.length, plan.steps, plan.reachable) == (500.0, 1000, False)
+    assert server.wait(timeout=30) == 0
+
+
+def test_the_cpp_plan_client_calls_the_python_path_planner(topic, spawn):
+    server = spawn([sys.executable, REPO / "examples" / "python" / "services" / "path_planner.py", topic, 1])
+    assert server.expect_line(timeout=30) == f"serving '{topic}'"
+    client = spawn([cpp("plan_client"), "--service", topic, "--x", 0, "--y", 1.5])
+    assert client.expect_line(timeout=30) == "plan to [0, 1.5]: 1.50 m in 3 steps"
+    assert client.wait(timeout=30) == 0
+    assert server.wait(timeout=30) == 0
+
+
+def test_the_cpp_plan_client_without_a_server_says_so(topic, spawn):
+    client = spawn([cpp("plan_client"), "--service", topic])
+    assert client.wait(timeout=30) == 1
+    error = client.stderr()
+    assert error.startswith("plan_client: ") and "no server" in error.lower(), error

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use shm::dynamic::{AnyPublisher, AnySubscriber, RawValue, TopicSchema};
 use shm::schema::{Primitive, SchemaDesc};
+use shm::service::{AnyClient, AnyRequest, AnyServer, CallError, ReplyError, ServerError};
 use shm::{CreateError, PublishError, RecvError, RemoveError, Sample, SubscribeError, TopicOwner};
 
 /// What a call of this API came to.
@@ -70,12 +71,24 @@ pub enum shm_status {
     /// This publisher's topic was taken by another publisher after its file was removed:
     /// it publishes no more (drop it).
     SHM_ERR_DISPLACED = 23,
+    /// No server runs for the service.
+    SHM_ERR_NO_SERVER = 24,
+    /// The server exited (or was killed) before it answered.
+    SHM_ERR_SERVER_GONE = 25,
+    /// The server's queue is full, it admits no more clients, or this client already waits
+    /// for as many replies as the server allows one client: try again later.
+    SHM_ERR_SERVER_BUSY = 26,
+    /// The request was not a value of the request type (the server said so, or a server
+    /// received one: it was answered so, and serving goes on).
+    SHM_ERR_BAD_REQUEST = 27,
+    /// The server dropped the request without answering it.
+    SHM_ERR_NO_REPLY = 28,
 }
 
 use shm_status::*;
 
 /// Every status, for `shm_status_name`.
-const ALL_STATUSES: [shm_status; 18] = [
+const ALL_STATUSES: [shm_status; 23] = [
     SHM_OK,
     SHM_NO_DATA,
     SHM_TIMEOUT,
@@ -94,6 +107,11 @@ const ALL_STATUSES: [shm_status; 18] = [
     SHM_ERR_OTHER,
     SHM_ERR_CONTENDED,
     SHM_ERR_DISPLACED,
+    SHM_ERR_NO_SERVER,
+    SHM_ERR_SERVER_GONE,
+    SHM_ERR_SERVER_BUSY,
+    SHM_ERR_BAD_REQUEST,
+    SHM_ERR_NO_REPLY,
 ];
 
 // What the documentation promises about threads: handles may move between threads, a schema
@@ -104,6 +122,9 @@ const _: fn() = || {
     send::<shm_publisher>();
     send::<shm_subscriber>();
     send::<shm_struct_builder>();
+    send::<shm_server>();
+    send::<shm_request>();
+    sync::<shm_client>();
     sync::<shm_schema>();
 };
 
@@ -290,6 +311,11 @@ pub extern "C" fn shm_status_name(status: u32) -> *const c_char {
         SHM_ERR_OTHER => c"SHM_ERR_OTHER",
         SHM_ERR_CONTENDED => c"SHM_ERR_CONTENDED",
         SHM_ERR_DISPLACED => c"SHM_ERR_DISPLACED",
+        SHM_ERR_NO_SERVER => c"SHM_ERR_NO_SERVER",
+        SHM_ERR_SERVER_GONE => c"SHM_ERR_SERVER_GONE",
+        SHM_ERR_SERVER_BUSY => c"SHM_ERR_SERVER_BUSY",
+        SHM_ERR_BAD_REQUEST => c"SHM_ERR_BAD_REQUEST",
+        SHM_ERR_NO_REPLY => c"SHM_ERR_NO_REPLY",
     };
     name.as_ptr()
 }
@@ -620,7 +646,11 @@ pub unsafe extern "C" fn shm_schema_drop(schema: *mut shm_schema) {
 // ---- errors of the library ----
 
 fn create_failure(e: CreateError) -> Failure {
-    let status = match &e {
+    Failure(create_failure_status(&e), e.to_string())
+}
+
+fn create_failure_status(e: &CreateError) -> shm_status {
+    match e {
         CreateError::InvalidName(_) => SHM_ERR_INVALID_NAME,
         CreateError::InvalidBufferNum { .. } | CreateError::InvalidMode { .. } => {
             SHM_ERR_INVALID_ARGUMENT
@@ -632,12 +662,15 @@ fn create_failure(e: CreateError) -> Failure {
         CreateError::Io(_) => SHM_ERR_IO,
         CreateError::UnsupportedType { .. } | CreateError::TooLarge { .. } => SHM_ERR_LAYOUT,
         _ => SHM_ERR_OTHER,
-    };
-    Failure(status, e.to_string())
+    }
 }
 
 fn subscribe_failure(e: SubscribeError) -> Failure {
-    let status = match &e {
+    Failure(subscribe_failure_status(&e), e.to_string())
+}
+
+fn subscribe_failure_status(e: &SubscribeError) -> shm_status {
+    match e {
         SubscribeError::InvalidName(_) => SHM_ERR_INVALID_NAME,
         SubscribeError::SchemaMismatch(_) => SHM_ERR_SCHEMA_MISMATCH,
         SubscribeError::Format { .. } => SHM_ERR_FORMAT,
@@ -648,18 +681,20 @@ fn subscribe_failure(e: SubscribeError) -> Failure {
         SubscribeError::Contended { .. } => SHM_ERR_CONTENDED,
         SubscribeError::WrongBufferSize { .. } => SHM_ERR_INVALID_ARGUMENT,
         _ => SHM_ERR_OTHER,
-    };
-    Failure(status, e.to_string())
+    }
 }
 
 fn publish_failure(e: PublishError) -> Failure {
-    let status = match &e {
+    Failure(publish_failure_status(&e), e.to_string())
+}
+
+fn publish_failure_status(e: &PublishError) -> shm_status {
+    match e {
         PublishError::InvalidValue(_) => SHM_ERR_INVALID_VALUE,
         PublishError::WrongSize { .. } => SHM_ERR_INVALID_ARGUMENT,
         PublishError::Displaced { .. } => SHM_ERR_DISPLACED,
         _ => SHM_ERR_OTHER,
-    };
-    Failure(status, e.to_string())
+    }
 }
 
 // ---- publishers ----
@@ -783,17 +818,7 @@ pub unsafe extern "C" fn shm_subscriber_new(
             if let Some(root) = unsafe { optional_text(o.root, "options.root") }? {
                 builder = builder.root(root);
             }
-            builder = builder.owner(match o.owner {
-                x if x == shm_owner::SHM_OWNER_ME as u32 => TopicOwner::Me,
-                x if x == shm_owner::SHM_OWNER_UID as u32 => TopicOwner::Uid(o.owner_uid),
-                x if x == shm_owner::SHM_OWNER_ANYONE as u32 => TopicOwner::Anyone,
-                other => {
-                    return fail(
-                        SHM_ERR_INVALID_ARGUMENT,
-                        format!("options.owner {other} is no shm_owner"),
-                    );
-                }
-            });
+            builder = builder.owner(owner_of(o.owner, o.owner_uid, "options.owner")?);
         }
         let inner = builder.open().map_err(subscribe_failure)?;
         let sub = shm_subscriber {
@@ -804,6 +829,19 @@ pub unsafe extern "C" fn shm_subscriber_new(
         // SAFETY: the caller's contract.
         unsafe { give(out, sub) }
     })
+}
+
+/// The owner a `shm_owner` integer names (`what` names the field in the message).
+fn owner_of(owner: u32, uid: u32, what: &str) -> Result<TopicOwner, Failure> {
+    match owner {
+        x if x == shm_owner::SHM_OWNER_ME as u32 => Ok(TopicOwner::Me),
+        x if x == shm_owner::SHM_OWNER_UID as u32 => Ok(TopicOwner::Uid(uid)),
+        x if x == shm_owner::SHM_OWNER_ANYONE as u32 => Ok(TopicOwner::Anyone),
+        other => fail(
+            SHM_ERR_INVALID_ARGUMENT,
+            format!("{what} {other} is no shm_owner"),
+        ),
+    }
 }
 
 /// The writable buffer at `out` of `size` bytes, checked against the subscriber's type.
@@ -1065,6 +1103,438 @@ pub unsafe extern "C" fn shm_subscriber_publisher_alive(
 pub unsafe extern "C" fn shm_subscriber_drop(subscriber: *mut shm_subscriber) {
     // SAFETY: the caller's contract.
     unsafe { drop_handle(subscriber) };
+}
+
+// ---- services ----
+
+/// The server of one service: requests of one type in, replies of another out.
+pub struct shm_server {
+    inner: AnyServer,
+    request_size: usize,
+    reply_size: usize,
+}
+
+/// One request a server received, to answer once with `shm_request_reply` (or to drop: its
+/// client is then told `SHM_ERR_NO_REPLY`).
+pub struct shm_request {
+    inner: AnyRequest,
+    reply_size: usize,
+}
+
+/// A client of one service. May be used by several threads at once (each call waits for its
+/// own reply).
+pub struct shm_client {
+    inner: AnyClient,
+    request_size: usize,
+    reply_size: usize,
+}
+
+/// Options of a server; all-zero (or a `NULL` pointer) means every default.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct shm_server_options {
+    /// Directory of the service's files (`NULL`: `$SHM_ROOT`, else `/dev/shm`).
+    pub root: *const c_char,
+    /// Clients served at once (0: the default).
+    pub max_clients: u32,
+    /// Requests received and not yet answered, at most (0: the default).
+    pub queue: u32,
+}
+
+/// Options of a client; all-zero (or a `NULL` pointer) means every default.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct shm_client_options {
+    /// Directory of the service's files (`NULL`: `$SHM_ROOT`, else `/dev/shm`).
+    pub root: *const c_char,
+    /// Whose server to trust: a `shm_owner` (an integer, as `shm_subscriber_options.owner`).
+    pub server_owner: u32,
+    /// The user, with `SHM_OWNER_UID`.
+    pub server_uid: u32,
+}
+
+fn call_failure(e: CallError) -> Failure {
+    let status = match &e {
+        CallError::Timeout { .. } => SHM_TIMEOUT,
+        CallError::ServerGone { .. } => SHM_ERR_SERVER_GONE,
+        CallError::NoServer { .. } => SHM_ERR_NO_SERVER,
+        CallError::Busy { .. } | CallError::TooManyClients { .. } => SHM_ERR_SERVER_BUSY,
+        CallError::SchemaMismatch(_) => SHM_ERR_SCHEMA_MISMATCH,
+        CallError::BadRequest { .. } => SHM_ERR_BAD_REQUEST,
+        CallError::NoReply { .. } => SHM_ERR_NO_REPLY,
+        CallError::InvalidRequest(_) => SHM_ERR_INVALID_VALUE,
+        CallError::NotAService { .. } => SHM_ERR_FORMAT,
+        CallError::UntrustedServer { .. } => SHM_ERR_FOREIGN_FILE,
+        CallError::NotAdmitted { .. } => SHM_ERR_PERMISSION,
+        CallError::InvalidName(_) => SHM_ERR_INVALID_NAME,
+        CallError::Open(e) => subscribe_failure_status(e),
+        CallError::Claim(e) => create_failure_status(e),
+        CallError::Send(e) => publish_failure_status(e),
+        _ => SHM_ERR_OTHER,
+    };
+    Failure(status, e.to_string())
+}
+
+fn reply_failure(e: ReplyError) -> Failure {
+    let status = match &e {
+        ReplyError::Invalid(_) => SHM_ERR_INVALID_VALUE,
+        ReplyError::Create(e) => create_failure_status(e),
+        ReplyError::Publish(e) => publish_failure_status(e),
+        _ => SHM_ERR_IO,
+    };
+    Failure(status, e.to_string())
+}
+
+/// Starts serving `name` with requests of `request` and replies of `reply` (the schemas stay
+/// the caller's). One server per service: another live one is `SHM_ERR_TOPIC_BUSY`; one that
+/// is gone is taken over. `options` may be `NULL`.
+///
+/// # Safety
+/// `name` is a NUL-terminated string; `request` and `reply` are live schemas; `options` is
+/// null or valid to read (its `root` null or a NUL-terminated string); `out` is valid for a
+/// write of a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_server_new(
+    name: *const c_char,
+    request: *const shm_schema,
+    reply: *const shm_schema,
+    options: *const shm_server_options,
+    out: *mut *mut shm_server,
+) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let name = unsafe { text(name, "name") }?;
+        // SAFETY: the caller's contract.
+        let request = unsafe { object(request, "request schema") }?;
+        // SAFETY: the caller's contract.
+        let reply = unsafe { object(reply, "reply schema") }?;
+        let mut builder =
+            AnyServer::builder(name, Arc::clone(&request.topic), Arc::clone(&reply.topic));
+        // SAFETY: the caller's contract.
+        if let Some(o) = unsafe { options.as_ref() } {
+            // SAFETY: the caller's contract.
+            if let Some(root) = unsafe { optional_text(o.root, "options.root") }? {
+                builder = builder.root(root);
+            }
+            if o.max_clients != 0 {
+                builder = builder.max_clients(o.max_clients as usize);
+            }
+            if o.queue != 0 {
+                builder = builder.queue(o.queue as usize);
+            }
+        }
+        let inner = builder.create().map_err(create_failure)?;
+        let server = shm_server {
+            inner,
+            request_size: request.topic.size(),
+            reply_size: reply.topic.size(),
+        };
+        // SAFETY: the caller's contract.
+        unsafe { give(out, server) }
+    })
+}
+
+/// Hands a received request to the caller: its value into `value_out`, the request (to
+/// answer) into `out`.
+///
+/// # Safety
+/// `value_out` is valid for writes of the request type's size; `out` for a pointer.
+unsafe fn hand_out(
+    server: &shm_server,
+    request: AnyRequest,
+    value_out: *mut core::ffi::c_void,
+    out: *mut *mut shm_request,
+) -> Result<shm_status, Failure> {
+    let bytes = request.bytes();
+    // SAFETY: `bytes` is the request's value, of the request type's size (checked by the
+    // library against the type), and `value_out` is valid for that many bytes (the caller's
+    // contract, its size checked before); the two do not overlap (`bytes` is ours).
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            bytes.as_ptr(),
+            value_out.cast::<u8>(),
+            bytes.len().min(server.request_size),
+        )
+    };
+    let handle = shm_request {
+        inner: request,
+        reply_size: server.reply_size,
+    };
+    // SAFETY: the caller's contract.
+    unsafe { give(out, handle) }
+}
+
+/// Checks a server call's arguments before anything is received.
+fn check_request_buffer(
+    server: &shm_server,
+    value_out: *mut core::ffi::c_void,
+    size: usize,
+    out: *mut *mut shm_request,
+) -> Result<(), Failure> {
+    if value_out.is_null() || out.is_null() {
+        return fail(SHM_ERR_INVALID_ARGUMENT, "request_out or out is NULL");
+    }
+    if size != server.request_size {
+        return fail(
+            SHM_ERR_INVALID_ARGUMENT,
+            format!(
+                "the request buffer is {size} bytes, but a request of this service is {}",
+                server.request_size
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Waits up to `timeout_ns` for a request: `SHM_OK` with its value in `request_out` (`size`
+/// bytes: the request type's size) and the request to answer in `*out`, or `SHM_TIMEOUT`. A
+/// request that is no value of the type was answered so (`SHM_ERR_BAD_REQUEST`, with a
+/// message): serving goes on with the next call.
+///
+/// # Safety
+/// `server` is live; `request_out` is valid for writes of `size` bytes; `out` is valid for a
+/// write of a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_server_recv_timeout(
+    server: *mut shm_server,
+    request_out: *mut core::ffi::c_void,
+    size: usize,
+    timeout_ns: u64,
+    out: *mut *mut shm_request,
+) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let server = unsafe { object_mut(server, "server") }?;
+        check_request_buffer(server, request_out, size, out)?;
+        match server.inner.recv_timeout(Duration::from_nanos(timeout_ns)) {
+            // SAFETY: the caller's contract, the sizes checked above.
+            Ok(request) => unsafe { hand_out(server, request, request_out, out) },
+            Err(ServerError::Timeout { .. }) => Ok(SHM_TIMEOUT),
+            Err(e @ ServerError::BadRequest { .. }) => fail(SHM_ERR_BAD_REQUEST, e.to_string()),
+            Err(e) => fail(SHM_ERR_OTHER, e.to_string()),
+        }
+    })
+}
+
+/// A request if one has arrived (`SHM_OK`, as `shm_server_recv_timeout`), else
+/// `SHM_NO_DATA`. Never waits.
+///
+/// # Safety
+/// As for `shm_server_recv_timeout`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_server_try_recv(
+    server: *mut shm_server,
+    request_out: *mut core::ffi::c_void,
+    size: usize,
+    out: *mut *mut shm_request,
+) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let server = unsafe { object_mut(server, "server") }?;
+        check_request_buffer(server, request_out, size, out)?;
+        match server.inner.try_recv() {
+            // SAFETY: the caller's contract, the sizes checked above.
+            Ok(Some(request)) => unsafe { hand_out(server, request, request_out, out) },
+            Ok(None) => Ok(SHM_NO_DATA),
+            Err(e @ ServerError::BadRequest { .. }) => fail(SHM_ERR_BAD_REQUEST, e.to_string()),
+            Err(e) => fail(SHM_ERR_OTHER, e.to_string()),
+        }
+    })
+}
+
+/// Frees a server (`NULL` is ignored): requests still held are answered `SHM_ERR_NO_REPLY`
+/// when dropped; clients waiting are told the server is gone.
+///
+/// # Safety
+/// `server` is null or live, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_server_drop(server: *mut shm_server) {
+    // SAFETY: the caller's contract.
+    unsafe { drop_handle(server) };
+}
+
+/// Answers `request` with the reply at `reply` (`size` bytes: the reply type's size), and
+/// frees the request whatever the outcome. A client that stopped waiting drops the reply.
+/// `SHM_ERR_INVALID_VALUE` when the bytes are no value of the reply type (the client is then
+/// told `SHM_ERR_NO_REPLY`).
+///
+/// # Safety
+/// `request` is a live request, not used afterwards; `reply` is valid for reads of `size`
+/// bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_request_reply(
+    request: *mut shm_request,
+    reply: *const core::ffi::c_void,
+    size: usize,
+) -> shm_status {
+    guard(|| {
+        if request.is_null() {
+            return fail(SHM_ERR_INVALID_ARGUMENT, "request is NULL");
+        }
+        // SAFETY: made by `give`, given back once (the caller's contract).
+        let request = unsafe { Box::from_raw(request) };
+        if reply.is_null() {
+            return fail(SHM_ERR_INVALID_ARGUMENT, "reply is NULL");
+        }
+        if size != request.reply_size {
+            return fail(
+                SHM_ERR_INVALID_ARGUMENT,
+                format!(
+                    "the reply is {size} bytes, but a reply of this service is {}",
+                    request.reply_size
+                ),
+            );
+        }
+        // SAFETY: `reply` is valid for reads of `size` bytes (the caller's contract); they
+        // are the caller's, not another process's.
+        let bytes = unsafe { std::slice::from_raw_parts(reply.cast::<u8>(), size) };
+        request.inner.reply(bytes).map_err(reply_failure)?;
+        Ok(SHM_OK)
+    })
+}
+
+/// Frees a request without answering it (`NULL` is ignored): its client is told
+/// `SHM_ERR_NO_REPLY`.
+///
+/// # Safety
+/// `request` is null or live, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_request_drop(request: *mut shm_request) {
+    // SAFETY: the caller's contract.
+    unsafe { drop_handle(request) };
+}
+
+/// The sequence number of `request` in its client's stream (0 for `NULL`).
+///
+/// # Safety
+/// `request` is null or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_request_seq(request: *const shm_request) -> u64 {
+    // SAFETY: the caller's contract.
+    unsafe { request.as_ref() }.map_or(0, |r| r.inner.seq())
+}
+
+/// A client of `name`, for requests of `request` and replies of `reply` (the schemas stay the
+/// caller's). Succeeds when no server runs yet: a call then is `SHM_ERR_NO_SERVER`. `options`
+/// may be `NULL`.
+///
+/// # Safety
+/// As for `shm_server_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_client_new(
+    name: *const c_char,
+    request: *const shm_schema,
+    reply: *const shm_schema,
+    options: *const shm_client_options,
+    out: *mut *mut shm_client,
+) -> shm_status {
+    // SAFETY: the caller's contract.
+    unsafe { clear(out) };
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let name = unsafe { text(name, "name") }?;
+        // SAFETY: the caller's contract.
+        let request = unsafe { object(request, "request schema") }?;
+        // SAFETY: the caller's contract.
+        let reply = unsafe { object(reply, "reply schema") }?;
+        let mut builder =
+            AnyClient::builder(name).types(Arc::clone(&request.topic), Arc::clone(&reply.topic));
+        // SAFETY: the caller's contract.
+        if let Some(o) = unsafe { options.as_ref() } {
+            // SAFETY: the caller's contract.
+            if let Some(root) = unsafe { optional_text(o.root, "options.root") }? {
+                builder = builder.root(root);
+            }
+            builder = builder.server_owner(owner_of(
+                o.server_owner,
+                o.server_uid,
+                "options.server_owner",
+            )?);
+        }
+        let inner = builder.create().map_err(call_failure)?;
+        let client = shm_client {
+            inner,
+            request_size: request.topic.size(),
+            reply_size: reply.topic.size(),
+        };
+        // SAFETY: the caller's contract.
+        unsafe { give(out, client) }
+    })
+}
+
+/// Sends the request at `request` (`request_size` bytes: the request type's size) and waits up
+/// to `timeout_ns` for its reply, into `reply_out` (`reply_size` bytes: the reply type's size):
+/// `SHM_OK`, `SHM_TIMEOUT` (a late reply goes nowhere), or an error: `SHM_ERR_NO_SERVER`,
+/// `SHM_ERR_SERVER_GONE`, `SHM_ERR_SERVER_BUSY`, `SHM_ERR_SCHEMA_MISMATCH` (the server serves
+/// other types), `SHM_ERR_BAD_REQUEST`, `SHM_ERR_NO_REPLY`, `SHM_ERR_INVALID_VALUE` (the
+/// request is no value of its type: nothing was sent), ...
+///
+/// # Safety
+/// `client` is live; `request` is valid for reads of `request_size` bytes; `reply_out` for
+/// writes of `reply_size` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_client_call(
+    client: *const shm_client,
+    request: *const core::ffi::c_void,
+    request_size: usize,
+    reply_out: *mut core::ffi::c_void,
+    reply_size: usize,
+    timeout_ns: u64,
+) -> shm_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let client = unsafe { object(client, "client") }?;
+        if request.is_null() || reply_out.is_null() {
+            return fail(SHM_ERR_INVALID_ARGUMENT, "request or reply_out is NULL");
+        }
+        if request_size != client.request_size || reply_size != client.reply_size {
+            return fail(
+                SHM_ERR_INVALID_ARGUMENT,
+                format!(
+                    "the request is {request_size} bytes and the reply buffer {reply_size}, but this service's are {} and {}",
+                    client.request_size, client.reply_size
+                ),
+            );
+        }
+        // SAFETY: valid for reads of `request_size` bytes (the caller's contract); the
+        // caller's memory, not another process's.
+        let bytes = unsafe { std::slice::from_raw_parts(request.cast::<u8>(), request_size) };
+        let reply = client
+            .inner
+            .call(bytes, Duration::from_nanos(timeout_ns))
+            .map_err(call_failure)?;
+        if reply.len() != reply_size {
+            return fail(
+                SHM_ERR_FORMAT,
+                format!(
+                    "the reply is {} bytes, not the reply type's {reply_size}",
+                    reply.len()
+                ),
+            );
+        }
+        // SAFETY: `reply_out` is valid for `reply_size` bytes (the caller's contract), the
+        // reply is that long, and ours (no overlap).
+        unsafe {
+            std::ptr::copy_nonoverlapping(reply.as_ptr(), reply_out.cast::<u8>(), reply_size)
+        };
+        Ok(SHM_OK)
+    })
+}
+
+/// Frees a client (`NULL` is ignored).
+///
+/// # Safety
+/// `client` is null or live, not used afterwards (by any thread).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn shm_client_drop(client: *mut shm_client) {
+    // SAFETY: the caller's contract.
+    unsafe { drop_handle(client) };
 }
 
 // ---- topics ----

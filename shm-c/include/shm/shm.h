@@ -53,6 +53,18 @@ typedef enum shm_status {
   // This publisher's topic was taken by another publisher after its file was removed:
   // it publishes no more (drop it).
   SHM_ERR_DISPLACED = 23,
+  // No server runs for the service.
+  SHM_ERR_NO_SERVER = 24,
+  // The server exited (or was killed) before it answered.
+  SHM_ERR_SERVER_GONE = 25,
+  // The server's queue is full, it admits no more clients, or this client already waits
+  // for as many replies as the server allows one client: try again later.
+  SHM_ERR_SERVER_BUSY = 26,
+  // The request was not a value of the request type (the server said so, or a server
+  // received one: it was answered so, and serving goes on).
+  SHM_ERR_BAD_REQUEST = 27,
+  // The server dropped the request without answering it.
+  SHM_ERR_NO_REPLY = 28,
 } shm_status;
 
 // The primitive types of a schema.
@@ -91,12 +103,23 @@ typedef enum shm_owner {
   SHM_OWNER_ANYONE = 2,
 } shm_owner;
 
+// A client of one service. May be used by several threads at once (each call waits for its
+// own reply).
+typedef struct shm_client shm_client;
+
 // The publisher of one topic.
 typedef struct shm_publisher shm_publisher;
+
+// One request a server received, to answer once with `shm_request_reply` (or to drop: its
+// client is then told `SHM_ERR_NO_REPLY`).
+typedef struct shm_request shm_request;
 
 // A value's type: a primitive, an array, a struct, a bounded sequence or string. Made by the
 // `shm_schema_*` functions and `shm_struct_builder_finish`; freed with `shm_schema_drop`.
 typedef struct shm_schema shm_schema;
+
+// The server of one service: requests of one type in, replies of another out.
+typedef struct shm_server shm_server;
 
 // A struct type being described, field by field, in declaration order.
 typedef struct shm_struct_builder shm_struct_builder;
@@ -137,6 +160,26 @@ typedef struct shm_sample_info {
   // the newest value again, with `false`).
   bool is_new;
 } shm_sample_info;
+
+// Options of a server; all-zero (or a `NULL` pointer) means every default.
+typedef struct shm_server_options {
+  // Directory of the service's files (`NULL`: `$SHM_ROOT`, else `/dev/shm`).
+  const char *root;
+  // Clients served at once (0: the default).
+  uint32_t max_clients;
+  // Requests received and not yet answered, at most (0: the default).
+  uint32_t queue;
+} shm_server_options;
+
+// Options of a client; all-zero (or a `NULL` pointer) means every default.
+typedef struct shm_client_options {
+  // Directory of the service's files (`NULL`: `$SHM_ROOT`, else `/dev/shm`).
+  const char *root;
+  // Whose server to trust: a `shm_owner` (an integer, as `shm_subscriber_options.owner`).
+  uint32_t server_owner;
+  // The user, with `SHM_OWNER_UID`.
+  uint32_t server_uid;
+} shm_client_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -328,6 +371,109 @@ enum shm_status shm_subscriber_publisher_alive(struct shm_subscriber *subscriber
 // # Safety
 // `subscriber` is null or live, not used afterwards.
 void shm_subscriber_drop(struct shm_subscriber *subscriber);
+
+// Starts serving `name` with requests of `request` and replies of `reply` (the schemas stay
+// the caller's). One server per service: another live one is `SHM_ERR_TOPIC_BUSY`; one that
+// is gone is taken over. `options` may be `NULL`.
+//
+// # Safety
+// `name` is a NUL-terminated string; `request` and `reply` are live schemas; `options` is
+// null or valid to read (its `root` null or a NUL-terminated string); `out` is valid for a
+// write of a pointer.
+enum shm_status shm_server_new(const char *name,
+                               const struct shm_schema *request,
+                               const struct shm_schema *reply,
+                               const struct shm_server_options *options,
+                               struct shm_server **out);
+
+// Waits up to `timeout_ns` for a request: `SHM_OK` with its value in `request_out` (`size`
+// bytes: the request type's size) and the request to answer in `*out`, or `SHM_TIMEOUT`. A
+// request that is no value of the type was answered so (`SHM_ERR_BAD_REQUEST`, with a
+// message): serving goes on with the next call.
+//
+// # Safety
+// `server` is live; `request_out` is valid for writes of `size` bytes; `out` is valid for a
+// write of a pointer.
+enum shm_status shm_server_recv_timeout(struct shm_server *server,
+                                        void *request_out,
+                                        size_t size,
+                                        uint64_t timeout_ns,
+                                        struct shm_request **out);
+
+// A request if one has arrived (`SHM_OK`, as `shm_server_recv_timeout`), else
+// `SHM_NO_DATA`. Never waits.
+//
+// # Safety
+// As for `shm_server_recv_timeout`.
+enum shm_status shm_server_try_recv(struct shm_server *server,
+                                    void *request_out,
+                                    size_t size,
+                                    struct shm_request **out);
+
+// Frees a server (`NULL` is ignored): requests still held are answered `SHM_ERR_NO_REPLY`
+// when dropped; clients waiting are told the server is gone.
+//
+// # Safety
+// `server` is null or live, not used afterwards.
+void shm_server_drop(struct shm_server *server);
+
+// Answers `request` with the reply at `reply` (`size` bytes: the reply type's size), and
+// frees the request whatever the outcome. A client that stopped waiting drops the reply.
+// `SHM_ERR_INVALID_VALUE` when the bytes are no value of the reply type (the client is then
+// told `SHM_ERR_NO_REPLY`).
+//
+// # Safety
+// `request` is a live request, not used afterwards; `reply` is valid for reads of `size`
+// bytes.
+enum shm_status shm_request_reply(struct shm_request *request, const void *reply, size_t size);
+
+// Frees a request without answering it (`NULL` is ignored): its client is told
+// `SHM_ERR_NO_REPLY`.
+//
+// # Safety
+// `request` is null or live, not used afterwards.
+void shm_request_drop(struct shm_request *request);
+
+// The sequence number of `request` in its client's stream (0 for `NULL`).
+//
+// # Safety
+// `request` is null or live.
+uint64_t shm_request_seq(const struct shm_request *request);
+
+// A client of `name`, for requests of `request` and replies of `reply` (the schemas stay the
+// caller's). Succeeds when no server runs yet: a call then is `SHM_ERR_NO_SERVER`. `options`
+// may be `NULL`.
+//
+// # Safety
+// As for `shm_server_new`.
+enum shm_status shm_client_new(const char *name,
+                               const struct shm_schema *request,
+                               const struct shm_schema *reply,
+                               const struct shm_client_options *options,
+                               struct shm_client **out);
+
+// Sends the request at `request` (`request_size` bytes: the request type's size) and waits up
+// to `timeout_ns` for its reply, into `reply_out` (`reply_size` bytes: the reply type's size):
+// `SHM_OK`, `SHM_TIMEOUT` (a late reply goes nowhere), or an error: `SHM_ERR_NO_SERVER`,
+// `SHM_ERR_SERVER_GONE`, `SHM_ERR_SERVER_BUSY`, `SHM_ERR_SCHEMA_MISMATCH` (the server serves
+// other types), `SHM_ERR_BAD_REQUEST`, `SHM_ERR_NO_REPLY`, `SHM_ERR_INVALID_VALUE` (the
+// request is no value of its type: nothing was sent), ...
+//
+// # Safety
+// `client` is live; `request` is valid for reads of `request_size` bytes; `reply_out` for
+// writes of `reply_size` bytes.
+enum shm_status shm_client_call(const struct shm_client *client,
+                                const void *request,
+                                size_t request_size,
+                                void *reply_out,
+                                size_t reply_size,
+                                uint64_t timeout_ns);
+
+// Frees a client (`NULL` is ignored).
+//
+// # Safety
+// `client` is null or live, not used afterwards (by any thread).
+void shm_client_drop(struct shm_client *client);
 
 // Removes `topic`'s file from `root` (`NULL`: `$SHM_ROOT`, else `/dev/shm`) unless a live
 // publisher holds it (`SHM_ERR_TOPIC_BUSY`); whether there was one into `existed` (optional).

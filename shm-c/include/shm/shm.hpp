@@ -75,6 +75,12 @@ SHM_DETAIL_ERROR(Contended, "The publisher overwrote the value on every attempt 
 SHM_DETAIL_ERROR(Displaced, "The topic was taken by another publisher after its file was removed: this one publishes no more.")
 SHM_DETAIL_ERROR(PublisherGone, "The topic's publisher exited (or was killed) while a wait went on.")
 SHM_DETAIL_ERROR(OtherError, "Any other failure; what() says what.")
+SHM_DETAIL_ERROR(Timeout, "A call's reply did not come within its timeout (a late reply goes nowhere).")
+SHM_DETAIL_ERROR(NoServer, "No server runs for the service.")
+SHM_DETAIL_ERROR(ServerGone, "The server exited (or was killed) before it answered.")
+SHM_DETAIL_ERROR(ServerBusy, "The server's queue is full or it admits no more clients: try again later.")
+SHM_DETAIL_ERROR(BadRequest, "The request was not a value of the request type.")
+SHM_DETAIL_ERROR(NoReply, "The server dropped the request without answering it.")
 #undef SHM_DETAIL_ERROR
 
 namespace detail {
@@ -96,6 +102,12 @@ namespace detail {
     case SHM_ERR_CONTENDED: throw Contended(status, message);
     case SHM_ERR_DISPLACED: throw Displaced(status, message);
     case SHM_PUBLISHER_GONE: throw PublisherGone(status, message);
+    case SHM_TIMEOUT: throw Timeout(status, message);
+    case SHM_ERR_NO_SERVER: throw NoServer(status, message);
+    case SHM_ERR_SERVER_GONE: throw ServerGone(status, message);
+    case SHM_ERR_SERVER_BUSY: throw ServerBusy(status, message);
+    case SHM_ERR_BAD_REQUEST: throw BadRequest(status, message);
+    case SHM_ERR_NO_REPLY: throw NoReply(status, message);
     default: throw OtherError(status, message);
   }
 }
@@ -772,6 +784,191 @@ class Subscriber {
     return raw_;
   }
   shm_subscriber* raw_ = nullptr;
+};
+
+
+// ---------------------------------------------------------------------------------------------
+// Services: request and reply between processes (the Rust Server<Req, Resp> / Client<Req,
+// Resp>, the Python Server / Client of the same types).
+
+/// Options of a server; the defaults are the library's.
+struct ServerOptions {
+  /// Directory of the service's files (empty: `$SHM_ROOT`, else `/dev/shm`).
+  std::string root;
+  /// Clients served at once (0: the default).
+  std::uint32_t max_clients = 0;
+  /// Requests received and not yet answered, at most (0: the default).
+  std::uint32_t queue = 0;
+};
+
+/// Options of a client; the defaults are the library's.
+struct ClientOptions {
+  /// Directory of the service's files (empty: `$SHM_ROOT`, else `/dev/shm`).
+  std::string root;
+  /// Whose server to trust.
+  Owner server_owner = Owner::Me;
+  /// The user, with `Owner::Uid`.
+  std::uint32_t server_uid = 0;
+};
+
+template <class Req, class Resp>
+class Server;
+
+/// One request a server received: its value, and the way to answer it, once. Dropping it
+/// unanswered tells its client shm::NoReply. Move-only.
+template <class Req, class Resp>
+class Request {
+ public:
+  /// The request's value.
+  Req value;
+
+  Request(Request&& other) noexcept : value(other.value), raw_(std::exchange(other.raw_, nullptr)) {}
+  Request& operator=(Request&& other) noexcept {
+    if (this != &other) {
+      shm_request_drop(raw_);
+      value = other.value;
+      raw_ = std::exchange(other.raw_, nullptr);
+    }
+    return *this;
+  }
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+  ~Request() { shm_request_drop(raw_); }
+
+  /// Its sequence number in its client's stream.
+  std::uint64_t seq() const noexcept { return shm_request_seq(raw_); }
+
+  /// Answers it with `reply` (a client that stopped waiting drops it). Throws
+  /// shm::InvalidArgument when it was answered already, shm::InvalidValue when `reply` is no
+  /// value of its type (the client is then told shm::NoReply).
+  void reply(const Resp& reply) {
+    if (raw_ == nullptr) throw InvalidArgument(SHM_ERR_INVALID_ARGUMENT, "shm::Request: answered already (or moved from)");
+    detail::check(shm_request_reply(std::exchange(raw_, nullptr), &reply, sizeof(Resp)));
+  }
+
+ private:
+  friend class Server<Req, Resp>;
+  Request() = default;
+  shm_request* raw_ = nullptr;
+};
+
+/// The server of one service: requests of `Req` in, replies of `Resp` out (types with
+/// SHM_MESSAGE, primitives or arrays). One per service. Move-only; one thread at a time.
+template <class Req, class Resp>
+class Server {
+  static_assert(detail::carriable<Req>() && detail::carriable<Resp>() && !detail::cv_inside<Req>::value,
+                "shm::Server<Req, Resp>: Req and Resp are message types (SHM_MESSAGE), primitives or std::arrays");
+  static_assert(!std::is_array_v<Req> && !std::is_array_v<Resp>, "shm::Server<Req, Resp>: use std::array, not a C array");
+
+ public:
+  /// Starts serving `name`. Throws shm::TopicBusy when another live server serves it.
+  explicit Server(const std::string& name, const ServerOptions& options = {}) {
+    shm_server_options raw{};
+    raw.root = options.root.empty() ? nullptr : options.root.c_str();
+    raw.max_clients = options.max_clients;
+    raw.queue = options.queue;
+    detail::check(shm_server_new(detail::topic_name(name), schema_of<Req>().get(), schema_of<Resp>().get(), &raw, &raw_));
+  }
+  Server(Server&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
+  Server& operator=(Server&& other) noexcept {
+    if (this != &other) {
+      shm_server_drop(raw_);
+      raw_ = std::exchange(other.raw_, nullptr);
+    }
+    return *this;
+  }
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server() { shm_server_drop(raw_); }
+
+  /// The next request, waiting up to `timeout`; empty on timeout. A request that is no value
+  /// of `Req` is answered so (its client gets shm::BadRequest) and the wait goes on.
+  template <class Rep, class Period>
+  std::optional<Request<Req, Resp>> recv_timeout(std::chrono::duration<Rep, Period> timeout) {
+    const std::uint64_t total = detail::to_ns(timeout);
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+      const auto spent = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+      const std::uint64_t left = spent >= total ? 0 : total - spent;
+      Request<Req, Resp> request;
+      const shm_status status =
+          shm_server_recv_timeout(handle(), static_cast<void*>(&request.value), sizeof(Req), left, &request.raw_);
+      if (status == SHM_OK) return std::optional<Request<Req, Resp>>(std::move(request));
+      if (status == SHM_TIMEOUT) return std::nullopt;
+      if (status != SHM_ERR_BAD_REQUEST) detail::throw_status(status);
+    }
+  }
+
+  /// A request if one has arrived; empty otherwise. Never waits.
+  std::optional<Request<Req, Resp>> try_recv() {
+    for (;;) {
+      Request<Req, Resp> request;
+      const shm_status status = shm_server_try_recv(handle(), static_cast<void*>(&request.value), sizeof(Req), &request.raw_);
+      if (status == SHM_OK) return std::optional<Request<Req, Resp>>(std::move(request));
+      if (status == SHM_NO_DATA) return std::nullopt;
+      if (status != SHM_ERR_BAD_REQUEST) detail::throw_status(status);
+    }
+  }
+
+  /// The C handle (still owned by this object).
+  shm_server* c_handle() const noexcept { return raw_; }
+
+ private:
+  shm_server* handle() const {
+    if (raw_ == nullptr) throw InvalidArgument(SHM_ERR_INVALID_ARGUMENT, "shm::Server: used after it was moved from");
+    return raw_;
+  }
+  shm_server* raw_ = nullptr;
+};
+
+/// A client of one service. Move-only; `call` may be used by several threads at once.
+template <class Req, class Resp>
+class Client {
+  static_assert(detail::carriable<Req>() && detail::carriable<Resp>() && !detail::cv_inside<Resp>::value,
+                "shm::Client<Req, Resp>: Req and Resp are message types (SHM_MESSAGE), primitives or std::arrays");
+  static_assert(!std::is_array_v<Req> && !std::is_array_v<Resp>, "shm::Client<Req, Resp>: use std::array, not a C array");
+
+ public:
+  /// A client of `name`; succeeds when no server runs yet (a call then throws shm::NoServer).
+  explicit Client(const std::string& name, const ClientOptions& options = {}) {
+    shm_client_options raw{};
+    raw.root = options.root.empty() ? nullptr : options.root.c_str();
+    raw.server_owner = static_cast<std::uint32_t>(options.server_owner);
+    raw.server_uid = options.server_uid;
+    detail::check(shm_client_new(detail::topic_name(name), schema_of<Req>().get(), schema_of<Resp>().get(), &raw, &raw_));
+  }
+  Client(Client&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
+  Client& operator=(Client&& other) noexcept {
+    if (this != &other) {
+      shm_client_drop(raw_);
+      raw_ = std::exchange(other.raw_, nullptr);
+    }
+    return *this;
+  }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client() { shm_client_drop(raw_); }
+
+  /// Sends `request` and waits up to `timeout` for the reply. Throws shm::Timeout,
+  /// shm::NoServer, shm::ServerGone, shm::ServerBusy, shm::SchemaMismatch (the server serves
+  /// other types), shm::BadRequest, shm::NoReply, shm::InvalidValue (nothing was sent), ...
+  template <class Rep, class Period>
+  Resp call(const Req& request, std::chrono::duration<Rep, Period> timeout) const {
+    Resp reply{};
+    detail::check(shm_client_call(handle(), &request, sizeof(Req), static_cast<void*>(&reply), sizeof(Resp), detail::to_ns(timeout)));
+    return reply;
+  }
+
+  /// The C handle (still owned by this object).
+  shm_client* c_handle() const noexcept { return raw_; }
+
+ private:
+  shm_client* handle() const {
+    if (raw_ == nullptr) throw InvalidArgument(SHM_ERR_INVALID_ARGUMENT, "shm::Client: used after it was moved from");
+    return raw_;
+  }
+  shm_client* raw_ = nullptr;
 };
 
 /// Removes `topic`'s file from `root` (empty: `$SHM_ROOT`, else `/dev/shm`) unless a live

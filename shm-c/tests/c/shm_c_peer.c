@@ -264,6 +264,39 @@ static int checks(const char *topic) {
     s = shm_remove_topic(topic, NULL, &existed);
     expect(s == SHM_OK && existed, "the topic removed");
 
+    /* Services: a client without a server, wrong sizes, NULLs; the server side in-process. */
+    shm_client *client = NULL;
+    shm_server *server = NULL;
+    shm_request *request = NULL;
+    char service[256];
+    snprintf(service, sizeof service, "%s/service", topic);
+    CHECK(shm_client_new(service, u64, reading, NULL, &client), "client");
+    uint64_t ask = 7;
+    struct Reading answer;
+    s = shm_client_call(client, &ask, sizeof ask, &answer, sizeof answer, 1000000000ull);
+    expect(s == SHM_ERR_NO_SERVER && strstr(shm_last_error_message(), "no server runs"),
+           "a call without a server is SHM_ERR_NO_SERVER");
+    s = shm_client_call(client, &ask, 4, &answer, sizeof answer, 1000000000ull);
+    expect(s == SHM_ERR_INVALID_ARGUMENT, "a request of the wrong size is refused");
+    s = shm_client_call(client, &ask, sizeof ask, NULL, sizeof answer, 1000000000ull);
+    expect(s == SHM_ERR_INVALID_ARGUMENT, "a NULL reply buffer is refused");
+    CHECK(shm_server_new(service, u64, reading, NULL, &server), "server");
+    shm_server *second_server = NULL;
+    s = shm_server_new(service, u64, reading, NULL, &second_server);
+    expect(s == SHM_ERR_TOPIC_BUSY && second_server == NULL, "a second server is SHM_ERR_TOPIC_BUSY");
+    s = shm_server_recv_timeout(server, &ask, sizeof ask, 1000000ull, &request);
+    expect(s == SHM_TIMEOUT && request == NULL, "no request within the timeout");
+    s = shm_server_try_recv(server, &ask, 2, &request);
+    expect(s == SHM_ERR_INVALID_ARGUMENT, "a request buffer of the wrong size is refused");
+    s = shm_request_reply(NULL, &answer, sizeof answer);
+    expect(s == SHM_ERR_INVALID_ARGUMENT, "replying to NULL is refused");
+    expect(strcmp(shm_status_name(SHM_ERR_NO_REPLY), "SHM_ERR_NO_REPLY") == 0, "the new statuses have names");
+    shm_request_drop(NULL);
+    shm_server_drop(server);
+    shm_client_drop(client);
+    shm_server_drop(NULL);
+    shm_client_drop(NULL);
+
 #ifdef SHM_TESTING
     s = shm_testing_panic();
     expect(s == SHM_ERR_PANIC && strstr(shm_last_error_message(), "on purpose"),

@@ -467,3 +467,149 @@ TEST_CASE("exceptions derive from shm::Error and std::runtime_error, with the st
     CHECK(std::string(e.what()).size() > 10);
   }
 }
+
+// ---- services ----
+
+namespace {
+
+/// A server process (forked): answers `n` requests of the path planner service: goal x 999 is
+/// answered late (after 300 ms), x -1 is dropped unanswered, x -2 makes it exit without
+/// answering; any other with the straight plan. Writes one byte to `ready` once serving.
+pid_t serve_in_child(const TempRoot& root, int n) {
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    close(ready[0]);
+    int code = 0;
+    try {
+      shm::ServerOptions options;
+      options.root = root.path;
+      shm::Server<robot::PlanRequest, robot::Plan> server("plan", options);
+      const char byte = 'r';
+      if (write(ready[1], &byte, 1) != 1) _exit(1);
+      for (int served = 0; served < n;) {
+        auto request = server.recv_timeout(std::chrono::seconds(30));
+        if (!request) _exit(3);
+        ++served;
+        const double x = request->value.goal[0];
+        if (x == -2) _exit(0);  // no destructor runs: the request is never answered
+        if (x == -1) continue;  // dropped: its client is told NoReply
+        if (x == 999) usleep(300 * 1000);
+        request->reply(robot::straight(request->value));
+      }
+    } catch (...) {
+      code = 2;
+    }
+    _exit(code);
+  }
+  close(ready[1]);
+  char byte = 0;
+  REQUIRE(read(ready[0], &byte, 1) == 1);
+  close(ready[0]);
+  return child;
+}
+
+int exit_code(pid_t child) {
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+shm::ClientOptions client_options(const TempRoot& root) {
+  shm::ClientOptions options;
+  options.root = root.path;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("a call to a server in another process: the reply, a timeout, a dropped request") {
+  TempRoot root;
+  const pid_t child = serve_in_child(root, 4);
+  const shm::Client<robot::PlanRequest, robot::Plan> client("plan", client_options(root));
+
+  const robot::Plan plan = client.call(robot::PlanRequest{{0, 0}, {3, 4}}, std::chrono::seconds(10));
+  CHECK(plan.length == 5.0);
+  CHECK(plan.steps == 10);
+  CHECK(plan.reachable);
+
+  try {
+    (void)client.call(robot::PlanRequest{{0, 0}, {999, 0}}, std::chrono::milliseconds(50));
+    FAIL("a late reply came in time");
+  } catch (const shm::Timeout& e) {
+    CHECK(e.status() == SHM_TIMEOUT);
+  }
+  CHECK_THROWS_AS((void)client.call(robot::PlanRequest{{0, 0}, {-1, 0}}, std::chrono::seconds(10)), shm::NoReply);
+  // The late reply went nowhere: the next call gets its own.
+  CHECK(client.call(robot::PlanRequest{{1, 1}, {1, 2}}, std::chrono::seconds(10)).steps == 2);
+  CHECK(exit_code(child) == 0);
+}
+
+TEST_CASE("a server that exits mid-call: ServerGone; none at all: NoServer") {
+  TempRoot root;
+  const shm::Client<robot::PlanRequest, robot::Plan> client("plan", client_options(root));
+  try {
+    (void)client.call(robot::PlanRequest{{0, 0}, {1, 0}}, std::chrono::seconds(5));
+    FAIL("a call without a server");
+  } catch (const shm::NoServer& e) {
+    CHECK(std::string(e.what()).find("plan") != std::string::npos);
+  }
+  const pid_t child = serve_in_child(root, 1);
+  CHECK_THROWS_AS((void)client.call(robot::PlanRequest{{0, 0}, {-2, 0}}, std::chrono::seconds(20)), shm::ServerGone);
+  CHECK(exit_code(child) == 0);
+}
+
+TEST_CASE("a client of other types is refused naming them; a second server is refused") {
+  TempRoot root;
+  const pid_t child = serve_in_child(root, 1);
+  try {
+    // Refused when it connects: at once here, as the server runs (else at its first call).
+    const shm::Client<robot::PlanRequest, double> wrong("plan", client_options(root));
+    (void)wrong.call(robot::PlanRequest{{0, 0}, {1, 0}}, std::chrono::seconds(5));
+    FAIL("a client of another reply type was served");
+  } catch (const shm::SchemaMismatch& e) {
+    CHECK(std::string(e.what()).find("Plan") != std::string::npos);
+  }
+  shm::ServerOptions options;
+  options.root = root.path;
+  CHECK_THROWS_AS((shm::Server<robot::PlanRequest, robot::Plan>("plan", options)), shm::TopicBusy);
+  // Let the child serve its one request and exit.
+  const shm::Client<robot::PlanRequest, robot::Plan> client("plan", client_options(root));
+  CHECK(client.call(robot::PlanRequest{{0, 0}, {0, 1}}, std::chrono::seconds(10)).steps == 2);
+  CHECK(exit_code(child) == 0);
+}
+
+TEST_CASE("a request is answered once; a server's recv times out") {
+  TempRoot root;
+  shm::ServerOptions options;
+  options.root = root.path;
+  shm::Server<robot::PlanRequest, robot::Plan> server("plan", options);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE(server.recv_timeout(std::chrono::milliseconds(30)).has_value());
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(30));
+  CHECK_FALSE(server.try_recv().has_value());
+
+  // A client in another process.
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int code = 1;
+    try {
+      const shm::Client<robot::PlanRequest, robot::Plan> client("plan", client_options(root));
+      code = client.call(robot::PlanRequest{{0, 0}, {0, 3}}, std::chrono::seconds(20)).steps == 6 ? 0 : 4;
+    } catch (...) {
+      code = 2;
+    }
+    _exit(code);
+  }
+  auto request = server.recv_timeout(std::chrono::seconds(20));
+  REQUIRE(request.has_value());
+  CHECK(request->value.goal[1] == 3);
+  CHECK(request->seq() >= 1);
+  request->reply(robot::straight(request->value));
+  CHECK_THROWS_AS(request->reply(robot::straight(request->value)), shm::InvalidArgument);
+  CHECK(exit_code(child) == 0);
+}

@@ -263,7 +263,7 @@ def test_the_c_scalar_reader_example_reads_python_values(topic, spawn):
 def test_the_rust_plan_client_calls_the_cpp_path_planner(topic, spawn, rust_example):
     server = spawn([cpp("path_planner"), "--service", topic, "--count", 1])
     assert server.expect_line(timeout=30) == f"serving '{topic}'"
-    client = spawn([rust_example("plan_client"), "--service", topic, "--x", 3, "--y", 4])
+    client = spawn([rust_example("plan_client"), "--service", topic, "--x", 3, "--y", 4, "--timeout-ms", 20000])
     assert client.expect_line(timeout=30) == "plan to [3.0, 4.0]: 5.00 m in 10 steps"
     assert client.wait(timeout=30) == 0
     assert server.expect_line(timeout=30) == "#1: [0, 0] -> [3, 4]: 5.00 m, 10 steps"
@@ -274,7 +274,7 @@ def test_the_rust_plan_client_calls_the_cpp_path_planner(topic, spawn, rust_exam
 def test_the_cpp_plan_client_calls_the_rust_path_planner(topic, spawn, rust_example):
     server = spawn([rust_example("path_planner"), "--service", topic, "--count", 1])
     server.expect("serving", timeout=30)
-    client = spawn([cpp("plan_client"), "--service", topic, "--x", 6, "--y", 8])
+    client = spawn([cpp("plan_client"), "--service", topic, "--x", 6, "--y", 8, "--timeout-ms", 20000])
     assert client.expect_line(timeout=30) == "plan to [6, 8]: 10.00 m in 20 steps"
     assert client.wait(timeout=30) == 0
     assert server.wait(timeout=30) == 0
@@ -294,7 +294,7 @@ def test_a_python_client_calls_the_cpp_path_planner(topic, spawn):
 def test_the_cpp_plan_client_calls_the_python_path_planner(topic, spawn):
     server = spawn([sys.executable, REPO / "examples" / "python" / "services" / "path_planner.py", topic, 1])
     assert server.expect_line(timeout=30) == f"serving '{topic}'"
-    client = spawn([cpp("plan_client"), "--service", topic, "--x", 0, "--y", 1.5])
+    client = spawn([cpp("plan_client"), "--service", topic, "--x", 0, "--y", 1.5, "--timeout-ms", 20000])
     assert client.expect_line(timeout=30) == "plan to [0, 1.5]: 1.50 m in 3 steps"
     assert client.wait(timeout=30) == 0
     assert server.wait(timeout=30) == 0

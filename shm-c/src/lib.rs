@@ -10,9 +10,9 @@
 //!   `*_drop` function (which accepts `NULL`). A constructor that fails leaves `*out` `NULL`.
 //! - No panic crosses this boundary: one inside becomes `SHM_ERR_PANIC` (a bug: drop the handle
 //!   it happened on, whose state is then unknown).
-//! - Thread safety: a schema may be used from any number of threads at once (it never
-//!   changes); a publisher, a subscriber or a struct builder from one thread at a time (it may
-//!   move between threads).
+//! - Thread safety: a schema and a client may be used from any number of threads at once; a
+//!   publisher, a subscriber, a server, a request or a struct builder from one thread at a time
+//!   (it may move between threads).
 //! - Strings are NUL-terminated UTF-8; pointers documented as optional may be `NULL`.
 
 #![allow(non_camel_case_types)]
@@ -274,7 +274,8 @@ fn guard(body: impl FnOnce() -> Result<shm_status, Failure>) -> shm_status {
 }
 
 /// The message of the last call on this thread that failed, or that returned
-/// `SHM_PUBLISHER_GONE` (`""` before any): valid until the next such call on this thread.
+/// `SHM_PUBLISHER_GONE`, or `SHM_TIMEOUT` from `shm_client_call` (`""` before any): valid until
+/// the next such call on this thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn shm_last_error_message() -> *const c_char {
     // The thread's buffer outlives the call; it is replaced only by a later failing call of
@@ -1122,7 +1123,8 @@ pub struct shm_request {
 }
 
 /// A client of one service. May be used by several threads at once (each call waits for its
-/// own reply).
+/// own reply; at most the server's `per_client` calls wait at once, more are
+/// `SHM_ERR_SERVER_BUSY`).
 pub struct shm_client {
     inner: AnyClient,
     request_size: usize,
@@ -1135,10 +1137,13 @@ pub struct shm_client {
 pub struct shm_server_options {
     /// Directory of the service's files (`NULL`: `$SHM_ROOT`, else `/dev/shm`).
     pub root: *const c_char,
-    /// Clients served at once (0: the default).
+    /// Clients served at once (0: the default, 64; at most 1024).
     pub max_clients: u32,
     /// Requests received and not yet answered, at most (0: the default).
     pub queue: u32,
+    /// Calls of one client waiting for their replies at once, at most (0: the default, 8); a
+    /// client's call beyond it is `SHM_ERR_SERVER_BUSY`.
+    pub per_client: u32,
 }
 
 /// Options of a client; all-zero (or a `NULL` pointer) means every default.
@@ -1218,11 +1223,34 @@ pub unsafe extern "C" fn shm_server_new(
             if let Some(root) = unsafe { optional_text(o.root, "options.root") }? {
                 builder = builder.root(root);
             }
+            if o.max_clients as usize > shm::service::MAX_CLIENTS {
+                return fail(
+                    SHM_ERR_INVALID_ARGUMENT,
+                    format!(
+                        "options.max_clients {} is out of range; use 1 to {}",
+                        o.max_clients,
+                        shm::service::MAX_CLIENTS
+                    ),
+                );
+            }
+            if o.per_client as usize > shm::service::MAX_PER_CLIENT {
+                return fail(
+                    SHM_ERR_INVALID_ARGUMENT,
+                    format!(
+                        "options.per_client {} is out of range; use 1 to {}",
+                        o.per_client,
+                        shm::service::MAX_PER_CLIENT
+                    ),
+                );
+            }
             if o.max_clients != 0 {
                 builder = builder.max_clients(o.max_clients as usize);
             }
             if o.queue != 0 {
                 builder = builder.queue(o.queue as usize);
+            }
+            if o.per_client != 0 {
+                builder = builder.per_client(o.per_client as usize);
             }
         }
         let inner = builder.create().map_err(create_failure)?;
@@ -1248,16 +1276,20 @@ unsafe fn hand_out(
     out: *mut *mut shm_request,
 ) -> Result<shm_status, Failure> {
     let bytes = request.bytes();
-    // SAFETY: `bytes` is the request's value, of the request type's size (checked by the
-    // library against the type), and `value_out` is valid for that many bytes (the caller's
-    // contract, its size checked before); the two do not overlap (`bytes` is ours).
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            bytes.as_ptr(),
-            value_out.cast::<u8>(),
-            bytes.len().min(server.request_size),
-        )
-    };
+    if bytes.len() != server.request_size {
+        return fail(
+            SHM_ERR_FORMAT,
+            format!(
+                "the request is {} bytes, not the request type's {}",
+                bytes.len(),
+                server.request_size
+            ),
+        );
+    }
+    // SAFETY: `bytes` is the request's value, exactly the request type's size (checked just
+    // above), and `value_out` is valid for that many bytes (the caller's contract, its size
+    // checked before); the two do not overlap (`bytes` is ours).
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), value_out.cast::<u8>(), bytes.len()) };
     let handle = shm_request {
         inner: request,
         reply_size: server.reply_size,
@@ -1361,8 +1393,9 @@ pub unsafe extern "C" fn shm_server_drop(server: *mut shm_server) {
 
 /// Answers `request` with the reply at `reply` (`size` bytes: the reply type's size), and
 /// frees the request whatever the outcome. A client that stopped waiting drops the reply.
-/// `SHM_ERR_INVALID_VALUE` when the bytes are no value of the reply type (the client is then
-/// told `SHM_ERR_NO_REPLY`).
+/// `SHM_ERR_INVALID_VALUE` when the bytes are no value of the reply type, or the arguments are
+/// refused (the client is then told `SHM_ERR_NO_REPLY`); when the reply cannot be written (a
+/// file system error), the client waits until its timeout.
 ///
 /// # Safety
 /// `request` is a live request, not used afterwards; `reply` is valid for reads of `size`

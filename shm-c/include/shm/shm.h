@@ -104,7 +104,8 @@ typedef enum shm_owner {
 } shm_owner;
 
 // A client of one service. May be used by several threads at once (each call waits for its
-// own reply).
+// own reply; at most the server's `per_client` calls wait at once, more are
+// `SHM_ERR_SERVER_BUSY`).
 typedef struct shm_client shm_client;
 
 // The publisher of one topic.
@@ -165,10 +166,13 @@ typedef struct shm_sample_info {
 typedef struct shm_server_options {
   // Directory of the service's files (`NULL`: `$SHM_ROOT`, else `/dev/shm`).
   const char *root;
-  // Clients served at once (0: the default).
+  // Clients served at once (0: the default, 64; at most 1024).
   uint32_t max_clients;
   // Requests received and not yet answered, at most (0: the default).
   uint32_t queue;
+  // Calls of one client waiting for their replies at once, at most (0: the default, 8); a
+  // client's call beyond it is `SHM_ERR_SERVER_BUSY`.
+  uint32_t per_client;
 } shm_server_options;
 
 // Options of a client; all-zero (or a `NULL` pointer) means every default.
@@ -186,7 +190,8 @@ extern "C" {
 #endif // __cplusplus
 
 // The message of the last call on this thread that failed, or that returned
-// `SHM_PUBLISHER_GONE` (`""` before any): valid until the next such call on this thread.
+// `SHM_PUBLISHER_GONE`, or `SHM_TIMEOUT` from `shm_client_call` (`""` before any): valid until
+// the next such call on this thread.
 const char *shm_last_error_message(void);
 
 // A name for a status (`"SHM_ERR_SCHEMA_MISMATCH"`), a static string; `"SHM_UNKNOWN"` for a
@@ -419,8 +424,9 @@ void shm_server_drop(struct shm_server *server);
 
 // Answers `request` with the reply at `reply` (`size` bytes: the reply type's size), and
 // frees the request whatever the outcome. A client that stopped waiting drops the reply.
-// `SHM_ERR_INVALID_VALUE` when the bytes are no value of the reply type (the client is then
-// told `SHM_ERR_NO_REPLY`).
+// `SHM_ERR_INVALID_VALUE` when the bytes are no value of the reply type, or the arguments are
+// refused (the client is then told `SHM_ERR_NO_REPLY`); when the reply cannot be written (a
+// file system error), the client waits until its timeout.
 //
 // # Safety
 // `request` is a live request, not used afterwards; `reply` is valid for reads of `size`

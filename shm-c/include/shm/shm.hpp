@@ -795,10 +795,13 @@ class Subscriber {
 struct ServerOptions {
   /// Directory of the service's files (empty: `$SHM_ROOT`, else `/dev/shm`).
   std::string root;
-  /// Clients served at once (0: the default).
+  /// Clients served at once (0: the default, 64; at most 1024).
   std::uint32_t max_clients = 0;
   /// Requests received and not yet answered, at most (0: the default).
   std::uint32_t queue = 0;
+  /// Calls of one client waiting at once, at most (0: the default, 8); more are
+  /// shm::ServerBusy.
+  std::uint32_t per_client = 0;
 };
 
 /// Options of a client; the defaults are the library's.
@@ -867,6 +870,7 @@ class Server {
     raw.root = options.root.empty() ? nullptr : options.root.c_str();
     raw.max_clients = options.max_clients;
     raw.queue = options.queue;
+    raw.per_client = options.per_client;
     detail::check(shm_server_new(detail::topic_name(name), schema_of<Req>().get(), schema_of<Resp>().get(), &raw, &raw_));
   }
   Server(Server&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
@@ -897,18 +901,23 @@ class Server {
       if (status == SHM_OK) return std::optional<Request<Req, Resp>>(std::move(request));
       if (status == SHM_TIMEOUT) return std::nullopt;
       if (status != SHM_ERR_BAD_REQUEST) detail::throw_status(status);
+      // A bad request was answered; wait on, but never past the deadline (a client sending
+      // bad requests without end does not keep this call going).
+      if (spent >= total) return std::nullopt;
     }
   }
 
-  /// A request if one has arrived; empty otherwise. Never waits.
+  /// A request if one has arrived; empty otherwise. Never waits (bad requests are answered,
+  /// a bounded number of them per call).
   std::optional<Request<Req, Resp>> try_recv() {
-    for (;;) {
+    for (int bad = 0; bad < 64; ++bad) {
       Request<Req, Resp> request;
       const shm_status status = shm_server_try_recv(handle(), static_cast<void*>(&request.value), sizeof(Req), &request.raw_);
       if (status == SHM_OK) return std::optional<Request<Req, Resp>>(std::move(request));
       if (status == SHM_NO_DATA) return std::nullopt;
       if (status != SHM_ERR_BAD_REQUEST) detail::throw_status(status);
     }
+    return std::nullopt;
   }
 
   /// The C handle (still owned by this object).
@@ -922,7 +931,8 @@ class Server {
   shm_server* raw_ = nullptr;
 };
 
-/// A client of one service. Move-only; `call` may be used by several threads at once.
+/// A client of one service. Move-only; `call` may be used by several threads at once (at most
+/// the server's `per_client` calls wait at once: more throw shm::ServerBusy).
 template <class Req, class Resp>
 class Client {
   static_assert(detail::carriable<Req>() && detail::carriable<Resp>() && !detail::cv_inside<Resp>::value,
@@ -956,8 +966,15 @@ class Client {
   template <class Rep, class Period>
   Resp call(const Req& request, std::chrono::duration<Rep, Period> timeout) const {
     Resp reply{};
-    detail::check(shm_client_call(handle(), &request, sizeof(Req), static_cast<void*>(&reply), sizeof(Resp), detail::to_ns(timeout)));
+    call_into(request, reply, timeout);
     return reply;
+  }
+
+  /// `call`, the reply into the caller's `reply` (for a large one: no copy on the stack);
+  /// `reply` is unchanged when it throws.
+  template <class Rep, class Period>
+  void call_into(const Req& request, Resp& reply, std::chrono::duration<Rep, Period> timeout) const {
+    detail::check(shm_client_call(handle(), &request, sizeof(Req), static_cast<void*>(&reply), sizeof(Resp), detail::to_ns(timeout)));
   }
 
   /// The C handle (still owned by this object).

@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -15,7 +18,9 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "../../../examples/cpp/messages.hpp"
 
@@ -511,9 +516,24 @@ pid_t serve_in_child(const TempRoot& root, int n) {
   return child;
 }
 
-int exit_code(pid_t child) {
+/// A forked process, killed and reaped if the test ends before it was waited for.
+struct Child {
+  pid_t pid;
+  explicit Child(pid_t p) : pid(p) {}
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+int exit_code(Child& child) {
   int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(waitpid(child.pid, &status, 0) == child.pid);
+  child.pid = -1;
   REQUIRE(WIFEXITED(status));
   return WEXITSTATUS(status);
 }
@@ -528,7 +548,7 @@ shm::ClientOptions client_options(const TempRoot& root) {
 
 TEST_CASE("a call to a server in another process: the reply, a timeout, a dropped request") {
   TempRoot root;
-  const pid_t child = serve_in_child(root, 4);
+  Child child(serve_in_child(root, 4));
   const shm::Client<robot::PlanRequest, robot::Plan> client("plan", client_options(root));
 
   const robot::Plan plan = client.call(robot::PlanRequest{{0, 0}, {3, 4}}, std::chrono::seconds(10));
@@ -557,14 +577,14 @@ TEST_CASE("a server that exits mid-call: ServerGone; none at all: NoServer") {
   } catch (const shm::NoServer& e) {
     CHECK(std::string(e.what()).find("plan") != std::string::npos);
   }
-  const pid_t child = serve_in_child(root, 1);
+  Child child(serve_in_child(root, 1));
   CHECK_THROWS_AS((void)client.call(robot::PlanRequest{{0, 0}, {-2, 0}}, std::chrono::seconds(20)), shm::ServerGone);
   CHECK(exit_code(child) == 0);
 }
 
 TEST_CASE("a client of other types is refused naming them; a second server is refused") {
   TempRoot root;
-  const pid_t child = serve_in_child(root, 1);
+  Child child(serve_in_child(root, 1));
   try {
     // Refused when it connects: at once here, as the server runs (else at its first call).
     const shm::Client<robot::PlanRequest, double> wrong("plan", client_options(root));
@@ -593,9 +613,9 @@ TEST_CASE("a request is answered once; a server's recv times out") {
   CHECK_FALSE(server.try_recv().has_value());
 
   // A client in another process.
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
+  Child child(fork());
+  REQUIRE(child.pid >= 0);
+  if (child.pid == 0) {
     int code = 1;
     try {
       const shm::Client<robot::PlanRequest, robot::Plan> client("plan", client_options(root));
@@ -612,4 +632,35 @@ TEST_CASE("a request is answered once; a server's recv times out") {
   request->reply(robot::straight(request->value));
   CHECK_THROWS_AS(request->reply(robot::straight(request->value)), shm::InvalidArgument);
   CHECK(exit_code(child) == 0);
+}
+
+TEST_CASE("one client called from several threads at once: each call gets its own reply") {
+  TempRoot root;
+  Child child(serve_in_child(root, 24));
+  const shm::Client<robot::PlanRequest, robot::Plan> client("plan", client_options(root));
+  std::vector<std::thread> threads;
+  std::atomic<int> right{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&client, &right, t] {
+      for (int i = 1; i <= 6; ++i) {
+        const double y = t * 10 + i;  // a distinct goal per call: its own plan
+        const robot::Plan plan = client.call(robot::PlanRequest{{0, 0}, {0, y}}, std::chrono::seconds(20));
+        if (plan.length == y && plan.steps == static_cast<uint32_t>(2 * y)) ++right;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(right == 24);
+  CHECK(exit_code(child) == 0);
+}
+
+TEST_CASE("server options out of range are refused as such") {
+  TempRoot root;
+  shm::ServerOptions options;
+  options.root = root.path;
+  options.max_clients = 5000;
+  CHECK_THROWS_AS((shm::Server<robot::PlanRequest, robot::Plan>("plan", options)), shm::InvalidArgument);
+  options.max_clients = 0;
+  options.per_client = 100000;
+  CHECK_THROWS_AS((shm::Server<robot::PlanRequest, robot::Plan>("plan", options)), shm::InvalidArgument);
 }

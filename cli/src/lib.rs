@@ -10,6 +10,7 @@ mod hz;
 mod list;
 mod measure;
 mod publish;
+mod record;
 mod remove;
 mod service;
 mod style;
@@ -57,6 +58,7 @@ enum Command {
     Delay(measure::DelayArgs),
     /// Publish a value (JSON, or a plain scalar) into a topic of any type.
     Pub(publish::PubArgs),
+    Record(record::RecordArgs),
     /// Call a service with a request (JSON) and print its reply.
     Call(service::CallArgs),
     /// Send an action a goal and follow it.
@@ -146,6 +148,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         Command::Bw(a) => measure::bw(root, &a),
         Command::Delay(a) => measure::delay(root, &a),
         Command::Pub(a) => publish::publish(root, &a),
+        Command::Record(a) => record::record(root, &a),
         Command::Call(a) => service::call(root, &a),
         Command::Action(a) => service::action(root, &a),
         Command::Rm(a) => remove::rm(root, &a),

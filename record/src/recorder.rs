@@ -1,0 +1,314 @@
+//! Records topics into an MCAP file: each topic a channel with its ROS 2 message definition
+//! ([`ros2msg`]) and CDR messages ([`cdr`]), its exact shm schema in
+//! the channel's metadata; every value the ring still holds when it is read, each with its
+//! publish time, the time it was read and its sequence number.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use shm::dynamic::{AnySubscriber, RawValue, TopicSchema};
+use shm::inspect::{self, Entry};
+use shm::{Sample, TopicPattern, Uid};
+
+use crate::{cdr, ros2msg};
+
+/// Metadata keys of a channel recorded by shm.
+pub mod meta {
+    /// The shm topic name.
+    pub const TOPIC: &str = "shm.topic";
+    /// The topic's schema, its canonical encoding (`docs/FORMAT.md`) in hexadecimal.
+    pub const SCHEMA: &str = "shm.schema";
+    /// The schema's hash, `0x` and 16 hexadecimal digits.
+    pub const SCHEMA_HASH: &str = "shm.schema_hash";
+}
+
+/// How a recording is made.
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    /// Directory of the topic files (`None`: `$SHM_ROOT`, else `/dev/shm`).
+    pub root: Option<PathBuf>,
+    /// Bytes of messages per chunk before it is compressed and written (default 1 MiB).
+    pub chunk_size: u64,
+    /// How often the chunk being filled is closed and written out, so that a recorder killed
+    /// loses at most this much (default 1 s).
+    pub flush_every: Duration,
+    /// How often the topic directory is looked at for new matching topics (default 200 ms).
+    pub scan_every: Duration,
+}
+
+impl Default for RecordOptions {
+    fn default() -> Self {
+        RecordOptions {
+            root: None,
+            chunk_size: 1 << 20,
+            flush_every: Duration::from_secs(1),
+            scan_every: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What a recording holds so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Topics recorded.
+    pub topics: usize,
+    /// Messages written.
+    pub messages: u64,
+    /// Bytes of CDR written.
+    pub bytes: u64,
+    /// Values published that the recorder never read (it read too late: the ring had moved on).
+    pub missed: u64,
+}
+
+/// Why a recording failed.
+#[derive(Debug)]
+pub enum RecordError {
+    /// A topic pattern is not valid.
+    Pattern(String),
+    /// The output file cannot be made (or exists already).
+    Create(PathBuf, std::io::Error),
+    /// Writing the file failed.
+    Write(mcap::McapError),
+    /// The topic directory cannot be listed.
+    List(PathBuf, std::io::Error),
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::Pattern(e) => write!(f, "{e}"),
+            RecordError::Create(path, e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                write!(
+                    f,
+                    "{} exists already: choose another name, or remove it",
+                    path.display()
+                )
+            }
+            RecordError::Create(path, e) => write!(f, "cannot create {}: {e}", path.display()),
+            RecordError::Write(e) => write!(f, "cannot write the recording: {e}"),
+            RecordError::List(root, e) => write!(f, "cannot list {}: {e}", root.display()),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+impl From<mcap::McapError> for RecordError {
+    fn from(e: mcap::McapError) -> Self {
+        RecordError::Write(e)
+    }
+}
+
+/// One recorded topic.
+struct Channel {
+    sub: AnySubscriber,
+    id: u16,
+    schema: Arc<TopicSchema>,
+}
+
+/// A recording in progress; [`finish`](Recorder::finish) writes its index and summary.
+pub struct Recorder {
+    writer: mcap::Writer<BufWriter<File>>,
+    patterns: Vec<TopicPattern>,
+    root: PathBuf,
+    options: RecordOptions,
+    channels: BTreeMap<String, Channel>,
+    /// Topics that could not be recorded (no ROS 2 form, unreadable), by schema hash: not
+    /// tried again until their type changes.
+    skipped: HashMap<String, u64>,
+    stats: Stats,
+    next_scan: Instant,
+    next_flush: Instant,
+    /// Unix time minus monotonic time, ns: publish times are monotonic, MCAP's are Unix.
+    clock_offset: i128,
+    batch: Vec<Sample<RawValue>>,
+    buf: Vec<u8>,
+    notes: Vec<String>,
+}
+
+fn unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+impl Recorder {
+    /// Starts recording every topic matching one of `patterns` (globs: `robot/*`, `robot/**`)
+    /// into a new file at `path` (an existing file is refused).
+    pub fn create(
+        path: &Path,
+        patterns: &[&str],
+        options: RecordOptions,
+    ) -> Result<Recorder, RecordError> {
+        let patterns = patterns
+            .iter()
+            .map(|p| TopicPattern::new(p).map_err(RecordError::Pattern))
+            .collect::<Result<Vec<_>, _>>()?;
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| RecordError::Create(path.to_owned(), e))?;
+        let writer = mcap::WriteOptions::new()
+            .profile("ros2")
+            .library(concat!("shm-record ", env!("CARGO_PKG_VERSION")))
+            .compression(None)
+            .chunk_size(Some(options.chunk_size))
+            .create(BufWriter::new(file))?;
+        let now = Instant::now();
+        let clock_offset = i128::from(unix_ns()) - i128::from(shm::Timestamp::now().as_nanos());
+        let mut recorder = Recorder {
+            writer,
+            patterns,
+            root: options.root.clone().unwrap_or_else(shm::default_root),
+            channels: BTreeMap::new(),
+            skipped: HashMap::new(),
+            stats: Stats::default(),
+            next_scan: now,
+            next_flush: now + options.flush_every,
+            clock_offset,
+            batch: Vec::new(),
+            buf: Vec::new(),
+            notes: Vec::new(),
+            options,
+        };
+        recorder.scan()?;
+        Ok(recorder)
+    }
+
+    /// What the recording holds so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The topics recorded so far.
+    pub fn topics(&self) -> impl Iterator<Item = &str> {
+        self.channels.keys().map(String::as_str)
+    }
+
+    /// What happened that the caller may want to say (a topic skipped, and why), since the
+    /// last call.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// Looks for new matching topics (when due), reads every new value of every recorded topic
+    /// and writes it; closes the chunk being filled when due. Returns how many messages it
+    /// wrote. Never waits.
+    pub fn poll(&mut self) -> Result<u64, RecordError> {
+        let now = Instant::now();
+        if now >= self.next_scan {
+            self.scan()?;
+        }
+        let mut written = 0;
+        for channel in self.channels.values_mut() {
+            self.batch.clear();
+            // A topic that cannot be read now (replaced by another type, damaged) is read
+            // again at the next scan.
+            if channel.sub.try_recv_all_into(&mut self.batch).is_err() {
+                continue;
+            }
+            let log_time = unix_ns();
+            for sample in self.batch.drain(..) {
+                cdr::encode_into(&channel.schema, &sample.value.bytes, &mut self.buf);
+                let published = i128::from(sample.published.as_nanos()) + self.clock_offset;
+                let header = mcap::records::MessageHeader {
+                    channel_id: channel.id,
+                    sequence: sample.seq as u32,
+                    log_time,
+                    publish_time: u64::try_from(published.max(0)).unwrap_or(u64::MAX),
+                };
+                self.writer.write_to_known_channel(&header, &self.buf)?;
+                self.stats.messages += 1;
+                self.stats.bytes += self.buf.len() as u64;
+                self.stats.missed += sample.missed;
+                written += 1;
+            }
+        }
+        if now >= self.next_flush {
+            self.writer.flush()?;
+            self.next_flush = now + self.options.flush_every;
+        }
+        Ok(written)
+    }
+
+    /// Writes the rest, the indexes and the summary; the file is complete.
+    pub fn finish(mut self) -> Result<Stats, RecordError> {
+        self.poll()?;
+        self.writer.finish()?;
+        Ok(self.stats)
+    }
+
+    /// Starts recording the matching topics not recorded yet.
+    fn scan(&mut self) -> Result<(), RecordError> {
+        self.next_scan = Instant::now() + self.options.scan_every;
+        let patterns = self.patterns.clone();
+        let entries = inspect::list(Some(&self.root))
+            .map_err(|e| RecordError::List(self.root.clone(), e))?
+            .topics_where(move |t| patterns.iter().any(|p| p.matches(t)));
+        let me = Uid::current();
+        for entry in entries {
+            let Entry::Topic(info) = entry else {
+                continue;
+            };
+            // Only this user's files are trusted (as a subscriber trusts them).
+            if info.owner.uid != me || self.channels.contains_key(&info.topic) {
+                continue;
+            }
+            if self.skipped.get(&info.topic) == Some(&info.schema.hash()) {
+                continue;
+            }
+            if let Err(why) = self.start(&info.topic, &info.schema) {
+                self.notes
+                    .push(format!("not recording '{}': {why}", info.topic));
+                self.skipped.insert(info.topic.clone(), info.schema.hash());
+            }
+        }
+        self.stats.topics = self.channels.len();
+        Ok(())
+    }
+
+    fn start(&mut self, topic: &str, schema: &Arc<TopicSchema>) -> Result<(), String> {
+        let definition = ros2msg::definition(schema.desc()).map_err(|e| e.to_string())?;
+        let sub = AnySubscriber::builder(topic)
+            .root(&self.root)
+            .expect(Arc::clone(schema))
+            .open()
+            .map_err(|e| e.to_string())?;
+        let schema_id = self
+            .writer
+            .add_schema(&definition.name, "ros2msg", definition.text.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let metadata = BTreeMap::from([
+            (meta::TOPIC.to_owned(), topic.to_owned()),
+            (meta::SCHEMA.to_owned(), hex(schema.encoding())),
+            (
+                meta::SCHEMA_HASH.to_owned(),
+                format!("{:#018x}", schema.hash()),
+            ),
+        ]);
+        let id = self
+            .writer
+            .add_channel(schema_id, &format!("/{topic}"), "cdr", &metadata)
+            .map_err(|e| e.to_string())?;
+        self.channels.insert(
+            topic.to_owned(),
+            Channel {
+                sub,
+                id,
+                schema: Arc::clone(schema),
+            },
+        );
+        Ok(())
+    }
+}
+
+/// Lower-case hexadecimal.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

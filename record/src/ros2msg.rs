@@ -1,0 +1,401 @@
+//! ROS 2 message definitions (the `ros2msg` schema encoding of MCAP, as rosbag2 writes them)
+//! for any topic's schema, so that Foxglove and the ROS 2 tools decode recorded values.
+//!
+//! The mapping (documented in the guide):
+//! - a struct is a message `shm_msgs/msg/<Name>`, its fields in order; nested structs follow
+//!   the main definition, each after a line of 80 `=` and `MSG: shm_msgs/<Name>`, as rosbag2
+//!   concatenates dependencies;
+//! - primitives map to `bool`, `int8` … `uint64`, `float32`, `float64`; a topic of one
+//!   primitive or a bounded string is the matching `std_msgs/msg/*` message (`data` field);
+//! - a fixed array of any number of dimensions is one flat array of its elements, row-major
+//!   (`float32[3][2]` is `float32[6]`: the same CDR bytes); a bounded sequence is `T[<=N]`, a
+//!   bounded string `string<=N`; where ROS 2 cannot nest (an array of sequences, a sequence of
+//!   arrays or of sequences), the inner part becomes a message of one field `data`
+//!   (`shm_msgs/<Outer>Item<k>`), which CDR encodes with the same bytes;
+//! - a topic of an array or a sequence is a message `shm_msgs/msg/<Name>` with one field
+//!   `data`;
+//! - names ROS 2 does not allow are changed: field names lower-cased, characters other than
+//!   letters, digits and `_` and leading or doubled `_` dropped (`_reserved` is `reserved`), a
+//!   name starting with a digit prefixed `f`, clashes numbered (`reserved_2`); type names keep
+//!   their letters and digits, capitalised. The exact schema goes along in the channel
+//!   metadata, so replay never depends on these names.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use shm::schema::{DescKind, Primitive, SchemaDesc};
+
+/// The package of the message types made for shm schemas.
+pub const PACKAGE: &str = "shm_msgs";
+
+/// What separates the definitions of a message's dependencies, as rosbag2 writes it.
+pub const SEPARATOR: &str =
+    "================================================================================";
+
+/// A message definition: its name (`shm_msgs/msg/Pose`) and its text (the `.msg` definition,
+/// then each dependency's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Definition {
+    /// The message type's name, as an MCAP schema record names it.
+    pub name: String,
+    /// The `ros2msg` text.
+    pub text: String,
+}
+
+/// A schema with no ROS 2 form (too deep a nesting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapError(String);
+
+impl fmt::Display for MapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no ROS 2 message definition for this type: {}", self.0)
+    }
+}
+
+impl std::error::Error for MapError {}
+
+/// How deep types may nest (a schema from a file is hostile: its depth is bounded here too).
+const MAX_DEPTH: usize = 64;
+
+/// The ROS 2 message definition of values of `desc`.
+pub fn definition(desc: &SchemaDesc) -> Result<Definition, MapError> {
+    let mut defs = Definitions::default();
+    match &desc.kind {
+        DescKind::Primitive(p) => Ok(Definition {
+            name: format!("std_msgs/msg/{}", std_name(*p)),
+            text: format!("{} data\n", ros_primitive(*p)),
+        }),
+        DescKind::String { .. } => Ok(Definition {
+            name: "std_msgs/msg/String".to_owned(),
+            text: "string data\n".to_owned(),
+        }),
+        DescKind::Struct(_) => {
+            let name = type_name_of(&desc.name);
+            let text = defs.struct_text(desc, 0)?;
+            Ok(defs.finish(format!("{PACKAGE}/msg/{name}"), text))
+        }
+        DescKind::Array { .. } | DescKind::Sequence { .. } => {
+            let name = wrapper_name(desc);
+            let ty = defs.field_type(desc, &name, 0)?;
+            Ok(defs.finish(format!("{PACKAGE}/msg/{name}"), format!("{ty} data\n")))
+        }
+    }
+}
+
+/// The ROS 2 name of a primitive.
+pub fn ros_primitive(p: Primitive) -> &'static str {
+    match p {
+        Primitive::Bool => "bool",
+        Primitive::I8 => "int8",
+        Primitive::I16 => "int16",
+        Primitive::I32 => "int32",
+        Primitive::I64 => "int64",
+        Primitive::U8 => "uint8",
+        Primitive::U16 => "uint16",
+        Primitive::U32 => "uint32",
+        Primitive::U64 => "uint64",
+        Primitive::F32 => "float32",
+        Primitive::F64 => "float64",
+    }
+}
+
+/// The `std_msgs` message of one primitive.
+fn std_name(p: Primitive) -> &'static str {
+    match p {
+        Primitive::Bool => "Bool",
+        Primitive::I8 => "Int8",
+        Primitive::I16 => "Int16",
+        Primitive::I32 => "Int32",
+        Primitive::I64 => "Int64",
+        Primitive::U8 => "UInt8",
+        Primitive::U16 => "UInt16",
+        Primitive::U32 => "UInt32",
+        Primitive::U64 => "UInt64",
+        Primitive::F32 => "Float32",
+        Primitive::F64 => "Float64",
+    }
+}
+
+/// A type name for a topic of an array or a sequence (`F64x3`, `SeqF32Max4096`).
+fn wrapper_name(desc: &SchemaDesc) -> String {
+    fn part(desc: &SchemaDesc, depth: usize) -> String {
+        if depth > MAX_DEPTH {
+            return "Deep".to_owned();
+        }
+        match &desc.kind {
+            DescKind::Primitive(p) => {
+                let name = p.name();
+                let mut c = name.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            }
+            DescKind::Struct(_) => type_name_of(&desc.name),
+            DescKind::String { cap } => format!("StringMax{cap}"),
+            DescKind::Array { elem, len } => format!("{}x{len}", part(elem, depth + 1)),
+            DescKind::Sequence { elem, cap } => format!("Seq{}Max{cap}", part(elem, depth + 1)),
+        }
+    }
+    part(desc, 0)
+}
+
+/// A ROS 2 type name for a schema name: its letters and digits, capitalised.
+fn type_name_of(name: &str) -> String {
+    let kept: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+    let mut chars = kept.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() => c.to_ascii_uppercase().to_string() + chars.as_str(),
+        Some(_) => format!("T{kept}"),
+        None => "Unnamed".to_owned(),
+    }
+}
+
+/// A ROS 2 field name for `name` (lower case, letters, digits and single `_`, starting with a
+/// letter, not ending with `_`), not one of `taken`.
+pub fn field_name(name: &str, taken: &[String]) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out.insert(0, 'f');
+    }
+    if !taken.contains(&out) {
+        return out;
+    }
+    (2..)
+        .map(|n| format!("{out}_{n}"))
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or(out)
+}
+
+/// The dependencies of a definition, in the order they are first used.
+#[derive(Default)]
+struct Definitions {
+    /// Name → text, for the types defined so far.
+    texts: BTreeMap<String, String>,
+    /// Names in the order they were defined.
+    order: Vec<String>,
+}
+
+impl Definitions {
+    /// Registers a message named `name` with `text`; two different types of one name get
+    /// numbered names (`Point`, `Point2`). Returns the name used.
+    fn define(&mut self, name: String, text: String) -> String {
+        let mut candidate = name.clone();
+        let mut n = 2;
+        loop {
+            match self.texts.get(&candidate) {
+                None => {
+                    self.texts.insert(candidate.clone(), text);
+                    self.order.push(candidate.clone());
+                    return candidate;
+                }
+                Some(existing) if *existing == text => return candidate,
+                Some(_) => {
+                    candidate = format!("{name}{n}");
+                    n += 1;
+                }
+            }
+        }
+    }
+
+    /// The `.msg` text of struct `desc`: one line per field.
+    fn struct_text(&mut self, desc: &SchemaDesc, depth: usize) -> Result<String, MapError> {
+        if depth > MAX_DEPTH {
+            return Err(MapError(format!("types nest deeper than {MAX_DEPTH}")));
+        }
+        let DescKind::Struct(fields) = &desc.kind else {
+            return Err(MapError(format!("`{}` is not a struct", desc.name)));
+        };
+        let outer = type_name_of(&desc.name);
+        let mut taken = Vec::new();
+        let mut text = String::new();
+        for field in fields {
+            let name = field_name(&field.name, &taken);
+            let ty = self.field_type(
+                &field.ty,
+                &format!("{outer}{}", type_name_of(&name)),
+                depth + 1,
+            )?;
+            text.push_str(&format!("{ty} {name}\n"));
+            taken.push(name);
+        }
+        Ok(text)
+    }
+
+    /// The type of a field of `desc` as a `.msg` line writes it (`float64[3]`,
+    /// `shm_msgs/Point[<=8]`); `context` names wrappers made for it.
+    fn field_type(
+        &mut self,
+        desc: &SchemaDesc,
+        context: &str,
+        depth: usize,
+    ) -> Result<String, MapError> {
+        if depth > MAX_DEPTH {
+            return Err(MapError(format!("types nest deeper than {MAX_DEPTH}")));
+        }
+        Ok(match &desc.kind {
+            DescKind::Primitive(p) => ros_primitive(*p).to_owned(),
+            DescKind::String { cap } => format!("string<={cap}"),
+            DescKind::Struct(_) => {
+                let text = self.struct_text(desc, depth + 1)?;
+                let name = self.define(type_name_of(&desc.name), text);
+                format!("{PACKAGE}/{name}")
+            }
+            DescKind::Array { .. } => {
+                // Every dimension flattened: the elements in row-major order.
+                let (base, total) = flatten(desc);
+                match base.kind {
+                    DescKind::Sequence { .. } => {
+                        let wrapper = self.wrapper(base, context, depth)?;
+                        format!("{wrapper}[{total}]")
+                    }
+                    _ => format!("{}[{total}]", self.field_type(base, context, depth + 1)?),
+                }
+            }
+            DescKind::Sequence { elem, cap } => match elem.kind {
+                DescKind::Array { .. } | DescKind::Sequence { .. } => {
+                    let wrapper = self.wrapper(elem, context, depth)?;
+                    format!("{wrapper}[<={cap}]")
+                }
+                _ => format!("{}[<={cap}]", self.field_type(elem, context, depth + 1)?),
+            },
+        })
+    }
+
+    /// A message of one field `data` of type `inner`, for a nesting ROS 2 has no form for.
+    fn wrapper(
+        &mut self,
+        inner: &SchemaDesc,
+        context: &str,
+        depth: usize,
+    ) -> Result<String, MapError> {
+        let ty = self.field_type(inner, &format!("{context}Item"), depth + 1)?;
+        let name = self.define(format!("{context}Item"), format!("{ty} data\n"));
+        Ok(format!("{PACKAGE}/{name}"))
+    }
+
+    /// The whole text: the main definition, then each dependency's.
+    fn finish(self, name: String, main: String) -> Definition {
+        let mut text = main;
+        for dep in &self.order {
+            text.push_str(SEPARATOR);
+            text.push_str(&format!("\nMSG: {PACKAGE}/{dep}\n"));
+            text.push_str(&self.texts[dep]);
+        }
+        Definition { name, text }
+    }
+}
+
+/// The innermost non-array part of an array, and how many of it the array holds.
+fn flatten(desc: &SchemaDesc) -> (&SchemaDesc, u64) {
+    let mut total = 1u64;
+    let mut d = desc;
+    while let DescKind::Array { elem, len } = &d.kind {
+        total = total.saturating_mul(*len);
+        d = elem;
+    }
+    (d, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shm::ShmMessage;
+    use shm::schema::SchemaDesc;
+
+    fn desc_of<T: ShmMessage>() -> SchemaDesc {
+        SchemaDesc::from_schema(T::SCHEMA)
+    }
+
+    #[derive(ShmMessage, Clone, Copy)]
+    #[repr(C)]
+    struct Box2 {
+        min: [f32; 2],
+        max: [f32; 2],
+    }
+
+    #[derive(ShmMessage, Clone, Copy)]
+    #[repr(C)]
+    struct Detection {
+        boxes: [Box2; 2],
+        scores: [[f32; 2]; 3],
+        label: u16,
+        valid: bool,
+        _reserved: [u8; 1],
+    }
+
+    #[test]
+    fn a_struct_is_a_message_with_its_nested_types_after_it() {
+        let d = definition(&desc_of::<Detection>()).unwrap();
+        assert_eq!(d.name, "shm_msgs/msg/Detection");
+        assert_eq!(
+            d.text,
+            format!(
+                "shm_msgs/Box2[2] boxes\nfloat32[6] scores\nuint16 label\nbool valid\nuint8[1] reserved\n{SEPARATOR}\nMSG: shm_msgs/Box2\nfloat32[2] min\nfloat32[2] max\n"
+            )
+        );
+    }
+
+    #[test]
+    fn scalar_topics_are_std_msgs() {
+        let d = definition(&SchemaDesc::primitive(Primitive::F64)).unwrap();
+        assert_eq!(
+            (d.name.as_str(), d.text.as_str()),
+            ("std_msgs/msg/Float64", "float64 data\n")
+        );
+        let d = definition(&SchemaDesc::string(16).unwrap()).unwrap();
+        assert_eq!(d.name, "std_msgs/msg/String");
+    }
+
+    #[test]
+    fn sequences_strings_and_nestings_ros_cannot_write() {
+        let seq = SchemaDesc::sequence(SchemaDesc::primitive(Primitive::F32), 4096).unwrap();
+        let d = definition(&seq).unwrap();
+        assert_eq!(
+            (d.name.as_str(), d.text.as_str()),
+            ("shm_msgs/msg/SeqF32Max4096", "float32[<=4096] data\n")
+        );
+        // A sequence of arrays: the array becomes a message of one field.
+        let rows = SchemaDesc::sequence(
+            SchemaDesc::array(SchemaDesc::primitive(Primitive::U8), 8),
+            4,
+        )
+        .unwrap();
+        let d = definition(&rows).unwrap();
+        assert!(
+            d.text.starts_with("shm_msgs/SeqU8x8Max4Item[<=4] data\n"),
+            "{}",
+            d.text
+        );
+        assert!(
+            d.text
+                .contains("MSG: shm_msgs/SeqU8x8Max4Item\nuint8[8] data\n"),
+            "{}",
+            d.text
+        );
+    }
+
+    #[test]
+    fn names_ros_does_not_allow_are_mapped_without_clashes() {
+        assert_eq!(field_name("_reserved", &[]), "reserved");
+        assert_eq!(field_name("Position", &[]), "position");
+        assert_eq!(field_name("a__b_", &[]), "a_b");
+        assert_eq!(field_name("3d", &[]), "f3d");
+        assert_eq!(
+            field_name("_reserved", &["reserved".to_owned()]),
+            "reserved_2"
+        );
+        assert_eq!(type_name_of("my_point"), "Mypoint");
+        assert_eq!(type_name_of("9lives"), "T9lives");
+    }
+}

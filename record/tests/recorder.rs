@@ -1,0 +1,175 @@
+//! The recorder as a library: topics published while it records, read back from the MCAP file
+//! with the `mcap` crate's reader and decoded from CDR with the exact schema its channel
+//! carries: every value equal, with its sequence number.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use shm::dynamic::TopicSchema;
+use shm::schema::SchemaDesc;
+use shm::{BoundedString, BoundedVec, Publisher, ShmMessage};
+use shm_record::recorder::{RecordError, RecordOptions, Recorder, meta};
+
+#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+struct Reading {
+    id: u32,
+    ok: bool,
+    _reserved: [u8; 3],
+    grid: [[f32; 2]; 2],
+    label: BoundedString<16>,
+    samples: BoundedVec<i16, 8>,
+}
+
+/// A directory of this test's own under /dev/shm, removed afterwards.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(label: &str) -> Dir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let base = if std::path::Path::new("/dev/shm").is_dir() {
+            PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        let path = base.join(format!(
+            "shm-record-test.{}.{}.{label}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        Dir(path)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn reading(i: u32) -> Reading {
+    let mut samples = BoundedVec::new();
+    for k in 0..(i % 8) {
+        samples.push(k as i16 - 3);
+    }
+    Reading {
+        id: i,
+        ok: i.is_multiple_of(2),
+        _reserved: [0; 3],
+        grid: [[i as f32, 0.5], [-1.0, 2.0]],
+        label: format!("r{i}").as_str().try_into().unwrap(),
+        samples,
+    }
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn values_recorded_read_back_equal_through_the_channel_schema() {
+    let topics = Dir::new("topics");
+    let out = Dir::new("out");
+    let file = out.0.join("run.mcap");
+    let mut publisher = Publisher::<Reading>::builder("lab/reading")
+        .root(&topics.0)
+        .create()
+        .unwrap();
+    let options = RecordOptions {
+        root: Some(topics.0.clone()),
+        ..RecordOptions::default()
+    };
+    let mut recorder = Recorder::create(&file, &["lab/**"], options).unwrap();
+    assert_eq!(recorder.topics().collect::<Vec<_>>(), ["lab/reading"]);
+    for i in 1..=40 {
+        publisher.publish(&reading(i)).unwrap();
+        recorder.poll().unwrap();
+    }
+    let stats = recorder.finish().unwrap();
+    assert_eq!((stats.topics, stats.messages, stats.missed), (1, 40, 0));
+
+    let bytes = std::fs::read(&file).unwrap();
+    let mut n = 0;
+    for message in mcap::MessageStream::new(&bytes).unwrap() {
+        let message = message.unwrap();
+        let channel = &message.channel;
+        assert_eq!(channel.topic, "/lab/reading");
+        assert_eq!(channel.message_encoding, "cdr");
+        assert_eq!(channel.metadata[meta::TOPIC], "lab/reading");
+        let desc = SchemaDesc::decode(&unhex(&channel.metadata[meta::SCHEMA])).unwrap();
+        let schema = TopicSchema::new(&desc).unwrap();
+        assert_eq!(
+            channel.metadata[meta::SCHEMA_HASH],
+            format!("{:#018x}", schema.hash())
+        );
+        assert_eq!(desc, SchemaDesc::from_schema(Reading::SCHEMA));
+        let definition = channel.schema.as_ref().unwrap();
+        assert_eq!(
+            (definition.name.as_str(), definition.encoding.as_str()),
+            ("shm_msgs/msg/Reading", "ros2msg")
+        );
+        let value = shm_record::cdr::decode_to_bytes(&schema, &message.data).unwrap();
+        assert_eq!(value.len(), size_of::<Reading>());
+        // SAFETY: the bytes are a valid `Reading` (the decoder checked them against its
+        // schema), exactly its size; read unaligned from the Vec.
+        let got: Reading = unsafe { std::ptr::read_unaligned(value.as_ptr().cast()) };
+        assert_eq!(got, reading(message.sequence));
+        assert!(message.log_time >= message.publish_time);
+        n += 1;
+    }
+    assert_eq!(n, 40);
+}
+
+#[test]
+fn a_topic_created_while_recording_is_recorded_too() {
+    let topics = Dir::new("late");
+    let out = Dir::new("late-out");
+    let options = RecordOptions {
+        root: Some(topics.0.clone()),
+        scan_every: Duration::from_millis(10),
+        ..RecordOptions::default()
+    };
+    let mut recorder = Recorder::create(&out.0.join("late.mcap"), &["late/*"], options).unwrap();
+    assert_eq!(recorder.topics().count(), 0);
+    let mut p = Publisher::<u64>::builder("late/count")
+        .root(&topics.0)
+        .create()
+        .unwrap();
+    p.publish(&7).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    recorder.poll().unwrap();
+    assert_eq!(recorder.topics().collect::<Vec<_>>(), ["late/count"]);
+    // Not matching: not recorded.
+    let _other = Publisher::<u64>::builder("other/count")
+        .root(&topics.0)
+        .create()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    recorder.poll().unwrap();
+    assert_eq!(recorder.topics().count(), 1);
+    assert_eq!(recorder.finish().unwrap().messages, 1);
+}
+
+#[test]
+fn bad_patterns_and_existing_files_are_refused() {
+    let out = Dir::new("refused");
+    let e = Recorder::create(&out.0.join("x.mcap"), &["a**"], RecordOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(e, RecordError::Pattern(_)), "{e}");
+    std::fs::write(out.0.join("exists.mcap"), b"keep").unwrap();
+    let e = Recorder::create(
+        &out.0.join("exists.mcap"),
+        &["a/*"],
+        RecordOptions::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("exists already"), "{e}");
+    assert_eq!(std::fs::read(out.0.join("exists.mcap")).unwrap(), b"keep");
+}

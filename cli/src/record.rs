@@ -32,8 +32,10 @@ pub(crate) struct RecordArgs {
     duration: Option<f64>,
 }
 
-/// How long to sleep when nothing was written.
-const IDLE: Duration = Duration::from_micros(500);
+/// How long to sleep when nothing was written: from the first, doubling while nothing comes, up
+/// to the last (a value stays in the ring for at least `buffer_num` publishes).
+const IDLE_FIRST: Duration = Duration::from_micros(250);
+const IDLE_MAX: Duration = Duration::from_millis(4);
 
 pub(crate) fn record(root: Option<&Path>, args: &RecordArgs) -> Result<(), Failure> {
     let patterns: Vec<&str> = args.patterns.iter().map(String::as_str).collect();
@@ -41,19 +43,28 @@ pub(crate) fn record(root: Option<&Path>, args: &RecordArgs) -> Result<(), Failu
         root: root.map(Path::to_path_buf),
         ..RecordOptions::default()
     };
+    let deadline = match args.duration {
+        None => None,
+        Some(d) if d.is_finite() && d >= 0.0 => {
+            Some(Instant::now() + Duration::from_secs_f64(d.min(1e9)))
+        }
+        Some(d) => {
+            return Err(Failure::new(format!(
+                "--duration {d}: not a number of seconds"
+            )));
+        }
+    };
     let mut recorder = Recorder::create(&args.output, &patterns, options)?;
     out(format_args!(
         "recording {} into {}",
         args.patterns.join(" "),
         args.output.display()
     ))?;
-    let deadline = args
-        .duration
-        .filter(|d| d.is_finite() && *d >= 0.0)
-        .map(|d| Instant::now() + Duration::from_secs_f64(d.min(1e9)));
     let progress = std::io::stderr().is_terminal();
     let mut next_progress = Instant::now() + Duration::from_secs(1);
-    let mut known = 0;
+    let mut announced = std::collections::BTreeSet::new();
+    let mut next_look = Instant::now();
+    let mut idle = IDLE_FIRST;
     loop {
         if stop::requested() || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
@@ -62,11 +73,19 @@ pub(crate) fn record(root: Option<&Path>, args: &RecordArgs) -> Result<(), Failu
         for line in recorder.take_notes() {
             note(line);
         }
-        let topics: Vec<String> = recorder.topics().map(str::to_owned).collect();
-        for topic in topics.iter().skip(known) {
-            out(format_args!("recording '{topic}'"))?;
+        // New topics: looked for when the count changed, and every second.
+        if recorder.stats().topics > announced.len() || Instant::now() >= next_look {
+            next_look = Instant::now() + Duration::from_secs(1);
+            let new: Vec<String> = recorder
+                .topics()
+                .filter(|t| !announced.contains(*t))
+                .map(str::to_owned)
+                .collect();
+            for topic in new {
+                out(format_args!("recording '{topic}'"))?;
+                announced.insert(topic);
+            }
         }
-        known = topics.len();
         if progress && Instant::now() >= next_progress {
             let s = recorder.stats();
             eprint!(
@@ -79,7 +98,10 @@ pub(crate) fn record(root: Option<&Path>, args: &RecordArgs) -> Result<(), Failu
             next_progress = Instant::now() + Duration::from_secs(1);
         }
         if written == 0 {
-            std::thread::sleep(IDLE);
+            std::thread::sleep(idle);
+            idle = (idle * 2).min(IDLE_MAX);
+        } else {
+            idle = IDLE_FIRST;
         }
     }
     let stats = recorder.finish()?;

@@ -63,6 +63,7 @@ def test_every_kind_of_topic_recorded_reads_back_in_foxglove_readers(topic, spaw
     pubs.append(Publisher(names[3], 0))
     rec = start_recording(spawn, output, f"{topic}/**", names)
     n = 60
+    before = time.time_ns()
     make = [pose, detection, scan, lambda i: i * 1000 - 7]
     published: dict[str, dict[int, object]] = {name: {} for name in names}
     for i in range(1, n + 1):
@@ -70,6 +71,7 @@ def test_every_kind_of_topic_recorded_reads_back_in_foxglove_readers(topic, spaw
             pub.publish(value(i))
             published[name][i] = value(i)  # its sequence number: the topic's i-th value
         time.sleep(0.002)
+    after = time.time_ns()
     time.sleep(0.3)
     rec.popen.send_signal(signal.SIGINT)
     summary = rec.expect_line(timeout=30)
@@ -104,7 +106,9 @@ def test_every_kind_of_topic_recorded_reads_back_in_foxglove_readers(topic, spaw
                 assert [(e.angle, e.intensity, e.ring) for e in decoded.echoes] == [
                     (e.angle, e.intensity, e.ring) for e in sent.echoes
                 ]
-            assert message.log_time >= message.publish_time > 0
+            # Publish times are Unix times (the monotonic clock mapped when recording began).
+            assert before - 50_000_000 <= message.publish_time <= after + 50_000_000
+            assert message.log_time >= message.publish_time - 50_000_000
     # Nothing lost unaccounted: every value was recorded or counted as missed.
     assert sum(seen.values()) == count
     assert count + missed == 4 * n, (seen, missed)
@@ -112,13 +116,18 @@ def test_every_kind_of_topic_recorded_reads_back_in_foxglove_readers(topic, spaw
 
 def test_a_recorder_killed_leaves_its_completed_chunks_readable(topic, spawn, tmp_path):
     output = tmp_path / "killed.mcap"
-    pub = Publisher(f"{topic}/count", 0)
+    # A ring of 64 values: the recorder keeps up even on a loaded machine.
+    pub = Publisher(f"{topic}/count", 0, buffer_num=64)
     rec = start_recording(spawn, output, f"{topic}/*", [f"{topic}/count"])
     for i in range(200):
         pub.publish(i)
         time.sleep(0.005)
-    time.sleep(1.5)  # past the recorder's flush interval (1 s): the chunk is written out
-    rec.popen.send_signal(signal.SIGKILL)
+    time.sleep(2.5)  # past the recorder's flush interval (1 s): that chunk is written out
+    # Killed while values still come: the chunk it was filling is lost, none before it.
+    for i in range(200, 400):
+        pub.publish(i)
+        if i == 300:
+            rec.popen.send_signal(signal.SIGKILL)
     rec.popen.wait(timeout=30)
     values = []
     with open(output, "rb") as f:
@@ -126,10 +135,11 @@ def test_a_recorder_killed_leaves_its_completed_chunks_readable(topic, spawn, tm
             for record in StreamReader(f).records:
                 if type(record).__name__ == "Message":
                     values.append(int.from_bytes(record.data[4:], "little", signed=True))
-        except Exception as e:  # the file ends mid-record: where the kill landed
-            assert "EndOfFile" in type(e).__name__ or "Record" in type(e).__name__, repr(e)
-    assert values and values == sorted(values), values
-    assert values[-1] == 199
+        except Exception:
+            pass
+    # Every value of the completed chunks, in order, none missing.
+    assert values[:200] == list(range(200)), values
+    assert values == list(range(len(values)))
 
 
 def test_an_existing_file_is_not_overwritten(topic, tmp_path):

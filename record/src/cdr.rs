@@ -72,8 +72,11 @@ impl<'s> Writer<'s, '_> {
     /// Primitives of kind `p` given as their bytes (native order): aligned once, then as they
     /// are (an array of primitives has no gaps in CDR either).
     fn primitives(&mut self, p: Primitive, bytes: &[u8]) {
-        self.align(p.size());
-        self.out.extend_from_slice(bytes);
+        // No elements, no alignment (as element-by-element encoders and our reader do).
+        if !bytes.is_empty() {
+            self.align(p.size());
+            self.out.extend_from_slice(bytes);
+        }
     }
 }
 
@@ -101,11 +104,12 @@ impl<'s> Decode for Writer<'s, '_> {
         }
         // The low `n` bytes of the widened value are the value of `n` bytes: the first ones on
         // a little-endian machine, the last ones on a big-endian one (an f32 was written as 4).
-        let from = if cfg!(target_endian = "little") || matches!(kind, Primitive::F32) {
-            0
-        } else {
-            8 - n
-        };
+        let from =
+            if cfg!(target_endian = "little") || matches!(kind, Primitive::F32 | Primitive::Bool) {
+                0
+            } else {
+                8 - n
+            };
         self.out.extend_from_slice(&buf[from..from + n]);
     }
 
@@ -315,6 +319,9 @@ impl Reader<'_> {
             DescKind::Primitive(p) => self.primitive(*p),
             DescKind::Array { elem, len } => {
                 let min = min_cdr_size(elem);
+                if min == 0 && *len > 0 {
+                    return self.fail("an array of elements of no size");
+                }
                 let left = (self.bytes.len() - self.at) as u64;
                 if len.saturating_mul(min as u64) > left {
                     return self.fail(format!(
@@ -327,6 +334,9 @@ impl Reader<'_> {
                     .map(Value::Array)
             }
             DescKind::Sequence { elem, cap } => {
+                if min_cdr_size(elem) == 0 {
+                    return self.fail("a sequence of elements of no size");
+                }
                 let n = self.length(*cap, min_cdr_size(elem))?;
                 (0..n)
                     .map(|_| self.value(elem, depth + 1))
@@ -465,6 +475,31 @@ mod tests {
         expect.push(1);
         expect.extend_from_slice(&[0; 7]);
         assert_eq!(cdr, expect);
+    }
+
+    #[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
+    #[repr(C)]
+    struct Empties {
+        id: u64,
+        name: BoundedString<8>,
+        values: BoundedVec<f64, 2>,
+        more: BoundedVec<u64, 2>,
+    }
+
+    #[test]
+    fn an_empty_sequence_of_8_byte_values_has_no_padding() {
+        let s = schema::<Empties>();
+        let value = Empties {
+            id: 1,
+            name: "ab".try_into().unwrap(),
+            values: BoundedVec::new(),
+            more: BoundedVec::new(),
+        };
+        let cdr = encode(&s, &bytes_of(&value));
+        // id 8, name 4 + 3, pad 1, values' length 4, more's length 4: nothing aligned to 8
+        // after an empty sequence.
+        assert_eq!(cdr.len(), 4 + 8 + 4 + 3 + 1 + 4 + 4, "{cdr:?}");
+        assert_eq!(decode_to_bytes(&s, &cdr).unwrap(), bytes_of(&value));
     }
 
     #[test]

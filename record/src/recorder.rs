@@ -206,11 +206,13 @@ impl Recorder {
             self.scan()?;
         }
         let mut written = 0;
-        for channel in self.channels.values_mut() {
+        let mut failed = Vec::new();
+        for (topic, channel) in &mut self.channels {
             self.batch.clear();
-            // A topic that cannot be read now (replaced by another type, damaged) is read
-            // again at the next scan.
-            if channel.sub.try_recv_all_into(&mut self.batch).is_err() {
+            // A topic that cannot be read now (its file replaced by another type, damaged) is
+            // dropped; the next scan records it again, as a new channel of its new type.
+            if let Err(e) = channel.sub.try_recv_all_into(&mut self.batch) {
+                failed.push((topic.clone(), e.to_string()));
                 continue;
             }
             let log_time = unix_ns();
@@ -229,6 +231,12 @@ impl Recorder {
                 self.stats.missed += sample.missed;
                 written += 1;
             }
+        }
+        for (topic, why) in failed {
+            self.channels.remove(&topic);
+            self.notes.push(format!(
+                "stopped recording '{topic}' ({why}); looking for it again"
+            ));
         }
         if now >= self.next_flush {
             self.writer.flush()?;
@@ -263,27 +271,34 @@ impl Recorder {
             if self.skipped.get(&info.topic) == Some(&info.schema.hash()) {
                 continue;
             }
-            if let Err(why) = self.start(&info.topic, &info.schema) {
-                self.notes
-                    .push(format!("not recording '{}': {why}", info.topic));
-                self.skipped.insert(info.topic.clone(), info.schema.hash());
+            match self.start(&info.topic, &info.schema) {
+                Ok(()) => {}
+                // No ROS 2 form: not tried again until its type changes.
+                Err(Start::Unmappable(why)) => {
+                    self.notes
+                        .push(format!("not recording '{}': {why}", info.topic));
+                    self.skipped.insert(info.topic.clone(), info.schema.hash());
+                }
+                // Perhaps passing (a file being replaced): tried again at the next scan.
+                Err(Start::Failed) => {}
             }
         }
         self.stats.topics = self.channels.len();
         Ok(())
     }
 
-    fn start(&mut self, topic: &str, schema: &Arc<TopicSchema>) -> Result<(), String> {
-        let definition = ros2msg::definition(schema.desc()).map_err(|e| e.to_string())?;
+    fn start(&mut self, topic: &str, schema: &Arc<TopicSchema>) -> Result<(), Start> {
+        let definition =
+            ros2msg::definition(schema.desc()).map_err(|e| Start::Unmappable(e.to_string()))?;
         let sub = AnySubscriber::builder(topic)
             .root(&self.root)
             .expect(Arc::clone(schema))
             .open()
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| Start::Failed)?;
         let schema_id = self
             .writer
             .add_schema(&definition.name, "ros2msg", definition.text.as_bytes())
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| Start::Failed)?;
         let metadata = BTreeMap::from([
             (meta::TOPIC.to_owned(), topic.to_owned()),
             (meta::SCHEMA.to_owned(), hex(schema.encoding())),
@@ -295,7 +310,7 @@ impl Recorder {
         let id = self
             .writer
             .add_channel(schema_id, &format!("/{topic}"), "cdr", &metadata)
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| Start::Failed)?;
         self.channels.insert(
             topic.to_owned(),
             Channel {
@@ -306,6 +321,14 @@ impl Recorder {
         );
         Ok(())
     }
+}
+
+/// Why a topic is not recorded.
+enum Start {
+    /// Its type has no ROS 2 form.
+    Unmappable(String),
+    /// Something that may pass.
+    Failed,
 }
 
 /// Lower-case hexadecimal.

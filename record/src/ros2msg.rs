@@ -59,6 +59,7 @@ const MAX_DEPTH: usize = 64;
 
 /// The ROS 2 message definition of values of `desc`.
 pub fn definition(desc: &SchemaDesc) -> Result<Definition, MapError> {
+    check(desc, 0)?;
     let mut defs = Definitions::default();
     match &desc.kind {
         DescKind::Primitive(p) => Ok(Definition {
@@ -71,6 +72,8 @@ pub fn definition(desc: &SchemaDesc) -> Result<Definition, MapError> {
         }),
         DescKind::Struct(_) => {
             let name = type_name_of(&desc.name);
+            // Reserved: a nested type of the same name but other fields is numbered.
+            defs.texts.insert(name.clone(), String::from("\0"));
             let text = defs.struct_text(desc, 0)?;
             Ok(defs.finish(format!("{PACKAGE}/msg/{name}"), text))
         }
@@ -79,6 +82,30 @@ pub fn definition(desc: &SchemaDesc) -> Result<Definition, MapError> {
             let ty = defs.field_type(desc, &name, 0)?;
             Ok(defs.finish(format!("{PACKAGE}/msg/{name}"), format!("{ty} data\n")))
         }
+    }
+}
+
+/// Refuses what ROS 2 has no form for: parts of no size (an empty struct, an array of none,
+/// whose elements a reader could not count either) and bounds of 0.
+fn check(desc: &SchemaDesc, depth: usize) -> Result<(), MapError> {
+    if depth > MAX_DEPTH {
+        return Err(MapError(format!("types nest deeper than {MAX_DEPTH}")));
+    }
+    match &desc.kind {
+        DescKind::Primitive(_) => Ok(()),
+        DescKind::String { cap } if *cap == 0 => Err(MapError("a string of capacity 0".to_owned())),
+        DescKind::String { .. } => Ok(()),
+        DescKind::Struct(fields) if fields.is_empty() || desc.size == 0 => {
+            Err(MapError(format!("`{}` has no fields", desc.name)))
+        }
+        DescKind::Struct(fields) => fields.iter().try_for_each(|f| check(&f.ty, depth + 1)),
+        DescKind::Array { len, .. } if *len == 0 => {
+            Err(MapError("an array of length 0".to_owned()))
+        }
+        DescKind::Sequence { cap, .. } if *cap == 0 => {
+            Err(MapError("a sequence of capacity 0".to_owned()))
+        }
+        DescKind::Array { elem, .. } | DescKind::Sequence { elem, .. } => check(elem, depth + 1),
     }
 }
 
@@ -287,6 +314,7 @@ impl Definitions {
     /// The whole text: the main definition, then each dependency's.
     fn finish(self, name: String, main: String) -> Definition {
         let mut text = main;
+        // (A reserved main name is not in `order`.)
         for dep in &self.order {
             text.push_str(SEPARATOR);
             text.push_str(&format!("\nMSG: {PACKAGE}/{dep}\n"));
@@ -380,6 +408,51 @@ mod tests {
         assert!(
             d.text
                 .contains("MSG: shm_msgs/SeqU8x8Max4Item\nuint8[8] data\n"),
+            "{}",
+            d.text
+        );
+    }
+
+    #[test]
+    fn parts_of_no_size_and_bounds_of_zero_have_no_ros_form() {
+        let empty = SchemaDesc::array(SchemaDesc::primitive(Primitive::U8), 0);
+        assert!(
+            definition(&empty)
+                .unwrap_err()
+                .to_string()
+                .contains("length 0")
+        );
+        let seq = SchemaDesc::sequence(SchemaDesc::primitive(Primitive::U8), 0);
+        if let Ok(seq) = seq {
+            assert!(definition(&seq).is_err());
+        }
+    }
+
+    mod other {
+        #[derive(shm::ShmMessage, Clone, Copy)]
+        #[repr(C)]
+        pub(super) struct Outer {
+            pub(super) a: u8,
+        }
+    }
+
+    #[derive(ShmMessage, Clone, Copy)]
+    #[repr(C)]
+    struct Outer {
+        inner: other::Outer,
+        b: u8,
+    }
+
+    #[test]
+    fn a_nested_type_named_as_the_main_one_is_numbered() {
+        let d = definition(&desc_of::<Outer>()).unwrap();
+        assert!(
+            d.text.starts_with("shm_msgs/Outer2 inner\nuint8 b\n"),
+            "{}",
+            d.text
+        );
+        assert!(
+            d.text.contains("MSG: shm_msgs/Outer2\nuint8 a\n"),
             "{}",
             d.text
         );

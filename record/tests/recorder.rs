@@ -173,3 +173,51 @@ fn bad_patterns_and_existing_files_are_refused() {
     assert!(e.to_string().contains("exists already"), "{e}");
     assert_eq!(std::fs::read(out.0.join("exists.mcap")).unwrap(), b"keep");
 }
+
+#[test]
+fn a_topic_replaced_by_another_type_goes_on_as_a_new_channel() {
+    let topics = Dir::new("retyped");
+    let out = Dir::new("retyped-out");
+    let file = out.0.join("retyped.mcap");
+    let options = RecordOptions {
+        root: Some(topics.0.clone()),
+        scan_every: Duration::from_millis(10),
+        ..RecordOptions::default()
+    };
+    let mut first = Publisher::<u64>::builder("re/value")
+        .root(&topics.0)
+        .create()
+        .unwrap();
+    let mut recorder = Recorder::create(&file, &["re/*"], options).unwrap();
+    first.publish(&1).unwrap();
+    recorder.poll().unwrap();
+    drop(first);
+    shm::remove_topic_in(&topics.0, "re/value").unwrap();
+    let mut second = Publisher::<f64>::builder("re/value")
+        .root(&topics.0)
+        .create()
+        .unwrap();
+    second.publish(&2.5).unwrap();
+    // The recorder notices (a read of the old type fails once the file is gone), then finds the
+    // new file at a scan.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut notes = Vec::new();
+    while recorder.stats().messages < 2 && std::time::Instant::now() < deadline {
+        recorder.poll().unwrap();
+        notes.extend(recorder.take_notes());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("stopped recording 're/value'")),
+        "{notes:?}"
+    );
+    assert_eq!(recorder.finish().unwrap().messages, 2);
+    let bytes = std::fs::read(&file).unwrap();
+    let kinds: Vec<String> = mcap::MessageStream::new(&bytes)
+        .unwrap()
+        .map(|m| m.unwrap().channel.schema.as_ref().unwrap().name.clone())
+        .collect();
+    assert_eq!(kinds, ["std_msgs/msg/UInt64", "std_msgs/msg/Float64"]);
+}

@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use shm::{Publisher, Subscriber};
+use shm_benches::{Root, pin_to_cpu};
 
 const CHILD_ENV: &str = "SHM_BENCH_CPP_ECHO";
 const OPS: u64 = 2_000_000;
@@ -21,20 +22,6 @@ const ROUND_TRIPS: usize = 100_000;
 const ROUND_TRIP_WARMUP: u64 = 10_000;
 const STOP: u64 = u64::MAX;
 const ROUNDS: usize = 7;
-
-fn pin_to_cpu(cpu: usize) {
-    // SAFETY: sysconf only reads a system value.
-    if unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } < 2 {
-        return;
-    }
-    // SAFETY: `set` is a plain bitmask struct, all-zero valid; CPU_SET and sched_setaffinity
-    // only touch it and this thread's affinity.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
-    }
-}
 
 fn publish_ns(root: &Path) -> f64 {
     let mut publisher = Publisher::<u64>::builder("publish")
@@ -136,34 +123,11 @@ fn roundtrip_p50_ns(root: &Path) -> f64 {
     samples[samples.len() / 2] as f64
 }
 
-/// A fresh topic directory, removed at the end.
-struct Root(PathBuf);
-
-impl Root {
-    fn new(name: &str) -> Root {
-        let base = if Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        let path = base.join(format!("shm-bench-cpp.{}.{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("bench root");
-        Root(path)
-    }
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// publish, latest, round trip.
 type Round = [f64; 3];
 
 fn rust_round(n: usize) -> Round {
-    let root = Root::new(&format!("rust{n}"));
+    let root = Root::new(&format!("cpp-rust{n}"));
     [
         publish_ns(&root.0),
         latest_ns(&root.0),
@@ -172,7 +136,7 @@ fn rust_round(n: usize) -> Round {
 }
 
 fn cpp_round(exe: &Path, n: usize) -> Round {
-    let root = Root::new(&format!("cpp{n}"));
+    let root = Root::new(&format!("cpp-cpp{n}"));
     let out = Command::new(exe)
         .arg(&root.0)
         .output()

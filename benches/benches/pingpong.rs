@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use memmap2::{MmapOptions, MmapRaw};
 use shm::{PublishClock, Publisher, Subscriber};
+use shm_benches::pin_to_cpu;
 
 const CHILD_ENV: &str = "SHM_BENCH_PINGPONG";
 const ROUND_TRIPS: usize = 200_000;
@@ -126,27 +127,9 @@ impl Mode {
     }
 }
 
-/// CPUs online (not `available_parallelism`, which a pinned parent's affinity would limit).
-fn cpus_online() -> i64 {
-    // SAFETY: sysconf only reads a system value.
-    i64::from(unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } as i32)
-}
-
-fn pin_to_cpu(cpu: usize) {
-    // SAFETY: `set` is a plain bitmask struct, all-zero valid; CPU_SET and sched_setaffinity
-    // only touch it and this thread's affinity.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
-    }
-}
-
 /// The echo side: answers every ping with the same value, until STOP.
 fn echo(mode: Mode, root: &Path) {
-    if cpus_online() >= 2 {
-        pin_to_cpu(1);
-    }
+    pin_to_cpu(1);
     match mode {
         Mode::CacheLine => {
             let shared = Shared::open(root);
@@ -321,9 +304,7 @@ fn main() {
     };
     let root = Root(base.join(format!("shm-bench-pingpong.{}", std::process::id())));
     std::fs::create_dir_all(&root.0).expect("bench root");
-    if cpus_online() >= 2 {
-        pin_to_cpu(0);
-    }
+    pin_to_cpu(0);
     println!(
         "cross-process round trip (ping-pong of a u64, both sides busy-polling, pinned to CPUs 0 and 1), {ROUND_TRIPS} round trips each"
     );

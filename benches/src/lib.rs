@@ -1,6 +1,7 @@
 //! Benchmarks live in `benches/`; run them with `make bench` or
 //! `cargo bench -p shm-benches`. This library holds what several of them share: a private topic
-//! directory, a child process that is killed if the benchmark ends early, and percentiles.
+//! directory, a child process that is killed if the benchmark ends early, percentiles, and CPU
+//! pinning.
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -61,4 +62,20 @@ pub fn benchmarking(name: &str) -> bool {
         println!("{name}: run with `cargo bench -p shm-benches --bench {name}`");
     }
     on
+}
+
+/// Pins this thread to `cpu` when two or more CPUs are online (counted with `sysconf`, not
+/// `available_parallelism`, which a pinned parent's affinity would limit); else does nothing.
+pub fn pin_to_cpu(cpu: usize) {
+    // SAFETY: sysconf only reads a system value.
+    if unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } < 2 {
+        return;
+    }
+    // SAFETY: `set` is a plain bitmask struct, all-zero valid; CPU_SET and sched_setaffinity
+    // only touch it and this thread's affinity.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
+    }
 }

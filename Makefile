@@ -7,7 +7,7 @@ TARGET_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 EXAMPLES_DIR = $(TARGET_DIR)/debug/examples
 BRIDGE_EXE = $(TARGET_DIR)/debug/shm-bridge
 
-.PHONY: c-build c-test c-lib c-header cpp-build cpp-test bench-cpp doc test demo bench bench-rust bench-peers bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
+.PHONY: bench-record c-build c-test c-lib c-header cpp-build cpp-test bench-cpp doc test demo bench bench-rust bench-peers bench-python fmt-check clippy rust-test bridge-test bridge python-test python-install examples clean \
 	verify loom fuzz fuzz-tools stress test-repeat test-repeat-mp lint-python test-pythons wheel
 
 ## Everything CI checks: formatting, lints, all Rust tests (unit, doc, ui, multi-process), the
@@ -142,7 +142,12 @@ demo: examples
 ## Every benchmark, in a few minutes: the Rust ones, then the Python module next to its peers
 ## (installed into the benchmark's own environment, .venv-bench). Tables go to the terminal;
 ## JSON files and the chart to $(BENCH_OUT).
-bench: bench-rust bench-python bench-cpp
+bench: bench-rust bench-python bench-cpp bench-record
+
+## Recording throughput (8 B and 900 KiB values at full speed, uncompressed and zstd, the share
+## missed), the publisher's cost while recorded, and replay timing (p50/p99 lateness).
+bench-record:
+	$(CARGO) bench --locked -p shm-benches --bench record
 
 ## Criterion (publish/subscribe by size next to memcpy, 0-64 subscribers, round trip), the
 ## round trip's p50/p99 next to a bare seqlock, the wake-up latency of blocking waits (one-way,

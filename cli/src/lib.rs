@@ -9,6 +9,7 @@ mod format;
 mod hz;
 mod list;
 mod measure;
+mod play;
 mod publish;
 mod record;
 mod remove;
@@ -59,6 +60,10 @@ enum Command {
     /// Publish a value (JSON, or a plain scalar) into a topic of any type.
     Pub(publish::PubArgs),
     Record(record::RecordArgs),
+    Play(play::PlayArgs),
+    /// Recordings: `shm bag info run.mcap` (also `shm info run.mcap`).
+    #[command(subcommand)]
+    Bag(play::BagCommand),
     /// Call a service with a request (JSON) and print its reply.
     Call(service::CallArgs),
     /// Send an action a goal and follow it.
@@ -142,13 +147,18 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
     let root = cli.root.as_deref();
     let result = match cli.command {
         Command::List(a) => list::list(root, &a),
-        Command::Info(a) => list::info(root, &a),
+        Command::Info(a) => match list::recording(&a) {
+            Some(file) => play::info(&[file]),
+            None => list::info(root, &a),
+        },
         Command::Echo(a) => echo::echo(root, &a),
         Command::Hz(a) => hz::hz(root, &a),
         Command::Bw(a) => measure::bw(root, &a),
         Command::Delay(a) => measure::delay(root, &a),
         Command::Pub(a) => publish::publish(root, &a),
         Command::Record(a) => record::record(root, &a),
+        Command::Play(a) => play::play(root, &a),
+        Command::Bag(c) => play::bag(&c),
         Command::Call(a) => service::call(root, &a),
         Command::Action(a) => service::action(root, &a),
         Command::Rm(a) => remove::rm(root, &a),

@@ -43,6 +43,13 @@ pub(crate) struct InfoArgs {
     owner: Owner,
 }
 
+/// The recording `shm info` was given instead of a topic: an existing file named `*.mcap` (a
+/// topic may be named so too; a file that exists in the working directory is taken first).
+pub(crate) fn recording(args: &InfoArgs) -> Option<std::path::PathBuf> {
+    let path = Path::new(&args.topic);
+    (path.extension().is_some_and(|e| e == "mcap") && path.is_file()).then(|| path.to_path_buf())
+}
+
 pub(crate) fn list(root: Option<&Path>, args: &ListArgs) -> Result<(), Failure> {
     let root_dir = root.map_or_else(shm::default_root, Path::to_path_buf);
     let entries = inspect::list(Some(&root_dir)).map_err(|e| {

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use shm::stop;
-use shm_record::recorder::{RecordOptions, Recorder};
+use shm_record::recorder::{Compression, RecordOptions, Recorder};
 
-use crate::{Failure, note, out};
+use crate::{Failure, common, note, out};
 
 /// Records topics into an MCAP file until Ctrl-C (or SIGTERM), which closes a valid file.
 #[derive(clap::Args, Debug)]
@@ -18,7 +18,10 @@ use crate::{Failure, note, out};
                   every value the ring still holds when read, with its publish time, the time\n\
                   it was read and its sequence number. Values published faster than read and\n\
                   overwritten are counted as missed.\n\n\
-                  Examples:\n  shm record -o run.mcap 'robot/**'\n  shm record -o pose.mcap robot/pose --duration 10"
+                  A split recording (--split-size, --split-duration) is written as run_0.mcap,\n\
+                  run_1.mcap ... next to the name given; `shm play run_*.mcap` plays it whole.\n\n\
+                  Examples:\n  shm record -o run.mcap 'robot/**'\n  shm record -o pose.mcap robot/pose --duration 10\n  \
+                  shm record -o run.mcap 'robot/**' --compression zstd --split-size 1G"
 )]
 pub(crate) struct RecordArgs {
     /// The file to write (refused if it exists).
@@ -28,8 +31,55 @@ pub(crate) struct RecordArgs {
     #[arg(required = true, value_name = "PATTERN")]
     patterns: Vec<String>,
     /// Stop after this many seconds.
-    #[arg(long, value_name = "SECONDS")]
-    duration: Option<f64>,
+    #[arg(long, value_name = "SECONDS", value_parser = common::seconds)]
+    duration: Option<Duration>,
+    /// Compress chunks: zstd (smaller) or lz4 (faster); none by default.
+    #[arg(long, value_name = "HOW", default_value = "none")]
+    compression: CompressionArg,
+    /// Start a new file once one holds this much (bytes, or with K, M, G: 1024-based).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    split_size: Option<u64>,
+    /// Start a new file after this many seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = common::seconds)]
+    split_duration: Option<Duration>,
+}
+
+/// `--compression`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum CompressionArg {
+    /// Not compressed.
+    None,
+    /// Zstandard.
+    Zstd,
+    /// LZ4.
+    Lz4,
+}
+
+/// `--split-size`: bytes, or a number with K, M or G (1024-based), at least 1 MiB.
+fn size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
+        _ => (t, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("`{text}`: the unit is K, M or G")),
+    };
+    let n: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (100M, 1G, 5000000)"))?;
+    let bytes = n * f64::from(1u32 << shift);
+    if !(bytes >= f64::from(1u32 << 20) && bytes <= 1e18) {
+        return Err(format!(
+            "`{text}`: expects at least 1M (a file holds whole chunks)"
+        ));
+    }
+    Ok(bytes as u64)
 }
 
 /// How long to sleep when nothing was written: from the first, doubling while nothing comes, up
@@ -41,25 +91,23 @@ pub(crate) fn record(root: Option<&Path>, args: &RecordArgs) -> Result<(), Failu
     let patterns: Vec<&str> = args.patterns.iter().map(String::as_str).collect();
     let options = RecordOptions {
         root: root.map(Path::to_path_buf),
+        compression: match args.compression {
+            CompressionArg::None => None,
+            CompressionArg::Zstd => Some(Compression::Zstd),
+            CompressionArg::Lz4 => Some(Compression::Lz4),
+        },
+        split_size: args.split_size,
+        split_duration: args.split_duration,
         ..RecordOptions::default()
     };
-    let deadline = match args.duration {
-        None => None,
-        Some(d) if d.is_finite() && d >= 0.0 => {
-            Some(Instant::now() + Duration::from_secs_f64(d.min(1e9)))
-        }
-        Some(d) => {
-            return Err(Failure::new(format!(
-                "--duration {d}: not a number of seconds"
-            )));
-        }
-    };
+    let deadline = args.duration.map(|d| Instant::now() + d);
     let mut recorder = Recorder::create(&args.output, &patterns, options)?;
     out(format_args!(
         "recording {} into {}",
         args.patterns.join(" "),
-        args.output.display()
+        recorder.paths()[0].display()
     ))?;
+    let mut files = 1;
     let progress = std::io::stderr().is_terminal();
     let mut next_progress = Instant::now() + Duration::from_secs(1);
     let mut announced = std::collections::BTreeSet::new();
@@ -70,6 +118,13 @@ pub(crate) fn record(root: Option<&Path>, args: &RecordArgs) -> Result<(), Failu
             break;
         }
         let written = recorder.poll()?;
+        if recorder.paths().len() > files {
+            files = recorder.paths().len();
+            out(format_args!(
+                "going on in {}",
+                recorder.paths()[files - 1].display()
+            ))?;
+        }
         for line in recorder.take_notes() {
             note(line);
         }
@@ -104,15 +159,17 @@ pub(crate) fn record(root: Option<&Path>, args: &RecordArgs) -> Result<(), Failu
             idle = IDLE_FIRST;
         }
     }
+    let first = recorder.paths()[0].clone();
     let stats = recorder.finish()?;
     if progress {
         eprintln!();
     }
+    let into = match stats.files {
+        1 => first.display().to_string(),
+        n => format!("{n} files"),
+    };
     out(format_args!(
-        "recorded {} message(s) of {} topic(s) into {} ({} missed)",
-        stats.messages,
-        stats.topics,
-        args.output.display(),
-        stats.missed
+        "recorded {} message(s) of {} topic(s) into {into} ({} missed)",
+        stats.messages, stats.topics, stats.missed
     ))
 }

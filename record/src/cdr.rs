@@ -2,8 +2,8 @@
 //! any topic's schema, matching the definitions of [`ros2msg`](crate::ros2msg).
 //!
 //! A value is encoded as the one walker of the `shm` crate reads it
-//! ([`decode_with`]), and decoded into a [`Value`], which
-//! [`Value::encode`] turns back into a topic's bytes. Our fixed-size layouts are naturally
+//! ([`decode_with`]), and decoded straight back into a topic's bytes (a [`Value`] is those
+//! bytes read by the same walker). Our fixed-size layouts are naturally
 //! aligned with no padding, so a value of them is its own bytes after the 4-byte header; a
 //! bounded sequence is a `u32` length and its elements, a bounded string a `u32` length
 //! (counting a final NUL), its bytes and the NUL.
@@ -11,7 +11,7 @@
 use std::fmt;
 
 use shm::dynamic::{Decode, Scalar, TopicSchema, Value, decode_with};
-use shm::schema::{DescKind, Primitive, SchemaDesc};
+use shm::schema::{BOUNDED_DATA_OFFSET, DescKind, Primitive, SchemaDesc};
 
 /// The encapsulation header of this machine's byte order (`CDR_LE` or `CDR_BE`), options 0.
 pub const HEADER: [u8; 4] = if cfg!(target_endian = "little") {
@@ -191,10 +191,28 @@ impl fmt::Display for CdrError {
 
 impl std::error::Error for CdrError {}
 
-/// The value of `schema` that `cdr` (a header and a payload) holds. Every length is checked
-/// against the schema's capacity and the bytes there are, so the work and memory are bounded
-/// by `cdr`'s size and the schema.
+/// The value of `schema` that `cdr` (a header and a payload) holds, as a tree: the bytes of
+/// [`decode_to_bytes`], read by the `shm` walker ([`Value::decode`]).
 pub fn decode(schema: &TopicSchema, cdr: &[u8]) -> Result<Value, CdrError> {
+    let mut bytes = Vec::new();
+    decode_into(schema, cdr, &mut bytes)?;
+    Ok(Value::decode(schema, &bytes))
+}
+
+/// The value's bytes as a topic holds them (native byte order; the room past a sequence's or
+/// a string's length zero), checked to be a valid value: bools 0 or 1, lengths within the
+/// capacity, strings UTF-8.
+pub fn decode_to_bytes(schema: &TopicSchema, cdr: &[u8]) -> Result<Vec<u8>, CdrError> {
+    let mut bytes = Vec::new();
+    decode_into(schema, cdr, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`decode_to_bytes`] into `out` (resized to the type's size; its memory reused). Every
+/// length is checked against the schema's capacity and the bytes there are, so the work is
+/// bounded by `cdr`'s size and the schema. Arrays and sequences of primitives are copied as
+/// one block (swapped element by element when the CDR's byte order is not this machine's).
+pub fn decode_into(schema: &TopicSchema, cdr: &[u8], out: &mut Vec<u8>) -> Result<(), CdrError> {
     let Some((header, payload)) = cdr.split_first_chunk::<4>() else {
         return Err(CdrError {
             offset: 0,
@@ -214,21 +232,14 @@ pub fn decode(schema: &TopicSchema, cdr: &[u8]) -> Result<Value, CdrError> {
             });
         }
     };
+    out.clear();
+    out.resize(schema.size(), 0);
     let mut r = Reader {
         bytes: payload,
         at: 0,
-        little,
+        swap: little != cfg!(target_endian = "little"),
     };
-    r.value(schema.desc(), 0)
-}
-
-/// [`decode`], then the value's bytes as a topic holds them.
-pub fn decode_to_bytes(schema: &TopicSchema, cdr: &[u8]) -> Result<Vec<u8>, CdrError> {
-    let value = decode(schema, cdr)?;
-    value.encode(schema).map_err(|e| CdrError {
-        offset: 0,
-        problem: e.to_string(),
-    })
+    r.value(schema.desc(), out, 0, 0)
 }
 
 const MAX_DEPTH: usize = 64;
@@ -236,7 +247,13 @@ const MAX_DEPTH: usize = 64;
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
-    little: bool,
+    /// The CDR's byte order is not this machine's.
+    swap: bool,
+}
+
+/// `n` bytes at `at` of `out` (the schema placed them inside the value, so they are there).
+fn slot(out: &mut [u8], at: usize, n: usize) -> &mut [u8] {
+    &mut out[at..at + n]
 }
 
 impl Reader<'_> {
@@ -262,41 +279,48 @@ impl Reader<'_> {
         }
     }
 
-    fn word<const N: usize>(&mut self) -> Result<[u8; N], CdrError> {
-        let little = self.little;
-        let mut b: [u8; N] = self.take(N, N)?.try_into().unwrap_or([0; N]);
-        if little != cfg!(target_endian = "little") {
+    fn u32(&mut self) -> Result<u32, CdrError> {
+        let swap = self.swap;
+        let mut b: [u8; 4] = self.take(4, 4)?.try_into().unwrap_or([0; 4]);
+        if swap {
             b.reverse();
         }
-        Ok(b)
+        Ok(u32::from_ne_bytes(b))
     }
 
-    fn u32(&mut self) -> Result<u32, CdrError> {
-        Ok(u32::from_ne_bytes(self.word::<4>()?))
-    }
-
-    fn primitive(&mut self, p: Primitive) -> Result<Value, CdrError> {
-        Ok(match p {
-            Primitive::Bool => match self.word::<1>()?[0] {
-                0 => Value::Bool(false),
-                1 => Value::Bool(true),
-                other => return self.fail(format!("a bool of {other}")),
-            },
-            Primitive::I8 => Value::Int(i8::from_ne_bytes(self.word::<1>()?).into()),
-            Primitive::I16 => Value::Int(i16::from_ne_bytes(self.word::<2>()?).into()),
-            Primitive::I32 => Value::Int(i32::from_ne_bytes(self.word::<4>()?).into()),
-            Primitive::I64 => Value::Int(i64::from_ne_bytes(self.word::<8>()?)),
-            Primitive::U8 => Value::UInt(self.word::<1>()?[0].into()),
-            Primitive::U16 => Value::UInt(u16::from_ne_bytes(self.word::<2>()?).into()),
-            Primitive::U32 => Value::UInt(u32::from_ne_bytes(self.word::<4>()?).into()),
-            Primitive::U64 => Value::UInt(u64::from_ne_bytes(self.word::<8>()?)),
-            Primitive::F32 => Value::Float(f32::from_ne_bytes(self.word::<4>()?).into()),
-            Primitive::F64 => Value::Float(f64::from_ne_bytes(self.word::<8>()?)),
-        })
+    /// `n` primitives of kind `p` into `out` at `at`: aligned once, copied as a block,
+    /// swapped if need be, bools checked.
+    fn primitives(
+        &mut self,
+        p: Primitive,
+        n: usize,
+        out: &mut [u8],
+        at: usize,
+    ) -> Result<(), CdrError> {
+        if n == 0 {
+            // No elements, no alignment (as the writer and element-by-element encoders do).
+            return Ok(());
+        }
+        let size = p.size();
+        let swap = self.swap;
+        let from = self.at;
+        let src = self.take(n * size, size)?;
+        let dst = slot(out, at, n * size);
+        dst.copy_from_slice(src);
+        if swap && size > 1 {
+            dst.chunks_exact_mut(size).for_each(<[u8]>::reverse);
+        }
+        if p == Primitive::Bool
+            && let Some(i) = dst.iter().position(|&b| b > 1)
+        {
+            self.at = from;
+            return self.fail(format!("a bool of {} (element {i})", dst[i]));
+        }
+        Ok(())
     }
 
     /// A length, checked against `cap` and against the bytes left (each element takes at
-    /// least `min_size` bytes), so that a hostile length allocates nothing.
+    /// least `min_size` bytes), so that a hostile length costs nothing.
     fn length(&mut self, cap: u64, min_size: usize) -> Result<usize, CdrError> {
         let n = u64::from(self.u32()?);
         if n > cap {
@@ -311,12 +335,34 @@ impl Reader<'_> {
         Ok(n as usize)
     }
 
-    fn value(&mut self, desc: &SchemaDesc, depth: usize) -> Result<Value, CdrError> {
+    /// `n` elements of `elem`, the first at `at` of `out`.
+    fn elements(
+        &mut self,
+        elem: &SchemaDesc,
+        n: usize,
+        out: &mut [u8],
+        at: usize,
+        depth: usize,
+    ) -> Result<(), CdrError> {
+        if let DescKind::Primitive(p) = elem.kind {
+            return self.primitives(p, n, out, at);
+        }
+        let stride = elem.size as usize;
+        (0..n).try_for_each(|i| self.value(elem, out, at + i * stride, depth + 1))
+    }
+
+    fn value(
+        &mut self,
+        desc: &SchemaDesc,
+        out: &mut [u8],
+        at: usize,
+        depth: usize,
+    ) -> Result<(), CdrError> {
         if depth > MAX_DEPTH {
             return self.fail("types nest too deep");
         }
         match &desc.kind {
-            DescKind::Primitive(p) => self.primitive(*p),
+            DescKind::Primitive(p) => self.primitives(*p, 1, out, at),
             DescKind::Array { elem, len } => {
                 let min = min_cdr_size(elem);
                 if min == 0 && *len > 0 {
@@ -328,20 +374,15 @@ impl Reader<'_> {
                         "an array of {len}, more than the {left} byte(s) left hold"
                     ));
                 }
-                (0..*len)
-                    .map(|_| self.value(elem, depth + 1))
-                    .collect::<Result<_, _>>()
-                    .map(Value::Array)
+                self.elements(elem, *len as usize, out, at, depth)
             }
             DescKind::Sequence { elem, cap } => {
                 if min_cdr_size(elem) == 0 {
                     return self.fail("a sequence of elements of no size");
                 }
                 let n = self.length(*cap, min_cdr_size(elem))?;
-                (0..n)
-                    .map(|_| self.value(elem, depth + 1))
-                    .collect::<Result<_, _>>()
-                    .map(Value::Array)
+                slot(out, at, 8).copy_from_slice(&(n as u64).to_ne_bytes());
+                self.elements(elem, n, out, at + BOUNDED_DATA_OFFSET as usize, depth)
             }
             DescKind::String { cap } => {
                 let n = self.length(cap.saturating_add(1), 1)?;
@@ -353,21 +394,17 @@ impl Reader<'_> {
                 if nul != [0] {
                     return self.fail("a string without its final NUL");
                 }
-                match std::str::from_utf8(text) {
-                    Ok(t) => Ok(Value::String(t.to_owned())),
-                    Err(e) => self.fail(format!("a string that is not UTF-8: {e}")),
+                if let Err(e) = std::str::from_utf8(text) {
+                    return self.fail(format!("a string that is not UTF-8: {e}"));
                 }
+                let start = at + BOUNDED_DATA_OFFSET as usize;
+                slot(out, start, text.len()).copy_from_slice(text);
+                slot(out, at, 8).copy_from_slice(&(text.len() as u64).to_ne_bytes());
+                Ok(())
             }
-            DescKind::Struct(fields) => {
-                let fields = fields
-                    .iter()
-                    .map(|f| Ok((f.name.clone(), self.value(&f.ty, depth + 1)?)))
-                    .collect::<Result<_, CdrError>>()?;
-                Ok(Value::Struct {
-                    name: desc.name.clone(),
-                    fields,
-                })
-            }
+            DescKind::Struct(fields) => fields
+                .iter()
+                .try_for_each(|f| self.value(&f.ty, out, at + f.offset as usize, depth + 1)),
         }
     }
 }

@@ -1,11 +1,15 @@
-//! Recording and replay of shm topics in formats other people's tools read (issue 26, in
-//! progress): every topic file carries its schema, so any topic can be described as a ROS 2
-//! message definition ([`ros2msg`]) and its values written as CDR ([`cdr`]), the encoding
-//! rosbag2 and Foxglove read from MCAP files, and read back exactly.
+//! Recording and replay of shm topics as MCAP files other people's tools read: every topic file
+//! carries its schema, so any topic can be described as a ROS 2 message definition
+//! ([`ros2msg`]) and its values written as CDR ([`cdr`]), the encoding rosbag2 and Foxglove
+//! read, and played back exactly. [`recorder`] writes files, [`bag`] reads them (and says what
+//! they hold), [`player`] publishes them again with their timing.
 //!
-//! Values go through the one walker of the `shm` crate ([`shm::dynamic::decode_with`]); CDR is
-//! read back into a [`shm::dynamic::Value`], which the same crate encodes into a topic's bytes.
+//! Values are written through the one walker of the `shm` crate
+//! ([`shm::dynamic::decode_with`]); CDR is read straight back into a topic's bytes, which the
+//! same walker turns into a [`shm::dynamic::Value`] where one is wanted.
 
+pub mod bag;
 pub mod cdr;
+pub mod player;
 pub mod recorder;
 pub mod ros2msg;

@@ -25,6 +25,27 @@ pub mod meta {
     pub const SCHEMA: &str = "shm.schema";
     /// The schema's hash, `0x` and 16 hexadecimal digits.
     pub const SCHEMA_HASH: &str = "shm.schema_hash";
+    /// The topic's slots (`buffer_num`) when it was recorded, in decimal: replay makes the
+    /// same ring.
+    pub const BUFFER_NUM: &str = "shm.buffer_num";
+}
+
+/// How chunks are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Zstandard (level 3, as rosbag2's and the MCAP CLI's default).
+    Zstd,
+    /// LZ4 frames (faster, larger).
+    Lz4,
+}
+
+impl Compression {
+    fn mcap(self) -> mcap::Compression {
+        match self {
+            Compression::Zstd => mcap::Compression::Zstd,
+            Compression::Lz4 => mcap::Compression::Lz4,
+        }
+    }
 }
 
 /// How a recording is made.
@@ -39,6 +60,14 @@ pub struct RecordOptions {
     pub flush_every: Duration,
     /// How often the topic directory is looked at for new matching topics (default 200 ms).
     pub scan_every: Duration,
+    /// How chunks are compressed (default: not).
+    pub compression: Option<Compression>,
+    /// Start a new file once this one holds this many bytes (at the next chunk's end, so a
+    /// file may hold one chunk more). With a split, `run.mcap` is written as `run_0.mcap`,
+    /// `run_1.mcap` … (as rosbag2 names its parts).
+    pub split_size: Option<u64>,
+    /// Start a new file after this long.
+    pub split_duration: Option<Duration>,
 }
 
 impl Default for RecordOptions {
@@ -48,6 +77,9 @@ impl Default for RecordOptions {
             chunk_size: 1 << 20,
             flush_every: Duration::from_secs(1),
             scan_every: Duration::from_millis(200),
+            compression: None,
+            split_size: None,
+            split_duration: None,
         }
     }
 }
@@ -63,6 +95,8 @@ pub struct Stats {
     pub bytes: u64,
     /// Values published that the recorder never read (it read too late: the ring had moved on).
     pub missed: u64,
+    /// Files written (more than one when split).
+    pub files: usize,
 }
 
 /// Why a recording failed.
@@ -107,13 +141,27 @@ impl From<mcap::McapError> for RecordError {
 /// One recorded topic.
 struct Channel {
     sub: AnySubscriber,
+    /// Its channel in the file being written.
     id: u16,
     schema: Arc<TopicSchema>,
+    /// What each file's channel is made of.
+    definition: ros2msg::Definition,
+    metadata: BTreeMap<String, String>,
 }
+
+type McapWriter = mcap::Writer<BufWriter<File>>;
 
 /// A recording in progress; [`finish`](Recorder::finish) writes its index and summary.
 pub struct Recorder {
-    writer: mcap::Writer<BufWriter<File>>,
+    writer: McapWriter,
+    /// The file being written (its size is looked at for a split).
+    file: File,
+    /// The files written, the last the one being written.
+    paths: Vec<PathBuf>,
+    /// The path given (parts are named after it).
+    path: PathBuf,
+    file_started: Instant,
+    next_size_check: Instant,
     patterns: Vec<TopicPattern>,
     root: PathBuf,
     options: RecordOptions,
@@ -149,21 +197,22 @@ impl Recorder {
             .iter()
             .map(|p| TopicPattern::new(p).map_err(RecordError::Pattern))
             .collect::<Result<Vec<_>, _>>()?;
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|e| RecordError::Create(path.to_owned(), e))?;
-        let writer = mcap::WriteOptions::new()
-            .profile("ros2")
-            .library(concat!("shm-record ", env!("CARGO_PKG_VERSION")))
-            .compression(None)
-            .chunk_size(Some(options.chunk_size))
-            .create(BufWriter::new(file))?;
+        let split = options.split_size.is_some() || options.split_duration.is_some();
+        let first = if split {
+            part_path(path, 0)
+        } else {
+            path.to_owned()
+        };
+        let (writer, file) = open_writer(&first, &options)?;
         let now = Instant::now();
         let clock_offset = i128::from(unix_ns()) - i128::from(shm::Timestamp::now().as_nanos());
         let mut recorder = Recorder {
             writer,
+            file,
+            paths: vec![first],
+            path: path.to_owned(),
+            file_started: now,
+            next_size_check: now,
             patterns,
             root: options.root.clone().unwrap_or_else(shm::default_root),
             channels: BTreeMap::new(),
@@ -183,7 +232,15 @@ impl Recorder {
 
     /// What the recording holds so far.
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats {
+            files: self.paths.len(),
+            ..self.stats
+        }
+    }
+
+    /// The files written so far, the last the one being written.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
     }
 
     /// The topics recorded so far.
@@ -242,6 +299,9 @@ impl Recorder {
             self.writer.flush()?;
             self.next_flush = now + self.options.flush_every;
         }
+        if self.split_due(now, written)? {
+            self.next_part()?;
+        }
         Ok(written)
     }
 
@@ -249,7 +309,45 @@ impl Recorder {
     pub fn finish(mut self) -> Result<Stats, RecordError> {
         self.poll()?;
         self.writer.finish()?;
-        Ok(self.stats)
+        Ok(self.stats())
+    }
+
+    /// Whether the file being written is due to be closed for the next part.
+    fn split_due(&mut self, now: Instant, written: u64) -> Result<bool, RecordError> {
+        if let Some(d) = self.options.split_duration
+            && now.duration_since(self.file_started) >= d
+        {
+            return Ok(true);
+        }
+        let Some(limit) = self.options.split_size else {
+            return Ok(false);
+        };
+        // The file grows a chunk at a time: its size is looked at most every 20 ms.
+        if written == 0 || now < self.next_size_check {
+            return Ok(false);
+        }
+        self.next_size_check = now + Duration::from_millis(20);
+        let size = self
+            .file
+            .metadata()
+            .map_err(|e| RecordError::Create(self.paths[self.paths.len() - 1].clone(), e))?
+            .len();
+        Ok(size >= limit)
+    }
+
+    /// Finishes the file being written and goes on in the next part, with every channel.
+    fn next_part(&mut self) -> Result<(), RecordError> {
+        let path = part_path(&self.path, self.paths.len());
+        let (writer, file) = open_writer(&path, &self.options)?;
+        let mut done = std::mem::replace(&mut self.writer, writer);
+        self.file = file;
+        self.paths.push(path);
+        self.file_started = Instant::now();
+        done.finish()?;
+        for channel in self.channels.values_mut() {
+            channel.id = add_channel(&mut self.writer, &channel.definition, &channel.metadata)?;
+        }
+        Ok(())
     }
 
     /// Starts recording the matching topics not recorded yet.
@@ -271,7 +369,7 @@ impl Recorder {
             if self.skipped.get(&info.topic) == Some(&info.schema.hash()) {
                 continue;
             }
-            match self.start(&info.topic, &info.schema) {
+            match self.start(&info.topic, &info.schema, info.slots) {
                 Ok(()) => {}
                 // No ROS 2 form: not tried again until its type changes.
                 Err(Start::Unmappable(why)) => {
@@ -287,7 +385,7 @@ impl Recorder {
         Ok(())
     }
 
-    fn start(&mut self, topic: &str, schema: &Arc<TopicSchema>) -> Result<(), Start> {
+    fn start(&mut self, topic: &str, schema: &Arc<TopicSchema>, slots: u32) -> Result<(), Start> {
         let definition =
             ros2msg::definition(schema.desc()).map_err(|e| Start::Unmappable(e.to_string()))?;
         let sub = AnySubscriber::builder(topic)
@@ -295,11 +393,8 @@ impl Recorder {
             .expect(Arc::clone(schema))
             .open()
             .map_err(|_| Start::Failed)?;
-        let schema_id = self
-            .writer
-            .add_schema(&definition.name, "ros2msg", definition.text.as_bytes())
-            .map_err(|_| Start::Failed)?;
         let metadata = BTreeMap::from([
+            (meta::BUFFER_NUM.to_owned(), slots.to_string()),
             (meta::TOPIC.to_owned(), topic.to_owned()),
             (meta::SCHEMA.to_owned(), hex(schema.encoding())),
             (
@@ -307,16 +402,16 @@ impl Recorder {
                 format!("{:#018x}", schema.hash()),
             ),
         ]);
-        let id = self
-            .writer
-            .add_channel(schema_id, &format!("/{topic}"), "cdr", &metadata)
-            .map_err(|_| Start::Failed)?;
+        let id =
+            add_channel(&mut self.writer, &definition, &metadata).map_err(|_| Start::Failed)?;
         self.channels.insert(
             topic.to_owned(),
             Channel {
                 sub,
                 id,
                 schema: Arc::clone(schema),
+                definition,
+                metadata,
             },
         );
         Ok(())
@@ -329,6 +424,47 @@ enum Start {
     Unmappable(String),
     /// Something that may pass.
     Failed,
+}
+
+/// A new file at `path` (an existing one is refused) and its writer.
+fn open_writer(path: &Path, options: &RecordOptions) -> Result<(McapWriter, File), RecordError> {
+    let create = |e| RecordError::Create(path.to_owned(), e);
+    let file = File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(create)?;
+    let size_of = file.try_clone().map_err(create)?;
+    let writer = mcap::WriteOptions::new()
+        .profile("ros2")
+        .library(concat!("shm-record ", env!("CARGO_PKG_VERSION")))
+        .compression(options.compression.map(Compression::mcap))
+        .chunk_size(Some(options.chunk_size))
+        .create(BufWriter::new(file))?;
+    Ok((writer, size_of))
+}
+
+/// The channel of a topic (and its schema) in a file; the channel's topic is the shm topic
+/// with a leading `/`, as ROS 2 names topics. Returns its id.
+fn add_channel(
+    writer: &mut McapWriter,
+    definition: &ros2msg::Definition,
+    metadata: &BTreeMap<String, String>,
+) -> Result<u16, mcap::McapError> {
+    let schema_id = writer.add_schema(&definition.name, "ros2msg", definition.text.as_bytes())?;
+    let topic = metadata.get(meta::TOPIC).map_or("", String::as_str);
+    writer.add_channel(schema_id, &format!("/{topic}"), "cdr", metadata)
+}
+
+/// Part `n` of a split recording at `path`: `run.mcap` is `run_0.mcap`, `run_1.mcap` …
+pub fn part_path(path: &Path, n: usize) -> PathBuf {
+    let mut name = path.file_stem().unwrap_or_default().to_os_string();
+    name.push(format!("_{n}"));
+    if let Some(ext) = path.extension() {
+        name.push(".");
+        name.push(ext);
+    }
+    path.with_file_name(name)
 }
 
 /// Lower-case hexadecimal.

@@ -23,7 +23,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use shm::schema::{DescKind, Primitive, SchemaDesc};
+use shm::schema::{DescKind, Primitive, SchemaDesc, room_for};
 
 /// The package of the message types made for shm schemas.
 pub const PACKAGE: &str = "shm_msgs";
@@ -335,6 +335,237 @@ fn flatten(desc: &SchemaDesc) -> (&SchemaDesc, u64) {
     (d, total)
 }
 
+/// Most definitions (a message and its dependencies) and fields one text may hold: a schema
+/// from a file is hostile, the work it causes is bounded.
+const MAX_PARSED_TYPES: usize = 1024;
+const MAX_PARSED_FIELDS: usize = 65_536;
+
+/// The shm schema of values a ROS 2 message definition (`ros2msg`, as rosbag2 and Foxglove
+/// write it: the message's `.msg` text, then each dependency after a line of `=` and
+/// `MSG: pkg/Type`) describes, so that CDR messages of other tools' files can be played onto
+/// topics. The mapping is the inverse of [`definition`]'s:
+/// - `bool`, `byte`/`char`/`uint8` … `float64` are primitives (`byte` and `char` are `u8`);
+/// - `T[N]` is an array, `T[<=N]` a bounded sequence and `string<=N` a bounded string, their
+///   capacity rounded up to fill whole 8-byte words (`float32[<=3]` holds 4) as ours must;
+/// - a message is a struct named by its last part (`geometry_msgs/msg/Pose` is `Pose`), its
+///   fields in order, refused if C would lay it out with padding (as a derive refuses it);
+/// - `std_msgs/msg/Bool` … `Float64` and `String`-like messages of one `data` field are the
+///   scalar (or string) itself, what shm records scalar topics as;
+/// - constants are left out (they are no part of a value).
+///
+/// Unbounded strings and sequences (`string`, `T[]`), `wstring` and unknown types have no shm
+/// form: the error names the field.
+pub fn parse(name: &str, text: &str) -> Result<SchemaDesc, MapError> {
+    let mut sections: BTreeMap<String, &str> = BTreeMap::new();
+    let mut main = None;
+    let mut rest = text;
+    loop {
+        let (body, next) = split_section(rest);
+        match main {
+            None => main = Some(body),
+            Some(_) => {
+                let (header, body) = body.split_once('\n').unwrap_or((body, ""));
+                let Some(ty) = header.trim().strip_prefix("MSG:") else {
+                    return Err(MapError(format!(
+                        "a dependency without its `MSG: ` line: `{}`",
+                        shown(header)
+                    )));
+                };
+                if sections.len() >= MAX_PARSED_TYPES {
+                    return Err(MapError(format!(
+                        "more than {MAX_PARSED_TYPES} dependencies"
+                    )));
+                }
+                sections.insert(normal_type(ty.trim()), body);
+            }
+        }
+        match next {
+            Some(n) => rest = n,
+            None => break,
+        }
+    }
+    let mut parser = Parser {
+        sections,
+        fields: 0,
+    };
+    let name = normal_type(name);
+    let desc = parser.message(&name, main.unwrap_or(""), 0)?;
+    Ok(std_scalar(&name, desc))
+}
+
+/// The text up to the next separator line (a line of `=` only), and what follows it.
+fn split_section(text: &str) -> (&str, Option<&str>) {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if t.len() >= 3 && t.bytes().all(|b| b == b'=') {
+            return (&text[..at], Some(&text[at + line.len()..]));
+        }
+        at += line.len();
+    }
+    (text, None)
+}
+
+/// `pkg/msg/Type` and `pkg/Type` as one name (`pkg/Type`).
+fn normal_type(name: &str) -> String {
+    match name.split('/').collect::<Vec<_>>()[..] {
+        [pkg, "msg", ty] => format!("{pkg}/{ty}"),
+        _ => name.to_owned(),
+    }
+}
+
+/// At most 80 characters of `text`, for a message.
+fn shown(text: &str) -> String {
+    let mut s: String = text.chars().take(80).collect();
+    if text.chars().nth(80).is_some() {
+        s.push('…');
+    }
+    s.escape_debug().to_string()
+}
+
+/// A `std_msgs` message of one `data` field of a primitive or a string is that primitive or
+/// string (how shm records a scalar topic).
+fn std_scalar(name: &str, desc: SchemaDesc) -> SchemaDesc {
+    if let (Some(_), DescKind::Struct(fields)) = (name.strip_prefix("std_msgs/"), &desc.kind)
+        && let [f] = &fields[..]
+        && f.name == "data"
+        && matches!(f.ty.kind, DescKind::Primitive(_) | DescKind::String { .. })
+    {
+        return f.ty.clone();
+    }
+    desc
+}
+
+struct Parser<'t> {
+    /// Dependencies' texts by `pkg/Type`.
+    sections: BTreeMap<String, &'t str>,
+    /// Fields read so far (bounded).
+    fields: usize,
+}
+
+impl Parser<'_> {
+    /// The struct `name` (`pkg/Type`) whose definition is `text`.
+    fn message(&mut self, name: &str, text: &str, depth: usize) -> Result<SchemaDesc, MapError> {
+        if depth > MAX_DEPTH {
+            return Err(MapError(format!("types nest deeper than {MAX_DEPTH}")));
+        }
+        let package = name.split('/').next().unwrap_or("");
+        let mut fields = Vec::new();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            let (Some(ty), Some(field)) = (words.next(), words.next()) else {
+                return Err(MapError(format!("`{}` is not a field", shown(line))));
+            };
+            // A constant (`int32 MAX=10`, `int32 MAX = 10`) is no part of a value.
+            if field.contains('=') || words.next().is_some_and(|w| w.starts_with('=')) {
+                continue;
+            }
+            self.fields += 1;
+            if self.fields > MAX_PARSED_FIELDS {
+                return Err(MapError(format!("more than {MAX_PARSED_FIELDS} fields")));
+            }
+            let desc = self
+                .field_type(ty, package, depth)
+                .map_err(|e| MapError(format!("field `{}` of {name}: {}", shown(field), e.0)))?;
+            fields.push((field.to_owned(), desc));
+        }
+        let short = name.rsplit('/').next().unwrap_or(name);
+        let desc = SchemaDesc::c_struct(short, fields).map_err(|e| MapError(e.to_string()))?;
+        check_size(desc)
+    }
+
+    /// The type of a field written `ty` in a message of `package`.
+    fn field_type(
+        &mut self,
+        ty: &str,
+        package: &str,
+        depth: usize,
+    ) -> Result<SchemaDesc, MapError> {
+        if let Some((elem, bound)) = ty.strip_suffix(']').and_then(|t| t.rsplit_once('[')) {
+            let elem = self.field_type(elem, package, depth + 1)?;
+            if bound.is_empty() {
+                return Err(MapError(format!(
+                    "`{}` is an unbounded sequence; shm sequences are bounded (`T[<=N]`)",
+                    shown(ty)
+                )));
+            }
+            if let Some(cap) = bound.strip_prefix("<=") {
+                let cap = number(cap, ty)?;
+                let cap = room_for(elem.size, cap);
+                return check_size(
+                    SchemaDesc::sequence(elem, cap).map_err(|e| MapError(e.to_string()))?,
+                );
+            }
+            return check_size(SchemaDesc::array(elem, number(bound, ty)?));
+        }
+        if let Some(cap) = ty.strip_prefix("string<=") {
+            let cap = room_for(1, number(cap, ty)?);
+            return check_size(SchemaDesc::string(cap).map_err(|e| MapError(e.to_string()))?);
+        }
+        let primitive = match ty {
+            "bool" => Some(Primitive::Bool),
+            "byte" | "char" | "uint8" => Some(Primitive::U8),
+            "int8" => Some(Primitive::I8),
+            "int16" => Some(Primitive::I16),
+            "uint16" => Some(Primitive::U16),
+            "int32" => Some(Primitive::I32),
+            "uint32" => Some(Primitive::U32),
+            "int64" => Some(Primitive::I64),
+            "uint64" => Some(Primitive::U64),
+            "float32" => Some(Primitive::F32),
+            "float64" => Some(Primitive::F64),
+            _ => None,
+        };
+        if let Some(p) = primitive {
+            return Ok(SchemaDesc::primitive(p));
+        }
+        if ty == "string" || ty.starts_with("wstring") {
+            return Err(MapError(format!(
+                "`{}` is unbounded; shm strings are bounded (`string<=N`)",
+                shown(ty)
+            )));
+        }
+        let full = if ty.contains('/') {
+            normal_type(ty)
+        } else {
+            format!("{package}/{ty}")
+        };
+        let Some(text) = self.sections.get(&full).copied() else {
+            return Err(MapError(format!(
+                "the type `{}` is not defined in the schema",
+                shown(ty)
+            )));
+        };
+        self.message(&full, text, depth + 1)
+    }
+}
+
+/// A bound or a length written in a definition.
+fn number(text: &str, ty: &str) -> Result<u64, MapError> {
+    text.parse().map_err(|_| {
+        MapError(format!(
+            "`{}`: `{}` is not a length",
+            shown(ty),
+            shown(text)
+        ))
+    })
+}
+
+/// Refuses a type larger than a topic may carry (a hostile bound).
+fn check_size(desc: SchemaDesc) -> Result<SchemaDesc, MapError> {
+    if desc.size > shm::schema::MAX_MESSAGE_SIZE {
+        return Err(MapError(format!(
+            "values of {} bytes, more than a topic carries",
+            desc.size
+        )));
+    }
+    Ok(desc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,5 +701,92 @@ mod tests {
         );
         assert_eq!(type_name_of("my_point"), "Mypoint");
         assert_eq!(type_name_of("9lives"), "T9lives");
+    }
+    #[derive(ShmMessage, Clone, Copy)]
+    #[repr(C)]
+    struct Sample {
+        stamp: u64,
+        frame: shm::BoundedString<24>,
+        ranges: shm::BoundedVec<f32, 8>,
+        boxes: shm::BoundedVec<Box2, 2>,
+        pose: [f64; 7],
+    }
+
+    #[test]
+    fn our_definitions_parse_back_into_the_same_layout() {
+        for desc in [desc_of::<Box2>(), desc_of::<Sample>(), desc_of::<f64>()] {
+            let def = definition(&desc).unwrap();
+            let back = parse(&def.name, &def.text).unwrap();
+            assert_eq!(
+                (back.size, back.align),
+                (desc.size, desc.align),
+                "{}",
+                def.text
+            );
+            assert_eq!(back, desc, "{}", def.text);
+        }
+        // Multi-dimensional arrays are flattened (the same bytes, one dimension).
+        let d = desc_of::<Detection>();
+        let back = parse("shm_msgs/msg/Detection", &definition(&d).unwrap().text).unwrap();
+        assert_eq!(back.size, d.size);
+    }
+
+    #[test]
+    fn other_tools_definitions_map_as_documented() {
+        let pose = "geometry_msgs/Point position\ngeometry_msgs/Quaternion orientation\n\
+            ================================================================================\n\
+            MSG: geometry_msgs/Point\n# a comment\nfloat64 x\nfloat64 y\nfloat64 z\n\
+            ================================================================================\n\
+            MSG: geometry_msgs/msg/Quaternion\nfloat64 x 0\nfloat64 y 0\nfloat64 z 0\nfloat64 w 1\n";
+        let d = parse("geometry_msgs/msg/Pose", pose).unwrap();
+        assert_eq!((d.name.as_str(), d.size), ("Pose", 56));
+        let DescKind::Struct(fields) = &d.kind else {
+            panic!()
+        };
+        assert_eq!(fields[1].ty.name, "Quaternion");
+        assert_eq!(fields[1].offset, 24);
+        // Constants are left out; byte and char are u8; bounds are rounded up to whole words.
+        let d = parse(
+            "pkg/msg/T",
+            "int32 MAX=10\nint32 MIN = -1\nbyte[8] raw\nfloat32[<=3] v\nstring<=5 s\n",
+        )
+        .unwrap();
+        let DescKind::Struct(fields) = &d.kind else {
+            panic!()
+        };
+        assert_eq!(fields.len(), 3);
+        assert!(matches!(
+            fields[1].ty.kind,
+            DescKind::Sequence { cap: 4, .. }
+        ));
+        assert!(matches!(fields[2].ty.kind, DescKind::String { cap: 8 }));
+        // std_msgs of one `data` field are the scalar.
+        let f = parse("std_msgs/msg/Float64", "float64 data\n").unwrap();
+        assert_eq!(f, SchemaDesc::primitive(Primitive::F64));
+    }
+
+    #[test]
+    fn what_has_no_shm_form_is_refused_naming_the_field() {
+        for (text, says) in [
+            (
+                "string name\n",
+                "field `name` of pkg/T: `string` is unbounded",
+            ),
+            ("float64[] v\n", "`float64[]` is an unbounded sequence"),
+            ("wstring w\n", "unbounded"),
+            ("Other o\n", "the type `Other` is not defined"),
+            ("uint8 a\nfloat64 b\n", "padding after field `a`"),
+            ("uint8[99999999999] big\n", "more than a topic carries"),
+            ("float64[x] a\n", "is not a length"),
+            ("justoneword\n", "is not a field"),
+        ] {
+            let e = parse("pkg/msg/T", text).unwrap_err().to_string();
+            assert!(e.contains(says), "{text:?}: {e}");
+        }
+        // A type made of itself is bounded by the depth limit, not the stack.
+        let cycle = "pkg/Loop next\n===\nMSG: pkg/Loop\npkg/Loop next\n";
+        let e = parse("pkg/msg/T", cycle).unwrap_err().to_string();
+        assert!(e.contains("nest deeper"), "{e}");
+        assert!(parse("pkg/msg/T", "===\nno header\n").is_err());
     }
 }

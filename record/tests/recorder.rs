@@ -2,67 +2,15 @@
 //! with the `mcap` crate's reader and decoded from CDR with the exact schema its channel
 //! carries: every value equal, with its sequence number.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use shm::dynamic::TopicSchema;
 use shm::schema::SchemaDesc;
-use shm::{BoundedString, BoundedVec, Publisher, ShmMessage};
+use shm::{Publisher, ShmMessage};
 use shm_record::recorder::{RecordError, RecordOptions, Recorder, meta};
 
-#[derive(ShmMessage, Clone, Copy, Debug, PartialEq)]
-#[repr(C)]
-struct Reading {
-    id: u32,
-    ok: bool,
-    _reserved: [u8; 3],
-    grid: [[f32; 2]; 2],
-    label: BoundedString<16>,
-    samples: BoundedVec<i16, 8>,
-}
-
-/// A directory of this test's own under /dev/shm, removed afterwards.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(label: &str) -> Dir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let base = if std::path::Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        let path = base.join(format!(
-            "shm-record-test.{}.{}.{label}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        Dir(path)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn reading(i: u32) -> Reading {
-    let mut samples = BoundedVec::new();
-    for k in 0..(i % 8) {
-        samples.push(k as i16 - 3);
-    }
-    Reading {
-        id: i,
-        ok: i.is_multiple_of(2),
-        _reserved: [0; 3],
-        grid: [[i as f32, 0.5], [-1.0, 2.0]],
-        label: format!("r{i}").as_str().try_into().unwrap(),
-        samples,
-    }
-}
+mod common;
+use common::{Dir, Reading, reading};
 
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len())

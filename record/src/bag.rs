@@ -1,0 +1,459 @@
+//! Reading recordings: MCAP files read as a stream (memory bounded by the largest record,
+//! never by the file), each channel mapped onto an shm topic and type, and a summary of what a
+//! file holds ([`scan`]) that `shm info` prints and replay checks before it publishes.
+//!
+//! A file is hostile: every record's length is bounded by the file's size, chunk CRCs are
+//! checked, and a file that ends in the middle (a recorder killed) is read up to its last whole
+//! record and said to be cut short, not refused.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mcap::McapError;
+use mcap::records::Record;
+use mcap::sans_io::linear_reader::{LinearReadEvent, LinearReader, LinearReaderOptions};
+use shm::TopicName;
+use shm::dynamic::TopicSchema;
+
+use crate::recorder::meta;
+use crate::ros2msg;
+
+/// Why a recording cannot be read.
+#[derive(Debug)]
+pub enum BagError {
+    /// The file cannot be opened or read.
+    Io(PathBuf, std::io::Error),
+    /// The file is not a valid MCAP file (or is damaged): what is wrong.
+    Format(PathBuf, String),
+}
+
+impl fmt::Display for BagError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BagError::Io(path, e) => write!(f, "cannot read {}: {e}", path.display()),
+            BagError::Format(path, why) => write!(f, "{}: {why}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for BagError {}
+
+/// What one record of a file says (borrowed from the reader).
+pub(crate) enum Event<'a> {
+    /// A channel, with its schema's name, encoding and data (empty for none).
+    Channel {
+        id: u16,
+        topic: &'a str,
+        message_encoding: &'a str,
+        metadata: &'a BTreeMap<String, String>,
+        schema: Option<&'a SchemaRecord>,
+    },
+    /// A message.
+    Message {
+        channel: u16,
+        log_time: u64,
+        publish_time: u64,
+        data: &'a [u8],
+    },
+}
+
+/// A schema record's contents.
+pub(crate) struct SchemaRecord {
+    pub(crate) name: String,
+    pub(crate) encoding: String,
+    pub(crate) data: Vec<u8>,
+}
+
+/// How a file ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// With its summary and end magic, as a finished recording does.
+    Complete,
+    /// In the middle: everything before was read (a recorder killed, or a copy cut short).
+    Truncated,
+}
+
+/// The most bytes any one record may claim: twice the file's size (a chunk may hold more than
+/// it takes once compressed), at least 64 MiB, at most what a topic carries and its headers.
+fn record_limit(file_size: u64) -> usize {
+    let limit = file_size
+        .saturating_mul(2)
+        .clamp(64 << 20, shm::schema::MAX_MESSAGE_SIZE + (1 << 20));
+    usize::try_from(limit).unwrap_or(usize::MAX)
+}
+
+/// The reason of a reading failure, in words.
+fn problem(e: &McapError) -> String {
+    match e {
+        McapError::BadMagic => "not an MCAP file (it does not start with MCAP's magic)".to_owned(),
+        McapError::BadChunkCrc { .. } | McapError::BadDataCrc { .. } => {
+            format!("damaged: {e}")
+        }
+        McapError::RecordTooLarge { .. } | McapError::ChunkTooLarge(_) => {
+            format!("damaged or hostile: {e}, more than the file could hold")
+        }
+        McapError::UnsupportedCompression(c) => format!(
+            "chunks compressed with `{c}`, which this build cannot read (zstd and lz4 can be read)"
+        ),
+        other => format!("damaged: {other}"),
+    }
+}
+
+/// Reads `path` record by record, giving each channel (once, when first defined) and each
+/// message to `on`, which may stop the reading early by returning `Ok(false)`. Records after
+/// the data section (the summary's copies) are not read.
+pub(crate) fn read<E>(
+    path: &Path,
+    mut on: impl FnMut(Event<'_>) -> Result<bool, E>,
+) -> Result<Result<Ending, E>, BagError> {
+    let io = |e| BagError::Io(path.to_owned(), e);
+    let mut file = File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let mut magic = [0u8; 8];
+    let n = file.read(&mut magic).map_err(io)?;
+    if n < magic.len() || magic[..] != *mcap::MAGIC {
+        return Err(BagError::Format(
+            path.to_owned(),
+            "not an MCAP file (it does not start with MCAP's magic)".to_owned(),
+        ));
+    }
+    std::io::Seek::rewind(&mut file).map_err(io)?;
+    let options = LinearReaderOptions::default()
+        .with_validate_chunk_crcs(true)
+        .with_record_length_limit(record_limit(size));
+    let mut reader = LinearReader::new_with_options(options);
+    let mut schemas: BTreeMap<u16, SchemaRecord> = BTreeMap::new();
+    let mut channels: BTreeMap<u16, mcap::records::Channel> = BTreeMap::new();
+    let format = |e: &McapError| BagError::Format(path.to_owned(), problem(e));
+    while let Some(event) = reader.next_event() {
+        let (opcode, data) = match event {
+            Ok(LinearReadEvent::ReadRequest(n)) => {
+                let got = file.read(reader.insert(n)).map_err(io)?;
+                reader.notify_read(got);
+                continue;
+            }
+            Ok(LinearReadEvent::Record { opcode, data }) => (opcode, data),
+            Err(McapError::UnexpectedEof | McapError::UnexpectedEoc) => {
+                return Ok(Ok(Ending::Truncated));
+            }
+            Err(e) => return Err(format(&e)),
+        };
+        let record = mcap::parse_record(opcode, data).map_err(|e| format(&e))?;
+        let go_on = match record {
+            Record::Schema { header, data } => {
+                schemas.entry(header.id).or_insert_with(|| SchemaRecord {
+                    name: header.name,
+                    encoding: header.encoding,
+                    data: data.into_owned(),
+                });
+                true
+            }
+            Record::Channel(channel) => {
+                if channels.contains_key(&channel.id) {
+                    continue;
+                }
+                let schema = match channel.schema_id {
+                    0 => None,
+                    id => match schemas.get(&id) {
+                        Some(s) => Some(s),
+                        None => {
+                            return Err(BagError::Format(
+                                path.to_owned(),
+                                format!(
+                                    "damaged: channel {} names schema {id}, which is not defined before it",
+                                    channel.id
+                                ),
+                            ));
+                        }
+                    },
+                };
+                let go_on = on(Event::Channel {
+                    id: channel.id,
+                    topic: &channel.topic,
+                    message_encoding: &channel.message_encoding,
+                    metadata: &channel.metadata,
+                    schema,
+                });
+                channels.insert(channel.id, channel);
+                match go_on {
+                    Ok(g) => g,
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            Record::Message { header, data } => {
+                if !channels.contains_key(&header.channel_id) {
+                    return Err(BagError::Format(
+                        path.to_owned(),
+                        format!(
+                            "damaged: a message of channel {}, which is not defined before it",
+                            header.channel_id
+                        ),
+                    ));
+                }
+                match on(Event::Message {
+                    channel: header.channel_id,
+                    log_time: header.log_time,
+                    publish_time: header.publish_time,
+                    data: &data,
+                }) {
+                    Ok(g) => g,
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            // The summary repeats what the data section said.
+            Record::DataEnd(_) => return Ok(Ok(Ending::Complete)),
+            _ => true,
+        };
+        if !go_on {
+            return Ok(Ok(Ending::Complete));
+        }
+    }
+    Ok(Ok(Ending::Complete))
+}
+
+/// What a channel of a recording is played as: a topic and its type.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The shm topic.
+    pub topic: String,
+    /// The values' type.
+    pub schema: Arc<TopicSchema>,
+    /// How the type was found: `true` from shm's own metadata (exact), `false` mapped from the
+    /// channel's ROS 2 definition.
+    pub exact: bool,
+    /// The ring's slots the topic had when recorded (`None`: not recorded).
+    pub buffer_num: Option<usize>,
+}
+
+/// One channel of a recording.
+#[derive(Debug, Clone)]
+pub struct ChannelInfo {
+    /// Which file (index in [`BagInfo::files`]).
+    pub file: usize,
+    /// The channel's id in its file.
+    pub id: u16,
+    /// The channel's topic as the file names it (`/robot/pose`).
+    pub channel_topic: String,
+    /// The schema's name (`shm_msgs/msg/Pose`, `geometry_msgs/msg/Pose`), empty for none.
+    pub schema_name: String,
+    /// The topic and type it is played as, or why it is not.
+    pub target: Result<Target, String>,
+    /// Messages.
+    pub messages: u64,
+    /// Bytes of messages.
+    pub bytes: u64,
+    /// Publish time (else log time) of the first and the last message, ns since the Unix epoch.
+    pub first: u64,
+    /// See [`first`](Self::first).
+    pub last: u64,
+}
+
+impl ChannelInfo {
+    /// Messages per second between the first and the last (`None` for fewer than two).
+    pub fn rate(&self) -> Option<f64> {
+        (self.messages >= 2 && self.last > self.first)
+            .then(|| (self.messages - 1) as f64 / ((self.last - self.first) as f64 / 1e9))
+    }
+}
+
+/// One file of a recording.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// How it ended.
+    pub ending: Ending,
+}
+
+/// What a recording (one file or the parts of a split one) holds.
+#[derive(Debug, Clone, Default)]
+pub struct BagInfo {
+    /// The files, in the order given.
+    pub files: Vec<FileInfo>,
+    /// Every channel of every file.
+    pub channels: Vec<ChannelInfo>,
+    /// Messages.
+    pub messages: u64,
+    /// The first and the last log time, ns since the Unix epoch (0 for no message).
+    pub start: u64,
+    /// See [`start`](Self::start).
+    pub end: u64,
+}
+
+impl BagInfo {
+    /// From the first message to the last, in seconds.
+    pub fn duration_secs(&self) -> f64 {
+        self.end.saturating_sub(self.start) as f64 / 1e9
+    }
+
+    /// The channel `id` of file `file`.
+    pub fn channel(&self, file: usize, id: u16) -> Option<&ChannelInfo> {
+        self.channels.iter().find(|c| c.file == file && c.id == id)
+    }
+}
+
+/// The time a message is placed at: its publish time, or its log time when the writer left the
+/// publish time 0.
+pub(crate) fn message_time(log_time: u64, publish_time: u64) -> u64 {
+    if publish_time == 0 {
+        log_time
+    } else {
+        publish_time
+    }
+}
+
+/// Reads every file of a recording through, and says what it holds; refuses a damaged file.
+pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
+    let mut info = BagInfo::default();
+    for (index, path) in paths.iter().enumerate() {
+        let size = std::fs::metadata(path)
+            .map_err(|e| BagError::Io(path.clone(), e))?
+            .len();
+        let first_channel = info.channels.len();
+        let ending = read(path, |event| -> Result<bool, std::convert::Infallible> {
+            match event {
+                Event::Channel {
+                    id,
+                    topic,
+                    message_encoding,
+                    metadata,
+                    schema,
+                } => info.channels.push(ChannelInfo {
+                    file: index,
+                    id,
+                    channel_topic: topic.to_owned(),
+                    schema_name: schema.map(|s| s.name.clone()).unwrap_or_default(),
+                    target: target(topic, message_encoding, metadata, schema),
+                    messages: 0,
+                    bytes: 0,
+                    first: 0,
+                    last: 0,
+                }),
+                Event::Message {
+                    channel,
+                    log_time,
+                    publish_time,
+                    data,
+                    ..
+                } => {
+                    let time = message_time(log_time, publish_time);
+                    if let Some(c) = info.channels[first_channel..]
+                        .iter_mut()
+                        .find(|c| c.id == channel)
+                    {
+                        if c.messages == 0 {
+                            c.first = time;
+                        }
+                        c.first = c.first.min(time);
+                        c.last = c.last.max(time);
+                        c.messages += 1;
+                        c.bytes += data.len() as u64;
+                    }
+                    if info.messages == 0 {
+                        info.start = log_time;
+                    }
+                    info.messages += 1;
+                    info.start = info.start.min(log_time);
+                    info.end = info.end.max(log_time);
+                }
+            }
+            Ok(true)
+        })?;
+        let Ok(ending) = ending;
+        info.files.push(FileInfo {
+            path: path.clone(),
+            size,
+            ending,
+        });
+    }
+    Ok(info)
+}
+
+/// Which topic and type a channel is played as, or why it is not.
+fn target(
+    channel_topic: &str,
+    message_encoding: &str,
+    metadata: &BTreeMap<String, String>,
+    schema: Option<&SchemaRecord>,
+) -> Result<Target, String> {
+    if message_encoding != "cdr" {
+        return Err(format!(
+            "its messages are `{}`, not CDR",
+            shown(message_encoding)
+        ));
+    }
+    let buffer_num = metadata.get(meta::BUFFER_NUM).and_then(|n| n.parse().ok());
+    if let Some(encoded) = metadata.get(meta::SCHEMA) {
+        let topic = metadata
+            .get(meta::TOPIC)
+            .map_or_else(|| channel_topic.trim_start_matches('/'), String::as_str);
+        let bytes = unhex(encoded).ok_or("its shm schema is not hexadecimal")?;
+        let schema = TopicSchema::decode(&bytes).map_err(|e| format!("its shm schema: {e}"))?;
+        if let Some(hash) = metadata.get(meta::SCHEMA_HASH)
+            && *hash != format!("{:#018x}", schema.hash())
+        {
+            return Err(format!(
+                "its shm schema's hash is {:#018x}, not the recorded {}",
+                schema.hash(),
+                shown(hash)
+            ));
+        }
+        return Ok(Target {
+            topic: topic_name(topic)?,
+            schema: Arc::new(schema),
+            exact: true,
+            buffer_num,
+        });
+    }
+    let Some(schema) = schema else {
+        return Err("it has no schema".to_owned());
+    };
+    if schema.encoding != "ros2msg" {
+        return Err(format!(
+            "its schema is `{}`, not a ROS 2 message definition",
+            shown(&schema.encoding)
+        ));
+    }
+    let text = std::str::from_utf8(&schema.data).map_err(|_| "its definition is not UTF-8")?;
+    let desc = ros2msg::parse(&schema.name, text).map_err(|e| e.to_string())?;
+    let schema = TopicSchema::new(&desc).map_err(|e| e.to_string())?;
+    Ok(Target {
+        topic: topic_name(channel_topic.trim_start_matches('/'))?,
+        schema: Arc::new(schema),
+        exact: false,
+        buffer_num,
+    })
+}
+
+/// `name`, checked to be a valid topic name.
+fn topic_name(name: &str) -> Result<String, String> {
+    TopicName::new(name)
+        .map(|n| n.as_str().to_owned())
+        .map_err(|e| format!("`{}` is not a topic name: {e}", shown(name)))
+}
+
+/// At most 80 characters of `text`, escaped, for a message.
+pub fn shown(text: &str) -> String {
+    let mut s: String = text.chars().take(80).collect();
+    if text.chars().nth(80).is_some() {
+        s.push('…');
+    }
+    s.escape_debug().to_string()
+}
+
+/// The bytes of lower- or upper-case hexadecimal.
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}

@@ -1,0 +1,540 @@
+//! Replay: each channel of a recording republished to its topic with the recorded timing.
+//!
+//! A message is placed at its publish time (its log time when the writer left that 0); values
+//! published before the recording started (what the rings held when it began) are placed at its
+//! start. Messages are played in time order: the file's order is the order the recorder read
+//! them, so a reorder window of [`REORDER`] of log time sorts what different topics interleave.
+//! Every channel, its topic and its type are checked before the first value is published: a
+//! topic that exists with another type, or has a live publisher, refuses the whole replay.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use shm::dynamic::{AnyPublisher, TopicSchema};
+use shm::{InspectError, TopicName, TopicPattern, inspect};
+
+use crate::bag::{self, BagError, BagInfo, Event, message_time, shown};
+use crate::cdr;
+
+/// How far (in log time) messages are held to be put in publish-time order.
+pub const REORDER: Duration = Duration::from_millis(100);
+
+/// At most this many bytes of messages are held for reordering; past it the earliest is played.
+const REORDER_BYTES: usize = 64 << 20;
+
+/// How a recording is played.
+#[derive(Debug, Clone)]
+pub struct PlayOptions {
+    /// Directory of the topic files (`None`: `$SHM_ROOT`, else `/dev/shm`).
+    pub root: Option<PathBuf>,
+    /// Speed: 2.0 plays twice as fast (default 1.0).
+    pub rate: f64,
+    /// Start this far into the recording (default 0).
+    pub start: Duration,
+    /// Play this much of it (default: to the end).
+    pub duration: Option<Duration>,
+    /// Play only the topics matching one of these (names or globs; empty: every topic).
+    pub topics: Vec<String>,
+    /// Play a topic as another: `(from, to)`, exact topic names.
+    pub remap: Vec<(String, String)>,
+}
+
+impl Default for PlayOptions {
+    fn default() -> Self {
+        PlayOptions {
+            root: None,
+            rate: 1.0,
+            start: Duration::ZERO,
+            duration: None,
+            topics: Vec::new(),
+            remap: Vec::new(),
+        }
+    }
+}
+
+/// Why a replay cannot start or go on.
+#[derive(Debug)]
+pub enum PlayError {
+    /// A file cannot be read, or is damaged.
+    Bag(BagError),
+    /// An option is not valid.
+    Option(String),
+    /// Nothing was published: a topic exists with another type (the fields that differ are
+    /// named), has a live publisher, or cannot be looked at. One line per topic.
+    Refused(Vec<String>),
+    /// No channel of the files can be played (each line says why).
+    NothingToPlay(Vec<String>),
+    /// Publishing failed (the topic was taken over, a disk error).
+    Publish {
+        /// The topic.
+        topic: String,
+        /// What failed.
+        error: String,
+    },
+}
+
+impl fmt::Display for PlayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlayError::Bag(e) => e.fmt(f),
+            PlayError::Option(e) => f.write_str(e),
+            PlayError::Refused(lines) => {
+                write!(f, "nothing was played: {}", lines.join("; "))
+            }
+            PlayError::NothingToPlay(lines) if lines.is_empty() => {
+                f.write_str("nothing to play: no channel (or none in the topics asked for)")
+            }
+            PlayError::NothingToPlay(lines) => {
+                write!(f, "nothing to play: {}", lines.join("; "))
+            }
+            PlayError::Publish { topic, error } => {
+                write!(f, "cannot publish '{topic}': {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PlayError {}
+
+impl From<BagError> for PlayError {
+    fn from(e: BagError) -> Self {
+        PlayError::Bag(e)
+    }
+}
+
+/// What one pass of a replay did.
+#[derive(Debug, Clone, Default)]
+pub struct PlayStats {
+    /// Messages published.
+    pub messages: u64,
+    /// Messages not published because their CDR is not a value of their type (each also a
+    /// note).
+    pub bad: u64,
+    /// How late each message was published against its recorded time (scaled by the rate),
+    /// median, 99th percentile and most.
+    pub lateness_p50: Duration,
+    /// See [`lateness_p50`](Self::lateness_p50).
+    pub lateness_p99: Duration,
+    /// See [`lateness_p50`](Self::lateness_p50).
+    pub lateness_max: Duration,
+    /// Whether the pass was stopped before its end.
+    pub stopped: bool,
+}
+
+/// A topic being played.
+struct Output {
+    topic: String,
+    /// The type its publisher has (a recording whose topic changed type changes it too).
+    schema: Arc<TopicSchema>,
+    buffer_num: Option<usize>,
+    publisher: Option<AnyPublisher>,
+}
+
+/// A channel played: which output, as which type.
+struct Route {
+    output: usize,
+    schema: Arc<TopicSchema>,
+    buffer_num: Option<usize>,
+}
+
+/// A message waiting to be played.
+struct Pending {
+    time: u64,
+    order: u64,
+    route: usize,
+    data: Vec<u8>,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.order) == (other.time, other.order)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.time, self.order).cmp(&(other.time, other.order))
+    }
+}
+
+/// A recording ready to be played: its files read through, every channel mapped and checked,
+/// its topics' publishers made (nothing published yet).
+pub struct Player {
+    paths: Vec<PathBuf>,
+    info: BagInfo,
+    options: PlayOptions,
+    outputs: Vec<Output>,
+    routes: Vec<Route>,
+    /// (file, channel id) → route.
+    channels: BTreeMap<(usize, u16), usize>,
+    notes: Vec<String>,
+    buf: Vec<u8>,
+}
+
+impl Player {
+    /// Reads the files of a recording (one, or the parts of a split one, in order) and gets
+    /// ready to play them: checks the options, maps each channel to a topic and a type (notes
+    /// say which are skipped, and why), refuses the replay if a topic exists with another type
+    /// or has a live publisher (nothing is published then), and creates the publishers.
+    pub fn open(paths: &[PathBuf], options: PlayOptions) -> Result<Player, PlayError> {
+        if !(options.rate.is_finite() && options.rate > 0.0) {
+            return Err(PlayError::Option(format!(
+                "a rate of {}: give a speed above 0 (1.0 is as recorded)",
+                options.rate
+            )));
+        }
+        let patterns = options
+            .topics
+            .iter()
+            .map(|p| TopicPattern::new(p).map_err(PlayError::Option))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (from, to) in &options.remap {
+            for name in [from, to] {
+                TopicName::new(name).map_err(|e| {
+                    PlayError::Option(format!("--remap {from}={to}: '{}': {e}", shown(name)))
+                })?;
+            }
+        }
+        let info = bag::scan(paths)?;
+        let mut player = Player {
+            paths: paths.to_vec(),
+            info,
+            options,
+            outputs: Vec::new(),
+            routes: Vec::new(),
+            channels: BTreeMap::new(),
+            notes: Vec::new(),
+            buf: Vec::new(),
+        };
+        let mut skipped = Vec::new();
+        for channel in &player.info.channels {
+            let target = match &channel.target {
+                Ok(t) => t,
+                Err(why) => {
+                    skipped.push(format!(
+                        "channel '{}' ({}): {why}",
+                        shown(&channel.channel_topic),
+                        shown(&channel.schema_name)
+                    ));
+                    continue;
+                }
+            };
+            if !patterns.is_empty() && !patterns.iter().any(|p| p.matches(&target.topic)) {
+                continue;
+            }
+            if !target.exact {
+                player.notes.push(format!(
+                    "playing channel '{}' ({}) as '{}' of type {}",
+                    shown(&channel.channel_topic),
+                    shown(&channel.schema_name),
+                    target.topic,
+                    target.schema.desc().type_name()
+                ));
+            }
+            let topic = player
+                .options
+                .remap
+                .iter()
+                .find(|(from, _)| *from == target.topic)
+                .map_or(target.topic.clone(), |(_, to)| to.clone());
+            let output = match player.outputs.iter().position(|o| o.topic == topic) {
+                Some(i) => i,
+                None => {
+                    player.outputs.push(Output {
+                        topic,
+                        schema: Arc::clone(&target.schema),
+                        buffer_num: target.buffer_num,
+                        publisher: None,
+                    });
+                    player.outputs.len() - 1
+                }
+            };
+            player.routes.push(Route {
+                output,
+                schema: Arc::clone(&target.schema),
+                buffer_num: target.buffer_num,
+            });
+            player
+                .channels
+                .insert((channel.file, channel.id), player.routes.len() - 1);
+        }
+        if player.outputs.is_empty() {
+            return Err(PlayError::NothingToPlay(skipped));
+        }
+        for line in skipped {
+            player.notes.push(format!("skipping {line}"));
+        }
+        player.check_topics()?;
+        for i in 0..player.outputs.len() {
+            player.create(i)?;
+        }
+        Ok(player)
+    }
+
+    /// What the files hold.
+    pub fn info(&self) -> &BagInfo {
+        &self.info
+    }
+
+    /// The topics played, in the order first met.
+    pub fn topics(&self) -> impl Iterator<Item = &str> {
+        self.outputs.iter().map(|o| o.topic.as_str())
+    }
+
+    /// What happened that the caller may want to say (channels skipped or mapped, messages
+    /// that could not be decoded), since the last call.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// Refuses the replay, before anything is published, if a topic to be played exists with
+    /// another type or has a live publisher.
+    fn check_topics(&self) -> Result<(), PlayError> {
+        let mut refused = Vec::new();
+        for output in &self.outputs {
+            match inspect::inspect(self.options.root.as_deref(), &output.topic) {
+                Ok(info) if info.publisher_alive => refused.push(format!(
+                    "'{}' has a live publisher (pid {}); stop it, or play onto another name \
+                     with --remap {}=NEW",
+                    output.topic, info.publisher.pid, output.topic
+                )),
+                Ok(info) if info.schema.hash() != output.schema.hash() => {
+                    let differences = info.schema.desc().differences(output.schema.desc());
+                    refused.push(format!(
+                        "'{}' carries {} and the recording {} ({}); remove the topic (shm rm \
+                         {}) or play onto another name with --remap",
+                        output.topic,
+                        info.schema.desc().type_name(),
+                        output.schema.desc().type_name(),
+                        differences
+                            .iter()
+                            .take(8)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        output.topic
+                    ))
+                }
+                Ok(_) | Err(InspectError::Missing { .. }) => {}
+                Err(e) => refused.push(format!("'{}': {e}", output.topic)),
+            }
+        }
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(PlayError::Refused(refused))
+        }
+    }
+
+    /// Makes output `i`'s publisher, of its current type.
+    fn create(&mut self, i: usize) -> Result<(), PlayError> {
+        let output = &mut self.outputs[i];
+        output.publisher = None;
+        let mut builder = AnyPublisher::builder(&output.topic, Arc::clone(&output.schema));
+        if let Some(root) = &self.options.root {
+            builder = builder.root(root);
+        }
+        if let Some(n) = output.buffer_num {
+            builder = builder.buffer_num(n);
+        }
+        let publisher = builder.create().map_err(|e| PlayError::Publish {
+            topic: output.topic.clone(),
+            error: e.to_string(),
+        })?;
+        output.publisher = Some(publisher);
+        Ok(())
+    }
+
+    /// Plays the recording once (the part the options select), with its timing, until its end
+    /// or until `stop()` says so (asked at least every 50 ms).
+    pub fn play(&mut self, stop: &dyn Fn() -> bool) -> Result<PlayStats, PlayError> {
+        let base = self.info.start;
+        let from = base.saturating_add(duration_ns(self.options.start));
+        let until = self
+            .options
+            .duration
+            .map_or(u64::MAX, |d| from.saturating_add(duration_ns(d)));
+        let mut pass = Pass {
+            began: Instant::now(),
+            from,
+            rate: self.options.rate,
+            heap: BinaryHeap::new(),
+            held: 0,
+            order: 0,
+            newest_log: 0,
+            lateness: Vec::new(),
+            stats: PlayStats::default(),
+        };
+        let paths = self.paths.clone();
+        for (file, path) in paths.iter().enumerate() {
+            let result = bag::read(path, |event| -> Result<bool, PlayError> {
+                let Event::Message {
+                    channel,
+                    log_time,
+                    publish_time,
+                    data,
+                    ..
+                } = event
+                else {
+                    return Ok(true);
+                };
+                let Some(&route) = self.channels.get(&(file, channel)) else {
+                    return Ok(true);
+                };
+                let time = message_time(log_time, publish_time).max(base);
+                pass.newest_log = pass.newest_log.max(log_time);
+                if time < from || time > until {
+                    return Ok(true);
+                }
+                pass.order += 1;
+                pass.held += data.len();
+                pass.heap.push(Reverse(Pending {
+                    time,
+                    order: pass.order,
+                    route,
+                    data: data.to_vec(),
+                }));
+                self.play_ready(&mut pass, stop, false)
+            })?;
+            match result {
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+            if pass.stats.stopped {
+                break;
+            }
+        }
+        if !pass.stats.stopped {
+            self.play_ready(&mut pass, stop, true)?;
+        }
+        Ok(pass.finish())
+    }
+
+    /// Plays the held messages that are due to be: all of them at the end, else those no later
+    /// message can come before. Returns whether to go on.
+    fn play_ready(
+        &mut self,
+        pass: &mut Pass,
+        stop: &dyn Fn() -> bool,
+        all: bool,
+    ) -> Result<bool, PlayError> {
+        let window = duration_ns(REORDER);
+        while let Some(Reverse(first)) = pass.heap.peek() {
+            let ready = all
+                || first.time.saturating_add(window) < pass.newest_log
+                || pass.held > REORDER_BYTES;
+            if !ready {
+                break;
+            }
+            let Some(Reverse(message)) = pass.heap.pop() else {
+                break;
+            };
+            pass.held -= message.data.len();
+            let due = pass.began
+                + Duration::from_secs_f64((message.time - pass.from) as f64 / 1e9 / pass.rate);
+            if !sleep_until(due, stop) {
+                pass.stats.stopped = true;
+                return Ok(false);
+            }
+            if self.publish(&message)? {
+                pass.stats.messages += 1;
+            } else {
+                pass.stats.bad += 1;
+            }
+            let late = Instant::now().saturating_duration_since(due);
+            pass.lateness
+                .push(u32::try_from(late.as_micros()).unwrap_or(u32::MAX));
+        }
+        Ok(true)
+    }
+
+    /// Publishes a message; false if it is not a value of its type (a note says so).
+    fn publish(&mut self, message: &Pending) -> Result<bool, PlayError> {
+        let route = &self.routes[message.route];
+        let (index, schema, buffer_num) =
+            (route.output, Arc::clone(&route.schema), route.buffer_num);
+        if self.outputs[index].schema.hash() != schema.hash() {
+            // The recorded topic changed type here: so does the replayed one.
+            self.outputs[index].schema = Arc::clone(&schema);
+            self.outputs[index].buffer_num = buffer_num;
+            self.create(index)?;
+        }
+        let output = &mut self.outputs[index];
+        if let Err(e) = cdr::decode_into(&schema, &message.data, &mut self.buf) {
+            self.notes.push(format!(
+                "a message of '{}' is not a value of its type ({e}): skipped",
+                output.topic
+            ));
+            return Ok(false);
+        }
+        let Some(publisher) = output.publisher.as_mut() else {
+            return Ok(false);
+        };
+        publisher
+            .publish(&self.buf)
+            .map(|_| true)
+            .map_err(|e| PlayError::Publish {
+                topic: output.topic.clone(),
+                error: e.to_string(),
+            })
+    }
+}
+
+/// One pass over the files.
+struct Pass {
+    began: Instant,
+    from: u64,
+    rate: f64,
+    heap: BinaryHeap<Reverse<Pending>>,
+    held: usize,
+    order: u64,
+    newest_log: u64,
+    /// Each message's lateness, µs.
+    lateness: Vec<u32>,
+    stats: PlayStats,
+}
+
+impl Pass {
+    fn finish(mut self) -> PlayStats {
+        self.lateness.sort_unstable();
+        let at = |q: f64| {
+            let n = self.lateness.len();
+            if n == 0 {
+                return Duration::ZERO;
+            }
+            let i = ((n - 1) as f64 * q).round() as usize;
+            Duration::from_micros(u64::from(self.lateness[i.min(n - 1)]))
+        };
+        self.stats.lateness_p50 = at(0.5);
+        self.stats.lateness_p99 = at(0.99);
+        self.stats.lateness_max = at(1.0);
+        self.stats
+    }
+}
+
+fn duration_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Sleeps until `due`, asking `stop` at least every 50 ms; false if it said stop.
+fn sleep_until(due: Instant, stop: &dyn Fn() -> bool) -> bool {
+    loop {
+        if stop() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= due {
+            return true;
+        }
+        std::thread::sleep((due - now).min(Duration::from_millis(50)));
+    }
+}

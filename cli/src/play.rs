@@ -39,7 +39,7 @@ pub(crate) struct PlayArgs {
     #[arg(long, value_name = "SECONDS", value_parser = common::seconds)]
     duration: Option<Duration>,
     /// Play only these topics (names or globs; the option may be repeated).
-    #[arg(long, value_name = "PATTERN", num_args = 1..)]
+    #[arg(long, value_name = "PATTERN")]
     topics: Vec<String>,
     /// Play topic FROM as topic TO (may be repeated).
     #[arg(long, value_name = "FROM=TO", value_parser = remap)]
@@ -113,6 +113,11 @@ pub(crate) fn play(root: Option<&std::path::Path>, args: &PlayArgs) -> Result<()
         ))?;
         if stats.stopped || !args.looping || stop::requested() {
             return Ok(());
+        }
+        if stats.messages == 0 {
+            return Err(Failure::new(
+                "--loop: a pass played nothing (is --start past the end?); stopping",
+            ));
         }
     }
 }

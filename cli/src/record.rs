@@ -39,8 +39,8 @@ pub(crate) struct RecordArgs {
     /// Start a new file once one holds this much (bytes, or with K, M, G: 1024-based).
     #[arg(long, value_name = "SIZE", value_parser = size)]
     split_size: Option<u64>,
-    /// Start a new file after this many seconds.
-    #[arg(long, value_name = "SECONDS", value_parser = common::seconds)]
+    /// Start a new file after this many seconds (at least 1).
+    #[arg(long, value_name = "SECONDS", value_parser = split_seconds)]
     split_duration: Option<Duration>,
 }
 
@@ -55,9 +55,26 @@ enum CompressionArg {
     Lz4,
 }
 
-/// `--split-size`: bytes, or a number with K, M or G (1024-based), at least 1 MiB.
+/// `--split-duration`: at least a second (a part per chunk flush at most).
+fn split_seconds(text: &str) -> Result<Duration, String> {
+    let d = common::seconds(text)?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("{text} s: expects at least 1 second"));
+    }
+    Ok(d)
+}
+
+/// `--split-size`: bytes, or a number with K, M or G (1024-based; `MB`, `MiB` alike), at least
+/// 1 MiB.
 fn size(text: &str) -> Result<u64, String> {
     let t = text.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| {
+            t.strip_suffix('B')
+                .filter(|r| r.ends_with(|c: char| c.is_ascii_alphabetic()))
+        })
+        .unwrap_or(t);
     let (number, unit) = match t.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
         _ => (t, 'B'),

@@ -1639,3 +1639,126 @@ fn action_send_prints_feedback_then_the_outcome() {
     assert_eq!(info["kind"], "action");
     assert_eq!(info["feedback"]["type"], "u64");
 }
+
+#[test]
+fn record_splits_and_compresses_and_play_takes_its_options_from_the_command_line() {
+    let root = TempRoot::new("cli-record-play");
+    let mut publisher = root.publisher::<u64>("rec/count");
+    let file = root.path().join("run.mcap");
+    let file_arg = file.to_str().unwrap();
+    let args = [
+        "record",
+        "-o",
+        file_arg,
+        "rec/*",
+        "--compression",
+        "lz4",
+        "--split-duration",
+        "1",
+        "--duration",
+        "2.5",
+    ];
+    let mut rec = spawn(root.path(), &args);
+    assert_eq!(
+        rec.line(T),
+        format!(
+            "recording rec/* into {}",
+            root.path().join("run_0.mcap").display()
+        )
+    );
+    assert_eq!(rec.line(T), "recording 'rec/count'");
+    let start = Instant::now();
+    let mut last = 0;
+    while start.elapsed() < Duration::from_millis(2200) {
+        last += 1;
+        publisher.publish(&last).unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let lines = rec.rest(T);
+    assert_eq!(rec.wait(T).code(), Some(0), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("going on in ") && l.ends_with("run_1.mcap")),
+        "{lines:#?}"
+    );
+    let summary = lines.last().unwrap();
+    let parts: usize = summary
+        .rsplit_once(" into ")
+        .and_then(|(_, rest)| rest.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(parts >= 2, "{summary}");
+    assert!(summary.ends_with("files (0 missed)"), "{summary}");
+    let files: Vec<String> = (0..parts)
+        .map(|n| {
+            root.path()
+                .join(format!("run_{n}.mcap"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+
+    let info = shm(root.path(), &[&["bag", "info"][..], &files].concat());
+    assert_eq!(info.code, Some(0), "{}", info.err_text());
+    let recorded = summary.split(' ').nth(1).unwrap();
+    assert!(
+        info.out.contains(&format!("messages:  {recorded}")),
+        "{:#?}",
+        info.out
+    );
+
+    // Played onto another name: its last value is the last one recorded.
+    drop(publisher);
+    let run = shm(
+        root.path(),
+        &[
+            &["play", "--rate", "4", "--remap", "rec/count=rec/again"][..],
+            &files,
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.err_text());
+    assert!(
+        run.out[0].starts_with("playing 1 topic(s): rec/again"),
+        "{:#?}",
+        run.out
+    );
+    let mut again = root.subscriber::<u64>("rec/again");
+    assert_eq!(again.latest().unwrap().unwrap().value, last);
+
+    // Bad options: usage errors (2) or refusals (1), nothing written.
+    for (args, code, says) in [
+        (&["play", "--rate", "0", files[0]][..], 1, "a rate of 0"),
+        (
+            &["play", "--remap", "nothing", files[0]][..],
+            2,
+            "expects FROM=TO",
+        ),
+        (
+            &["record", "-o", "x.mcap", "a", "--split-size", "10KB"][..],
+            2,
+            "at least 1M",
+        ),
+        (
+            &["record", "-o", "x.mcap", "a", "--split-duration", "0.5"][..],
+            2,
+            "at least 1 second",
+        ),
+        (
+            &["record", "-o", "x.mcap", "a", "--compression", "gzip"][..],
+            2,
+            "gzip",
+        ),
+        (&["bag", "info", file_arg][..], 1, "No such file"),
+    ] {
+        let run = shm(root.path(), args);
+        assert_eq!(run.code, Some(code), "{args:?}: {}", run.err_text());
+        assert!(
+            run.err_text().contains(says),
+            "{args:?}: {}",
+            run.err_text()
+        );
+    }
+    assert!(!Path::new("x.mcap").exists());
+}

@@ -14,11 +14,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from conftest import REPO
 from mcap.reader import make_reader
 from shm_pub_sub import Publisher, Subscriber
 from test_record import SHM, detection, start_recording
-
-from conftest import REPO
 
 sys.path.insert(0, str(REPO / "examples" / "python" / "structs"))
 from messages import Detection, Pose
@@ -57,6 +56,16 @@ def recorded(output: Path) -> dict[str, list[tuple[int, bytes]]]:
     return out
 
 
+def first_chunk_end(data: bytes) -> int:
+    """Where the first chunk record of an MCAP file ends (records: opcode, u64 length, body)."""
+    at = 8
+    while True:
+        length = int.from_bytes(data[at + 1 : at + 9], "little")
+        if data[at] == 0x06:
+            return at + 9 + length
+        at += 9 + length
+
+
 def read_all(sub: Subscriber, n: int, timeout: float = 30.0) -> list:
     got: list = []
     deadline = time.monotonic() + timeout
@@ -79,12 +88,13 @@ def test_recorded_topics_play_into_fresh_topics_equal_with_their_timing(topic, s
     assert f"{N} message(s)" in line and "std_msgs/msg/Int64" in line and 100 < rate < 300, line
 
     fresh = f"{topic}/replay"
+    # The Rust typed subscriber waits for the played topic to appear.
+    rust = spawn([rust_example("pose_subscriber"), "--topic", f"{fresh}/pose", "--count", 3, "--timeout", 30])
+    rust.expect("subscribed", timeout=30)
     remaps = [a for k in ("pose", "detection", "count") for a in ("--remap", f"{topic}/{k}={fresh}/{k}")]
     player = spawn([SHM, "play", output, *remaps])
     player.expect("playing 3 topic(s)", timeout=30)
     # The player made its topics (nothing published yet) before it said so: subscribe now.
-    rust = spawn([rust_example("pose_subscriber"), "--topic", f"{fresh}/pose", "--count", 3, "--timeout", 30])
-    rust.expect("subscribed", timeout=30)
     subs = {k: Subscriber(f"{fresh}/{k}", v) for k, v in (("detection", Detection()), ("count", 0), ("pose", Pose()))}
     got = {k: read_all(s, N) for k, s in subs.items() if k != "pose"}
     done = player.expect("played", timeout=60)
@@ -102,12 +112,13 @@ def test_recorded_topics_play_into_fresh_topics_equal_with_their_timing(topic, s
         assert [b.min.tolist() + b.max.tolist() for b in s.value.boxes] == [
             b.min.tolist() + b.max.tolist() for b in sent.boxes
         ]
-    # The intervals kept: never faster than recorded, and not much slower.
+    # The intervals kept: not faster than recorded (but for the first value's lateness), and not
+    # much slower.
     recorded_times = [t for t, _ in rec[f"{topic}/count"]]
     played_times = [s.publish_time_ns for s in got["count"]]
     recorded_span = recorded_times[-1] - recorded_times[0]
     played_span = played_times[-1] - played_times[0]
-    assert played_span >= recorded_span - 2_000_000, (played_span, recorded_span)
+    assert played_span >= 0.75 * recorded_span, (played_span, recorded_span)
     assert played_span <= 3 * recorded_span + 1_000_000_000, (played_span, recorded_span)
 
     # The Rust pose: every value the Python subscriber holds is one recorded, at its place.
@@ -140,7 +151,7 @@ def test_a_topic_of_another_type_refuses_the_replay_and_a_damaged_file_is_refuse
 
     damaged = tmp_path / "damaged.mcap"
     data = bytearray(output.read_bytes())
-    data[len(data) // 3] ^= 0x5A
+    data[first_chunk_end(bytes(data)) - 4] ^= 0x5A  # in its records: the chunk's CRC fails
     damaged.write_bytes(bytes(data))
     for path, says in ((damaged, "damaged"), (REPO / "README.md", "not an MCAP file")):
         done = subprocess.run([SHM, "play", path], capture_output=True, text=True, timeout=60)

@@ -6,7 +6,7 @@
 //! checked, and a file that ends in the middle (a recorder killed) is read up to its last whole
 //! record and said to be cut short, not refused.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
@@ -97,8 +97,10 @@ fn problem(e: &McapError) -> String {
             format!("damaged or hostile: {e}, more than the file could hold")
         }
         McapError::UnsupportedCompression(c) => format!(
-            "chunks compressed with `{c}`, which this build cannot read (zstd and lz4 can be read)"
+            "chunks compressed with `{}`, which this build cannot read (zstd and lz4 can be read)",
+            shown(c)
         ),
+        McapError::UnexpectedEoc => "damaged: a chunk ends in the middle of a record".to_owned(),
         other => format!("damaged: {other}"),
     }
 }
@@ -127,9 +129,27 @@ pub(crate) fn read<E>(
         .with_record_length_limit(record_limit(size));
     let mut reader = LinearReader::new_with_options(options);
     let mut schemas: BTreeMap<u16, SchemaRecord> = BTreeMap::new();
-    let mut channels: BTreeMap<u16, mcap::records::Channel> = BTreeMap::new();
+    let mut channels: HashSet<u16> = HashSet::new();
+    // Schemas are kept for the channels that name them: at most twice the file's size of them.
+    let mut kept = 0u64;
+    let keep_at_most = size.saturating_mul(2).max(1 << 20);
     let format = |e: &McapError| BagError::Format(path.to_owned(), problem(e));
-    while let Some(event) = reader.next_event() {
+    loop {
+        // mcap 0.26 subtracts an uncompressed chunk's record lengths from what the chunk has
+        // left without checking them: with overflow checks on (a debug build) a hostile chunk
+        // panics there, which is a damaged file, not a crash.
+        let r = &mut reader;
+        let event = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let r = r;
+            r.next_event()
+        }))
+        .map_err(|_| {
+            BagError::Format(
+                path.to_owned(),
+                "damaged: a chunk's records overrun it".to_owned(),
+            )
+        })?;
+        let Some(event) = event else { break };
         let (opcode, data) = match event {
             Ok(LinearReadEvent::ReadRequest(n)) => {
                 let got = file.read(reader.insert(n)).map_err(io)?;
@@ -137,23 +157,30 @@ pub(crate) fn read<E>(
                 continue;
             }
             Ok(LinearReadEvent::Record { opcode, data }) => (opcode, data),
-            Err(McapError::UnexpectedEof | McapError::UnexpectedEoc) => {
-                return Ok(Ok(Ending::Truncated));
-            }
+            Err(McapError::UnexpectedEof) => return Ok(Ok(Ending::Truncated)),
             Err(e) => return Err(format(&e)),
         };
         let record = mcap::parse_record(opcode, data).map_err(|e| format(&e))?;
         let go_on = match record {
             Record::Schema { header, data } => {
-                schemas.entry(header.id).or_insert_with(|| SchemaRecord {
-                    name: header.name,
-                    encoding: header.encoding,
-                    data: data.into_owned(),
-                });
+                if let std::collections::btree_map::Entry::Vacant(slot) = schemas.entry(header.id) {
+                    kept += (header.name.len() + header.encoding.len() + data.len()) as u64;
+                    if kept > keep_at_most {
+                        return Err(BagError::Format(
+                            path.to_owned(),
+                            "damaged or hostile: its schemas are larger than the file".to_owned(),
+                        ));
+                    }
+                    slot.insert(SchemaRecord {
+                        name: header.name,
+                        encoding: header.encoding,
+                        data: data.into_owned(),
+                    });
+                }
                 true
             }
             Record::Channel(channel) => {
-                if channels.contains_key(&channel.id) {
+                if channels.contains(&channel.id) {
                     continue;
                 }
                 let schema = match channel.schema_id {
@@ -178,14 +205,14 @@ pub(crate) fn read<E>(
                     metadata: &channel.metadata,
                     schema,
                 });
-                channels.insert(channel.id, channel);
+                channels.insert(channel.id);
                 match go_on {
                     Ok(g) => g,
                     Err(e) => return Ok(Err(e)),
                 }
             }
             Record::Message { header, data } => {
-                if !channels.contains_key(&header.channel_id) {
+                if !channels.contains(&header.channel_id) {
                     return Err(BagError::Format(
                         path.to_owned(),
                         format!(
@@ -246,6 +273,8 @@ pub struct ChannelInfo {
     pub messages: u64,
     /// Bytes of messages.
     pub bytes: u64,
+    /// Bytes of the largest message.
+    pub largest: u64,
     /// Publish time (else log time) of the first and the last message, ns since the Unix epoch.
     pub first: u64,
     /// See [`first`](Self::first).
@@ -269,6 +298,9 @@ pub struct FileInfo {
     pub size: u64,
     /// How it ended.
     pub ending: Ending,
+    /// Its first log time, ns since the Unix epoch (0 for no message): split parts play in
+    /// this order, whatever order they are given in.
+    pub start: u64,
 }
 
 /// What a recording (one file or the parts of a split one) holds.
@@ -299,12 +331,13 @@ impl BagInfo {
 }
 
 /// The time a message is placed at: its publish time, or its log time when the writer left the
-/// publish time 0.
+/// publish time 0 or put it after the log time (a value is read after it is published: a later
+/// publish time is not one, and would stall a replay).
 pub(crate) fn message_time(log_time: u64, publish_time: u64) -> u64 {
     if publish_time == 0 {
         log_time
     } else {
-        publish_time
+        publish_time.min(log_time)
     }
 }
 
@@ -315,7 +348,12 @@ pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
         let size = std::fs::metadata(path)
             .map_err(|e| BagError::Io(path.clone(), e))?
             .len();
-        let first_channel = info.channels.len();
+        // Each channel's place in `info.channels`, and the mapping of each ROS 2 schema (many
+        // channels may share one).
+        let mut places: HashMap<u16, usize> = HashMap::new();
+        let mut mapped: HashMap<(String, String), Result<Arc<TopicSchema>, String>> =
+            HashMap::new();
+        let mut file_start = None;
         let ending = read(path, |event| -> Result<bool, std::convert::Infallible> {
             match event {
                 Event::Channel {
@@ -324,17 +362,22 @@ pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
                     message_encoding,
                     metadata,
                     schema,
-                } => info.channels.push(ChannelInfo {
-                    file: index,
-                    id,
-                    channel_topic: topic.to_owned(),
-                    schema_name: schema.map(|s| s.name.clone()).unwrap_or_default(),
-                    target: target(topic, message_encoding, metadata, schema),
-                    messages: 0,
-                    bytes: 0,
-                    first: 0,
-                    last: 0,
-                }),
+                } => {
+                    places.insert(id, info.channels.len());
+                    info.channels.push(ChannelInfo {
+                        file: index,
+                        id,
+                        channel_topic: topic.to_owned(),
+                        schema_name: schema.map(|s| shown(&s.name)).unwrap_or_default(),
+                        target: target(topic, message_encoding, metadata, schema, &mut mapped)
+                            .map_err(|why| shown_long(&why)),
+                        messages: 0,
+                        bytes: 0,
+                        largest: 0,
+                        first: 0,
+                        last: 0,
+                    });
+                }
                 Event::Message {
                     channel,
                     log_time,
@@ -343,10 +386,8 @@ pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
                     ..
                 } => {
                     let time = message_time(log_time, publish_time);
-                    if let Some(c) = info.channels[first_channel..]
-                        .iter_mut()
-                        .find(|c| c.id == channel)
-                    {
+                    file_start.get_or_insert(log_time);
+                    if let Some(c) = places.get(&channel).map(|&i| &mut info.channels[i]) {
                         if c.messages == 0 {
                             c.first = time;
                         }
@@ -354,6 +395,7 @@ pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
                         c.last = c.last.max(time);
                         c.messages += 1;
                         c.bytes += data.len() as u64;
+                        c.largest = c.largest.max(data.len() as u64);
                     }
                     if info.messages == 0 {
                         info.start = log_time;
@@ -370,6 +412,7 @@ pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
             path: path.clone(),
             size,
             ending,
+            start: file_start.unwrap_or(0),
         });
     }
     Ok(info)
@@ -381,6 +424,7 @@ fn target(
     message_encoding: &str,
     metadata: &BTreeMap<String, String>,
     schema: Option<&SchemaRecord>,
+    mapped: &mut HashMap<(String, String), Result<Arc<TopicSchema>, String>>,
 ) -> Result<Target, String> {
     if message_encoding != "cdr" {
         return Err(format!(
@@ -395,6 +439,9 @@ fn target(
             .map_or_else(|| channel_topic.trim_start_matches('/'), String::as_str);
         let bytes = unhex(encoded).ok_or("its shm schema is not hexadecimal")?;
         let schema = TopicSchema::decode(&bytes).map_err(|e| format!("its shm schema: {e}"))?;
+        // What a recording can hold (a ROS 2 form: no parts of no size, which would make the
+        // work of reading a value unbounded by its bytes).
+        ros2msg::definition(schema.desc()).map_err(|e| e.to_string())?;
         if let Some(hash) = metadata.get(meta::SCHEMA_HASH)
             && *hash != format!("{:#018x}", schema.hash())
         {
@@ -420,12 +467,25 @@ fn target(
             shown(&schema.encoding)
         ));
     }
-    let text = std::str::from_utf8(&schema.data).map_err(|_| "its definition is not UTF-8")?;
-    let desc = ros2msg::parse(&schema.name, text).map_err(|e| e.to_string())?;
-    let schema = TopicSchema::new(&desc).map_err(|e| e.to_string())?;
+    let key = (
+        schema.name.clone(),
+        String::from_utf8_lossy(&schema.data).into_owned(),
+    );
+    let parsed = mapped
+        .entry(key)
+        .or_insert_with(|| {
+            let text =
+                std::str::from_utf8(&schema.data).map_err(|_| "its definition is not UTF-8")?;
+            let desc = ros2msg::parse(&schema.name, text).map_err(|e| e.to_string())?;
+            ros2msg::definition(&desc).map_err(|e| e.to_string())?;
+            TopicSchema::new(&desc)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .clone()?;
     Ok(Target {
         topic: topic_name(channel_topic.trim_start_matches('/'))?,
-        schema: Arc::new(schema),
+        schema: parsed,
         exact: false,
         buffer_num,
     })
@@ -444,7 +504,16 @@ pub fn shown(text: &str) -> String {
     if text.chars().nth(80).is_some() {
         s.push('…');
     }
-    s.escape_debug().to_string()
+    shm::text::printable(&s).into_owned()
+}
+
+/// At most 400 characters of `text`, escaped: a reason that may quote a file.
+fn shown_long(text: &str) -> String {
+    let mut s: String = text.chars().take(400).collect();
+    if text.chars().nth(400).is_some() {
+        s.push('…');
+    }
+    shm::text::printable(&s).into_owned()
 }
 
 /// The bytes of lower- or upper-case hexadecimal.

@@ -23,8 +23,27 @@ use crate::cdr;
 /// How far (in log time) messages are held to be put in publish-time order.
 pub const REORDER: Duration = Duration::from_millis(100);
 
-/// At most this many bytes of messages are held for reordering; past it the earliest is played.
+/// At most this many bytes of messages, or this many messages, are held for reordering; past
+/// either the earliest is played.
 const REORDER_BYTES: usize = 64 << 20;
+const REORDER_MESSAGES: usize = 100_000;
+
+/// A value may be at most this many times larger than the largest message of its channel, past
+/// 64 MiB (a bounded type's capacity may exceed what its messages use, but a file of a few bytes
+/// may not make topics of gigabytes).
+const GROWTH: u64 = 16;
+
+fn too_large(size: u64, largest_message: u64) -> bool {
+    size > 64 << 20 && size > largest_message.saturating_mul(GROWTH)
+}
+
+/// The ring of a played topic: the recorded size, within what shm allows, and at most 1 GiB of
+/// slots (at least the fewest allowed).
+fn ring_size(recorded: Option<usize>, value_size: usize) -> Option<usize> {
+    let n = recorded?;
+    let fit = (1usize << 30) / value_size.max(1);
+    Some(n.min(fit).clamp(shm::MIN_BUFFER_NUM, shm::MAX_BUFFER_NUM))
+}
 
 /// How a recording is played.
 #[derive(Debug, Clone)]
@@ -216,8 +235,22 @@ impl Player {
             buf: Vec::new(),
         };
         let mut skipped = Vec::new();
+        let mut selected = std::collections::HashSet::new();
         for channel in &player.info.channels {
             let target = match &channel.target {
+                Ok(t) if too_large(t.schema.size() as u64, channel.largest) => {
+                    skipped.push(format!(
+                        "channel '{}' ({}): its type holds {} bytes per value and its largest \
+                         message is {} bytes; a recording may not make topics {}x larger than \
+                         what it holds",
+                        shown(&channel.channel_topic),
+                        shown(&channel.schema_name),
+                        t.schema.size(),
+                        channel.largest,
+                        GROWTH
+                    ));
+                    continue;
+                }
                 Ok(t) => t,
                 Err(why) => {
                     skipped.push(format!(
@@ -231,6 +264,7 @@ impl Player {
             if !patterns.is_empty() && !patterns.iter().any(|p| p.matches(&target.topic)) {
                 continue;
             }
+            selected.insert(target.topic.clone());
             if !target.exact {
                 player.notes.push(format!(
                     "playing channel '{}' ({}) as '{}' of type {}",
@@ -246,13 +280,14 @@ impl Player {
                 .iter()
                 .find(|(from, _)| *from == target.topic)
                 .map_or(target.topic.clone(), |(_, to)| to.clone());
+            let buffer_num = ring_size(target.buffer_num, target.schema.size());
             let output = match player.outputs.iter().position(|o| o.topic == topic) {
                 Some(i) => i,
                 None => {
                     player.outputs.push(Output {
                         topic,
                         schema: Arc::clone(&target.schema),
-                        buffer_num: target.buffer_num,
+                        buffer_num,
                         publisher: None,
                     });
                     player.outputs.len() - 1
@@ -261,11 +296,18 @@ impl Player {
             player.routes.push(Route {
                 output,
                 schema: Arc::clone(&target.schema),
-                buffer_num: target.buffer_num,
+                buffer_num,
             });
             player
                 .channels
                 .insert((channel.file, channel.id), player.routes.len() - 1);
+        }
+        for (from, _) in &player.options.remap {
+            if !selected.contains(from) {
+                player.notes.push(format!(
+                    "--remap {from}=...: no channel of '{from}' to play"
+                ));
+            }
         }
         if player.outputs.is_empty() {
             return Err(PlayError::NothingToPlay(skipped));
@@ -371,11 +413,18 @@ impl Player {
             held: 0,
             order: 0,
             newest_log: 0,
-            lateness: Vec::new(),
+            lateness: Lateness::default(),
             stats: PlayStats::default(),
         };
         let paths = self.paths.clone();
-        for (file, path) in paths.iter().enumerate() {
+        // Parts of a split recording in their time order, whatever order they were given in
+        // (a shell sorts `run_10` before `run_2`).
+        let mut order: Vec<usize> = (0..paths.len()).collect();
+        order.sort_by_key(|&i| self.info.files[i].start);
+        let past = until.saturating_add(duration_ns(REORDER));
+        let mut ended = false;
+        for file in order {
+            let path = &paths[file];
             let result = bag::read(path, |event| -> Result<bool, PlayError> {
                 let Event::Message {
                     channel,
@@ -392,7 +441,16 @@ impl Player {
                 };
                 let time = message_time(log_time, publish_time).max(base);
                 pass.newest_log = pass.newest_log.max(log_time);
+                if log_time > past {
+                    // Read past the end of the part asked for.
+                    ended = true;
+                    return Ok(false);
+                }
                 if time < from || time > until {
+                    if stop() {
+                        pass.stats.stopped = true;
+                        return Ok(false);
+                    }
                     return Ok(true);
                 }
                 pass.order += 1;
@@ -409,7 +467,7 @@ impl Player {
                 Ok(_) => {}
                 Err(e) => return Err(e),
             }
-            if pass.stats.stopped {
+            if pass.stats.stopped || ended {
                 break;
             }
         }
@@ -431,7 +489,8 @@ impl Player {
         while let Some(Reverse(first)) = pass.heap.peek() {
             let ready = all
                 || first.time.saturating_add(window) < pass.newest_log
-                || pass.held > REORDER_BYTES;
+                || pass.held > REORDER_BYTES
+                || pass.heap.len() > REORDER_MESSAGES;
             if !ready {
                 break;
             }
@@ -439,8 +498,7 @@ impl Player {
                 break;
             };
             pass.held -= message.data.len();
-            let due = pass.began
-                + Duration::from_secs_f64((message.time - pass.from) as f64 / 1e9 / pass.rate);
+            let due = pass.due(message.time);
             if !sleep_until(due, stop) {
                 pass.stats.stopped = true;
                 return Ok(false);
@@ -450,9 +508,8 @@ impl Player {
             } else {
                 pass.stats.bad += 1;
             }
-            let late = Instant::now().saturating_duration_since(due);
             pass.lateness
-                .push(u32::try_from(late.as_micros()).unwrap_or(u32::MAX));
+                .add(Instant::now().saturating_duration_since(due));
         }
         Ok(true)
     }
@@ -498,26 +555,80 @@ struct Pass {
     held: usize,
     order: u64,
     newest_log: u64,
-    /// Each message's lateness, µs.
-    lateness: Vec<u32>,
+    lateness: Lateness,
     stats: PlayStats,
 }
 
 impl Pass {
+    /// When a message placed at `time` (not before `from`) is due: its distance from `from`,
+    /// scaled by the rate, after the pass began (a time past any clock's range: a century).
+    fn due(&self, time: u64) -> Instant {
+        let secs = time.saturating_sub(self.from) as f64 / 1e9 / self.rate;
+        let far = Duration::from_secs(100 * 365 * 86_400);
+        let offset = Duration::try_from_secs_f64(secs).map_or(far, |d| d.min(far));
+        self.began.checked_add(offset).unwrap_or(self.began)
+    }
+
     fn finish(mut self) -> PlayStats {
-        self.lateness.sort_unstable();
-        let at = |q: f64| {
-            let n = self.lateness.len();
-            if n == 0 {
-                return Duration::ZERO;
-            }
-            let i = ((n - 1) as f64 * q).round() as usize;
-            Duration::from_micros(u64::from(self.lateness[i.min(n - 1)]))
-        };
-        self.stats.lateness_p50 = at(0.5);
-        self.stats.lateness_p99 = at(0.99);
-        self.stats.lateness_max = at(1.0);
+        self.stats.lateness_p50 = self.lateness.quantile(0.5);
+        self.stats.lateness_p99 = self.lateness.quantile(0.99);
+        self.stats.lateness_max = self.lateness.most;
         self.stats
+    }
+}
+
+/// How late messages were: counts by µs up to 10 ms, by ms up to 10 s, and the most (memory
+/// of a fixed size, however long the recording).
+struct Lateness {
+    counts: Vec<u64>,
+    n: u64,
+    most: Duration,
+}
+
+const FINE: usize = 10_000;
+
+impl Default for Lateness {
+    fn default() -> Self {
+        Lateness {
+            counts: vec![0; 2 * FINE + 1],
+            n: 0,
+            most: Duration::ZERO,
+        }
+    }
+}
+
+impl Lateness {
+    fn add(&mut self, late: Duration) {
+        let us = usize::try_from(late.as_micros()).unwrap_or(usize::MAX);
+        let bucket = if us < FINE {
+            us
+        } else {
+            FINE.saturating_add(us / 1000).min(2 * FINE)
+        };
+        self.counts[bucket] += 1;
+        self.n += 1;
+        self.most = self.most.max(late);
+    }
+
+    /// The `q` quantile (0 to 1), to its bucket's width.
+    fn quantile(&self, q: f64) -> Duration {
+        if self.n == 0 {
+            return Duration::ZERO;
+        }
+        let rank = ((self.n - 1) as f64 * q).round() as u64 + 1;
+        let mut seen = 0;
+        for (bucket, &count) in self.counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                let us = if bucket < FINE {
+                    bucket
+                } else {
+                    (bucket - FINE) * 1000
+                };
+                return Duration::from_micros(us as u64).min(self.most);
+            }
+        }
+        self.most
     }
 }
 
@@ -536,5 +647,43 @@ fn sleep_until(due: Instant, stop: &dyn Fn() -> bool) -> bool {
             return true;
         }
         std::thread::sleep((due - now).min(Duration::from_millis(50)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lateness_quantiles_come_from_fixed_buckets() {
+        let mut l = Lateness::default();
+        assert_eq!(l.quantile(0.5), Duration::ZERO);
+        for us in 1..=100 {
+            l.add(Duration::from_micros(us));
+        }
+        l.add(Duration::from_millis(2500));
+        l.add(Duration::from_secs(1_000_000));
+        assert_eq!(l.quantile(0.5), Duration::from_micros(52));
+        assert_eq!(l.quantile(0.99), Duration::from_millis(2500));
+        assert_eq!(l.most, Duration::from_secs(1_000_000));
+        assert_eq!(l.quantile(1.0), Duration::from_secs(10)); // the last bucket: 10 s or more
+    }
+
+    #[test]
+    fn a_time_beyond_any_clock_is_due_in_a_century_not_a_panic() {
+        let pass = Pass {
+            began: Instant::now(),
+            from: 0,
+            rate: 1e-300,
+            heap: BinaryHeap::new(),
+            held: 0,
+            order: 0,
+            newest_log: 0,
+            lateness: Lateness::default(),
+            stats: PlayStats::default(),
+        };
+        let due = pass.due(u64::MAX);
+        assert!(due > pass.began + Duration::from_secs(86_400 * 365 * 99));
+        assert_eq!(pass.due(0), pass.began);
     }
 }

@@ -258,6 +258,15 @@ impl Recorder {
     /// and writes it; closes the chunk being filled when due. Returns how many messages it
     /// wrote. Never waits.
     pub fn poll(&mut self) -> Result<u64, RecordError> {
+        let written = self.read_all()?;
+        if self.split_due(Instant::now(), written)? {
+            self.next_part()?;
+        }
+        Ok(written)
+    }
+
+    /// [`poll`](Self::poll) without starting a new part.
+    fn read_all(&mut self) -> Result<u64, RecordError> {
         let now = Instant::now();
         if now >= self.next_scan {
             self.scan()?;
@@ -299,15 +308,13 @@ impl Recorder {
             self.writer.flush()?;
             self.next_flush = now + self.options.flush_every;
         }
-        if self.split_due(now, written)? {
-            self.next_part()?;
-        }
         Ok(written)
     }
 
-    /// Writes the rest, the indexes and the summary; the file is complete.
+    /// Writes the rest, the indexes and the summary; the file is complete (no new part is
+    /// started: [`paths`](Self::paths) before `finish` are all the files).
     pub fn finish(mut self) -> Result<Stats, RecordError> {
-        self.poll()?;
+        self.read_all()?;
         self.writer.finish()?;
         Ok(self.stats())
     }
@@ -335,18 +342,27 @@ impl Recorder {
         Ok(size >= limit)
     }
 
-    /// Finishes the file being written and goes on in the next part, with every channel.
+    /// Goes on in the next part, with every channel, and finishes the file written so far.
     fn next_part(&mut self) -> Result<(), RecordError> {
         let path = part_path(&self.path, self.paths.len());
-        let (writer, file) = open_writer(&path, &self.options)?;
+        let (mut writer, file) = open_writer(&path, &self.options)?;
+        // Every channel in the new file first: a failure leaves the recording as it was.
+        let mut ids = Vec::with_capacity(self.channels.len());
+        for channel in self.channels.values() {
+            ids.push(add_channel(
+                &mut writer,
+                &channel.definition,
+                &channel.metadata,
+            )?);
+        }
+        for (channel, id) in self.channels.values_mut().zip(ids) {
+            channel.id = id;
+        }
         let mut done = std::mem::replace(&mut self.writer, writer);
         self.file = file;
         self.paths.push(path);
         self.file_started = Instant::now();
         done.finish()?;
-        for channel in self.channels.values_mut() {
-            channel.id = add_channel(&mut self.writer, &channel.definition, &channel.metadata)?;
-        }
         Ok(())
     }
 

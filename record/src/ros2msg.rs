@@ -338,7 +338,8 @@ fn flatten(desc: &SchemaDesc) -> (&SchemaDesc, u64) {
 /// Most definitions (a message and its dependencies) and fields one text may hold: a schema
 /// from a file is hostile, the work it causes is bounded.
 const MAX_PARSED_TYPES: usize = 1024;
-const MAX_PARSED_FIELDS: usize = 65_536;
+/// Most fields a parsed type may have in all (nested types counted at each use).
+const MAX_PARSED_FIELDS: usize = 4096;
 
 /// The shm schema of values a ROS 2 message definition (`ros2msg`, as rosbag2 and Foxglove
 /// write it: the message's `.msg` text, then each dependency after a line of `=` and
@@ -387,6 +388,7 @@ pub fn parse(name: &str, text: &str) -> Result<SchemaDesc, MapError> {
     let mut parser = Parser {
         sections,
         fields: 0,
+        done: BTreeMap::new(),
     };
     let name = normal_type(name);
     let desc = parser.message(&name, main.unwrap_or(""), 0)?;
@@ -420,7 +422,16 @@ fn shown(text: &str) -> String {
     if text.chars().nth(80).is_some() {
         s.push('…');
     }
-    s.escape_debug().to_string()
+    shm::text::printable(&s).into_owned()
+}
+
+/// At most 400 characters of `text`: an error that quotes names from a file.
+fn shown_long(text: &str) -> String {
+    let mut s: String = text.chars().take(400).collect();
+    if text.chars().nth(400).is_some() {
+        s.push('…');
+    }
+    shm::text::printable(&s).into_owned()
 }
 
 /// A `std_msgs` message of one `data` field of a primitive or a string is that primitive or
@@ -439,8 +450,19 @@ fn std_scalar(name: &str, desc: SchemaDesc) -> SchemaDesc {
 struct Parser<'t> {
     /// Dependencies' texts by `pkg/Type`.
     sections: BTreeMap<String, &'t str>,
-    /// Fields read so far (bounded).
+    /// Fields made so far, nested types counted at each use (bounded).
     fields: usize,
+    /// The types parsed so far, each parsed once however often it is used.
+    done: BTreeMap<String, SchemaDesc>,
+}
+
+/// How many fields a type has in all, nested ones included.
+fn field_count(desc: &SchemaDesc) -> usize {
+    match &desc.kind {
+        DescKind::Struct(fields) => fields.iter().map(|f| 1 + field_count(&f.ty)).sum(),
+        DescKind::Array { elem, .. } | DescKind::Sequence { elem, .. } => field_count(elem),
+        DescKind::Primitive(_) | DescKind::String { .. } => 0,
+    }
 }
 
 impl Parser<'_> {
@@ -474,7 +496,8 @@ impl Parser<'_> {
             fields.push((field.to_owned(), desc));
         }
         let short = name.rsplit('/').next().unwrap_or(name);
-        let desc = SchemaDesc::c_struct(short, fields).map_err(|e| MapError(e.to_string()))?;
+        let desc = SchemaDesc::c_struct(short, fields)
+            .map_err(|e| MapError(shown_long(&e.to_string())))?;
         check_size(desc)
     }
 
@@ -485,6 +508,9 @@ impl Parser<'_> {
         package: &str,
         depth: usize,
     ) -> Result<SchemaDesc, MapError> {
+        if depth > MAX_DEPTH {
+            return Err(MapError(format!("types nest deeper than {MAX_DEPTH}")));
+        }
         if let Some((elem, bound)) = ty.strip_suffix(']').and_then(|t| t.rsplit_once('[')) {
             let elem = self.field_type(elem, package, depth + 1)?;
             if bound.is_empty() {
@@ -534,13 +560,22 @@ impl Parser<'_> {
         } else {
             format!("{package}/{ty}")
         };
+        if let Some(done) = self.done.get(&full) {
+            self.fields += field_count(done);
+            if self.fields > MAX_PARSED_FIELDS {
+                return Err(MapError(format!("more than {MAX_PARSED_FIELDS} fields")));
+            }
+            return Ok(done.clone());
+        }
         let Some(text) = self.sections.get(&full).copied() else {
             return Err(MapError(format!(
                 "the type `{}` is not defined in the schema",
                 shown(ty)
             )));
         };
-        self.message(&full, text, depth + 1)
+        let desc = self.message(&full, text, depth + 1)?;
+        self.done.insert(full, desc.clone());
+        Ok(desc)
     }
 }
 
@@ -783,6 +818,18 @@ mod tests {
             let e = parse("pkg/msg/T", text).unwrap_err().to_string();
             assert!(e.contains(says), "{text:?}: {e}");
         }
+        // Arrays of arrays of ... are bounded by the depth limit, not the stack.
+        let deep = format!("float64{} a\n", "[1]".repeat(100_000));
+        let e = parse("pkg/msg/T", &deep).unwrap_err().to_string();
+        assert!(e.contains("nest deeper"), "{e}");
+        // A type used many times is parsed once, and counted at each use.
+        let p: String = (0..8).map(|i| format!("uint8 x{i}\n")).collect();
+        assert!(parse("pkg/msg/T", &format!("pkg/P p\n===\nMSG: pkg/P\n{p}")).is_ok());
+        let many: String = (0..1000).map(|i| format!("pkg/P p{i}\n")).collect();
+        let e = parse("pkg/msg/T", &format!("{many}===\nMSG: pkg/P\n{p}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more than 4096 fields"), "{e}");
         // A type made of itself is bounded by the depth limit, not the stack.
         let cycle = "pkg/Loop next\n===\nMSG: pkg/Loop\npkg/Loop next\n";
         let e = parse("pkg/msg/T", cycle).unwrap_err().to_string();

@@ -144,8 +144,8 @@ demo: examples
 ## JSON files and the chart to $(BENCH_OUT).
 bench: bench-rust bench-python bench-cpp bench-record
 
-## Recording throughput (8 B and 900 KiB values at full speed, uncompressed and zstd, the share
-## missed), the publisher's cost while recorded, and replay timing (p50/p99 lateness).
+## Recording throughput (8 B and 900 KiB values at full speed; uncompressed, zstd and lz4; the
+## share missed), the publisher's cost while recorded, and replay timing (p50/p99 lateness).
 bench-record:
 	$(CARGO) bench --locked -p shm-benches --bench record
 

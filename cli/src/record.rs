@@ -67,14 +67,15 @@ fn split_seconds(text: &str) -> Result<Duration, String> {
 /// `--split-size`: bytes, or a number with K, M or G (1024-based; `MB`, `MiB` alike), at least
 /// 1 MiB.
 fn size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let t = t
-        .strip_suffix("iB")
+    let upper = text.trim().to_ascii_uppercase();
+    let t = upper
+        .strip_suffix("IB")
         .or_else(|| {
-            t.strip_suffix('B')
+            upper
+                .strip_suffix('B')
                 .filter(|r| r.ends_with(|c: char| c.is_ascii_alphabetic()))
         })
-        .unwrap_or(t);
+        .unwrap_or(&upper);
     let (number, unit) = match t.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
         _ => (t, 'B'),

@@ -47,6 +47,7 @@ pub(crate) enum Event<'a> {
     /// A channel, with its schema's name, encoding and data (empty for none).
     Channel {
         id: u16,
+        schema_id: u16,
         topic: &'a str,
         message_encoding: &'a str,
         metadata: &'a BTreeMap<String, String>,
@@ -132,6 +133,7 @@ pub(crate) fn read<E>(
     let mut channels: HashSet<u16> = HashSet::new();
     // Schemas are kept for the channels that name them: at most twice the file's size of them.
     let mut kept = 0u64;
+    let mut fed = 0u64;
     let keep_at_most = size.saturating_mul(2).max(1 << 20);
     let format = |e: &McapError| BagError::Format(path.to_owned(), problem(e));
     loop {
@@ -153,12 +155,19 @@ pub(crate) fn read<E>(
         let (opcode, data) = match event {
             Ok(LinearReadEvent::ReadRequest(n)) => {
                 let got = file.read(reader.insert(n)).map_err(io)?;
+                fed += got as u64;
                 reader.notify_read(got);
                 continue;
             }
             Ok(LinearReadEvent::Record { opcode, data }) => (opcode, data),
             Err(McapError::UnexpectedEof) => return Ok(Ok(Ending::Truncated)),
-            Err(e) => return Err(format(&e)),
+            // A recorder killed while filling a chunk leaves that chunk's header with its
+            // lengths not yet written (all ones) or running past the end: an error reading it
+            // is the file being cut short; one before it is damage.
+            Err(e) => match incomplete_from(&mut file, size).map_err(io)? {
+                Some(start) if fed > start => return Ok(Ok(Ending::Truncated)),
+                _ => return Err(format(&e)),
+            },
         };
         let record = mcap::parse_record(opcode, data).map_err(|e| format(&e))?;
         let go_on = match record {
@@ -200,6 +209,7 @@ pub(crate) fn read<E>(
                 };
                 let go_on = on(Event::Channel {
                     id: channel.id,
+                    schema_id: channel.schema_id,
                     topic: &channel.topic,
                     message_encoding: &channel.message_encoding,
                     metadata: &channel.metadata,
@@ -242,6 +252,29 @@ pub(crate) fn read<E>(
     Ok(Ok(Ending::Complete))
 }
 
+/// Where the last top-level record of the file starts if it does not fit in the file (its
+/// length unwritten, all ones, or past the end), found by walking the records' lengths.
+fn incomplete_from(file: &mut File, size: u64) -> std::io::Result<Option<u64>> {
+    use std::io::{Seek, SeekFrom};
+    let mut at = mcap::MAGIC.len() as u64;
+    let mut head = [0u8; 9];
+    loop {
+        if at == size {
+            return Ok(None);
+        }
+        if at + 9 > size {
+            return Ok(Some(at));
+        }
+        file.seek(SeekFrom::Start(at))?;
+        file.read_exact(&mut head)?;
+        let len = u64::from_le_bytes(head[1..].try_into().unwrap_or([0xff; 8]));
+        match (at + 9).checked_add(len) {
+            Some(end) if end <= size => at = end,
+            _ => return Ok(Some(at)),
+        }
+    }
+}
+
 /// What a channel of a recording is played as: a topic and its type.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -275,13 +308,28 @@ pub struct ChannelInfo {
     pub bytes: u64,
     /// Bytes of the largest message.
     pub largest: u64,
-    /// Publish time (else log time) of the first and the last message, ns since the Unix epoch.
+    /// Whether its messages are placed at their log times: their publish times are 0, or on
+    /// another clock (most of them more than a second before they were logged).
+    pub log_clock: bool,
+    /// The time of the first and the last message ([`time_of`](Self::time_of)), ns since the
+    /// Unix epoch.
     pub first: u64,
     /// See [`first`](Self::first).
     pub last: u64,
 }
 
 impl ChannelInfo {
+    /// The time a message of this channel is placed at: its publish time, unless the channel's
+    /// are on another clock, and never later than its log time (a value is read after it is
+    /// published; a later "publish time" is not one, and would stall a replay).
+    pub fn time_of(&self, log_time: u64, publish_time: u64) -> u64 {
+        if self.log_clock || publish_time == 0 {
+            log_time
+        } else {
+            publish_time.min(log_time)
+        }
+    }
+
     /// Messages per second between the first and the last (`None` for fewer than two).
     pub fn rate(&self) -> Option<f64> {
         (self.messages >= 2 && self.last > self.first)
@@ -301,6 +349,8 @@ pub struct FileInfo {
     /// Its first log time, ns since the Unix epoch (0 for no message): split parts play in
     /// this order, whatever order they are given in.
     pub start: u64,
+    /// Its last log time.
+    pub end: u64,
 }
 
 /// What a recording (one file or the parts of a split one) holds.
@@ -330,17 +380,6 @@ impl BagInfo {
     }
 }
 
-/// The time a message is placed at: its publish time, or its log time when the writer left the
-/// publish time 0 or put it after the log time (a value is read after it is published: a later
-/// publish time is not one, and would stall a replay).
-pub(crate) fn message_time(log_time: u64, publish_time: u64) -> u64 {
-    if publish_time == 0 {
-        log_time
-    } else {
-        publish_time.min(log_time)
-    }
-}
-
 /// Reads every file of a recording through, and says what it holds; refuses a damaged file.
 pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
     let mut info = BagInfo::default();
@@ -348,32 +387,40 @@ pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
         let size = std::fs::metadata(path)
             .map_err(|e| BagError::Io(path.clone(), e))?
             .len();
-        // Each channel's place in `info.channels`, and the mapping of each ROS 2 schema (many
-        // channels may share one).
+        // Each channel's place in `info.channels`, the mapping of each ROS 2 schema (many
+        // channels may share one), and per channel the messages whose publish time is more
+        // than a second before their log time, and the first and last of each clock.
         let mut places: HashMap<u16, usize> = HashMap::new();
-        let mut mapped: HashMap<(String, String), Result<Arc<TopicSchema>, String>> =
-            HashMap::new();
-        let mut file_start = None;
+        let mut mapped: HashMap<u16, Result<Arc<TopicSchema>, String>> = HashMap::new();
+        let mut clocks: HashMap<u16, Clocks> = HashMap::new();
+        let (mut file_start, mut file_end) = (None, 0);
         let ending = read(path, |event| -> Result<bool, std::convert::Infallible> {
             match event {
                 Event::Channel {
                     id,
+                    schema_id,
                     topic,
                     message_encoding,
                     metadata,
                     schema,
                 } => {
                     places.insert(id, info.channels.len());
+                    let target = target(topic, message_encoding, metadata, || {
+                        mapped
+                            .entry(schema_id)
+                            .or_insert_with(|| map_ros2(schema))
+                            .clone()
+                    });
                     info.channels.push(ChannelInfo {
                         file: index,
                         id,
                         channel_topic: topic.to_owned(),
                         schema_name: schema.map(|s| shown(&s.name)).unwrap_or_default(),
-                        target: target(topic, message_encoding, metadata, schema, &mut mapped)
-                            .map_err(|why| shown_long(&why)),
+                        target: target.map_err(|why| shown_long(&why)),
                         messages: 0,
                         bytes: 0,
                         largest: 0,
+                        log_clock: false,
                         first: 0,
                         last: 0,
                     });
@@ -383,19 +430,17 @@ pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
                     log_time,
                     publish_time,
                     data,
-                    ..
                 } => {
-                    let time = message_time(log_time, publish_time);
                     file_start.get_or_insert(log_time);
+                    file_end = file_end.max(log_time);
                     if let Some(c) = places.get(&channel).map(|&i| &mut info.channels[i]) {
-                        if c.messages == 0 {
-                            c.first = time;
-                        }
-                        c.first = c.first.min(time);
-                        c.last = c.last.max(time);
                         c.messages += 1;
                         c.bytes += data.len() as u64;
                         c.largest = c.largest.max(data.len() as u64);
+                        clocks
+                            .entry(channel)
+                            .or_default()
+                            .add(log_time, publish_time);
                     }
                     if info.messages == 0 {
                         info.start = log_time;
@@ -408,23 +453,86 @@ pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
             Ok(true)
         })?;
         let Ok(ending) = ending;
+        let start = file_start.unwrap_or(0);
+        for (id, c) in &clocks {
+            let channel = &mut info.channels[places[id]];
+            channel.log_clock = c.other_clock * 2 > channel.messages;
+            (channel.first, channel.last) = if channel.log_clock {
+                (c.first_log, c.last_log)
+            } else {
+                // Values published before the file began are placed at its start.
+                (c.first_publish.max(start), c.last_publish.max(start))
+            };
+        }
         info.files.push(FileInfo {
             path: path.clone(),
             size,
             ending,
-            start: file_start.unwrap_or(0),
+            start,
+            end: file_end,
         });
     }
     Ok(info)
 }
 
-/// Which topic and type a channel is played as, or why it is not.
+/// A channel's two clocks, as its messages go by.
+#[derive(Default)]
+struct Clocks {
+    /// Messages whose publish time is more than a second before their log time (or 0).
+    other_clock: u64,
+    first_publish: u64,
+    last_publish: u64,
+    first_log: u64,
+    last_log: u64,
+    seen: bool,
+}
+
+impl Clocks {
+    fn add(&mut self, log_time: u64, publish_time: u64) {
+        let publish = if publish_time == 0 {
+            log_time
+        } else {
+            publish_time.min(log_time)
+        };
+        if publish_time == 0 || log_time - publish > 1_000_000_000 {
+            self.other_clock += 1;
+        }
+        if !self.seen {
+            (self.first_publish, self.first_log, self.seen) = (publish, log_time, true);
+        }
+        self.first_publish = self.first_publish.min(publish);
+        self.last_publish = self.last_publish.max(publish);
+        self.first_log = self.first_log.min(log_time);
+        self.last_log = self.last_log.max(log_time);
+    }
+}
+
+/// The shm type of a channel's ROS 2 schema, or why it has none.
+fn map_ros2(schema: Option<&SchemaRecord>) -> Result<Arc<TopicSchema>, String> {
+    let Some(schema) = schema else {
+        return Err("it has no schema".to_owned());
+    };
+    if schema.encoding != "ros2msg" {
+        return Err(format!(
+            "its schema is `{}`, not a ROS 2 message definition",
+            shown(&schema.encoding)
+        ));
+    }
+    let text = std::str::from_utf8(&schema.data).map_err(|_| "its definition is not UTF-8")?;
+    let desc = ros2msg::parse(&schema.name, text).map_err(|e| e.to_string())?;
+    ros2msg::definition(&desc).map_err(|e| e.to_string())?;
+    TopicSchema::new(&desc)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}
+
+/// Which topic and type a channel is played as, or why it is not; `ros2` maps its ROS 2
+/// schema (once per schema).
 fn target(
     channel_topic: &str,
     message_encoding: &str,
     metadata: &BTreeMap<String, String>,
-    schema: Option<&SchemaRecord>,
-    mapped: &mut HashMap<(String, String), Result<Arc<TopicSchema>, String>>,
+    ros2: impl FnOnce() -> Result<Arc<TopicSchema>, String>,
 ) -> Result<Target, String> {
     if message_encoding != "cdr" {
         return Err(format!(
@@ -458,31 +566,7 @@ fn target(
             buffer_num,
         });
     }
-    let Some(schema) = schema else {
-        return Err("it has no schema".to_owned());
-    };
-    if schema.encoding != "ros2msg" {
-        return Err(format!(
-            "its schema is `{}`, not a ROS 2 message definition",
-            shown(&schema.encoding)
-        ));
-    }
-    let key = (
-        schema.name.clone(),
-        String::from_utf8_lossy(&schema.data).into_owned(),
-    );
-    let parsed = mapped
-        .entry(key)
-        .or_insert_with(|| {
-            let text =
-                std::str::from_utf8(&schema.data).map_err(|_| "its definition is not UTF-8")?;
-            let desc = ros2msg::parse(&schema.name, text).map_err(|e| e.to_string())?;
-            ros2msg::definition(&desc).map_err(|e| e.to_string())?;
-            TopicSchema::new(&desc)
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        })
-        .clone()?;
+    let parsed = ros2()?;
     Ok(Target {
         topic: topic_name(channel_topic.trim_start_matches('/'))?,
         schema: parsed,

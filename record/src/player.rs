@@ -8,7 +8,7 @@
 //! topic that exists with another type, or has a live publisher, refuses the whole replay.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use shm::dynamic::{AnyPublisher, TopicSchema};
 use shm::{InspectError, TopicName, TopicPattern, inspect};
 
-use crate::bag::{self, BagError, BagInfo, Event, message_time, shown};
+use crate::bag::{self, BagError, BagInfo, Event, shown};
 use crate::cdr;
 
 /// How far (in log time) messages are held to be put in publish-time order.
@@ -37,12 +37,15 @@ fn too_large(size: u64, largest_message: u64) -> bool {
     size > 64 << 20 && size > largest_message.saturating_mul(GROWTH)
 }
 
-/// The ring of a played topic: the recorded size, within what shm allows, and at most 1 GiB of
-/// slots (at least the fewest allowed).
+/// The ring of a played topic: the recorded size (else the default), within what shm allows
+/// and at most 1 GiB of slots; `None` when even the fewest slots allowed take more.
 fn ring_size(recorded: Option<usize>, value_size: usize) -> Option<usize> {
-    let n = recorded?;
     let fit = (1usize << 30) / value_size.max(1);
-    Some(n.min(fit).clamp(shm::MIN_BUFFER_NUM, shm::MAX_BUFFER_NUM))
+    if fit < shm::MIN_BUFFER_NUM {
+        return None;
+    }
+    let n = recorded.unwrap_or(shm::DEFAULT_BUFFER_NUM);
+    Some(n.clamp(shm::MIN_BUFFER_NUM, shm::MAX_BUFFER_NUM).min(fit))
 }
 
 /// How a recording is played.
@@ -146,6 +149,8 @@ pub struct PlayStats {
 
 /// A topic being played.
 struct Output {
+    /// The recorded topic it plays.
+    origin: String,
     topic: String,
     /// The type its publisher has (a recording whose topic changed type changes it too).
     schema: Arc<TopicSchema>,
@@ -155,6 +160,8 @@ struct Output {
 
 /// A channel played: which output, as which type.
 struct Route {
+    /// Its messages are placed at their log times ([`bag::ChannelInfo::log_clock`]).
+    log_clock: bool,
     output: usize,
     schema: Arc<TopicSchema>,
     buffer_num: Option<usize>,
@@ -234,11 +241,43 @@ impl Player {
             notes: Vec::new(),
             buf: Vec::new(),
         };
+        if let Some(start) = player.options.start.checked_sub(Duration::from_nanos(
+            player.info.end.saturating_sub(player.info.start),
+        )) && !start.is_zero()
+        {
+            return Err(PlayError::Option(format!(
+                "--start {:.3}: the recording is {:.3} s long",
+                player.options.start.as_secs_f64(),
+                player.info.duration_secs()
+            )));
+        }
+        // The largest message of each topic and type, over every file.
+        let mut largest: HashMap<(String, u64), u64> = HashMap::new();
+        for c in &player.info.channels {
+            if let Ok(t) = &c.target {
+                let l = largest
+                    .entry((t.topic.clone(), t.schema.hash()))
+                    .or_default();
+                *l = (*l).max(c.largest);
+            }
+        }
         let mut skipped = Vec::new();
         let mut selected = std::collections::HashSet::new();
+        let mut by_topic: HashMap<String, usize> = HashMap::new();
         for channel in &player.info.channels {
+            let most = |t: &bag::Target| largest[&(t.topic.clone(), t.schema.hash())];
             let target = match &channel.target {
-                Ok(t) if too_large(t.schema.size() as u64, channel.largest) => {
+                Ok(t) if ring_size(t.buffer_num, t.schema.size()).is_none() => {
+                    skipped.push(format!(
+                        "channel '{}' ({}): values of {} bytes: a ring of them would take more \
+                         than 1 GiB",
+                        shown(&channel.channel_topic),
+                        shown(&channel.schema_name),
+                        t.schema.size()
+                    ));
+                    continue;
+                }
+                Ok(t) if too_large(t.schema.size() as u64, most(t)) => {
                     skipped.push(format!(
                         "channel '{}' ({}): its type holds {} bytes per value and its largest \
                          message is {} bytes; a recording may not make topics {}x larger than \
@@ -246,7 +285,7 @@ impl Player {
                         shown(&channel.channel_topic),
                         shown(&channel.schema_name),
                         t.schema.size(),
-                        channel.largest,
+                        most(t),
                         GROWTH
                     ));
                     continue;
@@ -281,15 +320,23 @@ impl Player {
                 .find(|(from, _)| *from == target.topic)
                 .map_or(target.topic.clone(), |(_, to)| to.clone());
             let buffer_num = ring_size(target.buffer_num, target.schema.size());
-            let output = match player.outputs.iter().position(|o| o.topic == topic) {
-                Some(i) => i,
+            let output = match by_topic.get(&topic) {
+                Some(&i) if player.outputs[i].origin != target.topic => {
+                    return Err(PlayError::Option(format!(
+                        "--remap: '{}' and '{}' would both be played as '{topic}'",
+                        player.outputs[i].origin, target.topic
+                    )));
+                }
+                Some(&i) => i,
                 None => {
                     player.outputs.push(Output {
-                        topic,
+                        origin: target.topic.clone(),
+                        topic: topic.clone(),
                         schema: Arc::clone(&target.schema),
                         buffer_num,
                         publisher: None,
                     });
+                    by_topic.insert(topic, player.outputs.len() - 1);
                     player.outputs.len() - 1
                 }
             };
@@ -297,6 +344,7 @@ impl Player {
                 output,
                 schema: Arc::clone(&target.schema),
                 buffer_num,
+                log_clock: channel.log_clock,
             });
             player
                 .channels
@@ -314,6 +362,18 @@ impl Player {
         }
         for line in skipped {
             player.notes.push(format!("skipping {line}"));
+        }
+        let mut files: Vec<&bag::FileInfo> = player.info.files.iter().collect();
+        files.sort_by_key(|f| f.start);
+        for pair in files.windows(2) {
+            if pair[1].start < pair[0].end {
+                player.notes.push(format!(
+                    "{} and {} overlap in time: they are played one after the other (give the \
+                     parts of one split recording)",
+                    pair[0].path.display(),
+                    pair[1].path.display()
+                ));
+            }
         }
         player.check_topics()?;
         for i in 0..player.outputs.len() {
@@ -406,7 +466,7 @@ impl Player {
             .duration
             .map_or(u64::MAX, |d| from.saturating_add(duration_ns(d)));
         let mut pass = Pass {
-            began: Instant::now(),
+            began: None,
             from,
             rate: self.options.rate,
             heap: BinaryHeap::new(),
@@ -439,7 +499,13 @@ impl Player {
                 let Some(&route) = self.channels.get(&(file, channel)) else {
                     return Ok(true);
                 };
-                let time = message_time(log_time, publish_time).max(base);
+                let r = &self.routes[route];
+                let time = if r.log_clock || publish_time == 0 {
+                    log_time
+                } else {
+                    publish_time.min(log_time)
+                }
+                .max(base);
                 pass.newest_log = pass.newest_log.max(log_time);
                 if log_time > past {
                     // Read past the end of the part asked for.
@@ -453,6 +519,7 @@ impl Player {
                     }
                     return Ok(true);
                 }
+                pass.began.get_or_insert_with(Instant::now);
                 pass.order += 1;
                 pass.held += data.len();
                 pass.heap.push(Reverse(Pending {
@@ -548,7 +615,8 @@ impl Player {
 
 /// One pass over the files.
 struct Pass {
-    began: Instant,
+    /// When the first message of the window was read: its time is `from` scaled from here.
+    began: Option<Instant>,
     from: u64,
     rate: f64,
     heap: BinaryHeap<Reverse<Pending>>,
@@ -563,10 +631,11 @@ impl Pass {
     /// When a message placed at `time` (not before `from`) is due: its distance from `from`,
     /// scaled by the rate, after the pass began (a time past any clock's range: a century).
     fn due(&self, time: u64) -> Instant {
+        let began = self.began.unwrap_or_else(Instant::now);
         let secs = time.saturating_sub(self.from) as f64 / 1e9 / self.rate;
         let far = Duration::from_secs(100 * 365 * 86_400);
         let offset = Duration::try_from_secs_f64(secs).map_or(far, |d| d.min(far));
-        self.began.checked_add(offset).unwrap_or(self.began)
+        began.checked_add(offset).unwrap_or(began)
     }
 
     fn finish(mut self) -> PlayStats {
@@ -671,8 +740,9 @@ mod tests {
 
     #[test]
     fn a_time_beyond_any_clock_is_due_in_a_century_not_a_panic() {
+        let began = Instant::now();
         let pass = Pass {
-            began: Instant::now(),
+            began: Some(began),
             from: 0,
             rate: 1e-300,
             heap: BinaryHeap::new(),
@@ -683,7 +753,7 @@ mod tests {
             stats: PlayStats::default(),
         };
         let due = pass.due(u64::MAX);
-        assert!(due > pass.began + Duration::from_secs(86_400 * 365 * 99));
-        assert_eq!(pass.due(0), pass.began);
+        assert!(due > began + Duration::from_secs(86_400 * 365 * 99));
+        assert_eq!(pass.due(0), began);
     }
 }

@@ -199,6 +199,13 @@ impl Recorder {
             .collect::<Result<Vec<_>, _>>()?;
         let split = options.split_size.is_some() || options.split_duration.is_some();
         let first = if split {
+            // Parts of an earlier recording would stop this one at its first split.
+            if let Some(old) = (0..1000).map(|n| part_path(path, n)).find(|p| p.exists()) {
+                return Err(RecordError::Create(
+                    old,
+                    std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+                ));
+            }
             part_path(path, 0)
         } else {
             path.to_owned()
@@ -349,11 +356,14 @@ impl Recorder {
         // Every channel in the new file first: a failure leaves the recording as it was.
         let mut ids = Vec::with_capacity(self.channels.len());
         for channel in self.channels.values() {
-            ids.push(add_channel(
-                &mut writer,
-                &channel.definition,
-                &channel.metadata,
-            )?);
+            match add_channel(&mut writer, &channel.definition, &channel.metadata) {
+                Ok(id) => ids.push(id),
+                Err(e) => {
+                    drop(writer);
+                    let _ = std::fs::remove_file(&path);
+                    return Err(e.into());
+                }
+            }
         }
         for (channel, id) in self.channels.values_mut().zip(ids) {
             channel.id = id;

@@ -301,11 +301,12 @@ fn find_record(file: &[u8], op: u8) -> (usize, usize) {
 }
 
 /// A file as another tool writes it: ROS 2 definitions and CDR, no shm metadata.
-fn foreign_file(path: &Path, compression: Option<mcap::Compression>) {
+fn foreign_file(path: &Path, compression: Option<mcap::Compression>, chunk_size: Option<u64>) {
     let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut w = mcap::WriteOptions::new()
         .profile("ros2")
         .compression(compression)
+        .chunk_size(chunk_size)
         .create(file)
         .unwrap();
     let none = BTreeMap::new();
@@ -333,7 +334,12 @@ fn foreign_file(path: &Path, compression: Option<mcap::Compression>) {
             channel_id,
             sequence: i,
             log_time: t0 + u64::from(i) * 5_000_000 + k,
-            publish_time: 0,
+            // The points stamped on another clock (time since boot), the rest not at all.
+            publish_time: if k == 0 {
+                1_000_000 + u64::from(i) * 5_000_000
+            } else {
+                0
+            },
         };
         let mut p = vec![0, 1, 0, 0];
         for v in [f64::from(i), -1.5, 2.0] {
@@ -355,7 +361,7 @@ fn other_tools_files_play_where_their_types_map_and_say_what_is_skipped() {
     let topics = Dir::new("foreign");
     let out = Dir::new("foreign-out");
     let path = out.0.join("ros.mcap");
-    foreign_file(&path, Some(mcap::Compression::Zstd));
+    foreign_file(&path, Some(mcap::Compression::Zstd), None);
     let options = PlayOptions {
         root: Some(topics.0.clone()),
         ..PlayOptions::default()
@@ -386,6 +392,11 @@ fn other_tools_files_play_where_their_types_map_and_say_what_is_skipped() {
         .root(&topics.0)
         .open()
         .unwrap();
+    // Both placed at their log times: 200 Hz.
+    for c in &player.info().channels[..2] {
+        assert!(c.log_clock, "{c:?}");
+        assert!((c.rate().unwrap() - 200.0).abs() < 1.0, "{c:?}");
+    }
     let stats = player.play(&|| false).unwrap();
     assert_eq!((stats.messages, stats.bad), (10, 0));
     let temps: Vec<f64> = temp
@@ -415,7 +426,7 @@ fn other_tools_files_play_where_their_types_map_and_say_what_is_skipped() {
 fn a_chunk_whose_records_overrun_it_is_refused_as_damaged() {
     let out = Dir::new("overrun");
     let path = out.0.join("ros.mcap");
-    foreign_file(&path, None);
+    foreign_file(&path, None, None);
     let mut bytes = std::fs::read(&path).unwrap();
     assert!(bag::scan(std::slice::from_ref(&path)).is_ok());
     // The chunk says its records take 5 bytes (and has no CRC): the first record is longer.
@@ -429,4 +440,69 @@ fn a_chunk_whose_records_overrun_it_is_refused_as_damaged() {
     std::fs::write(&path, &bytes).unwrap();
     let e = bag::scan(std::slice::from_ref(&path)).unwrap_err();
     assert!(e.to_string().contains("damaged"), "{e}");
+}
+
+#[test]
+fn a_file_cut_inside_a_chunk_whose_lengths_are_unwritten_is_read_up_to_it() {
+    let out = Dir::new("cut-chunk");
+    let path = out.0.join("ros.mcap");
+    // Small chunks: a message or two each.
+    foreign_file(&path, None, Some(64));
+    let bytes = std::fs::read(&path).unwrap();
+    let whole = bag::scan(std::slice::from_ref(&path)).unwrap();
+    // The third chunk as a killed recorder leaves it: its lengths not yet written, cut short.
+    let mut at = 8;
+    let mut chunks = 0;
+    let third = loop {
+        let len = u64::from_le_bytes(bytes[at + 1..at + 9].try_into().unwrap()) as usize;
+        if bytes[at] == 0x06 {
+            chunks += 1;
+            if chunks == 3 {
+                break at;
+            }
+        }
+        at += 9 + len;
+    };
+    let mut cut = bytes[..third + 40].to_vec();
+    cut[third + 1..third + 9].copy_from_slice(&u64::MAX.to_le_bytes());
+    std::fs::write(&path, &cut).unwrap();
+    let info = bag::scan(std::slice::from_ref(&path)).unwrap();
+    assert_eq!(info.files[0].ending, Ending::Truncated);
+    assert!(
+        info.messages > 0 && info.messages < whole.messages,
+        "{} of {}",
+        info.messages,
+        whole.messages
+    );
+}
+
+#[test]
+fn two_topics_remapped_onto_one_and_a_start_past_the_end_are_refused() {
+    let topics = Dir::new("remap-two");
+    let out = Dir::new("remap-two-out");
+    let path = out.0.join("ros.mcap");
+    foreign_file(&path, None, None);
+    let paths = [path];
+    let refused = |options: PlayOptions| {
+        let e = Player::open(&paths, options).err().unwrap();
+        assert!(matches!(e, PlayError::Option(_)), "{e}");
+        e.to_string()
+    };
+    let e = refused(PlayOptions {
+        root: Some(topics.0.clone()),
+        remap: vec![("odom/point".to_owned(), "lab/temp".to_owned())],
+        ..PlayOptions::default()
+    });
+    assert!(e.contains("would both be played as 'lab/temp'"), "{e}");
+    let e = refused(PlayOptions {
+        root: Some(topics.0.clone()),
+        start: Duration::from_secs(1),
+        ..PlayOptions::default()
+    });
+    assert!(
+        e.contains("--start 1.000: the recording is 0.020 s long"),
+        "{e}"
+    );
+    // Nothing was made.
+    assert!(shm::inspect::inspect(Some(&topics.0), "lab/temp").is_err());
 }

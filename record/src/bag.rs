@@ -323,11 +323,7 @@ impl ChannelInfo {
     /// are on another clock, and never later than its log time (a value is read after it is
     /// published; a later "publish time" is not one, and would stall a replay).
     pub fn time_of(&self, log_time: u64, publish_time: u64) -> u64 {
-        if self.log_clock || publish_time == 0 {
-            log_time
-        } else {
-            publish_time.min(log_time)
-        }
+        placed_at(self.log_clock, log_time, publish_time)
     }
 
     /// Messages per second between the first and the last (`None` for fewer than two).
@@ -373,11 +369,6 @@ impl BagInfo {
     pub fn duration_secs(&self) -> f64 {
         self.end.saturating_sub(self.start) as f64 / 1e9
     }
-
-    /// The channel `id` of file `file`.
-    pub fn channel(&self, file: usize, id: u16) -> Option<&ChannelInfo> {
-        self.channels.iter().find(|c| c.file == file && c.id == id)
-    }
 }
 
 /// Reads every file of a recording through, and says what it holds; refuses a damaged file.
@@ -416,7 +407,8 @@ pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
                         id,
                         channel_topic: topic.to_owned(),
                         schema_name: schema.map(|s| shown(&s.name)).unwrap_or_default(),
-                        target: target.map_err(|why| shown_long(&why)),
+                        target: target
+                            .map_err(|why| crate::shown_at_most(&why, crate::REASON_CHARS)),
                         messages: 0,
                         bytes: 0,
                         largest: 0,
@@ -475,6 +467,16 @@ pub fn scan(paths: &[PathBuf]) -> Result<BagInfo, BagError> {
     Ok(info)
 }
 
+/// The time a message is placed at ([`ChannelInfo::time_of`]): its log time when `log_clock`
+/// or when it has no publish time, else its publish time but never later than its log time.
+pub(crate) fn placed_at(log_clock: bool, log_time: u64, publish_time: u64) -> u64 {
+    if log_clock || publish_time == 0 {
+        log_time
+    } else {
+        publish_time.min(log_time)
+    }
+}
+
 /// A channel's two clocks, as its messages go by.
 #[derive(Default)]
 struct Clocks {
@@ -489,11 +491,7 @@ struct Clocks {
 
 impl Clocks {
     fn add(&mut self, log_time: u64, publish_time: u64) {
-        let publish = if publish_time == 0 {
-            log_time
-        } else {
-            publish_time.min(log_time)
-        };
+        let publish = placed_at(false, log_time, publish_time);
         if publish_time == 0 || log_time - publish > 1_000_000_000 {
             self.other_clock += 1;
         }
@@ -584,20 +582,7 @@ fn topic_name(name: &str) -> Result<String, String> {
 
 /// At most 80 characters of `text`, escaped, for a message.
 pub fn shown(text: &str) -> String {
-    let mut s: String = text.chars().take(80).collect();
-    if text.chars().nth(80).is_some() {
-        s.push('…');
-    }
-    shm::text::printable(&s).into_owned()
-}
-
-/// At most 400 characters of `text`, escaped: a reason that may quote a file.
-fn shown_long(text: &str) -> String {
-    let mut s: String = text.chars().take(400).collect();
-    if text.chars().nth(400).is_some() {
-        s.push('…');
-    }
-    shm::text::printable(&s).into_owned()
+    crate::shown_at_most(text, 80)
 }
 
 /// The bytes of lower- or upper-case hexadecimal.

@@ -13,3 +13,16 @@ pub mod cdr;
 pub mod player;
 pub mod recorder;
 pub mod ros2msg;
+
+/// At most `max` characters of `text` (an ellipsis after a cut), escaped as the `shm` tool
+/// prints names: names and reasons read from a file are hostile.
+pub(crate) fn shown_at_most(text: &str, max: usize) -> String {
+    let mut s: String = text.chars().take(max).collect();
+    if text.chars().nth(max).is_some() {
+        s.push('…');
+    }
+    shm::text::printable(&s).into_owned()
+}
+
+/// How many characters of a reason that may quote a file are shown.
+pub(crate) const REASON_CHARS: usize = 400;

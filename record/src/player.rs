@@ -465,17 +465,7 @@ impl Player {
             .options
             .duration
             .map_or(u64::MAX, |d| from.saturating_add(duration_ns(d)));
-        let mut pass = Pass {
-            began: None,
-            from,
-            rate: self.options.rate,
-            heap: BinaryHeap::new(),
-            held: 0,
-            order: 0,
-            newest_log: 0,
-            lateness: Lateness::default(),
-            stats: PlayStats::default(),
-        };
+        let mut pass = Pass::new(from, self.options.rate);
         let paths = self.paths.clone();
         // Parts of a split recording in their time order, whatever order they were given in
         // (a shell sorts `run_10` before `run_2`).
@@ -500,12 +490,7 @@ impl Player {
                     return Ok(true);
                 };
                 let r = &self.routes[route];
-                let time = if r.log_clock || publish_time == 0 {
-                    log_time
-                } else {
-                    publish_time.min(log_time)
-                }
-                .max(base);
+                let time = bag::placed_at(r.log_clock, log_time, publish_time).max(base);
                 pass.newest_log = pass.newest_log.max(log_time);
                 if log_time > past {
                     // Read past the end of the part asked for.
@@ -530,10 +515,7 @@ impl Player {
                 }));
                 self.play_ready(&mut pass, stop, false)
             })?;
-            match result {
-                Ok(_) => {}
-                Err(e) => return Err(e),
-            }
+            result?;
             if pass.stats.stopped || ended {
                 break;
             }
@@ -628,6 +610,21 @@ struct Pass {
 }
 
 impl Pass {
+    /// A pass over the messages from `from` on, at `rate`, its clock not started yet.
+    fn new(from: u64, rate: f64) -> Pass {
+        Pass {
+            began: None,
+            from,
+            rate,
+            heap: BinaryHeap::new(),
+            held: 0,
+            order: 0,
+            newest_log: 0,
+            lateness: Lateness::default(),
+            stats: PlayStats::default(),
+        }
+    }
+
     /// When a message placed at `time` (not before `from`) is due: its distance from `from`,
     /// scaled by the rate, after the pass began (a time past any clock's range: a century).
     fn due(&self, time: u64) -> Instant {
@@ -741,17 +738,8 @@ mod tests {
     #[test]
     fn a_time_beyond_any_clock_is_due_in_a_century_not_a_panic() {
         let began = Instant::now();
-        let pass = Pass {
-            began: Some(began),
-            from: 0,
-            rate: 1e-300,
-            heap: BinaryHeap::new(),
-            held: 0,
-            order: 0,
-            newest_log: 0,
-            lateness: Lateness::default(),
-            stats: PlayStats::default(),
-        };
+        let mut pass = Pass::new(0, 1e-300);
+        pass.began = Some(began);
         let due = pass.due(u64::MAX);
         assert!(due > began + Duration::from_secs(86_400 * 365 * 99));
         assert_eq!(pass.due(0), began);

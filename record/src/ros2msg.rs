@@ -25,6 +25,8 @@ use std::fmt;
 
 use shm::schema::{DescKind, Primitive, SchemaDesc, room_for};
 
+use crate::bag::shown;
+
 /// The package of the message types made for shm schemas.
 pub const PACKAGE: &str = "shm_msgs";
 
@@ -416,24 +418,6 @@ fn normal_type(name: &str) -> String {
     }
 }
 
-/// At most 80 characters of `text`, for a message.
-fn shown(text: &str) -> String {
-    let mut s: String = text.chars().take(80).collect();
-    if text.chars().nth(80).is_some() {
-        s.push('…');
-    }
-    shm::text::printable(&s).into_owned()
-}
-
-/// At most 400 characters of `text`: an error that quotes names from a file.
-fn shown_long(text: &str) -> String {
-    let mut s: String = text.chars().take(400).collect();
-    if text.chars().nth(400).is_some() {
-        s.push('…');
-    }
-    shm::text::printable(&s).into_owned()
-}
-
 /// A `std_msgs` message of one `data` field of a primitive or a string is that primitive or
 /// string (how shm records a scalar topic).
 fn std_scalar(name: &str, desc: SchemaDesc) -> SchemaDesc {
@@ -497,7 +481,7 @@ impl Parser<'_> {
         }
         let short = name.rsplit('/').next().unwrap_or(name);
         let desc = SchemaDesc::c_struct(short, fields)
-            .map_err(|e| MapError(shown_long(&e.to_string())))?;
+            .map_err(|e| MapError(crate::shown_at_most(&e.to_string(), crate::REASON_CHARS)))?;
         check_size(desc)
     }
 
